@@ -1,0 +1,287 @@
+//! Client authentication (RFC 6749 §2.3), in the shape of python-oauth2's
+//! `ClientAuthenticator`: two credential sources, [`http_basic_auth`] and
+//! [`request_body`], and an authenticator with
+//! [`by_identifier`](ClientAuthenticator::by_identifier) and
+//! [`by_identifier_secret`](ClientAuthenticator::by_identifier_secret).
+//!
+//! The host only looks clients up ([`ClientLookup`]); the authenticator
+//! compares secrets itself, in constant time.
+//!
+//! ```
+//! use oauth2_provider::client_auth::{Client, ClientAuthenticator, ClientLookup};
+//! use oauth2_provider::header::basic_header_value;
+//! use oauth2_provider::secret::StoredSecret;
+//! use oauth2_provider::{form::Params, OAuthError, Request};
+//!
+//! struct App;
+//! struct AppClient;
+//! impl Client for AppClient {
+//!     fn client_id(&self) -> &str { "app" }
+//!     fn secret(&self) -> Option<StoredSecret<'_>> { Some(StoredSecret::Plain("s3cret")) }
+//! }
+//! impl ClientLookup for App {
+//!     type Client = AppClient;
+//!     fn find_client(&self, id: &str) -> Result<Option<AppClient>, OAuthError> {
+//!         Ok((id == "app").then_some(AppClient))
+//!     }
+//! }
+//!
+//! let auth = basic_header_value("app", "s3cret");
+//! let headers = [("Authorization", auth.as_str())];
+//! let request = Request::new("POST", "/token", &headers, b"grant_type=client_credentials");
+//! let params = Params::parse(request.body()).unwrap();
+//! let client = ClientAuthenticator::new(&App)
+//!     .by_identifier_secret(&request, &params, Some("client_credentials"))
+//!     .unwrap();
+//! assert_eq!(client.client_id(), "app");
+//! ```
+
+use std::fmt;
+
+use crate::error::{ErrorCode, OAuthError};
+use crate::form::{self, Param, Params};
+use crate::header::{self, BASIC_BUFFER_LEN};
+use crate::request::Request;
+use crate::secret::StoredSecret;
+
+/// What the library needs to know about a registered client.
+///
+/// Implemented by the host's client record. Every method but
+/// [`client_id`](Client::client_id) and [`secret`](Client::secret) has a
+/// permissive default.
+pub trait Client {
+    /// The client identifier.
+    fn client_id(&self) -> &str;
+
+    /// The stored secret of a confidential client; `None` for a public
+    /// client (RFC 6749 §2.1), which cannot authenticate with a secret.
+    fn secret(&self) -> Option<StoredSecret<'_>>;
+
+    /// Whether the client is confidential. Defaults to "has a secret".
+    fn is_confidential(&self) -> bool {
+        self.secret().is_some()
+    }
+
+    /// The registered redirect URIs, compared by exact string match.
+    fn redirect_uris(&self) -> &[String] {
+        &[]
+    }
+
+    /// Whether the client may use `grant_type` (`authorization_code`,
+    /// `client_credentials`, `password`, `refresh_token`, `implicit`).
+    fn allows_grant_type(&self, grant_type: &str) -> bool {
+        let _ = grant_type;
+        true
+    }
+
+    /// Whether the client may call the introspection endpoint.
+    fn may_introspect(&self) -> bool {
+        self.is_confidential()
+    }
+}
+
+/// Finds clients by identifier: the one thing client authentication needs
+/// from the host.
+pub trait ClientLookup {
+    /// The host's client record.
+    type Client: Client;
+
+    /// The client registered as `client_id`, `None` when there is none.
+    /// An `Err` (storage failure) is answered as that error, typically
+    /// `server_error`.
+    fn find_client(&self, client_id: &str) -> Result<Option<Self::Client>, OAuthError>;
+}
+
+/// How a client presented its credentials.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// HTTP Basic (`client_secret_basic`).
+    Basic,
+    /// `client_id` / `client_secret` in the form body (`client_secret_post`),
+    /// or a public client's `client_id` alone (`none`).
+    Body,
+}
+
+/// A `(client_id, client_secret)` pair from one credential source.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct ClientCredentials<'a> {
+    /// The claimed client identifier.
+    pub client_id: &'a str,
+    /// The presented secret, if any.
+    pub client_secret: Option<&'a str>,
+    /// Where the credentials came from.
+    pub method: AuthMethod,
+}
+
+impl fmt::Debug for ClientCredentials<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCredentials")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.map(|_| "***"))
+            .field("method", &self.method)
+            .finish()
+    }
+}
+
+/// `invalid_client`, the one detail-free answer to every failed
+/// authentication (RFC 6749 §5.2).
+pub fn invalid_client() -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidClient, "client authentication failed")
+}
+
+/// Credential source: HTTP Basic. `Ok(None)` when the request has no
+/// `Authorization` header or uses another scheme; a malformed Basic header
+/// is `invalid_client` (the client tried, and failed, to authenticate).
+/// Decodes into `buf` (see [`header::parse_basic`]).
+pub fn http_basic_auth<'b>(
+    request: &Request<'_>,
+    buf: &'b mut [u8],
+) -> Result<Option<ClientCredentials<'b>>, OAuthError> {
+    let value = request
+        .unique_header("authorization")
+        .map_err(|_| OAuthError::invalid_request("the Authorization header is repeated"))?;
+    let Some(value) = value else { return Ok(None) };
+    if !header::has_scheme(value, "basic") {
+        return Ok(None);
+    }
+    let creds = header::parse_basic(value, buf)
+        .map_err(|e| OAuthError::new(ErrorCode::InvalidClient, e.description()))?;
+    Ok(Some(ClientCredentials {
+        client_id: creds.client_id,
+        client_secret: Some(creds.client_secret),
+        method: AuthMethod::Basic,
+    }))
+}
+
+/// Credential source: the form body's `client_id` and `client_secret`.
+/// `Ok(None)` when neither is present; a secret without an identifier is
+/// `invalid_request`.
+pub fn request_body<'p>(
+    params: &'p Params<'_>,
+) -> Result<Option<ClientCredentials<'p>>, OAuthError> {
+    match (params.get(Param::ClientId), params.get(Param::ClientSecret)) {
+        (None, None) => Ok(None),
+        (None, Some(_)) => Err(OAuthError::missing_parameter("client_id")),
+        (Some(client_id), client_secret) => Ok(Some(ClientCredentials {
+            client_id,
+            client_secret,
+            method: AuthMethod::Body,
+        })),
+    }
+}
+
+/// Rejects client credentials in the query string of a token-endpoint
+/// request: they would end up in logs and browser history.
+pub fn reject_query_credentials(request: &Request<'_>) -> Result<(), OAuthError> {
+    let Some(query) = request.query() else {
+        return Ok(());
+    };
+    for pair in form::pairs(query.as_bytes()) {
+        // An unparsable query carries nothing we act on.
+        let Ok((name, _)) = pair else { return Ok(()) };
+        if name == "client_secret" || name == "client_id" {
+            return Err(OAuthError::invalid_request(
+                "client credentials must not be sent in the query string",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The credentials a request presents, from at most one method.
+///
+/// RFC 6749 §2.3: a client must not use more than one authentication
+/// method: a Basic header together with a body `client_secret` is
+/// `invalid_request`, and so is a body `client_id` that differs from the
+/// Basic one. Returns `Ok(None)` when the request presents none.
+pub fn presented_credentials<'x>(
+    request: &Request<'_>,
+    params: &'x Params<'_>,
+    buf: &'x mut [u8],
+) -> Result<Option<ClientCredentials<'x>>, OAuthError> {
+    let body = request_body(params)?;
+    let basic = http_basic_auth(request, buf)?;
+    match (basic, body) {
+        (Some(basic), Some(body)) => {
+            if body.client_secret.is_some() {
+                return Err(OAuthError::invalid_request(
+                    "client credentials sent both in the Authorization header and in the body",
+                ));
+            }
+            if body.client_id != basic.client_id {
+                return Err(OAuthError::invalid_request(
+                    "client_id in the body differs from the Authorization header",
+                ));
+            }
+            Ok(Some(basic))
+        }
+        (basic, body) => Ok(basic.or(body)),
+    }
+}
+
+/// Authenticates clients against a [`ClientLookup`].
+#[derive(Debug)]
+pub struct ClientAuthenticator<'l, L: ?Sized> {
+    lookup: &'l L,
+}
+
+// A digest that no secret has in practice: unknown clients are checked
+// against it, so an unknown identifier costs the same as a wrong secret.
+const UNKNOWN_CLIENT_DIGEST: [u8; 32] = [0xA5; 32];
+
+impl<'l, L: ClientLookup + ?Sized> ClientAuthenticator<'l, L> {
+    /// An authenticator that finds clients through `lookup`.
+    pub fn new(lookup: &'l L) -> Self {
+        ClientAuthenticator { lookup }
+    }
+
+    /// Identifies a client by the `client_id` parameter alone (a public
+    /// client, or the authorization endpoint). A missing or unknown
+    /// identifier is an error that must never be redirected.
+    pub fn by_identifier(&self, params: &Params<'_>) -> Result<L::Client, OAuthError> {
+        let Some(client_id) = params.get(Param::ClientId) else {
+            return Err(OAuthError::no_redirect(
+                ErrorCode::InvalidRequest,
+                "missing required parameter \"client_id\"",
+            ));
+        };
+        self.lookup
+            .find_client(client_id)?
+            .ok_or_else(|| OAuthError::no_redirect(ErrorCode::InvalidRequest, "unknown client_id"))
+    }
+
+    /// Authenticates a client by identifier and secret, from a Basic header
+    /// or the body (not both). When `grant_type` is given, a client not
+    /// allowed that grant is `unauthorized_client`.
+    ///
+    /// Unknown client, public client, missing or wrong secret: all
+    /// `invalid_client`, indistinguishable, in constant time.
+    pub fn by_identifier_secret(
+        &self,
+        request: &Request<'_>,
+        params: &Params<'_>,
+        grant_type: Option<&str>,
+    ) -> Result<L::Client, OAuthError> {
+        let mut buf = [0u8; BASIC_BUFFER_LEN];
+        let creds = presented_credentials(request, params, &mut buf)?.ok_or_else(invalid_client)?;
+        let client = self.lookup.find_client(creds.client_id)?;
+        let presented = creds.client_secret.unwrap_or("");
+        let verified = match client.as_ref().and_then(|c| c.secret()) {
+            Some(stored) => stored.verify(presented) & creds.client_secret.is_some(),
+            None => {
+                let _ = StoredSecret::Sha256(&UNKNOWN_CLIENT_DIGEST).verify(presented);
+                false
+            }
+        };
+        let client = client.filter(|_| verified).ok_or_else(invalid_client)?;
+        if let Some(grant_type) = grant_type {
+            if !client.allows_grant_type(grant_type) {
+                return Err(OAuthError::new(
+                    ErrorCode::UnauthorizedClient,
+                    "the client is not allowed to use this grant type",
+                ));
+            }
+        }
+        Ok(client)
+    }
+}

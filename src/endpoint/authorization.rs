@@ -1,0 +1,420 @@
+//! The authorization endpoint (RFC 6749 §3.1, §4.1.1–4.1.2, §4.2.1–4.2.2;
+//! RFC 7636 §4.3–4.4; RFC 9207), in two phases:
+//!
+//! 1. [`Server::validate_authorization_request`] checks the request and
+//!    returns what the host's consent page shows;
+//! 2. once the host has authenticated the user and asked for consent,
+//!    [`Server::authorize`] issues the code (or, for the implicit grant, the
+//!    token) and [`Server::deny`] answers `access_denied`.
+//!
+//! Errors about the client or the redirect URI are never redirected: they
+//! come back as [`AuthorizationError::Fatal`] for the host to show.
+
+use std::fmt;
+
+use crate::client_auth::{Client, ClientAuthenticator};
+use crate::error::{ErrorCode, OAuthError};
+use crate::form::{Param, Params};
+use crate::grant;
+use crate::pkce::{self, ChallengeMethod};
+use crate::request::{OAuthRequest, Request};
+use crate::response::{redirect_uri_with, Response, ResponseMode};
+use crate::scope::Scope;
+use crate::server::{Grant, Server};
+use crate::validator::RequestValidator;
+
+/// The `response_type` of an authorization request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResponseType {
+    /// `code`: the authorization code grant.
+    Code,
+    /// `token`: the implicit grant.
+    Token,
+}
+
+impl ResponseType {
+    /// The value on the wire.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ResponseType::Code => "code",
+            ResponseType::Token => "token",
+        }
+    }
+
+    /// Where the response parameters go.
+    pub const fn response_mode(self) -> ResponseMode {
+        match self {
+            ResponseType::Code => ResponseMode::Query,
+            ResponseType::Token => ResponseMode::Fragment,
+        }
+    }
+}
+
+/// A validated authorization request: what the consent page shows, and
+/// what [`Server::authorize`] needs.
+#[derive(Clone)]
+pub struct AuthorizationRequest<C> {
+    /// The client, as the validator returned it.
+    pub client: C,
+    /// The client identifier.
+    pub client_id: String,
+    /// Where the response goes: the `redirect_uri` sent, or the client's
+    /// only registered one.
+    pub redirect_uri: String,
+    /// Whether `redirect_uri` was sent (then the token request must repeat it).
+    pub redirect_uri_sent: bool,
+    /// `code` or `token`.
+    pub response_type: ResponseType,
+    /// The requested scopes (or the client's default ones).
+    pub scopes: Scope,
+    /// The client's `state`, echoed back in the response.
+    pub state: Option<String>,
+    /// The PKCE challenge and method, if sent.
+    pub code_challenge: Option<(String, ChallengeMethod)>,
+}
+
+impl<C> fmt::Debug for AuthorizationRequest<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthorizationRequest")
+            .field("client_id", &self.client_id)
+            .field("redirect_uri", &self.redirect_uri)
+            .field("response_type", &self.response_type)
+            .field("scopes", &self.scopes)
+            .field("state", &self.state)
+            .field(
+                "code_challenge_method",
+                &self.code_challenge.as_ref().map(|c| c.1),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why an authorization request failed.
+#[derive(Clone, Debug)]
+pub enum AuthorizationError {
+    /// The client or redirect URI could not be trusted: show the error to
+    /// the user; never redirect (RFC 6749 §4.1.2.1).
+    Fatal(OAuthError),
+    /// Send `response`, a redirect carrying `error` to the client.
+    Redirect {
+        /// The error sent.
+        error: OAuthError,
+        /// The `302` to the client's redirect URI.
+        response: Response,
+    },
+}
+
+impl AuthorizationError {
+    /// The OAuth error.
+    pub fn error(&self) -> &OAuthError {
+        match self {
+            AuthorizationError::Fatal(e) | AuthorizationError::Redirect { error: e, .. } => e,
+        }
+    }
+
+    /// The response to send: the redirect, or for a fatal error a JSON
+    /// error body with status 400 (hosts usually render their own page).
+    pub fn into_response(self) -> Response {
+        match self {
+            AuthorizationError::Fatal(e) => {
+                let mut r = Response::error_json(&e);
+                r.status = 400;
+                r
+            }
+            AuthorizationError::Redirect { response, .. } => response,
+        }
+    }
+}
+
+/// The authorization request's parameters: the query string for `GET`, or
+/// the form body for `POST` (RFC 6749 §3.1).
+fn authorization_params<'r>(request: &Request<'r>) -> Result<Params<'r>, OAuthError> {
+    let raw = if request.is_method("POST") && request.has_form_body() {
+        request.body()
+    } else {
+        request.query().unwrap_or("").as_bytes()
+    };
+    Params::parse(raw).map_err(|e| {
+        let e = OAuthError::from(e);
+        OAuthError::no_redirect(e.code(), e.description().to_owned())
+    })
+}
+
+/// Whether `uri` can be a redirection endpoint: an absolute URI (a scheme,
+/// then `:`) without a fragment (RFC 6749 §3.1.2).
+fn is_absolute_without_fragment(uri: &str) -> bool {
+    let Some(colon) = uri.find(':') else {
+        return false;
+    };
+    let scheme = &uri[..colon];
+    !scheme.is_empty()
+        && scheme.as_bytes()[0].is_ascii_alphabetic()
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+        && !uri.contains('#')
+        && !uri
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+}
+
+impl<V: RequestValidator> Server<V> {
+    /// Validates an authorization request (`GET` with a query, or `POST`
+    /// with a form body) and returns what the consent page needs.
+    ///
+    /// ```
+    /// use oauth2_provider::memory::{MemoryClient, MemoryValidator};
+    /// use oauth2_provider::{pkce, AuthorizationError, Request, Server};
+    /// let v = MemoryValidator::new();
+    /// v.add_client(MemoryClient::public("app", ["https://app.example/cb"]).scopes(["read"]));
+    /// let server = Server::new(v);
+    /// let challenge = pkce::s256_challenge(&"v".repeat(43));
+    /// let uri = format!(
+    ///     "/authorize?response_type=code&client_id=app&state=xyz&scope=read&code_challenge={}&code_challenge_method=S256",
+    ///     challenge.as_str()
+    /// );
+    /// let req = server.validate_authorization_request(&Request::new("GET", &uri, &[], b"")).unwrap();
+    /// assert_eq!(req.redirect_uri, "https://app.example/cb");
+    /// assert_eq!(req.state.as_deref(), Some("xyz"));
+    ///
+    /// let bad = Request::new("GET", "/authorize?response_type=code&client_id=nobody", &[], b"");
+    /// assert!(matches!(server.validate_authorization_request(&bad), Err(AuthorizationError::Fatal(_))));
+    /// ```
+    pub fn validate_authorization_request(
+        &self,
+        request: &Request<'_>,
+    ) -> Result<AuthorizationRequest<V::Client>, AuthorizationError> {
+        let params = authorization_params(request).map_err(AuthorizationError::Fatal)?;
+        let oauth = OAuthRequest::new(*request, params);
+        let v = &self.validator;
+
+        // Phase 1: who is asking, and where may we answer? Failures here
+        // are never redirected.
+        let client = match oauth.params.get(Param::ClientId) {
+            None => ClientAuthenticator::new(v)
+                .by_identifier(&oauth.params)
+                .map_err(AuthorizationError::Fatal)?,
+            Some(id) => v
+                .validate_client_id(id, &oauth)
+                .map_err(AuthorizationError::Fatal)?
+                .ok_or_else(|| {
+                    AuthorizationError::Fatal(OAuthError::no_redirect(
+                        ErrorCode::InvalidRequest,
+                        "unknown client_id",
+                    ))
+                })?,
+        };
+        let client_id = client.client_id().to_owned();
+        let fatal = |d: &'static str| {
+            AuthorizationError::Fatal(OAuthError::no_redirect(ErrorCode::InvalidRequest, d))
+        };
+        let (redirect_uri, redirect_uri_sent) = match oauth.params.get(Param::RedirectUri) {
+            Some(uri) => {
+                if !is_absolute_without_fragment(uri) {
+                    return Err(fatal(
+                        "redirect_uri must be an absolute URI without a fragment",
+                    ));
+                }
+                let registered = v
+                    .validate_redirect_uri(&client_id, uri, &client, &oauth)
+                    .map_err(AuthorizationError::Fatal)?;
+                if !registered {
+                    return Err(fatal("redirect_uri is not registered for this client"));
+                }
+                (uri.to_owned(), true)
+            }
+            None => {
+                let default = v
+                    .get_default_redirect_uri(&client_id, &client, &oauth)
+                    .map_err(AuthorizationError::Fatal)?;
+                (
+                    default.ok_or_else(|| fatal("missing required parameter \"redirect_uri\""))?,
+                    false,
+                )
+            }
+        };
+
+        // Phase 2: errors go back to the client's redirect URI.
+        let state = oauth.params.get(Param::State).map(str::to_owned);
+        let response_type = oauth.params.get(Param::ResponseType);
+        let mode = match response_type {
+            Some("token") => ResponseMode::Fragment,
+            _ => ResponseMode::Query,
+        };
+        let redirect_error = |error: OAuthError| AuthorizationError::Redirect {
+            response: self.error_redirect(&redirect_uri, mode, &error, state.as_deref()),
+            error,
+        };
+        let checked = self.check_authorization_request(&oauth, &client, &client_id, response_type);
+        let (response_type, scopes, code_challenge) = match checked {
+            Ok(checked) => checked,
+            Err(e) if e.may_redirect() => return Err(redirect_error(e)),
+            Err(e) => return Err(AuthorizationError::Fatal(e)),
+        };
+        Ok(AuthorizationRequest {
+            client,
+            client_id,
+            redirect_uri,
+            redirect_uri_sent,
+            response_type,
+            scopes,
+            state,
+            code_challenge,
+        })
+    }
+
+    /// The redirectable checks of an authorization request: response type,
+    /// scope, PKCE.
+    #[allow(clippy::type_complexity)]
+    fn check_authorization_request(
+        &self,
+        oauth: &OAuthRequest<'_>,
+        client: &V::Client,
+        client_id: &str,
+        response_type: Option<&str>,
+    ) -> Result<(ResponseType, Scope, Option<(String, ChallengeMethod)>), OAuthError> {
+        let v = &self.validator;
+        let response_type = match response_type {
+            None => return Err(OAuthError::missing_parameter("response_type")),
+            Some("code") if self.is_enabled(Grant::AuthorizationCode) => ResponseType::Code,
+            Some("token") if self.is_enabled(Grant::Implicit) => ResponseType::Token,
+            Some(_) => {
+                return Err(OAuthError::new(
+                    ErrorCode::UnsupportedResponseType,
+                    "the response_type is not supported",
+                ))
+            }
+        };
+        if !v.validate_response_type(client_id, response_type.as_str(), client, oauth)? {
+            return Err(OAuthError::new(
+                ErrorCode::UnauthorizedClient,
+                "the client is not allowed to use this response_type",
+            ));
+        }
+        let scopes = grant::resolve_scope(self, oauth, client)?;
+        let code_challenge = match response_type {
+            ResponseType::Code => self.check_code_challenge(oauth, client, client_id)?,
+            ResponseType::Token => None,
+        };
+        Ok((response_type, scopes, code_challenge))
+    }
+
+    /// RFC 7636 §4.3–4.4: the challenge's syntax and method, and whether
+    /// one is required (always for public clients).
+    fn check_code_challenge(
+        &self,
+        oauth: &OAuthRequest<'_>,
+        client: &V::Client,
+        client_id: &str,
+    ) -> Result<Option<(String, ChallengeMethod)>, OAuthError> {
+        let challenge = oauth.params.get(Param::CodeChallenge);
+        let method = oauth.params.get(Param::CodeChallengeMethod);
+        let Some(challenge) = challenge else {
+            if method.is_some() {
+                return Err(OAuthError::invalid_request(
+                    "code_challenge_method sent without code_challenge",
+                ));
+            }
+            let required = !client.is_confidential()
+                || self.validator.is_pkce_required(client_id, client, oauth)?;
+            if required {
+                return Err(OAuthError::invalid_request("code challenge required"));
+            }
+            return Ok(None);
+        };
+        let method = match method {
+            None => ChallengeMethod::Plain,
+            Some(name) => ChallengeMethod::parse(name)
+                .ok_or_else(|| OAuthError::invalid_request("transform algorithm not supported"))?,
+        };
+        if method == ChallengeMethod::Plain && !self.config.allow_plain_pkce {
+            return Err(OAuthError::invalid_request(
+                "transform algorithm not supported: use code_challenge_method=S256",
+            ));
+        }
+        if !pkce::is_valid_challenge(challenge, method) {
+            return Err(OAuthError::invalid_request("code_challenge is malformed"));
+        }
+        Ok(Some((challenge.to_owned(), method)))
+    }
+
+    /// Creates the response to an approved authorization request: a
+    /// redirect with the code (query) or, for `response_type=token`, the
+    /// access token (fragment); with `state` and, when an issuer is
+    /// configured, `iss` (RFC 9207).
+    ///
+    /// `user` is the resource owner the host authenticated; `approved` the
+    /// scopes they consented to (`None`: all requested). `request` is the
+    /// HTTP request being answered (the consent form's submission), handed
+    /// to the validator.
+    pub fn authorize(
+        &self,
+        request: &Request<'_>,
+        pending: &AuthorizationRequest<V::Client>,
+        user: &str,
+        approved: Option<Scope>,
+    ) -> Response {
+        let oauth = OAuthRequest::new(*request, authorization_params(request).unwrap_or_default());
+        let scopes = approved.unwrap_or_else(|| pending.scopes.clone());
+        let issued = match pending.response_type {
+            ResponseType::Code => grant::authorization_code::create_code(
+                self, &oauth, pending, user, scopes,
+            )
+            .map(|code| {
+                redirect_uri_with(
+                    &pending.redirect_uri,
+                    ResponseMode::Query,
+                    &[
+                        ("code", Some(&code)),
+                        ("state", pending.state.as_deref()),
+                        ("iss", self.issuer()),
+                    ],
+                )
+            }),
+            ResponseType::Token => grant::implicit::issue(self, &oauth, pending, user, scopes),
+        };
+        match issued {
+            Ok(location) => Response::redirect(location),
+            Err(error) => self.error_redirect(
+                &pending.redirect_uri,
+                pending.response_type.response_mode(),
+                &error,
+                pending.state.as_deref(),
+            ),
+        }
+    }
+
+    /// The response when the resource owner (or the host) refuses: a
+    /// redirect with `error=access_denied`.
+    pub fn deny(&self, pending: &AuthorizationRequest<V::Client>) -> Response {
+        let error = OAuthError::new(
+            ErrorCode::AccessDenied,
+            "the resource owner denied the request",
+        );
+        self.error_redirect(
+            &pending.redirect_uri,
+            pending.response_type.response_mode(),
+            &error,
+            pending.state.as_deref(),
+        )
+    }
+
+    fn error_redirect(
+        &self,
+        redirect_uri: &str,
+        mode: ResponseMode,
+        error: &OAuthError,
+        state: Option<&str>,
+    ) -> Response {
+        Response::redirect(redirect_uri_with(
+            redirect_uri,
+            mode,
+            &[
+                ("error", Some(error.code().as_str())),
+                ("error_description", Some(error.description())),
+                ("state", state),
+                ("iss", self.issuer()),
+            ],
+        ))
+    }
+}

@@ -1,0 +1,93 @@
+//! Authorization server metadata (RFC 8414).
+
+use crate::response::{JsonObject, Response};
+use crate::server::{Grant, Server};
+use crate::validator::RequestValidator;
+
+impl<V: RequestValidator> Server<V> {
+    /// The RFC 8414 metadata document for this server's configuration:
+    /// endpoints, response and grant types, client authentication methods,
+    /// PKCE methods, and RFC 9207 `iss` support.
+    ///
+    /// ```
+    /// use oauth2_provider::memory::MemoryValidator;
+    /// use oauth2_provider::Server;
+    /// let server = Server::builder(MemoryValidator::new()).issuer("https://as.example").build();
+    /// let doc = server.metadata_json();
+    /// assert!(doc.contains(r#""token_endpoint":"https://as.example/token""#));
+    /// assert!(doc.contains(r#""code_challenge_methods_supported":["S256"]"#));
+    /// ```
+    pub fn metadata_json(&self) -> String {
+        let issuer = self.issuer().unwrap_or("");
+        let url = |path: &str| {
+            if path.contains("://") {
+                path.to_owned()
+            } else {
+                format!("{}{}", issuer.trim_end_matches('/'), path)
+            }
+        };
+        let endpoints = &self.config.endpoints;
+        let mut json = JsonObject::with_capacity(1024);
+        if !issuer.is_empty() {
+            json.string("issuer", issuer);
+        }
+        let code = self.is_enabled(Grant::AuthorizationCode);
+        let implicit = self.is_enabled(Grant::Implicit);
+        if code || implicit {
+            json.string("authorization_endpoint", &url(&endpoints.authorization));
+        }
+        json.string("token_endpoint", &url(&endpoints.token));
+        json.string("revocation_endpoint", &url(&endpoints.revocation));
+        json.string("introspection_endpoint", &url(&endpoints.introspection));
+        if !self.config.scopes_supported.is_empty() {
+            json.string_array(
+                "scopes_supported",
+                self.config.scopes_supported.iter().map(String::as_str),
+            );
+        }
+        let response_types = [("code", code), ("token", implicit)];
+        json.string_array(
+            "response_types_supported",
+            response_types.iter().filter(|(_, on)| *on).map(|(t, _)| *t),
+        );
+        json.string_array(
+            "response_modes_supported",
+            ["query", "fragment"]
+                .into_iter()
+                .take(if implicit { 2 } else { 1 }),
+        );
+        json.string_array(
+            "grant_types_supported",
+            Grant::ALL
+                .iter()
+                .filter(|g| self.is_enabled(**g))
+                .map(|g| g.as_str()),
+        );
+        let auth_methods = ["client_secret_basic", "client_secret_post", "none"];
+        json.string_array("token_endpoint_auth_methods_supported", auth_methods);
+        json.string_array("revocation_endpoint_auth_methods_supported", auth_methods);
+        json.string_array(
+            "introspection_endpoint_auth_methods_supported",
+            ["client_secret_basic", "client_secret_post"],
+        );
+        let pkce: &[&str] = if self.config.allow_plain_pkce {
+            &["S256", "plain"]
+        } else {
+            &["S256"]
+        };
+        json.string_array("code_challenge_methods_supported", pkce.iter().copied());
+        json.boolean(
+            "authorization_response_iss_parameter_supported",
+            self.issuer().is_some(),
+        );
+        json.finish()
+    }
+
+    /// The metadata document as a `200` JSON response.
+    pub fn metadata_response(&self) -> Response {
+        let mut response =
+            Response::new(200).with_header("Content-Type", crate::response::JSON_CONTENT_TYPE);
+        response.body = self.metadata_json().into_bytes();
+        response
+    }
+}

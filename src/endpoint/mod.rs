@@ -1,0 +1,57 @@
+//! The endpoints, each a set of methods on [`Server`](crate::Server),
+//! reading top to bottom in its RFC section's order.
+
+pub mod authorization;
+mod introspection;
+mod metadata;
+mod resource;
+mod revocation;
+mod token;
+
+use crate::error::{ErrorCode, OAuthError};
+use crate::form::Params;
+use crate::header;
+use crate::request::{OAuthRequest, Request};
+use crate::response::Response;
+
+/// The JSON error response of the token, revocation and introspection
+/// endpoints. `invalid_client` after an attempt at HTTP Basic carries the
+/// `WWW-Authenticate: Basic` challenge (RFC 6749 §5.2).
+pub(crate) fn json_error(error: &OAuthError, request: &Request<'_>, realm: &str) -> Response {
+    let response = Response::error_json(error);
+    let tried_basic = request
+        .header("authorization")
+        .is_some_and(|v| header::has_scheme(v, "basic"));
+    if error.code() == ErrorCode::InvalidClient && tried_basic {
+        response.with_header("WWW-Authenticate", header::basic_challenge(realm))
+    } else {
+        response
+    }
+}
+
+/// The checks every client-authenticated POST endpoint starts with
+/// (token RFC 6749 §3.2, revocation RFC 7009 §2.1, introspection RFC 7662
+/// §2.1): `POST`, a form body, parameters at most once, and no client
+/// credentials in the query string.
+pub(crate) fn parse_form_post<'r>(request: &Request<'r>) -> Result<OAuthRequest<'r>, Response> {
+    if !request.is_method("POST") {
+        let error = OAuthError::invalid_request("the endpoint only accepts POST");
+        let mut response = Response::error_json(&error);
+        response.status = 405;
+        return Err(response.with_header("Allow", "POST"));
+    }
+    let form = if request.has_form_body() {
+        Params::parse(request.body()).map_err(OAuthError::from)
+    } else {
+        Err(OAuthError::invalid_request(
+            "Content-Type must be application/x-www-form-urlencoded",
+        ))
+    };
+    let checked = form.and_then(|params| {
+        crate::client_auth::reject_query_credentials(request)?;
+        Ok(params)
+    });
+    checked
+        .map(|params| OAuthRequest::new(*request, params))
+        .map_err(|e| Response::error_json(&e))
+}

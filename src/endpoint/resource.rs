@@ -1,0 +1,125 @@
+//! The resource server's bearer token check (RFC 6750).
+
+use crate::error::{ErrorCode, OAuthError};
+use crate::form::{Param, Params};
+use crate::header::{self, HeaderError};
+use crate::request::{OAuthRequest, Request};
+use crate::response::Response;
+use crate::server::Server;
+use crate::validator::{RequestValidator, TokenInfo};
+
+impl<V: RequestValidator> Server<V> {
+    /// Checks the bearer token of a request to a protected resource that
+    /// requires every scope in `required_scopes`, and returns what the token
+    /// grants.
+    ///
+    /// The token comes from the `Authorization` header (RFC 6750 §2.1), or,
+    /// only where the server enables them, a form body's `access_token`
+    /// (§2.2) or the query's (§2.3); using more than one is an error. On
+    /// failure the `Err` is the response to send, with the §3
+    /// `WWW-Authenticate: Bearer` challenge: 401 without an error code when
+    /// no token was sent, 400 `invalid_request` for a malformed request, 401
+    /// `invalid_token` for an unknown, revoked or expired token, 403
+    /// `insufficient_scope` when a required scope is missing.
+    ///
+    /// ```
+    /// use oauth2_provider::memory::MemoryValidator;
+    /// use oauth2_provider::{Request, Server};
+    /// let server = Server::new(MemoryValidator::new());
+    /// let denied = server.verify_bearer(&Request::new("GET", "/photos", &[], b""), &["read"]).unwrap_err();
+    /// assert_eq!(denied.status, 401);
+    /// assert_eq!(denied.header("www-authenticate"), Some(r#"Bearer realm="oauth2", scope="read""#));
+    /// ```
+    pub fn verify_bearer(
+        &self,
+        request: &Request<'_>,
+        required_scopes: &[&str],
+    ) -> Result<TokenInfo, Response> {
+        let params = self.bearer_params(request);
+        let token = match self.bearer_token(request, &params) {
+            Ok(Some(token)) => token,
+            Ok(None) => return Err(self.bearer_failure(None, required_scopes)),
+            Err(e) => return Err(self.bearer_failure(Some(e), required_scopes)),
+        };
+        let oauth = OAuthRequest::new(*request, params.clone());
+        let info = match self
+            .validator
+            .validate_bearer_token(token, required_scopes, &oauth)
+        {
+            Ok(Some(info)) => info,
+            Ok(None) => return Err(self.bearer_failure(Some(invalid_token()), required_scopes)),
+            Err(e) => return Err(Response::error_json(&e)),
+        };
+        if info.exp.is_some_and(|exp| exp <= self.now()) {
+            return Err(self.bearer_failure(Some(invalid_token()), required_scopes));
+        }
+        if !required_scopes.iter().all(|s| info.scopes.contains(s)) {
+            let e = OAuthError::new(
+                ErrorCode::InsufficientScope,
+                "the access token does not grant the required scope",
+            );
+            return Err(self.bearer_failure(Some(e), required_scopes));
+        }
+        Ok(info)
+    }
+
+    /// The parameters that may carry a token, where the server allows it.
+    fn bearer_params<'r>(&self, request: &Request<'r>) -> Params<'r> {
+        let body =
+            self.config.bearer_in_body && !request.is_method("GET") && request.has_form_body();
+        let raw: &'r [u8] = if body {
+            request.body()
+        } else if self.config.bearer_in_query {
+            request.query().unwrap_or("").as_bytes()
+        } else {
+            b""
+        };
+        // A malformed form simply carries no token.
+        Params::parse(raw).unwrap_or_default()
+    }
+
+    fn bearer_token<'p>(
+        &self,
+        request: &Request<'p>,
+        params: &'p Params<'p>,
+    ) -> Result<Option<&'p str>, OAuthError> {
+        let header = request
+            .unique_header("authorization")
+            .map_err(|_| OAuthError::invalid_request("the Authorization header is repeated"))?
+            .filter(|v| header::has_scheme(v, "bearer"));
+        let from_header = match header.map(header::parse_bearer) {
+            Some(Ok(token)) => Some(token),
+            Some(Err(HeaderError::MissingCredentials)) => {
+                return Err(OAuthError::invalid_request(
+                    "the Bearer authorization has no token",
+                ))
+            }
+            Some(Err(e)) => return Err(OAuthError::invalid_request(e.description())),
+            None => None,
+        };
+        let from_params = params.get(Param::AccessToken);
+        match (from_header, from_params) {
+            (Some(_), Some(_)) => Err(OAuthError::invalid_request(
+                "the access token is sent by more than one method",
+            )),
+            (token, other) => Ok(token.or(other)),
+        }
+    }
+
+    fn bearer_failure(&self, error: Option<OAuthError>, required_scopes: &[&str]) -> Response {
+        let scope = (!required_scopes.is_empty()).then(|| required_scopes.join(" "));
+        let challenge = header::bearer_challenge(self.realm(), error.as_ref(), scope.as_deref());
+        let response = match &error {
+            Some(e) => Response::error_json(e),
+            None => Response::new(401),
+        };
+        response.with_header("WWW-Authenticate", challenge)
+    }
+}
+
+fn invalid_token() -> OAuthError {
+    OAuthError::new(
+        ErrorCode::InvalidToken,
+        "the access token is invalid, expired or revoked",
+    )
+}

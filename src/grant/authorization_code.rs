@@ -1,0 +1,170 @@
+//! Authorization code grant, token request (RFC 6749 §4.1.3) with PKCE
+//! (RFC 7636 §4.5–4.6). The authorization request half lives in
+//! [`crate::endpoint::authorization`].
+
+use crate::client_auth::Client;
+use crate::endpoint::authorization::AuthorizationRequest;
+use crate::error::{ErrorCode, OAuthError};
+use crate::form::Param;
+use crate::grant::{check_grant_type, issue_tokens, Grantee, Refresh};
+use crate::pkce::{self, ChallengeMethod};
+use crate::request::OAuthRequest;
+use crate::scope::Scope;
+use crate::server::{Grant, Server};
+use crate::token::{BearerToken, TokenKind};
+use crate::validator::{self, AuthorizationCode, CodeStatus, RequestValidator};
+
+fn invalid_grant(description: &'static str) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidGrant, description)
+}
+
+/// Exchanges an authorization code for tokens.
+pub(crate) fn exchange<V: RequestValidator>(
+    server: &Server<V>,
+    request: &OAuthRequest<'_>,
+) -> Result<BearerToken, OAuthError> {
+    let v = &server.validator;
+    let client = validator::authenticate(v, request)?;
+    let client_id = client.client_id();
+    check_grant_type(server, request, &client, Grant::AuthorizationCode)?;
+    let code = request.params.require(Param::Code)?;
+
+    let validated = match v.validate_code(client_id, code, &client, request)? {
+        CodeStatus::Valid(validated) => validated,
+        CodeStatus::Invalid => {
+            return Err(invalid_grant(
+                "the authorization code is invalid or expired",
+            ))
+        }
+        CodeStatus::Used { grant_id } => {
+            // A replayed code: whoever holds it, the tokens first issued
+            // from it are no longer safe (RFC 6749 §4.1.2).
+            v.revoke_grant(&grant_id, request)?;
+            return Err(invalid_grant("the authorization code was already used"));
+        }
+    };
+    if validated.client_id != client_id {
+        return Err(invalid_grant(
+            "the authorization code was issued to another client",
+        ));
+    }
+    if validated.expires_at <= server.now() {
+        return Err(invalid_grant(
+            "the authorization code is invalid or expired",
+        ));
+    }
+
+    check_pkce(server, request, &client, code)?;
+
+    // §4.1.3: redirect_uri is required, and must be identical, when it was
+    // included in the authorization request.
+    let presented_uri = request.params.get(Param::RedirectUri);
+    if let Some(bound) = &validated.redirect_uri {
+        match presented_uri {
+            None => return Err(OAuthError::missing_parameter("redirect_uri")),
+            Some(uri) if uri != bound => {
+                return Err(invalid_grant(
+                    "redirect_uri does not match the authorization request",
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    if !v.confirm_redirect_uri(client_id, code, presented_uri, &client, request)? {
+        return Err(invalid_grant(
+            "redirect_uri does not match the authorization request",
+        ));
+    }
+
+    if !v.invalidate_authorization_code(client_id, code, request)? {
+        return Err(invalid_grant("the authorization code was already used"));
+    }
+    issue_tokens(
+        server,
+        request,
+        Grantee {
+            client: &client,
+            user: Some(validated.user),
+            scopes: validated.scopes,
+            grant_id: Some(validated.grant_id),
+        },
+        Refresh::IfAllowed,
+    )
+}
+
+/// RFC 7636 §4.6, and RFC 9700 §2.1.1's downgrade rule: a verifier is
+/// accepted only for a code issued with a challenge.
+fn check_pkce<V: RequestValidator>(
+    server: &Server<V>,
+    request: &OAuthRequest<'_>,
+    client: &V::Client,
+    code: &str,
+) -> Result<(), OAuthError> {
+    let v = &server.validator;
+    let verifier = request.params.get(Param::CodeVerifier);
+    match v.get_code_challenge(code, request)? {
+        Some(challenge) => {
+            let verifier =
+                verifier.ok_or_else(|| OAuthError::missing_parameter("code_verifier"))?;
+            if !pkce::is_valid_verifier(verifier) {
+                return Err(OAuthError::invalid_request(
+                    "code_verifier must be 43 to 128 unreserved characters",
+                ));
+            }
+            let method = v
+                .get_code_challenge_method(code, request)?
+                .unwrap_or(ChallengeMethod::Plain);
+            if !pkce::verify(verifier, &challenge, method) {
+                return Err(invalid_grant(
+                    "code_verifier does not match the code challenge",
+                ));
+            }
+            Ok(())
+        }
+        None if verifier.is_some() => Err(invalid_grant(
+            "code_verifier sent for a code issued without a code challenge",
+        )),
+        None => {
+            let required = !client.is_confidential()
+                || v.is_pkce_required(client.client_id(), client, request)?;
+            if required {
+                Err(invalid_grant(
+                    "the authorization code was issued without PKCE, which is required",
+                ))
+            } else {
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Issues and saves an authorization code for an approved request
+/// (RFC 6749 §4.1.2), bound to the client, redirect URI, user, scopes and
+/// PKCE challenge; returns the code.
+pub(crate) fn create_code<V: RequestValidator>(
+    server: &Server<V>,
+    request: &OAuthRequest<'_>,
+    pending: &AuthorizationRequest<V::Client>,
+    user: &str,
+    scopes: Scope,
+) -> Result<String, OAuthError> {
+    let issued_at = server.now();
+    let code = AuthorizationCode {
+        code: server.generate(TokenKind::AuthorizationCode)?,
+        client_id: pending.client_id.clone(),
+        redirect_uri: pending
+            .redirect_uri_sent
+            .then(|| pending.redirect_uri.clone()),
+        effective_redirect_uri: pending.redirect_uri.clone(),
+        user: user.to_owned(),
+        scopes,
+        code_challenge: pending.code_challenge.clone(),
+        grant_id: server.generate(TokenKind::GrantId)?,
+        issued_at,
+        expires_at: issued_at.saturating_add(server.config.code_lifetime),
+    };
+    server
+        .validator
+        .save_authorization_code(&pending.client_id, &code, request)?;
+    Ok(code.code)
+}

@@ -1,0 +1,147 @@
+//! The grants of RFC 6749, one file each, and what they share: scope
+//! resolution and token issuance.
+//!
+//! Token-endpoint grants take an authenticated request and return the
+//! token response; the authorization endpoint drives the code and implicit
+//! grants (see [`crate::endpoint::authorization`]).
+
+pub(crate) mod authorization_code;
+pub(crate) mod client_credentials;
+pub(crate) mod implicit;
+pub(crate) mod password;
+pub(crate) mod refresh_token;
+
+use crate::client_auth::Client;
+use crate::error::{ErrorCode, OAuthError};
+use crate::form::Param;
+use crate::request::OAuthRequest;
+use crate::scope::Scope;
+use crate::server::{Grant, Server};
+use crate::token::{BearerToken, TokenKind};
+use crate::validator::{IssuedToken, RequestValidator};
+
+/// The scope of a new grant: the requested one, or the client's default
+/// when none is requested; either must pass `validate_scopes`.
+pub(crate) fn resolve_scope<V: RequestValidator>(
+    server: &Server<V>,
+    request: &OAuthRequest<'_>,
+    client: &V::Client,
+) -> Result<Scope, OAuthError> {
+    let validator = &server.validator;
+    let scopes = match request.params.get(Param::Scope) {
+        Some(text) => Scope::parse(text)?,
+        None => validator.get_default_scopes(client.client_id(), client, request)?,
+    };
+    if !validator.validate_scopes(client.client_id(), &scopes, client, request)? {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            "the requested scope is not allowed for this client",
+        ));
+    }
+    Ok(scopes)
+}
+
+/// Checks `validate_grant_type` for the authenticated client.
+pub(crate) fn check_grant_type<V: RequestValidator>(
+    server: &Server<V>,
+    request: &OAuthRequest<'_>,
+    client: &V::Client,
+    grant: Grant,
+) -> Result<(), OAuthError> {
+    if server
+        .validator
+        .validate_grant_type(client.client_id(), grant.as_str(), client, request)?
+    {
+        Ok(())
+    } else {
+        Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "the client is not allowed to use this grant type",
+        ))
+    }
+}
+
+/// What to do about a refresh token when issuing tokens.
+pub(crate) enum Refresh {
+    /// Issue none (client credentials, implicit).
+    None,
+    /// Issue a new one if the server and the client allow refresh tokens.
+    IfAllowed,
+    /// Rotation is off: hand back the presented one.
+    Keep(String),
+}
+
+/// Who the tokens are for.
+pub(crate) struct Grantee<'c, C> {
+    pub client: &'c C,
+    pub user: Option<String>,
+    pub scopes: Scope,
+    /// The token family; `None` starts a new one.
+    pub grant_id: Option<String>,
+}
+
+/// Generates, saves and returns a bearer token (RFC 6749 §5.1).
+pub(crate) fn issue_tokens<V: RequestValidator>(
+    server: &Server<V>,
+    request: &OAuthRequest<'_>,
+    grantee: Grantee<'_, V::Client>,
+    refresh: Refresh,
+) -> Result<BearerToken, OAuthError> {
+    let client = grantee.client;
+    let access_token = server.generate(TokenKind::AccessToken)?;
+    let (refresh_token, refresh_token_is_new) = match refresh {
+        Refresh::None => (None, false),
+        Refresh::Keep(existing) => (Some(existing), false),
+        Refresh::IfAllowed => {
+            let allowed = server.is_enabled(Grant::RefreshToken)
+                && server.validator.validate_grant_type(
+                    client.client_id(),
+                    Grant::RefreshToken.as_str(),
+                    client,
+                    request,
+                )?;
+            if allowed {
+                (Some(server.generate(TokenKind::RefreshToken)?), true)
+            } else {
+                (None, false)
+            }
+        }
+    };
+    let grant_id = match grantee.grant_id {
+        Some(id) => id,
+        // A grant with a refresh token is a family worth naming; a lone
+        // access token is its own family.
+        None if refresh_token.is_some() => server.generate(TokenKind::GrantId)?,
+        None => access_token.clone(),
+    };
+    let issued_at = server.now();
+    let issued = IssuedToken {
+        access_token,
+        refresh_token,
+        refresh_token_is_new,
+        expires_in: server.config.access_token_lifetime,
+        scopes: grantee.scopes,
+        client_id: client.client_id().to_owned(),
+        user: grantee.user,
+        grant_id,
+        issued_at,
+        refresh_expires_at: server
+            .config
+            .refresh_token_lifetime
+            .map(|l| issued_at.saturating_add(l)),
+    };
+    server.validator.save_token(&issued, request)?;
+    let IssuedToken {
+        access_token,
+        refresh_token,
+        expires_in,
+        scopes,
+        ..
+    } = issued;
+    Ok(BearerToken {
+        access_token,
+        expires_in: Some(expires_in),
+        refresh_token,
+        scope: (!scopes.is_empty()).then(|| scopes.into_string()),
+    })
+}

@@ -1,0 +1,87 @@
+//! Refresh token grant (RFC 6749 §6) with rotation and reuse detection
+//! (RFC 9700 §4.14.2).
+
+use crate::client_auth::Client;
+use crate::error::{ErrorCode, OAuthError};
+use crate::form::Param;
+use crate::grant::{check_grant_type, issue_tokens, Grantee, Refresh};
+use crate::request::OAuthRequest;
+use crate::scope::Scope;
+use crate::server::{Grant, Server};
+use crate::token::BearerToken;
+use crate::validator::{self, RefreshTokenStatus, RequestValidator};
+
+fn invalid_grant(description: &'static str) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidGrant, description)
+}
+
+/// Issues a new access token (and, when rotating, a new refresh token).
+pub(crate) fn refresh<V: RequestValidator>(
+    server: &Server<V>,
+    request: &OAuthRequest<'_>,
+) -> Result<BearerToken, OAuthError> {
+    let v = &server.validator;
+    let client = validator::authenticate(v, request)?;
+    check_grant_type(server, request, &client, Grant::RefreshToken)?;
+    let refresh_token = request.params.require(Param::RefreshToken)?;
+
+    let original = match v.validate_refresh_token(refresh_token, &client, request)? {
+        RefreshTokenStatus::Active(original) => original,
+        RefreshTokenStatus::Invalid => {
+            return Err(invalid_grant("the refresh token is invalid or expired"))
+        }
+        RefreshTokenStatus::Rotated { grant_id } => {
+            v.revoke_grant(&grant_id, request)?;
+            return Err(invalid_grant("the refresh token was already used"));
+        }
+    };
+    if original.client_id != client.client_id() {
+        return Err(invalid_grant(
+            "the refresh token was issued to another client",
+        ));
+    }
+    if original.expires_at.is_some_and(|exp| exp <= server.now()) {
+        return Err(invalid_grant("the refresh token is invalid or expired"));
+    }
+
+    // §6: the new scope may only narrow the original one.
+    let granted = v.get_original_scopes(refresh_token, &original, request)?;
+    let scopes = match request.params.get(Param::Scope) {
+        None => granted,
+        Some(text) => {
+            let requested = Scope::parse(text)?;
+            if !requested.is_subset_of(&granted)
+                && !v.is_within_original_scope(&requested, refresh_token, request)?
+            {
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidScope,
+                    "the requested scope exceeds the scope originally granted",
+                ));
+            }
+            requested
+        }
+    };
+
+    let refresh = if v.rotate_refresh_token(request)? {
+        if !v.invalidate_refresh_token(refresh_token, request)? {
+            // A concurrent refresh rotated it first: two holders of one
+            // token is exactly the reuse RFC 9700 §4.14.2 guards against.
+            v.revoke_grant(&original.grant_id, request)?;
+            return Err(invalid_grant("the refresh token was already used"));
+        }
+        Refresh::IfAllowed
+    } else {
+        Refresh::Keep(refresh_token.to_owned())
+    };
+    issue_tokens(
+        server,
+        request,
+        Grantee {
+            client: &client,
+            user: original.user,
+            scopes,
+            grant_id: Some(original.grant_id),
+        },
+        refresh,
+    )
+}

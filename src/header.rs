@@ -1,0 +1,309 @@
+//! The `Authorization` request header (HTTP Basic, RFC 7617 with the
+//! RFC 6749 §2.3.1 encoding; Bearer, RFC 6750 §2.1) and the
+//! `WWW-Authenticate` challenges answered on failure.
+//!
+//! Parsing never allocates: Basic credentials are decoded into a buffer the
+//! caller provides (percent-decoding happens in place), Bearer tokens are
+//! slices of the header value.
+//!
+//! ```
+//! use oauth2_provider::header::{parse_basic, parse_bearer, BASIC_BUFFER_LEN};
+//! let mut buf = [0u8; BASIC_BUFFER_LEN];
+//! // "s6BhdRkqt3:gX1fBat3bV" (RFC 6749 §2.3.1)
+//! let creds = parse_basic("Basic czZCaGRSa3F0MzpnWDFmQmF0M2JW", &mut buf).unwrap();
+//! assert_eq!((creds.client_id, creds.client_secret), ("s6BhdRkqt3", "gX1fBat3bV"));
+//! assert_eq!(parse_bearer("bearer mF_9.B5f-4.1JqM").unwrap(), "mF_9.B5f-4.1JqM");
+//! ```
+
+use std::fmt;
+
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::Engine;
+
+use crate::error::OAuthError;
+use crate::form;
+
+/// Why an `Authorization` header was rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeaderError {
+    /// The header uses another authentication scheme.
+    WrongScheme,
+    /// The scheme is not followed by a space and credentials.
+    MissingCredentials,
+    /// The credentials hold a character outside the token68 / b64token
+    /// syntax: whitespace inside them, non-ASCII, or punctuation.
+    InvalidCharacter,
+    /// Basic credentials that are not valid base64.
+    InvalidBase64,
+    /// Decoded Basic credentials without the `:` between id and secret.
+    MissingColon,
+    /// Decoded Basic credentials with a bad `%XX` escape.
+    InvalidPercentEncoding,
+    /// Decoded Basic credentials that are not UTF-8.
+    InvalidUtf8,
+    /// Basic credentials with an empty client identifier.
+    EmptyClientId,
+    /// Basic credentials longer than the caller's buffer.
+    TooLong,
+}
+
+impl HeaderError {
+    /// A short description, suitable for `error_description`.
+    pub fn description(self) -> &'static str {
+        match self {
+            HeaderError::WrongScheme => "unsupported authorization scheme",
+            HeaderError::MissingCredentials => "authorization header has no credentials",
+            HeaderError::InvalidCharacter => {
+                "authorization header credentials contain an invalid character"
+            }
+            HeaderError::InvalidBase64 => "Basic credentials are not valid base64",
+            HeaderError::MissingColon => "Basic credentials lack the ':' separator",
+            HeaderError::InvalidPercentEncoding => {
+                "Basic credentials have malformed percent-encoding"
+            }
+            HeaderError::InvalidUtf8 => "Basic credentials are not valid UTF-8",
+            HeaderError::EmptyClientId => "Basic credentials have an empty client identifier",
+            HeaderError::TooLong => "Basic credentials are too long",
+        }
+    }
+}
+
+impl fmt::Display for HeaderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.description())
+    }
+}
+
+impl std::error::Error for HeaderError {}
+
+impl From<HeaderError> for OAuthError {
+    fn from(e: HeaderError) -> Self {
+        OAuthError::invalid_request(e.description())
+    }
+}
+
+/// A buffer size that holds any Basic credentials this crate accepts
+/// (client identifier and secret together, 1 KiB once decoded).
+pub const BASIC_BUFFER_LEN: usize = 1024;
+
+/// Client credentials decoded from a Basic `Authorization` header.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct BasicCredentials<'b> {
+    /// The user-id part: the client identifier, form-decoded.
+    pub client_id: &'b str,
+    /// The password part: the client secret, form-decoded.
+    pub client_secret: &'b str,
+}
+
+impl fmt::Debug for BasicCredentials<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BasicCredentials")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"***")
+            .finish()
+    }
+}
+
+/// Splits an `Authorization` value into its scheme and credentials,
+/// checking the credentials against the token68 syntax (RFC 9110 §11.2):
+/// `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
+///
+/// Surrounding whitespace is ignored; the scheme and credentials are
+/// separated by one or more spaces; nothing may follow the credentials.
+///
+/// ```
+/// use oauth2_provider::header::{split_credentials, HeaderError};
+/// assert_eq!(split_credentials(" Bearer  abc== ").unwrap(), ("Bearer", "abc=="));
+/// assert_eq!(split_credentials("Bearer a b"), Err(HeaderError::InvalidCharacter));
+/// ```
+pub fn split_credentials(value: &str) -> Result<(&str, &str), HeaderError> {
+    let value = value.trim_matches(|c| c == ' ' || c == '\t');
+    let (scheme, rest) = match value.find(' ') {
+        Some(i) => (&value[..i], &value[i..]),
+        None => (value, ""),
+    };
+    let token = rest.trim_start_matches(' ');
+    if token.is_empty() {
+        return Err(HeaderError::MissingCredentials);
+    }
+    let body_end = token.trim_end_matches('=').len();
+    if body_end == 0
+        || !token.as_bytes()[..body_end]
+            .iter()
+            .all(|&b| is_token68_byte(b))
+    {
+        return Err(HeaderError::InvalidCharacter);
+    }
+    Ok((scheme, token))
+}
+
+const fn is_token68_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+}
+
+/// Parses a Bearer `Authorization` value (RFC 6750 §2.1) and returns the
+/// token. The scheme name is case-insensitive.
+///
+/// ```
+/// use oauth2_provider::header::{parse_bearer, HeaderError};
+/// assert_eq!(parse_bearer("Basic abc"), Err(HeaderError::WrongScheme));
+/// assert_eq!(parse_bearer("Bearer"), Err(HeaderError::MissingCredentials));
+/// ```
+pub fn parse_bearer(value: &str) -> Result<&str, HeaderError> {
+    let (scheme, token) = split_credentials(value)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(HeaderError::WrongScheme);
+    }
+    Ok(token)
+}
+
+/// Whether an `Authorization` value uses the given scheme (case-insensitive).
+pub fn has_scheme(value: &str, scheme: &str) -> bool {
+    let value = value.trim_start_matches([' ', '\t']);
+    value.len() >= scheme.len()
+        && value.as_bytes()[..scheme.len()].eq_ignore_ascii_case(scheme.as_bytes())
+        && matches!(
+            value.as_bytes().get(scheme.len()),
+            None | Some(b' ' | b'\t')
+        )
+}
+
+const BASE64_LENIENT_PADDING: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// Parses a Basic `Authorization` value carrying OAuth client credentials.
+///
+/// RFC 6749 §2.3.1: the client identifier and secret are form-urlencoded
+/// and then joined with `:` and base64-encoded, so this decodes base64,
+/// splits at the *first* colon, then form-decodes each part — in place in
+/// `buf`, without allocating. Padding may be omitted.
+///
+/// ```
+/// use oauth2_provider::header::{parse_basic, HeaderError, BASIC_BUFFER_LEN};
+/// let mut buf = [0u8; BASIC_BUFFER_LEN];
+/// // base64("my%3Aclient:p%40ss:word")
+/// let c = parse_basic("BASIC bXklM0FjbGllbnQ6cCU0MHNzOndvcmQ=", &mut buf).unwrap();
+/// assert_eq!((c.client_id, c.client_secret), ("my:client", "p@ss:word"));
+/// let mut buf = [0u8; BASIC_BUFFER_LEN];
+/// assert_eq!(parse_basic("Basic bm9jb2xvbg==", &mut buf), Err(HeaderError::MissingColon));
+/// ```
+pub fn parse_basic<'b>(
+    value: &str,
+    buf: &'b mut [u8],
+) -> Result<BasicCredentials<'b>, HeaderError> {
+    let (scheme, token) = split_credentials(value)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(HeaderError::WrongScheme);
+    }
+    // base64 decodes 4 characters into at most 3 bytes.
+    if token.len().div_ceil(4) * 3 > buf.len() {
+        return Err(HeaderError::TooLong);
+    }
+    let len = BASE64_LENIENT_PADDING
+        .decode_slice(token, buf)
+        .map_err(|_| HeaderError::InvalidBase64)?;
+    let decoded = &mut buf[..len];
+    let colon = decoded
+        .iter()
+        .position(|&b| b == b':')
+        .ok_or(HeaderError::MissingColon)?;
+    let (id, rest) = decoded.split_at_mut(colon);
+    let secret = &mut rest[1..];
+    let id_len = form::decode_in_place(id).map_err(|_| HeaderError::InvalidPercentEncoding)?;
+    let secret_len =
+        form::decode_in_place(secret).map_err(|_| HeaderError::InvalidPercentEncoding)?;
+    let client_id = std::str::from_utf8(&id[..id_len]).map_err(|_| HeaderError::InvalidUtf8)?;
+    let client_secret =
+        std::str::from_utf8(&secret[..secret_len]).map_err(|_| HeaderError::InvalidUtf8)?;
+    if client_id.is_empty() {
+        return Err(HeaderError::EmptyClientId);
+    }
+    Ok(BasicCredentials {
+        client_id,
+        client_secret,
+    })
+}
+
+/// Encodes client credentials for a Basic header the RFC 6749 §2.3.1 way
+/// (form-urlencode each, join with `:`, base64). Useful for clients and tests.
+///
+/// ```
+/// use oauth2_provider::header::basic_header_value;
+/// assert_eq!(basic_header_value("s6BhdRkqt3", "gX1fBat3bV"), "Basic czZCaGRSa3F0MzpnWDFmQmF0M2JW");
+/// ```
+pub fn basic_header_value(client_id: &str, client_secret: &str) -> String {
+    let mut joined = String::with_capacity(client_id.len() + client_secret.len() + 1);
+    form::encode_into(&mut joined, client_id);
+    joined.push(':');
+    form::encode_into(&mut joined, client_secret);
+    let mut out = String::from("Basic ");
+    base64::engine::general_purpose::STANDARD.encode_string(joined.as_bytes(), &mut out);
+    out
+}
+
+/// Appends `s` as an HTTP quoted-string (RFC 9110 §5.6.4).
+fn push_quoted(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            // Control characters cannot be quoted; drop them.
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// The `WWW-Authenticate` challenge for a failed Basic client
+/// authentication (RFC 6749 §5.2, RFC 7617).
+///
+/// ```
+/// assert_eq!(oauth2_provider::header::basic_challenge("oauth"), r#"Basic realm="oauth", charset="UTF-8""#);
+/// ```
+pub fn basic_challenge(realm: &str) -> String {
+    let mut out = String::with_capacity(realm.len() + 32);
+    out.push_str("Basic realm=");
+    push_quoted(&mut out, realm);
+    out.push_str(", charset=\"UTF-8\"");
+    out
+}
+
+/// The RFC 6750 §3 `WWW-Authenticate: Bearer` challenge. `error` is left
+/// out when the request carried no token at all (§3.1).
+///
+/// ```
+/// use oauth2_provider::header::bearer_challenge;
+/// use oauth2_provider::{ErrorCode, OAuthError};
+/// let e = OAuthError::new(ErrorCode::InvalidToken, "The access token expired");
+/// assert_eq!(
+///     bearer_challenge("example", Some(&e), None),
+///     r#"Bearer realm="example", error="invalid_token", error_description="The access token expired""#
+/// );
+/// assert_eq!(bearer_challenge("example", None, None), r#"Bearer realm="example""#);
+/// ```
+pub fn bearer_challenge(realm: &str, error: Option<&OAuthError>, scope: Option<&str>) -> String {
+    let mut out = String::with_capacity(realm.len() + 96);
+    out.push_str("Bearer realm=");
+    push_quoted(&mut out, realm);
+    if let Some(e) = error {
+        out.push_str(", error=\"");
+        out.push_str(e.code().as_str());
+        out.push('"');
+        if !e.description().is_empty() {
+            out.push_str(", error_description=");
+            push_quoted(&mut out, e.description());
+        }
+    }
+    if let Some(scope) = scope {
+        out.push_str(", scope=");
+        push_quoted(&mut out, scope);
+    }
+    out
+}

@@ -1,0 +1,70 @@
+//! # oauth2-provider
+//!
+//! A synchronous, allocation-conscious OAuth 2.0 authorization server and
+//! resource server core, for Rust hosts and — through the `ffi` crate —
+//! C and C++ servers.
+//!
+//! The library does the protocol: parsing, client authentication, grant
+//! validation, PKCE, token issuance, revocation, introspection and bearer
+//! checks, with constant-time secret comparison. The host keeps the data
+//! behind a [`RequestValidator`] (after oauthlib's), or uses the ready
+//! [`memory::MemoryValidator`].
+//!
+//! ```
+//! use oauth2_provider::header::basic_header_value;
+//! use oauth2_provider::memory::{MemoryClient, MemoryValidator};
+//! use oauth2_provider::{Request, Server};
+//!
+//! let validator = MemoryValidator::new();
+//! validator.add_client(
+//!     MemoryClient::confidential("svc", "s3cret", []).grants(["client_credentials"]).scopes(["read"]),
+//! );
+//! let server = Server::builder(validator).issuer("https://auth.example.com").build();
+//!
+//! // Token endpoint: client credentials with HTTP Basic.
+//! let auth = basic_header_value("svc", "s3cret");
+//! let headers = [("Authorization", auth.as_str()), ("Content-Type", "application/x-www-form-urlencoded")];
+//! let response = server.token_response(&Request::new("POST", "/token", &headers, b"grant_type=client_credentials&scope=read"));
+//! assert_eq!(response.status, 200);
+//! assert_eq!(response.header("Cache-Control"), Some("no-store"));
+//!
+//! // Resource server: check the bearer token.
+//! let body = response.body_str();
+//! let token = body.split('"').nth(3).unwrap();
+//! let bearer = format!("Bearer {token}");
+//! let headers = [("Authorization", bearer.as_str())];
+//! let info = server.verify_bearer(&Request::new("GET", "/api", &headers, b""), &["read"]).unwrap();
+//! assert_eq!(info.client_id, "svc");
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod client_auth;
+pub mod endpoint;
+pub mod error;
+pub mod form;
+mod grant;
+pub mod header;
+pub mod memory;
+pub mod pkce;
+pub mod request;
+pub mod response;
+pub mod scope;
+pub mod secret;
+pub mod server;
+pub mod token;
+pub mod validator;
+
+pub use client_auth::{Client, ClientAuthenticator, ClientLookup};
+pub use endpoint::authorization::{AuthorizationError, AuthorizationRequest, ResponseType};
+pub use error::{ErrorCode, OAuthError};
+pub use request::{OAuthRequest, Request};
+pub use response::Response;
+pub use scope::Scope;
+pub use secret::Secret;
+pub use server::{EndpointPaths, Grant, Server, ServerBuilder};
+pub use token::{BearerToken, TokenGenerator, TokenKind};
+pub use validator::{
+    AuthorizationCode, CodeStatus, IssuedToken, RefreshTokenStatus, RequestValidator, TokenInfo,
+    TokenType, ValidatedCode, ValidatedRefreshToken,
+};

@@ -1,0 +1,642 @@
+//! [`MemoryValidator`]: a complete, thread-safe, in-memory
+//! [`RequestValidator`] — clients, users, codes and tokens behind locks,
+//! expiry honoured. For tests, demos, benchmarks and quick starts; a
+//! production host implements the trait over its own storage.
+//!
+//! ```
+//! use oauth2_provider::memory::{MemoryClient, MemoryValidator};
+//! let v = MemoryValidator::new();
+//! v.add_client(
+//!     MemoryClient::confidential("conf-client", "conf-secret", ["https://client.example.com/cb"])
+//!         .grants(["authorization_code", "refresh_token", "client_credentials"])
+//!         .scopes(["read", "write"])
+//!         .default_scopes(["read"]),
+//! );
+//! v.add_user("alice", "wonderland");
+//! ```
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::client_auth::{Client, ClientLookup};
+use crate::error::OAuthError;
+use crate::pkce::ChallengeMethod;
+use crate::request::OAuthRequest;
+use crate::scope::Scope;
+use crate::secret::{Secret, StoredSecret};
+use crate::validator::{
+    AuthorizationCode, CodeStatus, IssuedToken, RefreshTokenStatus, RequestValidator, TokenInfo,
+    TokenType, ValidatedCode, ValidatedRefreshToken,
+};
+
+/// How a [`MemoryClient`]'s secret is kept.
+#[derive(Clone)]
+enum KeptSecret {
+    Plain(Secret),
+    Sha256([u8; 32]),
+}
+
+/// A registered client of a [`MemoryValidator`].
+#[derive(Clone)]
+pub struct MemoryClient {
+    client_id: String,
+    secret: Option<KeptSecret>,
+    redirect_uris: Vec<String>,
+    grants: Option<Vec<String>>,
+    scopes: Option<Scope>,
+    default_scopes: Scope,
+    introspect: bool,
+    pkce_required: bool,
+}
+
+impl MemoryClient {
+    /// A confidential client with a plaintext secret (kept as a [`Secret`]).
+    pub fn confidential<'u>(
+        client_id: &str,
+        secret: &str,
+        redirect_uris: impl IntoIterator<Item = &'u str>,
+    ) -> Self {
+        MemoryClient {
+            secret: Some(KeptSecret::Plain(Secret::new(secret))),
+            ..MemoryClient::public(client_id, redirect_uris)
+        }
+    }
+
+    /// A confidential client whose secret is stored as its SHA-256 digest.
+    pub fn confidential_hashed<'u>(
+        client_id: &str,
+        secret_sha256: [u8; 32],
+        redirect_uris: impl IntoIterator<Item = &'u str>,
+    ) -> Self {
+        MemoryClient {
+            secret: Some(KeptSecret::Sha256(secret_sha256)),
+            ..MemoryClient::public(client_id, redirect_uris)
+        }
+    }
+
+    /// A public client (no secret; PKCE is required for it).
+    pub fn public<'u>(client_id: &str, redirect_uris: impl IntoIterator<Item = &'u str>) -> Self {
+        MemoryClient {
+            client_id: client_id.to_owned(),
+            secret: None,
+            redirect_uris: redirect_uris.into_iter().map(String::from).collect(),
+            grants: None,
+            scopes: None,
+            default_scopes: Scope::empty(),
+            introspect: false,
+            pkce_required: false,
+        }
+    }
+
+    /// Restricts the grant types (`authorization_code`, `implicit`,
+    /// `password`, `client_credentials`, `refresh_token`). Unrestricted by default.
+    pub fn grants<'g>(mut self, grants: impl IntoIterator<Item = &'g str>) -> Self {
+        self.grants = Some(grants.into_iter().map(String::from).collect());
+        self
+    }
+
+    /// Restricts the scopes the client may have. Unrestricted by default.
+    ///
+    /// # Panics
+    /// If a scope token is malformed (a configuration error).
+    pub fn scopes<'s>(mut self, scopes: impl IntoIterator<Item = &'s str>) -> Self {
+        self.scopes = Some(Scope::from_tokens(scopes).expect("valid scope tokens"));
+        self
+    }
+
+    /// The scopes granted when a request names none.
+    ///
+    /// # Panics
+    /// If a scope token is malformed (a configuration error).
+    pub fn default_scopes<'s>(mut self, scopes: impl IntoIterator<Item = &'s str>) -> Self {
+        self.default_scopes = Scope::from_tokens(scopes).expect("valid scope tokens");
+        self
+    }
+
+    /// Allows the client to call the introspection endpoint.
+    pub fn may_introspect(mut self, allow: bool) -> Self {
+        self.introspect = allow;
+        self
+    }
+
+    /// Requires PKCE even though the client is confidential.
+    pub fn pkce_required(mut self, required: bool) -> Self {
+        self.pkce_required = required;
+        self
+    }
+}
+
+impl fmt::Debug for MemoryClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryClient")
+            .field("client_id", &self.client_id)
+            .field("confidential", &self.secret.is_some())
+            .field("redirect_uris", &self.redirect_uris)
+            .field("grants", &self.grants)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client for Arc<MemoryClient> {
+    fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    fn secret(&self) -> Option<StoredSecret<'_>> {
+        self.secret.as_ref().map(|s| match s {
+            KeptSecret::Plain(p) => StoredSecret::Plain(p.expose()),
+            KeptSecret::Sha256(d) => StoredSecret::Sha256(d),
+        })
+    }
+
+    fn redirect_uris(&self) -> &[String] {
+        &self.redirect_uris
+    }
+
+    fn allows_grant_type(&self, grant_type: &str) -> bool {
+        self.grants
+            .as_ref()
+            .is_none_or(|g| g.iter().any(|x| x == grant_type))
+    }
+
+    fn may_introspect(&self) -> bool {
+        self.introspect && self.secret.is_some()
+    }
+}
+
+struct CodeRecord {
+    code: AuthorizationCode,
+    used: bool,
+}
+
+struct AccessRecord {
+    client_id: String,
+    user: Option<String>,
+    scopes: Scope,
+    issued_at: u64,
+    expires_at: u64,
+    grant_id: String,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RefreshState {
+    Active,
+    Rotated,
+    Revoked,
+}
+
+struct RefreshRecord {
+    client_id: String,
+    user: Option<String>,
+    scopes: Scope,
+    issued_at: u64,
+    expires_at: Option<u64>,
+    grant_id: String,
+    state: RefreshState,
+}
+
+#[derive(Default)]
+struct Store {
+    codes: HashMap<String, CodeRecord>,
+    access: HashMap<String, AccessRecord>,
+    refresh: HashMap<String, RefreshRecord>,
+}
+
+/// The in-memory validator. See the [module docs](self).
+///
+/// Clients and users are behind a read-write lock (read on every request);
+/// codes and tokens behind one mutex. Expired codes and tokens are treated
+/// as unknown and swept by [`purge_expired`](Self::purge_expired).
+pub struct MemoryValidator {
+    clients: RwLock<HashMap<String, Arc<MemoryClient>>>,
+    users: RwLock<HashMap<String, Secret>>,
+    store: Mutex<Store>,
+    clock: Box<dyn Fn() -> u64 + Send + Sync>,
+}
+
+impl Default for MemoryValidator {
+    fn default() -> Self {
+        MemoryValidator::new()
+    }
+}
+
+impl fmt::Debug for MemoryValidator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let store = self.store();
+        f.debug_struct("MemoryValidator")
+            .field("clients", &read(&self.clients).len())
+            .field("users", &read(&self.users).len())
+            .field("codes", &store.codes.len())
+            .field("access_tokens", &store.access.len())
+            .field("refresh_tokens", &store.refresh.len())
+            .finish()
+    }
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl MemoryValidator {
+    /// An empty validator on the system clock.
+    pub fn new() -> Self {
+        MemoryValidator {
+            clients: RwLock::default(),
+            users: RwLock::default(),
+            store: Mutex::default(),
+            clock: Box::new(|| {
+                SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs())
+            }),
+        }
+    }
+
+    /// Replaces the clock (seconds since the Unix epoch).
+    pub fn with_clock(mut self, clock: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
+        self.clock = Box::new(clock);
+        self
+    }
+
+    /// Registers (or replaces) a client.
+    pub fn add_client(&self, client: MemoryClient) {
+        write(&self.clients).insert(client.client_id.clone(), Arc::new(client));
+    }
+
+    /// Registers (or replaces) a resource owner.
+    pub fn add_user(&self, username: &str, password: &str) {
+        write(&self.users).insert(username.to_owned(), Secret::new(password));
+    }
+
+    /// Checks a resource owner's password (constant-time); the host's login
+    /// form uses this too.
+    pub fn check_user(&self, username: &str, password: &str) -> bool {
+        match read(&self.users).get(username) {
+            Some(stored) => stored.verify(password),
+            None => {
+                // Same cost as a wrong password: no user enumeration by timing.
+                let _ = crate::secret::constant_time_eq(b"", password.as_bytes());
+                false
+            }
+        }
+    }
+
+    /// Forgets expired codes and tokens. Rotated refresh tokens are kept
+    /// until their grant is revoked or they expire, for reuse detection.
+    pub fn purge_expired(&self) {
+        let now = self.now();
+        let mut store = self.store();
+        store.codes.retain(|_, c| c.code.expires_at > now);
+        store.access.retain(|_, a| a.expires_at > now);
+        store.refresh.retain(|_, r| {
+            r.expires_at.is_none_or(|e| e > now) && r.state != RefreshState::Revoked
+        });
+    }
+
+    /// The number of live (unexpired, unrevoked) access tokens.
+    pub fn active_access_tokens(&self) -> usize {
+        let now = self.now();
+        self.store()
+            .access
+            .values()
+            .filter(|a| a.expires_at > now)
+            .count()
+    }
+
+    fn now(&self) -> u64 {
+        (self.clock)()
+    }
+
+    fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn access_info(&self, record: &AccessRecord) -> TokenInfo {
+        TokenInfo {
+            token_type: Some(TokenType::AccessToken),
+            client_id: record.client_id.clone(),
+            username: record.user.clone(),
+            sub: record.user.clone(),
+            scopes: record.scopes.clone(),
+            exp: Some(record.expires_at),
+            iat: Some(record.issued_at),
+            aud: Vec::new(),
+            iss: None,
+            grant_id: Some(record.grant_id.clone()),
+        }
+    }
+}
+
+impl ClientLookup for MemoryValidator {
+    type Client = Arc<MemoryClient>;
+
+    fn find_client(&self, client_id: &str) -> Result<Option<Arc<MemoryClient>>, OAuthError> {
+        Ok(read(&self.clients).get(client_id).cloned())
+    }
+}
+
+impl RequestValidator for MemoryValidator {
+    fn get_code_challenge(
+        &self,
+        code: &str,
+        _: &OAuthRequest<'_>,
+    ) -> Result<Option<String>, OAuthError> {
+        Ok(self
+            .store()
+            .codes
+            .get(code)
+            .and_then(|c| c.code.code_challenge.as_ref().map(|(ch, _)| ch.clone())))
+    }
+
+    fn get_code_challenge_method(
+        &self,
+        code: &str,
+        _: &OAuthRequest<'_>,
+    ) -> Result<Option<ChallengeMethod>, OAuthError> {
+        Ok(self
+            .store()
+            .codes
+            .get(code)
+            .and_then(|c| c.code.code_challenge.as_ref().map(|(_, m)| *m)))
+    }
+
+    fn get_default_scopes(
+        &self,
+        _: &str,
+        client: &Arc<MemoryClient>,
+        _: &OAuthRequest<'_>,
+    ) -> Result<Scope, OAuthError> {
+        Ok(client.default_scopes.clone())
+    }
+
+    fn introspect_token(
+        &self,
+        token: &str,
+        hint: Option<TokenType>,
+        _: &OAuthRequest<'_>,
+    ) -> Result<Option<TokenInfo>, OAuthError> {
+        let now = self.now();
+        let store = self.store();
+        let access = || {
+            store
+                .access
+                .get(token)
+                .filter(|a| a.expires_at > now)
+                .map(|a| self.access_info(a))
+        };
+        let refresh = || {
+            store
+                .refresh
+                .get(token)
+                .filter(|r| r.state == RefreshState::Active && r.expires_at.is_none_or(|e| e > now))
+                .map(|r| TokenInfo {
+                    token_type: Some(TokenType::RefreshToken),
+                    client_id: r.client_id.clone(),
+                    username: r.user.clone(),
+                    sub: r.user.clone(),
+                    scopes: r.scopes.clone(),
+                    exp: r.expires_at,
+                    iat: Some(r.issued_at),
+                    aud: Vec::new(),
+                    iss: None,
+                    grant_id: Some(r.grant_id.clone()),
+                })
+        };
+        Ok(match hint {
+            Some(TokenType::RefreshToken) => refresh().or_else(access),
+            _ => access().or_else(refresh),
+        })
+    }
+
+    fn invalidate_authorization_code(
+        &self,
+        client_id: &str,
+        code: &str,
+        _: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let mut store = self.store();
+        match store.codes.get_mut(code) {
+            Some(record) if !record.used && record.code.client_id == client_id => {
+                record.used = true;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    fn is_pkce_required(
+        &self,
+        _: &str,
+        client: &Arc<MemoryClient>,
+        _: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        Ok(client.pkce_required)
+    }
+
+    fn revoke_token(
+        &self,
+        token: &str,
+        _: Option<TokenType>,
+        _: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        let mut store = self.store();
+        if store.access.remove(token).is_some() {
+            return Ok(());
+        }
+        // RFC 7009 §2.1: revoking a refresh token revokes its grant's
+        // access tokens too.
+        let grant_id = store.refresh.get(token).map(|r| r.grant_id.clone());
+        if let Some(grant_id) = grant_id {
+            revoke_grant_in(&mut store, &grant_id);
+        }
+        Ok(())
+    }
+
+    fn revoke_grant(&self, grant_id: &str, _: &OAuthRequest<'_>) -> Result<(), OAuthError> {
+        revoke_grant_in(&mut self.store(), grant_id);
+        Ok(())
+    }
+
+    fn invalidate_refresh_token(
+        &self,
+        refresh_token: &str,
+        _: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let mut store = self.store();
+        match store.refresh.get_mut(refresh_token) {
+            Some(r) if r.state == RefreshState::Active => {
+                r.state = RefreshState::Rotated;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    fn save_authorization_code(
+        &self,
+        _: &str,
+        code: &AuthorizationCode,
+        _: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        self.store().codes.insert(
+            code.code.clone(),
+            CodeRecord {
+                code: code.clone(),
+                used: false,
+            },
+        );
+        Ok(())
+    }
+
+    fn save_bearer_token(
+        &self,
+        token: &IssuedToken,
+        _: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        let mut store = self.store();
+        store.access.insert(
+            token.access_token.clone(),
+            AccessRecord {
+                client_id: token.client_id.clone(),
+                user: token.user.clone(),
+                scopes: token.scopes.clone(),
+                issued_at: token.issued_at,
+                expires_at: token.issued_at.saturating_add(token.expires_in),
+                grant_id: token.grant_id.clone(),
+            },
+        );
+        if let (Some(refresh), true) = (&token.refresh_token, token.refresh_token_is_new) {
+            store.refresh.insert(
+                refresh.clone(),
+                RefreshRecord {
+                    client_id: token.client_id.clone(),
+                    user: token.user.clone(),
+                    scopes: token.scopes.clone(),
+                    issued_at: token.issued_at,
+                    expires_at: token.refresh_expires_at,
+                    grant_id: token.grant_id.clone(),
+                    state: RefreshState::Active,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    fn validate_bearer_token(
+        &self,
+        token: &str,
+        _: &[&str],
+        _: &OAuthRequest<'_>,
+    ) -> Result<Option<TokenInfo>, OAuthError> {
+        let now = self.now();
+        Ok(self
+            .store()
+            .access
+            .get(token)
+            .filter(|a| a.expires_at > now)
+            .map(|a| self.access_info(a)))
+    }
+
+    fn validate_code(
+        &self,
+        client_id: &str,
+        code: &str,
+        _: &Arc<MemoryClient>,
+        _: &OAuthRequest<'_>,
+    ) -> Result<CodeStatus, OAuthError> {
+        let now = self.now();
+        let store = self.store();
+        let Some(record) = store.codes.get(code) else {
+            return Ok(CodeStatus::Invalid);
+        };
+        let c = &record.code;
+        if c.client_id != client_id || c.expires_at <= now {
+            return Ok(CodeStatus::Invalid);
+        }
+        if record.used {
+            return Ok(CodeStatus::Used {
+                grant_id: c.grant_id.clone(),
+            });
+        }
+        Ok(CodeStatus::Valid(ValidatedCode {
+            client_id: c.client_id.clone(),
+            user: c.user.clone(),
+            scopes: c.scopes.clone(),
+            redirect_uri: c.redirect_uri.clone(),
+            grant_id: c.grant_id.clone(),
+            expires_at: c.expires_at,
+        }))
+    }
+
+    fn validate_refresh_token(
+        &self,
+        refresh_token: &str,
+        client: &Arc<MemoryClient>,
+        _: &OAuthRequest<'_>,
+    ) -> Result<RefreshTokenStatus, OAuthError> {
+        let now = self.now();
+        let store = self.store();
+        let Some(r) = store.refresh.get(refresh_token) else {
+            return Ok(RefreshTokenStatus::Invalid);
+        };
+        if r.client_id != client.client_id || r.expires_at.is_some_and(|e| e <= now) {
+            return Ok(RefreshTokenStatus::Invalid);
+        }
+        Ok(match r.state {
+            RefreshState::Revoked => RefreshTokenStatus::Invalid,
+            RefreshState::Rotated => RefreshTokenStatus::Rotated {
+                grant_id: r.grant_id.clone(),
+            },
+            RefreshState::Active => RefreshTokenStatus::Active(ValidatedRefreshToken {
+                client_id: r.client_id.clone(),
+                user: r.user.clone(),
+                scopes: r.scopes.clone(),
+                grant_id: r.grant_id.clone(),
+                expires_at: r.expires_at,
+            }),
+        })
+    }
+
+    fn validate_scopes(
+        &self,
+        _: &str,
+        scopes: &Scope,
+        client: &Arc<MemoryClient>,
+        _: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        Ok(client
+            .scopes
+            .as_ref()
+            .is_none_or(|allowed| scopes.is_subset_of(allowed)))
+    }
+
+    fn validate_user(
+        &self,
+        username: &str,
+        password: &str,
+        _: &Arc<MemoryClient>,
+        _: &OAuthRequest<'_>,
+    ) -> Result<Option<String>, OAuthError> {
+        Ok(self
+            .check_user(username, password)
+            .then(|| username.to_owned()))
+    }
+}
+
+fn revoke_grant_in(store: &mut Store, grant_id: &str) {
+    store.access.retain(|_, a| a.grant_id != grant_id);
+    for r in store
+        .refresh
+        .values_mut()
+        .filter(|r| r.grant_id == grant_id)
+    {
+        r.state = RefreshState::Revoked;
+    }
+}

@@ -1,0 +1,136 @@
+//! Proof Key for Code Exchange (RFC 7636): verifier and challenge syntax,
+//! the `S256` and `plain` methods, and a constant-time check.
+//!
+//! ```
+//! use oauth2_provider::pkce::{s256_challenge, verify, ChallengeMethod};
+//! // RFC 7636 appendix B
+//! let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+//! let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+//! assert_eq!(s256_challenge(verifier).as_str(), challenge);
+//! assert!(verify(verifier, challenge, ChallengeMethod::S256));
+//! ```
+
+use std::fmt;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use subtle::ConstantTimeEq;
+
+use crate::secret::{constant_time_eq, sha256};
+
+/// A `code_challenge_method` (RFC 7636 §4.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ChallengeMethod {
+    /// `plain`: the challenge is the verifier. Only for clients that cannot
+    /// do SHA-256; off unless the server allows it.
+    Plain,
+    /// `S256`: the challenge is `BASE64URL(SHA256(verifier))`.
+    S256,
+}
+
+impl ChallengeMethod {
+    /// The method's name on the wire.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ChallengeMethod::Plain => "plain",
+            ChallengeMethod::S256 => "S256",
+        }
+    }
+
+    /// Parses a method name (case-sensitive, as RFC 7636 registers them).
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "plain" => Some(ChallengeMethod::Plain),
+            "S256" => Some(ChallengeMethod::S256),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ChallengeMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether `s` is 43 to 128 characters of `ALPHA / DIGIT / "-" / "." / "_" / "~"`:
+/// the syntax of both `code_verifier` (§4.1) and `code_challenge` (§4.2).
+///
+/// ```
+/// use oauth2_provider::pkce::is_valid_verifier;
+/// assert!(is_valid_verifier(&"a".repeat(43)));
+/// assert!(!is_valid_verifier(&"a".repeat(42)));
+/// assert!(!is_valid_verifier(&"a".repeat(129)));
+/// assert!(!is_valid_verifier(&format!("{}+", "a".repeat(43))));
+/// ```
+pub fn is_valid_verifier(s: &str) -> bool {
+    (43..=128).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+/// Whether `s` is a syntactically valid `code_challenge` for `method`.
+/// For `S256` it must be exactly 43 base64url characters (a SHA-256 digest).
+pub fn is_valid_challenge(s: &str, method: ChallengeMethod) -> bool {
+    match method {
+        ChallengeMethod::Plain => is_valid_verifier(s),
+        ChallengeMethod::S256 => {
+            s.len() == S256_CHALLENGE_LEN
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        }
+    }
+}
+
+/// The length of an `S256` challenge: 32 bytes in unpadded base64url.
+pub const S256_CHALLENGE_LEN: usize = 43;
+
+/// An `S256` challenge, held inline (no allocation).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct S256Challenge([u8; S256_CHALLENGE_LEN]);
+
+impl S256Challenge {
+    /// The challenge text.
+    pub fn as_str(&self) -> &str {
+        // Only base64url characters are ever written here.
+        std::str::from_utf8(&self.0).unwrap_or("")
+    }
+}
+
+impl fmt::Debug for S256Challenge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `BASE64URL-ENCODE(SHA256(ASCII(verifier)))` (RFC 7636 §4.2).
+pub fn s256_challenge(verifier: &str) -> S256Challenge {
+    let digest = sha256(verifier.as_bytes());
+    let mut out = [0u8; S256_CHALLENGE_LEN];
+    let written = URL_SAFE_NO_PAD.encode_slice(digest, &mut out);
+    debug_assert_eq!(written.ok(), Some(S256_CHALLENGE_LEN));
+    S256Challenge(out)
+}
+
+/// Whether `verifier` matches the stored `challenge` under `method`
+/// (RFC 7636 §4.6), comparing in constant time. A verifier of invalid
+/// syntax never matches.
+pub fn verify(verifier: &str, challenge: &str, method: ChallengeMethod) -> bool {
+    if !is_valid_verifier(verifier) {
+        return false;
+    }
+    match method {
+        ChallengeMethod::S256 => {
+            // Both sides have a fixed, public length: a length mismatch only
+            // says the stored challenge is malformed.
+            challenge.len() == S256_CHALLENGE_LEN
+                && bool::from(
+                    s256_challenge(verifier)
+                        .0
+                        .as_slice()
+                        .ct_eq(challenge.as_bytes()),
+                )
+        }
+        ChallengeMethod::Plain => constant_time_eq(verifier.as_bytes(), challenge.as_bytes()),
+    }
+}

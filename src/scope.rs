@@ -1,0 +1,105 @@
+//! Scopes (RFC 6749 §3.3): a space-delimited list of scope tokens.
+
+use std::fmt;
+
+use crate::error::{ErrorCode, OAuthError};
+
+/// A set of scope tokens, kept as one normalised space-delimited string
+/// (single spaces, no duplicates, request order).
+///
+/// `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
+///
+/// ```
+/// use oauth2_provider::Scope;
+/// let s = Scope::parse("read  write read").unwrap();
+/// assert_eq!(s.as_str(), "read write");
+/// assert!(Scope::parse("read").unwrap().is_subset_of(&s));
+/// assert!(Scope::parse("bad\"quote").is_err());
+/// ```
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct Scope(String);
+
+impl Scope {
+    /// The empty scope.
+    pub const fn empty() -> Self {
+        Scope(String::new())
+    }
+
+    /// Parses a `scope` parameter. Malformed tokens give `invalid_scope`.
+    pub fn parse(text: &str) -> Result<Self, OAuthError> {
+        let mut out = String::with_capacity(text.len());
+        for token in text.split(' ').filter(|t| !t.is_empty()) {
+            if !token.bytes().all(is_scope_byte) {
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidScope,
+                    "scope contains a character outside the scope-token syntax",
+                ));
+            }
+            if !out.split(' ').any(|t| t == token) {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push_str(token);
+            }
+        }
+        Ok(Scope(out))
+    }
+
+    /// A scope from tokens that are already known to be well-formed (for
+    /// example a host's configuration). Malformed tokens are rejected the
+    /// same way as in [`Scope::parse`].
+    pub fn from_tokens<'s>(tokens: impl IntoIterator<Item = &'s str>) -> Result<Self, OAuthError> {
+        let mut joined = String::new();
+        for t in tokens {
+            joined.push_str(t);
+            joined.push(' ');
+        }
+        Scope::parse(&joined)
+    }
+
+    /// The normalised space-delimited form.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The normalised space-delimited form, owned.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+
+    /// Whether there are no tokens.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The tokens.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.split(' ').filter(|t| !t.is_empty())
+    }
+
+    /// Whether `token` is one of the tokens.
+    pub fn contains(&self, token: &str) -> bool {
+        self.iter().any(|t| t == token)
+    }
+
+    /// Whether every token of `self` is in `other`.
+    pub fn is_subset_of(&self, other: &Scope) -> bool {
+        self.iter().all(|t| other.contains(t))
+    }
+}
+
+impl fmt::Debug for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Scope({:?})", self.0)
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+const fn is_scope_byte(b: u8) -> bool {
+    matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E)
+}

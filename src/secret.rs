@@ -1,0 +1,150 @@
+//! Constant-time comparison of secrets, and the forms a stored client
+//! secret may take.
+//!
+//! Comparisons never leak length: both sides are hashed with SHA-256 and
+//! the fixed-size digests are compared with `subtle`. Every secret-bearing
+//! type prints `***` in `Debug`.
+
+use std::fmt;
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// The SHA-256 digest of `data`.
+///
+/// ```
+/// let d = oauth2_provider::secret::sha256(b"abc");
+/// assert_eq!(d[0], 0xba);
+/// ```
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    Sha256::digest(data).into()
+}
+
+/// Compares two byte strings in time that depends on neither their
+/// contents nor which of them is longer: it compares their SHA-256 digests.
+///
+/// ```
+/// use oauth2_provider::secret::constant_time_eq;
+/// assert!(constant_time_eq(b"s3cret", b"s3cret"));
+/// assert!(!constant_time_eq(b"s3cret", b"s3cret-and-more"));
+/// ```
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    bool::from(sha256(a).ct_eq(&sha256(b)))
+}
+
+/// A client secret as the host stores it: the plaintext, or the SHA-256
+/// digest of the plaintext (so a leaked client table does not leak
+/// secrets). Borrowed from the host's record.
+///
+/// ```
+/// use oauth2_provider::secret::{sha256, StoredSecret};
+/// assert!(StoredSecret::Plain("conf-secret").verify("conf-secret"));
+/// let digest = sha256(b"conf-secret");
+/// assert!(StoredSecret::Sha256(&digest).verify("conf-secret"));
+/// assert!(!StoredSecret::Sha256(&digest).verify("conf-secreT"));
+/// ```
+#[derive(Clone, Copy)]
+pub enum StoredSecret<'a> {
+    /// The secret itself.
+    Plain(&'a str),
+    /// SHA-256 of the secret's UTF-8 bytes.
+    Sha256(&'a [u8; 32]),
+}
+
+impl StoredSecret<'_> {
+    /// Whether `presented` is this secret, in constant time.
+    pub fn verify(&self, presented: &str) -> bool {
+        let presented = sha256(presented.as_bytes());
+        let stored = match self {
+            StoredSecret::Plain(s) => sha256(s.as_bytes()),
+            StoredSecret::Sha256(d) => **d,
+        };
+        bool::from(presented.ct_eq(&stored))
+    }
+}
+
+impl fmt::Debug for StoredSecret<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoredSecret::Plain(_) => f.write_str("Plain(***)"),
+            StoredSecret::Sha256(_) => f.write_str("Sha256(***)"),
+        }
+    }
+}
+
+/// Parses 64 hexadecimal digits into a SHA-256 digest.
+///
+/// ```
+/// use oauth2_provider::secret::{parse_sha256_hex, sha256};
+/// let hex = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+/// assert_eq!(parse_sha256_hex(hex), Some(sha256(b"abc")));
+/// assert_eq!(parse_sha256_hex("ba78"), None);
+/// ```
+pub fn parse_sha256_hex(hex: &str) -> Option<[u8; 32]> {
+    let bytes = hex.as_bytes();
+    if bytes.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, pair) in bytes.chunks_exact(2).enumerate() {
+        let digit = |b: u8| (b as char).to_digit(16);
+        out[i] = (digit(pair[0])? * 16 + digit(pair[1])?) as u8;
+    }
+    Some(out)
+}
+
+/// An owned secret (a client secret, a password, a token) whose `Debug`
+/// prints `***` and whose equality is constant-time.
+///
+/// ```
+/// use oauth2_provider::Secret;
+/// let s = Secret::new("hunter2");
+/// assert_eq!(format!("{s:?}"), "Secret(***)");
+/// assert_eq!(s, Secret::new("hunter2"));
+/// assert_eq!(s.expose(), "hunter2");
+/// ```
+#[derive(Clone, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(secret: impl Into<String>) -> Self {
+        Secret(secret.into())
+    }
+
+    /// The secret itself. Named so that every use stands out in review.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether `presented` equals this secret, in constant time.
+    pub fn verify(&self, presented: &str) -> bool {
+        constant_time_eq(self.0.as_bytes(), presented.as_bytes())
+    }
+}
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        self.verify(&other.0)
+    }
+}
+
+impl Eq for Secret {}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Self {
+        Secret::new(s)
+    }
+}
+
+impl From<String> for Secret {
+    fn from(s: String) -> Self {
+        Secret(s)
+    }
+}

@@ -1,0 +1,347 @@
+//! [`Server`]: every endpoint over one validator, configured once with
+//! [`ServerBuilder`] and then shared, immutable, across threads.
+
+use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::error::OAuthError;
+use crate::token::{RandomTokenGenerator, TokenGenerator, TokenKind};
+use crate::validator::RequestValidator;
+
+/// A grant type (RFC 6749 §4, §6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Grant {
+    /// §4.1, with PKCE (RFC 7636).
+    AuthorizationCode,
+    /// §4.2 (legacy; off by default).
+    Implicit,
+    /// §4.3 (legacy; off by default).
+    Password,
+    /// §4.4.
+    ClientCredentials,
+    /// §6.
+    RefreshToken,
+}
+
+impl Grant {
+    /// Every grant type.
+    pub const ALL: [Grant; 5] = [
+        Grant::AuthorizationCode,
+        Grant::Implicit,
+        Grant::Password,
+        Grant::ClientCredentials,
+        Grant::RefreshToken,
+    ];
+
+    /// The grant's name: the `grant_type` value, or `implicit`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Grant::AuthorizationCode => "authorization_code",
+            Grant::Implicit => "implicit",
+            Grant::Password => "password",
+            Grant::ClientCredentials => "client_credentials",
+            Grant::RefreshToken => "refresh_token",
+        }
+    }
+
+    /// The grant whose `grant_type` (token endpoint) is `name`.
+    pub fn from_grant_type(name: &str) -> Option<Grant> {
+        match name {
+            "authorization_code" => Some(Grant::AuthorizationCode),
+            "password" => Some(Grant::Password),
+            "client_credentials" => Some(Grant::ClientCredentials),
+            "refresh_token" => Some(Grant::RefreshToken),
+            _ => None,
+        }
+    }
+
+    const fn bit(self) -> u8 {
+        1 << self as u8
+    }
+}
+
+/// Where the endpoints are served, relative to the issuer (or absolute),
+/// for the metadata document (RFC 8414).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EndpointPaths {
+    /// The authorization endpoint.
+    pub authorization: String,
+    /// The token endpoint.
+    pub token: String,
+    /// The revocation endpoint (RFC 7009).
+    pub revocation: String,
+    /// The introspection endpoint (RFC 7662).
+    pub introspection: String,
+}
+
+impl Default for EndpointPaths {
+    fn default() -> Self {
+        EndpointPaths {
+            authorization: "/authorize".into(),
+            token: "/token".into(),
+            revocation: "/revoke".into(),
+            introspection: "/introspect".into(),
+        }
+    }
+}
+
+/// A clock: seconds since the Unix epoch.
+pub type Clock = Box<dyn Fn() -> u64 + Send + Sync>;
+
+/// Server configuration. Build it with [`ServerBuilder`].
+pub struct Config {
+    pub(crate) grants: u8,
+    pub(crate) issuer: Option<String>,
+    pub(crate) realm: String,
+    pub(crate) access_token_lifetime: u64,
+    pub(crate) code_lifetime: u64,
+    pub(crate) refresh_token_lifetime: Option<u64>,
+    pub(crate) allow_plain_pkce: bool,
+    pub(crate) bearer_in_body: bool,
+    pub(crate) bearer_in_query: bool,
+    pub(crate) endpoints: EndpointPaths,
+    pub(crate) scopes_supported: Vec<String>,
+    pub(crate) token_generator: Box<dyn TokenGenerator>,
+    pub(crate) clock: Clock,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field(
+                "grants",
+                &Grant::ALL
+                    .iter()
+                    .filter(|g| self.grants & g.bit() != 0)
+                    .map(|g| g.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .field("issuer", &self.issuer)
+            .field("realm", &self.realm)
+            .field("access_token_lifetime", &self.access_token_lifetime)
+            .field("code_lifetime", &self.code_lifetime)
+            .field("refresh_token_lifetime", &self.refresh_token_lifetime)
+            .field("allow_plain_pkce", &self.allow_plain_pkce)
+            .field("bearer_in_body", &self.bearer_in_body)
+            .field("bearer_in_query", &self.bearer_in_query)
+            .field("endpoints", &self.endpoints)
+            .finish()
+    }
+}
+
+/// Configures a [`Server`].
+///
+/// Defaults: authorization code, client credentials and refresh token
+/// enabled (implicit and password off), access tokens for 3600 s, codes
+/// for 600 s, refresh tokens until used, PKCE `S256` only, bearer tokens
+/// only in the `Authorization` header, realm `"oauth2"`, no issuer, random
+/// 256-bit tokens, the system clock.
+///
+/// ```
+/// use oauth2_provider::memory::MemoryValidator;
+/// use oauth2_provider::{Grant, Server};
+/// let server = Server::builder(MemoryValidator::new())
+///     .issuer("https://auth.example.com")
+///     .enable(Grant::Password)
+///     .access_token_lifetime(900)
+///     .build();
+/// assert!(server.is_enabled(Grant::Password));
+/// assert!(!server.is_enabled(Grant::Implicit));
+/// ```
+pub struct ServerBuilder<V> {
+    validator: V,
+    config: Config,
+}
+
+impl<V: RequestValidator> ServerBuilder<V> {
+    /// A builder with the defaults above.
+    pub fn new(validator: V) -> Self {
+        ServerBuilder {
+            validator,
+            config: Config {
+                grants: Grant::AuthorizationCode.bit()
+                    | Grant::ClientCredentials.bit()
+                    | Grant::RefreshToken.bit(),
+                issuer: None,
+                realm: "oauth2".into(),
+                access_token_lifetime: 3600,
+                code_lifetime: 600,
+                refresh_token_lifetime: None,
+                allow_plain_pkce: false,
+                bearer_in_body: false,
+                bearer_in_query: false,
+                endpoints: EndpointPaths::default(),
+                scopes_supported: Vec::new(),
+                token_generator: Box::new(RandomTokenGenerator),
+                clock: Box::new(system_clock),
+            },
+        }
+    }
+
+    /// Turns a grant on.
+    pub fn enable(mut self, grant: Grant) -> Self {
+        self.config.grants |= grant.bit();
+        self
+    }
+
+    /// Turns a grant off.
+    pub fn disable(mut self, grant: Grant) -> Self {
+        self.config.grants &= !grant.bit();
+        self
+    }
+
+    /// The issuer identifier (RFC 8414, RFC 9207): an `https` URL without
+    /// query or fragment. Sent as `iss` in authorization responses.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.config.issuer = Some(issuer.into());
+        self
+    }
+
+    /// The realm in `WWW-Authenticate` challenges.
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        self.config.realm = realm.into();
+        self
+    }
+
+    /// Access token lifetime, seconds.
+    pub fn access_token_lifetime(mut self, seconds: u64) -> Self {
+        self.config.access_token_lifetime = seconds;
+        self
+    }
+
+    /// Authorization code lifetime, seconds (RFC 6749 §4.1.2: ten minutes at most is recommended).
+    pub fn code_lifetime(mut self, seconds: u64) -> Self {
+        self.config.code_lifetime = seconds;
+        self
+    }
+
+    /// Refresh token lifetime, seconds; `None` (the default) for tokens
+    /// that live until used or revoked.
+    pub fn refresh_token_lifetime(mut self, seconds: Option<u64>) -> Self {
+        self.config.refresh_token_lifetime = seconds;
+        self
+    }
+
+    /// Allows the PKCE `plain` method (RFC 7636 §4.2; legacy clients only).
+    pub fn allow_plain_pkce(mut self, allow: bool) -> Self {
+        self.config.allow_plain_pkce = allow;
+        self
+    }
+
+    /// Accepts bearer tokens in a form body `access_token` (RFC 6750 §2.2).
+    pub fn bearer_in_body(mut self, allow: bool) -> Self {
+        self.config.bearer_in_body = allow;
+        self
+    }
+
+    /// Accepts bearer tokens in the `access_token` query parameter (RFC 6750 §2.3).
+    pub fn bearer_in_query(mut self, allow: bool) -> Self {
+        self.config.bearer_in_query = allow;
+        self
+    }
+
+    /// Where the endpoints are served (for metadata).
+    pub fn endpoints(mut self, endpoints: EndpointPaths) -> Self {
+        self.config.endpoints = endpoints;
+        self
+    }
+
+    /// The scopes advertised in metadata.
+    pub fn scopes_supported<'s>(mut self, scopes: impl IntoIterator<Item = &'s str>) -> Self {
+        self.config.scopes_supported = scopes.into_iter().map(String::from).collect();
+        self
+    }
+
+    /// Replaces the token generator.
+    pub fn token_generator(mut self, generator: impl TokenGenerator + 'static) -> Self {
+        self.config.token_generator = Box::new(generator);
+        self
+    }
+
+    /// Replaces the clock (tests, or hosts with their own time source).
+    pub fn clock(mut self, clock: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
+        self.config.clock = Box::new(clock);
+        self
+    }
+
+    /// The configured server.
+    pub fn build(self) -> Server<V> {
+        Server {
+            validator: self.validator,
+            config: self.config,
+        }
+    }
+}
+
+fn system_clock() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// An OAuth 2.0 authorization server and resource server: every endpoint,
+/// over one [`RequestValidator`].
+///
+/// Immutable once built, `Send + Sync` when the validator is: share one
+/// `Server` (for example in an `Arc`) across every serving thread. Its
+/// endpoints are methods, defined in [`crate::endpoint`]:
+/// [`token_response`](Server::token_response),
+/// [`validate_authorization_request`](Server::validate_authorization_request)
+/// and [`authorize`](Server::authorize),
+/// [`revocation_response`](Server::revocation_response),
+/// [`introspection_response`](Server::introspection_response),
+/// [`verify_bearer`](Server::verify_bearer) and
+/// [`metadata_response`](Server::metadata_response).
+pub struct Server<V> {
+    pub(crate) validator: V,
+    pub(crate) config: Config,
+}
+
+impl<V: RequestValidator> Server<V> {
+    /// A [`ServerBuilder`] with the defaults.
+    pub fn builder(validator: V) -> ServerBuilder<V> {
+        ServerBuilder::new(validator)
+    }
+
+    /// A server with the default configuration.
+    pub fn new(validator: V) -> Self {
+        ServerBuilder::new(validator).build()
+    }
+
+    /// The validator.
+    pub fn validator(&self) -> &V {
+        &self.validator
+    }
+
+    /// Whether `grant` is enabled.
+    pub fn is_enabled(&self, grant: Grant) -> bool {
+        self.config.grants & grant.bit() != 0
+    }
+
+    /// The configured issuer.
+    pub fn issuer(&self) -> Option<&str> {
+        self.config.issuer.as_deref()
+    }
+
+    /// The realm of `WWW-Authenticate` challenges.
+    pub fn realm(&self) -> &str {
+        &self.config.realm
+    }
+
+    /// The server's current time, seconds since the Unix epoch.
+    pub fn now(&self) -> u64 {
+        (self.config.clock)()
+    }
+
+    pub(crate) fn generate(&self, kind: TokenKind) -> Result<String, OAuthError> {
+        self.config.token_generator.generate(kind)
+    }
+}
+
+impl<V> fmt::Debug for Server<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,154 @@
+//! Token generation and the bearer token response (RFC 6749 §5.1,
+//! RFC 6750).
+//!
+//! ```
+//! use oauth2_provider::token::{generate_token, BearerToken};
+//! let access = generate_token().unwrap();
+//! assert_eq!(access.len(), 43); // 256 bits, base64url without padding
+//! let response = BearerToken::new(access, Some(3600)).with_scope("read").into_response();
+//! assert_eq!(response.status, 200);
+//! assert_eq!(response.header("cache-control"), Some("no-store"));
+//! assert_eq!(response.header("pragma"), Some("no-cache"));
+//! ```
+
+use std::fmt;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+use crate::error::OAuthError;
+use crate::response::{JsonObject, Response};
+
+/// Random bytes in a generated token: 256 bits.
+pub const TOKEN_BYTES: usize = 32;
+
+/// Generates a token: [`TOKEN_BYTES`] from the operating system's CSPRNG,
+/// base64url-encoded without padding (43 characters). Fails only when the
+/// OS cannot supply randomness, as `server_error`.
+pub fn generate_token() -> Result<String, OAuthError> {
+    let mut raw = [0u8; TOKEN_BYTES];
+    getrandom::fill(&mut raw).map_err(|_| OAuthError::server_error("no randomness available"))?;
+    let mut out = String::with_capacity(TOKEN_BYTES.div_ceil(3) * 4);
+    URL_SAFE_NO_PAD.encode_string(raw, &mut out);
+    Ok(out)
+}
+
+/// What a generated value will be used as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TokenKind {
+    /// An access token.
+    AccessToken,
+    /// A refresh token.
+    RefreshToken,
+    /// An authorization code.
+    AuthorizationCode,
+    /// A grant (token family) identifier, used to revoke every token issued
+    /// from one authorization at once.
+    GrantId,
+}
+
+/// Makes the opaque values the server hands out. The default,
+/// [`RandomTokenGenerator`], suits almost everyone; a host can plug in its
+/// own (structured tokens, a prefix per kind, a test sequence).
+///
+/// Implementations are called concurrently from every thread that serves
+/// requests.
+pub trait TokenGenerator: Send + Sync {
+    /// A fresh, unguessable value for `kind`.
+    fn generate(&self, kind: TokenKind) -> Result<String, OAuthError>;
+}
+
+/// The default generator: [`generate_token`] for every kind.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RandomTokenGenerator;
+
+impl TokenGenerator for RandomTokenGenerator {
+    fn generate(&self, _kind: TokenKind) -> Result<String, OAuthError> {
+        generate_token()
+    }
+}
+
+/// A successful token response (RFC 6749 §5.1) of type `Bearer`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BearerToken {
+    /// The access token.
+    pub access_token: String,
+    /// Lifetime in seconds, if the token expires.
+    pub expires_in: Option<u64>,
+    /// The refresh token, if one was issued.
+    pub refresh_token: Option<String>,
+    /// The granted scope, space-separated, when it is to be reported.
+    pub scope: Option<String>,
+}
+
+impl BearerToken {
+    /// A token response with no refresh token and no scope.
+    pub fn new(access_token: String, expires_in: Option<u64>) -> Self {
+        BearerToken {
+            access_token,
+            expires_in,
+            refresh_token: None,
+            scope: None,
+        }
+    }
+
+    /// Sets the reported scope.
+    pub fn with_scope(mut self, scope: impl Into<String>) -> Self {
+        self.scope = Some(scope.into());
+        self
+    }
+
+    /// Sets the refresh token.
+    pub fn with_refresh_token(mut self, refresh_token: String) -> Self {
+        self.refresh_token = Some(refresh_token);
+        self
+    }
+
+    /// The JSON body of RFC 6749 §5.1.
+    ///
+    /// ```
+    /// use oauth2_provider::token::BearerToken;
+    /// let t = BearerToken::new("2YotnFZFEjr1zCsicMWpAA".into(), Some(3600))
+    ///     .with_refresh_token("tGzv3JOkF0XG5Qx2TlKWIA".into());
+    /// assert_eq!(
+    ///     t.to_json(),
+    ///     r#"{"access_token":"2YotnFZFEjr1zCsicMWpAA","token_type":"Bearer","expires_in":3600,"refresh_token":"tGzv3JOkF0XG5Qx2TlKWIA"}"#
+    /// );
+    /// ```
+    pub fn to_json(&self) -> String {
+        let mut json = JsonObject::with_capacity(
+            96 + self.access_token.len()
+                + self.refresh_token.as_ref().map_or(0, |r| r.len() + 20)
+                + self.scope.as_ref().map_or(0, |s| s.len() + 12),
+        );
+        json.string("access_token", &self.access_token);
+        json.string("token_type", "Bearer");
+        if let Some(expires_in) = self.expires_in {
+            json.number("expires_in", expires_in);
+        }
+        if let Some(refresh) = &self.refresh_token {
+            json.string("refresh_token", refresh);
+        }
+        if let Some(scope) = &self.scope {
+            json.string("scope", scope);
+        }
+        json.finish()
+    }
+
+    /// The `200` JSON response with `Cache-Control: no-store` and
+    /// `Pragma: no-cache`.
+    pub fn into_response(self) -> Response {
+        Response::json_no_store(200, self.to_json())
+    }
+}
+
+impl fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BearerToken")
+            .field("access_token", &"***")
+            .field("expires_in", &self.expires_in)
+            .field("refresh_token", &self.refresh_token.as_ref().map(|_| "***"))
+            .field("scope", &self.scope)
+            .finish()
+    }
+}

@@ -1,0 +1,645 @@
+//! [`RequestValidator`]: the host's side of the protocol, one method per
+//! question the grants ask, after oauthlib's `RequestValidator`.
+//!
+//! The host looks data up and stores it; the library makes the
+//! security decisions (secret and PKCE comparison, exact redirect URI
+//! matching, single-use codes, refresh-token rotation and reuse detection,
+//! expiry). Where oauthlib's methods set attributes on `request`
+//! (`request.user`, `request.scopes`, `request.client`…), these return the
+//! values as typed results.
+//!
+//! Every method returns `Result<_, OAuthError>`: `Err` means the validator
+//! itself failed (storage unreachable…) and is answered as that error —
+//! usually [`OAuthError::server_error`] — never as a plain "no".
+//!
+//! Methods are called concurrently from every thread serving requests.
+
+use std::fmt;
+
+use crate::client_auth::{self, Client, ClientAuthenticator, ClientLookup};
+use crate::error::{ErrorCode, OAuthError};
+use crate::form::Param;
+use crate::header::BASIC_BUFFER_LEN;
+use crate::pkce::ChallengeMethod;
+use crate::request::OAuthRequest;
+use crate::scope::Scope;
+
+/// An authorization code to persist (RFC 6749 §4.1.2), bound to everything
+/// the token request will be checked against.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuthorizationCode {
+    /// The code itself.
+    pub code: String,
+    /// The client it was issued to.
+    pub client_id: String,
+    /// The `redirect_uri` sent in the authorization request, if one was
+    /// sent; the token request must then repeat it exactly (§4.1.3).
+    pub redirect_uri: Option<String>,
+    /// The redirect URI the response went to (sent or defaulted).
+    pub effective_redirect_uri: String,
+    /// The resource owner who approved it.
+    pub user: String,
+    /// The approved scopes.
+    pub scopes: Scope,
+    /// The PKCE challenge and method, if the request carried one.
+    pub code_challenge: Option<(String, ChallengeMethod)>,
+    /// The grant (token family) this code starts: every token issued from
+    /// it carries this identifier, so all can be revoked together.
+    pub grant_id: String,
+    /// Issue time, seconds since the Unix epoch.
+    pub issued_at: u64,
+    /// Expiry time, seconds since the Unix epoch.
+    pub expires_at: u64,
+}
+
+impl fmt::Debug for AuthorizationCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthorizationCode")
+            .field("code", &"***")
+            .field("client_id", &self.client_id)
+            .field("redirect_uri", &self.redirect_uri)
+            .field("user", &self.user)
+            .field("scopes", &self.scopes)
+            .field(
+                "code_challenge_method",
+                &self.code_challenge.as_ref().map(|c| c.1),
+            )
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// What [`RequestValidator::validate_code`] found stored with a code: the
+/// values oauthlib's `validate_code` sets on `request`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidatedCode {
+    /// The client the code was issued to.
+    pub client_id: String,
+    /// The resource owner.
+    pub user: String,
+    /// The approved scopes.
+    pub scopes: Scope,
+    /// The `redirect_uri` sent in the authorization request, if any.
+    pub redirect_uri: Option<String>,
+    /// The grant (token family) identifier saved with the code.
+    pub grant_id: String,
+    /// Expiry, seconds since the Unix epoch; the library rejects expired codes.
+    pub expires_at: u64,
+}
+
+/// The state of an authorization code presented at the token endpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CodeStatus {
+    /// Unknown, expired or issued to another client.
+    Invalid,
+    /// Already exchanged: a replay. The library revokes the grant's tokens
+    /// (RFC 6749 §4.1.2, RFC 9700 §4.2.1).
+    Used {
+        /// The grant the code started.
+        grant_id: String,
+    },
+    /// Valid and unused.
+    Valid(ValidatedCode),
+}
+
+/// What [`RequestValidator::validate_refresh_token`] found stored with a
+/// refresh token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidatedRefreshToken {
+    /// The client it was issued to.
+    pub client_id: String,
+    /// The resource owner, if any.
+    pub user: Option<String>,
+    /// The scopes of the original grant.
+    pub scopes: Scope,
+    /// The grant (token family) identifier.
+    pub grant_id: String,
+    /// Expiry, seconds since the Unix epoch, if it expires.
+    pub expires_at: Option<u64>,
+}
+
+/// The state of a refresh token presented at the token endpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RefreshTokenStatus {
+    /// Unknown, expired or revoked.
+    Invalid,
+    /// Already replaced by rotation: presenting it again means it leaked.
+    /// The library revokes the whole grant (RFC 9700 §4.14.2).
+    Rotated {
+        /// The grant the token belonged to.
+        grant_id: String,
+    },
+    /// Valid.
+    Active(ValidatedRefreshToken),
+}
+
+/// The kind of a token, as in RFC 7009 / RFC 7662 `token_type_hint`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TokenType {
+    /// An access token.
+    AccessToken,
+    /// A refresh token.
+    RefreshToken,
+}
+
+impl TokenType {
+    /// The hint's name on the wire.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TokenType::AccessToken => "access_token",
+            TokenType::RefreshToken => "refresh_token",
+        }
+    }
+
+    /// Parses a `token_type_hint`; unknown hints are ignored (`None`), as
+    /// RFC 7009 §2.1 has the server search every type anyway.
+    pub fn from_hint(hint: &str) -> Option<Self> {
+        match hint {
+            "access_token" => Some(TokenType::AccessToken),
+            "refresh_token" => Some(TokenType::RefreshToken),
+            _ => None,
+        }
+    }
+}
+
+/// Tokens to persist after a grant succeeded: what oauthlib passes to
+/// `save_bearer_token` together with `request.user`, `request.scopes` and
+/// `request.client`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IssuedToken {
+    /// The access token.
+    pub access_token: String,
+    /// The refresh token, if one was issued. When a refresh is not rotated,
+    /// this is the presented refresh token, already stored.
+    pub refresh_token: Option<String>,
+    /// Whether `refresh_token` is new and must be stored.
+    pub refresh_token_is_new: bool,
+    /// Access token lifetime in seconds.
+    pub expires_in: u64,
+    /// The granted scopes.
+    pub scopes: Scope,
+    /// The client the tokens were issued to.
+    pub client_id: String,
+    /// The resource owner, absent for client credentials.
+    pub user: Option<String>,
+    /// The grant (token family) identifier.
+    pub grant_id: String,
+    /// Issue time, seconds since the Unix epoch.
+    pub issued_at: u64,
+    /// Refresh token expiry, if refresh tokens expire.
+    pub refresh_expires_at: Option<u64>,
+}
+
+impl fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("access_token", &"***")
+            .field("refresh_token", &self.refresh_token.as_ref().map(|_| "***"))
+            .field("expires_in", &self.expires_in)
+            .field("scopes", &self.scopes)
+            .field("client_id", &self.client_id)
+            .field("user", &self.user)
+            .field("grant_id", &self.grant_id)
+            .finish()
+    }
+}
+
+/// What the host knows about a token: the claims of RFC 7662 §2.2, and
+/// what [`RequestValidator::validate_bearer_token`] hands back.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TokenInfo {
+    /// Access or refresh token.
+    pub token_type: Option<TokenType>,
+    /// The client the token was issued to.
+    pub client_id: String,
+    /// Human-readable resource owner identifier.
+    pub username: Option<String>,
+    /// Subject: the resource owner's identifier.
+    pub sub: Option<String>,
+    /// The granted scopes.
+    pub scopes: Scope,
+    /// Expiry, seconds since the Unix epoch. The library treats a token
+    /// past it as inactive whatever the host says.
+    pub exp: Option<u64>,
+    /// Issue time, seconds since the Unix epoch.
+    pub iat: Option<u64>,
+    /// Intended audiences.
+    pub aud: Vec<String>,
+    /// Issuer; the server's configured issuer is used when absent.
+    pub iss: Option<String>,
+    /// The grant (token family) identifier.
+    pub grant_id: Option<String>,
+}
+
+/// The host's side of the protocol: the methods of oauthlib's
+/// `RequestValidator`, with the same names, meanings and defaults, and the
+/// few additions that let the library own rotation and replay detection
+/// ([`find_client`](Self::find_client),
+/// [`revoke_grant`](Self::revoke_grant),
+/// [`invalidate_refresh_token`](Self::invalidate_refresh_token)).
+///
+/// Each method's documentation says when it is called, which grants use
+/// it, what it must do, and its default. A ready, thread-safe in-memory
+/// implementation lives in [`crate::memory`].
+pub trait RequestValidator: ClientLookup + Send + Sync {
+    /// Authenticates a client by means outside OAuth proper (HTTP Basic or
+    /// `client_secret` in the body) and returns it, or `None` for
+    /// `invalid_client`.
+    ///
+    /// Called by the token endpoint when
+    /// [`client_authentication_required`](Self::client_authentication_required)
+    /// is true, and by revocation and introspection. Used by: authorization
+    /// code, password, client credentials, refresh token.
+    ///
+    /// Default: [`ClientAuthenticator::by_identifier_secret`] over
+    /// [`ClientLookup::find_client`] — constant-time, one method per request.
+    fn authenticate_client(
+        &self,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<Self::Client>, OAuthError> {
+        ClientAuthenticator::new(self)
+            .by_identifier_secret(&request.http, &request.params, None)
+            .map(Some)
+    }
+
+    /// Identifies a public (non-confidential) client by `client_id` alone.
+    ///
+    /// Called by the token endpoint when client authentication is not
+    /// required. Used by: authorization code, password, refresh token.
+    ///
+    /// Default: the client if it exists and is public; `None` otherwise, so
+    /// a confidential client can never skip its secret.
+    fn authenticate_client_id(
+        &self,
+        client_id: &str,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<Self::Client>, OAuthError> {
+        let _ = request;
+        Ok(self
+            .find_client(client_id)?
+            .filter(|c| !c.is_confidential()))
+    }
+
+    /// Whether the token request must carry client authentication.
+    ///
+    /// RFC 6749 §4.1.3, §4.3.2, §6: yes for confidential clients and
+    /// whenever the client presents credentials. Used by: authorization
+    /// code, password, refresh token (client credentials always requires it).
+    ///
+    /// Default: true when the request carries an `Authorization` header or
+    /// a `client_secret`, or names a confidential client (or no client).
+    fn client_authentication_required(
+        &self,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        if request.http.header("authorization").is_some()
+            || request.params.contains(Param::ClientSecret)
+        {
+            return Ok(true);
+        }
+        match request.params.get(Param::ClientId) {
+            Some(id) => Ok(self.find_client(id)?.is_none_or(|c| c.is_confidential())),
+            None => Ok(true),
+        }
+    }
+
+    /// Confirms the code's authorization began with this `redirect_uri`.
+    ///
+    /// The library already compares the token request's `redirect_uri`
+    /// with the one saved with the code, by exact string match (RFC 6749
+    /// §4.1.3); this hook may add host checks. Used by: authorization code
+    /// (token request). Default: true.
+    fn confirm_redirect_uri(
+        &self,
+        client_id: &str,
+        code: &str,
+        redirect_uri: Option<&str>,
+        client: &Self::Client,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let _ = (client_id, code, redirect_uri, client, request);
+        Ok(true)
+    }
+
+    /// The PKCE `code_challenge` saved with `code`, or `None` if the code
+    /// was issued without one. Called for every authorization code token
+    /// request. Default: `None`.
+    fn get_code_challenge(
+        &self,
+        code: &str,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<String>, OAuthError> {
+        let _ = (code, request);
+        Ok(None)
+    }
+
+    /// The `code_challenge_method` saved with `code`. Called when
+    /// [`get_code_challenge`](Self::get_code_challenge) returned a
+    /// challenge. Default: `None`, read as `plain` (RFC 7636 §4.3).
+    fn get_code_challenge_method(
+        &self,
+        code: &str,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<ChallengeMethod>, OAuthError> {
+        let _ = (code, request);
+        Ok(None)
+    }
+
+    /// The redirect URI to use when the authorization request omits
+    /// `redirect_uri`. Used by: authorization code, implicit.
+    ///
+    /// Default: the client's only registered URI; `None` (the request is
+    /// refused, never redirected) when it has none or several.
+    fn get_default_redirect_uri(
+        &self,
+        client_id: &str,
+        client: &Self::Client,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<String>, OAuthError> {
+        let _ = (client_id, request);
+        match client.redirect_uris() {
+            [only] => Ok(Some(only.clone())),
+            _ => Ok(None),
+        }
+    }
+
+    /// The scopes granted when a request names none. Used by:
+    /// authorization code, implicit, password, client credentials.
+    /// Default: the empty scope.
+    fn get_default_scopes(
+        &self,
+        client_id: &str,
+        client: &Self::Client,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Scope, OAuthError> {
+        let _ = (client_id, client, request);
+        Ok(Scope::empty())
+    }
+
+    /// The scopes of the grant a refresh token belongs to. Used by: refresh
+    /// token. Default: the scopes [`validate_refresh_token`](Self::validate_refresh_token) returned.
+    fn get_original_scopes(
+        &self,
+        refresh_token: &str,
+        original: &ValidatedRefreshToken,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Scope, OAuthError> {
+        let _ = (refresh_token, request);
+        Ok(original.scopes.clone())
+    }
+
+    /// Looks up an access or refresh token for introspection (RFC 7662) and
+    /// revocation (RFC 7009, to check which client owns it). `hint` may
+    /// speed the search but the lookup must fall back to every type.
+    /// Returns `None` for unknown tokens. The library reports tokens past
+    /// `exp` as inactive. Used by: introspection and revocation endpoints.
+    fn introspect_token(
+        &self,
+        token: &str,
+        hint: Option<TokenType>,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<TokenInfo>, OAuthError>;
+
+    /// Invalidates an authorization code after use, keeping a record of it
+    /// so a replay is reported as [`CodeStatus::Used`].
+    ///
+    /// Returns whether *this* call consumed the code: `false` means a
+    /// concurrent request already did, and the library answers
+    /// `invalid_grant` (single use, even under races). Used by:
+    /// authorization code.
+    fn invalidate_authorization_code(
+        &self,
+        client_id: &str,
+        code: &str,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError>;
+
+    /// Whether this request must use PKCE. Asked for both authorization and
+    /// token requests. Public clients must use PKCE whatever this says.
+    /// Used by: authorization code. Default: false.
+    fn is_pkce_required(
+        &self,
+        client_id: &str,
+        client: &Self::Client,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let _ = (client_id, client, request);
+        Ok(false)
+    }
+
+    /// Whether `requested` lies within the refresh token's grant, asked only
+    /// when it is not a subset of [`get_original_scopes`](Self::get_original_scopes)
+    /// (for hosts whose scope sets are not practical to list). Used by:
+    /// refresh token. Default: false.
+    fn is_within_original_scope(
+        &self,
+        requested: &Scope,
+        refresh_token: &str,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let _ = (requested, refresh_token, request);
+        Ok(false)
+    }
+
+    /// Revokes an access or refresh token (RFC 7009). The library has
+    /// checked it belongs to the requesting client. Revoking a refresh
+    /// token should revoke the access tokens of its grant (RFC 7009 §2.1).
+    /// Used by: revocation endpoint.
+    fn revoke_token(
+        &self,
+        token: &str,
+        hint: Option<TokenType>,
+        request: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError>;
+
+    /// Revokes every token of a grant (token family): called when an
+    /// authorization code is replayed or a rotated refresh token is reused.
+    fn revoke_grant(&self, grant_id: &str, request: &OAuthRequest<'_>) -> Result<(), OAuthError>;
+
+    /// Marks a refresh token as replaced by rotation: it must stop working,
+    /// and [`validate_refresh_token`](Self::validate_refresh_token) must
+    /// from then on report it as [`RefreshTokenStatus::Rotated`].
+    ///
+    /// Returns whether *this* call rotated it: `false` means a concurrent
+    /// refresh already did, and the library treats it as reuse.
+    fn invalidate_refresh_token(
+        &self,
+        refresh_token: &str,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError>;
+
+    /// Whether to issue a new refresh token on refresh (and retire the old
+    /// one). Used by: refresh token. Default: true.
+    fn rotate_refresh_token(&self, request: &OAuthRequest<'_>) -> Result<bool, OAuthError> {
+        let _ = request;
+        Ok(true)
+    }
+
+    /// Persists an authorization code with its client, redirect URI, user,
+    /// scopes, PKCE challenge and grant id. Used by: authorization code.
+    fn save_authorization_code(
+        &self,
+        client_id: &str,
+        code: &AuthorizationCode,
+        request: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError>;
+
+    /// Persists a bearer token: access token, refresh token if new, client,
+    /// user, scopes, expiry, grant id. Used by every grant that issues tokens.
+    fn save_bearer_token(
+        &self,
+        token: &IssuedToken,
+        request: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError>;
+
+    /// Persists a token with its type's method. Only bearer tokens exist,
+    /// so the default calls [`save_bearer_token`](Self::save_bearer_token).
+    fn save_token(
+        &self,
+        token: &IssuedToken,
+        request: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        self.save_bearer_token(token, request)
+    }
+
+    /// Checks a bearer token presented to a protected resource and returns
+    /// what it grants, or `None` when it is unknown, revoked or expired.
+    /// `scopes` are the ones the resource requires; the library checks
+    /// that the token carries all of them, and its expiry. Used indirectly
+    /// by every grant that issues bearer tokens.
+    fn validate_bearer_token(
+        &self,
+        token: &str,
+        scopes: &[&str],
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<TokenInfo>, OAuthError>;
+
+    /// Finds a valid, active client for the authorization endpoint, or
+    /// `None` (the error is shown, never redirected). Used by:
+    /// authorization code, implicit. Default: [`ClientLookup::find_client`].
+    fn validate_client_id(
+        &self,
+        client_id: &str,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<Self::Client>, OAuthError> {
+        let _ = request;
+        self.find_client(client_id)
+    }
+
+    /// Checks a code at the token endpoint and returns what was saved with
+    /// it (user, scopes, redirect URI, grant id), or reports it invalid or
+    /// already used. Used by: authorization code.
+    fn validate_code(
+        &self,
+        client_id: &str,
+        code: &str,
+        client: &Self::Client,
+        request: &OAuthRequest<'_>,
+    ) -> Result<CodeStatus, OAuthError>;
+
+    /// Whether the client may use `grant_type`. Used by: authorization
+    /// code, password, client credentials, refresh token. Default:
+    /// [`Client::allows_grant_type`].
+    fn validate_grant_type(
+        &self,
+        client_id: &str,
+        grant_type: &str,
+        client: &Self::Client,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let _ = (client_id, request);
+        Ok(client.allows_grant_type(grant_type))
+    }
+
+    /// Whether the client registered `redirect_uri`. Used by: authorization
+    /// code, implicit. Default: exact string match against
+    /// [`Client::redirect_uris`] (RFC 9700 §2.1).
+    fn validate_redirect_uri(
+        &self,
+        client_id: &str,
+        redirect_uri: &str,
+        client: &Self::Client,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let _ = (client_id, request);
+        Ok(client.redirect_uris().iter().any(|u| u == redirect_uri))
+    }
+
+    /// Checks a refresh token and returns what it grants, or reports it
+    /// invalid or already rotated. Used by: refresh token.
+    fn validate_refresh_token(
+        &self,
+        refresh_token: &str,
+        client: &Self::Client,
+        request: &OAuthRequest<'_>,
+    ) -> Result<RefreshTokenStatus, OAuthError>;
+
+    /// Whether the client may use `response_type` (`code`, `token`). Used
+    /// by: authorization code, implicit. Default: `code` needs the
+    /// `authorization_code` grant, `token` the `implicit` grant
+    /// ([`Client::allows_grant_type`]).
+    fn validate_response_type(
+        &self,
+        client_id: &str,
+        response_type: &str,
+        client: &Self::Client,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let _ = (client_id, request);
+        Ok(match response_type {
+            "code" => client.allows_grant_type("authorization_code"),
+            "token" => client.allows_grant_type("implicit"),
+            _ => false,
+        })
+    }
+
+    /// Whether the client may have `scopes`. Used by: authorization code,
+    /// implicit, password, client credentials.
+    fn validate_scopes(
+        &self,
+        client_id: &str,
+        scopes: &Scope,
+        client: &Self::Client,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError>;
+
+    /// Checks a resource owner's username and password and returns the
+    /// user's identifier, or `None`. Used by: password grant.
+    fn validate_user(
+        &self,
+        username: &str,
+        password: &str,
+        client: &Self::Client,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<String>, OAuthError> {
+        let _ = (username, password, client, request);
+        Ok(None)
+    }
+}
+
+/// Authenticates the client of a token-endpoint style request the way
+/// every grant does: [`RequestValidator::client_authentication_required`]
+/// decides between [`RequestValidator::authenticate_client`] and
+/// [`RequestValidator::authenticate_client_id`].
+pub(crate) fn authenticate<V: RequestValidator + ?Sized>(
+    validator: &V,
+    request: &OAuthRequest<'_>,
+) -> Result<V::Client, OAuthError> {
+    if validator.client_authentication_required(request)? {
+        return validator
+            .authenticate_client(request)?
+            .ok_or_else(client_auth::invalid_client);
+    }
+    // Public client: identified by client_id in the body.
+    let mut buf = [0u8; BASIC_BUFFER_LEN];
+    let creds = client_auth::presented_credentials(&request.http, &request.params, &mut buf)?;
+    let Some(creds) = creds else {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidClient,
+            "client authentication or client_id is required",
+        ));
+    };
+    validator
+        .authenticate_client_id(creds.client_id, request)?
+        .ok_or_else(client_auth::invalid_client)
+}
