@@ -242,7 +242,7 @@ impl<'l, L: ClientLookup + ?Sized> ClientAuthenticator<'l, L> {
         let Some(client_id) = params.get(Param::ClientId) else {
             return Err(OAuthError::no_redirect(
                 ErrorCode::InvalidRequest,
-                "missing required parameter \"client_id\"",
+                "missing required parameter 'client_id'",
             ));
         };
         self.lookup

@@ -178,12 +178,12 @@ impl OAuthError {
     /// `invalid_request` naming a parameter given more than once
     /// (RFC 6749 §3.1 and §3.2).
     pub fn duplicate_parameter(name: &str) -> Self {
-        OAuthError::invalid_request(format!("parameter \"{name}\" is repeated"))
+        OAuthError::invalid_request(format!("parameter '{name}' is repeated"))
     }
 
     /// `invalid_request` naming a required parameter that is missing.
     pub fn missing_parameter(name: &str) -> Self {
-        OAuthError::invalid_request(format!("missing required parameter \"{name}\""))
+        OAuthError::invalid_request(format!("missing required parameter '{name}'"))
     }
 
     /// The error code.

@@ -50,7 +50,7 @@ impl FormError {
 impl fmt::Display for FormError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            FormError::Duplicate(p) => write!(f, "parameter \"{}\" is repeated", p.name()),
+            FormError::Duplicate(p) => write!(f, "parameter '{}' is repeated", p.name()),
             other => f.write_str(other.description()),
         }
     }
