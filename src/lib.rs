@@ -55,6 +55,11 @@ pub mod server;
 pub mod token;
 pub mod validator;
 
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 pub use client_auth::{Client, ClientAuthenticator, ClientLookup};
 pub use endpoint::authorization::{AuthorizationError, AuthorizationRequest, ResponseType};
 pub use error::{ErrorCode, OAuthError};
