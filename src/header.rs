@@ -19,7 +19,7 @@ use std::fmt;
 
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
-use base64::Engine;
+use base64::{DecodeSliceError, Engine};
 
 use crate::error::OAuthError;
 use crate::form;
@@ -198,13 +198,16 @@ pub fn parse_basic<'b>(
     if !scheme.eq_ignore_ascii_case("basic") {
         return Err(HeaderError::WrongScheme);
     }
-    // base64 decodes 4 characters into at most 3 bytes.
-    if token.len().div_ceil(4) * 3 > buf.len() {
+    // base64 decodes 4 characters into 3 bytes; padding decodes to nothing.
+    if token.trim_end_matches('=').len() * 3 / 4 > buf.len() {
         return Err(HeaderError::TooLong);
     }
     let len = BASE64_LENIENT_PADDING
         .decode_slice(token, buf)
-        .map_err(|_| HeaderError::InvalidBase64)?;
+        .map_err(|e| match e {
+            DecodeSliceError::OutputSliceTooSmall => HeaderError::TooLong,
+            DecodeSliceError::DecodeError(_) => HeaderError::InvalidBase64,
+        })?;
     let decoded = &mut buf[..len];
     let colon = decoded
         .iter()
