@@ -1,0 +1,289 @@
+//! The fuzz targets' bodies and invariants, shared by the cargo-fuzz
+//! binaries (`fuzz/fuzz_targets/*.rs`, nightly) and the stable replay of
+//! the committed corpus (`tests/fuzz_corpus.rs`).
+//!
+//! Each function takes arbitrary bytes, drives one public entry point, and
+//! panics only when an invariant breaks: that is what the fuzzer reports.
+#![allow(dead_code)]
+
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use oauth2_provider::form::{self, Params};
+use oauth2_provider::header::{self, BASIC_BUFFER_LEN};
+use oauth2_provider::memory::{MemoryClient, MemoryValidator};
+use oauth2_provider::token::{TokenGenerator, TokenKind};
+use oauth2_provider::{AuthorizationError, ErrorCode, OAuthError, Request, Response, Server};
+
+/// Registered redirect URIs of the fuzz realm, by client.
+const REDIRECTS: &[(&str, &str)] = &[
+    ("conf-client", "https://client.example.com/cb"),
+    ("conf-client", "https://client.example.com/cb2"),
+    ("public-client", "http://127.0.0.1:9999/callback"),
+    ("query-client", "https://q.example/cb?app=1"),
+];
+
+/// RFC 7636 appendix B.
+pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+/// Predictable values, so corpus inputs can name codes and tokens that
+/// exist: `ac1`, `at1`, `rt1`, … fresh for every input.
+#[derive(Default)]
+struct SequentialTokens(AtomicU64);
+
+impl TokenGenerator for SequentialTokens {
+    fn generate(&self, kind: TokenKind) -> Result<String, OAuthError> {
+        let n = self.0.fetch_add(1, Ordering::Relaxed) + 1;
+        let prefix = match kind {
+            TokenKind::AccessToken => "at",
+            TokenKind::RefreshToken => "rt",
+            TokenKind::AuthorizationCode => "ac",
+            TokenKind::GrantId => "g",
+        };
+        Ok(format!("{prefix}{n}"))
+    }
+}
+
+fn realm() -> MemoryValidator {
+    let v = MemoryValidator::new();
+    let conf: Vec<&str> = REDIRECTS.iter().filter(|r| r.0 == "conf-client").map(|r| r.1).collect();
+    v.add_client(
+        MemoryClient::confidential("conf-client", "conf-secret", conf)
+            .grants(["authorization_code", "refresh_token", "client_credentials", "password", "implicit"])
+            .scopes(["read", "write"])
+            .default_scopes(["read"])
+            .may_introspect(true),
+    );
+    v.add_client(
+        MemoryClient::public("public-client", ["http://127.0.0.1:9999/callback"])
+            .grants(["authorization_code", "refresh_token", "implicit"])
+            .scopes(["read"]),
+    );
+    v.add_client(MemoryClient::public("query-client", ["https://q.example/cb?app=1"]));
+    v.add_user("alice", "wonderland");
+    v
+}
+
+/// A fresh server with every grant on, plus state for the corpus to hit:
+/// codes `ac1` (conf-client, redirect_uri sent) and `ac3` (public-client,
+/// PKCE S256 with the RFC 7636 verifier), and tokens from a password grant.
+fn server() -> Server<MemoryValidator> {
+    let server = Server::builder(realm())
+        .issuer("https://as.example")
+        .enable(oauth2_provider::Grant::Implicit)
+        .enable(oauth2_provider::Grant::Password)
+        .bearer_in_body(true)
+        .bearer_in_query(true)
+        .token_generator(SequentialTokens::default())
+        .build();
+    for query in [
+        "response_type=code&client_id=conf-client&redirect_uri=https%3A%2F%2Fclient.example.com%2Fcb&state=s",
+        &format!("response_type=code&client_id=public-client&code_challenge={CHALLENGE}&code_challenge_method=S256"),
+    ] {
+        let uri = format!("/authorize?{query}");
+        let req = Request::new("GET", &uri, &[], b"");
+        let pending = server.validate_authorization_request(&req).expect("fuzz realm set-up");
+        server.authorize(&req, &pending, "alice", None);
+    }
+    server
+}
+
+const ERROR_CODES: &[&str] = &[
+    "invalid_request",
+    "invalid_client",
+    "invalid_grant",
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "invalid_scope",
+    "unsupported_token_type",
+];
+
+/// A token-endpoint style response is a well-formed RFC 6749 §5 response.
+fn check_json_response(response: &Response) {
+    assert!(
+        matches!(response.status, 200 | 400 | 401 | 405),
+        "unexpected status {}",
+        response.status
+    );
+    assert_eq!(response.header("cache-control"), Some("no-store"));
+    let json: serde_json::Value = serde_json::from_slice(&response.body).expect("JSON body");
+    let object = json.as_object().expect("JSON object");
+    if response.status == 200 {
+        assert!(object["access_token"].is_string());
+        assert_eq!(object["token_type"], "Bearer");
+        return;
+    }
+    let error = object["error"].as_str().expect("error string");
+    assert!(ERROR_CODES.contains(&error), "unexpected error {error}");
+    if let Some(d) = object.get("error_description") {
+        let d = d.as_str().expect("description string");
+        assert!(d.bytes().all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E)));
+    }
+    if response.status == 401 {
+        assert_eq!(error, ErrorCode::InvalidClient.as_str());
+    }
+}
+
+/// Target `authorization_header`: arbitrary bytes into the Basic and Bearer
+/// parsers. A Basic header that parses re-encodes to the same credentials.
+pub fn authorization_header(data: &[u8]) {
+    let Ok(value) = std::str::from_utf8(data) else { return };
+    let _ = header::split_credentials(value);
+    if let Ok(token) = header::parse_bearer(value) {
+        assert!(!token.is_empty() && !token.contains([' ', '\t']));
+    }
+    let mut buf = [0u8; BASIC_BUFFER_LEN];
+    if let Ok(creds) = header::parse_basic(value, &mut buf) {
+        assert!(!creds.client_id.is_empty());
+        let again = header::basic_header_value(creds.client_id, creds.client_secret);
+        let mut buf2 = [0u8; BASIC_BUFFER_LEN];
+        if let Ok(round) = header::parse_basic(&again, &mut buf2) {
+            assert_eq!((round.client_id, round.client_secret), (creds.client_id, creds.client_secret));
+        }
+    }
+}
+
+/// Target `form`: arbitrary bytes into the form parser, and the round-trip
+/// property: pairs made from the input, encoded, parse back to themselves.
+pub fn form(data: &[u8]) {
+    let parsed: Result<Vec<_>, _> = form::pairs(data).collect();
+    if let Ok(pairs) = &parsed {
+        for (name, value) in pairs {
+            assert!(!name.is_empty());
+            // Borrowed exactly when nothing needed decoding.
+            if let (Cow::Borrowed(n), Cow::Borrowed(v)) = (name, value) {
+                assert!(!n.contains(['%', '+']) && !v.contains(['%', '+']));
+            }
+        }
+    }
+    let _ = Params::parse(data);
+
+    // Round trip: split the input (lossily decoded) into pairs at control bytes.
+    let text = String::from_utf8_lossy(data);
+    let originals: Vec<(&str, &str)> = text
+        .split('\u{1}')
+        .filter_map(|p| p.split_once('\u{2}'))
+        .filter(|(n, _)| !n.is_empty())
+        .collect();
+    let encoded = form::encode_pairs(originals.iter().copied());
+    let decoded: Vec<_> = form::pairs(encoded.as_bytes())
+        .collect::<Result<_, _>>()
+        .expect("encoded pairs parse");
+    assert_eq!(decoded.len(), originals.len());
+    for ((n, v), (on, ov)) in decoded.iter().zip(&originals) {
+        assert_eq!((n.as_ref(), v.as_ref()), (*on, *ov));
+    }
+}
+
+/// Splits fuzz input as a small HTTP request: `METHOD TARGET\n`, header
+/// lines `Name: value\n`, an empty line, then the body bytes.
+fn split_request(data: &[u8]) -> (String, String, Vec<(String, String)>, &[u8]) {
+    let (head, body) = match data.windows(2).position(|w| w == b"\n\n") {
+        Some(i) => (&data[..i], &data[i + 2..]),
+        None => (data, &data[data.len()..]),
+    };
+    let head = String::from_utf8_lossy(head);
+    let mut lines = head.lines();
+    let first = lines.next().unwrap_or("");
+    let (method, target) = first.split_once(' ').unwrap_or((first, "/token"));
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    (method.to_owned(), target.to_owned(), headers, body)
+}
+
+/// Target `token_request`: arbitrary method, headers and body into the
+/// token endpoint (and, with the same bytes, revocation and introspection).
+/// Every answer is a well-formed RFC response; no validator error occurs,
+/// so never a 500.
+pub fn token_request(data: &[u8]) {
+    let server = server();
+    let (method, target, headers, body) = split_request(data);
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let request = Request::new(&method, &target, &headers, body);
+    check_json_response(&server.token_response(&request));
+
+    let revoked = server.revocation_response(&request);
+    assert!(matches!(revoked.status, 200 | 400 | 401 | 405), "revocation status {}", revoked.status);
+    if revoked.status != 200 {
+        check_json_response(&revoked);
+    }
+    let introspected = server.introspection_response(&request);
+    check_json_response_or_introspection(&introspected);
+
+    let resource = server.verify_bearer(&request, &["read"]);
+    if let Err(response) = resource {
+        assert!(matches!(response.status, 400 | 401 | 403));
+        let challenge = response.header("www-authenticate").expect("challenge");
+        assert!(challenge.starts_with("Bearer realm="));
+    }
+}
+
+fn check_json_response_or_introspection(response: &Response) {
+    if response.status == 200 {
+        let json: serde_json::Value = serde_json::from_slice(&response.body).expect("JSON body");
+        assert!(json["active"].is_boolean());
+    } else {
+        check_json_response(response);
+    }
+}
+
+/// Whether `location` sends the user agent to `registered` (with only
+/// parameters added).
+fn is_to(location: &str, registered: &str) -> bool {
+    location
+        .strip_prefix(registered)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['?', '&', '#']))
+}
+
+fn assert_registered_redirect(response: &Response, client_id: Option<&str>) {
+    let Some(location) = response.header("location") else {
+        panic!("redirect without Location");
+    };
+    let ok = REDIRECTS
+        .iter()
+        .any(|(c, uri)| client_id.is_none_or(|id| id == *c) && is_to(location, uri));
+    assert!(ok, "redirect to an unregistered URI: {location}");
+}
+
+/// Target `authorization_request`: arbitrary query strings (and the same
+/// bytes as a POST form) into authorization-request validation. A redirect
+/// only ever goes to a URI registered for the client; fatal errors never
+/// redirect; approving and denying a valid request redirect there too.
+pub fn authorization_request(data: &[u8]) {
+    let server = server();
+    let query = String::from_utf8_lossy(data);
+    let uri = format!("/authorize?{query}");
+    let form_headers = [("Content-Type", "application/x-www-form-urlencoded")];
+    let requests = [
+        Request::new("GET", &uri, &[], b""),
+        Request::new("POST", "/authorize", &form_headers, data),
+    ];
+    for request in &requests {
+        let client_id = Params::parse(if request.method() == "GET" { query.as_bytes() } else { data })
+            .ok()
+            .and_then(|p| p.get(oauth2_provider::form::Param::ClientId).map(str::to_owned));
+        match server.validate_authorization_request(request) {
+            Err(AuthorizationError::Fatal(e)) => {
+                assert!(!e.may_redirect());
+                let response = AuthorizationError::Fatal(e).into_response();
+                assert!(response.header("location").is_none());
+                assert_eq!(response.status, 400);
+            }
+            Err(AuthorizationError::Redirect { error, response }) => {
+                assert!(error.may_redirect());
+                assert_eq!(response.status, 302);
+                assert_registered_redirect(&response, client_id.as_deref());
+            }
+            Ok(pending) => {
+                assert!(REDIRECTS.iter().any(|(c, u)| *c == pending.client_id && *u == pending.redirect_uri));
+                let approved = server.authorize(request, &pending, "alice", None);
+                assert_eq!(approved.status, 302);
+                assert_registered_redirect(&approved, Some(&pending.client_id));
+                let denied = server.deny(&pending);
+                assert_registered_redirect(&denied, Some(&pending.client_id));
+            }
+        }
+    }
+}
