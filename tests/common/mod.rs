@@ -22,7 +22,12 @@ pub fn realm() -> MemoryValidator {
             "conf-secret",
             [CONF_REDIRECT, "https://client.example.com/cb2"],
         )
-        .grants(["authorization_code", "refresh_token", "client_credentials", "password"])
+        .grants([
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            "password",
+        ])
         .scopes(["read", "write"])
         .default_scopes(["read"]),
     );
@@ -92,4 +97,250 @@ pub fn location_param(response: &Response, name: &str) -> Option<String> {
         .filter_map(Result::ok)
         .find(|(n, _)| n == name)
         .map(|(_, v)| v.into_owned())
+}
+
+/// A host's own [`RequestValidator`] over a [`MemoryValidator`]: every
+/// callback is forwarded, except that the one named in `fail` answers
+/// `Err(server_error)` (the host's storage failing), and a few switches
+/// change host policy. Lets tests show how the library treats a failing
+/// or unusual validator.
+pub struct Delegating {
+    /// The validator every callback is forwarded to.
+    pub inner: MemoryValidator,
+    /// The callback (by method name) that fails with `server_error`.
+    pub fail: Option<&'static str>,
+    /// What `rotate_refresh_token` answers (the default: true).
+    pub rotate: bool,
+    /// `authenticate_client` accepts any registered client named by the
+    /// body's `client_id`, without a secret (a careless host).
+    pub trust_client_id: bool,
+    /// The `hint` of every `revoke_token` call, in order.
+    pub revoke_hints: std::sync::Mutex<Vec<Option<oauth2_provider::TokenType>>>,
+}
+
+impl Delegating {
+    /// Forwards to `inner`, failing nothing.
+    pub fn new(inner: MemoryValidator) -> Self {
+        Delegating {
+            inner,
+            fail: None,
+            rotate: true,
+            trust_client_id: false,
+            revoke_hints: std::sync::Mutex::default(),
+        }
+    }
+
+    /// Makes the callback `name` fail with `server_error`.
+    pub fn failing(mut self, name: &'static str) -> Self {
+        self.fail = Some(name);
+        self
+    }
+
+    fn check(&self, name: &str) -> Result<(), oauth2_provider::OAuthError> {
+        if self.fail == Some(name) {
+            Err(oauth2_provider::OAuthError::server_error(
+                "the storage is unavailable",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+mod delegating_impl {
+    use super::Delegating;
+    use oauth2_provider::client_auth::{ClientAuthenticator, ClientLookup};
+    use oauth2_provider::form::Param;
+    use oauth2_provider::memory::MemoryClient;
+    use oauth2_provider::{
+        AuthorizationCode, CodeStatus, IssuedToken, OAuthError, OAuthRequest, RefreshTokenStatus,
+        RequestValidator, Scope, TokenInfo, TokenType,
+    };
+    use std::sync::Arc;
+
+    type R<T> = Result<T, OAuthError>;
+
+    impl ClientLookup for Delegating {
+        type Client = Arc<MemoryClient>;
+
+        fn find_client(&self, client_id: &str) -> R<Option<Arc<MemoryClient>>> {
+            self.check("find_client")?;
+            self.inner.find_client(client_id)
+        }
+    }
+
+    impl RequestValidator for Delegating {
+        fn authenticate_client(&self, request: &OAuthRequest<'_>) -> R<Option<Self::Client>> {
+            self.check("authenticate_client")?;
+            if self.trust_client_id {
+                return match request.params.get(Param::ClientId) {
+                    Some(id) => self.find_client(id),
+                    None => Ok(None),
+                };
+            }
+            ClientAuthenticator::new(self)
+                .by_identifier_secret(&request.http, &request.params, None)
+                .map(Some)
+        }
+
+        fn get_code_challenge(&self, code: &str, request: &OAuthRequest<'_>) -> R<Option<String>> {
+            self.check("get_code_challenge")?;
+            self.inner.get_code_challenge(code, request)
+        }
+
+        fn get_code_challenge_method(
+            &self,
+            code: &str,
+            request: &OAuthRequest<'_>,
+        ) -> R<Option<oauth2_provider::pkce::ChallengeMethod>> {
+            self.check("get_code_challenge_method")?;
+            self.inner.get_code_challenge_method(code, request)
+        }
+
+        fn get_default_scopes(
+            &self,
+            client_id: &str,
+            client: &Self::Client,
+            request: &OAuthRequest<'_>,
+        ) -> R<Scope> {
+            self.check("get_default_scopes")?;
+            self.inner.get_default_scopes(client_id, client, request)
+        }
+
+        fn introspect_token(
+            &self,
+            token: &str,
+            hint: Option<TokenType>,
+            request: &OAuthRequest<'_>,
+        ) -> R<Option<TokenInfo>> {
+            self.check("introspect_token")?;
+            self.inner.introspect_token(token, hint, request)
+        }
+
+        fn invalidate_authorization_code(
+            &self,
+            client_id: &str,
+            code: &str,
+            request: &OAuthRequest<'_>,
+        ) -> R<bool> {
+            self.check("invalidate_authorization_code")?;
+            self.inner
+                .invalidate_authorization_code(client_id, code, request)
+        }
+
+        fn is_pkce_required(
+            &self,
+            client_id: &str,
+            client: &Self::Client,
+            request: &OAuthRequest<'_>,
+        ) -> R<bool> {
+            self.check("is_pkce_required")?;
+            self.inner.is_pkce_required(client_id, client, request)
+        }
+
+        fn revoke_token(
+            &self,
+            token: &str,
+            hint: Option<TokenType>,
+            request: &OAuthRequest<'_>,
+        ) -> R<()> {
+            self.check("revoke_token")?;
+            self.revoke_hints
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(hint);
+            self.inner.revoke_token(token, hint, request)
+        }
+
+        fn revoke_grant(&self, grant_id: &str, request: &OAuthRequest<'_>) -> R<()> {
+            self.check("revoke_grant")?;
+            self.inner.revoke_grant(grant_id, request)
+        }
+
+        fn invalidate_refresh_token(
+            &self,
+            refresh_token: &str,
+            request: &OAuthRequest<'_>,
+        ) -> R<bool> {
+            self.check("invalidate_refresh_token")?;
+            self.inner.invalidate_refresh_token(refresh_token, request)
+        }
+
+        fn rotate_refresh_token(&self, request: &OAuthRequest<'_>) -> R<bool> {
+            self.check("rotate_refresh_token")?;
+            let _ = request;
+            Ok(self.rotate)
+        }
+
+        fn save_authorization_code(
+            &self,
+            client_id: &str,
+            code: &AuthorizationCode,
+            request: &OAuthRequest<'_>,
+        ) -> R<()> {
+            self.check("save_authorization_code")?;
+            self.inner.save_authorization_code(client_id, code, request)
+        }
+
+        fn save_bearer_token(&self, token: &IssuedToken, request: &OAuthRequest<'_>) -> R<()> {
+            self.check("save_bearer_token")?;
+            self.inner.save_bearer_token(token, request)
+        }
+
+        fn validate_bearer_token(
+            &self,
+            token: &str,
+            scopes: &[&str],
+            request: &OAuthRequest<'_>,
+        ) -> R<Option<TokenInfo>> {
+            self.check("validate_bearer_token")?;
+            self.inner.validate_bearer_token(token, scopes, request)
+        }
+
+        fn validate_code(
+            &self,
+            client_id: &str,
+            code: &str,
+            client: &Self::Client,
+            request: &OAuthRequest<'_>,
+        ) -> R<CodeStatus> {
+            self.check("validate_code")?;
+            self.inner.validate_code(client_id, code, client, request)
+        }
+
+        fn validate_refresh_token(
+            &self,
+            refresh_token: &str,
+            client: &Self::Client,
+            request: &OAuthRequest<'_>,
+        ) -> R<RefreshTokenStatus> {
+            self.check("validate_refresh_token")?;
+            self.inner
+                .validate_refresh_token(refresh_token, client, request)
+        }
+
+        fn validate_scopes(
+            &self,
+            client_id: &str,
+            scopes: &Scope,
+            client: &Self::Client,
+            request: &OAuthRequest<'_>,
+        ) -> R<bool> {
+            self.check("validate_scopes")?;
+            self.inner
+                .validate_scopes(client_id, scopes, client, request)
+        }
+
+        fn validate_user(
+            &self,
+            username: &str,
+            password: &str,
+            client: &Self::Client,
+            request: &OAuthRequest<'_>,
+        ) -> R<Option<String>> {
+            self.check("validate_user")?;
+            self.inner
+                .validate_user(username, password, client, request)
+        }
+    }
 }
