@@ -240,6 +240,10 @@ pub enum ResponseMode {
 /// RFC 6749 §3.1.2 requires) or into its fragment. Parameters whose value is
 /// `None` are left out.
 ///
+/// A redirect URI must not have a fragment (RFC 6749 §3.1.2); should `base`
+/// have one anyway, query parameters still go into the query, before it,
+/// and fragment parameters replace it.
+///
 /// ```
 /// use oauth2_provider::response::{redirect_uri_with, ResponseMode};
 /// let uri = redirect_uri_with(
@@ -254,11 +258,15 @@ pub fn redirect_uri_with(
     mode: ResponseMode,
     params: &[(&str, Option<&str>)],
 ) -> String {
+    let (target, fragment) = match base.find('#') {
+        Some(i) => (&base[..i], Some(&base[i..])),
+        None => (base, None),
+    };
     let mut out = String::with_capacity(base.len() + 96);
-    out.push_str(base);
+    out.push_str(target);
     let mut separator = match mode {
-        ResponseMode::Query if base.contains('?') => {
-            if base.ends_with('?') || base.ends_with('&') {
+        ResponseMode::Query if target.contains('?') => {
+            if target.ends_with('?') || target.ends_with('&') {
                 None
             } else {
                 Some('&')
@@ -267,15 +275,22 @@ pub fn redirect_uri_with(
         ResponseMode::Query => Some('?'),
         ResponseMode::Fragment => Some('#'),
     };
+    let mut wrote_any = false;
     for (name, value) in params {
         let Some(value) = value else { continue };
         if let Some(sep) = separator {
             out.push(sep);
         }
         separator = Some('&');
+        wrote_any = true;
         form::encode_into(&mut out, name);
         out.push('=');
         form::encode_into(&mut out, value);
+    }
+    if let Some(fragment) = fragment {
+        if mode == ResponseMode::Query || !wrote_any {
+            out.push_str(fragment);
+        }
     }
     out
 }
