@@ -553,7 +553,9 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
 
     /// Whether the client registered `redirect_uri`. Used by: authorization
     /// code, implicit. Default: exact string match against
-    /// [`Client::redirect_uris`] (RFC 9700 §2.1).
+    /// [`Client::redirect_uris`] (RFC 9700 §2.1), any port allowed on a
+    /// loopback redirect (RFC 8252 §7.3); see
+    /// [`redirect_uri_matches`](crate::endpoint::authorization::redirect_uri_matches).
     fn validate_redirect_uri(
         &self,
         client_id: &str,
@@ -562,7 +564,10 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
         request: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
         let _ = (client_id, request);
-        Ok(client.redirect_uris().iter().any(|u| u == redirect_uri))
+        Ok(client
+            .redirect_uris()
+            .iter()
+            .any(|u| crate::endpoint::authorization::redirect_uri_matches(u, redirect_uri)))
     }
 
     /// Checks a refresh token and returns what it grants, or reports it

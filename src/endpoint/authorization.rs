@@ -113,12 +113,17 @@ impl AuthorizationError {
     }
 
     /// The response to send: the redirect, or for a fatal error a JSON
-    /// error body with status 400 (hosts usually render their own page).
+    /// error body (hosts usually render their own page) with status 400,
+    /// or 500 / 503 when the validator failed (`server_error`,
+    /// `temporarily_unavailable`).
     pub fn into_response(self) -> Response {
         match self {
             AuthorizationError::Fatal(e) => {
                 let mut r = Response::error_json(&e);
-                r.status = 400;
+                r.status = match e.code() {
+                    ErrorCode::ServerError | ErrorCode::TemporarilyUnavailable => e.status(),
+                    _ => 400,
+                };
                 r
             }
             AuthorizationError::Redirect { response, .. } => response,
@@ -156,6 +161,50 @@ fn is_absolute_without_fragment(uri: &str) -> bool {
         && !uri
             .bytes()
             .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+}
+
+/// Whether a `presented` redirect URI matches a `registered` one: by exact
+/// string comparison (RFC 3986 §6.2.1; RFC 9700 §2.1), except that for a
+/// native app's loopback redirect (`http` to `127.0.0.1`, `[::1]` or
+/// `localhost`) the port may differ, as RFC 8252 §7.3 and RFC 9700 §4.1.3
+/// require. Host, path and query must still be identical.
+///
+/// ```
+/// use oauth2_provider::endpoint::authorization::redirect_uri_matches;
+/// assert!(redirect_uri_matches("https://app.example/cb", "https://app.example/cb"));
+/// assert!(!redirect_uri_matches("https://app.example/cb", "https://app.example/cb/"));
+/// assert!(redirect_uri_matches("http://127.0.0.1:9999/cb", "http://127.0.0.1:51004/cb"));
+/// assert!(redirect_uri_matches("http://127.0.0.1/cb", "http://127.0.0.1:51004/cb"));
+/// assert!(!redirect_uri_matches("http://127.0.0.1:9999/cb", "http://localhost:9999/cb"));
+/// assert!(!redirect_uri_matches("https://127.0.0.1:9999/cb", "https://127.0.0.1:1/cb"));
+/// ```
+pub fn redirect_uri_matches(registered: &str, presented: &str) -> bool {
+    if registered == presented {
+        return true;
+    }
+    match (loopback_parts(registered), loopback_parts(presented)) {
+        (Some(r), Some(p)) => r == p,
+        _ => false,
+    }
+}
+
+/// The host and the rest (path, query) of a loopback redirect URI
+/// `http://HOST[:PORT]REST`, or `None` if `uri` is not one.
+fn loopback_parts(uri: &str) -> Option<(&str, &str)> {
+    let rest = uri.strip_prefix("http://")?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let (host, port) = match authority.rfind(':') {
+        Some(i) if !authority[i..].contains(']') => (&authority[..i], Some(&authority[i + 1..])),
+        _ => (authority, None),
+    };
+    let port_ok = port.is_none_or(|p| {
+        !p.is_empty()
+            && p.len() <= 5
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && p.parse::<u16>().is_ok()
+    });
+    (port_ok && matches!(host, "127.0.0.1" | "[::1]" | "localhost")).then_some((host, tail))
 }
 
 impl<V: RequestValidator> Server<V> {
@@ -226,11 +275,15 @@ impl<V: RequestValidator> Server<V> {
             None => {
                 let default = v
                     .get_default_redirect_uri(&client_id, &client, &oauth)
-                    .map_err(AuthorizationError::Fatal)?;
-                (
-                    default.ok_or_else(|| fatal("missing required parameter \"redirect_uri\""))?,
-                    false,
-                )
+                    .map_err(AuthorizationError::Fatal)?
+                    .ok_or_else(|| fatal("missing required parameter 'redirect_uri'"))?;
+                // A registration mistake must not become a redirect either.
+                if !is_absolute_without_fragment(&default) {
+                    return Err(fatal(
+                        "the registered redirect URI is not an absolute URI without a fragment",
+                    ));
+                }
+                (default, false)
             }
         };
 
@@ -344,9 +397,11 @@ impl<V: RequestValidator> Server<V> {
     /// configured, `iss` (RFC 9207).
     ///
     /// `user` is the resource owner the host authenticated; `approved` the
-    /// scopes they consented to (`None`: all requested). `request` is the
-    /// HTTP request being answered (the consent form's submission), handed
-    /// to the validator.
+    /// scopes they consented to (`None`: all requested). An approved scope
+    /// that is not within the requested one (a tampered consent form) is
+    /// answered with an `invalid_scope` redirect, never widened into the
+    /// grant. `request` is the HTTP request being answered (the consent
+    /// form's submission), handed to the validator.
     pub fn authorize(
         &self,
         request: &Request<'_>,
@@ -355,7 +410,22 @@ impl<V: RequestValidator> Server<V> {
         approved: Option<Scope>,
     ) -> Response {
         let oauth = OAuthRequest::new(*request, authorization_params(request).unwrap_or_default());
-        let scopes = approved.unwrap_or_else(|| pending.scopes.clone());
+        let scopes = match approved {
+            None => pending.scopes.clone(),
+            Some(approved) if approved.is_subset_of(&pending.scopes) => approved,
+            Some(_) => {
+                let error = OAuthError::new(
+                    ErrorCode::InvalidScope,
+                    "the approved scope exceeds the requested scope",
+                );
+                return self.error_redirect(
+                    &pending.redirect_uri,
+                    pending.response_type.response_mode(),
+                    &error,
+                    pending.state.as_deref(),
+                );
+            }
+        };
         let issued = match pending.response_type {
             ResponseType::Code => grant::authorization_code::create_code(
                 self, &oauth, pending, user, scopes,
