@@ -70,7 +70,12 @@ fn server() -> Arc<Server<MemoryValidator>> {
             .scopes(["read", "write"])
             .may_introspect(true),
     );
-    Arc::new(Server::builder(v).issuer("https://as.example").enable(Grant::RefreshToken).build())
+    Arc::new(
+        Server::builder(v)
+            .issuer("https://as.example")
+            .enable(Grant::RefreshToken)
+            .build(),
+    )
 }
 
 struct Fixture {
@@ -86,13 +91,23 @@ impl Fixture {
         }
     }
 
-    fn post(&self, endpoint: fn(&Server<MemoryValidator>, &Request<'_>) -> Response, body: &str) -> Response {
+    fn post(
+        &self,
+        endpoint: fn(&Server<MemoryValidator>, &Request<'_>) -> Response,
+        body: &str,
+    ) -> Response {
         let headers = [("Authorization", self.basic.as_str()), FORM];
-        endpoint(&self.server, &Request::new("POST", "/", &headers, body.as_bytes()))
+        endpoint(
+            &self.server,
+            &Request::new("POST", "/", &headers, body.as_bytes()),
+        )
     }
 
     fn client_credentials(&self) -> Response {
-        self.post(Server::token_response, "grant_type=client_credentials&scope=read")
+        self.post(
+            Server::token_response,
+            "grant_type=client_credentials&scope=read",
+        )
     }
 
     fn field(response: &Response, name: &str) -> String {
@@ -107,7 +122,10 @@ impl Fixture {
             "/authorize?response_type=code&client_id=conf-client&scope=read&state=s&code_challenge={CHALLENGE}&code_challenge_method=S256"
         );
         let req = Request::new("GET", &uri, &[], b"");
-        let pending = self.server.validate_authorization_request(&req).expect("valid");
+        let pending = self
+            .server
+            .validate_authorization_request(&req)
+            .expect("valid");
         let response = self.server.authorize(&req, &pending, "alice", None);
         let location = response.header("location").unwrap();
         let start = location.find("code=").unwrap() + 5;
@@ -131,19 +149,43 @@ fn report_allocations() {
     let bearer = format!("Bearer {access}");
     let introspect_body = format!("token={access}");
     let rows: Vec<(&str, (u64, u64))> = vec![
-        ("basic header parse", count(|| {
-            let mut buf = [0u8; BASIC_BUFFER_LEN];
-            parse_basic(&basic, &mut buf).map(|c| c.client_id.len()).ok()
-        })),
-        ("form parse (token request)", count(|| Params::parse(b"grant_type=authorization_code&code=SplxlOBeZQQYbYS6WxSbIA&code_verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk").is_ok())),
-        ("pkce S256 verify", count(|| pkce::verify(VERIFIER, CHALLENGE, pkce::ChallengeMethod::S256))),
+        (
+            "basic header parse",
+            count(|| {
+                let mut buf = [0u8; BASIC_BUFFER_LEN];
+                parse_basic(&basic, &mut buf)
+                    .map(|c| c.client_id.len())
+                    .ok()
+            }),
+        ),
+        (
+            "form parse (token request)",
+            count(|| {
+                Params::parse(b"grant_type=authorization_code&code=SplxlOBeZQQYbYS6WxSbIA&code_verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk").is_ok()
+            }),
+        ),
+        (
+            "pkce S256 verify",
+            count(|| pkce::verify(VERIFIER, CHALLENGE, pkce::ChallengeMethod::S256)),
+        ),
         ("token generation", count(token::generate_token)),
-        ("client credentials (Basic)", count(|| f.client_credentials())),
-        ("introspection", count(|| f.post(Server::introspection_response, &introspect_body))),
-        ("bearer resource check", count(|| {
-            let headers = [("Authorization", bearer.as_str())];
-            f.server.verify_bearer(&Request::new("GET", "/r", &headers, b""), &["read"]).is_ok()
-        })),
+        (
+            "client credentials (Basic)",
+            count(|| f.client_credentials()),
+        ),
+        (
+            "introspection",
+            count(|| f.post(Server::introspection_response, &introspect_body)),
+        ),
+        (
+            "bearer resource check",
+            count(|| {
+                let headers = [("Authorization", bearer.as_str())];
+                f.server
+                    .verify_bearer(&Request::new("GET", "/r", &headers, b""), &["read"])
+                    .is_ok()
+            }),
+        ),
     ];
     let code = f.code();
     let exchange = Fixture::exchange_body(&code);
@@ -152,10 +194,10 @@ fn report_allocations() {
     let refresh_body = format!("grant_type=refresh_token&refresh_token={refresh}");
     let rows_refresh = count_once(|| f.post(Server::token_response, &refresh_body));
     eprintln!("\nallocations per operation (count, bytes):");
-    for (name, (n, b)) in rows
-        .into_iter()
-        .chain([("authorization code + PKCE exchange", rows_code), ("refresh with rotation", rows_refresh)])
-    {
+    for (name, (n, b)) in rows.into_iter().chain([
+        ("authorization code + PKCE exchange", rows_code),
+        ("refresh with rotation", rows_refresh),
+    ]) {
         eprintln!("  {name:<38} {n:>3} allocs {b:>6} bytes");
     }
 }
@@ -174,20 +216,32 @@ fn parsers(c: &mut Criterion) {
     c.bench_function("basic_header_parse", |b| {
         b.iter(|| {
             let mut buf = [0u8; BASIC_BUFFER_LEN];
-            parse_basic(black_box(&basic), &mut buf).map(|c| c.client_id.len()).ok()
+            parse_basic(black_box(&basic), &mut buf)
+                .map(|c| c.client_id.len())
+                .ok()
         })
     });
     let body: &[u8] = b"grant_type=authorization_code&code=SplxlOBeZQQYbYS6WxSbIA&redirect_uri=https%3A%2F%2Fclient.example.com%2Fcb&code_verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-    c.bench_function("form_parse_token_request", |b| b.iter(|| Params::parse(black_box(body)).is_ok()));
+    c.bench_function("form_parse_token_request", |b| {
+        b.iter(|| Params::parse(black_box(body)).is_ok())
+    });
     c.bench_function("pkce_s256_verify", |b| {
-        b.iter(|| pkce::verify(black_box(VERIFIER), black_box(CHALLENGE), pkce::ChallengeMethod::S256))
+        b.iter(|| {
+            pkce::verify(
+                black_box(VERIFIER),
+                black_box(CHALLENGE),
+                pkce::ChallengeMethod::S256,
+            )
+        })
     });
     c.bench_function("token_generation", |b| b.iter(token::generate_token));
 }
 
 fn requests(c: &mut Criterion) {
     let f = Fixture::new();
-    c.bench_function("client_credentials_basic", |b| b.iter(|| f.client_credentials()));
+    c.bench_function("client_credentials_basic", |b| {
+        b.iter(|| f.client_credentials())
+    });
     c.bench_function("authorization_code_pkce_exchange", |b| {
         b.iter_batched(
             || Fixture::exchange_body(&f.code()),
@@ -197,7 +251,12 @@ fn requests(c: &mut Criterion) {
     });
     c.bench_function("refresh_with_rotation", |b| {
         b.iter_batched(
-            || format!("grant_type=refresh_token&refresh_token={}", f.refresh_token()),
+            || {
+                format!(
+                    "grant_type=refresh_token&refresh_token={}",
+                    f.refresh_token()
+                )
+            },
             |body| f.post(Server::token_response, &body),
             BatchSize::SmallInput,
         )
@@ -211,7 +270,9 @@ fn requests(c: &mut Criterion) {
     c.bench_function("bearer_resource_check", |b| {
         b.iter(|| {
             let headers = [("Authorization", bearer.as_str())];
-            f.server.verify_bearer(&Request::new("GET", "/r", &headers, b""), &["read"]).is_ok()
+            f.server
+                .verify_bearer(&Request::new("GET", "/r", &headers, b""), &["read"])
+                .is_ok()
         })
     });
 }

@@ -46,10 +46,20 @@ impl TokenGenerator for SequentialTokens {
 
 fn realm() -> MemoryValidator {
     let v = MemoryValidator::new();
-    let conf: Vec<&str> = REDIRECTS.iter().filter(|r| r.0 == "conf-client").map(|r| r.1).collect();
+    let conf: Vec<&str> = REDIRECTS
+        .iter()
+        .filter(|r| r.0 == "conf-client")
+        .map(|r| r.1)
+        .collect();
     v.add_client(
         MemoryClient::confidential("conf-client", "conf-secret", conf)
-            .grants(["authorization_code", "refresh_token", "client_credentials", "password", "implicit"])
+            .grants([
+                "authorization_code",
+                "refresh_token",
+                "client_credentials",
+                "password",
+                "implicit",
+            ])
             .scopes(["read", "write"])
             .default_scopes(["read"])
             .may_introspect(true),
@@ -59,7 +69,10 @@ fn realm() -> MemoryValidator {
             .grants(["authorization_code", "refresh_token", "implicit"])
             .scopes(["read"]),
     );
-    v.add_client(MemoryClient::public("query-client", ["https://q.example/cb?app=1"]));
+    v.add_client(MemoryClient::public(
+        "query-client",
+        ["https://q.example/cb?app=1"],
+    ));
     v.add_user("alice", "wonderland");
     v
 }
@@ -117,7 +130,9 @@ fn check_json_response(response: &Response) {
     assert!(ERROR_CODES.contains(&error), "unexpected error {error}");
     if let Some(d) = object.get("error_description") {
         let d = d.as_str().expect("description string");
-        assert!(d.bytes().all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E)));
+        assert!(d
+            .bytes()
+            .all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E)));
     }
     if response.status == 401 {
         assert_eq!(error, ErrorCode::InvalidClient.as_str());
@@ -127,7 +142,9 @@ fn check_json_response(response: &Response) {
 /// Target `authorization_header`: arbitrary bytes into the Basic and Bearer
 /// parsers. A Basic header that parses re-encodes to the same credentials.
 pub fn authorization_header(data: &[u8]) {
-    let Ok(value) = std::str::from_utf8(data) else { return };
+    let Ok(value) = std::str::from_utf8(data) else {
+        return;
+    };
     let _ = header::split_credentials(value);
     if let Ok(token) = header::parse_bearer(value) {
         assert!(!token.is_empty() && !token.contains([' ', '\t']));
@@ -138,7 +155,10 @@ pub fn authorization_header(data: &[u8]) {
         let again = header::basic_header_value(creds.client_id, creds.client_secret);
         let mut buf2 = [0u8; BASIC_BUFFER_LEN];
         if let Ok(round) = header::parse_basic(&again, &mut buf2) {
-            assert_eq!((round.client_id, round.client_secret), (creds.client_id, creds.client_secret));
+            assert_eq!(
+                (round.client_id, round.client_secret),
+                (creds.client_id, creds.client_secret)
+            );
         }
     }
 }
@@ -200,12 +220,19 @@ fn split_request(data: &[u8]) -> (String, String, Vec<(String, String)>, &[u8]) 
 pub fn token_request(data: &[u8]) {
     let server = server();
     let (method, target, headers, body) = split_request(data);
-    let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let headers: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
     let request = Request::new(&method, &target, &headers, body);
     check_json_response(&server.token_response(&request));
 
     let revoked = server.revocation_response(&request);
-    assert!(matches!(revoked.status, 200 | 400 | 401 | 405), "revocation status {}", revoked.status);
+    assert!(
+        matches!(revoked.status, 200 | 400 | 401 | 405),
+        "revocation status {}",
+        revoked.status
+    );
     if revoked.status != 200 {
         check_json_response(&revoked);
     }
@@ -261,9 +288,16 @@ pub fn authorization_request(data: &[u8]) {
         Request::new("POST", "/authorize", &form_headers, data),
     ];
     for request in &requests {
-        let client_id = Params::parse(if request.method() == "GET" { query.as_bytes() } else { data })
-            .ok()
-            .and_then(|p| p.get(oauth2_provider::form::Param::ClientId).map(str::to_owned));
+        let client_id = Params::parse(if request.method() == "GET" {
+            query.as_bytes()
+        } else {
+            data
+        })
+        .ok()
+        .and_then(|p| {
+            p.get(oauth2_provider::form::Param::ClientId)
+                .map(str::to_owned)
+        });
         match server.validate_authorization_request(request) {
             Err(AuthorizationError::Fatal(e)) => {
                 assert!(!e.may_redirect());
@@ -277,7 +311,9 @@ pub fn authorization_request(data: &[u8]) {
                 assert_registered_redirect(&response, client_id.as_deref());
             }
             Ok(pending) => {
-                assert!(REDIRECTS.iter().any(|(c, u)| *c == pending.client_id && *u == pending.redirect_uri));
+                assert!(REDIRECTS
+                    .iter()
+                    .any(|(c, u)| *c == pending.client_id && *u == pending.redirect_uri));
                 let approved = server.authorize(request, &pending, "alice", None);
                 assert_eq!(approved.status, 302);
                 assert_registered_redirect(&approved, Some(&pending.client_id));

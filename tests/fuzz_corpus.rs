@@ -9,13 +9,19 @@ use std::fs;
 use std::path::Path;
 
 fn replay(target: &str, run: fn(&[u8])) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds").join(target);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/seeds")
+        .join(target);
     let mut count = 0;
     for entry in fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
         let path = entry.expect("directory entry").path();
         let data = fs::read(&path).expect("seed file");
         let outcome = std::panic::catch_unwind(|| run(&data));
-        assert!(outcome.is_ok(), "{target}: seed {} breaks an invariant", path.display());
+        assert!(
+            outcome.is_ok(),
+            "{target}: seed {} breaks an invariant",
+            path.display()
+        );
         count += 1;
     }
     assert!(count > 0, "{target}: no seeds in {}", dir.display());
