@@ -518,7 +518,7 @@ impl RequestValidator for MemoryValidator {
                 RefreshRecord {
                     client_id: token.client_id.clone(),
                     user: token.user.clone(),
-                    scopes: token.scopes.clone(),
+                    scopes: token.refresh_scopes.clone(),
                     issued_at: token.issued_at,
                     expires_at: token.refresh_expires_at,
                     grant_id: token.grant_id.clone(),

@@ -176,8 +176,12 @@ pub struct IssuedToken {
     pub refresh_token_is_new: bool,
     /// Access token lifetime in seconds.
     pub expires_in: u64,
-    /// The granted scopes.
+    /// The granted scopes (of the access token).
     pub scopes: Scope,
+    /// The scopes to store with a new refresh token: the grant's. Equal to
+    /// `scopes`, except when a refresh request narrowed the access token's
+    /// scope: the new refresh token keeps the presented one's (RFC 6749 §6).
+    pub refresh_scopes: Scope,
     /// The client the tokens were issued to.
     pub client_id: String,
     /// The resource owner, absent for client credentials.
@@ -197,6 +201,7 @@ impl fmt::Debug for IssuedToken {
             .field("refresh_token", &self.refresh_token.as_ref().map(|_| "***"))
             .field("expires_in", &self.expires_in)
             .field("scopes", &self.scopes)
+            .field("refresh_scopes", &self.refresh_scopes)
             .field("client_id", &self.client_id)
             .field("user", &self.user)
             .field("grant_id", &self.grant_id)

@@ -69,6 +69,9 @@ pub(crate) enum Refresh {
     IfAllowed,
     /// Rotation is off: hand back the presented one.
     Keep(String),
+    /// Rotation: issue a new one if allowed, with the presented one's
+    /// scope, whatever narrower scope the access token has (RFC 6749 §6).
+    Rotate(Scope),
 }
 
 /// Who the tokens are for.
@@ -80,6 +83,26 @@ pub(crate) struct Grantee<'c, C> {
     pub grant_id: Option<String>,
 }
 
+/// A new refresh token, if the server and the client allow refresh tokens.
+fn new_refresh_token<V: RequestValidator>(
+    server: &Server<V>,
+    request: &OAuthRequest<'_>,
+    client: &V::Client,
+) -> Result<Option<String>, OAuthError> {
+    let allowed = server.is_enabled(Grant::RefreshToken)
+        && server.validator.validate_grant_type(
+            client.client_id(),
+            Grant::RefreshToken.as_str(),
+            client,
+            request,
+        )?;
+    if allowed {
+        server.generate(TokenKind::RefreshToken).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
 /// Generates, saves and returns a bearer token (RFC 6749 §5.1).
 pub(crate) fn issue_tokens<V: RequestValidator>(
     server: &Server<V>,
@@ -89,22 +112,18 @@ pub(crate) fn issue_tokens<V: RequestValidator>(
 ) -> Result<BearerToken, OAuthError> {
     let client = grantee.client;
     let access_token = server.generate(TokenKind::AccessToken)?;
-    let (refresh_token, refresh_token_is_new) = match refresh {
-        Refresh::None => (None, false),
-        Refresh::Keep(existing) => (Some(existing), false),
+    let (refresh_token, refresh_token_is_new, refresh_scopes) = match refresh {
+        Refresh::None => (None, false, None),
+        Refresh::Keep(existing) => (Some(existing), false, None),
         Refresh::IfAllowed => {
-            let allowed = server.is_enabled(Grant::RefreshToken)
-                && server.validator.validate_grant_type(
-                    client.client_id(),
-                    Grant::RefreshToken.as_str(),
-                    client,
-                    request,
-                )?;
-            if allowed {
-                (Some(server.generate(TokenKind::RefreshToken)?), true)
-            } else {
-                (None, false)
-            }
+            let token = new_refresh_token(server, request, client)?;
+            let is_new = token.is_some();
+            (token, is_new, None)
+        }
+        Refresh::Rotate(scopes) => {
+            let token = new_refresh_token(server, request, client)?;
+            let is_new = token.is_some();
+            (token, is_new, Some(scopes))
         }
     };
     let grant_id = match grantee.grant_id {
@@ -120,6 +139,7 @@ pub(crate) fn issue_tokens<V: RequestValidator>(
         refresh_token,
         refresh_token_is_new,
         expires_in: server.config.access_token_lifetime,
+        refresh_scopes: refresh_scopes.unwrap_or_else(|| grantee.scopes.clone()),
         scopes: grantee.scopes,
         client_id: client.client_id().to_owned(),
         user: grantee.user,

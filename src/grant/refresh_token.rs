@@ -69,7 +69,9 @@ pub(crate) fn refresh<V: RequestValidator>(
             v.revoke_grant(&original.grant_id, request)?;
             return Err(invalid_grant("the refresh token was already used"));
         }
-        Refresh::IfAllowed
+        // §6: a new refresh token has the presented one's scope, however
+        // the access token was narrowed.
+        Refresh::Rotate(original.scopes)
     } else {
         Refresh::Keep(refresh_token.to_owned())
     };

@@ -1,0 +1,496 @@
+//! Refresh token grant (RFC 6749 §6) with rotation and reuse detection
+//! (RFC 9700 §4.14.2).
+
+mod common;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use common::{builder, location_param, post, Delegating, CHALLENGE, VERIFIER};
+use oauth2_provider::memory::{MemoryClient, MemoryValidator};
+use oauth2_provider::{Grant, Request, RequestValidator, Response, Server};
+use serde_json::Value;
+
+const CONF: Option<(&str, &str)> = Some(("conf-client", "conf-secret"));
+const ALICE: &str = "grant_type=password&username=alice&password=wonderland";
+
+fn server() -> Server<MemoryValidator> {
+    builder().enable(Grant::Password).build()
+}
+
+fn token<V: RequestValidator>(
+    server: &Server<V>,
+    auth: Option<(&str, &str)>,
+    body: &str,
+) -> Response {
+    post(|r| server.token_response(r), auth, body)
+}
+
+fn json(response: &Response) -> Value {
+    serde_json::from_slice(&response.body).expect("a JSON body")
+}
+
+fn field(response: &Response, name: &str) -> String {
+    json(response)[name]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {name} in {}", response.body_str()))
+        .to_owned()
+}
+
+/// Access and refresh token from a password grant for alice.
+fn login<V: RequestValidator>(server: &Server<V>, scope: &str) -> (String, String) {
+    let r = token(server, CONF, &format!("{ALICE}&scope={scope}"));
+    assert_eq!(r.status, 200, "{}", r.body_str());
+    (field(&r, "access_token"), field(&r, "refresh_token"))
+}
+
+fn refresh<V: RequestValidator>(server: &Server<V>, refresh_token: &str, extra: &str) -> Response {
+    token(
+        server,
+        CONF,
+        &format!("grant_type=refresh_token&refresh_token={refresh_token}{extra}"),
+    )
+}
+
+/// The resource server's verdict on an access token: its scope, or the status.
+fn bearer<V: RequestValidator>(server: &Server<V>, token: &str) -> Result<String, u16> {
+    let auth = format!("Bearer {token}");
+    let headers = [("Authorization", auth.as_str())];
+    server
+        .verify_bearer(&Request::new("GET", "/api", &headers, b""), &[])
+        .map(|info| info.scopes.as_str().to_owned())
+        .map_err(|r| r.status)
+}
+
+fn introspect<V: RequestValidator>(server: &Server<V>, token: &str) -> Value {
+    let r = post(
+        |r| server.introspection_response(r),
+        Some(("rs-client", "rs-secret")),
+        &format!("token={token}"),
+    );
+    assert_eq!(r.status, 200, "{}", r.body_str());
+    json(&r)
+}
+
+fn assert_error(response: &Response, status: u16, code: &str, fragment: &str) {
+    assert_eq!(response.status, status, "body: {}", response.body_str());
+    assert_eq!(response.header("Cache-Control"), Some("no-store"));
+    let body = json(response);
+    assert_eq!(body["error"], code, "body: {body}");
+    let description = body["error_description"].as_str().unwrap_or_default();
+    assert!(
+        description.contains(fragment),
+        "{description:?} should contain {fragment:?}"
+    );
+    assert!(body.get("access_token").is_none());
+}
+
+/// A server on a clock the test moves; the validator's own clock stays
+/// at the start unless `shared`, so the library's expiry checks are what
+/// is tested.
+fn clocked(
+    refresh_lifetime: Option<u64>,
+    shared: bool,
+) -> (Server<MemoryValidator>, Arc<AtomicU64>) {
+    const START: u64 = 1_700_000_000;
+    let now = Arc::new(AtomicU64::new(START));
+    let validator = if shared {
+        let c = Arc::clone(&now);
+        common::realm().with_clock(move || c.load(Ordering::SeqCst))
+    } else {
+        common::realm().with_clock(|| START)
+    };
+    let c = Arc::clone(&now);
+    let server = Server::builder(validator)
+        .issuer("https://as.example")
+        .enable(Grant::Password)
+        .refresh_token_lifetime(refresh_lifetime)
+        .clock(move || c.load(Ordering::SeqCst))
+        .build();
+    (server, now)
+}
+
+#[test]
+fn refresh_issues_a_new_access_token_and_rotates_the_refresh_token() {
+    let s = server();
+    let (access1, refresh1) = login(&s, "read%20write");
+    let r = refresh(&s, &refresh1, "");
+    assert_eq!(r.status, 200, "{}", r.body_str());
+    assert_eq!(r.header("Cache-Control"), Some("no-store"));
+    assert_eq!(r.header("Pragma"), Some("no-cache"));
+    let body = json(&r);
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 3600);
+    let access2 = field(&r, "access_token");
+    let refresh2 = field(&r, "refresh_token");
+    assert_ne!(access2, access1);
+    assert_ne!(refresh2, refresh1);
+    assert_eq!(bearer(&s, &access2), Ok("read write".to_owned()));
+    // The new refresh token acts for the same user and grant.
+    let info = introspect(&s, &refresh2);
+    assert_eq!(info["active"], true);
+    assert_eq!(info["username"], "alice");
+    // The old one is retired.
+    assert_eq!(
+        introspect(&s, &refresh1),
+        serde_json::json!({"active": false})
+    );
+}
+
+#[test]
+fn reusing_a_rotated_refresh_token_is_invalid_grant_and_revokes_the_grant() {
+    // RFC 9700 §4.14.2: a rotated refresh token presented again means two
+    // parties hold it; the whole grant is revoked.
+    let s = server();
+    let (access1, refresh1) = login(&s, "read");
+    let r = refresh(&s, &refresh1, "");
+    assert_eq!(r.status, 200);
+    let (access2, refresh2) = (field(&r, "access_token"), field(&r, "refresh_token"));
+    assert_eq!(bearer(&s, &access2), Ok("read".to_owned()));
+
+    let replay = refresh(&s, &refresh1, "");
+    assert_error(&replay, 400, "invalid_grant", "already used");
+
+    // Everything of that grant stops working…
+    assert_eq!(bearer(&s, &access2), Err(401));
+    assert_eq!(bearer(&s, &access1), Err(401));
+    assert_error(&refresh(&s, &refresh2, ""), 400, "invalid_grant", "");
+    assert_eq!(
+        introspect(&s, &refresh2),
+        serde_json::json!({"active": false})
+    );
+    assert_eq!(
+        introspect(&s, &access2),
+        serde_json::json!({"active": false})
+    );
+    // …and stays dead on a second replay.
+    assert_error(&refresh(&s, &refresh1, ""), 400, "invalid_grant", "");
+}
+
+#[test]
+fn reuse_detection_spares_other_grants() {
+    let s = server();
+    let (_, stolen) = login(&s, "read");
+    let (other_access, other_refresh) = login(&s, "read");
+    assert_eq!(refresh(&s, &stolen, "").status, 200);
+    assert_eq!(refresh(&s, &stolen, "").status, 400);
+    assert_eq!(bearer(&s, &other_access), Ok("read".to_owned()));
+    assert_eq!(refresh(&s, &other_refresh, "").status, 200);
+}
+
+#[test]
+fn narrower_scope_is_allowed() {
+    let s = server();
+    let (_, refresh1) = login(&s, "read%20write");
+    let r = refresh(&s, &refresh1, "&scope=read");
+    assert_eq!(r.status, 200, "{}", r.body_str());
+    assert_eq!(json(&r)["scope"], "read");
+    assert_eq!(
+        bearer(&s, &field(&r, "access_token")),
+        Ok("read".to_owned())
+    );
+}
+
+#[test]
+fn narrowing_does_not_shrink_the_new_refresh_token() {
+    // §6: "If a new refresh token is issued, the refresh token scope MUST
+    // be identical to that of the refresh token included by the client in
+    // the request." A narrowed access token must not narrow the grant.
+    let s = server();
+    let (_, refresh1) = login(&s, "read%20write");
+    let r = refresh(&s, &refresh1, "&scope=read");
+    assert_eq!(r.status, 200, "{}", r.body_str());
+    let refresh2 = field(&r, "refresh_token");
+    assert_eq!(introspect(&s, &refresh2)["scope"], "read write");
+    let r = refresh(&s, &refresh2, "&scope=read%20write");
+    assert_eq!(r.status, 200, "{}", r.body_str());
+    assert_eq!(json(&r)["scope"], "read write");
+    // And without a scope, the grant's full scope comes back.
+    let r = refresh(&s, &field(&r, "refresh_token"), "&scope=write");
+    let r = refresh(&s, &field(&r, "refresh_token"), "");
+    assert_eq!(r.status, 200, "{}", r.body_str());
+    assert_eq!(json(&r)["scope"], "read write");
+}
+
+#[test]
+fn wider_scope_is_invalid_scope_and_leaves_the_token_usable() {
+    let s = server();
+    let (_, refresh1) = login(&s, "read");
+    for extra in ["&scope=read%20write", "&scope=write", "&scope=admin"] {
+        let r = refresh(&s, &refresh1, extra);
+        assert_error(
+            &r,
+            400,
+            "invalid_scope",
+            "exceeds the scope originally granted",
+        );
+    }
+    // A refused request neither rotates nor revokes.
+    let r = refresh(&s, &refresh1, "");
+    assert_eq!(r.status, 200, "{}", r.body_str());
+    assert_eq!(json(&r)["scope"], "read");
+}
+
+#[test]
+fn malformed_scope_is_invalid_scope() {
+    let s = server();
+    let (_, refresh1) = login(&s, "read");
+    let r = refresh(&s, &refresh1, "&scope=re%5Cad");
+    assert_error(&r, 400, "invalid_scope", "scope-token syntax");
+}
+
+#[test]
+fn no_scope_means_the_original_scope() {
+    let s = server();
+    let (_, refresh1) = login(&s, "write%20read");
+    let r = refresh(&s, &refresh1, "");
+    assert_eq!(r.status, 200, "{}", r.body_str());
+    assert_eq!(json(&r)["scope"], "write read");
+    let r = refresh(&s, &field(&r, "refresh_token"), "&scope=");
+    assert_eq!(json(&r)["scope"], "write read");
+}
+
+#[test]
+fn refresh_token_of_another_client_is_invalid_grant() {
+    // §6: "ensure that the refresh token was issued to the authenticated client".
+    let s = server();
+    s.validator().add_client(
+        MemoryClient::confidential("other-client", "other-secret", [])
+            .grants(["password", "refresh_token"])
+            .scopes(["read", "write"]),
+    );
+    let (access, refresh1) = login(&s, "read");
+    let r = token(
+        &s,
+        Some(("other-client", "other-secret")),
+        &format!("grant_type=refresh_token&refresh_token={refresh1}"),
+    );
+    assert_error(&r, 400, "invalid_grant", "");
+    // The attempt neither burns the token nor revokes its grant.
+    assert_eq!(bearer(&s, &access), Ok("read".to_owned()));
+    let r = refresh(&s, &refresh1, "");
+    assert_eq!(r.status, 200, "{}", r.body_str());
+}
+
+#[test]
+fn confidential_client_must_authenticate_to_refresh() {
+    let s = server();
+    let (_, refresh1) = login(&s, "read");
+    let body = format!("grant_type=refresh_token&refresh_token={refresh1}");
+    let r = token(&s, None, &body);
+    assert_error(&r, 401, "invalid_client", "");
+    let r = token(&s, None, &format!("{body}&client_id=conf-client"));
+    assert_error(&r, 401, "invalid_client", "client authentication failed");
+    let r = token(&s, Some(("conf-client", "wrong")), &body);
+    assert_error(&r, 401, "invalid_client", "client authentication failed");
+    assert!(r.header("WWW-Authenticate").is_some());
+    // None of that consumed it.
+    assert_eq!(refresh(&s, &refresh1, "").status, 200);
+}
+
+#[test]
+fn missing_refresh_token_is_invalid_request() {
+    let s = server();
+    let r = token(&s, CONF, "grant_type=refresh_token");
+    assert_error(
+        &r,
+        400,
+        "invalid_request",
+        "missing required parameter 'refresh_token'",
+    );
+    let r = token(&s, CONF, "grant_type=refresh_token&refresh_token=");
+    assert_error(&r, 400, "invalid_request", "'refresh_token'");
+}
+
+#[test]
+fn repeated_refresh_token_is_invalid_request() {
+    let s = server();
+    let (_, refresh1) = login(&s, "read");
+    let r = refresh(&s, &refresh1, &format!("&refresh_token={refresh1}"));
+    assert_error(&r, 400, "invalid_request", "'refresh_token' is repeated");
+}
+
+#[test]
+fn unknown_or_wrong_kind_of_token_is_invalid_grant() {
+    let s = server();
+    let (access, _) = login(&s, "read");
+    for presented in ["nope", access.as_str(), "%00", "a%20b"] {
+        let r = refresh(&s, presented, "");
+        assert_error(&r, 400, "invalid_grant", "invalid or expired");
+    }
+    // An access token presented as a refresh token is not "reuse": its grant lives on.
+    assert_eq!(bearer(&s, &access), Ok("read".to_owned()));
+}
+
+#[test]
+fn revoked_refresh_token_is_invalid_grant() {
+    let s = server();
+    let (_, refresh1) = login(&s, "read");
+    let r = post(
+        |r| s.revocation_response(r),
+        CONF,
+        &format!("token={refresh1}&token_type_hint=refresh_token"),
+    );
+    assert_eq!(r.status, 200);
+    assert_error(&refresh(&s, &refresh1, ""), 400, "invalid_grant", "");
+}
+
+#[test]
+fn without_rotation_the_same_refresh_token_comes_back() {
+    let mut v = Delegating::new(common::realm());
+    v.rotate = false;
+    let s = Server::builder(v).enable(Grant::Password).build();
+    let (access1, refresh1) = login(&s, "read%20write");
+    let mut previous = access1;
+    for _ in 0..3 {
+        let r = refresh(&s, &refresh1, "");
+        assert_eq!(r.status, 200, "{}", r.body_str());
+        assert_eq!(field(&r, "refresh_token"), refresh1);
+        let access = field(&r, "access_token");
+        assert_ne!(access, previous);
+        assert_eq!(bearer(&s, &access), Ok("read write".to_owned()));
+        previous = access;
+    }
+    // Narrowing without rotation keeps the (unchanged) refresh token's scope.
+    let r = refresh(&s, &refresh1, "&scope=read");
+    assert_eq!(json(&r)["scope"], "read");
+    let r = refresh(&s, &refresh1, "");
+    assert_eq!(json(&r)["scope"], "read write");
+}
+
+#[test]
+fn expired_refresh_token_is_invalid_grant() {
+    // The library checks expiry itself (the validator's clock is frozen here).
+    let (s, now) = clocked(Some(100), false);
+    let (_, refresh1) = login(&s, "read");
+    now.fetch_add(99, Ordering::SeqCst);
+    let r = refresh(&s, &refresh1, "");
+    assert_eq!(r.status, 200, "{}", r.body_str());
+    let refresh2 = field(&r, "refresh_token");
+    // refresh2 was issued at START+99 and expires at START+199.
+    now.fetch_add(100, Ordering::SeqCst);
+    let r = refresh(&s, &refresh2, "");
+    assert_error(&r, 400, "invalid_grant", "invalid or expired");
+}
+
+#[test]
+fn expired_refresh_token_is_invalid_grant_when_the_validator_notices_too() {
+    let (s, now) = clocked(Some(100), true);
+    let (_, refresh1) = login(&s, "read");
+    now.fetch_add(100, Ordering::SeqCst);
+    let r = refresh(&s, &refresh1, "");
+    assert_error(&r, 400, "invalid_grant", "invalid or expired");
+}
+
+#[test]
+fn refresh_tokens_without_lifetime_do_not_expire() {
+    let (s, now) = clocked(None, true);
+    let (_, refresh1) = login(&s, "read");
+    now.fetch_add(10 * 365 * 24 * 3600, Ordering::SeqCst);
+    assert_eq!(refresh(&s, &refresh1, "").status, 200);
+}
+
+#[test]
+fn public_client_refreshes_with_its_client_id() {
+    let s = server();
+    let uri = format!(
+        "/authorize?response_type=code&client_id=public-client&scope=read&state=x\
+         &code_challenge={CHALLENGE}&code_challenge_method=S256"
+    );
+    let req = Request::new("GET", &uri, &[], b"");
+    let pending = s
+        .validate_authorization_request(&req)
+        .expect("a valid request");
+    let code = location_param(&s.authorize(&req, &pending, "alice", None), "code").unwrap();
+    let r = token(
+        &s,
+        None,
+        &format!(
+            "grant_type=authorization_code&code={code}&client_id=public-client&code_verifier={VERIFIER}"
+        ),
+    );
+    assert_eq!(r.status, 200, "{}", r.body_str());
+    let refresh1 = field(&r, "refresh_token");
+    let body = format!("grant_type=refresh_token&refresh_token={refresh1}&client_id=public-client");
+    let r = token(&s, None, &body);
+    assert_eq!(r.status, 200, "{}", r.body_str());
+    let refresh2 = field(&r, "refresh_token");
+    assert_ne!(refresh2, refresh1);
+    // Rotation protects public clients (RFC 9700 §4.14.2) the same way.
+    assert_error(
+        &token(&s, None, &body),
+        400,
+        "invalid_grant",
+        "already used",
+    );
+    let r = token(
+        &s,
+        None,
+        &format!("grant_type=refresh_token&refresh_token={refresh2}&client_id=public-client"),
+    );
+    assert_error(&r, 400, "invalid_grant", "");
+}
+
+#[test]
+fn client_no_longer_allowed_to_refresh_is_unauthorized_client() {
+    let s = server();
+    let (_, refresh1) = login(&s, "read");
+    // The host re-registers conf-client without the refresh_token grant.
+    s.validator().add_client(
+        MemoryClient::confidential("conf-client", "conf-secret", [])
+            .grants(["password"])
+            .scopes(["read", "write"]),
+    );
+    let r = refresh(&s, &refresh1, "");
+    assert_error(
+        &r,
+        400,
+        "unauthorized_client",
+        "not allowed to use this grant type",
+    );
+}
+
+#[test]
+fn disabled_refresh_grant_is_unsupported_grant_type() {
+    let s = builder()
+        .enable(Grant::Password)
+        .disable(Grant::RefreshToken)
+        .build();
+    let r = token(&s, CONF, "grant_type=refresh_token&refresh_token=whatever");
+    assert_error(&r, 400, "unsupported_grant_type", "not supported");
+}
+
+#[test]
+fn failing_refresh_lookup_is_server_error() {
+    let s = Server::builder(Delegating::new(common::realm()).failing("validate_refresh_token"))
+        .enable(Grant::Password)
+        .build();
+    let (access, refresh1) = login(&s, "read");
+    let r = refresh(&s, &refresh1, "");
+    assert_error(&r, 500, "server_error", "storage is unavailable");
+    // Nothing was revoked or issued.
+    assert_eq!(bearer(&s, &access), Ok("read".to_owned()));
+    assert_eq!(s.validator().inner.active_access_tokens(), 1);
+}
+
+#[test]
+fn failing_rotation_is_server_error_and_issues_nothing() {
+    let s = Server::builder(Delegating::new(common::realm()).failing("invalidate_refresh_token"))
+        .enable(Grant::Password)
+        .build();
+    let (_, refresh1) = login(&s, "read");
+    let r = refresh(&s, &refresh1, "");
+    assert_error(&r, 500, "server_error", "storage is unavailable");
+    assert_eq!(s.validator().inner.active_access_tokens(), 1);
+}
+
+#[test]
+fn failing_grant_revocation_on_reuse_is_server_error_never_success() {
+    let s = Server::builder(Delegating::new(common::realm()).failing("revoke_grant"))
+        .enable(Grant::Password)
+        .build();
+    let (_, refresh1) = login(&s, "read");
+    assert_eq!(refresh(&s, &refresh1, "").status, 200);
+    let r = refresh(&s, &refresh1, "");
+    assert_error(&r, 500, "server_error", "storage is unavailable");
+}
