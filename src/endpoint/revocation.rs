@@ -46,6 +46,8 @@ impl<V: RequestValidator> Server<V> {
                 "the token was not issued to this client",
             ));
         }
-        v.revoke_token(token, hint.or(info.token_type), request)
+        // The lookup found the token's real type: pass that on, not a
+        // hint the client may have got wrong (RFC 7009 §2.1).
+        v.revoke_token(token, info.token_type.or(hint), request)
     }
 }
