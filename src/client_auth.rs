@@ -176,10 +176,11 @@ pub fn reject_query_credentials(request: &Request<'_>) -> Result<(), OAuthError>
     let Some(query) = request.query() else {
         return Ok(());
     };
-    for pair in form::pairs(query.as_bytes()) {
-        // An unparsable query carries nothing we act on.
-        let Ok((name, _)) = pair else { return Ok(()) };
-        if name == "client_secret" || name == "client_id" {
+    // Each pair on its own: a malformed pair must not hide a later one.
+    for segment in query.split('&') {
+        let raw_name = segment.split('=').next().unwrap_or_default();
+        let name = form::decode(raw_name.as_bytes());
+        if matches!(name.as_deref(), Ok("client_secret" | "client_id")) {
             return Err(OAuthError::invalid_request(
                 "client credentials must not be sent in the query string",
             ));

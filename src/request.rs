@@ -59,11 +59,12 @@ impl<'a> Request<'a> {
         &self.uri[..end]
     }
 
-    /// The query string without the `?`, if the target has one.
+    /// The query string without the `?`, if the target has one. A `?`
+    /// after a `#` belongs to the fragment, not to a query.
     pub fn query(&self) -> Option<&'a str> {
-        let start = self.uri.find('?')? + 1;
-        let rest = &self.uri[start..];
-        Some(&rest[..rest.find('#').unwrap_or(rest.len())])
+        let target = &self.uri[..self.uri.find('#').unwrap_or(self.uri.len())];
+        let start = target.find('?')? + 1;
+        Some(&target[start..])
     }
 
     /// All headers, in the order received.
