@@ -1247,3 +1247,36 @@ fn library_enforces_single_use() {
         "already used",
     );
 }
+
+#[test]
+fn redirect_uri_sent_only_at_the_token_endpoint_must_be_the_default() {
+    // §10.6: the URI used to obtain the code and the one presented with
+    // it must be identical, even when the authorization request left it
+    // to the client's only registered URI.
+    let server = server();
+    let code = public_code(&server);
+    for uri in [
+        "https://evil.example/cb",
+        "http://127.0.0.1:9999/callback/",
+        "http://127.0.0.1:5555/callback",
+    ] {
+        let response = token(
+            &server,
+            None,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("client_id", "public-client"),
+                ("code_verifier", VERIFIER),
+                ("redirect_uri", uri),
+            ],
+        );
+        assert_error(
+            &response,
+            400,
+            "invalid_grant",
+            "redirect_uri does not match",
+        );
+    }
+    assert_tokens(&public_exchange(&server, &code, VERIFIER));
+}

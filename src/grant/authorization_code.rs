@@ -57,18 +57,24 @@ pub(crate) fn exchange<V: RequestValidator>(
     check_pkce(server, request, &client, code)?;
 
     // §4.1.3: redirect_uri is required, and must be identical, when it was
-    // included in the authorization request.
+    // included in the authorization request. §10.6: one sent anyway must
+    // be the one the code went to, the client's default.
     let presented_uri = request.params.get(Param::RedirectUri);
-    if let Some(bound) = &validated.redirect_uri {
-        match presented_uri {
-            None => return Err(OAuthError::missing_parameter("redirect_uri")),
-            Some(uri) if uri != bound => {
-                return Err(invalid_grant(
-                    "redirect_uri does not match the authorization request",
-                ))
+    let mismatch = || {
+        Err(invalid_grant(
+            "redirect_uri does not match the authorization request",
+        ))
+    };
+    match (&validated.redirect_uri, presented_uri) {
+        (Some(_), None) => return Err(OAuthError::missing_parameter("redirect_uri")),
+        (Some(bound), Some(uri)) if uri != bound => return mismatch(),
+        (None, Some(uri)) => {
+            let default = v.get_default_redirect_uri(client_id, &client, request)?;
+            if default.as_deref() != Some(uri) {
+                return mismatch();
             }
-            Some(_) => {}
         }
+        _ => {}
     }
     if !v.confirm_redirect_uri(client_id, code, presented_uri, &client, request)? {
         return Err(invalid_grant(
