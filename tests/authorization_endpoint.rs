@@ -1356,3 +1356,16 @@ fn fatal_error_keeps_its_code() {
     .into_response();
     assert_eq!(response.status, 503);
 }
+
+#[test]
+fn metadata_lets_clients_detect_pkce() {
+    // RFC 9700 §2.1.1: the server MUST provide a way to detect PKCE support.
+    let body = server().metadata_response();
+    assert!(body
+        .body_str()
+        .contains(r#""code_challenge_methods_supported":["S256"]"#));
+    let body = builder().allow_plain_pkce(true).build().metadata_response();
+    assert!(body
+        .body_str()
+        .contains(r#""code_challenge_methods_supported":["S256","plain"]"#));
+}
