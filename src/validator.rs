@@ -239,7 +239,7 @@ pub struct TokenInfo {
 /// The host's side of the protocol: the methods of oauthlib's
 /// `RequestValidator`, with the same names, meanings and defaults, and the
 /// few additions that let the library own rotation and replay detection
-/// ([`find_client`](Self::find_client),
+/// ([`find_client`](ClientLookup::find_client),
 /// [`revoke_grant`](Self::revoke_grant),
 /// [`invalidate_refresh_token`](Self::invalidate_refresh_token)).
 ///
