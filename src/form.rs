@@ -132,6 +132,16 @@ pub fn decode(raw: &[u8]) -> Result<Cow<'_, str>, FormError> {
             .map(Cow::Borrowed)
             .map_err(|_| FormError::InvalidUtf8);
     }
+    // Reject bad escapes before copying: hostile input costs no allocation.
+    let mut i = 0;
+    while let Some(offset) = raw[i..].iter().position(|&b| b == b'%') {
+        let at = i + offset;
+        match (raw.get(at + 1), raw.get(at + 2)) {
+            (Some(&hi), Some(&lo)) if hex_value(hi).is_some() && hex_value(lo).is_some() => {}
+            _ => return Err(FormError::InvalidPercentEncoding),
+        }
+        i = at + 3;
+    }
     let mut out = raw.to_vec();
     let len = decode_in_place(&mut out)?;
     out.truncate(len);
