@@ -1,7 +1,9 @@
 //! The resource server's bearer token check (RFC 6750).
 
+use std::borrow::Cow;
+
 use crate::error::{ErrorCode, OAuthError};
-use crate::form::{Param, Params};
+use crate::form::{self, Params};
 use crate::header::{self, HeaderError};
 use crate::request::{OAuthRequest, Request};
 use crate::response::Response;
@@ -35,16 +37,15 @@ impl<V: RequestValidator> Server<V> {
         request: &Request<'_>,
         required_scopes: &[&str],
     ) -> Result<TokenInfo, Response> {
-        let params = self.bearer_params(request);
-        let token = match self.bearer_token(request, &params) {
+        let token = match self.bearer_token(request) {
             Ok(Some(token)) => token,
             Ok(None) => return Err(self.bearer_failure(None, required_scopes)),
             Err(e) => return Err(self.bearer_failure(Some(e), required_scopes)),
         };
-        let oauth = OAuthRequest::new(*request, params.clone());
+        let oauth = OAuthRequest::new(*request, self.bearer_params(request));
         let info = match self
             .validator
-            .validate_bearer_token(token, required_scopes, &oauth)
+            .validate_bearer_token(&token, required_scopes, &oauth)
         {
             Ok(Some(info)) => info,
             Ok(None) => return Err(self.bearer_failure(Some(invalid_token()), required_scopes)),
@@ -78,17 +79,15 @@ impl<V: RequestValidator> Server<V> {
         Params::parse(raw).unwrap_or_default()
     }
 
-    fn bearer_token<'p>(
-        &self,
-        request: &Request<'p>,
-        params: &'p Params<'p>,
-    ) -> Result<Option<&'p str>, OAuthError> {
+    /// The token, from whichever one method carried it: the header, or
+    /// where the server accepts them, the body or the query.
+    fn bearer_token<'r>(&self, request: &Request<'r>) -> Result<Option<Cow<'r, str>>, OAuthError> {
         let header = request
             .unique_header("authorization")
             .map_err(|_| OAuthError::invalid_request("the Authorization header is repeated"))?
             .filter(|v| header::has_scheme(v, "bearer"));
         let from_header = match header.map(header::parse_bearer) {
-            Some(Ok(token)) => Some(token),
+            Some(Ok(token)) => Some(Cow::Borrowed(token)),
             Some(Err(HeaderError::MissingCredentials)) => {
                 return Err(OAuthError::invalid_request(
                     "the Bearer authorization has no token",
@@ -97,13 +96,28 @@ impl<V: RequestValidator> Server<V> {
             Some(Err(e)) => return Err(OAuthError::invalid_request(e.description())),
             None => None,
         };
-        let from_params = params.get(Param::AccessToken);
-        match (from_header, from_params) {
-            (Some(_), Some(_)) => Err(OAuthError::invalid_request(
+        // §2.2: never in the body of a GET.
+        let in_body =
+            self.config.bearer_in_body && !request.is_method("GET") && request.has_form_body();
+        let from_body = if in_body {
+            access_token_param(request.body())?
+        } else {
+            None
+        };
+        let from_query = if self.config.bearer_in_query {
+            access_token_param(request.query().unwrap_or("").as_bytes())?
+        } else {
+            None
+        };
+        let mut found = from_header.into_iter().chain(from_body).chain(from_query);
+        let token = found.next();
+        if found.next().is_some() {
+            // §3.1: "uses more than one method for including an access token".
+            return Err(OAuthError::invalid_request(
                 "the access token is sent by more than one method",
-            )),
-            (token, other) => Ok(token.or(other)),
+            ));
         }
+        Ok(token)
     }
 
     fn bearer_failure(&self, error: Option<OAuthError>, required_scopes: &[&str]) -> Response {
@@ -115,6 +129,30 @@ impl<V: RequestValidator> Server<V> {
         };
         response.with_header("WWW-Authenticate", challenge)
     }
+}
+
+/// The `access_token` parameter of a form body or a query (RFC 6750 §2.2,
+/// §2.3): `None` when absent or empty, an error when repeated or not
+/// decodable. The other parameters, well-formed or not, are the
+/// resource's business.
+fn access_token_param(raw: &[u8]) -> Result<Option<Cow<'_, str>>, OAuthError> {
+    let mut found = None;
+    for segment in raw.split(|&b| b == b'&') {
+        let (name, value) = match segment.iter().position(|&b| b == b'=') {
+            Some(i) => (&segment[..i], &segment[i + 1..]),
+            None => (segment, &segment[..0]),
+        };
+        if value.is_empty() || form::decode(name).ok().as_deref() != Some("access_token") {
+            continue;
+        }
+        if found.is_some() {
+            return Err(OAuthError::duplicate_parameter("access_token"));
+        }
+        let value = form::decode(value)
+            .map_err(|_| OAuthError::invalid_request("the access_token parameter is malformed"))?;
+        found = Some(value);
+    }
+    Ok(found)
 }
 
 fn invalid_token() -> OAuthError {
