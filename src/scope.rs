@@ -1,5 +1,6 @@
 //! Scopes (RFC 6749 §3.3): a space-delimited list of scope tokens.
 
+use std::collections::HashSet;
 use std::fmt;
 
 use crate::error::{ErrorCode, OAuthError};
@@ -28,6 +29,10 @@ impl Scope {
     /// Parses a `scope` parameter. Malformed tokens give `invalid_scope`.
     pub fn parse(text: &str) -> Result<Self, OAuthError> {
         let mut out = String::with_capacity(text.len());
+        // Duplicates are found by scanning `out` while it is short, then
+        // through a set, so that a hostile scope of many tokens costs linear
+        // time rather than quadratic.
+        let mut seen: Option<HashSet<&str>> = None;
         for token in text.split(' ').filter(|t| !t.is_empty()) {
             if !token.bytes().all(is_scope_byte) {
                 return Err(OAuthError::new(
@@ -35,11 +40,21 @@ impl Scope {
                     "scope contains a character outside the scope-token syntax",
                 ));
             }
-            if !out.split(' ').any(|t| t == token) {
-                if !out.is_empty() {
-                    out.push(' ');
-                }
-                out.push_str(token);
+            let is_new = match &mut seen {
+                Some(set) => set.insert(token),
+                None => !out.split(' ').any(|t| t == token),
+            };
+            if !is_new {
+                continue;
+            }
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(token);
+            if seen.is_none() && out.len() > LINEAR_SCAN_LIMIT {
+                // Every token up to and including this one, from `text`.
+                let end = token.as_ptr() as usize - text.as_ptr() as usize + token.len();
+                seen = Some(text[..end].split(' ').filter(|t| !t.is_empty()).collect());
             }
         }
         Ok(Scope(out))
@@ -99,6 +114,9 @@ impl fmt::Display for Scope {
         f.write_str(&self.0)
     }
 }
+
+/// Up to this many bytes of normalised scope, duplicates are found by a scan.
+const LINEAR_SCAN_LIMIT: usize = 256;
 
 const fn is_scope_byte(b: u8) -> bool {
     matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E)

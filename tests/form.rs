@@ -537,3 +537,99 @@ fn encode_pairs_then_params_round_trips_recognised_parameters() {
         }
     }
 }
+
+// ---------------------------------------------------------------- scope
+
+mod scope {
+    use oauth2_provider::{ErrorCode, Scope};
+
+    #[test]
+    fn parse_normalises_spaces_and_duplicates() {
+        assert_eq!(
+            Scope::parse("read  write read").unwrap().as_str(),
+            "read write"
+        );
+        assert_eq!(Scope::parse("  read ").unwrap().as_str(), "read");
+        assert_eq!(Scope::parse("").unwrap(), Scope::empty());
+        assert!(Scope::parse("   ").unwrap().is_empty());
+        // Case matters: these are different tokens.
+        assert_eq!(
+            Scope::parse("Read read READ").unwrap().as_str(),
+            "Read read READ"
+        );
+        // Every allowed punctuation character (%x21 / %x23-5B / %x5D-7E).
+        let all = "!#$%&'()*+,-./:;<=>?@[]^_`{|}~";
+        assert_eq!(Scope::parse(all).unwrap().as_str(), all);
+        let s = Scope::parse("a b c").unwrap();
+        assert_eq!(s.iter().collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert!(s.contains("b") && !s.contains("d") && !s.contains(""));
+        assert_eq!(s.to_string(), "a b c");
+        assert_eq!(format!("{s:?}"), "Scope(\"a b c\")");
+        assert_eq!(
+            Scope::from_tokens(["x", "y", "x"]).unwrap().into_string(),
+            "x y"
+        );
+    }
+
+    #[test]
+    fn parse_rejects_characters_outside_scope_token() {
+        for text in [
+            "bad\"quote",
+            "back\\slash",
+            "tab\tsep",
+            "new\nline",
+            "nul\0",
+            "del\u{7f}",
+            "caf\u{e9}",
+            "nbsp\u{a0}x",
+        ] {
+            let err = Scope::parse(text).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::InvalidScope, "{text:?}");
+            assert_eq!(err.status(), 400);
+            assert_eq!(
+                err.description(),
+                "scope contains a character outside the scope-token syntax"
+            );
+        }
+        assert!(Scope::from_tokens(["ok", "not ok\""]).is_err());
+    }
+
+    #[test]
+    fn subsets() {
+        let granted = Scope::parse("read write admin").unwrap();
+        assert!(Scope::parse("read").unwrap().is_subset_of(&granted));
+        assert!(Scope::parse("admin read").unwrap().is_subset_of(&granted));
+        assert!(Scope::empty().is_subset_of(&granted));
+        assert!(!Scope::parse("read delete").unwrap().is_subset_of(&granted));
+        assert!(!Scope::parse("rea").unwrap().is_subset_of(&granted));
+        assert!(!granted.is_subset_of(&Scope::empty()));
+    }
+
+    #[test]
+    fn many_tokens_are_deduplicated_exactly() {
+        // Past the point where duplicates are tracked in a set, the result
+        // must be the same as for a short scope: first occurrences, in order.
+        let distinct: Vec<String> = (0..5_000).map(|i| format!("s{i}")).collect();
+        let mut text = String::new();
+        for round in 0..3 {
+            for (i, t) in distinct.iter().enumerate() {
+                if round == 0 || i % (round + 1) == 0 {
+                    text.push_str(t);
+                    text.push_str(if i % 7 == 0 { "   " } else { " " });
+                }
+            }
+        }
+        let scope = Scope::parse(&text).unwrap();
+        assert_eq!(scope.as_str(), distinct.join(" "));
+        // Duplicates on both sides of the switch point.
+        let mut text = String::from("dup ");
+        for i in 0..200 {
+            text.push_str(&format!("t{i} dup t{i} "));
+        }
+        let scope = Scope::parse(&text).unwrap();
+        let expected: Vec<String> = std::iter::once("dup".to_owned())
+            .chain((0..200).map(|i| format!("t{i}")))
+            .collect();
+        assert_eq!(scope.as_str(), expected.join(" "));
+    }
+}
