@@ -39,24 +39,22 @@ impl<V: RequestValidator> Server<V> {
         json.string("token_endpoint", &url(&endpoints.token));
         json.string("revocation_endpoint", &url(&endpoints.revocation));
         json.string("introspection_endpoint", &url(&endpoints.introspection));
-        if !self.config.scopes_supported.is_empty() {
-            json.string_array(
-                "scopes_supported",
-                self.config.scopes_supported.iter().map(String::as_str),
-            );
-        }
+        let scopes = self.config.scopes_supported.iter().map(String::as_str);
+        array(&mut json, "scopes_supported", scopes);
         let response_types = [("code", code), ("token", implicit)];
-        json.string_array(
+        array(
+            &mut json,
             "response_types_supported",
             response_types.iter().filter(|(_, on)| *on).map(|(t, _)| *t),
         );
-        json.string_array(
+        let response_modes = [("query", code || implicit), ("fragment", implicit)];
+        array(
+            &mut json,
             "response_modes_supported",
-            ["query", "fragment"]
-                .into_iter()
-                .take(if implicit { 2 } else { 1 }),
+            response_modes.iter().filter(|(_, on)| *on).map(|(m, _)| *m),
         );
-        json.string_array(
+        array(
+            &mut json,
             "grant_types_supported",
             Grant::ALL
                 .iter()
@@ -89,5 +87,14 @@ impl<V: RequestValidator> Server<V> {
             Response::new(200).with_header("Content-Type", crate::response::JSON_CONTENT_TYPE);
         response.body = self.metadata_json().into_bytes();
         response
+    }
+}
+
+/// Adds a JSON array claim, or nothing when it has no elements: RFC 8414
+/// §3.2, "Claims with zero elements MUST be omitted from the response."
+fn array<'s>(json: &mut JsonObject, key: &str, values: impl Iterator<Item = &'s str>) {
+    let mut values = values.peekable();
+    if values.peek().is_some() {
+        json.string_array(key, values);
     }
 }
