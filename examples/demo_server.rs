@@ -1,0 +1,222 @@
+//! # The demo authorization server
+//!
+//! A complete OAuth 2.0 authorization server and resource server built only
+//! on this library and `std::net`: blocking I/O, an accept thread and a
+//! fixed pool of 16 worker threads, no async, no HTTP framework. Every
+//! OAuth decision is the library's [`Server`](oauth2_provider::Server)'s;
+//! this example only maps HTTP to it. The contract is `shared/DEMO_SERVER.md`.
+//!
+//! ```text
+//! cargo run --release --example demo_server [-- --addr HOST:PORT] [--realm FILE]
+//! ```
+//!
+//! - `--addr HOST:PORT` — where to listen (default `127.0.0.1:8080`; port
+//!   `0` picks a free one). The issuer is `http://HOST:PORT`, with the port
+//!   actually bound.
+//! - `--realm FILE` — clients and users to load instead of the default realm
+//!   (`examples/demo_realm.txt`, embedded in the binary).
+//!
+//! The first line on standard output is `listening on http://HOST:PORT`
+//! (scripts read the address from it); a few ready-to-paste `curl` lines
+//! follow. Each request is logged on standard error as one line: peer,
+//! method, path (never the query), status, body size, time taken. No
+//! secret, token or code is ever logged.
+//!
+//! ## Routes
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET /authorize` | validates the request; login + consent page (400 page for an untrusted client or redirect URI, a redirect for other errors) |
+//! | `POST /authorize` | the consent form: `username`, `password`, `action=approve\|deny` and the original parameters |
+//! | `POST /token` | every enabled grant (RFC 6749 §5) |
+//! | `POST /revoke` | RFC 7009 |
+//! | `POST /introspect` | RFC 7662 |
+//! | `GET /resource` | a protected resource: `{"user":…,"client_id":…,"scope":…}` |
+//! | `GET /.well-known/oauth-authorization-server` | RFC 8414 metadata |
+//!
+//! Any other path is 404; another method on a known path is 405 with `Allow`.
+//!
+//! ## HTTP
+//!
+//! HTTP/1.1 (and 1.0) with keep-alive and pipelining; bodies by
+//! `Content-Length` only (`Transfer-Encoding` gets 501); `Expect:
+//! 100-continue` honoured. Limits: a header section over 8 KiB or with more
+//! than 64 fields → 431; a body over 64 KiB → 413; a malformed request
+//! line or header, or an HTTP/1.1 request without exactly one `Host` → 400;
+//! a request that has started but is not complete within 10 s → 408. A
+//! connection on which no request starts within 5 s is closed. Each of
+//! these errors closes its connection and costs no one else anything. When
+//! all 16 workers are busy, up to 128 new connections wait for one; beyond
+//! that a connection gets 503 and is closed. (A flood of idle connections
+//! can therefore delay others by up to the timeouts above: the price of
+//! the blocking, thread-per-connection design this demo illustrates.)
+//!
+//! ## Stopping
+//!
+//! Ctrl-C (SIGINT) or SIGTERM. The standard library has no signal API and
+//! this example takes no dependency for one, so the default action of the
+//! signal ends the process. For this server that *is* the clean stop: all
+//! state (codes, tokens) is in memory by design, nothing is buffered for a
+//! file, and the kernel closes every socket. A client in the middle of a
+//! request sees its connection close, as with any server going away.
+//!
+//! ## The realm file
+//!
+//! Plain text, one entry per line. Blank lines and lines starting with `#`
+//! are ignored. Fields are separated by spaces or tabs, so no value may
+//! contain either.
+//!
+//! ```text
+//! client CLIENT_ID [ATTRIBUTE ...]
+//! user USERNAME PASSWORD
+//! ```
+//!
+//! Client attributes, in any order:
+//!
+//! | attribute | meaning |
+//! |---|---|
+//! | `secret=SECRET` | a confidential client with this secret |
+//! | `secret-sha256=HEX` | a confidential client whose secret is stored as its SHA-256 digest (64 hex digits) |
+//! | `redirect=URI` | a registered redirect URI (repeat for several; exact match) |
+//! | `grants=G1,G2,…` | allowed grants: `authorization_code`, `implicit`, `password`, `client_credentials`, `refresh_token` (default: all) |
+//! | `scopes=S1,S2,…` | scopes the client may have (default: any) |
+//! | `default-scopes=S1,…` | granted when a request names no scope (default: none) |
+//! | `introspect` | may call `/introspect` (confidential clients only) |
+//! | `pkce` | requires PKCE although confidential (public clients always need it, S256 only) |
+//!
+//! A client with neither secret is public. Every mistake (unknown entry or
+//! attribute, a client or user defined twice, a malformed scope, an unknown
+//! grant) stops the server at start-up with the line number. The default
+//! realm, `examples/demo_realm.txt`:
+//!
+//! ```text
+//! client conf-client secret=conf-secret redirect=https://client.example.com/cb redirect=https://client.example.com/cb2 grants=authorization_code,refresh_token,client_credentials,password scopes=read,write default-scopes=read
+//! client public-client redirect=http://127.0.0.1:9999/callback grants=authorization_code,refresh_token,implicit scopes=read default-scopes=read
+//! client rs-client secret=rs-secret grants=client_credentials introspect
+//! user alice wonderland
+//! user bob builder
+//! ```
+//!
+//! Access tokens live 3600 s, authorization codes 600 s, refresh tokens
+//! until used (rotated on every use). The realm's data lives in the
+//! library's `MemoryValidator`, which also keeps the codes and tokens.
+
+#[path = "demo_server/app.rs"]
+mod app;
+#[path = "demo_server/http.rs"]
+mod http;
+#[path = "demo_server/realm.rs"]
+mod realm;
+
+use std::net::TcpListener;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// The RFC 7636 appendix B verifier and its S256 challenge, for the
+/// printed browser example.
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+const USAGE: &str = "usage: demo_server [--addr HOST:PORT] [--realm FILE]";
+
+struct Args {
+    addr: String,
+    realm: Option<String>,
+}
+
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
+    let mut parsed = Args {
+        addr: "127.0.0.1:8080".into(),
+        realm: None,
+    };
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("{flag} needs a value"))
+        };
+        match flag.as_str() {
+            "--addr" => parsed.addr = value()?,
+            "--realm" => parsed.realm = Some(value()?),
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(parsed)
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(args) => args,
+        Err(e) if e.is_empty() => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("demo_server: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let (text, default_realm) = match &args.realm {
+        None => (realm::DEFAULT_REALM.to_owned(), true),
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(text) => (text, false),
+            Err(e) => {
+                eprintln!("demo_server: cannot read {path}: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let realm = match realm::parse(&text) {
+        Ok(realm) => realm,
+        Err(e) => {
+            let name = args.realm.as_deref().unwrap_or("default realm");
+            eprintln!("demo_server: {name}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let listener = match TcpListener::bind(&args.addr) {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("demo_server: cannot listen on {}: {e}", args.addr);
+            return ExitCode::from(1);
+        }
+    };
+    let port = listener.local_addr().map_or(0, |a| a.port());
+    // The host as given (a name stays a name), with the port actually bound.
+    let host = args.addr.rsplit_once(':').map_or("127.0.0.1", |(h, _)| h);
+    let base = format!("http://{host}:{port}");
+    println!("listening on {base}");
+    if default_realm {
+        println!(
+            "\nTry:\n  \
+             curl -s -u conf-client:conf-secret -d grant_type=client_credentials -d scope=read {base}/token\n  \
+             curl -s -H \"Authorization: Bearer ACCESS_TOKEN\" {base}/resource\n  \
+             curl -s {base}/.well-known/oauth-authorization-server\n\
+             In a browser (log in as alice / wonderland):\n  \
+             {base}/authorize?response_type=code&client_id=public-client&scope=read&state=xyz&code_challenge={CHALLENGE}&code_challenge_method=S256\n\
+             then exchange the code from the address bar:\n  \
+             curl -s -d grant_type=authorization_code -d client_id=public-client -d code=CODE -d code_verifier={VERIFIER} {base}/token\n"
+        );
+    } else {
+        println!(
+            "realm: {} ({} clients, {} users)",
+            args.realm.as_deref().unwrap_or(""),
+            realm.clients.len(),
+            realm.users.len()
+        );
+    }
+    let app = Arc::new(app::App::new(realm, &base, default_realm));
+    match app::serve(listener, app, app::Options::default()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("demo_server: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

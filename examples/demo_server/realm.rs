@@ -1,0 +1,217 @@
+//! The realm file: clients and users, one per line, loaded straight into
+//! the library's [`MemoryValidator`] (the format is documented at the top
+//! of `examples/demo_server.rs`).
+
+use std::collections::HashSet;
+use std::fmt;
+
+use oauth2_provider::memory::{MemoryClient, MemoryValidator};
+use oauth2_provider::secret::parse_sha256_hex;
+use oauth2_provider::{Grant, Scope};
+
+/// The default realm: the table of `shared/DEMO_SERVER.md`.
+pub const DEFAULT_REALM: &str = include_str!("../demo_realm.txt");
+
+/// A loaded realm: the validator holding it, and what the server
+/// advertises and prints about it.
+pub struct Realm {
+    /// Clients and users (and, once serving, codes and tokens).
+    pub validator: MemoryValidator,
+    /// Every scope some client may have, in order of first appearance
+    /// (metadata's `scopes_supported`).
+    pub scopes: Vec<String>,
+    /// Registered client identifiers, in file order.
+    pub clients: Vec<String>,
+    /// Registered usernames, in file order.
+    pub users: Vec<String>,
+}
+
+/// A line of a realm file that could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RealmError {
+    /// 1-based line number.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for RealmError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+impl std::error::Error for RealmError {}
+
+/// Parses a realm file. Every problem is an error naming its line; nothing
+/// is half-loaded.
+pub fn parse(text: &str) -> Result<Realm, RealmError> {
+    let mut realm = Realm {
+        validator: MemoryValidator::new(),
+        scopes: Vec::new(),
+        clients: Vec::new(),
+        users: Vec::new(),
+    };
+    let mut seen_clients = HashSet::new();
+    let mut seen_users = HashSet::new();
+    for (index, raw) in text.lines().enumerate() {
+        let line = index + 1;
+        let err = |message: String| RealmError { line, message };
+        let content = raw.trim_matches([' ', '\t', '\r']);
+        if content.is_empty() || content.starts_with('#') {
+            continue;
+        }
+        let mut fields = content.split([' ', '\t']).filter(|f| !f.is_empty());
+        match fields.next() {
+            Some("client") => {
+                let id = fields
+                    .next()
+                    .ok_or_else(|| err("a client line needs a client_id".into()))?;
+                if !seen_clients.insert(id.to_owned()) {
+                    return Err(err(format!("client {id:?} is defined twice")));
+                }
+                let (client, scopes) = parse_client(id, fields).map_err(err)?;
+                for scope in scopes {
+                    if !realm.scopes.contains(&scope) {
+                        realm.scopes.push(scope);
+                    }
+                }
+                realm.validator.add_client(client);
+                realm.clients.push(id.to_owned());
+            }
+            Some("user") => {
+                let (Some(name), Some(password), None) =
+                    (fields.next(), fields.next(), fields.next())
+                else {
+                    return Err(err("expected: user NAME PASSWORD".into()));
+                };
+                if !seen_users.insert(name.to_owned()) {
+                    return Err(err(format!("user {name:?} is defined twice")));
+                }
+                realm.validator.add_user(name, password);
+                realm.users.push(name.to_owned());
+            }
+            Some(other) => {
+                return Err(err(format!(
+                    "unknown entry {other:?} (expected \"client\" or \"user\")"
+                )))
+            }
+            None => unreachable!("blank lines are skipped"),
+        }
+    }
+    Ok(realm)
+}
+
+/// A comma-separated list of scope tokens, checked.
+fn scope_list(key: &str, value: &str) -> Result<Vec<String>, String> {
+    let tokens: Vec<&str> = value.split(',').filter(|t| !t.is_empty()).collect();
+    Scope::from_tokens(tokens.iter().copied())
+        .map_err(|_| format!("{key}: {value:?} is not a list of scope tokens"))?;
+    Ok(tokens.into_iter().map(str::to_owned).collect())
+}
+
+fn parse_client<'a>(
+    id: &str,
+    fields: impl Iterator<Item = &'a str>,
+) -> Result<(MemoryClient, Vec<String>), String> {
+    let mut secret = None;
+    let mut secret_sha256 = None;
+    let mut redirects: Vec<&str> = Vec::new();
+    let mut grants: Option<Vec<&str>> = None;
+    let mut scopes: Option<Vec<String>> = None;
+    let mut default_scopes: Vec<String> = Vec::new();
+    let mut introspect = false;
+    let mut pkce = false;
+    for field in fields {
+        let (key, value) = match field.split_once('=') {
+            Some((k, "")) => return Err(format!("{k}= needs a value")),
+            Some((k, v)) => (k, Some(v)),
+            None => (field, None),
+        };
+        let once = |present: bool| {
+            if present {
+                Err(format!("{key} is given twice"))
+            } else {
+                Ok(())
+            }
+        };
+        match (key, value) {
+            ("secret", Some(v)) => {
+                once(secret.is_some())?;
+                secret = Some(v);
+            }
+            ("secret-sha256", Some(v)) => {
+                once(secret_sha256.is_some())?;
+                secret_sha256 = Some(
+                    parse_sha256_hex(v)
+                        .ok_or("secret-sha256 must be 64 hexadecimal digits".to_owned())?,
+                );
+            }
+            ("redirect", Some(v)) => {
+                if !v.contains(':') || v.contains('#') {
+                    return Err(format!(
+                        "redirect {v:?} must be an absolute URI without a fragment"
+                    ));
+                }
+                redirects.push(v);
+            }
+            ("grants", Some(v)) => {
+                once(grants.is_some())?;
+                let list: Vec<&str> = v.split(',').filter(|g| !g.is_empty()).collect();
+                for g in &list {
+                    if *g != "implicit" && Grant::from_grant_type(g).is_none() {
+                        return Err(format!("unknown grant {g:?}"));
+                    }
+                }
+                grants = Some(list);
+            }
+            ("scopes", Some(v)) => {
+                once(scopes.is_some())?;
+                scopes = Some(scope_list(key, v)?);
+            }
+            ("default-scopes", Some(v)) => {
+                once(!default_scopes.is_empty())?;
+                default_scopes = scope_list(key, v)?;
+            }
+            ("introspect", None) => introspect = true,
+            ("pkce", None) => pkce = true,
+            (
+                "secret" | "secret-sha256" | "redirect" | "grants" | "scopes" | "default-scopes",
+                None,
+            ) => return Err(format!("{key} needs a value ({key}=...)")),
+            ("introspect" | "pkce", Some(_)) => return Err(format!("{key} takes no value")),
+            _ => return Err(format!("unknown client attribute {key:?}")),
+        }
+    }
+    let mut client = match (secret, secret_sha256) {
+        (Some(_), Some(_)) => return Err("give secret or secret-sha256, not both".into()),
+        (Some(s), None) => MemoryClient::confidential(id, s, redirects.iter().copied()),
+        (None, Some(d)) => MemoryClient::confidential_hashed(id, d, redirects.iter().copied()),
+        (None, None) => {
+            if introspect {
+                return Err("only a confidential client may introspect".into());
+            }
+            MemoryClient::public(id, redirects.iter().copied())
+        }
+    };
+    if let Some(grants) = &grants {
+        client = client.grants(grants.iter().copied());
+    }
+    if let Some(allowed) = &scopes {
+        if let Some(extra) = default_scopes.iter().find(|s| !allowed.contains(s)) {
+            return Err(format!("default scope {extra:?} is not in scopes="));
+        }
+        client = client.scopes(allowed.iter().map(String::as_str));
+    }
+    client = client
+        .default_scopes(default_scopes.iter().map(String::as_str))
+        .may_introspect(introspect)
+        .pkce_required(pkce);
+    let mut advertised = scopes.unwrap_or_default();
+    for s in default_scopes {
+        if !advertised.contains(&s) {
+            advertised.push(s);
+        }
+    }
+    Ok((client, advertised))
+}
