@@ -210,6 +210,9 @@ fn secret_comparison_and_request_view_allocate_nothing() {
     assert_eq!(n, 0);
 }
 
+/// A labelled request: headers and body.
+type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a [u8]);
+
 #[test]
 fn print_allocations_of_a_client_credentials_token_request() {
     let v = MemoryValidator::new();
@@ -225,7 +228,7 @@ fn print_allocations_of_a_client_credentials_token_request() {
         ("Content-Type", "application/x-www-form-urlencoded"),
     ];
     let form_headers = [("Content-Type", "application/x-www-form-urlencoded")];
-    let cases: [(&str, &[(&str, &str)], &[u8]); 3] = [
+    let cases: [Case<'_>; 3] = [
         (
             "client_credentials, Basic, scope=read",
             &basic_headers,
