@@ -474,7 +474,9 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
     ) -> Result<bool, OAuthError>;
 
     /// Whether to issue a new refresh token on refresh (and retire the old
-    /// one). Used by: refresh token. Default: true.
+    /// one). Asked for confidential clients only: a public client's refresh
+    /// tokens are always rotated (RFC 9700 §4.14.2). Used by: refresh
+    /// token. Default: true.
     fn rotate_refresh_token(&self, request: &OAuthRequest<'_>) -> Result<bool, OAuthError> {
         let _ = request;
         Ok(true)

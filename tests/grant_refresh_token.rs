@@ -390,9 +390,8 @@ fn refresh_tokens_without_lifetime_do_not_expire() {
     assert_eq!(refresh(&s, &refresh1, "").status, 200);
 }
 
-#[test]
-fn public_client_refreshes_with_its_client_id() {
-    let s = server();
+/// public-client's refresh token, through the authorization code flow with PKCE.
+fn public_login<V: RequestValidator>(s: &Server<V>) -> String {
     let uri = format!(
         "/authorize?response_type=code&client_id=public-client&scope=read&state=x\
          &code_challenge={CHALLENGE}&code_challenge_method=S256"
@@ -403,14 +402,20 @@ fn public_client_refreshes_with_its_client_id() {
         .expect("a valid request");
     let code = location_param(&s.authorize(&req, &pending, "alice", None), "code").unwrap();
     let r = token(
-        &s,
+        s,
         None,
         &format!(
             "grant_type=authorization_code&code={code}&client_id=public-client&code_verifier={VERIFIER}"
         ),
     );
     assert_eq!(r.status, 200, "{}", r.body_str());
-    let refresh1 = field(&r, "refresh_token");
+    field(&r, "refresh_token")
+}
+
+#[test]
+fn public_client_refreshes_with_its_client_id() {
+    let s = server();
+    let refresh1 = public_login(&s);
     let body = format!("grant_type=refresh_token&refresh_token={refresh1}&client_id=public-client");
     let r = token(&s, None, &body);
     assert_eq!(r.status, 200, "{}", r.body_str());
@@ -429,6 +434,43 @@ fn public_client_refreshes_with_its_client_id() {
         &format!("grant_type=refresh_token&refresh_token={refresh2}&client_id=public-client"),
     );
     assert_error(&r, 400, "invalid_grant", "");
+}
+
+#[test]
+fn public_client_refresh_tokens_rotate_whatever_the_host_says() {
+    // RFC 9700 §4.14.2: refresh tokens of public clients MUST be
+    // sender-constrained or rotated; this library does not
+    // sender-constrain, so it always rotates them.
+    let mut v = Delegating::new(common::realm());
+    v.rotate = false;
+    let s = Server::builder(v).build();
+    let refresh1 = public_login(&s);
+    let body = format!("grant_type=refresh_token&refresh_token={refresh1}&client_id=public-client");
+    let r = token(&s, None, &body);
+    assert_eq!(r.status, 200, "{}", r.body_str());
+    let refresh2 = field(&r, "refresh_token");
+    assert_ne!(refresh2, refresh1);
+    assert_error(
+        &token(&s, None, &body),
+        400,
+        "invalid_grant",
+        "already used",
+    );
+}
+
+#[test]
+fn losing_a_rotation_race_is_reuse() {
+    // Two requests validated the same refresh token; the second to rotate
+    // it finds it already rotated: that is two holders of one token, and
+    // the grant is revoked (RFC 9700 §4.14.2).
+    let mut v = Delegating::new(common::realm());
+    v.concurrent_rotation = true;
+    let s = Server::builder(v).enable(Grant::Password).build();
+    let (access, refresh1) = login(&s, "read");
+    let r = refresh(&s, &refresh1, "");
+    assert_error(&r, 400, "invalid_grant", "already used");
+    assert_eq!(bearer(&s, &access), Err(401));
+    assert_eq!(s.validator().inner.active_access_tokens(), 0);
 }
 
 #[test]

@@ -62,7 +62,10 @@ pub(crate) fn refresh<V: RequestValidator>(
         }
     };
 
-    let refresh = if v.rotate_refresh_token(request)? {
+    // RFC 9700 §4.14.2: a public client's refresh tokens are rotated,
+    // whatever the host prefers (they are not sender-constrained).
+    let rotate = !client.is_confidential() || v.rotate_refresh_token(request)?;
+    let refresh = if rotate {
         if !v.invalidate_refresh_token(refresh_token, request)? {
             // A concurrent refresh rotated it first: two holders of one
             // token is exactly the reuse RFC 9700 §4.14.2 guards against.

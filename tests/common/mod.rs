@@ -114,6 +114,9 @@ pub struct Delegating {
     /// `authenticate_client` accepts any registered client named by the
     /// body's `client_id`, without a secret (a careless host).
     pub trust_client_id: bool,
+    /// `invalidate_refresh_token` loses a race: another request rotated the
+    /// token between its validation and its rotation.
+    pub concurrent_rotation: bool,
     /// The `hint` of every `revoke_token` call, in order.
     pub revoke_hints: std::sync::Mutex<Vec<Option<oauth2_provider::TokenType>>>,
 }
@@ -126,6 +129,7 @@ impl Delegating {
             fail: None,
             rotate: true,
             trust_client_id: false,
+            concurrent_rotation: false,
             revoke_hints: std::sync::Mutex::default(),
         }
     }
@@ -263,7 +267,10 @@ mod delegating_impl {
             request: &OAuthRequest<'_>,
         ) -> R<bool> {
             self.check("invalidate_refresh_token")?;
-            self.inner.invalidate_refresh_token(refresh_token, request)
+            let rotated = self
+                .inner
+                .invalidate_refresh_token(refresh_token, request)?;
+            Ok(rotated && !self.concurrent_rotation)
         }
 
         fn rotate_refresh_token(&self, request: &OAuthRequest<'_>) -> R<bool> {
