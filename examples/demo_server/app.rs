@@ -243,9 +243,9 @@ impl App {
 {error}<form method="post" action="/authorize">
 {hidden}
 <label for="username">Username</label>
-<input id="username" name="username" autocomplete="username" value="{username}" required autofocus>
+<input id="username" name="username" autocomplete="username" value="{username}" required{focus_user}>
 <label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required>
+<input id="password" name="password" type="password" autocomplete="current-password" required{focus_password}>
 <div class="actions">
 <button type="submit" name="action" value="approve" class="approve">Approve</button>
 <button type="submit" name="action" value="deny" class="deny" formnovalidate>Deny</button>
@@ -259,6 +259,16 @@ impl App {
             issuer = escape(self.server.issuer().unwrap_or("")),
             redirect = escape(&pending.redirect_uri),
             username = escape(username),
+            focus_user = if username.is_empty() {
+                " autofocus"
+            } else {
+                ""
+            },
+            focus_password = if username.is_empty() {
+                ""
+            } else {
+                " autofocus"
+            },
         );
         html(status, body)
     }
@@ -273,7 +283,7 @@ box-shadow:0 1px 3px rgba(16,24,40,.1),0 8px 24px rgba(16,24,40,.08)}\
 .issuer{margin:0 0 .5rem;color:#667085;font-size:.85rem}\
 h1{margin:0 0 1rem;font-size:1.3rem;line-height:1.3}\
 code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.92em;background:#f2f4f7;\
-padding:.05em .3em;border-radius:4px;word-break:break-all}\
+padding:.05em .3em;border-radius:4px;overflow-wrap:anywhere}\
 h1 code{background:none;padding:0}\
 ul.scopes{margin:0 0 1rem;padding:0;list-style:none}\
 ul.scopes li{padding:.5rem .75rem;border:1px solid #e4e7ec;border-radius:8px;margin-bottom:.4rem}\
