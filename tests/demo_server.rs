@@ -771,13 +771,31 @@ fn unknown_paths_are_404_and_wrong_methods_405() {
         ("GET", "/introspect", "POST"),
         ("DELETE", "/authorize", "GET, POST"),
         ("POST", "/resource", "GET"),
-        ("HEAD", "/.well-known/oauth-authorization-server", "GET"),
     ];
     for (method, path, allow) in cases {
         let r = request(method, path, &[], "");
         assert_eq!(r.status, 405, "{method} {path}");
         assert_eq!(r.header("allow"), Some(allow), "{method} {path}");
     }
+}
+
+#[test]
+fn head_responses_have_no_body() {
+    // HEAD is not a listed method: 405, headers only, and the connection
+    // stays in step for the next request.
+    let mut stream = connect();
+    stream
+        .write_all(b"HEAD /.well-known/oauth-authorization-server HTTP/1.1\r\nHost: x\r\n\r\nGET /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut all = Vec::new();
+    stream.read_to_end(&mut all).unwrap();
+    let text = String::from_utf8(all).unwrap();
+    let second = text.find("HTTP/1.1 404 ").expect("the second response");
+    let first = &text[..second];
+    assert!(first.starts_with("HTTP/1.1 405 "), "{first}");
+    assert!(first.contains("\r\nAllow: GET\r\n"), "{first}");
+    assert!(first.ends_with("\r\n\r\n"), "a body was sent: {first:?}");
+    assert!(text[second..].ends_with("404 Not Found\n"));
 }
 
 #[test]

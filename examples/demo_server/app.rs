@@ -20,7 +20,7 @@ use oauth2_provider::{
     Server,
 };
 
-use super::http::{Connection, HttpRequest, Limits, ReadError};
+use super::http::{Connection, Framing, HttpRequest, Limits, ReadError};
 use super::realm::Realm;
 
 /// How the server runs.
@@ -66,6 +66,13 @@ const CARRIED: [Param; 7] = [
     Param::CodeChallenge,
     Param::CodeChallengeMethod,
 ];
+
+/// A final response: the connection closes after it.
+const CLOSE: Framing = Framing {
+    close: true,
+    http10: false,
+    head: false,
+};
 
 const HTML: &str = "text/html; charset=utf-8";
 const TEXT: &str = "text/plain; charset=utf-8";
@@ -433,7 +440,7 @@ fn busy(stream: TcpStream, peer: SocketAddr, options: &Options) {
     if let Ok(mut conn) = Connection::new(stream, limits) {
         let body = b"503 Service Unavailable: all workers are busy\n";
         let headers = [("Content-Type", TEXT), ("Retry-After", "1")];
-        let _ = conn.write_response(503, &headers, body, true, false);
+        let _ = conn.write_response(503, &headers, body, CLOSE);
         if options.log {
             log_line(peer, "- (server busy)", 503, body.len(), started);
         }
@@ -474,7 +481,7 @@ fn serve_connection(app: &App, stream: TcpStream, peer: SocketAddr, options: &Op
                 let started = Instant::now();
                 let body = format!("{status} {}: {why}\n", super::http::reason(status));
                 let headers = [("Content-Type", TEXT)];
-                let _ = conn.write_response(status, &headers, body.as_bytes(), true, false);
+                let _ = conn.write_response(status, &headers, body.as_bytes(), CLOSE);
                 if options.log {
                     log_line(peer, &format!("- ({why})"), status, body.len(), started);
                 }
@@ -490,17 +497,23 @@ fn serve_connection(app: &App, stream: TcpStream, peer: SocketAddr, options: &Op
             .iter()
             .map(|(name, value)| (*name, value.as_ref()))
             .collect();
-        let mut written = conn.write_response(
-            response.status,
-            &headers,
-            &response.body,
+        let framing = Framing {
             close,
-            request.http10,
-        );
+            http10: request.http10,
+            head: request.method() == "HEAD",
+        };
+        let mut written = conn.write_response(response.status, &headers, &response.body, framing);
         if matches!(&written, Err(e) if e.kind() == io::ErrorKind::InvalidData) {
             response = plain(500, "500 Internal Server Error\n");
-            written =
-                conn.write_response(500, &[("Content-Type", TEXT)], &response.body, true, false);
+            written = conn.write_response(
+                500,
+                &[("Content-Type", TEXT)],
+                &response.body,
+                Framing {
+                    close: true,
+                    ..framing
+                },
+            );
         }
         if options.log {
             let path = request.target().split(['?', '#']).next().unwrap_or("");

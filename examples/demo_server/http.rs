@@ -242,16 +242,21 @@ impl Connection {
     }
 
     /// Writes a response. `Content-Length` (and `Connection: close` when
-    /// `close`, `Connection: keep-alive` for a kept HTTP/1.0 connection) are
-    /// added here; header values are checked for CR/LF.
+    /// closing, `Connection: keep-alive` for a kept HTTP/1.0 connection) are
+    /// added here; header values are checked for CR/LF. A response to
+    /// `HEAD` carries the headers only (RFC 9110 §9.3.2).
     pub fn write_response(
         &mut self,
         status: u16,
         headers: &[(&str, &str)],
         body: &[u8],
-        close: bool,
-        http10: bool,
+        framing: Framing,
     ) -> io::Result<()> {
+        let Framing {
+            close,
+            http10,
+            head,
+        } = framing;
         let mut out = Vec::with_capacity(256 + body.len());
         let _ = write!(out, "HTTP/1.1 {status} {}\r\n", reason(status));
         for (name, value) in headers {
@@ -271,7 +276,9 @@ impl Connection {
             out.extend_from_slice(b"Connection: keep-alive\r\n");
         }
         out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(body);
+        if !head {
+            out.extend_from_slice(body);
+        }
         self.stream.write_all(&out)?;
         self.stream.flush()
     }
@@ -296,6 +303,17 @@ impl Connection {
             }
         }
     }
+}
+
+/// How a response is framed on the connection.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Framing {
+    /// Close the connection after this response.
+    pub close: bool,
+    /// The request was HTTP/1.0 (a kept connection must be announced).
+    pub http10: bool,
+    /// The request was `HEAD`: no body.
+    pub head: bool,
 }
 
 /// What the header section says.
