@@ -31,10 +31,11 @@ use crate::validator::{
     TokenType, ValidatedCode, ValidatedRefreshToken,
 };
 
-/// How a [`MemoryClient`]'s secret is kept.
+/// How a [`MemoryClient`]'s secret is kept: as its SHA-256 digest, the
+/// form every comparison uses, so authenticating a client hashes only the
+/// presented secret.
 #[derive(Clone)]
 enum KeptSecret {
-    Plain(Secret),
     Sha256([u8; 32]),
 }
 
@@ -52,14 +53,15 @@ pub struct MemoryClient {
 }
 
 impl MemoryClient {
-    /// A confidential client with a plaintext secret (kept as a [`Secret`]).
+    /// A confidential client with a plaintext secret (kept as its SHA-256
+    /// digest, which is all a constant-time comparison needs).
     pub fn confidential<'u>(
         client_id: &str,
         secret: &str,
         redirect_uris: impl IntoIterator<Item = &'u str>,
     ) -> Self {
         MemoryClient {
-            secret: Some(KeptSecret::Plain(Secret::new(secret))),
+            secret: Some(KeptSecret::Sha256(crate::secret::sha256(secret.as_bytes()))),
             ..MemoryClient::public(client_id, redirect_uris)
         }
     }
@@ -147,7 +149,6 @@ impl Client for Arc<MemoryClient> {
 
     fn secret(&self) -> Option<StoredSecret<'_>> {
         self.secret.as_ref().map(|s| match s {
-            KeptSecret::Plain(p) => StoredSecret::Plain(p.expose()),
             KeptSecret::Sha256(d) => StoredSecret::Sha256(d),
         })
     }
@@ -172,13 +173,16 @@ struct CodeRecord {
     used: bool,
 }
 
+// Access and refresh records issued together share their client, user and
+// grant strings (one allocation each instead of two).
 struct AccessRecord {
-    client_id: String,
-    user: Option<String>,
+    client_id: Arc<str>,
+    user: Option<Arc<str>>,
     scopes: Scope,
     issued_at: u64,
     expires_at: u64,
-    grant_id: String,
+    /// `None`: a lone access token, its own family.
+    grant_id: Option<Arc<str>>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -189,12 +193,12 @@ enum RefreshState {
 }
 
 struct RefreshRecord {
-    client_id: String,
-    user: Option<String>,
+    client_id: Arc<str>,
+    user: Option<Arc<str>>,
     scopes: Scope,
     issued_at: u64,
     expires_at: Option<u64>,
-    grant_id: String,
+    grant_id: Arc<str>,
     state: RefreshState,
 }
 
@@ -321,15 +325,15 @@ impl MemoryValidator {
     fn access_info(&self, record: &AccessRecord) -> TokenInfo {
         TokenInfo {
             token_type: Some(TokenType::AccessToken),
-            client_id: record.client_id.clone(),
-            username: record.user.clone(),
-            sub: record.user.clone(),
+            client_id: record.client_id.to_string(),
+            username: record.user.as_deref().map(String::from),
+            sub: record.user.as_deref().map(String::from),
             scopes: record.scopes.clone(),
             exp: Some(record.expires_at),
             iat: Some(record.issued_at),
             aud: Vec::new(),
             iss: None,
-            grant_id: Some(record.grant_id.clone()),
+            grant_id: record.grant_id.as_deref().map(String::from),
         }
     }
 }
@@ -398,15 +402,15 @@ impl RequestValidator for MemoryValidator {
                 .filter(|r| r.state == RefreshState::Active && r.expires_at.is_none_or(|e| e > now))
                 .map(|r| TokenInfo {
                     token_type: Some(TokenType::RefreshToken),
-                    client_id: r.client_id.clone(),
-                    username: r.user.clone(),
-                    sub: r.user.clone(),
+                    client_id: r.client_id.to_string(),
+                    username: r.user.as_deref().map(String::from),
+                    sub: r.user.as_deref().map(String::from),
                     scopes: r.scopes.clone(),
                     exp: r.expires_at,
                     iat: Some(r.issued_at),
                     aud: Vec::new(),
                     iss: None,
-                    grant_id: Some(r.grant_id.clone()),
+                    grant_id: Some(r.grant_id.to_string()),
                 })
         };
         Ok(match hint {
@@ -452,7 +456,7 @@ impl RequestValidator for MemoryValidator {
         }
         // RFC 7009 §2.1: revoking a refresh token revokes its grant's
         // access tokens too.
-        let grant_id = store.refresh.get(token).map(|r| r.grant_id.clone());
+        let grant_id = store.refresh.get(token).map(|r| Arc::clone(&r.grant_id));
         if let Some(grant_id) = grant_id {
             revoke_grant_in(&mut store, &grant_id);
         }
@@ -500,32 +504,39 @@ impl RequestValidator for MemoryValidator {
         token: &IssuedToken,
         _: &OAuthRequest<'_>,
     ) -> Result<(), OAuthError> {
+        let client_id: Arc<str> = Arc::from(token.client_id.as_str());
+        let user: Option<Arc<str>> = token.user.as_deref().map(Arc::from);
+        let grant_id: Option<Arc<str>> = token.grant_id.as_deref().map(Arc::from);
         let mut store = self.store();
-        store.access.insert(
-            token.access_token.clone(),
-            AccessRecord {
-                client_id: token.client_id.clone(),
-                user: token.user.clone(),
-                scopes: token.scopes.clone(),
-                issued_at: token.issued_at,
-                expires_at: token.issued_at.saturating_add(token.expires_in),
-                grant_id: token.grant_id.clone(),
-            },
-        );
         if let (Some(refresh), true) = (&token.refresh_token, token.refresh_token_is_new) {
             store.refresh.insert(
                 refresh.clone(),
                 RefreshRecord {
-                    client_id: token.client_id.clone(),
-                    user: token.user.clone(),
-                    scopes: token.refresh_scopes.clone(),
+                    client_id: Arc::clone(&client_id),
+                    user: user.clone(),
+                    scopes: token.refresh_token_scopes().clone(),
                     issued_at: token.issued_at,
                     expires_at: token.refresh_expires_at,
-                    grant_id: token.grant_id.clone(),
+                    // The library names a family for every refresh token;
+                    // should a host not, the token is its own family.
+                    grant_id: grant_id
+                        .clone()
+                        .unwrap_or_else(|| Arc::from(refresh.as_str())),
                     state: RefreshState::Active,
                 },
             );
         }
+        store.access.insert(
+            token.access_token.clone(),
+            AccessRecord {
+                client_id,
+                user,
+                scopes: token.scopes.clone(),
+                issued_at: token.issued_at,
+                expires_at: token.issued_at.saturating_add(token.expires_in),
+                grant_id,
+            },
+        );
         Ok(())
     }
 
@@ -586,19 +597,19 @@ impl RequestValidator for MemoryValidator {
         let Some(r) = store.refresh.get(refresh_token) else {
             return Ok(RefreshTokenStatus::Invalid);
         };
-        if r.client_id != client.client_id || r.expires_at.is_some_and(|e| e <= now) {
+        if *r.client_id != *client.client_id || r.expires_at.is_some_and(|e| e <= now) {
             return Ok(RefreshTokenStatus::Invalid);
         }
         Ok(match r.state {
             RefreshState::Revoked => RefreshTokenStatus::Invalid,
             RefreshState::Rotated => RefreshTokenStatus::Rotated {
-                grant_id: r.grant_id.clone(),
+                grant_id: r.grant_id.to_string(),
             },
             RefreshState::Active => RefreshTokenStatus::Active(ValidatedRefreshToken {
-                client_id: r.client_id.clone(),
-                user: r.user.clone(),
+                client_id: r.client_id.to_string(),
+                user: r.user.as_deref().map(String::from),
                 scopes: r.scopes.clone(),
-                grant_id: r.grant_id.clone(),
+                grant_id: r.grant_id.to_string(),
                 expires_at: r.expires_at,
             }),
         })
@@ -631,11 +642,13 @@ impl RequestValidator for MemoryValidator {
 }
 
 fn revoke_grant_in(store: &mut Store, grant_id: &str) {
-    store.access.retain(|_, a| a.grant_id != grant_id);
+    store
+        .access
+        .retain(|_, a| a.grant_id.as_deref() != Some(grant_id));
     for r in store
         .refresh
         .values_mut()
-        .filter(|r| r.grant_id == grant_id)
+        .filter(|r| &*r.grant_id == grant_id)
     {
         r.state = RefreshState::Revoked;
     }

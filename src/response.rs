@@ -199,22 +199,23 @@ impl JsonObject {
 /// and control characters escaped; everything else (all of Unicode) as is.
 pub fn write_json_string(out: &mut String, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(s.len() + 2);
     out.push('"');
+    let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let escape: Option<&str> = match b {
-            b'"' => Some("\\\""),
-            b'\\' => Some("\\\\"),
-            b'\n' => Some("\\n"),
-            b'\r' => Some("\\r"),
-            b'\t' => Some("\\t"),
-            0x00..=0x1F => None,
-            _ => continue,
-        };
+    // Tokens, identifiers and scopes need no escape: find the next byte that
+    // does with a plain scan, and copy whole runs in between.
+    while let Some(offset) = bytes[start..].iter().position(|&b| needs_escape(b)) {
+        let i = start + offset;
+        let b = bytes[i];
         out.push_str(&s[start..i]);
-        match escape {
-            Some(e) => out.push_str(e),
-            None => {
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            _ => {
                 out.push_str("\\u00");
                 out.push(HEX[(b >> 4) as usize] as char);
                 out.push(HEX[(b & 0xF) as usize] as char);
@@ -224,6 +225,12 @@ pub fn write_json_string(out: &mut String, s: &str) {
     }
     out.push_str(&s[start..]);
     out.push('"');
+}
+
+/// Whether a byte must be escaped in a JSON string: `"`, `\`, and the
+/// control characters U+0000 to U+001F.
+const fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
 }
 
 /// Where the authorization endpoint puts its response parameters.

@@ -178,20 +178,33 @@ pub struct IssuedToken {
     pub expires_in: u64,
     /// The granted scopes (of the access token).
     pub scopes: Scope,
-    /// The scopes to store with a new refresh token: the grant's. Equal to
-    /// `scopes`, except when a refresh request narrowed the access token's
-    /// scope: the new refresh token keeps the presented one's (RFC 6749 §6).
-    pub refresh_scopes: Scope,
+    /// The scopes to store with a new refresh token when they differ from
+    /// `scopes`: a refresh request that narrowed the access token's scope
+    /// leaves the new refresh token with the presented one's (RFC 6749 §6).
+    /// `None` means the same as `scopes`;
+    /// [`refresh_token_scopes`](Self::refresh_token_scopes) resolves it.
+    pub refresh_scopes: Option<Scope>,
     /// The client the tokens were issued to.
     pub client_id: String,
     /// The resource owner, absent for client credentials.
     pub user: Option<String>,
-    /// The grant (token family) identifier.
-    pub grant_id: String,
+    /// The grant (token family) identifier. Always set when a refresh token
+    /// is issued; `None` for a lone access token that starts no family
+    /// (client credentials, and the implicit or password grant without a
+    /// refresh token): revoking its grant is revoking the token itself.
+    pub grant_id: Option<String>,
     /// Issue time, seconds since the Unix epoch.
     pub issued_at: u64,
     /// Refresh token expiry, if refresh tokens expire.
     pub refresh_expires_at: Option<u64>,
+}
+
+impl IssuedToken {
+    /// The scopes to store with a new refresh token: `refresh_scopes` if
+    /// set, else `scopes`.
+    pub fn refresh_token_scopes(&self) -> &Scope {
+        self.refresh_scopes.as_ref().unwrap_or(&self.scopes)
+    }
 }
 
 impl fmt::Debug for IssuedToken {

@@ -127,11 +127,11 @@ pub(crate) fn issue_tokens<V: RequestValidator>(
         }
     };
     let grant_id = match grantee.grant_id {
-        Some(id) => id,
+        Some(id) => Some(id),
         // A grant with a refresh token is a family worth naming; a lone
-        // access token is its own family.
-        None if refresh_token.is_some() => server.generate(TokenKind::GrantId)?,
-        None => access_token.clone(),
+        // access token starts none (revoking it is revoking the token).
+        None if refresh_token.is_some() => Some(server.generate(TokenKind::GrantId)?),
+        None => None,
     };
     let issued_at = server.now();
     let issued = IssuedToken {
@@ -139,7 +139,8 @@ pub(crate) fn issue_tokens<V: RequestValidator>(
         refresh_token,
         refresh_token_is_new,
         expires_in: server.config.access_token_lifetime,
-        refresh_scopes: refresh_scopes.unwrap_or_else(|| grantee.scopes.clone()),
+        // Stored apart only when they differ: no copy in the common case.
+        refresh_scopes: refresh_scopes.filter(|s| *s != grantee.scopes),
         scopes: grantee.scopes,
         client_id: client.client_id().to_owned(),
         user: grantee.user,
