@@ -194,14 +194,16 @@ fn main() -> ExitCode {
     println!("listening on {base}");
     if default_realm {
         println!(
-            "\nTry:\n  \
-             curl -s -u conf-client:conf-secret -d grant_type=client_credentials -d scope=read {base}/token\n  \
-             curl -s -H \"Authorization: Bearer ACCESS_TOKEN\" {base}/resource\n  \
-             curl -s {base}/.well-known/oauth-authorization-server\n\
-             In a browser (log in as alice / wonderland):\n  \
-             {base}/authorize?response_type=code&client_id=public-client&scope=read&state=xyz&code_challenge={CHALLENGE}&code_challenge_method=S256\n\
-             then exchange the code from the address bar:\n  \
-             curl -s -d grant_type=authorization_code -d client_id=public-client -d code=CODE -d code_verifier={VERIFIER} {base}/token\n"
+            r#"
+Try (client credentials, then the protected resource):
+  curl -s -u conf-client:conf-secret -d grant_type=client_credentials -d scope=read {base}/token
+  TOKEN=$(curl -s -u conf-client:conf-secret -d grant_type=client_credentials -d scope=read {base}/token | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
+  curl -s -H "Authorization: Bearer $TOKEN" {base}/resource
+Authorization code + PKCE in a browser (log in as alice / wonderland):
+  {base}/authorize?response_type=code&client_id=public-client&scope=read&state=xyz&code_challenge={CHALLENGE}&code_challenge_method=S256
+then exchange the code shown in the address bar (http://127.0.0.1:9999/callback?code=...):
+  curl -s -d grant_type=authorization_code -d client_id=public-client -d code=CODE -d code_verifier={VERIFIER} {base}/token
+"#
         );
     } else {
         println!(
