@@ -490,18 +490,14 @@ fn by_identifier_secret_other_errors() {
 // ---------------------------------------------------------------- MemoryValidator
 
 fn memory_realm() -> MemoryValidator {
-    let v = common::realm();
-    v.add_client(
+    common::realm_plus([
         MemoryClient::confidential_hashed("hashed-client", sha256(b"hashed-secret"), [])
             .grants(["client_credentials"])
             .scopes(["read"]),
-    );
-    v.add_client(
         MemoryClient::confidential("code-only", "code-secret", [common::CONF_REDIRECT])
             .grants(["authorization_code"])
             .scopes(["read"]),
-    );
-    v
+    ])
 }
 
 #[test]

@@ -16,17 +16,10 @@ use oauth2_provider::memory::{MemoryClient, MemoryValidator};
 use oauth2_provider::pkce::{s256_challenge, ChallengeMethod};
 use oauth2_provider::{
     AuthorizationCode, CodeStatus, Grant, IssuedToken, OAuthError, OAuthRequest,
-    RefreshTokenStatus, Request, RequestValidator, Response, Scope, Server, TokenInfo, TokenType,
+    RefreshTokenStatus, RequestValidator, Response, Scope, Server, TokenInfo, TokenType,
     ValidatedCode,
 };
 use serde_json::Value;
-
-const ISSUER: &str = "https://as.example";
-const START: u64 = 1_700_000_000;
-
-fn json(response: &Response) -> Value {
-    serde_json::from_slice(&response.body).expect("a JSON body")
-}
 
 /// Validates `pairs` as a `GET /authorize` and approves them for alice
 /// (`approved`: the consented scope, `None` for all requested); returns
@@ -36,13 +29,8 @@ fn code_for<V: RequestValidator>(
     pairs: &[(&str, &str)],
     approved: Option<&str>,
 ) -> String {
-    let uri = format!("/authorize?{}", encode_pairs(pairs.iter().copied()));
-    let pending = server
-        .validate_authorization_request(&Request::new("GET", &uri, &[], b""))
-        .expect("a valid authorization request");
-    let consent = Request::new("POST", "/authorize", &[FORM], b"action=approve");
-    let approved = approved.map(|s| Scope::parse(s).unwrap());
-    let response = server.authorize(&consent, &pending, "alice", approved);
+    let pending = get(server, pairs).expect("a valid authorization request");
+    let response = approve(server, &pending, approved);
     assert_eq!(response.status, 302);
     location_param(&response, "code").expect("a code in the redirect")
 }
@@ -120,19 +108,10 @@ fn public_exchange<V: RequestValidator>(
     )
 }
 
-/// Asserts a JSON error response: status, `error`, and a description
-/// containing `fragment`; never cacheable.
+/// Asserts a JSON error response ([`common::assert_error`]) without a token.
 #[track_caller]
 fn assert_error(response: &Response, status: u16, code: &str, fragment: &str) {
-    let body = json(response);
-    assert_eq!(response.status, status, "{body}");
-    assert_eq!(body["error"], code, "{body}");
-    let description = body["error_description"].as_str().unwrap_or("");
-    assert!(
-        description.contains(fragment),
-        "{description:?} lacks {fragment:?}"
-    );
-    assert_eq!(response.header("cache-control"), Some("no-store"));
+    let body = common::assert_error(response, status, code, fragment);
     assert!(body.get("access_token").is_none());
 }
 
@@ -152,17 +131,6 @@ fn assert_tokens(response: &Response) -> Value {
     body
 }
 
-/// `verify_bearer` for `access_token` needing `scopes`.
-fn bearer<V: RequestValidator>(
-    server: &Server<V>,
-    access_token: &str,
-    scopes: &[&str],
-) -> Result<TokenInfo, Response> {
-    let value = format!("Bearer {access_token}");
-    let headers = [("Authorization", value.as_str())];
-    server.verify_bearer(&Request::new("GET", "/api", &headers, b""), scopes)
-}
-
 fn refresh<V: RequestValidator>(
     server: &Server<V>,
     basic: Option<(&str, &str)>,
@@ -177,14 +145,6 @@ fn refresh<V: RequestValidator>(
         pairs.push(("client_id", id));
     }
     token(server, basic, &pairs)
-}
-
-fn realm_plus(extra: impl IntoIterator<Item = MemoryClient>) -> MemoryValidator {
-    let v = realm();
-    for c in extra {
-        v.add_client(c);
-    }
-    v
 }
 
 /// A clock tests move by hand, shared by the server and the validator.

@@ -4,43 +4,16 @@
 
 mod common;
 
-use common::{post, server, Delegating};
+use common::{assert_error, bearer, json, server, token, Delegating, CONF};
 use oauth2_provider::memory::{MemoryClient, MemoryValidator};
 use oauth2_provider::secret::sha256;
-use oauth2_provider::{Request, Response, Server};
-use serde_json::Value;
-
-const CONF: Option<(&str, &str)> = Some(("conf-client", "conf-secret"));
-
-fn token(server: &Server<MemoryValidator>, auth: Option<(&str, &str)>, body: &str) -> Response {
-    post(|r| server.token_response(r), auth, body)
-}
-
-fn json(response: &Response) -> Value {
-    serde_json::from_slice(&response.body).expect("a JSON body")
-}
-
-fn assert_error(response: &Response, status: u16, code: &str, fragment: &str) {
-    assert_eq!(response.status, status, "body: {}", response.body_str());
-    assert_eq!(response.header("Cache-Control"), Some("no-store"));
-    let body = json(response);
-    assert_eq!(body["error"], code, "body: {body}");
-    let description = body["error_description"].as_str().unwrap_or_default();
-    assert!(
-        description.contains(fragment),
-        "{description:?} should contain {fragment:?}"
-    );
-}
+use oauth2_provider::{Response, Server};
 
 /// The access token of a successful response, checked against the
 /// resource server for `scopes`.
 fn assert_token_grants(server: &Server<MemoryValidator>, response: &Response, scopes: &[&str]) {
     let access = json(response)["access_token"].as_str().unwrap().to_owned();
-    let auth = format!("Bearer {access}");
-    let headers = [("Authorization", auth.as_str())];
-    let info = server
-        .verify_bearer(&Request::new("GET", "/api", &headers, b""), scopes)
-        .expect("the token works");
+    let info = bearer(server, &access, scopes).expect("the token works");
     // No resource owner behind a client credentials token.
     assert_eq!((info.username, info.sub), (None, None));
 }
@@ -218,8 +191,8 @@ fn public_client_let_through_by_the_host_is_still_unauthorized_client() {
     let mut v = Delegating::new(common::realm());
     v.trust_client_id = true;
     let s = Server::builder(v).build();
-    let r = post(
-        |r| s.token_response(r),
+    let r = token(
+        &s,
         None,
         "grant_type=client_credentials&client_id=public-client",
     );
@@ -318,11 +291,7 @@ fn each_request_gets_a_fresh_token() {
 #[test]
 fn failing_scope_validation_is_server_error() {
     let s = Server::builder(Delegating::new(common::realm()).failing("validate_scopes")).build();
-    let r = post(
-        |r| s.token_response(r),
-        CONF,
-        "grant_type=client_credentials&scope=read",
-    );
+    let r = token(&s, CONF, "grant_type=client_credentials&scope=read");
     assert_error(&r, 500, "server_error", "storage is unavailable");
     assert!(json(&r).get("access_token").is_none());
     assert_eq!(s.validator().inner.active_access_tokens(), 0);
@@ -331,11 +300,7 @@ fn failing_scope_validation_is_server_error() {
 #[test]
 fn failing_default_scopes_is_server_error() {
     let s = Server::builder(Delegating::new(common::realm()).failing("get_default_scopes")).build();
-    let r = post(
-        |r| s.token_response(r),
-        CONF,
-        "grant_type=client_credentials",
-    );
+    let r = token(&s, CONF, "grant_type=client_credentials");
     assert_error(&r, 500, "server_error", "storage is unavailable");
     assert_eq!(s.validator().inner.active_access_tokens(), 0);
 }

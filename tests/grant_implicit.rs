@@ -6,17 +6,13 @@
 mod common;
 
 use common::*;
-use oauth2_provider::form::{encode_pairs, pairs};
+use oauth2_provider::form::pairs;
 use oauth2_provider::memory::{MemoryClient, MemoryValidator};
 use oauth2_provider::{
-    AuthorizationError, AuthorizationRequest, ErrorCode, Grant, Request, RequestValidator,
-    Response, ResponseType, Scope, Server,
+    AuthorizationError, AuthorizationRequest, ErrorCode, Grant, Response, ResponseType, Server,
 };
 
-const ISSUER: &str = "https://as.example";
 const SPA: &str = "https://spa.example/app?tenant=7";
-
-type Pending<V> = AuthorizationRequest<<V as oauth2_provider::ClientLookup>::Client>;
 
 /// The demo realm plus `spa`, a public client allowed only the implicit
 /// grant, with a query in its redirect URI.
@@ -36,28 +32,6 @@ fn implicit_server() -> Server<MemoryValidator> {
         .issuer(ISSUER)
         .enable(Grant::Implicit)
         .build()
-}
-
-fn get<V: RequestValidator>(
-    server: &Server<V>,
-    pairs: &[(&str, &str)],
-) -> Result<Pending<V>, AuthorizationError> {
-    let uri = format!("/authorize?{}", encode_pairs(pairs.iter().copied()));
-    server.validate_authorization_request(&Request::new("GET", &uri, &[], b""))
-}
-
-fn approve<V: RequestValidator>(
-    server: &Server<V>,
-    pending: &Pending<V>,
-    approved: Option<&str>,
-) -> Response {
-    let consent = Request::new("POST", "/authorize", &[FORM], b"action=approve");
-    server.authorize(
-        &consent,
-        pending,
-        "alice",
-        approved.map(|s| Scope::parse(s).unwrap()),
-    )
 }
 
 /// The `Location` split into the part before `#` and the fragment's
@@ -84,16 +58,6 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .iter()
         .find(|(n, _)| n == name)
         .map(|(_, v)| v.as_str())
-}
-
-fn bearer<V: RequestValidator>(
-    server: &Server<V>,
-    token: &str,
-    scopes: &[&str],
-) -> Result<oauth2_provider::TokenInfo, Response> {
-    let value = format!("Bearer {token}");
-    let headers = [("Authorization", value.as_str())];
-    server.verify_bearer(&Request::new("GET", "/api", &headers, b""), scopes)
 }
 
 fn token_request<'a>(client_id: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {

@@ -5,59 +5,27 @@
 
 mod common;
 
-use common::{builder, post, Delegating};
+use common::{builder, failing_password_server, field, json, password_server, token, ALICE, CONF};
 use oauth2_provider::memory::{MemoryClient, MemoryValidator};
-use oauth2_provider::{Grant, Request, Response, Server};
-use serde_json::Value;
+use oauth2_provider::{Grant, Response, Server};
 
-const CONF: Option<(&str, &str)> = Some(("conf-client", "conf-secret"));
-const ALICE: &str = "grant_type=password&username=alice&password=wonderland";
-
-fn server() -> Server<MemoryValidator> {
-    builder().enable(Grant::Password).build()
-}
-
-fn token(server: &Server<MemoryValidator>, auth: Option<(&str, &str)>, body: &str) -> Response {
-    post(|r| server.token_response(r), auth, body)
-}
-
-fn json(response: &Response) -> Value {
-    serde_json::from_slice(&response.body).expect("a JSON body")
-}
-
-fn field(response: &Response, name: &str) -> String {
-    json(response)[name]
-        .as_str()
-        .unwrap_or_else(|| panic!("no {name} in {}", response.body_str()))
-        .to_owned()
-}
-
+/// A §5.2 error ([`common::assert_error`]), never cached, and no token.
 fn assert_error(response: &Response, status: u16, code: &str, fragment: &str) {
-    assert_eq!(response.status, status, "body: {}", response.body_str());
-    assert_eq!(response.header("Cache-Control"), Some("no-store"));
+    let body = common::assert_error(response, status, code, fragment);
     assert_eq!(response.header("Pragma"), Some("no-cache"));
-    let body = json(response);
-    assert_eq!(body["error"], code, "body: {body}");
-    let description = body["error_description"].as_str().unwrap_or_default();
-    assert!(
-        description.contains(fragment),
-        "{description:?} should contain {fragment:?}"
-    );
     assert!(body.get("access_token").is_none());
 }
 
+/// The resource server's verdict on an access token: its user, or the status.
 fn bearer(server: &Server<MemoryValidator>, token: &str, scopes: &[&str]) -> Result<String, u16> {
-    let auth = format!("Bearer {token}");
-    let headers = [("Authorization", auth.as_str())];
-    server
-        .verify_bearer(&Request::new("GET", "/api", &headers, b""), scopes)
+    common::bearer(server, token, scopes)
         .map(|info| info.username.unwrap_or_default())
         .map_err(|r| r.status)
 }
 
 #[test]
 fn good_login_issues_access_and_refresh_tokens() {
-    let s = server();
+    let s = password_server();
     let r = token(&s, CONF, ALICE);
     assert_eq!(r.status, 200, "{}", r.body_str());
     assert_eq!(r.header("Cache-Control"), Some("no-store"));
@@ -83,7 +51,7 @@ fn good_login_issues_access_and_refresh_tokens() {
 
 #[test]
 fn body_client_authentication_works_too() {
-    let s = server();
+    let s = password_server();
     let r = token(
         &s,
         None,
@@ -105,7 +73,7 @@ fn body_client_authentication_works_too() {
 
 #[test]
 fn requested_scope_is_checked() {
-    let s = server();
+    let s = password_server();
     let r = token(&s, CONF, &format!("{ALICE}&scope=read%20write"));
     assert_eq!(r.status, 200, "{}", r.body_str());
     assert_eq!(json(&r)["scope"], "read write");
@@ -117,7 +85,7 @@ fn requested_scope_is_checked() {
 
 #[test]
 fn wrong_password_or_unknown_user_is_invalid_grant() {
-    let s = server();
+    let s = password_server();
     let wrong = token(
         &s,
         CONF,
@@ -147,7 +115,7 @@ fn wrong_password_or_unknown_user_is_invalid_grant() {
 
 #[test]
 fn missing_username_or_password_is_invalid_request() {
-    let s = server();
+    let s = password_server();
     for (body, name) in [
         ("grant_type=password&password=wonderland", "username"),
         (
@@ -170,7 +138,7 @@ fn missing_username_or_password_is_invalid_request() {
 
 #[test]
 fn repeated_username_or_password_is_invalid_request() {
-    let s = server();
+    let s = password_server();
     let r = token(&s, CONF, &format!("{ALICE}&password=other"));
     assert_error(&r, 400, "invalid_request", "'password' is repeated");
     let r = token(&s, CONF, &format!("{ALICE}&username=bob"));
@@ -179,7 +147,7 @@ fn repeated_username_or_password_is_invalid_request() {
 
 #[test]
 fn form_encoded_credentials_are_decoded() {
-    let s = server();
+    let s = password_server();
     s.validator().add_user("carol smith", "p&ss=w%rd +é");
     let r = token(
         &s,
@@ -196,7 +164,7 @@ fn form_encoded_credentials_are_decoded() {
 #[test]
 fn confidential_client_must_authenticate() {
     // §4.3.2: "require client authentication for confidential clients".
-    let s = server();
+    let s = password_server();
     let r = token(&s, None, ALICE);
     assert_error(&r, 401, "invalid_client", "");
     // Naming the confidential client without its secret is not enough.
@@ -219,7 +187,7 @@ fn confidential_client_must_authenticate() {
 fn client_authentication_is_checked_before_the_owner_credentials() {
     // A wrong client secret with a right password must not confirm the
     // password: invalid_client, not a token and not invalid_grant.
-    let s = server();
+    let s = password_server();
     let r = token(
         &s,
         Some(("conf-client", "wrong")),
@@ -230,7 +198,7 @@ fn client_authentication_is_checked_before_the_owner_credentials() {
 
 #[test]
 fn client_not_allowed_the_grant_is_unauthorized_client() {
-    let s = server();
+    let s = password_server();
     let r = token(&s, Some(("rs-client", "rs-secret")), ALICE);
     assert_error(
         &r,
@@ -251,7 +219,7 @@ fn client_not_allowed_the_grant_is_unauthorized_client() {
 #[test]
 fn public_client_allowed_the_grant_identifies_by_client_id() {
     // §4.3.2 only requires authentication of confidential clients.
-    let s = server();
+    let s = password_server();
     s.validator().add_client(
         MemoryClient::public("legacy-app", [])
             .grants(["password", "refresh_token"])
@@ -275,7 +243,7 @@ fn public_client_allowed_the_grant_identifies_by_client_id() {
 
 #[test]
 fn no_refresh_token_when_the_client_may_not_refresh() {
-    let s = server();
+    let s = password_server();
     s.validator()
         .add_client(MemoryClient::confidential("pw-only", "pw-secret", []).grants(["password"]));
     let r = token(&s, Some(("pw-only", "pw-secret")), ALICE);
@@ -303,20 +271,16 @@ fn disabled_grant_is_unsupported_grant_type() {
 
 #[test]
 fn failing_user_check_is_server_error_not_invalid_grant() {
-    let s = Server::builder(Delegating::new(common::realm()).failing("validate_user"))
-        .enable(Grant::Password)
-        .build();
-    let r = post(|r| s.token_response(r), CONF, ALICE);
+    let s = failing_password_server("validate_user");
+    let r = token(&s, CONF, ALICE);
     assert_error(&r, 500, "server_error", "storage is unavailable");
     assert_eq!(s.validator().inner.active_access_tokens(), 0);
 }
 
 #[test]
 fn failing_token_storage_is_server_error() {
-    let s = Server::builder(Delegating::new(common::realm()).failing("save_bearer_token"))
-        .enable(Grant::Password)
-        .build();
-    let r = post(|r| s.token_response(r), CONF, ALICE);
+    let s = failing_password_server("save_bearer_token");
+    let r = token(&s, CONF, ALICE);
     assert_error(&r, 500, "server_error", "storage is unavailable");
     assert!(json(&r).get("refresh_token").is_none());
 }

@@ -3,116 +3,31 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
-use common::{builder, location_param, post, Delegating, CHALLENGE, VERIFIER};
-use oauth2_provider::memory::{MemoryClient, MemoryValidator};
-use oauth2_provider::{Grant, Request, RequestValidator, Response, Server};
-use serde_json::Value;
-
-const CONF: Option<(&str, &str)> = Some(("conf-client", "conf-secret"));
-const ALICE: &str = "grant_type=password&username=alice&password=wonderland";
-
-fn server() -> Server<MemoryValidator> {
-    builder().enable(Grant::Password).build()
-}
-
-fn token<V: RequestValidator>(
-    server: &Server<V>,
-    auth: Option<(&str, &str)>,
-    body: &str,
-) -> Response {
-    post(|r| server.token_response(r), auth, body)
-}
-
-fn json(response: &Response) -> Value {
-    serde_json::from_slice(&response.body).expect("a JSON body")
-}
-
-fn field(response: &Response, name: &str) -> String {
-    json(response)[name]
-        .as_str()
-        .unwrap_or_else(|| panic!("no {name} in {}", response.body_str()))
-        .to_owned()
-}
-
-/// Access and refresh token from a password grant for alice.
-fn login<V: RequestValidator>(server: &Server<V>, scope: &str) -> (String, String) {
-    let r = token(server, CONF, &format!("{ALICE}&scope={scope}"));
-    assert_eq!(r.status, 200, "{}", r.body_str());
-    (field(&r, "access_token"), field(&r, "refresh_token"))
-}
-
-fn refresh<V: RequestValidator>(server: &Server<V>, refresh_token: &str, extra: &str) -> Response {
-    token(
-        server,
-        CONF,
-        &format!("grant_type=refresh_token&refresh_token={refresh_token}{extra}"),
-    )
-}
+use common::{
+    builder, clocked, failing_password_server, field, introspect, json, login, password_server,
+    post, public_login, refresh, token, Delegating, CONF,
+};
+use oauth2_provider::memory::MemoryClient;
+use oauth2_provider::{Grant, RequestValidator, Response, Server};
 
 /// The resource server's verdict on an access token: its scope, or the status.
 fn bearer<V: RequestValidator>(server: &Server<V>, token: &str) -> Result<String, u16> {
-    let auth = format!("Bearer {token}");
-    let headers = [("Authorization", auth.as_str())];
-    server
-        .verify_bearer(&Request::new("GET", "/api", &headers, b""), &[])
+    common::bearer(server, token, &[])
         .map(|info| info.scopes.as_str().to_owned())
         .map_err(|r| r.status)
 }
 
-fn introspect<V: RequestValidator>(server: &Server<V>, token: &str) -> Value {
-    let r = post(
-        |r| server.introspection_response(r),
-        Some(("rs-client", "rs-secret")),
-        &format!("token={token}"),
-    );
-    assert_eq!(r.status, 200, "{}", r.body_str());
-    json(&r)
-}
-
+/// A §5.2 error ([`common::assert_error`]) without a token.
 fn assert_error(response: &Response, status: u16, code: &str, fragment: &str) {
-    assert_eq!(response.status, status, "body: {}", response.body_str());
-    assert_eq!(response.header("Cache-Control"), Some("no-store"));
-    let body = json(response);
-    assert_eq!(body["error"], code, "body: {body}");
-    let description = body["error_description"].as_str().unwrap_or_default();
-    assert!(
-        description.contains(fragment),
-        "{description:?} should contain {fragment:?}"
-    );
+    let body = common::assert_error(response, status, code, fragment);
     assert!(body.get("access_token").is_none());
-}
-
-/// A server on a clock the test moves; the validator's own clock stays
-/// at the start unless `shared`, so the library's expiry checks are what
-/// is tested.
-fn clocked(
-    refresh_lifetime: Option<u64>,
-    shared: bool,
-) -> (Server<MemoryValidator>, Arc<AtomicU64>) {
-    const START: u64 = 1_700_000_000;
-    let now = Arc::new(AtomicU64::new(START));
-    let validator = if shared {
-        let c = Arc::clone(&now);
-        common::realm().with_clock(move || c.load(Ordering::SeqCst))
-    } else {
-        common::realm().with_clock(|| START)
-    };
-    let c = Arc::clone(&now);
-    let server = Server::builder(validator)
-        .issuer("https://as.example")
-        .enable(Grant::Password)
-        .refresh_token_lifetime(refresh_lifetime)
-        .clock(move || c.load(Ordering::SeqCst))
-        .build();
-    (server, now)
 }
 
 #[test]
 fn refresh_issues_a_new_access_token_and_rotates_the_refresh_token() {
-    let s = server();
+    let s = password_server();
     let (access1, refresh1) = login(&s, "read%20write");
     let r = refresh(&s, &refresh1, "");
     assert_eq!(r.status, 200, "{}", r.body_str());
@@ -141,7 +56,7 @@ fn refresh_issues_a_new_access_token_and_rotates_the_refresh_token() {
 fn reusing_a_rotated_refresh_token_is_invalid_grant_and_revokes_the_grant() {
     // RFC 9700 §4.14.2: a rotated refresh token presented again means two
     // parties hold it; the whole grant is revoked.
-    let s = server();
+    let s = password_server();
     let (access1, refresh1) = login(&s, "read");
     let r = refresh(&s, &refresh1, "");
     assert_eq!(r.status, 200);
@@ -169,7 +84,7 @@ fn reusing_a_rotated_refresh_token_is_invalid_grant_and_revokes_the_grant() {
 
 #[test]
 fn reuse_detection_spares_other_grants() {
-    let s = server();
+    let s = password_server();
     let (_, stolen) = login(&s, "read");
     let (other_access, other_refresh) = login(&s, "read");
     assert_eq!(refresh(&s, &stolen, "").status, 200);
@@ -180,7 +95,7 @@ fn reuse_detection_spares_other_grants() {
 
 #[test]
 fn narrower_scope_is_allowed() {
-    let s = server();
+    let s = password_server();
     let (_, refresh1) = login(&s, "read%20write");
     let r = refresh(&s, &refresh1, "&scope=read");
     assert_eq!(r.status, 200, "{}", r.body_str());
@@ -196,7 +111,7 @@ fn narrowing_does_not_shrink_the_new_refresh_token() {
     // §6: "If a new refresh token is issued, the refresh token scope MUST
     // be identical to that of the refresh token included by the client in
     // the request." A narrowed access token must not narrow the grant.
-    let s = server();
+    let s = password_server();
     let (_, refresh1) = login(&s, "read%20write");
     let r = refresh(&s, &refresh1, "&scope=read");
     assert_eq!(r.status, 200, "{}", r.body_str());
@@ -214,7 +129,7 @@ fn narrowing_does_not_shrink_the_new_refresh_token() {
 
 #[test]
 fn wider_scope_is_invalid_scope_and_leaves_the_token_usable() {
-    let s = server();
+    let s = password_server();
     let (_, refresh1) = login(&s, "read");
     for extra in ["&scope=read%20write", "&scope=write", "&scope=admin"] {
         let r = refresh(&s, &refresh1, extra);
@@ -233,7 +148,7 @@ fn wider_scope_is_invalid_scope_and_leaves_the_token_usable() {
 
 #[test]
 fn malformed_scope_is_invalid_scope() {
-    let s = server();
+    let s = password_server();
     let (_, refresh1) = login(&s, "read");
     let r = refresh(&s, &refresh1, "&scope=re%5Cad");
     assert_error(&r, 400, "invalid_scope", "scope-token syntax");
@@ -241,7 +156,7 @@ fn malformed_scope_is_invalid_scope() {
 
 #[test]
 fn no_scope_means_the_original_scope() {
-    let s = server();
+    let s = password_server();
     let (_, refresh1) = login(&s, "write%20read");
     let r = refresh(&s, &refresh1, "");
     assert_eq!(r.status, 200, "{}", r.body_str());
@@ -253,7 +168,7 @@ fn no_scope_means_the_original_scope() {
 #[test]
 fn refresh_token_of_another_client_is_invalid_grant() {
     // §6: "ensure that the refresh token was issued to the authenticated client".
-    let s = server();
+    let s = password_server();
     s.validator().add_client(
         MemoryClient::confidential("other-client", "other-secret", [])
             .grants(["password", "refresh_token"])
@@ -274,7 +189,7 @@ fn refresh_token_of_another_client_is_invalid_grant() {
 
 #[test]
 fn confidential_client_must_authenticate_to_refresh() {
-    let s = server();
+    let s = password_server();
     let (_, refresh1) = login(&s, "read");
     let body = format!("grant_type=refresh_token&refresh_token={refresh1}");
     let r = token(&s, None, &body);
@@ -290,7 +205,7 @@ fn confidential_client_must_authenticate_to_refresh() {
 
 #[test]
 fn missing_refresh_token_is_invalid_request() {
-    let s = server();
+    let s = password_server();
     let r = token(&s, CONF, "grant_type=refresh_token");
     assert_error(
         &r,
@@ -304,7 +219,7 @@ fn missing_refresh_token_is_invalid_request() {
 
 #[test]
 fn repeated_refresh_token_is_invalid_request() {
-    let s = server();
+    let s = password_server();
     let (_, refresh1) = login(&s, "read");
     let r = refresh(&s, &refresh1, &format!("&refresh_token={refresh1}"));
     assert_error(&r, 400, "invalid_request", "'refresh_token' is repeated");
@@ -312,7 +227,7 @@ fn repeated_refresh_token_is_invalid_request() {
 
 #[test]
 fn unknown_or_wrong_kind_of_token_is_invalid_grant() {
-    let s = server();
+    let s = password_server();
     let (access, _) = login(&s, "read");
     for presented in ["nope", access.as_str(), "%00", "a%20b"] {
         let r = refresh(&s, presented, "");
@@ -324,7 +239,7 @@ fn unknown_or_wrong_kind_of_token_is_invalid_grant() {
 
 #[test]
 fn revoked_refresh_token_is_invalid_grant() {
-    let s = server();
+    let s = password_server();
     let (_, refresh1) = login(&s, "read");
     let r = post(
         |r| s.revocation_response(r),
@@ -390,32 +305,10 @@ fn refresh_tokens_without_lifetime_do_not_expire() {
     assert_eq!(refresh(&s, &refresh1, "").status, 200);
 }
 
-/// public-client's refresh token, through the authorization code flow with PKCE.
-fn public_login<V: RequestValidator>(s: &Server<V>) -> String {
-    let uri = format!(
-        "/authorize?response_type=code&client_id=public-client&scope=read&state=x\
-         &code_challenge={CHALLENGE}&code_challenge_method=S256"
-    );
-    let req = Request::new("GET", &uri, &[], b"");
-    let pending = s
-        .validate_authorization_request(&req)
-        .expect("a valid request");
-    let code = location_param(&s.authorize(&req, &pending, "alice", None), "code").unwrap();
-    let r = token(
-        s,
-        None,
-        &format!(
-            "grant_type=authorization_code&code={code}&client_id=public-client&code_verifier={VERIFIER}"
-        ),
-    );
-    assert_eq!(r.status, 200, "{}", r.body_str());
-    field(&r, "refresh_token")
-}
-
 #[test]
 fn public_client_refreshes_with_its_client_id() {
-    let s = server();
-    let refresh1 = public_login(&s);
+    let s = password_server();
+    let refresh1 = public_login(&s, "alice").1;
     let body = format!("grant_type=refresh_token&refresh_token={refresh1}&client_id=public-client");
     let r = token(&s, None, &body);
     assert_eq!(r.status, 200, "{}", r.body_str());
@@ -444,7 +337,7 @@ fn public_client_refresh_tokens_rotate_whatever_the_host_says() {
     let mut v = Delegating::new(common::realm());
     v.rotate = false;
     let s = Server::builder(v).build();
-    let refresh1 = public_login(&s);
+    let refresh1 = public_login(&s, "alice").1;
     let body = format!("grant_type=refresh_token&refresh_token={refresh1}&client_id=public-client");
     let r = token(&s, None, &body);
     assert_eq!(r.status, 200, "{}", r.body_str());
@@ -475,7 +368,7 @@ fn losing_a_rotation_race_is_reuse() {
 
 #[test]
 fn client_no_longer_allowed_to_refresh_is_unauthorized_client() {
-    let s = server();
+    let s = password_server();
     let (_, refresh1) = login(&s, "read");
     // The host re-registers conf-client without the refresh_token grant.
     s.validator().add_client(
@@ -504,9 +397,7 @@ fn disabled_refresh_grant_is_unsupported_grant_type() {
 
 #[test]
 fn failing_refresh_lookup_is_server_error() {
-    let s = Server::builder(Delegating::new(common::realm()).failing("validate_refresh_token"))
-        .enable(Grant::Password)
-        .build();
+    let s = failing_password_server("validate_refresh_token");
     let (access, refresh1) = login(&s, "read");
     let r = refresh(&s, &refresh1, "");
     assert_error(&r, 500, "server_error", "storage is unavailable");
@@ -517,9 +408,7 @@ fn failing_refresh_lookup_is_server_error() {
 
 #[test]
 fn failing_rotation_is_server_error_and_issues_nothing() {
-    let s = Server::builder(Delegating::new(common::realm()).failing("invalidate_refresh_token"))
-        .enable(Grant::Password)
-        .build();
+    let s = failing_password_server("invalidate_refresh_token");
     let (_, refresh1) = login(&s, "read");
     let r = refresh(&s, &refresh1, "");
     assert_error(&r, 500, "server_error", "storage is unavailable");
@@ -528,9 +417,7 @@ fn failing_rotation_is_server_error_and_issues_nothing() {
 
 #[test]
 fn failing_grant_revocation_on_reuse_is_server_error_never_success() {
-    let s = Server::builder(Delegating::new(common::realm()).failing("revoke_grant"))
-        .enable(Grant::Password)
-        .build();
+    let s = failing_password_server("revoke_grant");
     let (_, refresh1) = login(&s, "read");
     assert_eq!(refresh(&s, &refresh1, "").status, 200);
     let r = refresh(&s, &refresh1, "");

@@ -4,39 +4,20 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
-use common::{post, Delegating, FORM};
+use common::{
+    assert_no_store_json, clocked, failing_password_server, field, json, login, post, token,
+    Delegating, CONF, FORM, RS, START,
+};
 use oauth2_provider::memory::MemoryValidator;
-use oauth2_provider::{Grant, Request, RequestValidator, Response, Server};
+use oauth2_provider::{Request, RequestValidator, Response, Server};
 use serde_json::{json, Value};
-
-const START: u64 = 1_700_000_000;
-const CONF: Option<(&str, &str)> = Some(("conf-client", "conf-secret"));
-const RS: Option<(&str, &str)> = Some(("rs-client", "rs-secret"));
-const ALICE: &str = "grant_type=password&username=alice&password=wonderland";
 
 /// A server whose clock the test moves; the validator's stays at START,
 /// so expiry is the library's decision.
-fn clocked(refresh_lifetime: Option<u64>) -> (Server<MemoryValidator>, Arc<AtomicU64>) {
-    let now = Arc::new(AtomicU64::new(START));
-    let c = Arc::clone(&now);
-    let server = Server::builder(common::realm().with_clock(|| START))
-        .issuer("https://as.example")
-        .enable(Grant::Password)
-        .refresh_token_lifetime(refresh_lifetime)
-        .clock(move || c.load(Ordering::SeqCst))
-        .build();
-    (server, now)
-}
-
 fn server() -> Server<MemoryValidator> {
-    clocked(None).0
-}
-
-fn token<V: RequestValidator>(s: &Server<V>, auth: Option<(&str, &str)>, body: &str) -> Response {
-    post(|r| s.token_response(r), auth, body)
+    clocked(None, false).0
 }
 
 fn introspect<V: RequestValidator>(
@@ -47,34 +28,12 @@ fn introspect<V: RequestValidator>(
     post(|r| s.introspection_response(r), auth, body)
 }
 
-fn parse(response: &Response) -> Value {
-    serde_json::from_slice(&response.body).expect("a JSON body")
-}
-
-fn field(response: &Response, name: &str) -> String {
-    parse(response)[name]
-        .as_str()
-        .unwrap_or_else(|| panic!("no {name} in {}", response.body_str()))
-        .to_owned()
-}
-
-fn login<V: RequestValidator>(s: &Server<V>, scope: &str) -> (String, String) {
-    let r = token(s, CONF, &format!("{ALICE}&scope={scope}"));
-    assert_eq!(r.status, 200, "{}", r.body_str());
-    (field(&r, "access_token"), field(&r, "refresh_token"))
-}
-
 /// A 200 introspection answer, no-store JSON.
 fn answer<V: RequestValidator>(s: &Server<V>, token: &str) -> Value {
     let r = introspect(s, RS, &format!("token={token}"));
     assert_eq!(r.status, 200, "{}", r.body_str());
-    assert_eq!(r.header("Cache-Control"), Some("no-store"));
-    assert_eq!(r.header("Pragma"), Some("no-cache"));
-    assert_eq!(
-        r.header("Content-Type"),
-        Some("application/json;charset=UTF-8")
-    );
-    parse(&r)
+    assert_no_store_json(&r);
+    json(&r)
 }
 
 /// §2.2: an inactive token is exactly `{"active":false}`, nothing more.
@@ -84,23 +43,15 @@ fn assert_inactive<V: RequestValidator>(s: &Server<V>, token: &str) {
     assert_eq!(r.body_str(), r#"{"active":false}"#);
 }
 
+/// An error ([`common::assert_error`]) that never leaks the token's state.
 fn assert_error(response: &Response, status: u16, code: &str, fragment: &str) {
-    assert_eq!(response.status, status, "body: {}", response.body_str());
-    assert_eq!(response.header("Cache-Control"), Some("no-store"));
-    let body = parse(response);
-    assert_eq!(body["error"], code, "body: {body}");
-    let description = body["error_description"].as_str().unwrap_or_default();
-    assert!(
-        description.contains(fragment),
-        "{description:?} should contain {fragment:?}"
-    );
-    // An error never leaks the token's state.
+    let body = common::assert_error(response, status, code, fragment);
     assert!(body.get("active").is_none());
 }
 
 #[test]
 fn active_access_token_has_every_claim() {
-    let (s, _) = clocked(None);
+    let (s, _) = clocked(None, false);
     let (access, _) = login(&s, "read%20write");
     assert_eq!(
         answer(&s, &access),
@@ -133,7 +84,7 @@ fn client_credentials_token_has_no_resource_owner() {
 
 #[test]
 fn refresh_token_introspection() {
-    let (s, _) = clocked(None);
+    let (s, _) = clocked(None, false);
     let (_, refresh_token) = login(&s, "read");
     assert_eq!(
         answer(&s, &refresh_token),
@@ -149,7 +100,7 @@ fn refresh_token_introspection() {
         })
     );
     // With a lifetime, its expiry is reported.
-    let (s, _) = clocked(Some(86_400));
+    let (s, _) = clocked(Some(86_400), false);
     let (_, refresh_token) = login(&s, "read");
     assert_eq!(answer(&s, &refresh_token)["exp"], START + 86_400);
 }
@@ -160,19 +111,19 @@ fn hints_do_not_hide_tokens() {
     let (access, refresh_token) = login(&s, "read");
     for hint in ["access_token", "refresh_token", "bogus"] {
         let r = introspect(&s, RS, &format!("token={access}&token_type_hint={hint}"));
-        assert_eq!(parse(&r)["token_type"], "Bearer", "hint {hint}");
+        assert_eq!(json(&r)["token_type"], "Bearer", "hint {hint}");
         let r = introspect(
             &s,
             RS,
             &format!("token={refresh_token}&token_type_hint={hint}"),
         );
-        assert_eq!(parse(&r)["token_type"], "refresh_token", "hint {hint}");
+        assert_eq!(json(&r)["token_type"], "refresh_token", "hint {hint}");
     }
 }
 
 #[test]
 fn expired_token_is_exactly_inactive() {
-    let (s, now) = clocked(Some(7200));
+    let (s, now) = clocked(Some(7200), false);
     let (access, refresh_token) = login(&s, "read");
     now.store(START + 3599, Ordering::SeqCst);
     assert_eq!(answer(&s, &access)["active"], true);
@@ -290,7 +241,7 @@ fn body_authentication_works_for_the_resource_server() {
         &format!("token={access}&client_id=rs-client&client_secret=rs-secret"),
     );
     assert_eq!(r.status, 200, "{}", r.body_str());
-    assert_eq!(parse(&r)["active"], true);
+    assert_eq!(json(&r)["active"], true);
 }
 
 #[test]
@@ -354,9 +305,7 @@ fn without_an_issuer_there_is_no_iss_claim() {
 
 #[test]
 fn failing_lookup_is_server_error_not_inactive() {
-    let s = Server::builder(Delegating::new(common::realm()).failing("introspect_token"))
-        .enable(Grant::Password)
-        .build();
+    let s = failing_password_server("introspect_token");
     let (access, _) = login(&s, "read");
     let r = introspect(&s, RS, &format!("token={access}"));
     assert_error(&r, 500, "server_error", "storage is unavailable");

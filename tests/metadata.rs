@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{builder, post, CONF_REDIRECT};
+use common::{builder, json, token, CONF, CONF_REDIRECT};
 use oauth2_provider::memory::MemoryValidator;
 use oauth2_provider::{EndpointPaths, Grant, Request, Server};
 use serde_json::{json, Value};
@@ -146,12 +146,8 @@ fn advertised_grants_work_and_the_others_are_unsupported() {
             "client_credentials",
             "refresh_token",
         ] {
-            let r = post(
-                |r| s.token_response(r),
-                Some(("conf-client", "conf-secret")),
-                &format!("grant_type={grant}"),
-            );
-            let body: Value = serde_json::from_slice(&r.body).unwrap();
+            let r = token(&s, CONF, &format!("grant_type={grant}"));
+            let body = json(&r);
             let unsupported = body["error"] == "unsupported_grant_type";
             assert_eq!(unsupported, !listed.contains(&grant), "{grant}: {body}");
         }

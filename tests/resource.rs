@@ -7,29 +7,18 @@ mod common;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use common::{builder, post, Delegating, FORM};
-use oauth2_provider::memory::MemoryValidator;
+use common::{
+    bearer, builder, failing_password_server, field, json, password_server, post, token, ALICE,
+    CONF, FORM,
+};
 use oauth2_provider::{Grant, Request, RequestValidator, Response, Server, TokenInfo};
-use serde_json::Value;
-
-const CONF: Option<(&str, &str)> = Some(("conf-client", "conf-secret"));
-const ALICE: &str = "grant_type=password&username=alice&password=wonderland";
 const INVALID_TOKEN: &str = r#"Bearer realm="oauth2", error="invalid_token", error_description="the access token is invalid, expired or revoked""#;
-
-fn server() -> Server<MemoryValidator> {
-    builder().enable(Grant::Password).build()
-}
 
 /// alice's access token for conf-client, with `scope`.
 fn login<V: RequestValidator>(s: &Server<V>, scope: &str) -> String {
-    let r = post(
-        |r| s.token_response(r),
-        CONF,
-        &format!("{ALICE}&scope={scope}"),
-    );
+    let r = token(s, CONF, &format!("{ALICE}&scope={scope}"));
     assert_eq!(r.status, 200, "{}", r.body_str());
-    let body: Value = serde_json::from_slice(&r.body).unwrap();
-    body["access_token"].as_str().unwrap().to_owned()
+    field(&r, "access_token")
 }
 
 fn check<V: RequestValidator>(
@@ -41,16 +30,6 @@ fn check<V: RequestValidator>(
     scopes: &[&str],
 ) -> Result<TokenInfo, Response> {
     s.verify_bearer(&Request::new(method, uri, headers, body.as_bytes()), scopes)
-}
-
-/// A request with `Authorization: Bearer token`.
-fn with_header<V: RequestValidator>(
-    s: &Server<V>,
-    token: &str,
-    scopes: &[&str],
-) -> Result<TokenInfo, Response> {
-    let auth = format!("Bearer {token}");
-    check(s, "GET", "/api", &[("Authorization", &auth)], "", scopes)
 }
 
 fn challenge(response: &Response) -> &str {
@@ -65,7 +44,7 @@ fn assert_bearer_error(response: &Response, status: u16, code: &str, fragment: &
     assert!(c.contains(&format!(r#"error="{code}""#)), "{c}");
     assert!(c.contains("error_description=\""), "{c}");
     assert!(c.contains(fragment), "{c:?} should contain {fragment:?}");
-    let body: Value = serde_json::from_slice(&response.body).expect("a JSON body");
+    let body = json(response);
     assert_eq!(body["error"], code);
 }
 
@@ -79,10 +58,10 @@ fn assert_no_token(response: &Response, expected_challenge: &str) {
 
 #[test]
 fn header_token_is_accepted_with_its_scopes() {
-    let s = server();
+    let s = password_server();
     let token = login(&s, "read%20write");
     for scopes in [&[][..], &["read"], &["write"], &["read", "write"]] {
-        let info = with_header(&s, &token, scopes).expect("a valid token");
+        let info = bearer(&s, &token, scopes).expect("a valid token");
         assert_eq!(info.client_id, "conf-client");
         assert_eq!(info.username.as_deref(), Some("alice"));
         assert_eq!(info.scopes.as_str(), "read write");
@@ -106,7 +85,7 @@ fn header_token_is_accepted_with_its_scopes() {
 fn missing_token_is_401_without_error() {
     // §3.1: "If the request lacks any authentication information … the
     // resource server SHOULD NOT include an error code".
-    let s = server();
+    let s = password_server();
     let r = check(&s, "GET", "/api", &[], "", &[]).unwrap_err();
     assert_no_token(&r, r#"Bearer realm="oauth2""#);
     let r = check(&s, "GET", "/api", &[], "", &["read", "write"]).unwrap_err();
@@ -115,7 +94,7 @@ fn missing_token_is_401_without_error() {
 
 #[test]
 fn other_authentication_schemes_count_as_no_token() {
-    let s = server();
+    let s = password_server();
     let basic = common::basic("conf-client", "conf-secret");
     for value in [basic.as_str(), "Digest abc", "Bearerx abc", "MAC x"] {
         let r = check(
@@ -140,7 +119,7 @@ fn realm_is_configurable_and_quoted() {
 
 #[test]
 fn malformed_header_is_400_invalid_request() {
-    let s = server();
+    let s = password_server();
     let r = check(&s, "GET", "/api", &[("Authorization", "Bearer")], "", &[]).unwrap_err();
     assert_eq!(
         challenge(&r),
@@ -162,7 +141,7 @@ fn malformed_header_is_400_invalid_request() {
 
 #[test]
 fn repeated_authorization_header_is_400_invalid_request() {
-    let s = server();
+    let s = password_server();
     let token = login(&s, "read");
     let auth = format!("Bearer {token}");
     let headers = [
@@ -180,13 +159,13 @@ fn repeated_authorization_header_is_400_invalid_request() {
 
 #[test]
 fn unknown_token_is_401_invalid_token() {
-    let s = server();
+    let s = password_server();
     for token in ["nope", "abc==", "a-b.c_d~e+f/g"] {
-        let r = with_header(&s, token, &[]).unwrap_err();
+        let r = bearer(&s, token, &[]).unwrap_err();
         assert_eq!(r.status, 401);
         assert_eq!(challenge(&r), INVALID_TOKEN);
     }
-    let r = with_header(&s, "nope", &["read"]).unwrap_err();
+    let r = bearer(&s, "nope", &["read"]).unwrap_err();
     assert_eq!(challenge(&r), format!(r#"{INVALID_TOKEN}, scope="read""#));
 }
 
@@ -203,59 +182,59 @@ fn expired_token_is_401_invalid_token() {
         .build();
     let token = login(&s, "read");
     now.store(START + 59, Ordering::SeqCst);
-    assert!(with_header(&s, &token, &["read"]).is_ok());
+    assert!(bearer(&s, &token, &["read"]).is_ok());
     now.store(START + 60, Ordering::SeqCst);
-    let r = with_header(&s, &token, &["read"]).unwrap_err();
+    let r = bearer(&s, &token, &["read"]).unwrap_err();
     assert_bearer_error(&r, 401, "invalid_token", "expired");
 }
 
 #[test]
 fn revoked_token_is_401_invalid_token() {
-    let s = server();
+    let s = password_server();
     let token = login(&s, "read");
-    assert!(with_header(&s, &token, &[]).is_ok());
+    assert!(bearer(&s, &token, &[]).is_ok());
     let r = post(
         |r| s.revocation_response(r),
         CONF,
         &format!("token={token}"),
     );
     assert_eq!(r.status, 200);
-    let r = with_header(&s, &token, &[]).unwrap_err();
+    let r = bearer(&s, &token, &[]).unwrap_err();
     assert_eq!(r.status, 401);
     assert_eq!(challenge(&r), INVALID_TOKEN);
 }
 
 #[test]
 fn refresh_token_is_no_access_token() {
-    let s = server();
-    let r = post(|r| s.token_response(r), CONF, ALICE);
-    let body: Value = serde_json::from_slice(&r.body).unwrap();
+    let s = password_server();
+    let r = token(&s, CONF, ALICE);
+    let body = json(&r);
     let refresh = body["refresh_token"].as_str().unwrap();
-    let r = with_header(&s, refresh, &[]).unwrap_err();
+    let r = bearer(&s, refresh, &[]).unwrap_err();
     assert_bearer_error(&r, 401, "invalid_token", "");
 }
 
 #[test]
 fn insufficient_scope_is_403_with_the_scope_needed() {
-    let s = server();
+    let s = password_server();
     let token = login(&s, "read");
-    let r = with_header(&s, &token, &["read", "write"]).unwrap_err();
+    let r = bearer(&s, &token, &["read", "write"]).unwrap_err();
     assert_eq!(r.status, 403);
     assert_eq!(
         challenge(&r),
         r#"Bearer realm="oauth2", error="insufficient_scope", error_description="the access token does not grant the required scope", scope="read write""#
     );
-    let body: Value = serde_json::from_slice(&r.body).unwrap();
+    let body = json(&r);
     assert_eq!(body["error"], "insufficient_scope");
     // Scopes are case-sensitive.
-    let r = with_header(&s, &token, &["READ"]).unwrap_err();
+    let r = bearer(&s, &token, &["READ"]).unwrap_err();
     assert_eq!(r.status, 403);
 }
 
 #[test]
 fn query_token_is_ignored_unless_enabled() {
-    let token = login(&server(), "read");
-    let s = server();
+    let token = login(&password_server(), "read");
+    let s = password_server();
     let token_here = login(&s, "read");
     let uri = format!("/api?access_token={token_here}");
     let r = check(&s, "GET", &uri, &[], "", &["read"]).unwrap_err();
@@ -289,7 +268,7 @@ fn query_token_is_ignored_unless_enabled() {
 
 #[test]
 fn body_token_is_ignored_unless_enabled() {
-    let s = server();
+    let s = password_server();
     let token = login(&s, "read");
     let body = format!("access_token={token}");
     let r = check(&s, "POST", "/api", &[FORM], &body, &[]).unwrap_err();
@@ -371,7 +350,7 @@ fn token_by_two_methods_is_400_invalid_request() {
 fn header_wins_over_a_disabled_method() {
     // With the query method off, an access_token query parameter is just
     // the resource's own parameter, not a second method.
-    let s = server();
+    let s = password_server();
     let token = login(&s, "read");
     let auth = format!("Bearer {token}");
     let r = check(
@@ -413,13 +392,11 @@ fn undecodable_access_token_parameter_is_400_invalid_request() {
 
 #[test]
 fn failing_validator_is_500_server_error_never_access() {
-    let s = Server::builder(Delegating::new(common::realm()).failing("validate_bearer_token"))
-        .enable(Grant::Password)
-        .build();
+    let s = failing_password_server("validate_bearer_token");
     let token = login(&s, "read");
-    let r = with_header(&s, &token, &["read"]).unwrap_err();
+    let r = bearer(&s, &token, &["read"]).unwrap_err();
     assert_eq!(r.status, 500);
-    let body: Value = serde_json::from_slice(&r.body).unwrap();
+    let body = json(&r);
     assert_eq!(body["error"], "server_error");
     assert_eq!(body["error_description"], "the storage is unavailable");
 }

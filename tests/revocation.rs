@@ -4,36 +4,15 @@
 
 mod common;
 
-use common::{builder, location_param, post, Delegating, CHALLENGE, FORM, VERIFIER};
-use oauth2_provider::memory::MemoryValidator;
+use common::{
+    failing_password_server, field, introspect, password_server, post, public_login, refresh,
+    token, Delegating, ALICE, CONF, FORM, RS,
+};
 use oauth2_provider::{Grant, Request, RequestValidator, Response, Server, TokenType};
-use serde_json::{json, Value};
-
-const CONF: Option<(&str, &str)> = Some(("conf-client", "conf-secret"));
-const RS: Option<(&str, &str)> = Some(("rs-client", "rs-secret"));
-const ALICE: &str = "grant_type=password&username=alice&password=wonderland";
-
-fn server() -> Server<MemoryValidator> {
-    builder().enable(Grant::Password).build()
-}
-
-fn token<V: RequestValidator>(s: &Server<V>, auth: Option<(&str, &str)>, body: &str) -> Response {
-    post(|r| s.token_response(r), auth, body)
-}
+use serde_json::json;
 
 fn revoke<V: RequestValidator>(s: &Server<V>, auth: Option<(&str, &str)>, body: &str) -> Response {
     post(|r| s.revocation_response(r), auth, body)
-}
-
-fn parse(response: &Response) -> Value {
-    serde_json::from_slice(&response.body).expect("a JSON body")
-}
-
-fn field(response: &Response, name: &str) -> String {
-    parse(response)[name]
-        .as_str()
-        .unwrap_or_else(|| panic!("no {name} in {}", response.body_str()))
-        .to_owned()
 }
 
 /// alice's access and refresh tokens for conf-client.
@@ -43,32 +22,12 @@ fn login<V: RequestValidator>(s: &Server<V>) -> (String, String) {
     (field(&r, "access_token"), field(&r, "refresh_token"))
 }
 
+/// The resource server's verdict on an access token: 200 or the status.
 fn bearer<V: RequestValidator>(s: &Server<V>, token: &str) -> u16 {
-    let auth = format!("Bearer {token}");
-    let headers = [("Authorization", auth.as_str())];
-    match s.verify_bearer(&Request::new("GET", "/api", &headers, b""), &[]) {
+    match common::bearer(s, token, &[]) {
         Ok(_) => 200,
         Err(r) => r.status,
     }
-}
-
-fn introspect<V: RequestValidator>(s: &Server<V>, token: &str) -> Value {
-    let r = post(
-        |r| s.introspection_response(r),
-        RS,
-        &format!("token={token}"),
-    );
-    assert_eq!(r.status, 200, "{}", r.body_str());
-    parse(&r)
-}
-
-fn refresh<V: RequestValidator>(s: &Server<V>, refresh_token: &str) -> u16 {
-    token(
-        s,
-        CONF,
-        &format!("grant_type=refresh_token&refresh_token={refresh_token}"),
-    )
-    .status
 }
 
 /// §2.2: success is 200; the body is ignored by clients (ours is empty).
@@ -78,47 +37,18 @@ fn assert_revoked_ok(response: &Response) {
     assert_eq!(response.header("Cache-Control"), Some("no-store"));
 }
 
+/// An error ([`common::assert_error`]) in JSON.
 fn assert_error(response: &Response, status: u16, code: &str, fragment: &str) {
-    assert_eq!(response.status, status, "body: {}", response.body_str());
-    assert_eq!(response.header("Cache-Control"), Some("no-store"));
+    common::assert_error(response, status, code, fragment);
     assert_eq!(
         response.header("Content-Type"),
         Some("application/json;charset=UTF-8")
     );
-    let body = parse(response);
-    assert_eq!(body["error"], code, "body: {body}");
-    let description = body["error_description"].as_str().unwrap_or_default();
-    assert!(
-        description.contains(fragment),
-        "{description:?} should contain {fragment:?}"
-    );
-}
-
-/// public-client's tokens, through the authorization code flow with PKCE.
-fn public_login<V: RequestValidator>(s: &Server<V>) -> (String, String) {
-    let uri = format!(
-        "/authorize?response_type=code&client_id=public-client&scope=read&state=x\
-         &code_challenge={CHALLENGE}&code_challenge_method=S256"
-    );
-    let req = Request::new("GET", &uri, &[], b"");
-    let pending = s
-        .validate_authorization_request(&req)
-        .expect("a valid request");
-    let code = location_param(&s.authorize(&req, &pending, "bob", None), "code").unwrap();
-    let r = token(
-        s,
-        None,
-        &format!(
-            "grant_type=authorization_code&code={code}&client_id=public-client&code_verifier={VERIFIER}"
-        ),
-    );
-    assert_eq!(r.status, 200, "{}", r.body_str());
-    (field(&r, "access_token"), field(&r, "refresh_token"))
 }
 
 #[test]
 fn revoking_an_access_token() {
-    let s = server();
+    let s = password_server();
     let (access, refresh_token) = login(&s);
     assert_eq!(bearer(&s, &access), 200);
     assert_revoked_ok(&revoke(&s, CONF, &format!("token={access}")));
@@ -126,28 +56,28 @@ fn revoking_an_access_token() {
     assert_eq!(introspect(&s, &access), json!({"active": false}));
     // Only that access token: the refresh token (MAY be revoked too, §2.1)
     // is kept by this server.
-    assert_eq!(refresh(&s, &refresh_token), 200);
+    assert_eq!(refresh(&s, &refresh_token, "").status, 200);
 }
 
 #[test]
 fn revoking_a_refresh_token_revokes_its_grant() {
     // §2.1: revoking a refresh token SHOULD also invalidate the access
     // tokens of the same grant.
-    let s = server();
+    let s = password_server();
     let (access, refresh_token) = login(&s);
     let (other_access, other_refresh) = login(&s);
     assert_revoked_ok(&revoke(&s, CONF, &format!("token={refresh_token}")));
-    assert_eq!(refresh(&s, &refresh_token), 400);
+    assert_eq!(refresh(&s, &refresh_token, "").status, 400);
     assert_eq!(bearer(&s, &access), 401);
     assert_eq!(introspect(&s, &refresh_token), json!({"active": false}));
     // Another grant of the same user and client is untouched.
     assert_eq!(bearer(&s, &other_access), 200);
-    assert_eq!(refresh(&s, &other_refresh), 200);
+    assert_eq!(refresh(&s, &other_refresh, "").status, 200);
 }
 
 #[test]
 fn token_type_hint_is_honoured() {
-    let s = server();
+    let s = password_server();
     let (access, refresh_token) = login(&s);
     assert_revoked_ok(&revoke(
         &s,
@@ -160,14 +90,14 @@ fn token_type_hint_is_honoured() {
         CONF,
         &format!("token={refresh_token}&token_type_hint=refresh_token"),
     ));
-    assert_eq!(refresh(&s, &refresh_token), 400);
+    assert_eq!(refresh(&s, &refresh_token, "").status, 400);
 }
 
 #[test]
 fn wrong_or_unknown_hints_still_revoke() {
     // §2.1: a server that cannot find the token with the hint "MUST extend
     // its search across all of its supported token types".
-    let s = server();
+    let s = password_server();
     for hint in ["refresh_token", "bogus", "Access_Token"] {
         let (access, _) = login(&s);
         let r = revoke(&s, CONF, &format!("token={access}&token_type_hint={hint}"));
@@ -182,7 +112,7 @@ fn wrong_or_unknown_hints_still_revoke() {
             &format!("token={refresh_token}&token_type_hint={hint}"),
         );
         assert_revoked_ok(&r);
-        assert_eq!(refresh(&s, &refresh_token), 400, "hint {hint}");
+        assert_eq!(refresh(&s, &refresh_token, "").status, 400, "hint {hint}");
         assert_eq!(bearer(&s, &access), 401, "hint {hint}");
     }
 }
@@ -218,7 +148,7 @@ fn the_validator_is_told_the_type_found_not_a_wrong_hint() {
 #[test]
 fn unknown_or_already_revoked_token_is_200() {
     // §2.2: "invalid tokens do not cause an error response".
-    let s = server();
+    let s = password_server();
     for token in ["nope", "a%20b", "%E2%9C%93"] {
         assert_revoked_ok(&revoke(&s, CONF, &format!("token={token}")));
     }
@@ -232,7 +162,7 @@ fn token_of_another_client_is_refused_and_left_alone() {
     // §2.1: the server "verifies whether the token was issued to the
     // client making the revocation request. If this validation fails, the
     // request is refused and the client is informed of the error".
-    let s = server();
+    let s = password_server();
     let r = token(&s, RS, "grant_type=client_credentials");
     let rs_token = field(&r, "access_token");
     let (access, refresh_token) = login(&s);
@@ -251,12 +181,12 @@ fn token_of_another_client_is_refused_and_left_alone() {
     );
     assert_error(&r, 400, "unauthorized_client", "not issued to this client");
     assert_eq!(bearer(&s, &access), 200);
-    assert_eq!(refresh(&s, &refresh_token), 200);
+    assert_eq!(refresh(&s, &refresh_token, "").status, 200);
 }
 
 #[test]
 fn missing_token_is_invalid_request() {
-    let s = server();
+    let s = password_server();
     for body in ["", "token=", "token_type_hint=access_token"] {
         let r = revoke(&s, CONF, body);
         assert_error(
@@ -270,7 +200,7 @@ fn missing_token_is_invalid_request() {
 
 #[test]
 fn repeated_token_is_invalid_request() {
-    let s = server();
+    let s = password_server();
     let (access, _) = login(&s);
     let r = revoke(&s, CONF, &format!("token={access}&token=other"));
     assert_error(&r, 400, "invalid_request", "'token' is repeated");
@@ -279,7 +209,7 @@ fn repeated_token_is_invalid_request() {
 
 #[test]
 fn bad_client_authentication_is_401_invalid_client() {
-    let s = server();
+    let s = password_server();
     let (access, _) = login(&s);
     let body = format!("token={access}");
 
@@ -313,15 +243,15 @@ fn bad_client_authentication_is_401_invalid_client() {
 #[test]
 fn unknown_token_with_bad_client_authentication_is_still_401() {
     // Authentication comes first: a 200 here would let anyone probe.
-    let s = server();
+    let s = password_server();
     let r = revoke(&s, Some(("conf-client", "wrong")), "token=nope");
     assert_error(&r, 401, "invalid_client", "");
 }
 
 #[test]
 fn public_client_revokes_its_own_token_by_client_id() {
-    let s = server();
-    let (access, refresh_token) = public_login(&s);
+    let s = password_server();
+    let (access, refresh_token) = public_login(&s, "bob");
     let r = revoke(&s, None, &format!("token={access}&client_id=public-client"));
     assert_revoked_ok(&r);
     assert_eq!(bearer(&s, &access), 401);
@@ -341,13 +271,13 @@ fn public_client_revokes_its_own_token_by_client_id() {
 
 #[test]
 fn public_client_cannot_revoke_another_clients_token() {
-    let s = server();
+    let s = password_server();
     let (access, _) = login(&s);
     let r = revoke(&s, None, &format!("token={access}&client_id=public-client"));
     assert_error(&r, 400, "unauthorized_client", "not issued to this client");
     assert_eq!(bearer(&s, &access), 200);
     // Nor can another client revoke the public client's tokens.
-    let (public_access, _) = public_login(&s);
+    let (public_access, _) = public_login(&s, "bob");
     let r = revoke(&s, CONF, &format!("token={public_access}"));
     assert_error(&r, 400, "unauthorized_client", "not issued to this client");
     assert_eq!(bearer(&s, &public_access), 200);
@@ -355,7 +285,7 @@ fn public_client_cannot_revoke_another_clients_token() {
 
 #[test]
 fn the_request_is_a_form_post() {
-    let s = server();
+    let s = password_server();
     let (access, _) = login(&s);
     let auth = common::basic("conf-client", "conf-secret");
     let body = format!("token={access}");
@@ -400,9 +330,7 @@ fn the_request_is_a_form_post() {
 
 #[test]
 fn failing_revocation_is_server_error_and_the_token_lives_on() {
-    let s = Server::builder(Delegating::new(common::realm()).failing("revoke_token"))
-        .enable(Grant::Password)
-        .build();
+    let s = failing_password_server("revoke_token");
     let (access, _) = login(&s);
     let r = revoke(&s, CONF, &format!("token={access}"));
     assert_error(&r, 500, "server_error", "storage is unavailable");
@@ -411,9 +339,7 @@ fn failing_revocation_is_server_error_and_the_token_lives_on() {
 
 #[test]
 fn failing_lookup_is_server_error_not_200() {
-    let s = Server::builder(Delegating::new(common::realm()).failing("introspect_token"))
-        .enable(Grant::Password)
-        .build();
+    let s = failing_password_server("introspect_token");
     let (access, _) = login(&s);
     let r = revoke(&s, CONF, &format!("token={access}"));
     assert_error(&r, 500, "server_error", "storage is unavailable");

@@ -4,19 +4,13 @@
 
 mod common;
 
-use common::{basic, builder, post, server, Delegating, FORM};
+use common::{assert_no_store_json, basic, builder, json, server, token, Delegating, CONF, FORM};
 use oauth2_provider::memory::MemoryValidator;
 use oauth2_provider::{Grant, Request, Response, Server};
-use serde_json::Value;
 
 const CC: &str = "grant_type=client_credentials";
 /// RFC 7617 §2: the realm, and the charset the credentials are read in.
 const BASIC_CHALLENGE: &str = r#"Basic realm="oauth2", charset="UTF-8""#;
-const CONF: Option<(&str, &str)> = Some(("conf-client", "conf-secret"));
-
-fn token(server: &Server<MemoryValidator>, auth: Option<(&str, &str)>, body: &str) -> Response {
-    post(|r| server.token_response(r), auth, body)
-}
 
 fn send(
     server: &Server<MemoryValidator>,
@@ -28,32 +22,11 @@ fn send(
     server.token_response(&Request::new(method, uri, headers, body.as_bytes()))
 }
 
-fn json(response: &Response) -> Value {
-    serde_json::from_slice(&response.body).expect("a JSON body")
-}
-
-/// RFC 6749 §5.1/§5.2: JSON, never cached.
-fn assert_no_store_json(response: &Response) {
-    assert_eq!(
-        response.header("Content-Type"),
-        Some("application/json;charset=UTF-8")
-    );
-    assert_eq!(response.header("Cache-Control"), Some("no-store"));
-    assert_eq!(response.header("Pragma"), Some("no-cache"));
-}
-
-/// A §5.2 error: status, code, a description containing `fragment`, and
-/// nothing else in the body.
+/// A §5.2 error ([`common::assert_error`]), JSON never cached, with
+/// nothing but `error` and `error_description` in the body.
 fn assert_error(response: &Response, status: u16, code: &str, fragment: &str) {
-    assert_eq!(response.status, status, "body: {}", response.body_str());
+    let body = common::assert_error(response, status, code, fragment);
     assert_no_store_json(response);
-    let body = json(response);
-    assert_eq!(body["error"], code, "body: {body}");
-    let description = body["error_description"].as_str().unwrap_or_default();
-    assert!(
-        description.contains(fragment),
-        "{description:?} should contain {fragment:?}"
-    );
     assert_eq!(body.as_object().map(|o| o.len()), Some(2), "body: {body}");
 }
 
@@ -601,7 +574,7 @@ fn error_responses_carry_only_rfc_description_characters() {
 #[test]
 fn failing_client_lookup_is_server_error_not_invalid_client() {
     let s = Server::builder(Delegating::new(common::realm()).failing("find_client")).build();
-    let r = post(|r| s.token_response(r), CONF, CC);
+    let r = token(&s, CONF, CC);
     assert_error(&r, 500, "server_error", "storage is unavailable");
     assert_eq!(r.header("WWW-Authenticate"), None);
     assert!(json(&r).get("access_token").is_none());
@@ -610,7 +583,7 @@ fn failing_client_lookup_is_server_error_not_invalid_client() {
 #[test]
 fn failing_token_storage_is_server_error_and_nothing_is_issued() {
     let s = Server::builder(Delegating::new(common::realm()).failing("save_bearer_token")).build();
-    let r = post(|r| s.token_response(r), CONF, CC);
+    let r = token(&s, CONF, CC);
     assert_error(&r, 500, "server_error", "storage is unavailable");
     assert_eq!(s.validator().inner.active_access_tokens(), 0);
 }

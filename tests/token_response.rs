@@ -207,9 +207,9 @@ fn server_token_response_exact_body_and_headers() {
     let server = common::builder()
         .token_generator(Sequence::default())
         .build();
-    let r = common::post(
-        |q| server.token_response(q),
-        Some(("conf-client", "conf-secret")),
+    let r = common::token(
+        &server,
+        common::CONF,
         "grant_type=client_credentials&scope=read+write",
     );
     assert_eq!(r.status, 200, "{}", r.body_str());
@@ -221,11 +221,7 @@ fn server_token_response_exact_body_and_headers() {
 
     // Default scope, default generator.
     let server = common::server();
-    let r = common::post(
-        |q| server.token_response(q),
-        Some(("conf-client", "conf-secret")),
-        "grant_type=client_credentials",
-    );
+    let r = common::token(&server, common::CONF, "grant_type=client_credentials");
     assert_eq!(r.status, 200, "{}", r.body_str());
     assert_no_store_json(&r);
     let token = common::json_field(&r, "access_token").unwrap();

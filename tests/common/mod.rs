@@ -2,9 +2,17 @@
 //! [`MemoryValidator`], and small helpers to drive endpoints.
 #![allow(dead_code)]
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use oauth2_provider::form::encode_pairs;
 use oauth2_provider::header::basic_header_value;
 use oauth2_provider::memory::{MemoryClient, MemoryValidator};
-use oauth2_provider::{Request, Response, Server, ServerBuilder};
+use oauth2_provider::{
+    AuthorizationError, AuthorizationRequest, ClientLookup, Grant, Request, RequestValidator,
+    Response, Scope, Server, ServerBuilder, TokenInfo,
+};
+use serde_json::Value;
 
 pub const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
 pub const CONF_REDIRECT: &str = "https://client.example.com/cb";
@@ -12,6 +20,16 @@ pub const PUBLIC_REDIRECT: &str = "http://127.0.0.1:9999/callback";
 /// RFC 7636 appendix B.
 pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+/// The issuer of [`builder`]'s servers.
+pub const ISSUER: &str = "https://as.example";
+/// conf-client's Basic credentials, as [`post`] takes them.
+pub const CONF: Option<(&str, &str)> = Some(("conf-client", "conf-secret"));
+/// rs-client's (the resource server's) Basic credentials.
+pub const RS: Option<(&str, &str)> = Some(("rs-client", "rs-secret"));
+/// A password grant request body for alice.
+pub const ALICE: &str = "grant_type=password&username=alice&password=wonderland";
+/// Where the clocks of [`clocked`] start.
+pub const START: u64 = 1_700_000_000;
 
 /// The demo realm (see shared/DEMO_SERVER.md).
 pub fn realm() -> MemoryValidator {
@@ -97,6 +115,207 @@ pub fn location_param(response: &Response, name: &str) -> Option<String> {
         .filter_map(Result::ok)
         .find(|(n, _)| n == name)
         .map(|(_, v)| v.into_owned())
+}
+
+/// [`server`] with the password grant enabled.
+pub fn password_server() -> Server<MemoryValidator> {
+    builder().enable(Grant::Password).build()
+}
+
+/// A password-grant server (no issuer) over a [`Delegating`] realm whose
+/// callback `hook` fails with `server_error`.
+pub fn failing_password_server(hook: &'static str) -> Server<Delegating> {
+    Server::builder(Delegating::new(realm()).failing(hook))
+        .enable(Grant::Password)
+        .build()
+}
+
+/// A password-grant server on a clock the test moves, with the given
+/// refresh token lifetime. The validator's own clock stays at [`START`]
+/// unless `shared`, so the library's expiry checks are what is tested.
+pub fn clocked(
+    refresh_lifetime: Option<u64>,
+    shared: bool,
+) -> (Server<MemoryValidator>, Arc<AtomicU64>) {
+    let now = Arc::new(AtomicU64::new(START));
+    let validator = if shared {
+        let c = Arc::clone(&now);
+        realm().with_clock(move || c.load(Ordering::SeqCst))
+    } else {
+        realm().with_clock(|| START)
+    };
+    let c = Arc::clone(&now);
+    let server = Server::builder(validator)
+        .issuer(ISSUER)
+        .enable(Grant::Password)
+        .refresh_token_lifetime(refresh_lifetime)
+        .clock(move || c.load(Ordering::SeqCst))
+        .build();
+    (server, now)
+}
+
+/// The realm plus `extra` clients.
+pub fn realm_plus(extra: impl IntoIterator<Item = MemoryClient>) -> MemoryValidator {
+    let v = realm();
+    for c in extra {
+        v.add_client(c);
+    }
+    v
+}
+
+/// The JSON body of a response.
+pub fn json(response: &Response) -> Value {
+    serde_json::from_slice(&response.body).expect("a JSON body")
+}
+
+/// A string member of a response's JSON body; panics if there is none.
+pub fn field(response: &Response, name: &str) -> String {
+    json(response)[name]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {name} in {}", response.body_str()))
+        .to_owned()
+}
+
+/// Asserts a JSON error response (RFC 6749 §5.2 and its kin): `status`,
+/// `Cache-Control: no-store`, `error` = `code` and an `error_description`
+/// containing `fragment`. Returns the body for further checks.
+#[track_caller]
+pub fn assert_error(response: &Response, status: u16, code: &str, fragment: &str) -> Value {
+    assert_eq!(response.status, status, "body: {}", response.body_str());
+    assert_eq!(response.header("Cache-Control"), Some("no-store"));
+    let body = json(response);
+    assert_eq!(body["error"], code, "body: {body}");
+    let description = body["error_description"].as_str().unwrap_or_default();
+    assert!(
+        description.contains(fragment),
+        "{description:?} should contain {fragment:?}"
+    );
+    body
+}
+
+/// Asserts JSON that is never cached (RFC 6749 §5.1): `Content-Type`,
+/// `Cache-Control: no-store` and `Pragma: no-cache`.
+#[track_caller]
+pub fn assert_no_store_json(response: &Response) {
+    assert_eq!(
+        response.header("Content-Type"),
+        Some("application/json;charset=UTF-8")
+    );
+    assert_eq!(response.header("Cache-Control"), Some("no-store"));
+    assert_eq!(response.header("Pragma"), Some("no-cache"));
+}
+
+/// POSTs a form `body` to the token endpoint with optional Basic credentials.
+pub fn token<V: RequestValidator>(
+    server: &Server<V>,
+    auth: Option<(&str, &str)>,
+    body: &str,
+) -> Response {
+    post(|r| server.token_response(r), auth, body)
+}
+
+/// alice's access and refresh tokens for conf-client (password grant,
+/// `scope` as given, possibly empty).
+pub fn login<V: RequestValidator>(server: &Server<V>, scope: &str) -> (String, String) {
+    let r = token(server, CONF, &format!("{ALICE}&scope={scope}"));
+    assert_eq!(r.status, 200, "{}", r.body_str());
+    (field(&r, "access_token"), field(&r, "refresh_token"))
+}
+
+/// `user`'s access and refresh tokens for public-client, through the
+/// authorization code flow with PKCE (scope "read").
+pub fn public_login<V: RequestValidator>(server: &Server<V>, user: &str) -> (String, String) {
+    let uri = format!(
+        "/authorize?response_type=code&client_id=public-client&scope=read&state=x\
+         &code_challenge={CHALLENGE}&code_challenge_method=S256"
+    );
+    let req = Request::new("GET", &uri, &[], b"");
+    let pending = server
+        .validate_authorization_request(&req)
+        .expect("a valid request");
+    let code = location_param(&server.authorize(&req, &pending, user, None), "code").unwrap();
+    let r = token(
+        server,
+        None,
+        &format!(
+            "grant_type=authorization_code&code={code}&client_id=public-client&code_verifier={VERIFIER}"
+        ),
+    );
+    assert_eq!(r.status, 200, "{}", r.body_str());
+    (field(&r, "access_token"), field(&r, "refresh_token"))
+}
+
+/// conf-client's refresh token request for `refresh_token`, plus `extra`
+/// (`&name=value` pairs).
+pub fn refresh<V: RequestValidator>(
+    server: &Server<V>,
+    refresh_token: &str,
+    extra: &str,
+) -> Response {
+    token(
+        server,
+        CONF,
+        &format!("grant_type=refresh_token&refresh_token={refresh_token}{extra}"),
+    )
+}
+
+/// rs-client's introspection of `token`, asserted to be a 200; its JSON.
+pub fn introspect<V: RequestValidator>(server: &Server<V>, token: &str) -> Value {
+    let r = post(
+        |r| server.introspection_response(r),
+        RS,
+        &format!("token={token}"),
+    );
+    assert_eq!(r.status, 200, "{}", r.body_str());
+    json(&r)
+}
+
+/// The resource server's check of `GET /api` with `Authorization: Bearer
+/// token`, needing `scopes`.
+pub fn bearer<V: RequestValidator>(
+    server: &Server<V>,
+    token: &str,
+    scopes: &[&str],
+) -> Result<TokenInfo, Response> {
+    let value = format!("Bearer {token}");
+    let headers = [("Authorization", value.as_str())];
+    server.verify_bearer(&Request::new("GET", "/api", &headers, b""), scopes)
+}
+
+/// What the authorization endpoint's validation gives.
+pub type Pending<V> = AuthorizationRequest<<V as ClientLookup>::Client>;
+
+/// `GET /authorize?<pairs>`.
+pub fn get<V: RequestValidator>(
+    server: &Server<V>,
+    pairs: &[(&str, &str)],
+) -> Result<Pending<V>, AuthorizationError> {
+    get_raw(server, &encode_pairs(pairs.iter().copied()))
+}
+
+/// `GET /authorize?<query>`, the query as given.
+pub fn get_raw<V: RequestValidator>(
+    server: &Server<V>,
+    query: &str,
+) -> Result<Pending<V>, AuthorizationError> {
+    let uri = format!("/authorize?{query}");
+    server.validate_authorization_request(&Request::new("GET", &uri, &[], b""))
+}
+
+/// alice approves `pending` (a form POST); `approved` is the consented
+/// scope, `None` for all requested.
+pub fn approve<V: RequestValidator>(
+    server: &Server<V>,
+    pending: &Pending<V>,
+    approved: Option<&str>,
+) -> Response {
+    let consent = Request::new("POST", "/authorize", &[FORM], b"action=approve");
+    server.authorize(
+        &consent,
+        pending,
+        "alice",
+        approved.map(|s| Scope::parse(s).unwrap()),
+    )
 }
 
 /// A host's own [`RequestValidator`] over a [`MemoryValidator`]: every
