@@ -1,0 +1,151 @@
+//! `oap_authorization`: a validated authorization request awaiting the
+//! resource owner's decision, with accessors for the consent page.
+
+use provider::AuthorizationRequest;
+
+use crate::client::FfiClient;
+use crate::context::{oap_pkce_method, pkce_code, OAP_PKCE_NONE};
+use crate::ffi::{free_handle, into_handle, try_ref};
+use crate::panic;
+use crate::slice::oap_str;
+
+/// A validated authorization request (from
+/// `oap_server_validate_authorization_request`), answered with
+/// `oap_server_authorize` or `oap_server_deny`, freed with
+/// `oap_authorization_free`. Immutable; readable from any thread. Its
+/// strings are valid until it is freed. It does not refer to its server.
+pub struct oap_authorization {
+    pub(crate) inner: AuthorizationRequest<FfiClient>,
+}
+
+impl oap_authorization {
+    pub(crate) fn handle(inner: AuthorizationRequest<FfiClient>) -> *mut oap_authorization {
+        into_handle(oap_authorization { inner })
+    }
+}
+
+/// Reads a string of a live authorization; NULL gives the absent string.
+///
+/// # Safety
+/// `authorization` is NULL or live.
+unsafe fn field(
+    authorization: *const oap_authorization,
+    get: impl FnOnce(&AuthorizationRequest<FfiClient>) -> Option<&str>,
+) -> oap_str {
+    panic::value(oap_str::NONE, || {
+        // SAFETY: NULL or live (contract).
+        let auth = unsafe { try_ref(authorization) };
+        auth.ok()
+            .and_then(|a| get(&a.inner))
+            .map_or(oap_str::NONE, oap_str::new)
+    })
+}
+
+/// The client identifier. Absent (NULL `ptr`) when `authorization` is NULL.
+///
+/// # Safety
+/// `authorization` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oap_authorization_client_id(
+    authorization: *const oap_authorization,
+) -> oap_str {
+    // SAFETY: per contract.
+    unsafe { field(authorization, |a| Some(&a.client_id)) }
+}
+
+/// Where the response will go: the `redirect_uri` sent, or the client's
+/// registered one. Absent when `authorization` is NULL.
+///
+/// # Safety
+/// `authorization` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oap_authorization_redirect_uri(
+    authorization: *const oap_authorization,
+) -> oap_str {
+    // SAFETY: per contract.
+    unsafe { field(authorization, |a| Some(&a.redirect_uri)) }
+}
+
+/// The requested (or default) scopes, space-delimited, possibly empty.
+/// Absent when `authorization` is NULL.
+///
+/// # Safety
+/// `authorization` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oap_authorization_scopes(
+    authorization: *const oap_authorization,
+) -> oap_str {
+    // SAFETY: per contract.
+    unsafe { field(authorization, |a| Some(a.scopes.as_str())) }
+}
+
+/// The client's `state`, or absent if it sent none (or `authorization` is
+/// NULL). The library echoes it back; the consent page need not.
+///
+/// # Safety
+/// `authorization` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oap_authorization_state(
+    authorization: *const oap_authorization,
+) -> oap_str {
+    // SAFETY: per contract.
+    unsafe { field(authorization, |a| a.state.as_deref()) }
+}
+
+/// The response type: "code" or "token". Absent when `authorization` is NULL.
+///
+/// # Safety
+/// `authorization` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oap_authorization_response_type(
+    authorization: *const oap_authorization,
+) -> oap_str {
+    // SAFETY: per contract.
+    unsafe { field(authorization, |a| Some(a.response_type.as_str())) }
+}
+
+/// The PKCE code challenge, or absent when none was sent.
+///
+/// # Safety
+/// `authorization` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oap_authorization_code_challenge(
+    authorization: *const oap_authorization,
+) -> oap_str {
+    // SAFETY: per contract.
+    unsafe {
+        field(authorization, |a| {
+            a.code_challenge.as_ref().map(|c| c.0.as_str())
+        })
+    }
+}
+
+/// The PKCE method (`OAP_PKCE_S256`, `OAP_PKCE_PLAIN`), or `OAP_PKCE_NONE`
+/// without a challenge or when `authorization` is NULL.
+///
+/// # Safety
+/// `authorization` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oap_authorization_code_challenge_method(
+    authorization: *const oap_authorization,
+) -> oap_pkce_method {
+    panic::value(OAP_PKCE_NONE, || {
+        // SAFETY: NULL or live (contract).
+        let auth = unsafe { try_ref(authorization) };
+        auth.map_or(OAP_PKCE_NONE, |a| {
+            pkce_code(a.inner.code_challenge.as_ref().map(|c| c.1))
+        })
+    })
+}
+
+/// Frees a pending authorization. NULL does nothing.
+///
+/// # Safety
+/// `authorization` is NULL or live and not in use by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn oap_authorization_free(authorization: *mut oap_authorization) {
+    panic::value((), || {
+        // SAFETY: NULL or a live handle (contract).
+        unsafe { free_handle(authorization) }
+    })
+}

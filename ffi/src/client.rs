@@ -1,0 +1,151 @@
+//! `oap_client`: a registered client as the host's `find_client` callback
+//! describes it, copied into [`FfiClient`], the Rust API's [`Client`].
+
+use provider::secret::{parse_sha256_hex, StoredSecret};
+use provider::{Client, Grant, Secret};
+
+use crate::config::{grant_bit, oap_grants};
+use crate::ffi::{read_versioned, try_slice, Versioned};
+use crate::slice::oap_str;
+use crate::status::oap_status;
+
+/// How an `oap_client`'s secret is given: `OAP_SECRET_*`.
+pub type oap_secret_kind = u32;
+/// No secret: a public client (RFC 6749 §2.1).
+pub const OAP_SECRET_NONE: u32 = 0;
+/// `secret` is the plaintext secret.
+pub const OAP_SECRET_PLAIN: u32 = 1;
+/// `secret` is the SHA-256 digest of the secret's UTF-8 bytes, as 64
+/// hexadecimal digits (either case), so the host need not keep plaintext.
+pub const OAP_SECRET_SHA256_HEX: u32 = 2;
+
+/// A registered client, handed to the library by `oap_ctx_set_client`,
+/// which copies everything: the memory may be released once it returns.
+///
+/// The library compares secrets itself (constant time); the host only
+/// looks clients up.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct oap_client {
+    /// `sizeof(oap_client)`.
+    pub struct_size: usize,
+    /// The client identifier (required).
+    pub client_id: oap_str,
+    /// How `secret` is given.
+    pub secret_kind: oap_secret_kind,
+    /// The secret, per `secret_kind`; ignored for `OAP_SECRET_NONE`.
+    pub secret: oap_str,
+    /// Whether the client is confidential (normally: it has a secret).
+    /// Public clients must use PKCE and cannot introspect by default.
+    pub confidential: bool,
+    /// The registered redirect URIs, compared by exact string match.
+    /// May be NULL when `redirect_uris_len` is 0.
+    pub redirect_uris: *const oap_str,
+    /// The number of redirect URIs.
+    pub redirect_uris_len: usize,
+    /// The grant types the client may use, `OAP_GRANT_*` or-ed. The
+    /// authorization code grant also allows `response_type=code`, implicit
+    /// `response_type=token`.
+    pub grants: oap_grants,
+    /// Whether the client may call the introspection endpoint.
+    pub may_introspect: bool,
+}
+
+// SAFETY: #[repr(C)], struct_size first, every field valid when zero.
+unsafe impl Versioned for oap_client {
+    const FIRST_VERSION_SIZE: usize = std::mem::size_of::<oap_client>();
+}
+
+#[derive(Clone)]
+enum KeptSecret {
+    Plain(Secret),
+    Sha256([u8; 32]),
+}
+
+/// A client, owned: what the validator callbacks described.
+#[derive(Clone)]
+pub(crate) struct FfiClient {
+    pub(crate) client_id: String,
+    secret: Option<KeptSecret>,
+    confidential: bool,
+    redirect_uris: Vec<String>,
+    grants: oap_grants,
+    may_introspect: bool,
+}
+
+impl FfiClient {
+    /// Copies a C client description.
+    ///
+    /// # Safety
+    /// `client` is NULL or points to an `oap_client` (prefix of
+    /// `struct_size` bytes) whose strings and array are valid for this call.
+    pub(crate) unsafe fn copy_from(client: *const oap_client) -> Result<FfiClient, oap_status> {
+        // SAFETY: NULL or valid (contract).
+        let c = unsafe { read_versioned(client) }?;
+        // SAFETY: valid for this call (contract).
+        let client_id = unsafe { c.client_id.to_str() }?.to_owned();
+        let secret = match c.secret_kind {
+            OAP_SECRET_NONE => None,
+            // SAFETY: valid for this call (contract).
+            OAP_SECRET_PLAIN => Some(KeptSecret::Plain(Secret::new(unsafe {
+                c.secret.to_str()
+            }?))),
+            OAP_SECRET_SHA256_HEX => {
+                // SAFETY: valid for this call (contract).
+                let hex = unsafe { c.secret.to_str() }?;
+                Some(KeptSecret::Sha256(
+                    parse_sha256_hex(hex).ok_or(oap_status::InvalidParameter)?,
+                ))
+            }
+            _ => return Err(oap_status::InvalidParameter),
+        };
+        // SAFETY: redirect_uris_len oap_str values at redirect_uris (contract).
+        let uris = unsafe { try_slice(c.redirect_uris, c.redirect_uris_len) }?;
+        let redirect_uris = uris
+            .iter()
+            // SAFETY: each valid for this call (contract).
+            .map(|u| unsafe { u.to_str() }.map(str::to_owned))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(FfiClient {
+            client_id,
+            secret,
+            confidential: c.confidential,
+            redirect_uris,
+            grants: c.grants,
+            may_introspect: c.may_introspect,
+        })
+    }
+}
+
+impl Client for FfiClient {
+    fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    fn secret(&self) -> Option<StoredSecret<'_>> {
+        self.secret.as_ref().map(|s| match s {
+            KeptSecret::Plain(p) => StoredSecret::Plain(p.expose()),
+            KeptSecret::Sha256(d) => StoredSecret::Sha256(d),
+        })
+    }
+
+    fn is_confidential(&self) -> bool {
+        self.confidential
+    }
+
+    fn redirect_uris(&self) -> &[String] {
+        &self.redirect_uris
+    }
+
+    fn allows_grant_type(&self, grant_type: &str) -> bool {
+        let grant = match grant_type {
+            "implicit" => Some(Grant::Implicit),
+            other => Grant::from_grant_type(other),
+        };
+        grant.is_some_and(|g| self.grants & grant_bit(g) != 0)
+    }
+
+    fn may_introspect(&self) -> bool {
+        self.may_introspect
+    }
+}

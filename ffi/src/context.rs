@@ -1,0 +1,606 @@
+//! `oap_ctx`: what a validator callback receives besides its arguments, like
+//! the `request` object oauthlib's validator methods read and set attributes
+//! on. Through it a callback reads the request (method, URI, headers, OAuth
+//! parameters) and hands values back (`oap_ctx_set_*`), which the library
+//! copies and checks.
+
+use provider::form::Param;
+use provider::pkce::ChallengeMethod;
+use provider::validator::{CodeStatus, RefreshTokenStatus, TokenInfo, TokenType};
+use provider::{OAuthRequest, Scope, ValidatedCode, ValidatedRefreshToken};
+
+use crate::client::{oap_client, FfiClient};
+use crate::ffi::{read_versioned, try_ref, try_slice, Out, Versioned};
+use crate::panic;
+use crate::slice::oap_str;
+use crate::status::oap_status;
+
+/// The kind of a token, as in `token_type_hint` (RFC 7009, RFC 7662).
+pub type oap_token_type = u32;
+/// Unknown, or no hint given.
+pub const OAP_TOKEN_TYPE_NONE: u32 = 0;
+/// An access token.
+pub const OAP_TOKEN_TYPE_ACCESS_TOKEN: u32 = 1;
+/// A refresh token.
+pub const OAP_TOKEN_TYPE_REFRESH_TOKEN: u32 = 2;
+
+/// A PKCE code challenge method (RFC 7636 §4.3).
+pub type oap_pkce_method = u32;
+/// No challenge.
+pub const OAP_PKCE_NONE: u32 = 0;
+/// `plain`: the challenge is the verifier (legacy).
+pub const OAP_PKCE_PLAIN: u32 = 1;
+/// `S256`: the challenge is BASE64URL(SHA256(verifier)).
+pub const OAP_PKCE_S256: u32 = 2;
+
+pub(crate) fn token_type_code(t: Option<TokenType>) -> oap_token_type {
+    match t {
+        None => OAP_TOKEN_TYPE_NONE,
+        Some(TokenType::AccessToken) => OAP_TOKEN_TYPE_ACCESS_TOKEN,
+        Some(TokenType::RefreshToken) => OAP_TOKEN_TYPE_REFRESH_TOKEN,
+    }
+}
+
+pub(crate) fn pkce_code(m: Option<ChallengeMethod>) -> oap_pkce_method {
+    match m {
+        None => OAP_PKCE_NONE,
+        Some(ChallengeMethod::Plain) => OAP_PKCE_PLAIN,
+        Some(ChallengeMethod::S256) => OAP_PKCE_S256,
+    }
+}
+
+pub(crate) fn pkce_method(code: oap_pkce_method) -> Result<ChallengeMethod, oap_status> {
+    match code {
+        OAP_PKCE_PLAIN => Ok(ChallengeMethod::Plain),
+        OAP_PKCE_S256 => Ok(ChallengeMethod::S256),
+        _ => Err(oap_status::InvalidParameter),
+    }
+}
+
+/// What a token grants, handed back by `introspect_token` and
+/// `validate_bearer_token` through `oap_ctx_set_token_info` (copied).
+/// Zero-initialise it, set `struct_size`, fill in what you know.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct oap_token_info {
+    /// `sizeof(oap_token_info)`.
+    pub struct_size: usize,
+    /// `OAP_TOKEN_TYPE_ACCESS_TOKEN`, `…_REFRESH_TOKEN`, or `…_NONE` (unknown).
+    pub token_type: oap_token_type,
+    /// The client the token was issued to (required).
+    pub client_id: oap_str,
+    /// Human-readable resource owner name, or absent (NULL `ptr`).
+    pub username: oap_str,
+    /// Subject: the resource owner's identifier, or absent.
+    pub sub: oap_str,
+    /// Space-delimited granted scopes (absent: none).
+    pub scopes: oap_str,
+    /// Expiry, seconds since the Unix epoch; 0: does not expire. The
+    /// library treats a token past it as inactive.
+    pub exp: u64,
+    /// Issue time, seconds since the Unix epoch; 0: unknown.
+    pub iat: u64,
+    /// Intended audiences; may be NULL when `aud_len` is 0.
+    pub aud: *const oap_str,
+    /// The number of audiences.
+    pub aud_len: usize,
+    /// Issuer, or absent (the server's configured issuer is used).
+    pub iss: oap_str,
+    /// The grant (token family) identifier, or absent.
+    pub grant_id: oap_str,
+}
+
+// SAFETY: #[repr(C)], struct_size first, every field valid when zero.
+unsafe impl Versioned for oap_token_info {
+    const FIRST_VERSION_SIZE: usize = std::mem::size_of::<oap_token_info>();
+}
+
+/// What was stored with a valid, unused authorization code, handed back by
+/// `validate_code` through `oap_ctx_set_code` (copied).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct oap_code_info {
+    /// `sizeof(oap_code_info)`.
+    pub struct_size: usize,
+    /// The client the code was issued to.
+    pub client_id: oap_str,
+    /// The resource owner who approved it.
+    pub user: oap_str,
+    /// The approved scopes, space-delimited (absent: none).
+    pub scopes: oap_str,
+    /// The `redirect_uri` sent in the authorization request (the
+    /// `redirect_uri` field of the saved `oap_authorization_code`), or
+    /// absent if none was sent.
+    pub redirect_uri: oap_str,
+    /// The grant identifier saved with the code.
+    pub grant_id: oap_str,
+    /// Expiry, seconds since the Unix epoch (the library rejects expired codes).
+    pub expires_at: u64,
+}
+
+// SAFETY: #[repr(C)], struct_size first, every field valid when zero.
+unsafe impl Versioned for oap_code_info {
+    const FIRST_VERSION_SIZE: usize = std::mem::size_of::<oap_code_info>();
+}
+
+/// What was stored with a valid refresh token, handed back by
+/// `validate_refresh_token` through `oap_ctx_set_refresh_token` (copied).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct oap_refresh_token_info {
+    /// `sizeof(oap_refresh_token_info)`.
+    pub struct_size: usize,
+    /// The client it was issued to.
+    pub client_id: oap_str,
+    /// The resource owner, or absent.
+    pub user: oap_str,
+    /// The scopes of the original grant, space-delimited.
+    pub scopes: oap_str,
+    /// The grant (token family) identifier.
+    pub grant_id: oap_str,
+    /// Expiry, seconds since the Unix epoch; 0: does not expire.
+    pub expires_at: u64,
+}
+
+// SAFETY: #[repr(C)], struct_size first, every field valid when zero.
+unsafe impl Versioned for oap_refresh_token_info {
+    const FIRST_VERSION_SIZE: usize = std::mem::size_of::<oap_refresh_token_info>();
+}
+
+/// Which value the running callback may hand back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Slot {
+    Nothing,
+    Client,
+    User,
+    Scopes,
+    RedirectUri,
+    CodeChallenge,
+    CodeChallengeMethod,
+    TokenInfo,
+    Code,
+    RefreshToken,
+}
+
+/// A value a callback handed back.
+pub(crate) enum Value {
+    Client(FfiClient),
+    Text(String),
+    Scopes(Scope),
+    Method(ChallengeMethod),
+    TokenInfo(TokenInfo),
+    Code(CodeStatus),
+    Refresh(RefreshTokenStatus),
+}
+
+/// The context of one validator callback: the request being served and
+/// the value the callback hands back. Valid only until the callback
+/// returns; never keep the pointer. Only the thread running the callback
+/// may use it.
+pub struct oap_ctx<'a> {
+    pub(crate) request: Option<&'a OAuthRequest<'a>>,
+    pub(crate) slot: Slot,
+    pub(crate) value: Option<Value>,
+    /// A setter failed or did not apply: the callback's answer is not trusted.
+    pub(crate) failed: bool,
+}
+
+impl<'a> oap_ctx<'a> {
+    pub(crate) fn new(request: Option<&'a OAuthRequest<'a>>, slot: Slot) -> Self {
+        oap_ctx {
+            request,
+            slot,
+            value: None,
+            failed: false,
+        }
+    }
+}
+
+/// Stores the value `make` builds, if the running callback takes `slot`.
+/// Any failure also marks the callback as failed (answered `server_error`).
+///
+/// # Safety
+/// `ctx` is NULL or the live context of the running callback.
+unsafe fn set(
+    ctx: *mut oap_ctx<'_>,
+    slot: Slot,
+    make: impl FnOnce() -> Result<Value, oap_status>,
+) -> oap_status {
+    panic::status(|| {
+        // SAFETY: NULL or the running callback's context, used by this thread
+        // only (contract), so this exclusive borrow is unique.
+        let ctx = unsafe { ctx.as_mut() }.ok_or(oap_status::NullParameter)?;
+        if ctx.slot != slot {
+            ctx.failed = true;
+            return Err(oap_status::WrongContext);
+        }
+        match make() {
+            Ok(value) => {
+                ctx.value = Some(value);
+                Ok(())
+            }
+            Err(status) => {
+                ctx.failed = true;
+                Err(status)
+            }
+        }
+    })
+}
+
+/// Parses a space-delimited scope list; malformed → invalid parameter.
+fn scopes(text: Option<&str>) -> Result<Scope, oap_status> {
+    Scope::parse(text.unwrap_or("")).map_err(|_| oap_status::InvalidParameter)
+}
+
+/// A time field where 0 means "none".
+fn time(t: u64) -> Option<u64> {
+    (t != 0).then_some(t)
+}
+
+/// Hands back the client (`find_client`, `validate_client_id`,
+/// `authenticate_client`, `authenticate_client_id`). Copies `client`.
+///
+/// Errors (each also makes the running callback count as failed):
+/// `OAP_STATUS_WRONG_CONTEXT` from another callback,
+/// `OAP_STATUS_NULL_PARAMETER`, `OAP_STATUS_INVALID_UTF8`,
+/// `OAP_STATUS_INVALID_PARAMETER` (unknown `secret_kind`, malformed digest),
+/// `OAP_STATUS_STRUCT_TOO_SMALL`.
+///
+/// # Safety
+/// `ctx` is NULL or the running callback's context; `client` NULL or valid
+/// for the call.
+#[no_mangle]
+pub unsafe extern "C" fn oap_ctx_set_client(
+    ctx: *mut oap_ctx,
+    client: *const oap_client,
+) -> oap_status {
+    // SAFETY: ctx per contract; client read during this call only (contract).
+    unsafe {
+        set(ctx, Slot::Client, || {
+            Ok(Value::Client(FfiClient::copy_from(client)?))
+        })
+    }
+}
+
+/// Hands back the authenticated resource owner (`validate_user`). Copies it.
+/// Errors as `oap_ctx_set_client`.
+///
+/// # Safety
+/// `ctx` is NULL or the running callback's context; `user` valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn oap_ctx_set_user(ctx: *mut oap_ctx, user: oap_str) -> oap_status {
+    // SAFETY: ctx per contract; user valid for this call (contract).
+    unsafe {
+        set(ctx, Slot::User, || {
+            Ok(Value::Text(user.to_str()?.to_owned()))
+        })
+    }
+}
+
+/// Hands back scopes, space-delimited (`get_default_scopes`,
+/// `get_original_scopes`). Copies them. A malformed scope token is
+/// `OAP_STATUS_INVALID_PARAMETER`. Errors as `oap_ctx_set_client`.
+///
+/// # Safety
+/// `ctx` is NULL or the running callback's context; `scopes` valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn oap_ctx_set_scopes(ctx: *mut oap_ctx, scopes: oap_str) -> oap_status {
+    // SAFETY: ctx per contract; scopes valid for this call (contract).
+    unsafe {
+        set(ctx, Slot::Scopes, || {
+            Ok(Value::Scopes(self::scopes(Some(scopes.to_str()?))?))
+        })
+    }
+}
+
+/// Hands back a redirect URI (`get_default_redirect_uri`). Copies it.
+/// Errors as `oap_ctx_set_client`.
+///
+/// # Safety
+/// `ctx` is NULL or the running callback's context; `uri` valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn oap_ctx_set_redirect_uri(ctx: *mut oap_ctx, uri: oap_str) -> oap_status {
+    // SAFETY: ctx per contract; uri valid for this call (contract).
+    unsafe {
+        set(ctx, Slot::RedirectUri, || {
+            Ok(Value::Text(uri.to_str()?.to_owned()))
+        })
+    }
+}
+
+/// Hands back the PKCE challenge saved with a code (`get_code_challenge`).
+/// Copies it. Errors as `oap_ctx_set_client`.
+///
+/// # Safety
+/// `ctx` is NULL or the running callback's context; `challenge` valid for
+/// the call.
+#[no_mangle]
+pub unsafe extern "C" fn oap_ctx_set_code_challenge(
+    ctx: *mut oap_ctx,
+    challenge: oap_str,
+) -> oap_status {
+    // SAFETY: ctx per contract; challenge valid for this call (contract).
+    unsafe {
+        set(ctx, Slot::CodeChallenge, || {
+            Ok(Value::Text(challenge.to_str()?.to_owned()))
+        })
+    }
+}
+
+/// Hands back the PKCE method saved with a code
+/// (`get_code_challenge_method`): `OAP_PKCE_PLAIN` or `OAP_PKCE_S256`;
+/// anything else is `OAP_STATUS_INVALID_PARAMETER`. Errors as
+/// `oap_ctx_set_client`.
+///
+/// # Safety
+/// `ctx` is NULL or the running callback's context.
+#[no_mangle]
+pub unsafe extern "C" fn oap_ctx_set_code_challenge_method(
+    ctx: *mut oap_ctx,
+    method: oap_pkce_method,
+) -> oap_status {
+    // SAFETY: ctx per contract.
+    unsafe {
+        set(ctx, Slot::CodeChallengeMethod, || {
+            Ok(Value::Method(pkce_method(method)?))
+        })
+    }
+}
+
+/// Hands back what a token grants (`introspect_token`,
+/// `validate_bearer_token`). Copies `info`. Errors as `oap_ctx_set_client`
+/// (`OAP_STATUS_INVALID_PARAMETER` for an unknown `token_type` or
+/// malformed scopes).
+///
+/// # Safety
+/// `ctx` is NULL or the running callback's context; `info` NULL or valid
+/// for the call.
+#[no_mangle]
+pub unsafe extern "C" fn oap_ctx_set_token_info(
+    ctx: *mut oap_ctx,
+    info: *const oap_token_info,
+) -> oap_status {
+    // SAFETY: ctx per contract; info read during this call only (contract).
+    unsafe {
+        set(ctx, Slot::TokenInfo, || {
+            Ok(Value::TokenInfo(copy_token_info(info)?))
+        })
+    }
+}
+
+/// # Safety
+/// `info` NULL or valid for the call, its strings and array too.
+unsafe fn copy_token_info(info: *const oap_token_info) -> Result<TokenInfo, oap_status> {
+    // SAFETY: NULL or valid (contract).
+    let i = unsafe { read_versioned(info) }?;
+    let token_type = match i.token_type {
+        OAP_TOKEN_TYPE_NONE => None,
+        OAP_TOKEN_TYPE_ACCESS_TOKEN => Some(TokenType::AccessToken),
+        OAP_TOKEN_TYPE_REFRESH_TOKEN => Some(TokenType::RefreshToken),
+        _ => return Err(oap_status::InvalidParameter),
+    };
+    // SAFETY: aud_len strings at aud, valid for the call (contract).
+    let aud = unsafe { try_slice(i.aud, i.aud_len) }?
+        .iter()
+        // SAFETY: each valid for the call (contract).
+        .map(|a| unsafe { a.to_str() }.map(str::to_owned))
+        .collect::<Result<Vec<_>, _>>()?;
+    // SAFETY: the strings of info are valid for the call (contract); same
+    // for every to_str / to_opt_str below.
+    let owned = |s: oap_str| unsafe { s.to_opt_str() }.map(|o| o.map(str::to_owned));
+    Ok(TokenInfo {
+        token_type,
+        // SAFETY: as above.
+        client_id: unsafe { i.client_id.to_str() }?.to_owned(),
+        username: owned(i.username)?,
+        sub: owned(i.sub)?,
+        // SAFETY: as above.
+        scopes: scopes(unsafe { i.scopes.to_opt_str() }?)?,
+        exp: time(i.exp),
+        iat: time(i.iat),
+        aud,
+        iss: owned(i.iss)?,
+        grant_id: owned(i.grant_id)?,
+    })
+}
+
+/// Hands back what was stored with a valid, unused code (`validate_code`,
+/// which then returns `OAP_CB_TRUE`). Copies `info`. Errors as
+/// `oap_ctx_set_client`.
+///
+/// # Safety
+/// `ctx` is NULL or the running callback's context; `info` NULL or valid
+/// for the call.
+#[no_mangle]
+pub unsafe extern "C" fn oap_ctx_set_code(
+    ctx: *mut oap_ctx,
+    info: *const oap_code_info,
+) -> oap_status {
+    // SAFETY: ctx per contract; info read during this call only (contract).
+    unsafe {
+        set(ctx, Slot::Code, || {
+            let i = read_versioned(info)?;
+            Ok(Value::Code(CodeStatus::Valid(ValidatedCode {
+                client_id: i.client_id.to_str()?.to_owned(),
+                user: i.user.to_str()?.to_owned(),
+                scopes: scopes(i.scopes.to_opt_str()?)?,
+                redirect_uri: i.redirect_uri.to_opt_str()?.map(str::to_owned),
+                grant_id: i.grant_id.to_str()?.to_owned(),
+                expires_at: i.expires_at,
+            })))
+        })
+    }
+}
+
+/// Reports that the code was already exchanged (`validate_code`, which then
+/// returns `OAP_CB_TRUE`): a replay. The library answers `invalid_grant`
+/// and revokes the grant `grant_id` (through `revoke_grant`). Copies
+/// `grant_id`. Errors as `oap_ctx_set_client`.
+///
+/// # Safety
+/// `ctx` is NULL or the running callback's context; `grant_id` valid for
+/// the call.
+#[no_mangle]
+pub unsafe extern "C" fn oap_ctx_set_code_used(ctx: *mut oap_ctx, grant_id: oap_str) -> oap_status {
+    // SAFETY: ctx per contract; grant_id valid for this call (contract).
+    unsafe {
+        set(ctx, Slot::Code, || {
+            Ok(Value::Code(CodeStatus::Used {
+                grant_id: grant_id.to_str()?.to_owned(),
+            }))
+        })
+    }
+}
+
+/// Hands back what was stored with a valid refresh token
+/// (`validate_refresh_token`, which then returns `OAP_CB_TRUE`). Copies
+/// `info`. Errors as `oap_ctx_set_client`.
+///
+/// # Safety
+/// `ctx` is NULL or the running callback's context; `info` NULL or valid
+/// for the call.
+#[no_mangle]
+pub unsafe extern "C" fn oap_ctx_set_refresh_token(
+    ctx: *mut oap_ctx,
+    info: *const oap_refresh_token_info,
+) -> oap_status {
+    // SAFETY: ctx per contract; info read during this call only (contract).
+    unsafe {
+        set(ctx, Slot::RefreshToken, || {
+            let i = read_versioned(info)?;
+            Ok(Value::Refresh(RefreshTokenStatus::Active(
+                ValidatedRefreshToken {
+                    client_id: i.client_id.to_str()?.to_owned(),
+                    user: i.user.to_opt_str()?.map(str::to_owned),
+                    scopes: scopes(i.scopes.to_opt_str()?)?,
+                    grant_id: i.grant_id.to_str()?.to_owned(),
+                    expires_at: time(i.expires_at),
+                },
+            )))
+        })
+    }
+}
+
+/// Reports that the refresh token was already replaced by rotation
+/// (`validate_refresh_token`, which then returns `OAP_CB_TRUE`): it leaked.
+/// The library answers `invalid_grant` and revokes the grant `grant_id`.
+/// Copies `grant_id`. Errors as `oap_ctx_set_client`.
+///
+/// # Safety
+/// `ctx` is NULL or the running callback's context; `grant_id` valid for
+/// the call.
+#[no_mangle]
+pub unsafe extern "C" fn oap_ctx_set_refresh_token_rotated(
+    ctx: *mut oap_ctx,
+    grant_id: oap_str,
+) -> oap_status {
+    // SAFETY: ctx per contract; grant_id valid for this call (contract).
+    unsafe {
+        set(ctx, Slot::RefreshToken, || {
+            Ok(Value::Refresh(RefreshTokenStatus::Rotated {
+                grant_id: grant_id.to_str()?.to_owned(),
+            }))
+        })
+    }
+}
+
+/// Runs a read accessor on the callback's request.
+///
+/// # Safety
+/// `ctx` is NULL or the running callback's context; `out` NULL or writable.
+unsafe fn read(
+    ctx: *const oap_ctx<'_>,
+    out: *mut oap_str,
+    get: impl FnOnce(&OAuthRequest<'_>) -> Result<Option<oap_str>, oap_status>,
+) -> oap_status {
+    panic::status(|| {
+        // SAFETY: NULL or the running callback's context (contract).
+        let ctx = unsafe { try_ref(ctx) }?;
+        let out = Out::new(out)?;
+        let request = ctx.request.ok_or(oap_status::NotFound)?;
+        let value = get(request)?.ok_or(oap_status::NotFound)?;
+        // SAFETY: checked non-NULL, writable by the contract.
+        unsafe { out.write(value) };
+        Ok(())
+    })
+}
+
+/// The request method. The string is valid until the callback returns.
+/// `OAP_STATUS_NOT_FOUND` in `find_client`, which runs outside any request
+/// view.
+///
+/// # Safety
+/// `ctx` is NULL or the running callback's context; `method_out` NULL or
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn oap_ctx_method(
+    ctx: *const oap_ctx,
+    method_out: *mut oap_str,
+) -> oap_status {
+    // SAFETY: per contract.
+    unsafe { read(ctx, method_out, |r| Ok(Some(oap_str::new(r.http.method())))) }
+}
+
+/// The request target (path and query). Valid until the callback returns.
+/// `OAP_STATUS_NOT_FOUND` in `find_client`.
+///
+/// # Safety
+/// `ctx` is NULL or the running callback's context; `uri_out` NULL or
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn oap_ctx_uri(ctx: *const oap_ctx, uri_out: *mut oap_str) -> oap_status {
+    // SAFETY: per contract.
+    unsafe { read(ctx, uri_out, |r| Ok(Some(oap_str::new(r.http.uri())))) }
+}
+
+/// The first request header called `name` (ASCII case-insensitive). Valid
+/// until the callback returns. `OAP_STATUS_NOT_FOUND` when absent (and in
+/// `find_client`).
+///
+/// # Safety
+/// `ctx` is NULL or the running callback's context; `name` valid for the
+/// call; `value_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oap_ctx_header(
+    ctx: *const oap_ctx,
+    name: oap_str,
+    value_out: *mut oap_str,
+) -> oap_status {
+    // SAFETY: per contract; name valid for this call.
+    unsafe {
+        read(ctx, value_out, |r| {
+            let name = name.to_str()?;
+            Ok(r.http.header(name).map(oap_str::new))
+        })
+    }
+}
+
+/// The OAuth parameter `name` of the request (form body, or the query for
+/// the authorization endpoint), decoded. Only the parameters the library
+/// reads are kept (grant_type, code, redirect_uri, client_id, scope, state,
+/// response_type, code_verifier, code_challenge, code_challenge_method,
+/// refresh_token, username, password, client_secret, token,
+/// token_type_hint, access_token); others give `OAP_STATUS_NOT_FOUND`.
+/// Secrets are included (a custom `authenticate_client` needs them): never
+/// log them. Valid until the
+/// callback returns. `OAP_STATUS_NOT_FOUND` when absent or not such a
+/// parameter (and in `find_client`).
+///
+/// # Safety
+/// `ctx` is NULL or the running callback's context; `name` valid for the
+/// call; `value_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oap_ctx_param(
+    ctx: *const oap_ctx,
+    name: oap_str,
+    value_out: *mut oap_str,
+) -> oap_status {
+    // SAFETY: per contract; name valid for this call.
+    unsafe {
+        read(ctx, value_out, |r| {
+            let name = name.to_str()?;
+            let param = Param::from_name(name);
+            Ok(param.and_then(|p| r.params.get(p)).map(oap_str::new))
+        })
+    }
+}

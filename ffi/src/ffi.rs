@@ -1,0 +1,121 @@
+//! Pointers and ownership across the ABI.
+//!
+//! Each opaque handle (`oap_server`, `oap_response`, …) is a Rust struct
+//! that C only ever sees behind a pointer made by [`into_handle`] (a
+//! `Box`), borrowed with [`try_ref`] and released by [`free_handle`]. The
+//! pointer checks here are the "NULL parameter" path of every export.
+
+use std::mem::{size_of, MaybeUninit};
+use std::ptr;
+
+use crate::status::oap_status;
+
+/// Borrows the object behind `ptr`; NULL is `OAP_STATUS_NULL_PARAMETER`.
+///
+/// # Safety
+/// `ptr` is NULL or points to a live `T` that nothing mutates during `'a`.
+pub(crate) unsafe fn try_ref<'a, T>(ptr: *const T) -> Result<&'a T, oap_status> {
+    // SAFETY: by the contract, a non-NULL ptr is a valid, shared T for 'a.
+    unsafe { ptr.as_ref() }.ok_or(oap_status::NullParameter)
+}
+
+/// An out-parameter, checked for NULL before any work is done and written
+/// only at the end, on success.
+pub(crate) struct Out<T>(*mut T);
+
+impl<T> Out<T> {
+    /// Checks `ptr` for NULL.
+    pub(crate) fn new(ptr: *mut T) -> Result<Self, oap_status> {
+        if ptr.is_null() {
+            Err(oap_status::NullParameter)
+        } else {
+            Ok(Out(ptr))
+        }
+    }
+
+    /// Writes the value (without dropping whatever the caller left there).
+    ///
+    /// # Safety
+    /// The pointer given to [`Out::new`] must be valid for a write of `T`.
+    pub(crate) unsafe fn write(self, value: T) {
+        // SAFETY: non-NULL (checked in new) and writable by the contract.
+        unsafe { self.0.write(value) }
+    }
+}
+
+/// Hands `value` to C as an owned handle, to be released by [`free_handle`].
+pub(crate) fn into_handle<T>(value: T) -> *mut T {
+    Box::into_raw(Box::new(value))
+}
+
+/// Releases a handle made by [`into_handle`]; NULL does nothing.
+///
+/// # Safety
+/// `ptr` is NULL or a pointer from [`into_handle::<T>`] not yet freed and
+/// not in use by another thread.
+pub(crate) unsafe fn free_handle<T>(ptr: *mut T) {
+    if !ptr.is_null() {
+        // SAFETY: by the contract, ptr came from Box::into_raw and is freed once.
+        drop(unsafe { Box::from_raw(ptr) });
+    }
+}
+
+/// A slice from a C array; NULL is allowed only with `len == 0`.
+///
+/// # Safety
+/// A non-NULL `ptr` points to `len` initialised `T`s valid during `'a`.
+pub(crate) unsafe fn try_slice<'a, T>(ptr: *const T, len: usize) -> Result<&'a [T], oap_status> {
+    if ptr.is_null() {
+        return if len == 0 {
+            Ok(&[])
+        } else {
+            Err(oap_status::NullParameter)
+        };
+    }
+    // SAFETY: non-NULL and valid for len elements by the contract.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
+/// A `#[repr(C)]` struct the caller fills in, whose first field is
+/// `size_t struct_size`: the caller's `sizeof` of it, so later versions can
+/// append fields without breaking callers compiled against older headers.
+///
+/// # Safety
+/// Implementors are `#[repr(C)]`, start with a `usize` `struct_size`, and
+/// are valid when all-zero (every field an integer, `bool`, raw pointer,
+/// `oap_str`, or `Option` of a function pointer), because fields past the
+/// caller's `struct_size` are read as zero: absent, NULL, false.
+pub(crate) unsafe trait Versioned: Sized {
+    /// The size of the struct's first version; a smaller `struct_size` is
+    /// refused with `OAP_STATUS_STRUCT_TOO_SMALL`.
+    const FIRST_VERSION_SIZE: usize;
+}
+
+/// Copies a versioned struct: the first `min(struct_size, sizeof)` bytes of
+/// the caller's, the rest zero (fields the caller's version does not have).
+///
+/// # Safety
+/// `ptr` is NULL or points to at least `struct_size` readable bytes holding
+/// an initialised `T` prefix (its first field being `struct_size`).
+pub(crate) unsafe fn read_versioned<T: Versioned>(ptr: *const T) -> Result<T, oap_status> {
+    if ptr.is_null() {
+        return Err(oap_status::NullParameter);
+    }
+    // SAFETY: non-NULL; the first field of every Versioned struct is a usize,
+    // readable by the contract. read_unaligned: no alignment assumption.
+    let struct_size = unsafe { ptr.cast::<usize>().read_unaligned() };
+    if struct_size < T::FIRST_VERSION_SIZE {
+        return Err(oap_status::StructTooSmall);
+    }
+    let mut out = MaybeUninit::<T>::zeroed();
+    let n = struct_size.min(size_of::<T>());
+    // SAFETY: the source holds struct_size >= n readable bytes (contract);
+    // the destination is a T, size_of::<T>() >= n bytes; they do not overlap
+    // (out is a fresh local).
+    unsafe { ptr::copy_nonoverlapping(ptr.cast::<u8>(), out.as_mut_ptr().cast::<u8>(), n) };
+    // SAFETY: all-zero is a valid T (Versioned's contract), and the first n
+    // bytes are the caller's initialised T prefix: every field is either
+    // fully copied, or zero. A field cut in half cannot happen because
+    // struct_size is a sizeof of a prefix that ends on a field boundary.
+    Ok(unsafe { out.assume_init() })
+}

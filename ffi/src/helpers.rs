@@ -1,0 +1,292 @@
+//! Pure helpers: the Rust API's building blocks, for hosts that need one
+//! piece (comparing a secret, checking PKCE, parsing a header) without an
+//! endpoint. All are thread-safe and keep nothing.
+
+use std::ffi::{c_char, c_void};
+
+use provider::form;
+use provider::header::{self, HeaderError};
+use provider::{pkce, secret, token};
+
+use crate::context::{oap_pkce_method, pkce_method};
+use crate::ffi::Out;
+use crate::panic;
+use crate::slice::{oap_bytes, oap_str};
+use crate::status::oap_status;
+use crate::validator::{oap_cb_result, OAP_CB_FALSE, OAP_CB_TRUE};
+
+/// The length of a generated token (`oap_generate_token`): 256 random bits
+/// in unpadded base64url.
+pub const OAP_TOKEN_LEN: usize = 43;
+/// The length of an S256 PKCE challenge.
+pub const OAP_S256_CHALLENGE_LEN: usize = 43;
+/// A buffer size that holds any Basic credentials `oap_parse_basic` accepts.
+pub const OAP_BASIC_BUFFER_LEN: usize = 1024;
+const _: () = assert!(OAP_BASIC_BUFFER_LEN == header::BASIC_BUFFER_LEN);
+
+/// The library version, e.g. "0.1.0" (static; also NUL-terminated).
+#[no_mangle]
+pub extern "C" fn oap_version() -> oap_str {
+    panic::value(oap_str::NONE, || {
+        oap_str::from_static_nul(concat!(env!("CARGO_PKG_VERSION"), "\0"))
+    })
+}
+
+/// Copies `text` into the caller's buffer.
+///
+/// # Safety
+/// `buf` is NULL or writable for `buf_len` bytes.
+unsafe fn copy_out(
+    text: &[u8],
+    buf: *mut c_char,
+    buf_len: usize,
+    written_out: Out<usize>,
+) -> Result<(), oap_status> {
+    if buf.is_null() {
+        return Err(oap_status::NullParameter);
+    }
+    if buf_len < text.len() {
+        return Err(oap_status::BufferTooSmall);
+    }
+    // SAFETY: buf is writable for buf_len >= text.len() bytes (contract);
+    // text is our own slice, so they do not overlap.
+    unsafe { std::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), text.len()) };
+    // SAFETY: checked non-NULL by Out::new, writable (contract).
+    unsafe { written_out.write(text.len()) };
+    Ok(())
+}
+
+/// Compares two byte strings in time independent of their contents and of
+/// which is longer (it compares their SHA-256 digests). Writes the result
+/// to `*equal_out`.
+///
+/// # Safety
+/// `a` and `b` valid for the call; `equal_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oap_constant_time_eq(
+    a: oap_bytes,
+    b: oap_bytes,
+    equal_out: *mut bool,
+) -> oap_status {
+    panic::status(|| {
+        let equal_out = Out::new(equal_out)?;
+        // SAFETY: valid for the call (contract).
+        let (a, b) = unsafe { (a.to_slice()?, b.to_slice()?) };
+        // SAFETY: checked non-NULL, writable (contract).
+        unsafe { equal_out.write(secret::constant_time_eq(a, b)) };
+        Ok(())
+    })
+}
+
+/// Whether `verifier` matches `challenge` under `method` (RFC 7636 §4.6),
+/// in constant time; a verifier of invalid syntax never matches. Writes the
+/// result to `*matches_out`. An unknown `method` (or `OAP_PKCE_NONE`) is
+/// `OAP_STATUS_INVALID_PARAMETER`.
+///
+/// # Safety
+/// `verifier`, `challenge` valid for the call; `matches_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oap_pkce_verify(
+    verifier: oap_str,
+    challenge: oap_str,
+    method: oap_pkce_method,
+    matches_out: *mut bool,
+) -> oap_status {
+    panic::status(|| {
+        let matches_out = Out::new(matches_out)?;
+        // SAFETY: valid for the call (contract).
+        let (verifier, challenge) = unsafe { (verifier.to_str()?, challenge.to_str()?) };
+        let method = pkce_method(method)?;
+        // SAFETY: checked non-NULL, writable (contract).
+        unsafe { matches_out.write(pkce::verify(verifier, challenge, method)) };
+        Ok(())
+    })
+}
+
+/// Writes the S256 challenge of `verifier`, BASE64URL(SHA256(verifier)),
+/// to `buf` (`OAP_S256_CHALLENGE_LEN` bytes, not NUL-terminated) and its
+/// length to `*written_out`. `OAP_STATUS_BUFFER_TOO_SMALL` when `buf_len`
+/// is too small.
+///
+/// # Safety
+/// `verifier` valid for the call; `buf` NULL or writable for `buf_len`
+/// bytes; `written_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oap_pkce_s256_challenge(
+    verifier: oap_str,
+    buf: *mut c_char,
+    buf_len: usize,
+    written_out: *mut usize,
+) -> oap_status {
+    panic::status(|| {
+        let written_out = Out::new(written_out)?;
+        // SAFETY: valid for the call (contract).
+        let verifier = unsafe { verifier.to_str() }?;
+        let challenge = pkce::s256_challenge(verifier);
+        // SAFETY: buf writable for buf_len bytes (contract).
+        unsafe { copy_out(challenge.as_str().as_bytes(), buf, buf_len, written_out) }
+    })
+}
+
+/// Writes a fresh random token (256 bits from the OS, unpadded base64url:
+/// `OAP_TOKEN_LEN` bytes, not NUL-terminated) to `buf` and its length to
+/// `*written_out`. `OAP_STATUS_RANDOMNESS_UNAVAILABLE` if the OS has no
+/// randomness; `OAP_STATUS_BUFFER_TOO_SMALL`.
+///
+/// # Safety
+/// `buf` NULL or writable for `buf_len` bytes; `written_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oap_generate_token(
+    buf: *mut c_char,
+    buf_len: usize,
+    written_out: *mut usize,
+) -> oap_status {
+    panic::status(|| {
+        let written_out = Out::new(written_out)?;
+        if buf.is_null() {
+            return Err(oap_status::NullParameter);
+        }
+        if buf_len < OAP_TOKEN_LEN {
+            return Err(oap_status::BufferTooSmall);
+        }
+        let token = token::generate_token().map_err(|_| oap_status::RandomnessUnavailable)?;
+        // SAFETY: buf writable for buf_len bytes (contract).
+        unsafe { copy_out(token.as_bytes(), buf, buf_len, written_out) }
+    })
+}
+
+/// Parses a Basic `Authorization` header value carrying OAuth client
+/// credentials (RFC 6749 §2.3.1: base64 of the form-encoded id and secret
+/// joined by ':'), decoding into the caller's `buf` (`OAP_BASIC_BUFFER_LEN`
+/// bytes always suffice). On success `*client_id_out` and
+/// `*client_secret_out` point into `buf`, valid while it is; on failure
+/// `buf` holds unspecified bytes.
+///
+/// Errors: `OAP_STATUS_MALFORMED` (not Basic, bad base64, no ':', bad
+/// percent-encoding, not UTF-8, empty id), `OAP_STATUS_BUFFER_TOO_SMALL`.
+///
+/// # Safety
+/// `header_value` valid for the call; `buf` NULL or writable for
+/// `buf_len` bytes; the out-pointers NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oap_parse_basic(
+    header_value: oap_str,
+    buf: *mut c_char,
+    buf_len: usize,
+    client_id_out: *mut oap_str,
+    client_secret_out: *mut oap_str,
+) -> oap_status {
+    panic::status(|| {
+        let (id_out, secret_out) = (Out::new(client_id_out)?, Out::new(client_secret_out)?);
+        // SAFETY: valid for the call (contract).
+        let value = unsafe { header_value.to_str() }?;
+        if buf.is_null() {
+            return Err(oap_status::NullParameter);
+        }
+        // SAFETY: buf is writable for buf_len bytes and, being the caller's
+        // scratch space, not aliased by anything we read (contract).
+        let buf = unsafe { std::slice::from_raw_parts_mut(buf.cast::<u8>(), buf_len) };
+        let creds = header::parse_basic(value, buf).map_err(|e| match e {
+            HeaderError::TooLong => oap_status::BufferTooSmall,
+            _ => oap_status::Malformed,
+        })?;
+        // SAFETY: both checked non-NULL, writable (contract).
+        unsafe {
+            id_out.write(oap_str::new(creds.client_id));
+            secret_out.write(oap_str::new(creds.client_secret));
+        }
+        Ok(())
+    })
+}
+
+/// Parses a Bearer `Authorization` header value (RFC 6750 §2.1): on
+/// success `*token_out` points into `header_value`. `OAP_STATUS_MALFORMED`
+/// for another scheme, a missing token or invalid token characters.
+///
+/// # Safety
+/// `header_value` valid for the call (and as long as `*token_out` is
+/// used); `token_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oap_parse_bearer(
+    header_value: oap_str,
+    token_out: *mut oap_str,
+) -> oap_status {
+    panic::status(|| {
+        let token_out = Out::new(token_out)?;
+        // SAFETY: valid for the call (contract).
+        let value = unsafe { header_value.to_str() }?;
+        let token = header::parse_bearer(value).map_err(|_| oap_status::Malformed)?;
+        // SAFETY: checked non-NULL, writable (contract).
+        unsafe { token_out.write(oap_str::new(token)) };
+        Ok(())
+    })
+}
+
+/// Writes the Basic `Authorization` header value for client credentials
+/// ("Basic " + base64 of the form-encoded id ':' secret) to `buf`, and its
+/// length to `*written_out`. For clients and tests.
+/// `OAP_STATUS_BUFFER_TOO_SMALL` when it does not fit.
+///
+/// # Safety
+/// `client_id`, `client_secret` valid for the call; `buf` NULL or writable
+/// for `buf_len` bytes; `written_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oap_basic_header_value(
+    client_id: oap_str,
+    client_secret: oap_str,
+    buf: *mut c_char,
+    buf_len: usize,
+    written_out: *mut usize,
+) -> oap_status {
+    panic::status(|| {
+        let written_out = Out::new(written_out)?;
+        // SAFETY: valid for the call (contract).
+        let (id, secret) = unsafe { (client_id.to_str()?, client_secret.to_str()?) };
+        let value = header::basic_header_value(id, secret);
+        // SAFETY: buf writable for buf_len bytes (contract).
+        unsafe { copy_out(value.as_bytes(), buf, buf_len, written_out) }
+    })
+}
+
+/// Called by `oap_form_parse` for each pair, in order: `name` and `value`
+/// are decoded and valid until the callback returns. Return `OAP_CB_TRUE`
+/// to go on, `OAP_CB_FALSE` to stop (the parse still succeeds), anything
+/// else to stop with `OAP_STATUS_CALLBACK_FAILED`.
+pub type oap_form_pair_cb = Option<
+    unsafe extern "C" fn(user_data: *mut c_void, name: oap_str, value: oap_str) -> oap_cb_result,
+>;
+
+/// Parses `application/x-www-form-urlencoded` data (a body or a query
+/// string without '?'), calling `callback` with `user_data` for each
+/// decoded pair. Empty segments are skipped; a segment without '=' has an
+/// empty value. `OAP_STATUS_MALFORMED` at the first malformed pair (bad
+/// percent-encoding, not UTF-8 once decoded, empty name), after the pairs
+/// before it were delivered.
+///
+/// # Safety
+/// `input` valid for the call; `callback` NULL or a valid function that
+/// does not unwind.
+#[no_mangle]
+pub unsafe extern "C" fn oap_form_parse(
+    input: oap_bytes,
+    callback: oap_form_pair_cb,
+    user_data: *mut c_void,
+) -> oap_status {
+    panic::status(|| {
+        let callback = callback.ok_or(oap_status::NullParameter)?;
+        // SAFETY: valid for the call (contract).
+        let input = unsafe { input.to_slice() }?;
+        for pair in form::pairs(input) {
+            let (name, value) = pair.map_err(|_| oap_status::Malformed)?;
+            // SAFETY: the caller's callback (contract); name and value live
+            // until it returns.
+            let answer = unsafe { callback(user_data, oap_str::new(&name), oap_str::new(&value)) };
+            match answer {
+                OAP_CB_TRUE => {}
+                OAP_CB_FALSE => return Ok(()),
+                _ => return Err(oap_status::CallbackFailed),
+            }
+        }
+        Ok(())
+    })
+}

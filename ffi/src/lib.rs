@@ -1,0 +1,48 @@
+//! The C ABI of `oauth2-provider`: `liboauth2_provider.a` / `.so` and the
+//! header `include/oauth2_provider.h`, generated from this crate by cbindgen.
+//!
+//! This crate is an adapter only: it converts C views into the Rust API's
+//! types and back, and runs the host's validator callbacks. Every protocol
+//! decision stays in the `oauth2-provider` crate.
+//!
+//! Layout: one module per concept (`server`, `authorization`, `token`,
+//! `request`, `response`, `validator`, `context`, `client`, `config`,
+//! `helpers`), and
+//! private plumbing: `panic` (the panic boundary), `ffi` (pointers and
+//! ownership), `slice` (`oap_str` / `oap_bytes`), `status` (`oap_status`).
+//!
+//! Every `unsafe` block says why it is sound in a `// SAFETY:` comment;
+//! most rely on the contract written in the header: pointers are NULL or
+//! valid for the documented duration, lengths match their buffers.
+#![deny(clippy::undocumented_unsafe_blocks)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(missing_docs)]
+#![allow(non_camel_case_types)]
+
+mod authorization;
+mod client;
+mod config;
+mod context;
+mod ffi;
+mod helpers;
+mod panic;
+mod request;
+mod response;
+mod server;
+mod slice;
+mod status;
+mod token;
+mod validator;
+
+pub use authorization::*;
+pub use client::*;
+pub use config::*;
+pub use context::*;
+pub use helpers::*;
+pub use request::*;
+pub use response::*;
+pub use server::*;
+pub use slice::*;
+pub use status::*;
+pub use token::*;
+pub use validator::*;

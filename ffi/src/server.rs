@@ -1,0 +1,350 @@
+//! `oap_server`: a configured server over a callback table, and its
+//! endpoints, each a thin call into the Rust API's `Server`.
+
+use provider::{Scope, Server};
+
+use crate::authorization::oap_authorization;
+use crate::config::{self, oap_config};
+use crate::ffi::{free_handle, into_handle, try_ref, try_slice, Out};
+use crate::panic;
+use crate::request::{oap_request, with_request};
+use crate::response::oap_response;
+use crate::slice::oap_str;
+use crate::status::oap_status;
+use crate::token::oap_token;
+use crate::validator::{oap_validator, FfiValidator};
+
+/// An authorization server and resource server: every endpoint over one
+/// validator. Immutable once created and shareable across threads: any
+/// number of threads may call the `oap_server_*` functions on one server at
+/// once (the validator's callbacks then run concurrently). Free it with
+/// `oap_server_free` after every call on it has returned.
+pub struct oap_server {
+    pub(crate) inner: Server<FfiValidator>,
+}
+
+/// Creates a server from `config` (see `oap_config_default`) and the
+/// callback table `validator`, both copied: neither needs to outlive this
+/// call, but `validator->user_data` must stay valid, and the callbacks
+/// callable from any thread, until the server is freed.
+///
+/// On success writes the new server to `*server_out`; the caller owns it.
+/// Errors: `OAP_STATUS_NULL_PARAMETER`, `OAP_STATUS_STRUCT_TOO_SMALL`
+/// (`struct_size` unset), `OAP_STATUS_INVALID_UTF8`,
+/// `OAP_STATUS_INVALID_PARAMETER` (a zero access token or code lifetime).
+///
+/// # Safety
+/// `config` and `validator` are NULL or valid (their `struct_size` bytes
+/// readable, their strings valid for the call); `server_out` is NULL or
+/// writable. The callbacks must honour `oap_validator`'s contract.
+#[no_mangle]
+pub unsafe extern "C" fn oap_server_new(
+    config: *const oap_config,
+    validator: *const oap_validator,
+    server_out: *mut *mut oap_server,
+) -> oap_status {
+    panic::status(|| {
+        let server_out = Out::new(server_out)?;
+        // SAFETY: NULL or a valid table (contract).
+        let validator = unsafe { FfiValidator::new(validator) }?;
+        // SAFETY: NULL or a valid config (contract).
+        let builder = unsafe { config::builder(config, validator) }?;
+        let server = into_handle(oap_server {
+            inner: builder.build(),
+        });
+        // SAFETY: checked non-NULL, writable (contract).
+        unsafe { server_out.write(server) };
+        Ok(())
+    })
+}
+
+/// Frees a server. NULL does nothing. No call on the server may be running
+/// or start afterwards. Handles obtained from it (responses, authorizations,
+/// tokens) stay valid and are freed separately.
+///
+/// # Safety
+/// `server` is NULL or a live server not in use by any thread.
+#[no_mangle]
+pub unsafe extern "C" fn oap_server_free(server: *mut oap_server) {
+    panic::value((), || {
+        // SAFETY: NULL or a live handle from oap_server_new (contract).
+        unsafe { free_handle(server) }
+    })
+}
+
+/// Runs an endpoint that answers with a response.
+///
+/// # Safety
+/// `server` NULL or live; `request` NULL or valid for the call;
+/// `response_out` NULL or writable.
+unsafe fn respond(
+    server: *const oap_server,
+    request: *const oap_request,
+    response_out: *mut *mut oap_response,
+    endpoint: impl FnOnce(&Server<FfiValidator>, &provider::Request<'_>) -> provider::Response,
+) -> oap_status {
+    panic::status(|| {
+        // SAFETY: NULL or live (contract).
+        let server = unsafe { try_ref(server) }?;
+        let response_out = Out::new(response_out)?;
+        // SAFETY: NULL or valid for this call (contract).
+        let response = unsafe { with_request(request, |r| endpoint(&server.inner, r)) }?;
+        // SAFETY: checked non-NULL, writable (contract).
+        unsafe { response_out.write(oap_response::handle(response)) };
+        Ok(())
+    })
+}
+
+/// The token endpoint (RFC 6749 §3.2): a POST with a form body, answered
+/// with the JSON token response or a JSON error (both `no-store`). Every
+/// OAuth outcome, including a failing callback (500 `server_error`), is a
+/// response with `OAP_STATUS_OK`; a non-OK status means the request view
+/// itself was unusable (NULL, invalid UTF-8).
+///
+/// On success writes a new response to `*response_out` (free it with
+/// `oap_response_free`). Thread-safe.
+///
+/// # Safety
+/// `server` NULL or live; `request` NULL or valid for the call;
+/// `response_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oap_server_token_response(
+    server: *const oap_server,
+    request: *const oap_request,
+    response_out: *mut *mut oap_response,
+) -> oap_status {
+    // SAFETY: per contract.
+    unsafe { respond(server, request, response_out, |s, r| s.token_response(r)) }
+}
+
+/// The revocation endpoint (RFC 7009): 200 on success and for unknown
+/// tokens, a JSON error otherwise. As `oap_server_token_response`.
+///
+/// # Safety
+/// As `oap_server_token_response`.
+#[no_mangle]
+pub unsafe extern "C" fn oap_server_revocation_response(
+    server: *const oap_server,
+    request: *const oap_request,
+    response_out: *mut *mut oap_response,
+) -> oap_status {
+    // SAFETY: per contract.
+    unsafe {
+        respond(server, request, response_out, |s, r| {
+            s.revocation_response(r)
+        })
+    }
+}
+
+/// The introspection endpoint (RFC 7662): the caller authenticates as a
+/// client allowed to introspect; the answer is the token's claims or
+/// `{"active":false}`. As `oap_server_token_response`.
+///
+/// # Safety
+/// As `oap_server_token_response`.
+#[no_mangle]
+pub unsafe extern "C" fn oap_server_introspection_response(
+    server: *const oap_server,
+    request: *const oap_request,
+    response_out: *mut *mut oap_response,
+) -> oap_status {
+    // SAFETY: per contract.
+    unsafe {
+        respond(server, request, response_out, |s, r| {
+            s.introspection_response(r)
+        })
+    }
+}
+
+/// The authorization server metadata document (RFC 8414), as a 200 JSON
+/// response written to `*response_out`. Thread-safe.
+///
+/// # Safety
+/// `server` NULL or live; `response_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oap_server_metadata_response(
+    server: *const oap_server,
+    response_out: *mut *mut oap_response,
+) -> oap_status {
+    panic::status(|| {
+        // SAFETY: NULL or live (contract).
+        let server = unsafe { try_ref(server) }?;
+        let response_out = Out::new(response_out)?;
+        let response = server.inner.metadata_response();
+        // SAFETY: checked non-NULL, writable (contract).
+        unsafe { response_out.write(oap_response::handle(response)) };
+        Ok(())
+    })
+}
+
+/// The resource server's bearer token check (RFC 6750) for a resource that
+/// requires every scope in `scopes` (`scopes_len` strings; `scopes` may be
+/// NULL when `scopes_len` is 0).
+///
+/// On `OAP_STATUS_OK` exactly one of the out-parameters is non-NULL: access
+/// granted — `*token_out` is the token's information (free it with
+/// `oap_token_free`), `*response_out` NULL; or access denied —
+/// `*response_out` is the response to send (401 with a
+/// `WWW-Authenticate: Bearer` challenge, 400, 403 `insufficient_scope`, or
+/// 500 if a callback failed), `*token_out` NULL. Thread-safe.
+///
+/// # Safety
+/// `server` NULL or live; `request`, `scopes` NULL or valid for the call;
+/// `token_out` and `response_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oap_server_verify_bearer(
+    server: *const oap_server,
+    request: *const oap_request,
+    scopes: *const oap_str,
+    scopes_len: usize,
+    token_out: *mut *mut oap_token,
+    response_out: *mut *mut oap_response,
+) -> oap_status {
+    panic::status(|| {
+        // SAFETY: NULL or live (contract).
+        let server = unsafe { try_ref(server) }?;
+        let (token_out, response_out) = (Out::new(token_out)?, Out::new(response_out)?);
+        // SAFETY: scopes_len strings at scopes, valid for the call (contract).
+        let raw = unsafe { try_slice(scopes, scopes_len) }?;
+        let required = raw
+            .iter()
+            // SAFETY: each valid for the call (contract).
+            .map(|s| unsafe { s.to_str() })
+            .collect::<Result<Vec<&str>, _>>()?;
+        // SAFETY: NULL or valid for this call (contract).
+        let outcome =
+            unsafe { with_request(request, |r| server.inner.verify_bearer(r, &required)) }?;
+        let (token, response) = match outcome {
+            Ok(info) => (into_handle(oap_token { inner: info }), std::ptr::null_mut()),
+            Err(response) => (std::ptr::null_mut(), oap_response::handle(response)),
+        };
+        // SAFETY: both checked non-NULL, writable (contract).
+        unsafe {
+            token_out.write(token);
+            response_out.write(response);
+        }
+        Ok(())
+    })
+}
+
+/// Validates an authorization request (RFC 6749 §4.1.1: a GET with a
+/// query, or a POST with a form body), the first of two phases.
+///
+/// On `OAP_STATUS_OK` exactly one of the out-parameters is non-NULL:
+/// `*authorization_out`, a pending authorization whose accessors feed the
+/// consent page (free it with `oap_authorization_free`), then answered
+/// with `oap_server_authorize` or `oap_server_deny`; or `*response_out`,
+/// the error to send: a 302 redirect carrying the error to the client, or,
+/// when the client or redirect URI cannot be trusted, a 400 JSON error that
+/// must not be redirected (hosts often render their own page for it).
+/// Thread-safe.
+///
+/// # Safety
+/// `server` NULL or live; `request` NULL or valid for the call;
+/// `authorization_out` and `response_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oap_server_validate_authorization_request(
+    server: *const oap_server,
+    request: *const oap_request,
+    authorization_out: *mut *mut oap_authorization,
+    response_out: *mut *mut oap_response,
+) -> oap_status {
+    panic::status(|| {
+        // SAFETY: NULL or live (contract).
+        let server = unsafe { try_ref(server) }?;
+        let (auth_out, response_out) = (Out::new(authorization_out)?, Out::new(response_out)?);
+        // SAFETY: NULL or valid for this call (contract).
+        let outcome =
+            unsafe { with_request(request, |r| server.inner.validate_authorization_request(r)) }?;
+        let (pending, response) = match outcome {
+            Ok(pending) => (oap_authorization::handle(pending), std::ptr::null_mut()),
+            Err(error) => (
+                std::ptr::null_mut(),
+                oap_response::handle(error.into_response()),
+            ),
+        };
+        // SAFETY: both checked non-NULL, writable (contract).
+        unsafe {
+            auth_out.write(pending);
+            response_out.write(response);
+        }
+        Ok(())
+    })
+}
+
+/// Approves a pending authorization for the resource owner `user` (whom
+/// the host authenticated) and writes the response to `*response_out`: a
+/// 302 to the client's redirect URI with the code (or, for
+/// `response_type=token`, the token), `state`, and `iss` when an issuer is
+/// configured; or a 302 carrying an error.
+///
+/// `approved_scopes`: the space-delimited scopes the user consented to, or
+/// absent (NULL `ptr`) for all requested ones; malformed scopes are
+/// `OAP_STATUS_INVALID_PARAMETER`. `request` is the HTTP request being
+/// answered (the consent form's submission), shown to the callbacks.
+///
+/// The authorization is not consumed (free it with
+/// `oap_authorization_free`); approving it twice issues two codes, so
+/// don't. Thread-safe.
+///
+/// # Safety
+/// `server`, `authorization` NULL or live; `request` NULL or valid for the
+/// call; `user`, `approved_scopes` valid for the call; `response_out`
+/// NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oap_server_authorize(
+    server: *const oap_server,
+    authorization: *const oap_authorization,
+    request: *const oap_request,
+    user: oap_str,
+    approved_scopes: oap_str,
+    response_out: *mut *mut oap_response,
+) -> oap_status {
+    panic::status(|| {
+        // SAFETY: NULL or live (contract).
+        let server = unsafe { try_ref(server) }?;
+        // SAFETY: NULL or live (contract).
+        let pending = unsafe { try_ref(authorization) }?;
+        let response_out = Out::new(response_out)?;
+        // SAFETY: valid for the call (contract).
+        let user = unsafe { user.to_str() }?;
+        // SAFETY: valid for the call (contract).
+        let approved = match unsafe { approved_scopes.to_opt_str() }? {
+            Some(text) => Some(Scope::parse(text).map_err(|_| oap_status::InvalidParameter)?),
+            None => None,
+        };
+        // SAFETY: NULL or valid for this call (contract).
+        let response = unsafe {
+            with_request(request, |r| {
+                server.inner.authorize(r, &pending.inner, user, approved)
+            })
+        }?;
+        // SAFETY: checked non-NULL, writable (contract).
+        unsafe { response_out.write(oap_response::handle(response)) };
+        Ok(())
+    })
+}
+
+/// Refuses a pending authorization (the user or the host said no): writes
+/// a 302 with `error=access_denied` to `*response_out`. Thread-safe.
+///
+/// # Safety
+/// `server`, `authorization` NULL or live; `response_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oap_server_deny(
+    server: *const oap_server,
+    authorization: *const oap_authorization,
+    response_out: *mut *mut oap_response,
+) -> oap_status {
+    panic::status(|| {
+        // SAFETY: NULL or live (contract).
+        let server = unsafe { try_ref(server) }?;
+        // SAFETY: NULL or live (contract).
+        let pending = unsafe { try_ref(authorization) }?;
+        let response_out = Out::new(response_out)?;
+        let response = server.inner.deny(&pending.inner);
+        // SAFETY: checked non-NULL, writable (contract).
+        unsafe { response_out.write(oap_response::handle(response)) };
+        Ok(())
+    })
+}

@@ -1,0 +1,177 @@
+//! Borrowed views that cross the ABI: `oap_str` (UTF-8 text) and
+//! `oap_bytes` (raw bytes), each a pointer and a length, never assumed
+//! NUL-terminated.
+
+use std::ffi::{c_char, CStr};
+use std::{ptr, slice, str};
+
+use crate::panic;
+use crate::status::oap_status;
+
+/// A borrowed string: `len` bytes of valid UTF-8 at `ptr`, not
+/// NUL-terminated.
+///
+/// `ptr == NULL` means "absent" (for example no `state` parameter); a
+/// non-NULL `ptr` with `len == 0` is the empty string. Strings the library
+/// hands out are valid for as long as the function documenting them says
+/// (usually: until the handle they come from is freed, or until the
+/// callback returns). Strings the caller hands in are read during the call
+/// only and copied if kept.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct oap_str {
+    /// The first byte, or NULL.
+    pub ptr: *const c_char,
+    /// The number of bytes.
+    pub len: usize,
+}
+
+/// Borrowed bytes: `len` bytes at `ptr`. `ptr` may be NULL when `len` is 0.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct oap_bytes {
+    /// The first byte, or NULL when `len` is 0.
+    pub ptr: *const u8,
+    /// The number of bytes.
+    pub len: usize,
+}
+
+impl oap_str {
+    /// The absent string.
+    pub(crate) const NONE: oap_str = oap_str {
+        ptr: ptr::null(),
+        len: 0,
+    };
+
+    /// A view of `s` (valid as long as `s`).
+    pub(crate) fn new(s: &str) -> oap_str {
+        oap_str {
+            ptr: s.as_ptr().cast(),
+            len: s.len(),
+        }
+    }
+
+    /// A view of `s`, or the absent string.
+    pub(crate) fn new_opt(s: Option<&str>) -> oap_str {
+        s.map_or(oap_str::NONE, oap_str::new)
+    }
+
+    /// A view of a static text ending in NUL; the NUL is not counted.
+    pub(crate) fn from_static_nul(s: &'static str) -> oap_str {
+        let text = s.strip_suffix('\0').unwrap_or(s);
+        oap_str::new(text)
+    }
+
+    /// The text, or `None` when `ptr` is NULL.
+    ///
+    /// # Safety
+    /// When `ptr` is not NULL it must point to `len` readable bytes that
+    /// stay valid and unchanged for `'a`.
+    pub(crate) unsafe fn to_opt_str<'a>(self) -> Result<Option<&'a str>, oap_status> {
+        if self.ptr.is_null() {
+            return Ok(None);
+        }
+        // SAFETY: ptr is non-NULL and, by this function's contract, valid for
+        // len bytes during 'a.
+        let bytes = unsafe { slice::from_raw_parts(self.ptr.cast::<u8>(), self.len) };
+        str::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| oap_status::InvalidUtf8)
+    }
+
+    /// The text; a NULL `ptr` is `OAP_STATUS_NULL_PARAMETER`.
+    ///
+    /// # Safety
+    /// As [`oap_str::to_opt_str`].
+    pub(crate) unsafe fn to_str<'a>(self) -> Result<&'a str, oap_status> {
+        // SAFETY: same contract as ours.
+        unsafe { self.to_opt_str() }?.ok_or(oap_status::NullParameter)
+    }
+}
+
+impl oap_bytes {
+    /// A view of `b`.
+    pub(crate) fn new(b: &[u8]) -> oap_bytes {
+        oap_bytes {
+            ptr: b.as_ptr(),
+            len: b.len(),
+        }
+    }
+
+    /// The bytes; NULL with a zero length is empty, NULL with a non-zero
+    /// length is `OAP_STATUS_NULL_PARAMETER`.
+    ///
+    /// # Safety
+    /// When `ptr` is not NULL it must point to `len` readable bytes valid
+    /// and unchanged for `'a`.
+    pub(crate) unsafe fn to_slice<'a>(self) -> Result<&'a [u8], oap_status> {
+        if self.ptr.is_null() {
+            return if self.len == 0 {
+                Ok(&[])
+            } else {
+                Err(oap_status::NullParameter)
+            };
+        }
+        // SAFETY: non-NULL, and valid for len bytes by the contract.
+        Ok(unsafe { slice::from_raw_parts(self.ptr, self.len) })
+    }
+}
+
+/// A view of the NUL-terminated C string `cstr` (the NUL not counted): a
+/// convenience for callers holding C strings. The view borrows `cstr` and
+/// is valid as long as it is. The bytes are not checked here: functions
+/// that take the `oap_str` check UTF-8. NULL gives the absent string
+/// (`ptr == NULL`). Thread-safe.
+///
+/// # Safety
+/// `cstr` must be NULL or point to a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn oap_str_from_cstr(cstr: *const c_char) -> oap_str {
+    panic::value(oap_str::NONE, || {
+        if cstr.is_null() {
+            return oap_str::NONE;
+        }
+        // SAFETY: non-NULL and NUL-terminated by this function's contract.
+        let len = unsafe { CStr::from_ptr(cstr) }.to_bytes().len();
+        oap_str { ptr: cstr, len }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn views_convert_back_and_reject_bad_input() {
+        let s = oap_str::new("héllo");
+        // SAFETY: s views a live 'static string.
+        assert_eq!(unsafe { s.to_str() }, Ok("héllo"));
+        // SAFETY: NULL is always allowed.
+        assert_eq!(unsafe { oap_str::NONE.to_opt_str() }, Ok(None));
+        // SAFETY: as above.
+        let absent = unsafe { oap_str::NONE.to_str() };
+        assert_eq!(absent, Err(oap_status::NullParameter));
+        let bad = [0xffu8, 0xfe];
+        let view = oap_str {
+            ptr: bad.as_ptr().cast(),
+            len: 2,
+        };
+        // SAFETY: view points into `bad`, alive here.
+        assert_eq!(unsafe { view.to_str() }, Err(oap_status::InvalidUtf8));
+        let none = oap_bytes {
+            ptr: ptr::null(),
+            len: 0,
+        };
+        // SAFETY: NULL with len 0.
+        assert_eq!(unsafe { none.to_slice() }, Ok(&[][..]));
+        let broken = oap_bytes {
+            ptr: ptr::null(),
+            len: 3,
+        };
+        // SAFETY: NULL is checked before any read.
+        assert_eq!(unsafe { broken.to_slice() }, Err(oap_status::NullParameter));
+        // SAFETY: a NUL-terminated literal.
+        let c = unsafe { oap_str_from_cstr(c"abc".as_ptr()) };
+        assert_eq!(c.len, 3);
+    }
+}

@@ -1,0 +1,182 @@
+//! `oap_token`: what a bearer token grants, from `oap_server_verify_bearer`.
+
+use provider::TokenInfo;
+
+use crate::context::{oap_token_type, token_type_code, OAP_TOKEN_TYPE_NONE};
+use crate::ffi::{free_handle, try_ref};
+use crate::panic;
+use crate::slice::oap_str;
+
+/// A verified bearer token's information. Immutable, readable from any
+/// thread; its strings are valid until it is freed with `oap_token_free`.
+pub struct oap_token {
+    pub(crate) inner: TokenInfo,
+}
+
+/// Reads a live token; NULL (or a panic) gives `fallback`.
+///
+/// # Safety
+/// `token` is NULL or live.
+unsafe fn read<T: Copy>(
+    token: *const oap_token,
+    fallback: T,
+    get: impl FnOnce(&TokenInfo) -> T,
+) -> T {
+    panic::value(fallback, || {
+        // SAFETY: NULL or live (contract).
+        unsafe { try_ref(token) }.map_or(fallback, |t| get(&t.inner))
+    })
+}
+
+/// The client the token was issued to. Absent when `token` is NULL.
+///
+/// # Safety
+/// `token` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oap_token_client_id(token: *const oap_token) -> oap_str {
+    // SAFETY: per contract.
+    unsafe { read(token, oap_str::NONE, |t| oap_str::new(&t.client_id)) }
+}
+
+/// The resource owner's name, or absent.
+///
+/// # Safety
+/// `token` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oap_token_username(token: *const oap_token) -> oap_str {
+    // SAFETY: per contract.
+    unsafe {
+        read(token, oap_str::NONE, |t| {
+            oap_str::new_opt(t.username.as_deref())
+        })
+    }
+}
+
+/// The subject (resource owner identifier), or absent.
+///
+/// # Safety
+/// `token` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oap_token_sub(token: *const oap_token) -> oap_str {
+    // SAFETY: per contract.
+    unsafe { read(token, oap_str::NONE, |t| oap_str::new_opt(t.sub.as_deref())) }
+}
+
+/// The granted scopes, space-delimited (possibly empty). Absent when
+/// `token` is NULL.
+///
+/// # Safety
+/// `token` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oap_token_scopes(token: *const oap_token) -> oap_str {
+    // SAFETY: per contract.
+    unsafe { read(token, oap_str::NONE, |t| oap_str::new(t.scopes.as_str())) }
+}
+
+/// Whether the token grants `scope` (one scope token). False when `token`
+/// is NULL or `scope` is absent or not UTF-8.
+///
+/// # Safety
+/// `token` is NULL or live; `scope` valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn oap_token_has_scope(token: *const oap_token, scope: oap_str) -> bool {
+    // SAFETY: per contract: scope is valid for this call.
+    let scope = unsafe { scope.to_str() };
+    // SAFETY: per contract.
+    unsafe { read(token, false, |t| scope.is_ok_and(|s| t.scopes.contains(s))) }
+}
+
+/// Expiry, seconds since the Unix epoch; 0 when it does not expire (or
+/// `token` is NULL).
+///
+/// # Safety
+/// `token` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oap_token_exp(token: *const oap_token) -> u64 {
+    // SAFETY: per contract.
+    unsafe { read(token, 0, |t| t.exp.unwrap_or(0)) }
+}
+
+/// Issue time, seconds since the Unix epoch; 0 when unknown.
+///
+/// # Safety
+/// `token` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oap_token_iat(token: *const oap_token) -> u64 {
+    // SAFETY: per contract.
+    unsafe { read(token, 0, |t| t.iat.unwrap_or(0)) }
+}
+
+/// The token type the validator reported (`OAP_TOKEN_TYPE_*`).
+///
+/// # Safety
+/// `token` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oap_token_token_type(token: *const oap_token) -> oap_token_type {
+    // SAFETY: per contract.
+    unsafe {
+        read(token, OAP_TOKEN_TYPE_NONE, |t| {
+            token_type_code(t.token_type)
+        })
+    }
+}
+
+/// The issuer the validator reported, or absent.
+///
+/// # Safety
+/// `token` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oap_token_iss(token: *const oap_token) -> oap_str {
+    // SAFETY: per contract.
+    unsafe { read(token, oap_str::NONE, |t| oap_str::new_opt(t.iss.as_deref())) }
+}
+
+/// The grant (token family) identifier, or absent.
+///
+/// # Safety
+/// `token` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oap_token_grant_id(token: *const oap_token) -> oap_str {
+    // SAFETY: per contract.
+    unsafe {
+        read(token, oap_str::NONE, |t| {
+            oap_str::new_opt(t.grant_id.as_deref())
+        })
+    }
+}
+
+/// The number of audiences (0 when `token` is NULL).
+///
+/// # Safety
+/// `token` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oap_token_aud_count(token: *const oap_token) -> usize {
+    // SAFETY: per contract.
+    unsafe { read(token, 0, |t| t.aud.len()) }
+}
+
+/// The audience at `index`, or absent past the end.
+///
+/// # Safety
+/// `token` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oap_token_aud(token: *const oap_token, index: usize) -> oap_str {
+    // SAFETY: per contract.
+    unsafe {
+        read(token, oap_str::NONE, |t| {
+            oap_str::new_opt(t.aud.get(index).map(String::as_str))
+        })
+    }
+}
+
+/// Frees a token. NULL does nothing.
+///
+/// # Safety
+/// `token` is NULL or live and not in use by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn oap_token_free(token: *mut oap_token) {
+    panic::value((), || {
+        // SAFETY: NULL or a live handle (contract).
+        unsafe { free_handle(token) }
+    })
+}

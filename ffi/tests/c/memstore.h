@@ -1,0 +1,35 @@
+/*
+ * memstore: a complete, thread-safe, in-memory validator written in C over
+ * the oap_validator callback table. Used by the C tests and the C benchmark.
+ * Strings are copied in; everything is released by memstore_free().
+ */
+#ifndef MEMSTORE_H
+#define MEMSTORE_H
+
+#include "oauth2_provider.h"
+
+typedef struct memstore memstore;
+
+memstore *memstore_new(void);
+void memstore_free(memstore *store);
+
+/* Registers a client. secret NULL: public. redirect_uri may be NULL.
+ * scopes: allowed scopes, space-delimited ("" = any); default_scopes: the
+ * scopes of a request that names none. */
+void memstore_add_client(memstore *store, const char *client_id, const char *secret,
+                         oap_secret_kind secret_kind, bool confidential, const char *redirect_uri,
+                         uint32_t grants, bool may_introspect, const char *scopes,
+                         const char *default_scopes);
+void memstore_add_user(memstore *store, const char *username, const char *password);
+
+/* Makes the callback called `name` answer `answer` (e.g. OAP_CB_ERROR) from
+ * now on; NULL restores normal behaviour. */
+void memstore_force(memstore *store, const char *name, oap_cb_result answer);
+
+/* How many times the callback `name` ran. */
+unsigned memstore_calls(memstore *store, const char *name);
+
+/* A validator table over `store`, every callback set. */
+oap_validator memstore_validator(memstore *store);
+
+#endif
