@@ -80,10 +80,12 @@ pub unsafe extern "C" fn oap_token_scopes(token: *const oap_token) -> oap_str {
 /// `token` is NULL or live; `scope` valid for the call.
 #[no_mangle]
 pub unsafe extern "C" fn oap_token_has_scope(token: *const oap_token, scope: oap_str) -> bool {
-    // SAFETY: per contract: scope is valid for this call.
-    let scope = unsafe { scope.to_str() };
-    // SAFETY: per contract.
-    unsafe { read(token, false, |t| scope.is_ok_and(|s| t.scopes.contains(s))) }
+    // SAFETY: per contract: token NULL or live, scope valid for this call.
+    unsafe {
+        read(token, false, |t| {
+            scope.to_str().is_ok_and(|s| t.scopes.contains(s))
+        })
+    }
 }
 
 /// Expiry, seconds since the Unix epoch; 0 when it does not expire (or

@@ -433,6 +433,40 @@ static void test_resource(void) {
     oap_response_free(denied);
 }
 
+static void test_approval_edge_cases(void) {
+    test_request t;
+    oap_authorization *auth = NULL;
+    oap_response *r = NULL;
+    char error[64];
+    CHECK_STATUS(oap_server_validate_authorization_request(
+                     server, get(&t, "/authorize?response_type=code&client_id=conf-client&scope=read&state=q"),
+                     &auth, &r),
+                 OAP_STATUS_OK);
+    CHECK(auth != NULL);
+    /* Approving more than was asked for. */
+    CHECK_STATUS(oap_server_authorize(server, auth, get(&t, "/consent"), S("bob"), S("read write"), &r),
+                 OAP_STATUS_OK);
+    CHECK(oap_response_status(r) == 302);
+    CHECK(location_param(r, "error", error, sizeof error) && strcmp(error, "invalid_scope") == 0);
+    oap_response_free(r);
+    /* Malformed scopes, absent user: refused before anything happens. */
+    r = (oap_response *)&t;
+    CHECK_STATUS(oap_server_authorize(server, auth, get(&t, "/consent"), S("bob"), S("bad\"quote"), &r),
+                 OAP_STATUS_INVALID_PARAMETER);
+    CHECK(r == (oap_response *)&t);
+    CHECK_STATUS(oap_server_authorize(server, auth, get(&t, "/consent"), S(NULL), S(NULL), &r),
+                 OAP_STATUS_NULL_PARAMETER);
+    /* Storage failing while saving the code: server_error, redirected. */
+    memstore_force(store, "save_authorization_code", OAP_CB_ERROR);
+    CHECK_STATUS(oap_server_authorize(server, auth, get(&t, "/consent"), S("bob"), S(NULL), &r),
+                 OAP_STATUS_OK);
+    memstore_force(store, NULL, OAP_CB_TRUE);
+    CHECK(oap_response_status(r) == 302);
+    CHECK(location_param(r, "error", error, sizeof error) && strcmp(error, "server_error") == 0);
+    oap_response_free(r);
+    oap_authorization_free(auth);
+}
+
 /* Several threads share one server. */
 static void *worker(void *arg) {
     int i, *ok = (int *)arg;
@@ -467,6 +501,7 @@ int main(void) {
     test_refresh_rotation();
     test_revocation_and_introspection();
     test_resource();
+    test_approval_edge_cases();
     test_concurrent_requests();
     teardown();
     return report();

@@ -287,6 +287,57 @@ static void test_misbehaving_callbacks(void) {
     oap_server_free(server);
 }
 
+/* A callback reading the request through its context. */
+static char seen[512];
+
+static void append_seen(const char *label, oap_status status, oap_str value) {
+    size_t used = strlen(seen);
+    if (status == OAP_STATUS_OK)
+        snprintf(seen + used, sizeof seen - used, "%s=%.*s;", label, (int)value.len, value.ptr);
+    else
+        snprintf(seen + used, sizeof seen - used, "%s:%u;", label, (unsigned)status);
+}
+
+static oap_cb_result inspecting_validate_scopes(void *ud, oap_str client_id, oap_str scopes, oap_ctx *ctx) {
+    oap_str v;
+    (void)ud;
+    append_seen("client", OAP_STATUS_OK, client_id);
+    append_seen("scopes", OAP_STATUS_OK, scopes);
+    append_seen("method", oap_ctx_method(ctx, &v), v);
+    append_seen("uri", oap_ctx_uri(ctx, &v), v);
+    append_seen("ct", oap_ctx_header(ctx, S("content-type"), &v), v);
+    append_seen("grant", oap_ctx_param(ctx, S("grant_type"), &v), v);
+    append_seen("state", oap_ctx_param(ctx, S("state"), &v), v);
+    append_seen("nonsense", oap_ctx_param(ctx, S("nonsense"), &v), v);
+    /* A value validate_scopes does not take. */
+    append_seen("set", oap_ctx_set_scopes(ctx, S("read")), v);
+    return OAP_CB_TRUE;
+}
+
+static void test_context_accessors(void) {
+    oap_validator v = memstore_validator(store);
+    oap_server *server;
+    oap_response *r;
+    test_request t;
+    v.validate_scopes = inspecting_validate_scopes;
+    server = new_server(&v);
+    seen[0] = '\0';
+    CHECK_STATUS(oap_server_token_response(server, post(&t, "/token?x=1", "grant_type=client_credentials&scope=read",
+                                                         "conf-client", "conf-secret"), &r),
+                 OAP_STATUS_OK);
+    {
+        static const char expected[] =
+            "client=conf-client;scopes=read;method=POST;uri=/token?x=1;"
+            "ct=application/x-www-form-urlencoded;grant=client_credentials;state:6;nonsense:6;set:11;";
+        CHECK(strcmp(seen, expected) == 0);
+        if (strcmp(seen, expected) != 0) fprintf(stderr, "seen: %s\n", seen);
+    }
+    /* The setter that did not apply failed the callback: server_error. */
+    CHECK(oap_response_status(r) == 500);
+    oap_response_free(r);
+    oap_server_free(server);
+}
+
 /* Required callbacks left NULL: server_error naming them. */
 static void test_missing_required_callbacks(void) {
     oap_validator v = memstore_validator(store);
@@ -423,6 +474,7 @@ int main(void) {
     test_failing_callbacks(server);
     test_misbehaving_callbacks();
     test_missing_required_callbacks();
+    test_context_accessors();
     test_helpers();
     test_status_messages();
 
