@@ -262,7 +262,7 @@ class MemoryValidator(RequestValidator):
         now = int(time.time())
         record = self.access.get(token)
         if record is not None and record["exp"] > now:
-            return {
+            claims = {
                 "scope": " ".join(record["scopes"]),
                 "client_id": record["client_id"],
                 "username": record["user"],
@@ -272,9 +272,11 @@ class MemoryValidator(RequestValidator):
                 "sub": record["user"],
                 "iss": ISSUER,
             }
-        record = self.refresh.get(token)
-        if record is not None and record["state"] == "active":
-            return {
+        else:
+            record = self.refresh.get(token)
+            if record is None or record["state"] != "active":
+                return None
+            claims = {
                 "scope": " ".join(record["scopes"]),
                 "client_id": record["client_id"],
                 "username": record["user"],
@@ -283,7 +285,8 @@ class MemoryValidator(RequestValidator):
                 "sub": record["user"],
                 "iss": ISSUER,
             }
-        return None
+        # Absent claims are left out, as the library does.
+        return {k: v for k, v in claims.items() if v is not None}
 
     def validate_bearer_token(self, token, scopes, request):
         record = self.access.get(token)

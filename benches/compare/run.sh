@@ -1,0 +1,286 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark of oauth2-provider against Python's oauthlib, in
+# one run on one machine (issue 7):
+#
+#   1. five operations, median µs per operation, through
+#        (a) this library's Rust API        benches/compare/main.rs
+#        (b) this library's C ABI, from C   benches/compare/c_driver.c
+#        (c) oauthlib 3.x/4.x + a dict-based RequestValidator
+#                                           benches/compare/oauthlib_bench.py
+#      operations: client-credentials token request (HTTP Basic),
+#      authorization code + PKCE S256 exchange, refresh with rotation,
+#      introspection of an active token, bearer resource check;
+#   2. an HTTP figure: client-credentials token requests over loopback with
+#      wrk against the demo server (examples/demo_server.rs) and against a
+#      small oauthlib server with the same realm (oauthlib_server.py).
+#
+# Usage: benches/compare/run.sh     (from anywhere; ~2 minutes once built)
+# Environment: ROUNDS, BATCH (micro-benchmarks, default 31 x 200),
+#   HTTP_SECONDS (default 10), HTTP_CONNECTIONS (default 8),
+#   OUT (work directory, default target/compare).
+#
+# Method, identical in the three drivers: for each operation, ROUNDS rounds
+# of BATCH calls; a round's time / BATCH is one sample; the median sample is
+# reported. Inputs an operation consumes (an authorization code, a refresh
+# token) are made before each round, untimed, through each side's own
+# authorization endpoint / code exchange.
+#
+# Equivalence (what both sides do per operation):
+# - the same realm: confidential client conf-client / conf-secret, scopes
+#   read write, grants authorization_code, refresh_token,
+#   client_credentials; user alice; access tokens 3600 s, codes 600 s;
+# - client authentication by HTTP Basic, credentials form-decoded, the
+#   secret compared in constant time over SHA-256 digests of both sides
+#   (oauthlib side: hmac.compare_digest of hashlib.sha256 digests);
+# - tokens of 43 base64url characters from the OS CSPRNG (getrandom;
+#   secrets.token_urlsafe(32), i.e. os.urandom);
+# - codes single-use with replay detection, PKCE S256 checked, expiry
+#   checked on every lookup; refresh tokens rotated on every use, the
+#   presented one marked spent, reuse revoking the grant; introspection
+#   limited to allowed clients, the same claims; bearer check of token,
+#   expiry and required scope.
+# Where they cannot be equal:
+# - oauthlib builds its own Request object and parses URI, headers and body
+#   its own way; that is part of what is measured on its side;
+# - the library itself compares secrets, checks PKCE, rotation and expiry;
+#   on the oauthlib side the validator does the parts oauthlib leaves to it
+#   (secret comparison, rotation bookkeeping, expiry);
+# - the C column's validator is the C callback table of c_store.c (hash
+#   tables in C), not the Rust MemoryValidator: the C ABI has no built-in
+#   store, and a C host brings its own;
+# - the authorization codes used as set-up come from each side's own code
+#   generator (oauthlib's are 30 characters), untimed;
+# - HTTP: the demo server is a 16-thread blocking std::net server; the
+#   oauthlib server is http.server's ThreadingHTTPServer (a thread per
+#   connection). Both speak HTTP/1.1 keep-alive and log one line per
+#   request (to /dev/null here); wrk runs the same script against both.
+#
+# Loopback only; every phase is bounded in time; servers started here are
+# stopped here. The machine is shared: figures are noisy, the ratios of one
+# run are what to read.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+HERE=$ROOT/benches/compare
+OUT=${OUT:-$ROOT/target/compare}
+ROUNDS=${ROUNDS:-31}
+BATCH=${BATCH:-200}
+HTTP_SECONDS=${HTTP_SECONDS:-10}
+HTTP_CONNECTIONS=${HTTP_CONNECTIONS:-8}
+mkdir -p "$OUT"
+MICRO=$OUT/micro.tsv
+HTTP=$OUT/http.tsv
+: >"$MICRO"
+: >"$HTTP"
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]:-}"; do
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+  done
+}
+trap cleanup EXIT
+say() { printf '\n==> %s\n' "$*" >&2; }
+started=$(date +%s)
+
+say "machine"
+{
+  echo "nproc: $(nproc)"
+  lscpu | grep -E '^(Model name|CPU\(s\)|Thread|Core|Socket)' | sed 's/  */ /g'
+  echo "kernel: $(uname -r)"
+  echo "rustc: $(rustc --version)"
+  echo "cc: $(cc --version | head -1)"
+  echo "python: $(python3 --version 2>&1)"
+} | tee "$OUT/machine.txt" >&2
+
+say "build (release)"
+cargo build --release --quiet --example demo_server
+RUST_BENCH=$(cargo bench --quiet --bench compare --no-run --message-format=json |
+  python3 -c 'import json,sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "compare" and m.get("executable"):
+        print(m["executable"])')
+DEMO=$ROOT/target/release/examples/demo_server
+
+# The C driver: only when the C ABI crate and its header exist.
+C_DRIVER=""
+C_MISSING=""
+FFI_PKG=$(sed -n 's/^name = "\(.*\)"/\1/p' ffi/Cargo.toml 2>/dev/null | head -1 || true)
+if [ -f include/oauth2_provider.h ] && [ -n "$FFI_PKG" ] && [ -f "$HERE/c_driver.c" ]; then
+  if cargo build --release --quiet -p "$FFI_PKG" &&
+    cc -std=c11 -O2 -Wall -Wextra -Werror -I include \
+      -o "$OUT/c_driver" "$HERE/c_driver.c" "$HERE/c_store.c" \
+      "$ROOT/target/release/liboauth2_provider.a" -lpthread -ldl -lm; then
+    C_DRIVER=$OUT/c_driver
+  else
+    C_MISSING="not available: the C ABI did not build"
+  fi
+else
+  C_MISSING="not available: ffi not built"
+fi
+
+say "oauthlib (PyPI, in a venv)"
+if [ ! -x "$OUT/venv/bin/python" ]; then
+  python3 -m venv "$OUT/venv"
+fi
+"$OUT/venv/bin/python" -c 'import oauthlib' 2>/dev/null ||
+  "$OUT/venv/bin/pip" install --quiet --disable-pip-version-check oauthlib
+PY=$OUT/venv/bin/python
+OAUTHLIB_VERSION=$("$PY" -c 'import oauthlib; print(oauthlib.__version__)')
+echo "oauthlib $OAUTHLIB_VERSION" >&2
+
+say "micro-benchmarks: $ROUNDS rounds x $BATCH calls per operation"
+"$RUST_BENCH" --rounds "$ROUNDS" --batch "$BATCH" | tee -a "$MICRO" >&2
+if [ -n "$C_DRIVER" ]; then
+  "$C_DRIVER" --rounds "$ROUNDS" --batch "$BATCH" | tee -a "$MICRO" >&2
+fi
+PYTHONPATH=$HERE "$PY" "$HERE/oauthlib_bench.py" --rounds "$ROUNDS" --batch "$BATCH" | tee -a "$MICRO" >&2
+
+say "HTTP: client credentials, wrk ${HTTP_SECONDS}s x ${HTTP_CONNECTIONS} connections per server"
+if ! command -v wrk >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    (apt-get install -y -qq wrk >/dev/null 2>&1 ||
+      { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq wrk >/dev/null 2>&1; }) || true
+  fi
+fi
+
+# Starts a server (its first line: "listening on URL") in the background.
+start_server() {
+  local log=$1
+  shift
+  : >"$log"
+  "$@" >"$log" 2>/dev/null &
+  SERVER_PID=$!
+  PIDS+=("$SERVER_PID")
+}
+
+# The URL a server started with start_server listens on, once it does.
+server_url() {
+  local log=$1 i
+  for i in $(seq 1 100); do
+    if grep -q '^listening on ' "$log" 2>/dev/null; then
+      sed -n 's/^listening on //p' "$log" | head -1
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "server did not start (see $log)" >&2
+  return 1
+}
+
+stop_server() {
+  kill "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+}
+
+# Runs wrk against URL/token; appends "name<TAB>req/s<TAB>mean latency ms".
+load() {
+  local name=$1 url=$2 out=$OUT/wrk-$1.txt
+  # One request first: the server must answer 200.
+  local status
+  status=$(curl -s -o /dev/null -w '%{http_code}' -u conf-client:conf-secret \
+    -d grant_type=client_credentials -d scope=read "$url/token" || true)
+  if [ "$status" != 200 ]; then
+    printf '%s\tfailed: status %s\t-\n' "$name" "$status" >>"$HTTP"
+    return
+  fi
+  timeout $((HTTP_SECONDS + 20)) wrk -t1 -c"$HTTP_CONNECTIONS" -d"${HTTP_SECONDS}s" \
+    -s "$HERE/cc.lua" "$url/token" >"$out" 2>&1 || true
+  cat "$out" >&2
+  python3 - "$name" "$out" >>"$HTTP" <<'EOF'
+import re, sys
+name, path = sys.argv[1], sys.argv[2]
+text = open(path).read()
+rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
+lat = re.search(r"Latency\s+([\d.]+)(us|ms|s)\b", text)
+errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+if not rps or not lat:
+    print(f"{name}\tfailed: no wrk result\t-")
+elif errors:
+    print(f"{name}\tfailed: {errors.group(1)} non-2xx responses\t-")
+else:
+    ms = float(lat.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[lat.group(2)]
+    print(f"{name}\t{float(rps.group(1)):.0f}\t{ms:.3f}")
+EOF
+}
+
+if command -v wrk >/dev/null 2>&1; then
+  start_server "$OUT/demo_server.log" "$DEMO" --addr 127.0.0.1:0
+  if url=$(server_url "$OUT/demo_server.log"); then
+    load demo_server "$url"
+  else
+    printf 'demo_server\tfailed: did not start\t-\n' >>"$HTTP"
+  fi
+  stop_server
+  start_server "$OUT/oauthlib_server.log" env PYTHONPATH="$HERE" "$PY" -u \
+    "$HERE/oauthlib_server.py" --addr 127.0.0.1:0
+  if url=$(server_url "$OUT/oauthlib_server.log"); then
+    load oauthlib_server "$url"
+  else
+    printf 'oauthlib_server\tfailed: did not start\t-\n' >>"$HTTP"
+  fi
+  stop_server
+else
+  printf 'demo_server\tnot available: wrk missing\t-\noauthlib_server\tnot available: wrk missing\t-\n' >>"$HTTP"
+fi
+
+elapsed=$(($(date +%s) - started))
+say "results (${elapsed}s)"
+python3 - "$MICRO" "$HTTP" "$OUT/machine.txt" "$C_MISSING" "$OAUTHLIB_VERSION" "$ROUNDS" "$BATCH" \
+  "$HTTP_SECONDS" "$HTTP_CONNECTIONS" <<'EOF' | tee "$OUT/results.md"
+import sys
+micro, http, machine, c_missing, oauthlib_version, rounds, batch, secs, conns = sys.argv[1:]
+ops = [
+    ("client_credentials", "client credentials token request (HTTP Basic)"),
+    ("auth_code_pkce", "authorization code + PKCE S256 exchange"),
+    ("refresh_rotation", "refresh with rotation"),
+    ("introspection", "introspection (active token)"),
+    ("bearer_check", "bearer resource check"),
+]
+data = {}
+for line in open(micro):
+    side, op, us = line.rstrip("\n").split("\t")
+    data[(side, op)] = float(us)
+lines = dict(l.split(": ", 1) for l in open(machine).read().splitlines() if ": " in l)
+model = lines.get("Model name", "?").strip()
+print(f"Machine: {lines.get('nproc', '?')} cores ({model}), Linux {lines.get('kernel', '?')}, "
+      f"shared with other work: figures are noisy, read the ratios of one run.")
+print(f"oauthlib {oauthlib_version} on {lines.get('python', '?')}; {lines.get('rustc', '?')}.")
+print()
+print(f"Median µs per operation ({rounds} rounds x {batch} calls), in-memory validators:")
+print()
+print("| operation | Rust API | C ABI | oauthlib | oauthlib / Rust | C / Rust |")
+print("|---|--:|--:|--:|--:|--:|")
+def fmt(v):
+    return f"{v:.2f}" if v >= 1 else f"{v:.3f}"
+for key, label in ops:
+    rust = data.get(("rust", key))
+    c = data.get(("c", key))
+    py = data.get(("oauthlib", key))
+    cells = [
+        fmt(rust) if rust else "n/a",
+        fmt(c) if c else (c_missing or "n/a"),
+        fmt(py) if py else "n/a",
+        f"{py / rust:.0f}x" if rust and py else "n/a",
+        f"{c / rust:.2f}x" if rust and c else "n/a",
+    ]
+    print(f"| {label} | " + " | ".join(cells) + " |")
+print()
+print(f"HTTP, client credentials over loopback (wrk -t1 -c{conns} -d{secs}s, keep-alive):")
+print()
+print("| server | requests/s | mean latency (ms) |")
+print("|---|--:|--:|")
+rows = {}
+for line in open(http):
+    name, rps, lat = line.rstrip("\n").split("\t")
+    rows[name] = (rps, lat)
+    label = {"demo_server": "demo server (this library, std::net, 16 threads)",
+             "oauthlib_server": "oauthlib + http.server (ThreadingHTTPServer)"}.get(name, name)
+    print(f"| {label} | {rps} | {lat} |")
+try:
+    ratio = float(rows["demo_server"][0]) / float(rows["oauthlib_server"][0])
+    print()
+    print(f"Throughput ratio demo server / oauthlib server: {ratio:.1f}x")
+except (KeyError, ValueError, ZeroDivisionError):
+    pass
+EOF
