@@ -103,8 +103,11 @@ fn rust_median_ns() -> f64 {
 }
 
 fn main() {
-    // `cargo test --benches` runs benches once in test mode: keep it quick.
-    if std::env::args().any(|a| a == "--test") {
+    // `cargo bench` passes --bench; `cargo test --all-targets` runs this
+    // binary without it, where a release build and a benchmark would only
+    // cost time.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("abi_vs_rust: run with `cargo bench -p oauth2-provider-ffi --bench abi_vs_rust`");
         return;
     }
     let c_bench = build_c_bench();
