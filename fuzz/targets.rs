@@ -288,13 +288,13 @@ pub fn authorization_request(data: &[u8]) {
         Request::new("POST", "/authorize", &form_headers, data),
     ];
     for request in &requests {
-        let client_id = Params::parse(if request.method() == "GET" {
-            query.as_bytes()
-        } else {
-            data
-        })
-        .ok()
-        .and_then(|p| {
+        // The parameters as the endpoint sees them: the query (up to any
+        // fragment) for GET, the body for POST.
+        let raw = match request.method() {
+            "GET" => request.query().unwrap_or("").as_bytes(),
+            _ => data,
+        };
+        let client_id = Params::parse(raw).ok().and_then(|p| {
             p.get(oauth2_provider::form::Param::ClientId)
                 .map(str::to_owned)
         });
