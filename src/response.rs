@@ -157,9 +157,22 @@ impl JsonObject {
 
     /// Adds `"key":number`.
     pub fn number(&mut self, key: &str, value: u64) -> &mut Self {
-        use fmt::Write;
         self.key(key);
-        let _ = write!(self.out, "{value}");
+        // Decimal digits by hand: `write!` goes through `core::fmt`, several
+        // times the cost, on every token response.
+        let mut digits = [0u8; 20];
+        let mut start = digits.len();
+        let mut rest = value;
+        loop {
+            start -= 1;
+            digits[start] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        self.out
+            .push_str(std::str::from_utf8(&digits[start..]).unwrap_or_default());
         self
     }
 
