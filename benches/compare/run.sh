@@ -108,7 +108,7 @@ C_MISSING=""
 FFI_PKG=$(sed -n 's/^name = "\(.*\)"/\1/p' ffi/Cargo.toml 2>/dev/null | head -1 || true)
 if [ -f include/oauth2_provider.h ] && [ -n "$FFI_PKG" ] && [ -f "$HERE/c_driver.c" ]; then
   if cargo build --release --quiet -p "$FFI_PKG" &&
-    cc -std=c11 -O2 -Wall -Wextra -Werror -I include \
+    cc -std=c11 -O2 -Wall -Wextra -Wpedantic -Werror -I include \
       -o "$OUT/c_driver" "$HERE/c_driver.c" "$HERE/c_store.c" \
       "$ROOT/target/release/liboauth2_provider.a" -lpthread -ldl -lm; then
     C_DRIVER=$OUT/c_driver

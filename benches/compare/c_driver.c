@@ -1,0 +1,308 @@
+/*
+ * The C column of benches/compare/run.sh: the five side-by-side operations
+ * through this library's C ABI (include/oauth2_provider.h, the release
+ * liboauth2_provider.a) over the C in-memory validator of c_store.c, timed
+ * as the Rust (main.rs) and oauthlib (oauthlib_bench.py) drivers are.
+ *
+ * Method: for each operation, ROUNDS rounds of BATCH calls; a round's time
+ * divided by BATCH is one sample; the median sample is printed, in
+ * microseconds. Inputs an operation consumes (a code, a refresh token) are
+ * made before the round, untimed. Every response is freed inside the
+ * timed loop (the Rust driver drops its responses there too).
+ *
+ * Output: one line per operation, "c<TAB>operation<TAB>median_us".
+ * usage: c_driver [--rounds N] [--batch N] [--only OPERATION]
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "c_store.h"
+#include "oauth2_provider.h"
+
+#define VERIFIER "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+#define CHALLENGE "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+/* SHA-256 of "conf-secret", hex: kept as a digest, as MemoryValidator does. */
+#define SECRET_SHA256 "16cbeaefe9e2a50bf63fae5b5bd4b187b7c5cf39e5687180c371b9dbe31487ba"
+
+static oap_server *server;
+static char basic[256];
+static size_t basic_len;
+
+static oap_str S(const char *s) {
+    oap_str v;
+    v.ptr = s;
+    v.len = strlen(s);
+    return v;
+}
+
+static void die(const char *what) {
+    fprintf(stderr, "c_driver: %s\n", what);
+    exit(1);
+}
+
+static double now_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static int by_value(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* A form POST with HTTP Basic to `endpoint`; returns the status (0 on an
+ * ABI failure). */
+typedef oap_status (*endpoint_fn)(const oap_server *, const oap_request *, oap_response **);
+
+static oap_response *post(endpoint_fn endpoint, const char *path, const char *body) {
+    oap_header headers[2];
+    oap_request request;
+    oap_response *response = NULL;
+    headers[0].name = S("Authorization");
+    headers[0].value.ptr = basic;
+    headers[0].value.len = basic_len;
+    headers[1].name = S("Content-Type");
+    headers[1].value = S("application/x-www-form-urlencoded");
+    request.method = S("POST");
+    request.uri = S(path);
+    request.headers = headers;
+    request.headers_len = 2;
+    request.body.ptr = (const uint8_t *)body;
+    request.body.len = strlen(body);
+    if (endpoint(server, &request, &response) != OAP_STATUS_OK) return NULL;
+    return response;
+}
+
+static int post_status(endpoint_fn endpoint, const char *path, const char *body) {
+    oap_response *response = post(endpoint, path, body);
+    int status = response ? oap_response_status(response) : 0;
+    oap_response_free(response);
+    return status;
+}
+
+/* The string value of "name" in a flat JSON body, malloc'd. */
+static char *json_field(oap_bytes body, const char *name) {
+    char key[64];
+    const char *start, *end, *text = (const char *)body.ptr;
+    char *out;
+    snprintf(key, sizeof key, "\"%s\":\"", name);
+    start = NULL;
+    {
+        size_t i, n = strlen(key);
+        for (i = 0; i + n <= body.len; i++) {
+            if (memcmp(text + i, key, n) == 0) {
+                start = text + i + n;
+                break;
+            }
+        }
+    }
+    if (start == NULL) die("field missing in JSON body");
+    end = memchr(start, '"', body.len - (size_t)(start - text));
+    if (end == NULL) die("unterminated JSON string");
+    out = malloc((size_t)(end - start) + 1);
+    if (out == NULL) abort();
+    memcpy(out, start, (size_t)(end - start));
+    out[end - start] = '\0';
+    return out;
+}
+
+/* An authorization code for alice with an S256 challenge (set-up). */
+static char *new_code(void) {
+    static const char uri[] =
+        "/authorize?response_type=code&client_id=conf-client&scope=read+write&state=xyz"
+        "&code_challenge=" CHALLENGE "&code_challenge_method=S256";
+    oap_request request;
+    oap_authorization *authorization = NULL;
+    oap_response *response = NULL;
+    oap_str location, none = {NULL, 0};
+    const char *start, *end;
+    char *code;
+    memset(&request, 0, sizeof request);
+    request.method = S("GET");
+    request.uri = S(uri);
+    if (oap_server_validate_authorization_request(server, &request, &authorization, &response) !=
+            OAP_STATUS_OK ||
+        authorization == NULL)
+        die("authorization request refused");
+    if (oap_server_authorize(server, authorization, &request, S("alice"), none, &response) !=
+            OAP_STATUS_OK ||
+        oap_response_header_value(response, S("Location"), &location) != OAP_STATUS_OK)
+        die("authorization failed");
+    start = NULL;
+    {
+        size_t i;
+        for (i = 0; i + 5 <= location.len; i++) {
+            if (memcmp(location.ptr + i, "code=", 5) == 0) {
+                start = location.ptr + i + 5;
+                break;
+            }
+        }
+    }
+    if (start == NULL) die("no code in the redirect");
+    end = memchr(start, '&', location.len - (size_t)(start - location.ptr));
+    if (end == NULL) end = location.ptr + location.len;
+    code = malloc((size_t)(end - start) + 1);
+    if (code == NULL) abort();
+    memcpy(code, start, (size_t)(end - start));
+    code[end - start] = '\0';
+    oap_response_free(response);
+    oap_authorization_free(authorization);
+    return code;
+}
+
+static char *exchange_body(void) {
+    char *code = new_code(), *body = malloc(256);
+    if (body == NULL) abort();
+    snprintf(body, 256, "grant_type=authorization_code&code=%s&code_verifier=" VERIFIER, code);
+    free(code);
+    return body;
+}
+
+static char *refresh_body(void) {
+    char *exchange = exchange_body(), *token, *body = malloc(256);
+    oap_response *response = post(oap_server_token_response, "/token", exchange);
+    if (body == NULL) abort();
+    if (response == NULL || oap_response_status(response) != 200) die("code exchange failed");
+    token = json_field(oap_response_body(response), "refresh_token");
+    snprintf(body, 256, "grant_type=refresh_token&refresh_token=%s", token);
+    free(token);
+    free(exchange);
+    oap_response_free(response);
+    return body;
+}
+
+static char *no_input(void) { return NULL; }
+
+static int op_client_credentials(const char *input) {
+    (void)input;
+    return post_status(oap_server_token_response, "/token",
+                       "grant_type=client_credentials&scope=read") == 200;
+}
+
+static int op_token(const char *body) {
+    return post_status(oap_server_token_response, "/token", body) == 200;
+}
+
+static char introspect_body[128];
+static char bearer[128];
+
+static int op_introspection(const char *input) {
+    oap_response *response = post(oap_server_introspection_response, "/introspect", introspect_body);
+    oap_bytes body = oap_response_body(response);
+    int ok = response != NULL && oap_response_status(response) == 200 && body.len > 14 &&
+             memcmp(body.ptr, "{\"active\":true", 14) == 0;
+    (void)input;
+    oap_response_free(response);
+    return ok;
+}
+
+static int op_bearer_check(const char *input) {
+    oap_header header;
+    oap_request request;
+    oap_token *token = NULL;
+    oap_response *denied = NULL;
+    oap_str scope = S("read");
+    int ok;
+    (void)input;
+    header.name = S("Authorization");
+    header.value = S(bearer);
+    memset(&request, 0, sizeof request);
+    request.method = S("GET");
+    request.uri = S("/resource");
+    request.headers = &header;
+    request.headers_len = 1;
+    ok = oap_server_verify_bearer(server, &request, &scope, 1, &token, &denied) == OAP_STATUS_OK &&
+         token != NULL;
+    oap_token_free(token);
+    oap_response_free(denied);
+    return ok;
+}
+
+static double measure(int rounds, int batch, char *(*setup)(void), int (*op)(const char *)) {
+    double *samples = malloc((size_t)rounds * sizeof *samples), median;
+    char **inputs = malloc((size_t)batch * sizeof *inputs);
+    int r, i;
+    if (samples == NULL || inputs == NULL) abort();
+    for (r = 0; r < rounds; r++) {
+        double start;
+        for (i = 0; i < batch; i++) inputs[i] = setup();
+        start = now_us();
+        for (i = 0; i < batch; i++)
+            if (!op(inputs[i])) die("operation failed");
+        samples[r] = (now_us() - start) / batch;
+        for (i = 0; i < batch; i++) free(inputs[i]);
+    }
+    qsort(samples, (size_t)rounds, sizeof *samples, by_value);
+    median = samples[rounds / 2];
+    free(samples);
+    free(inputs);
+    return median;
+}
+
+static int arg(int argc, char **argv, const char *name, int fallback) {
+    int i;
+    for (i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], name) == 0) return atoi(argv[i + 1]);
+    return fallback;
+}
+
+int main(int argc, char **argv) {
+    int rounds = arg(argc, argv, "--rounds", 31), batch = arg(argc, argv, "--batch", 400), i;
+    const char *only = NULL;
+    oap_config config = oap_config_default();
+    oap_validator validator;
+    c_store *store = c_store_new();
+    oap_response *first;
+    char *access;
+    static const struct {
+        const char *name;
+        char *(*setup)(void);
+        int (*op)(const char *);
+    } ops[] = {
+        {"client_credentials", no_input, op_client_credentials},
+        {"auth_code_pkce", exchange_body, op_token},
+        {"refresh_rotation", refresh_body, op_token},
+        {"introspection", no_input, op_introspection},
+        {"bearer_check", no_input, op_bearer_check},
+    };
+
+    for (i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--only") == 0) only = argv[i + 1];
+    if (rounds < 1 || batch < 1) die("--rounds and --batch must be positive");
+
+    c_store_add_client(store, "conf-client", SECRET_SHA256, "https://client.example.com/cb",
+                       OAP_GRANT_AUTHORIZATION_CODE | OAP_GRANT_REFRESH_TOKEN |
+                           OAP_GRANT_CLIENT_CREDENTIALS,
+                       "read write", "read", true);
+    validator = c_store_validator(store);
+    config.issuer = S("https://as.example");
+    config.grants =
+        OAP_GRANT_AUTHORIZATION_CODE | OAP_GRANT_REFRESH_TOKEN | OAP_GRANT_CLIENT_CREDENTIALS;
+    if (oap_server_new(&config, &validator, &server) != OAP_STATUS_OK) die("oap_server_new");
+    if (oap_basic_header_value(S("conf-client"), S("conf-secret"), basic, sizeof basic,
+                               &basic_len) != OAP_STATUS_OK)
+        die("oap_basic_header_value");
+
+    /* Warm up, and a token for introspection and the bearer check. */
+    first = post(oap_server_token_response, "/token", "grant_type=client_credentials&scope=read");
+    if (first == NULL || oap_response_status(first) != 200) die("client credentials failed");
+    access = json_field(oap_response_body(first), "access_token");
+    if (strlen(access) != OAP_TOKEN_LEN) die("unexpected token length");
+    snprintf(introspect_body, sizeof introspect_body, "token=%s", access);
+    snprintf(bearer, sizeof bearer, "Bearer %s", access);
+    free(access);
+    oap_response_free(first);
+
+    for (i = 0; i < (int)(sizeof ops / sizeof ops[0]); i++) {
+        if (only != NULL && strcmp(only, ops[i].name) != 0) continue;
+        printf("c\t%s\t%.3f\n", ops[i].name, measure(rounds, batch, ops[i].setup, ops[i].op));
+        fflush(stdout);
+    }
+    oap_server_free(server);
+    c_store_free(store);
+    return 0;
+}
