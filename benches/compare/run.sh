@@ -173,7 +173,7 @@ stop_server() {
   wait "$SERVER_PID" 2>/dev/null || true
 }
 
-# Runs wrk against URL/token; appends "name<TAB>req/s<TAB>mean latency ms".
+# Runs wrk against URL/token; appends "name<TAB>req/s<TAB>p50 ms<TAB>p99 ms".
 load() {
   local name=$1 url=$2 out=$OUT/wrk-$1.txt
   # One request first: the server must answer 200.
@@ -181,10 +181,10 @@ load() {
   status=$(curl -s -o /dev/null -w '%{http_code}' -u conf-client:conf-secret \
     -d grant_type=client_credentials -d scope=read "$url/token" || true)
   if [ "$status" != 200 ]; then
-    printf '%s\tfailed: status %s\t-\n' "$name" "$status" >>"$HTTP"
+    printf '%s\tfailed: status %s\t-\t-\n' "$name" "$status" >>"$HTTP"
     return
   fi
-  timeout $((HTTP_SECONDS + 20)) wrk -t1 -c"$HTTP_CONNECTIONS" -d"${HTTP_SECONDS}s" \
+  timeout $((HTTP_SECONDS + 20)) wrk -t1 -c"$HTTP_CONNECTIONS" -d"${HTTP_SECONDS}s" --latency \
     -s "$HERE/cc.lua" "$url/token" >"$out" 2>&1 || true
   cat "$out" >&2
   python3 - "$name" "$out" >>"$HTTP" <<'EOF'
@@ -192,15 +192,17 @@ import re, sys
 name, path = sys.argv[1], sys.argv[2]
 text = open(path).read()
 rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
-lat = re.search(r"Latency\s+([\d.]+)(us|ms|s)\b", text)
+unit = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+def percentile(p):
+    m = re.search(r"^\s+%s%%\s+([\d.]+)(us|ms|s)\s*$" % p, text, re.M)
+    return "%.3f" % (float(m.group(1)) * unit[m.group(2)]) if m else "-"
 errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-if not rps or not lat:
-    print(f"{name}\tfailed: no wrk result\t-")
+if not rps:
+    print(f"{name}\tfailed: no wrk result\t-\t-")
 elif errors:
-    print(f"{name}\tfailed: {errors.group(1)} non-2xx responses\t-")
+    print(f"{name}\tfailed: {errors.group(1)} non-2xx responses\t-\t-")
 else:
-    ms = float(lat.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[lat.group(2)]
-    print(f"{name}\t{float(rps.group(1)):.0f}\t{ms:.3f}")
+    print(f"{name}\t{float(rps.group(1)):.0f}\t{percentile(50)}\t{percentile(99)}")
 EOF
 }
 
@@ -209,7 +211,7 @@ if command -v wrk >/dev/null 2>&1; then
   if url=$(server_url "$OUT/demo_server.log"); then
     load demo_server "$url"
   else
-    printf 'demo_server\tfailed: did not start\t-\n' >>"$HTTP"
+    printf 'demo_server\tfailed: did not start\t-\t-\n' >>"$HTTP"
   fi
   stop_server
   start_server "$OUT/oauthlib_server.log" env PYTHONPATH="$HERE" "$PY" -u \
@@ -217,11 +219,11 @@ if command -v wrk >/dev/null 2>&1; then
   if url=$(server_url "$OUT/oauthlib_server.log"); then
     load oauthlib_server "$url"
   else
-    printf 'oauthlib_server\tfailed: did not start\t-\n' >>"$HTTP"
+    printf 'oauthlib_server\tfailed: did not start\t-\t-\n' >>"$HTTP"
   fi
   stop_server
 else
-  printf 'demo_server\tnot available: wrk missing\t-\noauthlib_server\tnot available: wrk missing\t-\n' >>"$HTTP"
+  printf 'demo_server\tnot available: wrk missing\t-\t-\noauthlib_server\tnot available: wrk missing\t-\t-\n' >>"$HTTP"
 fi
 
 elapsed=$(($(date +%s) - started))
@@ -266,17 +268,17 @@ for key, label in ops:
     ]
     print(f"| {label} | " + " | ".join(cells) + " |")
 print()
-print(f"HTTP, client credentials over loopback (wrk -t1 -c{conns} -d{secs}s, keep-alive):")
+print(f"HTTP, client credentials over loopback (wrk -t1 -c{conns} -d{secs}s --latency, keep-alive):")
 print()
-print("| server | requests/s | mean latency (ms) |")
-print("|---|--:|--:|")
+print("| server | requests/s | latency p50 (ms) | latency p99 (ms) |")
+print("|---|--:|--:|--:|")
 rows = {}
 for line in open(http):
-    name, rps, lat = line.rstrip("\n").split("\t")
-    rows[name] = (rps, lat)
+    name, rps, p50, p99 = line.rstrip("\n").split("\t")
+    rows[name] = (rps, p50, p99)
     label = {"demo_server": "demo server (this library, std::net, 16 threads)",
              "oauthlib_server": "oauthlib + http.server (ThreadingHTTPServer)"}.get(name, name)
-    print(f"| {label} | {rps} | {lat} |")
+    print(f"| {label} | {rps} | {p50} | {p99} |")
 try:
     ratio = float(rows["demo_server"][0]) / float(rows["oauthlib_server"][0])
     print()
