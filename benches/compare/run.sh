@@ -5,7 +5,7 @@
 #   1. five operations, median µs per operation, through
 #        (a) this library's Rust API        benches/compare/main.rs
 #        (b) this library's C ABI, from C   benches/compare/c_driver.c
-#        (c) oauthlib 3.x/4.x + a dict-based RequestValidator
+#        (c) oauthlib (latest from PyPI) + a dict-based RequestValidator
 #                                           benches/compare/oauthlib_bench.py
 #      operations: client-credentials token request (HTTP Basic),
 #      authorization code + PKCE S256 exchange, refresh with rotation,
@@ -14,7 +14,7 @@
 #      wrk against the demo server (examples/demo_server.rs) and against a
 #      small oauthlib server with the same realm (oauthlib_server.py).
 #
-# Usage: benches/compare/run.sh     (from anywhere; ~2 minutes once built)
+# Usage: benches/compare/run.sh     (from anywhere; about 30 s once built)
 # Environment: ROUNDS, BATCH (micro-benchmarks, default 31 x 200),
 #   HTTP_SECONDS (default 10), HTTP_CONNECTIONS (default 8),
 #   OUT (work directory, default target/compare).
