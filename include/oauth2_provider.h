@@ -4,8 +4,9 @@
  * Conventions (every function follows them):
  * - Every symbol starts with oap_. Functions are oap_<type>_<verb>.
  * - Strings are oap_str: a pointer and a length, valid UTF-8, never assumed
- *   NUL-terminated. An oap_str whose ptr is NULL means "absent"; a non-NULL
- *   ptr with len 0 is the empty string. Input strings that are not UTF-8 give
+ *   NUL-terminated. An oap_str whose ptr is NULL (len 0) means "absent"; a
+ *   non-NULL ptr with len 0 is the empty string; a NULL ptr with a non-zero
+ *   len gives OAP_STATUS_NULL_PARAMETER. Input strings that are not UTF-8 give
  *   OAP_STATUS_INVALID_UTF8.
  * - Functions that can fail return an oap_status. Inputs come first, then
  *   out-pointers; out-pointers are written only when OAP_STATUS_OK is returned.
@@ -161,7 +162,8 @@ enum oap_status
   OAP_STATUS_OK = 0,
   /**
    * A required pointer argument was NULL, or an `oap_str` / `oap_bytes`
-   * had a NULL `ptr` where a value is required (or with a non-zero `len`).
+   * had a NULL `ptr` where a value is required, or a NULL `ptr` with a
+   * non-zero `len` anywhere.
    */
   OAP_STATUS_NULL_PARAMETER = 1,
   /**
@@ -265,8 +267,11 @@ typedef struct oap_token oap_token;
  * A borrowed string: `len` bytes of valid UTF-8 at `ptr`, not
  * NUL-terminated.
  *
- * `ptr == NULL` means "absent" (for example no `state` parameter); a
- * non-NULL `ptr` with `len == 0` is the empty string. Strings the library
+ * `ptr == NULL` (with `len == 0`) means "absent" (for example no `state`
+ * parameter); a non-NULL `ptr` with `len == 0` is the empty string. A NULL
+ * `ptr` with a non-zero `len` is a caller bug, refused with
+ * `OAP_STATUS_NULL_PARAMETER` rather than read as "absent" (which would
+ * silently pick a default). Strings the library
  * hands out are valid for as long as the function documenting them says
  * (usually: until the handle they come from is freed, or until the
  * callback returns). Strings the caller hands in are read during the call
@@ -1786,8 +1791,9 @@ oap_status oap_server_validate_authorization_request(const struct oap_server *se
  * configured; or a 302 carrying an error.
  *
  * `approved_scopes`: the space-delimited scopes the user consented to, or
- * absent (NULL `ptr`) for all requested ones; malformed scopes are
- * `OAP_STATUS_INVALID_PARAMETER`. `request` is the HTTP request being
+ * absent (NULL `ptr`, `len` 0) for all requested ones; malformed scopes
+ * are `OAP_STATUS_INVALID_PARAMETER`, a NULL `ptr` with a non-zero `len`
+ * `OAP_STATUS_NULL_PARAMETER`. `request` is the HTTP request being
  * answered (the consent form's submission), shown to the callbacks.
  *
  * The authorization is not consumed (free it with

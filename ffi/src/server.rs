@@ -279,8 +279,9 @@ pub unsafe extern "C" fn oap_server_validate_authorization_request(
 /// configured; or a 302 carrying an error.
 ///
 /// `approved_scopes`: the space-delimited scopes the user consented to, or
-/// absent (NULL `ptr`) for all requested ones; malformed scopes are
-/// `OAP_STATUS_INVALID_PARAMETER`. `request` is the HTTP request being
+/// absent (NULL `ptr`, `len` 0) for all requested ones; malformed scopes
+/// are `OAP_STATUS_INVALID_PARAMETER`, a NULL `ptr` with a non-zero `len`
+/// `OAP_STATUS_NULL_PARAMETER`. `request` is the HTTP request being
 /// answered (the consent form's submission), shown to the callbacks.
 ///
 /// The authorization is not consumed (free it with

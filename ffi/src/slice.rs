@@ -11,8 +11,11 @@ use crate::status::oap_status;
 /// A borrowed string: `len` bytes of valid UTF-8 at `ptr`, not
 /// NUL-terminated.
 ///
-/// `ptr == NULL` means "absent" (for example no `state` parameter); a
-/// non-NULL `ptr` with `len == 0` is the empty string. Strings the library
+/// `ptr == NULL` (with `len == 0`) means "absent" (for example no `state`
+/// parameter); a non-NULL `ptr` with `len == 0` is the empty string. A NULL
+/// `ptr` with a non-zero `len` is a caller bug, refused with
+/// `OAP_STATUS_NULL_PARAMETER` rather than read as "absent" (which would
+/// silently pick a default). Strings the library
 /// hands out are valid for as long as the function documenting them says
 /// (usually: until the handle they come from is freed, or until the
 /// callback returns). Strings the caller hands in are read during the call
@@ -62,14 +65,21 @@ impl oap_str {
         oap_str::new(text)
     }
 
-    /// The text, or `None` when `ptr` is NULL.
+    /// The text, or `None` when `ptr` is NULL and `len` 0. A NULL `ptr`
+    /// with a non-zero `len` is `OAP_STATUS_NULL_PARAMETER`: a broken view,
+    /// not an absent one (taking it as absent would fail open, e.g. an
+    /// `approved_scopes` meaning "all requested scopes").
     ///
     /// # Safety
     /// When `ptr` is not NULL it must point to `len` readable bytes that
     /// stay valid and unchanged for `'a`.
     pub(crate) unsafe fn to_opt_str<'a>(self) -> Result<Option<&'a str>, oap_status> {
         if self.ptr.is_null() {
-            return Ok(None);
+            return if self.len == 0 {
+                Ok(None)
+            } else {
+                Err(oap_status::NullParameter)
+            };
         }
         // SAFETY: ptr is non-NULL and, by this function's contract, valid for
         // len bytes during 'a.
@@ -148,6 +158,13 @@ mod tests {
         assert_eq!(unsafe { s.to_str() }, Ok("héllo"));
         // SAFETY: NULL is always allowed.
         assert_eq!(unsafe { oap_str::NONE.to_opt_str() }, Ok(None));
+        let dangling_len = oap_str {
+            ptr: ptr::null(),
+            len: 4,
+        };
+        // SAFETY: NULL is checked before any read.
+        let broken = unsafe { dangling_len.to_opt_str() };
+        assert_eq!(broken, Err(oap_status::NullParameter));
         // SAFETY: as above.
         let absent = unsafe { oap_str::NONE.to_str() };
         assert_eq!(absent, Err(oap_status::NullParameter));

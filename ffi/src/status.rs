@@ -14,7 +14,8 @@ pub enum oap_status {
     /// Success: the out-parameters were written.
     Ok = 0,
     /// A required pointer argument was NULL, or an `oap_str` / `oap_bytes`
-    /// had a NULL `ptr` where a value is required (or with a non-zero `len`).
+    /// had a NULL `ptr` where a value is required, or a NULL `ptr` with a
+    /// non-zero `len` anywhere.
     NullParameter = 1,
     /// A string argument (or a string inside a struct argument) is not
     /// valid UTF-8.

@@ -176,6 +176,11 @@ fn c_hostile_input() {
 }
 
 #[test]
+fn c_review_cases() {
+    c_test("test_review.c");
+}
+
+#[test]
 fn header_compiles_as_cxx() {
     let exe = compile(
         "CXX",

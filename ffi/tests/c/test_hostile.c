@@ -113,7 +113,9 @@ static void test_bad_structs(void) {
     CHECK_STATUS(oap_server_new(&config, &v, &server), OAP_STATUS_INVALID_UTF8);
     config = oap_config_default();
     config.realm.ptr = NULL;
-    config.realm.len = 5; /* NULL ptr: absent, the length is ignored */
+    config.realm.len = 5; /* a broken view, not "absent" */
+    CHECK_STATUS(oap_server_new(&config, &v, &server), OAP_STATUS_NULL_PARAMETER);
+    config.realm.len = 0; /* absent: the default realm */
     CHECK_STATUS(oap_server_new(&config, &v, &server), OAP_STATUS_OK);
     CHECK(server != NULL);
     oap_server_free(server);
