@@ -178,7 +178,8 @@ enum oap_status
   OAP_STATUS_PANIC = 3,
   /**
    * An argument is outside its documented range (an unknown enum value,
-   * a zero lifetime, a malformed scope list, a malformed SHA-256 digest).
+   * a zero lifetime, a malformed scope list, a malformed SHA-256 digest,
+   * a length no object can have: more than `PTRDIFF_MAX` bytes).
    */
   OAP_STATUS_INVALID_PARAMETER = 4,
   /**

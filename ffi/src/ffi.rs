@@ -60,7 +60,20 @@ pub(crate) unsafe fn free_handle<T>(ptr: *mut T) {
     }
 }
 
-/// A slice from a C array; NULL is allowed only with `len == 0`.
+/// Checks that `len` values of `T` could be one object: at most
+/// `isize::MAX` bytes, as `slice::from_raw_parts` requires. A larger length
+/// (say `(size_t)-1` meant as "NUL-terminated") cannot describe a real
+/// buffer: `OAP_STATUS_INVALID_PARAMETER` instead of undefined behaviour.
+pub(crate) fn check_len<T>(len: usize) -> Result<(), oap_status> {
+    match len.checked_mul(size_of::<T>()) {
+        Some(bytes) if bytes <= isize::MAX as usize => Ok(()),
+        _ => Err(oap_status::InvalidParameter),
+    }
+}
+
+/// A slice from a C array; NULL is allowed only with `len == 0`. An empty
+/// array's pointer is never looked at (it may be anything, even
+/// misaligned); an impossible `len` is `OAP_STATUS_INVALID_PARAMETER`.
 ///
 /// # Safety
 /// A non-NULL `ptr` points to `len` initialised `T`s valid during `'a`.
@@ -72,7 +85,12 @@ pub(crate) unsafe fn try_slice<'a, T>(ptr: *const T, len: usize) -> Result<&'a [
             Err(oap_status::NullParameter)
         };
     }
-    // SAFETY: non-NULL and valid for len elements by the contract.
+    if len == 0 {
+        return Ok(&[]);
+    }
+    check_len::<T>(len)?;
+    // SAFETY: non-NULL, len * size_of::<T>() <= isize::MAX (checked), and
+    // valid for len elements by the contract (which implies alignment).
     Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
 }
 

@@ -9,7 +9,7 @@ use provider::header::{self, HeaderError};
 use provider::{pkce, secret, token};
 
 use crate::context::{oap_pkce_method, pkce_method};
-use crate::ffi::Out;
+use crate::ffi::{check_len, Out};
 use crate::panic;
 use crate::slice::{oap_bytes, oap_str};
 use crate::status::oap_status;
@@ -183,8 +183,10 @@ pub unsafe extern "C" fn oap_parse_basic(
         if buf.is_null() {
             return Err(oap_status::NullParameter);
         }
-        // SAFETY: buf is writable for buf_len bytes and, being the caller's
-        // scratch space, not aliased by anything we read (contract).
+        check_len::<u8>(buf_len)?;
+        // SAFETY: buf is writable for buf_len <= isize::MAX (checked) bytes
+        // and, being the caller's scratch space, not aliased by anything we
+        // read (contract).
         let buf = unsafe { std::slice::from_raw_parts_mut(buf.cast::<u8>(), buf_len) };
         let creds = header::parse_basic(value, buf).map_err(|e| match e {
             HeaderError::TooLong => oap_status::BufferTooSmall,

@@ -5,6 +5,7 @@
 use std::ffi::{c_char, CStr};
 use std::{ptr, slice, str};
 
+use crate::ffi::check_len;
 use crate::panic;
 use crate::status::oap_status;
 
@@ -81,8 +82,9 @@ impl oap_str {
                 Err(oap_status::NullParameter)
             };
         }
-        // SAFETY: ptr is non-NULL and, by this function's contract, valid for
-        // len bytes during 'a.
+        check_len::<u8>(self.len)?;
+        // SAFETY: ptr is non-NULL, len <= isize::MAX (checked) and, by this
+        // function's contract, ptr is valid for len bytes during 'a.
         let bytes = unsafe { slice::from_raw_parts(self.ptr.cast::<u8>(), self.len) };
         str::from_utf8(bytes)
             .map(Some)
@@ -122,7 +124,9 @@ impl oap_bytes {
                 Err(oap_status::NullParameter)
             };
         }
-        // SAFETY: non-NULL, and valid for len bytes by the contract.
+        check_len::<u8>(self.len)?;
+        // SAFETY: non-NULL, len <= isize::MAX (checked), and valid for len
+        // bytes by the contract.
         Ok(unsafe { slice::from_raw_parts(self.ptr, self.len) })
     }
 }
@@ -187,6 +191,20 @@ mod tests {
         };
         // SAFETY: NULL is checked before any read.
         assert_eq!(unsafe { broken.to_slice() }, Err(oap_status::NullParameter));
+        let text = "abc";
+        let huge = oap_str {
+            ptr: text.as_ptr().cast(),
+            len: usize::MAX,
+        };
+        // SAFETY: the impossible length is refused before any read.
+        assert_eq!(unsafe { huge.to_str() }, Err(oap_status::InvalidParameter));
+        let huge_bytes = oap_bytes {
+            ptr: text.as_ptr(),
+            len: isize::MAX as usize + 1,
+        };
+        // SAFETY: as above.
+        let refused = unsafe { huge_bytes.to_slice() };
+        assert_eq!(refused, Err(oap_status::InvalidParameter));
         // SAFETY: a NUL-terminated literal.
         let c = unsafe { oap_str_from_cstr(c"abc".as_ptr()) };
         assert_eq!(c.len, 3);

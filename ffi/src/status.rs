@@ -24,7 +24,8 @@ pub enum oap_status {
     /// it. No out-parameter was written; handles stay usable.
     Panic = 3,
     /// An argument is outside its documented range (an unknown enum value,
-    /// a zero lifetime, a malformed scope list, a malformed SHA-256 digest).
+    /// a zero lifetime, a malformed scope list, a malformed SHA-256 digest,
+    /// a length no object can have: more than `PTRDIFF_MAX` bytes).
     InvalidParameter = 4,
     /// The caller's buffer is too small; nothing useful was written to it.
     BufferTooSmall = 5,

@@ -82,6 +82,67 @@ static void test_null_ptr_with_length(void) {
     oap_server_free(other);
 }
 
+/* Lengths no object can have, e.g. (size_t)-1 meant as "NUL-terminated":
+ * INVALID_PARAMETER, not a read past the buffer. */
+static void test_impossible_lengths(void) {
+    char text[] = "Bearer abc";
+    char buf[OAP_BASIC_BUFFER_LEN];
+    oap_str huge, s, id, secret;
+    oap_bytes huge_bytes;
+    bool equal = true;
+    test_request t;
+    oap_response *r = (oap_response *)&t;
+    oap_token *tok = (oap_token *)&t;
+    oap_str scope = S("read");
+
+    huge.ptr = text;
+    huge.len = SIZE_MAX;
+    huge_bytes.ptr = (const uint8_t *)text;
+    huge_bytes.len = SIZE_MAX;
+    s.ptr = NULL;
+    CHECK_STATUS(oap_parse_bearer(huge, &s), OAP_STATUS_INVALID_PARAMETER);
+    CHECK(s.ptr == NULL);
+    CHECK_STATUS(oap_constant_time_eq(huge_bytes, huge_bytes, &equal), OAP_STATUS_INVALID_PARAMETER);
+    CHECK(equal);
+    CHECK_STATUS(oap_form_parse(huge_bytes, find_param, NULL), OAP_STATUS_INVALID_PARAMETER);
+    huge.len = (size_t)PTRDIFF_MAX + 1;
+    CHECK_STATUS(oap_pkce_verify(huge, S("x"), OAP_PKCE_S256, &equal), OAP_STATUS_INVALID_PARAMETER);
+
+    /* A buffer "of any size". */
+    CHECK_STATUS(oap_parse_basic(S("Basic czZCaGRSa3F0MzpnWDFmQmF0M2JW"), buf, SIZE_MAX, &id, &secret),
+                 OAP_STATUS_INVALID_PARAMETER);
+
+    /* Request parts. */
+    post(&t, "/token", "grant_type=client_credentials", "conf-client", "conf-secret");
+    t.req.body.len = SIZE_MAX;
+    CHECK_STATUS(oap_server_token_response(server, &t.req, &r), OAP_STATUS_INVALID_PARAMETER);
+    post(&t, "/token", "grant_type=client_credentials", "conf-client", "conf-secret");
+    t.req.uri.len = SIZE_MAX;
+    CHECK_STATUS(oap_server_token_response(server, &t.req, &r), OAP_STATUS_INVALID_PARAMETER);
+    post(&t, "/token", "grant_type=client_credentials", "conf-client", "conf-secret");
+    t.req.headers_len = SIZE_MAX / 2; /* times sizeof(oap_header) overflows */
+    CHECK_STATUS(oap_server_token_response(server, &t.req, &r), OAP_STATUS_INVALID_PARAMETER);
+    CHECK(r == (oap_response *)&t);
+    r = NULL;
+    CHECK_STATUS(oap_server_verify_bearer(server, bearer_get(&t, "/api", "tok"), &scope, SIZE_MAX / 8, &tok, &r),
+                 OAP_STATUS_INVALID_PARAMETER);
+    CHECK(r == NULL);
+}
+
+/* An empty array's pointer is not looked at, whatever it is. */
+static void test_empty_array_pointer(void) {
+    oap_header storage[2];
+    test_request t;
+    oap_response *r = NULL;
+    post(&t, "/token", "grant_type=client_credentials", NULL, NULL);
+    t.req.headers = (const oap_header *)(const void *)((const char *)storage + 1); /* misaligned */
+    t.req.headers_len = 0;
+    CHECK_STATUS(oap_server_token_response(server, &t.req, &r), OAP_STATUS_OK);
+    /* Read as "no headers": no Content-Type, so the form is refused. */
+    CHECK(oap_response_status(r) == 400 && body_has(r, "\"error\":\"invalid_request\""));
+    oap_response_free(r);
+}
+
 int main(void) {
     oap_config config = oap_config_default();
     oap_validator v;
@@ -95,6 +156,8 @@ int main(void) {
     CHECK_STATUS(oap_server_new(&config, &v, &server), OAP_STATUS_OK);
 
     test_null_ptr_with_length();
+    test_empty_array_pointer();
+    test_impossible_lengths();
 
     oap_server_free(server);
     memstore_free(store);
