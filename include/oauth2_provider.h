@@ -1535,8 +1535,12 @@ oap_status oap_generate_token(char *buf,
  * `*client_secret_out` point into `buf`, valid while it is; on failure
  * `buf` holds unspecified bytes.
  *
+ * `buf` must not overlap `header_value`: decoding in place is refused
+ * with `OAP_STATUS_INVALID_PARAMETER` (copy the value first).
+ *
  * Errors: `OAP_STATUS_MALFORMED` (not Basic, bad base64, no ':', bad
- * percent-encoding, not UTF-8, empty id), `OAP_STATUS_BUFFER_TOO_SMALL`.
+ * percent-encoding, not UTF-8, empty id), `OAP_STATUS_BUFFER_TOO_SMALL`,
+ * `OAP_STATUS_INVALID_PARAMETER` (overlapping buffers).
  *
  * # Safety
  * `header_value` valid for the call; `buf` NULL or writable for

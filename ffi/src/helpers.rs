@@ -56,6 +56,12 @@ unsafe fn copy_out(
     Ok(())
 }
 
+/// Whether `len` bytes at `ptr` share an address with `input`.
+fn overlap(input: &[u8], ptr: *const u8, len: usize) -> bool {
+    let (a, b) = (input.as_ptr() as usize, ptr as usize);
+    a < b.saturating_add(len) && b < a.saturating_add(input.len())
+}
+
 /// Compares two byte strings in time independent of their contents and of
 /// which is longer (it compares their SHA-256 digests). Writes the result
 /// to `*equal_out`.
@@ -162,8 +168,12 @@ pub unsafe extern "C" fn oap_generate_token(
 /// `*client_secret_out` point into `buf`, valid while it is; on failure
 /// `buf` holds unspecified bytes.
 ///
+/// `buf` must not overlap `header_value`: decoding in place is refused
+/// with `OAP_STATUS_INVALID_PARAMETER` (copy the value first).
+///
 /// Errors: `OAP_STATUS_MALFORMED` (not Basic, bad base64, no ':', bad
-/// percent-encoding, not UTF-8, empty id), `OAP_STATUS_BUFFER_TOO_SMALL`.
+/// percent-encoding, not UTF-8, empty id), `OAP_STATUS_BUFFER_TOO_SMALL`,
+/// `OAP_STATUS_INVALID_PARAMETER` (overlapping buffers).
 ///
 /// # Safety
 /// `header_value` valid for the call; `buf` NULL or writable for
@@ -184,9 +194,12 @@ pub unsafe extern "C" fn oap_parse_basic(
             return Err(oap_status::NullParameter);
         }
         check_len::<u8>(buf_len)?;
+        if overlap(value.as_bytes(), buf.cast_const().cast::<u8>(), buf_len) {
+            return Err(oap_status::InvalidParameter);
+        }
         // SAFETY: buf is writable for buf_len <= isize::MAX (checked) bytes
-        // and, being the caller's scratch space, not aliased by anything we
-        // read (contract).
+        // (contract), and disjoint from `value`, the only memory of the
+        // caller's we read while it is borrowed (checked just above).
         let buf = unsafe { std::slice::from_raw_parts_mut(buf.cast::<u8>(), buf_len) };
         let creds = header::parse_basic(value, buf).map_err(|e| match e {
             HeaderError::TooLong => oap_status::BufferTooSmall,

@@ -143,6 +143,26 @@ static void test_empty_array_pointer(void) {
     oap_response_free(r);
 }
 
+/* Decoding a Basic header in place, a common C idiom, would alias the input
+ * being read: refused. */
+static void test_basic_in_place(void) {
+    char header[] = "Basic czZCaGRSa3F0MzpnWDFmQmF0M2JW";
+    char both[64 + OAP_BASIC_BUFFER_LEN];
+    oap_str id, secret;
+    id.ptr = NULL;
+    CHECK_STATUS(oap_parse_basic(S(header), header, sizeof header, &id, &secret), OAP_STATUS_INVALID_PARAMETER);
+    CHECK(id.ptr == NULL);
+    /* Overlapping from either side. */
+    memcpy(both, header, sizeof header);
+    CHECK_STATUS(oap_parse_basic(S(both), both + 10, sizeof both - 10, &id, &secret),
+                 OAP_STATUS_INVALID_PARAMETER);
+    memcpy(both + 64, header, sizeof header);
+    CHECK_STATUS(oap_parse_basic(S(both + 64), both, sizeof both, &id, &secret), OAP_STATUS_INVALID_PARAMETER);
+    /* Adjacent but disjoint is fine. */
+    CHECK_STATUS(oap_parse_basic(S(both + 64), both, 64, &id, &secret), OAP_STATUS_OK);
+    CHECK(str_is(id, "s6BhdRkqt3") && str_is(secret, "gX1fBat3bV"));
+}
+
 int main(void) {
     oap_config config = oap_config_default();
     oap_validator v;
@@ -157,6 +177,7 @@ int main(void) {
 
     test_null_ptr_with_length();
     test_empty_array_pointer();
+    test_basic_in_place();
     test_impossible_lengths();
 
     oap_server_free(server);
