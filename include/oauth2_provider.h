@@ -275,8 +275,10 @@ typedef struct oap_token oap_token;
  * silently pick a default). Strings the library
  * hands out are valid for as long as the function documenting them says
  * (usually: until the handle they come from is freed, or until the
- * callback returns). Strings the caller hands in are read during the call
- * only and copied if kept.
+ * callback returns); an empty one's `ptr` points to a NUL byte, never to
+ * a dangling address, so `memcpy(dst, s.ptr, s.len)` is always defined.
+ * Strings the caller hands in are read during the call only and copied if
+ * kept.
  */
 typedef struct oap_str {
   /**
@@ -561,6 +563,8 @@ typedef struct oap_refresh_token_info {
 
 /**
  * Borrowed bytes: `len` bytes at `ptr`. `ptr` may be NULL when `len` is 0.
+ * Bytes the library hands out never have a dangling `ptr`: when empty it
+ * is NULL or points to a NUL byte.
  */
 typedef struct oap_bytes {
   /**
@@ -903,7 +907,8 @@ typedef oap_cb_result (*oap_save_token_cb)(void *user_data,
 
 /**
  * `validate_bearer_token(token, scopes, scopes_len)` (required): check a
- * bearer token presented to a protected resource requiring `scopes`:
+ * bearer token presented to a protected resource requiring `scopes`
+ * (`scopes_len` strings at `scopes`, a valid pointer even when 0):
  * `oap_ctx_set_token_info` + `OAP_CB_TRUE`, or `OAP_CB_FALSE` when unknown,
  * revoked or expired. The library itself checks expiry and that every
  * required scope is granted. NULL: server_error.

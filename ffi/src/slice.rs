@@ -19,8 +19,10 @@ use crate::status::oap_status;
 /// silently pick a default). Strings the library
 /// hands out are valid for as long as the function documenting them says
 /// (usually: until the handle they come from is freed, or until the
-/// callback returns). Strings the caller hands in are read during the call
-/// only and copied if kept.
+/// callback returns); an empty one's `ptr` points to a NUL byte, never to
+/// a dangling address, so `memcpy(dst, s.ptr, s.len)` is always defined.
+/// Strings the caller hands in are read during the call only and copied if
+/// kept.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct oap_str {
@@ -31,6 +33,8 @@ pub struct oap_str {
 }
 
 /// Borrowed bytes: `len` bytes at `ptr`. `ptr` may be NULL when `len` is 0.
+/// Bytes the library hands out never have a dangling `ptr`: when empty it
+/// is NULL or points to a NUL byte.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct oap_bytes {
@@ -40,6 +44,19 @@ pub struct oap_bytes {
     pub len: usize,
 }
 
+/// Where the empty strings and byte views the library hands out point: a
+/// real, readable NUL byte.
+static EMPTY: [u8; 1] = [0];
+
+/// `b`'s pointer, or [`EMPTY`]'s when `b` is empty.
+fn non_dangling(b: &[u8]) -> *const u8 {
+    if b.is_empty() {
+        EMPTY.as_ptr()
+    } else {
+        b.as_ptr()
+    }
+}
+
 impl oap_str {
     /// The absent string.
     pub(crate) const NONE: oap_str = oap_str {
@@ -47,10 +64,12 @@ impl oap_str {
         len: 0,
     };
 
-    /// A view of `s` (valid as long as `s`).
+    /// A view of `s` (valid as long as `s`). An empty `s` gives a view of
+    /// [`EMPTY`]: Rust's empty slices may have a dangling pointer (an empty
+    /// `String`'s is 0x1), which C may not pass even to `memcpy(d, p, 0)`.
     pub(crate) fn new(s: &str) -> oap_str {
         oap_str {
-            ptr: s.as_ptr().cast(),
+            ptr: non_dangling(s.as_bytes()).cast(),
             len: s.len(),
         }
     }
@@ -102,10 +121,11 @@ impl oap_str {
 }
 
 impl oap_bytes {
-    /// A view of `b`.
+    /// A view of `b`; an empty `b` gives a view of [`EMPTY`] (see
+    /// [`oap_str::new`]).
     pub(crate) fn new(b: &[u8]) -> oap_bytes {
         oap_bytes {
-            ptr: b.as_ptr(),
+            ptr: non_dangling(b),
             len: b.len(),
         }
     }
@@ -157,6 +177,9 @@ mod tests {
 
     #[test]
     fn views_convert_back_and_reject_bad_input() {
+        let empty = oap_str::new(&String::new());
+        // SAFETY: a view of EMPTY, a static: readable, and one byte long.
+        assert_eq!((empty.len, unsafe { *empty.ptr }), (0, 0));
         let s = oap_str::new("héllo");
         // SAFETY: s views a live 'static string.
         assert_eq!(unsafe { s.to_str() }, Ok("héllo"));

@@ -300,7 +300,8 @@ pub type oap_save_token_cb = Option<
     ) -> oap_cb_result,
 >;
 /// `validate_bearer_token(token, scopes, scopes_len)` (required): check a
-/// bearer token presented to a protected resource requiring `scopes`:
+/// bearer token presented to a protected resource requiring `scopes`
+/// (`scopes_len` strings at `scopes`, a valid pointer even when 0):
 /// `oap_ctx_set_token_info` + `OAP_CB_TRUE`, or `OAP_CB_FALSE` when unknown,
 /// revoked or expired. The library itself checks expiry and that every
 /// required scope is granted. NULL: server_error.
@@ -1150,9 +1151,16 @@ impl RequestValidator for FfiValidator {
             return Err(not_set("validate_bearer_token"));
         };
         let scopes: Vec<oap_str> = scopes.iter().map(|s| oap_str::new(s)).collect();
+        // An empty Vec's pointer dangles: give C a real address even then.
+        let none = [oap_str::NONE];
+        let array = if scopes.is_empty() {
+            none.as_ptr()
+        } else {
+            scopes.as_ptr()
+        };
         self.token_info("validate_bearer_token", request, |ud, ctx| {
             // SAFETY: a host callback; see the comment above the ClientLookup impl.
-            unsafe { cb(ud, oap_str::new(token), scopes.as_ptr(), scopes.len(), ctx) }
+            unsafe { cb(ud, oap_str::new(token), array, scopes.len(), ctx) }
         })
     }
 

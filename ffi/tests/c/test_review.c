@@ -163,6 +163,50 @@ static void test_basic_in_place(void) {
     CHECK(str_is(id, "s6BhdRkqt3") && str_is(secret, "gX1fBat3bV"));
 }
 
+/* Empty strings and bodies the library hands out point to readable memory
+ * (a NUL byte), so memcpy(dst, s.ptr, 0) and friends are defined in C. */
+static int empty_seen, empty_readable;
+
+static oap_cb_result check_empty_scopes(void *ud, const oap_issued_token *token, oap_ctx *ctx) {
+    (void)ud; (void)ctx;
+    if (token->scopes.len == 0) {
+        empty_seen++;
+        if (token->scopes.ptr != NULL && token->scopes.ptr[0] == '\0') empty_readable++;
+    }
+    return OAP_CB_TRUE;
+}
+
+static void test_empty_strings_are_readable(void) {
+    oap_authorization *auth = pending();
+    oap_response *r = NULL;
+    oap_bytes body;
+    oap_validator v;
+    oap_config config = oap_config_default();
+    oap_server *other = NULL;
+
+    CHECK_STATUS(oap_server_deny(server, auth, &r), OAP_STATUS_OK);
+    CHECK(oap_response_status(r) == 302);
+    body = oap_response_body(r);
+    CHECK(body.len == 0 && body.ptr != NULL && body.ptr[0] == 0);
+    oap_response_free(r);
+    oap_authorization_free(auth);
+
+    v = memstore_validator(store);
+    v.save_bearer_token = check_empty_scopes;
+    CHECK_STATUS(oap_server_new(&config, &v, &other), OAP_STATUS_OK);
+    r = NULL;
+    {
+        test_request t;
+        CHECK_STATUS(oap_server_token_response(
+                         other, post(&t, "/token", "grant_type=client_credentials", "any-client", "any-secret"), &r),
+                     OAP_STATUS_OK);
+    }
+    CHECK(oap_response_status(r) == 200);
+    CHECK(empty_seen == 1 && empty_readable == 1);
+    oap_response_free(r);
+    oap_server_free(other);
+}
+
 int main(void) {
     oap_config config = oap_config_default();
     oap_validator v;
@@ -178,6 +222,7 @@ int main(void) {
     test_null_ptr_with_length();
     test_empty_array_pointer();
     test_basic_in_place();
+    test_empty_strings_are_readable();
     test_impossible_lengths();
 
     oap_server_free(server);
