@@ -15,13 +15,13 @@
 //! v.add_user("alice", "wonderland");
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::client_auth::{Client, ClientLookup};
-use crate::error::OAuthError;
+use crate::error::{ErrorCode, OAuthError};
 use crate::pkce::ChallengeMethod;
 use crate::request::OAuthRequest;
 use crate::scope::Scope;
@@ -207,6 +207,11 @@ struct Store {
     codes: HashMap<String, CodeRecord>,
     access: HashMap<String, AccessRecord>,
     refresh: HashMap<String, RefreshRecord>,
+    /// Grants revoked while tokens of theirs may still be on their way to
+    /// `save_bearer_token` (a concurrent request past its checks): those
+    /// saves are refused. Kept until `purge_expired` finds no record of
+    /// the grant left.
+    revoked_grants: HashSet<String>,
 }
 
 /// The in-memory validator. See the [module docs](self).
@@ -302,6 +307,19 @@ impl MemoryValidator {
         store.refresh.retain(|_, r| {
             r.expires_at.is_none_or(|e| e > now) && r.state != RefreshState::Revoked
         });
+        let Store {
+            codes,
+            access,
+            refresh,
+            revoked_grants,
+        } = &mut *store;
+        if !revoked_grants.is_empty() {
+            let live: HashSet<&str> = (codes.values().map(|c| c.code.grant_id.as_str()))
+                .chain(access.values().filter_map(|a| a.grant_id.as_deref()))
+                .chain(refresh.values().map(|r| &*r.grant_id))
+                .collect();
+            revoked_grants.retain(|grant| live.contains(grant.as_str()));
+        }
     }
 
     /// The number of live (unexpired, unrevoked) access tokens.
@@ -508,6 +526,14 @@ impl RequestValidator for MemoryValidator {
         let user: Option<Arc<str>> = token.user.as_deref().map(Arc::from);
         let grant_id: Option<Arc<str>> = token.grant_id.as_deref().map(Arc::from);
         let mut store = self.store();
+        if let Some(grant_id) = &token.grant_id {
+            if store.revoked_grants.contains(grant_id.as_str()) {
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidGrant,
+                    "the grant was revoked while this request was served",
+                ));
+            }
+        }
         if let (Some(refresh), true) = (&token.refresh_token, token.refresh_token_is_new) {
             store.refresh.insert(
                 refresh.clone(),
@@ -642,6 +668,9 @@ impl RequestValidator for MemoryValidator {
 }
 
 fn revoke_grant_in(store: &mut Store, grant_id: &str) {
+    if !store.revoked_grants.contains(grant_id) {
+        store.revoked_grants.insert(grant_id.to_owned());
+    }
     store
         .access
         .retain(|_, a| a.grant_id.as_deref() != Some(grant_id));

@@ -353,7 +353,9 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
 
     /// The `code_challenge_method` saved with `code`. Called when
     /// [`get_code_challenge`](Self::get_code_challenge) returned a
-    /// challenge. Default: `None`, read as `plain` (RFC 7636 §4.3).
+    /// challenge. Default: `None`, read as `plain` (RFC 7636 §4.3) when the
+    /// server allows `plain`, and as `S256` (the only method it accepts)
+    /// when it does not.
     fn get_code_challenge_method(
         &self,
         code: &str,
@@ -472,6 +474,13 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
 
     /// Revokes every token of a grant (token family): called when an
     /// authorization code is replayed or a rotated refresh token is reused.
+    ///
+    /// The revocation is of the grant, not only of the tokens stored so
+    /// far: a concurrent request may have passed its checks for this grant
+    /// and be about to save what it issues. Such a later
+    /// [`save_bearer_token`](Self::save_bearer_token) for `grant_id` must
+    /// fail (e.g. with `invalid_grant`), so that no token of a revoked grant
+    /// ever becomes active (RFC 9700 §4.14.2).
     fn revoke_grant(&self, grant_id: &str, request: &OAuthRequest<'_>) -> Result<(), OAuthError>;
 
     /// Marks a refresh token as replaced by rotation: it must stop working,
@@ -506,6 +515,10 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
 
     /// Persists a bearer token: access token, refresh token if new, client,
     /// user, scopes, expiry, grant id. Used by every grant that issues tokens.
+    ///
+    /// Must save nothing and return an error when the token's grant was
+    /// revoked meanwhile (see [`revoke_grant`](Self::revoke_grant)); the
+    /// error is the token response, and the tokens are never handed out.
     fn save_bearer_token(
         &self,
         token: &IssuedToken,
@@ -525,7 +538,8 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
     /// Checks a bearer token presented to a protected resource and returns
     /// what it grants, or `None` when it is unknown, revoked or expired.
     /// `scopes` are the ones the resource requires; the library checks
-    /// that the token carries all of them, and its expiry. Used indirectly
+    /// that the token carries all of them, its expiry, and that it is not a
+    /// refresh token (a `token_type` of refresh is refused). Used indirectly
     /// by every grant that issues bearer tokens.
     fn validate_bearer_token(
         &self,

@@ -8,7 +8,7 @@ use crate::header::{self, HeaderError};
 use crate::request::{OAuthRequest, Request};
 use crate::response::Response;
 use crate::server::Server;
-use crate::validator::{RequestValidator, TokenInfo};
+use crate::validator::{RequestValidator, TokenInfo, TokenType};
 
 impl<V: RequestValidator> Server<V> {
     /// Checks the bearer token of a request to a protected resource that
@@ -51,7 +51,11 @@ impl<V: RequestValidator> Server<V> {
             Ok(None) => return Err(self.bearer_failure(Some(invalid_token()), required_scopes)),
             Err(e) => return Err(Response::error_json(&e)),
         };
-        if info.exp.is_some_and(|exp| exp <= self.now()) {
+        // Only an access token opens a resource (RFC 6749 §1.5): a host
+        // whose one lookup also finds refresh tokens must not turn them
+        // into bearer credentials.
+        let refresh_token = info.token_type == Some(TokenType::RefreshToken);
+        if refresh_token || info.exp.is_some_and(|exp| exp <= self.now()) {
             return Err(self.bearer_failure(Some(invalid_token()), required_scopes));
         }
         if !required_scopes.iter().all(|s| info.scopes.contains(s)) {

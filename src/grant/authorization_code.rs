@@ -83,6 +83,9 @@ pub(crate) fn exchange<V: RequestValidator>(
     }
 
     if !v.invalidate_authorization_code(client_id, code, request)? {
+        // A concurrent exchange consumed it after our validate_code: the
+        // same replay as CodeStatus::Used, and the same revocation.
+        v.revoke_grant(&validated.grant_id, request)?;
         return Err(invalid_grant("the authorization code was already used"));
     }
     issue_tokens(
@@ -117,9 +120,19 @@ fn check_pkce<V: RequestValidator>(
                     "code_verifier must be 43 to 128 unreserved characters",
                 ));
             }
+            // No method saved: RFC 7636 §4.3's default, `plain`, applies
+            // only where the server accepts `plain` at all. Otherwise only
+            // an S256 challenge can have been accepted, and reading it as
+            // `plain` would let the challenge itself (public, in the
+            // authorization request's URL) pass as the verifier.
+            let unsaved = if server.config.allow_plain_pkce {
+                ChallengeMethod::Plain
+            } else {
+                ChallengeMethod::S256
+            };
             let method = v
                 .get_code_challenge_method(code, request)?
-                .unwrap_or(ChallengeMethod::Plain);
+                .unwrap_or(unsaved);
             if !pkce::verify(verifier, &challenge, method) {
                 return Err(invalid_grant(
                     "code_verifier does not match the code challenge",
