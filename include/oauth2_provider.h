@@ -746,7 +746,9 @@ typedef oap_cb_result (*oap_revoke_token_cb)(void *user_data,
 /**
  * `revoke_grant(grant_id)` (required): revoke every token of the grant
  * (code replay, rotated refresh token reuse). `OAP_CB_TRUE` when done.
- * NULL: server_error.
+ * NULL: server_error. The grant stays revoked: a concurrent request may be
+ * about to save tokens of it, and `save_bearer_token` must refuse them.
+ * Remember the grant id at least as long as its codes and tokens.
  */
 typedef oap_cb_result (*oap_revoke_grant_cb)(void *user_data,
                                              struct oap_str grant_id,
@@ -890,16 +892,17 @@ typedef struct oap_issued_token {
 
 /**
  * `save_bearer_token(token)` (required): persist the access token (and the
- * refresh token when `refresh_token_is_new`). `OAP_CB_TRUE` when stored.
- * NULL: server_error.
+ * refresh token when `refresh_token_is_new`). `OAP_CB_TRUE` when stored;
+ * `OAP_CB_FALSE`, storing nothing, when the token's `grant_id` was revoked
+ * meanwhile (the request fails with `invalid_grant`). NULL: server_error.
  */
 typedef oap_cb_result (*oap_save_bearer_token_cb)(void *user_data,
                                                   const struct oap_issued_token *token,
                                                   struct oap_ctx *ctx);
 
 /**
- * `save_token(token)`: persist a token by its type. NULL: calls
- * `save_bearer_token`.
+ * `save_token(token)`: persist a token by its type, answering as
+ * `save_bearer_token` does. NULL: calls `save_bearer_token`.
  */
 typedef oap_cb_result (*oap_save_token_cb)(void *user_data,
                                            const struct oap_issued_token *token,

@@ -7,7 +7,7 @@ use provider::client_auth::ClientLookup;
 use provider::pkce::ChallengeMethod;
 use provider::validator::{CodeStatus, RefreshTokenStatus, TokenInfo, TokenType};
 use provider::{
-    AuthorizationCode, IssuedToken, OAuthError, OAuthRequest, RequestValidator, Scope,
+    AuthorizationCode, ErrorCode, IssuedToken, OAuthError, OAuthRequest, RequestValidator, Scope,
     ValidatedRefreshToken,
 };
 
@@ -247,7 +247,9 @@ pub type oap_revoke_token_cb = Option<
 >;
 /// `revoke_grant(grant_id)` (required): revoke every token of the grant
 /// (code replay, rotated refresh token reuse). `OAP_CB_TRUE` when done.
-/// NULL: server_error.
+/// NULL: server_error. The grant stays revoked: a concurrent request may be
+/// about to save tokens of it, and `save_bearer_token` must refuse them.
+/// Remember the grant id at least as long as its codes and tokens.
 pub type oap_revoke_grant_cb = Option<
     unsafe extern "C" fn(
         user_data: *mut c_void,
@@ -281,8 +283,9 @@ pub type oap_save_authorization_code_cb = Option<
     ) -> oap_cb_result,
 >;
 /// `save_bearer_token(token)` (required): persist the access token (and the
-/// refresh token when `refresh_token_is_new`). `OAP_CB_TRUE` when stored.
-/// NULL: server_error.
+/// refresh token when `refresh_token_is_new`). `OAP_CB_TRUE` when stored;
+/// `OAP_CB_FALSE`, storing nothing, when the token's `grant_id` was revoked
+/// meanwhile (the request fails with `invalid_grant`). NULL: server_error.
 pub type oap_save_bearer_token_cb = Option<
     unsafe extern "C" fn(
         user_data: *mut c_void,
@@ -290,8 +293,8 @@ pub type oap_save_bearer_token_cb = Option<
         ctx: *mut oap_ctx,
     ) -> oap_cb_result,
 >;
-/// `save_token(token)`: persist a token by its type. NULL: calls
-/// `save_bearer_token`.
+/// `save_token(token)`: persist a token by its type, answering as
+/// `save_bearer_token` does. NULL: calls `save_bearer_token`.
 pub type oap_save_token_cb = Option<
     unsafe extern "C" fn(
         user_data: *mut c_void,
@@ -525,6 +528,15 @@ struct Answer {
 
 fn failed(name: &'static str) -> OAuthError {
     OAuthError::server_error(format!("the validator's {name} callback failed"))
+}
+
+/// `save_bearer_token` / `save_token` answering `OAP_CB_FALSE`: the
+/// token's grant was revoked meanwhile (see `oap_revoke_grant_cb`).
+fn grant_revoked() -> OAuthError {
+    OAuthError::new(
+        ErrorCode::InvalidGrant,
+        "the grant was revoked while this request was served",
+    )
 }
 
 fn not_set(name: &'static str) -> OAuthError {
@@ -1120,10 +1132,11 @@ impl RequestValidator for FfiValidator {
             return Err(not_set("save_bearer_token"));
         };
         let view = issued_view(token);
-        self.done("save_bearer_token", request, |ud, ctx| {
+        let saved = self.ask("save_bearer_token", request, |ud, ctx| {
             // SAFETY: a host callback; see the comment above the ClientLookup impl.
             unsafe { cb(ud, &view, ctx) }
-        })
+        })?;
+        saved.then_some(()).ok_or_else(grant_revoked)
     }
 
     fn save_token(
@@ -1135,10 +1148,11 @@ impl RequestValidator for FfiValidator {
             return Defaults(self).save_token(token, request);
         };
         let view = issued_view(token);
-        self.done("save_token", request, |ud, ctx| {
+        let saved = self.ask("save_token", request, |ud, ctx| {
             // SAFETY: a host callback; see the comment above the ClientLookup impl.
             unsafe { cb(ud, &view, ctx) }
-        })
+        })?;
+        saved.then_some(()).ok_or_else(grant_revoked)
     }
 
     fn validate_bearer_token(

@@ -42,6 +42,10 @@ struct memstore {
     size_t n_codes, cap_codes;
     ms_token *tokens;
     size_t n_tokens, cap_tokens;
+    /* Revoked grants, so that tokens a concurrent request saves for one
+       later are refused (see oap_revoke_grant_cb). */
+    char **revoked_grants;
+    size_t n_revoked_grants, cap_revoked_grants;
     char *forced_name;
     oap_cb_result forced_answer;
     const char *call_names[MS_MAX_CALLBACK_NAMES];
@@ -156,10 +160,24 @@ static ms_code *find_code_locked(memstore *s, oap_str code) {
     return NULL;
 }
 
+static bool grant_revoked_locked(const memstore *s, oap_str grant_id) {
+    size_t i;
+    for (i = 0; i < s->n_revoked_grants; i++)
+        if (eq(s->revoked_grants[i], grant_id)) return true;
+    return false;
+}
+
 static void revoke_grant_locked(memstore *s, oap_str grant_id) {
     size_t i;
     for (i = 0; i < s->n_tokens; i++)
         if (eq(s->tokens[i].grant_id, grant_id)) s->tokens[i].revoked = true;
+    if (grant_revoked_locked(s, grant_id)) return;
+    if (s->n_revoked_grants == s->cap_revoked_grants) {
+        s->cap_revoked_grants = s->cap_revoked_grants ? s->cap_revoked_grants * 2 : 8;
+        s->revoked_grants = realloc(s->revoked_grants, s->cap_revoked_grants * sizeof *s->revoked_grants);
+        if (s->revoked_grants == NULL) abort();
+    }
+    s->revoked_grants[s->n_revoked_grants++] = dup_str(grant_id);
 }
 
 /* ---- the callbacks ---- */
@@ -308,6 +326,7 @@ static oap_cb_result cb_save_bearer_token(void *ud, const oap_issued_token *t, o
     (void)ctx;
     {
         ENTER(ud, "save_bearer_token");
+        if (t->grant_id.ptr != NULL && grant_revoked_locked(s, t->grant_id)) LEAVE(OAP_CB_FALSE);
         add_token_locked(s, t->access_token, false, t, t->scopes, t->issued_at + t->expires_in);
         if (t->refresh_token.ptr != NULL && t->refresh_token_is_new)
             add_token_locked(s, t->refresh_token, true, t, t->refresh_scopes, t->refresh_expires_at);
@@ -455,7 +474,9 @@ void memstore_free(memstore *s) {
     free(s->clients);
     free(s->users);
     free(s->codes);
+    for (i = 0; i < s->n_revoked_grants; i++) free(s->revoked_grants[i]);
     free(s->tokens);
+    free(s->revoked_grants);
     free(s->forced_name);
     pthread_mutex_destroy(&s->lock);
     free(s);

@@ -199,10 +199,29 @@ static void test_failing_callbacks(oap_server *server) {
     CHECK(oap_response_status(r) == 500);
     CHECK(!body_has(r, "access_token"));
     oap_response_free(r);
-    /* A "done" callback answering FALSE is a failure too. */
+    /* save_bearer_token answering FALSE: the grant was revoked meanwhile. */
     memstore_force(store, "save_bearer_token", OAP_CB_FALSE);
     r = cc_request(server, "conf-client", "conf-secret");
+    CHECK(oap_response_status(r) == 400);
+    CHECK(body_has(r, "\"error\":\"invalid_grant\""));
+    CHECK(!body_has(r, "access_token"));
+    oap_response_free(r);
+    /* Any other "done" callback answering FALSE is a failure. */
+    {
+        test_request t;
+        char token[128], body[160];
+        memstore_force(store, NULL, OAP_CB_TRUE);
+        r = cc_request(server, "conf-client", "conf-secret");
+        CHECK(json_field(r, "access_token", token, sizeof token));
+        oap_response_free(r);
+        snprintf(body, sizeof body, "token=%s", token);
+        memstore_force(store, "revoke_token", OAP_CB_FALSE);
+        CHECK_STATUS(oap_server_revocation_response(
+                         server, post(&t, "/revoke", body, "conf-client", "conf-secret"), &r),
+                     OAP_STATUS_OK);
+    }
     CHECK(oap_response_status(r) == 500);
+    CHECK(body_has(r, "revoke_token"));
     oap_response_free(r);
     memstore_force(store, NULL, OAP_CB_TRUE);
     r = cc_request(server, "conf-client", "conf-secret");

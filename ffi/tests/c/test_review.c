@@ -207,6 +207,50 @@ static void test_empty_strings_are_readable(void) {
     oap_server_free(other);
 }
 
+/* A save_bearer_token that loses a race: before it stores the tokens, a
+ * concurrent request (a replayed code, a reused refresh token) revokes
+ * their grant. The store must refuse them, and the client gets
+ * invalid_grant, not tokens of a revoked grant. */
+static oap_validator racing_table;
+
+static oap_cb_result revoked_before_save(void *ud, const oap_issued_token *token, oap_ctx *ctx) {
+    CHECK(token->grant_id.ptr != NULL);
+    CHECK(racing_table.revoke_grant(ud, token->grant_id, ctx) == OAP_CB_TRUE);
+    return racing_table.save_bearer_token(ud, token, ctx);
+}
+
+static void test_tokens_of_a_grant_revoked_meanwhile_are_refused(void) {
+    oap_config config = oap_config_default();
+    oap_server *other = NULL;
+    oap_authorization *auth = NULL;
+    oap_response *r = NULL;
+    oap_validator v;
+    test_request t;
+    char code[128], body[256];
+
+    racing_table = memstore_validator(store);
+    v = racing_table;
+    v.save_bearer_token = revoked_before_save;
+    CHECK_STATUS(oap_server_new(&config, &v, &other), OAP_STATUS_OK);
+    CHECK_STATUS(oap_server_validate_authorization_request(
+                     other, get(&t, "/authorize?response_type=code&client_id=conf-client&scope=read"), &auth, &r),
+                 OAP_STATUS_OK);
+    CHECK_STATUS(oap_server_authorize(other, auth, get(&t, "/consent"), S("alice"), S(NULL), &r), OAP_STATUS_OK);
+    CHECK(location_param(r, "code", code, sizeof code));
+    oap_response_free(r);
+    oap_authorization_free(auth);
+
+    snprintf(body, sizeof body, "grant_type=authorization_code&code=%s", code);
+    CHECK_STATUS(oap_server_token_response(other, post(&t, "/token", body, "conf-client", "conf-secret"), &r),
+                 OAP_STATUS_OK);
+    CHECK(oap_response_status(r) == 400);
+    CHECK(body_has(r, "\"error\":\"invalid_grant\""));
+    CHECK(body_has(r, "revoked"));
+    CHECK(!body_has(r, "access_token"));
+    oap_response_free(r);
+    oap_server_free(other);
+}
+
 int main(void) {
     oap_config config = oap_config_default();
     oap_validator v;
@@ -224,6 +268,7 @@ int main(void) {
     test_basic_in_place();
     test_empty_strings_are_readable();
     test_impossible_lengths();
+    test_tokens_of_a_grant_revoked_meanwhile_are_refused();
 
     oap_server_free(server);
     memstore_free(store);
