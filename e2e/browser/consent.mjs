@@ -7,9 +7,10 @@
 // Opens /authorize for public-client, checks the consent page (and saves a
 // screenshot of it), logs in as alice with a wrong password (401, the form
 // again), then correctly, clicks Approve, captures the redirect to
-// http://127.0.0.1:9999/callback (nothing listens there: the navigation
-// request is observed, not followed), exchanges the code with the verifier at
-// the token endpoint and calls /resource. Then the same with Deny.
+// http://127.0.0.1:9999/callback (nothing listens there: the test answers
+// that navigation itself with a plain page, and reads its URL), exchanges
+// the code with the verifier at the token endpoint and calls /resource.
+// Then the same with Deny.
 
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -53,13 +54,19 @@ function authorizeUrl(challenge, state) {
   return `${base}/authorize?${query}`;
 }
 
-/** Clicks `button` and returns the URL of the navigation to the callback. */
+/**
+ * Clicks `button` and returns the URL of the navigation to the callback,
+ * once that navigation has finished: the next `page.goto` must not race a
+ * navigation still in flight.
+ */
 async function clickToCallback(page, button) {
   const request = page.waitForEvent('request', (r) => r.url().startsWith(CALLBACK), {
     timeout: 15000,
   });
   await page.click(button);
-  return new URL((await request).url());
+  const url = new URL((await request).url());
+  await page.waitForURL((u) => u.href.startsWith(CALLBACK), { timeout: 15000 });
+  return url;
 }
 
 const profile = mkdtempSync(join(tmpdir(), 'demo-e2e-chromium-'));
@@ -82,6 +89,12 @@ const context = await chromium.launchPersistentContext(profile, {
 let failed = false;
 try {
   const page = context.pages()[0] ?? (await context.newPage());
+  // The client's callback: nothing listens on its port, so the browser
+  // would land on an error page that commits late, racing the next
+  // navigation. Answer it here instead, as the client's page would.
+  await page.route(`${CALLBACK}**`, (route) =>
+    route.fulfill({ status: 200, contentType: 'text/plain', body: 'callback reached' }),
+  );
   const problems = [];
   page.on('console', (m) => {
     // The wrong-password answer is a 401 on purpose; Chromium reports every
