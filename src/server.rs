@@ -336,6 +336,14 @@ impl<V: RequestValidator> Server<V> {
     pub(crate) fn generate(&self, kind: TokenKind) -> Result<String, OAuthError> {
         self.config.token_generator.generate(kind)
     }
+
+    pub(crate) fn generate_pair(
+        &self,
+        first: TokenKind,
+        second: TokenKind,
+    ) -> Result<(String, String), OAuthError> {
+        self.config.token_generator.generate_pair(first, second)
+    }
 }
 
 impl<V> fmt::Debug for Server<V> {

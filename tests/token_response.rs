@@ -10,7 +10,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use oauth2_provider::response::{write_json_string, JsonObject, JSON_CONTENT_TYPE};
 use oauth2_provider::token::{
-    generate_token, BearerToken, RandomTokenGenerator, TokenGenerator, TokenKind, TOKEN_BYTES,
+    generate_token, generate_tokens, BearerToken, RandomTokenGenerator, TokenGenerator, TokenKind,
+    TOKEN_BYTES,
 };
 use oauth2_provider::{OAuthError, Response};
 
@@ -70,6 +71,23 @@ fn random_generator_serves_every_kind() {
         assert!(t.bytes().all(is_base64url));
         assert!(seen.insert(t));
     }
+}
+
+#[test]
+fn tokens_drawn_together_are_independent_full_tokens() {
+    let mut seen = HashSet::new();
+    for _ in 0..1000 {
+        let [a, b, c] = generate_tokens::<3>().unwrap();
+        for t in [a, b, c] {
+            assert_eq!(URL_SAFE_NO_PAD.decode(&t).unwrap().len(), TOKEN_BYTES);
+            assert!(seen.insert(t), "a token repeated");
+        }
+    }
+    let (access, refresh) = RandomTokenGenerator
+        .generate_pair(TokenKind::AccessToken, TokenKind::RefreshToken)
+        .unwrap();
+    assert_eq!((access.len(), refresh.len()), (43, 43));
+    assert_ne!(access, refresh);
 }
 
 // ---------------------------------------------------------------- JSON
@@ -238,4 +256,34 @@ fn server_token_response_exact_body_and_headers() {
     assert_eq!(common::json_field(&r, "scope").as_deref(), Some("read"));
     // Client credentials never issues a refresh token (RFC 6749 §4.4.3).
     assert_eq!(common::json_field(&r, "refresh_token"), None);
+}
+
+/// A host generator that implements only `generate`: the grants that issue
+/// two values at once get each from it, in order, with its kind.
+#[test]
+fn pairs_come_from_a_host_generator_kind_by_kind() {
+    let server = common::builder()
+        .token_generator(Sequence::default())
+        .enable(oauth2_provider::Grant::Password)
+        .build();
+    let r = common::token(
+        &server,
+        common::CONF,
+        &format!("{}&scope=read", common::ALICE),
+    );
+    assert_eq!(r.status, 200, "{}", r.body_str());
+    assert_eq!(common::field(&r, "access_token"), "AccessToken-0");
+    assert_eq!(common::field(&r, "refresh_token"), "RefreshToken-1");
+
+    let pending = common::get(
+        &server,
+        &[
+            ("response_type", "code"),
+            ("client_id", "conf-client"),
+            ("redirect_uri", common::CONF_REDIRECT),
+        ],
+    )
+    .expect("a valid authorization request");
+    let code = common::location_param(&common::approve(&server, &pending, None), "code");
+    assert_eq!(code.as_deref(), Some("AuthorizationCode-3"));
 }

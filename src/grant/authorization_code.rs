@@ -168,8 +168,10 @@ pub(crate) fn create_code<V: RequestValidator>(
     scopes: Scope,
 ) -> Result<String, OAuthError> {
     let issued_at = server.now();
+    let (code, grant_id) =
+        server.generate_pair(TokenKind::AuthorizationCode, TokenKind::GrantId)?;
     let code = AuthorizationCode {
-        code: server.generate(TokenKind::AuthorizationCode)?,
+        code,
         client_id: pending.client_id.clone(),
         redirect_uri: pending
             .redirect_uri_sent
@@ -178,7 +180,7 @@ pub(crate) fn create_code<V: RequestValidator>(
         user: user.to_owned(),
         scopes,
         code_challenge: pending.code_challenge.clone(),
-        grant_id: server.generate(TokenKind::GrantId)?,
+        grant_id,
         issued_at,
         expires_at: issued_at.saturating_add(server.config.code_lifetime),
     };

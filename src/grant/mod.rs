@@ -83,24 +83,19 @@ pub(crate) struct Grantee<'c, C> {
     pub grant_id: Option<String>,
 }
 
-/// A new refresh token, if the server and the client allow refresh tokens.
-fn new_refresh_token<V: RequestValidator>(
+/// Whether the server and the client allow refresh tokens.
+fn refresh_allowed<V: RequestValidator>(
     server: &Server<V>,
     request: &OAuthRequest<'_>,
     client: &V::Client,
-) -> Result<Option<String>, OAuthError> {
-    let allowed = server.is_enabled(Grant::RefreshToken)
+) -> Result<bool, OAuthError> {
+    Ok(server.is_enabled(Grant::RefreshToken)
         && server.validator.validate_grant_type(
             client.client_id(),
             Grant::RefreshToken.as_str(),
             client,
             request,
-        )?;
-    if allowed {
-        server.generate(TokenKind::RefreshToken).map(Some)
-    } else {
-        Ok(None)
-    }
+        )?)
 }
 
 /// Generates, saves and returns a bearer token (RFC 6749 §5.1).
@@ -111,21 +106,25 @@ pub(crate) fn issue_tokens<V: RequestValidator>(
     refresh: Refresh,
 ) -> Result<BearerToken, OAuthError> {
     let client = grantee.client;
-    let access_token = server.generate(TokenKind::AccessToken)?;
-    let (refresh_token, refresh_token_is_new, refresh_scopes) = match refresh {
-        Refresh::None => (None, false, None),
-        Refresh::Keep(existing) => (Some(existing), false, None),
-        Refresh::IfAllowed => {
-            let token = new_refresh_token(server, request, client)?;
-            let is_new = token.is_some();
-            (token, is_new, None)
-        }
-        Refresh::Rotate(scopes) => {
-            let token = new_refresh_token(server, request, client)?;
-            let is_new = token.is_some();
-            (token, is_new, Some(scopes))
-        }
+    let (new_refresh, kept_refresh, refresh_scopes) = match refresh {
+        Refresh::None => (false, None, None),
+        Refresh::Keep(existing) => (false, Some(existing), None),
+        Refresh::IfAllowed => (refresh_allowed(server, request, client)?, None, None),
+        Refresh::Rotate(scopes) => (
+            refresh_allowed(server, request, client)?,
+            None,
+            Some(scopes),
+        ),
     };
+    // Both new values from one draw of randomness when there are two.
+    let (access_token, refresh_token) = if new_refresh {
+        let (access, refresh) =
+            server.generate_pair(TokenKind::AccessToken, TokenKind::RefreshToken)?;
+        (access, Some(refresh))
+    } else {
+        (server.generate(TokenKind::AccessToken)?, kept_refresh)
+    };
+    let refresh_token_is_new = new_refresh;
     let grant_id = match grantee.grant_id {
         Some(id) => Some(id),
         // A grant with a refresh token is a family worth naming; a lone
