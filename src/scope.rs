@@ -98,8 +98,15 @@ impl Scope {
     }
 
     /// Whether every token of `self` is in `other`.
+    ///
+    /// Linear time however many tokens either has: a hostile refresh
+    /// request or consent form must not cost the product of two long lists.
     pub fn is_subset_of(&self, other: &Scope) -> bool {
-        self.iter().all(|t| other.contains(t))
+        if other.0.len() <= LINEAR_SCAN_LIMIT {
+            return self.iter().all(|t| other.contains(t));
+        }
+        let known: HashSet<&str> = other.iter().collect();
+        self.iter().all(|t| known.contains(t))
     }
 }
 

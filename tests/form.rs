@@ -605,6 +605,25 @@ mod scope {
     }
 
     #[test]
+    fn subsets_of_long_scopes() {
+        // Past the short-scope scan the answer comes from a set: the same
+        // answers, including a missing token at either end and a prefix.
+        let tokens: Vec<String> = (0..50_000).map(|i| format!("s{i}")).collect();
+        let granted = Scope::parse(&tokens.join(" ")).unwrap();
+        let reversed: Vec<&str> = tokens.iter().rev().map(String::as_str).collect();
+        assert!(Scope::parse(&reversed.join(" "))
+            .unwrap()
+            .is_subset_of(&granted));
+        assert!(Scope::parse("s49999 s0").unwrap().is_subset_of(&granted));
+        assert!(!Scope::parse("s50000 s0").unwrap().is_subset_of(&granted));
+        assert!(!Scope::parse("s0 s1 s").unwrap().is_subset_of(&granted));
+        let mut more = reversed.join(" ");
+        more.push_str(" extra");
+        assert!(!Scope::parse(&more).unwrap().is_subset_of(&granted));
+        assert!(!granted.is_subset_of(&Scope::parse("s0 s1").unwrap()));
+    }
+
+    #[test]
     fn many_tokens_are_deduplicated_exactly() {
         // Past the point where duplicates are tracked in a set, the result
         // must be the same as for a short scope: first occurrences, in order.
