@@ -74,9 +74,12 @@ pub trait Client {
         true
     }
 
-    /// Whether the client may call the introspection endpoint.
+    /// Whether the client may call the introspection endpoint: a resource
+    /// server the host has specifically authorised (RFC 7662 §4), since an
+    /// introspection answer tells the caller whose token it holds. Default:
+    /// false, so that no ordinary client reads other clients' tokens.
     fn may_introspect(&self) -> bool {
-        self.is_confidential()
+        false
     }
 }
 

@@ -337,6 +337,19 @@ impl Client for TestClient {
     }
 }
 
+/// RFC 7662 §4: only specifically authorised callers introspect. A host
+/// client that says nothing about it is not one, confidential or not.
+#[test]
+fn introspection_is_opt_in_for_a_host_client() {
+    let confidential = TestClient {
+        id: "app".into(),
+        secret: TestSecret::Plain("s3cret".into()),
+        grants: &[],
+    };
+    assert!(confidential.is_confidential());
+    assert!(!confidential.may_introspect());
+}
+
 struct TestLookup;
 
 impl ClientLookup for TestLookup {
@@ -656,7 +669,7 @@ fn token_endpoint_challenge_uses_the_configured_realm() {
 }
 
 #[test]
-fn token_endpoint_body_failure_is_401_without_challenge() {
+fn token_endpoint_body_failure_is_401_with_a_basic_challenge() {
     let server = Server::builder(memory_realm()).build();
     for body in [
         "grant_type=client_credentials&client_id=conf-client&client_secret=wrong",
@@ -667,7 +680,11 @@ fn token_endpoint_body_failure_is_401_without_challenge() {
         let r = token(&server, &[FORM], "/token", body);
         assert_eq!(r.status, 401, "{body}");
         assert_eq!(r.body_str(), INVALID_CLIENT_BODY, "{body}");
-        assert_eq!(r.header("WWW-Authenticate"), None, "{body}");
+        assert_eq!(
+            r.header("WWW-Authenticate"),
+            Some(r#"Basic realm="oauth2", charset="UTF-8""#),
+            "{body}"
+        );
     }
 }
 

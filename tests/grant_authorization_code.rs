@@ -803,7 +803,7 @@ fn wrong_secret_with_basic_is_401_with_challenge() {
 }
 
 #[test]
-fn wrong_secret_in_body_is_401_without_challenge() {
+fn wrong_secret_in_body_is_401_with_a_basic_challenge() {
     let server = server();
     let code = conf_code(&server);
     let response = token(
@@ -823,7 +823,10 @@ fn wrong_secret_in_body_is_401_without_challenge() {
         "invalid_client",
         "client authentication failed",
     );
-    assert_eq!(response.header("www-authenticate"), None);
+    assert_eq!(
+        response.header("www-authenticate"),
+        Some(r#"Basic realm="oauth2", charset="UTF-8""#)
+    );
 }
 
 #[test]

@@ -170,7 +170,10 @@ fn confidential_client_must_authenticate() {
     // Naming the confidential client without its secret is not enough.
     let r = token(&s, None, &format!("{ALICE}&client_id=conf-client"));
     assert_error(&r, 401, "invalid_client", "client authentication failed");
-    assert_eq!(r.header("WWW-Authenticate"), None);
+    assert_eq!(
+        r.header("WWW-Authenticate"),
+        Some(r#"Basic realm="oauth2", charset="UTF-8""#)
+    );
     let r = token(&s, Some(("conf-client", "wrong")), ALICE);
     assert_error(&r, 401, "invalid_client", "client authentication failed");
     assert_eq!(

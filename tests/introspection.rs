@@ -186,7 +186,10 @@ fn caller_must_authenticate() {
 
     let r = introspect(&s, None, &body);
     assert_error(&r, 401, "invalid_client", "");
-    assert_eq!(r.header("WWW-Authenticate"), None);
+    assert_eq!(
+        r.header("WWW-Authenticate"),
+        Some(r#"Basic realm="oauth2", charset="UTF-8""#)
+    );
 
     let r = introspect(&s, Some(("rs-client", "wrong")), &body);
     assert_error(&r, 401, "invalid_client", "client authentication failed");
@@ -201,7 +204,10 @@ fn caller_must_authenticate() {
         &format!("{body}&client_id=rs-client&client_secret=wrong"),
     );
     assert_error(&r, 401, "invalid_client", "client authentication failed");
-    assert_eq!(r.header("WWW-Authenticate"), None);
+    assert_eq!(
+        r.header("WWW-Authenticate"),
+        Some(r#"Basic realm="oauth2", charset="UTF-8""#)
+    );
 
     // Naming a client is not authenticating as it.
     let r = introspect(&s, None, &format!("{body}&client_id=rs-client"));

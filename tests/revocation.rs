@@ -226,7 +226,10 @@ fn bad_client_authentication_is_401_invalid_client() {
         &format!("{body}&client_id=conf-client&client_secret=wrong"),
     );
     assert_error(&r, 401, "invalid_client", "client authentication failed");
-    assert_eq!(r.header("WWW-Authenticate"), None);
+    assert_eq!(
+        r.header("WWW-Authenticate"),
+        Some(r#"Basic realm="oauth2", charset="UTF-8""#)
+    );
 
     // A confidential client cannot skip its secret by naming itself.
     let r = revoke(&s, None, &format!("{body}&client_id=conf-client"));

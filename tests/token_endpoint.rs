@@ -470,7 +470,7 @@ fn basic_scheme_name_is_case_insensitive() {
 }
 
 #[test]
-fn failed_body_authentication_is_401_without_challenge() {
+fn failed_body_authentication_is_401_with_a_basic_challenge() {
     let s = server();
     let r = token(
         &s,
@@ -478,26 +478,36 @@ fn failed_body_authentication_is_401_without_challenge() {
         "grant_type=client_credentials&client_id=conf-client&client_secret=wrong",
     );
     assert_error(&r, 401, "invalid_client", "client authentication failed");
-    assert_eq!(r.header("WWW-Authenticate"), None);
+    assert_eq!(
+        r.header("WWW-Authenticate"),
+        Some(r#"Basic realm="oauth2", charset="UTF-8""#)
+    );
 }
 
 #[test]
-fn no_credentials_at_all_is_invalid_client_without_challenge() {
+fn no_credentials_at_all_is_invalid_client_with_a_basic_challenge() {
     let s = server();
     let r = token(&s, None, CC);
     assert_error(&r, 401, "invalid_client", "");
-    assert_eq!(r.header("WWW-Authenticate"), None);
+    assert_eq!(
+        r.header("WWW-Authenticate"),
+        Some(r#"Basic realm="oauth2", charset="UTF-8""#)
+    );
 }
 
 #[test]
 fn other_authorization_scheme_is_not_a_basic_attempt() {
     // A Bearer header is no client authentication: it is ignored, and the
-    // missing credentials are invalid_client without a Basic challenge.
+    // missing credentials are invalid_client, whose 401 names the scheme
+    // the endpoint does accept (RFC 6749 §5.2, RFC 9110 §15.5.2).
     let s = server();
     let headers = [FORM, ("Authorization", "Bearer abc")];
     let r = send(&s, "POST", "/token", &headers, CC);
     assert_error(&r, 401, "invalid_client", "");
-    assert_eq!(r.header("WWW-Authenticate"), None);
+    assert_eq!(
+        r.header("WWW-Authenticate"),
+        Some(r#"Basic realm="oauth2", charset="UTF-8""#)
+    );
     // Body credentials still work next to it.
     let body = "grant_type=client_credentials&client_id=conf-client&client_secret=conf-secret";
     let r = send(&s, "POST", "/token", &headers, body);

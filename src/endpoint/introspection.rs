@@ -22,7 +22,7 @@ impl<V: RequestValidator> Server<V> {
         };
         match self.introspect(&oauth) {
             Ok(info) => Response::json_no_store(200, self.introspection_json(info.as_ref())),
-            Err(error) => json_error(&error, request, self.realm()),
+            Err(error) => json_error(&error, self.realm()),
         }
     }
 

@@ -15,14 +15,13 @@ use crate::request::{OAuthRequest, Request};
 use crate::response::Response;
 
 /// The JSON error response of the token, revocation and introspection
-/// endpoints. `invalid_client` after an attempt at HTTP Basic carries the
-/// `WWW-Authenticate: Basic` challenge (RFC 6749 §5.2).
-pub(crate) fn json_error(error: &OAuthError, request: &Request<'_>, realm: &str) -> Response {
+/// endpoints. `invalid_client` is a 401, and a 401 carries a challenge
+/// (RFC 9110 §15.5.2): `Basic`, the one HTTP scheme these endpoints
+/// accept (RFC 6749 §5.2), also when the client tried the body or another
+/// scheme.
+pub(crate) fn json_error(error: &OAuthError, realm: &str) -> Response {
     let response = Response::error_json(error);
-    let tried_basic = request
-        .header("authorization")
-        .is_some_and(|v| header::has_scheme(v, "basic"));
-    if error.code() == ErrorCode::InvalidClient && tried_basic {
+    if error.code() == ErrorCode::InvalidClient {
         response.with_header("WWW-Authenticate", header::basic_challenge(realm))
     } else {
         response

@@ -19,7 +19,7 @@ impl<V: RequestValidator> Server<V> {
     pub fn revocation_response(&self, request: &Request<'_>) -> Response {
         let outcome = parse_form_post(request).and_then(|oauth| {
             self.revoke(&oauth)
-                .map_err(|e| json_error(&e, request, self.realm()))
+                .map_err(|e| json_error(&e, self.realm()))
         });
         match outcome {
             Ok(()) => Response::new(200)

@@ -37,7 +37,7 @@ impl<V: RequestValidator> Server<V> {
         };
         match self.issue_token(&oauth) {
             Ok(token) => token.into_response(),
-            Err(error) => json_error(&error, request, self.realm()),
+            Err(error) => json_error(&error, self.realm()),
         }
     }
 
