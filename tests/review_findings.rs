@@ -4,222 +4,12 @@
 
 mod common;
 
-use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
-
 use common::*;
-use oauth2_provider::client_auth::ClientLookup;
-use oauth2_provider::memory::MemoryValidator;
-use oauth2_provider::pkce::ChallengeMethod;
-use oauth2_provider::{
-    AuthorizationCode, CodeStatus, IssuedToken, OAuthError, OAuthRequest, RefreshTokenStatus,
-    RequestValidator, Scope, Server, TokenInfo, TokenType,
-};
+use oauth2_provider::{RequestValidator, Server};
 
-type R<T> = Result<T, OAuthError>;
-
-/// A host's validator over a [`MemoryValidator`] that differs from it in one
-/// plausible way per switch.
-struct Host {
-    inner: MemoryValidator,
-    /// Stores PKCE challenges but leaves `get_code_challenge_method` at the
-    /// trait default (`None`): an easy omission.
-    forget_method: bool,
-    /// `validate_code` answers from a snapshot taken at the code's first
-    /// validation: a second exchange that read the code before the first
-    /// one consumed it (two requests racing).
-    stale_codes: bool,
-    /// While a refresh token is being rotated, a concurrent request with
-    /// the same token detects its reuse and revokes the grant, before this
-    /// request stores the tokens it issues.
-    reuse_during_rotation: bool,
-    /// `validate_bearer_token` is the host's one token lookup, shared with
-    /// `introspect_token` (which finds refresh tokens too).
-    bearer_via_introspect: bool,
-    snapshots: Mutex<HashMap<String, CodeStatus>>,
-}
-
-impl Host {
-    fn new(inner: MemoryValidator) -> Self {
-        Host {
-            inner,
-            forget_method: false,
-            stale_codes: false,
-            reuse_during_rotation: false,
-            bearer_via_introspect: false,
-            snapshots: Mutex::default(),
-        }
-    }
-}
-
-impl ClientLookup for Host {
-    type Client = <MemoryValidator as ClientLookup>::Client;
-
-    fn find_client(&self, client_id: &str) -> R<Option<Self::Client>> {
-        self.inner.find_client(client_id)
-    }
-}
-
-impl RequestValidator for Host {
-    fn get_code_challenge(&self, code: &str, request: &OAuthRequest<'_>) -> R<Option<String>> {
-        self.inner.get_code_challenge(code, request)
-    }
-
-    fn get_code_challenge_method(
-        &self,
-        code: &str,
-        request: &OAuthRequest<'_>,
-    ) -> R<Option<ChallengeMethod>> {
-        if self.forget_method {
-            return Ok(None);
-        }
-        self.inner.get_code_challenge_method(code, request)
-    }
-
-    fn get_default_scopes(
-        &self,
-        client_id: &str,
-        client: &Self::Client,
-        request: &OAuthRequest<'_>,
-    ) -> R<Scope> {
-        self.inner.get_default_scopes(client_id, client, request)
-    }
-
-    fn introspect_token(
-        &self,
-        token: &str,
-        hint: Option<TokenType>,
-        request: &OAuthRequest<'_>,
-    ) -> R<Option<TokenInfo>> {
-        self.inner.introspect_token(token, hint, request)
-    }
-
-    fn invalidate_authorization_code(
-        &self,
-        client_id: &str,
-        code: &str,
-        request: &OAuthRequest<'_>,
-    ) -> R<bool> {
-        self.inner
-            .invalidate_authorization_code(client_id, code, request)
-    }
-
-    fn is_pkce_required(
-        &self,
-        client_id: &str,
-        client: &Self::Client,
-        request: &OAuthRequest<'_>,
-    ) -> R<bool> {
-        self.inner.is_pkce_required(client_id, client, request)
-    }
-
-    fn revoke_token(
-        &self,
-        token: &str,
-        hint: Option<TokenType>,
-        request: &OAuthRequest<'_>,
-    ) -> R<()> {
-        self.inner.revoke_token(token, hint, request)
-    }
-
-    fn revoke_grant(&self, grant_id: &str, request: &OAuthRequest<'_>) -> R<()> {
-        self.inner.revoke_grant(grant_id, request)
-    }
-
-    fn invalidate_refresh_token(&self, refresh_token: &str, request: &OAuthRequest<'_>) -> R<bool> {
-        let grant = self
-            .inner
-            .introspect_token(refresh_token, Some(TokenType::RefreshToken), request)?
-            .and_then(|info| info.grant_id);
-        let rotated = self
-            .inner
-            .invalidate_refresh_token(refresh_token, request)?;
-        if self.reuse_during_rotation {
-            // The other request: its validation saw the token active, its
-            // rotation lost, so it revoked the whole grant.
-            self.inner
-                .revoke_grant(&grant.expect("a refresh token with a grant"), request)?;
-        }
-        Ok(rotated)
-    }
-
-    fn save_authorization_code(
-        &self,
-        client_id: &str,
-        code: &AuthorizationCode,
-        request: &OAuthRequest<'_>,
-    ) -> R<()> {
-        self.inner.save_authorization_code(client_id, code, request)
-    }
-
-    fn save_bearer_token(&self, token: &IssuedToken, request: &OAuthRequest<'_>) -> R<()> {
-        self.inner.save_bearer_token(token, request)
-    }
-
-    fn validate_bearer_token(
-        &self,
-        token: &str,
-        scopes: &[&str],
-        request: &OAuthRequest<'_>,
-    ) -> R<Option<TokenInfo>> {
-        if self.bearer_via_introspect {
-            return self.inner.introspect_token(token, None, request);
-        }
-        self.inner.validate_bearer_token(token, scopes, request)
-    }
-
-    fn validate_code(
-        &self,
-        client_id: &str,
-        code: &str,
-        client: &Self::Client,
-        request: &OAuthRequest<'_>,
-    ) -> R<CodeStatus> {
-        let status = self.inner.validate_code(client_id, code, client, request)?;
-        if !self.stale_codes {
-            return Ok(status);
-        }
-        let mut snapshots = self
-            .snapshots
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        Ok(snapshots.entry(code.to_owned()).or_insert(status).clone())
-    }
-
-    fn validate_refresh_token(
-        &self,
-        refresh_token: &str,
-        client: &Self::Client,
-        request: &OAuthRequest<'_>,
-    ) -> R<RefreshTokenStatus> {
-        self.inner
-            .validate_refresh_token(refresh_token, client, request)
-    }
-
-    fn validate_scopes(
-        &self,
-        client_id: &str,
-        scopes: &Scope,
-        client: &Self::Client,
-        request: &OAuthRequest<'_>,
-    ) -> R<bool> {
-        self.inner
-            .validate_scopes(client_id, scopes, client, request)
-    }
-
-    fn validate_user(
-        &self,
-        username: &str,
-        password: &str,
-        client: &Self::Client,
-        request: &OAuthRequest<'_>,
-    ) -> R<Option<String>> {
-        self.inner
-            .validate_user(username, password, client, request)
-    }
-}
-
-fn host_server(host: Host) -> Server<Host> {
+/// A server over [`Delegating`], the host validator whose switches each
+/// make one plausible difference from the in-memory validator.
+fn host_server(host: Delegating) -> Server<Delegating> {
     Server::builder(host)
         .issuer(ISSUER)
         .enable(oauth2_provider::Grant::Password)
@@ -263,9 +53,9 @@ fn exchange<V: RequestValidator>(
 /// URL) passes as the verifier.
 #[test]
 fn pkce_missing_method_is_not_read_as_plain_when_plain_is_disabled() {
-    let server = host_server(Host {
+    let server = host_server(Delegating {
         forget_method: true,
-        ..Host::new(realm())
+        ..Delegating::new(realm())
     });
     let code = public_code(&server);
     let r = exchange(&server, &code, CHALLENGE);
@@ -282,9 +72,9 @@ fn pkce_missing_method_is_not_read_as_plain_when_plain_is_disabled() {
 /// apart.
 #[test]
 fn code_replay_racing_past_validate_code_revokes_the_grant() {
-    let server = host_server(Host {
+    let server = host_server(Delegating {
         stale_codes: true,
-        ..Host::new(realm())
+        ..Delegating::new(realm())
     });
     let code = public_code(&server);
     let first = exchange(&server, &code, VERIFIER);
@@ -311,9 +101,9 @@ fn code_replay_racing_past_validate_code_revokes_the_grant() {
 /// concurrent rotation of the same token was about to store.
 #[test]
 fn tokens_stored_after_their_grant_was_revoked_never_become_active() {
-    let server = host_server(Host {
+    let server = host_server(Delegating {
         reuse_during_rotation: true,
-        ..Host::new(realm())
+        ..Delegating::new(realm())
     });
     let (access, refresh_token) = public_login(&server, "alice");
     let before = server.validator().inner.active_access_tokens();
@@ -336,9 +126,9 @@ fn tokens_stored_after_their_grant_was_revoked_never_become_active() {
 /// must not turn a refresh token into a bearer credential.
 #[test]
 fn a_refresh_token_is_not_a_bearer_token() {
-    let server = host_server(Host {
+    let server = host_server(Delegating {
         bearer_via_introspect: true,
-        ..Host::new(realm())
+        ..Delegating::new(realm())
     });
     let (access, refresh_token) = login(&server, "read");
     assert!(bearer(&server, &access, &["read"]).is_ok());

@@ -338,6 +338,23 @@ pub struct Delegating {
     pub concurrent_rotation: bool,
     /// The `hint` of every `revoke_token` call, in order.
     pub revoke_hints: std::sync::Mutex<Vec<Option<oauth2_provider::TokenType>>>,
+    /// Stores PKCE challenges but leaves `get_code_challenge_method` at the
+    /// trait default (`None`): an easy omission.
+    pub forget_method: bool,
+    /// `validate_code` answers from a snapshot taken at the code's first
+    /// validation: a second exchange that read the code before the first
+    /// one consumed it (two requests racing).
+    pub stale_codes: bool,
+    /// While a refresh token is being rotated, a concurrent request with
+    /// the same token detects its reuse and revokes the grant, before this
+    /// request stores the tokens it issues.
+    pub reuse_during_rotation: bool,
+    /// `validate_bearer_token` is the host's one token lookup, shared with
+    /// `introspect_token` (which finds refresh tokens too).
+    pub bearer_via_introspect: bool,
+    /// The snapshots `stale_codes` answers from.
+    pub code_snapshots:
+        std::sync::Mutex<std::collections::HashMap<String, oauth2_provider::CodeStatus>>,
 }
 
 impl Delegating {
@@ -350,6 +367,11 @@ impl Delegating {
             trust_client_id: false,
             concurrent_rotation: false,
             revoke_hints: std::sync::Mutex::default(),
+            forget_method: false,
+            stale_codes: false,
+            reuse_during_rotation: false,
+            bearer_via_introspect: false,
+            code_snapshots: std::sync::Mutex::default(),
         }
     }
 
@@ -417,6 +439,9 @@ mod delegating_impl {
             request: &OAuthRequest<'_>,
         ) -> R<Option<oauth2_provider::pkce::ChallengeMethod>> {
             self.check("get_code_challenge_method")?;
+            if self.forget_method {
+                return Ok(None);
+            }
             self.inner.get_code_challenge_method(code, request)
         }
 
@@ -486,9 +511,19 @@ mod delegating_impl {
             request: &OAuthRequest<'_>,
         ) -> R<bool> {
             self.check("invalidate_refresh_token")?;
+            let grant = self
+                .inner
+                .introspect_token(refresh_token, Some(TokenType::RefreshToken), request)?
+                .and_then(|info| info.grant_id);
             let rotated = self
                 .inner
                 .invalidate_refresh_token(refresh_token, request)?;
+            if self.reuse_during_rotation {
+                // The other request: its validation saw the token active,
+                // its rotation lost, so it revoked the whole grant.
+                let grant = grant.expect("a refresh token with a grant");
+                self.inner.revoke_grant(&grant, request)?;
+            }
             Ok(rotated && !self.concurrent_rotation)
         }
 
@@ -520,6 +555,9 @@ mod delegating_impl {
             request: &OAuthRequest<'_>,
         ) -> R<Option<TokenInfo>> {
             self.check("validate_bearer_token")?;
+            if self.bearer_via_introspect {
+                return self.inner.introspect_token(token, None, request);
+            }
             self.inner.validate_bearer_token(token, scopes, request)
         }
 
@@ -531,7 +569,15 @@ mod delegating_impl {
             request: &OAuthRequest<'_>,
         ) -> R<CodeStatus> {
             self.check("validate_code")?;
-            self.inner.validate_code(client_id, code, client, request)
+            let status = self.inner.validate_code(client_id, code, client, request)?;
+            if !self.stale_codes {
+                return Ok(status);
+            }
+            let mut snapshots = self
+                .code_snapshots
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            Ok(snapshots.entry(code.to_owned()).or_insert(status).clone())
         }
 
         fn validate_refresh_token(
