@@ -298,7 +298,8 @@ impl MemoryValidator {
     }
 
     /// Forgets expired codes and tokens. Rotated refresh tokens are kept
-    /// until their grant is revoked or they expire, for reuse detection.
+    /// until their grant is revoked or they expire, for reuse detection;
+    /// a revoked grant is remembered while any record of it is left.
     pub fn purge_expired(&self) {
         let now = self.now();
         let mut store = self.store();

@@ -31,10 +31,10 @@ pub fn generate_token() -> Result<String, OAuthError> {
 }
 
 /// Generates `N` tokens as [`generate_token`] does, from one request to
-/// the operating system (on Linux a system call costs about as much as
-/// the rest of a token request, so a grant issuing an access and a refresh
-/// token asks once). Nothing is kept between calls: no state to leak or
-/// to share with a forked child.
+/// the operating system: a system call is a good part of a token
+/// request's cost, so a grant issuing an access and a refresh token asks
+/// once. Nothing is kept between calls: no state to leak or to share with
+/// a forked child.
 ///
 /// ```
 /// use oauth2_provider::token::generate_tokens;

@@ -124,7 +124,6 @@ pub(crate) fn issue_tokens<V: RequestValidator>(
     } else {
         (server.generate(TokenKind::AccessToken)?, kept_refresh)
     };
-    let refresh_token_is_new = new_refresh;
     let grant_id = match grantee.grant_id {
         Some(id) => Some(id),
         // A grant with a refresh token is a family worth naming; a lone
@@ -136,7 +135,7 @@ pub(crate) fn issue_tokens<V: RequestValidator>(
     let issued = IssuedToken {
         access_token,
         refresh_token,
-        refresh_token_is_new,
+        refresh_token_is_new: new_refresh,
         expires_in: server.config.access_token_lifetime,
         // Stored apart only when they differ: no copy in the common case.
         refresh_scopes: refresh_scopes.filter(|s| *s != grantee.scopes),
