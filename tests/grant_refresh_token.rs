@@ -423,3 +423,50 @@ fn failing_grant_revocation_on_reuse_is_server_error_never_success() {
     let r = refresh(&s, &refresh1, "");
     assert_error(&r, 500, "server_error", "storage is unavailable");
 }
+
+/// `MemoryValidator::purge_expired` forgets what has expired, and keeps a
+/// rotated refresh token while it is unexpired, so that its reuse is still
+/// detected (RFC 9700 §4.14.2).
+#[test]
+fn purging_keeps_what_reuse_detection_needs_and_forgets_the_expired() {
+    let (s, now) = clocked(Some(100), true);
+    let counts = || format!("{:?}", s.validator());
+    let (_, refresh1) = login(&s, "read");
+    let r = refresh(&s, &refresh1, "");
+    assert_eq!(r.status, 200, "{}", r.body_str());
+    let refresh2 = field(&r, "refresh_token");
+    assert!(
+        counts().contains("access_tokens: 2, refresh_tokens: 2"),
+        "{}",
+        counts()
+    );
+
+    s.validator().purge_expired();
+    assert!(
+        counts().contains("access_tokens: 2, refresh_tokens: 2"),
+        "{}",
+        counts()
+    );
+    assert_error(
+        &refresh(&s, &refresh1, ""),
+        400,
+        "invalid_grant",
+        "already used",
+    );
+    assert_error(&refresh(&s, &refresh2, ""), 400, "invalid_grant", "");
+
+    let (_, refresh3) = login(&s, "read");
+    now.fetch_add(3600, Ordering::SeqCst);
+    s.validator().purge_expired();
+    assert!(
+        counts().contains("access_tokens: 0, refresh_tokens: 0"),
+        "{}",
+        counts()
+    );
+    assert_error(
+        &refresh(&s, &refresh3, ""),
+        400,
+        "invalid_grant",
+        "invalid or expired",
+    );
+}

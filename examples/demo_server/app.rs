@@ -35,6 +35,9 @@ pub struct Options {
     pub limits: Limits,
     /// Whether to log one line per request on standard error.
     pub log: bool,
+    /// How often expired codes and tokens are swept from memory, so that
+    /// a long-running server does not keep every token it ever issued.
+    pub purge_every: Duration,
 }
 
 impl Default for Options {
@@ -44,6 +47,7 @@ impl Default for Options {
             queue: 128,
             limits: Limits::default(),
             log: true,
+            purge_every: Duration::from_secs(60),
         }
     }
 }
@@ -417,6 +421,13 @@ pub fn serve(listener: TcpListener, app: Arc<App>, options: Options) -> io::Resu
             .name(format!("worker-{i}"))
             .spawn(move || worker(&waiting, &app, &options))?;
     }
+    let janitor = Arc::clone(&app);
+    thread::Builder::new()
+        .name("purge".to_owned())
+        .spawn(move || loop {
+            thread::sleep(options.purge_every.max(Duration::from_secs(1)));
+            janitor.server.validator().purge_expired();
+        })?;
     for accepted in listener.incoming() {
         match accepted {
             Ok(stream) => {
