@@ -430,23 +430,19 @@ fn failing_grant_revocation_on_reuse_is_server_error_never_success() {
 #[test]
 fn purging_keeps_what_reuse_detection_needs_and_forgets_the_expired() {
     let (s, now) = clocked(Some(100), true);
-    let counts = || format!("{:?}", s.validator());
+    let assert_counts = |access: usize, refresh: usize| {
+        let counts = format!("{:?}", s.validator());
+        let expected = format!("access_tokens: {access}, refresh_tokens: {refresh}");
+        assert!(counts.contains(&expected), "{counts}");
+    };
     let (_, refresh1) = login(&s, "read");
     let r = refresh(&s, &refresh1, "");
     assert_eq!(r.status, 200, "{}", r.body_str());
     let refresh2 = field(&r, "refresh_token");
-    assert!(
-        counts().contains("access_tokens: 2, refresh_tokens: 2"),
-        "{}",
-        counts()
-    );
+    assert_counts(2, 2);
 
     s.validator().purge_expired();
-    assert!(
-        counts().contains("access_tokens: 2, refresh_tokens: 2"),
-        "{}",
-        counts()
-    );
+    assert_counts(2, 2);
     assert_error(
         &refresh(&s, &refresh1, ""),
         400,
@@ -458,11 +454,7 @@ fn purging_keeps_what_reuse_detection_needs_and_forgets_the_expired() {
     let (_, refresh3) = login(&s, "read");
     now.fetch_add(3600, Ordering::SeqCst);
     s.validator().purge_expired();
-    assert!(
-        counts().contains("access_tokens: 0, refresh_tokens: 0"),
-        "{}",
-        counts()
-    );
+    assert_counts(0, 0);
     assert_error(
         &refresh(&s, &refresh3, ""),
         400,
