@@ -15,6 +15,8 @@
 //! v.add_user("alice", "wonderland");
 //! ```
 
+mod hasher;
+
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
@@ -30,6 +32,7 @@ use crate::validator::{
     AuthorizationCode, CodeStatus, IssuedToken, RefreshTokenStatus, RequestValidator, TokenInfo,
     TokenType, ValidatedCode, ValidatedRefreshToken,
 };
+use hasher::StoreHashBuilder;
 
 /// How a [`MemoryClient`]'s secret is kept: as its SHA-256 digest, the
 /// form every comparison uses, so authenticating a client hashes only the
@@ -202,16 +205,19 @@ struct RefreshRecord {
     state: RefreshState,
 }
 
+/// A map of the store, hashed with [`StoreHashBuilder`].
+type Map<K, V> = HashMap<K, V, StoreHashBuilder>;
+
 #[derive(Default)]
 struct Store {
-    codes: HashMap<String, CodeRecord>,
-    access: HashMap<String, AccessRecord>,
-    refresh: HashMap<String, RefreshRecord>,
+    codes: Map<String, CodeRecord>,
+    access: Map<String, AccessRecord>,
+    refresh: Map<String, RefreshRecord>,
     /// Grants revoked while tokens of theirs may still be on their way to
     /// `save_bearer_token` (a concurrent request past its checks): those
     /// saves are refused. Kept until `purge_expired` finds no record of
     /// the grant left.
-    revoked_grants: HashSet<String>,
+    revoked_grants: HashSet<String, StoreHashBuilder>,
 }
 
 /// The in-memory validator. See the [module docs](self).
@@ -220,8 +226,8 @@ struct Store {
 /// codes and tokens behind one mutex. Expired codes and tokens are treated
 /// as unknown and swept by [`purge_expired`](Self::purge_expired).
 pub struct MemoryValidator {
-    clients: RwLock<HashMap<String, Arc<MemoryClient>>>,
-    users: RwLock<HashMap<String, Secret>>,
+    clients: RwLock<Map<String, Arc<MemoryClient>>>,
+    users: RwLock<Map<String, Secret>>,
     store: Mutex<Store>,
     clock: Box<dyn Fn() -> u64 + Send + Sync>,
 }

@@ -129,12 +129,20 @@ fn measure<I>(
         let inputs: Vec<I> = (0..batch).map(|_| setup()).collect();
         let start = Instant::now();
         for input in &inputs {
-            assert!(black_box(op(black_box(input))), "operation failed");
+            assert!(timed_call(&mut op, input), "operation failed");
         }
         samples.push(start.elapsed().as_secs_f64() * 1e6 / batch as f64);
     }
     samples.sort_by(f64::total_cmp);
     samples[samples.len() / 2]
+}
+
+/// One call of the measured operation. Never inlined, so that an
+/// instruction count can take it alone:
+/// `valgrind --tool=callgrind --toggle-collect='compare::timed_call*'`.
+#[inline(never)]
+fn timed_call<I>(op: &mut impl FnMut(&I) -> bool, input: &I) -> bool {
+    black_box(op(black_box(input)))
 }
 
 fn arg(args: &[String], name: &str, default: usize) -> usize {
