@@ -211,13 +211,25 @@ impl JsonObject {
 /// Appends `s` as a JSON string literal (RFC 8259 §7): quotes, backslashes
 /// and control characters escaped; everything else (all of Unicode) as is.
 pub fn write_json_string(out: &mut String, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     out.reserve(s.len() + 2);
     out.push('"');
+    // Tokens, identifiers and scopes need no escape. A pass without an early
+    // exit (which the compiler turns into vector code) tells, and then the
+    // string is copied whole.
+    if s.bytes().fold(false, |any, b| any | needs_escape(b)) {
+        write_escaped(out, s);
+    } else {
+        out.push_str(s);
+    }
+    out.push('"');
+}
+
+/// Appends `s` with the escapes of [`write_json_string`], copying whole runs
+/// between the bytes that need one.
+fn write_escaped(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = s.as_bytes();
     let mut start = 0;
-    // Tokens, identifiers and scopes need no escape: find the next byte that
-    // does with a plain scan, and copy whole runs in between.
     while let Some(offset) = bytes[start..].iter().position(|&b| needs_escape(b)) {
         let i = start + offset;
         let b = bytes[i];
@@ -237,7 +249,6 @@ pub fn write_json_string(out: &mut String, s: &str) {
         start = i + 1;
     }
     out.push_str(&s[start..]);
-    out.push('"');
 }
 
 /// Whether a byte must be escaped in a JSON string: `"`, `\`, and the
