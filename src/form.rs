@@ -21,6 +21,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::error::OAuthError;
+use crate::scan::has_form_escape;
 
 /// Why a form or query string was rejected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,7 +128,7 @@ impl<'a> Iterator for Pairs<'a> {
 /// assert_eq!(decode(b"%ff"), Err(FormError::InvalidUtf8));
 /// ```
 pub fn decode(raw: &[u8]) -> Result<Cow<'_, str>, FormError> {
-    if !has_escapes(raw) {
+    if !has_form_escape(raw) {
         return std::str::from_utf8(raw)
             .map(Cow::Borrowed)
             .map_err(|_| FormError::InvalidUtf8);
@@ -150,16 +151,12 @@ pub fn decode(raw: &[u8]) -> Result<Cow<'_, str>, FormError> {
         .map_err(|_| FormError::InvalidUtf8)
 }
 
-/// Whether a component has a `%XX` escape or a `+` to decode. A pass
-/// without an early exit, which the compiler turns into vector code.
-fn has_escapes(raw: &[u8]) -> bool {
-    raw.iter()
-        .fold(false, |any, &b| any | (b == b'%') | (b == b'+'))
-}
-
 /// Decodes a form-urlencoded component in place (decoding only shrinks) and
 /// returns the decoded length. The bytes are not checked for UTF-8.
 pub fn decode_in_place(buf: &mut [u8]) -> Result<usize, FormError> {
+    if !has_form_escape(buf) {
+        return Ok(buf.len());
+    }
     let mut read = 0;
     let mut write = 0;
     while read < buf.len() {
@@ -324,12 +321,12 @@ impl<'a> Params<'a> {
             if name.is_empty() {
                 return Err(FormError::EmptyName);
             }
-            let param = if has_escapes(name.as_bytes()) {
+            let param = if has_form_escape(name.as_bytes()) {
                 Param::from_name(&decode(name.as_bytes())?)
             } else {
                 Param::from_name(name)
             };
-            let value = if has_escapes(value.as_bytes()) {
+            let value = if has_form_escape(value.as_bytes()) {
                 decode(value.as_bytes())?
             } else {
                 Cow::Borrowed(value)

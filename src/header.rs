@@ -118,7 +118,7 @@ impl fmt::Debug for BasicCredentials<'_> {
 /// assert_eq!(split_credentials("Bearer a b"), Err(HeaderError::InvalidCharacter));
 /// ```
 pub fn split_credentials(value: &str) -> Result<(&str, &str), HeaderError> {
-    let value = value.trim_matches(|c| c == ' ' || c == '\t');
+    let value = trim_ows(value);
     let (scheme, rest) = match value.find(' ') {
         Some(i) => (&value[..i], &value[i..]),
         None => (value, ""),
@@ -136,6 +136,20 @@ pub fn split_credentials(value: &str) -> Result<(&str, &str), HeaderError> {
         return Err(HeaderError::InvalidCharacter);
     }
     Ok((scheme, token))
+}
+
+/// `s` without leading or trailing optional whitespace (spaces and tabs,
+/// RFC 9110 §5.6.3).
+pub(crate) fn trim_ows(s: &str) -> &str {
+    let is_ows = |b: &u8| *b == b' ' || *b == b'\t';
+    let bytes = s.as_bytes();
+    let start = bytes.iter().position(|b| !is_ows(b)).unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !is_ows(b))
+        .map_or(start, |e| e + 1);
+    // Both ends are next to ASCII bytes: character boundaries.
+    s.get(start..end).unwrap_or_default()
 }
 
 const fn is_token68_byte(b: u8) -> bool {

@@ -49,6 +49,7 @@ pub mod memory;
 pub mod pkce;
 pub mod request;
 pub mod response;
+mod scan;
 pub mod scope;
 pub mod secret;
 pub mod server;

@@ -108,8 +108,8 @@ impl<'a> Request<'a> {
     /// (type and subtype case-insensitive, parameters such as `charset` allowed).
     pub fn has_form_body(&self) -> bool {
         self.header("content-type").is_some_and(|ct| {
-            let media = ct.split(';').next().unwrap_or("").trim_matches([' ', '\t']);
-            media.eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            let media = ct.split_once(';').map_or(ct, |(media, _)| media);
+            crate::header::trim_ows(media).eq_ignore_ascii_case("application/x-www-form-urlencoded")
         })
     }
 }

@@ -213,10 +213,8 @@ impl JsonObject {
 pub fn write_json_string(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     out.push('"');
-    // Tokens, identifiers and scopes need no escape. A pass without an early
-    // exit (which the compiler turns into vector code) tells, and then the
-    // string is copied whole.
-    if s.bytes().fold(false, |any, b| any | needs_escape(b)) {
+    // Tokens, identifiers and scopes need no escape, and are copied whole.
+    if crate::scan::has_json_escape(s.as_bytes()) {
         write_escaped(out, s);
     } else {
         out.push_str(s);

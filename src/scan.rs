@@ -1,0 +1,82 @@
+//! Byte scans eight bytes at a time, for the questions the hot paths ask
+//! of every token, identifier and form value: "is there any byte that
+//! needs work?" The answer is almost always no, and then the text is used
+//! or copied whole.
+//!
+//! Each test is the classic word-at-a-time one ("determine if a word has a
+//! byte less than n"): exact for "any", which is all that is asked here.
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Whether any byte of `word` is below `n` (`n` ≤ 128).
+const fn has_byte_below(word: u64, n: u8) -> bool {
+    word.wrapping_sub(ONES * n as u64) & !word & HIGHS != 0
+}
+
+/// Whether any byte of `word` is `b`.
+const fn has_byte(word: u64, b: u8) -> bool {
+    has_byte_below(word ^ (ONES * b as u64), 1)
+}
+
+/// Whether `word_test` holds for some eight-byte word of `bytes` or
+/// `byte_test` for some byte of the tail.
+#[inline(always)]
+fn any_word(bytes: &[u8], word_test: impl Fn(u64) -> bool, byte_test: impl Fn(u8) -> bool) -> bool {
+    let mut words = bytes.chunks_exact(8);
+    for chunk in &mut words {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        if word_test(u64::from_le_bytes(word)) {
+            return true;
+        }
+    }
+    words.remainder().iter().any(|&b| byte_test(b))
+}
+
+/// Whether `bytes` has a `%` or a `+`: a form component to decode.
+pub(crate) fn has_form_escape(bytes: &[u8]) -> bool {
+    any_word(
+        bytes,
+        |w| has_byte(w, b'%') || has_byte(w, b'+'),
+        |b| b == b'%' || b == b'+',
+    )
+}
+
+/// Whether `bytes` has a byte a JSON string must escape: `"`, `\` or a
+/// control character below U+0020.
+pub(crate) fn has_json_escape(bytes: &[u8]) -> bool {
+    any_word(
+        bytes,
+        |w| has_byte_below(w, 0x20) || has_byte(w, b'"') || has_byte(w, b'\\'),
+        |b| b < 0x20 || b == b'"' || b == b'\\',
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every byte value at every position of strings up to 17 bytes long,
+    /// against the byte-by-byte answer.
+    #[test]
+    fn word_scans_agree_with_byte_scans() {
+        for len in 1..=17 {
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    // Fillers around the probe: plain, high, and both.
+                    for filler in [b'a', 0xc3, 0x7f] {
+                        let mut s = vec![filler; len];
+                        s[at] = b;
+                        let form = s.iter().any(|&c| c == b'%' || c == b'+');
+                        let json = s.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\');
+                        assert_eq!(has_form_escape(&s), form, "{s:?}");
+                        assert_eq!(has_json_escape(&s), json, "{s:?}");
+                    }
+                }
+            }
+        }
+        assert!(!has_form_escape(b""));
+        assert!(!has_json_escape(b""));
+    }
+}
