@@ -64,10 +64,21 @@ impl fmt::Display for ChallengeMethod {
 /// assert!(!is_valid_verifier(&format!("{}+", "a".repeat(43))));
 /// ```
 pub fn is_valid_verifier(s: &str) -> bool {
-    (43..=128).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+    // A table and no early exit: a verifier is checked on every exchange.
+    (43..=128).contains(&s.len()) && s.bytes().fold(true, |ok, b| ok & UNRESERVED[b as usize])
 }
+
+/// RFC 3986 §2.3 unreserved characters (the verifier alphabet), by byte.
+static UNRESERVED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~');
+        b += 1;
+    }
+    table
+};
 
 /// Whether `s` is a syntactically valid `code_challenge` for `method`.
 /// For `S256` it must be exactly 43 base64url characters (a SHA-256 digest).
