@@ -9,7 +9,7 @@ use provider::pkce::ChallengeMethod;
 use provider::validator::{CodeStatus, RefreshTokenStatus, TokenInfo, TokenType};
 use provider::{OAuthRequest, Scope, ValidatedCode, ValidatedRefreshToken};
 
-use crate::client::{oap_client, FfiClient};
+use crate::client::{oap_client, oap_registered_client, FfiClient};
 use crate::ffi::{read_versioned, try_ref, try_slice, Out, Versioned};
 use crate::panic;
 use crate::slice::oap_str;
@@ -258,6 +258,31 @@ pub unsafe extern "C" fn oap_ctx_set_client(
     unsafe {
         set(ctx, Slot::Client, || {
             Ok(Value::Client(FfiClient::copy_from(client)?))
+        })
+    }
+}
+
+/// Hands back a registered client (see `oap_registered_client`) where
+/// `oap_ctx_set_client` would be used: the request takes a reference to
+/// it, nothing is copied or checked again. The handle must stay live
+/// until this call returns; the request keeps the client alive after.
+///
+/// Errors (each also makes the running callback count as failed):
+/// `OAP_STATUS_WRONG_CONTEXT` from another callback,
+/// `OAP_STATUS_NULL_PARAMETER`.
+///
+/// # Safety
+/// `ctx` is NULL or the running callback's context; `client` NULL or a
+/// live registered client.
+#[no_mangle]
+pub unsafe extern "C" fn oap_ctx_set_registered_client(
+    ctx: *mut oap_ctx,
+    client: *const oap_registered_client,
+) -> oap_status {
+    // SAFETY: ctx per contract; client NULL or live during this call (contract).
+    unsafe {
+        set(ctx, Slot::Client, || {
+            Ok(Value::Client(try_ref(client)?.share()))
         })
     }
 }
