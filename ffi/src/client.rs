@@ -129,7 +129,7 @@ impl ClientData {
 /// shared with a registered client (`oap_ctx_set_registered_client`).
 #[derive(Clone)]
 pub(crate) enum FfiClient {
-    Copied(ClientData),
+    Copied(Box<ClientData>),
     Registered(Arc<ClientData>),
 }
 
@@ -141,7 +141,7 @@ impl FfiClient {
     pub(crate) unsafe fn copy_from(client: *const oap_client) -> Result<FfiClient, oap_status> {
         // SAFETY: same contract as ours.
         let data = unsafe { ClientData::copy_from(client) }?;
-        Ok(FfiClient::Copied(data))
+        Ok(FfiClient::Copied(Box::new(data)))
     }
 
     fn data(&self) -> &ClientData {

@@ -162,16 +162,19 @@ pub(crate) enum Slot {
     RefreshToken,
 }
 
-/// A value a callback handed back.
+/// A value a callback handed back. Kept small (the large payloads boxed):
+/// every callback's answer moves one through its context.
 pub(crate) enum Value {
     Client(FfiClient),
     Text(String),
     Scopes(Scope),
     Method(ChallengeMethod),
-    TokenInfo(TokenInfo),
-    Code(CodeStatus),
-    Refresh(RefreshTokenStatus),
+    TokenInfo(Box<TokenInfo>),
+    Code(Box<CodeStatus>),
+    Refresh(Box<RefreshTokenStatus>),
 }
+
+const _: () = assert!(std::mem::size_of::<Value>() <= 32);
 
 /// The context of one validator callback: the request being served and
 /// the value the callback hands back. Valid only until the callback
@@ -388,7 +391,7 @@ pub unsafe extern "C" fn oap_ctx_set_token_info(
     // SAFETY: ctx per contract; info read during this call only (contract).
     unsafe {
         set(ctx, Slot::TokenInfo, || {
-            Ok(Value::TokenInfo(copy_token_info(info)?))
+            Ok(Value::TokenInfo(Box::new(copy_token_info(info)?)))
         })
     }
 }
@@ -445,14 +448,14 @@ pub unsafe extern "C" fn oap_ctx_set_code(
     unsafe {
         set(ctx, Slot::Code, || {
             let i = read_versioned(info)?;
-            Ok(Value::Code(CodeStatus::Valid(ValidatedCode {
+            Ok(Value::Code(Box::new(CodeStatus::Valid(ValidatedCode {
                 client_id: i.client_id.to_str()?.to_owned(),
                 user: i.user.to_str()?.to_owned(),
                 scopes: scopes(i.scopes.to_opt_str()?)?,
                 redirect_uri: i.redirect_uri.to_opt_str()?.map(str::to_owned),
                 grant_id: i.grant_id.to_str()?.to_owned(),
                 expires_at: i.expires_at,
-            })))
+            }))))
         })
     }
 }
@@ -470,9 +473,9 @@ pub unsafe extern "C" fn oap_ctx_set_code_used(ctx: *mut oap_ctx, grant_id: oap_
     // SAFETY: ctx per contract; grant_id valid for this call (contract).
     unsafe {
         set(ctx, Slot::Code, || {
-            Ok(Value::Code(CodeStatus::Used {
+            Ok(Value::Code(Box::new(CodeStatus::Used {
                 grant_id: grant_id.to_str()?.to_owned(),
-            }))
+            })))
         })
     }
 }
@@ -493,7 +496,7 @@ pub unsafe extern "C" fn oap_ctx_set_refresh_token(
     unsafe {
         set(ctx, Slot::RefreshToken, || {
             let i = read_versioned(info)?;
-            Ok(Value::Refresh(RefreshTokenStatus::Active(
+            Ok(Value::Refresh(Box::new(RefreshTokenStatus::Active(
                 ValidatedRefreshToken {
                     client_id: i.client_id.to_str()?.to_owned(),
                     user: i.user.to_opt_str()?.map(str::to_owned),
@@ -501,7 +504,7 @@ pub unsafe extern "C" fn oap_ctx_set_refresh_token(
                     grant_id: i.grant_id.to_str()?.to_owned(),
                     expires_at: time(i.expires_at),
                 },
-            )))
+            ))))
         })
     }
 }
@@ -522,9 +525,9 @@ pub unsafe extern "C" fn oap_ctx_set_refresh_token_rotated(
     // SAFETY: ctx per contract; grant_id valid for this call (contract).
     unsafe {
         set(ctx, Slot::RefreshToken, || {
-            Ok(Value::Refresh(RefreshTokenStatus::Rotated {
+            Ok(Value::Refresh(Box::new(RefreshTokenStatus::Rotated {
                 grant_id: grant_id.to_str()?.to_owned(),
-            }))
+            })))
         })
     }
 }

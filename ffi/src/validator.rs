@@ -676,7 +676,7 @@ impl FfiValidator {
         f: impl FnOnce(*mut c_void, *mut oap_ctx<'r>) -> u32,
     ) -> Result<Option<TokenInfo>, OAuthError> {
         let pick = |v| match v {
-            Value::TokenInfo(t) => Some(t),
+            Value::TokenInfo(t) => Some(*t),
             _ => None,
         };
         self.lookup(name, Some(request), Slot::TokenInfo, f, pick)
@@ -1209,7 +1209,7 @@ impl RequestValidator for FfiValidator {
             return Err(not_set("validate_code"));
         };
         let pick = |v| match v {
-            Value::Code(c) => Some(c),
+            Value::Code(c) => Some(*c),
             _ => None,
         };
         let f = |ud, ctx| {
@@ -1262,7 +1262,7 @@ impl RequestValidator for FfiValidator {
             return Err(not_set("validate_refresh_token"));
         };
         let pick = |v| match v {
-            Value::Refresh(r) => Some(r),
+            Value::Refresh(r) => Some(*r),
             _ => None,
         };
         let f = |ud, ctx| {
