@@ -162,9 +162,9 @@ impl FfiClient {
 /// Immutable, and usable from any thread: any number of callbacks may hand
 /// back the same registered client at once. Free it with
 /// `oap_registered_client_free` once no call that takes it (such as
-/// `oap_ctx_set_registered_client`) is running or can start; requests that
-/// already got it keep their own reference, so freeing it while the server
-/// is serving them is safe. To change a client, register the new
+/// `oap_ctx_set_registered_client`) is running or can start; requests (and
+/// `oap_authorization` handles) that already got it keep their own
+/// reference, so freeing it while the server is serving them is safe. To change a client, register the new
 /// description and free the old one: requests in flight finish with the
 /// old one.
 pub struct oap_registered_client {
