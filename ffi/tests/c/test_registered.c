@@ -2,8 +2,9 @@
  * Registered clients (oap_registered_client_new, oap_ctx_set_registered_client,
  * oap_registered_client_free) through the public ABI: registration checks
  * the description once, requests share the registered client, the host's
- * memory is not used after registration, a request keeps its own reference
- * when the host frees the handle meanwhile, and misuse is an error status.
+ * memory is not used after registration, a request (or an authorization
+ * handle) keeps its own reference when the host frees the handle meanwhile,
+ * and misuse is an error status.
  * Also: the request view's UTF-8 check, byte by byte.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -232,6 +233,36 @@ static void test_lifetime_and_misuse(void) {
     registered = NULL;
 }
 
+/* An authorization handle holds the client it validated: freeing the
+ * registered client before oap_server_authorize is safe. */
+static void test_authorization_keeps_it(void) {
+    static const char uri[] =
+        "/authorize?response_type=code&client_id=conf-client&scope=read&state=xyz"
+        "&redirect_uri=https%3A%2F%2Fclient.example.com%2Fcb"
+        "&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
+    oap_server *server = new_server(hands_back_registered);
+    oap_authorization *authorization = NULL;
+    oap_response *r = NULL;
+    description d;
+    test_request t;
+    char code[128];
+    describe(&d, "conf-client", OAP_SECRET_SHA256_HEX, SECRET_SHA256);
+    d.client.grants = OAP_GRANT_AUTHORIZATION_CODE;
+    CHECK_STATUS(oap_registered_client_new(&d.client, &registered), OAP_STATUS_OK);
+    memset(&d, 0xAB, sizeof d);
+    CHECK_STATUS(oap_server_validate_authorization_request(server, get(&t, uri), &authorization, &r), OAP_STATUS_OK);
+    CHECK(authorization != NULL && r == NULL);
+    oap_registered_client_free(registered);
+    registered = NULL;
+    CHECK(str_is(oap_authorization_client_id(authorization), "conf-client"));
+    CHECK_STATUS(oap_server_authorize(server, authorization, get(&t, uri), S("alice"), S(NULL), &r), OAP_STATUS_OK);
+    CHECK(oap_response_status(r) == 302);
+    CHECK(location_param(r, "code", code, sizeof code));
+    oap_response_free(r);
+    oap_authorization_free(authorization);
+    oap_server_free(server);
+}
+
 /* Threads sharing one server and one registered client. */
 #define THREADS 4
 #define REQUESTS_PER_THREAD 25
@@ -336,6 +367,7 @@ int main(void) {
     test_registration_errors();
     test_requests_share_it();
     test_lifetime_and_misuse();
+    test_authorization_keeps_it();
     test_concurrent_requests();
     test_request_utf8();
 
