@@ -242,6 +242,25 @@ typedef struct oap_authorization oap_authorization;
 typedef struct oap_ctx oap_ctx;
 
 /**
+ * A client description checked and copied once by
+ * `oap_registered_client_new`, for `oap_ctx_set_registered_client`: a
+ * host that keeps its clients in memory registers each one when it loads
+ * it, and its `find_client` callback then hands the library a reference
+ * (no copy, no UTF-8 or digest check per request), the way the Rust API's
+ * `MemoryValidator` shares an `Arc` of its client.
+ *
+ * Immutable, and usable from any thread: any number of callbacks may hand
+ * back the same registered client at once. Free it with
+ * `oap_registered_client_free` once no call that takes it (such as
+ * `oap_ctx_set_registered_client`) is running or can start; requests (and
+ * `oap_authorization` handles) that already got it keep their own
+ * reference, so freeing it while the server is serving them is safe. To change a client, register the new
+ * description and free the old one: requests in flight finish with the
+ * old one.
+ */
+typedef struct oap_registered_client oap_registered_client;
+
+/**
  * An HTTP response to send: status, headers, body. Created by the
  * `oap_server_*` endpoint functions; the caller owns it and frees it with
  * `oap_response_free`. Immutable: any number of threads may read one
@@ -297,9 +316,66 @@ typedef struct oap_str {
 typedef uint32_t oap_pkce_method;
 
 /**
+ * How an `oap_client`'s secret is given: `OAP_SECRET_*`.
+ */
+typedef uint32_t oap_secret_kind;
+
+/**
  * A set of grant types: `OAP_GRANT_*` values or-ed together.
  */
 typedef uint32_t oap_grants;
+
+/**
+ * A registered client, handed to the library by `oap_ctx_set_client`,
+ * which copies everything: the memory may be released once it returns.
+ * `oap_registered_client_new` takes the same description and copies it
+ * once, for hosts that hand the same client to many requests.
+ *
+ * The library compares secrets itself (constant time); the host only
+ * looks clients up.
+ */
+typedef struct oap_client {
+  /**
+   * `sizeof(oap_client)`.
+   */
+  size_t struct_size;
+  /**
+   * The client identifier (required).
+   */
+  struct oap_str client_id;
+  /**
+   * How `secret` is given.
+   */
+  oap_secret_kind secret_kind;
+  /**
+   * The secret, per `secret_kind`; ignored for `OAP_SECRET_NONE`.
+   */
+  struct oap_str secret;
+  /**
+   * Whether the client is confidential (normally: it has a secret).
+   * Public clients must use PKCE and cannot introspect by default.
+   */
+  bool confidential;
+  /**
+   * The registered redirect URIs, compared by exact string match.
+   * May be NULL when `redirect_uris_len` is 0.
+   */
+  const struct oap_str *redirect_uris;
+  /**
+   * The number of redirect URIs.
+   */
+  size_t redirect_uris_len;
+  /**
+   * The grant types the client may use, `OAP_GRANT_*` or-ed. The
+   * authorization code grant also allows `response_type=code`, implicit
+   * `response_type=token`.
+   */
+  oap_grants grants;
+  /**
+   * Whether the client may call the introspection endpoint.
+   */
+  bool may_introspect;
+} oap_client;
 
 /**
  * Server configuration. Start from `oap_config_default()` and change what
@@ -375,61 +451,6 @@ typedef struct oap_config {
    */
   bool bearer_in_query;
 } oap_config;
-
-/**
- * How an `oap_client`'s secret is given: `OAP_SECRET_*`.
- */
-typedef uint32_t oap_secret_kind;
-
-/**
- * A registered client, handed to the library by `oap_ctx_set_client`,
- * which copies everything: the memory may be released once it returns.
- *
- * The library compares secrets itself (constant time); the host only
- * looks clients up.
- */
-typedef struct oap_client {
-  /**
-   * `sizeof(oap_client)`.
-   */
-  size_t struct_size;
-  /**
-   * The client identifier (required).
-   */
-  struct oap_str client_id;
-  /**
-   * How `secret` is given.
-   */
-  oap_secret_kind secret_kind;
-  /**
-   * The secret, per `secret_kind`; ignored for `OAP_SECRET_NONE`.
-   */
-  struct oap_str secret;
-  /**
-   * Whether the client is confidential (normally: it has a secret).
-   * Public clients must use PKCE and cannot introspect by default.
-   */
-  bool confidential;
-  /**
-   * The registered redirect URIs, compared by exact string match.
-   * May be NULL when `redirect_uris_len` is 0.
-   */
-  const struct oap_str *redirect_uris;
-  /**
-   * The number of redirect URIs.
-   */
-  size_t redirect_uris_len;
-  /**
-   * The grant types the client may use, `OAP_GRANT_*` or-ed. The
-   * authorization code grant also allows `response_type=code`, implicit
-   * `response_type=token`.
-   */
-  oap_grants grants;
-  /**
-   * Whether the client may call the introspection endpoint.
-   */
-  bool may_introspect;
-} oap_client;
 
 /**
  * The kind of a token, as in `token_type_hint` (RFC 7009, RFC 7662).
@@ -1282,6 +1303,34 @@ oap_pkce_method oap_authorization_code_challenge_method(const struct oap_authori
 void oap_authorization_free(struct oap_authorization *authorization);
 
 /**
+ * Checks and copies `client` (as `oap_ctx_set_client` would) into a new
+ * registered client, written to `*client_out` on success; the caller owns
+ * it and frees it with `oap_registered_client_free`. `client`'s memory
+ * may be released once this returns. Thread-safe.
+ *
+ * Errors: `OAP_STATUS_NULL_PARAMETER`, `OAP_STATUS_INVALID_UTF8`,
+ * `OAP_STATUS_INVALID_PARAMETER` (unknown `secret_kind`, malformed
+ * digest), `OAP_STATUS_STRUCT_TOO_SMALL`.
+ *
+ * # Safety
+ * `client` is NULL or points to an `oap_client` (`struct_size` bytes
+ * readable) whose strings and array are valid for the call; `client_out`
+ * is NULL or writable.
+ */
+oap_status oap_registered_client_new(const struct oap_client *client,
+                                     struct oap_registered_client **client_out);
+
+/**
+ * Frees a registered client. NULL does nothing. Requests that were handed
+ * it keep their own reference; no call taking `client` may be running or
+ * start afterwards.
+ *
+ * # Safety
+ * `client` is NULL or a live registered client that no running call uses.
+ */
+void oap_registered_client_free(struct oap_registered_client *client);
+
+/**
  * The default configuration, with `struct_size` set. Thread-safe.
  */
 struct oap_config oap_config_default(void);
@@ -1302,6 +1351,23 @@ struct oap_config oap_config_default(void);
  */
 oap_status oap_ctx_set_client(struct oap_ctx *ctx,
                               const struct oap_client *client);
+
+/**
+ * Hands back a registered client (see `oap_registered_client`) where
+ * `oap_ctx_set_client` would be used: the request takes a reference to
+ * it, nothing is copied or checked again. The handle must stay live
+ * until this call returns; the request keeps the client alive after.
+ *
+ * Errors (each also makes the running callback count as failed):
+ * `OAP_STATUS_WRONG_CONTEXT` from another callback,
+ * `OAP_STATUS_NULL_PARAMETER`.
+ *
+ * # Safety
+ * `ctx` is NULL or the running callback's context; `client` NULL or a
+ * live registered client.
+ */
+oap_status oap_ctx_set_registered_client(struct oap_ctx *ctx,
+                                         const struct oap_registered_client *client);
 
 /**
  * Hands back the authenticated resource owner (`validate_user`). Copies it.

@@ -5,7 +5,10 @@
  * (open addressing) for clients, codes, access and refresh tokens, one
  * mutex around codes and tokens, strings copied in, the client secret kept
  * as its SHA-256 digest, expiry checked on every lookup, single-use codes
- * and rotated refresh tokens reported for replay detection.
+ * and rotated refresh tokens reported for replay detection. Each client is
+ * registered with the library once (oap_registered_client_new) and handed
+ * to requests by reference (oap_ctx_set_registered_client), as
+ * MemoryValidator hands out an Arc of its client.
  *
  * A benchmark fixture, not a production store: nothing is ever freed
  * before c_store_free(), and revoke_grant scans every token.
@@ -175,9 +178,8 @@ static void table_put(table *t, oap_str key, void *value) {
 /* ---- records ---- */
 
 typedef struct client {
-    text id, secret_hex, redirect_uri, scopes, default_scopes;
-    oap_grants grants;
-    bool may_introspect;
+    text id, scopes, default_scopes;
+    oap_registered_client *registered; /* id, secret digest, redirect URI, grants */
 } client;
 
 typedef struct code_record {
@@ -236,8 +238,7 @@ static void free_table(table *t, void (*free_value)(void *)) {
 static void free_client(void *p) {
     client *c = p;
     drop(&c->id);
-    drop(&c->secret_hex);
-    drop(&c->redirect_uri);
+    oap_registered_client_free(c->registered);
     drop(&c->scopes);
     drop(&c->default_scopes);
     free(c);
@@ -287,14 +288,23 @@ void c_store_add_client(c_store *s, const char *client_id, const char *secret_sh
                         const char *redirect_uri, oap_grants grants, const char *scopes,
                         const char *default_scopes, bool may_introspect) {
     client *c = calloc(1, sizeof *c);
+    oap_client desc;
+    oap_str uri = cstr(redirect_uri);
     if (c == NULL) abort();
+    memset(&desc, 0, sizeof desc);
+    desc.struct_size = sizeof desc;
+    desc.client_id = cstr(client_id);
+    desc.confidential = secret_sha256_hex != NULL;
+    desc.secret_kind = desc.confidential ? OAP_SECRET_SHA256_HEX : OAP_SECRET_NONE;
+    desc.secret = cstr(secret_sha256_hex);
+    desc.redirect_uris = redirect_uri ? &uri : NULL;
+    desc.redirect_uris_len = redirect_uri ? 1 : 0;
+    desc.grants = grants;
+    desc.may_introspect = may_introspect;
+    if (oap_registered_client_new(&desc, &c->registered) != OAP_STATUS_OK) abort();
     c->id = copy(cstr(client_id));
-    c->secret_hex = copy(cstr(secret_sha256_hex));
-    c->redirect_uri = copy(cstr(redirect_uri));
     c->scopes = copy(cstr(scopes));
     c->default_scopes = copy(cstr(default_scopes));
-    c->grants = grants;
-    c->may_introspect = may_introspect;
     pthread_rwlock_wrlock(&s->clients_lock);
     table_put(&s->clients, cstr(client_id), c);
     pthread_rwlock_unlock(&s->clients_lock);
@@ -315,21 +325,8 @@ static client *find_client(c_store *s, oap_str id) {
 
 static oap_cb_result cb_find_client(void *ud, oap_str client_id, oap_ctx *ctx) {
     client *c = find_client(STORE(ud), client_id);
-    oap_client out;
-    oap_str uri;
     if (c == NULL) return OAP_CB_FALSE;
-    memset(&out, 0, sizeof out);
-    out.struct_size = sizeof out;
-    out.client_id = view(c->id);
-    out.confidential = c->secret_hex.ptr != NULL;
-    out.secret_kind = out.confidential ? OAP_SECRET_SHA256_HEX : OAP_SECRET_NONE;
-    out.secret = view(c->secret_hex);
-    uri = view(c->redirect_uri);
-    out.redirect_uris = c->redirect_uri.ptr ? &uri : NULL;
-    out.redirect_uris_len = c->redirect_uri.ptr ? 1 : 0;
-    out.grants = c->grants;
-    out.may_introspect = c->may_introspect;
-    return OK(oap_ctx_set_client(ctx, &out));
+    return OK(oap_ctx_set_registered_client(ctx, c->registered));
 }
 
 static oap_cb_result cb_validate_scopes(void *ud, oap_str client_id, oap_str scopes, oap_ctx *ctx) {

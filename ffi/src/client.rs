@@ -1,11 +1,16 @@
 //! `oap_client`: a registered client as the host's `find_client` callback
-//! describes it, copied into [`FfiClient`], the Rust API's [`Client`].
+//! describes it, copied into [`FfiClient`], the Rust API's [`Client`];
+//! and `oap_registered_client`, the same description checked and copied
+//! once, then shared by reference count with every request that finds it.
+
+use std::sync::Arc;
 
 use provider::secret::{parse_sha256_hex, StoredSecret};
 use provider::{Client, Grant, Secret};
 
 use crate::config::{grant_bit, oap_grants};
-use crate::ffi::{read_versioned, try_slice, Versioned};
+use crate::ffi::{free_handle, into_handle, read_versioned, try_slice, Out, Versioned};
+use crate::panic;
 use crate::slice::oap_str;
 use crate::status::oap_status;
 
@@ -21,6 +26,8 @@ pub const OAP_SECRET_SHA256_HEX: u32 = 2;
 
 /// A registered client, handed to the library by `oap_ctx_set_client`,
 /// which copies everything: the memory may be released once it returns.
+/// `oap_registered_client_new` takes the same description and copies it
+/// once, for hosts that hand the same client to many requests.
 ///
 /// The library compares secrets itself (constant time); the host only
 /// looks clients up.
@@ -62,10 +69,10 @@ enum KeptSecret {
     Sha256([u8; 32]),
 }
 
-/// A client, owned: what the validator callbacks described.
+/// A client description, owned: checked and copied from an `oap_client`.
 #[derive(Clone)]
-pub(crate) struct FfiClient {
-    pub(crate) client_id: String,
+pub(crate) struct ClientData {
+    client_id: String,
     secret: Option<KeptSecret>,
     confidential: bool,
     redirect_uris: Vec<String>,
@@ -73,13 +80,13 @@ pub(crate) struct FfiClient {
     may_introspect: bool,
 }
 
-impl FfiClient {
+impl ClientData {
     /// Copies a C client description.
     ///
     /// # Safety
     /// `client` is NULL or points to an `oap_client` (prefix of
     /// `struct_size` bytes) whose strings and array are valid for this call.
-    pub(crate) unsafe fn copy_from(client: *const oap_client) -> Result<FfiClient, oap_status> {
+    unsafe fn copy_from(client: *const oap_client) -> Result<ClientData, oap_status> {
         // SAFETY: NULL or valid (contract).
         let c = unsafe { read_versioned(client) }?;
         // SAFETY: valid for this call (contract).
@@ -106,7 +113,7 @@ impl FfiClient {
             // SAFETY: each valid for this call (contract).
             .map(|u| unsafe { u.to_str() }.map(str::to_owned))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(FfiClient {
+        Ok(ClientData {
             client_id,
             secret,
             confidential: c.confidential,
@@ -117,24 +124,123 @@ impl FfiClient {
     }
 }
 
+/// A client as the Rust API sees it: what a validator callback handed
+/// back, either copied during the callback (`oap_ctx_set_client`) or
+/// shared with a registered client (`oap_ctx_set_registered_client`).
+#[derive(Clone)]
+pub(crate) enum FfiClient {
+    Copied(Box<ClientData>),
+    Registered(Arc<ClientData>),
+}
+
+impl FfiClient {
+    /// Copies a C client description.
+    ///
+    /// # Safety
+    /// As [`ClientData::copy_from`].
+    pub(crate) unsafe fn copy_from(client: *const oap_client) -> Result<FfiClient, oap_status> {
+        // SAFETY: same contract as ours.
+        let data = unsafe { ClientData::copy_from(client) }?;
+        Ok(FfiClient::Copied(Box::new(data)))
+    }
+
+    fn data(&self) -> &ClientData {
+        match self {
+            FfiClient::Copied(data) => data,
+            FfiClient::Registered(data) => data,
+        }
+    }
+}
+
+/// A client description checked and copied once by
+/// `oap_registered_client_new`, for `oap_ctx_set_registered_client`: a
+/// host that keeps its clients in memory registers each one when it loads
+/// it, and its `find_client` callback then hands the library a reference
+/// (no copy, no UTF-8 or digest check per request), the way the Rust API's
+/// `MemoryValidator` shares an `Arc` of its client.
+///
+/// Immutable, and usable from any thread: any number of callbacks may hand
+/// back the same registered client at once. Free it with
+/// `oap_registered_client_free` once no call that takes it (such as
+/// `oap_ctx_set_registered_client`) is running or can start; requests (and
+/// `oap_authorization` handles) that already got it keep their own
+/// reference, so freeing it while the server is serving them is safe. To change a client, register the new
+/// description and free the old one: requests in flight finish with the
+/// old one.
+pub struct oap_registered_client {
+    inner: Arc<ClientData>,
+}
+
+/// Checks and copies `client` (as `oap_ctx_set_client` would) into a new
+/// registered client, written to `*client_out` on success; the caller owns
+/// it and frees it with `oap_registered_client_free`. `client`'s memory
+/// may be released once this returns. Thread-safe.
+///
+/// Errors: `OAP_STATUS_NULL_PARAMETER`, `OAP_STATUS_INVALID_UTF8`,
+/// `OAP_STATUS_INVALID_PARAMETER` (unknown `secret_kind`, malformed
+/// digest), `OAP_STATUS_STRUCT_TOO_SMALL`.
+///
+/// # Safety
+/// `client` is NULL or points to an `oap_client` (`struct_size` bytes
+/// readable) whose strings and array are valid for the call; `client_out`
+/// is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oap_registered_client_new(
+    client: *const oap_client,
+    client_out: *mut *mut oap_registered_client,
+) -> oap_status {
+    panic::status(|| {
+        let client_out = Out::new(client_out)?;
+        // SAFETY: NULL or valid for this call (contract).
+        let data = unsafe { ClientData::copy_from(client) }?;
+        let handle = into_handle(oap_registered_client {
+            inner: Arc::new(data),
+        });
+        // SAFETY: checked non-NULL, writable (contract).
+        unsafe { client_out.write(handle) };
+        Ok(())
+    })
+}
+
+/// Frees a registered client. NULL does nothing. Requests that were handed
+/// it keep their own reference; no call taking `client` may be running or
+/// start afterwards.
+///
+/// # Safety
+/// `client` is NULL or a live registered client that no running call uses.
+#[no_mangle]
+pub unsafe extern "C" fn oap_registered_client_free(client: *mut oap_registered_client) {
+    panic::value((), || {
+        // SAFETY: NULL or a live handle from oap_registered_client_new (contract).
+        unsafe { free_handle(client) }
+    })
+}
+
+impl oap_registered_client {
+    /// The client, shared with the Rust API (a reference count bump).
+    pub(crate) fn share(&self) -> FfiClient {
+        FfiClient::Registered(Arc::clone(&self.inner))
+    }
+}
+
 impl Client for FfiClient {
     fn client_id(&self) -> &str {
-        &self.client_id
+        &self.data().client_id
     }
 
     fn secret(&self) -> Option<StoredSecret<'_>> {
-        self.secret.as_ref().map(|s| match s {
+        self.data().secret.as_ref().map(|s| match s {
             KeptSecret::Plain(p) => StoredSecret::Plain(p.expose()),
             KeptSecret::Sha256(d) => StoredSecret::Sha256(d),
         })
     }
 
     fn is_confidential(&self) -> bool {
-        self.confidential
+        self.data().confidential
     }
 
     fn redirect_uris(&self) -> &[String] {
-        &self.redirect_uris
+        &self.data().redirect_uris
     }
 
     fn allows_grant_type(&self, grant_type: &str) -> bool {
@@ -142,10 +248,10 @@ impl Client for FfiClient {
             "implicit" => Some(Grant::Implicit),
             other => Grant::from_grant_type(other),
         };
-        grant.is_some_and(|g| self.grants & grant_bit(g) != 0)
+        grant.is_some_and(|g| self.data().grants & grant_bit(g) != 0)
     }
 
     fn may_introspect(&self) -> bool {
-        self.may_introspect
+        self.data().may_introspect
     }
 }

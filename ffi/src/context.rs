@@ -9,7 +9,7 @@ use provider::pkce::ChallengeMethod;
 use provider::validator::{CodeStatus, RefreshTokenStatus, TokenInfo, TokenType};
 use provider::{OAuthRequest, Scope, ValidatedCode, ValidatedRefreshToken};
 
-use crate::client::{oap_client, FfiClient};
+use crate::client::{oap_client, oap_registered_client, FfiClient};
 use crate::ffi::{read_versioned, try_ref, try_slice, Out, Versioned};
 use crate::panic;
 use crate::slice::oap_str;
@@ -162,16 +162,19 @@ pub(crate) enum Slot {
     RefreshToken,
 }
 
-/// A value a callback handed back.
+/// A value a callback handed back. Kept small (the large payloads boxed):
+/// every callback's answer moves one through its context.
 pub(crate) enum Value {
     Client(FfiClient),
     Text(String),
     Scopes(Scope),
     Method(ChallengeMethod),
-    TokenInfo(TokenInfo),
-    Code(CodeStatus),
-    Refresh(RefreshTokenStatus),
+    TokenInfo(Box<TokenInfo>),
+    Code(Box<CodeStatus>),
+    Refresh(Box<RefreshTokenStatus>),
 }
+
+const _: () = assert!(std::mem::size_of::<Value>() <= 32);
 
 /// The context of one validator callback: the request being served and
 /// the value the callback hands back. Valid only until the callback
@@ -258,6 +261,31 @@ pub unsafe extern "C" fn oap_ctx_set_client(
     unsafe {
         set(ctx, Slot::Client, || {
             Ok(Value::Client(FfiClient::copy_from(client)?))
+        })
+    }
+}
+
+/// Hands back a registered client (see `oap_registered_client`) where
+/// `oap_ctx_set_client` would be used: the request takes a reference to
+/// it, nothing is copied or checked again. The handle must stay live
+/// until this call returns; the request keeps the client alive after.
+///
+/// Errors (each also makes the running callback count as failed):
+/// `OAP_STATUS_WRONG_CONTEXT` from another callback,
+/// `OAP_STATUS_NULL_PARAMETER`.
+///
+/// # Safety
+/// `ctx` is NULL or the running callback's context; `client` NULL or a
+/// live registered client.
+#[no_mangle]
+pub unsafe extern "C" fn oap_ctx_set_registered_client(
+    ctx: *mut oap_ctx,
+    client: *const oap_registered_client,
+) -> oap_status {
+    // SAFETY: ctx per contract; client NULL or live during this call (contract).
+    unsafe {
+        set(ctx, Slot::Client, || {
+            Ok(Value::Client(try_ref(client)?.share()))
         })
     }
 }
@@ -363,7 +391,7 @@ pub unsafe extern "C" fn oap_ctx_set_token_info(
     // SAFETY: ctx per contract; info read during this call only (contract).
     unsafe {
         set(ctx, Slot::TokenInfo, || {
-            Ok(Value::TokenInfo(copy_token_info(info)?))
+            Ok(Value::TokenInfo(Box::new(copy_token_info(info)?)))
         })
     }
 }
@@ -420,14 +448,14 @@ pub unsafe extern "C" fn oap_ctx_set_code(
     unsafe {
         set(ctx, Slot::Code, || {
             let i = read_versioned(info)?;
-            Ok(Value::Code(CodeStatus::Valid(ValidatedCode {
+            Ok(Value::Code(Box::new(CodeStatus::Valid(ValidatedCode {
                 client_id: i.client_id.to_str()?.to_owned(),
                 user: i.user.to_str()?.to_owned(),
                 scopes: scopes(i.scopes.to_opt_str()?)?,
                 redirect_uri: i.redirect_uri.to_opt_str()?.map(str::to_owned),
                 grant_id: i.grant_id.to_str()?.to_owned(),
                 expires_at: i.expires_at,
-            })))
+            }))))
         })
     }
 }
@@ -445,9 +473,9 @@ pub unsafe extern "C" fn oap_ctx_set_code_used(ctx: *mut oap_ctx, grant_id: oap_
     // SAFETY: ctx per contract; grant_id valid for this call (contract).
     unsafe {
         set(ctx, Slot::Code, || {
-            Ok(Value::Code(CodeStatus::Used {
+            Ok(Value::Code(Box::new(CodeStatus::Used {
                 grant_id: grant_id.to_str()?.to_owned(),
-            }))
+            })))
         })
     }
 }
@@ -468,7 +496,7 @@ pub unsafe extern "C" fn oap_ctx_set_refresh_token(
     unsafe {
         set(ctx, Slot::RefreshToken, || {
             let i = read_versioned(info)?;
-            Ok(Value::Refresh(RefreshTokenStatus::Active(
+            Ok(Value::Refresh(Box::new(RefreshTokenStatus::Active(
                 ValidatedRefreshToken {
                     client_id: i.client_id.to_str()?.to_owned(),
                     user: i.user.to_opt_str()?.map(str::to_owned),
@@ -476,7 +504,7 @@ pub unsafe extern "C" fn oap_ctx_set_refresh_token(
                     grant_id: i.grant_id.to_str()?.to_owned(),
                     expires_at: time(i.expires_at),
                 },
-            )))
+            ))))
         })
     }
 }
@@ -497,9 +525,9 @@ pub unsafe extern "C" fn oap_ctx_set_refresh_token_rotated(
     // SAFETY: ctx per contract; grant_id valid for this call (contract).
     unsafe {
         set(ctx, Slot::RefreshToken, || {
-            Ok(Value::Refresh(RefreshTokenStatus::Rotated {
+            Ok(Value::Refresh(Box::new(RefreshTokenStatus::Rotated {
                 grant_id: grant_id.to_str()?.to_owned(),
-            }))
+            })))
         })
     }
 }

@@ -1,6 +1,9 @@
 //! `oap_request`: the C view of an HTTP request, turned into the Rust API's
 //! borrowed [`Request`] for the duration of one call.
 
+use std::mem::MaybeUninit;
+use std::slice;
+
 use provider::request::HeaderPair;
 use provider::Request;
 
@@ -45,6 +48,19 @@ pub struct oap_request {
 /// Headers up to this count are converted on the stack.
 const INLINE_HEADERS: usize = 24;
 
+/// One header as the Rust API's pair.
+///
+/// # Safety
+/// The header's strings are valid for `'a`.
+#[inline]
+unsafe fn header_pair<'a>(header: &oap_header) -> Result<HeaderPair<'a>, oap_status> {
+    // SAFETY: valid for 'a (contract).
+    let name = unsafe { header.name.to_str() }?;
+    // SAFETY: as above.
+    let value = unsafe { header.value.to_str() }?;
+    Ok((name, value))
+}
+
 /// Runs `f` with the Rust view of `request`.
 ///
 /// # Safety
@@ -64,20 +80,26 @@ pub(crate) unsafe fn with_request<R>(
     let body = unsafe { request.body.to_slice() }?;
     // SAFETY: headers points to headers_len oap_header values (contract).
     let raw = unsafe { try_slice(request.headers, request.headers_len) }?;
-    let mut inline: [HeaderPair<'_>; INLINE_HEADERS] = [("", ""); INLINE_HEADERS];
+    // Only the slots a request uses are written: initialising all of them
+    // (four words each) cost more than converting a typical request.
+    let mut inline = [const { MaybeUninit::<HeaderPair<'_>>::uninit() }; INLINE_HEADERS];
     let mut spilled: Vec<HeaderPair<'_>> = Vec::new();
-    let headers: &mut [HeaderPair<'_>] = if raw.len() <= INLINE_HEADERS {
-        &mut inline[..raw.len()]
+    let headers: &[HeaderPair<'_>] = if raw.len() <= INLINE_HEADERS {
+        for (slot, header) in inline.iter_mut().zip(raw) {
+            // SAFETY: each header's strings are valid for this call (contract).
+            slot.write(unsafe { header_pair(header) }?);
+        }
+        // SAFETY: the first raw.len() slots were all written just above
+        // (an error returned before this point), MaybeUninit<T> has T's
+        // layout, and the slice borrows `inline`, which outlives it.
+        unsafe { slice::from_raw_parts(inline.as_ptr().cast::<HeaderPair<'_>>(), raw.len()) }
     } else {
-        spilled.resize(raw.len(), ("", ""));
-        &mut spilled
+        spilled.reserve_exact(raw.len());
+        for header in raw {
+            // SAFETY: as above.
+            spilled.push(unsafe { header_pair(header) }?);
+        }
+        &spilled
     };
-    for (slot, header) in headers.iter_mut().zip(raw) {
-        // SAFETY: each header's strings are valid for this call (contract).
-        let name = unsafe { header.name.to_str() }?;
-        // SAFETY: as above.
-        let value = unsafe { header.value.to_str() }?;
-        *slot = (name, value);
-    }
     Ok(f(&Request::new(method, uri, headers, body)))
 }

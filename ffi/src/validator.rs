@@ -3,7 +3,7 @@
 
 use std::ffi::c_void;
 
-use provider::client_auth::ClientLookup;
+use provider::client_auth::{Client, ClientLookup};
 use provider::pkce::ChallengeMethod;
 use provider::validator::{CodeStatus, RefreshTokenStatus, TokenInfo, TokenType};
 use provider::{
@@ -636,7 +636,7 @@ impl FfiValidator {
         f: impl FnOnce(*mut c_void, *mut oap_ctx<'r>) -> u32,
     ) -> Result<Option<FfiClient>, OAuthError> {
         let pick = |v| match v {
-            Value::Client(c) if client_id.is_none_or(|id| id == c.client_id) => Some(c),
+            Value::Client(c) if client_id.is_none_or(|id| id == c.client_id()) => Some(c),
             _ => None,
         };
         self.lookup(name, request, Slot::Client, f, pick)
@@ -676,7 +676,7 @@ impl FfiValidator {
         f: impl FnOnce(*mut c_void, *mut oap_ctx<'r>) -> u32,
     ) -> Result<Option<TokenInfo>, OAuthError> {
         let pick = |v| match v {
-            Value::TokenInfo(t) => Some(t),
+            Value::TokenInfo(t) => Some(*t),
             _ => None,
         };
         self.lookup(name, Some(request), Slot::TokenInfo, f, pick)
@@ -1209,7 +1209,7 @@ impl RequestValidator for FfiValidator {
             return Err(not_set("validate_code"));
         };
         let pick = |v| match v {
-            Value::Code(c) => Some(c),
+            Value::Code(c) => Some(*c),
             _ => None,
         };
         let f = |ud, ctx| {
@@ -1262,11 +1262,14 @@ impl RequestValidator for FfiValidator {
             return Err(not_set("validate_refresh_token"));
         };
         let pick = |v| match v {
-            Value::Refresh(r) => Some(r),
+            Value::Refresh(r) => Some(*r),
             _ => None,
         };
         let f = |ud, ctx| {
-            let (token, id) = (oap_str::new(refresh_token), oap_str::new(&client.client_id));
+            let (token, id) = (
+                oap_str::new(refresh_token),
+                oap_str::new(client.client_id()),
+            );
             // SAFETY: a host callback; see the comment above the ClientLookup impl.
             unsafe { cb(ud, token, id, ctx) }
         };

@@ -181,6 +181,11 @@ fn c_review_cases() {
 }
 
 #[test]
+fn c_registered_clients() {
+    c_test("test_registered.c");
+}
+
+#[test]
 fn header_compiles_as_cxx() {
     let exe = compile(
         "CXX",
