@@ -163,13 +163,14 @@ pub(crate) enum Slot {
 }
 
 /// A value a callback handed back. Kept small (the large payloads boxed):
-/// every callback's answer moves one through its context.
+/// every callback's answer moves one through its context. A token info,
+/// the answer of the most frequent callback (`validate_bearer_token`), has
+/// a field of its own in [`oap_ctx`] instead: no allocation for it.
 pub(crate) enum Value {
     Client(FfiClient),
     Text(String),
     Scopes(Scope),
     Method(ChallengeMethod),
-    TokenInfo(Box<TokenInfo>),
     Code(Box<CodeStatus>),
     Refresh(Box<RefreshTokenStatus>),
 }
@@ -184,6 +185,10 @@ pub struct oap_ctx<'a> {
     pub(crate) request: Option<&'a OAuthRequest<'a>>,
     pub(crate) slot: Slot,
     pub(crate) value: Option<Value>,
+    /// Where a token info handed back goes: the caller's slot, for the
+    /// token-info callbacks only (a reference: the other callbacks' contexts
+    /// stay small and have nothing more to drop).
+    pub(crate) token_info: Option<&'a mut Option<TokenInfo>>,
     /// A setter failed or did not apply: the callback's answer is not trusted.
     pub(crate) failed: bool,
 }
@@ -194,6 +199,7 @@ impl<'a> oap_ctx<'a> {
             request,
             slot,
             value: None,
+            token_info: None,
             failed: false,
         }
     }
@@ -209,6 +215,20 @@ unsafe fn set(
     slot: Slot,
     make: impl FnOnce() -> Result<Value, oap_status>,
 ) -> oap_status {
+    // SAFETY: same contract as ours.
+    unsafe { set_into(ctx, slot, make, |ctx, value| ctx.value = Some(value)) }
+}
+
+/// As [`set`], with `put` storing the value in the context.
+///
+/// # Safety
+/// As [`set`].
+unsafe fn set_into<T>(
+    ctx: *mut oap_ctx<'_>,
+    slot: Slot,
+    make: impl FnOnce() -> Result<T, oap_status>,
+    put: impl FnOnce(&mut oap_ctx<'_>, T),
+) -> oap_status {
     panic::status(|| {
         // SAFETY: NULL or the running callback's context, used by this thread
         // only (contract), so this exclusive borrow is unique.
@@ -219,7 +239,7 @@ unsafe fn set(
         }
         match make() {
             Ok(value) => {
-                ctx.value = Some(value);
+                put(ctx, value);
                 Ok(())
             }
             Err(status) => {
@@ -390,9 +410,21 @@ pub unsafe extern "C" fn oap_ctx_set_token_info(
 ) -> oap_status {
     // SAFETY: ctx per contract; info read during this call only (contract).
     unsafe {
-        set(ctx, Slot::TokenInfo, || {
-            Ok(Value::TokenInfo(Box::new(copy_token_info(info)?)))
-        })
+        set_into(
+            ctx,
+            Slot::TokenInfo,
+            || copy_token_info(info),
+            put_token_info,
+        )
+    }
+}
+
+/// Stores a token info in the caller's slot. Every context of
+/// `Slot::TokenInfo` has one; were one missing, the info would be dropped
+/// and the callback's `OAP_CB_TRUE` count as a failure (no value).
+fn put_token_info(ctx: &mut oap_ctx<'_>, info: TokenInfo) {
+    if let Some(out) = ctx.token_info.as_deref_mut() {
+        *out = Some(info);
     }
 }
 

@@ -137,3 +137,61 @@ pub(crate) unsafe fn read_versioned<T: Versioned>(ptr: *const T) -> Result<T, oa
     // struct_size is a sizeof of a prefix that ends on a field boundary.
     Ok(unsafe { out.assume_init() })
 }
+
+/// Arrays up to this length are converted on the stack by [`map_small`].
+const INLINE_ITEMS: usize = 8;
+
+/// Runs `f` on `items` mapped one by one (the first error returned): on
+/// the stack for up to [`INLINE_ITEMS`] of them (the usual case, e.g. a
+/// resource's required scopes), in a `Vec` beyond. The slice `f` gets
+/// never has a dangling pointer, even when empty.
+pub(crate) fn map_small<T, U: Copy, E, R>(
+    items: &[T],
+    filler: U,
+    mut map: impl FnMut(&T) -> Result<U, E>,
+    f: impl FnOnce(&[U]) -> R,
+) -> Result<R, E> {
+    if items.len() <= INLINE_ITEMS {
+        let mut inline = [filler; INLINE_ITEMS];
+        for (slot, item) in inline.iter_mut().zip(items) {
+            *slot = map(item)?;
+        }
+        Ok(f(&inline[..items.len()]))
+    } else {
+        let mapped = items.iter().map(map).collect::<Result<Vec<U>, E>>()?;
+        Ok(f(&mapped))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn map_small_maps_on_the_stack_and_beyond() {
+        for n in [0usize, 1, INLINE_ITEMS, INLINE_ITEMS + 1, 40] {
+            let items: Vec<usize> = (0..n).collect();
+            let doubled = map_small(
+                &items,
+                0,
+                |&i| Ok::<_, ()>(i * 2),
+                |out| {
+                    // Not the dangling pointer of an empty Vec (its alignment).
+                    assert_ne!(out.as_ptr() as usize, std::mem::align_of::<usize>());
+                    out.to_vec()
+                },
+            );
+            assert_eq!(doubled, Ok(items.iter().map(|i| i * 2).collect::<Vec<_>>()));
+            // The first error is returned, and f is not run.
+            if n > 0 {
+                let failed = map_small(
+                    &items,
+                    0,
+                    |&i| if i + 1 == n { Err(i) } else { Ok(i) },
+                    |_| unreachable!(),
+                );
+                assert_eq!(failed, Err::<(), _>(n - 1));
+            }
+        }
+    }
+}

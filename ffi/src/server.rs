@@ -5,7 +5,7 @@ use provider::{Scope, Server};
 
 use crate::authorization::oap_authorization;
 use crate::config::{self, oap_config};
-use crate::ffi::{free_handle, into_handle, try_ref, try_slice, Out};
+use crate::ffi::{free_handle, into_handle, map_small, try_ref, try_slice, Out};
 use crate::panic;
 use crate::request::{oap_request, with_request};
 use crate::response::oap_response;
@@ -206,14 +206,16 @@ pub unsafe extern "C" fn oap_server_verify_bearer(
         let (token_out, response_out) = (Out::new(token_out)?, Out::new(response_out)?);
         // SAFETY: scopes_len strings at scopes, valid for the call (contract).
         let raw = unsafe { try_slice(scopes, scopes_len) }?;
-        let required = raw
-            .iter()
+        let outcome = map_small(
+            raw,
+            "",
             // SAFETY: each valid for the call (contract).
-            .map(|s| unsafe { s.to_str() })
-            .collect::<Result<Vec<&str>, _>>()?;
-        // SAFETY: NULL or valid for this call (contract).
-        let outcome =
-            unsafe { with_request(request, |r| server.inner.verify_bearer(r, &required)) }?;
+            |s| unsafe { s.to_str() },
+            // SAFETY: NULL or valid for this call (contract).
+            |required| unsafe {
+                with_request(request, |r| server.inner.verify_bearer(r, required))
+            },
+        )??;
         let (token, response) = match outcome {
             Ok(info) => (into_handle(oap_token { inner: info }), std::ptr::null_mut()),
             Err(response) => (std::ptr::null_mut(), oap_response::handle(response)),

@@ -1,6 +1,7 @@
 //! `oap_validator`: the host's `RequestValidator` as a table of C callbacks,
 //! and [`FfiValidator`], which implements the Rust trait over that table.
 
+use std::convert::Infallible;
 use std::ffi::c_void;
 
 use provider::client_auth::{Client, ClientLookup};
@@ -15,7 +16,7 @@ use crate::client::FfiClient;
 use crate::context::{
     oap_ctx, oap_pkce_method, oap_token_type, pkce_code, token_type_code, Slot, Value,
 };
-use crate::ffi::{read_versioned, Versioned};
+use crate::ffi::{map_small, read_versioned, Versioned};
 use crate::slice::oap_str;
 use crate::status::oap_status;
 
@@ -526,6 +527,32 @@ struct Answer {
     value: Option<Value>,
 }
 
+/// A lookup's result: `OAP_CB_FALSE` is `None`; `OAP_CB_TRUE` must come
+/// with a value, or the callback counts as failed.
+fn handed_back<T>(
+    name: &'static str,
+    yes: bool,
+    value: Option<T>,
+) -> Result<Option<T>, OAuthError> {
+    if !yes {
+        return Ok(None);
+    }
+    value.map(Some).ok_or_else(|| failed(name))
+}
+
+/// A callback's raw answer: `OAP_CB_TRUE` or `OAP_CB_FALSE`, unless a
+/// setter failed; anything else is a failure.
+#[inline]
+fn verdict(name: &'static str, raw: u32, setter_failed: bool) -> Result<bool, OAuthError> {
+    match raw {
+        _ if setter_failed => Err(failed(name)),
+        OAP_CB_TRUE => Ok(true),
+        OAP_CB_FALSE => Ok(false),
+        _ => Err(failed(name)),
+    }
+}
+
+#[cold]
 fn failed(name: &'static str) -> OAuthError {
     OAuthError::server_error(format!("the validator's {name} callback failed"))
 }
@@ -563,22 +590,22 @@ impl FfiValidator {
         slot: Slot,
         f: impl FnOnce(*mut c_void, *mut oap_ctx<'r>) -> u32,
     ) -> Result<Answer, OAuthError> {
-        let mut ctx = oap_ctx::new(request, slot);
-        let raw = f(self.table.user_data, &mut ctx);
-        if ctx.failed {
-            return Err(failed(name));
-        }
-        match raw {
-            OAP_CB_TRUE => Ok(Answer {
-                yes: true,
-                value: ctx.value,
-            }),
-            OAP_CB_FALSE => Ok(Answer {
-                yes: false,
-                value: None,
-            }),
-            _ => Err(failed(name)),
-        }
+        self.call_in(name, &mut oap_ctx::new(request, slot), f)
+    }
+
+    /// Runs one callback with the context `ctx` and maps its answer.
+    fn call_in<'r>(
+        &self,
+        name: &'static str,
+        ctx: &mut oap_ctx<'r>,
+        f: impl FnOnce(*mut c_void, *mut oap_ctx<'r>) -> u32,
+    ) -> Result<Answer, OAuthError> {
+        let raw = f(self.table.user_data, ctx);
+        let yes = verdict(name, raw, ctx.failed)?;
+        Ok(Answer {
+            yes,
+            value: if yes { ctx.value.take() } else { None },
+        })
     }
 
     /// A yes/no callback.
@@ -617,14 +644,7 @@ impl FfiValidator {
         pick: impl FnOnce(Value) -> Option<T>,
     ) -> Result<Option<T>, OAuthError> {
         let answer = self.call(name, request, slot, f)?;
-        if !answer.yes {
-            return Ok(None);
-        }
-        answer
-            .value
-            .and_then(pick)
-            .map(Some)
-            .ok_or_else(|| failed(name))
+        handed_back(name, answer.yes, answer.value.and_then(pick))
     }
 
     /// A client lookup; the client must carry the identifier asked for.
@@ -669,17 +689,21 @@ impl FfiValidator {
         self.lookup(name, Some(request), slot, f, pick)
     }
 
+    /// A token-info callback: whether it answered `OAP_CB_TRUE`, the info
+    /// it handed back left in `out`. Not through `call`: the info goes
+    /// straight to the caller's slot, no `Value` (nor an allocation)
+    /// carries it.
     fn token_info<'r>(
         &self,
         name: &'static str,
         request: &'r OAuthRequest<'r>,
+        out: &'r mut Option<TokenInfo>,
         f: impl FnOnce(*mut c_void, *mut oap_ctx<'r>) -> u32,
-    ) -> Result<Option<TokenInfo>, OAuthError> {
-        let pick = |v| match v {
-            Value::TokenInfo(t) => Some(*t),
-            _ => None,
-        };
-        self.lookup(name, Some(request), Slot::TokenInfo, f, pick)
+    ) -> Result<bool, OAuthError> {
+        let mut ctx = oap_ctx::new(Some(request), Slot::TokenInfo);
+        ctx.token_info = Some(out);
+        let raw = f(self.table.user_data, &mut ctx);
+        verdict(name, raw, ctx.failed)
     }
 }
 
@@ -990,10 +1014,12 @@ impl RequestValidator for FfiValidator {
         let Some(cb) = self.table.introspect_token else {
             return Err(not_set("introspect_token"));
         };
-        self.token_info("introspect_token", request, |ud, ctx| {
+        let mut info = None;
+        let yes = self.token_info("introspect_token", request, &mut info, |ud, ctx| {
             // SAFETY: a host callback; see the comment above the ClientLookup impl.
             unsafe { cb(ud, oap_str::new(token), token_type_code(hint), ctx) }
-        })
+        })?;
+        handed_back("introspect_token", yes, info)
     }
 
     fn invalidate_authorization_code(
@@ -1164,18 +1190,18 @@ impl RequestValidator for FfiValidator {
         let Some(cb) = self.table.validate_bearer_token else {
             return Err(not_set("validate_bearer_token"));
         };
-        let scopes: Vec<oap_str> = scopes.iter().map(|s| oap_str::new(s)).collect();
-        // An empty Vec's pointer dangles: give C a real address even then.
-        let none = [oap_str::NONE];
-        let array = if scopes.is_empty() {
-            none.as_ptr()
-        } else {
-            scopes.as_ptr()
-        };
-        self.token_info("validate_bearer_token", request, |ud, ctx| {
-            // SAFETY: a host callback; see the comment above the ClientLookup impl.
-            unsafe { cb(ud, oap_str::new(token), array, scopes.len(), ctx) }
-        })
+        // map_small's slice never dangles, even when empty: C gets a real
+        // address.
+        let to_view = |s: &&str| Ok::<_, Infallible>(oap_str::new(s));
+        let Ok(answer) = map_small(scopes, oap_str::NONE, to_view, |views| {
+            let mut info = None;
+            let yes = self.token_info("validate_bearer_token", request, &mut info, |ud, ctx| {
+                // SAFETY: a host callback; see the comment above the ClientLookup impl.
+                unsafe { cb(ud, oap_str::new(token), views.as_ptr(), views.len(), ctx) }
+            })?;
+            handed_back("validate_bearer_token", yes, info)
+        });
+        answer
     }
 
     fn validate_client_id(
