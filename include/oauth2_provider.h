@@ -278,8 +278,10 @@ typedef struct oap_response oap_response;
 typedef struct oap_server oap_server;
 
 /**
- * A verified bearer token's information. Immutable, readable from any
- * thread; its strings are valid until it is freed with `oap_token_free`.
+ * A token's information: a verified bearer token's, from
+ * `oap_server_verify_bearer`, or a host's record, checked and copied once
+ * by `oap_token_new`. Immutable, readable from any thread; its strings
+ * are valid until it is freed with `oap_token_free`.
  */
 typedef struct oap_token oap_token;
 
@@ -717,8 +719,9 @@ typedef oap_cb_result (*oap_get_original_scopes_cb)(void *user_data,
 /**
  * `introspect_token(token, hint)` (required): look up an access or
  * refresh token (try every type whatever `hint` says) for introspection
- * and revocation: `oap_ctx_set_token_info` + `OAP_CB_TRUE`, or
- * `OAP_CB_FALSE` for an unknown one. NULL: server_error when called.
+ * and revocation: `oap_ctx_set_token_info` (or `oap_ctx_set_token`) +
+ * `OAP_CB_TRUE`, or `OAP_CB_FALSE` for an unknown one. NULL: server_error
+ * when called.
  */
 typedef oap_cb_result (*oap_introspect_token_cb)(void *user_data,
                                                  struct oap_str token,
@@ -915,7 +918,10 @@ typedef struct oap_issued_token {
  * `save_bearer_token(token)` (required): persist the access token (and the
  * refresh token when `refresh_token_is_new`). `OAP_CB_TRUE` when stored;
  * `OAP_CB_FALSE`, storing nothing, when the token's `grant_id` was revoked
- * meanwhile (the request fails with `invalid_grant`). NULL: server_error.
+ * meanwhile (the request fails with `invalid_grant`). A host that keeps
+ * its tokens in memory can take the access token's information, ready
+ * for `oap_ctx_set_token`, with `oap_ctx_issued_access_token`.
+ * NULL: server_error.
  */
 typedef oap_cb_result (*oap_save_bearer_token_cb)(void *user_data,
                                                   const struct oap_issued_token *token,
@@ -933,9 +939,11 @@ typedef oap_cb_result (*oap_save_token_cb)(void *user_data,
  * `validate_bearer_token(token, scopes, scopes_len)` (required): check a
  * bearer token presented to a protected resource requiring `scopes`
  * (`scopes_len` strings at `scopes`, a valid pointer even when 0):
- * `oap_ctx_set_token_info` + `OAP_CB_TRUE`, or `OAP_CB_FALSE` when unknown,
- * revoked or expired. The library itself checks expiry and that every
- * required scope is granted. NULL: server_error.
+ * `oap_ctx_set_token_info` (or `oap_ctx_set_token`: no per-request copy
+ * or check of the host's strings and scopes) + `OAP_CB_TRUE`, or
+ * `OAP_CB_FALSE` when unknown, revoked or expired. The library itself
+ * checks expiry and that every required scope is granted. NULL:
+ * server_error.
  */
 typedef oap_cb_result (*oap_validate_bearer_token_cb)(void *user_data,
                                                       struct oap_str token,
@@ -1427,7 +1435,9 @@ oap_status oap_ctx_set_code_challenge_method(struct oap_ctx *ctx,
  * Hands back what a token grants (`introspect_token`,
  * `validate_bearer_token`). Copies `info`. Errors as `oap_ctx_set_client`
  * (`OAP_STATUS_INVALID_PARAMETER` for an unknown `token_type` or
- * malformed scopes).
+ * malformed scopes). A host that keeps its tokens in memory can check and
+ * copy each one once instead (`oap_token_new`, then
+ * `oap_ctx_set_token`).
  *
  * # Safety
  * `ctx` is NULL or the running callback's context; `info` NULL or valid
@@ -1435,6 +1445,25 @@ oap_status oap_ctx_set_code_challenge_method(struct oap_ctx *ctx,
  */
 oap_status oap_ctx_set_token_info(struct oap_ctx *ctx,
                                   const struct oap_token_info *info);
+
+/**
+ * Hands back a token made by `oap_token_new` (or one that
+ * `oap_server_verify_bearer` returned) where `oap_ctx_set_token_info`
+ * would be used (`introspect_token`, `validate_bearer_token`): its
+ * information was checked when the token was made, so nothing is parsed
+ * or checked again; the request takes its own copy, and `token` need only
+ * stay live until this call returns.
+ *
+ * Errors (each also makes the running callback count as failed):
+ * `OAP_STATUS_WRONG_CONTEXT` from another callback,
+ * `OAP_STATUS_NULL_PARAMETER`.
+ *
+ * # Safety
+ * `ctx` is NULL or the running callback's context; `token` NULL or a
+ * live token.
+ */
+oap_status oap_ctx_set_token(struct oap_ctx *ctx,
+                             const struct oap_token *token);
 
 /**
  * Hands back what was stored with a valid, unused code (`validate_code`,
@@ -1485,6 +1514,29 @@ oap_status oap_ctx_set_refresh_token(struct oap_ctx *ctx,
  */
 oap_status oap_ctx_set_refresh_token_rotated(struct oap_ctx *ctx,
                                              struct oap_str grant_id);
+
+/**
+ * In `save_bearer_token` and `save_token`: the access token being saved,
+ * as a new `oap_token` written to `*token_out` (the caller owns it and
+ * frees it with `oap_token_free`), to hand back later from
+ * `validate_bearer_token` and `introspect_token` with
+ * `oap_ctx_set_token`. Made from what the library issued, so nothing is
+ * checked or parsed: `OAP_TOKEN_TYPE_ACCESS_TOKEN`, `client_id`, the
+ * resource owner as both `username` and `sub` (absent for client
+ * credentials), `scopes`, `iat` = `issued_at`, `exp` = `issued_at` +
+ * `expires_in`, `grant_id`; no audience, no issuer (the server's is
+ * used). A host that reports other claims builds the token with
+ * `oap_token_new`.
+ *
+ * Errors: `OAP_STATUS_NULL_PARAMETER`; `OAP_STATUS_WRONG_CONTEXT` in any
+ * other callback. Neither makes the callback count as failed.
+ *
+ * # Safety
+ * `ctx` is NULL or the running callback's context; `token_out` NULL or
+ * writable.
+ */
+oap_status oap_ctx_issued_access_token(const struct oap_ctx *ctx,
+                                       struct oap_token **token_out);
 
 /**
  * The request method. The string is valid until the callback returns.
@@ -1925,6 +1977,30 @@ struct oap_str oap_str_from_cstr(const char *cstr);
 struct oap_str oap_status_message(uint32_t status);
 
 /**
+ * Checks and copies `info` (as `oap_ctx_set_token_info` would) into a new
+ * token, written to `*token_out` on success; the caller owns it and frees
+ * it with `oap_token_free`. `info`'s memory may be released once this
+ * returns. Thread-safe.
+ *
+ * A host that keeps its tokens in memory makes one when it saves a token
+ * (`save_bearer_token`) and hands it back from `validate_bearer_token`
+ * and `introspect_token` with `oap_ctx_set_token`: the strings are
+ * checked and the scopes parsed once, not on every request, the way the
+ * Rust API's `MemoryValidator` keeps its records parsed.
+ *
+ * Errors: `OAP_STATUS_NULL_PARAMETER`, `OAP_STATUS_INVALID_UTF8`,
+ * `OAP_STATUS_INVALID_PARAMETER` (unknown `token_type`, malformed
+ * scopes), `OAP_STATUS_STRUCT_TOO_SMALL`.
+ *
+ * # Safety
+ * `info` is NULL or points to an `oap_token_info` (`struct_size` bytes
+ * readable) whose strings and array are valid for the call; `token_out`
+ * is NULL or writable.
+ */
+oap_status oap_token_new(const struct oap_token_info *info,
+                         struct oap_token **token_out);
+
+/**
  * The client the token was issued to. Absent when `token` is NULL.
  *
  * # Safety
@@ -2026,7 +2102,9 @@ struct oap_str oap_token_aud(const struct oap_token *token,
                              size_t index);
 
 /**
- * Frees a token. NULL does nothing.
+ * Frees a token. NULL does nothing. No call taking `token` (an accessor,
+ * `oap_ctx_set_token`) may be running or start afterwards; requests that
+ * were handed it have their own copy.
  *
  * # Safety
  * `token` is NULL or live and not in use by another thread.

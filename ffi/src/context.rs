@@ -6,14 +6,15 @@
 
 use provider::form::Param;
 use provider::pkce::ChallengeMethod;
-use provider::validator::{CodeStatus, RefreshTokenStatus, TokenInfo, TokenType};
+use provider::validator::{CodeStatus, IssuedToken, RefreshTokenStatus, TokenInfo, TokenType};
 use provider::{OAuthRequest, Scope, ValidatedCode, ValidatedRefreshToken};
 
 use crate::client::{oap_client, oap_registered_client, FfiClient};
-use crate::ffi::{read_versioned, try_ref, try_slice, Out, Versioned};
+use crate::ffi::{into_handle, read_versioned, try_ref, try_slice, Out, Versioned};
 use crate::panic;
 use crate::slice::oap_str;
 use crate::status::oap_status;
+use crate::token::oap_token;
 
 /// The kind of a token, as in `token_type_hint` (RFC 7009, RFC 7662).
 pub type oap_token_type = u32;
@@ -189,6 +190,8 @@ pub struct oap_ctx<'a> {
     /// token-info callbacks only (a reference: the other callbacks' contexts
     /// stay small and have nothing more to drop).
     pub(crate) token_info: Option<&'a mut Option<TokenInfo>>,
+    /// The tokens being saved (`save_bearer_token`, `save_token` only).
+    pub(crate) issued: Option<&'a IssuedToken>,
     /// A setter failed or did not apply: the callback's answer is not trusted.
     pub(crate) failed: bool,
 }
@@ -200,6 +203,7 @@ impl<'a> oap_ctx<'a> {
             slot,
             value: None,
             token_info: None,
+            issued: None,
             failed: false,
         }
     }
@@ -398,7 +402,9 @@ pub unsafe extern "C" fn oap_ctx_set_code_challenge_method(
 /// Hands back what a token grants (`introspect_token`,
 /// `validate_bearer_token`). Copies `info`. Errors as `oap_ctx_set_client`
 /// (`OAP_STATUS_INVALID_PARAMETER` for an unknown `token_type` or
-/// malformed scopes).
+/// malformed scopes). A host that keeps its tokens in memory can check and
+/// copy each one once instead (`oap_token_new`, then
+/// `oap_ctx_set_token`).
 ///
 /// # Safety
 /// `ctx` is NULL or the running callback's context; `info` NULL or valid
@@ -419,6 +425,36 @@ pub unsafe extern "C" fn oap_ctx_set_token_info(
     }
 }
 
+/// Hands back a token made by `oap_token_new` (or one that
+/// `oap_server_verify_bearer` returned) where `oap_ctx_set_token_info`
+/// would be used (`introspect_token`, `validate_bearer_token`): its
+/// information was checked when the token was made, so nothing is parsed
+/// or checked again; the request takes its own copy, and `token` need only
+/// stay live until this call returns.
+///
+/// Errors (each also makes the running callback count as failed):
+/// `OAP_STATUS_WRONG_CONTEXT` from another callback,
+/// `OAP_STATUS_NULL_PARAMETER`.
+///
+/// # Safety
+/// `ctx` is NULL or the running callback's context; `token` NULL or a
+/// live token.
+#[no_mangle]
+pub unsafe extern "C" fn oap_ctx_set_token(
+    ctx: *mut oap_ctx,
+    token: *const oap_token,
+) -> oap_status {
+    // SAFETY: ctx per contract; token NULL or live during this call (contract).
+    unsafe {
+        set_into(
+            ctx,
+            Slot::TokenInfo,
+            || Ok(try_ref(token)?.inner.clone()),
+            put_token_info,
+        )
+    }
+}
+
 /// Stores a token info in the caller's slot. Every context of
 /// `Slot::TokenInfo` has one; were one missing, the info would be dropped
 /// and the callback's `OAP_CB_TRUE` count as a failure (no value).
@@ -430,7 +466,7 @@ fn put_token_info(ctx: &mut oap_ctx<'_>, info: TokenInfo) {
 
 /// # Safety
 /// `info` NULL or valid for the call, its strings and array too.
-unsafe fn copy_token_info(info: *const oap_token_info) -> Result<TokenInfo, oap_status> {
+pub(crate) unsafe fn copy_token_info(info: *const oap_token_info) -> Result<TokenInfo, oap_status> {
     // SAFETY: NULL or valid (contract).
     let i = unsafe { read_versioned(info) }?;
     let token_type = match i.token_type {
@@ -562,6 +598,54 @@ pub unsafe extern "C" fn oap_ctx_set_refresh_token_rotated(
             })))
         })
     }
+}
+
+/// In `save_bearer_token` and `save_token`: the access token being saved,
+/// as a new `oap_token` written to `*token_out` (the caller owns it and
+/// frees it with `oap_token_free`), to hand back later from
+/// `validate_bearer_token` and `introspect_token` with
+/// `oap_ctx_set_token`. Made from what the library issued, so nothing is
+/// checked or parsed: `OAP_TOKEN_TYPE_ACCESS_TOKEN`, `client_id`, the
+/// resource owner as both `username` and `sub` (absent for client
+/// credentials), `scopes`, `iat` = `issued_at`, `exp` = `issued_at` +
+/// `expires_in`, `grant_id`; no audience, no issuer (the server's is
+/// used). A host that reports other claims builds the token with
+/// `oap_token_new`.
+///
+/// Errors: `OAP_STATUS_NULL_PARAMETER`; `OAP_STATUS_WRONG_CONTEXT` in any
+/// other callback. Neither makes the callback count as failed.
+///
+/// # Safety
+/// `ctx` is NULL or the running callback's context; `token_out` NULL or
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn oap_ctx_issued_access_token(
+    ctx: *const oap_ctx,
+    token_out: *mut *mut oap_token,
+) -> oap_status {
+    panic::status(|| {
+        // SAFETY: NULL or the running callback's context (contract).
+        let ctx = unsafe { try_ref(ctx) }?;
+        let token_out = Out::new(token_out)?;
+        let issued = ctx.issued.ok_or(oap_status::WrongContext)?;
+        let token = into_handle(oap_token {
+            inner: TokenInfo {
+                token_type: Some(TokenType::AccessToken),
+                client_id: issued.client_id.clone(),
+                username: issued.user.clone(),
+                sub: issued.user.clone(),
+                scopes: issued.scopes.clone(),
+                exp: Some(issued.issued_at.saturating_add(issued.expires_in)),
+                iat: Some(issued.issued_at),
+                aud: Vec::new(),
+                iss: None,
+                grant_id: issued.grant_id.clone(),
+            },
+        });
+        // SAFETY: checked non-NULL, writable (contract).
+        unsafe { token_out.write(token) };
+        Ok(())
+    })
 }
 
 /// Runs a read accessor on the callback's request.

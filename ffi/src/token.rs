@@ -1,16 +1,58 @@
-//! `oap_token`: what a bearer token grants, from `oap_server_verify_bearer`.
+//! `oap_token`: what a token grants, from `oap_server_verify_bearer`, or
+//! made once by the host (`oap_token_new`) to hand back from its
+//! `validate_bearer_token` and `introspect_token` callbacks.
 
 use provider::TokenInfo;
 
-use crate::context::{oap_token_type, token_type_code, OAP_TOKEN_TYPE_NONE};
-use crate::ffi::{free_handle, try_ref};
+use crate::context::{
+    copy_token_info, oap_token_info, oap_token_type, token_type_code, OAP_TOKEN_TYPE_NONE,
+};
+use crate::ffi::{free_handle, into_handle, try_ref, Out};
 use crate::panic;
 use crate::slice::oap_str;
+use crate::status::oap_status;
 
-/// A verified bearer token's information. Immutable, readable from any
-/// thread; its strings are valid until it is freed with `oap_token_free`.
+/// A token's information: a verified bearer token's, from
+/// `oap_server_verify_bearer`, or a host's record, checked and copied once
+/// by `oap_token_new`. Immutable, readable from any thread; its strings
+/// are valid until it is freed with `oap_token_free`.
 pub struct oap_token {
     pub(crate) inner: TokenInfo,
+}
+
+/// Checks and copies `info` (as `oap_ctx_set_token_info` would) into a new
+/// token, written to `*token_out` on success; the caller owns it and frees
+/// it with `oap_token_free`. `info`'s memory may be released once this
+/// returns. Thread-safe.
+///
+/// A host that keeps its tokens in memory makes one when it saves a token
+/// (`save_bearer_token`) and hands it back from `validate_bearer_token`
+/// and `introspect_token` with `oap_ctx_set_token`: the strings are
+/// checked and the scopes parsed once, not on every request, the way the
+/// Rust API's `MemoryValidator` keeps its records parsed.
+///
+/// Errors: `OAP_STATUS_NULL_PARAMETER`, `OAP_STATUS_INVALID_UTF8`,
+/// `OAP_STATUS_INVALID_PARAMETER` (unknown `token_type`, malformed
+/// scopes), `OAP_STATUS_STRUCT_TOO_SMALL`.
+///
+/// # Safety
+/// `info` is NULL or points to an `oap_token_info` (`struct_size` bytes
+/// readable) whose strings and array are valid for the call; `token_out`
+/// is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oap_token_new(
+    info: *const oap_token_info,
+    token_out: *mut *mut oap_token,
+) -> oap_status {
+    panic::status(|| {
+        let token_out = Out::new(token_out)?;
+        // SAFETY: NULL or valid for this call (contract).
+        let inner = unsafe { copy_token_info(info) }?;
+        let token = into_handle(oap_token { inner });
+        // SAFETY: checked non-NULL, writable (contract).
+        unsafe { token_out.write(token) };
+        Ok(())
+    })
 }
 
 /// Reads a live token; NULL (or a panic) gives `fallback`.
@@ -171,7 +213,9 @@ pub unsafe extern "C" fn oap_token_aud(token: *const oap_token, index: usize) ->
     }
 }
 
-/// Frees a token. NULL does nothing.
+/// Frees a token. NULL does nothing. No call taking `token` (an accessor,
+/// `oap_ctx_set_token`) may be running or start afterwards; requests that
+/// were handed it have their own copy.
 ///
 /// # Safety
 /// `token` is NULL or live and not in use by another thread.

@@ -193,8 +193,9 @@ pub type oap_get_original_scopes_cb = Option<
 >;
 /// `introspect_token(token, hint)` (required): look up an access or
 /// refresh token (try every type whatever `hint` says) for introspection
-/// and revocation: `oap_ctx_set_token_info` + `OAP_CB_TRUE`, or
-/// `OAP_CB_FALSE` for an unknown one. NULL: server_error when called.
+/// and revocation: `oap_ctx_set_token_info` (or `oap_ctx_set_token`) +
+/// `OAP_CB_TRUE`, or `OAP_CB_FALSE` for an unknown one. NULL: server_error
+/// when called.
 pub type oap_introspect_token_cb = Option<
     unsafe extern "C" fn(
         user_data: *mut c_void,
@@ -286,7 +287,10 @@ pub type oap_save_authorization_code_cb = Option<
 /// `save_bearer_token(token)` (required): persist the access token (and the
 /// refresh token when `refresh_token_is_new`). `OAP_CB_TRUE` when stored;
 /// `OAP_CB_FALSE`, storing nothing, when the token's `grant_id` was revoked
-/// meanwhile (the request fails with `invalid_grant`). NULL: server_error.
+/// meanwhile (the request fails with `invalid_grant`). A host that keeps
+/// its tokens in memory can take the access token's information, ready
+/// for `oap_ctx_set_token`, with `oap_ctx_issued_access_token`.
+/// NULL: server_error.
 pub type oap_save_bearer_token_cb = Option<
     unsafe extern "C" fn(
         user_data: *mut c_void,
@@ -306,9 +310,11 @@ pub type oap_save_token_cb = Option<
 /// `validate_bearer_token(token, scopes, scopes_len)` (required): check a
 /// bearer token presented to a protected resource requiring `scopes`
 /// (`scopes_len` strings at `scopes`, a valid pointer even when 0):
-/// `oap_ctx_set_token_info` + `OAP_CB_TRUE`, or `OAP_CB_FALSE` when unknown,
-/// revoked or expired. The library itself checks expiry and that every
-/// required scope is granted. NULL: server_error.
+/// `oap_ctx_set_token_info` (or `oap_ctx_set_token`: no per-request copy
+/// or check of the host's strings and scopes) + `OAP_CB_TRUE`, or
+/// `OAP_CB_FALSE` when unknown, revoked or expired. The library itself
+/// checks expiry and that every required scope is granted. NULL:
+/// server_error.
 pub type oap_validate_bearer_token_cb = Option<
     unsafe extern "C" fn(
         user_data: *mut c_void,
@@ -1158,11 +1164,13 @@ impl RequestValidator for FfiValidator {
             return Err(not_set("save_bearer_token"));
         };
         let view = issued_view(token);
-        let saved = self.ask("save_bearer_token", request, |ud, ctx| {
+        let mut ctx = oap_ctx::new(Some(request), Slot::Nothing);
+        ctx.issued = Some(token);
+        let saved = self.call_in("save_bearer_token", &mut ctx, |ud, ctx| {
             // SAFETY: a host callback; see the comment above the ClientLookup impl.
             unsafe { cb(ud, &view, ctx) }
         })?;
-        saved.then_some(()).ok_or_else(grant_revoked)
+        saved.yes.then_some(()).ok_or_else(grant_revoked)
     }
 
     fn save_token(
@@ -1174,11 +1182,13 @@ impl RequestValidator for FfiValidator {
             return Defaults(self).save_token(token, request);
         };
         let view = issued_view(token);
-        let saved = self.ask("save_token", request, |ud, ctx| {
+        let mut ctx = oap_ctx::new(Some(request), Slot::Nothing);
+        ctx.issued = Some(token);
+        let saved = self.call_in("save_token", &mut ctx, |ud, ctx| {
             // SAFETY: a host callback; see the comment above the ClientLookup impl.
             unsafe { cb(ud, &view, ctx) }
         })?;
-        saved.then_some(()).ok_or_else(grant_revoked)
+        saved.yes.then_some(()).ok_or_else(grant_revoked)
     }
 
     fn validate_bearer_token(

@@ -186,6 +186,11 @@ fn c_registered_clients() {
 }
 
 #[test]
+fn c_host_kept_tokens() {
+    c_test("test_tokens.c");
+}
+
+#[test]
 fn header_compiles_as_cxx() {
     let exe = compile(
         "CXX",
