@@ -8,7 +8,13 @@
  * and rotated refresh tokens reported for replay detection. Each client is
  * registered with the library once (oap_registered_client_new) and handed
  * to requests by reference (oap_ctx_set_registered_client), as
- * MemoryValidator hands out an Arc of its client.
+ * MemoryValidator hands out an Arc of its client. Each access token is
+ * kept as the library's own record of it, taken when it is saved
+ * (oap_ctx_issued_access_token) and handed back by validate_bearer_token
+ * and introspect_token with oap_ctx_set_token, as MemoryValidator keeps
+ * its records parsed and clones a TokenInfo from one per lookup. (A
+ * refresh token's, needed only when one is introspected, is copied per
+ * request with oap_ctx_set_token_info.)
  *
  * A benchmark fixture, not a production store: nothing is ever freed
  * before c_store_free(), and revoke_grant scans every token.
@@ -57,6 +63,10 @@ static oap_str cstr(const char *s) {
 
 static bool same(text t, oap_str s) {
     return t.ptr != NULL && s.ptr != NULL && t.len == s.len && memcmp(t.ptr, s.ptr, s.len) == 0;
+}
+
+static bool same_str(oap_str a, oap_str b) {
+    return a.ptr != NULL && b.ptr != NULL && a.len == b.len && memcmp(a.ptr, b.ptr, a.len) == 0;
 }
 
 static void drop(text *t) {
@@ -190,8 +200,8 @@ typedef struct code_record {
 } code_record;
 
 typedef struct access_record {
-    text client_id, user, scopes, grant_id;
-    uint64_t issued_at, expires_at;
+    uint64_t expires_at; /* 0 once revoked */
+    oap_token *info;     /* the token's information, checked once by the library */
 } access_record;
 
 enum { ACTIVE, ROTATED, REVOKED };
@@ -257,10 +267,7 @@ static void free_code(void *p) {
 
 static void free_access(void *p) {
     access_record *a = p;
-    drop(&a->client_id);
-    drop(&a->user);
-    drop(&a->scopes);
-    drop(&a->grant_id);
+    oap_token_free(a->info);
     free(a);
 }
 
@@ -431,13 +438,13 @@ static oap_cb_result cb_invalidate_authorization_code(void *ud, oap_str client_i
 static oap_cb_result cb_save_bearer_token(void *ud, const oap_issued_token *token, oap_ctx *ctx) {
     c_store *s = STORE(ud);
     access_record *a = calloc(1, sizeof *a);
-    (void)ctx;
     if (a == NULL) abort();
-    a->client_id = copy(token->client_id);
-    a->user = copy(token->user);
-    a->scopes = copy(token->scopes);
-    a->grant_id = copy(token->grant_id);
-    a->issued_at = token->issued_at;
+    /* The library's TokenInfo of what it issued, as MemoryValidator builds
+     * its AccessRecord from the IssuedToken: nothing parsed again. */
+    if (oap_ctx_issued_access_token(ctx, &a->info) != OAP_STATUS_OK) {
+        free(a);
+        return OAP_CB_ERROR;
+    }
     a->expires_at = token->issued_at + token->expires_in;
     pthread_mutex_lock(&s->lock);
     table_put(&s->access, token->access_token, a);
@@ -458,21 +465,6 @@ static oap_cb_result cb_save_bearer_token(void *ud, const oap_issued_token *toke
     return OAP_CB_TRUE;
 }
 
-static oap_cb_result access_info(access_record *a, oap_ctx *ctx) {
-    oap_token_info info;
-    memset(&info, 0, sizeof info);
-    info.struct_size = sizeof info;
-    info.token_type = OAP_TOKEN_TYPE_ACCESS_TOKEN;
-    info.client_id = view(a->client_id);
-    info.username = view(a->user);
-    info.sub = view(a->user);
-    info.scopes = view(a->scopes);
-    info.exp = a->expires_at;
-    info.iat = a->issued_at;
-    info.grant_id = view(a->grant_id);
-    return OK(oap_ctx_set_token_info(ctx, &info));
-}
-
 static oap_cb_result cb_validate_bearer_token(void *ud, oap_str token, const oap_str *scopes,
                                               size_t scopes_len, oap_ctx *ctx) {
     c_store *s = STORE(ud);
@@ -482,7 +474,7 @@ static oap_cb_result cb_validate_bearer_token(void *ud, oap_str token, const oap
     (void)scopes_len; /* the library checks the required scopes */
     pthread_mutex_lock(&s->lock);
     a = table_get(&s->access, token);
-    if (a != NULL && a->expires_at > now()) result = access_info(a, ctx);
+    if (a != NULL && a->expires_at > now()) result = OK(oap_ctx_set_token(ctx, a->info));
     pthread_mutex_unlock(&s->lock);
     return result;
 }
@@ -498,7 +490,7 @@ static oap_cb_result cb_introspect_token(void *ud, oap_str token, oap_token_type
     pthread_mutex_lock(&s->lock);
     a = table_get(&s->access, token);
     if (a != NULL && a->expires_at > t) {
-        result = access_info(a, ctx);
+        result = OK(oap_ctx_set_token(ctx, a->info));
     } else if ((r = table_get(&s->refresh, token)) != NULL && r->state == ACTIVE &&
                (r->expires_at == 0 || r->expires_at > t)) {
         oap_token_info info;
@@ -565,7 +557,8 @@ static void revoke_grant_locked(c_store *s, oap_str grant_id) {
     size_t i;
     for (i = 0; i < s->access.cap; i++) {
         access_record *a = s->access.values[i];
-        if (s->access.keys[i].ptr != NULL && same(a->grant_id, grant_id)) a->expires_at = 0;
+        if (s->access.keys[i].ptr != NULL && same_str(oap_token_grant_id(a->info), grant_id))
+            a->expires_at = 0;
     }
     for (i = 0; i < s->refresh.cap; i++) {
         refresh_record *r = s->refresh.values[i];
