@@ -1238,6 +1238,17 @@ typedef struct oap_request {
   struct oap_bytes body;
 } oap_request;
 
+/**
+ * What `oap_server_verify_bearer_with` calls when access is granted:
+ * `token` is the token's information, borrowed, valid only until the
+ * callback returns. Read what the request needs with the `oap_token_*`
+ * accessors (copying strings that must outlive the call); never free
+ * `token` or keep the pointer. Runs on the thread that called
+ * `oap_server_verify_bearer_with`.
+ */
+typedef void (*oap_bearer_granted_cb)(void *user_data,
+                                      const struct oap_token *token);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -1880,6 +1891,8 @@ oap_status oap_server_metadata_response(const struct oap_server *server,
  * `*response_out` is the response to send (401 with a
  * `WWW-Authenticate: Bearer` challenge, 400, 403 `insufficient_scope`, or
  * 500 if a callback failed), `*token_out` NULL. Thread-safe.
+ * `oap_server_verify_bearer_with` does the same without a token handle
+ * to allocate and free.
  *
  * # Safety
  * `server` NULL or live; `request`, `scopes` NULL or valid for the call;
@@ -1891,6 +1904,32 @@ oap_status oap_server_verify_bearer(const struct oap_server *server,
                                     size_t scopes_len,
                                     struct oap_token **token_out,
                                     struct oap_response **response_out);
+
+/**
+ * The bearer token check of `oap_server_verify_bearer`, without a token
+ * handle to allocate and free: the one a resource server runs on every
+ * request.
+ *
+ * On `OAP_STATUS_OK`: access granted — `granted(user_data, token)` has
+ * run once, before this returned, with the token's information borrowed
+ * for that call, and `*response_out` is NULL; or access denied —
+ * `granted` was not called and `*response_out` is the response to send
+ * (as `oap_server_verify_bearer`'s; free it with `oap_response_free`).
+ * A NULL `granted` is `OAP_STATUS_NULL_PARAMETER`, checked before any
+ * work. Thread-safe.
+ *
+ * # Safety
+ * `server` NULL or live; `request`, `scopes` NULL or valid for the call;
+ * `response_out` NULL or writable; `granted` honours
+ * `oap_bearer_granted_cb`'s contract with `user_data`.
+ */
+oap_status oap_server_verify_bearer_with(const struct oap_server *server,
+                                         const struct oap_request *request,
+                                         const struct oap_str *scopes,
+                                         size_t scopes_len,
+                                         oap_bearer_granted_cb granted,
+                                         void *user_data,
+                                         struct oap_response **response_out);
 
 /**
  * Validates an authorization request (RFC 6749 §4.1.1: a GET with a

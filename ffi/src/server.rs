@@ -1,7 +1,9 @@
 //! `oap_server`: a configured server over a callback table, and its
 //! endpoints, each a thin call into the Rust API's `Server`.
 
-use provider::{Scope, Server};
+use std::ffi::c_void;
+
+use provider::{Scope, Server, TokenInfo};
 
 use crate::authorization::oap_authorization;
 use crate::config::{self, oap_config};
@@ -177,6 +179,30 @@ pub unsafe extern "C" fn oap_server_metadata_response(
     })
 }
 
+/// The bearer check shared by `oap_server_verify_bearer` and
+/// `oap_server_verify_bearer_with`: the token's information, or the
+/// denial to send.
+///
+/// # Safety
+/// `request`, `scopes` NULL or valid for the call (the exports' contract).
+unsafe fn verify_bearer(
+    server: &oap_server,
+    request: *const oap_request,
+    scopes: *const oap_str,
+    scopes_len: usize,
+) -> Result<Result<TokenInfo, provider::Response>, oap_status> {
+    // SAFETY: scopes_len strings at scopes, valid for the call (contract).
+    let raw = unsafe { try_slice(scopes, scopes_len) }?;
+    map_small(
+        raw,
+        "",
+        // SAFETY: each valid for the call (contract).
+        |s| unsafe { s.to_str() },
+        // SAFETY: NULL or valid for this call (contract).
+        |required| unsafe { with_request(request, |r| server.inner.verify_bearer(r, required)) },
+    )?
+}
+
 /// The resource server's bearer token check (RFC 6750) for a resource that
 /// requires every scope in `scopes` (`scopes_len` strings; `scopes` may be
 /// NULL when `scopes_len` is 0).
@@ -187,6 +213,8 @@ pub unsafe extern "C" fn oap_server_metadata_response(
 /// `*response_out` is the response to send (401 with a
 /// `WWW-Authenticate: Bearer` challenge, 400, 403 `insufficient_scope`, or
 /// 500 if a callback failed), `*token_out` NULL. Thread-safe.
+/// `oap_server_verify_bearer_with` does the same without a token handle
+/// to allocate and free.
 ///
 /// # Safety
 /// `server` NULL or live; `request`, `scopes` NULL or valid for the call;
@@ -204,18 +232,8 @@ pub unsafe extern "C" fn oap_server_verify_bearer(
         // SAFETY: NULL or live (contract).
         let server = unsafe { try_ref(server) }?;
         let (token_out, response_out) = (Out::new(token_out)?, Out::new(response_out)?);
-        // SAFETY: scopes_len strings at scopes, valid for the call (contract).
-        let raw = unsafe { try_slice(scopes, scopes_len) }?;
-        let outcome = map_small(
-            raw,
-            "",
-            // SAFETY: each valid for the call (contract).
-            |s| unsafe { s.to_str() },
-            // SAFETY: NULL or valid for this call (contract).
-            |required| unsafe {
-                with_request(request, |r| server.inner.verify_bearer(r, required))
-            },
-        )??;
+        // SAFETY: request and scopes NULL or valid for this call (contract).
+        let outcome = unsafe { verify_bearer(server, request, scopes, scopes_len) }?;
         let (token, response) = match outcome {
             Ok(info) => (into_handle(oap_token { inner: info }), std::ptr::null_mut()),
             Err(response) => (std::ptr::null_mut(), oap_response::handle(response)),
@@ -225,6 +243,65 @@ pub unsafe extern "C" fn oap_server_verify_bearer(
             token_out.write(token);
             response_out.write(response);
         }
+        Ok(())
+    })
+}
+
+/// What `oap_server_verify_bearer_with` calls when access is granted:
+/// `token` is the token's information, borrowed, valid only until the
+/// callback returns. Read what the request needs with the `oap_token_*`
+/// accessors (copying strings that must outlive the call); never free
+/// `token` or keep the pointer. Runs on the thread that called
+/// `oap_server_verify_bearer_with`.
+pub type oap_bearer_granted_cb =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, token: *const oap_token)>;
+
+/// The bearer token check of `oap_server_verify_bearer`, without a token
+/// handle to allocate and free: the one a resource server runs on every
+/// request.
+///
+/// On `OAP_STATUS_OK`: access granted — `granted(user_data, token)` has
+/// run once, before this returned, with the token's information borrowed
+/// for that call, and `*response_out` is NULL; or access denied —
+/// `granted` was not called and `*response_out` is the response to send
+/// (as `oap_server_verify_bearer`'s; free it with `oap_response_free`).
+/// A NULL `granted` is `OAP_STATUS_NULL_PARAMETER`, checked before any
+/// work. Thread-safe.
+///
+/// # Safety
+/// `server` NULL or live; `request`, `scopes` NULL or valid for the call;
+/// `response_out` NULL or writable; `granted` honours
+/// `oap_bearer_granted_cb`'s contract with `user_data`.
+#[no_mangle]
+pub unsafe extern "C" fn oap_server_verify_bearer_with(
+    server: *const oap_server,
+    request: *const oap_request,
+    scopes: *const oap_str,
+    scopes_len: usize,
+    granted: oap_bearer_granted_cb,
+    user_data: *mut c_void,
+    response_out: *mut *mut oap_response,
+) -> oap_status {
+    panic::status(|| {
+        // SAFETY: NULL or live (contract).
+        let server = unsafe { try_ref(server) }?;
+        let granted = granted.ok_or(oap_status::NullParameter)?;
+        let response_out = Out::new(response_out)?;
+        // SAFETY: request and scopes NULL or valid for this call (contract).
+        let outcome = unsafe { verify_bearer(server, request, scopes, scopes_len) }?;
+        let response = match outcome {
+            Ok(info) => {
+                let token = oap_token { inner: info };
+                // SAFETY: a host callback called as its contract says:
+                // user_data as given, token live (on this stack) for the
+                // call and not used by the host after it.
+                unsafe { granted(user_data, &token) };
+                std::ptr::null_mut()
+            }
+            Err(response) => oap_response::handle(response),
+        };
+        // SAFETY: checked non-NULL, writable (contract).
+        unsafe { response_out.write(response) };
         Ok(())
     })
 }

@@ -6,7 +6,9 @@
  * host may free it at once), the library still checks type, expiry and
  * scopes of what it is handed, and misuse (NULL, bad UTF-8, short
  * struct_size, unknown type, malformed scopes, the wrong callback) is an
- * error status. Run under valgrind by .ci/run: a use after free would fail.
+ * error status. Also oap_server_verify_bearer_with, whose token is
+ * borrowed for its callback. Run under valgrind by .ci/run: a use after
+ * free would fail.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "oauth2_provider.h"
@@ -382,6 +384,103 @@ static void test_introspection(void) {
     oap_server_free(server);
 }
 
+/* ---- oap_server_verify_bearer_with ---- */
+
+typedef struct seen {
+    int calls;
+    int client_ok, scopes_ok;
+} seen;
+
+static void records_grant(void *user_data, const oap_token *token) {
+    seen *s = user_data;
+    s->calls++;
+    s->client_ok = str_is(oap_token_client_id(token), "conf-client");
+    s->scopes_ok = oap_token_has_scope(token, S("read")) && !oap_token_has_scope(token, S("admin"));
+}
+
+static void test_verify_bearer_with(void) {
+    oap_server *server = new_server(hands_back_held, NULL, NULL);
+    test_request t;
+    oap_response *r = (oap_response *)&t; /* must be written on success only */
+    oap_response *const sentinel = r;
+    oap_str read = S("read"), admin = S("admin"), bad[1];
+    static const char bad_utf8[] = {'r', (char)0xc3, 0};
+    seen s;
+
+    held = make("read", now_s() + 600, OAP_TOKEN_TYPE_ACCESS_TOKEN);
+
+    memset(&s, 0, sizeof s);
+    CHECK_STATUS(oap_server_verify_bearer_with(server, bearer_get(&t, "/photos", "tok"), &read, 1,
+                                               records_grant, &s, &r),
+                 OAP_STATUS_OK);
+    CHECK(r == NULL);
+    CHECK(s.calls == 1 && s.client_ok && s.scopes_ok);
+
+    /* Denied: no call, the response to send. */
+    memset(&s, 0, sizeof s);
+    CHECK_STATUS(oap_server_verify_bearer_with(server, bearer_get(&t, "/photos", "tok"), &admin, 1,
+                                               records_grant, &s, &r),
+                 OAP_STATUS_OK);
+    CHECK(s.calls == 0 && r != NULL && oap_response_status(r) == 403);
+    oap_response_free(r);
+    CHECK_STATUS(oap_server_verify_bearer_with(server, get(&t, "/photos"), &read, 1, records_grant, &s, &r),
+                 OAP_STATUS_OK);
+    CHECK(s.calls == 0 && r != NULL && oap_response_status(r) == 401);
+    CHECK(header_is(r, "WWW-Authenticate", "Bearer realm=\"oauth2\", scope=\"read\""));
+    oap_response_free(r);
+
+    /* Misuse: an error status, no call, *response_out untouched. */
+    r = sentinel;
+    memset(&s, 0, sizeof s);
+    CHECK_STATUS(oap_server_verify_bearer_with(server, bearer_get(&t, "/photos", "tok"), &read, 1, NULL, &s, &r),
+                 OAP_STATUS_NULL_PARAMETER);
+    CHECK_STATUS(oap_server_verify_bearer_with(server, bearer_get(&t, "/photos", "tok"), &read, 1,
+                                               records_grant, &s, NULL),
+                 OAP_STATUS_NULL_PARAMETER);
+    CHECK_STATUS(oap_server_verify_bearer_with(NULL, bearer_get(&t, "/photos", "tok"), &read, 1,
+                                               records_grant, &s, &r),
+                 OAP_STATUS_NULL_PARAMETER);
+    CHECK_STATUS(oap_server_verify_bearer_with(server, NULL, &read, 1, records_grant, &s, &r),
+                 OAP_STATUS_NULL_PARAMETER);
+    CHECK_STATUS(oap_server_verify_bearer_with(server, bearer_get(&t, "/photos", "tok"), NULL, 1,
+                                               records_grant, &s, &r),
+                 OAP_STATUS_NULL_PARAMETER);
+    bad[0] = S(bad_utf8);
+    CHECK_STATUS(oap_server_verify_bearer_with(server, bearer_get(&t, "/photos", "tok"), bad, 1,
+                                               records_grant, &s, &r),
+                 OAP_STATUS_INVALID_UTF8);
+    CHECK_STATUS(oap_server_verify_bearer_with(server, bearer_get(&t, "/photos", "tok"), &read,
+                                               (size_t)-1, records_grant, &s, &r),
+                 OAP_STATUS_INVALID_PARAMETER);
+    CHECK(s.calls == 0 && r == sentinel);
+
+    /* Many required scopes (past the on-stack array), all granted. */
+    {
+        static const char *const names[11] = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"};
+        oap_str many[12];
+        size_t i;
+        oap_token_free(held);
+        held = make("a b c d e f g h i j k read", now_s() + 600, OAP_TOKEN_TYPE_ACCESS_TOKEN);
+        for (i = 0; i < 11; i++) many[i] = S(names[i]);
+        many[11] = read;
+        memset(&s, 0, sizeof s);
+        CHECK_STATUS(oap_server_verify_bearer_with(server, bearer_get(&t, "/photos", "tok"), many, 12,
+                                                   records_grant, &s, &r),
+                     OAP_STATUS_OK);
+        CHECK(s.calls == 1 && r == NULL);
+        /* No scope required: NULL with 0. */
+        memset(&s, 0, sizeof s);
+        CHECK_STATUS(oap_server_verify_bearer_with(server, bearer_get(&t, "/photos", "tok"), NULL, 0,
+                                                   records_grant, &s, &r),
+                     OAP_STATUS_OK);
+        CHECK(s.calls == 1 && r == NULL);
+    }
+
+    oap_token_free(held);
+    held = NULL;
+    oap_server_free(server);
+}
+
 int main(void) {
     store = memstore_new();
     memstore_add_client(store, "conf-client", "conf-secret", OAP_SECRET_PLAIN, true, NULL,
@@ -394,6 +493,7 @@ int main(void) {
     test_lifetime_and_misuse();
     test_issued_access_token();
     test_introspection();
+    test_verify_bearer_with();
 
     memstore_free(store);
     return report();
