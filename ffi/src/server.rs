@@ -180,17 +180,19 @@ pub unsafe extern "C" fn oap_server_metadata_response(
 }
 
 /// The bearer check shared by `oap_server_verify_bearer` and
-/// `oap_server_verify_bearer_with`: the token's information, or the
-/// denial to send.
+/// `oap_server_verify_bearer_with`: `then` gets the token's information,
+/// or the denial to send, where the check leaves it (not moved out
+/// through the request view's layers first).
 ///
 /// # Safety
 /// `request`, `scopes` NULL or valid for the call (the exports' contract).
-unsafe fn verify_bearer(
+unsafe fn verify_bearer<R>(
     server: &oap_server,
     request: *const oap_request,
     scopes: *const oap_str,
     scopes_len: usize,
-) -> Result<Result<TokenInfo, provider::Response>, oap_status> {
+    then: impl FnOnce(Result<TokenInfo, provider::Response>) -> R,
+) -> Result<R, oap_status> {
     // SAFETY: scopes_len strings at scopes, valid for the call (contract).
     let raw = unsafe { try_slice(scopes, scopes_len) }?;
     map_small(
@@ -199,7 +201,9 @@ unsafe fn verify_bearer(
         // SAFETY: each valid for the call (contract).
         |s| unsafe { s.to_str() },
         // SAFETY: NULL or valid for this call (contract).
-        |required| unsafe { with_request(request, |r| server.inner.verify_bearer(r, required)) },
+        |required| unsafe {
+            with_request(request, |r| then(server.inner.verify_bearer(r, required)))
+        },
     )?
 }
 
@@ -233,11 +237,18 @@ pub unsafe extern "C" fn oap_server_verify_bearer(
         let server = unsafe { try_ref(server) }?;
         let (token_out, response_out) = (Out::new(token_out)?, Out::new(response_out)?);
         // SAFETY: request and scopes NULL or valid for this call (contract).
-        let outcome = unsafe { verify_bearer(server, request, scopes, scopes_len) }?;
-        let (token, response) = match outcome {
-            Ok(info) => (into_handle(oap_token { inner: info }), std::ptr::null_mut()),
-            Err(response) => (std::ptr::null_mut(), oap_response::handle(response)),
-        };
+        let (token, response) = unsafe {
+            verify_bearer(
+                server,
+                request,
+                scopes,
+                scopes_len,
+                |outcome| match outcome {
+                    Ok(info) => (into_handle(oap_token { inner: info }), std::ptr::null_mut()),
+                    Err(response) => (std::ptr::null_mut(), oap_response::handle(response)),
+                },
+            )
+        }?;
         // SAFETY: both checked non-NULL, writable (contract).
         unsafe {
             token_out.write(token);
@@ -287,9 +298,7 @@ pub unsafe extern "C" fn oap_server_verify_bearer_with(
         let server = unsafe { try_ref(server) }?;
         let granted = granted.ok_or(oap_status::NullParameter)?;
         let response_out = Out::new(response_out)?;
-        // SAFETY: request and scopes NULL or valid for this call (contract).
-        let outcome = unsafe { verify_bearer(server, request, scopes, scopes_len) }?;
-        let response = match outcome {
+        let hand_over = |outcome| match outcome {
             Ok(info) => {
                 let token = oap_token { inner: info };
                 // SAFETY: a host callback called as its contract says:
@@ -300,6 +309,8 @@ pub unsafe extern "C" fn oap_server_verify_bearer_with(
             }
             Err(response) => oap_response::handle(response),
         };
+        // SAFETY: request and scopes NULL or valid for this call (contract).
+        let response = unsafe { verify_bearer(server, request, scopes, scopes_len, hand_over) }?;
         // SAFETY: checked non-NULL, writable (contract).
         unsafe { response_out.write(response) };
         Ok(())
