@@ -350,7 +350,7 @@ impl MemoryValidator {
     fn access_info(&self, record: &AccessRecord) -> TokenInfo {
         TokenInfo {
             token_type: Some(TokenType::AccessToken),
-            client_id: record.client_id.to_string(),
+            client_id: String::from(&*record.client_id),
             username: record.user.as_deref().map(String::from),
             sub: record.user.as_deref().map(String::from),
             scopes: record.scopes.clone(),
@@ -427,7 +427,7 @@ impl RequestValidator for MemoryValidator {
                 .filter(|r| r.state == RefreshState::Active && r.expires_at.is_none_or(|e| e > now))
                 .map(|r| TokenInfo {
                     token_type: Some(TokenType::RefreshToken),
-                    client_id: r.client_id.to_string(),
+                    client_id: String::from(&*r.client_id),
                     username: r.user.as_deref().map(String::from),
                     sub: r.user.as_deref().map(String::from),
                     scopes: r.scopes.clone(),
@@ -435,7 +435,7 @@ impl RequestValidator for MemoryValidator {
                     iat: Some(r.issued_at),
                     aud: Vec::new(),
                     iss: None,
-                    grant_id: Some(r.grant_id.to_string()),
+                    grant_id: Some(String::from(&*r.grant_id)),
                 })
         };
         Ok(match hint {
@@ -636,13 +636,13 @@ impl RequestValidator for MemoryValidator {
         Ok(match r.state {
             RefreshState::Revoked => RefreshTokenStatus::Invalid,
             RefreshState::Rotated => RefreshTokenStatus::Rotated {
-                grant_id: r.grant_id.to_string(),
+                grant_id: String::from(&*r.grant_id),
             },
             RefreshState::Active => RefreshTokenStatus::Active(ValidatedRefreshToken {
-                client_id: r.client_id.to_string(),
+                client_id: String::from(&*r.client_id),
                 user: r.user.as_deref().map(String::from),
                 scopes: r.scopes.clone(),
-                grant_id: r.grant_id.to_string(),
+                grant_id: String::from(&*r.grant_id),
                 expires_at: r.expires_at,
             }),
         })

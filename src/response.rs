@@ -171,8 +171,11 @@ impl JsonObject {
                 break;
             }
         }
-        self.out
-            .push_str(std::str::from_utf8(&digits[start..]).unwrap_or_default());
+        // ASCII digits, pushed as characters: no UTF-8 check of bytes
+        // just written.
+        for &digit in &digits[start..] {
+            self.out.push(char::from(digit));
+        }
         self
     }
 
