@@ -60,46 +60,17 @@ fn non_dangling(b: &[u8]) -> *const u8 {
 /// `bytes` as text, or `OAP_STATUS_INVALID_UTF8`. Most strings crossing
 /// the ABI (methods, URIs, header names and values, identifiers) are
 /// ASCII and short, where `str::from_utf8`'s per-call and per-byte
-/// overhead dominates: an ASCII scan eight bytes at a time comes first,
-/// and the full check runs only when a byte above 0x7F turns up.
+/// overhead dominates: the standard library's word-at-a-time ASCII scan
+/// comes first, and the full check runs only when a byte above 0x7F
+/// turns up.
 #[inline]
 fn utf8(bytes: &[u8]) -> Result<&str, oap_status> {
-    if is_ascii(bytes) {
+    if bytes.is_ascii() {
         // SAFETY: every byte is below 0x80 (just checked): ASCII, which is
         // valid UTF-8.
         return Ok(unsafe { str::from_utf8_unchecked(bytes) });
     }
     str::from_utf8(bytes).map_err(|_| oap_status::InvalidUtf8)
-}
-
-/// Whether every byte is ASCII: the bytes or-ed together, read as
-/// eight-byte words, the tail as one more (overlapping) word, and short
-/// strings as two overlapping halves: no per-byte loop.
-#[inline]
-fn is_ascii(bytes: &[u8]) -> bool {
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let n = bytes.len();
-    let seen = if let Some((_, last)) = bytes.split_last_chunk::<8>() {
-        // The whole words from the start, then the last eight bytes (which
-        // cover the rest, overlapping the last word read).
-        let mut seen = u64::from_ne_bytes(*last);
-        let mut rest = bytes;
-        while let Some((word, tail)) = rest.split_first_chunk::<8>() {
-            seen |= u64::from_ne_bytes(*word);
-            rest = tail;
-        }
-        seen
-    } else if let (Some((first, _)), Some((_, last))) = (
-        bytes.split_first_chunk::<4>(),
-        bytes.split_last_chunk::<4>(),
-    ) {
-        u64::from(u32::from_ne_bytes(*first) | u32::from_ne_bytes(*last))
-    } else if n > 0 {
-        u64::from(bytes[0] | bytes[n / 2] | bytes[n - 1])
-    } else {
-        0
-    };
-    seen & HIGH == 0
 }
 
 impl oap_str {
@@ -228,7 +199,7 @@ mod tests {
             for at in 0..len {
                 let mut bad = ascii.clone();
                 bad[at] = 0x80;
-                assert!(!is_ascii(&bad));
+                assert!(!bad.is_ascii());
                 assert_eq!(utf8(&bad), Err(oap_status::InvalidUtf8));
                 if at + 1 < len {
                     let mut good = ascii.clone();
