@@ -22,19 +22,23 @@ use crate::response::{JsonObject, Response};
 /// Random bytes in a generated token: 256 bits.
 pub const TOKEN_BYTES: usize = 32;
 
-/// Generates a token: [`TOKEN_BYTES`] from the operating system's CSPRNG,
-/// base64url-encoded without padding (43 characters). Fails only when the
-/// OS cannot supply randomness, as `server_error`.
+/// Generates a token: [`TOKEN_BYTES`] random bytes, base64url-encoded
+/// without padding (43 characters). Fails only when the OS cannot supply
+/// randomness, as `server_error`.
+///
+/// The bytes come from a per-thread ChaCha20 generator with fast key
+/// erasure, seeded from the operating system (`getrandom`) every 256 draws,
+/// whose key lives in memory a forked child sees zeroed, so a child never
+/// repeats its parent's values. Where that memory is not available (systems
+/// other than Linux on x86-64, AArch64 or RISC-V 64, or Linux before 4.14),
+/// every call asks the OS.
 pub fn generate_token() -> Result<String, OAuthError> {
     let [token] = generate_tokens::<1>()?;
     Ok(token)
 }
 
-/// Generates `N` tokens as [`generate_token`] does, from one request to
-/// the operating system: a system call is a good part of a token
-/// request's cost, so a grant issuing an access and a refresh token asks
-/// once. Nothing is kept between calls: no state to leak or to share with
-/// a forked child.
+/// Generates `N` tokens as [`generate_token`] does, in one draw: a grant
+/// issuing an access and a refresh token asks once.
 ///
 /// ```
 /// use oauth2_provider::token::generate_tokens;
@@ -44,7 +48,7 @@ pub fn generate_token() -> Result<String, OAuthError> {
 /// ```
 pub fn generate_tokens<const N: usize>() -> Result<[String; N], OAuthError> {
     let mut raw = [[0u8; TOKEN_BYTES]; N];
-    getrandom::fill(raw.as_flattened_mut())
+    crate::random::fill(raw.as_flattened_mut())
         .map_err(|_| OAuthError::server_error("no randomness available"))?;
     Ok(raw.map(|bytes| {
         // Encoded on the stack, then copied once: `encode_string` goes
