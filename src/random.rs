@@ -1,15 +1,16 @@
 //! The random bytes behind every token, code and grant id.
 //!
-//! A system call per token is most of a token request's cost (`getrandom(2)`
+//! A system call per token was a fifth of a token request (`getrandom(2)`
 //! of 32 bytes takes about 0.4 µs on a shared VM, where the rest of a client
-//! credentials request takes about 1.4 µs), so each thread keeps a ChaCha20
-//! key seeded from the operating system and draws from it, with fast key
-//! erasure as the Linux kernel's and OpenBSD's generators do: every draw's
-//! first 32 bytes of keystream replace the key before any byte is handed
-//! out, so the state never reveals what it produced before. The key is
-//! reseeded from the OS every [`DRAWS_PER_SEED`] draws.
+//! credentials request takes about 1.3 µs), so each thread keeps a ChaCha20
+//! key seeded from the operating system and draws from it with fast key
+//! erasure, as the Linux kernel's and OpenBSD's generators do: each refill
+//! makes four keystream blocks, whose first 32 bytes replace the key before
+//! anything is handed out, so the state never reveals what it produced
+//! before. The other 224 bytes are handed out in order, each erased as it
+//! goes. The key is reseeded from the OS every [`REFILLS_PER_SEED`] refills.
 //!
-//! The key lives in memory that a forked child sees as zeros
+//! The state lives in memory that a forked child sees as zeros
 //! ([`wipe_on_fork`]), so a child never repeats its parent's tokens: nginx
 //! forks its workers after loading modules. Where such memory is not
 //! available (other systems, or Linux before 4.14), no state is kept and
@@ -21,61 +22,92 @@ mod wipe_on_fork;
 
 use chacha20::KEY_WORDS;
 
-/// Draws between two seeds from the OS: a bound on how long one seed
-/// serves (one system call per 256 tokens costs about 1.5 ns a token).
-pub(crate) const DRAWS_PER_SEED: u32 = 256;
+/// Keystream blocks made at once: the first 32 bytes become the next key,
+/// the other 224 bytes (seven tokens) are handed out one by one.
+const BLOCKS_PER_REFILL: usize = 4;
 
-/// The most bytes one draw makes from the key; longer requests go to the
-/// OS (the crate asks for at most a few tokens at once).
-const MAX_DRAW: usize = 1024;
+/// Random bytes kept between draws.
+const BUFFER: usize = 64 * BLOCKS_PER_REFILL - 4 * KEY_WORDS;
+
+/// Refills between two seeds from the OS: a bound on how long one seed
+/// serves (about 450 tokens, one system call each time).
+pub(crate) const REFILLS_PER_SEED: u32 = 64;
 
 /// Fills `dest` with random bytes. Fails only when the OS cannot supply a
 /// seed.
 pub(crate) fn fill(dest: &mut [u8]) -> Result<(), getrandom::Error> {
     #[cfg(fork_wiping_memory)]
-    if dest.len() <= MAX_DRAW {
-        if let Ok(Some(result)) = thread_state::with(|state| state.draw(dest)) {
-            return result;
-        }
+    if let Ok(Some(result)) = thread_state::with(|state| state.fill(dest)) {
+        return result;
     }
     getrandom::fill(dest)
 }
 
 /// One thread's generator state, `#[repr(C)]` integers only, so that the
-/// all-zero state a forked child finds is a valid one: no draws left,
-/// which forces a seed before anything is drawn.
+/// all-zero state a forked child finds is a valid one: nothing buffered
+/// and no refills left, which forces a seed before anything is drawn.
 #[repr(C)]
-#[derive(Default)]
 struct State {
     key: [u32; KEY_WORDS],
-    draws_left: u32,
+    refills_left: u32,
+    /// Unread bytes at the end of `buffer`; the bytes before them are
+    /// zeroed as they are handed out.
+    available: u32,
+    buffer: [u8; BUFFER],
 }
 
-// SAFETY: `State` is `#[repr(C)]`, nine `u32`s, no padding.
+// SAFETY: `State` is `#[repr(C)]`: ten `u32`s and a byte array, no padding.
 #[cfg(fork_wiping_memory)]
 #[allow(unsafe_code)]
 unsafe impl wipe_on_fork::ZeroValid for State {}
 
 impl State {
-    /// Fills `dest` (at most [`MAX_DRAW`] bytes) from the key, replacing
-    /// the key first.
-    fn draw(&mut self, dest: &mut [u8]) -> Result<(), getrandom::Error> {
-        debug_assert!(dest.len() <= MAX_DRAW);
-        if self.draws_left == 0 {
+    #[cfg(test)]
+    fn zeroed() -> Self {
+        State {
+            key: [0; KEY_WORDS],
+            refills_left: 0,
+            available: 0,
+            buffer: [0; BUFFER],
+        }
+    }
+
+    /// Fills `dest` from the buffer, refilling it as often as needed.
+    fn fill(&mut self, mut dest: &mut [u8]) -> Result<(), getrandom::Error> {
+        while !dest.is_empty() {
+            if self.available == 0 {
+                self.refill()?;
+            }
+            let available = (self.available as usize).min(BUFFER);
+            let taken = available.min(dest.len());
+            let unread = &mut self.buffer[BUFFER - available..][..taken];
+            let (head, rest) = dest.split_at_mut(taken);
+            head.copy_from_slice(unread);
+            // Handed out once: erased, so the state never holds an output.
+            unread.fill(0);
+            self.available = (available - taken) as u32;
+            dest = rest;
+        }
+        Ok(())
+    }
+
+    /// New keystream from the key, which the first 32 bytes of it replace
+    /// before anything is handed out. A key makes one refill only, so the
+    /// block counter always starts at 0 and the nonce can stay zero.
+    fn refill(&mut self) -> Result<(), getrandom::Error> {
+        if self.refills_left == 0 {
             self.seed()?;
         }
-        self.draws_left -= 1;
+        self.refills_left -= 1;
         let key = self.key;
-        // Block 0's first half is the next key, its second half the first
-        // output; blocks 1, 2, … follow. A key makes one draw only, so the
-        // counter always starts at 0 and the nonce can stay zero.
         let first = chacha20::block(&key, 0, [0; 3]);
         self.key.copy_from_slice(&first[..KEY_WORDS]);
-        let (head, rest) = dest.split_at_mut(dest.len().min(32));
+        let (head, rest) = self.buffer.split_at_mut(4 * KEY_WORDS);
         copy_words(&first[KEY_WORDS..], head);
-        for (counter, chunk) in (1..).zip(rest.chunks_mut(64)) {
+        for (counter, chunk) in (1..).zip(rest.chunks_exact_mut(64)) {
             copy_words(&chacha20::block(&key, counter, [0; 3]), chunk);
         }
+        self.available = BUFFER as u32;
         Ok(())
     }
 
@@ -86,7 +118,7 @@ impl State {
         for (word, bytes) in self.key.iter_mut().zip(seed.chunks_exact(4)) {
             *word = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
         }
-        self.draws_left = DRAWS_PER_SEED;
+        self.refills_left = REFILLS_PER_SEED;
         Ok(())
     }
 }
@@ -128,65 +160,77 @@ mod thread_state {
 mod tests {
     use super::*;
 
+    fn keystream(key: &[u32; KEY_WORDS], blocks: u32) -> Vec<u8> {
+        (0..blocks)
+            .flat_map(|counter| chacha20::block(key, counter, [0; 3]))
+            .flat_map(u32::to_le_bytes)
+            .collect()
+    }
+
     fn seeded() -> State {
-        let mut state = State::default();
+        let mut state = State::zeroed();
         state.seed().unwrap();
         state
     }
 
     #[test]
-    fn a_draw_replaces_the_key_before_output() {
+    fn a_refill_replaces_the_key_before_output() {
         let mut state = seeded();
         let key = state.key;
         let mut out = [0u8; 32];
-        state.draw(&mut out).unwrap();
-        let block = chacha20::block(&key, 0, [0; 3]);
-        assert_eq!(
-            state.key[..],
-            block[..KEY_WORDS],
-            "next key = block 0, first half"
+        state.fill(&mut out).unwrap();
+        let stream = keystream(&key, BLOCKS_PER_REFILL as u32);
+        let next_key: Vec<u8> = state.key.iter().flat_map(|w| w.to_le_bytes()).collect();
+        assert_eq!(next_key[..], stream[..32], "next key = the first 32 bytes");
+        assert_eq!(out[..], stream[32..64], "then the output");
+        assert_eq!(state.available as usize, BUFFER - 32);
+        assert!(
+            state.buffer[..32].iter().all(|&b| b == 0),
+            "handed-out bytes are erased"
         );
-        let mut expected = [0u8; 32];
-        copy_words(&block[KEY_WORDS..], &mut expected);
-        assert_eq!(out, expected, "output = block 0, second half");
-        assert_ne!(state.key, key);
     }
 
     #[test]
-    fn long_draws_continue_with_the_next_blocks() {
+    fn draws_run_through_the_buffer_and_across_refills() {
         let mut state = seeded();
         let key = state.key;
-        let mut out = [0u8; 32 + 64 + 5];
-        state.draw(&mut out).unwrap();
-        let mut expected = Vec::new();
-        let block0 = chacha20::block(&key, 0, [0; 3]);
-        expected.extend(block0[KEY_WORDS..].iter().flat_map(|w| w.to_le_bytes()));
-        for counter in 1..=2 {
-            let block = chacha20::block(&key, counter, [0; 3]);
-            expected.extend(block.iter().flat_map(|w| w.to_le_bytes()));
-        }
-        assert_eq!(out[..], expected[..out.len()]);
+        let mut out = vec![0u8; BUFFER + 100];
+        let (first, second) = out.split_at_mut(40);
+        state.fill(first).unwrap();
+        state.fill(second).unwrap();
+        let stream = keystream(&key, BLOCKS_PER_REFILL as u32);
+        assert_eq!(out[..BUFFER], stream[32..]);
+        let next: [u32; KEY_WORDS] = std::array::from_fn(|i| {
+            u32::from_le_bytes(stream[4 * i..4 * i + 4].try_into().unwrap())
+        });
+        let stream = keystream(&next, BLOCKS_PER_REFILL as u32);
+        assert_eq!(
+            out[BUFFER..],
+            stream[32..132],
+            "the next key's output follows"
+        );
+        assert!(state.buffer[..100].iter().all(|&b| b == 0));
     }
 
     #[test]
     fn a_zeroed_state_seeds_itself_and_reseeds_on_schedule() {
-        let mut state = State::default();
-        let mut out = [0u8; 32];
-        state.draw(&mut out).unwrap();
+        let mut state = State::zeroed();
+        let mut out = [0u8; BUFFER];
+        state.fill(&mut out).unwrap();
         assert_ne!(state.key, [0; KEY_WORDS]);
-        assert_eq!(state.draws_left, DRAWS_PER_SEED - 1);
-        for _ in 1..DRAWS_PER_SEED {
-            state.draw(&mut out).unwrap();
+        assert_eq!(state.refills_left, REFILLS_PER_SEED - 1);
+        for _ in 1..REFILLS_PER_SEED {
+            state.fill(&mut out).unwrap();
         }
-        assert_eq!(state.draws_left, 0);
-        state.draw(&mut out).unwrap();
-        assert_eq!(state.draws_left, DRAWS_PER_SEED - 1, "a fresh seed");
+        assert_eq!((state.refills_left, state.available), (0, 0));
+        state.fill(&mut out[..1]).unwrap();
+        assert_eq!(state.refills_left, REFILLS_PER_SEED - 1, "a fresh seed");
     }
 
     #[test]
     fn fill_gives_distinct_values_of_any_length() {
         let mut seen = std::collections::HashSet::new();
-        for len in [1, 16, 31, 32, 33, 64, 95, 96, 97, MAX_DRAW, MAX_DRAW + 1] {
+        for len in [1, 16, 31, 32, 33, 64, 95, 96, 97, BUFFER, BUFFER + 1, 4096] {
             let mut a = vec![0u8; len];
             let mut b = vec![0u8; len];
             fill(&mut a).unwrap();

@@ -27,7 +27,7 @@ pub const TOKEN_BYTES: usize = 32;
 /// randomness, as `server_error`.
 ///
 /// The bytes come from a per-thread ChaCha20 generator with fast key
-/// erasure, seeded from the operating system (`getrandom`) every 256 draws,
+/// erasure, seeded from the operating system (`getrandom`) about every 450 tokens,
 /// whose key lives in memory a forked child sees zeroed, so a child never
 /// repeats its parent's values. Where that memory is not available (systems
 /// other than Linux on x86-64, AArch64 or RISC-V 64, or Linux before 4.14),
