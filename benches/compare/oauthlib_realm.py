@@ -8,7 +8,8 @@ Equivalence, point by point (see also run.sh):
   (RFC 6749 §2.3.1), the secret compared in constant time over SHA-256
   digests of both sides (hmac.compare_digest), as oauth2_provider::secret.
 - Tokens: secrets.token_urlsafe(32) -> 43 base64url characters from
-  os.urandom, as the library's getrandom + base64url of 32 bytes.
+  os.urandom; the library's are 32 bytes of its ChaCha20 generator (seeded
+  from getrandom) in base64url.
 - Grant families: a code starts a family (grant_id); tokens carry it; a
   reused code or rotated refresh token revokes the family (RFC 9700).
 - Refresh: rotation on every use; the presented token is marked rotated;

@@ -36,8 +36,7 @@
 # - client authentication by HTTP Basic, credentials form-decoded, the
 #   secret compared in constant time over SHA-256 digests of both sides
 #   (oauthlib side: hmac.compare_digest of hashlib.sha256 digests);
-# - tokens of 43 base64url characters from the OS CSPRNG (getrandom;
-#   secrets.token_urlsafe(32), i.e. os.urandom);
+# - tokens of 43 base64url characters: 256 bits from a CSPRNG, base64url;
 # - codes single-use with replay detection, PKCE S256 checked, expiry
 #   checked on every lookup; refresh tokens rotated on every use, the
 #   presented one marked spent, reuse revoking the grant; introspection
@@ -52,6 +51,11 @@
 # - the C column's validator is the C callback table of c_store.c (hash
 #   tables in C), not the Rust MemoryValidator: the C ABI has no built-in
 #   store, and a C host brings its own;
+# - the CSPRNG behind the tokens: the library draws from its per-thread
+#   ChaCha20 generator, seeded from getrandom(2) and wiped in forked
+#   children (src/random.rs); oauthlib's side from secrets.token_urlsafe(32),
+#   i.e. os.urandom, one getrandom(2) per token (about 0.4 µs here, under 1%
+#   of an oauthlib request);
 # - the authorization codes used as set-up come from each side's own code
 #   generator (oauthlib's are 30 characters), untimed;
 # - HTTP: the demo server is a 16-thread blocking std::net server; the
