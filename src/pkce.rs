@@ -14,9 +14,8 @@ use std::fmt;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use subtle::ConstantTimeEq;
 
-use crate::secret::{constant_time_eq, sha256};
+use crate::secret::{constant_time_eq, fixed_len_eq, sha256};
 
 /// A `code_challenge_method` (RFC 7636 §4.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -134,13 +133,8 @@ pub fn verify(verifier: &str, challenge: &str, method: ChallengeMethod) -> bool 
         ChallengeMethod::S256 => {
             // Both sides have a fixed, public length: a length mismatch only
             // says the stored challenge is malformed.
-            challenge.len() == S256_CHALLENGE_LEN
-                && bool::from(
-                    s256_challenge(verifier)
-                        .0
-                        .as_slice()
-                        .ct_eq(challenge.as_bytes()),
-                )
+            <&[u8; S256_CHALLENGE_LEN]>::try_from(challenge.as_bytes())
+                .is_ok_and(|challenge| fixed_len_eq(&s256_challenge(verifier).0, challenge))
         }
         ChallengeMethod::Plain => constant_time_eq(verifier.as_bytes(), challenge.as_bytes()),
     }
