@@ -126,9 +126,12 @@ pub fn s256_challenge(verifier: &str) -> S256Challenge {
 /// (RFC 7636 §4.6), comparing in constant time. A verifier of invalid
 /// syntax never matches.
 pub fn verify(verifier: &str, challenge: &str, method: ChallengeMethod) -> bool {
-    if !is_valid_verifier(verifier) {
-        return false;
-    }
+    is_valid_verifier(verifier) && matches(verifier, challenge, method)
+}
+
+/// [`verify`] for a verifier whose syntax the caller has checked (the code
+/// exchange does, to answer a malformed one with its own error).
+pub(crate) fn matches(verifier: &str, challenge: &str, method: ChallengeMethod) -> bool {
     match method {
         ChallengeMethod::S256 => {
             // Both sides have a fixed, public length: a length mismatch only

@@ -133,7 +133,7 @@ fn check_pkce<V: RequestValidator>(
             let method = v
                 .get_code_challenge_method(code, request)?
                 .unwrap_or(unsaved);
-            if !pkce::verify(verifier, &challenge, method) {
+            if !pkce::matches(verifier, &challenge, method) {
                 return Err(invalid_grant(
                     "code_verifier does not match the code challenge",
                 ));
