@@ -37,6 +37,7 @@
 //! ```
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::error::{ErrorCode, OAuthError};
 use crate::form::{self, Param, Params};
@@ -52,6 +53,15 @@ use crate::secret::StoredSecret;
 pub trait Client {
     /// The client identifier.
     fn client_id(&self) -> &str;
+
+    /// The client identifier as a shared string, for the records a grant
+    /// hands to the validator ([`IssuedToken`](crate::IssuedToken) and the
+    /// others). Default: a copy of [`client_id`](Self::client_id); a host
+    /// that keeps the identifier in an `Arc<str>` returns a clone of it,
+    /// and a token request then copies no identifier at all.
+    fn shared_client_id(&self) -> Arc<str> {
+        Arc::from(self.client_id())
+    }
 
     /// The stored secret of a confidential client; `None` for a public
     /// client (RFC 6749 §2.1), which cannot authenticate with a secret.

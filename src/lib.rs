@@ -34,7 +34,7 @@
 //! let bearer = format!("Bearer {token}");
 //! let headers = [("Authorization", bearer.as_str())];
 //! let info = server.verify_bearer(&Request::new("GET", "/api", &headers, b""), &["read"]).unwrap();
-//! assert_eq!(info.client_id, "svc");
+//! assert_eq!(&*info.client_id, "svc");
 //! ```
 // One module may use `unsafe`: `random/wipe_on_fork.rs`, three system calls
 // that keep the random generator's key out of forked children. The need is

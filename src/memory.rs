@@ -45,7 +45,8 @@ enum KeptSecret {
 /// A registered client of a [`MemoryValidator`].
 #[derive(Clone)]
 pub struct MemoryClient {
-    client_id: String,
+    /// Shared with every record issued to the client: no copy per token.
+    client_id: Arc<str>,
     secret: Option<KeptSecret>,
     redirect_uris: Vec<String>,
     grants: Option<Vec<String>>,
@@ -84,7 +85,7 @@ impl MemoryClient {
     /// A public client (no secret; PKCE is required for it).
     pub fn public<'u>(client_id: &str, redirect_uris: impl IntoIterator<Item = &'u str>) -> Self {
         MemoryClient {
-            client_id: client_id.to_owned(),
+            client_id: Arc::from(client_id),
             secret: None,
             redirect_uris: redirect_uris.into_iter().map(String::from).collect(),
             grants: None,
@@ -148,6 +149,10 @@ impl fmt::Debug for MemoryClient {
 impl Client for Arc<MemoryClient> {
     fn client_id(&self) -> &str {
         &self.client_id
+    }
+
+    fn shared_client_id(&self) -> Arc<str> {
+        Arc::clone(&self.client_id)
     }
 
     fn secret(&self) -> Option<StoredSecret<'_>> {
@@ -282,7 +287,7 @@ impl MemoryValidator {
 
     /// Registers (or replaces) a client.
     pub fn add_client(&self, client: MemoryClient) {
-        write(&self.clients).insert(client.client_id.clone(), Arc::new(client));
+        write(&self.clients).insert(String::from(&*client.client_id), Arc::new(client));
     }
 
     /// Registers (or replaces) a resource owner.
@@ -321,7 +326,7 @@ impl MemoryValidator {
             revoked_grants,
         } = &mut *store;
         if !revoked_grants.is_empty() {
-            let live: HashSet<&str> = (codes.values().map(|c| c.code.grant_id.as_str()))
+            let live: HashSet<&str> = (codes.values().map(|c| &*c.code.grant_id))
                 .chain(access.values().filter_map(|a| a.grant_id.as_deref()))
                 .chain(refresh.values().map(|r| &*r.grant_id))
                 .collect();
@@ -350,15 +355,15 @@ impl MemoryValidator {
     fn access_info(&self, record: &AccessRecord) -> TokenInfo {
         TokenInfo {
             token_type: Some(TokenType::AccessToken),
-            client_id: String::from(&*record.client_id),
-            username: record.user.as_deref().map(String::from),
-            sub: record.user.as_deref().map(String::from),
+            client_id: Arc::clone(&record.client_id),
+            username: record.user.clone(),
+            sub: record.user.clone(),
             scopes: record.scopes.clone(),
             exp: Some(record.expires_at),
             iat: Some(record.issued_at),
             aud: Vec::new(),
             iss: None,
-            grant_id: record.grant_id.as_deref().map(String::from),
+            grant_id: record.grant_id.clone(),
         }
     }
 }
@@ -427,15 +432,15 @@ impl RequestValidator for MemoryValidator {
                 .filter(|r| r.state == RefreshState::Active && r.expires_at.is_none_or(|e| e > now))
                 .map(|r| TokenInfo {
                     token_type: Some(TokenType::RefreshToken),
-                    client_id: String::from(&*r.client_id),
-                    username: r.user.as_deref().map(String::from),
-                    sub: r.user.as_deref().map(String::from),
+                    client_id: Arc::clone(&r.client_id),
+                    username: r.user.clone(),
+                    sub: r.user.clone(),
                     scopes: r.scopes.clone(),
                     exp: r.expires_at,
                     iat: Some(r.issued_at),
                     aud: Vec::new(),
                     iss: None,
-                    grant_id: Some(String::from(&*r.grant_id)),
+                    grant_id: Some(Arc::clone(&r.grant_id)),
                 })
         };
         Ok(match hint {
@@ -452,7 +457,7 @@ impl RequestValidator for MemoryValidator {
     ) -> Result<bool, OAuthError> {
         let mut store = self.store();
         match store.codes.get_mut(code) {
-            Some(record) if !record.used && record.code.client_id == client_id => {
+            Some(record) if !record.used && *record.code.client_id == *client_id => {
                 record.used = true;
                 Ok(true)
             }
@@ -529,12 +534,12 @@ impl RequestValidator for MemoryValidator {
         token: &IssuedToken,
         _: &OAuthRequest<'_>,
     ) -> Result<(), OAuthError> {
-        let client_id: Arc<str> = Arc::from(token.client_id.as_str());
-        let user: Option<Arc<str>> = token.user.as_deref().map(Arc::from);
-        let grant_id: Option<Arc<str>> = token.grant_id.as_deref().map(Arc::from);
+        let client_id = Arc::clone(&token.client_id);
+        let user = token.user.clone();
+        let grant_id = token.grant_id.clone();
         let mut store = self.store();
         if let Some(grant_id) = &token.grant_id {
-            if store.revoked_grants.contains(grant_id.as_str()) {
+            if store.revoked_grants.contains(&**grant_id) {
                 return Err(OAuthError::new(
                     ErrorCode::InvalidGrant,
                     "the grant was revoked while this request was served",
@@ -601,7 +606,7 @@ impl RequestValidator for MemoryValidator {
             return Ok(CodeStatus::Invalid);
         };
         let c = &record.code;
-        if c.client_id != client_id || c.expires_at <= now {
+        if *c.client_id != *client_id || c.expires_at <= now {
             return Ok(CodeStatus::Invalid);
         }
         if record.used {
@@ -636,13 +641,13 @@ impl RequestValidator for MemoryValidator {
         Ok(match r.state {
             RefreshState::Revoked => RefreshTokenStatus::Invalid,
             RefreshState::Rotated => RefreshTokenStatus::Rotated {
-                grant_id: String::from(&*r.grant_id),
+                grant_id: Arc::clone(&r.grant_id),
             },
             RefreshState::Active => RefreshTokenStatus::Active(ValidatedRefreshToken {
-                client_id: String::from(&*r.client_id),
-                user: r.user.as_deref().map(String::from),
+                client_id: Arc::clone(&r.client_id),
+                user: r.user.clone(),
                 scopes: r.scopes.clone(),
-                grant_id: String::from(&*r.grant_id),
+                grant_id: Arc::clone(&r.grant_id),
                 expires_at: r.expires_at,
             }),
         })

@@ -15,6 +15,7 @@
 //! Methods are called concurrently from every thread serving requests.
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::client_auth::{self, Client, ClientAuthenticator, ClientLookup};
 use crate::error::{ErrorCode, OAuthError};
@@ -31,21 +32,21 @@ pub struct AuthorizationCode {
     /// The code itself.
     pub code: String,
     /// The client it was issued to.
-    pub client_id: String,
+    pub client_id: Arc<str>,
     /// The `redirect_uri` sent in the authorization request, if one was
     /// sent; the token request must then repeat it exactly (§4.1.3).
     pub redirect_uri: Option<String>,
     /// The redirect URI the response went to (sent or defaulted).
     pub effective_redirect_uri: String,
     /// The resource owner who approved it.
-    pub user: String,
+    pub user: Arc<str>,
     /// The approved scopes.
     pub scopes: Scope,
     /// The PKCE challenge and method, if the request carried one.
     pub code_challenge: Option<(String, ChallengeMethod)>,
     /// The grant (token family) this code starts: every token issued from
     /// it carries this identifier, so all can be revoked together.
-    pub grant_id: String,
+    pub grant_id: Arc<str>,
     /// Issue time, seconds since the Unix epoch.
     pub issued_at: u64,
     /// Expiry time, seconds since the Unix epoch.
@@ -74,15 +75,15 @@ impl fmt::Debug for AuthorizationCode {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ValidatedCode {
     /// The client the code was issued to.
-    pub client_id: String,
+    pub client_id: Arc<str>,
     /// The resource owner.
-    pub user: String,
+    pub user: Arc<str>,
     /// The approved scopes.
     pub scopes: Scope,
     /// The `redirect_uri` sent in the authorization request, if any.
     pub redirect_uri: Option<String>,
     /// The grant (token family) identifier saved with the code.
-    pub grant_id: String,
+    pub grant_id: Arc<str>,
     /// Expiry, seconds since the Unix epoch; the library rejects expired codes.
     pub expires_at: u64,
 }
@@ -96,7 +97,7 @@ pub enum CodeStatus {
     /// (RFC 6749 §4.1.2, RFC 9700 §4.2.1).
     Used {
         /// The grant the code started.
-        grant_id: String,
+        grant_id: Arc<str>,
     },
     /// Valid and unused.
     Valid(ValidatedCode),
@@ -107,13 +108,13 @@ pub enum CodeStatus {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ValidatedRefreshToken {
     /// The client it was issued to.
-    pub client_id: String,
+    pub client_id: Arc<str>,
     /// The resource owner, if any.
-    pub user: Option<String>,
+    pub user: Option<Arc<str>>,
     /// The scopes of the original grant.
     pub scopes: Scope,
     /// The grant (token family) identifier.
-    pub grant_id: String,
+    pub grant_id: Arc<str>,
     /// Expiry, seconds since the Unix epoch, if it expires.
     pub expires_at: Option<u64>,
 }
@@ -127,7 +128,7 @@ pub enum RefreshTokenStatus {
     /// The library revokes the whole grant (RFC 9700 §4.14.2).
     Rotated {
         /// The grant the token belonged to.
-        grant_id: String,
+        grant_id: Arc<str>,
     },
     /// Valid.
     Active(ValidatedRefreshToken),
@@ -185,14 +186,14 @@ pub struct IssuedToken {
     /// [`refresh_token_scopes`](Self::refresh_token_scopes) resolves it.
     pub refresh_scopes: Option<Scope>,
     /// The client the tokens were issued to.
-    pub client_id: String,
+    pub client_id: Arc<str>,
     /// The resource owner, absent for client credentials.
-    pub user: Option<String>,
+    pub user: Option<Arc<str>>,
     /// The grant (token family) identifier. Always set when a refresh token
     /// is issued; `None` for a lone access token that starts no family
     /// (client credentials, and the implicit or password grant without a
     /// refresh token): revoking its grant is revoking the token itself.
-    pub grant_id: Option<String>,
+    pub grant_id: Option<Arc<str>>,
     /// Issue time, seconds since the Unix epoch.
     pub issued_at: u64,
     /// Refresh token expiry, if refresh tokens expire.
@@ -229,11 +230,11 @@ pub struct TokenInfo {
     /// Access or refresh token.
     pub token_type: Option<TokenType>,
     /// The client the token was issued to.
-    pub client_id: String,
+    pub client_id: Arc<str>,
     /// Human-readable resource owner identifier.
-    pub username: Option<String>,
+    pub username: Option<Arc<str>>,
     /// Subject: the resource owner's identifier.
-    pub sub: Option<String>,
+    pub sub: Option<Arc<str>>,
     /// The granted scopes.
     pub scopes: Scope,
     /// Expiry, seconds since the Unix epoch. The library treats a token
@@ -246,7 +247,7 @@ pub struct TokenInfo {
     /// Issuer; the server's configured issuer is used when absent.
     pub iss: Option<String>,
     /// The grant (token family) identifier.
-    pub grant_id: Option<String>,
+    pub grant_id: Option<Arc<str>>,
 }
 
 /// The host's side of the protocol: the methods of oauthlib's

@@ -23,15 +23,15 @@ use oauth2_provider::pkce::{self, ChallengeMethod};
 use oauth2_provider::{Grant, Request, Response, Server};
 
 /// A client-credentials token request (HTTP Basic, scope given).
-const CLIENT_CREDENTIALS_BUDGET: u64 = 8;
+const CLIENT_CREDENTIALS_BUDGET: u64 = 6;
 /// An authorization code + PKCE S256 exchange issuing a refresh token.
-const CODE_EXCHANGE_BUDGET: u64 = 17;
+const CODE_EXCHANGE_BUDGET: u64 = 10;
 /// A refresh with rotation.
-const REFRESH_BUDGET: u64 = 17;
+const REFRESH_BUDGET: u64 = 10;
 /// Introspection of an active access token.
-const INTROSPECTION_BUDGET: u64 = 4;
+const INTROSPECTION_BUDGET: u64 = 3;
 /// A bearer check of a valid token at a resource server.
-const BEARER_CHECK_BUDGET: u64 = 2;
+const BEARER_CHECK_BUDGET: u64 = 1;
 
 /// Counts allocations and reallocations (and their bytes) made on this
 /// thread while [`count`] runs; everything passes through to the system
@@ -331,7 +331,7 @@ fn introspection_and_bearer_check_within_budget() {
     let req = Request::new("GET", "/resource", &headers, b"");
     let (info, n, bytes) = count(|| f.server.verify_bearer(&req, &["read"]));
     let info = info.expect("a valid token");
-    assert_eq!(info.client_id, "conf-client");
+    assert_eq!(&*info.client_id, "conf-client");
     assert_eq!(info.scopes.as_str(), "read");
     report("bearer resource check", n, bytes, BEARER_CHECK_BUDGET);
     assert!(n <= BEARER_CHECK_BUDGET, "bearer check: {n} allocations");

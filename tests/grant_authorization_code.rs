@@ -212,7 +212,7 @@ fn confidential_client_with_basic() {
         &["read", "write"],
     )
     .unwrap();
-    assert_eq!(info.client_id, "conf-client");
+    assert_eq!(&*info.client_id, "conf-client");
     assert_eq!(info.username.as_deref(), Some("alice"));
     assert_eq!(info.scopes.as_str(), "read write");
 }
@@ -247,7 +247,7 @@ fn public_client_with_client_id_and_verifier() {
     // public-client is allowed refresh_token.
     let refresh_token = body["refresh_token"].as_str().unwrap();
     let info = bearer(&server, body["access_token"].as_str().unwrap(), &["read"]).unwrap();
-    assert_eq!(info.client_id, "public-client");
+    assert_eq!(&*info.client_id, "public-client");
     assert_eq!(info.username.as_deref(), Some("alice"));
     // And the refresh token works for it.
     assert_tokens(&refresh(

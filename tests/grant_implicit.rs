@@ -152,7 +152,7 @@ fn token_in_the_fragment_with_state_and_iss() {
     let token = param(&params, "access_token").unwrap();
     assert!(token.len() >= 43);
     let info = bearer(&server, token, &["read"]).unwrap();
-    assert_eq!(info.client_id, "public-client");
+    assert_eq!(&*info.client_id, "public-client");
     assert_eq!(info.username.as_deref(), Some("alice"));
     assert_eq!(info.scopes.as_str(), "read");
 }

@@ -19,7 +19,7 @@ fn assert_error(response: &Response, status: u16, code: &str, fragment: &str) {
 /// The resource server's verdict on an access token: its user, or the status.
 fn bearer(server: &Server<MemoryValidator>, token: &str, scopes: &[&str]) -> Result<String, u16> {
     common::bearer(server, token, scopes)
-        .map(|info| info.username.unwrap_or_default())
+        .map(|info| info.username.as_deref().unwrap_or_default().to_owned())
         .map_err(|r| r.status)
 }
 

@@ -62,7 +62,7 @@ fn header_token_is_accepted_with_its_scopes() {
     let token = login(&s, "read%20write");
     for scopes in [&[][..], &["read"], &["write"], &["read", "write"]] {
         let info = bearer(&s, &token, scopes).expect("a valid token");
-        assert_eq!(info.client_id, "conf-client");
+        assert_eq!(&*info.client_id, "conf-client");
         assert_eq!(info.username.as_deref(), Some("alice"));
         assert_eq!(info.scopes.as_str(), "read write");
     }

@@ -72,7 +72,8 @@ enum KeptSecret {
 /// A client description, owned: checked and copied from an `oap_client`.
 #[derive(Clone)]
 pub(crate) struct ClientData {
-    client_id: String,
+    /// Shared with the records issued to the client (`shared_client_id`).
+    client_id: Arc<str>,
     secret: Option<KeptSecret>,
     confidential: bool,
     redirect_uris: Vec<String>,
@@ -90,7 +91,7 @@ impl ClientData {
         // SAFETY: NULL or valid (contract).
         let c = unsafe { read_versioned(client) }?;
         // SAFETY: valid for this call (contract).
-        let client_id = unsafe { c.client_id.to_str() }?.to_owned();
+        let client_id = Arc::from(unsafe { c.client_id.to_str() }?);
         let secret = match c.secret_kind {
             OAP_SECRET_NONE => None,
             // SAFETY: valid for this call (contract).
@@ -226,6 +227,10 @@ impl oap_registered_client {
 impl Client for FfiClient {
     fn client_id(&self) -> &str {
         &self.data().client_id
+    }
+
+    fn shared_client_id(&self) -> Arc<str> {
+        Arc::clone(&self.data().client_id)
     }
 
     fn secret(&self) -> Option<StoredSecret<'_>> {

@@ -4,6 +4,8 @@
 //! parameters) and hands values back (`oap_ctx_set_*`), which the library
 //! copies and checks.
 
+use std::sync::Arc;
+
 use provider::form::Param;
 use provider::pkce::ChallengeMethod;
 use provider::validator::{CodeStatus, IssuedToken, RefreshTokenStatus, TokenInfo, TokenType};
@@ -484,19 +486,21 @@ pub(crate) unsafe fn copy_token_info(info: *const oap_token_info) -> Result<Toke
     // SAFETY: the strings of info are valid for the call (contract); same
     // for every to_str / to_opt_str below.
     let owned = |s: oap_str| unsafe { s.to_opt_str() }.map(|o| o.map(str::to_owned));
+    // SAFETY: as above.
+    let shared = |s: oap_str| unsafe { s.to_opt_str() }.map(|o| o.map(Arc::from));
     Ok(TokenInfo {
         token_type,
         // SAFETY: as above.
-        client_id: unsafe { i.client_id.to_str() }?.to_owned(),
-        username: owned(i.username)?,
-        sub: owned(i.sub)?,
+        client_id: Arc::from(unsafe { i.client_id.to_str() }?),
+        username: shared(i.username)?,
+        sub: shared(i.sub)?,
         // SAFETY: as above.
         scopes: scopes(unsafe { i.scopes.to_opt_str() }?)?,
         exp: time(i.exp),
         iat: time(i.iat),
         aud,
         iss: owned(i.iss)?,
-        grant_id: owned(i.grant_id)?,
+        grant_id: shared(i.grant_id)?,
     })
 }
 
@@ -517,11 +521,11 @@ pub unsafe extern "C" fn oap_ctx_set_code(
         set(ctx, Slot::Code, || {
             let i = read_versioned(info)?;
             Ok(Value::Code(Box::new(CodeStatus::Valid(ValidatedCode {
-                client_id: i.client_id.to_str()?.to_owned(),
-                user: i.user.to_str()?.to_owned(),
+                client_id: Arc::from(i.client_id.to_str()?),
+                user: Arc::from(i.user.to_str()?),
                 scopes: scopes(i.scopes.to_opt_str()?)?,
                 redirect_uri: i.redirect_uri.to_opt_str()?.map(str::to_owned),
-                grant_id: i.grant_id.to_str()?.to_owned(),
+                grant_id: Arc::from(i.grant_id.to_str()?),
                 expires_at: i.expires_at,
             }))))
         })
@@ -542,7 +546,7 @@ pub unsafe extern "C" fn oap_ctx_set_code_used(ctx: *mut oap_ctx, grant_id: oap_
     unsafe {
         set(ctx, Slot::Code, || {
             Ok(Value::Code(Box::new(CodeStatus::Used {
-                grant_id: grant_id.to_str()?.to_owned(),
+                grant_id: Arc::from(grant_id.to_str()?),
             })))
         })
     }
@@ -566,10 +570,10 @@ pub unsafe extern "C" fn oap_ctx_set_refresh_token(
             let i = read_versioned(info)?;
             Ok(Value::Refresh(Box::new(RefreshTokenStatus::Active(
                 ValidatedRefreshToken {
-                    client_id: i.client_id.to_str()?.to_owned(),
-                    user: i.user.to_opt_str()?.map(str::to_owned),
+                    client_id: Arc::from(i.client_id.to_str()?),
+                    user: i.user.to_opt_str()?.map(Arc::from),
                     scopes: scopes(i.scopes.to_opt_str()?)?,
-                    grant_id: i.grant_id.to_str()?.to_owned(),
+                    grant_id: Arc::from(i.grant_id.to_str()?),
                     expires_at: time(i.expires_at),
                 },
             ))))
@@ -594,7 +598,7 @@ pub unsafe extern "C" fn oap_ctx_set_refresh_token_rotated(
     unsafe {
         set(ctx, Slot::RefreshToken, || {
             Ok(Value::Refresh(Box::new(RefreshTokenStatus::Rotated {
-                grant_id: grant_id.to_str()?.to_owned(),
+                grant_id: Arc::from(grant_id.to_str()?),
             })))
         })
     }

@@ -40,7 +40,7 @@ impl<V: RequestValidator> Server<V> {
         let Some(info) = v.introspect_token(token, hint, request)? else {
             return Ok(());
         };
-        if info.client_id != client.client_id() {
+        if *info.client_id != *client.client_id() {
             return Err(OAuthError::new(
                 ErrorCode::UnauthorizedClient,
                 "the token was not issued to this client",

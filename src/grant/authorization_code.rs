@@ -2,6 +2,8 @@
 //! (RFC 7636 §4.5–4.6). The authorization request half lives in
 //! [`crate::endpoint::authorization`].
 
+use std::sync::Arc;
+
 use crate::client_auth::Client;
 use crate::endpoint::authorization::AuthorizationRequest;
 use crate::error::{ErrorCode, OAuthError};
@@ -43,7 +45,7 @@ pub(crate) fn exchange<V: RequestValidator>(
             return Err(invalid_grant("the authorization code was already used"));
         }
     };
-    if validated.client_id != client_id {
+    if *validated.client_id != *client_id {
         return Err(invalid_grant(
             "the authorization code was issued to another client",
         ));
@@ -172,15 +174,15 @@ pub(crate) fn create_code<V: RequestValidator>(
         server.generate_pair(TokenKind::AuthorizationCode, TokenKind::GrantId)?;
     let code = AuthorizationCode {
         code,
-        client_id: pending.client_id.clone(),
+        client_id: Arc::from(pending.client_id.as_str()),
         redirect_uri: pending
             .redirect_uri_sent
             .then(|| pending.redirect_uri.clone()),
         effective_redirect_uri: pending.redirect_uri.clone(),
-        user: user.to_owned(),
+        user: Arc::from(user),
         scopes,
         code_challenge: pending.code_challenge.clone(),
-        grant_id,
+        grant_id: Arc::from(grant_id),
         issued_at,
         expires_at: issued_at.saturating_add(server.config.code_lifetime),
     };

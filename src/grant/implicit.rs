@@ -1,6 +1,8 @@
 //! Implicit grant (RFC 6749 §4.2). Legacy: off unless the server enables
 //! [`Grant::Implicit`](crate::Grant::Implicit). No refresh token (§4.2.2).
 
+use std::sync::Arc;
+
 use crate::endpoint::authorization::AuthorizationRequest;
 use crate::error::OAuthError;
 use crate::grant::{issue_tokens, Grantee, Refresh};
@@ -24,7 +26,7 @@ pub(crate) fn issue<V: RequestValidator>(
         request,
         Grantee {
             client: &pending.client,
-            user: Some(user.to_owned()),
+            user: Some(Arc::from(user)),
             scopes,
             grant_id: None,
         },

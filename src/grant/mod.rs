@@ -11,6 +11,8 @@ pub(crate) mod implicit;
 pub(crate) mod password;
 pub(crate) mod refresh_token;
 
+use std::sync::Arc;
+
 use crate::client_auth::Client;
 use crate::error::{ErrorCode, OAuthError};
 use crate::form::Param;
@@ -77,10 +79,10 @@ pub(crate) enum Refresh {
 /// Who the tokens are for.
 pub(crate) struct Grantee<'c, C> {
     pub client: &'c C,
-    pub user: Option<String>,
+    pub user: Option<Arc<str>>,
     pub scopes: Scope,
     /// The token family; `None` starts a new one.
-    pub grant_id: Option<String>,
+    pub grant_id: Option<Arc<str>>,
 }
 
 /// Whether the server and the client allow refresh tokens.
@@ -128,7 +130,7 @@ pub(crate) fn issue_tokens<V: RequestValidator>(
         Some(id) => Some(id),
         // A grant with a refresh token is a family worth naming; a lone
         // access token starts none (revoking it is revoking the token).
-        None if refresh_token.is_some() => Some(server.generate(TokenKind::GrantId)?),
+        None if refresh_token.is_some() => Some(Arc::from(server.generate(TokenKind::GrantId)?)),
         None => None,
     };
     let issued_at = server.now();
@@ -140,7 +142,7 @@ pub(crate) fn issue_tokens<V: RequestValidator>(
         // Stored apart only when they differ: no copy in the common case.
         refresh_scopes: refresh_scopes.filter(|s| *s != grantee.scopes),
         scopes: grantee.scopes,
-        client_id: client.client_id().to_owned(),
+        client_id: client.shared_client_id(),
         user: grantee.user,
         grant_id,
         issued_at,

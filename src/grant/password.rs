@@ -1,6 +1,8 @@
 //! Resource owner password credentials grant (RFC 6749 §4.3). Legacy: off
 //! unless the server enables [`Grant::Password`].
 
+use std::sync::Arc;
+
 use crate::error::{ErrorCode, OAuthError};
 use crate::form::Param;
 use crate::grant::{check_grant_type, issue_tokens, resolve_scope, Grantee, Refresh};
@@ -33,7 +35,7 @@ pub(crate) fn issue<V: RequestValidator>(
         request,
         Grantee {
             client: &client,
-            user: Some(user),
+            user: Some(Arc::from(user)),
             scopes,
             grant_id: None,
         },

@@ -35,7 +35,7 @@ pub(crate) fn refresh<V: RequestValidator>(
             return Err(invalid_grant("the refresh token was already used"));
         }
     };
-    if original.client_id != client.client_id() {
+    if *original.client_id != *client.client_id() {
         return Err(invalid_grant(
             "the refresh token was issued to another client",
         ));
