@@ -16,6 +16,7 @@
 //! ```
 
 mod hasher;
+mod key;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -33,6 +34,7 @@ use crate::validator::{
     TokenType, ValidatedCode, ValidatedRefreshToken,
 };
 use hasher::StoreHashBuilder;
+use key::Key;
 
 /// How a [`MemoryClient`]'s secret is kept: as its SHA-256 digest, the
 /// form every comparison uses, so authenticating a client hashes only the
@@ -215,9 +217,9 @@ type Map<K, V> = HashMap<K, V, StoreHashBuilder>;
 
 #[derive(Default)]
 struct Store {
-    codes: Map<String, CodeRecord>,
-    access: Map<String, AccessRecord>,
-    refresh: Map<String, RefreshRecord>,
+    codes: Map<Key, CodeRecord>,
+    access: Map<Key, AccessRecord>,
+    refresh: Map<Key, RefreshRecord>,
     /// Grants revoked while tokens of theirs may still be on their way to
     /// `save_bearer_token` (a concurrent request past its checks): those
     /// saves are refused. Kept until `purge_expired` finds no record of
@@ -385,7 +387,7 @@ impl RequestValidator for MemoryValidator {
         Ok(self
             .store()
             .codes
-            .get(code)
+            .get(code.as_bytes())
             .and_then(|c| c.code.code_challenge.as_ref().map(|(ch, _)| ch.clone())))
     }
 
@@ -397,7 +399,7 @@ impl RequestValidator for MemoryValidator {
         Ok(self
             .store()
             .codes
-            .get(code)
+            .get(code.as_bytes())
             .and_then(|c| c.code.code_challenge.as_ref().map(|(_, m)| *m)))
     }
 
@@ -421,14 +423,14 @@ impl RequestValidator for MemoryValidator {
         let access = || {
             store
                 .access
-                .get(token)
+                .get(token.as_bytes())
                 .filter(|a| a.expires_at > now)
                 .map(|a| self.access_info(a))
         };
         let refresh = || {
             store
                 .refresh
-                .get(token)
+                .get(token.as_bytes())
                 .filter(|r| r.state == RefreshState::Active && r.expires_at.is_none_or(|e| e > now))
                 .map(|r| TokenInfo {
                     token_type: Some(TokenType::RefreshToken),
@@ -456,7 +458,7 @@ impl RequestValidator for MemoryValidator {
         _: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
         let mut store = self.store();
-        match store.codes.get_mut(code) {
+        match store.codes.get_mut(code.as_bytes()) {
             Some(record) if !record.used && *record.code.client_id == *client_id => {
                 record.used = true;
                 Ok(true)
@@ -481,12 +483,15 @@ impl RequestValidator for MemoryValidator {
         _: &OAuthRequest<'_>,
     ) -> Result<(), OAuthError> {
         let mut store = self.store();
-        if store.access.remove(token).is_some() {
+        if store.access.remove(token.as_bytes()).is_some() {
             return Ok(());
         }
         // RFC 7009 §2.1: revoking a refresh token revokes its grant's
         // access tokens too.
-        let grant_id = store.refresh.get(token).map(|r| Arc::clone(&r.grant_id));
+        let grant_id = store
+            .refresh
+            .get(token.as_bytes())
+            .map(|r| Arc::clone(&r.grant_id));
         if let Some(grant_id) = grant_id {
             revoke_grant_in(&mut store, &grant_id);
         }
@@ -504,7 +509,7 @@ impl RequestValidator for MemoryValidator {
         _: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
         let mut store = self.store();
-        match store.refresh.get_mut(refresh_token) {
+        match store.refresh.get_mut(refresh_token.as_bytes()) {
             Some(r) if r.state == RefreshState::Active => {
                 r.state = RefreshState::Rotated;
                 Ok(true)
@@ -520,7 +525,7 @@ impl RequestValidator for MemoryValidator {
         _: &OAuthRequest<'_>,
     ) -> Result<(), OAuthError> {
         self.store().codes.insert(
-            code.code.clone(),
+            Key::new(&code.code),
             CodeRecord {
                 code: code.clone(),
                 used: false,
@@ -548,7 +553,7 @@ impl RequestValidator for MemoryValidator {
         }
         if let (Some(refresh), true) = (&token.refresh_token, token.refresh_token_is_new) {
             store.refresh.insert(
-                refresh.clone(),
+                Key::new(refresh),
                 RefreshRecord {
                     client_id: Arc::clone(&client_id),
                     user: user.clone(),
@@ -565,7 +570,7 @@ impl RequestValidator for MemoryValidator {
             );
         }
         store.access.insert(
-            token.access_token.clone(),
+            Key::new(&token.access_token),
             AccessRecord {
                 client_id,
                 user,
@@ -588,7 +593,7 @@ impl RequestValidator for MemoryValidator {
         Ok(self
             .store()
             .access
-            .get(token)
+            .get(token.as_bytes())
             .filter(|a| a.expires_at > now)
             .map(|a| self.access_info(a)))
     }
@@ -602,7 +607,7 @@ impl RequestValidator for MemoryValidator {
     ) -> Result<CodeStatus, OAuthError> {
         let now = self.now();
         let store = self.store();
-        let Some(record) = store.codes.get(code) else {
+        let Some(record) = store.codes.get(code.as_bytes()) else {
             return Ok(CodeStatus::Invalid);
         };
         let c = &record.code;
@@ -632,7 +637,7 @@ impl RequestValidator for MemoryValidator {
     ) -> Result<RefreshTokenStatus, OAuthError> {
         let now = self.now();
         let store = self.store();
-        let Some(r) = store.refresh.get(refresh_token) else {
+        let Some(r) = store.refresh.get(refresh_token.as_bytes()) else {
             return Ok(RefreshTokenStatus::Invalid);
         };
         if *r.client_id != *client.client_id || r.expires_at.is_some_and(|e| e <= now) {

@@ -23,11 +23,11 @@ use oauth2_provider::pkce::{self, ChallengeMethod};
 use oauth2_provider::{Grant, Request, Response, Server};
 
 /// A client-credentials token request (HTTP Basic, scope given).
-const CLIENT_CREDENTIALS_BUDGET: u64 = 6;
+const CLIENT_CREDENTIALS_BUDGET: u64 = 5;
 /// An authorization code + PKCE S256 exchange issuing a refresh token.
-const CODE_EXCHANGE_BUDGET: u64 = 10;
+const CODE_EXCHANGE_BUDGET: u64 = 8;
 /// A refresh with rotation.
-const REFRESH_BUDGET: u64 = 10;
+const REFRESH_BUDGET: u64 = 8;
 /// Introspection of an active access token.
 const INTROSPECTION_BUDGET: u64 = 3;
 /// A bearer check of a valid token at a resource server.
