@@ -551,6 +551,20 @@ typedef struct oap_code_info {
    * Expiry, seconds since the Unix epoch (the library rejects expired codes).
    */
   uint64_t expires_at;
+  /**
+   * The PKCE challenge saved with the code (the `code_challenge` of the
+   * saved `oap_authorization_code`), or absent. Given with its method,
+   * the library checks the verifier against it and calls neither
+   * `get_code_challenge` nor `get_code_challenge_method`; absent, it
+   * calls them. Added after the first version of this struct.
+   */
+  struct oap_str code_challenge;
+  /**
+   * The challenge's method, `OAP_PKCE_S256` or `OAP_PKCE_PLAIN`, when
+   * `code_challenge` is given (`OAP_PKCE_NONE` with a challenge is
+   * `OAP_STATUS_INVALID_PARAMETER`); ignored without one.
+   */
+  oap_pkce_method code_challenge_method;
 } oap_code_info;
 
 /**
@@ -962,7 +976,9 @@ typedef oap_cb_result (*oap_validate_client_id_cb)(void *user_data,
 
 /**
  * `validate_code(client_id, code)` (required): look the code up. Valid
- * and unused: `oap_ctx_set_code` + `OAP_CB_TRUE`; already exchanged:
+ * and unused: `oap_ctx_set_code` + `OAP_CB_TRUE` (with the code's PKCE
+ * challenge in `oap_code_info`, the library needs no
+ * `get_code_challenge` call); already exchanged:
  * `oap_ctx_set_code_used` + `OAP_CB_TRUE`; unknown, expired or another
  * client's: `OAP_CB_FALSE`. NULL: server_error.
  */

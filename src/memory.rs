@@ -180,6 +180,8 @@ impl Client for Arc<MemoryClient> {
 
 struct CodeRecord {
     code: AuthorizationCode,
+    /// The code's PKCE challenge, shared with every `validate_code` answer.
+    challenge: Option<(Arc<str>, ChallengeMethod)>,
     used: bool,
 }
 
@@ -528,6 +530,10 @@ impl RequestValidator for MemoryValidator {
             Key::new(&code.code),
             CodeRecord {
                 code: code.clone(),
+                challenge: code
+                    .code_challenge
+                    .as_ref()
+                    .map(|(challenge, method)| (Arc::from(challenge.as_str()), *method)),
                 used: false,
             },
         );
@@ -626,6 +632,7 @@ impl RequestValidator for MemoryValidator {
             redirect_uri: c.redirect_uri.clone(),
             grant_id: c.grant_id.clone(),
             expires_at: c.expires_at,
+            code_challenge: record.challenge.clone(),
         }))
     }
 

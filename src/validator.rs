@@ -86,6 +86,15 @@ pub struct ValidatedCode {
     pub grant_id: Arc<str>,
     /// Expiry, seconds since the Unix epoch; the library rejects expired codes.
     pub expires_at: u64,
+    /// The PKCE challenge and method saved with the code, as oauthlib's
+    /// `validate_code` sets `request.code_challenge` and
+    /// `request.code_challenge_method`: the library checks the verifier
+    /// against it. `None` leaves the question to
+    /// [`get_code_challenge`](RequestValidator::get_code_challenge) and
+    /// [`get_code_challenge_method`](RequestValidator::get_code_challenge_method),
+    /// for a host that keeps challenges apart; answering here saves those
+    /// two lookups.
+    pub code_challenge: Option<(Arc<str>, ChallengeMethod)>,
 }
 
 /// The state of an authorization code presented at the token endpoint.
@@ -342,7 +351,8 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
 
     /// The PKCE `code_challenge` saved with `code`, or `None` if the code
     /// was issued without one. Called for every authorization code token
-    /// request. Default: `None`.
+    /// request whose [`ValidatedCode::code_challenge`] is `None`. Default:
+    /// `None`.
     fn get_code_challenge(
         &self,
         code: &str,

@@ -25,7 +25,7 @@ use oauth2_provider::{Grant, Request, Response, Server};
 /// A client-credentials token request (HTTP Basic, scope given).
 const CLIENT_CREDENTIALS_BUDGET: u64 = 5;
 /// An authorization code + PKCE S256 exchange issuing a refresh token.
-const CODE_EXCHANGE_BUDGET: u64 = 8;
+const CODE_EXCHANGE_BUDGET: u64 = 7;
 /// A refresh with rotation.
 const REFRESH_BUDGET: u64 = 8;
 /// Introspection of an active access token.

@@ -984,6 +984,42 @@ fn failing_validator_at_the_token_endpoint_is_server_error() {
     }
 }
 
+/// A challenge handed back by `validate_code` (as oauthlib's sets
+/// `request.code_challenge`) is checked without the two challenge hooks:
+/// failing ones are never reached, and the check is as strict.
+#[test]
+fn challenge_from_validate_code_needs_no_hooks() {
+    for hook in ["get_code_challenge", "get_code_challenge_method"] {
+        let mut validator = Delegating::new(realm()).failing(hook);
+        validator.challenge_in_validate_code = true;
+        let server = Server::builder(validator).build();
+        let code = public_code(&server);
+        for wrong in [CHALLENGE, &"a".repeat(43)] {
+            assert_error(
+                &public_exchange(&server, &code, wrong),
+                400,
+                "invalid_grant",
+                "code_verifier does not match",
+            );
+        }
+        assert_error(
+            &token(
+                &server,
+                None,
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("client_id", "public-client"),
+                ],
+            ),
+            400,
+            "invalid_request",
+            "code_verifier",
+        );
+        assert_tokens(&public_exchange(&server, &code, VERIFIER));
+    }
+}
+
 #[test]
 fn failing_revocation_on_replay_is_server_error() {
     let server = Server::builder(Delegating::new(realm()).failing("revoke_grant")).build();
@@ -1032,6 +1068,8 @@ impl RequestValidator for Careless {
                 redirect_uri: c.redirect_uri.clone(),
                 grant_id: c.grant_id.clone(),
                 expires_at: c.expires_at,
+                // Left to get_code_challenge(_method): the hooks' path.
+                code_challenge: None,
             }),
             None => CodeStatus::Invalid,
         })

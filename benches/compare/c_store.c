@@ -388,6 +388,12 @@ static oap_cb_result cb_validate_code(void *ud, oap_str client_id, oap_str code,
             info.redirect_uri = view(r->redirect_uri);
             info.grant_id = view(r->grant_id);
             info.expires_at = r->expires_at;
+            /* The challenge with the code, as MemoryValidator hands it back:
+               the library then needs no get_code_challenge(_method) call. */
+            if (r->challenge.ptr != NULL) {
+                info.code_challenge = view(r->challenge);
+                info.code_challenge_method = r->method;
+            }
             result = OK(oap_ctx_set_code(ctx, &info));
         }
     }

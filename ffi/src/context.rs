@@ -119,11 +119,22 @@ pub struct oap_code_info {
     pub grant_id: oap_str,
     /// Expiry, seconds since the Unix epoch (the library rejects expired codes).
     pub expires_at: u64,
+    /// The PKCE challenge saved with the code (the `code_challenge` of the
+    /// saved `oap_authorization_code`), or absent. Given with its method,
+    /// the library checks the verifier against it and calls neither
+    /// `get_code_challenge` nor `get_code_challenge_method`; absent, it
+    /// calls them. Added after the first version of this struct.
+    pub code_challenge: oap_str,
+    /// The challenge's method, `OAP_PKCE_S256` or `OAP_PKCE_PLAIN`, when
+    /// `code_challenge` is given (`OAP_PKCE_NONE` with a challenge is
+    /// `OAP_STATUS_INVALID_PARAMETER`); ignored without one.
+    pub code_challenge_method: oap_pkce_method,
 }
 
-// SAFETY: #[repr(C)], struct_size first, every field valid when zero.
+// SAFETY: #[repr(C)], struct_size first, every field valid when zero; the
+// first version ends before `code_challenge`.
 unsafe impl Versioned for oap_code_info {
-    const FIRST_VERSION_SIZE: usize = std::mem::size_of::<oap_code_info>();
+    const FIRST_VERSION_SIZE: usize = std::mem::offset_of!(oap_code_info, code_challenge);
 }
 
 /// What was stored with a valid refresh token, handed back by
@@ -527,6 +538,12 @@ pub unsafe extern "C" fn oap_ctx_set_code(
                 redirect_uri: i.redirect_uri.to_opt_str()?.map(str::to_owned),
                 grant_id: Arc::from(i.grant_id.to_str()?),
                 expires_at: i.expires_at,
+                code_challenge: match i.code_challenge.to_opt_str()? {
+                    Some(challenge) => {
+                        Some((Arc::from(challenge), pkce_method(i.code_challenge_method)?))
+                    }
+                    None => None,
+                },
             }))))
         })
     }

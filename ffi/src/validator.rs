@@ -335,7 +335,9 @@ pub type oap_validate_client_id_cb = Option<
     ) -> oap_cb_result,
 >;
 /// `validate_code(client_id, code)` (required): look the code up. Valid
-/// and unused: `oap_ctx_set_code` + `OAP_CB_TRUE`; already exchanged:
+/// and unused: `oap_ctx_set_code` + `OAP_CB_TRUE` (with the code's PKCE
+/// challenge in `oap_code_info`, the library needs no
+/// `get_code_challenge` call); already exchanged:
 /// `oap_ctx_set_code_used` + `OAP_CB_TRUE`; unknown, expired or another
 /// client's: `OAP_CB_FALSE`. NULL: server_error.
 pub type oap_validate_code_cb = Option<

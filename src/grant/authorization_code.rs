@@ -56,7 +56,13 @@ pub(crate) fn exchange<V: RequestValidator>(
         ));
     }
 
-    check_pkce(server, request, &client, code)?;
+    check_pkce(
+        server,
+        request,
+        &client,
+        code,
+        validated.code_challenge.as_ref(),
+    )?;
 
     // §4.1.3: redirect_uri is required, and must be identical, when it was
     // included in the authorization request. §10.6: one sent anyway must
@@ -104,17 +110,27 @@ pub(crate) fn exchange<V: RequestValidator>(
 }
 
 /// RFC 7636 §4.6, and RFC 9700 §2.1.1's downgrade rule: a verifier is
-/// accepted only for a code issued with a challenge.
+/// accepted only for a code issued with a challenge. The challenge is the
+/// one `validate_code` handed back (`saved`), else the hooks' answer.
 fn check_pkce<V: RequestValidator>(
     server: &Server<V>,
     request: &OAuthRequest<'_>,
     client: &V::Client,
     code: &str,
+    saved: Option<&(Arc<str>, ChallengeMethod)>,
 ) -> Result<(), OAuthError> {
     let v = &server.validator;
     let verifier = request.params.get(Param::CodeVerifier);
-    match v.get_code_challenge(code, request)? {
-        Some(challenge) => {
+    let looked_up;
+    let challenge = match saved {
+        Some((challenge, method)) => Some((&**challenge, Some(*method))),
+        None => {
+            looked_up = v.get_code_challenge(code, request)?;
+            looked_up.as_deref().map(|challenge| (challenge, None))
+        }
+    };
+    match challenge {
+        Some((challenge, saved_method)) => {
             let verifier =
                 verifier.ok_or_else(|| OAuthError::missing_parameter("code_verifier"))?;
             if !pkce::is_valid_verifier(verifier) {
@@ -132,10 +148,13 @@ fn check_pkce<V: RequestValidator>(
             } else {
                 ChallengeMethod::S256
             };
-            let method = v
-                .get_code_challenge_method(code, request)?
-                .unwrap_or(unsaved);
-            if !pkce::matches(verifier, &challenge, method) {
+            let method = match saved_method {
+                Some(method) => method,
+                None => v
+                    .get_code_challenge_method(code, request)?
+                    .unwrap_or(unsaved),
+            };
+            if !pkce::matches(verifier, challenge, method) {
                 return Err(invalid_grant(
                     "code_verifier does not match the code challenge",
                 ));

@@ -341,6 +341,11 @@ pub struct Delegating {
     /// Stores PKCE challenges but leaves `get_code_challenge_method` at the
     /// trait default (`None`): an easy omission.
     pub forget_method: bool,
+    /// `validate_code` hands back the code's PKCE challenge, as
+    /// `MemoryValidator` does, instead of leaving it to
+    /// `get_code_challenge(_method)` (the default here, so that the tests
+    /// of those hooks reach them).
+    pub challenge_in_validate_code: bool,
     /// `validate_code` answers from a snapshot taken at the code's first
     /// validation: a second exchange that read the code before the first
     /// one consumed it (two requests racing).
@@ -368,6 +373,7 @@ impl Delegating {
             concurrent_rotation: false,
             revoke_hints: std::sync::Mutex::default(),
             forget_method: false,
+            challenge_in_validate_code: false,
             stale_codes: false,
             reuse_during_rotation: false,
             bearer_via_introspect: false,
@@ -569,7 +575,12 @@ mod delegating_impl {
             request: &OAuthRequest<'_>,
         ) -> R<CodeStatus> {
             self.check("validate_code")?;
-            let status = self.inner.validate_code(client_id, code, client, request)?;
+            let mut status = self.inner.validate_code(client_id, code, client, request)?;
+            if let (CodeStatus::Valid(validated), false) =
+                (&mut status, self.challenge_in_validate_code)
+            {
+                validated.code_challenge = None;
+            }
             if !self.stale_codes {
                 return Ok(status);
             }

@@ -48,6 +48,7 @@ struct memstore {
     size_t n_revoked_grants, cap_revoked_grants;
     char *forced_name;
     oap_cb_result forced_answer;
+    bool challenge_in_code_info;
     const char *call_names[MS_MAX_CALLBACK_NAMES];
     unsigned call_counts[MS_MAX_CALLBACK_NAMES];
 };
@@ -267,6 +268,10 @@ static oap_cb_result cb_validate_code(void *ud, oap_str client_id, oap_str code,
     info.redirect_uri = view(c->redirect_uri); /* ptr NULL: none was sent */
     info.grant_id = view(c->grant_id);
     info.expires_at = c->expires_at;
+    if (s->challenge_in_code_info && c->challenge != NULL) {
+        info.code_challenge = view(c->challenge);
+        info.code_challenge_method = c->method;
+    }
     if (oap_ctx_set_code(ctx, &info) != OAP_STATUS_OK) LEAVE(OAP_CB_ERROR);
     LEAVE(OAP_CB_TRUE);
 }
@@ -518,6 +523,12 @@ void memstore_force(memstore *s, const char *name, oap_cb_result answer) {
     free(s->forced_name);
     s->forced_name = dup_c(name);
     s->forced_answer = answer;
+    pthread_mutex_unlock(&s->lock);
+}
+
+void memstore_challenge_in_code_info(memstore *s, bool enabled) {
+    pthread_mutex_lock(&s->lock);
+    s->challenge_in_code_info = enabled;
     pthread_mutex_unlock(&s->lock);
 }
 

@@ -493,10 +493,43 @@ static void test_concurrent_requests(void) {
     }
 }
 
+/* validate_code hands the challenge back in oap_code_info: the library
+ * checks the verifier against it and calls neither challenge callback. */
+static void test_challenge_in_code_info(void) {
+    char code[128], body[512];
+    unsigned challenge_calls = memstore_calls(store, "get_code_challenge");
+    unsigned method_calls = memstore_calls(store, "get_code_challenge_method");
+    oap_response *r;
+    memstore_challenge_in_code_info(store, true);
+
+    CHECK(authorize_public(code, sizeof code, "in-info"));
+    snprintf(body, sizeof body,
+             "grant_type=authorization_code&code=%s&redirect_uri=%s"
+             "&client_id=public-client&code_verifier=%s",
+             code, PUBLIC_REDIRECT_ENC, CHALLENGE); /* the challenge as a plain verifier */
+    r = token_request(body, NULL, NULL);
+    CHECK(oap_response_status(r) == 400);
+    CHECK(body_has(r, "\"error\":\"invalid_grant\""));
+    oap_response_free(r);
+
+    snprintf(body, sizeof body,
+             "grant_type=authorization_code&code=%s&redirect_uri=%s"
+             "&client_id=public-client&code_verifier=" VERIFIER,
+             code, PUBLIC_REDIRECT_ENC);
+    r = token_request(body, NULL, NULL);
+    CHECK(oap_response_status(r) == 200);
+    oap_response_free(r);
+
+    CHECK(memstore_calls(store, "get_code_challenge") == challenge_calls);
+    CHECK(memstore_calls(store, "get_code_challenge_method") == method_calls);
+    memstore_challenge_in_code_info(store, false);
+}
+
 int main(void) {
     setup();
     test_metadata();
     test_authorization_code_with_pkce();
+    test_challenge_in_code_info();
     test_client_credentials_basic();
     test_refresh_rotation();
     test_revocation_and_introspection();
