@@ -21,7 +21,6 @@ mod key;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::client_auth::{Client, ClientLookup};
 use crate::error::{ErrorCode, OAuthError};
@@ -275,11 +274,7 @@ impl MemoryValidator {
             clients: RwLock::default(),
             users: RwLock::default(),
             store: Mutex::default(),
-            clock: Box::new(|| {
-                SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs())
-            }),
+            clock: Box::new(crate::clock::unix_seconds),
         }
     }
 

@@ -2,7 +2,6 @@
 //! [`ServerBuilder`] and then shared, immutable, across threads.
 
 use std::fmt;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::OAuthError;
 use crate::token::{RandomTokenGenerator, TokenGenerator, TokenKind};
@@ -173,7 +172,7 @@ impl<V: RequestValidator> ServerBuilder<V> {
                 endpoints: EndpointPaths::default(),
                 scopes_supported: Vec::new(),
                 token_generator: Box::new(RandomTokenGenerator),
-                clock: Box::new(system_clock),
+                clock: Box::new(crate::clock::unix_seconds),
             },
         }
     }
@@ -271,12 +270,6 @@ impl<V: RequestValidator> ServerBuilder<V> {
             config: self.config,
         }
     }
-}
-
-fn system_clock() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// An OAuth 2.0 authorization server and resource server: every endpoint,
