@@ -22,8 +22,9 @@ mod wipe_on_fork;
 
 use chacha20::KEY_WORDS;
 
-/// Keystream blocks made at once: the first 32 bytes become the next key,
-/// the other 224 bytes (seven tokens) are handed out one by one.
+/// Keystream blocks made at once ([`chacha20::four_blocks`]): the first
+/// 32 bytes become the next key, the other 224 bytes (seven tokens) are
+/// handed out one by one.
 const BLOCKS_PER_REFILL: usize = 4;
 
 /// Random bytes kept between draws.
@@ -99,15 +100,17 @@ impl State {
             self.seed()?;
         }
         self.refills_left -= 1;
-        let key = self.key;
-        let first = chacha20::block(&key, 0, [0; 3]);
-        self.key.copy_from_slice(&first[..KEY_WORDS]);
-        let (head, rest) = self.buffer.split_at_mut(4 * KEY_WORDS);
-        copy_words(&first[KEY_WORDS..], head);
-        for (counter, chunk) in (1..).zip(rest.chunks_exact_mut(64)) {
-            copy_words(&chacha20::block(&key, counter, [0; 3]), chunk);
+        let mut stream = chacha20::four_blocks(&self.key, 0);
+        let (next_key, output) = stream.split_at(4 * KEY_WORDS);
+        for (word, bytes) in self.key.iter_mut().zip(next_key.chunks_exact(4)) {
+            *word = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
         }
+        self.buffer.copy_from_slice(output);
         self.available = BUFFER as u32;
+        // The stack copy goes too (best effort: nothing obliges the
+        // compiler to keep a dead store, `black_box` asks it to).
+        stream.fill(0);
+        std::hint::black_box(&mut stream);
         Ok(())
     }
 
@@ -120,14 +123,6 @@ impl State {
         }
         self.refills_left = REFILLS_PER_SEED;
         Ok(())
-    }
-}
-
-/// Writes `words` as little-endian bytes (ChaCha20's serialization) into
-/// `out`, as many as fit.
-fn copy_words(words: &[u32], out: &mut [u8]) {
-    for (chunk, word) in out.chunks_mut(4).zip(words) {
-        chunk.copy_from_slice(&word.to_le_bytes()[..chunk.len()]);
     }
 }
 
