@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Seconds since the Unix epoch, 0 if the clock is before it.
 pub(crate) fn unix_seconds() -> u64 {
-    #[cfg(coarse_clock)]
+    #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
     if let Some(seconds) = coarse::realtime_seconds() {
         return seconds;
     }
@@ -18,7 +18,7 @@ pub(crate) fn unix_seconds() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-#[cfg(coarse_clock)]
+#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
 #[allow(unsafe_code)]
 mod coarse {
     #![deny(clippy::undocumented_unsafe_blocks)]

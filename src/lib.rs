@@ -36,11 +36,11 @@
 //! let info = server.verify_bearer(&Request::new("GET", "/api", &headers, b""), &["read"]).unwrap();
 //! assert_eq!(&*info.client_id, "svc");
 //! ```
-// Two modules may use `unsafe`, each for system calls whose need is
-// measured: `random/wipe_on_fork.rs` keeps the random generator's key out of
-// forked children (a system call per token was a fifth of a token request),
-// and `clock.rs` reads the coarse clock (the precise one was a third of a
-// bearer check).
+// Three places may use `unsafe`, each for a measured need: the random
+// generator's page that forked children see zeroed (`random/per_thread.rs`;
+// a system call per token was a fifth of a token request), the coarse clock
+// (`clock.rs`; the precise one was a third of a bearer check), and the SSE2
+// ChaCha20 rounds (`random/chacha20.rs`, one call into x86-64's baseline).
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -1,21 +1,24 @@
-//! Memory that a forked child sees as zeros: one private anonymous page
-//! marked `MADV_WIPEONFORK` (Linux 4.14 and later). The generator keeps its
-//! key here, so a child never continues its parent's sequence: it finds
-//! the state zeroed, which reads as "not seeded", and seeds itself. This
-//! holds for every way of forking (`fork`, `_Fork`, a raw `clone`), with no
-//! check on the hot path.
+//! Each thread's generator state, in memory that a forked child sees as
+//! zeros: one private anonymous page marked `MADV_WIPEONFORK` (Linux 4.14
+//! and later). A child never continues its parent's sequence: it finds the
+//! state zeroed, which reads as "not seeded", and seeds itself. This holds
+//! for every way of forking (`fork`, `_Fork`, a raw `clone`), with no check
+//! on the hot path.
 //!
-//! This is the crate's only `unsafe` code: three system calls and one
-//! pointer. The invariant: `page` is a live, private, page-aligned mapping
-//! of at least `size_of::<T>()` bytes, owned by this value alone (the type
-//! is neither `Send` nor `Sync`: a raw pointer field sees to that), and `T`
-//! is valid for any bytes, all zeros included (the callers' `T` is plain
-//! integers, `ZeroValid` says so).
+//! Three system calls and one pointer: one of the crate's three `unsafe`
+//! places (see `lib.rs`). The invariant: `page` is a live, private,
+//! page-aligned mapping of at least `size_of::<T>()` bytes, owned by this
+//! value alone (the type is neither `Send` nor `Sync`: a raw pointer field
+//! sees to that), and `T` is valid for any bytes, all zeros included
+//! (`ZeroValid`).
 #![allow(unsafe_code)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+use std::cell::RefCell;
 use std::ffi::{c_int, c_void};
 use std::ptr::NonNull;
+
+use super::State;
 
 /// Types for which every byte pattern, zeros included, is a valid value.
 ///
@@ -102,4 +105,24 @@ impl<T: ZeroValid> Drop for WipeOnFork<T> {
         // alone, and no reference to it outlives `&mut self`.
         unsafe { munmap(self.page.as_ptr().cast(), MAPPED) };
     }
+}
+
+// SAFETY: `State` is `#[repr(C)]`: ten `u32`s and a byte array, no padding.
+unsafe impl ZeroValid for State {}
+
+thread_local! {
+    /// Mapped on a thread's first draw, unmapped when the thread ends.
+    static STATE: RefCell<Option<WipeOnFork<State>>> = RefCell::new(WipeOnFork::new());
+}
+
+/// Runs `f` on this thread's state: `Ok(None)` when there is none (the
+/// kernel cannot wipe on fork), `Err` when the thread is being torn down or
+/// the state is already borrowed; the caller then asks the OS.
+pub(super) fn with<R>(f: impl FnOnce(&mut State) -> R) -> Result<Option<R>, ()> {
+    STATE
+        .try_with(|cell| {
+            let mut slot = cell.try_borrow_mut().map_err(|_| ())?;
+            Ok(slot.as_mut().map(|page| f(page.get_mut())))
+        })
+        .map_err(|_| ())?
 }
