@@ -158,24 +158,7 @@ impl JsonObject {
     /// Adds `"key":number`.
     pub fn number(&mut self, key: &str, value: u64) -> &mut Self {
         self.key(key);
-        // Decimal digits by hand: `write!` goes through `core::fmt`, several
-        // times the cost, on every token response.
-        let mut digits = [0u8; 20];
-        let mut start = digits.len();
-        let mut rest = value;
-        loop {
-            start -= 1;
-            digits[start] = b'0' + (rest % 10) as u8;
-            rest /= 10;
-            if rest == 0 {
-                break;
-            }
-        }
-        // ASCII digits, pushed as characters: no UTF-8 check of bytes
-        // just written.
-        for &digit in &digits[start..] {
-            self.out.push(char::from(digit));
-        }
+        push_decimal(&mut self.out, value);
         self
     }
 
@@ -208,6 +191,28 @@ impl JsonObject {
     pub fn finish(mut self) -> String {
         self.out.push('}');
         self.out
+    }
+}
+
+/// Appends the decimal digits of `value`.
+pub(crate) fn push_decimal(out: &mut String, value: u64) {
+    // By hand: `write!` goes through `core::fmt`, several times the cost,
+    // on every token response.
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = value;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    // ASCII digits, pushed as characters: no UTF-8 check of bytes just
+    // written.
+    for &digit in &digits[start..] {
+        out.push(char::from(digit));
     }
 }
 

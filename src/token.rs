@@ -17,7 +17,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
 use crate::error::OAuthError;
-use crate::response::{JsonObject, Response};
+use crate::response::{push_decimal, write_json_string, Response};
 
 /// Random bytes in a generated token: 256 bits.
 pub const TOKEN_BYTES: usize = 32;
@@ -162,23 +162,30 @@ impl BearerToken {
     /// );
     /// ```
     pub fn to_json(&self) -> String {
-        let mut json = JsonObject::with_capacity(
+        let mut out = String::with_capacity(
             96 + self.access_token.len()
                 + self.refresh_token.as_ref().map_or(0, |r| r.len() + 20)
                 + self.scope.as_ref().map_or(0, |s| s.len() + 12),
         );
-        json.string("access_token", &self.access_token);
-        json.string("token_type", "Bearer");
+        // The keys are constants without escapes: each is written with its
+        // punctuation in one piece; only the values go through the escaper.
+        out.push_str("{\"access_token\":");
+        write_json_string(&mut out, &self.access_token);
+        out.push_str(",\"token_type\":\"Bearer\"");
         if let Some(expires_in) = self.expires_in {
-            json.number("expires_in", expires_in);
+            out.push_str(",\"expires_in\":");
+            push_decimal(&mut out, expires_in);
         }
         if let Some(refresh) = &self.refresh_token {
-            json.string("refresh_token", refresh);
+            out.push_str(",\"refresh_token\":");
+            write_json_string(&mut out, refresh);
         }
         if let Some(scope) = &self.scope {
-            json.string("scope", scope);
+            out.push_str(",\"scope\":");
+            write_json_string(&mut out, scope);
         }
-        json.finish()
+        out.push('}');
+        out
     }
 
     /// The `200` JSON response with `Cache-Control: no-store` and
