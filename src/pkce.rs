@@ -14,9 +14,8 @@ use std::fmt;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use subtle::ConstantTimeEq;
 
-use crate::secret::{constant_time_eq, sha256};
+use crate::secret::{constant_time_eq, ct_eq_bytes, sha256};
 
 /// A `code_challenge_method` (RFC 7636 §4.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -135,12 +134,10 @@ pub fn verify(verifier: &str, challenge: &str, method: ChallengeMethod) -> bool 
             // Both sides have a fixed, public length: a length mismatch only
             // says the stored challenge is malformed.
             challenge.len() == S256_CHALLENGE_LEN
-                && bool::from(
-                    s256_challenge(verifier)
-                        .0
-                        .as_slice()
-                        .ct_eq(challenge.as_bytes()),
-                )
+                && bool::from(ct_eq_bytes(
+                    &s256_challenge(verifier).0,
+                    challenge.as_bytes(),
+                ))
         }
         ChallengeMethod::Plain => constant_time_eq(verifier.as_bytes(), challenge.as_bytes()),
     }
