@@ -20,25 +20,28 @@ const fn has_byte(word: u64, b: u8) -> bool {
 }
 
 /// Whether `word_test` holds for some eight-byte word of `bytes` or
-/// `byte_test` for some byte of the tail.
+/// `byte_test` for some byte of an input shorter than a word.
 #[inline(always)]
 fn any_word(bytes: &[u8], word_test: impl Fn(u64) -> bool, byte_test: impl Fn(u8) -> bool) -> bool {
-    let mut words = bytes.chunks_exact(8);
-    for chunk in &mut words {
+    let Some(last) = bytes.len().checked_sub(8) else {
+        return bytes.iter().any(|&b| byte_test(b));
+    };
+    let word_at = |i: usize| {
         let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        if word_test(u64::from_le_bytes(word)) {
-            return true;
-        }
-    }
-    words.remainder().iter().any(|&b| byte_test(b))
+        word.copy_from_slice(&bytes[i..i + 8]);
+        u64::from_le_bytes(word)
+    };
+    // The bytes after the last whole word are tested as the input's last
+    // eight, overlapping: "any" does not mind a byte tested twice, and one
+    // word costs less than a loop over up to seven bytes.
+    (0..last).step_by(8).any(|i| word_test(word_at(i))) || word_test(word_at(last))
 }
 
 /// Whether `bytes` has a `%` or a `+`: a form component to decode.
 pub(crate) fn has_form_escape(bytes: &[u8]) -> bool {
     any_word(
         bytes,
-        |w| has_byte(w, b'%') || has_byte(w, b'+'),
+        |w| has_byte(w, b'%') | has_byte(w, b'+'),
         |b| b == b'%' || b == b'+',
     )
 }
@@ -48,7 +51,7 @@ pub(crate) fn has_form_escape(bytes: &[u8]) -> bool {
 pub(crate) fn has_json_escape(bytes: &[u8]) -> bool {
     any_word(
         bytes,
-        |w| has_byte_below(w, 0x20) || has_byte(w, b'"') || has_byte(w, b'\\'),
+        |w| has_byte_below(w, 0x20) | has_byte(w, b'"') | has_byte(w, b'\\'),
         |b| b < 0x20 || b == b'"' || b == b'\\',
     )
 }
