@@ -21,7 +21,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::error::OAuthError;
-use crate::scan::has_form_escape;
+use crate::scan::{find_byte, has_form_escape};
 
 /// Why a form or query string was rejected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -324,8 +324,21 @@ impl<'a> Params<'a> {
     /// The common case: the whole input validated as UTF-8 once, so that a
     /// name or value without escapes is a slice of it, checked no further.
     fn parse_text(&mut self, text: &'a str) -> Result<(), FormError> {
-        for segment in text.split('&').filter(|s| !s.is_empty()) {
-            let (name, value) = segment.split_once('=').unwrap_or((segment, ""));
+        let mut rest = text;
+        while !rest.is_empty() {
+            // Separators are ASCII: slicing at them keeps to char boundaries.
+            let (segment, after) = match find_byte(rest.as_bytes(), b'&') {
+                Some(i) => (&rest[..i], &rest[i + 1..]),
+                None => (rest, ""),
+            };
+            rest = after;
+            if segment.is_empty() {
+                continue;
+            }
+            let (name, value) = match find_byte(segment.as_bytes(), b'=') {
+                Some(i) => (&segment[..i], &segment[i + 1..]),
+                None => (segment, ""),
+            };
             if name.is_empty() {
                 return Err(FormError::EmptyName);
             }

@@ -19,6 +19,34 @@ const fn has_byte(word: u64, b: u8) -> bool {
     has_byte_below(word ^ (ONES * b as u64), 1)
 }
 
+/// The bits of the bytes of `word` that are zero, and maybe of some bytes
+/// above them: the lowest bit set is exact, the classic trick's borrow
+/// only running upwards.
+const fn zero_bytes(word: u64) -> u64 {
+    word.wrapping_sub(ONES) & !word & HIGHS
+}
+
+/// The index of the first `b` in `bytes`, eight bytes at a time: the
+/// separators of a form are searched in strings too short for `memchr`
+/// to earn its set-up.
+pub(crate) fn find_byte(bytes: &[u8], b: u8) -> Option<usize> {
+    let Some(last) = bytes.len().checked_sub(8) else {
+        return bytes.iter().position(|&c| c == b);
+    };
+    let match_at = |i: usize| {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&bytes[i..i + 8]);
+        let found = zero_bytes(u64::from_le_bytes(word) ^ (ONES * b as u64));
+        (found != 0).then(|| i + (found.trailing_zeros() / 8) as usize)
+    };
+    // The last eight bytes overlap words already searched, and without a
+    // match there: the first match in them is the first in the input.
+    (0..last)
+        .step_by(8)
+        .find_map(match_at)
+        .or_else(|| match_at(last))
+}
+
 /// Whether `word_test` holds for some eight-byte word of `bytes` or
 /// `byte_test` for some byte of an input shorter than a word.
 #[inline(always)]
@@ -75,11 +103,16 @@ mod tests {
                         let json = s.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\');
                         assert_eq!(has_form_escape(&s), form, "{s:?}");
                         assert_eq!(has_json_escape(&s), json, "{s:?}");
+                        for wanted in [b'&', b'=', 0x00, 0xc3] {
+                            let first = s.iter().position(|&c| c == wanted);
+                            assert_eq!(find_byte(&s, wanted), first, "{s:?} {wanted}");
+                        }
                     }
                 }
             }
         }
         assert!(!has_form_escape(b""));
+        assert_eq!(find_byte(b"", b'&'), None);
         assert!(!has_json_escape(b""));
     }
 }
