@@ -21,7 +21,7 @@ use base64::Engine;
 
 use crate::error::OAuthError;
 use crate::form;
-use crate::scan::has_form_escape;
+use crate::scan::{eq_ignore_ascii_case, has_form_escape};
 
 /// Why an `Authorization` header was rejected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -175,7 +175,7 @@ static TOKEN68: [bool; 256] = {
 /// ```
 pub fn parse_bearer(value: &str) -> Result<&str, HeaderError> {
     let (scheme, token) = split_credentials(value)?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    if !eq_ignore_ascii_case(scheme.as_bytes(), b"bearer") {
         return Err(HeaderError::WrongScheme);
     }
     Ok(token)
@@ -185,7 +185,7 @@ pub fn parse_bearer(value: &str) -> Result<&str, HeaderError> {
 pub fn has_scheme(value: &str, scheme: &str) -> bool {
     let value = value.trim_start_matches([' ', '\t']);
     value.len() >= scheme.len()
-        && value.as_bytes()[..scheme.len()].eq_ignore_ascii_case(scheme.as_bytes())
+        && eq_ignore_ascii_case(&value.as_bytes()[..scheme.len()], scheme.as_bytes())
         && matches!(
             value.as_bytes().get(scheme.len()),
             None | Some(b' ' | b'\t')
@@ -213,7 +213,7 @@ pub fn parse_basic<'b>(
     buf: &'b mut [u8],
 ) -> Result<BasicCredentials<'b>, HeaderError> {
     let (scheme, token) = split_credentials(value)?;
-    if !scheme.eq_ignore_ascii_case("basic") {
+    if !eq_ignore_ascii_case(scheme.as_bytes(), b"basic") {
         return Err(HeaderError::WrongScheme);
     }
     let len = decode_base64(token, buf)?;

@@ -7,6 +7,7 @@ use std::fmt;
 
 use crate::error::OAuthError;
 use crate::form;
+use crate::scan::eq_ignore_ascii_case;
 
 /// A response header: a static name and a value that is static unless the
 /// endpoint had to build it (a `Location`, a `WWW-Authenticate` challenge).
@@ -87,7 +88,7 @@ impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .find(|(n, _)| eq_ignore_ascii_case(n.as_bytes(), name.as_bytes()))
             .map(|(_, v)| v.as_ref())
     }
 

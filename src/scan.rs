@@ -47,6 +47,37 @@ pub(crate) fn find_byte(bytes: &[u8], b: u8) -> Option<usize> {
         .or_else(|| match_at(last))
 }
 
+/// `word` with its ASCII capitals made small letters, every other byte
+/// as it was. Per byte, without carries between them: the additions are
+/// on seven-bit values.
+const fn ascii_lowercase(word: u64) -> u64 {
+    let low_bits = word & !HIGHS;
+    let above_z = low_bits.wrapping_add(ONES * (0x7F - b'Z') as u64);
+    let from_a = low_bits.wrapping_add(ONES * (0x80 - b'A') as u64);
+    let capitals = from_a & !above_z & !word & HIGHS;
+    word | (capitals >> 2)
+}
+
+/// Whether `a` and `b` are equal ignoring ASCII case, eight bytes at a
+/// time: header names and media types, compared on every request, are
+/// about a word or a few long.
+pub(crate) fn eq_ignore_ascii_case(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let Some(last) = a.len().checked_sub(8) else {
+        return a.eq_ignore_ascii_case(b);
+    };
+    let equal_at = |i: usize| {
+        let (mut x, mut y) = ([0u8; 8], [0u8; 8]);
+        x.copy_from_slice(&a[i..i + 8]);
+        y.copy_from_slice(&b[i..i + 8]);
+        ascii_lowercase(u64::from_le_bytes(x)) == ascii_lowercase(u64::from_le_bytes(y))
+    };
+    // The last eight bytes overlap compared ones, which compare equal again.
+    (0..last).step_by(8).all(equal_at) && equal_at(last)
+}
+
 /// Whether `word_test` holds for some eight-byte word of `bytes` or
 /// `byte_test` for some byte of an input shorter than a word.
 #[inline(always)]
@@ -103,6 +134,14 @@ mod tests {
                         let json = s.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\');
                         assert_eq!(has_form_escape(&s), form, "{s:?}");
                         assert_eq!(has_json_escape(&s), json, "{s:?}");
+                        let upper = s.to_ascii_uppercase();
+                        assert!(eq_ignore_ascii_case(&s, &upper), "{s:?}");
+                        // The byte with its case bit, or another bit, flipped.
+                        for flip in [0x20, 0x01, 0x80] {
+                            let mut t = s.clone();
+                            t[at] ^= flip;
+                            assert_eq!(eq_ignore_ascii_case(&s, &t), s.eq_ignore_ascii_case(&t));
+                        }
                         for wanted in [b'&', b'=', 0x00, 0xc3] {
                             let first = s.iter().position(|&c| c == wanted);
                             assert_eq!(find_byte(&s, wanted), first, "{s:?} {wanted}");
