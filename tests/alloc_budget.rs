@@ -25,9 +25,9 @@ use oauth2_provider::{Grant, Request, Response, Server};
 /// A client-credentials token request (HTTP Basic, scope given).
 const CLIENT_CREDENTIALS_BUDGET: u64 = 8;
 /// An authorization code + PKCE S256 exchange issuing a refresh token.
-const CODE_EXCHANGE_BUDGET: u64 = 17;
+const CODE_EXCHANGE_BUDGET: u64 = 16;
 /// A refresh with rotation.
-const REFRESH_BUDGET: u64 = 17;
+const REFRESH_BUDGET: u64 = 16;
 /// Introspection of an active access token.
 const INTROSPECTION_BUDGET: u64 = 4;
 /// A bearer check of a valid token at a resource server.
