@@ -25,13 +25,13 @@ use oauth2_provider::{Grant, Request, Response, Server};
 /// A client-credentials token request (HTTP Basic, scope given).
 const CLIENT_CREDENTIALS_BUDGET: u64 = 8;
 /// An authorization code + PKCE S256 exchange issuing a refresh token.
-const CODE_EXCHANGE_BUDGET: u64 = 16;
+const CODE_EXCHANGE_BUDGET: u64 = 14;
 /// A refresh with rotation.
-const REFRESH_BUDGET: u64 = 16;
+const REFRESH_BUDGET: u64 = 13;
 /// Introspection of an active access token.
-const INTROSPECTION_BUDGET: u64 = 4;
+const INTROSPECTION_BUDGET: u64 = 3;
 /// A bearer check of a valid token at a resource server.
-const BEARER_CHECK_BUDGET: u64 = 2;
+const BEARER_CHECK_BUDGET: u64 = 1;
 
 /// Counts allocations and reallocations (and their bytes) made on this
 /// thread while [`count`] runs; everything passes through to the system
