@@ -26,6 +26,13 @@ const fn zero_bytes(word: u64) -> u64 {
     word.wrapping_sub(ONES) & !word & HIGHS
 }
 
+/// The eight bytes of `chunk` as a little-endian word.
+fn word(chunk: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(chunk);
+    u64::from_le_bytes(word)
+}
+
 /// The index of the first `b` in `bytes`, eight bytes at a time: the
 /// separators of a form are searched in strings too short for `memchr`
 /// to earn its set-up.
@@ -33,18 +40,17 @@ pub(crate) fn find_byte(bytes: &[u8], b: u8) -> Option<usize> {
     let Some(last) = bytes.len().checked_sub(8) else {
         return bytes.iter().position(|&c| c == b);
     };
-    let match_at = |i: usize| {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(&bytes[i..i + 8]);
-        let found = zero_bytes(u64::from_le_bytes(word) ^ (ONES * b as u64));
-        (found != 0).then(|| i + (found.trailing_zeros() / 8) as usize)
+    let found_in = |chunk: &[u8]| {
+        let found = zero_bytes(word(chunk) ^ (ONES * b as u64));
+        (found != 0).then(|| (found.trailing_zeros() / 8) as usize)
     };
     // The last eight bytes overlap words already searched, and without a
     // match there: the first match in them is the first in the input.
-    (0..last)
-        .step_by(8)
-        .find_map(match_at)
-        .or_else(|| match_at(last))
+    bytes
+        .chunks_exact(8)
+        .enumerate()
+        .find_map(|(n, chunk)| found_in(chunk).map(|i| n * 8 + i))
+        .or_else(|| found_in(&bytes[last..]).map(|i| last + i))
 }
 
 /// `word` with its ASCII capitals made small letters, every other byte
@@ -68,14 +74,12 @@ pub(crate) fn eq_ignore_ascii_case(a: &[u8], b: &[u8]) -> bool {
     let Some(last) = a.len().checked_sub(8) else {
         return a.eq_ignore_ascii_case(b);
     };
-    let equal_at = |i: usize| {
-        let (mut x, mut y) = ([0u8; 8], [0u8; 8]);
-        x.copy_from_slice(&a[i..i + 8]);
-        y.copy_from_slice(&b[i..i + 8]);
-        ascii_lowercase(u64::from_le_bytes(x)) == ascii_lowercase(u64::from_le_bytes(y))
-    };
+    let equal = |x: &[u8], y: &[u8]| ascii_lowercase(word(x)) == ascii_lowercase(word(y));
     // The last eight bytes overlap compared ones, which compare equal again.
-    (0..last).step_by(8).all(equal_at) && equal_at(last)
+    a.chunks_exact(8)
+        .zip(b.chunks_exact(8))
+        .all(|(x, y)| equal(x, y))
+        && equal(&a[last..], &b[last..])
 }
 
 /// Whether `word_test` holds for some eight-byte word of `bytes` or
@@ -85,15 +89,10 @@ fn any_word(bytes: &[u8], word_test: impl Fn(u64) -> bool, byte_test: impl Fn(u8
     let Some(last) = bytes.len().checked_sub(8) else {
         return bytes.iter().any(|&b| byte_test(b));
     };
-    let word_at = |i: usize| {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(&bytes[i..i + 8]);
-        u64::from_le_bytes(word)
-    };
     // The bytes after the last whole word are tested as the input's last
     // eight, overlapping: "any" does not mind a byte tested twice, and one
     // word costs less than a loop over up to seven bytes.
-    (0..last).step_by(8).any(|i| word_test(word_at(i))) || word_test(word_at(last))
+    bytes.chunks_exact(8).any(|chunk| word_test(word(chunk))) || word_test(word(&bytes[last..]))
 }
 
 /// Whether `bytes` has a `%` or a `+`: a form component to decode.
