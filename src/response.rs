@@ -26,8 +26,10 @@ pub type Header = (&'static str, Cow<'static, str>);
 pub struct Response {
     /// The HTTP status code.
     pub status: u16,
-    /// The headers, in the order they should be sent.
-    pub headers: Vec<Header>,
+    /// The headers, in the order they should be sent: a shared constant
+    /// list when the endpoint added nothing of its own (a JSON response's
+    /// three), else owned; [`with_header`](Self::with_header) adds one.
+    pub headers: Cow<'static, [Header]>,
     /// The body bytes (JSON, HTML from the host, or empty).
     pub body: Vec<u8>,
 }
@@ -40,7 +42,7 @@ impl Response {
     pub fn new(status: u16) -> Self {
         Response {
             status,
-            headers: Vec::new(),
+            headers: Cow::Borrowed(&[]),
             body: Vec::new(),
         }
     }
@@ -49,13 +51,15 @@ impl Response {
     /// and `Pragma: no-cache`, as RFC 6749 §5.1 requires for any response
     /// that carries tokens or credentials.
     pub fn json_no_store(status: u16, body: String) -> Self {
-        let mut headers = Vec::with_capacity(4);
-        headers.push(("Content-Type", Cow::Borrowed(JSON_CONTENT_TYPE)));
-        headers.push(("Cache-Control", Cow::Borrowed("no-store")));
-        headers.push(("Pragma", Cow::Borrowed("no-cache")));
+        // The same three on every JSON response: shared, not allocated.
+        static HEADERS: [Header; 3] = [
+            ("Content-Type", Cow::Borrowed(JSON_CONTENT_TYPE)),
+            ("Cache-Control", Cow::Borrowed("no-store")),
+            ("Pragma", Cow::Borrowed("no-cache")),
+        ];
         Response {
             status,
-            headers,
+            headers: Cow::Borrowed(&HEADERS),
             body: body.into_bytes(),
         }
     }
@@ -73,14 +77,26 @@ impl Response {
     /// A `302 Found` to `location`.
     pub fn redirect(location: String) -> Self {
         let mut r = Response::new(302);
-        r.headers.push(("Location", Cow::Owned(location)));
-        r.headers.push(("Cache-Control", Cow::Borrowed("no-store")));
+        r.headers = Cow::Owned(vec![
+            ("Location", Cow::Owned(location)),
+            ("Cache-Control", Cow::Borrowed("no-store")),
+        ]);
         r
     }
 
     /// Adds a header.
     pub fn with_header(mut self, name: &'static str, value: impl Into<Cow<'static, str>>) -> Self {
-        self.headers.push((name, value.into()));
+        let header = (name, value.into());
+        match &mut self.headers {
+            Cow::Owned(headers) => headers.push(header),
+            // Copied once, with room: an endpoint adds one or two.
+            Cow::Borrowed(shared) => {
+                let mut headers = Vec::with_capacity(shared.len() + 2);
+                headers.extend_from_slice(shared);
+                headers.push(header);
+                self.headers = Cow::Owned(headers);
+            }
+        }
         self
     }
 

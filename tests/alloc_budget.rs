@@ -23,13 +23,13 @@ use oauth2_provider::pkce::{self, ChallengeMethod};
 use oauth2_provider::{Grant, Request, Response, Server};
 
 /// A client-credentials token request (HTTP Basic, scope given).
-const CLIENT_CREDENTIALS_BUDGET: u64 = 8;
+const CLIENT_CREDENTIALS_BUDGET: u64 = 7;
 /// An authorization code + PKCE S256 exchange issuing a refresh token.
-const CODE_EXCHANGE_BUDGET: u64 = 14;
+const CODE_EXCHANGE_BUDGET: u64 = 13;
 /// A refresh with rotation.
-const REFRESH_BUDGET: u64 = 13;
+const REFRESH_BUDGET: u64 = 12;
 /// Introspection of an active access token.
-const INTROSPECTION_BUDGET: u64 = 3;
+const INTROSPECTION_BUDGET: u64 = 2;
 /// A bearer check of a valid token at a resource server.
 const BEARER_CHECK_BUDGET: u64 = 1;
 
