@@ -57,7 +57,7 @@ impl Scope {
             let normalised = copy.as_deref().unwrap_or(&text[..end]);
             let is_new = match &mut seen {
                 Some(set) => set.insert(token),
-                None => !normalised.split(' ').any(|t| t == token),
+                None => !normalised.split_ascii_whitespace().any(|t| t == token),
             };
             if !is_new {
                 copy.get_or_insert_with(|| copy_of(&text[..end], text.len()));
@@ -117,7 +117,10 @@ impl Scope {
 
     /// The tokens.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.as_str().split(' ').filter(|t| !t.is_empty())
+        // Tokens hold no whitespace, and the form has single spaces: the
+        // byte-predicate split is exact, and costs less than `split(' ')`'s
+        // searcher on a few short tokens.
+        self.as_str().split_ascii_whitespace()
     }
 
     /// Whether `token` is one of the tokens.
