@@ -25,9 +25,9 @@ use oauth2_provider::{Grant, Request, Response, Server};
 /// A client-credentials token request (HTTP Basic, scope given).
 const CLIENT_CREDENTIALS_BUDGET: u64 = 7;
 /// An authorization code + PKCE S256 exchange issuing a refresh token.
-const CODE_EXCHANGE_BUDGET: u64 = 13;
+const CODE_EXCHANGE_BUDGET: u64 = 14;
 /// A refresh with rotation.
-const REFRESH_BUDGET: u64 = 12;
+const REFRESH_BUDGET: u64 = 13;
 /// Introspection of an active access token.
 const INTROSPECTION_BUDGET: u64 = 2;
 /// A bearer check of a valid token at a resource server.

@@ -93,8 +93,6 @@ pub(crate) fn exchange<V: RequestValidator>(
         request,
         Grantee {
             client: &client,
-            // Checked equal to the client's above: handed over, not copied.
-            client_id: validated.client_id,
             user: Some(validated.user),
             scopes: validated.scopes,
             grant_id: Some(validated.grant_id),

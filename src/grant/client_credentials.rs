@@ -31,7 +31,6 @@ pub(crate) fn issue<V: RequestValidator>(
         request,
         Grantee {
             client: &client,
-            client_id: client.client_id().to_owned(),
             user: None,
             scopes,
             grant_id: None,

@@ -24,7 +24,6 @@ pub(crate) fn issue<V: RequestValidator>(
         request,
         Grantee {
             client: &pending.client,
-            client_id: pending.client_id.clone(),
             user: Some(user.to_owned()),
             scopes,
             grant_id: None,

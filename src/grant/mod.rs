@@ -77,8 +77,6 @@ pub(crate) enum Refresh {
 /// Who the tokens are for.
 pub(crate) struct Grantee<'c, C> {
     pub client: &'c C,
-    /// The client's identifier, owned, as the saved token carries it.
-    pub client_id: String,
     pub user: Option<String>,
     pub scopes: Scope,
     /// The token family; `None` starts a new one.
@@ -142,7 +140,7 @@ pub(crate) fn issue_tokens<V: RequestValidator>(
         // Stored apart only when they differ: no copy in the common case.
         refresh_scopes: refresh_scopes.filter(|s| *s != grantee.scopes),
         scopes: grantee.scopes,
-        client_id: grantee.client_id,
+        client_id: client.client_id().to_owned(),
         user: grantee.user,
         grant_id,
         issued_at,

@@ -1,7 +1,6 @@
 //! Resource owner password credentials grant (RFC 6749 §4.3). Legacy: off
 //! unless the server enables [`Grant::Password`].
 
-use crate::client_auth::Client;
 use crate::error::{ErrorCode, OAuthError};
 use crate::form::Param;
 use crate::grant::{check_grant_type, issue_tokens, resolve_scope, Grantee, Refresh};
@@ -34,7 +33,6 @@ pub(crate) fn issue<V: RequestValidator>(
         request,
         Grantee {
             client: &client,
-            client_id: client.client_id().to_owned(),
             user: Some(user),
             scopes,
             grant_id: None,

@@ -83,8 +83,6 @@ pub(crate) fn refresh<V: RequestValidator>(
         request,
         Grantee {
             client: &client,
-            // Checked equal to the client's above: handed over, not copied.
-            client_id: original.client_id,
             user: original.user,
             scopes,
             grant_id: Some(original.grant_id),
