@@ -74,7 +74,11 @@ pub(crate) fn eq_ignore_ascii_case(a: &[u8], b: &[u8]) -> bool {
     let Some(last) = a.len().checked_sub(8) else {
         return a.eq_ignore_ascii_case(b);
     };
-    let equal = |x: &[u8], y: &[u8]| ascii_lowercase(word(x)) == ascii_lowercase(word(y));
+    let equal = |x: &[u8], y: &[u8]| {
+        let (x, y) = (word(x), word(y));
+        // Mostly the same case already: no lowercasing to do.
+        x == y || ascii_lowercase(x) == ascii_lowercase(y)
+    };
     // The last eight bytes overlap compared ones, which compare equal again.
     a.chunks_exact(8)
         .zip(b.chunks_exact(8))
