@@ -117,6 +117,13 @@ impl fmt::Debug for BasicCredentials<'_> {
 /// assert_eq!(split_credentials("Bearer a b"), Err(HeaderError::InvalidCharacter));
 /// ```
 pub fn split_credentials(value: &str) -> Result<(&str, &str), HeaderError> {
+    let (scheme, token) = split_scheme(value)?;
+    check_token68(token)?;
+    Ok((scheme, token))
+}
+
+/// [`split_credentials`] but for the token68 check of the credentials.
+fn split_scheme(value: &str) -> Result<(&str, &str), HeaderError> {
     let value = trim_ows(value);
     // A byte loop: the scheme is a few bytes, shorter than `find`'s set-up.
     let (scheme, rest) = match value.bytes().position(|b| b == b' ') {
@@ -127,6 +134,11 @@ pub fn split_credentials(value: &str) -> Result<(&str, &str), HeaderError> {
     if token.is_empty() {
         return Err(HeaderError::MissingCredentials);
     }
+    Ok((scheme, token))
+}
+
+/// The token68 syntax of [`split_credentials`].
+fn check_token68(token: &str) -> Result<(), HeaderError> {
     let body_end = token.trim_end_matches('=').len();
     // A table and no early exit: every Basic and Bearer request pays it.
     let all_token68 = token.as_bytes()[..body_end]
@@ -135,7 +147,7 @@ pub fn split_credentials(value: &str) -> Result<(&str, &str), HeaderError> {
     if body_end == 0 || !all_token68 {
         return Err(HeaderError::InvalidCharacter);
     }
-    Ok((scheme, token))
+    Ok(())
 }
 
 /// `s` without leading or trailing optional whitespace (spaces and tabs,
@@ -212,11 +224,15 @@ pub fn parse_basic<'b>(
     value: &str,
     buf: &'b mut [u8],
 ) -> Result<BasicCredentials<'b>, HeaderError> {
-    let (scheme, token) = split_credentials(value)?;
-    if !eq_ignore_ascii_case(scheme.as_bytes(), b"basic") {
-        return Err(HeaderError::WrongScheme);
-    }
-    let len = decode_base64(token, buf)?;
+    let (scheme, token) = split_scheme(value)?;
+    let decoded = if eq_ignore_ascii_case(scheme.as_bytes(), b"basic") {
+        decode_base64(token, buf)
+    } else {
+        Err(HeaderError::WrongScheme)
+    };
+    // Base64 is token68 less "-._~": credentials that decode are token68,
+    // and only a failure needs the token68 check, whose error comes first.
+    let len = decoded.or_else(|e| check_token68(token).and(Err(e)))?;
     let decoded = &mut buf[..len];
     let colon = decoded
         .iter()
@@ -428,5 +444,30 @@ mod tests {
             }
         }
         assert_eq!(checked, 1_111_111);
+    }
+
+    /// A value `split_credentials` rejects, `parse_basic` rejects with the
+    /// same error, though it leaves the token68 check until decoding
+    /// fails: every value of a scheme and up to five symbols.
+    #[test]
+    fn parse_basic_reports_syntax_errors_first() {
+        const ALPHABET: &[u8] = b"AQw=-~ *";
+        for scheme in ["Basic ", "bearer ", "Basic", ""] {
+            for len in 0..=5u32 {
+                for n in 0..ALPHABET.len().pow(len) {
+                    let mut rest = n;
+                    let mut value = String::from(scheme);
+                    for _ in 0..len {
+                        value.push(char::from(ALPHABET[rest % ALPHABET.len()]));
+                        rest /= ALPHABET.len();
+                    }
+                    let mut buf = [0u8; 8];
+                    let parsed = parse_basic(&value, &mut buf).map(|_| ());
+                    if let Err(e) = split_credentials(&value) {
+                        assert_eq!(parsed, Err(e), "{value:?}");
+                    }
+                }
+            }
+        }
     }
 }
