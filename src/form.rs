@@ -21,7 +21,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::error::OAuthError;
-use crate::scan::has_form_escape;
+use crate::scan::{find_byte, has_form_escape};
 
 /// Why a form or query string was rejected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -304,20 +304,41 @@ pub struct Params<'a> {
 impl<'a> Params<'a> {
     /// Parses a form body or query string.
     pub fn parse(input: &'a [u8]) -> Result<Self, FormError> {
+        let mut params = Params::default();
+        params.parse_into(input)?;
+        Ok(params)
+    }
+
+    /// [`parse`](Self::parse) into `self`, which must be empty: for callers
+    /// that keep the parameters where they are built, since they are some
+    /// 400 bytes, and every move of them a copy.
+    pub(crate) fn parse_into(&mut self, input: &'a [u8]) -> Result<(), FormError> {
         match std::str::from_utf8(input) {
-            Ok(text) => Self::parse_text(text),
+            Ok(text) => self.parse_text(text),
             // Some name or value is not UTF-8 before decoding: the pair by
             // pair path finds which, and the first error in order.
-            Err(_) => Self::parse_pairs(input),
+            Err(_) => self.parse_pairs(input),
         }
     }
 
     /// The common case: the whole input validated as UTF-8 once, so that a
     /// name or value without escapes is a slice of it, checked no further.
-    fn parse_text(text: &'a str) -> Result<Self, FormError> {
-        let mut params = Params::default();
-        for segment in text.split('&').filter(|s| !s.is_empty()) {
-            let (name, value) = segment.split_once('=').unwrap_or((segment, ""));
+    fn parse_text(&mut self, text: &'a str) -> Result<(), FormError> {
+        let mut rest = text;
+        while !rest.is_empty() {
+            // Separators are ASCII: slicing at them keeps to char boundaries.
+            let (segment, after) = match find_byte(rest.as_bytes(), b'&') {
+                Some(i) => (&rest[..i], &rest[i + 1..]),
+                None => (rest, ""),
+            };
+            rest = after;
+            if segment.is_empty() {
+                continue;
+            }
+            let (name, value) = match find_byte(segment.as_bytes(), b'=') {
+                Some(i) => (&segment[..i], &segment[i + 1..]),
+                None => (segment, ""),
+            };
             if name.is_empty() {
                 return Err(FormError::EmptyName);
             }
@@ -331,18 +352,17 @@ impl<'a> Params<'a> {
             } else {
                 Cow::Borrowed(value)
             };
-            params.insert(param, value)?;
+            self.insert(param, value)?;
         }
-        Ok(params)
+        Ok(())
     }
 
-    fn parse_pairs(input: &'a [u8]) -> Result<Self, FormError> {
-        let mut params = Params::default();
+    fn parse_pairs(&mut self, input: &'a [u8]) -> Result<(), FormError> {
         for pair in pairs(input) {
             let (name, value) = pair?;
-            params.insert(Param::from_name(&name), value)?;
+            self.insert(Param::from_name(&name), value)?;
         }
-        Ok(params)
+        Ok(())
     }
 
     /// Keeps a recognised, non-empty value; a second one is an error.
@@ -426,10 +446,10 @@ mod tests {
                 input.push_str(ALPHABET[rest % ALPHABET.len()]);
                 rest /= ALPHABET.len();
             }
-            let bytes = input.as_bytes();
+            let (mut text, mut pairs) = (Params::default(), Params::default());
             assert_eq!(
-                Params::parse_text(&input),
-                Params::parse_pairs(bytes),
+                text.parse_text(&input).map(|()| text),
+                pairs.parse_pairs(input.as_bytes()).map(|()| pairs),
                 "{input:?}"
             );
             checked += 1;

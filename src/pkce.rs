@@ -12,10 +12,8 @@
 
 use std::fmt;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-
 use crate::secret::{constant_time_eq, fixed_len_eq, sha256};
+use crate::token::base64url_32;
 
 /// A `code_challenge_method` (RFC 7636 §4.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -115,11 +113,7 @@ impl fmt::Debug for S256Challenge {
 
 /// `BASE64URL-ENCODE(SHA256(ASCII(verifier)))` (RFC 7636 §4.2).
 pub fn s256_challenge(verifier: &str) -> S256Challenge {
-    let digest = sha256(verifier.as_bytes());
-    let mut out = [0u8; S256_CHALLENGE_LEN];
-    let written = URL_SAFE_NO_PAD.encode_slice(digest, &mut out);
-    debug_assert_eq!(written.ok(), Some(S256_CHALLENGE_LEN));
-    S256Challenge(out)
+    S256Challenge(base64url_32(&sha256(verifier.as_bytes())))
 }
 
 /// Whether `verifier` matches the stored `challenge` under `method`

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::scan::{eq_ignore_ascii_case, find_byte};
+
 /// One request header as the host received it.
 pub type HeaderPair<'a> = (&'a str, &'a str);
 
@@ -62,8 +64,9 @@ impl<'a> Request<'a> {
     /// The query string without the `?`, if the target has one. A `?`
     /// after a `#` belongs to the fragment, not to a query.
     pub fn query(&self) -> Option<&'a str> {
-        let target = &self.uri[..self.uri.find('#').unwrap_or(self.uri.len())];
-        let start = target.find('?')? + 1;
+        let uri = self.uri.as_bytes();
+        let target = &self.uri[..find_byte(uri, b'#').unwrap_or(uri.len())];
+        let start = find_byte(target.as_bytes(), b'?')? + 1;
         Some(&target[start..])
     }
 
@@ -76,7 +79,7 @@ impl<'a> Request<'a> {
     pub fn header(&self, name: &str) -> Option<&'a str> {
         self.headers
             .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .find(|(n, _)| eq_ignore_ascii_case(n.as_bytes(), name.as_bytes()))
             .map(|(_, v)| *v)
     }
 
@@ -86,7 +89,7 @@ impl<'a> Request<'a> {
         let mut found = self
             .headers
             .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name));
+            .filter(|(n, _)| eq_ignore_ascii_case(n.as_bytes(), name.as_bytes()));
         let first = found.next().map(|(_, v)| *v);
         if found.next().is_some() {
             return Err(RepeatedHeader);
@@ -108,8 +111,11 @@ impl<'a> Request<'a> {
     /// (type and subtype case-insensitive, parameters such as `charset` allowed).
     pub fn has_form_body(&self) -> bool {
         self.header("content-type").is_some_and(|ct| {
-            let media = ct.split_once(';').map_or(ct, |(media, _)| media);
-            crate::header::trim_ows(media).eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            let media = find_byte(ct.as_bytes(), b';').map_or(ct, |end| &ct[..end]);
+            eq_ignore_ascii_case(
+                crate::header::trim_ows(media).as_bytes(),
+                b"application/x-www-form-urlencoded",
+            )
         })
     }
 }

@@ -7,6 +7,7 @@ use std::fmt;
 
 use crate::error::OAuthError;
 use crate::form;
+use crate::scan::eq_ignore_ascii_case;
 
 /// A response header: a static name and a value that is static unless the
 /// endpoint had to build it (a `Location`, a `WWW-Authenticate` challenge).
@@ -25,8 +26,10 @@ pub type Header = (&'static str, Cow<'static, str>);
 pub struct Response {
     /// The HTTP status code.
     pub status: u16,
-    /// The headers, in the order they should be sent.
-    pub headers: Vec<Header>,
+    /// The headers, in the order they should be sent: a shared constant
+    /// list when the endpoint added nothing of its own (a JSON response's
+    /// three), else owned; [`with_header`](Self::with_header) adds one.
+    pub headers: Cow<'static, [Header]>,
     /// The body bytes (JSON, HTML from the host, or empty).
     pub body: Vec<u8>,
 }
@@ -39,7 +42,7 @@ impl Response {
     pub fn new(status: u16) -> Self {
         Response {
             status,
-            headers: Vec::new(),
+            headers: Cow::Borrowed(&[]),
             body: Vec::new(),
         }
     }
@@ -48,13 +51,15 @@ impl Response {
     /// and `Pragma: no-cache`, as RFC 6749 §5.1 requires for any response
     /// that carries tokens or credentials.
     pub fn json_no_store(status: u16, body: String) -> Self {
-        let mut headers = Vec::with_capacity(4);
-        headers.push(("Content-Type", Cow::Borrowed(JSON_CONTENT_TYPE)));
-        headers.push(("Cache-Control", Cow::Borrowed("no-store")));
-        headers.push(("Pragma", Cow::Borrowed("no-cache")));
+        // The same three on every JSON response: shared, not allocated.
+        static HEADERS: [Header; 3] = [
+            ("Content-Type", Cow::Borrowed(JSON_CONTENT_TYPE)),
+            ("Cache-Control", Cow::Borrowed("no-store")),
+            ("Pragma", Cow::Borrowed("no-cache")),
+        ];
         Response {
             status,
-            headers,
+            headers: Cow::Borrowed(&HEADERS),
             body: body.into_bytes(),
         }
     }
@@ -72,14 +77,26 @@ impl Response {
     /// A `302 Found` to `location`.
     pub fn redirect(location: String) -> Self {
         let mut r = Response::new(302);
-        r.headers.push(("Location", Cow::Owned(location)));
-        r.headers.push(("Cache-Control", Cow::Borrowed("no-store")));
+        r.headers = Cow::Owned(vec![
+            ("Location", Cow::Owned(location)),
+            ("Cache-Control", Cow::Borrowed("no-store")),
+        ]);
         r
     }
 
     /// Adds a header.
     pub fn with_header(mut self, name: &'static str, value: impl Into<Cow<'static, str>>) -> Self {
-        self.headers.push((name, value.into()));
+        let header = (name, value.into());
+        match &mut self.headers {
+            Cow::Owned(headers) => headers.push(header),
+            // Copied once, with room: an endpoint adds one or two.
+            Cow::Borrowed(shared) => {
+                let mut headers = Vec::with_capacity(shared.len() + 2);
+                headers.extend_from_slice(shared);
+                headers.push(header);
+                self.headers = Cow::Owned(headers);
+            }
+        }
         self
     }
 
@@ -87,7 +104,7 @@ impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .find(|(n, _)| eq_ignore_ascii_case(n.as_bytes(), name.as_bytes()))
             .map(|(_, v)| v.as_ref())
     }
 
@@ -158,24 +175,7 @@ impl JsonObject {
     /// Adds `"key":number`.
     pub fn number(&mut self, key: &str, value: u64) -> &mut Self {
         self.key(key);
-        // Decimal digits by hand: `write!` goes through `core::fmt`, several
-        // times the cost, on every token response.
-        let mut digits = [0u8; 20];
-        let mut start = digits.len();
-        let mut rest = value;
-        loop {
-            start -= 1;
-            digits[start] = b'0' + (rest % 10) as u8;
-            rest /= 10;
-            if rest == 0 {
-                break;
-            }
-        }
-        // ASCII digits, pushed as characters: no UTF-8 check of bytes
-        // just written.
-        for &digit in &digits[start..] {
-            self.out.push(char::from(digit));
-        }
+        push_decimal(&mut self.out, value);
         self
     }
 
@@ -208,6 +208,28 @@ impl JsonObject {
     pub fn finish(mut self) -> String {
         self.out.push('}');
         self.out
+    }
+}
+
+/// Appends the decimal digits of `value`.
+pub(crate) fn push_decimal(out: &mut String, value: u64) {
+    // By hand: `write!` goes through `core::fmt`, several times the cost,
+    // on every token response.
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = value;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    // ASCII digits, pushed as characters: no UTF-8 check of bytes just
+    // written.
+    for &digit in &digits[start..] {
+        out.push(char::from(digit));
     }
 }
 

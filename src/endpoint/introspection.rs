@@ -2,7 +2,7 @@
 
 use crate::client_auth::{self, Client};
 use crate::error::{ErrorCode, OAuthError};
-use crate::form::Param;
+use crate::form::{Param, Params};
 use crate::request::{OAuthRequest, Request};
 use crate::response::{JsonObject, Response};
 use crate::server::Server;
@@ -16,10 +16,10 @@ impl<V: RequestValidator> Server<V> {
     /// ([`Client::may_introspect`]); an active token gives its claims, and
     /// anything else — unknown, expired, revoked — `{"active":false}`.
     pub fn introspection_response(&self, request: &Request<'_>) -> Response {
-        let oauth = match parse_form_post(request) {
-            Ok(oauth) => oauth,
-            Err(response) => return response,
-        };
+        let mut oauth = OAuthRequest::new(*request, Params::default());
+        if let Err(response) = parse_form_post(&mut oauth) {
+            return response;
+        }
         match self.introspect(&oauth) {
             Ok(info) => Response::json_no_store(200, self.introspection_json(info.as_ref())),
             Err(error) => json_error(&error, self.realm()),

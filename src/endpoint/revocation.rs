@@ -2,7 +2,7 @@
 
 use crate::client_auth::Client;
 use crate::error::{ErrorCode, OAuthError};
-use crate::form::Param;
+use crate::form::{Param, Params};
 use crate::request::{OAuthRequest, Request};
 use crate::response::Response;
 use crate::server::Server;
@@ -17,7 +17,8 @@ impl<V: RequestValidator> Server<V> {
     /// and left alone; an unknown or already invalid token is `200`
     /// (§2.2), as is success.
     pub fn revocation_response(&self, request: &Request<'_>) -> Response {
-        let outcome = parse_form_post(request).and_then(|oauth| {
+        let mut oauth = OAuthRequest::new(*request, Params::default());
+        let outcome = parse_form_post(&mut oauth).and_then(|()| {
             self.revoke(&oauth)
                 .map_err(|e| json_error(&e, self.realm()))
         });

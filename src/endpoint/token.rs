@@ -1,7 +1,7 @@
 //! The token endpoint (RFC 6749 §3.2, §5): dispatch on `grant_type`.
 
 use crate::error::{ErrorCode, OAuthError};
-use crate::form::Param;
+use crate::form::{Param, Params};
 use crate::grant;
 use crate::request::{OAuthRequest, Request};
 use crate::response::Response;
@@ -31,10 +31,10 @@ impl<V: RequestValidator> Server<V> {
     /// assert!(response.body_str().contains(r#""token_type":"Bearer""#));
     /// ```
     pub fn token_response(&self, request: &Request<'_>) -> Response {
-        let oauth = match parse_form_post(request) {
-            Ok(oauth) => oauth,
-            Err(response) => return response,
-        };
+        let mut oauth = OAuthRequest::new(*request, Params::default());
+        if let Err(response) = parse_form_post(&mut oauth) {
+            return response;
+        }
         match self.issue_token(&oauth) {
             Ok(token) => token.into_response(),
             Err(error) => json_error(&error, self.realm()),
