@@ -228,6 +228,13 @@ static int op_bearer_check(const char *input) {
     return ok;
 }
 
+/* One call of the measured operation. Never inlined, so that an
+ * instruction count can take it alone, as for the Rust driver:
+ * valgrind --tool=callgrind --toggle-collect=timed_call ... */
+__attribute__((noinline)) static int timed_call(int (*op)(const char *), const char *input) {
+    return op(input);
+}
+
 static double measure(int rounds, int batch, char *(*setup)(void), int (*op)(const char *)) {
     double *samples = malloc((size_t)rounds * sizeof *samples), median;
     char **inputs = malloc((size_t)batch * sizeof *inputs);
@@ -238,7 +245,7 @@ static double measure(int rounds, int batch, char *(*setup)(void), int (*op)(con
         for (i = 0; i < batch; i++) inputs[i] = setup();
         start = now_us();
         for (i = 0; i < batch; i++)
-            if (!op(inputs[i])) die("operation failed");
+            if (!timed_call(op, inputs[i])) die("operation failed");
         samples[r] = (now_us() - start) / batch;
         for (i = 0; i < batch; i++) free(inputs[i]);
     }
