@@ -71,14 +71,21 @@ pub(crate) fn eq_ignore_ascii_case(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
+    // Mostly the same case already: no lowercasing to do.
+    let equal = |x: u64, y: u64| x == y || ascii_lowercase(x) == ascii_lowercase(y);
     let Some(last) = a.len().checked_sub(8) else {
-        return a.eq_ignore_ascii_case(b);
+        // Four to seven bytes (a scheme): two half words, overlapping.
+        let Some(last) = a.len().checked_sub(4) else {
+            return a.eq_ignore_ascii_case(b);
+        };
+        let half = |s: &[u8], i: usize| {
+            let mut word = [0u8; 4];
+            word.copy_from_slice(&s[i..i + 4]);
+            u64::from(u32::from_le_bytes(word))
+        };
+        return equal(half(a, 0), half(b, 0)) && equal(half(a, last), half(b, last));
     };
-    let equal = |x: &[u8], y: &[u8]| {
-        let (x, y) = (word(x), word(y));
-        // Mostly the same case already: no lowercasing to do.
-        x == y || ascii_lowercase(x) == ascii_lowercase(y)
-    };
+    let equal = |x: &[u8], y: &[u8]| equal(word(x), word(y));
     // The last eight bytes overlap compared ones, which compare equal again.
     a.chunks_exact(8)
         .zip(b.chunks_exact(8))

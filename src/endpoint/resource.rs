@@ -42,7 +42,13 @@ impl<V: RequestValidator> Server<V> {
             Ok(None) => return Err(self.bearer_failure(None, required_scopes)),
             Err(e) => return Err(self.bearer_failure(Some(e), required_scopes)),
         };
-        let oauth = OAuthRequest::new(*request, self.bearer_params(request));
+        // The parameters are parsed where they stay: they are some 400
+        // bytes, and every move of them a copy.
+        let mut oauth = OAuthRequest::new(*request, Params::default());
+        if oauth.params.parse_into(self.bearer_form(request)).is_err() {
+            // A malformed form simply carries no token.
+            oauth.params = Params::default();
+        }
         let info = match self
             .validator
             .validate_bearer_token(&token, required_scopes, &oauth)
@@ -68,19 +74,18 @@ impl<V: RequestValidator> Server<V> {
         Ok(info)
     }
 
-    /// The parameters that may carry a token, where the server allows it.
-    fn bearer_params<'r>(&self, request: &Request<'r>) -> Params<'r> {
+    /// The form body or query whose parameters may carry a token, where
+    /// the server allows it.
+    fn bearer_form<'r>(&self, request: &Request<'r>) -> &'r [u8] {
         let body =
             self.config.bearer_in_body && !request.is_method("GET") && request.has_form_body();
-        let raw: &'r [u8] = if body {
+        if body {
             request.body()
         } else if self.config.bearer_in_query {
             request.query().unwrap_or("").as_bytes()
         } else {
             b""
-        };
-        // A malformed form simply carries no token.
-        Params::parse(raw).unwrap_or_default()
+        }
     }
 
     /// The token, from whichever one method carried it: the header, or
