@@ -106,17 +106,23 @@ typedef struct table {
 } table;
 
 /* Eight bytes at a time, multiply and fold (keys are random tokens and
- * registered identifiers). */
+ * registered identifiers). The tail is the key's last eight bytes,
+ * overlapping the words before (a fixed-size load, no memcpy call); only
+ * keys shorter than a word are read byte by byte. */
 static uint64_t hash(oap_str key) {
-    uint64_t h = 0x9e3779b97f4a7c15u ^ key.len, w;
+    uint64_t h = 0x9e3779b97f4a7c15u ^ key.len, w = 0;
     size_t i = 0;
     for (; i + 8 <= key.len; i += 8) {
         memcpy(&w, key.ptr + i, 8);
         h = (h ^ w) * 0xff51afd7ed558ccdu;
         h ^= h >> 32;
     }
-    w = 0;
-    memcpy(&w, key.ptr + i, key.len - i);
+    if (key.len >= 8) {
+        memcpy(&w, key.ptr + key.len - 8, 8);
+    } else {
+        w = 0;
+        for (i = 0; i < key.len; i++) w |= (uint64_t)(unsigned char)key.ptr[i] << (8 * i);
+    }
     h = (h ^ w) * 0xc4ceb9fe1a85ec53u;
     return h ^ (h >> 29);
 }

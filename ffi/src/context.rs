@@ -16,7 +16,7 @@ use crate::ffi::{into_handle, read_versioned, try_ref, try_slice, Out, Versioned
 use crate::panic;
 use crate::slice::oap_str;
 use crate::status::oap_status;
-use crate::token::oap_token;
+use crate::token::{clone_info, oap_token};
 
 /// The kind of a token, as in `token_type_hint` (RFC 7009, RFC 7662).
 pub type oap_token_type = u32;
@@ -462,8 +462,8 @@ pub unsafe extern "C" fn oap_ctx_set_token(
         set_into(
             ctx,
             Slot::TokenInfo,
-            || Ok(try_ref(token)?.inner.clone()),
-            put_token_info,
+            || try_ref(token),
+            |ctx, token| put_token_info_with(ctx, || clone_info(&token.inner)),
         )
     }
 }
@@ -472,8 +472,17 @@ pub unsafe extern "C" fn oap_ctx_set_token(
 /// `Slot::TokenInfo` has one; were one missing, the info would be dropped
 /// and the callback's `OAP_CB_TRUE` count as a failure (no value).
 fn put_token_info(ctx: &mut oap_ctx<'_>, info: TokenInfo) {
+    put_token_info_with(ctx, || info);
+}
+
+/// As [`put_token_info`], the info made by `make` right in the slot (a
+/// token info is large: not built aside, then moved).
+#[inline]
+fn put_token_info_with(ctx: &mut oap_ctx<'_>, make: impl FnOnce() -> TokenInfo) {
     if let Some(out) = ctx.token_info.as_deref_mut() {
-        *out = Some(info);
+        // A second answer replaces the first.
+        *out = None;
+        out.get_or_insert_with(make);
     }
 }
 

@@ -147,16 +147,22 @@ const INLINE_ITEMS: usize = 8;
 /// never has a dangling pointer, even when empty.
 pub(crate) fn map_small<T, U: Copy, E, R>(
     items: &[T],
-    filler: U,
     mut map: impl FnMut(&T) -> Result<U, E>,
     f: impl FnOnce(&[U]) -> R,
 ) -> Result<R, E> {
     if items.len() <= INLINE_ITEMS {
-        let mut inline = [filler; INLINE_ITEMS];
+        // Only the slots used are written (no filler stored in all eight).
+        let mut inline = [const { MaybeUninit::<U>::uninit() }; INLINE_ITEMS];
         for (slot, item) in inline.iter_mut().zip(items) {
-            *slot = map(item)?;
+            slot.write(map(item)?);
         }
-        Ok(f(&inline[..items.len()]))
+        // SAFETY: the first items.len() slots were all written just above
+        // (an error returned before this point), MaybeUninit<U> has U's
+        // layout, and the slice borrows `inline`, which outlives it. An
+        // empty slice points into `inline`: never dangling.
+        let mapped =
+            unsafe { std::slice::from_raw_parts(inline.as_ptr().cast::<U>(), items.len()) };
+        Ok(f(mapped))
     } else {
         let mapped = items.iter().map(map).collect::<Result<Vec<U>, E>>()?;
         Ok(f(&mapped))
@@ -173,7 +179,6 @@ mod tests {
             let items: Vec<usize> = (0..n).collect();
             let doubled = map_small(
                 &items,
-                0,
                 |&i| Ok::<_, ()>(i * 2),
                 |out| {
                     // Not the dangling pointer of an empty Vec (its alignment).
@@ -186,7 +191,6 @@ mod tests {
             if n > 0 {
                 let failed = map_small(
                     &items,
-                    0,
                     |&i| if i + 1 == n { Err(i) } else { Ok(i) },
                     |_| unreachable!(),
                 );

@@ -197,7 +197,6 @@ unsafe fn verify_bearer<R>(
     let raw = unsafe { try_slice(scopes, scopes_len) }?;
     map_small(
         raw,
-        "",
         // SAFETY: each valid for the call (contract).
         |s| unsafe { s.to_str() },
         // SAFETY: NULL or valid for this call (contract).
@@ -298,12 +297,12 @@ pub unsafe extern "C" fn oap_server_verify_bearer_with(
         let server = unsafe { try_ref(server) }?;
         let granted = granted.ok_or(oap_status::NullParameter)?;
         let response_out = Out::new(response_out)?;
-        let hand_over = |outcome| match outcome {
+        let hand_over = |outcome: Result<TokenInfo, provider::Response>| match outcome {
             Ok(info) => {
                 let token = oap_token { inner: info };
                 // SAFETY: a host callback called as its contract says:
-                // user_data as given, token live (on this stack) for the
-                // call and not used by the host after it.
+                // user_data as given, the token live (on this stack) for
+                // the call and not used by the host after it.
                 unsafe { granted(user_data, &token) };
                 std::ptr::null_mut()
             }
