@@ -137,6 +137,10 @@ impl State {
         for (word, bytes) in self.key.iter_mut().zip(seed.chunks_exact(4)) {
             *word = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
         }
+        // The seed is the key: no copy stays on the stack (best effort, as
+        // for a refill's stream).
+        seed.fill(0);
+        std::hint::black_box(&mut seed);
         self.refills_left = REFILLS_PER_SEED;
         Ok(())
     }

@@ -1020,6 +1020,25 @@ fn challenge_from_validate_code_needs_no_hooks() {
     }
 }
 
+/// A host that reports an S256 code's method as `plain` on a server that
+/// refuses `plain`: the public challenge must not pass as the verifier.
+#[test]
+fn a_plain_method_is_refused_where_plain_is_not_accepted() {
+    let mut validator = Delegating::new(realm());
+    validator.challenge_in_validate_code = true;
+    validator.claim_plain = true;
+    let server = Server::builder(validator).build();
+    let code = public_code(&server);
+    for verifier in [CHALLENGE, VERIFIER] {
+        assert_error(
+            &public_exchange(&server, &code, verifier),
+            400,
+            "invalid_grant",
+            "plain",
+        );
+    }
+}
+
 #[test]
 fn failing_revocation_on_replay_is_server_error() {
     let server = Server::builder(Delegating::new(realm()).failing("revoke_grant")).build();

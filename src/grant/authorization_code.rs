@@ -154,6 +154,15 @@ fn check_pkce<V: RequestValidator>(
                     .get_code_challenge_method(code, request)?
                     .unwrap_or(unsaved),
             };
+            // A `plain` challenge on a server that refuses `plain` cannot
+            // have come from its authorization endpoint: the host saved the
+            // method wrongly, and reading it as `plain` would let the public
+            // challenge pass as the verifier.
+            if method == ChallengeMethod::Plain && !server.config.allow_plain_pkce {
+                return Err(invalid_grant(
+                    "the code's PKCE method is plain, which this server does not accept",
+                ));
+            }
             if !pkce::matches(verifier, challenge, method) {
                 return Err(invalid_grant(
                     "code_verifier does not match the code challenge",

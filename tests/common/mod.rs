@@ -346,6 +346,9 @@ pub struct Delegating {
     /// `get_code_challenge(_method)` (the default here, so that the tests
     /// of those hooks reach them).
     pub challenge_in_validate_code: bool,
+    /// `validate_code` reports the code's PKCE method as `plain`, whatever
+    /// it was (a host that saved the method wrongly).
+    pub claim_plain: bool,
     /// `validate_code` answers from a snapshot taken at the code's first
     /// validation: a second exchange that read the code before the first
     /// one consumed it (two requests racing).
@@ -374,6 +377,7 @@ impl Delegating {
             revoke_hints: std::sync::Mutex::default(),
             forget_method: false,
             challenge_in_validate_code: false,
+            claim_plain: false,
             stale_codes: false,
             reuse_during_rotation: false,
             bearer_via_introspect: false,
@@ -576,10 +580,14 @@ mod delegating_impl {
         ) -> R<CodeStatus> {
             self.check("validate_code")?;
             let mut status = self.inner.validate_code(client_id, code, client, request)?;
-            if let (CodeStatus::Valid(validated), false) =
-                (&mut status, self.challenge_in_validate_code)
-            {
-                validated.code_challenge = None;
+            if let CodeStatus::Valid(validated) = &mut status {
+                if !self.challenge_in_validate_code {
+                    validated.code_challenge = None;
+                } else if let (Some((_, method)), true) =
+                    (&mut validated.code_challenge, self.claim_plain)
+                {
+                    *method = oauth2_provider::pkce::ChallengeMethod::Plain;
+                }
             }
             if !self.stale_codes {
                 return Ok(status);
