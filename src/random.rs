@@ -42,15 +42,12 @@ mod per_thread {
     }
 }
 
-use chacha20::KEY_WORDS;
+use chacha20::{KEY_WORDS, STREAM_BYTES};
 
-/// Keystream blocks made at once ([`chacha20::four_blocks`]): the first
-/// 32 bytes become the next key, the other 224 bytes (seven tokens) are
-/// handed out one by one.
-const BLOCKS_PER_REFILL: usize = 4;
-
-/// Random bytes kept between draws.
-const BUFFER: usize = 64 * BLOCKS_PER_REFILL - 4 * KEY_WORDS;
+/// Random bytes kept between draws: a refill's stream
+/// ([`chacha20::four_blocks`]) but for its first 32 bytes, which become the
+/// next key; the other 224 (seven tokens) are handed out one by one.
+const BUFFER: usize = STREAM_BYTES - 4 * KEY_WORDS;
 
 /// Refills between two seeds from the OS: a bound on how long one seed
 /// serves (about 450 tokens, one system call each time).
@@ -169,7 +166,7 @@ mod tests {
         let key = state.key;
         let mut out = [0u8; 32];
         state.fill(&mut out).unwrap();
-        let stream = keystream(&key, BLOCKS_PER_REFILL as u32);
+        let stream = keystream(&key, chacha20::BLOCKS as u32);
         let next_key: Vec<u8> = state.key.iter().flat_map(|w| w.to_le_bytes()).collect();
         assert_eq!(next_key[..], stream[..32], "next key = the first 32 bytes");
         assert_eq!(out[..], stream[32..64], "then the output");
@@ -188,12 +185,12 @@ mod tests {
         let (first, second) = out.split_at_mut(40);
         state.fill(first).unwrap();
         state.fill(second).unwrap();
-        let stream = keystream(&key, BLOCKS_PER_REFILL as u32);
+        let stream = keystream(&key, chacha20::BLOCKS as u32);
         assert_eq!(out[..BUFFER], stream[32..]);
         let next: [u32; KEY_WORDS] = std::array::from_fn(|i| {
             u32::from_le_bytes(stream[4 * i..4 * i + 4].try_into().unwrap())
         });
-        let stream = keystream(&next, BLOCKS_PER_REFILL as u32);
+        let stream = keystream(&next, chacha20::BLOCKS as u32);
         assert_eq!(
             out[BUFFER..],
             stream[32..132],

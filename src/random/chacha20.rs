@@ -9,6 +9,12 @@ const SIGMA: [u32; 4] = [0x6170_7865, 0x3320_646e, 0x7962_2d32, 0x6b20_6574];
 /// Words of key: 256 bits.
 pub(crate) const KEY_WORDS: usize = 8;
 
+/// Blocks [`four_blocks`] makes at once.
+pub(crate) const BLOCKS: usize = 4;
+
+/// Bytes [`four_blocks`] makes at once.
+pub(crate) const STREAM_BYTES: usize = 64 * BLOCKS;
+
 /// One 64-byte keystream block for `key`, block `counter` and `nonce`, as
 /// sixteen little-endian words (RFC 8439 §2.3). On x86-64 only the
 /// reference the SSE2 path is tested against.
@@ -41,7 +47,7 @@ pub(crate) fn block(key: &[u32; KEY_WORDS], counter: u32, nonce: [u32; 3]) -> [u
 /// makes at once. On x86-64 the four are computed side by side in SSE2
 /// registers (the baseline there), in about half the time of four scalar
 /// blocks; elsewhere one after the other.
-pub(crate) fn four_blocks(key: &[u32; KEY_WORDS], counter: u32) -> [u8; 256] {
+pub(crate) fn four_blocks(key: &[u32; KEY_WORDS], counter: u32) -> [u8; STREAM_BYTES] {
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
         #[allow(unsafe_code)]
@@ -59,8 +65,8 @@ pub(crate) fn four_blocks(key: &[u32; KEY_WORDS], counter: u32) -> [u8; 256] {
 
 /// [`four_blocks`] one block at a time.
 #[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
-fn four_scalar_blocks(key: &[u32; KEY_WORDS], counter: u32) -> [u8; 256] {
-    let mut out = [0u8; 256];
+fn four_scalar_blocks(key: &[u32; KEY_WORDS], counter: u32) -> [u8; STREAM_BYTES] {
+    let mut out = [0u8; STREAM_BYTES];
     for (i, chunk) in out.chunks_exact_mut(64).enumerate() {
         let words = block(key, counter.wrapping_add(i as u32), [0; 3]);
         for (bytes, word) in chunk.chunks_exact_mut(4).zip(words) {
@@ -80,7 +86,7 @@ mod sse2 {
         _mm_shuffle_epi32, _mm_slli_epi32, _mm_srli_epi32, _mm_xor_si128,
     };
 
-    use super::{KEY_WORDS, SIGMA};
+    use super::{KEY_WORDS, SIGMA, STREAM_BYTES};
 
     #[inline]
     #[target_feature(enable = "sse2")]
@@ -114,7 +120,7 @@ mod sse2 {
     }
 
     #[target_feature(enable = "sse2")]
-    pub(super) fn four_blocks(key: &[u32; KEY_WORDS], counter: u32) -> [u8; 256] {
+    pub(super) fn four_blocks(key: &[u32; KEY_WORDS], counter: u32) -> [u8; STREAM_BYTES] {
         let splat = |word: u32| _mm_set1_epi32(word as i32);
         let mut initial = [splat(0); 16];
         for (row, &word) in initial.iter_mut().zip(SIGMA.iter().chain(key)) {
@@ -133,7 +139,7 @@ mod sse2 {
             quarter_round(&mut x, 2, 7, 8, 13);
             quarter_round(&mut x, 3, 4, 9, 14);
         }
-        let mut out = [0u8; 256];
+        let mut out = [0u8; STREAM_BYTES];
         for (word, (row, start)) in x.iter().zip(initial).enumerate() {
             for (block, value) in lanes(_mm_add_epi32(*row, start)).into_iter().enumerate() {
                 let at = 64 * block + 4 * word;
