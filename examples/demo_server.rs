@@ -78,9 +78,9 @@
 //! | `secret=SECRET` | a confidential client with this secret |
 //! | `secret-sha256=HEX` | a confidential client whose secret is stored as its SHA-256 digest (64 hex digits) |
 //! | `redirect=URI` | a registered redirect URI (repeat for several; exact match) |
-//! | `grants=G1,G2,…` | allowed grants: `authorization_code`, `implicit`, `password`, `client_credentials`, `refresh_token` (default: all) |
-//! | `scopes=S1,S2,…` | scopes the client may have (default: any) |
-//! | `default-scopes=S1,…` | granted when a request names no scope (default: none) |
+//! | `grants=G1,G2,…` | allowed grants: `authorization_code`, `implicit`, `password`, `client_credentials`, `refresh_token`; required: a client line without it is a load error |
+//! | `scopes=S1,S2,…` | scopes the client may have (default: none; a request naming a scope is then `invalid_scope`) |
+//! | `default-scopes=S1,…` | granted when a request names no scope, each among `scopes=` (default: none) |
 //! | `introspect` | may call `/introspect` (confidential clients only) |
 //! | `pkce` | requires PKCE although confidential (public clients always need it, S256 only) |
 //!

@@ -69,10 +69,10 @@ fn realm() -> MemoryValidator {
             .grants(["authorization_code", "refresh_token", "implicit"])
             .scopes(["read"]),
     );
-    v.add_client(MemoryClient::public(
-        "query-client",
-        ["https://q.example/cb?app=1"],
-    ));
+    v.add_client(
+        MemoryClient::public("query-client", ["https://q.example/cb?app=1"])
+            .grants(["authorization_code"]),
+    );
     v.add_user("alice", "wonderland");
     v
 }

@@ -18,6 +18,7 @@
 //! impl Client for AppClient {
 //!     fn client_id(&self) -> &str { "app" }
 //!     fn secret(&self) -> Option<StoredSecret<'_>> { Some(StoredSecret::Plain("s3cret")) }
+//!     fn allows_grant_type(&self, grant_type: &str) -> bool { grant_type == "client_credentials" }
 //! }
 //! impl ClientLookup for App {
 //!     type Client = AppClient;
@@ -49,7 +50,8 @@ use crate::secret::StoredSecret;
 ///
 /// Implemented by the host's client record. Every method but
 /// [`client_id`](Client::client_id) and [`secret`](Client::secret) has a
-/// permissive default.
+/// default, and the defaults that grant something fail closed: no grant
+/// type, no redirect URI, no introspection.
 pub trait Client {
     /// The client identifier.
     fn client_id(&self) -> &str;
@@ -79,9 +81,11 @@ pub trait Client {
 
     /// Whether the client may use `grant_type` (`authorization_code`,
     /// `client_credentials`, `password`, `refresh_token`, `implicit`).
+    /// Default: false, so a client whose record says nothing about grant
+    /// types may use none (`unauthorized_client`).
     fn allows_grant_type(&self, grant_type: &str) -> bool {
         let _ = grant_type;
-        true
+        false
     }
 
     /// Whether the client may call the introspection endpoint: a resource

@@ -50,8 +50,10 @@ pub struct MemoryClient {
     client_id: Arc<str>,
     secret: Option<KeptSecret>,
     redirect_uris: Vec<String>,
-    grants: Option<Vec<String>>,
-    scopes: Option<Scope>,
+    /// The grant types the client may use: none until configured.
+    grants: Vec<String>,
+    /// The scopes the client may have: none until configured.
+    scopes: Scope,
     default_scopes: Scope,
     introspect: bool,
     pkce_required: bool,
@@ -89,27 +91,31 @@ impl MemoryClient {
             client_id: Arc::from(client_id),
             secret: None,
             redirect_uris: redirect_uris.into_iter().map(String::from).collect(),
-            grants: None,
-            scopes: None,
+            grants: Vec::new(),
+            scopes: Scope::empty(),
             default_scopes: Scope::empty(),
             introspect: false,
             pkce_required: false,
         }
     }
 
-    /// Restricts the grant types (`authorization_code`, `implicit`,
-    /// `password`, `client_credentials`, `refresh_token`). Unrestricted by default.
+    /// The grant types the client may use (`authorization_code`,
+    /// `implicit`, `password`, `client_credentials`, `refresh_token`).
+    /// A client given none may use none (`unauthorized_client`): what
+    /// nobody configured, nobody gets.
     pub fn grants<'g>(mut self, grants: impl IntoIterator<Item = &'g str>) -> Self {
-        self.grants = Some(grants.into_iter().map(String::from).collect());
+        self.grants = grants.into_iter().map(String::from).collect();
         self
     }
 
-    /// Restricts the scopes the client may have. Unrestricted by default.
+    /// The scopes the client may have. A client given none has none: a
+    /// request naming a scope is `invalid_scope` (RFC 6749 §3.3), a request
+    /// naming none gets the default scopes, which must be among these.
     ///
     /// # Panics
     /// If a scope token is malformed (a configuration error).
     pub fn scopes<'s>(mut self, scopes: impl IntoIterator<Item = &'s str>) -> Self {
-        self.scopes = Some(Scope::from_tokens(scopes).expect("valid scope tokens"));
+        self.scopes = Scope::from_tokens(scopes).expect("valid scope tokens");
         self
     }
 
@@ -167,9 +173,7 @@ impl Client for Arc<MemoryClient> {
     }
 
     fn allows_grant_type(&self, grant_type: &str) -> bool {
-        self.grants
-            .as_ref()
-            .is_none_or(|g| g.iter().any(|x| x == grant_type))
+        self.grants.iter().any(|x| x == grant_type)
     }
 
     fn may_introspect(&self) -> bool {
@@ -667,10 +671,7 @@ impl RequestValidator for MemoryValidator {
         client: &Arc<MemoryClient>,
         _: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
-        Ok(client
-            .scopes
-            .as_ref()
-            .is_none_or(|allowed| scopes.is_subset_of(allowed)))
+        Ok(scopes.is_subset_of(&client.scopes))
     }
 
     fn validate_user(

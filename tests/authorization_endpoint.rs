@@ -529,7 +529,8 @@ fn loopback_redirect_may_use_any_port() {
             "http://[::1]:8000/callback",
             "http://localhost/cb?app=1",
         ],
-    )]))
+    )
+    .grants(["authorization_code"])]))
     .issuer(ISSUER)
     .build();
     let with = |uri: &'static str| {
@@ -836,7 +837,8 @@ fn redirect_keeps_the_registered_query() {
         "with-query",
         "secret",
         [registered],
-    )]))
+    )
+    .grants(["authorization_code"])]))
     .issuer(ISSUER)
     .build();
     let pairs = [
@@ -1112,6 +1114,7 @@ fn confidential_client_may_omit_pkce_unless_required() {
         "secret",
         ["https://strict.example/cb"],
     )
+    .grants(["authorization_code"])
     .pkce_required(true)]))
     .issuer(ISSUER)
     .build();
@@ -1333,4 +1336,32 @@ fn metadata_lets_clients_detect_pkce() {
     assert!(body
         .body_str()
         .contains(r#""code_challenge_methods_supported":["S256","plain"]"#));
+}
+
+#[test]
+fn a_client_given_no_grant_types_gets_no_code_or_token() {
+    // Least privilege: a client registered without grant types may use
+    // neither response type (RFC 6749 §4.1.2.1 unauthorized_client).
+    let server = builder_over(realm_plus([MemoryClient::public(
+        "lean",
+        ["https://lean.example/cb"],
+    )
+    .scopes(["read"])]))
+    .enable(Grant::Implicit)
+    .build();
+    for response_type in ["code", "token"] {
+        let pairs = [
+            ("response_type", response_type),
+            ("client_id", "lean"),
+            ("state", "xyz"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ];
+        assert_redirected(
+            get(&server, &pairs),
+            "https://lean.example/cb",
+            ErrorCode::UnauthorizedClient,
+            "response_type",
+        );
+    }
 }

@@ -350,6 +350,44 @@ fn introspection_is_opt_in_for_a_host_client() {
     assert!(!confidential.may_introspect());
 }
 
+/// Least privilege: a host client that says nothing about grant types
+/// may use none.
+#[test]
+fn grant_types_are_opt_in_for_a_host_client() {
+    struct Silent;
+    impl Client for Silent {
+        fn client_id(&self) -> &str {
+            "silent"
+        }
+        fn secret(&self) -> Option<StoredSecret<'_>> {
+            Some(StoredSecret::Plain("pw"))
+        }
+    }
+    struct SilentLookup;
+    impl ClientLookup for SilentLookup {
+        type Client = Silent;
+        fn find_client(&self, id: &str) -> Result<Option<Silent>, OAuthError> {
+            Ok((id == "silent").then_some(Silent))
+        }
+    }
+    for grant in [
+        "authorization_code",
+        "implicit",
+        "password",
+        "client_credentials",
+        "refresh_token",
+    ] {
+        assert!(!Silent.allows_grant_type(grant), "{grant}");
+        let err = authenticate(&SilentLookup, Some(("silent", "pw")), "", Some(grant)).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::UnauthorizedClient, "{grant}");
+    }
+    // Without a grant to check, the credentials alone are right.
+    assert_eq!(
+        authenticate(&SilentLookup, Some(("silent", "pw")), "", None).unwrap(),
+        "silent"
+    );
+}
+
 struct TestLookup;
 
 impl ClientLookup for TestLookup {

@@ -437,6 +437,7 @@ fn pkce_required_confidential_client_end_to_end() {
         "secret",
         ["https://strict.example/cb"],
     )
+    .grants(["authorization_code"])
     .pkce_required(true)]))
     .issuer(ISSUER)
     .build();

@@ -7,7 +7,7 @@ mod common;
 use common::{assert_error, bearer, json, server, token, Delegating, CONF};
 use oauth2_provider::memory::{MemoryClient, MemoryValidator};
 use oauth2_provider::secret::sha256;
-use oauth2_provider::{Response, Server};
+use oauth2_provider::{Grant, Response, Server};
 
 /// The access token of a successful response, checked against the
 /// resource server for `scopes`.
@@ -303,4 +303,67 @@ fn failing_default_scopes_is_server_error() {
     let r = token(&s, CONF, "grant_type=client_credentials");
     assert_error(&r, 500, "server_error", "storage is unavailable");
     assert_eq!(s.validator().inner.active_access_tokens(), 0);
+}
+
+// Least privilege: what nobody configured, nobody gets.
+
+/// A server with every token-endpoint grant on, over the realm plus
+/// `client` (registered as `lean` / `lean-secret`).
+fn with_lean(client: MemoryClient) -> Server<MemoryValidator> {
+    common::builder_over(common::realm_plus([client]))
+        .enable(Grant::Password)
+        .build()
+}
+
+#[test]
+fn a_client_given_no_grant_types_may_use_none() {
+    let s = with_lean(MemoryClient::confidential("lean", "lean-secret", []).scopes(["read"]));
+    for body in [
+        "grant_type=client_credentials",
+        "grant_type=client_credentials&scope=read",
+        "grant_type=password&username=alice&password=wonderland",
+        "grant_type=refresh_token&refresh_token=anything",
+        "grant_type=authorization_code&code=anything&redirect_uri=https%3A%2F%2Fx%2Fcb",
+    ] {
+        let r = token(&s, Some(("lean", "lean-secret")), body);
+        assert_error(&r, 400, "unauthorized_client", "grant type");
+    }
+}
+
+#[test]
+fn a_client_given_no_scopes_has_none() {
+    let s = with_lean(
+        MemoryClient::confidential("lean", "lean-secret", []).grants(["client_credentials"]),
+    );
+    // RFC 6749 §3.3: a scope the client may not have is invalid_scope.
+    for scope in ["read", "write", "read%20write", "anything"] {
+        let r = token(
+            &s,
+            Some(("lean", "lean-secret")),
+            &format!("grant_type=client_credentials&scope={scope}"),
+        );
+        assert_error(&r, 400, "invalid_scope", "not allowed");
+    }
+    // Naming none gives a token without scope, which opens only what
+    // asks for no scope.
+    let r = token(&s, Some(("lean", "lean-secret")), "grant_type=client_credentials");
+    assert_eq!(r.status, 200, "{}", r.body_str());
+    let body = json(&r);
+    assert_eq!(body.get("scope"), None);
+    let access = body["access_token"].as_str().unwrap();
+    assert!(bearer(&s, access, &[]).is_ok());
+    assert!(bearer(&s, access, &["read"]).is_err());
+}
+
+#[test]
+fn default_scopes_are_given_when_none_is_named() {
+    let s = with_lean(
+        MemoryClient::confidential("lean", "lean-secret", [])
+            .grants(["client_credentials"])
+            .scopes(["read", "write"])
+            .default_scopes(["write"]),
+    );
+    let r = token(&s, Some(("lean", "lean-secret")), "grant_type=client_credentials");
+    assert_eq!(r.status, 200, "{}", r.body_str());
+    assert_eq!(json(&r)["scope"], "write");
 }

@@ -194,24 +194,20 @@ fn parse_client<'a>(
             MemoryClient::public(id, redirects.iter().copied())
         }
     };
-    if let Some(grants) = &grants {
-        client = client.grants(grants.iter().copied());
-    }
-    if let Some(allowed) = &scopes {
-        if let Some(extra) = default_scopes.iter().find(|s| !allowed.contains(s)) {
-            return Err(format!("default scope {extra:?} is not in scopes="));
-        }
-        client = client.scopes(allowed.iter().map(String::as_str));
+    // Least privilege: a client may use the grants and have the scopes its
+    // line names, nothing else. A line without grants= would describe a
+    // client that can do nothing, which is a mistake worth reporting; a
+    // line without scopes= is a client without scopes.
+    let grants = grants.ok_or("grants= is missing (the grant types the client may use)")?;
+    let scopes = scopes.unwrap_or_default();
+    if let Some(extra) = default_scopes.iter().find(|s| !scopes.contains(s)) {
+        return Err(format!("default scope {extra:?} is not in scopes="));
     }
     client = client
+        .grants(grants.iter().copied())
+        .scopes(scopes.iter().map(String::as_str))
         .default_scopes(default_scopes.iter().map(String::as_str))
         .may_introspect(introspect)
         .pkce_required(pkce);
-    let mut advertised = scopes.unwrap_or_default();
-    for s in default_scopes {
-        if !advertised.contains(&s) {
-            advertised.push(s);
-        }
-    }
-    Ok((client, advertised))
+    Ok((client, scopes))
 }

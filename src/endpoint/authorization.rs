@@ -215,7 +215,7 @@ impl<V: RequestValidator> Server<V> {
     /// use oauth2_provider::memory::{MemoryClient, MemoryValidator};
     /// use oauth2_provider::{pkce, AuthorizationError, Request, Server};
     /// let v = MemoryValidator::new();
-    /// v.add_client(MemoryClient::public("app", ["https://app.example/cb"]).scopes(["read"]));
+    /// v.add_client(MemoryClient::public("app", ["https://app.example/cb"]).grants(["authorization_code"]).scopes(["read"]));
     /// let server = Server::new(v);
     /// let challenge = pkce::s256_challenge(&"v".repeat(43));
     /// let uri = format!(

@@ -66,7 +66,12 @@ pub fn realm() -> MemoryValidator {
 }
 
 pub fn builder() -> ServerBuilder<MemoryValidator> {
-    Server::builder(realm()).issuer("https://as.example")
+    builder_over(realm())
+}
+
+/// A builder over `validator` with the tests' issuer.
+pub fn builder_over<V: RequestValidator>(validator: V) -> ServerBuilder<V> {
+    Server::builder(validator).issuer(ISSUER)
 }
 
 pub fn server() -> Server<MemoryValidator> {
