@@ -644,7 +644,9 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
     }
 
     /// Whether the client may have `scopes`. Used by: authorization code,
-    /// implicit, password, client credentials.
+    /// implicit, password, client credentials, and refresh token (every
+    /// refresh asks again, so a client that has lost a scope since the
+    /// grant gets no new token carrying it).
     fn validate_scopes(
         &self,
         client_id: &str,

@@ -462,3 +462,48 @@ fn purging_keeps_what_reuse_detection_needs_and_forgets_the_expired() {
         "invalid or expired",
     );
 }
+
+#[test]
+fn a_scope_the_client_has_lost_is_not_refreshed() {
+    // Least privilege (RFC 6749 §6, §3.3): the host narrows conf-client to
+    // "read" after alice granted "read write".
+    let s = password_server();
+    let (_, refresh1) = login(&s, "read%20write");
+    s.validator().add_client(
+        MemoryClient::confidential("conf-client", "conf-secret", [])
+            .grants(["password", "refresh_token"])
+            .scopes(["read"]),
+    );
+    // Keeping the grant's scope, or naming the lost one, is invalid_scope,
+    // and uses nothing up.
+    for extra in ["", "&scope=read%20write", "&scope=write"] {
+        let r = refresh(&s, &refresh1, extra);
+        assert_error(&r, 400, "invalid_scope", "no longer allowed");
+    }
+    // Asking for what is left works; the new access and refresh tokens
+    // carry only that.
+    let r = refresh(&s, &refresh1, "&scope=read");
+    assert_eq!(r.status, 200, "{}", r.body_str());
+    assert_eq!(json(&r)["scope"], "read");
+    let refresh2 = field(&r, "refresh_token");
+    assert_eq!(introspect(&s, &refresh2)["scope"], "read");
+    assert_eq!(
+        bearer(&s, &field(&r, "access_token")),
+        Ok("read".to_owned())
+    );
+    let r = refresh(&s, &refresh2, "");
+    assert_eq!(r.status, 200, "{}", r.body_str());
+    assert_eq!(json(&r)["scope"], "read");
+}
+
+#[test]
+fn a_client_that_lost_every_scope_refreshes_nothing() {
+    let s = password_server();
+    let (_, refresh1) = login(&s, "read");
+    s.validator().add_client(
+        MemoryClient::confidential("conf-client", "conf-secret", [])
+            .grants(["password", "refresh_token"]),
+    );
+    let r = refresh(&s, &refresh1, "");
+    assert_error(&r, 400, "invalid_scope", "no longer allowed");
+}

@@ -61,20 +61,39 @@ pub(crate) fn refresh<V: RequestValidator>(
             requested
         }
     };
+    // Least privilege: the grant may be older than the client's current
+    // registration. The new access token carries only scopes the client
+    // may still have; asking for them again, narrowed, is the way on.
+    if !v.validate_scopes(client.client_id(), &scopes, &client, request)? {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            "the client is no longer allowed part of this scope; ask for a narrower one",
+        ));
+    }
 
     // RFC 9700 §4.14.2: a public client's refresh tokens are rotated,
     // whatever the host prefers (they are not sender-constrained).
     let rotate = !client.is_confidential() || v.rotate_refresh_token(request)?;
     let refresh = if rotate {
+        // §6: a new refresh token has the presented one's scope, however
+        // the access token was narrowed, unless the client has since lost
+        // part of it: then it narrows to the access token's, which passed
+        // the check above (least privilege over §6's "identical"). Asked
+        // before the token is used up, so a failing hook consumes nothing.
+        let keeps_original = original.scopes == scopes
+            || v.validate_scopes(client.client_id(), &original.scopes, &client, request)?;
+        let rotated_scopes = if keeps_original {
+            original.scopes
+        } else {
+            scopes.clone()
+        };
         if !v.invalidate_refresh_token(refresh_token, request)? {
             // A concurrent refresh rotated it first: two holders of one
             // token is exactly the reuse RFC 9700 §4.14.2 guards against.
             v.revoke_grant(&original.grant_id, request)?;
             return Err(invalid_grant("the refresh token was already used"));
         }
-        // §6: a new refresh token has the presented one's scope, however
-        // the access token was narrowed.
-        Refresh::Rotate(original.scopes)
+        Refresh::Rotate(rotated_scopes)
     } else {
         Refresh::Keep(refresh_token.to_owned())
     };
