@@ -622,6 +622,7 @@ impl RequestValidator for MemoryValidator {
         if record.used {
             return Ok(CodeStatus::Used {
                 grant_id: c.grant_id.clone(),
+                code_challenge: record.challenge.clone(),
             });
         }
         Ok(CodeStatus::Valid(ValidatedCode {

@@ -102,11 +102,23 @@ pub struct ValidatedCode {
 pub enum CodeStatus {
     /// Unknown, expired or issued to another client.
     Invalid,
-    /// Already exchanged: a replay. The library revokes the grant's tokens
-    /// (RFC 6749 §4.1.2, RFC 9700 §4.2.1).
+    /// Already exchanged by the client it was issued to: a replay. The
+    /// library revokes the grant's tokens (RFC 6749 §4.1.2, RFC 9700
+    /// §4.2.1) when the replaying request proves it comes from that client:
+    /// a confidential client that authenticated, or a public client that
+    /// presents the verifier of the code's PKCE challenge. A code travels
+    /// in URLs; whoever merely saw it gets `invalid_grant` and revokes
+    /// nothing.
     Used {
         /// The grant the code started.
         grant_id: Arc<str>,
+        /// The code's PKCE challenge and method, as in
+        /// [`ValidatedCode::code_challenge`]: what a public client's
+        /// verifier is checked against before its replay revokes anything.
+        /// `None` leaves it to
+        /// [`get_code_challenge`](RequestValidator::get_code_challenge) and
+        /// [`get_code_challenge_method`](RequestValidator::get_code_challenge_method).
+        code_challenge: Option<(Arc<str>, ChallengeMethod)>,
     },
     /// Valid and unused.
     Valid(ValidatedCode),

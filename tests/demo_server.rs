@@ -1096,7 +1096,11 @@ user carol p@ss\n";
     let errors = [
         ("bogus x", 1, "unknown entry"),
         ("client", 1, "needs a client_id"),
-        ("client a grants=password\nclient a grants=password", 2, "defined twice"),
+        (
+            "client a grants=password\nclient a grants=password",
+            2,
+            "defined twice",
+        ),
         ("client a colour=blue", 1, "unknown client attribute"),
         ("client a secret=", 1, "needs a value"),
         ("client a secret", 1, "needs a value"),
@@ -1108,11 +1112,19 @@ user carol p@ss\n";
         ),
         ("client a grants=magic", 1, "unknown grant"),
         ("client a scopes=a\"b", 1, "scope tokens"),
-        ("client a grants=password scopes=a default-scopes=b", 1, "not in scopes="),
+        (
+            "client a grants=password scopes=a default-scopes=b",
+            1,
+            "not in scopes=",
+        ),
         // Least privilege: no grants= is a mistake, no scopes= is no scope.
         ("client a", 1, "grants= is missing"),
         ("client a secret=x scopes=a", 1, "grants= is missing"),
-        ("client a grants=password default-scopes=a", 1, "not in scopes="),
+        (
+            "client a grants=password default-scopes=a",
+            1,
+            "not in scopes=",
+        ),
         ("client a introspect", 1, "confidential"),
         ("client a introspect=yes", 1, "takes no value"),
         ("client a redirect=/relative", 1, "absolute URI"),

@@ -1301,3 +1301,65 @@ fn redirect_uri_sent_only_at_the_token_endpoint_must_be_the_default() {
     }
     assert_tokens(&public_exchange(&server, &code, VERIFIER));
 }
+
+/// A used public-client code replayed without proof that the replay comes
+/// from its client: refused, and nothing revoked. With the verifier, the
+/// grant is revoked. `challenge_in_validate_code`: whether the host hands
+/// the challenge back with `CodeStatus::Used` or through the hooks.
+fn replay_needs_the_verifier_to_revoke(challenge_in_validate_code: bool) {
+    let mut host = Delegating::new(realm());
+    host.challenge_in_validate_code = challenge_in_validate_code;
+    let server = builder_over(host).build();
+    let code = public_code(&server);
+    let first = assert_tokens(&public_exchange(&server, &code, VERIFIER));
+    let access = first["access_token"].as_str().unwrap();
+    let refresh_token = first["refresh_token"].as_str().unwrap();
+
+    let wrong = "w".repeat(43);
+    let no_verifier = token(
+        &server,
+        None,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("client_id", "public-client"),
+        ],
+    );
+    for replay in [
+        no_verifier,
+        public_exchange(&server, &code, &wrong),
+        public_exchange(&server, &code, "short"),
+    ] {
+        assert_error(&replay, 400, "invalid_grant", "already used");
+        assert!(
+            bearer(&server, access, &["read"]).is_ok(),
+            "a replay without proof revoked the grant"
+        );
+    }
+    // The grant is whole: its refresh token still works.
+    let refreshed = assert_tokens(&refresh(
+        &server,
+        None,
+        refresh_token,
+        Some("public-client"),
+    ));
+    let access = refreshed["access_token"].as_str().unwrap();
+    // The verifier is the proof: now the replay revokes.
+    assert_error(
+        &public_exchange(&server, &code, VERIFIER),
+        400,
+        "invalid_grant",
+        "already used",
+    );
+    assert_eq!(bearer(&server, access, &["read"]).unwrap_err().status, 401);
+}
+
+#[test]
+fn public_replay_without_the_verifier_revokes_nothing() {
+    replay_needs_the_verifier_to_revoke(true);
+}
+
+#[test]
+fn public_replay_without_the_verifier_revokes_nothing_when_hooks_hold_the_challenge() {
+    replay_needs_the_verifier_to_revoke(false);
+}

@@ -346,7 +346,11 @@ fn a_client_given_no_scopes_has_none() {
     }
     // Naming none gives a token without scope, which opens only what
     // asks for no scope.
-    let r = token(&s, Some(("lean", "lean-secret")), "grant_type=client_credentials");
+    let r = token(
+        &s,
+        Some(("lean", "lean-secret")),
+        "grant_type=client_credentials",
+    );
     assert_eq!(r.status, 200, "{}", r.body_str());
     let body = json(&r);
     assert_eq!(body.get("scope"), None);
@@ -363,7 +367,11 @@ fn default_scopes_are_given_when_none_is_named() {
             .scopes(["read", "write"])
             .default_scopes(["write"]),
     );
-    let r = token(&s, Some(("lean", "lean-secret")), "grant_type=client_credentials");
+    let r = token(
+        &s,
+        Some(("lean", "lean-secret")),
+        "grant_type=client_credentials",
+    );
     assert_eq!(r.status, 200, "{}", r.body_str());
     assert_eq!(json(&r)["scope"], "write");
 }

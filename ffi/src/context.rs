@@ -573,6 +573,7 @@ pub unsafe extern "C" fn oap_ctx_set_code_used(ctx: *mut oap_ctx, grant_id: oap_
         set(ctx, Slot::Code, || {
             Ok(Value::Code(Box::new(CodeStatus::Used {
                 grant_id: Arc::from(grant_id.to_str()?),
+                code_challenge: None,
             })))
         })
     }

@@ -38,10 +38,17 @@ pub(crate) fn exchange<V: RequestValidator>(
                 "the authorization code is invalid or expired",
             ))
         }
-        CodeStatus::Used { grant_id } => {
-            // A replayed code: whoever holds it, the tokens first issued
-            // from it are no longer safe (RFC 6749 §4.1.2).
-            v.revoke_grant(&grant_id, request)?;
+        CodeStatus::Used {
+            grant_id,
+            code_challenge,
+        } => {
+            // A replayed code: the tokens first issued from it are no
+            // longer safe (RFC 6749 §4.1.2), if the replay comes from the
+            // code's client. Anyone else who saw the code in a URL would
+            // otherwise log its user out at will.
+            if replay_is_proven(server, request, &client, code, code_challenge.as_ref())? {
+                v.revoke_grant(&grant_id, request)?;
+            }
             return Err(invalid_grant("the authorization code was already used"));
         }
     };
@@ -107,6 +114,28 @@ pub(crate) fn exchange<V: RequestValidator>(
         },
         Refresh::IfAllowed,
     )
+}
+
+/// Whether a replayed code's request proves it comes from the code's
+/// client: a confidential client has authenticated (with its secret) to
+/// get here; a public client must present the verifier of the code's PKCE
+/// challenge, which [`check_pkce`] accepts only then (PKCE is always
+/// required of it). A storage failure stays an error.
+fn replay_is_proven<V: RequestValidator>(
+    server: &Server<V>,
+    request: &OAuthRequest<'_>,
+    client: &V::Client,
+    code: &str,
+    saved: Option<&(Arc<str>, ChallengeMethod)>,
+) -> Result<bool, OAuthError> {
+    if client.is_confidential() {
+        return Ok(true);
+    }
+    match check_pkce(server, request, client, code, saved) {
+        Ok(()) => Ok(true),
+        Err(e) if e.code() == ErrorCode::ServerError => Err(e),
+        Err(_) => Ok(false),
+    }
 }
 
 /// RFC 7636 §4.6, and RFC 9700 §2.1.1's downgrade rule: a verifier is

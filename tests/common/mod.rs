@@ -585,6 +585,11 @@ mod delegating_impl {
         ) -> R<CodeStatus> {
             self.check("validate_code")?;
             let mut status = self.inner.validate_code(client_id, code, client, request)?;
+            if let CodeStatus::Used { code_challenge, .. } = &mut status {
+                if !self.challenge_in_validate_code {
+                    *code_challenge = None;
+                }
+            }
             if let CodeStatus::Valid(validated) = &mut status {
                 if !self.challenge_in_validate_code {
                     validated.code_challenge = None;
