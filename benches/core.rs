@@ -74,7 +74,8 @@ fn server() -> Arc<Server<MemoryValidator>> {
         Server::builder(v)
             .issuer("https://as.example")
             .enable(Grant::RefreshToken)
-            .build(),
+            .build()
+            .expect("a valid configuration"),
     )
 }
 

@@ -213,7 +213,13 @@ then exchange the code shown in the address bar (http://127.0.0.1:9999/callback?
             realm.users.len()
         );
     }
-    let app = Arc::new(app::App::new(realm, &base, default_realm));
+    let app = match app::App::new(realm, &base, default_realm) {
+        Ok(app) => Arc::new(app),
+        Err(e) => {
+            eprintln!("demo_server: issuer {base}: {e}");
+            return ExitCode::from(2);
+        }
+    };
     match app::serve(listener, app, app::Options::default()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

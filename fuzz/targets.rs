@@ -88,7 +88,8 @@ fn server() -> Server<MemoryValidator> {
         .bearer_in_body(true)
         .bearer_in_query(true)
         .token_generator(SequentialTokens::default())
-        .build();
+        .build()
+        .expect("a valid configuration");
     for query in [
         "response_type=code&client_id=conf-client&redirect_uri=https%3A%2F%2Fclient.example.com%2Fcb&state=s",
         &format!("response_type=code&client_id=public-client&code_challenge={CHALLENGE}&code_challenge_method=S256"),

@@ -413,7 +413,10 @@ typedef struct oap_config {
   /**
    * The issuer identifier (RFC 8414, RFC 9207), e.g.
    * "https://auth.example.com": sent as `iss` in authorization
-   * responses, used for metadata and introspection. Default: none.
+   * responses, used for metadata and introspection. An absolute `https`
+   * URL without query or fragment (`http` on a loopback host only).
+   * Default: none, which `oap_server_new` refuses unless `grants` is 0
+   * (a resource server): every authorization server must set it.
    */
   struct oap_str issuer;
   /**
@@ -1824,7 +1827,12 @@ void oap_response_free(struct oap_response *response);
  * On success writes the new server to `*server_out`; the caller owns it.
  * Errors: `OAP_STATUS_NULL_PARAMETER`, `OAP_STATUS_STRUCT_TOO_SMALL`
  * (`struct_size` unset), `OAP_STATUS_INVALID_UTF8`,
- * `OAP_STATUS_INVALID_PARAMETER` (a zero access token or code lifetime).
+ * `OAP_STATUS_INVALID_PARAMETER` (a zero access token or code lifetime;
+ * no `issuer` while a grant is enabled, or an issuer that is not an
+ * absolute `https` URL without query or fragment, `http` being accepted
+ * on a loopback host only). A resource server that only checks bearer
+ * tokens enables no grant (`grants = 0`) and needs no issuer; it then has
+ * no authorization endpoint and no metadata.
  *
  * # Safety
  * `config` and `validator` are NULL or valid (their `struct_size` bytes

@@ -19,7 +19,7 @@
 //! validator.add_client(
 //!     MemoryClient::confidential("svc", "s3cret", []).grants(["client_credentials"]).scopes(["read"]),
 //! );
-//! let server = Server::builder(validator).issuer("https://auth.example.com").build();
+//! let server = Server::builder(validator).issuer("https://auth.example.com").build().unwrap();
 //!
 //! // Token endpoint: client credentials with HTTP Basic.
 //! let auth = basic_header_value("svc", "s3cret");
@@ -54,6 +54,7 @@ pub mod header;
 pub mod memory;
 pub mod pkce;
 mod random;
+pub mod redirect_uri;
 pub mod request;
 pub mod response;
 mod scan;
@@ -75,7 +76,7 @@ pub use request::{OAuthRequest, Request};
 pub use response::Response;
 pub use scope::Scope;
 pub use secret::Secret;
-pub use server::{EndpointPaths, Grant, Server, ServerBuilder};
+pub use server::{ConfigError, EndpointPaths, Grant, Server, ServerBuilder};
 pub use token::{BearerToken, TokenGenerator, TokenKind};
 pub use validator::{
     AuthorizationCode, CodeStatus, IssuedToken, RefreshTokenStatus, RequestValidator, TokenInfo,

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use crate::error::OAuthError;
+use crate::redirect_uri::{is_absolute_without_fragment, loopback_parts};
 use crate::token::{RandomTokenGenerator, TokenGenerator, TokenKind};
 use crate::validator::RequestValidator;
 
@@ -128,13 +129,58 @@ impl fmt::Debug for Config {
     }
 }
 
+/// Why a [`ServerBuilder`] refused to build.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigError {
+    /// A grant is enabled but no issuer is configured: an authorization
+    /// server needs one for `iss` (RFC 9207) and its metadata (RFC 8414).
+    /// A resource server enables no grant ([`Server::resource_server`]).
+    MissingIssuer,
+    /// The issuer is not an absolute `https` URL without query or fragment
+    /// (RFC 8414 §2); `http` is accepted on a loopback host only
+    /// (`127.0.0.1`, `[::1]`, `localhost`), for development.
+    InvalidIssuer,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ConfigError::MissingIssuer => {
+                "an authorization server needs an issuer (ServerBuilder::issuer)"
+            }
+            ConfigError::InvalidIssuer => {
+                "the issuer must be an absolute https URL without query or fragment \
+                 (http only on a loopback host)"
+            }
+        })
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Whether `issuer` is an issuer identifier (RFC 8414 §2): an absolute
+/// `https` URL with a host and no query or fragment, or an `http` one on a
+/// loopback host (as RFC 8252 §7.3 allows for redirects), for development.
+fn is_issuer(issuer: &str) -> bool {
+    let has_host = match issuer.strip_prefix("https://") {
+        Some(rest) => {
+            let authority = rest.split('/').next().unwrap_or_default();
+            !authority.is_empty() && !authority.starts_with(':') && !authority.contains('@')
+        }
+        None => loopback_parts(issuer).is_some(),
+    };
+    has_host && is_absolute_without_fragment(issuer) && !issuer.contains('?')
+}
+
 /// Configures a [`Server`].
 ///
 /// Defaults: authorization code, client credentials and refresh token
 /// enabled (implicit and password off), access tokens for 3600 s, codes
-/// for 600 s, refresh tokens until used, PKCE `S256` only, bearer tokens
-/// only in the `Authorization` header, realm `"oauth2"`, no issuer, random
-/// 256-bit tokens, the system clock.
+/// for 600 s, refresh tokens for 30 days, PKCE `S256` only, bearer tokens
+/// only in the `Authorization` header, realm `"oauth2"`, random 256-bit
+/// tokens, the system clock. The issuer has no default: an authorization
+/// server must name itself, and [`build`](Self::build) refuses one that
+/// does not.
 ///
 /// ```
 /// use oauth2_provider::memory::MemoryValidator;
@@ -143,7 +189,8 @@ impl fmt::Debug for Config {
 ///     .issuer("https://auth.example.com")
 ///     .enable(Grant::Password)
 ///     .access_token_lifetime(900)
-///     .build();
+///     .build()
+///     .unwrap();
 /// assert!(server.is_enabled(Grant::Password));
 /// assert!(!server.is_enabled(Grant::Implicit));
 /// ```
@@ -183,6 +230,25 @@ impl<V: RequestValidator> ServerBuilder<V> {
         self
     }
 
+    /// Turns every grant off: a resource server, which needs no issuer
+    /// (see [`Server::resource_server`]).
+    ///
+    /// ```
+    /// use oauth2_provider::memory::MemoryValidator;
+    /// use oauth2_provider::Server;
+    /// let server = Server::builder(MemoryValidator::new())
+    ///     .resource_server_only()
+    ///     .realm("api")
+    ///     .bearer_in_query(true)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(server.issuer(), None);
+    /// ```
+    pub fn resource_server_only(mut self) -> Self {
+        self.config.grants = 0;
+        self
+    }
+
     /// Turns a grant off.
     pub fn disable(mut self, grant: Grant) -> Self {
         self.config.grants &= !grant.bit();
@@ -190,7 +256,9 @@ impl<V: RequestValidator> ServerBuilder<V> {
     }
 
     /// The issuer identifier (RFC 8414, RFC 9207): an `https` URL without
-    /// query or fragment. Sent as `iss` in authorization responses.
+    /// query or fragment (`http` on a loopback host, for development). Sent
+    /// as `iss` in authorization responses; the metadata's endpoint URLs
+    /// start with it. Required unless no grant is enabled.
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         self.config.issuer = Some(issuer.into());
         self
@@ -263,12 +331,19 @@ impl<V: RequestValidator> ServerBuilder<V> {
         self
     }
 
-    /// The configured server.
-    pub fn build(self) -> Server<V> {
-        Server {
+    /// The configured server, or why it cannot be built: an enabled grant
+    /// needs an issuer ([`ConfigError::MissingIssuer`]), and an issuer must
+    /// be an absolute URL ([`ConfigError::InvalidIssuer`]).
+    pub fn build(self) -> Result<Server<V>, ConfigError> {
+        match &self.config.issuer {
+            Some(issuer) if !is_issuer(issuer) => return Err(ConfigError::InvalidIssuer),
+            None if self.config.grants != 0 => return Err(ConfigError::MissingIssuer),
+            _ => {}
+        }
+        Ok(Server {
             validator: self.validator,
             config: self.config,
-        }
+        })
     }
 }
 
@@ -296,9 +371,26 @@ impl<V: RequestValidator> Server<V> {
         ServerBuilder::new(validator)
     }
 
-    /// A server with the default configuration.
-    pub fn new(validator: V) -> Self {
-        ServerBuilder::new(validator).build()
+    /// A resource server: it checks bearer tokens
+    /// ([`verify_bearer`](Server::verify_bearer)), and answers revocation
+    /// and introspection, but issues nothing: every grant is off, so it
+    /// needs no issuer, and it has no authorization endpoint or metadata.
+    /// For its other settings (realm, bearer token locations, clock), use
+    /// [`Server::builder`] with [`ServerBuilder::resource_server_only`].
+    ///
+    /// ```
+    /// use oauth2_provider::memory::MemoryValidator;
+    /// use oauth2_provider::{Grant, Server};
+    /// let server = Server::resource_server(MemoryValidator::new());
+    /// assert!(Grant::ALL.iter().all(|g| !server.is_enabled(*g)));
+    /// assert_eq!(server.metadata_response().status, 404);
+    /// ```
+    pub fn resource_server(validator: V) -> Self {
+        let builder = ServerBuilder::new(validator).resource_server_only();
+        Server {
+            config: builder.config,
+            validator: builder.validator,
+        }
     }
 
     /// The validator.

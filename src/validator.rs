@@ -612,7 +612,7 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
     /// code, implicit. Default: exact string match against
     /// [`Client::redirect_uris`] (RFC 9700 §2.1), any port allowed on a
     /// loopback redirect (RFC 8252 §7.3); see
-    /// [`redirect_uri_matches`](crate::endpoint::authorization::redirect_uri_matches).
+    /// [`redirect_uri_matches`](crate::redirect_uri::redirect_uri_matches).
     fn validate_redirect_uri(
         &self,
         client_id: &str,
@@ -624,7 +624,7 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
         Ok(client
             .redirect_uris()
             .iter()
-            .any(|u| crate::endpoint::authorization::redirect_uri_matches(u, redirect_uri)))
+            .any(|u| crate::redirect_uri::redirect_uri_matches(u, redirect_uri)))
     }
 
     /// Checks a refresh token and returns what it grants, or reports it

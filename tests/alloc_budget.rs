@@ -123,7 +123,8 @@ impl Fixture {
             server: Server::builder(v)
                 .issuer("https://as.example")
                 .enable(Grant::RefreshToken)
-                .build(),
+                .build()
+                .unwrap(),
             basic: basic_header_value("conf-client", "conf-secret"),
         }
     }

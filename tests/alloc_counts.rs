@@ -221,7 +221,10 @@ fn print_allocations_of_a_client_credentials_token_request() {
             .grants(["client_credentials"])
             .scopes(["read", "write"]),
     );
-    let server = Server::builder(v).issuer("https://as.example").build();
+    let server = Server::builder(v)
+        .issuer("https://as.example")
+        .build()
+        .unwrap();
     let basic = basic_header_value("svc", "s3cret");
     let basic_headers = [
         ("Authorization", basic.as_str()),

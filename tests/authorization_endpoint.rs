@@ -15,8 +15,8 @@ use oauth2_provider::form::encode_pairs;
 use oauth2_provider::memory::MemoryClient;
 use oauth2_provider::pkce::{s256_challenge, ChallengeMethod};
 use oauth2_provider::{
-    AuthorizationError, AuthorizationRequest, ErrorCode, Grant, OAuthError, Request, Response,
-    ResponseType, Scope, Server,
+    AuthorizationError, AuthorizationRequest, ConfigError, ErrorCode, Grant, OAuthError, Request,
+    Response, ResponseType, Scope, Server,
 };
 
 /// A public-client code request with a valid S256 challenge, plus `extra`.
@@ -324,13 +324,14 @@ fn missing_redirect_uri_with_two_registered_is_fatal() {
 
 #[test]
 fn client_without_registered_redirect_uri_is_fatal() {
-    let server = Server::builder(realm_plus([MemoryClient::confidential(
+    let server = common::builder_over(realm_plus([MemoryClient::confidential(
         "no-uris",
         "secret",
         [],
     )]))
     .issuer(ISSUER)
-    .build();
+    .build()
+    .unwrap();
     // Omitted: nowhere to go.
     assert_fatal(
         get(
@@ -481,13 +482,14 @@ fn misregistered_default_redirect_uri_is_fatal() {
     // A registration mistake (a fragment, a relative path) is caught when
     // the only registered URI is used by default, too.
     for registered in ["https://client.example.com/cb#x", "/cb"] {
-        let server = Server::builder(realm_plus([MemoryClient::confidential(
+        let server = common::builder_over(realm_plus([MemoryClient::confidential(
             "misregistered",
             "secret",
             [registered],
         )]))
         .issuer(ISSUER)
-        .build();
+        .build()
+        .unwrap();
         let pairs = [
             ("response_type", "code"),
             ("client_id", "misregistered"),
@@ -522,7 +524,7 @@ fn fatal_checks_come_before_every_redirectable_one() {
 fn loopback_redirect_may_use_any_port() {
     // RFC 8252 §7.3, RFC 9700 §2.1: a native app's loopback redirect
     // matches whatever port it listens on; the rest must be exact.
-    let server = Server::builder(realm_plus([MemoryClient::public(
+    let server = common::builder_over(realm_plus([MemoryClient::public(
         "native",
         [
             "http://127.0.0.1/callback",
@@ -532,7 +534,8 @@ fn loopback_redirect_may_use_any_port() {
     )
     .grants(["authorization_code"])]))
     .issuer(ISSUER)
-    .build();
+    .build()
+    .unwrap();
     let with = |uri: &'static str| {
         let pairs = [
             ("response_type", "code"),
@@ -662,7 +665,7 @@ fn token_response_type_is_unsupported_while_implicit_is_off() {
 
 #[test]
 fn code_response_type_is_unsupported_when_the_grant_is_off() {
-    let server = builder().disable(Grant::AuthorizationCode).build();
+    let server = builder().disable(Grant::AuthorizationCode).build().unwrap();
     assert_redirected(
         get(&server, &conf_request(&[])),
         CONF_REDIRECT,
@@ -673,7 +676,7 @@ fn code_response_type_is_unsupported_when_the_grant_is_off() {
 
 #[test]
 fn client_not_allowed_the_response_type_is_unauthorized() {
-    let server = Server::builder(realm_plus([MemoryClient::confidential(
+    let server = common::builder_over(realm_plus([MemoryClient::confidential(
         "cc-only",
         "secret",
         ["https://cc.example/cb"],
@@ -681,7 +684,8 @@ fn client_not_allowed_the_response_type_is_unauthorized() {
     .grants(["client_credentials"])]))
     .issuer(ISSUER)
     .enable(Grant::Implicit)
-    .build();
+    .build()
+    .unwrap();
     // No authorization_code grant: no response_type=code.
     let pairs = [
         ("response_type", "code"),
@@ -795,52 +799,75 @@ fn errors_without_state_carry_no_state() {
 }
 
 #[test]
-fn iss_is_absent_without_an_issuer() {
-    // RFC 9207: only a server that has an issuer identifier sends iss.
-    let server = Server::new(realm());
-    assert_eq!(server.issuer(), None);
-    let Err(AuthorizationError::Redirect { response, .. }) =
-        get(&server, &conf_request(&[("scope", "admin")]))
-    else {
-        panic!("not redirected")
-    };
-    assert_eq!(
-        location_param(&response, "error").as_deref(),
-        Some("invalid_scope")
-    );
-    assert_eq!(location_param(&response, "iss"), None);
-    let pending = get(&server, &conf_request(&[])).unwrap();
-    let response = approve(&server, &pending, None);
-    assert!(location_param(&response, "code").is_some());
-    assert_eq!(location_param(&response, "iss"), None);
-    let response = server.deny(&pending);
-    assert_eq!(location_param(&response, "iss"), None);
+fn an_authorization_server_cannot_be_built_without_an_issuer() {
+    // RFC 9207 / RFC 8414: the issuer is in every authorization response
+    // and the metadata; a server that would send neither cannot be built.
+    let missing = Server::builder(realm()).build().unwrap_err();
+    assert_eq!(missing, ConfigError::MissingIssuer);
+    for grant in Grant::ALL {
+        let only = Server::builder(realm())
+            .resource_server_only()
+            .enable(grant)
+            .build();
+        assert_eq!(only.err(), Some(ConfigError::MissingIssuer), "{grant:?}");
+    }
+    for issuer in [
+        "",
+        "as.example",
+        "/relative",
+        "https://",
+        "https:///path",
+        "https://:443",
+        "https://user@as.example",
+        "https://as.example?tenant=1",
+        "https://as.example#f",
+        "https://as example",
+        "http://as.example",
+        "http://10.0.0.1:8080",
+        "ftp://as.example",
+    ] {
+        let built = Server::builder(realm()).issuer(issuer).build();
+        assert_eq!(built.err(), Some(ConfigError::InvalidIssuer), "{issuer:?}");
+    }
+    for issuer in [
+        "https://as.example",
+        "https://as.example:8443/tenant/1",
+        "http://127.0.0.1:8080",
+        "http://localhost:3000",
+        "http://[::1]:9000",
+    ] {
+        let server = Server::builder(realm()).issuer(issuer).build().unwrap();
+        assert_eq!(server.issuer(), Some(issuer));
+    }
 }
 
 #[test]
-fn metadata_announces_iss_support_with_an_issuer() {
-    let with = server().metadata_response();
-    assert!(with
-        .body_str()
-        .contains(r#""authorization_response_iss_parameter_supported":true"#));
-    let without = Server::new(realm()).metadata_response();
-    assert!(!without
-        .body_str()
-        .contains(r#""authorization_response_iss_parameter_supported":true"#));
+fn a_resource_server_has_no_authorization_endpoint_or_metadata() {
+    let server = Server::resource_server(realm());
+    assert_eq!(server.issuer(), None);
+    let Err(AuthorizationError::Fatal(error)) = get(&server, &conf_request(&[])) else {
+        panic!("a resource server served an authorization request");
+    };
+    assert_eq!(error.code(), ErrorCode::UnsupportedResponseType);
+    assert!(!error.may_redirect());
+    assert!(error.description().contains("no authorization endpoint"));
+    assert_eq!(server.metadata_response().status, 404);
+    assert_eq!(server.metadata_json(), None);
 }
 
 #[test]
 fn redirect_keeps_the_registered_query() {
     // §3.1.2: the query of the registered URI MUST be retained.
     let registered = "https://app.example/cb?tenant=7&lang=en";
-    let server = Server::builder(realm_plus([MemoryClient::confidential(
+    let server = common::builder_over(realm_plus([MemoryClient::confidential(
         "with-query",
         "secret",
         [registered],
     )
     .grants(["authorization_code"])]))
     .issuer(ISSUER)
-    .build();
+    .build()
+    .unwrap();
     let pairs = [
         ("response_type", "code"),
         ("client_id", "with-query"),
@@ -972,7 +999,7 @@ fn plain_method_is_refused_by_default() {
 
 #[test]
 fn plain_method_is_accepted_when_allowed() {
-    let server = builder().allow_plain_pkce(true).build();
+    let server = builder().allow_plain_pkce(true).build().unwrap();
     let pairs = [
         ("response_type", "code"),
         ("client_id", "public-client"),
@@ -1003,7 +1030,7 @@ fn plain_method_is_accepted_when_allowed() {
 
 #[test]
 fn unknown_challenge_method_is_refused() {
-    let server = builder().allow_plain_pkce(true).build();
+    let server = builder().allow_plain_pkce(true).build().unwrap();
     for method in ["s256", "SHA256", "S512", "PLAIN", "S256 ", "none"] {
         let pairs = [
             ("response_type", "code"),
@@ -1048,7 +1075,7 @@ fn challenge_method_without_challenge_is_refused() {
 
 #[test]
 fn malformed_challenge_is_refused() {
-    let server = builder().allow_plain_pkce(true).build();
+    let server = builder().allow_plain_pkce(true).build().unwrap();
     let long = "a".repeat(129);
     let s256_bad = [
         &CHALLENGE[..42],                      // too short
@@ -1109,7 +1136,7 @@ fn malformed_challenge_is_refused() {
 
 #[test]
 fn confidential_client_may_omit_pkce_unless_required() {
-    let server = Server::builder(realm_plus([MemoryClient::confidential(
+    let server = common::builder_over(realm_plus([MemoryClient::confidential(
         "strict",
         "secret",
         ["https://strict.example/cb"],
@@ -1117,7 +1144,8 @@ fn confidential_client_may_omit_pkce_unless_required() {
     .grants(["authorization_code"])
     .pkce_required(true)]))
     .issuer(ISSUER)
-    .build();
+    .build()
+    .unwrap();
     // Without the requirement, a confidential client may omit PKCE.
     let pending = get(&server, &conf_request(&[])).unwrap();
     assert_eq!(pending.code_challenge, None);
@@ -1259,9 +1287,10 @@ fn validation_alone_issues_nothing() {
 #[test]
 fn failing_client_lookup_is_a_fatal_server_error() {
     let hook = "find_client";
-    let server = Server::builder(Delegating::new(realm()).failing(hook))
+    let server = common::builder_over(Delegating::new(realm()).failing(hook))
         .issuer(ISSUER)
-        .build();
+        .build()
+        .unwrap();
     let error = match get(&server, &conf_request(&[])) {
         Err(AuthorizationError::Fatal(e)) => e,
         other => panic!("{hook}: {other:?}"),
@@ -1279,9 +1308,10 @@ fn failing_client_lookup_is_a_fatal_server_error() {
 #[test]
 fn failing_checks_after_the_redirect_is_trusted_redirect_server_error() {
     for hook in ["validate_scopes", "get_default_scopes", "is_pkce_required"] {
-        let server = Server::builder(Delegating::new(realm()).failing(hook))
+        let server = common::builder_over(Delegating::new(realm()).failing(hook))
             .issuer(ISSUER)
-            .build();
+            .build()
+            .unwrap();
         // is_pkce_required is only asked of a client that sends no challenge.
         let response = assert_redirected(
             get(&server, &conf_request(&[])),
@@ -1295,9 +1325,10 @@ fn failing_checks_after_the_redirect_is_trusted_redirect_server_error() {
 
 #[test]
 fn failing_code_storage_redirects_server_error_without_a_code() {
-    let server = Server::builder(Delegating::new(realm()).failing("save_authorization_code"))
+    let server = common::builder_over(Delegating::new(realm()).failing("save_authorization_code"))
         .issuer(ISSUER)
-        .build();
+        .build()
+        .unwrap();
     let pending = get(&server, &conf_request(&[])).unwrap();
     let response = approve(&server, &pending, None);
     assert_eq!(response.status, 302);
@@ -1332,7 +1363,11 @@ fn metadata_lets_clients_detect_pkce() {
     assert!(body
         .body_str()
         .contains(r#""code_challenge_methods_supported":["S256"]"#));
-    let body = builder().allow_plain_pkce(true).build().metadata_response();
+    let body = builder()
+        .allow_plain_pkce(true)
+        .build()
+        .unwrap()
+        .metadata_response();
     assert!(body
         .body_str()
         .contains(r#""code_challenge_methods_supported":["S256","plain"]"#));
@@ -1348,7 +1383,8 @@ fn a_client_given_no_grant_types_gets_no_code_or_token() {
     )
     .scopes(["read"])]))
     .enable(Grant::Implicit)
-    .build();
+    .build()
+    .unwrap();
     for response_type in ["code", "token"] {
         let pairs = [
             ("response_type", response_type),

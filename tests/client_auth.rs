@@ -649,7 +649,7 @@ const INVALID_CLIENT_BODY: &str =
 
 #[test]
 fn token_endpoint_basic_failure_is_401_with_challenge() {
-    let server = Server::builder(memory_realm()).build();
+    let server = common::builder_over(memory_realm()).build().unwrap();
     for (id, secret) in [
         ("conf-client", "wrong"),
         ("nobody", "conf-secret"),
@@ -691,7 +691,10 @@ fn token_endpoint_basic_failure_is_401_with_challenge() {
 
 #[test]
 fn token_endpoint_challenge_uses_the_configured_realm() {
-    let server = Server::builder(memory_realm()).realm("my \"AS\"").build();
+    let server = common::builder_over(memory_realm())
+        .realm("my \"AS\"")
+        .build()
+        .unwrap();
     let auth = basic_header_value("conf-client", "wrong");
     let r = token(
         &server,
@@ -708,7 +711,7 @@ fn token_endpoint_challenge_uses_the_configured_realm() {
 
 #[test]
 fn token_endpoint_body_failure_is_401_with_a_basic_challenge() {
-    let server = Server::builder(memory_realm()).build();
+    let server = common::builder_over(memory_realm()).build().unwrap();
     for body in [
         "grant_type=client_credentials&client_id=conf-client&client_secret=wrong",
         "grant_type=client_credentials&client_id=nobody&client_secret=x",
@@ -728,7 +731,7 @@ fn token_endpoint_body_failure_is_401_with_a_basic_challenge() {
 
 #[test]
 fn token_endpoint_client_auth_outcomes() {
-    let server = Server::builder(memory_realm()).build();
+    let server = common::builder_over(memory_realm()).build().unwrap();
 
     // Hashed secret, Basic and body.
     let auth = basic_header_value("hashed-client", "hashed-secret");

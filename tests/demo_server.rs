@@ -37,7 +37,7 @@ fn server() -> SocketAddr {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let realm = realm::parse(realm::DEFAULT_REALM).unwrap();
-        let app = Arc::new(app::App::new(realm, &format!("http://{addr}"), true));
+        let app = Arc::new(app::App::new(realm, &format!("http://{addr}"), true).unwrap());
         let mut options = app::Options {
             log: false,
             ..app::Options::default()
@@ -1147,11 +1147,14 @@ fn realm_file_clients_work_end_to_end() {
     let text = "client svc secret-sha256=ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad grants=client_credentials scopes=x\n";
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = Arc::new(app::App::new(
-        realm::parse(text).unwrap(),
-        &format!("http://{addr}"),
-        false,
-    ));
+    let app = Arc::new(
+        app::App::new(
+            realm::parse(text).unwrap(),
+            &format!("http://{addr}"),
+            false,
+        )
+        .unwrap(),
+    );
     let options = app::Options {
         workers: 2,
         log: false,

@@ -166,10 +166,11 @@ impl Clock {
     }
 
     fn server(&self) -> Server<MemoryValidator> {
-        Server::builder(realm().with_clock(self.source()))
+        common::builder_over(realm().with_clock(self.source()))
             .issuer(ISSUER)
             .clock(self.source())
             .build()
+            .unwrap()
     }
 }
 
@@ -334,7 +335,7 @@ fn approved_narrower_scope_is_what_the_token_carries() {
 
 #[test]
 fn plain_pkce_end_to_end_when_allowed() {
-    let server = builder().allow_plain_pkce(true).build();
+    let server = builder().allow_plain_pkce(true).build().unwrap();
     let pairs = [
         ("response_type", "code"),
         ("client_id", "public-client"),
@@ -432,7 +433,7 @@ fn verifier_for_a_code_issued_without_challenge_is_refused() {
 #[test]
 fn pkce_required_confidential_client_end_to_end() {
     let challenge = s256_challenge(&"k".repeat(64));
-    let server = Server::builder(realm_plus([MemoryClient::confidential(
+    let server = common::builder_over(realm_plus([MemoryClient::confidential(
         "strict",
         "secret",
         ["https://strict.example/cb"],
@@ -440,7 +441,8 @@ fn pkce_required_confidential_client_end_to_end() {
     .grants(["authorization_code"])
     .pkce_required(true)]))
     .issuer(ISSUER)
-    .build();
+    .build()
+    .unwrap();
     let code = code_for(
         &server,
         &[
@@ -666,10 +668,11 @@ fn expired_code_is_invalid_grant() {
 #[test]
 fn code_lifetime_is_configurable() {
     let clock = Clock::new();
-    let server = Server::builder(realm().with_clock(clock.source()))
+    let server = common::builder_over(realm().with_clock(clock.source()))
         .clock(clock.source())
         .code_lifetime(30)
-        .build();
+        .build()
+        .unwrap();
     let code = conf_code(&server);
     clock.advance(30);
     assert_error(
@@ -894,13 +897,14 @@ fn unknown_client_is_invalid_client() {
 
 #[test]
 fn client_not_allowed_the_grant_is_unauthorized_client() {
-    let server = Server::builder(realm_plus([MemoryClient::confidential(
+    let server = common::builder_over(realm_plus([MemoryClient::confidential(
         "cc-only",
         "secret",
         ["https://cc.example/cb"],
     )
     .grants(["client_credentials"])]))
-    .build();
+    .build()
+    .unwrap();
     let response = token(
         &server,
         Some(("cc-only", "secret")),
@@ -911,7 +915,7 @@ fn client_not_allowed_the_grant_is_unauthorized_client() {
 
 #[test]
 fn grant_disabled_on_the_server_is_unsupported() {
-    let server = builder().disable(Grant::AuthorizationCode).build();
+    let server = builder().disable(Grant::AuthorizationCode).build().unwrap();
     let response = token(
         &server,
         Some(("conf-client", "conf-secret")),
@@ -925,13 +929,14 @@ fn grant_disabled_on_the_server_is_unsupported() {
 
 #[test]
 fn refresh_token_only_when_the_client_allows_it() {
-    let server = Server::builder(realm_plus([MemoryClient::confidential(
+    let server = common::builder_over(realm_plus([MemoryClient::confidential(
         "no-refresh",
         "secret",
         ["https://nr.example/cb"],
     )
     .grants(["authorization_code"])]))
-    .build();
+    .build()
+    .unwrap();
     let code = code_for(
         &server,
         &[("response_type", "code"), ("client_id", "no-refresh")],
@@ -950,7 +955,7 @@ fn refresh_token_only_when_the_client_allows_it() {
 
 #[test]
 fn refresh_token_only_when_the_server_allows_it() {
-    let server = builder().disable(Grant::RefreshToken).build();
+    let server = builder().disable(Grant::RefreshToken).build().unwrap();
     let code = conf_code(&server);
     let body = assert_tokens(&conf_exchange(&server, &code));
     assert!(body.get("refresh_token").is_none(), "{body}");
@@ -958,7 +963,7 @@ fn refresh_token_only_when_the_server_allows_it() {
 
 #[test]
 fn access_token_lifetime_is_reported() {
-    let server = builder().access_token_lifetime(120).build();
+    let server = builder().access_token_lifetime(120).build().unwrap();
     let code = conf_code(&server);
     assert_eq!(
         assert_tokens(&conf_exchange(&server, &code))["expires_in"],
@@ -977,7 +982,9 @@ fn failing_validator_at_the_token_endpoint_is_server_error() {
         "invalidate_authorization_code",
         "save_bearer_token",
     ] {
-        let server = Server::builder(Delegating::new(realm()).failing(hook)).build();
+        let server = common::builder_over(Delegating::new(realm()).failing(hook))
+            .build()
+            .unwrap();
         let code = conf_code(&server);
         let response = conf_exchange(&server, &code);
         assert_error(&response, 500, "server_error", "unavailable");
@@ -993,7 +1000,7 @@ fn challenge_from_validate_code_needs_no_hooks() {
     for hook in ["get_code_challenge", "get_code_challenge_method"] {
         let mut validator = Delegating::new(realm()).failing(hook);
         validator.challenge_in_validate_code = true;
-        let server = Server::builder(validator).build();
+        let server = common::builder_over(validator).build().unwrap();
         let code = public_code(&server);
         for wrong in [CHALLENGE, &"a".repeat(43)] {
             assert_error(
@@ -1028,7 +1035,7 @@ fn a_plain_method_is_refused_where_plain_is_not_accepted() {
     let mut validator = Delegating::new(realm());
     validator.challenge_in_validate_code = true;
     validator.claim_plain = true;
-    let server = Server::builder(validator).build();
+    let server = common::builder_over(validator).build().unwrap();
     let code = public_code(&server);
     for verifier in [CHALLENGE, VERIFIER] {
         assert_error(
@@ -1042,7 +1049,9 @@ fn a_plain_method_is_refused_where_plain_is_not_accepted() {
 
 #[test]
 fn failing_revocation_on_replay_is_server_error() {
-    let server = Server::builder(Delegating::new(realm()).failing("revoke_grant")).build();
+    let server = common::builder_over(Delegating::new(realm()).failing("revoke_grant"))
+        .build()
+        .unwrap();
     let code = conf_code(&server);
     assert_tokens(&conf_exchange(&server, &code));
     assert_error(
@@ -1218,7 +1227,10 @@ fn careless_server(clock: &Clock) -> Server<Careless> {
         inner: realm().with_clock(|| START),
         codes: Mutex::default(),
     };
-    Server::builder(careless).clock(clock.source()).build()
+    common::builder_over(careless)
+        .clock(clock.source())
+        .build()
+        .unwrap()
 }
 
 #[test]
@@ -1309,7 +1321,7 @@ fn redirect_uri_sent_only_at_the_token_endpoint_must_be_the_default() {
 fn replay_needs_the_verifier_to_revoke(challenge_in_validate_code: bool) {
     let mut host = Delegating::new(realm());
     host.challenge_in_validate_code = challenge_in_validate_code;
-    let server = builder_over(host).build();
+    let server = builder_over(host).build().unwrap();
     let code = public_code(&server);
     let first = assert_tokens(&public_exchange(&server, &code, VERIFIER));
     let access = first["access_token"].as_str().unwrap();

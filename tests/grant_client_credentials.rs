@@ -190,7 +190,7 @@ fn public_client_let_through_by_the_host_is_still_unauthorized_client() {
     // as unauthorized_client (it was "authenticated", but may not use it).
     let mut v = Delegating::new(common::realm());
     v.trust_client_id = true;
-    let s = Server::builder(v).build();
+    let s = common::builder_over(v).build().unwrap();
     let r = token(
         &s,
         None,
@@ -290,7 +290,9 @@ fn each_request_gets_a_fresh_token() {
 
 #[test]
 fn failing_scope_validation_is_server_error() {
-    let s = Server::builder(Delegating::new(common::realm()).failing("validate_scopes")).build();
+    let s = common::builder_over(Delegating::new(common::realm()).failing("validate_scopes"))
+        .build()
+        .unwrap();
     let r = token(&s, CONF, "grant_type=client_credentials&scope=read");
     assert_error(&r, 500, "server_error", "storage is unavailable");
     assert!(json(&r).get("access_token").is_none());
@@ -299,7 +301,9 @@ fn failing_scope_validation_is_server_error() {
 
 #[test]
 fn failing_default_scopes_is_server_error() {
-    let s = Server::builder(Delegating::new(common::realm()).failing("get_default_scopes")).build();
+    let s = common::builder_over(Delegating::new(common::realm()).failing("get_default_scopes"))
+        .build()
+        .unwrap();
     let r = token(&s, CONF, "grant_type=client_credentials");
     assert_error(&r, 500, "server_error", "storage is unavailable");
     assert_eq!(s.validator().inner.active_access_tokens(), 0);
@@ -313,6 +317,7 @@ fn with_lean(client: MemoryClient) -> Server<MemoryValidator> {
     common::builder_over(common::realm_plus([client]))
         .enable(Grant::Password)
         .build()
+        .unwrap()
 }
 
 #[test]

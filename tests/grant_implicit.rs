@@ -28,10 +28,11 @@ fn validator() -> MemoryValidator {
 }
 
 fn implicit_server() -> Server<MemoryValidator> {
-    Server::builder(validator())
+    common::builder_over(validator())
         .issuer(ISSUER)
         .enable(Grant::Implicit)
         .build()
+        .unwrap()
 }
 
 /// The `Location` split into the part before `#` and the fragment's
@@ -97,7 +98,10 @@ fn redirect_response<C>(result: Result<AuthorizationRequest<C>, AuthorizationErr
 
 #[test]
 fn implicit_is_off_by_default() {
-    let server = Server::builder(validator()).issuer(ISSUER).build();
+    let server = common::builder_over(validator())
+        .issuer(ISSUER)
+        .build()
+        .unwrap();
     assert!(!server.is_enabled(Grant::Implicit));
     let response = redirect_response(get(&server, &token_request("spa", &[])));
     assert_fragment_error(
@@ -188,15 +192,17 @@ fn approved_narrower_scope_is_what_the_token_carries() {
 }
 
 #[test]
-fn no_state_no_iss_when_not_configured() {
-    let server = Server::builder(validator())
+fn no_state_when_none_was_sent_and_always_iss() {
+    let server = common::builder_over(validator())
         .enable(Grant::Implicit)
         .access_token_lifetime(300)
-        .build();
+        .build()
+        .unwrap();
     let pending = get(&server, &[("response_type", "token"), ("client_id", "spa")]).unwrap();
     let (_, params) = split(&approve(&server, &pending, None));
     assert_eq!(param(&params, "state"), None);
-    assert_eq!(param(&params, "iss"), None);
+    // RFC 9207: an authorization server always has an issuer to send.
+    assert_eq!(param(&params, "iss"), Some(common::ISSUER));
     assert_eq!(param(&params, "expires_in"), Some("300"));
 }
 
@@ -316,10 +322,11 @@ fn implicit_cannot_be_used_at_the_token_endpoint() {
 #[test]
 fn failing_validator_is_server_error_in_the_fragment() {
     for hook in ["save_bearer_token", "validate_scopes"] {
-        let server = Server::builder(Delegating::new(validator()).failing(hook))
+        let server = common::builder_over(Delegating::new(validator()).failing(hook))
             .issuer(ISSUER)
             .enable(Grant::Implicit)
-            .build();
+            .build()
+            .unwrap();
         let response = match get(&server, &token_request("spa", &[])) {
             Ok(pending) => approve(&server, &pending, None),
             Err(AuthorizationError::Redirect { response, .. }) => response,

@@ -259,7 +259,8 @@ fn no_refresh_token_when_the_server_disables_refresh() {
     let s = builder()
         .enable(Grant::Password)
         .disable(Grant::RefreshToken)
-        .build();
+        .build()
+        .unwrap();
     let r = token(&s, CONF, ALICE);
     assert_eq!(r.status, 200, "{}", r.body_str());
     assert!(json(&r).get("refresh_token").is_none(), "{}", r.body_str());

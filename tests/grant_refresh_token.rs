@@ -254,7 +254,10 @@ fn revoked_refresh_token_is_invalid_grant() {
 fn without_rotation_the_same_refresh_token_comes_back() {
     let mut v = Delegating::new(common::realm());
     v.rotate = false;
-    let s = Server::builder(v).enable(Grant::Password).build();
+    let s = common::builder_over(v)
+        .enable(Grant::Password)
+        .build()
+        .unwrap();
     let (access1, refresh1) = login(&s, "read%20write");
     let mut previous = access1;
     for _ in 0..3 {
@@ -336,7 +339,7 @@ fn public_client_refresh_tokens_rotate_whatever_the_host_says() {
     // sender-constrain, so it always rotates them.
     let mut v = Delegating::new(common::realm());
     v.rotate = false;
-    let s = Server::builder(v).build();
+    let s = common::builder_over(v).build().unwrap();
     let refresh1 = public_login(&s, "alice").1;
     let body = format!("grant_type=refresh_token&refresh_token={refresh1}&client_id=public-client");
     let r = token(&s, None, &body);
@@ -358,7 +361,10 @@ fn losing_a_rotation_race_is_reuse() {
     // the grant is revoked (RFC 9700 §4.14.2).
     let mut v = Delegating::new(common::realm());
     v.concurrent_rotation = true;
-    let s = Server::builder(v).enable(Grant::Password).build();
+    let s = common::builder_over(v)
+        .enable(Grant::Password)
+        .build()
+        .unwrap();
     let (access, refresh1) = login(&s, "read");
     let r = refresh(&s, &refresh1, "");
     assert_error(&r, 400, "invalid_grant", "already used");
@@ -390,7 +396,8 @@ fn disabled_refresh_grant_is_unsupported_grant_type() {
     let s = builder()
         .enable(Grant::Password)
         .disable(Grant::RefreshToken)
-        .build();
+        .build()
+        .unwrap();
     let r = token(&s, CONF, "grant_type=refresh_token&refresh_token=whatever");
     assert_error(&r, 400, "unsupported_grant_type", "not supported");
 }

@@ -9,7 +9,7 @@ use oauth2_provider::{EndpointPaths, Grant, Request, Server};
 use serde_json::{json, Value};
 
 fn metadata(server: &Server<MemoryValidator>) -> Value {
-    serde_json::from_str(&server.metadata_json()).expect("metadata is JSON")
+    serde_json::from_str(&server.metadata_json().expect("an issuer")).expect("metadata is JSON")
 }
 
 fn strings(value: &Value) -> Vec<&str> {
@@ -63,7 +63,10 @@ fn default_configuration() {
 fn issuer_is_the_configured_identifier() {
     // §2: REQUIRED; §3.3: identical to the issuer the client expects.
     for issuer in ["https://as.example", "https://as.example/tenant/a"] {
-        let s = Server::builder(common::realm()).issuer(issuer).build();
+        let s = common::builder_over(common::realm())
+            .issuer(issuer)
+            .build()
+            .unwrap();
         let doc = metadata(&s);
         assert_eq!(doc["issuer"], issuer);
         assert_eq!(doc["token_endpoint"], format!("{issuer}/token"));
@@ -72,7 +75,7 @@ fn issuer_is_the_configured_identifier() {
 
 #[test]
 fn endpoints_follow_the_configured_paths() {
-    let s = Server::builder(common::realm())
+    let s = common::builder_over(common::realm())
         .issuer("https://as.example/")
         .endpoints(EndpointPaths {
             authorization: "/oauth/authorize".into(),
@@ -80,7 +83,8 @@ fn endpoints_follow_the_configured_paths() {
             revocation: "https://revoke.example/r".into(),
             introspection: "/oauth/introspect".into(),
         })
-        .build();
+        .build()
+        .unwrap();
     let doc = metadata(&s);
     assert_eq!(doc["issuer"], "https://as.example/");
     assert_eq!(
@@ -100,7 +104,8 @@ fn grant_types_supported_reflects_enabled_grants() {
     let s = builder()
         .enable(Grant::Password)
         .enable(Grant::Implicit)
-        .build();
+        .build()
+        .unwrap();
     let doc = metadata(&s);
     assert_eq!(
         strings(&doc["grant_types_supported"]),
@@ -121,7 +126,8 @@ fn grant_types_supported_reflects_enabled_grants() {
     let s = builder()
         .disable(Grant::RefreshToken)
         .disable(Grant::ClientCredentials)
-        .build();
+        .build()
+        .unwrap();
     assert_eq!(
         strings(&metadata(&s)["grant_types_supported"]),
         ["authorization_code"]
@@ -134,9 +140,9 @@ fn advertised_grants_work_and_the_others_are_unsupported() {
     // it lists is dispatched, every other one is unsupported_grant_type.
     for s in [
         common::server(),
-        builder().enable(Grant::Password).build(),
-        builder().disable(Grant::ClientCredentials).build(),
-        builder().disable(Grant::AuthorizationCode).build(),
+        builder().enable(Grant::Password).build().unwrap(),
+        builder().disable(Grant::ClientCredentials).build().unwrap(),
+        builder().disable(Grant::AuthorizationCode).build().unwrap(),
     ] {
         let listed = metadata(&s)["grant_types_supported"].clone();
         let listed = strings(&listed);
@@ -159,7 +165,7 @@ fn advertised_response_types_work_and_the_others_are_unsupported() {
     for (s, listed) in [
         (common::server(), vec!["code"]),
         (
-            builder().enable(Grant::Implicit).build(),
+            builder().enable(Grant::Implicit).build().unwrap(),
             vec!["code", "token"],
         ),
     ] {
@@ -190,7 +196,7 @@ fn code_challenge_methods_list_plain_only_when_allowed() {
         strings(&metadata(&s)["code_challenge_methods_supported"]),
         ["S256"]
     );
-    let s = builder().allow_plain_pkce(true).build();
+    let s = builder().allow_plain_pkce(true).build().unwrap();
     assert_eq!(
         strings(&metadata(&s)["code_challenge_methods_supported"]),
         ["S256", "plain"]
@@ -219,13 +225,14 @@ fn client_authentication_methods() {
 #[test]
 fn iss_parameter_support_follows_the_issuer() {
     // RFC 9207 §3: the server sends iss in authorization responses exactly
-    // when it has an issuer to send.
+    // when it has an issuer to send, which every authorization server has;
+    // a resource server has no metadata to publish.
     let doc = metadata(&common::server());
     assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
-    let s = Server::builder(common::realm()).build();
-    let doc = metadata(&s);
-    assert_eq!(doc["authorization_response_iss_parameter_supported"], false);
-    assert!(doc.get("issuer").is_none());
+    assert_eq!(doc["issuer"], common::ISSUER);
+    let s = Server::resource_server(common::realm());
+    assert_eq!(s.metadata_json(), None);
+    assert_eq!(s.metadata_response().status, 404);
 }
 
 #[test]
@@ -233,7 +240,10 @@ fn scopes_supported_only_when_configured() {
     assert!(metadata(&common::server())
         .get("scopes_supported")
         .is_none());
-    let s = builder().scopes_supported(["read", "write"]).build();
+    let s = builder()
+        .scopes_supported(["read", "write"])
+        .build()
+        .unwrap();
     assert_eq!(
         strings(&metadata(&s)["scopes_supported"]),
         ["read", "write"]
@@ -244,7 +254,7 @@ fn scopes_supported_only_when_configured() {
 fn without_the_authorization_endpoint_its_claims_are_omitted() {
     // §2: authorization_endpoint is required only when a grant uses it;
     // §3.2: claims with zero elements MUST be omitted.
-    let s = builder().disable(Grant::AuthorizationCode).build();
+    let s = builder().disable(Grant::AuthorizationCode).build().unwrap();
     let doc = metadata(&s);
     assert!(doc.get("authorization_endpoint").is_none(), "{doc}");
     assert!(doc.get("response_types_supported").is_none(), "{doc}");
@@ -260,17 +270,19 @@ fn without_the_authorization_endpoint_its_claims_are_omitted() {
 fn no_configuration_yields_an_empty_claim() {
     let configs = [
         common::server(),
-        builder().disable(Grant::AuthorizationCode).build(),
+        builder().disable(Grant::AuthorizationCode).build().unwrap(),
         builder()
             .disable(Grant::AuthorizationCode)
             .disable(Grant::ClientCredentials)
             .disable(Grant::RefreshToken)
-            .build(),
+            .build()
+            .unwrap(),
         builder()
             .enable(Grant::Implicit)
             .disable(Grant::AuthorizationCode)
-            .build(),
-        builder().scopes_supported([]).build(),
+            .build()
+            .unwrap(),
+        builder().scopes_supported([]).build().unwrap(),
     ];
     for s in &configs {
         assert_no_empty_claims(&metadata(s));
@@ -286,14 +298,15 @@ fn metadata_response_is_200_json() {
         r.header("Content-Type"),
         Some("application/json;charset=UTF-8")
     );
-    assert_eq!(r.body_str(), s.metadata_json());
+    assert_eq!(Some(r.body_str().to_owned()), s.metadata_json());
 }
 
 #[test]
 fn issuer_with_json_special_characters_is_escaped() {
-    let s = Server::builder(common::realm())
+    let s = common::builder_over(common::realm())
         .issuer("https://as.example/\"x\\y")
-        .build();
+        .build()
+        .unwrap();
     let doc = metadata(&s);
     assert_eq!(doc["issuer"], "https://as.example/\"x\\y");
 }

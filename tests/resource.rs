@@ -112,7 +112,7 @@ fn other_authentication_schemes_count_as_no_token() {
 
 #[test]
 fn realm_is_configurable_and_quoted() {
-    let s = builder().realm(r#"photos "eu""#).build();
+    let s = builder().realm(r#"photos "eu""#).build().unwrap();
     let r = check(&s, "GET", "/api", &[], "", &[]).unwrap_err();
     assert_eq!(challenge(&r), r#"Bearer realm="photos \"eu\"""#);
 }
@@ -175,11 +175,12 @@ fn expired_token_is_401_invalid_token() {
     const START: u64 = 1_700_000_000;
     let now = Arc::new(AtomicU64::new(START));
     let c = Arc::clone(&now);
-    let s = Server::builder(common::realm().with_clock(|| START))
+    let s = common::builder_over(common::realm().with_clock(|| START))
         .enable(Grant::Password)
         .access_token_lifetime(60)
         .clock(move || c.load(Ordering::SeqCst))
-        .build();
+        .build()
+        .unwrap();
     let token = login(&s, "read");
     now.store(START + 59, Ordering::SeqCst);
     assert!(bearer(&s, &token, &["read"]).is_ok());
@@ -243,7 +244,8 @@ fn query_token_is_ignored_unless_enabled() {
     let s = builder()
         .enable(Grant::Password)
         .bearer_in_query(true)
-        .build();
+        .build()
+        .unwrap();
     let token_here = login(&s, "read");
     for uri in [
         format!("/api?access_token={token_here}"),
@@ -277,7 +279,8 @@ fn body_token_is_ignored_unless_enabled() {
     let s = builder()
         .enable(Grant::Password)
         .bearer_in_body(true)
-        .build();
+        .build()
+        .unwrap();
     let token = login(&s, "read");
     let body = format!("photo=1&access_token={token}");
     for method in ["POST", "PUT", "PATCH", "DELETE"] {
@@ -313,7 +316,8 @@ fn body_token_on_get_is_rejected() {
     let s = builder()
         .enable(Grant::Password)
         .bearer_in_body(true)
-        .build();
+        .build()
+        .unwrap();
     let token = login(&s, "read");
     let body = format!("access_token={token}");
     let r = check(&s, "GET", "/api", &[FORM], &body, &["read"]).unwrap_err();
@@ -326,7 +330,8 @@ fn token_by_two_methods_is_400_invalid_request() {
         .enable(Grant::Password)
         .bearer_in_body(true)
         .bearer_in_query(true)
-        .build();
+        .build()
+        .unwrap();
     let token = login(&s, "read");
     let auth = format!("Bearer {token}");
     let with_auth = [FORM, ("Authorization", auth.as_str())];
@@ -371,7 +376,8 @@ fn repeated_access_token_parameter_is_400_invalid_request() {
         .enable(Grant::Password)
         .bearer_in_body(true)
         .bearer_in_query(true)
-        .build();
+        .build()
+        .unwrap();
     let token = login(&s, "read");
     let twice = format!("access_token={token}&access_token={token}");
     let r = check(&s, "GET", &format!("/api?{twice}"), &[], "", &[]).unwrap_err();
@@ -385,7 +391,7 @@ fn repeated_access_token_parameter_is_400_invalid_request() {
 
 #[test]
 fn undecodable_access_token_parameter_is_400_invalid_request() {
-    let s = builder().bearer_in_query(true).build();
+    let s = builder().bearer_in_query(true).build().unwrap();
     let r = check(&s, "GET", "/api?access_token=%zz", &[], "", &[]).unwrap_err();
     assert_bearer_error(&r, 400, "invalid_request", "malformed");
 }

@@ -10,10 +10,11 @@ use oauth2_provider::{RequestValidator, Server};
 /// A server over [`Delegating`], the host validator whose switches each
 /// make one plausible difference from the in-memory validator.
 fn host_server(host: Delegating) -> Server<Delegating> {
-    Server::builder(host)
+    common::builder_over(host)
         .issuer(ISSUER)
         .enable(oauth2_provider::Grant::Password)
         .build()
+        .unwrap()
 }
 
 /// A code for public-client with the RFC 7636 appendix B S256 challenge.

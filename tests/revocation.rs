@@ -121,9 +121,10 @@ fn wrong_or_unknown_hints_still_revoke() {
 fn the_validator_is_told_the_type_found_not_a_wrong_hint() {
     // The library looked the token up; a host that trusts the hint it is
     // given must get the token's real type, not the client's wrong guess.
-    let s = Server::builder(Delegating::new(common::realm()))
+    let s = common::builder_over(Delegating::new(common::realm()))
         .enable(Grant::Password)
-        .build();
+        .build()
+        .unwrap();
     let (_, refresh_token) = login(&s);
     let (access, _) = login(&s);
     let r = revoke(

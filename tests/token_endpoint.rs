@@ -278,7 +278,7 @@ fn password_grant_while_disabled_is_unsupported_grant_type() {
     );
     assert_error(&r, 400, "unsupported_grant_type", "not supported");
     // The same request succeeds once the host enables the grant.
-    let s = builder().enable(Grant::Password).build();
+    let s = builder().enable(Grant::Password).build().unwrap();
     let r = token(
         &s,
         CONF,
@@ -289,7 +289,7 @@ fn password_grant_while_disabled_is_unsupported_grant_type() {
 
 #[test]
 fn disabled_default_grant_is_unsupported_grant_type() {
-    let s = builder().disable(Grant::ClientCredentials).build();
+    let s = builder().disable(Grant::ClientCredentials).build().unwrap();
     let r = token(&s, CONF, CC);
     assert_error(&r, 400, "unsupported_grant_type", "not supported");
 }
@@ -375,7 +375,7 @@ fn repeated_authorization_header_is_invalid_request() {
         assert_eq!(r.header("WWW-Authenticate"), None);
     }
     // Also for the grants that decide between public and confidential clients.
-    let s = builder().enable(Grant::Password).build();
+    let s = builder().enable(Grant::Password).build().unwrap();
     let headers = [
         FORM,
         ("Authorization", good.as_str()),
@@ -408,7 +408,7 @@ fn wrong_basic_secret_is_401_with_basic_challenge() {
 
 #[test]
 fn basic_challenge_carries_the_configured_realm() {
-    let s = builder().realm("as.example \"main\"").build();
+    let s = builder().realm("as.example \"main\"").build().unwrap();
     let r = token(&s, Some(("conf-client", "wrong")), CC);
     assert_eq!(r.status, 401);
     assert_eq!(
@@ -527,7 +527,7 @@ fn challenge_only_accompanies_invalid_client() {
 
 #[test]
 fn every_response_is_no_store_json() {
-    let s = builder().enable(Grant::Password).build();
+    let s = builder().enable(Grant::Password).build().unwrap();
     let auth = basic("conf-client", "conf-secret");
     let with_auth = [FORM, ("Authorization", auth.as_str())];
     let cases: Vec<Response> = vec![
@@ -583,7 +583,9 @@ fn error_responses_carry_only_rfc_description_characters() {
 
 #[test]
 fn failing_client_lookup_is_server_error_not_invalid_client() {
-    let s = Server::builder(Delegating::new(common::realm()).failing("find_client")).build();
+    let s = common::builder_over(Delegating::new(common::realm()).failing("find_client"))
+        .build()
+        .unwrap();
     let r = token(&s, CONF, CC);
     assert_error(&r, 500, "server_error", "storage is unavailable");
     assert_eq!(r.header("WWW-Authenticate"), None);
@@ -592,7 +594,9 @@ fn failing_client_lookup_is_server_error_not_invalid_client() {
 
 #[test]
 fn failing_token_storage_is_server_error_and_nothing_is_issued() {
-    let s = Server::builder(Delegating::new(common::realm()).failing("save_bearer_token")).build();
+    let s = common::builder_over(Delegating::new(common::realm()).failing("save_bearer_token"))
+        .build()
+        .unwrap();
     let r = token(&s, CONF, CC);
     assert_error(&r, 500, "server_error", "storage is unavailable");
     assert_eq!(s.validator().inner.active_access_tokens(), 0);

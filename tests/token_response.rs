@@ -224,7 +224,8 @@ impl TokenGenerator for Sequence {
 fn server_token_response_exact_body_and_headers() {
     let server = common::builder()
         .token_generator(Sequence::default())
-        .build();
+        .build()
+        .unwrap();
     let r = common::token(
         &server,
         common::CONF,
@@ -265,7 +266,8 @@ fn pairs_come_from_a_host_generator_kind_by_kind() {
     let server = common::builder()
         .token_generator(Sequence::default())
         .enable(oauth2_provider::Grant::Password)
-        .build();
+        .build()
+        .unwrap();
     let r = common::token(
         &server,
         common::CONF,

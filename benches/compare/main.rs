@@ -47,7 +47,8 @@ impl Bench {
             server: Server::builder(v)
                 .issuer("https://as.example")
                 .enable(Grant::RefreshToken)
-                .build(),
+                .build()
+                .expect("a valid configuration"),
             basic: basic_header_value("conf-client", "conf-secret"),
         }
     }

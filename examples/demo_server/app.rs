@@ -16,8 +16,8 @@ use oauth2_provider::form::{self, Param, Params};
 use oauth2_provider::memory::MemoryValidator;
 use oauth2_provider::response::write_json_string;
 use oauth2_provider::{
-    AuthorizationError, AuthorizationRequest, Grant, OAuthError, Request, Response, ResponseType,
-    Server,
+    AuthorizationError, AuthorizationRequest, ConfigError, Grant, OAuthError, Request, Response,
+    ResponseType, Server,
 };
 
 use super::http::{Connection, Framing, HttpRequest, Limits, ReadError};
@@ -82,18 +82,20 @@ const HTML: &str = "text/html; charset=utf-8";
 const TEXT: &str = "text/plain; charset=utf-8";
 
 impl App {
-    /// The server for `realm`, with issuer `issuer` (`http://HOST:PORT`).
-    pub fn new(realm: Realm, issuer: &str, default_realm: bool) -> App {
+    /// The server for `realm`, with issuer `issuer` (`http://HOST:PORT`),
+    /// or why it cannot be one (an `http` issuer must be on a loopback
+    /// host: the demo speaks plain HTTP, fit for this machine only).
+    pub fn new(realm: Realm, issuer: &str, default_realm: bool) -> Result<App, ConfigError> {
         let server = Server::builder(realm.validator)
             .issuer(issuer)
             .enable(Grant::Implicit)
             .enable(Grant::Password)
             .scopes_supported(realm.scopes.iter().map(String::as_str))
-            .build();
-        App {
+            .build()?;
+        Ok(App {
             server,
             default_realm,
-        }
+        })
     }
 
     /// Answers one request.

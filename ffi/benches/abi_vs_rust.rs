@@ -79,7 +79,10 @@ fn rust_median_ns() -> f64 {
             .scopes(["read"])
             .default_scopes(["read"]),
     );
-    let server = Server::new(validator);
+    let server = Server::builder(validator)
+        .issuer("https://as.example")
+        .build()
+        .expect("a valid configuration");
     let auth = basic_header_value("svc", "s3cret");
     let headers = [
         ("Authorization", auth.as_str()),

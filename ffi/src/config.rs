@@ -58,7 +58,10 @@ pub struct oap_config {
     pub refresh_token_lifetime: u64,
     /// The issuer identifier (RFC 8414, RFC 9207), e.g.
     /// "https://auth.example.com": sent as `iss` in authorization
-    /// responses, used for metadata and introspection. Default: none.
+    /// responses, used for metadata and introspection. An absolute `https`
+    /// URL without query or fragment (`http` on a loopback host only).
+    /// Default: none, which `oap_server_new` refuses unless `grants` is 0
+    /// (a resource server): every authorization server must set it.
     pub issuer: oap_str,
     /// The realm of `WWW-Authenticate` challenges. Default "oauth2".
     pub realm: oap_str,

@@ -33,7 +33,12 @@ pub struct oap_server {
 /// On success writes the new server to `*server_out`; the caller owns it.
 /// Errors: `OAP_STATUS_NULL_PARAMETER`, `OAP_STATUS_STRUCT_TOO_SMALL`
 /// (`struct_size` unset), `OAP_STATUS_INVALID_UTF8`,
-/// `OAP_STATUS_INVALID_PARAMETER` (a zero access token or code lifetime).
+/// `OAP_STATUS_INVALID_PARAMETER` (a zero access token or code lifetime;
+/// no `issuer` while a grant is enabled, or an issuer that is not an
+/// absolute `https` URL without query or fragment, `http` being accepted
+/// on a loopback host only). A resource server that only checks bearer
+/// tokens enables no grant (`grants = 0`) and needs no issuer; it then has
+/// no authorization endpoint and no metadata.
 ///
 /// # Safety
 /// `config` and `validator` are NULL or valid (their `struct_size` bytes
@@ -51,9 +56,8 @@ pub unsafe extern "C" fn oap_server_new(
         let validator = unsafe { FfiValidator::new(validator) }?;
         // SAFETY: NULL or a valid config (contract).
         let builder = unsafe { config::builder(config, validator) }?;
-        let server = into_handle(oap_server {
-            inner: builder.build(),
-        });
+        let inner = builder.build().map_err(|_| oap_status::InvalidParameter)?;
+        let server = into_handle(oap_server { inner });
         // SAFETY: checked non-NULL, writable (contract).
         unsafe { server_out.write(server) };
         Ok(())

@@ -17,6 +17,8 @@ use crate::error::{ErrorCode, OAuthError};
 use crate::form::{Param, Params};
 use crate::grant;
 use crate::pkce::{self, ChallengeMethod};
+use crate::redirect_uri::is_absolute_without_fragment;
+pub use crate::redirect_uri::redirect_uri_matches;
 use crate::request::{OAuthRequest, Request};
 use crate::response::{redirect_uri_with, Response, ResponseMode};
 use crate::scope::Scope;
@@ -145,68 +147,6 @@ fn authorization_params<'r>(request: &Request<'r>) -> Result<Params<'r>, OAuthEr
     })
 }
 
-/// Whether `uri` can be a redirection endpoint: an absolute URI (a scheme,
-/// then `:`) without a fragment (RFC 6749 §3.1.2).
-fn is_absolute_without_fragment(uri: &str) -> bool {
-    let Some(colon) = uri.find(':') else {
-        return false;
-    };
-    let scheme = &uri[..colon];
-    !scheme.is_empty()
-        && scheme.as_bytes()[0].is_ascii_alphabetic()
-        && scheme
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
-        && !uri.contains('#')
-        && !uri
-            .bytes()
-            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
-}
-
-/// Whether a `presented` redirect URI matches a `registered` one: by exact
-/// string comparison (RFC 3986 §6.2.1; RFC 9700 §2.1), except that for a
-/// native app's loopback redirect (`http` to `127.0.0.1`, `[::1]` or
-/// `localhost`) the port may differ, as RFC 8252 §7.3 and RFC 9700 §4.1.3
-/// require. Host, path and query must still be identical.
-///
-/// ```
-/// use oauth2_provider::endpoint::authorization::redirect_uri_matches;
-/// assert!(redirect_uri_matches("https://app.example/cb", "https://app.example/cb"));
-/// assert!(!redirect_uri_matches("https://app.example/cb", "https://app.example/cb/"));
-/// assert!(redirect_uri_matches("http://127.0.0.1:9999/cb", "http://127.0.0.1:51004/cb"));
-/// assert!(redirect_uri_matches("http://127.0.0.1/cb", "http://127.0.0.1:51004/cb"));
-/// assert!(!redirect_uri_matches("http://127.0.0.1:9999/cb", "http://localhost:9999/cb"));
-/// assert!(!redirect_uri_matches("https://127.0.0.1:9999/cb", "https://127.0.0.1:1/cb"));
-/// ```
-pub fn redirect_uri_matches(registered: &str, presented: &str) -> bool {
-    if registered == presented {
-        return true;
-    }
-    match (loopback_parts(registered), loopback_parts(presented)) {
-        (Some(r), Some(p)) => r == p,
-        _ => false,
-    }
-}
-
-/// The host and the rest (path, query) of a loopback redirect URI
-/// `http://HOST[:PORT]REST`, or `None` if `uri` is not one.
-fn loopback_parts(uri: &str) -> Option<(&str, &str)> {
-    let rest = uri.strip_prefix("http://")?;
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    let (host, port) = match authority.rfind(':') {
-        Some(i) if !authority[i..].contains(']') => (&authority[..i], Some(&authority[i + 1..])),
-        _ => (authority, None),
-    };
-    let port_ok = port.is_none_or(|p| {
-        !p.is_empty()
-            && p.len() <= 5
-            && p.bytes().all(|b| b.is_ascii_digit())
-            && p.parse::<u16>().is_ok()
-    });
-    (port_ok && matches!(host, "127.0.0.1" | "[::1]" | "localhost")).then_some((host, tail))
-}
-
 impl<V: RequestValidator> Server<V> {
     /// Validates an authorization request (`GET` with a query, or `POST`
     /// with a form body) and returns what the consent page needs.
@@ -216,7 +156,7 @@ impl<V: RequestValidator> Server<V> {
     /// use oauth2_provider::{pkce, AuthorizationError, Request, Server};
     /// let v = MemoryValidator::new();
     /// v.add_client(MemoryClient::public("app", ["https://app.example/cb"]).grants(["authorization_code"]).scopes(["read"]));
-    /// let server = Server::new(v);
+    /// let server = Server::builder(v).issuer("https://as.example").build().unwrap();
     /// let challenge = pkce::s256_challenge(&"v".repeat(43));
     /// let uri = format!(
     ///     "/authorize?response_type=code&client_id=app&state=xyz&scope=read&code_challenge={}&code_challenge_method=S256",
@@ -233,6 +173,14 @@ impl<V: RequestValidator> Server<V> {
         &self,
         request: &Request<'_>,
     ) -> Result<AuthorizationRequest<V::Client>, AuthorizationError> {
+        // Only a server with an issuer has an authorization endpoint
+        // (RFC 9207's `iss` in every response): a resource server has none.
+        if self.issuer().is_none() {
+            return Err(AuthorizationError::Fatal(OAuthError::no_redirect(
+                ErrorCode::UnsupportedResponseType,
+                "this server has no authorization endpoint (a resource server)",
+            )));
+        }
         let params = authorization_params(request).map_err(AuthorizationError::Fatal)?;
         let oauth = OAuthRequest::new(*request, params);
         let v = &self.validator;

@@ -7,18 +7,20 @@ use crate::validator::RequestValidator;
 impl<V: RequestValidator> Server<V> {
     /// The RFC 8414 metadata document for this server's configuration:
     /// endpoints, response and grant types, client authentication methods,
-    /// PKCE methods, and RFC 9207 `iss` support.
+    /// PKCE methods, and RFC 9207 `iss` support. `None` for a resource
+    /// server without an issuer ([`Server::resource_server`]), which has no
+    /// authorization server to describe.
     ///
     /// ```
     /// use oauth2_provider::memory::MemoryValidator;
     /// use oauth2_provider::Server;
-    /// let server = Server::builder(MemoryValidator::new()).issuer("https://as.example").build();
-    /// let doc = server.metadata_json();
+    /// let server = Server::builder(MemoryValidator::new()).issuer("https://as.example").build().unwrap();
+    /// let doc = server.metadata_json().unwrap();
     /// assert!(doc.contains(r#""token_endpoint":"https://as.example/token""#));
     /// assert!(doc.contains(r#""code_challenge_methods_supported":["S256"]"#));
     /// ```
-    pub fn metadata_json(&self) -> String {
-        let issuer = self.issuer().unwrap_or("");
+    pub fn metadata_json(&self) -> Option<String> {
+        let issuer = self.issuer()?;
         let url = |path: &str| {
             if path.contains("://") {
                 path.to_owned()
@@ -28,9 +30,7 @@ impl<V: RequestValidator> Server<V> {
         };
         let endpoints = &self.config.endpoints;
         let mut json = JsonObject::with_capacity(1024);
-        if !issuer.is_empty() {
-            json.string("issuer", issuer);
-        }
+        json.string("issuer", issuer);
         let code = self.is_enabled(Grant::AuthorizationCode);
         let implicit = self.is_enabled(Grant::Implicit);
         if code || implicit {
@@ -74,18 +74,19 @@ impl<V: RequestValidator> Server<V> {
             &["S256"]
         };
         json.string_array("code_challenge_methods_supported", pkce.iter().copied());
-        json.boolean(
-            "authorization_response_iss_parameter_supported",
-            self.issuer().is_some(),
-        );
-        json.finish()
+        json.boolean("authorization_response_iss_parameter_supported", true);
+        Some(json.finish())
     }
 
-    /// The metadata document as a `200` JSON response.
+    /// The metadata document as a `200` JSON response, or `404` without a
+    /// body for a resource server without an issuer.
     pub fn metadata_response(&self) -> Response {
+        let Some(document) = self.metadata_json() else {
+            return Response::new(404);
+        };
         let mut response =
             Response::new(200).with_header("Content-Type", crate::response::JSON_CONTENT_TYPE);
-        response.body = self.metadata_json().into_bytes();
+        response.body = document.into_bytes();
         response
     }
 }

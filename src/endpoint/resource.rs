@@ -27,7 +27,7 @@ impl<V: RequestValidator> Server<V> {
     /// ```
     /// use oauth2_provider::memory::MemoryValidator;
     /// use oauth2_provider::{Request, Server};
-    /// let server = Server::new(MemoryValidator::new());
+    /// let server = Server::resource_server(MemoryValidator::new());
     /// let denied = server.verify_bearer(&Request::new("GET", "/photos", &[], b""), &["read"]).unwrap_err();
     /// assert_eq!(denied.status, 401);
     /// assert_eq!(denied.header("www-authenticate"), Some(r#"Bearer realm="oauth2", scope="read""#));

@@ -23,7 +23,7 @@ impl<V: RequestValidator> Server<V> {
     /// use oauth2_provider::{Request, Server};
     /// let v = MemoryValidator::new();
     /// v.add_client(MemoryClient::confidential("svc", "s3cret", []).grants(["client_credentials"]).scopes(["read"]));
-    /// let server = Server::new(v);
+    /// let server = Server::builder(v).issuer("https://as.example").build().unwrap();
     /// let auth = basic_header_value("svc", "s3cret");
     /// let headers = [("Authorization", auth.as_str()), ("Content-Type", "application/x-www-form-urlencoded")];
     /// let response = server.token_response(&Request::new("POST", "/token", &headers, b"grant_type=client_credentials&scope=read"));

@@ -75,7 +75,7 @@ pub fn builder_over<V: RequestValidator>(validator: V) -> ServerBuilder<V> {
 }
 
 pub fn server() -> Server<MemoryValidator> {
-    builder().build()
+    builder().build().unwrap()
 }
 
 pub fn basic(id: &str, secret: &str) -> String {
@@ -124,15 +124,16 @@ pub fn location_param(response: &Response, name: &str) -> Option<String> {
 
 /// [`server`] with the password grant enabled.
 pub fn password_server() -> Server<MemoryValidator> {
-    builder().enable(Grant::Password).build()
+    builder().enable(Grant::Password).build().unwrap()
 }
 
-/// A password-grant server (no issuer) over a [`Delegating`] realm whose
+/// A password-grant server over a [`Delegating`] realm whose
 /// callback `hook` fails with `server_error`.
 pub fn failing_password_server(hook: &'static str) -> Server<Delegating> {
-    Server::builder(Delegating::new(realm()).failing(hook))
+    builder_over(Delegating::new(realm()).failing(hook))
         .enable(Grant::Password)
         .build()
+        .unwrap()
 }
 
 /// A password-grant server on a clock the test moves, with the given
@@ -155,7 +156,8 @@ pub fn clocked(
         .enable(Grant::Password)
         .refresh_token_lifetime(refresh_lifetime)
         .clock(move || c.load(Ordering::SeqCst))
-        .build();
+        .build()
+        .unwrap();
     (server, now)
 }
 

@@ -20,6 +20,7 @@ void check(bool ok, const char *what) {
 
 int main() {
     oap_config config = oap_config_default();
+    config.issuer = oap_str{"https://as.example", 18};
     check(config.struct_size == sizeof(oap_config), "struct_size");
     check(config.access_token_lifetime == 3600, "default lifetime");
 

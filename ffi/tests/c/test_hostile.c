@@ -13,6 +13,7 @@ static memstore *store;
 
 static oap_server *new_server(const oap_validator *validator) {
     oap_config config = oap_config_default();
+    config.issuer = S("https://as.example");
     oap_server *server = NULL;
     CHECK_STATUS(oap_server_new(&config, validator, &server), OAP_STATUS_OK);
     return server;
@@ -29,6 +30,7 @@ static oap_response *cc_request(oap_server *server, const char *id, const char *
 static void test_null_arguments(void) {
     oap_validator v = memstore_validator(store);
     oap_config config = oap_config_default();
+    config.issuer = S("https://as.example");
     oap_server *server = new_server(&v);
     oap_server *untouched = (oap_server *)&config; /* must not be overwritten */
     oap_response *r = (oap_response *)&config;
@@ -97,27 +99,67 @@ static void test_null_arguments(void) {
 static void test_bad_structs(void) {
     oap_validator v = memstore_validator(store);
     oap_config config = oap_config_default();
+    config.issuer = S("https://as.example");
     oap_server *server = NULL;
 
     config.struct_size = 0;
     CHECK_STATUS(oap_server_new(&config, &v, &server), OAP_STATUS_STRUCT_TOO_SMALL);
     config = oap_config_default();
+    config.issuer = S("https://as.example");
     v.struct_size = sizeof(size_t);
     CHECK_STATUS(oap_server_new(&config, &v, &server), OAP_STATUS_STRUCT_TOO_SMALL);
     v = memstore_validator(store);
     config.access_token_lifetime = 0;
     CHECK_STATUS(oap_server_new(&config, &v, &server), OAP_STATUS_INVALID_PARAMETER);
     config = oap_config_default();
+    config.issuer = S("https://as.example");
     config.issuer.ptr = "\xff\xfe";
     config.issuer.len = 2;
     CHECK_STATUS(oap_server_new(&config, &v, &server), OAP_STATUS_INVALID_UTF8);
     config = oap_config_default();
+    config.issuer = S("https://as.example");
     config.realm.ptr = NULL;
     config.realm.len = 5; /* a broken view, not "absent" */
     CHECK_STATUS(oap_server_new(&config, &v, &server), OAP_STATUS_NULL_PARAMETER);
     config.realm.len = 0; /* absent: the default realm */
     CHECK_STATUS(oap_server_new(&config, &v, &server), OAP_STATUS_OK);
     CHECK(server != NULL);
+    oap_server_free(server);
+}
+
+/* RFC 9207, RFC 8414: an authorization server always has an absolute
+ * issuer; a resource server (no grant) needs none and serves no
+ * authorization endpoint or metadata. */
+static void test_issuer_is_required(void) {
+    static const char *const not_issuers[] = {
+        "as.example", "https://", "https://as.example?x=1", "https://as.example#f",
+        "http://as.example", "https://user@as.example", "ftp://as.example",
+    };
+    oap_validator v = memstore_validator(store);
+    oap_config config = oap_config_default();
+    oap_server *server = NULL;
+    oap_response *r = NULL;
+    size_t i;
+
+    CHECK(config.issuer.len == 0);
+    CHECK_STATUS(oap_server_new(&config, &v, &server), OAP_STATUS_INVALID_PARAMETER);
+    CHECK(server == NULL);
+    for (i = 0; i < sizeof not_issuers / sizeof not_issuers[0]; i++) {
+        config.issuer = S(not_issuers[i]);
+        CHECK_STATUS(oap_server_new(&config, &v, &server), OAP_STATUS_INVALID_PARAMETER);
+        CHECK(server == NULL);
+    }
+    config.issuer = S("http://127.0.0.1:8080");
+    CHECK_STATUS(oap_server_new(&config, &v, &server), OAP_STATUS_OK);
+    oap_server_free(server);
+    server = NULL;
+
+    config = oap_config_default();
+    config.grants = 0;
+    CHECK_STATUS(oap_server_new(&config, &v, &server), OAP_STATUS_OK);
+    CHECK_STATUS(oap_server_metadata_response(server, &r), OAP_STATUS_OK);
+    CHECK(oap_response_status(r) == 404);
+    oap_response_free(r);
     oap_server_free(server);
 }
 
@@ -490,6 +532,7 @@ int main(void) {
 
     test_null_arguments();
     test_bad_structs();
+    test_issuer_is_required();
     test_bad_requests(server);
     test_wrong_secret(server);
     test_failing_callbacks(server);

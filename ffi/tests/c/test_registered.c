@@ -25,6 +25,7 @@ static oap_status last_setter_status;
 static oap_server *new_server(oap_find_client_cb find_client) {
     oap_validator v = memstore_validator(store);
     oap_config config = oap_config_default();
+    config.issuer = S("https://as.example");
     oap_server *server = NULL;
     v.find_client = find_client;
     CHECK_STATUS(oap_server_new(&config, &v, &server), OAP_STATUS_OK);
@@ -202,6 +203,7 @@ static void test_lifetime_and_misuse(void) {
     oap_server *server = new_server(registers_hands_back_frees);
     oap_validator v;
     oap_config config = oap_config_default();
+    config.issuer = S("https://as.example");
 
     last_setter_status = OAP_STATUS_PANIC;
     CHECK(cc_status(server, "conf-client", "conf-secret") == 200);

@@ -67,6 +67,7 @@ static void test_null_ptr_with_length(void) {
 
     v = memstore_validator(store);
     config = oap_config_default();
+    config.issuer = S("https://as.example");
     config.realm = broken;
     CHECK_STATUS(oap_server_new(&config, &v, &other), OAP_STATUS_NULL_PARAMETER);
     CHECK(other == NULL);
@@ -74,6 +75,7 @@ static void test_null_ptr_with_length(void) {
     /* Inside a callback: the setter fails, and so does the callback. */
     v.validate_bearer_token = token_info_null_scopes;
     config = oap_config_default();
+    config.issuer = S("https://as.example");
     CHECK_STATUS(oap_server_new(&config, &v, &other), OAP_STATUS_OK);
     r = NULL;
     CHECK_STATUS(oap_server_verify_bearer(other, bearer_get(&t, "/api", "tok"), NULL, 0, &tok, &r), OAP_STATUS_OK);
@@ -182,6 +184,7 @@ static void test_empty_strings_are_readable(void) {
     oap_bytes body;
     oap_validator v;
     oap_config config = oap_config_default();
+    config.issuer = S("https://as.example");
     oap_server *other = NULL;
 
     CHECK_STATUS(oap_server_deny(server, auth, &r), OAP_STATUS_OK);
@@ -221,6 +224,7 @@ static oap_cb_result revoked_before_save(void *ud, const oap_issued_token *token
 
 static void test_tokens_of_a_grant_revoked_meanwhile_are_refused(void) {
     oap_config config = oap_config_default();
+    config.issuer = S("https://as.example");
     oap_server *other = NULL;
     oap_authorization *auth = NULL;
     oap_response *r = NULL;
@@ -253,6 +257,7 @@ static void test_tokens_of_a_grant_revoked_meanwhile_are_refused(void) {
 
 int main(void) {
     oap_config config = oap_config_default();
+    config.issuer = S("https://as.example");
     oap_validator v;
     store = memstore_new();
     memstore_add_client(store, "conf-client", "conf-secret", OAP_SECRET_PLAIN, true, REDIRECT,

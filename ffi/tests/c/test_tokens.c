@@ -78,6 +78,7 @@ static oap_server *new_server(oap_validate_bearer_token_cb validate, oap_introsp
                               oap_save_bearer_token_cb save) {
     oap_validator v = base;
     oap_config config = oap_config_default();
+    config.issuer = S("https://as.example");
     oap_server *server = NULL;
     if (validate != NULL) v.validate_bearer_token = validate;
     if (introspect != NULL) v.introspect_token = introspect;
