@@ -384,8 +384,8 @@ typedef struct oap_client {
  * you need; the library copies what it reads during `oap_server_new`.
  *
  * Strings left absent (`ptr == NULL`) or empty take the default. Lifetimes
- * are seconds and must not be 0, except `refresh_token_lifetime`, where 0
- * means "until used or revoked".
+ * are seconds, at least 1 and at most ten years (315,360,000):
+ * `oap_server_new` refuses others with `OAP_STATUS_INVALID_PARAMETER`.
  */
 typedef struct oap_config {
   /**
@@ -407,7 +407,9 @@ typedef struct oap_config {
    */
   uint64_t code_lifetime;
   /**
-   * Refresh token lifetime; 0 (the default): until used or revoked.
+   * Refresh token lifetime. Default 2592000 (30 days). Every refresh
+   * token expires: a store keeps a rotated one, for reuse detection,
+   * and a revoked grant's marker only that long.
    */
   uint64_t refresh_token_lifetime;
   /**

@@ -18,7 +18,7 @@
 mod hasher;
 mod key;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
@@ -225,11 +225,22 @@ struct Store {
     codes: Map<Key, CodeRecord>,
     access: Map<Key, AccessRecord>,
     refresh: Map<Key, RefreshRecord>,
-    /// Grants revoked while tokens of theirs may still be on their way to
-    /// `save_bearer_token` (a concurrent request past its checks): those
-    /// saves are refused. Kept until `purge_expired` finds no record of
-    /// the grant left.
-    revoked_grants: HashSet<String, StoreHashBuilder>,
+    /// Every grant a code or refresh token of which may still be
+    /// presented: a token saved for a grant not here (and not new) or
+    /// revoked here comes from a request that was past its checks when the
+    /// grant ended, and is refused.
+    grants: Map<Arc<str>, GrantRecord>,
+}
+
+/// What the store knows of a grant (a token family).
+struct GrantRecord {
+    /// Revoked (replay, reuse, or a revocation): its tokens are gone and
+    /// no new one may be saved.
+    revoked: bool,
+    /// When its last code or refresh token expires. Until then a request
+    /// may present one and, past its checks, save tokens of the grant; so
+    /// the record, and with it a revocation, is kept until then.
+    ends_at: u64,
 }
 
 /// The in-memory validator. See the [module docs](self).
@@ -312,8 +323,11 @@ impl MemoryValidator {
     }
 
     /// Forgets expired codes and tokens. Rotated refresh tokens are kept
-    /// until their grant is revoked or they expire, for reuse detection;
-    /// a revoked grant is remembered while any record of it is left.
+    /// until their grant is revoked or they expire, for reuse detection. A
+    /// grant, and with it its revocation, is kept until its last code and
+    /// refresh token have expired: no request can then present one, and a
+    /// request that presented one earlier and saves late is refused, as
+    /// the grant is no longer known.
     pub fn purge_expired(&self) {
         let now = self.now();
         let mut store = self.store();
@@ -322,19 +336,7 @@ impl MemoryValidator {
         store.refresh.retain(|_, r| {
             r.expires_at.is_none_or(|e| e > now) && r.state != RefreshState::Revoked
         });
-        let Store {
-            codes,
-            access,
-            refresh,
-            revoked_grants,
-        } = &mut *store;
-        if !revoked_grants.is_empty() {
-            let live: HashSet<&str> = (codes.values().map(|c| &*c.code.grant_id))
-                .chain(access.values().filter_map(|a| a.grant_id.as_deref()))
-                .chain(refresh.values().map(|r| &*r.grant_id))
-                .collect();
-            revoked_grants.retain(|grant| live.contains(grant.as_str()));
-        }
+        store.grants.retain(|_, g| g.ends_at > now);
     }
 
     /// The number of live (unexpired, unrevoked) access tokens.
@@ -525,7 +527,14 @@ impl RequestValidator for MemoryValidator {
         code: &AuthorizationCode,
         _: &OAuthRequest<'_>,
     ) -> Result<(), OAuthError> {
-        self.store().codes.insert(
+        let mut store = self.store();
+        // A code starts its grant, which lasts at least as long as the code.
+        let record = GrantRecord {
+            revoked: false,
+            ends_at: code.expires_at,
+        };
+        store.grants.insert(Arc::clone(&code.grant_id), record);
+        store.codes.insert(
             Key::new(&code.code),
             CodeRecord {
                 code: code.clone(),
@@ -549,11 +558,28 @@ impl RequestValidator for MemoryValidator {
         let grant_id = token.grant_id.clone();
         let mut store = self.store();
         if let Some(grant_id) = &token.grant_id {
-            if store.revoked_grants.contains(&**grant_id) {
-                return Err(OAuthError::new(
-                    ErrorCode::InvalidGrant,
-                    "the grant was revoked while this request was served",
-                ));
+            let ends_at = token.refresh_expires_at.unwrap_or(token.issued_at);
+            match store.grants.get_mut(&**grant_id) {
+                Some(grant) if grant.revoked => {
+                    return Err(OAuthError::new(
+                        ErrorCode::InvalidGrant,
+                        "the grant was revoked while this request was served",
+                    ))
+                }
+                Some(grant) => grant.ends_at = grant.ends_at.max(ends_at),
+                None if token.new_grant => {
+                    let record = GrantRecord {
+                        revoked: false,
+                        ends_at,
+                    };
+                    store.grants.insert(Arc::clone(grant_id), record);
+                }
+                None => {
+                    return Err(OAuthError::new(
+                        ErrorCode::InvalidGrant,
+                        "the grant ended while this request was served",
+                    ))
+                }
             }
         }
         if let (Some(refresh), true) = (&token.refresh_token, token.refresh_token_is_new) {
@@ -689,8 +715,10 @@ impl RequestValidator for MemoryValidator {
 }
 
 fn revoke_grant_in(store: &mut Store, grant_id: &str) {
-    if !store.revoked_grants.contains(grant_id) {
-        store.revoked_grants.insert(grant_id.to_owned());
+    // A grant no longer known needs no marker: a late save of it is
+    // refused anyway.
+    if let Some(grant) = store.grants.get_mut(grant_id) {
+        grant.revoked = true;
     }
     store
         .access

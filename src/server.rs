@@ -95,7 +95,7 @@ pub struct Config {
     pub(crate) realm: String,
     pub(crate) access_token_lifetime: u64,
     pub(crate) code_lifetime: u64,
-    pub(crate) refresh_token_lifetime: Option<u64>,
+    pub(crate) refresh_token_lifetime: u64,
     pub(crate) allow_plain_pkce: bool,
     pub(crate) bearer_in_body: bool,
     pub(crate) bearer_in_query: bool,
@@ -140,7 +140,18 @@ pub enum ConfigError {
     /// (RFC 8414 §2); `http` is accepted on a loopback host only
     /// (`127.0.0.1`, `[::1]`, `localhost`), for development.
     InvalidIssuer,
+    /// An access token, code or refresh token lifetime is 0 or longer than
+    /// [`MAX_LIFETIME`] (ten years): neither can be meant.
+    InvalidLifetime,
 }
+
+/// The refresh token lifetime unless configured: 30 days.
+pub const DEFAULT_REFRESH_TOKEN_LIFETIME: u64 = 30 * 24 * 3600;
+
+/// The longest lifetime a server accepts for anything it issues: ten
+/// years, in seconds. Longer cannot be meant, and would let expiry
+/// arithmetic near `u64::MAX`.
+pub const MAX_LIFETIME: u64 = 10 * 365 * 24 * 3600;
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -151,6 +162,9 @@ impl fmt::Display for ConfigError {
             ConfigError::InvalidIssuer => {
                 "the issuer must be an absolute https URL without query or fragment \
                  (http only on a loopback host)"
+            }
+            ConfigError::InvalidLifetime => {
+                "a token or code lifetime must be at least one second and at most ten years"
             }
         })
     }
@@ -212,7 +226,7 @@ impl<V: RequestValidator> ServerBuilder<V> {
                 realm: "oauth2".into(),
                 access_token_lifetime: 3600,
                 code_lifetime: 600,
-                refresh_token_lifetime: None,
+                refresh_token_lifetime: DEFAULT_REFRESH_TOKEN_LIFETIME,
                 allow_plain_pkce: false,
                 bearer_in_body: false,
                 bearer_in_query: false,
@@ -282,9 +296,10 @@ impl<V: RequestValidator> ServerBuilder<V> {
         self
     }
 
-    /// Refresh token lifetime, seconds; `None` (the default) for tokens
-    /// that live until used or revoked.
-    pub fn refresh_token_lifetime(mut self, seconds: Option<u64>) -> Self {
+    /// Refresh token lifetime, seconds: 30 days unless set. Every refresh
+    /// token expires, so a store keeps a rotated one (for reuse detection,
+    /// RFC 9700 §4.14.2) and a revoked grant's marker only that long.
+    pub fn refresh_token_lifetime(mut self, seconds: u64) -> Self {
         self.config.refresh_token_lifetime = seconds;
         self
     }
@@ -332,13 +347,23 @@ impl<V: RequestValidator> ServerBuilder<V> {
     }
 
     /// The configured server, or why it cannot be built: an enabled grant
-    /// needs an issuer ([`ConfigError::MissingIssuer`]), and an issuer must
-    /// be an absolute URL ([`ConfigError::InvalidIssuer`]).
+    /// needs an issuer ([`ConfigError::MissingIssuer`]), an issuer must be
+    /// an absolute URL ([`ConfigError::InvalidIssuer`]), and lifetimes lie
+    /// between one second and ten years ([`ConfigError::InvalidLifetime`]).
     pub fn build(self) -> Result<Server<V>, ConfigError> {
-        match &self.config.issuer {
+        let config = &self.config;
+        match &config.issuer {
             Some(issuer) if !is_issuer(issuer) => return Err(ConfigError::InvalidIssuer),
-            None if self.config.grants != 0 => return Err(ConfigError::MissingIssuer),
+            None if config.grants != 0 => return Err(ConfigError::MissingIssuer),
             _ => {}
+        }
+        let lifetimes = [
+            config.access_token_lifetime,
+            config.code_lifetime,
+            config.refresh_token_lifetime,
+        ];
+        if lifetimes.iter().any(|l| !(1..=MAX_LIFETIME).contains(l)) {
+            return Err(ConfigError::InvalidLifetime);
         }
         Ok(Server {
             validator: self.validator,

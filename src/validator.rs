@@ -215,9 +215,17 @@ pub struct IssuedToken {
     /// (client credentials, and the implicit or password grant without a
     /// refresh token): revoking its grant is revoking the token itself.
     pub grant_id: Option<Arc<str>>,
+    /// Whether `grant_id` names a grant that starts with these tokens (a
+    /// password grant's first refresh token). Otherwise the tokens
+    /// continue a grant the store already knows (from a code or a refresh
+    /// token), which may have been revoked, or have ended, while this
+    /// request was served: the save must then be refused.
+    pub new_grant: bool,
     /// Issue time, seconds since the Unix epoch.
     pub issued_at: u64,
-    /// Refresh token expiry, if refresh tokens expire.
+    /// The new refresh token's expiry, seconds since the Unix epoch
+    /// (`issued_at` plus the server's refresh token lifetime); `None` when
+    /// no new refresh token is issued.
     pub refresh_expires_at: Option<u64>,
 }
 

@@ -7,9 +7,10 @@ use std::sync::atomic::Ordering;
 
 use common::{
     builder, clocked, failing_password_server, field, introspect, json, login, password_server,
-    post, public_login, refresh, token, Delegating, CONF,
+    post, public_login, refresh, token, Delegating, CONF, START,
 };
 use oauth2_provider::memory::MemoryClient;
+use oauth2_provider::server::DEFAULT_REFRESH_TOKEN_LIFETIME;
 use oauth2_provider::{Grant, RequestValidator, Response, Server};
 
 /// The resource server's verdict on an access token: its scope, or the status.
@@ -301,11 +302,41 @@ fn expired_refresh_token_is_invalid_grant_when_the_validator_notices_too() {
 }
 
 #[test]
-fn refresh_tokens_without_lifetime_do_not_expire() {
+fn refresh_tokens_expire_after_thirty_days_unless_configured() {
+    // Least privilege: no refresh token lives for ever, so a store keeps a
+    // rotated one (for reuse detection) only that long.
     let (s, now) = clocked(None, true);
     let (_, refresh1) = login(&s, "read");
-    now.fetch_add(10 * 365 * 24 * 3600, Ordering::SeqCst);
-    assert_eq!(refresh(&s, &refresh1, "").status, 200);
+    assert_eq!(
+        introspect(&s, &refresh1)["exp"],
+        START + DEFAULT_REFRESH_TOKEN_LIFETIME
+    );
+    now.fetch_add(DEFAULT_REFRESH_TOKEN_LIFETIME - 1, Ordering::SeqCst);
+    let r = refresh(&s, &refresh1, "");
+    assert_eq!(r.status, 200, "{}", r.body_str());
+    let refresh2 = field(&r, "refresh_token");
+    now.fetch_add(DEFAULT_REFRESH_TOKEN_LIFETIME, Ordering::SeqCst);
+    assert_error(&refresh(&s, &refresh2, ""), 400, "invalid_grant", "expired");
+}
+
+#[test]
+fn lifetimes_that_cannot_be_meant_are_refused() {
+    use oauth2_provider::server::MAX_LIFETIME;
+    use oauth2_provider::ConfigError;
+    for lifetime in [0, MAX_LIFETIME + 1, u64::MAX] {
+        let built = [
+            builder().refresh_token_lifetime(lifetime).build(),
+            builder().access_token_lifetime(lifetime).build(),
+            builder().code_lifetime(lifetime).build(),
+        ];
+        for b in built {
+            assert_eq!(b.err(), Some(ConfigError::InvalidLifetime), "{lifetime}");
+        }
+    }
+    assert!(builder()
+        .refresh_token_lifetime(MAX_LIFETIME)
+        .build()
+        .is_ok());
 }
 
 #[test]
@@ -513,4 +544,74 @@ fn a_client_that_lost_every_scope_refreshes_nothing() {
     );
     let r = refresh(&s, &refresh1, "");
     assert_error(&r, 400, "invalid_scope", "no longer allowed");
+}
+
+/// A purge between a grant's revocation and the save of a concurrent
+/// request of that grant keeps the revocation: the save is refused, and
+/// no token of the revoked grant becomes active.
+#[test]
+fn a_purge_never_forgets_a_revocation_a_request_may_still_meet() {
+    let server = common::builder_over(Delegating {
+        reuse_during_rotation: true,
+        purge_during_rotation: true,
+        ..Delegating::new(common::realm())
+    })
+    .enable(Grant::Password)
+    .build()
+    .unwrap();
+    // A password grant: no code record keeps the grant in mind.
+    let (access, refresh_token) = login(&server, "read");
+    let r = refresh(&server, &refresh_token, "");
+    assert_error(&r, 400, "invalid_grant", "revoked");
+    assert_eq!(server.validator().inner.active_access_tokens(), 0);
+    assert!(bearer(&server, &access).is_err());
+}
+
+/// A request of a grant whose last code and refresh token expired, and
+/// were purged, while it was served saves nothing: the store no longer
+/// knows the grant, and only a new grant may start unknown.
+#[test]
+fn a_save_for_a_grant_that_ended_meanwhile_is_refused() {
+    use oauth2_provider::{IssuedToken, OAuthRequest, Request, Scope};
+    let (s, now) = clocked(Some(100), true);
+    let (_, refresh1) = login(&s, "read");
+    let grant_id = s
+        .validator()
+        .introspect_token(
+            &refresh1,
+            None,
+            &OAuthRequest::new(Request::new("POST", "/", &[], b""), Default::default()),
+        )
+        .unwrap()
+        .and_then(|info| info.grant_id)
+        .expect("a refresh token has a grant");
+    now.fetch_add(101, Ordering::SeqCst);
+    s.validator().purge_expired();
+    let http = Request::new("POST", "/token", &[], b"");
+    let request = OAuthRequest::new(http, Default::default());
+    let continuing = |new_grant: bool| IssuedToken {
+        access_token: format!("late-{new_grant}"),
+        refresh_token: None,
+        refresh_token_is_new: false,
+        expires_in: 3600,
+        scopes: Scope::parse("read").unwrap(),
+        refresh_scopes: None,
+        client_id: "conf-client".into(),
+        user: Some("alice".into()),
+        grant_id: Some(grant_id.clone()),
+        new_grant,
+        issued_at: START + 101,
+        refresh_expires_at: None,
+    };
+    let before = s.validator().active_access_tokens();
+    let refused = s.validator().save_token(&continuing(false), &request);
+    assert_eq!(
+        refused.unwrap_err().description(),
+        "the grant ended while this request was served"
+    );
+    assert_eq!(s.validator().active_access_tokens(), before);
+    s.validator()
+        .save_token(&continuing(true), &request)
+        .unwrap();
+    assert_eq!(s.validator().active_access_tokens(), before + 1);
 }

@@ -11,6 +11,7 @@ use common::{
     Delegating, CONF, FORM, RS, START,
 };
 use oauth2_provider::memory::MemoryValidator;
+use oauth2_provider::server::DEFAULT_REFRESH_TOKEN_LIFETIME;
 use oauth2_provider::{Request, RequestValidator, Response, Server};
 use serde_json::{json, Value};
 
@@ -95,6 +96,7 @@ fn refresh_token_introspection() {
             "username": "alice",
             "token_type": "refresh_token",
             "iat": START,
+            "exp": START + DEFAULT_REFRESH_TOKEN_LIFETIME,
             "sub": "alice",
             "iss": "https://as.example",
         })

@@ -39,8 +39,8 @@ pub(crate) fn grant_bit(grant: Grant) -> oap_grants {
 /// you need; the library copies what it reads during `oap_server_new`.
 ///
 /// Strings left absent (`ptr == NULL`) or empty take the default. Lifetimes
-/// are seconds and must not be 0, except `refresh_token_lifetime`, where 0
-/// means "until used or revoked".
+/// are seconds, at least 1 and at most ten years (315,360,000):
+/// `oap_server_new` refuses others with `OAP_STATUS_INVALID_PARAMETER`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct oap_config {
@@ -54,7 +54,9 @@ pub struct oap_config {
     pub access_token_lifetime: u64,
     /// Authorization code lifetime. Default 600.
     pub code_lifetime: u64,
-    /// Refresh token lifetime; 0 (the default): until used or revoked.
+    /// Refresh token lifetime. Default 2592000 (30 days). Every refresh
+    /// token expires: a store keeps a rotated one, for reuse detection,
+    /// and a revoked grant's marker only that long.
     pub refresh_token_lifetime: u64,
     /// The issuer identifier (RFC 8414, RFC 9207), e.g.
     /// "https://auth.example.com": sent as `iss` in authorization
@@ -98,7 +100,7 @@ pub extern "C" fn oap_config_default() -> oap_config {
             | OAP_GRANT_REFRESH_TOKEN,
         access_token_lifetime: 3600,
         code_lifetime: 600,
-        refresh_token_lifetime: 0,
+        refresh_token_lifetime: provider::server::DEFAULT_REFRESH_TOKEN_LIFETIME,
         issuer: oap_str::NONE,
         realm: oap_str::NONE,
         scopes_supported: oap_str::NONE,
@@ -139,9 +141,7 @@ pub(crate) unsafe fn builder(
     let mut builder = ServerBuilder::new(validator)
         .access_token_lifetime(config.access_token_lifetime)
         .code_lifetime(config.code_lifetime)
-        .refresh_token_lifetime(
-            (config.refresh_token_lifetime != 0).then_some(config.refresh_token_lifetime),
-        )
+        .refresh_token_lifetime(config.refresh_token_lifetime)
         .allow_plain_pkce(config.allow_plain_pkce)
         .bearer_in_body(config.bearer_in_body)
         .bearer_in_query(config.bearer_in_query);

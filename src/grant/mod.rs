@@ -126,11 +126,12 @@ pub(crate) fn issue_tokens<V: RequestValidator>(
     } else {
         (server.generate(TokenKind::AccessToken)?, kept_refresh)
     };
+    let new_grant = grantee.grant_id.is_none() && refresh_token.is_some();
     let grant_id = match grantee.grant_id {
         Some(id) => Some(id),
         // A grant with a refresh token is a family worth naming; a lone
         // access token starts none (revoking it is revoking the token).
-        None if refresh_token.is_some() => Some(Arc::from(server.generate(TokenKind::GrantId)?)),
+        None if new_grant => Some(Arc::from(server.generate(TokenKind::GrantId)?)),
         None => None,
     };
     let issued_at = server.now();
@@ -145,11 +146,10 @@ pub(crate) fn issue_tokens<V: RequestValidator>(
         client_id: client.shared_client_id(),
         user: grantee.user,
         grant_id,
+        new_grant,
         issued_at,
-        refresh_expires_at: server
-            .config
-            .refresh_token_lifetime
-            .map(|l| issued_at.saturating_add(l)),
+        refresh_expires_at: new_refresh
+            .then(|| issued_at.saturating_add(server.config.refresh_token_lifetime)),
     };
     server.validator.save_token(&issued, request)?;
     let IssuedToken {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use oauth2_provider::form::encode_pairs;
 use oauth2_provider::header::basic_header_value;
 use oauth2_provider::memory::{MemoryClient, MemoryValidator};
+use oauth2_provider::server::DEFAULT_REFRESH_TOKEN_LIFETIME;
 use oauth2_provider::{
     AuthorizationError, AuthorizationRequest, ClientLookup, Grant, Request, RequestValidator,
     Response, Scope, Server, ServerBuilder, TokenInfo,
@@ -154,7 +155,7 @@ pub fn clocked(
     let server = Server::builder(validator)
         .issuer(ISSUER)
         .enable(Grant::Password)
-        .refresh_token_lifetime(refresh_lifetime)
+        .refresh_token_lifetime(refresh_lifetime.unwrap_or(DEFAULT_REFRESH_TOKEN_LIFETIME))
         .clock(move || c.load(Ordering::SeqCst))
         .build()
         .unwrap();
@@ -364,6 +365,9 @@ pub struct Delegating {
     /// the same token detects its reuse and revokes the grant, before this
     /// request stores the tokens it issues.
     pub reuse_during_rotation: bool,
+    /// With `reuse_during_rotation`: the store is purged right after the
+    /// revocation, before this request saves its tokens.
+    pub purge_during_rotation: bool,
     /// `validate_bearer_token` is the host's one token lookup, shared with
     /// `introspect_token` (which finds refresh tokens too).
     pub bearer_via_introspect: bool,
@@ -387,6 +391,7 @@ impl Delegating {
             claim_plain: false,
             stale_codes: false,
             reuse_during_rotation: false,
+            purge_during_rotation: false,
             bearer_via_introspect: false,
             code_snapshots: std::sync::Mutex::default(),
         }
@@ -540,6 +545,9 @@ mod delegating_impl {
                 // its rotation lost, so it revoked the whole grant.
                 let grant = grant.expect("a refresh token with a grant");
                 self.inner.revoke_grant(&grant, request)?;
+                if self.purge_during_rotation {
+                    self.inner.purge_expired();
+                }
             }
             Ok(rotated && !self.concurrent_rotation)
         }
