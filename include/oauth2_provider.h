@@ -334,7 +334,8 @@ typedef uint32_t oap_grants;
  * once, for hosts that hand the same client to many requests.
  *
  * The library compares secrets itself (constant time); the host only
- * looks clients up.
+ * looks clients up. Yes/no fields are `uint8_t` (0: no, anything else:
+ * yes), laid out as the `bool` of earlier headers.
  */
 typedef struct oap_client {
   /**
@@ -354,10 +355,11 @@ typedef struct oap_client {
    */
   struct oap_str secret;
   /**
-   * Whether the client is confidential (normally: it has a secret).
-   * Public clients must use PKCE and cannot introspect by default.
+   * Whether the client is confidential (normally: it has a secret):
+   * non-zero is yes. Public clients must use PKCE and cannot introspect
+   * by default.
    */
-  bool confidential;
+  uint8_t confidential;
   /**
    * The registered redirect URIs, compared by exact string match.
    * May be NULL when `redirect_uris_len` is 0.
@@ -374,14 +376,20 @@ typedef struct oap_client {
    */
   oap_grants grants;
   /**
-   * Whether the client may call the introspection endpoint.
+   * Whether the client may call the introspection endpoint: non-zero is
+   * yes.
    */
-  bool may_introspect;
+  uint8_t may_introspect;
 } oap_client;
 
 /**
  * Server configuration. Start from `oap_config_default()` and change what
  * you need; the library copies what it reads during `oap_server_new`.
+ *
+ * Yes/no fields are `uint8_t`, 0 for no and any other value for yes (the
+ * library never reads a C `bool` from your memory: a byte other than 0 or
+ * 1 would be undefined behaviour in Rust). They have the size and
+ * alignment of `bool`, so the layout is the one earlier headers had.
  *
  * Strings left absent (`ptr == NULL`) or empty take the default. Lifetimes
  * are seconds and must not be 0, except `refresh_token_lifetime`, where 0
@@ -441,17 +449,20 @@ typedef struct oap_config {
    */
   struct oap_str introspection_endpoint;
   /**
-   * Allow the PKCE `plain` method (RFC 7636 §4.2). Default false.
+   * Allow the PKCE `plain` method (RFC 7636 §4.2): non-zero is yes.
+   * Default 0.
    */
-  bool allow_plain_pkce;
+  uint8_t allow_plain_pkce;
   /**
-   * Accept bearer tokens in a form body (RFC 6750 §2.2). Default false.
+   * Accept bearer tokens in a form body (RFC 6750 §2.2): non-zero is
+   * yes. Default 0.
    */
-  bool bearer_in_body;
+  uint8_t bearer_in_body;
   /**
-   * Accept bearer tokens in the query string (RFC 6750 §2.3). Default false.
+   * Accept bearer tokens in the query string (RFC 6750 §2.3): non-zero
+   * is yes. Default 0.
    */
-  bool bearer_in_query;
+  uint8_t bearer_in_query;
 } oap_config;
 
 /**

@@ -30,7 +30,8 @@ pub const OAP_SECRET_SHA256_HEX: u32 = 2;
 /// once, for hosts that hand the same client to many requests.
 ///
 /// The library compares secrets itself (constant time); the host only
-/// looks clients up.
+/// looks clients up. Yes/no fields are `uint8_t` (0: no, anything else:
+/// yes), laid out as the `bool` of earlier headers.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct oap_client {
@@ -42,9 +43,10 @@ pub struct oap_client {
     pub secret_kind: oap_secret_kind,
     /// The secret, per `secret_kind`; ignored for `OAP_SECRET_NONE`.
     pub secret: oap_str,
-    /// Whether the client is confidential (normally: it has a secret).
-    /// Public clients must use PKCE and cannot introspect by default.
-    pub confidential: bool,
+    /// Whether the client is confidential (normally: it has a secret):
+    /// non-zero is yes. Public clients must use PKCE and cannot introspect
+    /// by default.
+    pub confidential: u8,
     /// The registered redirect URIs, compared by exact string match.
     /// May be NULL when `redirect_uris_len` is 0.
     pub redirect_uris: *const oap_str,
@@ -54,8 +56,9 @@ pub struct oap_client {
     /// authorization code grant also allows `response_type=code`, implicit
     /// `response_type=token`.
     pub grants: oap_grants,
-    /// Whether the client may call the introspection endpoint.
-    pub may_introspect: bool,
+    /// Whether the client may call the introspection endpoint: non-zero is
+    /// yes.
+    pub may_introspect: u8,
 }
 
 // SAFETY: #[repr(C)], struct_size first, every field valid when zero.
@@ -117,10 +120,10 @@ impl ClientData {
         Ok(ClientData {
             client_id,
             secret,
-            confidential: c.confidential,
+            confidential: c.confidential != 0,
             redirect_uris,
             grants: c.grants,
-            may_introspect: c.may_introspect,
+            may_introspect: c.may_introspect != 0,
         })
     }
 }

@@ -38,6 +38,11 @@ pub(crate) fn grant_bit(grant: Grant) -> oap_grants {
 /// Server configuration. Start from `oap_config_default()` and change what
 /// you need; the library copies what it reads during `oap_server_new`.
 ///
+/// Yes/no fields are `uint8_t`, 0 for no and any other value for yes (the
+/// library never reads a C `bool` from your memory: a byte other than 0 or
+/// 1 would be undefined behaviour in Rust). They have the size and
+/// alignment of `bool`, so the layout is the one earlier headers had.
+///
 /// Strings left absent (`ptr == NULL`) or empty take the default. Lifetimes
 /// are seconds and must not be 0, except `refresh_token_lifetime`, where 0
 /// means "until used or revoked".
@@ -72,12 +77,15 @@ pub struct oap_config {
     pub revocation_endpoint: oap_str,
     /// Introspection endpoint path for metadata. Default "/introspect".
     pub introspection_endpoint: oap_str,
-    /// Allow the PKCE `plain` method (RFC 7636 §4.2). Default false.
-    pub allow_plain_pkce: bool,
-    /// Accept bearer tokens in a form body (RFC 6750 §2.2). Default false.
-    pub bearer_in_body: bool,
-    /// Accept bearer tokens in the query string (RFC 6750 §2.3). Default false.
-    pub bearer_in_query: bool,
+    /// Allow the PKCE `plain` method (RFC 7636 §4.2): non-zero is yes.
+    /// Default 0.
+    pub allow_plain_pkce: u8,
+    /// Accept bearer tokens in a form body (RFC 6750 §2.2): non-zero is
+    /// yes. Default 0.
+    pub bearer_in_body: u8,
+    /// Accept bearer tokens in the query string (RFC 6750 §2.3): non-zero
+    /// is yes. Default 0.
+    pub bearer_in_query: u8,
 }
 
 // SAFETY: #[repr(C)], struct_size first, every field valid when zero.
@@ -103,9 +111,9 @@ pub extern "C" fn oap_config_default() -> oap_config {
         token_endpoint: oap_str::NONE,
         revocation_endpoint: oap_str::NONE,
         introspection_endpoint: oap_str::NONE,
-        allow_plain_pkce: false,
-        bearer_in_body: false,
-        bearer_in_query: false,
+        allow_plain_pkce: 0,
+        bearer_in_body: 0,
+        bearer_in_query: 0,
     };
     panic::value(config, || config)
 }
@@ -139,9 +147,9 @@ pub(crate) unsafe fn builder(
         .refresh_token_lifetime(
             (config.refresh_token_lifetime != 0).then_some(config.refresh_token_lifetime),
         )
-        .allow_plain_pkce(config.allow_plain_pkce)
-        .bearer_in_body(config.bearer_in_body)
-        .bearer_in_query(config.bearer_in_query);
+        .allow_plain_pkce(config.allow_plain_pkce != 0)
+        .bearer_in_body(config.bearer_in_body != 0)
+        .bearer_in_query(config.bearer_in_query != 0);
     for grant in Grant::ALL {
         builder = if config.grants & grant_bit(grant) != 0 {
             builder.enable(grant)

@@ -100,9 +100,12 @@ pub(crate) unsafe fn try_slice<'a, T>(ptr: *const T, len: usize) -> Result<&'a [
 ///
 /// # Safety
 /// Implementors are `#[repr(C)]`, start with a `usize` `struct_size`, and
-/// are valid when all-zero (every field an integer, `bool`, raw pointer,
-/// `oap_str`, or `Option` of a function pointer), because fields past the
-/// caller's `struct_size` are read as zero: absent, NULL, false.
+/// are valid when all-zero (every field an integer, raw pointer, `oap_str`,
+/// or `Option` of a function pointer), because fields past the caller's
+/// `struct_size` are read as zero: absent, NULL, no. No field is a `bool`:
+/// every byte pattern the caller can leave in a field must be a valid
+/// value of it (a `bool` holding 2 is undefined behaviour), so yes/no
+/// fields are integers tested `!= 0`.
 pub(crate) unsafe trait Versioned: Sized {
     /// The size of the struct's first version; a smaller `struct_size` is
     /// refused with `OAP_STATUS_STRUCT_TOO_SMALL`.

@@ -191,6 +191,11 @@ fn c_host_kept_tokens() {
 }
 
 #[test]
+fn c_strict_abi() {
+    c_test("test_strict.c");
+}
+
+#[test]
 fn header_compiles_as_cxx() {
     let exe = compile(
         "CXX",

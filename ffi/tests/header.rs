@@ -73,3 +73,38 @@ fn header_documents_every_function() {
     }
     assert!(functions >= 50, "found only {functions} functions");
 }
+
+/// No struct the caller fills in holds a `bool`: the library would read it
+/// as a Rust `bool`, and a byte other than 0 or 1 there (a C `bool` set
+/// through a `char *`, `memset` with a pattern, an uninitialised field) is
+/// undefined behaviour. Yes/no fields are integers tested `!= 0`. Only the
+/// structs the library fills and hands to callbacks may carry a `bool`.
+#[test]
+fn caller_filled_structs_hold_no_bool() {
+    const LIBRARY_FILLED: &[&str] = &["oap_issued_token", "oap_authorization_code"];
+    let fresh = generate();
+    let mut structs = 0;
+    let mut current: Option<&str> = None;
+    for line in fresh.lines() {
+        if let Some(name) = line
+            .strip_prefix("typedef struct ")
+            .and_then(|rest| rest.strip_suffix(" {"))
+        {
+            current = Some(name);
+            structs += 1;
+            continue;
+        }
+        if line.starts_with('}') {
+            current = None;
+            continue;
+        }
+        if let Some(name) = current.filter(|n| !LIBRARY_FILLED.contains(n)) {
+            let field = line.trim_start();
+            assert!(
+                !field.starts_with("bool "),
+                "{name} has a bool field the library reads from caller memory: {field}"
+            );
+        }
+    }
+    assert!(structs >= 10, "found only {structs} structs");
+}
