@@ -355,9 +355,16 @@ typedef struct oap_client {
    */
   struct oap_str secret;
   /**
-   * Whether the client is confidential (normally: it has a secret):
-   * non-zero is yes. Public clients must use PKCE and cannot introspect
-   * by default.
+   * Kept for callers of earlier headers; it decides nothing.
+   * Confidentiality follows from the credentials: a client with a
+   * secret (`secret_kind` other than `OAP_SECRET_NONE`) is confidential
+   * (RFC 6749 §2.1), must authenticate with it at the token, revocation
+   * and introspection endpoints, and is never identified by `client_id`
+   * alone; a client without one is public (PKCE required, rotated
+   * refresh tokens). Leave it 0 (as zero-initialising gives), or set it
+   * non-zero for a client with a secret; non-zero without a secret
+   * contradicts the credentials and is refused with
+   * `OAP_STATUS_INVALID_PARAMETER`.
    */
   uint8_t confidential;
   /**
@@ -668,7 +675,10 @@ typedef oap_cb_result (*oap_authenticate_client_cb)(void *user_data,
 /**
  * `authenticate_client_id(client_id)`: identify a public client by its id
  * alone; `oap_ctx_set_client` + `OAP_CB_TRUE`, or `OAP_CB_FALSE`. NULL:
- * `find_client`'s client if it is not confidential.
+ * `find_client`'s client if it is not confidential. A client handed back
+ * with a secret is accepted only if the request also authenticates as it
+ * (`authenticate_client`), else refused with `invalid_client`: a
+ * confidential client always authenticates with its secret.
  */
 typedef oap_cb_result (*oap_authenticate_client_id_cb)(void *user_data,
                                                        struct oap_str client_id,
@@ -677,7 +687,9 @@ typedef oap_cb_result (*oap_authenticate_client_id_cb)(void *user_data,
 /**
  * `client_authentication_required()`: whether the token request must
  * authenticate the client. NULL: yes when it carries an Authorization
- * header or client_secret, or names a confidential (or no) client.
+ * header or client_secret, or names a confidential (or no) client. An
+ * `OAP_CB_FALSE` for a client with a secret does not let it in by
+ * `client_id` alone: it must still authenticate, or gets `invalid_client`.
  */
 typedef oap_cb_result (*oap_client_authentication_required_cb)(void *user_data,
                                                                struct oap_ctx *ctx);
@@ -1356,7 +1368,8 @@ void oap_authorization_free(struct oap_authorization *authorization);
  *
  * Errors: `OAP_STATUS_NULL_PARAMETER`, `OAP_STATUS_INVALID_UTF8`,
  * `OAP_STATUS_INVALID_PARAMETER` (unknown `secret_kind`, malformed
- * digest), `OAP_STATUS_STRUCT_TOO_SMALL`.
+ * digest, `confidential` set without a secret),
+ * `OAP_STATUS_STRUCT_TOO_SMALL`.
  *
  * # Safety
  * `client` is NULL or points to an `oap_client` (`struct_size` bytes
@@ -1388,8 +1401,8 @@ struct oap_config oap_config_default(void);
  * Errors (each also makes the running callback count as failed):
  * `OAP_STATUS_WRONG_CONTEXT` from another callback,
  * `OAP_STATUS_NULL_PARAMETER`, `OAP_STATUS_INVALID_UTF8`,
- * `OAP_STATUS_INVALID_PARAMETER` (unknown `secret_kind`, malformed digest),
- * `OAP_STATUS_STRUCT_TOO_SMALL`.
+ * `OAP_STATUS_INVALID_PARAMETER` (unknown `secret_kind`, malformed digest,
+ * `confidential` set without a secret), `OAP_STATUS_STRUCT_TOO_SMALL`.
  *
  * # Safety
  * `ctx` is NULL or the running callback's context; `client` NULL or valid

@@ -40,8 +40,7 @@ static oap_cb_result find_client(void *user_data, oap_str client_id, oap_ctx *ct
     client.struct_size = sizeof client;
     client.client_id = client_id;
     client.secret_kind = OAP_SECRET_PLAIN;
-    client.secret = (oap_str)OAP_STR_LIT("s3cret");
-    client.confidential = true;
+    client.secret = (oap_str)OAP_STR_LIT("s3cret"); /* a secret: confidential */
     client.grants = OAP_GRANT_CLIENT_CREDENTIALS;
     return oap_ctx_set_client(ctx, &client) == OAP_STATUS_OK ? OAP_CB_TRUE : OAP_CB_ERROR;
 }

@@ -43,9 +43,16 @@ pub struct oap_client {
     pub secret_kind: oap_secret_kind,
     /// The secret, per `secret_kind`; ignored for `OAP_SECRET_NONE`.
     pub secret: oap_str,
-    /// Whether the client is confidential (normally: it has a secret):
-    /// non-zero is yes. Public clients must use PKCE and cannot introspect
-    /// by default.
+    /// Kept for callers of earlier headers; it decides nothing.
+    /// Confidentiality follows from the credentials: a client with a
+    /// secret (`secret_kind` other than `OAP_SECRET_NONE`) is confidential
+    /// (RFC 6749 §2.1), must authenticate with it at the token, revocation
+    /// and introspection endpoints, and is never identified by `client_id`
+    /// alone; a client without one is public (PKCE required, rotated
+    /// refresh tokens). Leave it 0 (as zero-initialising gives), or set it
+    /// non-zero for a client with a secret; non-zero without a secret
+    /// contradicts the credentials and is refused with
+    /// `OAP_STATUS_INVALID_PARAMETER`.
     pub confidential: u8,
     /// The registered redirect URIs, compared by exact string match.
     /// May be NULL when `redirect_uris_len` is 0.
@@ -77,8 +84,8 @@ enum KeptSecret {
 pub(crate) struct ClientData {
     /// Shared with the records issued to the client (`shared_client_id`).
     client_id: Arc<str>,
+    /// `Some` exactly for a confidential client.
     secret: Option<KeptSecret>,
-    confidential: bool,
     redirect_uris: Vec<String>,
     grants: oap_grants,
     may_introspect: bool,
@@ -110,6 +117,11 @@ impl ClientData {
             }
             _ => return Err(oap_status::InvalidParameter),
         };
+        // A confidential client without a secret could authenticate by no
+        // means the library knows: a description that contradicts itself.
+        if c.confidential != 0 && secret.is_none() {
+            return Err(oap_status::InvalidParameter);
+        }
         // SAFETY: redirect_uris_len oap_str values at redirect_uris (contract).
         let uris = unsafe { try_slice(c.redirect_uris, c.redirect_uris_len) }?;
         let redirect_uris = uris
@@ -120,7 +132,6 @@ impl ClientData {
         Ok(ClientData {
             client_id,
             secret,
-            confidential: c.confidential != 0,
             redirect_uris,
             grants: c.grants,
             may_introspect: c.may_introspect != 0,
@@ -182,7 +193,8 @@ pub struct oap_registered_client {
 ///
 /// Errors: `OAP_STATUS_NULL_PARAMETER`, `OAP_STATUS_INVALID_UTF8`,
 /// `OAP_STATUS_INVALID_PARAMETER` (unknown `secret_kind`, malformed
-/// digest), `OAP_STATUS_STRUCT_TOO_SMALL`.
+/// digest, `confidential` set without a secret),
+/// `OAP_STATUS_STRUCT_TOO_SMALL`.
 ///
 /// # Safety
 /// `client` is NULL or points to an `oap_client` (`struct_size` bytes
@@ -243,8 +255,10 @@ impl Client for FfiClient {
         })
     }
 
+    /// A client with a secret is confidential, whatever the description's
+    /// `confidential` flag says.
     fn is_confidential(&self) -> bool {
-        self.data().confidential
+        self.data().secret.is_some()
     }
 
     fn redirect_uris(&self) -> &[String] {

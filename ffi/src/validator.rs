@@ -121,7 +121,10 @@ pub type oap_authenticate_client_cb =
     Option<unsafe extern "C" fn(user_data: *mut c_void, ctx: *mut oap_ctx) -> oap_cb_result>;
 /// `authenticate_client_id(client_id)`: identify a public client by its id
 /// alone; `oap_ctx_set_client` + `OAP_CB_TRUE`, or `OAP_CB_FALSE`. NULL:
-/// `find_client`'s client if it is not confidential.
+/// `find_client`'s client if it is not confidential. A client handed back
+/// with a secret is accepted only if the request also authenticates as it
+/// (`authenticate_client`), else refused with `invalid_client`: a
+/// confidential client always authenticates with its secret.
 pub type oap_authenticate_client_id_cb = Option<
     unsafe extern "C" fn(
         user_data: *mut c_void,
@@ -131,7 +134,9 @@ pub type oap_authenticate_client_id_cb = Option<
 >;
 /// `client_authentication_required()`: whether the token request must
 /// authenticate the client. NULL: yes when it carries an Authorization
-/// header or client_secret, or names a confidential (or no) client.
+/// header or client_secret, or names a confidential (or no) client. An
+/// `OAP_CB_FALSE` for a client with a secret does not let it in by
+/// `client_id` alone: it must still authenticate, or gets `invalid_client`.
 pub type oap_client_authentication_required_cb =
     Option<unsafe extern "C" fn(user_data: *mut c_void, ctx: *mut oap_ctx) -> oap_cb_result>;
 /// `confirm_redirect_uri(client_id, code, redirect_uri)`: extra host check

@@ -13,6 +13,10 @@
 #include "testutil.h"
 
 #define REDIRECT "https://client.example.com/cb"
+#define REDIRECT_ENC "https%3A%2F%2Fclient.example.com%2Fcb"
+/* RFC 7636 appendix B. */
+#define VERIFIER "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+#define CHALLENGE "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 
 static memstore *store;
 
@@ -52,6 +56,11 @@ static oap_response *token_request(oap_server *server, const char *body, const c
     oap_response *r = NULL;
     CHECK_STATUS(oap_server_token_response(server, post(&t, "/token", body, id, secret), &r), OAP_STATUS_OK);
     return r;
+}
+
+/* Whether the response is the 401 invalid_client of a failed authentication. */
+static int is_invalid_client(oap_response *r) {
+    return oap_response_status(r) == 401 && body_has(r, "\"error\":\"invalid_client\"");
 }
 
 /* ---- yes/no fields are integers, any non-zero value is yes ---- */
@@ -102,13 +111,122 @@ static void test_flags_are_integers(void) {
     oap_server_free(server);
 }
 
+/* ---- finding 2: a client with a secret is confidential ---- */
+
+static void test_secret_makes_confidential(void) {
+    oap_config config = oap_config_default();
+    oap_server *server;
+    oap_response *r;
+    oap_authorization *auth = NULL;
+    test_request t;
+    char refresh[128], code[128], body[512];
+
+    config.grants = OAP_GRANT_ALL;
+    describe("svc", "svc-secret", OAP_GRANT_PASSWORD | OAP_GRANT_REFRESH_TOKEN | OAP_GRANT_AUTHORIZATION_CODE);
+    CHECK(described.confidential == 0);
+    server = new_server(&config);
+
+    /* Password grant by client_id alone: refused. */
+    r = token_request(server, "grant_type=password&username=alice&password=wonderland&client_id=svc", NULL, NULL);
+    CHECK(is_invalid_client(r));
+    oap_response_free(r);
+    /* With the secret: a refresh token to try next. */
+    r = token_request(server, "grant_type=password&username=alice&password=wonderland", "svc", "svc-secret");
+    CHECK(oap_response_status(r) == 200 && json_field(r, "refresh_token", refresh, sizeof refresh));
+    oap_response_free(r);
+
+    /* Refresh by client_id alone: refused, and the token still works after. */
+    snprintf(body, sizeof body, "grant_type=refresh_token&refresh_token=%s&client_id=svc", refresh);
+    r = token_request(server, body, NULL, NULL);
+    CHECK(is_invalid_client(r));
+    oap_response_free(r);
+    snprintf(body, sizeof body, "grant_type=refresh_token&refresh_token=%s", refresh);
+    r = token_request(server, body, "svc", "svc-secret");
+    CHECK(oap_response_status(r) == 200);
+    oap_response_free(r);
+
+    /* Code grant by client_id alone (with PKCE): refused. */
+    r = NULL;
+    CHECK_STATUS(oap_server_validate_authorization_request(
+                     server,
+                     get(&t, "/authorize?response_type=code&client_id=svc&scope=read&code_challenge=" CHALLENGE
+                             "&code_challenge_method=S256"),
+                     &auth, &r),
+                 OAP_STATUS_OK);
+    CHECK(auth != NULL && r == NULL);
+    if (auth != NULL) {
+        CHECK_STATUS(oap_server_authorize(server, auth, get(&t, "/consent"), S("alice"), S(NULL), &r), OAP_STATUS_OK);
+        CHECK(location_param(r, "code", code, sizeof code));
+        oap_response_free(r);
+        oap_authorization_free(auth);
+        snprintf(body, sizeof body,
+                 "grant_type=authorization_code&code=%s&client_id=svc&redirect_uri=%s"
+                 "&code_verifier=" VERIFIER,
+                 code, REDIRECT_ENC);
+        r = token_request(server, body, NULL, NULL);
+        CHECK(is_invalid_client(r));
+        oap_response_free(r);
+    }
+    oap_server_free(server);
+}
+
+/* A flag that contradicts the credentials is refused where the client is
+ * described: confidential without a secret. */
+static oap_cb_result find_contradiction(void *ud, oap_str id, oap_ctx *ctx) {
+    oap_status *status = (oap_status *)ud;
+    (void)id;
+    describe("svc", NULL, OAP_GRANT_CLIENT_CREDENTIALS);
+    described.confidential = 1;
+    *status = oap_ctx_set_client(ctx, &described);
+    return OAP_CB_TRUE;
+}
+
+static void test_contradicting_flag(void) {
+    oap_config config = oap_config_default();
+    oap_validator v = memstore_validator(store);
+    oap_registered_client *c = (oap_registered_client *)&config;
+    oap_server *server = NULL;
+    oap_status status = OAP_STATUS_OK;
+    oap_response *r;
+
+    describe("svc", NULL, OAP_GRANT_CLIENT_CREDENTIALS);
+    described.confidential = 1;
+    CHECK_STATUS(oap_registered_client_new(&described, &c), OAP_STATUS_INVALID_PARAMETER);
+    CHECK(c == (oap_registered_client *)&config);
+
+    /* Consistent descriptions are accepted: public, and secret with or
+     * without the flag. */
+    described.confidential = 0;
+    CHECK_STATUS(oap_registered_client_new(&described, &c), OAP_STATUS_OK);
+    oap_registered_client_free(c);
+    describe("svc", "svc-secret", OAP_GRANT_CLIENT_CREDENTIALS);
+    CHECK_STATUS(oap_registered_client_new(&described, &c), OAP_STATUS_OK);
+    oap_registered_client_free(c);
+    described.confidential = 1;
+    CHECK_STATUS(oap_registered_client_new(&described, &c), OAP_STATUS_OK);
+    oap_registered_client_free(c);
+
+    /* Through oap_ctx_set_client: refused, the callback counts as failed. */
+    v.find_client = find_contradiction;
+    v.user_data = &status;
+    CHECK_STATUS(oap_server_new(&config, &v, &server), OAP_STATUS_OK);
+    r = token_request(server, "grant_type=client_credentials", "svc", "");
+    CHECK(status == OAP_STATUS_INVALID_PARAMETER);
+    CHECK(oap_response_status(r) == 500);
+    oap_response_free(r);
+    oap_server_free(server);
+}
+
 int main(void) {
     store = memstore_new();
     /* memstore's copy of svc gives the scopes; find_client is the test's. */
     memstore_add_client(store, "svc", "svc-secret", OAP_SECRET_PLAIN, true, REDIRECT, OAP_GRANT_ALL, true,
                         "read", "read");
+    memstore_add_user(store, "alice", "wonderland");
 
     test_flags_are_integers();
+    test_secret_makes_confidential();
+    test_contradicting_flag();
 
     memstore_free(store);
     return report();
