@@ -12,6 +12,10 @@
  *   out-pointers; out-pointers are written only when OAP_STATUS_OK is returned.
  * - A NULL pointer argument gives OAP_STATUS_NULL_PARAMETER (accessors return
  *   a documented neutral value instead); nothing aborts, nothing is undefined.
+ * - A length no object can have (an oap_str, oap_bytes, array or output
+ *   buffer of more than PTRDIFF_MAX bytes, e.g. (size_t)-1) gives
+ *   OAP_STATUS_INVALID_PARAMETER in every function, checked before the
+ *   pointer it goes with: even a NULL pointer then gives that status.
  * - Objects the library creates are opaque handles freed with their _free
  *   function; _free(NULL) does nothing. Freeing twice, or using a handle after
  *   freeing it, cannot be detected: do not.
@@ -81,6 +85,14 @@
  * Every grant type.
  */
 #define OAP_GRANT_ALL 31
+
+/**
+ * The longest lifetime the library accepts, in seconds: ten years
+ * (315,360,000). A longer one (say `UINT64_MAX` meant as "forever") is
+ * `OAP_STATUS_INVALID_PARAMETER`: no token or code should outlive it,
+ * and expiry times stay far from overflowing.
+ */
+#define OAP_MAX_LIFETIME ((((10 * 365) * 24) * 60) * 60)
 
 /**
  * Unknown, or no hint given.
@@ -178,8 +190,10 @@ enum oap_status
   OAP_STATUS_PANIC = 3,
   /**
    * An argument is outside its documented range (an unknown enum value,
-   * a zero lifetime, a malformed scope list, a malformed SHA-256 digest,
-   * a length no object can have: more than `PTRDIFF_MAX` bytes).
+   * a zero lifetime or one over `OAP_MAX_LIFETIME`, unknown `OAP_GRANT_*`
+   * bits, a malformed scope list, a malformed SHA-256 digest, a length
+   * no object can have: more than `PTRDIFF_MAX` bytes, whatever the
+   * pointer).
    */
   OAP_STATUS_INVALID_PARAMETER = 4,
   /**
@@ -377,7 +391,8 @@ typedef struct oap_client {
    */
   size_t redirect_uris_len;
   /**
-   * The grant types the client may use, `OAP_GRANT_*` or-ed. The
+   * The grant types the client may use, `OAP_GRANT_*` or-ed (another
+   * bit is `OAP_STATUS_INVALID_PARAMETER`). The
    * authorization code grant also allows `response_type=code`, implicit
    * `response_type=token`.
    */
@@ -399,8 +414,10 @@ typedef struct oap_client {
  * alignment of `bool`, so the layout is the one earlier headers had.
  *
  * Strings left absent (`ptr == NULL`) or empty take the default. Lifetimes
- * are seconds and must not be 0, except `refresh_token_lifetime`, where 0
- * means "until used or revoked".
+ * are seconds, from 1 to `OAP_MAX_LIFETIME` (ten years), except that
+ * `refresh_token_lifetime` may be 0, "until used or revoked"; anything
+ * else is `OAP_STATUS_INVALID_PARAMETER`, and so is a `grants` bit that
+ * is no `OAP_GRANT_*`.
  */
 typedef struct oap_config {
   /**
@@ -409,20 +426,24 @@ typedef struct oap_config {
    */
   size_t struct_size;
   /**
-   * Enabled grants, `OAP_GRANT_*` or-ed. Default: authorization code,
-   * client credentials and refresh token.
+   * Enabled grants, `OAP_GRANT_*` or-ed (other bits are refused).
+   * Default: authorization code, client credentials and refresh token.
    */
   oap_grants grants;
   /**
-   * Access token lifetime. Default 3600.
+   * Access token lifetime, 1 to `OAP_MAX_LIFETIME`. Default 3600. Each
+   * token response's `expires_in` is this value, and a token issued at
+   * `issued_at` expires at `issued_at + access_token_lifetime` (see
+   * `oap_issued_token`).
    */
   uint64_t access_token_lifetime;
   /**
-   * Authorization code lifetime. Default 600.
+   * Authorization code lifetime, 1 to `OAP_MAX_LIFETIME`. Default 600.
    */
   uint64_t code_lifetime;
   /**
-   * Refresh token lifetime; 0 (the default): until used or revoked.
+   * Refresh token lifetime, 1 to `OAP_MAX_LIFETIME`; 0 (the default):
+   * until used or revoked.
    */
   uint64_t refresh_token_lifetime;
   /**
@@ -432,7 +453,9 @@ typedef struct oap_config {
    */
   struct oap_str issuer;
   /**
-   * The realm of `WWW-Authenticate` challenges. Default "oauth2".
+   * The realm of `WWW-Authenticate` challenges. Default "oauth2". A
+   * control character in it (CR, LF, TAB, NUL, …), which the header
+   * cannot carry, is `OAP_STATUS_INVALID_PARAMETER` (not stripped).
    */
   struct oap_str realm;
   /**
@@ -1368,7 +1391,7 @@ void oap_authorization_free(struct oap_authorization *authorization);
  *
  * Errors: `OAP_STATUS_NULL_PARAMETER`, `OAP_STATUS_INVALID_UTF8`,
  * `OAP_STATUS_INVALID_PARAMETER` (unknown `secret_kind`, malformed
- * digest, `confidential` set without a secret),
+ * digest, `confidential` set without a secret, unknown `grants` bits),
  * `OAP_STATUS_STRUCT_TOO_SMALL`.
  *
  * # Safety
@@ -1402,7 +1425,8 @@ struct oap_config oap_config_default(void);
  * `OAP_STATUS_WRONG_CONTEXT` from another callback,
  * `OAP_STATUS_NULL_PARAMETER`, `OAP_STATUS_INVALID_UTF8`,
  * `OAP_STATUS_INVALID_PARAMETER` (unknown `secret_kind`, malformed digest,
- * `confidential` set without a secret), `OAP_STATUS_STRUCT_TOO_SMALL`.
+ * `confidential` set without a secret, unknown `grants` bits),
+ * `OAP_STATUS_STRUCT_TOO_SMALL`.
  *
  * # Safety
  * `ctx` is NULL or the running callback's context; `client` NULL or valid
@@ -1848,7 +1872,9 @@ void oap_response_free(struct oap_response *response);
  * On success writes the new server to `*server_out`; the caller owns it.
  * Errors: `OAP_STATUS_NULL_PARAMETER`, `OAP_STATUS_STRUCT_TOO_SMALL`
  * (`struct_size` unset), `OAP_STATUS_INVALID_UTF8`,
- * `OAP_STATUS_INVALID_PARAMETER` (a zero access token or code lifetime).
+ * `OAP_STATUS_INVALID_PARAMETER` (a lifetime of 0 or over
+ * `OAP_MAX_LIFETIME`, unknown `grants` bits, a control character in
+ * `realm`).
  *
  * # Safety
  * `config` and `validator` are NULL or valid (their `struct_size` bytes
@@ -1923,7 +1949,10 @@ oap_status oap_server_metadata_response(const struct oap_server *server,
 /**
  * The resource server's bearer token check (RFC 6750) for a resource that
  * requires every scope in `scopes` (`scopes_len` strings; `scopes` may be
- * NULL when `scopes_len` is 0).
+ * NULL when `scopes_len` is 0). Each must be one scope token (RFC 6749
+ * §3.3: one or more of the characters `%x21 / %x23-5B / %x5D-7E`, so not
+ * empty, no space, quote or backslash): anything else is
+ * `OAP_STATUS_INVALID_PARAMETER`, before the request is looked at.
  *
  * On `OAP_STATUS_OK` exactly one of the out-parameters is non-NULL: access
  * granted — `*token_out` is the token's information (free it with
@@ -1956,7 +1985,8 @@ oap_status oap_server_verify_bearer(const struct oap_server *server,
  * `granted` was not called and `*response_out` is the response to send
  * (as `oap_server_verify_bearer`'s; free it with `oap_response_free`).
  * A NULL `granted` is `OAP_STATUS_NULL_PARAMETER`, checked before any
- * work. Thread-safe.
+ * work; `scopes` as in `oap_server_verify_bearer` (a required scope that
+ * is not a scope token is `OAP_STATUS_INVALID_PARAMETER`). Thread-safe.
  *
  * # Safety
  * `server` NULL or live; `request`, `scopes` NULL or valid for the call;
@@ -1999,6 +2029,9 @@ oap_status oap_server_validate_authorization_request(const struct oap_server *se
  * 302 to the client's redirect URI with the code (or, for
  * `response_type=token`, the token), `state`, and `iss` when an issuer is
  * configured; or a 302 carrying an error.
+ *
+ * `user` identifies the resource owner in the code and tokens; an empty
+ * one identifies nobody and is `OAP_STATUS_INVALID_PARAMETER`.
  *
  * `approved_scopes`: the space-delimited scopes the user consented to, or
  * absent (NULL `ptr`, `len` 0) for all requested ones; malformed scopes

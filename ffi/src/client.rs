@@ -8,7 +8,7 @@ use std::sync::Arc;
 use provider::secret::{parse_sha256_hex, StoredSecret};
 use provider::{Client, Grant, Secret};
 
-use crate::config::{grant_bit, oap_grants};
+use crate::config::{grant_bit, known_grants, oap_grants};
 use crate::ffi::{free_handle, into_handle, read_versioned, try_slice, Out, Versioned};
 use crate::panic;
 use crate::slice::oap_str;
@@ -59,7 +59,8 @@ pub struct oap_client {
     pub redirect_uris: *const oap_str,
     /// The number of redirect URIs.
     pub redirect_uris_len: usize,
-    /// The grant types the client may use, `OAP_GRANT_*` or-ed. The
+    /// The grant types the client may use, `OAP_GRANT_*` or-ed (another
+    /// bit is `OAP_STATUS_INVALID_PARAMETER`). The
     /// authorization code grant also allows `response_type=code`, implicit
     /// `response_type=token`.
     pub grants: oap_grants,
@@ -133,7 +134,7 @@ impl ClientData {
             client_id,
             secret,
             redirect_uris,
-            grants: c.grants,
+            grants: known_grants(c.grants)?,
             may_introspect: c.may_introspect != 0,
         })
     }
@@ -193,7 +194,7 @@ pub struct oap_registered_client {
 ///
 /// Errors: `OAP_STATUS_NULL_PARAMETER`, `OAP_STATUS_INVALID_UTF8`,
 /// `OAP_STATUS_INVALID_PARAMETER` (unknown `secret_kind`, malformed
-/// digest, `confidential` set without a secret),
+/// digest, `confidential` set without a secret, unknown `grants` bits),
 /// `OAP_STATUS_STRUCT_TOO_SMALL`.
 ///
 /// # Safety

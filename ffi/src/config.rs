@@ -24,6 +24,33 @@ pub const OAP_GRANT_REFRESH_TOKEN: u32 = 16;
 /// Every grant type.
 pub const OAP_GRANT_ALL: u32 = 31;
 
+/// The longest lifetime the library accepts, in seconds: ten years
+/// (315,360,000). A longer one (say `UINT64_MAX` meant as "forever") is
+/// `OAP_STATUS_INVALID_PARAMETER`: no token or code should outlive it,
+/// and expiry times stay far from overflowing.
+pub const OAP_MAX_LIFETIME: u64 = 10 * 365 * 24 * 60 * 60;
+
+/// `grants` if it holds only `OAP_GRANT_*` bits; an unknown bit (a value
+/// of another enum, a newer header's grant) is
+/// `OAP_STATUS_INVALID_PARAMETER`, not silently dropped.
+pub(crate) fn known_grants(grants: oap_grants) -> Result<oap_grants, oap_status> {
+    if grants & !OAP_GRANT_ALL == 0 {
+        Ok(grants)
+    } else {
+        Err(oap_status::InvalidParameter)
+    }
+}
+
+/// `seconds` if it is a lifetime the library accepts: 1 to
+/// [`OAP_MAX_LIFETIME`].
+fn lifetime(seconds: u64) -> Result<u64, oap_status> {
+    if (1..=OAP_MAX_LIFETIME).contains(&seconds) {
+        Ok(seconds)
+    } else {
+        Err(oap_status::InvalidParameter)
+    }
+}
+
 /// The grant's bit.
 pub(crate) fn grant_bit(grant: Grant) -> oap_grants {
     match grant {
@@ -44,28 +71,36 @@ pub(crate) fn grant_bit(grant: Grant) -> oap_grants {
 /// alignment of `bool`, so the layout is the one earlier headers had.
 ///
 /// Strings left absent (`ptr == NULL`) or empty take the default. Lifetimes
-/// are seconds and must not be 0, except `refresh_token_lifetime`, where 0
-/// means "until used or revoked".
+/// are seconds, from 1 to `OAP_MAX_LIFETIME` (ten years), except that
+/// `refresh_token_lifetime` may be 0, "until used or revoked"; anything
+/// else is `OAP_STATUS_INVALID_PARAMETER`, and so is a `grants` bit that
+/// is no `OAP_GRANT_*`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct oap_config {
     /// `sizeof(oap_config)` as the caller compiled it (set by
     /// `oap_config_default`). Lets later versions append fields.
     pub struct_size: usize,
-    /// Enabled grants, `OAP_GRANT_*` or-ed. Default: authorization code,
-    /// client credentials and refresh token.
+    /// Enabled grants, `OAP_GRANT_*` or-ed (other bits are refused).
+    /// Default: authorization code, client credentials and refresh token.
     pub grants: oap_grants,
-    /// Access token lifetime. Default 3600.
+    /// Access token lifetime, 1 to `OAP_MAX_LIFETIME`. Default 3600. Each
+    /// token response's `expires_in` is this value, and a token issued at
+    /// `issued_at` expires at `issued_at + access_token_lifetime` (see
+    /// `oap_issued_token`).
     pub access_token_lifetime: u64,
-    /// Authorization code lifetime. Default 600.
+    /// Authorization code lifetime, 1 to `OAP_MAX_LIFETIME`. Default 600.
     pub code_lifetime: u64,
-    /// Refresh token lifetime; 0 (the default): until used or revoked.
+    /// Refresh token lifetime, 1 to `OAP_MAX_LIFETIME`; 0 (the default):
+    /// until used or revoked.
     pub refresh_token_lifetime: u64,
     /// The issuer identifier (RFC 8414, RFC 9207), e.g.
     /// "https://auth.example.com": sent as `iss` in authorization
     /// responses, used for metadata and introspection. Default: none.
     pub issuer: oap_str,
-    /// The realm of `WWW-Authenticate` challenges. Default "oauth2".
+    /// The realm of `WWW-Authenticate` challenges. Default "oauth2". A
+    /// control character in it (CR, LF, TAB, NUL, …), which the header
+    /// cannot carry, is `OAP_STATUS_INVALID_PARAMETER` (not stripped).
     pub realm: oap_str,
     /// Space-delimited scopes advertised in metadata. Default: none.
     pub scopes_supported: oap_str,
@@ -138,20 +173,20 @@ pub(crate) unsafe fn builder(
 ) -> Result<ServerBuilder<FfiValidator>, oap_status> {
     // SAFETY: NULL or a valid oap_config prefix of struct_size bytes (contract).
     let config = unsafe { read_versioned(config) }?;
-    if config.access_token_lifetime == 0 || config.code_lifetime == 0 {
-        return Err(oap_status::InvalidParameter);
-    }
+    let refresh_token_lifetime = match config.refresh_token_lifetime {
+        0 => None,
+        seconds => Some(lifetime(seconds)?),
+    };
+    let grants = known_grants(config.grants)?;
     let mut builder = ServerBuilder::new(validator)
-        .access_token_lifetime(config.access_token_lifetime)
-        .code_lifetime(config.code_lifetime)
-        .refresh_token_lifetime(
-            (config.refresh_token_lifetime != 0).then_some(config.refresh_token_lifetime),
-        )
+        .access_token_lifetime(lifetime(config.access_token_lifetime)?)
+        .code_lifetime(lifetime(config.code_lifetime)?)
+        .refresh_token_lifetime(refresh_token_lifetime)
         .allow_plain_pkce(config.allow_plain_pkce != 0)
         .bearer_in_body(config.bearer_in_body != 0)
         .bearer_in_query(config.bearer_in_query != 0);
     for grant in Grant::ALL {
-        builder = if config.grants & grant_bit(grant) != 0 {
+        builder = if grants & grant_bit(grant) != 0 {
             builder.enable(grant)
         } else {
             builder.disable(grant)
@@ -163,6 +198,11 @@ pub(crate) unsafe fn builder(
     }
     // SAFETY: as above.
     if let Some(realm) = unsafe { configured(config.realm) }? {
+        // The challenge's quoted-string would drop them: refused instead
+        // of a realm other than the one configured.
+        if realm.chars().any(char::is_control) {
+            return Err(oap_status::InvalidParameter);
+        }
         builder = builder.realm(realm);
     }
     // SAFETY: as above.

@@ -61,9 +61,16 @@ pub(crate) unsafe fn free_handle<T>(ptr: *mut T) {
 }
 
 /// Checks that `len` values of `T` could be one object: at most
-/// `isize::MAX` bytes, as `slice::from_raw_parts` requires. A larger length
-/// (say `(size_t)-1` meant as "NUL-terminated") cannot describe a real
-/// buffer: `OAP_STATUS_INVALID_PARAMETER` instead of undefined behaviour.
+/// `isize::MAX` (`PTRDIFF_MAX`) bytes, as `slice::from_raw_parts`
+/// requires. A larger length (say `(size_t)-1` meant as "NUL-terminated")
+/// cannot describe a real buffer: `OAP_STATUS_INVALID_PARAMETER` instead
+/// of undefined behaviour.
+///
+/// The rule is the same for every pointer-and-length the ABI takes
+/// (`oap_str`, `oap_bytes`, arrays, output buffers): the length is checked
+/// first, before the pointer, so an impossible length is
+/// `OAP_STATUS_INVALID_PARAMETER` whether the pointer is NULL or not, and
+/// whether the call would have read or written that many bytes or not.
 pub(crate) fn check_len<T>(len: usize) -> Result<(), oap_status> {
     match len.checked_mul(size_of::<T>()) {
         Some(bytes) if bytes <= isize::MAX as usize => Ok(()),
@@ -73,11 +80,13 @@ pub(crate) fn check_len<T>(len: usize) -> Result<(), oap_status> {
 
 /// A slice from a C array; NULL is allowed only with `len == 0`. An empty
 /// array's pointer is never looked at (it may be anything, even
-/// misaligned); an impossible `len` is `OAP_STATUS_INVALID_PARAMETER`.
+/// misaligned); an impossible `len` is `OAP_STATUS_INVALID_PARAMETER`
+/// ([`check_len`], before the pointer is looked at).
 ///
 /// # Safety
 /// A non-NULL `ptr` points to `len` initialised `T`s valid during `'a`.
 pub(crate) unsafe fn try_slice<'a, T>(ptr: *const T, len: usize) -> Result<&'a [T], oap_status> {
+    check_len::<T>(len)?;
     if ptr.is_null() {
         return if len == 0 {
             Ok(&[])
@@ -88,7 +97,6 @@ pub(crate) unsafe fn try_slice<'a, T>(ptr: *const T, len: usize) -> Result<&'a [
     if len == 0 {
         return Ok(&[]);
     }
-    check_len::<T>(len)?;
     // SAFETY: non-NULL, len * size_of::<T>() <= isize::MAX (checked), and
     // valid for len elements by the contract (which implies alignment).
     Ok(unsafe { std::slice::from_raw_parts(ptr, len) })

@@ -3,6 +3,7 @@
 
 use std::ffi::c_void;
 
+use provider::scope::is_scope_token;
 use provider::{Scope, Server, TokenInfo};
 
 use crate::authorization::oap_authorization;
@@ -33,7 +34,9 @@ pub struct oap_server {
 /// On success writes the new server to `*server_out`; the caller owns it.
 /// Errors: `OAP_STATUS_NULL_PARAMETER`, `OAP_STATUS_STRUCT_TOO_SMALL`
 /// (`struct_size` unset), `OAP_STATUS_INVALID_UTF8`,
-/// `OAP_STATUS_INVALID_PARAMETER` (a zero access token or code lifetime).
+/// `OAP_STATUS_INVALID_PARAMETER` (a lifetime of 0 or over
+/// `OAP_MAX_LIFETIME`, unknown `grants` bits, a control character in
+/// `realm`).
 ///
 /// # Safety
 /// `config` and `validator` are NULL or valid (their `struct_size` bytes
@@ -197,8 +200,17 @@ unsafe fn verify_bearer<R>(
     let raw = unsafe { try_slice(scopes, scopes_len) }?;
     map_small(
         raw,
-        // SAFETY: each valid for the call (contract).
-        |s| unsafe { s.to_str() },
+        |s| {
+            // SAFETY: each valid for the call (contract).
+            let scope = unsafe { s.to_str() }?;
+            // A scope no token can carry ("", "read write", a quote)
+            // would deny every request: a caller's mistake, said so.
+            if is_scope_token(scope) {
+                Ok(scope)
+            } else {
+                Err(oap_status::InvalidParameter)
+            }
+        },
         // SAFETY: NULL or valid for this call (contract).
         |required| unsafe {
             with_request(request, |r| then(server.inner.verify_bearer(r, required)))
@@ -208,7 +220,10 @@ unsafe fn verify_bearer<R>(
 
 /// The resource server's bearer token check (RFC 6750) for a resource that
 /// requires every scope in `scopes` (`scopes_len` strings; `scopes` may be
-/// NULL when `scopes_len` is 0).
+/// NULL when `scopes_len` is 0). Each must be one scope token (RFC 6749
+/// §3.3: one or more of the characters `%x21 / %x23-5B / %x5D-7E`, so not
+/// empty, no space, quote or backslash): anything else is
+/// `OAP_STATUS_INVALID_PARAMETER`, before the request is looked at.
 ///
 /// On `OAP_STATUS_OK` exactly one of the out-parameters is non-NULL: access
 /// granted — `*token_out` is the token's information (free it with
@@ -276,7 +291,8 @@ pub type oap_bearer_granted_cb =
 /// `granted` was not called and `*response_out` is the response to send
 /// (as `oap_server_verify_bearer`'s; free it with `oap_response_free`).
 /// A NULL `granted` is `OAP_STATUS_NULL_PARAMETER`, checked before any
-/// work. Thread-safe.
+/// work; `scopes` as in `oap_server_verify_bearer` (a required scope that
+/// is not a scope token is `OAP_STATUS_INVALID_PARAMETER`). Thread-safe.
 ///
 /// # Safety
 /// `server` NULL or live; `request`, `scopes` NULL or valid for the call;
@@ -367,6 +383,9 @@ pub unsafe extern "C" fn oap_server_validate_authorization_request(
 /// `response_type=token`, the token), `state`, and `iss` when an issuer is
 /// configured; or a 302 carrying an error.
 ///
+/// `user` identifies the resource owner in the code and tokens; an empty
+/// one identifies nobody and is `OAP_STATUS_INVALID_PARAMETER`.
+///
 /// `approved_scopes`: the space-delimited scopes the user consented to, or
 /// absent (NULL `ptr`, `len` 0) for all requested ones; malformed scopes
 /// are `OAP_STATUS_INVALID_PARAMETER`, a NULL `ptr` with a non-zero `len`
@@ -398,6 +417,9 @@ pub unsafe extern "C" fn oap_server_authorize(
         let response_out = Out::new(response_out)?;
         // SAFETY: valid for the call (contract).
         let user = unsafe { user.to_str() }?;
+        if user.is_empty() {
+            return Err(oap_status::InvalidParameter);
+        }
         // SAFETY: valid for the call (contract).
         let approved = match unsafe { approved_scopes.to_opt_str() }? {
             Some(text) => Some(Scope::parse(text).map_err(|_| oap_status::InvalidParameter)?),

@@ -217,6 +217,211 @@ static void test_contradicting_flag(void) {
     oap_server_free(server);
 }
 
+/* ---- values that cannot be meant are refused ---- */
+
+static oap_status server_status(const oap_config *config) {
+    oap_validator v = memstore_validator(store);
+    oap_server *server = NULL;
+    oap_status status = oap_server_new(config, &v, &server);
+    CHECK((status == OAP_STATUS_OK) == (server != NULL));
+    oap_server_free(server);
+    return status;
+}
+
+static void test_lifetimes(void) {
+    oap_config config = oap_config_default();
+    CHECK(OAP_MAX_LIFETIME == 315360000u);
+    config.access_token_lifetime = OAP_MAX_LIFETIME;
+    config.code_lifetime = OAP_MAX_LIFETIME;
+    config.refresh_token_lifetime = OAP_MAX_LIFETIME;
+    CHECK_STATUS(server_status(&config), OAP_STATUS_OK);
+
+    config = oap_config_default();
+    config.access_token_lifetime = OAP_MAX_LIFETIME + 1;
+    CHECK_STATUS(server_status(&config), OAP_STATUS_INVALID_PARAMETER);
+    config.access_token_lifetime = UINT64_MAX; /* "forever" */
+    CHECK_STATUS(server_status(&config), OAP_STATUS_INVALID_PARAMETER);
+    config = oap_config_default();
+    config.code_lifetime = OAP_MAX_LIFETIME + 1;
+    CHECK_STATUS(server_status(&config), OAP_STATUS_INVALID_PARAMETER);
+    config = oap_config_default();
+    config.refresh_token_lifetime = UINT64_MAX;
+    CHECK_STATUS(server_status(&config), OAP_STATUS_INVALID_PARAMETER);
+    config.refresh_token_lifetime = 0; /* until used or revoked */
+    CHECK_STATUS(server_status(&config), OAP_STATUS_OK);
+}
+
+static oap_cb_result find_odd_grants(void *ud, oap_str id, oap_ctx *ctx) {
+    oap_status *status = (oap_status *)ud;
+    (void)id;
+    describe("svc", "svc-secret", OAP_GRANT_CLIENT_CREDENTIALS | 0x100);
+    *status = oap_ctx_set_client(ctx, &described);
+    return OAP_CB_TRUE;
+}
+
+static void test_grant_masks(void) {
+    oap_config config = oap_config_default();
+    oap_validator v = memstore_validator(store);
+    oap_registered_client *c = NULL;
+    oap_server *server = NULL;
+    oap_status status = OAP_STATUS_OK;
+    oap_response *r;
+
+    config.grants = OAP_GRANT_ALL | 32;
+    CHECK_STATUS(server_status(&config), OAP_STATUS_INVALID_PARAMETER);
+    config.grants = 1u << 31;
+    CHECK_STATUS(server_status(&config), OAP_STATUS_INVALID_PARAMETER);
+    config.grants = OAP_GRANT_ALL;
+    CHECK_STATUS(server_status(&config), OAP_STATUS_OK);
+
+    describe("svc", "svc-secret", OAP_GRANT_ALL | 64);
+    CHECK_STATUS(oap_registered_client_new(&described, &c), OAP_STATUS_INVALID_PARAMETER);
+    CHECK(c == NULL);
+    described.grants = OAP_GRANT_ALL;
+    CHECK_STATUS(oap_registered_client_new(&described, &c), OAP_STATUS_OK);
+    oap_registered_client_free(c);
+
+    v.find_client = find_odd_grants;
+    v.user_data = &status;
+    config = oap_config_default();
+    CHECK_STATUS(oap_server_new(&config, &v, &server), OAP_STATUS_OK);
+    r = token_request(server, "grant_type=client_credentials", "svc", "svc-secret");
+    CHECK(status == OAP_STATUS_INVALID_PARAMETER);
+    CHECK(oap_response_status(r) == 500);
+    oap_response_free(r);
+    oap_server_free(server);
+}
+
+static void test_realm_controls(void) {
+    oap_config config = oap_config_default();
+    config.realm = S("api\r\nX-Injected: 1");
+    CHECK_STATUS(server_status(&config), OAP_STATUS_INVALID_PARAMETER);
+    config.realm = S("api\n");
+    CHECK_STATUS(server_status(&config), OAP_STATUS_INVALID_PARAMETER);
+    config.realm = S("a\tb");
+    CHECK_STATUS(server_status(&config), OAP_STATUS_INVALID_PARAMETER);
+    config.realm = S("photos \"and\" more");
+    CHECK_STATUS(server_status(&config), OAP_STATUS_OK);
+}
+
+static void test_empty_user(void) {
+    oap_config config = oap_config_default();
+    oap_server *server;
+    oap_authorization *auth = NULL;
+    oap_response *r = NULL;
+    test_request t;
+    describe("svc", "svc-secret", OAP_GRANT_AUTHORIZATION_CODE);
+    server = new_server(&config);
+    CHECK_STATUS(oap_server_validate_authorization_request(
+                     server, get(&t, "/authorize?response_type=code&client_id=svc&scope=read"), &auth, &r),
+                 OAP_STATUS_OK);
+    CHECK(auth != NULL);
+    r = (oap_response *)&t; /* must stay untouched */
+    CHECK_STATUS(oap_server_authorize(server, auth, get(&t, "/consent"), S(""), S(NULL), &r),
+                 OAP_STATUS_INVALID_PARAMETER);
+    CHECK(r == (oap_response *)&t);
+    CHECK_STATUS(oap_server_authorize(server, auth, get(&t, "/consent"), S("alice"), S(NULL), &r), OAP_STATUS_OK);
+    CHECK(oap_response_status(r) == 302);
+    oap_response_free(r);
+    oap_authorization_free(auth);
+    oap_server_free(server);
+}
+
+static void granted(void *ud, const oap_token *token) {
+    (void)token;
+    *(int *)ud += 1;
+}
+
+static void test_required_scopes(void) {
+    oap_config config = oap_config_default();
+    oap_server *server;
+    oap_response *r;
+    oap_token *tok;
+    test_request t;
+    char access[128];
+    const char *bad[] = {"", "read write", "a\"b", "back\\slash", "caf\xc3\xa9", "tab\t"};
+    oap_str scopes[2];
+    size_t i;
+    int calls = 0;
+
+    describe("svc", "svc-secret", OAP_GRANT_CLIENT_CREDENTIALS);
+    server = new_server(&config);
+    r = token_request(server, "grant_type=client_credentials&scope=read", "svc", "svc-secret");
+    CHECK(json_field(r, "access_token", access, sizeof access));
+    oap_response_free(r);
+
+    scopes[0] = S("read");
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        scopes[1] = S(bad[i]);
+        tok = NULL;
+        r = NULL;
+        CHECK_STATUS(oap_server_verify_bearer(server, bearer_get(&t, "/api", access), scopes, 2, &tok, &r),
+                     OAP_STATUS_INVALID_PARAMETER);
+        CHECK(tok == NULL && r == NULL);
+        CHECK_STATUS(oap_server_verify_bearer_with(server, bearer_get(&t, "/api", access), scopes, 2, granted, &calls,
+                                                   &r),
+                     OAP_STATUS_INVALID_PARAMETER);
+        CHECK(calls == 0 && r == NULL);
+    }
+    /* Proper scope tokens: granted. */
+    scopes[1] = S("read");
+    CHECK_STATUS(oap_server_verify_bearer_with(server, bearer_get(&t, "/api", access), scopes, 2, granted, &calls, &r),
+                 OAP_STATUS_OK);
+    CHECK(calls == 1 && r == NULL);
+    oap_server_free(server);
+}
+
+/* The PTRDIFF_MAX rule, the same in every function: the length is checked
+ * first, whatever the pointer, and for buffers the library writes too. */
+static void test_impossible_lengths_everywhere(void) {
+    char buf[OAP_BASIC_BUFFER_LEN];
+    size_t n = 0;
+    oap_str out, id, secret, null_huge;
+    oap_bytes null_huge_bytes;
+    int equal = 0;
+    test_request t;
+    oap_response *r = NULL;
+    oap_server *server;
+    oap_config config = oap_config_default();
+
+    null_huge.ptr = NULL;
+    null_huge.len = SIZE_MAX;
+    null_huge_bytes.ptr = NULL;
+    null_huge_bytes.len = (size_t)PTRDIFF_MAX + 1;
+    CHECK_STATUS(oap_parse_bearer(null_huge, &out), OAP_STATUS_INVALID_PARAMETER);
+    CHECK_STATUS(oap_form_parse(null_huge_bytes, find_param, NULL), OAP_STATUS_INVALID_PARAMETER);
+    {
+        bool eq = false;
+        CHECK_STATUS(oap_constant_time_eq(null_huge_bytes, null_huge_bytes, &eq), OAP_STATUS_INVALID_PARAMETER);
+        equal = eq;
+    }
+    CHECK(!equal);
+
+    /* Output buffers "of any size". */
+    CHECK_STATUS(oap_pkce_s256_challenge(S(VERIFIER), buf, SIZE_MAX, &n), OAP_STATUS_INVALID_PARAMETER);
+    CHECK_STATUS(oap_generate_token(buf, SIZE_MAX, &n), OAP_STATUS_INVALID_PARAMETER);
+    CHECK_STATUS(oap_basic_header_value(S("a"), S("b"), buf, (size_t)PTRDIFF_MAX + 1, &n),
+                 OAP_STATUS_INVALID_PARAMETER);
+    CHECK_STATUS(oap_parse_basic(S("Basic YTpi"), NULL, SIZE_MAX, &id, &secret), OAP_STATUS_INVALID_PARAMETER);
+    CHECK(n == 0);
+    /* Still fine with a real size. */
+    CHECK_STATUS(oap_pkce_s256_challenge(S(VERIFIER), buf, sizeof buf, &n), OAP_STATUS_OK);
+    CHECK(n == OAP_S256_CHALLENGE_LEN);
+
+    /* An array with a NULL pointer and an impossible length. */
+    describe("svc", "svc-secret", OAP_GRANT_CLIENT_CREDENTIALS);
+    server = new_server(&config);
+    post(&t, "/token", "grant_type=client_credentials", "svc", "svc-secret");
+    t.req.headers = NULL;
+    t.req.headers_len = SIZE_MAX / 2;
+    CHECK_STATUS(oap_server_token_response(server, &t.req, &r), OAP_STATUS_INVALID_PARAMETER);
+    CHECK_STATUS(oap_server_verify_bearer_with(server, bearer_get(&t, "/api", "x"), NULL, SIZE_MAX, granted, &equal,
+                                               &r),
+                 OAP_STATUS_INVALID_PARAMETER);
+    CHECK(r == NULL);
+    oap_server_free(server);
+}
+
 int main(void) {
     store = memstore_new();
     /* memstore's copy of svc gives the scopes; find_client is the test's. */
@@ -227,6 +432,12 @@ int main(void) {
     test_flags_are_integers();
     test_secret_makes_confidential();
     test_contradicting_flag();
+    test_lifetimes();
+    test_grant_masks();
+    test_realm_controls();
+    test_empty_user();
+    test_required_scopes();
+    test_impossible_lengths_everywhere();
 
     memstore_free(store);
     return report();
