@@ -12,6 +12,14 @@
  *   out-pointers; out-pointers are written only when OAP_STATUS_OK is returned.
  * - A NULL pointer argument gives OAP_STATUS_NULL_PARAMETER (accessors return
  *   a documented neutral value instead); nothing aborts, nothing is undefined.
+ * - Structs you fill in start with `size_t struct_size`: set it to
+ *   sizeof(the struct) as your header declares it. A library newer than your
+ *   header reads the fields you have and takes 0 / NULL / absent (the
+ *   documented default) for the fields it added; one older than your header
+ *   reads the fields it knows and ignores the rest. A struct_size smaller
+ *   than the struct's first version gives OAP_STATUS_STRUCT_TOO_SMALL; one
+ *   that no version of the struct has, which would end inside a field
+ *   (half a pointer or length), gives OAP_STATUS_INVALID_PARAMETER.
  * - A length no object can have (an oap_str, oap_bytes, array or output
  *   buffer of more than PTRDIFF_MAX bytes, e.g. (size_t)-1) gives
  *   OAP_STATUS_INVALID_PARAMETER in every function, checked before the
@@ -191,7 +199,7 @@ enum oap_status
   /**
    * An argument is outside its documented range (an unknown enum value,
    * a zero lifetime or one over `OAP_MAX_LIFETIME`, unknown `OAP_GRANT_*`
-   * bits, a malformed scope list, a malformed SHA-256 digest, a length
+   * bits, a `struct_size` that ends inside a field, a malformed scope list, a malformed SHA-256 digest, a length
    * no object can have: more than `PTRDIFF_MAX` bytes, whatever the
    * pointer).
    */
@@ -399,7 +407,9 @@ typedef struct oap_client {
   oap_grants grants;
   /**
    * Whether the client may call the introspection endpoint: non-zero is
-   * yes.
+   * yes. Only a client with a secret can use it (the endpoint
+   * authenticates its caller); one with 0 gets 400 `unauthorized_client`
+   * there (see `oap_server_introspection_response`).
    */
   uint8_t may_introspect;
 } oap_client;
@@ -842,14 +852,22 @@ typedef oap_cb_result (*oap_revoke_grant_cb)(void *user_data,
  * `invalidate_refresh_token(refresh_token)` (required): mark it replaced
  * by rotation (from then on `validate_refresh_token` reports it with
  * `oap_ctx_set_refresh_token_rotated`). `OAP_CB_TRUE` if this call rotated
- * it, `OAP_CB_FALSE` if a concurrent refresh already had. NULL: server_error.
+ * it, `OAP_CB_FALSE` if a concurrent refresh already had. `OAP_CB_FALSE`
+ * is not a mere "no": two requests presented one refresh token, the reuse
+ * RFC 9700 §4.14.2 treats as theft, so the library calls `revoke_grant`
+ * for the token's whole grant (every access and refresh token of it) and
+ * answers this request `invalid_grant`. Answer it only when the token was
+ * really already rotated. NULL: server_error.
  */
 typedef oap_cb_result (*oap_invalidate_refresh_token_cb)(void *user_data,
                                                          struct oap_str refresh_token,
                                                          struct oap_ctx *ctx);
 
 /**
- * `rotate_refresh_token()`: whether a refresh issues a new refresh token.
+ * `rotate_refresh_token()`: whether a refresh issues a new refresh token
+ * (and retires the presented one through `invalidate_refresh_token`).
+ * Asked for confidential clients only: a public client's refresh tokens
+ * are always rotated (RFC 9700 §4.14.2), whatever this would answer.
  * NULL: `OAP_CB_TRUE`.
  */
 typedef oap_cb_result (*oap_rotate_refresh_token_cb)(void *user_data,
@@ -937,7 +955,14 @@ typedef struct oap_issued_token {
    */
   bool refresh_token_is_new;
   /**
-   * Access token lifetime, seconds.
+   * Access token lifetime, seconds: the configured
+   * `access_token_lifetime`, 1 to `OAP_MAX_LIFETIME` (ten years), sent
+   * as the token response's `expires_in`. The access token expires at
+   * `issued_at + expires_in`; with `issued_at` a current Unix time and
+   * `expires_in` so bounded, the sum cannot overflow a `uint64_t`
+   * (`oap_ctx_issued_access_token` computes it the same way, and would
+   * saturate at `UINT64_MAX`). A token past that instant is refused by
+   * the library even if the host still answers for it.
    */
   uint64_t expires_in;
   /**
@@ -969,13 +994,17 @@ typedef struct oap_issued_token {
    */
   uint64_t issued_at;
   /**
-   * Refresh token expiry, seconds since the Unix epoch; 0: none.
+   * Refresh token expiry, seconds since the Unix epoch:
+   * `issued_at + refresh_token_lifetime` (saturating; the lifetime is at
+   * most `OAP_MAX_LIFETIME`); 0: none (`refresh_token_lifetime` 0).
    */
   uint64_t refresh_expires_at;
 } oap_issued_token;
 
 /**
- * `save_bearer_token(token)` (required): persist the access token (and the
+ * `save_bearer_token(token)` (required unless `save_token` is set: the
+ * library calls `save_token` to save tokens, and only the default
+ * `save_token` calls this one): persist the access token (and the
  * refresh token when `refresh_token_is_new`). `OAP_CB_TRUE` when stored;
  * `OAP_CB_FALSE`, storing nothing, when the token's `grant_id` was revoked
  * meanwhile (the request fails with `invalid_grant`). A host that keeps
@@ -989,7 +1018,9 @@ typedef oap_cb_result (*oap_save_bearer_token_cb)(void *user_data,
 
 /**
  * `save_token(token)`: persist a token by its type, answering as
- * `save_bearer_token` does. NULL: calls `save_bearer_token`.
+ * `save_bearer_token` does. The library saves every token through this
+ * one; set it and `save_bearer_token` is never called (it may be NULL).
+ * NULL: calls `save_bearer_token`.
  */
 typedef oap_cb_result (*oap_save_token_cb)(void *user_data,
                                            const struct oap_issued_token *token,
@@ -1102,7 +1133,8 @@ typedef oap_cb_result (*oap_validate_user_cb)(void *user_data,
  * the table. A NULL callback means the default documented on its type;
  * a *required* one (introspect_token, invalidate_authorization_code,
  * revoke_token, revoke_grant, invalidate_refresh_token,
- * save_authorization_code, save_bearer_token, validate_bearer_token,
+ * save_authorization_code, save_bearer_token unless save_token is set,
+ * validate_bearer_token,
  * validate_code, validate_refresh_token, validate_scopes, and find_client
  * unless every default that uses it is replaced) left NULL makes the
  * request that needs it fail with `server_error` (HTTP 500).
@@ -1207,7 +1239,7 @@ typedef struct oap_validator {
    */
   oap_save_authorization_code_cb save_authorization_code;
   /**
-   * See `oap_save_bearer_token_cb` (required).
+   * See `oap_save_bearer_token_cb` (required unless `save_token` is set).
    */
   oap_save_bearer_token_cb save_bearer_token;
   /**
@@ -1273,7 +1305,9 @@ typedef struct oap_header {
  *
  * `method` and `uri` are required (non-NULL `ptr`). `headers` may be NULL
  * when `headers_len` is 0; `body.ptr` may be NULL when `body.len` is 0.
- * Every string must be UTF-8 (else `OAP_STATUS_INVALID_UTF8`): a server
+ * The token, revocation and introspection endpoints read the body only
+ * with a `Content-Type: application/x-www-form-urlencoded` header among
+ * `headers`. Every string must be UTF-8 (else `OAP_STATUS_INVALID_UTF8`): a server
  * should reject non-UTF-8 header bytes before they get here, or leave such
  * headers out.
  */
@@ -1897,7 +1931,22 @@ void oap_server_free(struct oap_server *server);
 
 /**
  * The token endpoint (RFC 6749 §3.2): a POST with a form body, answered
- * with the JSON token response or a JSON error (both `no-store`). Every
+ * with the JSON token response or a JSON error (both `no-store`).
+ *
+ * The request must carry the header `Content-Type:
+ * application/x-www-form-urlencoded` (a `charset` parameter is allowed)
+ * in `request->headers`: without it the body is not read, and the answer
+ * is 400 `invalid_request` ("Content-Type must be
+ * application/x-www-form-urlencoded"), whatever the body holds. The same
+ * holds for the revocation and introspection endpoints.
+ *
+ * In the authorization code grant, a code saved with a PKCE challenge
+ * and a request without `code_verifier` is 400 `invalid_request`
+ * ("missing required parameter 'code_verifier'"); a wrong verifier is
+ * 400 `invalid_grant`, and so is a code saved without a challenge when
+ * the client is public (or `is_pkce_required` says yes).
+ *
+ * Every
  * OAuth outcome, including a failing callback (500 `server_error`), is a
  * response with `OAP_STATUS_OK`; a non-OK status means the request view
  * itself was unusable (NULL, invalid UTF-8).
@@ -1928,6 +1977,14 @@ oap_status oap_server_revocation_response(const struct oap_server *server,
  * The introspection endpoint (RFC 7662): the caller authenticates as a
  * client allowed to introspect; the answer is the token's claims or
  * `{"active":false}`. As `oap_server_token_response`.
+ *
+ * A caller that authenticates but whose `oap_client` has
+ * `may_introspect` 0 gets 400 `unauthorized_client` ("the client is not
+ * allowed to introspect tokens"), for every token, known or not: an
+ * answer tells whose token it is, so only resource servers the host
+ * marked may ask (RFC 7662 §4). A caller that does not authenticate
+ * (no or wrong secret, a public client, which has none) gets 401
+ * `invalid_client` with a `WWW-Authenticate: Basic` challenge.
  *
  * # Safety
  * As `oap_server_token_response`.

@@ -6,9 +6,10 @@
  * call with that token. Your server would feed real HTTP requests into the
  * same calls and send the responses back.
  *
- * Build (from the repository root, after `cargo build -p oauth2-provider-ffi`):
+ * Build (from the repository root, as ffi/README.md does):
+ *   cargo build --release -p oauth2-provider-ffi
  *   cc -std=c11 -Iinclude examples/c/client_credentials.c \
- *      target/debug/liboauth2_provider.a -lpthread -ldl -lm -o client_credentials
+ *      target/release/liboauth2_provider.a -lpthread -ldl -lm -o client_credentials
  */
 #include "oauth2_provider.h"
 

@@ -65,7 +65,9 @@ pub struct oap_client {
     /// `response_type=token`.
     pub grants: oap_grants,
     /// Whether the client may call the introspection endpoint: non-zero is
-    /// yes.
+    /// yes. Only a client with a secret can use it (the endpoint
+    /// authenticates its caller); one with 0 gets 400 `unauthorized_client`
+    /// there (see `oap_server_introspection_response`).
     pub may_introspect: u8,
 }
 

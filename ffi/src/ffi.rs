@@ -116,12 +116,21 @@ pub(crate) unsafe fn try_slice<'a, T>(ptr: *const T, len: usize) -> Result<&'a [
 /// fields are integers tested `!= 0`.
 pub(crate) unsafe trait Versioned: Sized {
     /// The size of the struct's first version; a smaller `struct_size` is
-    /// refused with `OAP_STATUS_STRUCT_TOO_SMALL`.
+    /// refused with `OAP_STATUS_STRUCT_TOO_SMALL`. Every struct so far has
+    /// at most two versions, the first and the current one: a
+    /// `struct_size` between their sizes ends inside a field. (A third
+    /// version will list the sizes in between.)
     const FIRST_VERSION_SIZE: usize;
 }
 
 /// Copies a versioned struct: the first `min(struct_size, sizeof)` bytes of
 /// the caller's, the rest zero (fields the caller's version does not have).
+///
+/// A `struct_size` below the first version's size is
+/// `OAP_STATUS_STRUCT_TOO_SMALL`; one below the current size that is no
+/// version's size would end inside a field (half a pointer, half a
+/// length): `OAP_STATUS_INVALID_PARAMETER`, nothing read. A larger one is
+/// a later version's: the fields this version knows are read.
 ///
 /// # Safety
 /// `ptr` is NULL or points to at least `struct_size` readable bytes holding
@@ -136,6 +145,9 @@ pub(crate) unsafe fn read_versioned<T: Versioned>(ptr: *const T) -> Result<T, oa
     if struct_size < T::FIRST_VERSION_SIZE {
         return Err(oap_status::StructTooSmall);
     }
+    if struct_size < size_of::<T>() && struct_size != T::FIRST_VERSION_SIZE {
+        return Err(oap_status::InvalidParameter);
+    }
     let mut out = MaybeUninit::<T>::zeroed();
     let n = struct_size.min(size_of::<T>());
     // SAFETY: the source holds struct_size >= n readable bytes (contract);
@@ -144,8 +156,9 @@ pub(crate) unsafe fn read_versioned<T: Versioned>(ptr: *const T) -> Result<T, oa
     unsafe { ptr::copy_nonoverlapping(ptr.cast::<u8>(), out.as_mut_ptr().cast::<u8>(), n) };
     // SAFETY: all-zero is a valid T (Versioned's contract), and the first n
     // bytes are the caller's initialised T prefix: every field is either
-    // fully copied, or zero. A field cut in half cannot happen because
-    // struct_size is a sizeof of a prefix that ends on a field boundary.
+    // fully copied, or zero. No field is cut in half: n is either
+    // size_of::<T>() or FIRST_VERSION_SIZE, the end of a field (checked
+    // above).
     Ok(unsafe { out.assume_init() })
 }
 

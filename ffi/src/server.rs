@@ -101,7 +101,22 @@ unsafe fn respond(
 }
 
 /// The token endpoint (RFC 6749 §3.2): a POST with a form body, answered
-/// with the JSON token response or a JSON error (both `no-store`). Every
+/// with the JSON token response or a JSON error (both `no-store`).
+///
+/// The request must carry the header `Content-Type:
+/// application/x-www-form-urlencoded` (a `charset` parameter is allowed)
+/// in `request->headers`: without it the body is not read, and the answer
+/// is 400 `invalid_request` ("Content-Type must be
+/// application/x-www-form-urlencoded"), whatever the body holds. The same
+/// holds for the revocation and introspection endpoints.
+///
+/// In the authorization code grant, a code saved with a PKCE challenge
+/// and a request without `code_verifier` is 400 `invalid_request`
+/// ("missing required parameter 'code_verifier'"); a wrong verifier is
+/// 400 `invalid_grant`, and so is a code saved without a challenge when
+/// the client is public (or `is_pkce_required` says yes).
+///
+/// Every
 /// OAuth outcome, including a failing callback (500 `server_error`), is a
 /// response with `OAP_STATUS_OK`; a non-OK status means the request view
 /// itself was unusable (NULL, invalid UTF-8).
@@ -144,6 +159,14 @@ pub unsafe extern "C" fn oap_server_revocation_response(
 /// The introspection endpoint (RFC 7662): the caller authenticates as a
 /// client allowed to introspect; the answer is the token's claims or
 /// `{"active":false}`. As `oap_server_token_response`.
+///
+/// A caller that authenticates but whose `oap_client` has
+/// `may_introspect` 0 gets 400 `unauthorized_client` ("the client is not
+/// allowed to introspect tokens"), for every token, known or not: an
+/// answer tells whose token it is, so only resource servers the host
+/// marked may ask (RFC 7662 §4). A caller that does not authenticate
+/// (no or wrong secret, a public client, which has none) gets 401
+/// `invalid_client` with a `WWW-Authenticate: Basic` challenge.
 ///
 /// # Safety
 /// As `oap_server_token_response`.

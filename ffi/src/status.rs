@@ -25,7 +25,7 @@ pub enum oap_status {
     Panic = 3,
     /// An argument is outside its documented range (an unknown enum value,
     /// a zero lifetime or one over `OAP_MAX_LIFETIME`, unknown `OAP_GRANT_*`
-    /// bits, a malformed scope list, a malformed SHA-256 digest, a length
+    /// bits, a `struct_size` that ends inside a field, a malformed scope list, a malformed SHA-256 digest, a length
     /// no object can have: more than `PTRDIFF_MAX` bytes, whatever the
     /// pointer).
     InvalidParameter = 4,

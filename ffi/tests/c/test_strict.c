@@ -7,6 +7,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "oauth2_provider.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "memstore.h"
@@ -422,6 +423,49 @@ static void test_impossible_lengths_everywhere(void) {
     oap_server_free(server);
 }
 
+/* ---- a struct_size that ends inside a field ---- */
+
+static oap_status cut_status;
+
+static oap_cb_result code_cut_in_half(void *ud, oap_str client_id, oap_str code, oap_ctx *ctx) {
+    oap_code_info info;
+    (void)ud; (void)code;
+    memset(&info, 0, sizeof info);
+    info.client_id = client_id;
+    info.user = S("alice");
+    info.scopes = S("read");
+    info.grant_id = S("g1");
+    info.expires_at = UINT64_MAX;
+    /* The first version ends at code_challenge; this size ends inside it.
+     * (The challenge is absent, so even a half copy would read zeros.) */
+    info.struct_size = offsetof(oap_code_info, code_challenge) + sizeof(void *) / 2;
+    cut_status = oap_ctx_set_code(ctx, &info);
+    return OAP_CB_TRUE;
+}
+
+static void test_struct_size_inside_a_field(void) {
+    oap_config config = oap_config_default();
+    oap_validator v = memstore_validator(store);
+    oap_server *server = NULL;
+    oap_response *r;
+    oap_config cut;
+
+    v.validate_code = code_cut_in_half;
+    v.find_client = find_described;
+    describe("svc", "svc-secret", OAP_GRANT_AUTHORIZATION_CODE);
+    CHECK_STATUS(oap_server_new(&config, &v, &server), OAP_STATUS_OK);
+    r = token_request(server, "grant_type=authorization_code&code=abc", "svc", "svc-secret");
+    CHECK_STATUS(cut_status, OAP_STATUS_INVALID_PARAMETER);
+    CHECK(oap_response_status(r) == 500);
+    oap_response_free(r);
+    oap_server_free(server);
+
+    /* Below the first version: too small, as before. */
+    cut = oap_config_default();
+    cut.struct_size = sizeof cut - 1;
+    CHECK_STATUS(server_status(&cut), OAP_STATUS_STRUCT_TOO_SMALL);
+}
+
 int main(void) {
     store = memstore_new();
     /* memstore's copy of svc gives the scopes; find_client is the test's. */
@@ -438,6 +482,7 @@ int main(void) {
     test_empty_user();
     test_required_scopes();
     test_impossible_lengths_everywhere();
+    test_struct_size_inside_a_field();
 
     memstore_free(store);
     return report();
