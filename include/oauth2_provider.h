@@ -12,6 +12,18 @@
  *   out-pointers; out-pointers are written only when OAP_STATUS_OK is returned.
  * - A NULL pointer argument gives OAP_STATUS_NULL_PARAMETER (accessors return
  *   a documented neutral value instead); nothing aborts, nothing is undefined.
+ * - Structs you fill in start with `size_t struct_size`: set it to
+ *   sizeof(the struct) as your header declares it. A library newer than your
+ *   header reads the fields you have and takes 0 / NULL / absent (the
+ *   documented default) for the fields it added; one older than your header
+ *   reads the fields it knows and ignores the rest. A struct_size smaller
+ *   than the struct's first version gives OAP_STATUS_STRUCT_TOO_SMALL; one
+ *   that no version of the struct has, which would end inside a field
+ *   (half a pointer or length), gives OAP_STATUS_INVALID_PARAMETER.
+ * - A length no object can have (an oap_str, oap_bytes, array or output
+ *   buffer of more than PTRDIFF_MAX bytes, e.g. (size_t)-1) gives
+ *   OAP_STATUS_INVALID_PARAMETER in every function, checked before the
+ *   pointer it goes with: even a NULL pointer then gives that status.
  * - Objects the library creates are opaque handles freed with their _free
  *   function; _free(NULL) does nothing. Freeing twice, or using a handle after
  *   freeing it, cannot be detected: do not.
@@ -81,6 +93,14 @@
  * Every grant type.
  */
 #define OAP_GRANT_ALL 31
+
+/**
+ * The longest lifetime the library accepts, in seconds: ten years
+ * (315,360,000). A longer one (say `UINT64_MAX` meant as "forever") is
+ * `OAP_STATUS_INVALID_PARAMETER`: no token or code should outlive it,
+ * and expiry times stay far from overflowing.
+ */
+#define OAP_MAX_LIFETIME ((((10 * 365) * 24) * 60) * 60)
 
 /**
  * Unknown, or no hint given.
@@ -178,8 +198,10 @@ enum oap_status
   OAP_STATUS_PANIC = 3,
   /**
    * An argument is outside its documented range (an unknown enum value,
-   * a zero lifetime, a malformed scope list, a malformed SHA-256 digest,
-   * a length no object can have: more than `PTRDIFF_MAX` bytes).
+   * a zero lifetime or one over `OAP_MAX_LIFETIME`, unknown `OAP_GRANT_*`
+   * bits, a `struct_size` that ends inside a field, a malformed scope list, a malformed SHA-256 digest, a length
+   * no object can have: more than `PTRDIFF_MAX` bytes, whatever the
+   * pointer).
    */
   OAP_STATUS_INVALID_PARAMETER = 4,
   /**
@@ -334,7 +356,8 @@ typedef uint32_t oap_grants;
  * once, for hosts that hand the same client to many requests.
  *
  * The library compares secrets itself (constant time); the host only
- * looks clients up.
+ * looks clients up. Yes/no fields are `uint8_t` (0: no, anything else:
+ * yes), laid out as the `bool` of earlier headers.
  */
 typedef struct oap_client {
   /**
@@ -354,10 +377,18 @@ typedef struct oap_client {
    */
   struct oap_str secret;
   /**
-   * Whether the client is confidential (normally: it has a secret).
-   * Public clients must use PKCE and cannot introspect by default.
+   * Kept for callers of earlier headers; it decides nothing.
+   * Confidentiality follows from the credentials: a client with a
+   * secret (`secret_kind` other than `OAP_SECRET_NONE`) is confidential
+   * (RFC 6749 §2.1), must authenticate with it at the token, revocation
+   * and introspection endpoints, and is never identified by `client_id`
+   * alone; a client without one is public (PKCE required, rotated
+   * refresh tokens). Leave it 0 (as zero-initialising gives), or set it
+   * non-zero for a client with a secret; non-zero without a secret
+   * contradicts the credentials and is refused with
+   * `OAP_STATUS_INVALID_PARAMETER`.
    */
-  bool confidential;
+  uint8_t confidential;
   /**
    * The registered redirect URIs, compared by exact string match.
    * May be NULL when `redirect_uris_len` is 0.
@@ -368,24 +399,34 @@ typedef struct oap_client {
    */
   size_t redirect_uris_len;
   /**
-   * The grant types the client may use, `OAP_GRANT_*` or-ed. The
+   * The grant types the client may use, `OAP_GRANT_*` or-ed (another
+   * bit is `OAP_STATUS_INVALID_PARAMETER`). The
    * authorization code grant also allows `response_type=code`, implicit
    * `response_type=token`.
    */
   oap_grants grants;
   /**
-   * Whether the client may call the introspection endpoint.
+   * Whether the client may call the introspection endpoint: non-zero is
+   * yes. Only a client with a secret can use it (the endpoint
+   * authenticates its caller); one with 0 gets 400 `unauthorized_client`
+   * there (see `oap_server_introspection_response`).
    */
-  bool may_introspect;
+  uint8_t may_introspect;
 } oap_client;
 
 /**
  * Server configuration. Start from `oap_config_default()` and change what
  * you need; the library copies what it reads during `oap_server_new`.
  *
+ * Yes/no fields are `uint8_t`, 0 for no and any other value for yes (the
+ * library never reads a C `bool` from your memory: a byte other than 0 or
+ * 1 would be undefined behaviour in Rust). They have the size and
+ * alignment of `bool`, so the layout is the one earlier headers had.
+ *
  * Strings left absent (`ptr == NULL`) or empty take the default. Lifetimes
- * are seconds, at least 1 and at most ten years (315,360,000):
- * `oap_server_new` refuses others with `OAP_STATUS_INVALID_PARAMETER`.
+ * are seconds, from 1 to `OAP_MAX_LIFETIME` (ten years); anything else is
+ * `OAP_STATUS_INVALID_PARAMETER`, and so is a `grants` bit that is no
+ * `OAP_GRANT_*`.
  */
 typedef struct oap_config {
   /**
@@ -394,22 +435,25 @@ typedef struct oap_config {
    */
   size_t struct_size;
   /**
-   * Enabled grants, `OAP_GRANT_*` or-ed. Default: authorization code,
-   * client credentials and refresh token.
+   * Enabled grants, `OAP_GRANT_*` or-ed (other bits are refused).
+   * Default: authorization code, client credentials and refresh token.
    */
   oap_grants grants;
   /**
-   * Access token lifetime. Default 3600.
+   * Access token lifetime, 1 to `OAP_MAX_LIFETIME`. Default 3600. Each
+   * token response's `expires_in` is this value, and a token issued at
+   * `issued_at` expires at `issued_at + access_token_lifetime` (see
+   * `oap_issued_token`).
    */
   uint64_t access_token_lifetime;
   /**
-   * Authorization code lifetime. Default 600.
+   * Authorization code lifetime, 1 to `OAP_MAX_LIFETIME`. Default 600.
    */
   uint64_t code_lifetime;
   /**
-   * Refresh token lifetime. Default 2592000 (30 days). Every refresh
-   * token expires: a store keeps a rotated one, for reuse detection,
-   * and a revoked grant's marker only that long.
+   * Refresh token lifetime, 1 to `OAP_MAX_LIFETIME`. Default 2592000
+   * (30 days). Every refresh token expires: a store keeps a rotated one,
+   * for reuse detection, and a revoked grant's marker only that long.
    */
   uint64_t refresh_token_lifetime;
   /**
@@ -422,7 +466,9 @@ typedef struct oap_config {
    */
   struct oap_str issuer;
   /**
-   * The realm of `WWW-Authenticate` challenges. Default "oauth2".
+   * The realm of `WWW-Authenticate` challenges. Default "oauth2". A
+   * control character in it (CR, LF, TAB, NUL, …), which the header
+   * cannot carry, is `OAP_STATUS_INVALID_PARAMETER` (not stripped).
    */
   struct oap_str realm;
   /**
@@ -446,17 +492,20 @@ typedef struct oap_config {
    */
   struct oap_str introspection_endpoint;
   /**
-   * Allow the PKCE `plain` method (RFC 7636 §4.2). Default false.
+   * Allow the PKCE `plain` method (RFC 7636 §4.2): non-zero is yes.
+   * Default 0.
    */
-  bool allow_plain_pkce;
+  uint8_t allow_plain_pkce;
   /**
-   * Accept bearer tokens in a form body (RFC 6750 §2.2). Default false.
+   * Accept bearer tokens in a form body (RFC 6750 §2.2): non-zero is
+   * yes. Default 0.
    */
-  bool bearer_in_body;
+  uint8_t bearer_in_body;
   /**
-   * Accept bearer tokens in the query string (RFC 6750 §2.3). Default false.
+   * Accept bearer tokens in the query string (RFC 6750 §2.3): non-zero
+   * is yes. Default 0.
    */
-  bool bearer_in_query;
+  uint8_t bearer_in_query;
 } oap_config;
 
 /**
@@ -662,7 +711,10 @@ typedef oap_cb_result (*oap_authenticate_client_cb)(void *user_data,
 /**
  * `authenticate_client_id(client_id)`: identify a public client by its id
  * alone; `oap_ctx_set_client` + `OAP_CB_TRUE`, or `OAP_CB_FALSE`. NULL:
- * `find_client`'s client if it is not confidential.
+ * `find_client`'s client if it is not confidential. A client handed back
+ * with a secret is accepted only if the request also authenticates as it
+ * (`authenticate_client`), else refused with `invalid_client`: a
+ * confidential client always authenticates with its secret.
  */
 typedef oap_cb_result (*oap_authenticate_client_id_cb)(void *user_data,
                                                        struct oap_str client_id,
@@ -671,7 +723,9 @@ typedef oap_cb_result (*oap_authenticate_client_id_cb)(void *user_data,
 /**
  * `client_authentication_required()`: whether the token request must
  * authenticate the client. NULL: yes when it carries an Authorization
- * header or client_secret, or names a confidential (or no) client.
+ * header or client_secret, or names a confidential (or no) client. An
+ * `OAP_CB_FALSE` for a client with a secret does not let it in by
+ * `client_id` alone: it must still authenticate, or gets `invalid_client`.
  */
 typedef oap_cb_result (*oap_client_authentication_required_cb)(void *user_data,
                                                                struct oap_ctx *ctx);
@@ -801,14 +855,22 @@ typedef oap_cb_result (*oap_revoke_grant_cb)(void *user_data,
  * `invalidate_refresh_token(refresh_token)` (required): mark it replaced
  * by rotation (from then on `validate_refresh_token` reports it with
  * `oap_ctx_set_refresh_token_rotated`). `OAP_CB_TRUE` if this call rotated
- * it, `OAP_CB_FALSE` if a concurrent refresh already had. NULL: server_error.
+ * it, `OAP_CB_FALSE` if a concurrent refresh already had. `OAP_CB_FALSE`
+ * is not a mere "no": two requests presented one refresh token, the reuse
+ * RFC 9700 §4.14.2 treats as theft, so the library calls `revoke_grant`
+ * for the token's whole grant (every access and refresh token of it) and
+ * answers this request `invalid_grant`. Answer it only when the token was
+ * really already rotated. NULL: server_error.
  */
 typedef oap_cb_result (*oap_invalidate_refresh_token_cb)(void *user_data,
                                                          struct oap_str refresh_token,
                                                          struct oap_ctx *ctx);
 
 /**
- * `rotate_refresh_token()`: whether a refresh issues a new refresh token.
+ * `rotate_refresh_token()`: whether a refresh issues a new refresh token
+ * (and retires the presented one through `invalidate_refresh_token`).
+ * Asked for confidential clients only: a public client's refresh tokens
+ * are always rotated (RFC 9700 §4.14.2), whatever this would answer.
  * NULL: `OAP_CB_TRUE`.
  */
 typedef oap_cb_result (*oap_rotate_refresh_token_cb)(void *user_data,
@@ -896,7 +958,14 @@ typedef struct oap_issued_token {
    */
   bool refresh_token_is_new;
   /**
-   * Access token lifetime, seconds.
+   * Access token lifetime, seconds: the configured
+   * `access_token_lifetime`, 1 to `OAP_MAX_LIFETIME` (ten years), sent
+   * as the token response's `expires_in`. The access token expires at
+   * `issued_at + expires_in`; with `issued_at` a current Unix time and
+   * `expires_in` so bounded, the sum cannot overflow a `uint64_t`
+   * (`oap_ctx_issued_access_token` computes it the same way, and would
+   * saturate at `UINT64_MAX`). A token past that instant is refused by
+   * the library even if the host still answers for it.
    */
   uint64_t expires_in;
   /**
@@ -928,13 +997,17 @@ typedef struct oap_issued_token {
    */
   uint64_t issued_at;
   /**
-   * Refresh token expiry, seconds since the Unix epoch; 0: none.
+   * Refresh token expiry, seconds since the Unix epoch:
+   * `issued_at + refresh_token_lifetime` (saturating; the lifetime is at
+   * most `OAP_MAX_LIFETIME`); 0: none (`refresh_token_lifetime` 0).
    */
   uint64_t refresh_expires_at;
 } oap_issued_token;
 
 /**
- * `save_bearer_token(token)` (required): persist the access token (and the
+ * `save_bearer_token(token)` (required unless `save_token` is set: the
+ * library calls `save_token` to save tokens, and only the default
+ * `save_token` calls this one): persist the access token (and the
  * refresh token when `refresh_token_is_new`). `OAP_CB_TRUE` when stored;
  * `OAP_CB_FALSE`, storing nothing, when the token's `grant_id` was revoked
  * meanwhile (the request fails with `invalid_grant`). A host that keeps
@@ -948,7 +1021,9 @@ typedef oap_cb_result (*oap_save_bearer_token_cb)(void *user_data,
 
 /**
  * `save_token(token)`: persist a token by its type, answering as
- * `save_bearer_token` does. NULL: calls `save_bearer_token`.
+ * `save_bearer_token` does. The library saves every token through this
+ * one; set it and `save_bearer_token` is never called (it may be NULL).
+ * NULL: calls `save_bearer_token`.
  */
 typedef oap_cb_result (*oap_save_token_cb)(void *user_data,
                                            const struct oap_issued_token *token,
@@ -1061,7 +1136,8 @@ typedef oap_cb_result (*oap_validate_user_cb)(void *user_data,
  * the table. A NULL callback means the default documented on its type;
  * a *required* one (introspect_token, invalidate_authorization_code,
  * revoke_token, revoke_grant, invalidate_refresh_token,
- * save_authorization_code, save_bearer_token, validate_bearer_token,
+ * save_authorization_code, save_bearer_token unless save_token is set,
+ * validate_bearer_token,
  * validate_code, validate_refresh_token, validate_scopes, and find_client
  * unless every default that uses it is replaced) left NULL makes the
  * request that needs it fail with `server_error` (HTTP 500).
@@ -1166,7 +1242,7 @@ typedef struct oap_validator {
    */
   oap_save_authorization_code_cb save_authorization_code;
   /**
-   * See `oap_save_bearer_token_cb` (required).
+   * See `oap_save_bearer_token_cb` (required unless `save_token` is set).
    */
   oap_save_bearer_token_cb save_bearer_token;
   /**
@@ -1232,7 +1308,9 @@ typedef struct oap_header {
  *
  * `method` and `uri` are required (non-NULL `ptr`). `headers` may be NULL
  * when `headers_len` is 0; `body.ptr` may be NULL when `body.len` is 0.
- * Every string must be UTF-8 (else `OAP_STATUS_INVALID_UTF8`): a server
+ * The token, revocation and introspection endpoints read the body only
+ * with a `Content-Type: application/x-www-form-urlencoded` header among
+ * `headers`. Every string must be UTF-8 (else `OAP_STATUS_INVALID_UTF8`): a server
  * should reject non-UTF-8 header bytes before they get here, or leave such
  * headers out.
  */
@@ -1350,7 +1428,8 @@ void oap_authorization_free(struct oap_authorization *authorization);
  *
  * Errors: `OAP_STATUS_NULL_PARAMETER`, `OAP_STATUS_INVALID_UTF8`,
  * `OAP_STATUS_INVALID_PARAMETER` (unknown `secret_kind`, malformed
- * digest), `OAP_STATUS_STRUCT_TOO_SMALL`.
+ * digest, `confidential` set without a secret, unknown `grants` bits),
+ * `OAP_STATUS_STRUCT_TOO_SMALL`.
  *
  * # Safety
  * `client` is NULL or points to an `oap_client` (`struct_size` bytes
@@ -1382,7 +1461,8 @@ struct oap_config oap_config_default(void);
  * Errors (each also makes the running callback count as failed):
  * `OAP_STATUS_WRONG_CONTEXT` from another callback,
  * `OAP_STATUS_NULL_PARAMETER`, `OAP_STATUS_INVALID_UTF8`,
- * `OAP_STATUS_INVALID_PARAMETER` (unknown `secret_kind`, malformed digest),
+ * `OAP_STATUS_INVALID_PARAMETER` (unknown `secret_kind`, malformed digest,
+ * `confidential` set without a secret, unknown `grants` bits),
  * `OAP_STATUS_STRUCT_TOO_SMALL`.
  *
  * # Safety
@@ -1829,12 +1909,13 @@ void oap_response_free(struct oap_response *response);
  * On success writes the new server to `*server_out`; the caller owns it.
  * Errors: `OAP_STATUS_NULL_PARAMETER`, `OAP_STATUS_STRUCT_TOO_SMALL`
  * (`struct_size` unset), `OAP_STATUS_INVALID_UTF8`,
- * `OAP_STATUS_INVALID_PARAMETER` (a zero access token or code lifetime;
- * no `issuer` while a grant is enabled, or an issuer that is not an
- * absolute `https` URL without query or fragment, `http` being accepted
- * on a loopback host only). A resource server that only checks bearer
- * tokens enables no grant (`grants = 0`) and needs no issuer; it then has
- * no authorization endpoint and no metadata.
+ * `OAP_STATUS_INVALID_PARAMETER` (a lifetime of 0 or over
+ * `OAP_MAX_LIFETIME`, unknown `grants` bits, a control character in
+ * `realm`; no `issuer` while a grant is enabled, or an issuer that is not
+ * an absolute `https` URL without query or fragment, `http` being
+ * accepted on a loopback host only). A resource server that only checks
+ * bearer tokens enables no grant (`grants = 0`) and needs no issuer; it
+ * then has no authorization endpoint and no metadata.
  *
  * # Safety
  * `config` and `validator` are NULL or valid (their `struct_size` bytes
@@ -1857,7 +1938,22 @@ void oap_server_free(struct oap_server *server);
 
 /**
  * The token endpoint (RFC 6749 §3.2): a POST with a form body, answered
- * with the JSON token response or a JSON error (both `no-store`). Every
+ * with the JSON token response or a JSON error (both `no-store`).
+ *
+ * The request must carry the header `Content-Type:
+ * application/x-www-form-urlencoded` (a `charset` parameter is allowed)
+ * in `request->headers`: without it the body is not read, and the answer
+ * is 400 `invalid_request` ("Content-Type must be
+ * application/x-www-form-urlencoded"), whatever the body holds. The same
+ * holds for the revocation and introspection endpoints.
+ *
+ * In the authorization code grant, a code saved with a PKCE challenge
+ * and a request without `code_verifier` is 400 `invalid_request`
+ * ("missing required parameter 'code_verifier'"); a wrong verifier is
+ * 400 `invalid_grant`, and so is a code saved without a challenge when
+ * the client is public (or `is_pkce_required` says yes).
+ *
+ * Every
  * OAuth outcome, including a failing callback (500 `server_error`), is a
  * response with `OAP_STATUS_OK`; a non-OK status means the request view
  * itself was unusable (NULL, invalid UTF-8).
@@ -1889,6 +1985,14 @@ oap_status oap_server_revocation_response(const struct oap_server *server,
  * client allowed to introspect; the answer is the token's claims or
  * `{"active":false}`. As `oap_server_token_response`.
  *
+ * A caller that authenticates but whose `oap_client` has
+ * `may_introspect` 0 gets 400 `unauthorized_client` ("the client is not
+ * allowed to introspect tokens"), for every token, known or not: an
+ * answer tells whose token it is, so only resource servers the host
+ * marked may ask (RFC 7662 §4). A caller that does not authenticate
+ * (no or wrong secret, a public client, which has none) gets 401
+ * `invalid_client` with a `WWW-Authenticate: Basic` challenge.
+ *
  * # Safety
  * As `oap_server_token_response`.
  */
@@ -1909,7 +2013,10 @@ oap_status oap_server_metadata_response(const struct oap_server *server,
 /**
  * The resource server's bearer token check (RFC 6750) for a resource that
  * requires every scope in `scopes` (`scopes_len` strings; `scopes` may be
- * NULL when `scopes_len` is 0).
+ * NULL when `scopes_len` is 0). Each must be one scope token (RFC 6749
+ * §3.3: one or more of the characters `%x21 / %x23-5B / %x5D-7E`, so not
+ * empty, no space, quote or backslash): anything else is
+ * `OAP_STATUS_INVALID_PARAMETER`, before the request is looked at.
  *
  * On `OAP_STATUS_OK` exactly one of the out-parameters is non-NULL: access
  * granted — `*token_out` is the token's information (free it with
@@ -1942,7 +2049,8 @@ oap_status oap_server_verify_bearer(const struct oap_server *server,
  * `granted` was not called and `*response_out` is the response to send
  * (as `oap_server_verify_bearer`'s; free it with `oap_response_free`).
  * A NULL `granted` is `OAP_STATUS_NULL_PARAMETER`, checked before any
- * work. Thread-safe.
+ * work; `scopes` as in `oap_server_verify_bearer` (a required scope that
+ * is not a scope token is `OAP_STATUS_INVALID_PARAMETER`). Thread-safe.
  *
  * # Safety
  * `server` NULL or live; `request`, `scopes` NULL or valid for the call;
@@ -1985,6 +2093,9 @@ oap_status oap_server_validate_authorization_request(const struct oap_server *se
  * 302 to the client's redirect URI with the code (or, for
  * `response_type=token`, the token), `state`, and `iss` when an issuer is
  * configured; or a 302 carrying an error.
+ *
+ * `user` identifies the resource owner in the code and tokens; an empty
+ * one identifies nobody and is `OAP_STATUS_INVALID_PARAMETER`.
  *
  * `approved_scopes`: the space-delimited scopes the user consented to, or
  * absent (NULL `ptr`, `len` 0) for all requested ones; malformed scopes

@@ -163,6 +163,19 @@ fn copy_of(normalised: &str, text_len: usize) -> String {
 /// Up to this many bytes of normalised scope, duplicates are found by a scan.
 const LINEAR_SCAN_LIMIT: usize = 256;
 
+/// Whether `token` is one scope token (RFC 6749 §3.3):
+/// `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`, so not empty and
+/// without spaces, quotes, backslashes or control characters.
+///
+/// ```
+/// use oauth2_provider::scope::is_scope_token;
+/// assert!(is_scope_token("photos:read"));
+/// assert!(!is_scope_token("") && !is_scope_token("a b") && !is_scope_token("a\"b"));
+/// ```
+pub fn is_scope_token(token: &str) -> bool {
+    !token.is_empty() && token.bytes().all(is_scope_byte)
+}
+
 const fn is_scope_byte(b: u8) -> bool {
     matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E)
 }

@@ -316,7 +316,11 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
     /// required. Used by: authorization code, password, refresh token.
     ///
     /// Default: the client if it exists and is public; `None` otherwise, so
-    /// a confidential client can never skip its secret.
+    /// a confidential client can never skip its secret. Whatever an
+    /// implementation returns, a client that has a secret or is
+    /// confidential is accepted only if
+    /// [`authenticate_client`](Self::authenticate_client) also accepts the
+    /// request as that client; otherwise it is `invalid_client`.
     fn authenticate_client_id(
         &self,
         client_id: &str,
@@ -336,6 +340,10 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
     ///
     /// Default: true when the request carries an `Authorization` header or
     /// a `client_secret`, or names a confidential client (or no client).
+    /// A wrong `false` cannot let a client with a secret in by `client_id`
+    /// alone: the library then still has it authenticated
+    /// ([`authenticate_client`](Self::authenticate_client)), or answers
+    /// `invalid_client`.
     fn client_authentication_required(
         &self,
         request: &OAuthRequest<'_>,
@@ -693,6 +701,13 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
 /// every grant does: [`RequestValidator::client_authentication_required`]
 /// decides between [`RequestValidator::authenticate_client`] and
 /// [`RequestValidator::authenticate_client_id`].
+///
+/// Whatever those hooks answer, a client identified by `client_id` alone
+/// must be public: one with a secret (or that calls itself confidential)
+/// must authenticate through `authenticate_client` as well, or the request
+/// is `invalid_client`. A host whose `client_authentication_required` says
+/// no for it, or whose `authenticate_client_id` hands it back, would
+/// otherwise let anyone who knows the identifier act as the client.
 pub(crate) fn authenticate<V: RequestValidator + ?Sized>(
     validator: &V,
     request: &OAuthRequest<'_>,
@@ -711,7 +726,16 @@ pub(crate) fn authenticate<V: RequestValidator + ?Sized>(
             "client authentication or client_id is required",
         ));
     };
-    validator
+    let client = validator
         .authenticate_client_id(creds.client_id, request)?
+        .ok_or_else(client_auth::invalid_client)?;
+    if client.secret().is_none() && !client.is_confidential() {
+        return Ok(client);
+    }
+    // A confidential client the hooks let through on its identifier: it
+    // must authenticate after all, as the same client.
+    validator
+        .authenticate_client(request)?
+        .filter(|authenticated| authenticated.client_id() == client.client_id())
         .ok_or_else(client_auth::invalid_client)
 }

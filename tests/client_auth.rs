@@ -819,3 +819,52 @@ fn token_endpoint_client_auth_outcomes() {
         r#"{"error":"invalid_request","error_description":"parameter 'scope' is repeated"}"#
     );
 }
+
+// ------------------------------------------- a client with a secret is confidential
+
+#[test]
+fn a_client_with_a_secret_is_never_accepted_by_client_id_alone() {
+    // A host whose client_authentication_required says "no" and whose
+    // authenticate_client_id hands back conf-client, which has a secret:
+    // the library still refuses every grant that would take client_id
+    // alone, and issues nothing.
+    let mut v = common::Delegating::new(common::realm());
+    v.skip_client_auth = true;
+    let s = Server::builder(v)
+        .issuer(common::ISSUER)
+        .enable(oauth2_provider::Grant::Password)
+        .build()
+        .unwrap();
+    let by_id = |body: &str| common::token(&s, None, &format!("{body}&client_id=conf-client"));
+
+    let r = by_id(common::ALICE);
+    common::assert_error(&r, 401, "invalid_client", "client authentication failed");
+
+    let (_, refresh) = common::login(&s, "read");
+    let r = by_id(&format!("grant_type=refresh_token&refresh_token={refresh}"));
+    common::assert_error(&r, 401, "invalid_client", "client authentication failed");
+    // The refresh token was not rotated by the refused request.
+    assert_eq!(common::refresh(&s, &refresh, "").status, 200);
+
+    let pending = common::get(
+        &s,
+        &[
+            ("response_type", "code"),
+            ("client_id", "conf-client"),
+            ("redirect_uri", common::CONF_REDIRECT),
+            ("scope", "read"),
+            ("code_challenge", common::CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ],
+    )
+    .expect("a valid authorization request");
+    let code = common::location_param(&common::approve(&s, &pending, None), "code").unwrap();
+    let r = by_id(&format!(
+        "grant_type=authorization_code&code={code}&code_verifier={}&redirect_uri={}",
+        common::VERIFIER,
+        common::CONF_REDIRECT
+    ));
+    common::assert_error(&r, 401, "invalid_client", "client authentication failed");
+    // Two logins' worth of tokens (the password grant and the refresh).
+    assert_eq!(s.validator().inner.active_access_tokens(), 2);
+}

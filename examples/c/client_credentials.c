@@ -6,9 +6,10 @@
  * call with that token. Your server would feed real HTTP requests into the
  * same calls and send the responses back.
  *
- * Build (from the repository root, after `cargo build -p oauth2-provider-ffi`):
+ * Build (from the repository root, as ffi/README.md does):
+ *   cargo build --release -p oauth2-provider-ffi
  *   cc -std=c11 -Iinclude examples/c/client_credentials.c \
- *      target/debug/liboauth2_provider.a -lpthread -ldl -lm -o client_credentials
+ *      target/release/liboauth2_provider.a -lpthread -ldl -lm -o client_credentials
  */
 #include "oauth2_provider.h"
 
@@ -40,8 +41,7 @@ static oap_cb_result find_client(void *user_data, oap_str client_id, oap_ctx *ct
     client.struct_size = sizeof client;
     client.client_id = client_id;
     client.secret_kind = OAP_SECRET_PLAIN;
-    client.secret = (oap_str)OAP_STR_LIT("s3cret");
-    client.confidential = true;
+    client.secret = (oap_str)OAP_STR_LIT("s3cret"); /* a secret: confidential */
     client.grants = OAP_GRANT_CLIENT_CREDENTIALS;
     return oap_ctx_set_client(ctx, &client) == OAP_STATUS_OK ? OAP_CB_TRUE : OAP_CB_ERROR;
 }

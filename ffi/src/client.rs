@@ -8,7 +8,7 @@ use std::sync::Arc;
 use provider::secret::{parse_sha256_hex, StoredSecret};
 use provider::{Client, Grant, Secret};
 
-use crate::config::{grant_bit, oap_grants};
+use crate::config::{grant_bit, known_grants, oap_grants};
 use crate::ffi::{free_handle, into_handle, read_versioned, try_slice, Out, Versioned};
 use crate::panic;
 use crate::slice::oap_str;
@@ -30,7 +30,8 @@ pub const OAP_SECRET_SHA256_HEX: u32 = 2;
 /// once, for hosts that hand the same client to many requests.
 ///
 /// The library compares secrets itself (constant time); the host only
-/// looks clients up.
+/// looks clients up. Yes/no fields are `uint8_t` (0: no, anything else:
+/// yes), laid out as the `bool` of earlier headers.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct oap_client {
@@ -42,20 +43,32 @@ pub struct oap_client {
     pub secret_kind: oap_secret_kind,
     /// The secret, per `secret_kind`; ignored for `OAP_SECRET_NONE`.
     pub secret: oap_str,
-    /// Whether the client is confidential (normally: it has a secret).
-    /// Public clients must use PKCE and cannot introspect by default.
-    pub confidential: bool,
+    /// Kept for callers of earlier headers; it decides nothing.
+    /// Confidentiality follows from the credentials: a client with a
+    /// secret (`secret_kind` other than `OAP_SECRET_NONE`) is confidential
+    /// (RFC 6749 §2.1), must authenticate with it at the token, revocation
+    /// and introspection endpoints, and is never identified by `client_id`
+    /// alone; a client without one is public (PKCE required, rotated
+    /// refresh tokens). Leave it 0 (as zero-initialising gives), or set it
+    /// non-zero for a client with a secret; non-zero without a secret
+    /// contradicts the credentials and is refused with
+    /// `OAP_STATUS_INVALID_PARAMETER`.
+    pub confidential: u8,
     /// The registered redirect URIs, compared by exact string match.
     /// May be NULL when `redirect_uris_len` is 0.
     pub redirect_uris: *const oap_str,
     /// The number of redirect URIs.
     pub redirect_uris_len: usize,
-    /// The grant types the client may use, `OAP_GRANT_*` or-ed. The
+    /// The grant types the client may use, `OAP_GRANT_*` or-ed (another
+    /// bit is `OAP_STATUS_INVALID_PARAMETER`). The
     /// authorization code grant also allows `response_type=code`, implicit
     /// `response_type=token`.
     pub grants: oap_grants,
-    /// Whether the client may call the introspection endpoint.
-    pub may_introspect: bool,
+    /// Whether the client may call the introspection endpoint: non-zero is
+    /// yes. Only a client with a secret can use it (the endpoint
+    /// authenticates its caller); one with 0 gets 400 `unauthorized_client`
+    /// there (see `oap_server_introspection_response`).
+    pub may_introspect: u8,
 }
 
 // SAFETY: #[repr(C)], struct_size first, every field valid when zero.
@@ -74,8 +87,8 @@ enum KeptSecret {
 pub(crate) struct ClientData {
     /// Shared with the records issued to the client (`shared_client_id`).
     client_id: Arc<str>,
+    /// `Some` exactly for a confidential client.
     secret: Option<KeptSecret>,
-    confidential: bool,
     redirect_uris: Vec<String>,
     grants: oap_grants,
     may_introspect: bool,
@@ -107,6 +120,11 @@ impl ClientData {
             }
             _ => return Err(oap_status::InvalidParameter),
         };
+        // A confidential client without a secret could authenticate by no
+        // means the library knows: a description that contradicts itself.
+        if c.confidential != 0 && secret.is_none() {
+            return Err(oap_status::InvalidParameter);
+        }
         // SAFETY: redirect_uris_len oap_str values at redirect_uris (contract).
         let uris = unsafe { try_slice(c.redirect_uris, c.redirect_uris_len) }?;
         let redirect_uris = uris
@@ -117,10 +135,9 @@ impl ClientData {
         Ok(ClientData {
             client_id,
             secret,
-            confidential: c.confidential,
             redirect_uris,
-            grants: c.grants,
-            may_introspect: c.may_introspect,
+            grants: known_grants(c.grants)?,
+            may_introspect: c.may_introspect != 0,
         })
     }
 }
@@ -179,7 +196,8 @@ pub struct oap_registered_client {
 ///
 /// Errors: `OAP_STATUS_NULL_PARAMETER`, `OAP_STATUS_INVALID_UTF8`,
 /// `OAP_STATUS_INVALID_PARAMETER` (unknown `secret_kind`, malformed
-/// digest), `OAP_STATUS_STRUCT_TOO_SMALL`.
+/// digest, `confidential` set without a secret, unknown `grants` bits),
+/// `OAP_STATUS_STRUCT_TOO_SMALL`.
 ///
 /// # Safety
 /// `client` is NULL or points to an `oap_client` (`struct_size` bytes
@@ -240,8 +258,10 @@ impl Client for FfiClient {
         })
     }
 
+    /// A client with a secret is confidential, whatever the description's
+    /// `confidential` flag says.
     fn is_confidential(&self) -> bool {
-        self.data().confidential
+        self.data().secret.is_some()
     }
 
     fn redirect_uris(&self) -> &[String] {

@@ -24,6 +24,25 @@ pub const OAP_GRANT_REFRESH_TOKEN: u32 = 16;
 /// Every grant type.
 pub const OAP_GRANT_ALL: u32 = 31;
 
+/// The longest lifetime the library accepts, in seconds: ten years
+/// (315,360,000). A longer one (say `UINT64_MAX` meant as "forever") is
+/// `OAP_STATUS_INVALID_PARAMETER`: no token or code should outlive it,
+/// and expiry times stay far from overflowing.
+pub const OAP_MAX_LIFETIME: u64 = 10 * 365 * 24 * 60 * 60;
+// The core enforces it (ConfigError::InvalidLifetime); the header states it.
+const _: () = assert!(OAP_MAX_LIFETIME == provider::server::MAX_LIFETIME);
+
+/// `grants` if it holds only `OAP_GRANT_*` bits; an unknown bit (a value
+/// of another enum, a newer header's grant) is
+/// `OAP_STATUS_INVALID_PARAMETER`, not silently dropped.
+pub(crate) fn known_grants(grants: oap_grants) -> Result<oap_grants, oap_status> {
+    if grants & !OAP_GRANT_ALL == 0 {
+        Ok(grants)
+    } else {
+        Err(oap_status::InvalidParameter)
+    }
+}
+
 /// The grant's bit.
 pub(crate) fn grant_bit(grant: Grant) -> oap_grants {
     match grant {
@@ -38,25 +57,34 @@ pub(crate) fn grant_bit(grant: Grant) -> oap_grants {
 /// Server configuration. Start from `oap_config_default()` and change what
 /// you need; the library copies what it reads during `oap_server_new`.
 ///
+/// Yes/no fields are `uint8_t`, 0 for no and any other value for yes (the
+/// library never reads a C `bool` from your memory: a byte other than 0 or
+/// 1 would be undefined behaviour in Rust). They have the size and
+/// alignment of `bool`, so the layout is the one earlier headers had.
+///
 /// Strings left absent (`ptr == NULL`) or empty take the default. Lifetimes
-/// are seconds, at least 1 and at most ten years (315,360,000):
-/// `oap_server_new` refuses others with `OAP_STATUS_INVALID_PARAMETER`.
+/// are seconds, from 1 to `OAP_MAX_LIFETIME` (ten years); anything else is
+/// `OAP_STATUS_INVALID_PARAMETER`, and so is a `grants` bit that is no
+/// `OAP_GRANT_*`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct oap_config {
     /// `sizeof(oap_config)` as the caller compiled it (set by
     /// `oap_config_default`). Lets later versions append fields.
     pub struct_size: usize,
-    /// Enabled grants, `OAP_GRANT_*` or-ed. Default: authorization code,
-    /// client credentials and refresh token.
+    /// Enabled grants, `OAP_GRANT_*` or-ed (other bits are refused).
+    /// Default: authorization code, client credentials and refresh token.
     pub grants: oap_grants,
-    /// Access token lifetime. Default 3600.
+    /// Access token lifetime, 1 to `OAP_MAX_LIFETIME`. Default 3600. Each
+    /// token response's `expires_in` is this value, and a token issued at
+    /// `issued_at` expires at `issued_at + access_token_lifetime` (see
+    /// `oap_issued_token`).
     pub access_token_lifetime: u64,
-    /// Authorization code lifetime. Default 600.
+    /// Authorization code lifetime, 1 to `OAP_MAX_LIFETIME`. Default 600.
     pub code_lifetime: u64,
-    /// Refresh token lifetime. Default 2592000 (30 days). Every refresh
-    /// token expires: a store keeps a rotated one, for reuse detection,
-    /// and a revoked grant's marker only that long.
+    /// Refresh token lifetime, 1 to `OAP_MAX_LIFETIME`. Default 2592000
+    /// (30 days). Every refresh token expires: a store keeps a rotated one,
+    /// for reuse detection, and a revoked grant's marker only that long.
     pub refresh_token_lifetime: u64,
     /// The issuer identifier (RFC 8414, RFC 9207), e.g.
     /// "https://auth.example.com": sent as `iss` in authorization
@@ -65,7 +93,9 @@ pub struct oap_config {
     /// Default: none, which `oap_server_new` refuses unless `grants` is 0
     /// (a resource server): every authorization server must set it.
     pub issuer: oap_str,
-    /// The realm of `WWW-Authenticate` challenges. Default "oauth2".
+    /// The realm of `WWW-Authenticate` challenges. Default "oauth2". A
+    /// control character in it (CR, LF, TAB, NUL, …), which the header
+    /// cannot carry, is `OAP_STATUS_INVALID_PARAMETER` (not stripped).
     pub realm: oap_str,
     /// Space-delimited scopes advertised in metadata. Default: none.
     pub scopes_supported: oap_str,
@@ -77,12 +107,15 @@ pub struct oap_config {
     pub revocation_endpoint: oap_str,
     /// Introspection endpoint path for metadata. Default "/introspect".
     pub introspection_endpoint: oap_str,
-    /// Allow the PKCE `plain` method (RFC 7636 §4.2). Default false.
-    pub allow_plain_pkce: bool,
-    /// Accept bearer tokens in a form body (RFC 6750 §2.2). Default false.
-    pub bearer_in_body: bool,
-    /// Accept bearer tokens in the query string (RFC 6750 §2.3). Default false.
-    pub bearer_in_query: bool,
+    /// Allow the PKCE `plain` method (RFC 7636 §4.2): non-zero is yes.
+    /// Default 0.
+    pub allow_plain_pkce: u8,
+    /// Accept bearer tokens in a form body (RFC 6750 §2.2): non-zero is
+    /// yes. Default 0.
+    pub bearer_in_body: u8,
+    /// Accept bearer tokens in the query string (RFC 6750 §2.3): non-zero
+    /// is yes. Default 0.
+    pub bearer_in_query: u8,
 }
 
 // SAFETY: #[repr(C)], struct_size first, every field valid when zero.
@@ -108,9 +141,9 @@ pub extern "C" fn oap_config_default() -> oap_config {
         token_endpoint: oap_str::NONE,
         revocation_endpoint: oap_str::NONE,
         introspection_endpoint: oap_str::NONE,
-        allow_plain_pkce: false,
-        bearer_in_body: false,
-        bearer_in_query: false,
+        allow_plain_pkce: 0,
+        bearer_in_body: 0,
+        bearer_in_query: 0,
     };
     panic::value(config, || config)
 }
@@ -135,18 +168,17 @@ pub(crate) unsafe fn builder(
 ) -> Result<ServerBuilder<FfiValidator>, oap_status> {
     // SAFETY: NULL or a valid oap_config prefix of struct_size bytes (contract).
     let config = unsafe { read_versioned(config) }?;
-    if config.access_token_lifetime == 0 || config.code_lifetime == 0 {
-        return Err(oap_status::InvalidParameter);
-    }
+    let grants = known_grants(config.grants)?;
     let mut builder = ServerBuilder::new(validator)
+        // Lifetimes are checked by the core's build() (InvalidLifetime).
         .access_token_lifetime(config.access_token_lifetime)
         .code_lifetime(config.code_lifetime)
         .refresh_token_lifetime(config.refresh_token_lifetime)
-        .allow_plain_pkce(config.allow_plain_pkce)
-        .bearer_in_body(config.bearer_in_body)
-        .bearer_in_query(config.bearer_in_query);
+        .allow_plain_pkce(config.allow_plain_pkce != 0)
+        .bearer_in_body(config.bearer_in_body != 0)
+        .bearer_in_query(config.bearer_in_query != 0);
     for grant in Grant::ALL {
-        builder = if config.grants & grant_bit(grant) != 0 {
+        builder = if grants & grant_bit(grant) != 0 {
             builder.enable(grant)
         } else {
             builder.disable(grant)
@@ -158,6 +190,11 @@ pub(crate) unsafe fn builder(
     }
     // SAFETY: as above.
     if let Some(realm) = unsafe { configured(config.realm) }? {
+        // The challenge's quoted-string would drop them: refused instead
+        // of a realm other than the one configured.
+        if realm.chars().any(char::is_control) {
+            return Err(oap_status::InvalidParameter);
+        }
         builder = builder.realm(realm);
     }
     // SAFETY: as above.

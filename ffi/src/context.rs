@@ -283,7 +283,8 @@ fn time(t: u64) -> Option<u64> {
 /// Errors (each also makes the running callback count as failed):
 /// `OAP_STATUS_WRONG_CONTEXT` from another callback,
 /// `OAP_STATUS_NULL_PARAMETER`, `OAP_STATUS_INVALID_UTF8`,
-/// `OAP_STATUS_INVALID_PARAMETER` (unknown `secret_kind`, malformed digest),
+/// `OAP_STATUS_INVALID_PARAMETER` (unknown `secret_kind`, malformed digest,
+/// `confidential` set without a secret, unknown `grants` bits),
 /// `OAP_STATUS_STRUCT_TOO_SMALL`.
 ///
 /// # Safety

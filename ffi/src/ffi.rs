@@ -61,9 +61,16 @@ pub(crate) unsafe fn free_handle<T>(ptr: *mut T) {
 }
 
 /// Checks that `len` values of `T` could be one object: at most
-/// `isize::MAX` bytes, as `slice::from_raw_parts` requires. A larger length
-/// (say `(size_t)-1` meant as "NUL-terminated") cannot describe a real
-/// buffer: `OAP_STATUS_INVALID_PARAMETER` instead of undefined behaviour.
+/// `isize::MAX` (`PTRDIFF_MAX`) bytes, as `slice::from_raw_parts`
+/// requires. A larger length (say `(size_t)-1` meant as "NUL-terminated")
+/// cannot describe a real buffer: `OAP_STATUS_INVALID_PARAMETER` instead
+/// of undefined behaviour.
+///
+/// The rule is the same for every pointer-and-length the ABI takes
+/// (`oap_str`, `oap_bytes`, arrays, output buffers): the length is checked
+/// first, before the pointer, so an impossible length is
+/// `OAP_STATUS_INVALID_PARAMETER` whether the pointer is NULL or not, and
+/// whether the call would have read or written that many bytes or not.
 pub(crate) fn check_len<T>(len: usize) -> Result<(), oap_status> {
     match len.checked_mul(size_of::<T>()) {
         Some(bytes) if bytes <= isize::MAX as usize => Ok(()),
@@ -73,11 +80,13 @@ pub(crate) fn check_len<T>(len: usize) -> Result<(), oap_status> {
 
 /// A slice from a C array; NULL is allowed only with `len == 0`. An empty
 /// array's pointer is never looked at (it may be anything, even
-/// misaligned); an impossible `len` is `OAP_STATUS_INVALID_PARAMETER`.
+/// misaligned); an impossible `len` is `OAP_STATUS_INVALID_PARAMETER`
+/// ([`check_len`], before the pointer is looked at).
 ///
 /// # Safety
 /// A non-NULL `ptr` points to `len` initialised `T`s valid during `'a`.
 pub(crate) unsafe fn try_slice<'a, T>(ptr: *const T, len: usize) -> Result<&'a [T], oap_status> {
+    check_len::<T>(len)?;
     if ptr.is_null() {
         return if len == 0 {
             Ok(&[])
@@ -88,7 +97,6 @@ pub(crate) unsafe fn try_slice<'a, T>(ptr: *const T, len: usize) -> Result<&'a [
     if len == 0 {
         return Ok(&[]);
     }
-    check_len::<T>(len)?;
     // SAFETY: non-NULL, len * size_of::<T>() <= isize::MAX (checked), and
     // valid for len elements by the contract (which implies alignment).
     Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
@@ -100,17 +108,29 @@ pub(crate) unsafe fn try_slice<'a, T>(ptr: *const T, len: usize) -> Result<&'a [
 ///
 /// # Safety
 /// Implementors are `#[repr(C)]`, start with a `usize` `struct_size`, and
-/// are valid when all-zero (every field an integer, `bool`, raw pointer,
-/// `oap_str`, or `Option` of a function pointer), because fields past the
-/// caller's `struct_size` are read as zero: absent, NULL, false.
+/// are valid when all-zero (every field an integer, raw pointer, `oap_str`,
+/// or `Option` of a function pointer), because fields past the caller's
+/// `struct_size` are read as zero: absent, NULL, no. No field is a `bool`:
+/// every byte pattern the caller can leave in a field must be a valid
+/// value of it (a `bool` holding 2 is undefined behaviour), so yes/no
+/// fields are integers tested `!= 0`.
 pub(crate) unsafe trait Versioned: Sized {
     /// The size of the struct's first version; a smaller `struct_size` is
-    /// refused with `OAP_STATUS_STRUCT_TOO_SMALL`.
+    /// refused with `OAP_STATUS_STRUCT_TOO_SMALL`. Every struct so far has
+    /// at most two versions, the first and the current one: a
+    /// `struct_size` between their sizes ends inside a field. (A third
+    /// version will list the sizes in between.)
     const FIRST_VERSION_SIZE: usize;
 }
 
 /// Copies a versioned struct: the first `min(struct_size, sizeof)` bytes of
 /// the caller's, the rest zero (fields the caller's version does not have).
+///
+/// A `struct_size` below the first version's size is
+/// `OAP_STATUS_STRUCT_TOO_SMALL`; one below the current size that is no
+/// version's size would end inside a field (half a pointer, half a
+/// length): `OAP_STATUS_INVALID_PARAMETER`, nothing read. A larger one is
+/// a later version's: the fields this version knows are read.
 ///
 /// # Safety
 /// `ptr` is NULL or points to at least `struct_size` readable bytes holding
@@ -125,6 +145,9 @@ pub(crate) unsafe fn read_versioned<T: Versioned>(ptr: *const T) -> Result<T, oa
     if struct_size < T::FIRST_VERSION_SIZE {
         return Err(oap_status::StructTooSmall);
     }
+    if struct_size < size_of::<T>() && struct_size != T::FIRST_VERSION_SIZE {
+        return Err(oap_status::InvalidParameter);
+    }
     let mut out = MaybeUninit::<T>::zeroed();
     let n = struct_size.min(size_of::<T>());
     // SAFETY: the source holds struct_size >= n readable bytes (contract);
@@ -133,8 +156,9 @@ pub(crate) unsafe fn read_versioned<T: Versioned>(ptr: *const T) -> Result<T, oa
     unsafe { ptr::copy_nonoverlapping(ptr.cast::<u8>(), out.as_mut_ptr().cast::<u8>(), n) };
     // SAFETY: all-zero is a valid T (Versioned's contract), and the first n
     // bytes are the caller's initialised T prefix: every field is either
-    // fully copied, or zero. A field cut in half cannot happen because
-    // struct_size is a sizeof of a prefix that ends on a field boundary.
+    // fully copied, or zero. No field is cut in half: n is either
+    // size_of::<T>() or FIRST_VERSION_SIZE, the end of a field (checked
+    // above).
     Ok(unsafe { out.assume_init() })
 }
 

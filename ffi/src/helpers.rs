@@ -32,7 +32,8 @@ pub extern "C" fn oap_version() -> oap_str {
     })
 }
 
-/// Copies `text` into the caller's buffer.
+/// Copies `text` into the caller's buffer. A `buf_len` over `PTRDIFF_MAX`
+/// is refused as every length is (`check_len`), however short `text`.
 ///
 /// # Safety
 /// `buf` is NULL or writable for `buf_len` bytes.
@@ -42,6 +43,7 @@ unsafe fn copy_out(
     buf_len: usize,
     written_out: Out<usize>,
 ) -> Result<(), oap_status> {
+    check_len::<u8>(buf_len)?;
     if buf.is_null() {
         return Err(oap_status::NullParameter);
     }
@@ -149,6 +151,7 @@ pub unsafe extern "C" fn oap_generate_token(
 ) -> oap_status {
     panic::status(|| {
         let written_out = Out::new(written_out)?;
+        check_len::<u8>(buf_len)?;
         if buf.is_null() {
             return Err(oap_status::NullParameter);
         }
@@ -190,10 +193,10 @@ pub unsafe extern "C" fn oap_parse_basic(
         let (id_out, secret_out) = (Out::new(client_id_out)?, Out::new(client_secret_out)?);
         // SAFETY: valid for the call (contract).
         let value = unsafe { header_value.to_str() }?;
+        check_len::<u8>(buf_len)?;
         if buf.is_null() {
             return Err(oap_status::NullParameter);
         }
-        check_len::<u8>(buf_len)?;
         if overlap(value.as_bytes(), buf.cast_const().cast::<u8>(), buf_len) {
             return Err(oap_status::InvalidParameter);
         }

@@ -27,7 +27,9 @@ pub struct oap_header {
 ///
 /// `method` and `uri` are required (non-NULL `ptr`). `headers` may be NULL
 /// when `headers_len` is 0; `body.ptr` may be NULL when `body.len` is 0.
-/// Every string must be UTF-8 (else `OAP_STATUS_INVALID_UTF8`): a server
+/// The token, revocation and introspection endpoints read the body only
+/// with a `Content-Type: application/x-www-form-urlencoded` header among
+/// `headers`. Every string must be UTF-8 (else `OAP_STATUS_INVALID_UTF8`): a server
 /// should reject non-UTF-8 header bytes before they get here, or leave such
 /// headers out.
 #[repr(C)]

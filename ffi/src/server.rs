@@ -3,6 +3,7 @@
 
 use std::ffi::c_void;
 
+use provider::scope::is_scope_token;
 use provider::{Scope, Server, TokenInfo};
 
 use crate::authorization::oap_authorization;
@@ -33,12 +34,13 @@ pub struct oap_server {
 /// On success writes the new server to `*server_out`; the caller owns it.
 /// Errors: `OAP_STATUS_NULL_PARAMETER`, `OAP_STATUS_STRUCT_TOO_SMALL`
 /// (`struct_size` unset), `OAP_STATUS_INVALID_UTF8`,
-/// `OAP_STATUS_INVALID_PARAMETER` (a zero access token or code lifetime;
-/// no `issuer` while a grant is enabled, or an issuer that is not an
-/// absolute `https` URL without query or fragment, `http` being accepted
-/// on a loopback host only). A resource server that only checks bearer
-/// tokens enables no grant (`grants = 0`) and needs no issuer; it then has
-/// no authorization endpoint and no metadata.
+/// `OAP_STATUS_INVALID_PARAMETER` (a lifetime of 0 or over
+/// `OAP_MAX_LIFETIME`, unknown `grants` bits, a control character in
+/// `realm`; no `issuer` while a grant is enabled, or an issuer that is not
+/// an absolute `https` URL without query or fragment, `http` being
+/// accepted on a loopback host only). A resource server that only checks
+/// bearer tokens enables no grant (`grants = 0`) and needs no issuer; it
+/// then has no authorization endpoint and no metadata.
 ///
 /// # Safety
 /// `config` and `validator` are NULL or valid (their `struct_size` bytes
@@ -102,7 +104,22 @@ unsafe fn respond(
 }
 
 /// The token endpoint (RFC 6749 §3.2): a POST with a form body, answered
-/// with the JSON token response or a JSON error (both `no-store`). Every
+/// with the JSON token response or a JSON error (both `no-store`).
+///
+/// The request must carry the header `Content-Type:
+/// application/x-www-form-urlencoded` (a `charset` parameter is allowed)
+/// in `request->headers`: without it the body is not read, and the answer
+/// is 400 `invalid_request` ("Content-Type must be
+/// application/x-www-form-urlencoded"), whatever the body holds. The same
+/// holds for the revocation and introspection endpoints.
+///
+/// In the authorization code grant, a code saved with a PKCE challenge
+/// and a request without `code_verifier` is 400 `invalid_request`
+/// ("missing required parameter 'code_verifier'"); a wrong verifier is
+/// 400 `invalid_grant`, and so is a code saved without a challenge when
+/// the client is public (or `is_pkce_required` says yes).
+///
+/// Every
 /// OAuth outcome, including a failing callback (500 `server_error`), is a
 /// response with `OAP_STATUS_OK`; a non-OK status means the request view
 /// itself was unusable (NULL, invalid UTF-8).
@@ -145,6 +162,14 @@ pub unsafe extern "C" fn oap_server_revocation_response(
 /// The introspection endpoint (RFC 7662): the caller authenticates as a
 /// client allowed to introspect; the answer is the token's claims or
 /// `{"active":false}`. As `oap_server_token_response`.
+///
+/// A caller that authenticates but whose `oap_client` has
+/// `may_introspect` 0 gets 400 `unauthorized_client` ("the client is not
+/// allowed to introspect tokens"), for every token, known or not: an
+/// answer tells whose token it is, so only resource servers the host
+/// marked may ask (RFC 7662 §4). A caller that does not authenticate
+/// (no or wrong secret, a public client, which has none) gets 401
+/// `invalid_client` with a `WWW-Authenticate: Basic` challenge.
 ///
 /// # Safety
 /// As `oap_server_token_response`.
@@ -201,8 +226,17 @@ unsafe fn verify_bearer<R>(
     let raw = unsafe { try_slice(scopes, scopes_len) }?;
     map_small(
         raw,
-        // SAFETY: each valid for the call (contract).
-        |s| unsafe { s.to_str() },
+        |s| {
+            // SAFETY: each valid for the call (contract).
+            let scope = unsafe { s.to_str() }?;
+            // A scope no token can carry ("", "read write", a quote)
+            // would deny every request: a caller's mistake, said so.
+            if is_scope_token(scope) {
+                Ok(scope)
+            } else {
+                Err(oap_status::InvalidParameter)
+            }
+        },
         // SAFETY: NULL or valid for this call (contract).
         |required| unsafe {
             with_request(request, |r| then(server.inner.verify_bearer(r, required)))
@@ -212,7 +246,10 @@ unsafe fn verify_bearer<R>(
 
 /// The resource server's bearer token check (RFC 6750) for a resource that
 /// requires every scope in `scopes` (`scopes_len` strings; `scopes` may be
-/// NULL when `scopes_len` is 0).
+/// NULL when `scopes_len` is 0). Each must be one scope token (RFC 6749
+/// §3.3: one or more of the characters `%x21 / %x23-5B / %x5D-7E`, so not
+/// empty, no space, quote or backslash): anything else is
+/// `OAP_STATUS_INVALID_PARAMETER`, before the request is looked at.
 ///
 /// On `OAP_STATUS_OK` exactly one of the out-parameters is non-NULL: access
 /// granted — `*token_out` is the token's information (free it with
@@ -280,7 +317,8 @@ pub type oap_bearer_granted_cb =
 /// `granted` was not called and `*response_out` is the response to send
 /// (as `oap_server_verify_bearer`'s; free it with `oap_response_free`).
 /// A NULL `granted` is `OAP_STATUS_NULL_PARAMETER`, checked before any
-/// work. Thread-safe.
+/// work; `scopes` as in `oap_server_verify_bearer` (a required scope that
+/// is not a scope token is `OAP_STATUS_INVALID_PARAMETER`). Thread-safe.
 ///
 /// # Safety
 /// `server` NULL or live; `request`, `scopes` NULL or valid for the call;
@@ -371,6 +409,9 @@ pub unsafe extern "C" fn oap_server_validate_authorization_request(
 /// `response_type=token`, the token), `state`, and `iss` when an issuer is
 /// configured; or a 302 carrying an error.
 ///
+/// `user` identifies the resource owner in the code and tokens; an empty
+/// one identifies nobody and is `OAP_STATUS_INVALID_PARAMETER`.
+///
 /// `approved_scopes`: the space-delimited scopes the user consented to, or
 /// absent (NULL `ptr`, `len` 0) for all requested ones; malformed scopes
 /// are `OAP_STATUS_INVALID_PARAMETER`, a NULL `ptr` with a non-zero `len`
@@ -402,6 +443,9 @@ pub unsafe extern "C" fn oap_server_authorize(
         let response_out = Out::new(response_out)?;
         // SAFETY: valid for the call (contract).
         let user = unsafe { user.to_str() }?;
+        if user.is_empty() {
+            return Err(oap_status::InvalidParameter);
+        }
         // SAFETY: valid for the call (contract).
         let approved = match unsafe { approved_scopes.to_opt_str() }? {
             Some(text) => Some(Scope::parse(text).map_err(|_| oap_status::InvalidParameter)?),

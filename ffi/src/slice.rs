@@ -101,8 +101,10 @@ impl oap_str {
         oap_str::new(text)
     }
 
-    /// The text, or `None` when `ptr` is NULL and `len` 0. A NULL `ptr`
-    /// with a non-zero `len` is `OAP_STATUS_NULL_PARAMETER`: a broken view,
+    /// The text, or `None` when `ptr` is NULL and `len` 0. A `len` over
+    /// `PTRDIFF_MAX` is `OAP_STATUS_INVALID_PARAMETER` (checked first, see
+    /// `check_len`); a NULL `ptr`
+    /// with another non-zero `len` is `OAP_STATUS_NULL_PARAMETER`: a broken view,
     /// not an absent one (taking it as absent would fail open, e.g. an
     /// `approved_scopes` meaning "all requested scopes").
     ///
@@ -110,6 +112,7 @@ impl oap_str {
     /// When `ptr` is not NULL it must point to `len` readable bytes that
     /// stay valid and unchanged for `'a`.
     pub(crate) unsafe fn to_opt_str<'a>(self) -> Result<Option<&'a str>, oap_status> {
+        check_len::<u8>(self.len)?;
         if self.ptr.is_null() {
             return if self.len == 0 {
                 Ok(None)
@@ -117,7 +120,6 @@ impl oap_str {
                 Err(oap_status::NullParameter)
             };
         }
-        check_len::<u8>(self.len)?;
         // SAFETY: ptr is non-NULL, len <= isize::MAX (checked) and, by this
         // function's contract, ptr is valid for len bytes during 'a.
         let bytes = unsafe { slice::from_raw_parts(self.ptr.cast::<u8>(), self.len) };
@@ -145,12 +147,14 @@ impl oap_bytes {
     }
 
     /// The bytes; NULL with a zero length is empty, NULL with a non-zero
-    /// length is `OAP_STATUS_NULL_PARAMETER`.
+    /// length is `OAP_STATUS_NULL_PARAMETER`, any pointer with a length
+    /// over `PTRDIFF_MAX` `OAP_STATUS_INVALID_PARAMETER`.
     ///
     /// # Safety
     /// When `ptr` is not NULL it must point to `len` readable bytes valid
     /// and unchanged for `'a`.
     pub(crate) unsafe fn to_slice<'a>(self) -> Result<&'a [u8], oap_status> {
+        check_len::<u8>(self.len)?;
         if self.ptr.is_null() {
             return if self.len == 0 {
                 Ok(&[])
@@ -158,7 +162,6 @@ impl oap_bytes {
                 Err(oap_status::NullParameter)
             };
         }
-        check_len::<u8>(self.len)?;
         // SAFETY: non-NULL, len <= isize::MAX (checked), and valid for len
         // bytes by the contract.
         Ok(unsafe { slice::from_raw_parts(self.ptr, self.len) })

@@ -24,8 +24,10 @@ pub enum oap_status {
     /// it. No out-parameter was written; handles stay usable.
     Panic = 3,
     /// An argument is outside its documented range (an unknown enum value,
-    /// a zero lifetime, a malformed scope list, a malformed SHA-256 digest,
-    /// a length no object can have: more than `PTRDIFF_MAX` bytes).
+    /// a zero lifetime or one over `OAP_MAX_LIFETIME`, unknown `OAP_GRANT_*`
+    /// bits, a `struct_size` that ends inside a field, a malformed scope list, a malformed SHA-256 digest, a length
+    /// no object can have: more than `PTRDIFF_MAX` bytes, whatever the
+    /// pointer).
     InvalidParameter = 4,
     /// The caller's buffer is too small; nothing useful was written to it.
     BufferTooSmall = 5,

@@ -75,7 +75,14 @@ pub struct oap_issued_token {
     /// Whether `refresh_token` is new and must be stored (false when
     /// rotation is off and the presented one is handed back).
     pub refresh_token_is_new: bool,
-    /// Access token lifetime, seconds.
+    /// Access token lifetime, seconds: the configured
+    /// `access_token_lifetime`, 1 to `OAP_MAX_LIFETIME` (ten years), sent
+    /// as the token response's `expires_in`. The access token expires at
+    /// `issued_at + expires_in`; with `issued_at` a current Unix time and
+    /// `expires_in` so bounded, the sum cannot overflow a `uint64_t`
+    /// (`oap_ctx_issued_access_token` computes it the same way, and would
+    /// saturate at `UINT64_MAX`). A token past that instant is refused by
+    /// the library even if the host still answers for it.
     pub expires_in: u64,
     /// The access token's scopes, space-delimited.
     pub scopes: oap_str,
@@ -93,7 +100,9 @@ pub struct oap_issued_token {
     pub grant_id: oap_str,
     /// Issue time, seconds since the Unix epoch.
     pub issued_at: u64,
-    /// Refresh token expiry, seconds since the Unix epoch; 0: none.
+    /// Refresh token expiry, seconds since the Unix epoch:
+    /// `issued_at + refresh_token_lifetime` (saturating; the lifetime is at
+    /// most `OAP_MAX_LIFETIME`); 0: none (`refresh_token_lifetime` 0).
     pub refresh_expires_at: u64,
 }
 
@@ -121,7 +130,10 @@ pub type oap_authenticate_client_cb =
     Option<unsafe extern "C" fn(user_data: *mut c_void, ctx: *mut oap_ctx) -> oap_cb_result>;
 /// `authenticate_client_id(client_id)`: identify a public client by its id
 /// alone; `oap_ctx_set_client` + `OAP_CB_TRUE`, or `OAP_CB_FALSE`. NULL:
-/// `find_client`'s client if it is not confidential.
+/// `find_client`'s client if it is not confidential. A client handed back
+/// with a secret is accepted only if the request also authenticates as it
+/// (`authenticate_client`), else refused with `invalid_client`: a
+/// confidential client always authenticates with its secret.
 pub type oap_authenticate_client_id_cb = Option<
     unsafe extern "C" fn(
         user_data: *mut c_void,
@@ -131,7 +143,9 @@ pub type oap_authenticate_client_id_cb = Option<
 >;
 /// `client_authentication_required()`: whether the token request must
 /// authenticate the client. NULL: yes when it carries an Authorization
-/// header or client_secret, or names a confidential (or no) client.
+/// header or client_secret, or names a confidential (or no) client. An
+/// `OAP_CB_FALSE` for a client with a secret does not let it in by
+/// `client_id` alone: it must still authenticate, or gets `invalid_client`.
 pub type oap_client_authentication_required_cb =
     Option<unsafe extern "C" fn(user_data: *mut c_void, ctx: *mut oap_ctx) -> oap_cb_result>;
 /// `confirm_redirect_uri(client_id, code, redirect_uri)`: extra host check
@@ -262,7 +276,12 @@ pub type oap_revoke_grant_cb = Option<
 /// `invalidate_refresh_token(refresh_token)` (required): mark it replaced
 /// by rotation (from then on `validate_refresh_token` reports it with
 /// `oap_ctx_set_refresh_token_rotated`). `OAP_CB_TRUE` if this call rotated
-/// it, `OAP_CB_FALSE` if a concurrent refresh already had. NULL: server_error.
+/// it, `OAP_CB_FALSE` if a concurrent refresh already had. `OAP_CB_FALSE`
+/// is not a mere "no": two requests presented one refresh token, the reuse
+/// RFC 9700 §4.14.2 treats as theft, so the library calls `revoke_grant`
+/// for the token's whole grant (every access and refresh token of it) and
+/// answers this request `invalid_grant`. Answer it only when the token was
+/// really already rotated. NULL: server_error.
 pub type oap_invalidate_refresh_token_cb = Option<
     unsafe extern "C" fn(
         user_data: *mut c_void,
@@ -270,7 +289,10 @@ pub type oap_invalidate_refresh_token_cb = Option<
         ctx: *mut oap_ctx,
     ) -> oap_cb_result,
 >;
-/// `rotate_refresh_token()`: whether a refresh issues a new refresh token.
+/// `rotate_refresh_token()`: whether a refresh issues a new refresh token
+/// (and retires the presented one through `invalidate_refresh_token`).
+/// Asked for confidential clients only: a public client's refresh tokens
+/// are always rotated (RFC 9700 §4.14.2), whatever this would answer.
 /// NULL: `OAP_CB_TRUE`.
 pub type oap_rotate_refresh_token_cb =
     Option<unsafe extern "C" fn(user_data: *mut c_void, ctx: *mut oap_ctx) -> oap_cb_result>;
@@ -284,7 +306,9 @@ pub type oap_save_authorization_code_cb = Option<
         ctx: *mut oap_ctx,
     ) -> oap_cb_result,
 >;
-/// `save_bearer_token(token)` (required): persist the access token (and the
+/// `save_bearer_token(token)` (required unless `save_token` is set: the
+/// library calls `save_token` to save tokens, and only the default
+/// `save_token` calls this one): persist the access token (and the
 /// refresh token when `refresh_token_is_new`). `OAP_CB_TRUE` when stored;
 /// `OAP_CB_FALSE`, storing nothing, when the token's `grant_id` was revoked
 /// meanwhile (the request fails with `invalid_grant`). A host that keeps
@@ -299,7 +323,9 @@ pub type oap_save_bearer_token_cb = Option<
     ) -> oap_cb_result,
 >;
 /// `save_token(token)`: persist a token by its type, answering as
-/// `save_bearer_token` does. NULL: calls `save_bearer_token`.
+/// `save_bearer_token` does. The library saves every token through this
+/// one; set it and `save_bearer_token` is never called (it may be NULL).
+/// NULL: calls `save_bearer_token`.
 pub type oap_save_token_cb = Option<
     unsafe extern "C" fn(
         user_data: *mut c_void,
@@ -423,7 +449,8 @@ pub type oap_validate_user_cb = Option<
 /// the table. A NULL callback means the default documented on its type;
 /// a *required* one (introspect_token, invalidate_authorization_code,
 /// revoke_token, revoke_grant, invalidate_refresh_token,
-/// save_authorization_code, save_bearer_token, validate_bearer_token,
+/// save_authorization_code, save_bearer_token unless save_token is set,
+/// validate_bearer_token,
 /// validate_code, validate_refresh_token, validate_scopes, and find_client
 /// unless every default that uses it is replaced) left NULL makes the
 /// request that needs it fail with `server_error` (HTTP 500).
@@ -486,7 +513,7 @@ pub struct oap_validator {
     pub rotate_refresh_token: oap_rotate_refresh_token_cb,
     /// See `oap_save_authorization_code_cb` (required).
     pub save_authorization_code: oap_save_authorization_code_cb,
-    /// See `oap_save_bearer_token_cb` (required).
+    /// See `oap_save_bearer_token_cb` (required unless `save_token` is set).
     pub save_bearer_token: oap_save_bearer_token_cb,
     /// See `oap_save_token_cb`.
     pub save_token: oap_save_token_cb,

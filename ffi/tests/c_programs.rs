@@ -191,6 +191,11 @@ fn c_host_kept_tokens() {
 }
 
 #[test]
+fn c_strict_abi() {
+    c_test("test_strict.c");
+}
+
+#[test]
 fn header_compiles_as_cxx() {
     let exe = compile(
         "CXX",
@@ -213,6 +218,22 @@ fn header_is_self_contained_c11() {
     .expect("write header_only.c");
     let exe = compile("CC", "cc", C_FLAGS, &[source], "header_only");
     run(&exe);
+}
+
+#[test]
+fn c_example_build_line_matches_the_readme() {
+    // The README builds the release library; the example's comment must
+    // name the file that build makes.
+    let example = std::fs::read_to_string(repo().join("examples/c/client_credentials.c"))
+        .expect("read the example");
+    let readme = std::fs::read_to_string(repo().join("ffi/README.md")).expect("read the README");
+    assert!(readme.contains("cargo build --release -p oauth2-provider-ffi"));
+    assert!(example.contains("cargo build --release -p oauth2-provider-ffi"));
+    assert!(example.contains("target/release/liboauth2_provider.a"));
+    assert!(
+        !example.contains("target/debug"),
+        "the example names target/debug"
+    );
 }
 
 #[test]

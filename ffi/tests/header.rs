@@ -73,3 +73,116 @@ fn header_documents_every_function() {
     }
     assert!(functions >= 50, "found only {functions} functions");
 }
+
+/// No struct the caller fills in holds a `bool`: the library would read it
+/// as a Rust `bool`, and a byte other than 0 or 1 there (a C `bool` set
+/// through a `char *`, `memset` with a pattern, an uninitialised field) is
+/// undefined behaviour. Yes/no fields are integers tested `!= 0`. Only the
+/// structs the library fills and hands to callbacks may carry a `bool`.
+#[test]
+fn caller_filled_structs_hold_no_bool() {
+    const LIBRARY_FILLED: &[&str] = &["oap_issued_token", "oap_authorization_code"];
+    let fresh = generate();
+    let mut structs = 0;
+    let mut current: Option<&str> = None;
+    for line in fresh.lines() {
+        if let Some(name) = line
+            .strip_prefix("typedef struct ")
+            .and_then(|rest| rest.strip_suffix(" {"))
+        {
+            current = Some(name);
+            structs += 1;
+            continue;
+        }
+        if line.starts_with('}') {
+            current = None;
+            continue;
+        }
+        if let Some(name) = current.filter(|n| !LIBRARY_FILLED.contains(n)) {
+            let field = line.trim_start();
+            assert!(
+                !field.starts_with("bool "),
+                "{name} has a bool field the library reads from caller memory: {field}"
+            );
+        }
+    }
+    assert!(structs >= 10, "found only {structs} structs");
+}
+
+/// The doc comment of the item whose definition starts with `marker`, and
+/// the item itself, as plain words (comment markers and line breaks gone).
+fn documentation_of(header: &str, marker: &str) -> String {
+    let at = header
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} is not in the header"));
+    let start = header[..at].rfind("/**").unwrap_or(at);
+    let end = header[at..].find("\n\n").map_or(header.len(), |n| at + n);
+    let words: Vec<&str> = header[start..end]
+        .lines()
+        .map(|l| l.trim().trim_start_matches("/**").trim_start_matches('*'))
+        .flat_map(str::split_whitespace)
+        .collect();
+    words.join(" ")
+}
+
+/// What a new C user needed and did not find in the header (issue 12):
+/// each answer must be there, with the declaration it concerns.
+#[test]
+fn header_answers_what_new_c_users_asked() {
+    let fresh = generate();
+    // (where the declaration starts, words of the answer)
+    let answers: &[(&str, &str)] = &[
+        // rotate_refresh_token is asked only for confidential clients.
+        (
+            "(*oap_rotate_refresh_token_cb)",
+            "Asked for confidential clients only",
+        ),
+        // The token endpoint needs the form Content-Type.
+        (
+            "oap_status oap_server_token_response(",
+            "must carry the header `Content-Type: application/x-www-form-urlencoded`",
+        ),
+        // A caller without introspection rights: which status, and why.
+        (
+            "oap_status oap_server_introspection_response(",
+            "`may_introspect` 0 gets 400 `unauthorized_client`",
+        ),
+        // invalidate_refresh_token answering false revokes the grant.
+        (
+            "(*oap_invalidate_refresh_token_cb)",
+            "the library calls `revoke_grant` for the token's whole grant",
+        ),
+        // save_bearer_token is not needed when save_token is set.
+        (
+            "(*oap_save_bearer_token_cb)",
+            "(required unless `save_token` is set",
+        ),
+        (
+            "typedef struct oap_validator {",
+            "save_bearer_token unless save_token is set",
+        ),
+        // A struct_size that ends inside a field: the conventions.
+        (
+            "Conventions (every function follows them)",
+            "would end inside a field (half a pointer or length), gives OAP_STATUS_INVALID_PARAMETER",
+        ),
+        // A missing code_verifier.
+        (
+            "oap_status oap_server_token_response(",
+            "without `code_verifier` is 400 `invalid_request`",
+        ),
+        // The expires_in arithmetic and its bounds.
+        (
+            "uint64_t expires_in;",
+            "The access token expires at `issued_at + expires_in`",
+        ),
+        ("uint64_t expires_in;", "1 to `OAP_MAX_LIFETIME` (ten years)"),
+    ];
+    for (marker, words) in answers {
+        let doc = documentation_of(&fresh, marker);
+        assert!(
+            doc.contains(words),
+            "the header does not say, at {marker}: {words}\n\nit says: {doc}"
+        );
+    }
+}

@@ -341,6 +341,10 @@ pub struct Delegating {
     /// `authenticate_client` accepts any registered client named by the
     /// body's `client_id`, without a secret (a careless host).
     pub trust_client_id: bool,
+    /// `client_authentication_required` answers false and
+    /// `authenticate_client_id` hands back any registered client, secret or
+    /// not: a careless host that lets clients in by `client_id` alone.
+    pub skip_client_auth: bool,
     /// `invalidate_refresh_token` loses a race: another request rotated the
     /// token between its validation and its rotation.
     pub concurrent_rotation: bool,
@@ -384,6 +388,7 @@ impl Delegating {
             fail: None,
             rotate: true,
             trust_client_id: false,
+            skip_client_auth: false,
             concurrent_rotation: false,
             revoke_hints: std::sync::Mutex::default(),
             forget_method: false,
@@ -416,7 +421,7 @@ impl Delegating {
 
 mod delegating_impl {
     use super::Delegating;
-    use oauth2_provider::client_auth::{ClientAuthenticator, ClientLookup};
+    use oauth2_provider::client_auth::{Client, ClientAuthenticator, ClientLookup};
     use oauth2_provider::form::Param;
     use oauth2_provider::memory::MemoryClient;
     use oauth2_provider::{
@@ -448,6 +453,35 @@ mod delegating_impl {
             ClientAuthenticator::new(self)
                 .by_identifier_secret(&request.http, &request.params, None)
                 .map(Some)
+        }
+
+        fn authenticate_client_id(
+            &self,
+            client_id: &str,
+            _request: &OAuthRequest<'_>,
+        ) -> R<Option<Self::Client>> {
+            self.check("authenticate_client_id")?;
+            let client = self.find_client(client_id)?;
+            if self.skip_client_auth {
+                return Ok(client);
+            }
+            Ok(client.filter(|c| !c.is_confidential()))
+        }
+
+        fn client_authentication_required(&self, request: &OAuthRequest<'_>) -> R<bool> {
+            self.check("client_authentication_required")?;
+            if self.skip_client_auth {
+                return Ok(false);
+            }
+            if request.http.header("authorization").is_some()
+                || request.params.contains(Param::ClientSecret)
+            {
+                return Ok(true);
+            }
+            match request.params.get(Param::ClientId) {
+                Some(id) => Ok(self.find_client(id)?.is_none_or(|c| c.is_confidential())),
+                None => Ok(true),
+            }
         }
 
         fn get_code_challenge(&self, code: &str, request: &OAuthRequest<'_>) -> R<Option<String>> {

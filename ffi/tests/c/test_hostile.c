@@ -293,7 +293,7 @@ static oap_cb_result returns_another_client(void *ud, oap_str id, oap_ctx *ctx) 
     c.client_id = S("someone-else");
     c.secret_kind = OAP_SECRET_PLAIN;
     c.secret = S("conf-secret");
-    c.confidential = true;
+    c.confidential = 1;
     c.grants = OAP_GRANT_ALL;
     oap_ctx_set_client(ctx, &c);
     return OAP_CB_TRUE;
@@ -307,7 +307,7 @@ static oap_cb_result bad_digest(void *ud, oap_str id, oap_ctx *ctx) {
     c.client_id = id;
     c.secret_kind = OAP_SECRET_SHA256_HEX;
     c.secret = S("not-hex");
-    c.confidential = true;
+    c.confidential = 1;
     c.grants = OAP_GRANT_ALL;
     last_setter_status = oap_ctx_set_client(ctx, &c);
     return OAP_CB_TRUE;
