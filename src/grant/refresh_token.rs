@@ -4,7 +4,7 @@
 use crate::client_auth::Client;
 use crate::error::{ErrorCode, OAuthError};
 use crate::form::Param;
-use crate::grant::{check_grant_type, issue_tokens, Grantee, Refresh};
+use crate::grant::{check_grant_type, draw_tokens, save_tokens, Grantee, Refresh};
 use crate::request::OAuthRequest;
 use crate::scope::Scope;
 use crate::server::{Grant, Server};
@@ -66,19 +66,22 @@ pub(crate) fn refresh<V: RequestValidator>(
     // whatever the host prefers (they are not sender-constrained).
     let rotate = !client.is_confidential() || v.rotate_refresh_token(request)?;
     let refresh = if rotate {
-        if !v.invalidate_refresh_token(refresh_token, request)? {
-            // A concurrent refresh rotated it first: two holders of one
-            // token is exactly the reuse RFC 9700 §4.14.2 guards against.
-            v.revoke_grant(&original.grant_id, request)?;
-            return Err(invalid_grant("the refresh token was already used"));
-        }
         // §6: a new refresh token has the presented one's scope, however
         // the access token was narrowed.
         Refresh::Rotate(original.scopes)
     } else {
         Refresh::Keep(refresh_token.to_owned())
     };
-    issue_tokens(
+    // The new values first: a failing generator leaves the presented
+    // token unspent.
+    let drawn = draw_tokens(server, request, &client, true, refresh)?;
+    if rotate && !v.invalidate_refresh_token(refresh_token, request)? {
+        // A concurrent refresh rotated it first: two holders of one
+        // token is exactly the reuse RFC 9700 §4.14.2 guards against.
+        v.revoke_grant(&original.grant_id, request)?;
+        return Err(invalid_grant("the refresh token was already used"));
+    }
+    save_tokens(
         server,
         request,
         Grantee {
@@ -87,6 +90,6 @@ pub(crate) fn refresh<V: RequestValidator>(
             scopes,
             grant_id: Some(original.grant_id),
         },
-        refresh,
+        drawn,
     )
 }
