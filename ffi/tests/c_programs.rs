@@ -191,6 +191,11 @@ fn c_host_kept_tokens() {
 }
 
 #[test]
+fn c_host_random_source() {
+    c_test("test_random.c");
+}
+
+#[test]
 fn header_compiles_as_cxx() {
     let exe = compile(
         "CXX",
