@@ -201,7 +201,14 @@ pub(crate) unsafe fn builder(
             *path = value.to_owned();
         }
     }
-    if let Some(fill) = config.fill_random {
+    // Both fields or neither: a struct_size that ends inside them (as no
+    // version's sizeof does) must not leave half a function pointer.
+    let fill_random = if config.struct_size >= std::mem::size_of::<oap_config>() {
+        config.fill_random
+    } else {
+        None
+    };
+    if let Some(fill) = fill_random {
         let host = HostRandom {
             fill,
             user_data: config.fill_random_user_data,
