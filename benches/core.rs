@@ -236,6 +236,20 @@ fn parsers(c: &mut Criterion) {
         })
     });
     c.bench_function("token_generation", |b| b.iter(token::generate_token));
+    // The system call under every token, alone: 32 bytes (one token) and
+    // 96 (the most one request draws).
+    c.bench_function("getrandom_32_bytes", |b| {
+        b.iter(|| {
+            let mut bytes = [0u8; 32];
+            getrandom::fill(&mut bytes).is_ok() && black_box(bytes)[0] < 255
+        })
+    });
+    c.bench_function("getrandom_96_bytes", |b| {
+        b.iter(|| {
+            let mut bytes = [0u8; 96];
+            getrandom::fill(&mut bytes).is_ok() && black_box(bytes)[0] < 255
+        })
+    });
 }
 
 fn requests(c: &mut Criterion) {

@@ -415,6 +415,23 @@ typedef struct oap_client {
 } oap_client;
 
 /**
+ * `fill_random(user_data, buf, len)`: writes `len` unpredictable bytes to
+ * `buf` and returns 0, or returns non-zero when it cannot; the request then
+ * fails with `server_error` (HTTP 500) before anything is saved, and a code
+ * or refresh token it would have spent stays usable. Every token, code and
+ * grant id is 32 of these bytes in base64url; one request asks once, for
+ * 32 to 96 bytes. With OpenSSL:
+ * `return RAND_bytes(buf, (int)len) == 1 ? 0 : -1;`.
+ *
+ * Called on the threads serving requests, concurrently, with the same
+ * `user_data`; it must not unwind (no C++ exceptions, no longjmp) through
+ * the library. NULL: the operating system's generator (`getrandom`).
+ */
+typedef int (*oap_fill_random_cb)(void *user_data,
+                                  uint8_t *buf,
+                                  size_t len);
+
+/**
  * Server configuration. Start from `oap_config_default()` and change what
  * you need; the library copies what it reads during `oap_server_new`.
  *
@@ -506,6 +523,16 @@ typedef struct oap_config {
    * is yes. Default 0.
    */
   uint8_t bearer_in_query;
+  /**
+   * Where the random bytes of tokens, codes and grant ids come from; see
+   * `oap_fill_random_cb`. Default NULL: the operating system.
+   */
+  oap_fill_random_cb fill_random;
+  /**
+   * Passed as the first argument of `fill_random`; must stay valid until
+   * the server is freed. Default NULL.
+   */
+  void *fill_random_user_data;
 } oap_config;
 
 /**
@@ -1903,8 +1930,9 @@ void oap_response_free(struct oap_response *response);
 /**
  * Creates a server from `config` (see `oap_config_default`) and the
  * callback table `validator`, both copied: neither needs to outlive this
- * call, but `validator->user_data` must stay valid, and the callbacks
- * callable from any thread, until the server is freed.
+ * call, but `validator->user_data` (and `config->fill_random_user_data`)
+ * must stay valid, and the callbacks callable from any thread, until the
+ * server is freed.
  *
  * On success writes the new server to `*server_out`; the caller owns it.
  * Errors: `OAP_STATUS_NULL_PARAMETER`, `OAP_STATUS_STRUCT_TOO_SMALL`
@@ -1920,7 +1948,8 @@ void oap_response_free(struct oap_response *response);
  * # Safety
  * `config` and `validator` are NULL or valid (their `struct_size` bytes
  * readable, their strings valid for the call); `server_out` is NULL or
- * writable. The callbacks must honour `oap_validator`'s contract.
+ * writable. The callbacks must honour `oap_validator`'s contract, and
+ * `config->fill_random` `oap_fill_random_cb`'s.
  */
 oap_status oap_server_new(const struct oap_config *config,
                           const struct oap_validator *validator,

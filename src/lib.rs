@@ -36,11 +36,10 @@
 //! let info = server.verify_bearer(&Request::new("GET", "/api", &headers, b""), &["read"]).unwrap();
 //! assert_eq!(&*info.client_id, "svc");
 //! ```
-// Three places may use `unsafe`, each for a measured need: the random
-// generator's page that forked children see zeroed (`random/per_thread.rs`;
-// a system call per token was a fifth of a token request), the coarse clock
-// (`clock.rs`; the precise one was a third of a bearer check), and the SSE2
-// ChaCha20 rounds (`random/chacha20.rs`, one call into x86-64's baseline).
+// One place may use `unsafe`, for a measured need: the coarse clock
+// (`clock.rs`; the precise one was a third of a bearer check). Randomness
+// comes from the operating system through `getrandom`, with no unsafe code
+// of ours.
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -53,7 +52,6 @@ mod grant;
 pub mod header;
 pub mod memory;
 pub mod pkce;
-mod random;
 pub mod redirect_uri;
 pub mod request;
 pub mod response;
@@ -77,7 +75,7 @@ pub use response::Response;
 pub use scope::Scope;
 pub use secret::Secret;
 pub use server::{ConfigError, EndpointPaths, Grant, Server, ServerBuilder};
-pub use token::{BearerToken, TokenGenerator, TokenKind};
+pub use token::{BearerToken, FillTokenGenerator, TokenGenerator, TokenKind};
 pub use validator::{
     AuthorizationCode, CodeStatus, IssuedToken, RefreshTokenStatus, RequestValidator, TokenInfo,
     TokenType, ValidatedCode, ValidatedRefreshToken,

@@ -443,16 +443,16 @@ impl<V: RequestValidator> Server<V> {
         (self.config.clock)()
     }
 
-    pub(crate) fn generate(&self, kind: TokenKind) -> Result<String, OAuthError> {
-        self.config.token_generator.generate(kind)
-    }
-
-    pub(crate) fn generate_pair(
+    /// The values one request issues, from one call of the generator.
+    pub(crate) fn generate<const N: usize>(
         &self,
-        first: TokenKind,
-        second: TokenKind,
-    ) -> Result<(String, String), OAuthError> {
-        self.config.token_generator.generate_pair(first, second)
+        kinds: [TokenKind; N],
+    ) -> Result<[String; N], OAuthError> {
+        let mut values = [const { String::new() }; N];
+        self.config
+            .token_generator
+            .generate_all(&kinds, &mut values)?;
+        Ok(values)
     }
 }
 

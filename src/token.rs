@@ -19,23 +19,17 @@ use crate::response::{push_decimal, write_json_string, Response};
 /// Random bytes in a generated token: 256 bits.
 pub const TOKEN_BYTES: usize = 32;
 
-/// Generates a token: [`TOKEN_BYTES`] random bytes, base64url-encoded
-/// without padding (43 characters). Fails only when the OS cannot supply
-/// randomness, as `server_error`.
-///
-/// The bytes come from a per-thread ChaCha20 generator with fast key
-/// erasure, seeded from the operating system (`getrandom`) about every 450 tokens,
-/// whose key lives in memory a forked child sees zeroed, so a child never
-/// repeats its parent's values. Where that memory is not available (systems
-/// other than Linux on x86-64, AArch64 or RISC-V 64, or Linux before 4.14),
-/// every call asks the OS.
+/// Generates a token: [`TOKEN_BYTES`] random bytes from the operating
+/// system (`getrandom`), base64url-encoded without padding (43
+/// characters). Fails only when the OS cannot supply randomness, as
+/// `server_error`.
 pub fn generate_token() -> Result<String, OAuthError> {
     let [token] = generate_tokens::<1>()?;
     Ok(token)
 }
 
-/// Generates `N` tokens as [`generate_token`] does, in one draw: a grant
-/// issuing an access and a refresh token asks once.
+/// Generates `N` tokens as [`generate_token`] does, in one call to the
+/// operating system: a grant issuing an access and a refresh token asks once.
 ///
 /// ```
 /// use oauth2_provider::token::generate_tokens;
@@ -44,14 +38,34 @@ pub fn generate_token() -> Result<String, OAuthError> {
 /// assert_ne!(access, refresh);
 /// ```
 pub fn generate_tokens<const N: usize>() -> Result<[String; N], OAuthError> {
+    tokens_from(|bytes| getrandom::fill(bytes).map_err(|_| no_randomness()))
+}
+
+#[cold]
+fn no_randomness() -> OAuthError {
+    OAuthError::server_error("no randomness available")
+}
+
+/// `N` tokens from `N` × [`TOKEN_BYTES`] bytes that one call of `fill`
+/// writes.
+fn tokens_from<const N: usize>(
+    fill: impl FnOnce(&mut [u8]) -> Result<(), OAuthError>,
+) -> Result<[String; N], OAuthError> {
     let mut raw = [[0u8; TOKEN_BYTES]; N];
-    crate::random::fill(raw.as_flattened_mut())
-        .map_err(|_| OAuthError::server_error("no randomness available"))?;
-    Ok(raw.map(|bytes| {
-        // Encoded on the stack, then copied once.
-        let text = base64url_32(&bytes);
-        std::str::from_utf8(&text).unwrap_or_default().to_owned()
-    }))
+    fill(raw.as_flattened_mut())?;
+    Ok(raw.map(|bytes| token_from_bytes(&bytes)))
+}
+
+/// The token made of `bytes`: base64url without padding, 43 characters.
+///
+/// ```
+/// use oauth2_provider::token::token_from_bytes;
+/// assert_eq!(token_from_bytes(&[0; 32]), "A".repeat(43));
+/// ```
+pub fn token_from_bytes(bytes: &[u8; TOKEN_BYTES]) -> String {
+    // Encoded on the stack, then copied once.
+    let text = base64url_32(bytes);
+    std::str::from_utf8(&text).unwrap_or_default().to_owned()
 }
 
 /// Characters of 32 bytes in base64url without padding: a generated token,
@@ -96,9 +110,14 @@ pub enum TokenKind {
     GrantId,
 }
 
+/// The most values one request makes: an access token, a refresh token
+/// and a new grant id. An authorization code and its grant id are two.
+pub const MAX_VALUES_PER_REQUEST: usize = 3;
+
 /// Makes the opaque values the server hands out. The default,
 /// [`RandomTokenGenerator`], suits almost everyone; a host can plug in its
-/// own (structured tokens, a prefix per kind, a test sequence).
+/// own (structured tokens, a prefix per kind, a test sequence), or its own
+/// source of random bytes with [`FillTokenGenerator`].
 ///
 /// Implementations are called concurrently from every thread that serves
 /// requests.
@@ -106,19 +125,29 @@ pub trait TokenGenerator: Send + Sync {
     /// A fresh, unguessable value for `kind`.
     fn generate(&self, kind: TokenKind) -> Result<String, OAuthError>;
 
-    /// Fresh values for two kinds issued together (an access and a refresh
-    /// token, a code and its grant id). Default: [`generate`](Self::generate)
-    /// for each; [`RandomTokenGenerator`] draws both at once.
-    fn generate_pair(
-        &self,
-        first: TokenKind,
-        second: TokenKind,
-    ) -> Result<(String, String), OAuthError> {
-        Ok((self.generate(first)?, self.generate(second)?))
+    /// Fresh values for everything one request issues, `kinds[i]` into
+    /// `out[i]`: an access token (with a refresh token, and a grant id when
+    /// the refresh token starts a family), or an authorization code and its
+    /// grant id. The server asks once per request, with one to
+    /// [`MAX_VALUES_PER_REQUEST`] kinds and as many empty strings in `out`;
+    /// after an error it uses none of them.
+    ///
+    /// Default: [`generate`](Self::generate) for each kind in turn.
+    /// [`RandomTokenGenerator`] and [`FillTokenGenerator`] draw the bytes
+    /// of all of them at once.
+    fn generate_all(&self, kinds: &[TokenKind], out: &mut [String]) -> Result<(), OAuthError> {
+        for (kind, value) in kinds.iter().zip(out) {
+            *value = self.generate(*kind)?;
+        }
+        Ok(())
     }
 }
 
-/// The default generator: [`generate_token`] for every kind.
+/// The default generator: [`TOKEN_BYTES`] bytes from the operating system
+/// (`getrandom`) per value, base64url ([`token_from_bytes`]), the values of
+/// one request from one call. Nothing is kept between calls: no state to
+/// leak, to replay from a restored snapshot, or to share with a forked
+/// child.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RandomTokenGenerator;
 
@@ -127,10 +156,78 @@ impl TokenGenerator for RandomTokenGenerator {
         generate_token()
     }
 
-    fn generate_pair(&self, _: TokenKind, _: TokenKind) -> Result<(String, String), OAuthError> {
-        let [first, second] = generate_tokens::<2>()?;
-        Ok((first, second))
+    fn generate_all(&self, _kinds: &[TokenKind], out: &mut [String]) -> Result<(), OAuthError> {
+        fill_values(out, |bytes| {
+            getrandom::fill(bytes).map_err(|_| no_randomness())
+        })
     }
+}
+
+/// A generator over random bytes the host supplies (a hardware generator,
+/// OpenSSL's `RAND_bytes`): `fill` is asked for [`TOKEN_BYTES`] bytes per
+/// value, all the values of one request in one call (up to
+/// [`MAX_VALUES_PER_REQUEST`] × [`TOKEN_BYTES`] bytes), and each value is
+/// its bytes in base64url ([`token_from_bytes`]). The bytes are the tokens:
+/// they must be unpredictable. An error from `fill` fails the request with
+/// it (a `server_error`, say) before anything is saved.
+///
+/// ```
+/// use oauth2_provider::token::{FillTokenGenerator, TokenGenerator, TokenKind};
+/// let zeros = FillTokenGenerator::new(|bytes: &mut [u8]| {
+///     bytes.fill(0); // a test source; use a real one
+///     Ok(())
+/// });
+/// assert_eq!(zeros.generate(TokenKind::AccessToken).unwrap(), "A".repeat(43));
+/// ```
+pub struct FillTokenGenerator<F> {
+    fill: F,
+}
+
+impl<F> FillTokenGenerator<F>
+where
+    F: Fn(&mut [u8]) -> Result<(), OAuthError> + Send + Sync,
+{
+    /// A generator drawing its bytes from `fill`.
+    pub fn new(fill: F) -> Self {
+        FillTokenGenerator { fill }
+    }
+}
+
+impl<F> TokenGenerator for FillTokenGenerator<F>
+where
+    F: Fn(&mut [u8]) -> Result<(), OAuthError> + Send + Sync,
+{
+    fn generate(&self, _kind: TokenKind) -> Result<String, OAuthError> {
+        let [token] = tokens_from(&self.fill)?;
+        Ok(token)
+    }
+
+    fn generate_all(&self, _kinds: &[TokenKind], out: &mut [String]) -> Result<(), OAuthError> {
+        fill_values(out, &self.fill)
+    }
+}
+
+impl<F> fmt::Debug for FillTokenGenerator<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("FillTokenGenerator")
+    }
+}
+
+/// Fills every string of `out` with a token, the bytes of up to
+/// [`MAX_VALUES_PER_REQUEST`] of them from one call of `fill`.
+fn fill_values(
+    out: &mut [String],
+    fill: impl Fn(&mut [u8]) -> Result<(), OAuthError>,
+) -> Result<(), OAuthError> {
+    let mut raw = [[0u8; TOKEN_BYTES]; MAX_VALUES_PER_REQUEST];
+    for values in out.chunks_mut(MAX_VALUES_PER_REQUEST) {
+        let raw = &mut raw[..values.len()];
+        fill(raw.as_flattened_mut())?;
+        for (value, bytes) in values.iter_mut().zip(raw.iter()) {
+            *value = token_from_bytes(bytes);
+        }
+    }
+    Ok(())
 }
 
 /// A successful token response (RFC 6749 §5.1) of type `Bearer`.

@@ -1,6 +1,6 @@
-//! A forked child must never repeat its parent's tokens: the generator's
-//! state is kept in memory the kernel wipes in the child (nginx forks its
-//! workers after loading modules, and every worker issues tokens).
+//! A forked child must never repeat its parent's tokens (nginx forks its
+//! workers after loading modules, and every worker issues tokens): every
+//! token's bytes come from the kernel, and no state is kept to inherit.
 //!
 //! One test in this file, so that the process forks with no other test
 //! thread running.
@@ -42,8 +42,8 @@ fn in_child(draw: impl Fn() -> Vec<String>) -> Vec<String> {
 
 #[test]
 fn a_forked_child_never_repeats_its_parents_tokens() {
-    // Seed this thread's generator before forking, so that the child would
-    // inherit a live key if the memory were not wiped.
+    // Draw before forking, so that a generator keeping state (as the
+    // userspace one this replaced did) would have some to hand down.
     let before = generate_token().unwrap();
 
     let child = in_child(|| {

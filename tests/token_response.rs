@@ -83,11 +83,21 @@ fn tokens_drawn_together_are_independent_full_tokens() {
             assert!(seen.insert(t), "a token repeated");
         }
     }
-    let (access, refresh) = RandomTokenGenerator
-        .generate_pair(TokenKind::AccessToken, TokenKind::RefreshToken)
+    let mut values = [String::new(), String::new(), String::new()];
+    RandomTokenGenerator
+        .generate_all(
+            &[
+                TokenKind::AccessToken,
+                TokenKind::RefreshToken,
+                TokenKind::GrantId,
+            ],
+            &mut values,
+        )
         .unwrap();
-    assert_eq!((access.len(), refresh.len()), (43, 43));
-    assert_ne!(access, refresh);
+    for t in &values {
+        assert_eq!(URL_SAFE_NO_PAD.decode(t).unwrap().len(), TOKEN_BYTES);
+        assert!(seen.insert(t.clone()), "a token repeated");
+    }
 }
 
 // ---------------------------------------------------------------- JSON

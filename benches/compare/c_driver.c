@@ -12,12 +12,23 @@
  *
  * Output: one line per operation, "c<TAB>operation<TAB>median_us".
  * usage: c_driver [--rounds N] [--batch N] [--only OPERATION]
+ *                 [--fill-random vdso]
+ *
+ * --fill-random vdso: the tokens' random bytes from the kernel's vDSO
+ * (__vdso_getrandom, Linux >= 6.11) through oap_config.fill_random, as
+ * glibc >= 2.41's getrandom() gets them; without it, the library's default
+ * (getrandom(), a system call with an older glibc).
  */
 #define _POSIX_C_SOURCE 200809L
+#include <dlfcn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/types.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "c_store.h"
 #include "oauth2_provider.h"
@@ -52,6 +63,34 @@ static double now_us(void) {
 static int by_value(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+/* The vDSO's getrandom and the opaque state it needs (one: this driver is
+ * single-threaded), set up as glibc 2.41 does for each thread. */
+struct vgetrandom_params {
+    uint32_t size_of_opaque_state, mmap_prot, mmap_flags, reserved[13];
+};
+typedef ssize_t (*vgetrandom_fn)(void *, size_t, unsigned int, void *, size_t);
+static vgetrandom_fn vgetrandom;
+static void *vgetrandom_state;
+static size_t vgetrandom_state_len;
+
+static int fill_from_vdso(void *user_data, uint8_t *buf, size_t len) {
+    (void)user_data;
+    return vgetrandom(buf, len, 0, vgetrandom_state, vgetrandom_state_len) == (ssize_t)len ? 0 : -1;
+}
+
+static void setup_vdso_getrandom(void) {
+    struct vgetrandom_params params;
+    void *vdso = dlopen("linux-vdso.so.1", RTLD_LAZY | RTLD_NOLOAD), *symbol;
+    if (vdso == NULL || (symbol = dlsym(vdso, "__vdso_getrandom")) == NULL)
+        die("no __vdso_getrandom in this kernel (Linux >= 6.11 has it)");
+    memcpy(&vgetrandom, &symbol, sizeof vgetrandom);
+    if (vgetrandom(NULL, 0, 0, &params, ~(size_t)0) != 0) die("__vdso_getrandom refused its setup");
+    vgetrandom_state_len = params.size_of_opaque_state;
+    vgetrandom_state = mmap(NULL, (size_t)sysconf(_SC_PAGESIZE), (int)params.mmap_prot,
+                            (int)params.mmap_flags, -1, 0);
+    if (vgetrandom_state == MAP_FAILED) die("mmap of the vDSO getrandom state");
 }
 
 /* A form POST with HTTP Basic to `endpoint`; returns the status (0 on an
@@ -283,8 +322,14 @@ int main(int argc, char **argv) {
         {"bearer_check", no_input, op_bearer_check},
     };
 
-    for (i = 1; i + 1 < argc; i++)
+    for (i = 1; i + 1 < argc; i++) {
         if (strcmp(argv[i], "--only") == 0) only = argv[i + 1];
+        if (strcmp(argv[i], "--fill-random") == 0) {
+            if (strcmp(argv[i + 1], "vdso") != 0) die("--fill-random takes vdso");
+            setup_vdso_getrandom();
+            config.fill_random = fill_from_vdso;
+        }
+    }
     if (rounds < 1 || batch < 1) die("--rounds and --batch must be positive");
 
     c_store_add_client(store, "conf-client", SECRET_SHA256, "https://client.example.com/cb",

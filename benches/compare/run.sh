@@ -51,11 +51,10 @@
 # - the C column's validator is the C callback table of c_store.c (hash
 #   tables in C), not the Rust MemoryValidator: the C ABI has no built-in
 #   store, and a C host brings its own;
-# - the CSPRNG behind the tokens: the library draws from its per-thread
-#   ChaCha20 generator, seeded from getrandom(2) and wiped in forked
-#   children (src/random.rs); oauthlib's side from secrets.token_urlsafe(32),
-#   i.e. os.urandom, one getrandom(2) per token (about 0.4 µs here, under 1%
-#   of an oauthlib request);
+# - the CSPRNG behind the tokens: the library makes one getrandom(2) call
+#   per request for all its values (src/token.rs); oauthlib's side
+#   secrets.token_urlsafe(32), i.e. os.urandom, one getrandom(2) per token
+#   (about 0.4 µs here, under 1% of an oauthlib request);
 # - the authorization codes used as set-up come from each side's own code
 #   generator (oauthlib's are 30 characters), untimed;
 # - HTTP: the demo server is a 16-thread blocking std::net server; the

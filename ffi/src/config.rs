@@ -1,7 +1,10 @@
 //! `oap_config`: the server configuration, mapped onto the Rust API's
 //! `ServerBuilder`.
 
-use provider::{EndpointPaths, Grant, ServerBuilder};
+use std::ffi::{c_int, c_void};
+
+use provider::token::FillTokenGenerator;
+use provider::{EndpointPaths, Grant, OAuthError, ServerBuilder};
 
 use crate::ffi::{read_versioned, Versioned};
 use crate::panic;
@@ -53,6 +56,20 @@ pub(crate) fn grant_bit(grant: Grant) -> oap_grants {
         Grant::RefreshToken => OAP_GRANT_REFRESH_TOKEN,
     }
 }
+
+/// `fill_random(user_data, buf, len)`: writes `len` unpredictable bytes to
+/// `buf` and returns 0, or returns non-zero when it cannot; the request then
+/// fails with `server_error` (HTTP 500) before anything is saved, and a code
+/// or refresh token it would have spent stays usable. Every token, code and
+/// grant id is 32 of these bytes in base64url; one request asks once, for
+/// 32 to 96 bytes. With OpenSSL:
+/// `return RAND_bytes(buf, (int)len) == 1 ? 0 : -1;`.
+///
+/// Called on the threads serving requests, concurrently, with the same
+/// `user_data`; it must not unwind (no C++ exceptions, no longjmp) through
+/// the library. NULL: the operating system's generator (`getrandom`).
+pub type oap_fill_random_cb =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, buf: *mut u8, len: usize) -> c_int>;
 
 /// Server configuration. Start from `oap_config_default()` and change what
 /// you need; the library copies what it reads during `oap_server_new`.
@@ -116,11 +133,20 @@ pub struct oap_config {
     /// Accept bearer tokens in the query string (RFC 6750 §2.3): non-zero
     /// is yes. Default 0.
     pub bearer_in_query: u8,
+    /// Where the random bytes of tokens, codes and grant ids come from; see
+    /// `oap_fill_random_cb`. Default NULL: the operating system.
+    pub fill_random: oap_fill_random_cb,
+    /// Passed as the first argument of `fill_random`; must stay valid until
+    /// the server is freed. Default NULL.
+    pub fill_random_user_data: *mut c_void,
 }
 
-// SAFETY: #[repr(C)], struct_size first, every field valid when zero.
+// SAFETY: #[repr(C)], struct_size first, every field valid when zero (NULL
+// pointers, a None callback).
 unsafe impl Versioned for oap_config {
-    const FIRST_VERSION_SIZE: usize = std::mem::size_of::<oap_config>();
+    /// The fields before `fill_random`, which came later: a caller compiled
+    /// without it gets the operating system's generator.
+    const FIRST_VERSION_SIZE: usize = std::mem::offset_of!(oap_config, fill_random);
 }
 
 /// The default configuration, with `struct_size` set. Thread-safe.
@@ -144,6 +170,8 @@ pub extern "C" fn oap_config_default() -> oap_config {
         allow_plain_pkce: 0,
         bearer_in_body: 0,
         bearer_in_query: 0,
+        fill_random: None,
+        fill_random_user_data: std::ptr::null_mut(),
     };
     panic::value(config, || config)
 }
@@ -213,5 +241,49 @@ pub(crate) unsafe fn builder(
             *path = value.to_owned();
         }
     }
+    // A first-version struct_size leaves both NULL (read_versioned zeroes
+    // what the caller did not pass, and refuses a size inside a field).
+    if let Some(fill) = config.fill_random {
+        let host = HostRandom {
+            fill,
+            user_data: config.fill_random_user_data,
+        };
+        builder = builder.token_generator(FillTokenGenerator::new(move |buf: &mut [u8]| {
+            host.fill(buf)
+        }));
+    }
     Ok(builder.endpoints(endpoints))
+}
+
+/// The host's `fill_random` callback and its `user_data`.
+#[derive(Clone, Copy)]
+struct HostRandom {
+    fill: unsafe extern "C" fn(user_data: *mut c_void, buf: *mut u8, len: usize) -> c_int,
+    user_data: *mut c_void,
+}
+
+// SAFETY: a function pointer and the host's user_data. oap_fill_random_cb's
+// documented contract makes the host promise that the callback may run on
+// any thread, concurrently, with that user_data: exactly what Send + Sync
+// let the Rust API do.
+unsafe impl Send for HostRandom {}
+// SAFETY: as above.
+unsafe impl Sync for HostRandom {}
+
+impl HostRandom {
+    /// Fills `buf` through the callback; non-zero is `server_error`.
+    fn fill(&self, buf: &mut [u8]) -> Result<(), OAuthError> {
+        // SAFETY: `buf` is a live, writable buffer of exactly `buf.len()`
+        // bytes, borrowed for the call only, and the callback writes at most
+        // `len` bytes (its contract); user_data is the host's, valid until
+        // the server is freed (the config's contract).
+        let status = unsafe { (self.fill)(self.user_data, buf.as_mut_ptr(), buf.len()) };
+        if status == 0 {
+            Ok(())
+        } else {
+            Err(OAuthError::server_error(
+                "the host's fill_random callback failed",
+            ))
+        }
+    }
 }

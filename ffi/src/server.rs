@@ -28,8 +28,9 @@ pub struct oap_server {
 
 /// Creates a server from `config` (see `oap_config_default`) and the
 /// callback table `validator`, both copied: neither needs to outlive this
-/// call, but `validator->user_data` must stay valid, and the callbacks
-/// callable from any thread, until the server is freed.
+/// call, but `validator->user_data` (and `config->fill_random_user_data`)
+/// must stay valid, and the callbacks callable from any thread, until the
+/// server is freed.
 ///
 /// On success writes the new server to `*server_out`; the caller owns it.
 /// Errors: `OAP_STATUS_NULL_PARAMETER`, `OAP_STATUS_STRUCT_TOO_SMALL`
@@ -45,7 +46,8 @@ pub struct oap_server {
 /// # Safety
 /// `config` and `validator` are NULL or valid (their `struct_size` bytes
 /// readable, their strings valid for the call); `server_out` is NULL or
-/// writable. The callbacks must honour `oap_validator`'s contract.
+/// writable. The callbacks must honour `oap_validator`'s contract, and
+/// `config->fill_random` `oap_fill_random_cb`'s.
 #[no_mangle]
 pub unsafe extern "C" fn oap_server_new(
     config: *const oap_config,

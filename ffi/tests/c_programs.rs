@@ -196,6 +196,11 @@ fn c_strict_abi() {
 }
 
 #[test]
+fn c_host_random_source() {
+    c_test("test_random.c");
+}
+
+#[test]
 fn header_compiles_as_cxx() {
     let exe = compile(
         "CXX",

@@ -8,7 +8,7 @@ use crate::client_auth::Client;
 use crate::endpoint::authorization::AuthorizationRequest;
 use crate::error::{ErrorCode, OAuthError};
 use crate::form::Param;
-use crate::grant::{check_grant_type, issue_tokens, Grantee, Refresh};
+use crate::grant::{check_grant_type, draw_tokens, save_tokens, Grantee, Refresh};
 use crate::pkce::{self, ChallengeMethod};
 use crate::request::OAuthRequest;
 use crate::scope::Scope;
@@ -97,13 +97,15 @@ pub(crate) fn exchange<V: RequestValidator>(
         ));
     }
 
+    // The new values first: a failing generator leaves the code unspent.
+    let drawn = draw_tokens(server, request, &client, true, Refresh::IfAllowed)?;
     if !v.invalidate_authorization_code(client_id, code, request)? {
         // A concurrent exchange consumed it after our validate_code: the
         // same replay as CodeStatus::Used, and the same revocation.
         v.revoke_grant(&validated.grant_id, request)?;
         return Err(invalid_grant("the authorization code was already used"));
     }
-    issue_tokens(
+    save_tokens(
         server,
         request,
         Grantee {
@@ -112,7 +114,7 @@ pub(crate) fn exchange<V: RequestValidator>(
             scopes: validated.scopes,
             grant_id: Some(validated.grant_id),
         },
-        Refresh::IfAllowed,
+        drawn,
     )
 }
 
@@ -227,8 +229,7 @@ pub(crate) fn create_code<V: RequestValidator>(
     scopes: Scope,
 ) -> Result<String, OAuthError> {
     let issued_at = server.now();
-    let (code, grant_id) =
-        server.generate_pair(TokenKind::AuthorizationCode, TokenKind::GrantId)?;
+    let [code, grant_id] = server.generate([TokenKind::AuthorizationCode, TokenKind::GrantId])?;
     let code = AuthorizationCode {
         code,
         client_id: Arc::from(pending.client_id.as_str()),

@@ -107,7 +107,38 @@ pub(crate) fn issue_tokens<V: RequestValidator>(
     grantee: Grantee<'_, V::Client>,
     refresh: Refresh,
 ) -> Result<BearerToken, OAuthError> {
-    let client = grantee.client;
+    let drawn = draw_tokens(
+        server,
+        request,
+        grantee.client,
+        grantee.grant_id.is_some(),
+        refresh,
+    )?;
+    save_tokens(server, request, grantee, drawn)
+}
+
+/// A token response's new values, made before anything is stored: a grant
+/// that spends a code or a refresh token draws them first, so that a
+/// failing generator leaves the code or token as it was.
+pub(crate) struct Drawn {
+    access_token: String,
+    refresh_token: Option<String>,
+    refresh_token_is_new: bool,
+    refresh_scopes: Option<Scope>,
+    /// A new grant id, when the grantee has none and a refresh token starts
+    /// a family.
+    grant_id: Option<Arc<str>>,
+}
+
+/// Makes the values of a token response, all of them from one call of the
+/// token generator. `has_grant`: the grantee already belongs to a grant.
+pub(crate) fn draw_tokens<V: RequestValidator>(
+    server: &Server<V>,
+    request: &OAuthRequest<'_>,
+    client: &V::Client,
+    has_grant: bool,
+    refresh: Refresh,
+) -> Result<Drawn, OAuthError> {
     let (new_refresh, kept_refresh, refresh_scopes) = match refresh {
         Refresh::None => (false, None, None),
         Refresh::Keep(existing) => (false, Some(existing), None),
@@ -118,35 +149,60 @@ pub(crate) fn issue_tokens<V: RequestValidator>(
             Some(scopes),
         ),
     };
-    // Both new values from one draw of randomness when there are two.
-    let (access_token, refresh_token) = if new_refresh {
-        let (access, refresh) =
-            server.generate_pair(TokenKind::AccessToken, TokenKind::RefreshToken)?;
-        (access, Some(refresh))
-    } else {
-        (server.generate(TokenKind::AccessToken)?, kept_refresh)
+    // A grant with a refresh token is a family worth naming; a lone access
+    // token starts none (revoking it is revoking the token).
+    use TokenKind::{AccessToken, GrantId, RefreshToken};
+    let (access_token, refresh_token, grant_id) = match (new_refresh, kept_refresh, has_grant) {
+        (true, _, false) => {
+            let [access, refresh, id] = server.generate([AccessToken, RefreshToken, GrantId])?;
+            (access, Some(refresh), Some(Arc::from(id)))
+        }
+        (true, _, true) => {
+            let [access, refresh] = server.generate([AccessToken, RefreshToken])?;
+            (access, Some(refresh), None)
+        }
+        (false, Some(kept), false) => {
+            let [access, id] = server.generate([AccessToken, GrantId])?;
+            (access, Some(kept), Some(Arc::from(id)))
+        }
+        (false, kept, _) => {
+            let [access] = server.generate([AccessToken])?;
+            (access, kept, None)
+        }
     };
-    let new_grant = grantee.grant_id.is_none() && refresh_token.is_some();
-    let grant_id = match grantee.grant_id {
-        Some(id) => Some(id),
-        // A grant with a refresh token is a family worth naming; a lone
-        // access token starts none (revoking it is revoking the token).
-        None if new_grant => Some(Arc::from(server.generate(TokenKind::GrantId)?)),
-        None => None,
-    };
-    let issued_at = server.now();
-    let issued = IssuedToken {
+    Ok(Drawn {
         access_token,
         refresh_token,
         refresh_token_is_new: new_refresh,
+        refresh_scopes,
+        grant_id,
+    })
+}
+
+/// Saves the tokens `drawn` for `grantee` and returns the response.
+pub(crate) fn save_tokens<V: RequestValidator>(
+    server: &Server<V>,
+    request: &OAuthRequest<'_>,
+    grantee: Grantee<'_, V::Client>,
+    drawn: Drawn,
+) -> Result<BearerToken, OAuthError> {
+    let client = grantee.client;
+    // A grant id was drawn only for a grantee that had none: a new grant.
+    let new_grant = drawn.grant_id.is_some();
+    let new_refresh = drawn.refresh_token_is_new;
+    let issued_at = server.now();
+    let issued = IssuedToken {
+        access_token: drawn.access_token,
+        refresh_token: drawn.refresh_token,
+        refresh_token_is_new: drawn.refresh_token_is_new,
         expires_in: server.config.access_token_lifetime,
         // Stored apart only when they differ: no copy in the common case.
-        refresh_scopes: refresh_scopes.filter(|s| *s != grantee.scopes),
+        refresh_scopes: drawn.refresh_scopes.filter(|s| *s != grantee.scopes),
         scopes: grantee.scopes,
         client_id: client.shared_client_id(),
         user: grantee.user,
-        grant_id,
         new_grant,
+        grant_id: grantee.grant_id.or(drawn.grant_id),
         issued_at,
         refresh_expires_at: new_refresh
             .then(|| issued_at.saturating_add(server.config.refresh_token_lifetime)),

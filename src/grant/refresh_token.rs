@@ -4,7 +4,7 @@
 use crate::client_auth::Client;
 use crate::error::{ErrorCode, OAuthError};
 use crate::form::Param;
-use crate::grant::{check_grant_type, issue_tokens, Grantee, Refresh};
+use crate::grant::{check_grant_type, draw_tokens, save_tokens, Grantee, Refresh};
 use crate::request::OAuthRequest;
 use crate::scope::Scope;
 use crate::server::{Grant, Server};
@@ -82,22 +82,24 @@ pub(crate) fn refresh<V: RequestValidator>(
         // before the token is used up, so a failing hook consumes nothing.
         let keeps_original = original.scopes == scopes
             || v.validate_scopes(client.client_id(), &original.scopes, &client, request)?;
-        let rotated_scopes = if keeps_original {
+        Refresh::Rotate(if keeps_original {
             original.scopes
         } else {
             scopes.clone()
-        };
-        if !v.invalidate_refresh_token(refresh_token, request)? {
-            // A concurrent refresh rotated it first: two holders of one
-            // token is exactly the reuse RFC 9700 §4.14.2 guards against.
-            v.revoke_grant(&original.grant_id, request)?;
-            return Err(invalid_grant("the refresh token was already used"));
-        }
-        Refresh::Rotate(rotated_scopes)
+        })
     } else {
         Refresh::Keep(refresh_token.to_owned())
     };
-    issue_tokens(
+    // The new values first: a failing generator leaves the presented
+    // token unspent.
+    let drawn = draw_tokens(server, request, &client, true, refresh)?;
+    if rotate && !v.invalidate_refresh_token(refresh_token, request)? {
+        // A concurrent refresh rotated it first: two holders of one
+        // token is exactly the reuse RFC 9700 §4.14.2 guards against.
+        v.revoke_grant(&original.grant_id, request)?;
+        return Err(invalid_grant("the refresh token was already used"));
+    }
+    save_tokens(
         server,
         request,
         Grantee {
@@ -106,6 +108,6 @@ pub(crate) fn refresh<V: RequestValidator>(
             scopes,
             grant_id: Some(original.grant_id),
         },
-        refresh,
+        drawn,
     )
 }

@@ -468,9 +468,12 @@ static void test_struct_size_inside_a_field(void) {
     oap_response_free(r);
     oap_server_free(server);
 
-    /* Below the first version: too small, as before. */
+    /* Inside the second version's fields: refused. */
     cut = config_with_issuer();
     cut.struct_size = sizeof cut - 1;
+    CHECK_STATUS(server_status(&cut), OAP_STATUS_INVALID_PARAMETER);
+    /* Below the first version: too small, as before. */
+    cut.struct_size = offsetof(oap_config, fill_random) - 1;
     CHECK_STATUS(server_status(&cut), OAP_STATUS_STRUCT_TOO_SMALL);
 }
 
