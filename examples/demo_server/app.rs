@@ -32,7 +32,9 @@ pub struct Options {
     /// Worker threads; each answers one request at a time.
     pub workers: usize,
     /// Open connections at most; beyond, the poller closes one to make
-    /// room (see `serve`).
+    /// room (see `serve`). Keep it under the process's limit on open
+    /// files (`ulimit -n`): past that limit accepting fails first, and no
+    /// room is made.
     pub max_connections: usize,
     /// How long a worker waits for the next request on a kept connection
     /// when no one else is waiting, before handing it to the poller.
