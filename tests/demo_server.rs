@@ -4,7 +4,9 @@
 //!
 //! The example's modules are compiled into this test (`#[path]`), and the
 //! server runs in-process on an ephemeral port with the default realm and
-//! short timeouts, so the test needs no separately built binary.
+//! short timeouts, so the test needs no separately built binary. The tests
+//! that load a server on purpose (idle, slow and busy clients, the
+//! connection cap) start one of their own.
 //! `e2e/run.sh` drives the real release binary.
 
 #[allow(dead_code)]
