@@ -1,8 +1,9 @@
 //! # The demo authorization server
 //!
 //! A complete OAuth 2.0 authorization server and resource server built only
-//! on this library and `std::net`: blocking I/O, an accept thread and a
-//! fixed pool of 16 worker threads, no async, no HTTP framework. Every
+//! on this library and `std::net`: blocking I/O, an accept thread, a
+//! poller thread and a fixed pool of 16 worker threads, no async, no HTTP
+//! framework (requests are parsed by `httparse`). Every
 //! OAuth decision is the library's [`Server`](oauth2_provider::Server)'s;
 //! this example only maps HTTP to it. The contract is `shared/DEMO_SERVER.md`.
 //!
@@ -40,16 +41,24 @@
 //!
 //! HTTP/1.1 (and 1.0) with keep-alive and pipelining; bodies by
 //! `Content-Length` only (`Transfer-Encoding` gets 501); `Expect:
-//! 100-continue` honoured. Limits: a header section over 8 KiB or with more
-//! than 64 fields → 431; a body over 64 KiB → 413; a malformed request
-//! line or header, or an HTTP/1.1 request without exactly one `Host` → 400;
-//! a request that has started but is not complete within 10 s → 408. A
-//! connection on which no request starts within 5 s is closed. Each of
-//! these errors closes its connection and costs no one else anything. When
-//! all 16 workers are busy, up to 128 new connections wait for one; beyond
-//! that a connection gets 503 and is closed. (A flood of idle connections
-//! can therefore delay others by up to the timeouts above: the price of
-//! the blocking, thread-per-connection design this demo illustrates.)
+//! 100-continue` honoured. Every line of the request line and header
+//! section ends in CRLF (a bare LF is 400). Limits: a header section over
+//! 8 KiB or with more than 64 fields → 431; a body over 64 KiB → 413; a
+//! malformed request line or header, or an HTTP/1.1 request without
+//! exactly one `Host` → 400; a header section not complete within 10 s of
+//! its first byte, or a body within 10 s of its header section → 408 (whole
+//! deadlines: a byte now and then does not extend them). A connection on
+//! which no request starts within 5 s (new, or after a kept-alive one) is
+//! closed. Each of these errors closes its connection and costs no one
+//! else anything.
+//!
+//! A worker holds a connection only while it answers a complete request.
+//! Until a request is complete, its connection waits with the poller,
+//! which reads what comes without blocking: idle keep-alive clients and
+//! slow senders cost a socket and a buffer each, never a worker. Beyond
+//! 1024 open connections, the one that has waited longest for a request
+//! to complete is closed to make room (a slow one with 503), so a new
+//! client is served even then.
 //!
 //! ## Stopping
 //!

@@ -4,7 +4,9 @@
 //!
 //! The example's modules are compiled into this test (`#[path]`), and the
 //! server runs in-process on an ephemeral port with the default realm and
-//! short timeouts, so the test needs no separately built binary.
+//! short timeouts, so the test needs no separately built binary. The tests
+//! that load a server on purpose (idle, slow and busy clients, the
+//! connection cap) start one of their own.
 //! `e2e/run.sh` drives the real release binary.
 
 #[allow(dead_code)]
@@ -19,9 +21,10 @@ mod realm;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use oauth2_provider::form;
 
@@ -34,19 +37,36 @@ const CALLBACK: &str = "http://127.0.0.1:9999/callback";
 fn server() -> SocketAddr {
     static ADDR: OnceLock<SocketAddr> = OnceLock::new();
     *ADDR.get_or_init(|| {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let realm = realm::parse(realm::DEFAULT_REALM).unwrap();
-        let app = Arc::new(app::App::new(realm, &format!("http://{addr}"), true).unwrap());
         let mut options = app::Options {
             log: false,
             ..app::Options::default()
         };
-        options.limits.request_timeout = Duration::from_millis(1500);
+        options.limits.header_timeout = Duration::from_millis(1500);
+        options.limits.body_timeout = Duration::from_millis(1500);
         options.limits.idle_timeout = Duration::from_millis(1500);
-        thread::spawn(move || app::serve(listener, app, options));
-        addr
+        start(options)
     })
+}
+
+/// A server of its own for a test that loads it, so that its load and
+/// its timing do not depend on the other tests: the default options,
+/// no request log, and a 3 s idle timeout.
+fn own_server() -> SocketAddr {
+    let mut options = app::Options {
+        log: false,
+        ..app::Options::default()
+    };
+    options.limits.idle_timeout = Duration::from_secs(3);
+    start(options)
+}
+
+fn start(options: app::Options) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let realm = realm::parse(realm::DEFAULT_REALM).unwrap();
+    let app = Arc::new(app::App::new(realm, &format!("http://{addr}"), true).unwrap());
+    thread::spawn(move || app::serve(listener, app, options));
+    addr
 }
 
 fn base() -> String {
@@ -94,7 +114,11 @@ impl Reply {
 }
 
 fn connect() -> TcpStream {
-    let stream = TcpStream::connect(server()).unwrap();
+    connect_to(server())
+}
+
+fn connect_to(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
@@ -1064,6 +1088,208 @@ fn hostile_clients_do_not_disturb_others() {
         );
     }
     assert_eq!(get("/.well-known/oauth-authorization-server").status, 200);
+}
+
+#[test]
+fn bare_lf_line_endings_get_400() {
+    // RFC 9112 §2.2 lets a server accept a bare LF; this one does not:
+    // every line of the request line and header section ends in CRLF.
+    let cases: [&[u8]; 5] = [
+        b"GET /nowhere HTTP/1.1\nHost: x\n\n",
+        b"GET /nowhere HTTP/1.1\r\nHost: x\n\r\n",
+        b"GET /nowhere HTTP/1.1\r\nHost: x\r\n\n",
+        b"GET /nowhere HTTP/1.1\nHost: x\r\n\r\n",
+        b"\nGET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n",
+    ];
+    for case in cases {
+        let mut stream = connect();
+        stream.write_all(case).unwrap();
+        let r = read_reply(&mut stream, &mut Vec::new()).expect("a response");
+        assert_eq!(r.status, 400, "{:?}", String::from_utf8_lossy(case));
+        assert_eq!(r.header("connection"), Some("close"));
+        assert!(closed(&mut stream));
+    }
+    // A line feed in a body is no line ending.
+    let r = raw(b"POST /nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\na\nb").unwrap();
+    assert_eq!(r.status, 404);
+}
+
+/// A cheap request that keeps its connection open.
+const CHEAP: &[u8] = b"GET /.well-known/oauth-authorization-server HTTP/1.1\r\nHost: x\r\n\r\n";
+
+/// A new client's client-credentials token request on a new connection:
+/// its status and how long it took, connecting included.
+fn timed_token(addr: SocketAddr) -> (u16, Duration) {
+    let body = "grant_type=client_credentials&scope=read";
+    let text = format!(
+        "POST /token HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        basic("conf-client", "conf-secret"),
+        body.len()
+    );
+    let started = Instant::now();
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream.write_all(text.as_bytes()).unwrap();
+    let status = read_reply(&mut stream, &mut Vec::new()).map_or(0, |r| r.status);
+    (status, started.elapsed())
+}
+
+#[test]
+fn idle_and_slow_connections_do_not_starve_a_new_client() {
+    let addr = own_server();
+    // 64 keep-alive connections: one request each, then silence.
+    let mut idle: Vec<TcpStream> = (0..64).map(|_| connect_to(addr)).collect();
+    let mut bufs = vec![Vec::new(); idle.len()];
+    for stream in &mut idle {
+        stream.write_all(CHEAP).unwrap();
+    }
+    for (stream, buf) in idle.iter_mut().zip(&mut bufs) {
+        assert_eq!(read_reply(stream, buf).unwrap().status, 200);
+    }
+    // 8 slowloris connections trickling a header, and 16 (as many as
+    // the workers) trickling a body.
+    let mut slow: Vec<TcpStream> = (0..24).map(|_| connect_to(addr)).collect();
+    for (i, stream) in slow.iter_mut().enumerate() {
+        let start: &[u8] = if i < 8 {
+            b"POST /token HTTP/1.1\r\nHost: x\r\nX-Slow: "
+        } else {
+            b"POST /token HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\ngrant_type="
+        };
+        stream.write_all(start).unwrap();
+    }
+    let done = AtomicBool::new(false);
+    let (status, took) = thread::scope(|scope| {
+        scope.spawn(|| {
+            // A byte on each every 50 ms, for 2 s at most.
+            for _ in 0..40 {
+                if done.load(Ordering::Relaxed) {
+                    break;
+                }
+                thread::sleep(Duration::from_millis(50));
+                for mut stream in &slow {
+                    let _ = stream.write_all(b"a");
+                }
+            }
+        });
+        thread::sleep(Duration::from_millis(300));
+        let answer = timed_token(addr);
+        done.store(true, Ordering::Relaxed);
+        answer
+    });
+    assert_eq!(status, 200, "after {took:?}");
+    assert!(took < Duration::from_secs(1), "the token took {took:?}");
+    // The idle connections were kept, not dropped: each answers again.
+    for (stream, buf) in idle.iter_mut().zip(&mut bufs) {
+        stream.write_all(CHEAP).unwrap();
+        assert_eq!(read_reply(stream, buf).unwrap().status, 200);
+    }
+}
+
+#[test]
+fn busy_keep_alive_clients_do_not_starve_a_new_client() {
+    // 16 clients (as many as the workers), each sending a cheap request
+    // on its connection every 300 ms, eight times.
+    let addr = own_server();
+    let (status, took) = thread::scope(|scope| {
+        let clients: Vec<_> = (0..16)
+            .map(|_| {
+                scope.spawn(move || {
+                    let mut stream = connect_to(addr);
+                    let mut buf = Vec::new();
+                    for _ in 0..8 {
+                        stream.write_all(CHEAP).unwrap();
+                        assert_eq!(read_reply(&mut stream, &mut buf).unwrap().status, 200);
+                        thread::sleep(Duration::from_millis(300));
+                    }
+                })
+            })
+            .collect();
+        thread::sleep(Duration::from_millis(500));
+        let answer = timed_token(addr);
+        for client in clients {
+            client.join().unwrap();
+        }
+        answer
+    });
+    assert_eq!(status, 200, "after {took:?}");
+    assert!(took < Duration::from_secs(1), "the token took {took:?}");
+}
+
+/// A server that keeps at most 32 connections open.
+fn capped_server() -> SocketAddr {
+    let mut options = app::Options {
+        log: false,
+        max_connections: 32,
+        ..app::Options::default()
+    };
+    options.limits.idle_timeout = Duration::from_secs(3);
+    start(options)
+}
+
+/// Whether the server has closed `stream` (with or without a 503), not
+/// waiting: a connection closed a while ago has its end of file there.
+fn evicted(stream: &mut TcpStream) -> bool {
+    stream.set_nonblocking(true).unwrap();
+    let mut got = Vec::new();
+    match stream.read_to_end(&mut got) {
+        Ok(_) => got.is_empty() || got.starts_with(b"HTTP/1.1 503 "),
+        Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+    }
+}
+
+#[test]
+fn over_the_connection_cap_the_oldest_idle_connections_make_room() {
+    let addr = capped_server();
+    let mut idle: Vec<TcpStream> = (0..40).map(|_| connect_to(addr)).collect();
+    thread::sleep(Duration::from_millis(100));
+    let (status, took) = timed_token(addr);
+    assert_eq!(status, 200, "after {took:?}");
+    assert!(took < Duration::from_secs(1), "the token took {took:?}");
+    // 40 connections for 32 places: the 8 oldest were closed silently.
+    // The new client's made room by closing the next oldest, or (if its
+    // answer was quicker) by going away after its answer. The newest 31
+    // are still open.
+    for (i, stream) in idle.iter_mut().enumerate() {
+        if i != 8 {
+            assert_eq!(evicted(stream), i < 8, "connection {i}");
+        }
+    }
+}
+
+#[test]
+fn over_the_connection_cap_the_slowest_requests_make_room() {
+    let addr = capped_server();
+    let mut slow: Vec<TcpStream> = (0..40)
+        .map(|_| {
+            let mut stream = connect_to(addr);
+            stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
+            stream
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(100));
+    let (status, took) = timed_token(addr);
+    assert_eq!(status, 200, "after {took:?}");
+    assert!(took < Duration::from_secs(1), "the token took {took:?}");
+    // 40 connections for 32 places: 8 slow ones made room (with a 503, or
+    // silently if the server closed them before their first byte), and
+    // maybe a ninth for the new client (see above). The 503s are written
+    // by the workers: wait for them a little.
+    let mut gone = vec![false; slow.len()];
+    let until = Instant::now() + Duration::from_secs(2);
+    while gone.iter().filter(|&&g| g).count() < 8 && Instant::now() < until {
+        thread::sleep(Duration::from_millis(20));
+        for (stream, gone) in slow.iter_mut().zip(&mut gone) {
+            *gone = *gone || evicted(stream);
+        }
+    }
+    thread::sleep(Duration::from_millis(100));
+    for (stream, gone) in slow.iter_mut().zip(&mut gone) {
+        *gone = *gone || evicted(stream);
+    }
+    let count = gone.iter().filter(|&&g| g).count();
+    assert!(count == 8 || count == 9, "{count} closed");
 }
 
 // ---------------------------------------------------------------------
