@@ -1059,6 +1059,7 @@ typedef oap_cb_result (*oap_validate_client_id_cb)(void *user_data,
  * and unused: `oap_ctx_set_code` + `OAP_CB_TRUE` (with the code's PKCE
  * challenge in `oap_code_info`, the library needs no
  * `get_code_challenge` call); already exchanged:
+ * `oap_ctx_set_code_used_pkce` (with the code's PKCE challenge) or
  * `oap_ctx_set_code_used` + `OAP_CB_TRUE`; unknown, expired or another
  * client's: `OAP_CB_FALSE`. NULL: server_error.
  */
@@ -1592,8 +1593,14 @@ oap_status oap_ctx_set_code(struct oap_ctx *ctx,
 /**
  * Reports that the code was already exchanged (`validate_code`, which then
  * returns `OAP_CB_TRUE`): a replay. The library answers `invalid_grant`
- * and revokes the grant `grant_id` (through `revoke_grant`). Copies
- * `grant_id`. Errors as `oap_ctx_set_client`.
+ * and revokes the grant `grant_id` (through `revoke_grant`) when the
+ * replay proves it comes from the code's client: a confidential client
+ * authenticated, a public one presented the verifier of the code's PKCE
+ * challenge, looked up here through `get_code_challenge` and
+ * `get_code_challenge_method` (`oap_ctx_set_code_used_pkce` hands it
+ * over instead). Anyone else, who may merely have seen the code in a
+ * URL, gets `invalid_grant` and revokes nothing. Copies `grant_id`.
+ * Errors as `oap_ctx_set_client`.
  *
  * # Safety
  * `ctx` is NULL or the running callback's context; `grant_id` valid for
@@ -1601,6 +1608,27 @@ oap_status oap_ctx_set_code(struct oap_ctx *ctx,
  */
 oap_status oap_ctx_set_code_used(struct oap_ctx *ctx,
                                  struct oap_str grant_id);
+
+/**
+ * `oap_ctx_set_code_used` with the PKCE challenge saved with the code
+ * (the `code_challenge` and `code_challenge_method` of the saved
+ * `oap_authorization_code`), as `oap_code_info` carries it for an unused
+ * code: a public client's replay revokes the grant only if its
+ * `code_verifier` matches this challenge, and neither
+ * `get_code_challenge` nor `get_code_challenge_method` is called. An
+ * absent `code_challenge` (NULL `ptr`) is `oap_ctx_set_code_used`; with
+ * one, `code_challenge_method` must be `OAP_PKCE_S256` or
+ * `OAP_PKCE_PLAIN` (else `OAP_STATUS_INVALID_PARAMETER`). Copies both
+ * strings. Errors as `oap_ctx_set_client`.
+ *
+ * # Safety
+ * `ctx` is NULL or the running callback's context; `grant_id` and
+ * `code_challenge` valid for the call.
+ */
+oap_status oap_ctx_set_code_used_pkce(struct oap_ctx *ctx,
+                                      struct oap_str grant_id,
+                                      struct oap_str code_challenge,
+                                      oap_pkce_method code_challenge_method);
 
 /**
  * Hands back what was stored with a valid refresh token

@@ -364,6 +364,7 @@ pub type oap_validate_client_id_cb = Option<
 /// and unused: `oap_ctx_set_code` + `OAP_CB_TRUE` (with the code's PKCE
 /// challenge in `oap_code_info`, the library needs no
 /// `get_code_challenge` call); already exchanged:
+/// `oap_ctx_set_code_used_pkce` (with the code's PKCE challenge) or
 /// `oap_ctx_set_code_used` + `OAP_CB_TRUE`; unknown, expired or another
 /// client's: `OAP_CB_FALSE`. NULL: server_error.
 pub type oap_validate_code_cb = Option<

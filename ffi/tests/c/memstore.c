@@ -257,7 +257,11 @@ static oap_cb_result cb_validate_code(void *ud, oap_str client_id, oap_str code,
     c = find_code_locked(s, code);
     if (c == NULL || !eq(c->client_id, client_id) || c->expires_at <= now()) LEAVE(OAP_CB_FALSE);
     if (c->used) {
-        if (oap_ctx_set_code_used(ctx, view(c->grant_id)) != OAP_STATUS_OK) LEAVE(OAP_CB_ERROR);
+        oap_status st = s->challenge_in_code_info
+                            ? oap_ctx_set_code_used_pkce(ctx, view(c->grant_id), view(c->challenge),
+                                                         c->method)
+                            : oap_ctx_set_code_used(ctx, view(c->grant_id));
+        if (st != OAP_STATUS_OK) LEAVE(OAP_CB_ERROR);
         LEAVE(OAP_CB_TRUE);
     }
     memset(&info, 0, sizeof info);
