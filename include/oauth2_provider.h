@@ -967,8 +967,9 @@ typedef oap_cb_result (*oap_save_authorization_code_cb)(void *user_data,
 
 /**
  * Tokens to persist, as `save_bearer_token` / `save_token` receive them.
- * Borrowed: valid until the callback returns. Later versions may append
- * fields.
+ * Borrowed: valid until the callback returns. The library writes it, so
+ * it has no `struct_size`: later versions append fields, which a host
+ * built with an older header does not see (and so ignores).
  */
 typedef struct oap_issued_token {
   /**
@@ -1029,6 +1030,16 @@ typedef struct oap_issued_token {
    * most `OAP_MAX_LIFETIME`); 0: none (`refresh_token_lifetime` 0).
    */
   uint64_t refresh_expires_at;
+  /**
+   * 1 when `grant_id` names a grant that starts with these tokens (a
+   * password grant's first refresh token): the store records it. 0
+   * when the tokens continue a grant the store already knows, from a
+   * saved code or refresh token (or carry no `grant_id`): if the store
+   * no longer knows that grant (its last code or refresh token expired)
+   * or it was revoked, the save must be refused. Added after the
+   * first version of this struct.
+   */
+  uint8_t new_grant;
 } oap_issued_token;
 
 /**
@@ -1036,8 +1047,14 @@ typedef struct oap_issued_token {
  * library calls `save_token` to save tokens, and only the default
  * `save_token` calls this one): persist the access token (and the
  * refresh token when `refresh_token_is_new`). `OAP_CB_TRUE` when stored;
- * `OAP_CB_FALSE`, storing nothing, when the token's `grant_id` was revoked
- * meanwhile (the request fails with `invalid_grant`). A host that keeps
+ * `OAP_CB_FALSE`, storing nothing, when the tokens' grant may not get
+ * them (the request then fails with `invalid_grant`): the store keeps a
+ * record of each grant, made when a code is saved (`grant_id` of
+ * `oap_authorization_code`) or a token with `new_grant` 1, and kept
+ * until the grant's last code or refresh token expires; a `grant_id`
+ * whose record is revoked (`revoke_grant`, or `revoke_token` of its
+ * refresh token), or that has no record while `new_grant` is 0 (the
+ * grant ended while the request was served), is refused. A host that keeps
  * its tokens in memory can take the access token's information, ready
  * for `oap_ctx_set_token`, with `oap_ctx_issued_access_token`.
  * NULL: server_error.
@@ -1048,7 +1065,8 @@ typedef oap_cb_result (*oap_save_bearer_token_cb)(void *user_data,
 
 /**
  * `save_token(token)`: persist a token by its type, answering as
- * `save_bearer_token` does. The library saves every token through this
+ * `save_bearer_token` does (including `OAP_CB_FALSE` for a revoked grant,
+ * or an unknown one when `new_grant` is 0). The library saves every token through this
  * one; set it and `save_bearer_token` is never called (it may be NULL).
  * NULL: calls `save_bearer_token`.
  */
@@ -1086,6 +1104,7 @@ typedef oap_cb_result (*oap_validate_client_id_cb)(void *user_data,
  * and unused: `oap_ctx_set_code` + `OAP_CB_TRUE` (with the code's PKCE
  * challenge in `oap_code_info`, the library needs no
  * `get_code_challenge` call); already exchanged:
+ * `oap_ctx_set_code_used_pkce` (with the code's PKCE challenge) or
  * `oap_ctx_set_code_used` + `OAP_CB_TRUE`; unknown, expired or another
  * client's: `OAP_CB_FALSE`. NULL: server_error.
  */
@@ -1619,8 +1638,14 @@ oap_status oap_ctx_set_code(struct oap_ctx *ctx,
 /**
  * Reports that the code was already exchanged (`validate_code`, which then
  * returns `OAP_CB_TRUE`): a replay. The library answers `invalid_grant`
- * and revokes the grant `grant_id` (through `revoke_grant`). Copies
- * `grant_id`. Errors as `oap_ctx_set_client`.
+ * and revokes the grant `grant_id` (through `revoke_grant`) when the
+ * replay proves it comes from the code's client: a confidential client
+ * authenticated, a public one presented the verifier of the code's PKCE
+ * challenge, looked up here through `get_code_challenge` and
+ * `get_code_challenge_method` (`oap_ctx_set_code_used_pkce` hands it
+ * over instead). Anyone else, who may merely have seen the code in a
+ * URL, gets `invalid_grant` and revokes nothing. Copies `grant_id`.
+ * Errors as `oap_ctx_set_client`.
  *
  * # Safety
  * `ctx` is NULL or the running callback's context; `grant_id` valid for
@@ -1628,6 +1653,27 @@ oap_status oap_ctx_set_code(struct oap_ctx *ctx,
  */
 oap_status oap_ctx_set_code_used(struct oap_ctx *ctx,
                                  struct oap_str grant_id);
+
+/**
+ * `oap_ctx_set_code_used` with the PKCE challenge saved with the code
+ * (the `code_challenge` and `code_challenge_method` of the saved
+ * `oap_authorization_code`), as `oap_code_info` carries it for an unused
+ * code: a public client's replay revokes the grant only if its
+ * `code_verifier` matches this challenge, and neither
+ * `get_code_challenge` nor `get_code_challenge_method` is called. An
+ * absent `code_challenge` (NULL `ptr`) is `oap_ctx_set_code_used`; with
+ * one, `code_challenge_method` must be `OAP_PKCE_S256` or
+ * `OAP_PKCE_PLAIN` (else `OAP_STATUS_INVALID_PARAMETER`). Copies both
+ * strings. Errors as `oap_ctx_set_client`.
+ *
+ * # Safety
+ * `ctx` is NULL or the running callback's context; `grant_id` and
+ * `code_challenge` valid for the call.
+ */
+oap_status oap_ctx_set_code_used_pkce(struct oap_ctx *ctx,
+                                      struct oap_str grant_id,
+                                      struct oap_str code_challenge,
+                                      oap_pkce_method code_challenge_method);
 
 /**
  * Hands back what was stored with a valid refresh token

@@ -143,6 +143,10 @@ pub enum ConfigError {
     /// An access token, code or refresh token lifetime is 0 or longer than
     /// [`MAX_LIFETIME`] (ten years): neither can be meant.
     InvalidLifetime,
+    /// The realm holds a control character (CR, LF, TAB, NUL, …), which
+    /// a `WWW-Authenticate` quoted-string cannot carry (RFC 9110 §5.6.4):
+    /// refused rather than sent as another realm than the one configured.
+    InvalidRealm,
 }
 
 /// The refresh token lifetime unless configured: 30 days.
@@ -166,6 +170,7 @@ impl fmt::Display for ConfigError {
             ConfigError::InvalidLifetime => {
                 "a token or code lifetime must be at least one second and at most ten years"
             }
+            ConfigError::InvalidRealm => "the realm must not contain control characters",
         })
     }
 }
@@ -278,7 +283,9 @@ impl<V: RequestValidator> ServerBuilder<V> {
         self
     }
 
-    /// The realm in `WWW-Authenticate` challenges.
+    /// The realm in `WWW-Authenticate` challenges. A control character in
+    /// it makes [`build`](Self::build) fail with
+    /// [`ConfigError::InvalidRealm`].
     pub fn realm(mut self, realm: impl Into<String>) -> Self {
         self.config.realm = realm.into();
         self
@@ -349,7 +356,8 @@ impl<V: RequestValidator> ServerBuilder<V> {
     /// The configured server, or why it cannot be built: an enabled grant
     /// needs an issuer ([`ConfigError::MissingIssuer`]), an issuer must be
     /// an absolute URL ([`ConfigError::InvalidIssuer`]), and lifetimes lie
-    /// between one second and ten years ([`ConfigError::InvalidLifetime`]).
+    /// between one second and ten years ([`ConfigError::InvalidLifetime`]),
+    /// and the realm has no control character ([`ConfigError::InvalidRealm`]).
     pub fn build(self) -> Result<Server<V>, ConfigError> {
         let config = &self.config;
         match &config.issuer {
@@ -364,6 +372,9 @@ impl<V: RequestValidator> ServerBuilder<V> {
         ];
         if lifetimes.iter().any(|l| !(1..=MAX_LIFETIME).contains(l)) {
             return Err(ConfigError::InvalidLifetime);
+        }
+        if config.realm.chars().any(char::is_control) {
+            return Err(ConfigError::InvalidRealm);
         }
         Ok(Server {
             validator: self.validator,

@@ -406,3 +406,29 @@ fn failing_validator_is_500_server_error_never_access() {
     assert_eq!(body["error"], "server_error");
     assert_eq!(body["error_description"], "the storage is unavailable");
 }
+
+#[test]
+fn realm_with_a_control_character_is_refused_not_stripped() {
+    use oauth2_provider::memory::MemoryValidator;
+    use oauth2_provider::ConfigError;
+    // The challenge's quoted-string cannot carry them (RFC 9110 §5.6.4):
+    // dropping them silently would send a realm nobody configured.
+    for realm in [
+        "api\r\nX-Injected: 1",
+        "api\n",
+        "a\tb",
+        "nul\0",
+        "del\u{7f}",
+    ] {
+        let built = builder().realm(realm).build();
+        assert_eq!(built.err(), Some(ConfigError::InvalidRealm), "{realm:?}");
+        let resource_only = Server::builder(MemoryValidator::new())
+            .resource_server_only()
+            .realm(realm)
+            .build();
+        assert_eq!(resource_only.err(), Some(ConfigError::InvalidRealm));
+    }
+    let s = builder().realm("api \"v2\" ü").build().unwrap();
+    let r = check(&s, "GET", "/api", &[], "", &[]).unwrap_err();
+    assert_eq!(challenge(&r), r#"Bearer realm="api \"v2\" ü""#);
+}

@@ -383,7 +383,11 @@ static oap_cb_result cb_validate_code(void *ud, oap_str client_id, oap_str code,
     r = table_get(&s->codes, code);
     if (r != NULL && same(r->client_id, client_id) && r->expires_at > now()) {
         if (r->used) {
-            result = OK(oap_ctx_set_code_used(ctx, view(r->grant_id)));
+            /* A replay: with the code's challenge, a public client's replay
+               revokes the grant only with the matching verifier, and the
+               library needs no get_code_challenge(_method) call. */
+            result = OK(oap_ctx_set_code_used_pkce(ctx, view(r->grant_id), view(r->challenge),
+                                                   r->method));
         } else {
             oap_code_info info;
             memset(&info, 0, sizeof info);

@@ -218,11 +218,7 @@ pub(crate) unsafe fn builder(
     }
     // SAFETY: as above.
     if let Some(realm) = unsafe { configured(config.realm) }? {
-        // The challenge's quoted-string would drop them: refused instead
-        // of a realm other than the one configured.
-        if realm.chars().any(char::is_control) {
-            return Err(oap_status::InvalidParameter);
-        }
+        // A control character is refused by the core's build() (InvalidRealm).
         builder = builder.realm(realm);
     }
     // SAFETY: as above.

@@ -561,8 +561,14 @@ pub unsafe extern "C" fn oap_ctx_set_code(
 
 /// Reports that the code was already exchanged (`validate_code`, which then
 /// returns `OAP_CB_TRUE`): a replay. The library answers `invalid_grant`
-/// and revokes the grant `grant_id` (through `revoke_grant`). Copies
-/// `grant_id`. Errors as `oap_ctx_set_client`.
+/// and revokes the grant `grant_id` (through `revoke_grant`) when the
+/// replay proves it comes from the code's client: a confidential client
+/// authenticated, a public one presented the verifier of the code's PKCE
+/// challenge, looked up here through `get_code_challenge` and
+/// `get_code_challenge_method` (`oap_ctx_set_code_used_pkce` hands it
+/// over instead). Anyone else, who may merely have seen the code in a
+/// URL, gets `invalid_grant` and revokes nothing. Copies `grant_id`.
+/// Errors as `oap_ctx_set_client`.
 ///
 /// # Safety
 /// `ctx` is NULL or the running callback's context; `grant_id` valid for
@@ -575,6 +581,43 @@ pub unsafe extern "C" fn oap_ctx_set_code_used(ctx: *mut oap_ctx, grant_id: oap_
             Ok(Value::Code(Box::new(CodeStatus::Used {
                 grant_id: Arc::from(grant_id.to_str()?),
                 code_challenge: None,
+            })))
+        })
+    }
+}
+
+/// `oap_ctx_set_code_used` with the PKCE challenge saved with the code
+/// (the `code_challenge` and `code_challenge_method` of the saved
+/// `oap_authorization_code`), as `oap_code_info` carries it for an unused
+/// code: a public client's replay revokes the grant only if its
+/// `code_verifier` matches this challenge, and neither
+/// `get_code_challenge` nor `get_code_challenge_method` is called. An
+/// absent `code_challenge` (NULL `ptr`) is `oap_ctx_set_code_used`; with
+/// one, `code_challenge_method` must be `OAP_PKCE_S256` or
+/// `OAP_PKCE_PLAIN` (else `OAP_STATUS_INVALID_PARAMETER`). Copies both
+/// strings. Errors as `oap_ctx_set_client`.
+///
+/// # Safety
+/// `ctx` is NULL or the running callback's context; `grant_id` and
+/// `code_challenge` valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn oap_ctx_set_code_used_pkce(
+    ctx: *mut oap_ctx,
+    grant_id: oap_str,
+    code_challenge: oap_str,
+    code_challenge_method: oap_pkce_method,
+) -> oap_status {
+    // SAFETY: ctx per contract; the strings valid for this call (contract).
+    unsafe {
+        set(ctx, Slot::Code, || {
+            Ok(Value::Code(Box::new(CodeStatus::Used {
+                grant_id: Arc::from(grant_id.to_str()?),
+                code_challenge: match code_challenge.to_opt_str()? {
+                    Some(challenge) => {
+                        Some((Arc::from(challenge), pkce_method(code_challenge_method)?))
+                    }
+                    None => None,
+                },
             })))
         })
     }

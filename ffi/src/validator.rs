@@ -63,8 +63,9 @@ pub struct oap_authorization_code {
 }
 
 /// Tokens to persist, as `save_bearer_token` / `save_token` receive them.
-/// Borrowed: valid until the callback returns. Later versions may append
-/// fields.
+/// Borrowed: valid until the callback returns. The library writes it, so
+/// it has no `struct_size`: later versions append fields, which a host
+/// built with an older header does not see (and so ignores).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct oap_issued_token {
@@ -104,6 +105,14 @@ pub struct oap_issued_token {
     /// `issued_at + refresh_token_lifetime` (saturating; the lifetime is at
     /// most `OAP_MAX_LIFETIME`); 0: none (`refresh_token_lifetime` 0).
     pub refresh_expires_at: u64,
+    /// 1 when `grant_id` names a grant that starts with these tokens (a
+    /// password grant's first refresh token): the store records it. 0
+    /// when the tokens continue a grant the store already knows, from a
+    /// saved code or refresh token (or carry no `grant_id`): if the store
+    /// no longer knows that grant (its last code or refresh token expired)
+    /// or it was revoked, the save must be refused. Added after the
+    /// first version of this struct.
+    pub new_grant: u8,
 }
 
 /// `find_client(client_id)`: the registered client `client_id`. Called to
@@ -310,8 +319,14 @@ pub type oap_save_authorization_code_cb = Option<
 /// library calls `save_token` to save tokens, and only the default
 /// `save_token` calls this one): persist the access token (and the
 /// refresh token when `refresh_token_is_new`). `OAP_CB_TRUE` when stored;
-/// `OAP_CB_FALSE`, storing nothing, when the token's `grant_id` was revoked
-/// meanwhile (the request fails with `invalid_grant`). A host that keeps
+/// `OAP_CB_FALSE`, storing nothing, when the tokens' grant may not get
+/// them (the request then fails with `invalid_grant`): the store keeps a
+/// record of each grant, made when a code is saved (`grant_id` of
+/// `oap_authorization_code`) or a token with `new_grant` 1, and kept
+/// until the grant's last code or refresh token expires; a `grant_id`
+/// whose record is revoked (`revoke_grant`, or `revoke_token` of its
+/// refresh token), or that has no record while `new_grant` is 0 (the
+/// grant ended while the request was served), is refused. A host that keeps
 /// its tokens in memory can take the access token's information, ready
 /// for `oap_ctx_set_token`, with `oap_ctx_issued_access_token`.
 /// NULL: server_error.
@@ -323,7 +338,8 @@ pub type oap_save_bearer_token_cb = Option<
     ) -> oap_cb_result,
 >;
 /// `save_token(token)`: persist a token by its type, answering as
-/// `save_bearer_token` does. The library saves every token through this
+/// `save_bearer_token` does (including `OAP_CB_FALSE` for a revoked grant,
+/// or an unknown one when `new_grant` is 0). The library saves every token through this
 /// one; set it and `save_bearer_token` is never called (it may be NULL).
 /// NULL: calls `save_bearer_token`.
 pub type oap_save_token_cb = Option<
@@ -364,6 +380,7 @@ pub type oap_validate_client_id_cb = Option<
 /// and unused: `oap_ctx_set_code` + `OAP_CB_TRUE` (with the code's PKCE
 /// challenge in `oap_code_info`, the library needs no
 /// `get_code_challenge` call); already exchanged:
+/// `oap_ctx_set_code_used_pkce` (with the code's PKCE challenge) or
 /// `oap_ctx_set_code_used` + `OAP_CB_TRUE`; unknown, expired or another
 /// client's: `OAP_CB_FALSE`. NULL: server_error.
 pub type oap_validate_code_cb = Option<
@@ -614,7 +631,7 @@ fn failed(name: &'static str) -> OAuthError {
 fn grant_revoked() -> OAuthError {
     OAuthError::new(
         ErrorCode::InvalidGrant,
-        "the grant was revoked while this request was served",
+        "the grant was revoked, or ended, while this request was served",
     )
 }
 
@@ -1455,5 +1472,6 @@ fn issued_view(token: &IssuedToken) -> oap_issued_token {
         grant_id: oap_str::new_opt(token.grant_id.as_deref()),
         issued_at: token.issued_at,
         refresh_expires_at: token.refresh_expires_at.unwrap_or(0),
+        new_grant: u8::from(token.new_grant),
     }
 }

@@ -26,6 +26,16 @@ typedef struct ms_token {
     uint64_t exp, iat;
 } ms_token;
 
+/* What the store knows of a grant (a token family), as MemoryValidator's
+   GrantRecord: made when a code is saved, or a token that starts a grant
+   (new_grant); kept until its last code or refresh token expires (then it
+   counts as unknown); once revoked, no token of it may be saved. */
+typedef struct ms_grant {
+    char *id;
+    bool revoked;
+    uint64_t ends_at;
+} ms_grant;
+
 typedef struct ms_user {
     char *name, *password;
 } ms_user;
@@ -42,10 +52,10 @@ struct memstore {
     size_t n_codes, cap_codes;
     ms_token *tokens;
     size_t n_tokens, cap_tokens;
-    /* Revoked grants, so that tokens a concurrent request saves for one
-       later are refused (see oap_revoke_grant_cb). */
-    char **revoked_grants;
-    size_t n_revoked_grants, cap_revoked_grants;
+    /* Known grants, so that tokens a concurrent request saves for a
+       revoked or ended one are refused (see oap_save_bearer_token_cb). */
+    ms_grant *grants;
+    size_t n_grants, cap_grants;
     char *forced_name;
     oap_cb_result forced_answer;
     bool challenge_in_code_info;
@@ -161,24 +171,44 @@ static ms_code *find_code_locked(memstore *s, oap_str code) {
     return NULL;
 }
 
-static bool grant_revoked_locked(const memstore *s, oap_str grant_id) {
+/* The grant's record, NULL when unknown or ended (its last code or refresh
+   token expired: a sweep would have dropped it). */
+static ms_grant *find_grant_locked(memstore *s, oap_str grant_id) {
     size_t i;
-    for (i = 0; i < s->n_revoked_grants; i++)
-        if (eq(s->revoked_grants[i], grant_id)) return true;
-    return false;
+    for (i = 0; i < s->n_grants; i++)
+        if (eq(s->grants[i].id, grant_id)) return s->grants[i].ends_at > now() ? &s->grants[i] : NULL;
+    return NULL;
+}
+
+/* Records the grant (or extends its record) until ends_at. */
+static void keep_grant_locked(memstore *s, oap_str grant_id, uint64_t ends_at) {
+    ms_grant *g;
+    size_t i;
+    for (i = 0; i < s->n_grants; i++) {
+        if (eq(s->grants[i].id, grant_id)) {
+            if (s->grants[i].ends_at < ends_at) s->grants[i].ends_at = ends_at;
+            return;
+        }
+    }
+    if (s->n_grants == s->cap_grants) {
+        s->cap_grants = s->cap_grants ? s->cap_grants * 2 : 8;
+        s->grants = realloc(s->grants, s->cap_grants * sizeof *s->grants);
+        if (s->grants == NULL) abort();
+    }
+    g = &s->grants[s->n_grants++];
+    g->id = dup_str(grant_id);
+    g->revoked = false;
+    g->ends_at = ends_at;
 }
 
 static void revoke_grant_locked(memstore *s, oap_str grant_id) {
+    ms_grant *g = find_grant_locked(s, grant_id);
     size_t i;
     for (i = 0; i < s->n_tokens; i++)
         if (eq(s->tokens[i].grant_id, grant_id)) s->tokens[i].revoked = true;
-    if (grant_revoked_locked(s, grant_id)) return;
-    if (s->n_revoked_grants == s->cap_revoked_grants) {
-        s->cap_revoked_grants = s->cap_revoked_grants ? s->cap_revoked_grants * 2 : 8;
-        s->revoked_grants = realloc(s->revoked_grants, s->cap_revoked_grants * sizeof *s->revoked_grants);
-        if (s->revoked_grants == NULL) abort();
-    }
-    s->revoked_grants[s->n_revoked_grants++] = dup_str(grant_id);
+    /* A grant no longer known needs no mark: a late save of it is refused
+       anyway. */
+    if (g != NULL) g->revoked = true;
 }
 
 /* ---- the callbacks ---- */
@@ -247,6 +277,8 @@ static oap_cb_result cb_save_authorization_code(void *ud, oap_str client_id,
     c->grant_id = dup_str(code->grant_id);
     c->expires_at = code->expires_at;
     c->used = false;
+    /* A code starts its grant, which lasts at least as long as the code. */
+    keep_grant_locked(s, code->grant_id, code->expires_at);
     LEAVE(OAP_CB_TRUE);
 }
 
@@ -257,7 +289,11 @@ static oap_cb_result cb_validate_code(void *ud, oap_str client_id, oap_str code,
     c = find_code_locked(s, code);
     if (c == NULL || !eq(c->client_id, client_id) || c->expires_at <= now()) LEAVE(OAP_CB_FALSE);
     if (c->used) {
-        if (oap_ctx_set_code_used(ctx, view(c->grant_id)) != OAP_STATUS_OK) LEAVE(OAP_CB_ERROR);
+        oap_status st = s->challenge_in_code_info
+                            ? oap_ctx_set_code_used_pkce(ctx, view(c->grant_id), view(c->challenge),
+                                                         c->method)
+                            : oap_ctx_set_code_used(ctx, view(c->grant_id));
+        if (st != OAP_STATUS_OK) LEAVE(OAP_CB_ERROR);
         LEAVE(OAP_CB_TRUE);
     }
     memset(&info, 0, sizeof info);
@@ -331,7 +367,13 @@ static oap_cb_result cb_save_bearer_token(void *ud, const oap_issued_token *t, o
     (void)ctx;
     {
         ENTER(ud, "save_bearer_token");
-        if (t->grant_id.ptr != NULL && grant_revoked_locked(s, t->grant_id)) LEAVE(OAP_CB_FALSE);
+        if (t->grant_id.ptr != NULL) {
+            ms_grant *g = find_grant_locked(s, t->grant_id);
+            uint64_t ends_at = t->refresh_expires_at != 0 ? t->refresh_expires_at : t->issued_at;
+            /* Revoked meanwhile, or ended (unknown) and not new: refused. */
+            if (g != NULL ? g->revoked : !t->new_grant) LEAVE(OAP_CB_FALSE);
+            keep_grant_locked(s, t->grant_id, ends_at);
+        }
         add_token_locked(s, t->access_token, false, t, t->scopes, t->issued_at + t->expires_in);
         if (t->refresh_token.ptr != NULL && t->refresh_token_is_new)
             add_token_locked(s, t->refresh_token, true, t, t->refresh_scopes, t->refresh_expires_at);
@@ -479,9 +521,9 @@ void memstore_free(memstore *s) {
     free(s->clients);
     free(s->users);
     free(s->codes);
-    for (i = 0; i < s->n_revoked_grants; i++) free(s->revoked_grants[i]);
+    for (i = 0; i < s->n_grants; i++) free(s->grants[i].id);
     free(s->tokens);
-    free(s->revoked_grants);
+    free(s->grants);
     free(s->forced_name);
     pthread_mutex_destroy(&s->lock);
     free(s);

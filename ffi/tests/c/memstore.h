@@ -26,9 +26,10 @@ void memstore_add_user(memstore *store, const char *username, const char *passwo
  * now on; NULL restores normal behaviour. */
 void memstore_force(memstore *store, const char *name, oap_cb_result answer);
 
-/* Whether validate_code hands back the code's PKCE challenge in
- * oap_code_info (sparing the get_code_challenge callbacks) or leaves it to
- * them (the default). */
+/* Whether validate_code hands back the code's PKCE challenge, in
+ * oap_code_info for an unused code and through oap_ctx_set_code_used_pkce
+ * for a used one (sparing the get_code_challenge callbacks), or leaves it
+ * to them (the default). */
 void memstore_challenge_in_code_info(memstore *store, bool enabled);
 
 /* How many times the callback `name` ran. */

@@ -525,11 +525,67 @@ static void test_challenge_in_code_info(void) {
     memstore_challenge_in_code_info(store, false);
 }
 
+/* A replayed public-client code, reported with its challenge through
+ * oap_ctx_set_code_used_pkce: without the verifier (or with a wrong one)
+ * the replay revokes nothing, since anyone may have seen the code in a URL;
+ * with it, the grant is revoked. The challenge callbacks are never asked. */
+static void test_used_code_with_its_challenge(void) {
+    char code[128], body[512], access[128];
+    unsigned challenge_calls, method_calls, revocations;
+    const char *replays[] = {"", "&code_verifier=" CHALLENGE}; /* none; a wrong one */
+    oap_response *r;
+    size_t i;
+    memstore_challenge_in_code_info(store, true);
+    challenge_calls = memstore_calls(store, "get_code_challenge");
+    method_calls = memstore_calls(store, "get_code_challenge_method");
+    revocations = memstore_calls(store, "revoke_grant");
+
+    CHECK(authorize_public(code, sizeof code, "used-pkce"));
+    snprintf(body, sizeof body,
+             "grant_type=authorization_code&code=%s&redirect_uri=%s"
+             "&client_id=public-client&code_verifier=" VERIFIER,
+             code, PUBLIC_REDIRECT_ENC);
+    r = token_request(body, NULL, NULL);
+    CHECK(oap_response_status(r) == 200);
+    CHECK(json_field(r, "access_token", access, sizeof access));
+    oap_response_free(r);
+    CHECK(resource_status(access, "read") == 1);
+
+    for (i = 0; i < sizeof replays / sizeof replays[0]; i++) {
+        snprintf(body, sizeof body,
+                 "grant_type=authorization_code&code=%s&redirect_uri=%s"
+                 "&client_id=public-client%s",
+                 code, PUBLIC_REDIRECT_ENC, replays[i]);
+        r = token_request(body, NULL, NULL);
+        CHECK(oap_response_status(r) == 400);
+        CHECK(body_has(r, "\"error\":\"invalid_grant\""));
+        oap_response_free(r);
+        CHECK(memstore_calls(store, "revoke_grant") == revocations);
+        CHECK(resource_status(access, "read") == 1);
+    }
+
+    snprintf(body, sizeof body,
+             "grant_type=authorization_code&code=%s&redirect_uri=%s"
+             "&client_id=public-client&code_verifier=" VERIFIER,
+             code, PUBLIC_REDIRECT_ENC);
+    r = token_request(body, NULL, NULL);
+    CHECK(oap_response_status(r) == 400);
+    CHECK(body_has(r, "\"error\":\"invalid_grant\""));
+    oap_response_free(r);
+    CHECK(memstore_calls(store, "revoke_grant") == revocations + 1);
+    CHECK(resource_status(access, "read") == 401);
+
+    CHECK(memstore_calls(store, "get_code_challenge") == challenge_calls);
+    CHECK(memstore_calls(store, "get_code_challenge_method") == method_calls);
+    memstore_challenge_in_code_info(store, false);
+}
+
 int main(void) {
     setup();
     test_metadata();
     test_authorization_code_with_pkce();
     test_challenge_in_code_info();
+    test_used_code_with_its_challenge();
     test_client_credentials_basic();
     test_refresh_rotation();
     test_revocation_and_introspection();
