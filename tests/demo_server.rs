@@ -177,6 +177,19 @@ fn raw(bytes: &[u8]) -> Option<Reply> {
     read_reply(&mut stream, &mut Vec::new())
 }
 
+/// Sends each raw request on its own connection: each must get a 400 and
+/// the connection closed.
+fn assert_each_is_400_and_closes(cases: &[&[u8]]) {
+    for case in cases {
+        let mut stream = connect();
+        stream.write_all(case).unwrap();
+        let r = read_reply(&mut stream, &mut Vec::new()).expect("a response");
+        assert_eq!(r.status, 400, "{:?}", String::from_utf8_lossy(case));
+        assert_eq!(r.header("connection"), Some("close"));
+        assert!(closed(&mut stream));
+    }
+}
+
 /// Whether the server closes `stream` (EOF or reset) without sending more.
 fn closed(stream: &mut TcpStream) -> bool {
     let mut rest = Vec::new();
@@ -840,14 +853,7 @@ fn malformed_requests_get_400_and_the_connection_closes() {
         b"GET / HTTP/1.1\r\nHost: x\r\nX: \xff\r\n\r\n",
         b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n",
     ];
-    for case in cases {
-        let mut stream = connect();
-        stream.write_all(case).unwrap();
-        let r = read_reply(&mut stream, &mut Vec::new()).expect("a response");
-        assert_eq!(r.status, 400, "{:?}", String::from_utf8_lossy(case));
-        assert_eq!(r.header("connection"), Some("close"));
-        assert!(closed(&mut stream));
-    }
+    assert_each_is_400_and_closes(&cases);
 }
 
 #[test]
@@ -1101,14 +1107,7 @@ fn bare_lf_line_endings_get_400() {
         b"GET /nowhere HTTP/1.1\nHost: x\r\n\r\n",
         b"\nGET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n",
     ];
-    for case in cases {
-        let mut stream = connect();
-        stream.write_all(case).unwrap();
-        let r = read_reply(&mut stream, &mut Vec::new()).expect("a response");
-        assert_eq!(r.status, 400, "{:?}", String::from_utf8_lossy(case));
-        assert_eq!(r.header("connection"), Some("close"));
-        assert!(closed(&mut stream));
-    }
+    assert_each_is_400_and_closes(&cases);
     // A line feed in a body is no line ending.
     let r = raw(b"POST /nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\na\nb").unwrap();
     assert_eq!(r.status, 404);
