@@ -11,14 +11,14 @@
 //! use oauth2_provider::client_auth::{Client, ClientAuthenticator, ClientLookup};
 //! use oauth2_provider::header::basic_header_value;
 //! use oauth2_provider::secret::StoredSecret;
-//! use oauth2_provider::{form::Params, OAuthError, Request};
+//! use oauth2_provider::{form::Params, Grant, OAuthError, Request};
 //!
 //! struct App;
 //! struct AppClient;
 //! impl Client for AppClient {
 //!     fn client_id(&self) -> &str { "app" }
 //!     fn secret(&self) -> Option<StoredSecret<'_>> { Some(StoredSecret::Plain("s3cret")) }
-//!     fn allows_grant_type(&self, grant_type: &str) -> bool { grant_type == "client_credentials" }
+//!     fn allows_grant_type(&self, grant: Grant) -> bool { grant == Grant::ClientCredentials }
 //! }
 //! impl ClientLookup for App {
 //!     type Client = AppClient;
@@ -32,7 +32,7 @@
 //! let request = Request::new("POST", "/token", &headers, b"grant_type=client_credentials");
 //! let params = Params::parse(request.body()).unwrap();
 //! let client = ClientAuthenticator::new(&App)
-//!     .by_identifier_secret(&request, &params, Some("client_credentials"))
+//!     .by_identifier_secret(&request, &params, Some(Grant::ClientCredentials))
 //!     .unwrap();
 //! assert_eq!(client.client_id(), "app");
 //! ```
@@ -42,6 +42,7 @@ use std::sync::Arc;
 
 use crate::error::{ErrorCode, OAuthError};
 use crate::form::{self, Param, Params};
+use crate::grant_type::Grant;
 use crate::header::{self, BASIC_BUFFER_LEN};
 use crate::request::Request;
 use crate::secret::StoredSecret;
@@ -79,12 +80,12 @@ pub trait Client {
         &[]
     }
 
-    /// Whether the client may use `grant_type` (`authorization_code`,
-    /// `client_credentials`, `password`, `refresh_token`, `implicit`).
-    /// Default: false, so a client whose record says nothing about grant
-    /// types may use none (`unauthorized_client`).
-    fn allows_grant_type(&self, grant_type: &str) -> bool {
-        let _ = grant_type;
+    /// Whether the client may use `grant` (the authorization code grant
+    /// also for `response_type=code`, the implicit grant for
+    /// `response_type=token`). Default: false, so a client whose record
+    /// says nothing about grant types may use none (`unauthorized_client`).
+    fn allows_grant_type(&self, grant: Grant) -> bool {
+        let _ = grant;
         false
     }
 
@@ -269,8 +270,8 @@ impl<'l, L: ClientLookup + ?Sized> ClientAuthenticator<'l, L> {
     }
 
     /// Authenticates a client by identifier and secret, from a Basic header
-    /// or the body (not both). When `grant_type` is given, a client not
-    /// allowed that grant is `unauthorized_client`.
+    /// or the body (not both). When `grant` is given, a client not allowed
+    /// that grant is `unauthorized_client`.
     ///
     /// Unknown client, public client, missing or wrong secret: all
     /// `invalid_client`, indistinguishable, in constant time.
@@ -278,7 +279,7 @@ impl<'l, L: ClientLookup + ?Sized> ClientAuthenticator<'l, L> {
         &self,
         request: &Request<'_>,
         params: &Params<'_>,
-        grant_type: Option<&str>,
+        grant: Option<Grant>,
     ) -> Result<L::Client, OAuthError> {
         let mut buf = [0u8; BASIC_BUFFER_LEN];
         let creds = presented_credentials(request, params, &mut buf)?.ok_or_else(invalid_client)?;
@@ -292,8 +293,8 @@ impl<'l, L: ClientLookup + ?Sized> ClientAuthenticator<'l, L> {
             }
         };
         let client = client.filter(|_| verified).ok_or_else(invalid_client)?;
-        if let Some(grant_type) = grant_type {
-            if !client.allows_grant_type(grant_type) {
+        if let Some(grant) = grant {
+            if !client.allows_grant_type(grant) {
                 return Err(OAuthError::new(
                     ErrorCode::UnauthorizedClient,
                     "the client is not allowed to use this grant type",

@@ -49,6 +49,7 @@ pub mod endpoint;
 pub mod error;
 pub mod form;
 mod grant;
+pub mod grant_type;
 pub mod header;
 pub mod memory;
 pub mod pkce;

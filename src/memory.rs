@@ -24,6 +24,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use crate::client_auth::{Client, ClientLookup};
 use crate::error::{ErrorCode, OAuthError};
+use crate::grant_type::Grant;
 use crate::pkce::ChallengeMethod;
 use crate::request::OAuthRequest;
 use crate::scope::Scope;
@@ -50,8 +51,9 @@ pub struct MemoryClient {
     client_id: Arc<str>,
     secret: Option<KeptSecret>,
     redirect_uris: Vec<String>,
-    /// The grant types the client may use: none until configured.
-    grants: Vec<String>,
+    /// The grant types the client may use, one bit each
+    /// ([`Grant::bit`]): none until configured.
+    grants: u8,
     /// The scopes the client may have: none until configured.
     scopes: Scope,
     default_scopes: Scope,
@@ -91,7 +93,7 @@ impl MemoryClient {
             client_id: Arc::from(client_id),
             secret: None,
             redirect_uris: redirect_uris.into_iter().map(String::from).collect(),
-            grants: Vec::new(),
+            grants: 0,
             scopes: Scope::empty(),
             default_scopes: Scope::empty(),
             introspect: false,
@@ -103,8 +105,14 @@ impl MemoryClient {
     /// `implicit`, `password`, `client_credentials`, `refresh_token`).
     /// A client given none may use none (`unauthorized_client`): what
     /// nobody configured, nobody gets.
+    ///
+    /// # Panics
+    /// If a name is none of these (a configuration error).
     pub fn grants<'g>(mut self, grants: impl IntoIterator<Item = &'g str>) -> Self {
-        self.grants = grants.into_iter().map(String::from).collect();
+        self.grants = grants
+            .into_iter()
+            .map(|name| Grant::from_name(name).expect("a grant type name"))
+            .fold(0, |set, grant| set | grant.bit());
         self
     }
 
@@ -147,7 +155,14 @@ impl fmt::Debug for MemoryClient {
             .field("client_id", &self.client_id)
             .field("confidential", &self.secret.is_some())
             .field("redirect_uris", &self.redirect_uris)
-            .field("grants", &self.grants)
+            .field(
+                "grants",
+                &Grant::ALL
+                    .iter()
+                    .filter(|g| self.grants & g.bit() != 0)
+                    .map(|g| g.as_str())
+                    .collect::<Vec<_>>(),
+            )
             .field("scopes", &self.scopes)
             .finish_non_exhaustive()
     }
@@ -172,8 +187,8 @@ impl Client for Arc<MemoryClient> {
         &self.redirect_uris
     }
 
-    fn allows_grant_type(&self, grant_type: &str) -> bool {
-        self.grants.iter().any(|x| x == grant_type)
+    fn allows_grant_type(&self, grant: Grant) -> bool {
+        self.grants & grant.bit() != 0
     }
 
     fn may_introspect(&self) -> bool {

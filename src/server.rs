@@ -4,61 +4,10 @@
 use std::fmt;
 
 use crate::error::OAuthError;
+pub use crate::grant_type::Grant;
 use crate::redirect_uri::{is_absolute_without_fragment, loopback_parts};
 use crate::token::{RandomTokenGenerator, TokenGenerator, TokenKind};
 use crate::validator::RequestValidator;
-
-/// A grant type (RFC 6749 §4, §6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Grant {
-    /// §4.1, with PKCE (RFC 7636).
-    AuthorizationCode,
-    /// §4.2 (legacy; off by default).
-    Implicit,
-    /// §4.3 (legacy; off by default).
-    Password,
-    /// §4.4.
-    ClientCredentials,
-    /// §6.
-    RefreshToken,
-}
-
-impl Grant {
-    /// Every grant type.
-    pub const ALL: [Grant; 5] = [
-        Grant::AuthorizationCode,
-        Grant::Implicit,
-        Grant::Password,
-        Grant::ClientCredentials,
-        Grant::RefreshToken,
-    ];
-
-    /// The grant's name: the `grant_type` value, or `implicit`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Grant::AuthorizationCode => "authorization_code",
-            Grant::Implicit => "implicit",
-            Grant::Password => "password",
-            Grant::ClientCredentials => "client_credentials",
-            Grant::RefreshToken => "refresh_token",
-        }
-    }
-
-    /// The grant whose `grant_type` (token endpoint) is `name`.
-    pub fn from_grant_type(name: &str) -> Option<Grant> {
-        match name {
-            "authorization_code" => Some(Grant::AuthorizationCode),
-            "password" => Some(Grant::Password),
-            "client_credentials" => Some(Grant::ClientCredentials),
-            "refresh_token" => Some(Grant::RefreshToken),
-            _ => None,
-        }
-    }
-
-    const fn bit(self) -> u8 {
-        1 << self as u8
-    }
-}
 
 /// Where the endpoints are served, relative to the issuer (or absolute),
 /// for the metadata document (RFC 8414).

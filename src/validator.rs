@@ -20,6 +20,7 @@ use std::sync::Arc;
 use crate::client_auth::{self, Client, ClientAuthenticator, ClientLookup};
 use crate::error::{ErrorCode, OAuthError};
 use crate::form::Param;
+use crate::grant_type::Grant;
 use crate::header::BASIC_BUFFER_LEN;
 use crate::pkce::ChallengeMethod;
 use crate::request::OAuthRequest;
@@ -621,7 +622,7 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
         request: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
         let _ = (client_id, request);
-        Ok(client.allows_grant_type(grant_type))
+        Ok(Grant::from_grant_type(grant_type).is_some_and(|g| client.allows_grant_type(g)))
     }
 
     /// Whether the client registered `redirect_uri`. Used by: authorization
@@ -665,8 +666,8 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
     ) -> Result<bool, OAuthError> {
         let _ = (client_id, request);
         Ok(match response_type {
-            "code" => client.allows_grant_type("authorization_code"),
-            "token" => client.allows_grant_type("implicit"),
+            "code" => client.allows_grant_type(Grant::AuthorizationCode),
+            "token" => client.allows_grant_type(Grant::Implicit),
             _ => false,
         })
     }

@@ -159,7 +159,7 @@ fn parse_client<'a>(
                 once(grants.is_some())?;
                 let list: Vec<&str> = v.split(',').filter(|g| !g.is_empty()).collect();
                 for g in &list {
-                    if *g != "implicit" && Grant::from_grant_type(g).is_none() {
+                    if Grant::from_name(g).is_none() {
                         return Err(format!("unknown grant {g:?}"));
                     }
                 }

@@ -268,12 +268,8 @@ impl Client for FfiClient {
         &self.data().redirect_uris
     }
 
-    fn allows_grant_type(&self, grant_type: &str) -> bool {
-        let grant = match grant_type {
-            "implicit" => Some(Grant::Implicit),
-            other => Grant::from_grant_type(other),
-        };
-        grant.is_some_and(|g| self.data().grants & grant_bit(g) != 0)
+    fn allows_grant_type(&self, grant: Grant) -> bool {
+        self.data().grants & grant_bit(grant) != 0
     }
 
     fn may_introspect(&self) -> bool {

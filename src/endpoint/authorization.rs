@@ -10,12 +10,11 @@
 //! Errors about the client or the redirect URI are never redirected: they
 //! come back as [`AuthorizationError::Fatal`] for the host to show.
 
-use std::fmt;
-
 use crate::client_auth::{Client, ClientAuthenticator};
 use crate::error::{ErrorCode, OAuthError};
 use crate::form::{Param, Params};
 use crate::grant;
+pub use crate::grant::authorization_request::{AuthorizationRequest, ResponseType};
 use crate::pkce::{self, ChallengeMethod};
 use crate::redirect_uri::is_absolute_without_fragment;
 pub use crate::redirect_uri::redirect_uri_matches;
@@ -24,72 +23,6 @@ use crate::response::{redirect_uri_with, Response, ResponseMode};
 use crate::scope::Scope;
 use crate::server::{Grant, Server};
 use crate::validator::RequestValidator;
-
-/// The `response_type` of an authorization request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ResponseType {
-    /// `code`: the authorization code grant.
-    Code,
-    /// `token`: the implicit grant.
-    Token,
-}
-
-impl ResponseType {
-    /// The value on the wire.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ResponseType::Code => "code",
-            ResponseType::Token => "token",
-        }
-    }
-
-    /// Where the response parameters go.
-    pub const fn response_mode(self) -> ResponseMode {
-        match self {
-            ResponseType::Code => ResponseMode::Query,
-            ResponseType::Token => ResponseMode::Fragment,
-        }
-    }
-}
-
-/// A validated authorization request: what the consent page shows, and
-/// what [`Server::authorize`] needs.
-#[derive(Clone)]
-pub struct AuthorizationRequest<C> {
-    /// The client, as the validator returned it.
-    pub client: C,
-    /// The client identifier.
-    pub client_id: String,
-    /// Where the response goes: the `redirect_uri` sent, or the client's
-    /// only registered one.
-    pub redirect_uri: String,
-    /// Whether `redirect_uri` was sent (then the token request must repeat it).
-    pub redirect_uri_sent: bool,
-    /// `code` or `token`.
-    pub response_type: ResponseType,
-    /// The requested scopes (or the client's default ones).
-    pub scopes: Scope,
-    /// The client's `state`, echoed back in the response.
-    pub state: Option<String>,
-    /// The PKCE challenge and method, if sent.
-    pub code_challenge: Option<(String, ChallengeMethod)>,
-}
-
-impl<C> fmt::Debug for AuthorizationRequest<C> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthorizationRequest")
-            .field("client_id", &self.client_id)
-            .field("redirect_uri", &self.redirect_uri)
-            .field("response_type", &self.response_type)
-            .field("scopes", &self.scopes)
-            .field("state", &self.state)
-            .field(
-                "code_challenge_method",
-                &self.code_challenge.as_ref().map(|c| c.1),
-            )
-            .finish_non_exhaustive()
-    }
-}
 
 /// Why an authorization request failed.
 #[derive(Clone, Debug)]

@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use crate::client_auth::Client;
-use crate::endpoint::authorization::AuthorizationRequest;
 use crate::error::{ErrorCode, OAuthError};
 use crate::form::Param;
+use crate::grant::authorization_request::AuthorizationRequest;
 use crate::grant::{check_grant_type, draw_tokens, save_tokens, Grantee, Refresh};
 use crate::pkce::{self, ChallengeMethod};
 use crate::request::OAuthRequest;

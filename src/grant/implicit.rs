@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use crate::endpoint::authorization::AuthorizationRequest;
 use crate::error::OAuthError;
+use crate::grant::authorization_request::AuthorizationRequest;
 use crate::grant::{issue_tokens, Grantee, Refresh};
 use crate::request::OAuthRequest;
 use crate::response::{redirect_uri_with, ResponseMode};

@@ -6,6 +6,7 @@
 //! grants (see [`crate::endpoint::authorization`]).
 
 pub(crate) mod authorization_code;
+pub mod authorization_request;
 pub(crate) mod client_credentials;
 pub(crate) mod implicit;
 pub(crate) mod password;

@@ -1,0 +1,69 @@
+//! The grant types (RFC 6749 §4, §6): a value every layer names — the
+//! server's configuration, a client's registration, the grants themselves —
+//! so it lives below all of them.
+
+/// A grant type (RFC 6749 §4, §6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Grant {
+    /// §4.1, with PKCE (RFC 7636).
+    AuthorizationCode,
+    /// §4.2 (legacy; off by default).
+    Implicit,
+    /// §4.3 (legacy; off by default).
+    Password,
+    /// §4.4.
+    ClientCredentials,
+    /// §6.
+    RefreshToken,
+}
+
+impl Grant {
+    /// Every grant type.
+    pub const ALL: [Grant; 5] = [
+        Grant::AuthorizationCode,
+        Grant::Implicit,
+        Grant::Password,
+        Grant::ClientCredentials,
+        Grant::RefreshToken,
+    ];
+
+    /// The grant's name: the `grant_type` value, or `implicit`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Grant::AuthorizationCode => "authorization_code",
+            Grant::Implicit => "implicit",
+            Grant::Password => "password",
+            Grant::ClientCredentials => "client_credentials",
+            Grant::RefreshToken => "refresh_token",
+        }
+    }
+
+    /// The grant named `name`, as [`as_str`](Self::as_str) writes it
+    /// (`implicit` included, which is no `grant_type`).
+    ///
+    /// ```
+    /// use oauth2_provider::Grant;
+    /// assert_eq!(Grant::from_name("implicit"), Some(Grant::Implicit));
+    /// assert_eq!(Grant::from_name("password"), Some(Grant::Password));
+    /// assert_eq!(Grant::from_name("magic"), None);
+    /// ```
+    pub fn from_name(name: &str) -> Option<Grant> {
+        Grant::ALL.into_iter().find(|g| g.as_str() == name)
+    }
+
+    /// The grant whose `grant_type` (token endpoint) is `name`.
+    pub fn from_grant_type(name: &str) -> Option<Grant> {
+        match name {
+            "authorization_code" => Some(Grant::AuthorizationCode),
+            "password" => Some(Grant::Password),
+            "client_credentials" => Some(Grant::ClientCredentials),
+            "refresh_token" => Some(Grant::RefreshToken),
+            _ => None,
+        }
+    }
+
+    /// The grant's bit in a set of grants (`u8`, one bit per grant).
+    pub(crate) const fn bit(self) -> u8 {
+        1 << self as u8
+    }
+}
