@@ -23,12 +23,13 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use crate::client_auth::{Client, ClientLookup};
-use crate::error::{ErrorCode, OAuthError};
+use crate::error::OAuthError;
 use crate::grant_type::Grant;
 use crate::pkce::ChallengeMethod;
 use crate::request::OAuthRequest;
 use crate::scope::Scope;
 use crate::secret::{Secret, StoredSecret};
+use crate::validator::grant_ended;
 use crate::validator::{
     AuthorizationCode, CodeStatus, IssuedToken, RefreshTokenStatus, RequestValidator, TokenInfo,
     TokenType, ValidatedCode, ValidatedRefreshToken,
@@ -203,18 +204,6 @@ struct CodeRecord {
     used: bool,
 }
 
-// Access and refresh records issued together share their client, user and
-// grant strings (one allocation each instead of two).
-struct AccessRecord {
-    client_id: Arc<str>,
-    user: Option<Arc<str>>,
-    scopes: Scope,
-    issued_at: u64,
-    expires_at: u64,
-    /// `None`: a lone access token, its own family.
-    grant_id: Option<Arc<str>>,
-}
-
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum RefreshState {
     Active,
@@ -238,7 +227,9 @@ type Map<K, V> = HashMap<K, V, StoreHashBuilder>;
 #[derive(Default)]
 struct Store {
     codes: Map<Key, CodeRecord>,
-    access: Map<Key, AccessRecord>,
+    /// What each access token grants, as `validate_bearer_token` hands
+    /// it back; its strings are shared with the refresh token's record.
+    access: Map<Key, TokenInfo>,
     refresh: Map<Key, RefreshRecord>,
     /// Every grant a code or refresh token of which may still be
     /// presented: a token saved for a grant not here (and not new) or
@@ -347,7 +338,7 @@ impl MemoryValidator {
         let now = self.now();
         let mut store = self.store();
         store.codes.retain(|_, c| c.code.expires_at > now);
-        store.access.retain(|_, a| a.expires_at > now);
+        store.access.retain(|_, a| a.exp.is_some_and(|e| e > now));
         store.refresh.retain(|_, r| {
             r.expires_at.is_none_or(|e| e > now) && r.state != RefreshState::Revoked
         });
@@ -360,7 +351,7 @@ impl MemoryValidator {
         self.store()
             .access
             .values()
-            .filter(|a| a.expires_at > now)
+            .filter(|a| a.exp.is_some_and(|e| e > now))
             .count()
     }
 
@@ -370,21 +361,6 @@ impl MemoryValidator {
 
     fn store(&self) -> MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn access_info(&self, record: &AccessRecord) -> TokenInfo {
-        TokenInfo {
-            token_type: Some(TokenType::AccessToken),
-            client_id: Arc::clone(&record.client_id),
-            username: record.user.clone(),
-            sub: record.user.clone(),
-            scopes: record.scopes.clone(),
-            exp: Some(record.expires_at),
-            iat: Some(record.issued_at),
-            aud: Vec::new(),
-            iss: None,
-            grant_id: record.grant_id.clone(),
-        }
     }
 }
 
@@ -442,8 +418,8 @@ impl RequestValidator for MemoryValidator {
             store
                 .access
                 .get(token.as_bytes())
-                .filter(|a| a.expires_at > now)
-                .map(|a| self.access_info(a))
+                .filter(|a| a.exp.is_some_and(|e| e > now))
+                .cloned()
         };
         let refresh = || {
             store
@@ -575,12 +551,7 @@ impl RequestValidator for MemoryValidator {
         if let Some(grant_id) = &token.grant_id {
             let ends_at = token.refresh_expires_at.unwrap_or(token.issued_at);
             match store.grants.get_mut(&**grant_id) {
-                Some(grant) if grant.revoked => {
-                    return Err(OAuthError::new(
-                        ErrorCode::InvalidGrant,
-                        "the grant was revoked while this request was served",
-                    ))
-                }
+                Some(grant) if grant.revoked => return Err(grant_ended()),
                 Some(grant) => grant.ends_at = grant.ends_at.max(ends_at),
                 None if token.new_grant => {
                     let record = GrantRecord {
@@ -589,12 +560,7 @@ impl RequestValidator for MemoryValidator {
                     };
                     store.grants.insert(Arc::clone(grant_id), record);
                 }
-                None => {
-                    return Err(OAuthError::new(
-                        ErrorCode::InvalidGrant,
-                        "the grant ended while this request was served",
-                    ))
-                }
+                None => return Err(grant_ended()),
             }
         }
         if let (Some(refresh), true) = (&token.refresh_token, token.refresh_token_is_new) {
@@ -615,17 +581,9 @@ impl RequestValidator for MemoryValidator {
                 },
             );
         }
-        store.access.insert(
-            Key::new(&token.access_token),
-            AccessRecord {
-                client_id,
-                user,
-                scopes: token.scopes.clone(),
-                issued_at: token.issued_at,
-                expires_at: token.issued_at.saturating_add(token.expires_in),
-                grant_id,
-            },
-        );
+        store
+            .access
+            .insert(Key::new(&token.access_token), token.access_token_info());
         Ok(())
     }
 
@@ -640,8 +598,8 @@ impl RequestValidator for MemoryValidator {
             .store()
             .access
             .get(token.as_bytes())
-            .filter(|a| a.expires_at > now)
-            .map(|a| self.access_info(a)))
+            .filter(|a| a.exp.is_some_and(|e| e > now))
+            .cloned())
     }
 
     fn validate_code(

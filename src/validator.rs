@@ -231,6 +231,27 @@ pub struct IssuedToken {
 }
 
 impl IssuedToken {
+    /// What the issued access token grants, as a store hands it back from
+    /// [`validate_bearer_token`](RequestValidator::validate_bearer_token)
+    /// and [`introspect_token`](RequestValidator::introspect_token): its
+    /// client, user, scopes, grant, issue time and expiry
+    /// (`issued_at + expires_in`). No audience or issuer: the server's
+    /// issuer stands in.
+    pub fn access_token_info(&self) -> TokenInfo {
+        TokenInfo {
+            token_type: Some(TokenType::AccessToken),
+            client_id: Arc::clone(&self.client_id),
+            username: self.user.clone(),
+            sub: self.user.clone(),
+            scopes: self.scopes.clone(),
+            exp: Some(self.issued_at.saturating_add(self.expires_in)),
+            iat: Some(self.issued_at),
+            aud: Vec::new(),
+            iss: None,
+            grant_id: self.grant_id.clone(),
+        }
+    }
+
     /// The scopes to store with a new refresh token: `refresh_scopes` if
     /// set, else `scopes`.
     pub fn refresh_token_scopes(&self) -> &Scope {
@@ -278,6 +299,18 @@ pub struct TokenInfo {
     pub iss: Option<String>,
     /// The grant (token family) identifier.
     pub grant_id: Option<Arc<str>>,
+}
+
+/// The answer of a save refused because the token's grant was revoked, or
+/// ended, while the request was served (RFC 9700 §4.14.2: no token of a
+/// revoked grant may become active): `invalid_grant`. Every store answers
+/// it the same way; see
+/// [`save_bearer_token`](RequestValidator::save_bearer_token).
+pub fn grant_ended() -> OAuthError {
+    OAuthError::new(
+        ErrorCode::InvalidGrant,
+        "the grant was revoked, or ended, while this request was served",
+    )
 }
 
 /// The host's side of the protocol: the methods of oauthlib's
@@ -556,9 +589,11 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
     /// Persists a bearer token: access token, refresh token if new, client,
     /// user, scopes, expiry, grant id. Used by every grant that issues tokens.
     ///
-    /// Must save nothing and return an error when the token's grant was
-    /// revoked meanwhile (see [`revoke_grant`](Self::revoke_grant)); the
-    /// error is the token response, and the tokens are never handed out.
+    /// Must save nothing and return [`grant_ended`] when the token's grant
+    /// was revoked meanwhile (see [`revoke_grant`](Self::revoke_grant)),
+    /// or is no longer known and the token does not start it
+    /// ([`IssuedToken::new_grant`]); the error is the token response, and
+    /// the tokens are never handed out.
     fn save_bearer_token(
         &self,
         token: &IssuedToken,
