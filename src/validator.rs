@@ -339,9 +339,7 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
         &self,
         request: &OAuthRequest<'_>,
     ) -> Result<Option<Self::Client>, OAuthError> {
-        ClientAuthenticator::new(self)
-            .by_identifier_secret(&request.http, &request.params, None)
-            .map(Some)
+        defaults::authenticate_client(self, request)
     }
 
     /// Identifies a public (non-confidential) client by `client_id` alone.
@@ -360,10 +358,7 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
         client_id: &str,
         request: &OAuthRequest<'_>,
     ) -> Result<Option<Self::Client>, OAuthError> {
-        let _ = request;
-        Ok(self
-            .find_client(client_id)?
-            .filter(|c| !c.is_confidential()))
+        defaults::authenticate_client_id(self, client_id, request)
     }
 
     /// Whether the token request must carry client authentication.
@@ -382,15 +377,7 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
         &self,
         request: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
-        if request.http.header("authorization").is_some()
-            || request.params.contains(Param::ClientSecret)
-        {
-            return Ok(true);
-        }
-        match request.params.get(Param::ClientId) {
-            Some(id) => Ok(self.find_client(id)?.is_none_or(|c| c.is_confidential())),
-            None => Ok(true),
-        }
+        defaults::client_authentication_required(self, request)
     }
 
     /// Confirms the code's authorization began with this `redirect_uri`.
@@ -407,8 +394,7 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
         client: &Self::Client,
         request: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
-        let _ = (client_id, code, redirect_uri, client, request);
-        Ok(true)
+        defaults::confirm_redirect_uri(self, client_id, code, redirect_uri, client, request)
     }
 
     /// The PKCE `code_challenge` saved with `code`, or `None` if the code
@@ -420,8 +406,7 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
         code: &str,
         request: &OAuthRequest<'_>,
     ) -> Result<Option<String>, OAuthError> {
-        let _ = (code, request);
-        Ok(None)
+        defaults::get_code_challenge(self, code, request)
     }
 
     /// The `code_challenge_method` saved with `code`. Called when
@@ -434,8 +419,7 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
         code: &str,
         request: &OAuthRequest<'_>,
     ) -> Result<Option<ChallengeMethod>, OAuthError> {
-        let _ = (code, request);
-        Ok(None)
+        defaults::get_code_challenge_method(self, code, request)
     }
 
     /// The redirect URI to use when the authorization request omits
@@ -449,11 +433,7 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
         client: &Self::Client,
         request: &OAuthRequest<'_>,
     ) -> Result<Option<String>, OAuthError> {
-        let _ = (client_id, request);
-        match client.redirect_uris() {
-            [only] => Ok(Some(only.clone())),
-            _ => Ok(None),
-        }
+        defaults::get_default_redirect_uri(self, client_id, client, request)
     }
 
     /// The scopes granted when a request names none. Used by:
@@ -465,8 +445,7 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
         client: &Self::Client,
         request: &OAuthRequest<'_>,
     ) -> Result<Scope, OAuthError> {
-        let _ = (client_id, client, request);
-        Ok(Scope::empty())
+        defaults::get_default_scopes(self, client_id, client, request)
     }
 
     /// The scopes of the grant a refresh token belongs to. Used by: refresh
@@ -477,8 +456,7 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
         original: &ValidatedRefreshToken,
         request: &OAuthRequest<'_>,
     ) -> Result<Scope, OAuthError> {
-        let _ = (refresh_token, request);
-        Ok(original.scopes.clone())
+        defaults::get_original_scopes(self, refresh_token, original, request)
     }
 
     /// Looks up an access or refresh token for introspection (RFC 7662) and
@@ -516,8 +494,7 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
         client: &Self::Client,
         request: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
-        let _ = (client_id, client, request);
-        Ok(false)
+        defaults::is_pkce_required(self, client_id, client, request)
     }
 
     /// Whether `requested` lies within the refresh token's grant, asked only
@@ -530,8 +507,7 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
         refresh_token: &str,
         request: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
-        let _ = (requested, refresh_token, request);
-        Ok(false)
+        defaults::is_within_original_scope(self, requested, refresh_token, request)
     }
 
     /// Revokes an access or refresh token (RFC 7009). The library has
@@ -573,8 +549,7 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
     /// tokens are always rotated (RFC 9700 §4.14.2). Used by: refresh
     /// token. Default: true.
     fn rotate_refresh_token(&self, request: &OAuthRequest<'_>) -> Result<bool, OAuthError> {
-        let _ = request;
-        Ok(true)
+        defaults::rotate_refresh_token(self, request)
     }
 
     /// Persists an authorization code with its client, redirect URI, user,
@@ -607,7 +582,7 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
         token: &IssuedToken,
         request: &OAuthRequest<'_>,
     ) -> Result<(), OAuthError> {
-        self.save_bearer_token(token, request)
+        defaults::save_token(self, token, request)
     }
 
     /// Checks a bearer token presented to a protected resource and returns
@@ -631,8 +606,7 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
         client_id: &str,
         request: &OAuthRequest<'_>,
     ) -> Result<Option<Self::Client>, OAuthError> {
-        let _ = request;
-        self.find_client(client_id)
+        defaults::validate_client_id(self, client_id, request)
     }
 
     /// Checks a code at the token endpoint and returns what was saved with
@@ -656,8 +630,7 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
         client: &Self::Client,
         request: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
-        let _ = (client_id, request);
-        Ok(Grant::from_grant_type(grant_type).is_some_and(|g| client.allows_grant_type(g)))
+        defaults::validate_grant_type(self, client_id, grant_type, client, request)
     }
 
     /// Whether the client registered `redirect_uri`. Used by: authorization
@@ -672,11 +645,7 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
         client: &Self::Client,
         request: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
-        let _ = (client_id, request);
-        Ok(client
-            .redirect_uris()
-            .iter()
-            .any(|u| crate::redirect_uri::redirect_uri_matches(u, redirect_uri)))
+        defaults::validate_redirect_uri(self, client_id, redirect_uri, client, request)
     }
 
     /// Checks a refresh token and returns what it grants, or reports it
@@ -699,12 +668,7 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
         client: &Self::Client,
         request: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
-        let _ = (client_id, request);
-        Ok(match response_type {
-            "code" => client.allows_grant_type(Grant::AuthorizationCode),
-            "token" => client.allows_grant_type(Grant::Implicit),
-            _ => false,
-        })
+        defaults::validate_response_type(self, client_id, response_type, client, request)
     }
 
     /// Whether the client may have `scopes`. Used by: authorization code,
@@ -728,7 +692,244 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
         client: &Self::Client,
         request: &OAuthRequest<'_>,
     ) -> Result<Option<String>, OAuthError> {
-        let _ = (username, password, client, request);
+        defaults::validate_user(self, username, password, client, request)
+    }
+}
+/// The trait's default answers, as functions: a host that overrides a hook
+/// for some requests calls these for the rest, and the C ABI's adapter
+/// uses them for every callback left NULL.
+pub mod defaults {
+    use super::*;
+
+    /// What [`RequestValidator::authenticate_client`] does unless a host
+    /// overrides it; an override can fall back to it.
+    pub fn authenticate_client<V: RequestValidator + ?Sized>(
+        validator: &V,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<V::Client>, OAuthError> {
+        ClientAuthenticator::new(validator)
+            .by_identifier_secret(&request.http, &request.params, None)
+            .map(Some)
+    }
+
+    /// What [`RequestValidator::authenticate_client_id`] does unless a host
+    /// overrides it; an override can fall back to it.
+    pub fn authenticate_client_id<V: RequestValidator + ?Sized>(
+        validator: &V,
+        client_id: &str,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<V::Client>, OAuthError> {
+        let _ = request;
+        Ok(validator
+            .find_client(client_id)?
+            .filter(|c| !c.is_confidential()))
+    }
+
+    /// What [`RequestValidator::client_authentication_required`] does unless a host
+    /// overrides it; an override can fall back to it.
+    pub fn client_authentication_required<V: RequestValidator + ?Sized>(
+        validator: &V,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        if request.http.header("authorization").is_some()
+            || request.params.contains(Param::ClientSecret)
+        {
+            return Ok(true);
+        }
+        match request.params.get(Param::ClientId) {
+            Some(id) => Ok(validator
+                .find_client(id)?
+                .is_none_or(|c| c.is_confidential())),
+            None => Ok(true),
+        }
+    }
+
+    /// What [`RequestValidator::confirm_redirect_uri`] does unless a host
+    /// overrides it; an override can fall back to it.
+    pub fn confirm_redirect_uri<V: RequestValidator + ?Sized>(
+        validator: &V,
+        client_id: &str,
+        code: &str,
+        redirect_uri: Option<&str>,
+        client: &V::Client,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let _ = (validator, client_id, code, redirect_uri, client, request);
+        Ok(true)
+    }
+
+    /// What [`RequestValidator::get_code_challenge`] does unless a host
+    /// overrides it; an override can fall back to it.
+    pub fn get_code_challenge<V: RequestValidator + ?Sized>(
+        validator: &V,
+        code: &str,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<String>, OAuthError> {
+        let _ = (validator, code, request);
+        Ok(None)
+    }
+
+    /// What [`RequestValidator::get_code_challenge_method`] does unless a host
+    /// overrides it; an override can fall back to it.
+    pub fn get_code_challenge_method<V: RequestValidator + ?Sized>(
+        validator: &V,
+        code: &str,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<ChallengeMethod>, OAuthError> {
+        let _ = (validator, code, request);
+        Ok(None)
+    }
+
+    /// What [`RequestValidator::get_default_redirect_uri`] does unless a host
+    /// overrides it; an override can fall back to it.
+    pub fn get_default_redirect_uri<V: RequestValidator + ?Sized>(
+        validator: &V,
+        client_id: &str,
+        client: &V::Client,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<String>, OAuthError> {
+        let _ = (validator, client_id, request);
+        match client.redirect_uris() {
+            [only] => Ok(Some(only.clone())),
+            _ => Ok(None),
+        }
+    }
+
+    /// What [`RequestValidator::get_default_scopes`] does unless a host
+    /// overrides it; an override can fall back to it.
+    pub fn get_default_scopes<V: RequestValidator + ?Sized>(
+        validator: &V,
+        client_id: &str,
+        client: &V::Client,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Scope, OAuthError> {
+        let _ = (validator, client_id, client, request);
+        Ok(Scope::empty())
+    }
+
+    /// What [`RequestValidator::get_original_scopes`] does unless a host
+    /// overrides it; an override can fall back to it.
+    pub fn get_original_scopes<V: RequestValidator + ?Sized>(
+        validator: &V,
+        refresh_token: &str,
+        original: &ValidatedRefreshToken,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Scope, OAuthError> {
+        let _ = (validator, refresh_token, request);
+        Ok(original.scopes.clone())
+    }
+
+    /// What [`RequestValidator::is_pkce_required`] does unless a host
+    /// overrides it; an override can fall back to it.
+    pub fn is_pkce_required<V: RequestValidator + ?Sized>(
+        validator: &V,
+        client_id: &str,
+        client: &V::Client,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let _ = (validator, client_id, client, request);
+        Ok(false)
+    }
+
+    /// What [`RequestValidator::is_within_original_scope`] does unless a host
+    /// overrides it; an override can fall back to it.
+    pub fn is_within_original_scope<V: RequestValidator + ?Sized>(
+        validator: &V,
+        requested: &Scope,
+        refresh_token: &str,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let _ = (validator, requested, refresh_token, request);
+        Ok(false)
+    }
+
+    /// What [`RequestValidator::rotate_refresh_token`] does unless a host
+    /// overrides it; an override can fall back to it.
+    pub fn rotate_refresh_token<V: RequestValidator + ?Sized>(
+        validator: &V,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let _ = (validator, request);
+        Ok(true)
+    }
+
+    /// What [`RequestValidator::save_token`] does unless a host
+    /// overrides it; an override can fall back to it.
+    pub fn save_token<V: RequestValidator + ?Sized>(
+        validator: &V,
+        token: &IssuedToken,
+        request: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        validator.save_bearer_token(token, request)
+    }
+
+    /// What [`RequestValidator::validate_client_id`] does unless a host
+    /// overrides it; an override can fall back to it.
+    pub fn validate_client_id<V: RequestValidator + ?Sized>(
+        validator: &V,
+        client_id: &str,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<V::Client>, OAuthError> {
+        let _ = request;
+        validator.find_client(client_id)
+    }
+
+    /// What [`RequestValidator::validate_grant_type`] does unless a host
+    /// overrides it; an override can fall back to it.
+    pub fn validate_grant_type<V: RequestValidator + ?Sized>(
+        validator: &V,
+        client_id: &str,
+        grant_type: &str,
+        client: &V::Client,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let _ = (validator, client_id, request);
+        Ok(Grant::from_grant_type(grant_type).is_some_and(|g| client.allows_grant_type(g)))
+    }
+
+    /// What [`RequestValidator::validate_redirect_uri`] does unless a host
+    /// overrides it; an override can fall back to it.
+    pub fn validate_redirect_uri<V: RequestValidator + ?Sized>(
+        validator: &V,
+        client_id: &str,
+        redirect_uri: &str,
+        client: &V::Client,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let _ = (validator, client_id, request);
+        Ok(client
+            .redirect_uris()
+            .iter()
+            .any(|u| crate::redirect_uri::redirect_uri_matches(u, redirect_uri)))
+    }
+
+    /// What [`RequestValidator::validate_response_type`] does unless a host
+    /// overrides it; an override can fall back to it.
+    pub fn validate_response_type<V: RequestValidator + ?Sized>(
+        validator: &V,
+        client_id: &str,
+        response_type: &str,
+        client: &V::Client,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let _ = (validator, client_id, request);
+        Ok(match response_type {
+            "code" => client.allows_grant_type(Grant::AuthorizationCode),
+            "token" => client.allows_grant_type(Grant::Implicit),
+            _ => false,
+        })
+    }
+
+    /// What [`RequestValidator::validate_user`] does unless a host
+    /// overrides it; an override can fall back to it.
+    pub fn validate_user<V: RequestValidator + ?Sized>(
+        validator: &V,
+        username: &str,
+        password: &str,
+        client: &V::Client,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<String>, OAuthError> {
+        let _ = (validator, username, password, client, request);
         Ok(None)
     }
 }

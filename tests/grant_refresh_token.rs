@@ -605,7 +605,10 @@ fn a_save_for_a_grant_that_ended_meanwhile_is_refused() {
     };
     let before = s.validator().active_access_tokens();
     let refused = s.validator().save_token(&continuing(false), &request);
-    assert_eq!(refused.unwrap_err(), oauth2_provider::validator::grant_ended());
+    assert_eq!(
+        refused.unwrap_err(),
+        oauth2_provider::validator::grant_ended()
+    );
     assert_eq!(s.validator().active_access_tokens(), before);
     s.validator()
         .save_token(&continuing(true), &request)

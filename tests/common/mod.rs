@@ -473,15 +473,7 @@ mod delegating_impl {
             if self.skip_client_auth {
                 return Ok(false);
             }
-            if request.http.header("authorization").is_some()
-                || request.params.contains(Param::ClientSecret)
-            {
-                return Ok(true);
-            }
-            match request.params.get(Param::ClientId) {
-                Some(id) => Ok(self.find_client(id)?.is_none_or(|c| c.is_confidential())),
-                None => Ok(true),
-            }
+            oauth2_provider::validator::defaults::client_authentication_required(self, request)
         }
 
         fn get_code_challenge(&self, code: &str, request: &OAuthRequest<'_>) -> R<Option<String>> {
