@@ -1,9 +1,9 @@
 //! The wall clock, in whole seconds since the Unix epoch: all that expiry
 //! needs. On Linux it is `CLOCK_REALTIME_COARSE`, the time of the kernel's
 //! last tick (a few milliseconds behind at most), which the vDSO answers
-//! from memory in about 5 ns, where `SystemTime::now` reads the hardware
-//! clock (about 55 ns on a VM here): a bearer check reads the clock twice,
-//! and that was a third of its time. Elsewhere, `SystemTime`.
+//! from memory, where `SystemTime::now` reads the hardware clock, a cost a
+//! bearer check would pay twice (the README gives the figures). Elsewhere,
+//! `SystemTime`.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
