@@ -12,53 +12,12 @@ use provider::validator::{CodeStatus, IssuedToken, RefreshTokenStatus, TokenInfo
 use provider::{OAuthRequest, Scope, ValidatedCode, ValidatedRefreshToken};
 
 use crate::client::{oap_client, oap_registered_client, FfiClient};
+use crate::enums::{oap_pkce_method, oap_token_type, pkce_method, token_type};
 use crate::ffi::{into_handle, read_versioned, try_ref, try_slice, Out, Versioned};
 use crate::panic;
 use crate::slice::oap_str;
 use crate::status::oap_status;
 use crate::token::{clone_info, oap_token};
-
-/// The kind of a token, as in `token_type_hint` (RFC 7009, RFC 7662).
-pub type oap_token_type = u32;
-/// Unknown, or no hint given.
-pub const OAP_TOKEN_TYPE_NONE: u32 = 0;
-/// An access token.
-pub const OAP_TOKEN_TYPE_ACCESS_TOKEN: u32 = 1;
-/// A refresh token.
-pub const OAP_TOKEN_TYPE_REFRESH_TOKEN: u32 = 2;
-
-/// A PKCE code challenge method (RFC 7636 §4.3).
-pub type oap_pkce_method = u32;
-/// No challenge.
-pub const OAP_PKCE_NONE: u32 = 0;
-/// `plain`: the challenge is the verifier (legacy).
-pub const OAP_PKCE_PLAIN: u32 = 1;
-/// `S256`: the challenge is BASE64URL(SHA256(verifier)).
-pub const OAP_PKCE_S256: u32 = 2;
-
-pub(crate) fn token_type_code(t: Option<TokenType>) -> oap_token_type {
-    match t {
-        None => OAP_TOKEN_TYPE_NONE,
-        Some(TokenType::AccessToken) => OAP_TOKEN_TYPE_ACCESS_TOKEN,
-        Some(TokenType::RefreshToken) => OAP_TOKEN_TYPE_REFRESH_TOKEN,
-    }
-}
-
-pub(crate) fn pkce_code(m: Option<ChallengeMethod>) -> oap_pkce_method {
-    match m {
-        None => OAP_PKCE_NONE,
-        Some(ChallengeMethod::Plain) => OAP_PKCE_PLAIN,
-        Some(ChallengeMethod::S256) => OAP_PKCE_S256,
-    }
-}
-
-pub(crate) fn pkce_method(code: oap_pkce_method) -> Result<ChallengeMethod, oap_status> {
-    match code {
-        OAP_PKCE_PLAIN => Ok(ChallengeMethod::Plain),
-        OAP_PKCE_S256 => Ok(ChallengeMethod::S256),
-        _ => Err(oap_status::InvalidParameter),
-    }
-}
 
 /// What a token grants, handed back by `introspect_token` and
 /// `validate_bearer_token` through `oap_ctx_set_token_info` (copied).
@@ -492,12 +451,7 @@ fn put_token_info_with(ctx: &mut oap_ctx<'_>, make: impl FnOnce() -> TokenInfo) 
 pub(crate) unsafe fn copy_token_info(info: *const oap_token_info) -> Result<TokenInfo, oap_status> {
     // SAFETY: NULL or valid (contract).
     let i = unsafe { read_versioned(info) }?;
-    let token_type = match i.token_type {
-        OAP_TOKEN_TYPE_NONE => None,
-        OAP_TOKEN_TYPE_ACCESS_TOKEN => Some(TokenType::AccessToken),
-        OAP_TOKEN_TYPE_REFRESH_TOKEN => Some(TokenType::RefreshToken),
-        _ => return Err(oap_status::InvalidParameter),
-    };
+    let token_type = token_type(i.token_type)?;
     // SAFETY: aud_len strings at aud, valid for the call (contract).
     let aud = unsafe { try_slice(i.aud, i.aud_len) }?
         .iter()

@@ -8,12 +8,11 @@ use provider::form;
 use provider::header::{self, HeaderError};
 use provider::{pkce, secret, token};
 
-use crate::context::{oap_pkce_method, pkce_method};
+use crate::enums::{cb_answer, oap_cb_result, oap_pkce_method, pkce_method};
 use crate::ffi::{check_len, Out};
 use crate::panic;
 use crate::slice::{oap_bytes, oap_str};
 use crate::status::oap_status;
-use crate::validator::{oap_cb_result, OAP_CB_FALSE, OAP_CB_TRUE};
 
 /// The length of a generated token (`oap_generate_token`): 256 random bits
 /// in unpadded base64url.
@@ -299,10 +298,10 @@ pub unsafe extern "C" fn oap_form_parse(
             // SAFETY: the caller's callback (contract); name and value live
             // until it returns.
             let answer = unsafe { callback(user_data, oap_str::new(&name), oap_str::new(&value)) };
-            match answer {
-                OAP_CB_TRUE => {}
-                OAP_CB_FALSE => return Ok(()),
-                _ => return Err(oap_status::CallbackFailed),
+            match cb_answer(answer) {
+                Some(true) => {}
+                Some(false) => return Ok(()),
+                None => return Err(oap_status::CallbackFailed),
             }
         }
         Ok(())

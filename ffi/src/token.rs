@@ -4,9 +4,8 @@
 
 use provider::TokenInfo;
 
-use crate::context::{
-    copy_token_info, oap_token_info, oap_token_type, token_type_code, OAP_TOKEN_TYPE_NONE,
-};
+use crate::context::{copy_token_info, oap_token_info};
+use crate::enums::{oap_token_type, token_type_code, OAP_TOKEN_TYPE_NONE};
 use crate::ffi::{free_handle, into_handle, try_ref, Out};
 use crate::panic;
 use crate::slice::oap_str;

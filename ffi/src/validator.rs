@@ -13,23 +13,13 @@ use provider::{
 };
 
 use crate::client::FfiClient;
-use crate::context::{
-    oap_ctx, oap_pkce_method, oap_token_type, pkce_code, token_type_code, Slot, Value,
+use crate::context::{oap_ctx, Slot, Value};
+use crate::enums::{
+    cb_answer, oap_cb_result, oap_pkce_method, oap_token_type, pkce_code, token_type_code,
 };
 use crate::ffi::{map_small, read_versioned, Versioned};
 use crate::slice::oap_str;
 use crate::status::oap_status;
-
-/// What a callback answers: `OAP_CB_TRUE`, `OAP_CB_FALSE` or `OAP_CB_ERROR`.
-/// Any other value counts as `OAP_CB_ERROR`.
-pub type oap_cb_result = u32;
-/// No / not found / invalid (see each callback).
-pub const OAP_CB_FALSE: u32 = 0;
-/// Yes / found / done (see each callback).
-pub const OAP_CB_TRUE: u32 = 1;
-/// The callback failed (storage unreachable, …). The library answers
-/// `server_error` (HTTP 500) and ignores anything the callback set.
-pub const OAP_CB_ERROR: u32 = 2;
 
 /// An authorization code to persist, as `save_authorization_code` receives
 /// it. Borrowed: valid until the callback returns; copy what you keep.
@@ -613,10 +603,8 @@ fn settle(
 /// setter failed; anything else is a failure.
 #[inline]
 fn verdict(name: &'static str, raw: u32, setter_failed: bool) -> Result<bool, OAuthError> {
-    match raw {
-        _ if setter_failed => Err(failed(name)),
-        OAP_CB_TRUE => Ok(true),
-        OAP_CB_FALSE => Ok(false),
+    match cb_answer(raw) {
+        Some(yes) if !setter_failed => Ok(yes),
         _ => Err(failed(name)),
     }
 }
