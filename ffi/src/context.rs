@@ -17,7 +17,7 @@ use crate::ffi::{into_handle, read_versioned, try_ref, Out, Versioned};
 use crate::panic;
 use crate::slice::oap_str;
 use crate::status::oap_status;
-use crate::token::{self, clone_info, copy_token_info, oap_token, oap_token_info, scopes, time};
+use crate::token::{self, copy_token_info, oap_token, oap_token_info, scopes, time};
 
 /// What was stored with a valid, unused authorization code, handed back by
 /// `validate_code` through `oap_ctx_set_code` (copied).
@@ -375,7 +375,7 @@ pub unsafe extern "C" fn oap_ctx_set_token(
             ctx,
             Slot::TokenInfo,
             || try_ref(token),
-            |ctx, token| put_token_info_with(ctx, || clone_info(&token.inner)),
+            |ctx, token| put_token_info_with(ctx, || token.inner.clone()),
         )
     }
 }

@@ -106,28 +106,6 @@ pub struct oap_token {
     pub(crate) inner: TokenInfo,
 }
 
-/// A copy of `info` for a request: `TokenInfo::clone`, without the call
-/// to clone an empty audience list (a host's usual token has none).
-#[inline]
-pub(crate) fn clone_info(info: &TokenInfo) -> TokenInfo {
-    TokenInfo {
-        token_type: info.token_type,
-        client_id: info.client_id.clone(),
-        username: info.username.clone(),
-        sub: info.sub.clone(),
-        scopes: info.scopes.clone(),
-        exp: info.exp,
-        iat: info.iat,
-        aud: if info.aud.is_empty() {
-            Vec::new()
-        } else {
-            info.aud.clone()
-        },
-        iss: info.iss.clone(),
-        grant_id: info.grant_id.clone(),
-    }
-}
-
 /// Checks and copies `info` (as `oap_ctx_set_token_info` would) into a new
 /// token, written to `*token_out` on success; the caller owns it and frees
 /// it with `oap_token_free`. `info`'s memory may be released once this
