@@ -375,7 +375,7 @@ pub unsafe extern "C" fn oap_ctx_set_token(
             ctx,
             Slot::TokenInfo,
             || try_ref(token),
-            |ctx, token| put_token_info_with(ctx, || token.inner.clone()),
+            |ctx, token| put_token_info(ctx, token.inner.clone()),
         )
     }
 }
@@ -384,17 +384,9 @@ pub unsafe extern "C" fn oap_ctx_set_token(
 /// `Slot::TokenInfo` has one; were one missing, the info would be dropped
 /// and the callback's `OAP_CB_TRUE` count as a failure (no value).
 fn put_token_info(ctx: &mut oap_ctx<'_>, info: TokenInfo) {
-    put_token_info_with(ctx, || info);
-}
-
-/// As [`put_token_info`], the info made by `make` right in the slot (a
-/// token info is large: not built aside, then moved).
-#[inline]
-fn put_token_info_with(ctx: &mut oap_ctx<'_>, make: impl FnOnce() -> TokenInfo) {
     if let Some(out) = ctx.token_info.as_deref_mut() {
         // A second answer replaces the first.
-        *out = None;
-        out.get_or_insert_with(make);
+        *out = Some(info);
     }
 }
 

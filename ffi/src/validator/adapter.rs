@@ -54,23 +54,6 @@ fn handed_back<T>(
     value.map(Some).ok_or_else(|| failed(name))
 }
 
-/// A token-info lookup's answer, settled where the callback left the info
-/// (`answer`, returned as is: a token info is large, better not moved):
-/// `OAP_CB_FALSE` is `None` (whatever was set), `OAP_CB_TRUE` must have
-/// come with an info, or the callback counts as failed.
-fn settle(
-    name: &'static str,
-    yes: Result<bool, OAuthError>,
-    answer: &mut Result<Option<TokenInfo>, OAuthError>,
-) {
-    match yes {
-        Ok(true) if matches!(answer, Ok(None)) => *answer = Err(failed(name)),
-        Ok(true) => {}
-        Ok(false) => *answer = Ok(None),
-        Err(e) => *answer = Err(e),
-    }
-}
-
 /// A callback's raw answer: `OAP_CB_TRUE` or `OAP_CB_FALSE`, unless a
 /// setter failed; anything else is a failure.
 #[inline]
@@ -543,16 +526,12 @@ impl RequestValidator for FfiValidator {
         let Some(cb) = self.table.introspect_token else {
             return Err(not_set("introspect_token"));
         };
-        let mut answer = Ok(None);
-        let Ok(slot) = &mut answer else {
-            unreachable!()
-        };
-        let yes = self.token_info("introspect_token", request, slot, |ud, ctx| {
+        let mut info = None;
+        let yes = self.token_info("introspect_token", request, &mut info, |ud, ctx| {
             // SAFETY: a host callback; see the comment above the ClientLookup impl.
             unsafe { cb(ud, oap_str::new(token), token_type_code(hint), ctx) }
-        });
-        settle("introspect_token", yes, &mut answer);
-        answer
+        })?;
+        handed_back("introspect_token", yes, info)
     }
 
     fn invalidate_authorization_code(
@@ -715,21 +694,16 @@ impl RequestValidator for FfiValidator {
             return Err(not_set("validate_bearer_token"));
         };
         // map_small's slice never dangles, even when empty: C gets a real
-        // address. The token info goes straight to `info`, not through
-        // map_small's result.
+        // address.
         let to_view = |s: &&str| Ok::<_, Infallible>(oap_str::new(s));
-        let mut answer = Ok(None);
-        let Ok(slot) = &mut answer else {
-            unreachable!()
-        };
+        let mut info = None;
         let Ok(yes) = map_small(scopes, to_view, |views| {
-            self.token_info("validate_bearer_token", request, slot, |ud, ctx| {
+            self.token_info("validate_bearer_token", request, &mut info, |ud, ctx| {
                 // SAFETY: a host callback; see the comment above the ClientLookup impl.
                 unsafe { cb(ud, oap_str::new(token), views.as_ptr(), views.len(), ctx) }
             })
         });
-        settle("validate_bearer_token", yes, &mut answer);
-        answer
+        handed_back("validate_bearer_token", yes?, info)
     }
 
     fn validate_client_id(
