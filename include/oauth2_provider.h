@@ -1785,6 +1785,16 @@ oap_status oap_ctx_param(const struct oap_ctx *ctx,
 struct oap_str oap_version(void);
 
 /**
+ * A short English description of `status` (any number: unknown ones get
+ * "unknown status").
+ *
+ * The returned text is static (never free it), valid UTF-8, and followed
+ * by a NUL byte that `len` does not count, so `ptr` may also be printed
+ * with `"%s"`. Thread-safe.
+ */
+struct oap_str oap_status_message(uint32_t status);
+
+/**
  * Compares two byte strings in time independent of their contents and of
  * which is longer (it compares their SHA-256 digests). Writes the result
  * to `*equal_out`.
@@ -2216,16 +2226,6 @@ oap_status oap_server_deny(const struct oap_server *server,
  * `cstr` must be NULL or point to a NUL-terminated string.
  */
 struct oap_str oap_str_from_cstr(const char *cstr);
-
-/**
- * A short English description of `status` (any number: unknown ones get
- * "unknown status").
- *
- * The returned text is static (never free it), valid UTF-8, and followed
- * by a NUL byte that `len` does not count, so `ptr` may also be printed
- * with `"%s"`. Thread-safe.
- */
-struct oap_str oap_status_message(uint32_t status);
 
 /**
  * Checks and copies `info` (as `oap_ctx_set_token_info` would) into a new

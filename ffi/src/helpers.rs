@@ -31,6 +31,20 @@ pub extern "C" fn oap_version() -> oap_str {
     })
 }
 
+/// A short English description of `status` (any number: unknown ones get
+/// "unknown status").
+///
+/// The returned text is static (never free it), valid UTF-8, and followed
+/// by a NUL byte that `len` does not count, so `ptr` may also be printed
+/// with `"%s"`. Thread-safe.
+#[no_mangle]
+pub extern "C" fn oap_status_message(status: u32) -> oap_str {
+    panic::value(oap_str::NONE, || {
+        let text = oap_status::from_u32(status).map_or("unknown status\0", oap_status::message_nul);
+        oap_str::from_static_nul(text)
+    })
+}
+
 /// Copies `text` into the caller's buffer. A `buf_len` over `PTRDIFF_MAX`
 /// is refused as every length is (`check_len`), however short `text`.
 ///
