@@ -49,6 +49,14 @@
 #define OAP_STR_LIT(literal) { (literal), sizeof(literal) - 1 }
 
 /**
+ * The longest lifetime the library accepts, in seconds: ten years
+ * (315,360,000). A longer one (say `UINT64_MAX` meant as "forever") is
+ * `OAP_STATUS_INVALID_PARAMETER`: no token or code should outlive it,
+ * and expiry times stay far from overflowing.
+ */
+#define OAP_MAX_LIFETIME ((((10 * 365) * 24) * 60) * 60)
+
+/**
  * No secret: a public client (RFC 6749 §2.1).
  */
 #define OAP_SECRET_NONE 0
@@ -95,14 +103,6 @@
 #define OAP_GRANT_ALL 31
 
 /**
- * The longest lifetime the library accepts, in seconds: ten years
- * (315,360,000). A longer one (say `UINT64_MAX` meant as "forever") is
- * `OAP_STATUS_INVALID_PARAMETER`: no token or code should outlive it,
- * and expiry times stay far from overflowing.
- */
-#define OAP_MAX_LIFETIME ((((10 * 365) * 24) * 60) * 60)
-
-/**
  * Unknown, or no hint given.
  */
 #define OAP_TOKEN_TYPE_NONE 0
@@ -133,22 +133,6 @@
 #define OAP_PKCE_S256 2
 
 /**
- * The length of a generated token (`oap_generate_token`): 256 random bits
- * in unpadded base64url.
- */
-#define OAP_TOKEN_LEN 43
-
-/**
- * The length of an S256 PKCE challenge.
- */
-#define OAP_S256_CHALLENGE_LEN 43
-
-/**
- * A buffer size that holds any Basic credentials `oap_parse_basic` accepts.
- */
-#define OAP_BASIC_BUFFER_LEN 1024
-
-/**
  * No / not found / invalid (see each callback).
  */
 #define OAP_CB_FALSE 0
@@ -163,6 +147,22 @@
  * `server_error` (HTTP 500) and ignores anything the callback set.
  */
 #define OAP_CB_ERROR 2
+
+/**
+ * The length of a generated token (`oap_generate_token`): 256 random bits
+ * in unpadded base64url.
+ */
+#define OAP_TOKEN_LEN 43
+
+/**
+ * The length of an S256 PKCE challenge.
+ */
+#define OAP_S256_CHALLENGE_LEN 43
+
+/**
+ * A buffer size that holds any Basic credentials `oap_parse_basic` accepts.
+ */
+#define OAP_BASIC_BUFFER_LEN 1024
 
 /**
  * The result of every fallible function. `OAP_STATUS_OK` is 0, so
@@ -1785,6 +1785,16 @@ oap_status oap_ctx_param(const struct oap_ctx *ctx,
 struct oap_str oap_version(void);
 
 /**
+ * A short English description of `status` (any number: unknown ones get
+ * "unknown status").
+ *
+ * The returned text is static (never free it), valid UTF-8, and followed
+ * by a NUL byte that `len` does not count, so `ptr` may also be printed
+ * with `"%s"`. Thread-safe.
+ */
+struct oap_str oap_status_message(uint32_t status);
+
+/**
  * Compares two byte strings in time independent of their contents and of
  * which is longer (it compares their SHA-256 digests). Writes the result
  * to `*equal_out`.
@@ -2216,16 +2226,6 @@ oap_status oap_server_deny(const struct oap_server *server,
  * `cstr` must be NULL or point to a NUL-terminated string.
  */
 struct oap_str oap_str_from_cstr(const char *cstr);
-
-/**
- * A short English description of `status` (any number: unknown ones get
- * "unknown status").
- *
- * The returned text is static (never free it), valid UTF-8, and followed
- * by a NUL byte that `len` does not count, so `ptr` may also be printed
- * with `"%s"`. Thread-safe.
- */
-struct oap_str oap_status_message(uint32_t status);
 
 /**
  * Checks and copies `info` (as `oap_ctx_set_token_info` would) into a new

@@ -4,7 +4,7 @@
 use provider::AuthorizationRequest;
 
 use crate::client::FfiClient;
-use crate::context::{oap_pkce_method, pkce_code, OAP_PKCE_NONE};
+use crate::enums::{oap_pkce_method, pkce_code, OAP_PKCE_NONE};
 use crate::ffi::{free_handle, into_handle, try_ref};
 use crate::panic;
 use crate::slice::oap_str;

@@ -8,21 +8,11 @@ use std::sync::Arc;
 use provider::secret::{parse_sha256_hex, StoredSecret};
 use provider::{Client, Grant, Secret};
 
-use crate::config::{grant_bit, known_grants, oap_grants};
+use crate::enums::{grant_bit, known_grants, oap_grants, oap_secret_kind, secret_kind, SecretKind};
 use crate::ffi::{free_handle, into_handle, read_versioned, try_slice, Out, Versioned};
 use crate::panic;
 use crate::slice::oap_str;
 use crate::status::oap_status;
-
-/// How an `oap_client`'s secret is given: `OAP_SECRET_*`.
-pub type oap_secret_kind = u32;
-/// No secret: a public client (RFC 6749 §2.1).
-pub const OAP_SECRET_NONE: u32 = 0;
-/// `secret` is the plaintext secret.
-pub const OAP_SECRET_PLAIN: u32 = 1;
-/// `secret` is the SHA-256 digest of the secret's UTF-8 bytes, as 64
-/// hexadecimal digits (either case), so the host need not keep plaintext.
-pub const OAP_SECRET_SHA256_HEX: u32 = 2;
 
 /// A registered client, handed to the library by `oap_ctx_set_client`,
 /// which copies everything: the memory may be released once it returns.
@@ -105,20 +95,19 @@ impl ClientData {
         let c = unsafe { read_versioned(client) }?;
         // SAFETY: valid for this call (contract).
         let client_id = Arc::from(unsafe { c.client_id.to_str() }?);
-        let secret = match c.secret_kind {
-            OAP_SECRET_NONE => None,
+        let secret = match secret_kind(c.secret_kind)? {
+            SecretKind::None => None,
             // SAFETY: valid for this call (contract).
-            OAP_SECRET_PLAIN => Some(KeptSecret::Plain(Secret::new(unsafe {
+            SecretKind::Plain => Some(KeptSecret::Plain(Secret::new(unsafe {
                 c.secret.to_str()
             }?))),
-            OAP_SECRET_SHA256_HEX => {
+            SecretKind::Sha256Hex => {
                 // SAFETY: valid for this call (contract).
                 let hex = unsafe { c.secret.to_str() }?;
                 Some(KeptSecret::Sha256(
                     parse_sha256_hex(hex).ok_or(oap_status::InvalidParameter)?,
                 ))
             }
-            _ => return Err(oap_status::InvalidParameter),
         };
         // A confidential client without a secret could authenticate by no
         // means the library knows: a description that contradicts itself.

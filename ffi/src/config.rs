@@ -6,26 +6,15 @@ use std::ffi::{c_int, c_void};
 use provider::token::FillTokenGenerator;
 use provider::{EndpointPaths, Grant, OAuthError, ServerBuilder};
 
+use crate::enums::{
+    grant_bit, known_grants, oap_grants, OAP_GRANT_AUTHORIZATION_CODE,
+    OAP_GRANT_CLIENT_CREDENTIALS, OAP_GRANT_REFRESH_TOKEN,
+};
 use crate::ffi::{read_versioned, Versioned};
 use crate::panic;
 use crate::slice::oap_str;
 use crate::status::oap_status;
 use crate::validator::FfiValidator;
-
-/// A set of grant types: `OAP_GRANT_*` values or-ed together.
-pub type oap_grants = u32;
-/// RFC 6749 §4.1, with PKCE (RFC 7636).
-pub const OAP_GRANT_AUTHORIZATION_CODE: u32 = 1;
-/// RFC 6749 §4.2 (legacy; off by default).
-pub const OAP_GRANT_IMPLICIT: u32 = 2;
-/// RFC 6749 §4.3 (legacy; off by default).
-pub const OAP_GRANT_PASSWORD: u32 = 4;
-/// RFC 6749 §4.4.
-pub const OAP_GRANT_CLIENT_CREDENTIALS: u32 = 8;
-/// RFC 6749 §6.
-pub const OAP_GRANT_REFRESH_TOKEN: u32 = 16;
-/// Every grant type.
-pub const OAP_GRANT_ALL: u32 = 31;
 
 /// The longest lifetime the library accepts, in seconds: ten years
 /// (315,360,000). A longer one (say `UINT64_MAX` meant as "forever") is
@@ -34,28 +23,6 @@ pub const OAP_GRANT_ALL: u32 = 31;
 pub const OAP_MAX_LIFETIME: u64 = 10 * 365 * 24 * 60 * 60;
 // The core enforces it (ConfigError::InvalidLifetime); the header states it.
 const _: () = assert!(OAP_MAX_LIFETIME == provider::server::MAX_LIFETIME);
-
-/// `grants` if it holds only `OAP_GRANT_*` bits; an unknown bit (a value
-/// of another enum, a newer header's grant) is
-/// `OAP_STATUS_INVALID_PARAMETER`, not silently dropped.
-pub(crate) fn known_grants(grants: oap_grants) -> Result<oap_grants, oap_status> {
-    if grants & !OAP_GRANT_ALL == 0 {
-        Ok(grants)
-    } else {
-        Err(oap_status::InvalidParameter)
-    }
-}
-
-/// The grant's bit.
-pub(crate) fn grant_bit(grant: Grant) -> oap_grants {
-    match grant {
-        Grant::AuthorizationCode => OAP_GRANT_AUTHORIZATION_CODE,
-        Grant::Implicit => OAP_GRANT_IMPLICIT,
-        Grant::Password => OAP_GRANT_PASSWORD,
-        Grant::ClientCredentials => OAP_GRANT_CLIENT_CREDENTIALS,
-        Grant::RefreshToken => OAP_GRANT_REFRESH_TOKEN,
-    }
-}
 
 /// `fill_random(user_data, buf, len)`: writes `len` unpredictable bytes to
 /// `buf` and returns 0, or returns non-zero when it cannot; the request then

@@ -12,91 +12,12 @@ use provider::validator::{CodeStatus, IssuedToken, RefreshTokenStatus, TokenInfo
 use provider::{OAuthRequest, Scope, ValidatedCode, ValidatedRefreshToken};
 
 use crate::client::{oap_client, oap_registered_client, FfiClient};
-use crate::ffi::{into_handle, read_versioned, try_ref, try_slice, Out, Versioned};
+use crate::enums::{oap_pkce_method, pkce_method};
+use crate::ffi::{into_handle, read_versioned, try_ref, Out, Versioned};
 use crate::panic;
 use crate::slice::oap_str;
 use crate::status::oap_status;
-use crate::token::{clone_info, oap_token};
-
-/// The kind of a token, as in `token_type_hint` (RFC 7009, RFC 7662).
-pub type oap_token_type = u32;
-/// Unknown, or no hint given.
-pub const OAP_TOKEN_TYPE_NONE: u32 = 0;
-/// An access token.
-pub const OAP_TOKEN_TYPE_ACCESS_TOKEN: u32 = 1;
-/// A refresh token.
-pub const OAP_TOKEN_TYPE_REFRESH_TOKEN: u32 = 2;
-
-/// A PKCE code challenge method (RFC 7636 §4.3).
-pub type oap_pkce_method = u32;
-/// No challenge.
-pub const OAP_PKCE_NONE: u32 = 0;
-/// `plain`: the challenge is the verifier (legacy).
-pub const OAP_PKCE_PLAIN: u32 = 1;
-/// `S256`: the challenge is BASE64URL(SHA256(verifier)).
-pub const OAP_PKCE_S256: u32 = 2;
-
-pub(crate) fn token_type_code(t: Option<TokenType>) -> oap_token_type {
-    match t {
-        None => OAP_TOKEN_TYPE_NONE,
-        Some(TokenType::AccessToken) => OAP_TOKEN_TYPE_ACCESS_TOKEN,
-        Some(TokenType::RefreshToken) => OAP_TOKEN_TYPE_REFRESH_TOKEN,
-    }
-}
-
-pub(crate) fn pkce_code(m: Option<ChallengeMethod>) -> oap_pkce_method {
-    match m {
-        None => OAP_PKCE_NONE,
-        Some(ChallengeMethod::Plain) => OAP_PKCE_PLAIN,
-        Some(ChallengeMethod::S256) => OAP_PKCE_S256,
-    }
-}
-
-pub(crate) fn pkce_method(code: oap_pkce_method) -> Result<ChallengeMethod, oap_status> {
-    match code {
-        OAP_PKCE_PLAIN => Ok(ChallengeMethod::Plain),
-        OAP_PKCE_S256 => Ok(ChallengeMethod::S256),
-        _ => Err(oap_status::InvalidParameter),
-    }
-}
-
-/// What a token grants, handed back by `introspect_token` and
-/// `validate_bearer_token` through `oap_ctx_set_token_info` (copied).
-/// Zero-initialise it, set `struct_size`, fill in what you know.
-#[repr(C)]
-#[derive(Clone, Copy, Debug)]
-pub struct oap_token_info {
-    /// `sizeof(oap_token_info)`.
-    pub struct_size: usize,
-    /// `OAP_TOKEN_TYPE_ACCESS_TOKEN`, `…_REFRESH_TOKEN`, or `…_NONE` (unknown).
-    pub token_type: oap_token_type,
-    /// The client the token was issued to (required).
-    pub client_id: oap_str,
-    /// Human-readable resource owner name, or absent (NULL `ptr`).
-    pub username: oap_str,
-    /// Subject: the resource owner's identifier, or absent.
-    pub sub: oap_str,
-    /// Space-delimited granted scopes (absent: none).
-    pub scopes: oap_str,
-    /// Expiry, seconds since the Unix epoch; 0: does not expire. The
-    /// library treats a token past it as inactive.
-    pub exp: u64,
-    /// Issue time, seconds since the Unix epoch; 0: unknown.
-    pub iat: u64,
-    /// Intended audiences; may be NULL when `aud_len` is 0.
-    pub aud: *const oap_str,
-    /// The number of audiences.
-    pub aud_len: usize,
-    /// Issuer, or absent (the server's configured issuer is used).
-    pub iss: oap_str,
-    /// The grant (token family) identifier, or absent.
-    pub grant_id: oap_str,
-}
-
-// SAFETY: #[repr(C)], struct_size first, every field valid when zero.
-unsafe impl Versioned for oap_token_info {
-    const FIRST_VERSION_SIZE: usize = std::mem::size_of::<oap_token_info>();
-}
+use crate::token::{self, copy_token_info, oap_token, oap_token_info, scopes, time};
 
 /// What was stored with a valid, unused authorization code, handed back by
 /// `validate_code` through `oap_ctx_set_code` (copied).
@@ -267,16 +188,6 @@ unsafe fn set_into<T>(
     })
 }
 
-/// Parses a space-delimited scope list; malformed → invalid parameter.
-fn scopes(text: Option<&str>) -> Result<Scope, oap_status> {
-    Scope::parse(text.unwrap_or("")).map_err(|_| oap_status::InvalidParameter)
-}
-
-/// A time field where 0 means "none".
-fn time(t: u64) -> Option<u64> {
-    (t != 0).then_some(t)
-}
-
 /// Hands back the client (`find_client`, `validate_client_id`,
 /// `authenticate_client`, `authenticate_client_id`). Copies `client`.
 ///
@@ -354,7 +265,7 @@ pub unsafe extern "C" fn oap_ctx_set_scopes(ctx: *mut oap_ctx, scopes: oap_str) 
     // SAFETY: ctx per contract; scopes valid for this call (contract).
     unsafe {
         set(ctx, Slot::Scopes, || {
-            Ok(Value::Scopes(self::scopes(Some(scopes.to_str()?))?))
+            Ok(Value::Scopes(token::scopes(Some(scopes.to_str()?))?))
         })
     }
 }
@@ -464,7 +375,7 @@ pub unsafe extern "C" fn oap_ctx_set_token(
             ctx,
             Slot::TokenInfo,
             || try_ref(token),
-            |ctx, token| put_token_info_with(ctx, || clone_info(&token.inner)),
+            |ctx, token| put_token_info(ctx, token.inner.clone()),
         )
     }
 }
@@ -473,56 +384,10 @@ pub unsafe extern "C" fn oap_ctx_set_token(
 /// `Slot::TokenInfo` has one; were one missing, the info would be dropped
 /// and the callback's `OAP_CB_TRUE` count as a failure (no value).
 fn put_token_info(ctx: &mut oap_ctx<'_>, info: TokenInfo) {
-    put_token_info_with(ctx, || info);
-}
-
-/// As [`put_token_info`], the info made by `make` right in the slot (a
-/// token info is large: not built aside, then moved).
-#[inline]
-fn put_token_info_with(ctx: &mut oap_ctx<'_>, make: impl FnOnce() -> TokenInfo) {
     if let Some(out) = ctx.token_info.as_deref_mut() {
         // A second answer replaces the first.
-        *out = None;
-        out.get_or_insert_with(make);
+        *out = Some(info);
     }
-}
-
-/// # Safety
-/// `info` NULL or valid for the call, its strings and array too.
-pub(crate) unsafe fn copy_token_info(info: *const oap_token_info) -> Result<TokenInfo, oap_status> {
-    // SAFETY: NULL or valid (contract).
-    let i = unsafe { read_versioned(info) }?;
-    let token_type = match i.token_type {
-        OAP_TOKEN_TYPE_NONE => None,
-        OAP_TOKEN_TYPE_ACCESS_TOKEN => Some(TokenType::AccessToken),
-        OAP_TOKEN_TYPE_REFRESH_TOKEN => Some(TokenType::RefreshToken),
-        _ => return Err(oap_status::InvalidParameter),
-    };
-    // SAFETY: aud_len strings at aud, valid for the call (contract).
-    let aud = unsafe { try_slice(i.aud, i.aud_len) }?
-        .iter()
-        // SAFETY: each valid for the call (contract).
-        .map(|a| unsafe { a.to_str() }.map(str::to_owned))
-        .collect::<Result<Vec<_>, _>>()?;
-    // SAFETY: the strings of info are valid for the call (contract); same
-    // for every to_str / to_opt_str below.
-    let owned = |s: oap_str| unsafe { s.to_opt_str() }.map(|o| o.map(str::to_owned));
-    // SAFETY: as above.
-    let shared = |s: oap_str| unsafe { s.to_opt_str() }.map(|o| o.map(Arc::from));
-    Ok(TokenInfo {
-        token_type,
-        // SAFETY: as above.
-        client_id: Arc::from(unsafe { i.client_id.to_str() }?),
-        username: shared(i.username)?,
-        sub: shared(i.sub)?,
-        // SAFETY: as above.
-        scopes: scopes(unsafe { i.scopes.to_opt_str() }?)?,
-        exp: time(i.exp),
-        iat: time(i.iat),
-        aud,
-        iss: owned(i.iss)?,
-        grant_id: shared(i.grant_id)?,
-    })
 }
 
 /// Hands back what was stored with a valid, unused code (`validate_code`,

@@ -162,20 +162,21 @@ pub(crate) unsafe fn read_versioned<T: Versioned>(ptr: *const T) -> Result<T, oa
     Ok(unsafe { out.assume_init() })
 }
 
-/// Arrays up to this length are converted on the stack by [`map_small`].
-const INLINE_ITEMS: usize = 8;
+/// Arrays up to this length are converted on the stack by [`map_small`]:
+/// more than a request usually has headers, or a resource required scopes.
+const INLINE_ITEMS: usize = 24;
 
 /// Runs `f` on `items` mapped one by one (the first error returned): on
-/// the stack for up to [`INLINE_ITEMS`] of them (the usual case, e.g. a
-/// resource's required scopes), in a `Vec` beyond. The slice `f` gets
-/// never has a dangling pointer, even when empty.
+/// the stack for up to [`INLINE_ITEMS`] of them (the usual case: a
+/// request's headers, a resource's required scopes), in one `Vec` beyond.
+/// The slice `f` gets never has a dangling pointer, even when empty.
 pub(crate) fn map_small<T, U: Copy, E, R>(
     items: &[T],
     mut map: impl FnMut(&T) -> Result<U, E>,
     f: impl FnOnce(&[U]) -> R,
 ) -> Result<R, E> {
     if items.len() <= INLINE_ITEMS {
-        // Only the slots used are written (no filler stored in all eight).
+        // Only the slots used are written.
         let mut inline = [const { MaybeUninit::<U>::uninit() }; INLINE_ITEMS];
         for (slot, item) in inline.iter_mut().zip(items) {
             slot.write(map(item)?);
@@ -188,7 +189,10 @@ pub(crate) fn map_small<T, U: Copy, E, R>(
             unsafe { std::slice::from_raw_parts(inline.as_ptr().cast::<U>(), items.len()) };
         Ok(f(mapped))
     } else {
-        let mapped = items.iter().map(map).collect::<Result<Vec<U>, E>>()?;
+        let mut mapped = Vec::with_capacity(items.len());
+        for item in items {
+            mapped.push(map(item)?);
+        }
         Ok(f(&mapped))
     }
 }

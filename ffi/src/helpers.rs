@@ -8,12 +8,11 @@ use provider::form;
 use provider::header::{self, HeaderError};
 use provider::{pkce, secret, token};
 
-use crate::context::{oap_pkce_method, pkce_method};
+use crate::enums::{cb_answer, oap_cb_result, oap_pkce_method, pkce_method};
 use crate::ffi::{check_len, Out};
 use crate::panic;
 use crate::slice::{oap_bytes, oap_str};
 use crate::status::oap_status;
-use crate::validator::{oap_cb_result, OAP_CB_FALSE, OAP_CB_TRUE};
 
 /// The length of a generated token (`oap_generate_token`): 256 random bits
 /// in unpadded base64url.
@@ -29,6 +28,20 @@ const _: () = assert!(OAP_BASIC_BUFFER_LEN == header::BASIC_BUFFER_LEN);
 pub extern "C" fn oap_version() -> oap_str {
     panic::value(oap_str::NONE, || {
         oap_str::from_static_nul(concat!(env!("CARGO_PKG_VERSION"), "\0"))
+    })
+}
+
+/// A short English description of `status` (any number: unknown ones get
+/// "unknown status").
+///
+/// The returned text is static (never free it), valid UTF-8, and followed
+/// by a NUL byte that `len` does not count, so `ptr` may also be printed
+/// with `"%s"`. Thread-safe.
+#[no_mangle]
+pub extern "C" fn oap_status_message(status: u32) -> oap_str {
+    panic::value(oap_str::NONE, || {
+        let text = oap_status::from_u32(status).map_or("unknown status\0", oap_status::message_nul);
+        oap_str::from_static_nul(text)
     })
 }
 
@@ -299,10 +312,10 @@ pub unsafe extern "C" fn oap_form_parse(
             // SAFETY: the caller's callback (contract); name and value live
             // until it returns.
             let answer = unsafe { callback(user_data, oap_str::new(&name), oap_str::new(&value)) };
-            match answer {
-                OAP_CB_TRUE => {}
-                OAP_CB_FALSE => return Ok(()),
-                _ => return Err(oap_status::CallbackFailed),
+            match cb_answer(answer) {
+                Some(true) => {}
+                Some(false) => return Ok(()),
+                None => return Err(oap_status::CallbackFailed),
             }
         }
         Ok(())

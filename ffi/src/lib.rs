@@ -7,9 +7,17 @@
 //!
 //! Layout: one module per concept (`server`, `authorization`, `token`,
 //! `request`, `response`, `validator`, `context`, `client`, `config`,
-//! `helpers`), and
+//! `helpers`), `enums` (the C integer codes and their conversions), and
 //! private plumbing: `panic` (the panic boundary), `ffi` (pointers and
 //! ownership), `slice` (`oap_str` / `oap_bytes`), `status` (`oap_status`).
+//! `validator` is the callback table (`validator/table.rs`: what the
+//! header shows) and the adapter implementing the Rust trait over it
+//! (`validator/adapter.rs`).
+//!
+//! Imports point one way: `server → config → validator → context →
+//! client, token → enums → status`, the plumbing (`slice → ffi, panic →
+//! status`) below the concepts beside `enums`. `tests/import_graph.rs`
+//! fails on a cycle.
 //!
 //! Every `unsafe` block says why it is sound in a `// SAFETY:` comment;
 //! most rely on the contract written in the header: pointers are NULL or
@@ -23,6 +31,7 @@ mod authorization;
 mod client;
 mod config;
 mod context;
+mod enums;
 mod ffi;
 mod helpers;
 mod panic;
@@ -38,6 +47,7 @@ pub use authorization::*;
 pub use client::*;
 pub use config::*;
 pub use context::*;
+pub use enums::*;
 pub use helpers::*;
 pub use request::*;
 pub use response::*;

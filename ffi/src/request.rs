@@ -1,13 +1,10 @@
 //! `oap_request`: the C view of an HTTP request, turned into the Rust API's
 //! borrowed [`Request`] for the duration of one call.
 
-use std::mem::MaybeUninit;
-use std::slice;
-
 use provider::request::HeaderPair;
 use provider::Request;
 
-use crate::ffi::{try_ref, try_slice};
+use crate::ffi::{map_small, try_ref, try_slice};
 use crate::slice::{oap_bytes, oap_str};
 use crate::status::oap_status;
 
@@ -47,9 +44,6 @@ pub struct oap_request {
     pub body: oap_bytes,
 }
 
-/// Headers up to this count are converted on the stack.
-const INLINE_HEADERS: usize = 24;
-
 /// One header as the Rust API's pair.
 ///
 /// # Safety
@@ -82,26 +76,10 @@ pub(crate) unsafe fn with_request<R>(
     let body = unsafe { request.body.to_slice() }?;
     // SAFETY: headers points to headers_len oap_header values (contract).
     let raw = unsafe { try_slice(request.headers, request.headers_len) }?;
-    // Only the slots a request uses are written: initialising all of them
-    // (four words each) cost more than converting a typical request.
-    let mut inline = [const { MaybeUninit::<HeaderPair<'_>>::uninit() }; INLINE_HEADERS];
-    let mut spilled: Vec<HeaderPair<'_>> = Vec::new();
-    let headers: &[HeaderPair<'_>] = if raw.len() <= INLINE_HEADERS {
-        for (slot, header) in inline.iter_mut().zip(raw) {
-            // SAFETY: each header's strings are valid for this call (contract).
-            slot.write(unsafe { header_pair(header) }?);
-        }
-        // SAFETY: the first raw.len() slots were all written just above
-        // (an error returned before this point), MaybeUninit<T> has T's
-        // layout, and the slice borrows `inline`, which outlives it.
-        unsafe { slice::from_raw_parts(inline.as_ptr().cast::<HeaderPair<'_>>(), raw.len()) }
-    } else {
-        spilled.reserve_exact(raw.len());
-        for header in raw {
-            // SAFETY: as above.
-            spilled.push(unsafe { header_pair(header) }?);
-        }
-        &spilled
-    };
-    Ok(f(&Request::new(method, uri, headers, body)))
+    map_small(
+        raw,
+        // SAFETY: each header's strings are valid for this call (contract).
+        |header| unsafe { header_pair(header) },
+        |headers| f(&Request::new(method, uri, headers, body)),
+    )
 }

@@ -1,7 +1,5 @@
-//! `oap_status`: the one result type of the C ABI, and its messages.
-
-use crate::panic;
-use crate::slice::oap_str;
+//! `oap_status`: the one result type of the C ABI, and its messages
+//! (`oap_status_message`, in `helpers`, hands them to C).
 
 /// The result of every fallible function. `OAP_STATUS_OK` is 0, so
 /// `if (status) { ... }` tests for failure.
@@ -51,7 +49,7 @@ pub enum oap_status {
 }
 
 impl oap_status {
-    fn from_u32(code: u32) -> Option<Self> {
+    pub(crate) fn from_u32(code: u32) -> Option<Self> {
         Some(match code {
             0 => oap_status::Ok,
             1 => oap_status::NullParameter,
@@ -71,7 +69,7 @@ impl oap_status {
 
     // Each message ends with NUL (not counted in the returned length) so C
     // may also print it with "%s".
-    fn message_nul(self) -> &'static str {
+    pub(crate) fn message_nul(self) -> &'static str {
         match self {
             oap_status::Ok => "success\0",
             oap_status::NullParameter => "a required pointer argument is NULL\0",
@@ -93,23 +91,10 @@ impl oap_status {
     }
 }
 
-/// A short English description of `status` (any number: unknown ones get
-/// "unknown status").
-///
-/// The returned text is static (never free it), valid UTF-8, and followed
-/// by a NUL byte that `len` does not count, so `ptr` may also be printed
-/// with `"%s"`. Thread-safe.
-#[no_mangle]
-pub extern "C" fn oap_status_message(status: u32) -> oap_str {
-    panic::value(oap_str::NONE, || {
-        let text = oap_status::from_u32(status).map_or("unknown status\0", oap_status::message_nul);
-        oap_str::from_static_nul(text)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::helpers::oap_status_message;
 
     #[test]
     fn every_status_round_trips_and_has_a_distinct_message() {

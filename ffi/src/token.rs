@@ -1,16 +1,102 @@
 //! `oap_token`: what a token grants, from `oap_server_verify_bearer`, or
 //! made once by the host (`oap_token_new`) to hand back from its
-//! `validate_bearer_token` and `introspect_token` callbacks.
+//! `validate_bearer_token` and `introspect_token` callbacks; and
+//! `oap_token_info`, the description of a token the host fills in, which
+//! `oap_token_new` and `oap_ctx_set_token_info` check and copy.
 
-use provider::TokenInfo;
+use std::sync::Arc;
 
-use crate::context::{
-    copy_token_info, oap_token_info, oap_token_type, token_type_code, OAP_TOKEN_TYPE_NONE,
-};
-use crate::ffi::{free_handle, into_handle, try_ref, Out};
+use provider::{Scope, TokenInfo};
+
+use crate::enums::{oap_token_type, token_type, token_type_code, OAP_TOKEN_TYPE_NONE};
+use crate::ffi::{free_handle, into_handle, read_versioned, try_ref, try_slice, Out, Versioned};
 use crate::panic;
 use crate::slice::oap_str;
 use crate::status::oap_status;
+
+/// What a token grants, handed back by `introspect_token` and
+/// `validate_bearer_token` through `oap_ctx_set_token_info` (copied).
+/// Zero-initialise it, set `struct_size`, fill in what you know.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct oap_token_info {
+    /// `sizeof(oap_token_info)`.
+    pub struct_size: usize,
+    /// `OAP_TOKEN_TYPE_ACCESS_TOKEN`, `…_REFRESH_TOKEN`, or `…_NONE` (unknown).
+    pub token_type: oap_token_type,
+    /// The client the token was issued to (required).
+    pub client_id: oap_str,
+    /// Human-readable resource owner name, or absent (NULL `ptr`).
+    pub username: oap_str,
+    /// Subject: the resource owner's identifier, or absent.
+    pub sub: oap_str,
+    /// Space-delimited granted scopes (absent: none).
+    pub scopes: oap_str,
+    /// Expiry, seconds since the Unix epoch; 0: does not expire. The
+    /// library treats a token past it as inactive.
+    pub exp: u64,
+    /// Issue time, seconds since the Unix epoch; 0: unknown.
+    pub iat: u64,
+    /// Intended audiences; may be NULL when `aud_len` is 0.
+    pub aud: *const oap_str,
+    /// The number of audiences.
+    pub aud_len: usize,
+    /// Issuer, or absent (the server's configured issuer is used).
+    pub iss: oap_str,
+    /// The grant (token family) identifier, or absent.
+    pub grant_id: oap_str,
+}
+
+// SAFETY: #[repr(C)], struct_size first, every field valid when zero.
+unsafe impl Versioned for oap_token_info {
+    const FIRST_VERSION_SIZE: usize = std::mem::size_of::<oap_token_info>();
+}
+
+/// Checks and copies a host's token info (`oap_token_new`,
+/// `oap_ctx_set_token_info`).
+///
+/// # Safety
+/// `info` NULL or valid for the call, its strings and array too.
+pub(crate) unsafe fn copy_token_info(info: *const oap_token_info) -> Result<TokenInfo, oap_status> {
+    // SAFETY: NULL or valid (contract).
+    let i = unsafe { read_versioned(info) }?;
+    let token_type = token_type(i.token_type)?;
+    // SAFETY: aud_len strings at aud, valid for the call (contract).
+    let aud = unsafe { try_slice(i.aud, i.aud_len) }?
+        .iter()
+        // SAFETY: each valid for the call (contract).
+        .map(|a| unsafe { a.to_str() }.map(str::to_owned))
+        .collect::<Result<Vec<_>, _>>()?;
+    // SAFETY: the strings of info are valid for the call (contract); same
+    // for every to_str / to_opt_str below.
+    let owned = |s: oap_str| unsafe { s.to_opt_str() }.map(|o| o.map(str::to_owned));
+    // SAFETY: as above.
+    let shared = |s: oap_str| unsafe { s.to_opt_str() }.map(|o| o.map(Arc::from));
+    Ok(TokenInfo {
+        token_type,
+        // SAFETY: as above.
+        client_id: Arc::from(unsafe { i.client_id.to_str() }?),
+        username: shared(i.username)?,
+        sub: shared(i.sub)?,
+        // SAFETY: as above.
+        scopes: scopes(unsafe { i.scopes.to_opt_str() }?)?,
+        exp: time(i.exp),
+        iat: time(i.iat),
+        aud,
+        iss: owned(i.iss)?,
+        grant_id: shared(i.grant_id)?,
+    })
+}
+
+/// Parses a space-delimited scope list; malformed → invalid parameter.
+pub(crate) fn scopes(text: Option<&str>) -> Result<Scope, oap_status> {
+    Scope::parse(text.unwrap_or("")).map_err(|_| oap_status::InvalidParameter)
+}
+
+/// A time field where 0 means "none".
+pub(crate) fn time(t: u64) -> Option<u64> {
+    (t != 0).then_some(t)
+}
 
 /// A token's information: a verified bearer token's, from
 /// `oap_server_verify_bearer`, or a host's record, checked and copied once
@@ -18,28 +104,6 @@ use crate::status::oap_status;
 /// are valid until it is freed with `oap_token_free`.
 pub struct oap_token {
     pub(crate) inner: TokenInfo,
-}
-
-/// A copy of `info` for a request: `TokenInfo::clone`, without the call
-/// to clone an empty audience list (a host's usual token has none).
-#[inline]
-pub(crate) fn clone_info(info: &TokenInfo) -> TokenInfo {
-    TokenInfo {
-        token_type: info.token_type,
-        client_id: info.client_id.clone(),
-        username: info.username.clone(),
-        sub: info.sub.clone(),
-        scopes: info.scopes.clone(),
-        exp: info.exp,
-        iat: info.iat,
-        aud: if info.aud.is_empty() {
-            Vec::new()
-        } else {
-            info.aud.clone()
-        },
-        iss: info.iss.clone(),
-        grant_id: info.grant_id.clone(),
-    }
 }
 
 /// Checks and copies `info` (as `oap_ctx_set_token_info` would) into a new

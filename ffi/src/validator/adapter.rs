@@ -1,0 +1,881 @@
+//! [`FfiValidator`]: the Rust [`RequestValidator`] over a copied
+//! `oap_validator` table. Each trait method calls its callback (or, for a
+//! NULL one, the trait's default) and checks what the callback handed back
+//! through its context.
+
+use std::convert::Infallible;
+use std::ffi::c_void;
+
+use provider::client_auth::{Client, ClientLookup};
+use provider::pkce::ChallengeMethod;
+use provider::validator::{CodeStatus, RefreshTokenStatus, TokenInfo, TokenType};
+use provider::{
+    AuthorizationCode, ErrorCode, IssuedToken, OAuthError, OAuthRequest, RequestValidator, Scope,
+    ValidatedRefreshToken,
+};
+
+use super::table::{oap_authorization_code, oap_issued_token, oap_validator};
+use crate::client::FfiClient;
+use crate::context::{oap_ctx, Slot, Value};
+use crate::enums::{cb_answer, token_type_code};
+use crate::ffi::{map_small, read_versioned};
+use crate::slice::oap_str;
+use crate::status::oap_status;
+
+/// The Rust [`RequestValidator`] over a copied callback table.
+pub(crate) struct FfiValidator {
+    table: oap_validator,
+}
+
+// SAFETY: the table holds plain function pointers and the host's
+// user_data. oap_server_new's documented contract makes the host promise
+// that every callback may run on any thread, concurrently, with that
+// user_data: exactly what Send + Sync let the Rust API do.
+unsafe impl Send for FfiValidator {}
+// SAFETY: as above.
+unsafe impl Sync for FfiValidator {}
+
+/// A callback's answer.
+struct Answer {
+    yes: bool,
+    value: Option<Value>,
+}
+
+/// A lookup's result: `OAP_CB_FALSE` is `None`; `OAP_CB_TRUE` must come
+/// with a value, or the callback counts as failed.
+fn handed_back<T>(
+    name: &'static str,
+    yes: bool,
+    value: Option<T>,
+) -> Result<Option<T>, OAuthError> {
+    if !yes {
+        return Ok(None);
+    }
+    value.map(Some).ok_or_else(|| failed(name))
+}
+
+/// A callback's raw answer: `OAP_CB_TRUE` or `OAP_CB_FALSE`, unless a
+/// setter failed; anything else is a failure.
+#[inline]
+fn verdict(name: &'static str, raw: u32, setter_failed: bool) -> Result<bool, OAuthError> {
+    match cb_answer(raw) {
+        Some(yes) if !setter_failed => Ok(yes),
+        _ => Err(failed(name)),
+    }
+}
+
+#[cold]
+fn failed(name: &'static str) -> OAuthError {
+    OAuthError::server_error(format!("the validator's {name} callback failed"))
+}
+
+/// `save_bearer_token` / `save_token` answering `OAP_CB_FALSE`: the
+/// token's grant was revoked meanwhile (see `oap_revoke_grant_cb`).
+fn grant_revoked() -> OAuthError {
+    OAuthError::new(
+        ErrorCode::InvalidGrant,
+        "the grant was revoked, or ended, while this request was served",
+    )
+}
+
+fn not_set(name: &'static str) -> OAuthError {
+    OAuthError::server_error(format!("the validator has no {name} callback"))
+}
+
+impl FfiValidator {
+    /// Copies a callback table.
+    ///
+    /// # Safety
+    /// `table` is NULL or points to an `oap_validator` prefix of
+    /// `struct_size` bytes.
+    pub(crate) unsafe fn new(table: *const oap_validator) -> Result<Self, oap_status> {
+        // SAFETY: per our contract.
+        let table = unsafe { read_versioned(table) }?;
+        Ok(FfiValidator { table })
+    }
+
+    /// Runs one callback with a fresh context and maps its answer.
+    fn call<'r>(
+        &self,
+        name: &'static str,
+        request: Option<&'r OAuthRequest<'r>>,
+        slot: Slot,
+        f: impl FnOnce(*mut c_void, *mut oap_ctx<'r>) -> u32,
+    ) -> Result<Answer, OAuthError> {
+        self.call_in(name, &mut oap_ctx::new(request, slot), f)
+    }
+
+    /// Runs one callback with the context `ctx` and maps its answer.
+    fn call_in<'r>(
+        &self,
+        name: &'static str,
+        ctx: &mut oap_ctx<'r>,
+        f: impl FnOnce(*mut c_void, *mut oap_ctx<'r>) -> u32,
+    ) -> Result<Answer, OAuthError> {
+        let raw = f(self.table.user_data, ctx);
+        let yes = verdict(name, raw, ctx.failed)?;
+        Ok(Answer {
+            yes,
+            value: if yes { ctx.value.take() } else { None },
+        })
+    }
+
+    /// A yes/no callback.
+    fn ask<'r>(
+        &self,
+        name: &'static str,
+        request: &'r OAuthRequest<'r>,
+        f: impl FnOnce(*mut c_void, *mut oap_ctx<'r>) -> u32,
+    ) -> Result<bool, OAuthError> {
+        self.call(name, Some(request), Slot::Nothing, f)
+            .map(|a| a.yes)
+    }
+
+    /// A "done" callback: anything but `OAP_CB_TRUE` is a failure.
+    fn done<'r>(
+        &self,
+        name: &'static str,
+        request: &'r OAuthRequest<'r>,
+        f: impl FnOnce(*mut c_void, *mut oap_ctx<'r>) -> u32,
+    ) -> Result<(), OAuthError> {
+        if self.ask(name, request, f)? {
+            Ok(())
+        } else {
+            Err(failed(name))
+        }
+    }
+
+    /// A lookup: `OAP_CB_FALSE` is `None`; `OAP_CB_TRUE` must come with a
+    /// value `pick` accepts, or the callback counts as failed.
+    fn lookup<'r, T>(
+        &self,
+        name: &'static str,
+        request: Option<&'r OAuthRequest<'r>>,
+        slot: Slot,
+        f: impl FnOnce(*mut c_void, *mut oap_ctx<'r>) -> u32,
+        pick: impl FnOnce(Value) -> Option<T>,
+    ) -> Result<Option<T>, OAuthError> {
+        let answer = self.call(name, request, slot, f)?;
+        handed_back(name, answer.yes, answer.value.and_then(pick))
+    }
+
+    /// A client lookup; the client must carry the identifier asked for.
+    fn client<'r>(
+        &self,
+        name: &'static str,
+        client_id: Option<&str>,
+        request: Option<&'r OAuthRequest<'r>>,
+        f: impl FnOnce(*mut c_void, *mut oap_ctx<'r>) -> u32,
+    ) -> Result<Option<FfiClient>, OAuthError> {
+        let pick = |v| match v {
+            Value::Client(c) if client_id.is_none_or(|id| id == c.client_id()) => Some(c),
+            _ => None,
+        };
+        self.lookup(name, request, Slot::Client, f, pick)
+    }
+
+    fn scopes<'r>(
+        &self,
+        name: &'static str,
+        request: &'r OAuthRequest<'r>,
+        f: impl FnOnce(*mut c_void, *mut oap_ctx<'r>) -> u32,
+    ) -> Result<Option<Scope>, OAuthError> {
+        let pick = |v| match v {
+            Value::Scopes(s) => Some(s),
+            _ => None,
+        };
+        self.lookup(name, Some(request), Slot::Scopes, f, pick)
+    }
+
+    fn text<'r>(
+        &self,
+        name: &'static str,
+        request: &'r OAuthRequest<'r>,
+        slot: Slot,
+        f: impl FnOnce(*mut c_void, *mut oap_ctx<'r>) -> u32,
+    ) -> Result<Option<String>, OAuthError> {
+        let pick = |v| match v {
+            Value::Text(s) => Some(s),
+            _ => None,
+        };
+        self.lookup(name, Some(request), slot, f, pick)
+    }
+
+    /// A token-info callback: whether it answered `OAP_CB_TRUE`, the info
+    /// it handed back left in `out`. Not through `call`: the info goes
+    /// straight to the caller's slot, no `Value` (nor an allocation)
+    /// carries it.
+    fn token_info<'r>(
+        &self,
+        name: &'static str,
+        request: &'r OAuthRequest<'r>,
+        out: &'r mut Option<TokenInfo>,
+        f: impl FnOnce(*mut c_void, *mut oap_ctx<'r>) -> u32,
+    ) -> Result<bool, OAuthError> {
+        let mut ctx = oap_ctx::new(Some(request), Slot::TokenInfo);
+        ctx.token_info = Some(out);
+        let raw = f(self.table.user_data, &mut ctx);
+        verdict(name, raw, ctx.failed)
+    }
+}
+
+/// The seed's defaults. `Defaults` implements only the trait's required
+/// methods (delegating to the callback table), so calling any other method
+/// on it runs the Rust trait's default body: a NULL callback gets exactly
+/// the Rust API's behaviour, with no protocol logic copied here.
+struct Defaults<'v>(&'v FfiValidator);
+
+impl ClientLookup for Defaults<'_> {
+    type Client = FfiClient;
+
+    fn find_client(&self, client_id: &str) -> Result<Option<FfiClient>, OAuthError> {
+        self.0.find_client(client_id)
+    }
+}
+
+impl RequestValidator for Defaults<'_> {
+    fn introspect_token(
+        &self,
+        token: &str,
+        hint: Option<TokenType>,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<TokenInfo>, OAuthError> {
+        self.0.introspect_token(token, hint, request)
+    }
+    fn invalidate_authorization_code(
+        &self,
+        client_id: &str,
+        code: &str,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        self.0
+            .invalidate_authorization_code(client_id, code, request)
+    }
+    fn revoke_token(
+        &self,
+        token: &str,
+        hint: Option<TokenType>,
+        request: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        self.0.revoke_token(token, hint, request)
+    }
+    fn revoke_grant(&self, grant_id: &str, request: &OAuthRequest<'_>) -> Result<(), OAuthError> {
+        self.0.revoke_grant(grant_id, request)
+    }
+    fn invalidate_refresh_token(
+        &self,
+        refresh_token: &str,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        self.0.invalidate_refresh_token(refresh_token, request)
+    }
+    fn save_authorization_code(
+        &self,
+        client_id: &str,
+        code: &AuthorizationCode,
+        request: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        self.0.save_authorization_code(client_id, code, request)
+    }
+    fn save_bearer_token(
+        &self,
+        token: &IssuedToken,
+        request: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        self.0.save_bearer_token(token, request)
+    }
+    fn validate_bearer_token(
+        &self,
+        token: &str,
+        scopes: &[&str],
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<TokenInfo>, OAuthError> {
+        self.0.validate_bearer_token(token, scopes, request)
+    }
+    fn validate_code(
+        &self,
+        client_id: &str,
+        code: &str,
+        client: &FfiClient,
+        request: &OAuthRequest<'_>,
+    ) -> Result<CodeStatus, OAuthError> {
+        self.0.validate_code(client_id, code, client, request)
+    }
+    fn validate_refresh_token(
+        &self,
+        refresh_token: &str,
+        client: &FfiClient,
+        request: &OAuthRequest<'_>,
+    ) -> Result<RefreshTokenStatus, OAuthError> {
+        self.0
+            .validate_refresh_token(refresh_token, client, request)
+    }
+    fn validate_scopes(
+        &self,
+        client_id: &str,
+        scopes: &Scope,
+        client: &FfiClient,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        self.0.validate_scopes(client_id, scopes, client, request)
+    }
+}
+
+// Every callback invocation below runs an `unsafe extern "C" fn` from the
+// host's table. SAFETY (shared by each `unsafe` block that calls one, as
+// each says): the host promised, in oap_server_new's contract, that each
+// non-NULL callback is a valid function of the declared type, safe to call
+// from this thread concurrently with others, and that it uses its borrowed
+// arguments and ctx only until it returns; every argument we pass lives
+// until then.
+
+impl ClientLookup for FfiValidator {
+    type Client = FfiClient;
+
+    fn find_client(&self, client_id: &str) -> Result<Option<FfiClient>, OAuthError> {
+        let Some(cb) = self.table.find_client else {
+            return Err(not_set("find_client"));
+        };
+        self.client("find_client", Some(client_id), None, |ud, ctx| {
+            // SAFETY: a host callback; see the comment above this impl.
+            unsafe { cb(ud, oap_str::new(client_id), ctx) }
+        })
+    }
+}
+
+impl RequestValidator for FfiValidator {
+    fn authenticate_client(
+        &self,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<FfiClient>, OAuthError> {
+        let Some(cb) = self.table.authenticate_client else {
+            return Defaults(self).authenticate_client(request);
+        };
+        self.client("authenticate_client", None, Some(request), |ud, ctx| {
+            // SAFETY: a host callback; see the comment above the ClientLookup impl.
+            unsafe { cb(ud, ctx) }
+        })
+    }
+
+    fn authenticate_client_id(
+        &self,
+        client_id: &str,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<FfiClient>, OAuthError> {
+        let Some(cb) = self.table.authenticate_client_id else {
+            return Defaults(self).authenticate_client_id(client_id, request);
+        };
+        self.client(
+            "authenticate_client_id",
+            Some(client_id),
+            Some(request),
+            |ud, ctx| {
+                // SAFETY: a host callback; see the comment above the ClientLookup impl.
+                unsafe { cb(ud, oap_str::new(client_id), ctx) }
+            },
+        )
+    }
+
+    fn client_authentication_required(
+        &self,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let Some(cb) = self.table.client_authentication_required else {
+            return Defaults(self).client_authentication_required(request);
+        };
+        self.ask("client_authentication_required", request, |ud, ctx| {
+            // SAFETY: a host callback; see the comment above the ClientLookup impl.
+            unsafe { cb(ud, ctx) }
+        })
+    }
+
+    fn confirm_redirect_uri(
+        &self,
+        client_id: &str,
+        code: &str,
+        redirect_uri: Option<&str>,
+        client: &FfiClient,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let Some(cb) = self.table.confirm_redirect_uri else {
+            return Defaults(self).confirm_redirect_uri(
+                client_id,
+                code,
+                redirect_uri,
+                client,
+                request,
+            );
+        };
+        self.ask("confirm_redirect_uri", request, |ud, ctx| {
+            let (id, code, uri) = (
+                oap_str::new(client_id),
+                oap_str::new(code),
+                oap_str::new_opt(redirect_uri),
+            );
+            // SAFETY: a host callback; see the comment above the ClientLookup impl.
+            unsafe { cb(ud, id, code, uri, ctx) }
+        })
+    }
+
+    fn get_code_challenge(
+        &self,
+        code: &str,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<String>, OAuthError> {
+        let Some(cb) = self.table.get_code_challenge else {
+            return Defaults(self).get_code_challenge(code, request);
+        };
+        self.text(
+            "get_code_challenge",
+            request,
+            Slot::CodeChallenge,
+            |ud, ctx| {
+                // SAFETY: a host callback; see the comment above the ClientLookup impl.
+                unsafe { cb(ud, oap_str::new(code), ctx) }
+            },
+        )
+    }
+
+    fn get_code_challenge_method(
+        &self,
+        code: &str,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<ChallengeMethod>, OAuthError> {
+        let Some(cb) = self.table.get_code_challenge_method else {
+            return Defaults(self).get_code_challenge_method(code, request);
+        };
+        let pick = |v| match v {
+            Value::Method(m) => Some(m),
+            _ => None,
+        };
+        let f = |ud, ctx| {
+            // SAFETY: a host callback; see the comment above the ClientLookup impl.
+            unsafe { cb(ud, oap_str::new(code), ctx) }
+        };
+        self.lookup(
+            "get_code_challenge_method",
+            Some(request),
+            Slot::CodeChallengeMethod,
+            f,
+            pick,
+        )
+    }
+
+    fn get_default_redirect_uri(
+        &self,
+        client_id: &str,
+        client: &FfiClient,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<String>, OAuthError> {
+        let Some(cb) = self.table.get_default_redirect_uri else {
+            return Defaults(self).get_default_redirect_uri(client_id, client, request);
+        };
+        self.text(
+            "get_default_redirect_uri",
+            request,
+            Slot::RedirectUri,
+            |ud, ctx| {
+                // SAFETY: a host callback; see the comment above the ClientLookup impl.
+                unsafe { cb(ud, oap_str::new(client_id), ctx) }
+            },
+        )
+    }
+
+    fn get_default_scopes(
+        &self,
+        client_id: &str,
+        client: &FfiClient,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Scope, OAuthError> {
+        let Some(cb) = self.table.get_default_scopes else {
+            return Defaults(self).get_default_scopes(client_id, client, request);
+        };
+        let scopes = self.scopes("get_default_scopes", request, |ud, ctx| {
+            // SAFETY: a host callback; see the comment above the ClientLookup impl.
+            unsafe { cb(ud, oap_str::new(client_id), ctx) }
+        })?;
+        Ok(scopes.unwrap_or_default())
+    }
+
+    fn get_original_scopes(
+        &self,
+        refresh_token: &str,
+        original: &ValidatedRefreshToken,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Scope, OAuthError> {
+        let Some(cb) = self.table.get_original_scopes else {
+            return Defaults(self).get_original_scopes(refresh_token, original, request);
+        };
+        let scopes = self.scopes("get_original_scopes", request, |ud, ctx| {
+            let (token, scopes) = (
+                oap_str::new(refresh_token),
+                oap_str::new(original.scopes.as_str()),
+            );
+            // SAFETY: a host callback; see the comment above the ClientLookup impl.
+            unsafe { cb(ud, token, scopes, ctx) }
+        })?;
+        Ok(scopes.unwrap_or_else(|| original.scopes.clone()))
+    }
+
+    fn introspect_token(
+        &self,
+        token: &str,
+        hint: Option<TokenType>,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<TokenInfo>, OAuthError> {
+        let Some(cb) = self.table.introspect_token else {
+            return Err(not_set("introspect_token"));
+        };
+        let mut info = None;
+        let yes = self.token_info("introspect_token", request, &mut info, |ud, ctx| {
+            // SAFETY: a host callback; see the comment above the ClientLookup impl.
+            unsafe { cb(ud, oap_str::new(token), token_type_code(hint), ctx) }
+        })?;
+        handed_back("introspect_token", yes, info)
+    }
+
+    fn invalidate_authorization_code(
+        &self,
+        client_id: &str,
+        code: &str,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let Some(cb) = self.table.invalidate_authorization_code else {
+            return Err(not_set("invalidate_authorization_code"));
+        };
+        self.ask("invalidate_authorization_code", request, |ud, ctx| {
+            // SAFETY: a host callback; see the comment above the ClientLookup impl.
+            unsafe { cb(ud, oap_str::new(client_id), oap_str::new(code), ctx) }
+        })
+    }
+
+    fn is_pkce_required(
+        &self,
+        client_id: &str,
+        client: &FfiClient,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let Some(cb) = self.table.is_pkce_required else {
+            return Defaults(self).is_pkce_required(client_id, client, request);
+        };
+        self.ask("is_pkce_required", request, |ud, ctx| {
+            // SAFETY: a host callback; see the comment above the ClientLookup impl.
+            unsafe { cb(ud, oap_str::new(client_id), ctx) }
+        })
+    }
+
+    fn is_within_original_scope(
+        &self,
+        requested: &Scope,
+        refresh_token: &str,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let Some(cb) = self.table.is_within_original_scope else {
+            return Defaults(self).is_within_original_scope(requested, refresh_token, request);
+        };
+        self.ask("is_within_original_scope", request, |ud, ctx| {
+            let (scopes, token) = (
+                oap_str::new(requested.as_str()),
+                oap_str::new(refresh_token),
+            );
+            // SAFETY: a host callback; see the comment above the ClientLookup impl.
+            unsafe { cb(ud, scopes, token, ctx) }
+        })
+    }
+
+    fn revoke_token(
+        &self,
+        token: &str,
+        hint: Option<TokenType>,
+        request: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        let Some(cb) = self.table.revoke_token else {
+            return Err(not_set("revoke_token"));
+        };
+        self.done("revoke_token", request, |ud, ctx| {
+            // SAFETY: a host callback; see the comment above the ClientLookup impl.
+            unsafe { cb(ud, oap_str::new(token), token_type_code(hint), ctx) }
+        })
+    }
+
+    fn revoke_grant(&self, grant_id: &str, request: &OAuthRequest<'_>) -> Result<(), OAuthError> {
+        let Some(cb) = self.table.revoke_grant else {
+            return Err(not_set("revoke_grant"));
+        };
+        self.done("revoke_grant", request, |ud, ctx| {
+            // SAFETY: a host callback; see the comment above the ClientLookup impl.
+            unsafe { cb(ud, oap_str::new(grant_id), ctx) }
+        })
+    }
+
+    fn invalidate_refresh_token(
+        &self,
+        refresh_token: &str,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let Some(cb) = self.table.invalidate_refresh_token else {
+            return Err(not_set("invalidate_refresh_token"));
+        };
+        self.ask("invalidate_refresh_token", request, |ud, ctx| {
+            // SAFETY: a host callback; see the comment above the ClientLookup impl.
+            unsafe { cb(ud, oap_str::new(refresh_token), ctx) }
+        })
+    }
+
+    fn rotate_refresh_token(&self, request: &OAuthRequest<'_>) -> Result<bool, OAuthError> {
+        let Some(cb) = self.table.rotate_refresh_token else {
+            return Defaults(self).rotate_refresh_token(request);
+        };
+        self.ask("rotate_refresh_token", request, |ud, ctx| {
+            // SAFETY: a host callback; see the comment above the ClientLookup impl.
+            unsafe { cb(ud, ctx) }
+        })
+    }
+
+    fn save_authorization_code(
+        &self,
+        client_id: &str,
+        code: &AuthorizationCode,
+        request: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        let Some(cb) = self.table.save_authorization_code else {
+            return Err(not_set("save_authorization_code"));
+        };
+        let view = oap_authorization_code::view(code);
+        self.done("save_authorization_code", request, |ud, ctx| {
+            // SAFETY: a host callback; see the comment above the ClientLookup impl.
+            unsafe { cb(ud, oap_str::new(client_id), &view, ctx) }
+        })
+    }
+
+    fn save_bearer_token(
+        &self,
+        token: &IssuedToken,
+        request: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        let Some(cb) = self.table.save_bearer_token else {
+            return Err(not_set("save_bearer_token"));
+        };
+        let view = oap_issued_token::view(token);
+        let mut ctx = oap_ctx::new(Some(request), Slot::Nothing);
+        ctx.issued = Some(token);
+        let saved = self.call_in("save_bearer_token", &mut ctx, |ud, ctx| {
+            // SAFETY: a host callback; see the comment above the ClientLookup impl.
+            unsafe { cb(ud, &view, ctx) }
+        })?;
+        saved.yes.then_some(()).ok_or_else(grant_revoked)
+    }
+
+    fn save_token(
+        &self,
+        token: &IssuedToken,
+        request: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        let Some(cb) = self.table.save_token else {
+            return Defaults(self).save_token(token, request);
+        };
+        let view = oap_issued_token::view(token);
+        let mut ctx = oap_ctx::new(Some(request), Slot::Nothing);
+        ctx.issued = Some(token);
+        let saved = self.call_in("save_token", &mut ctx, |ud, ctx| {
+            // SAFETY: a host callback; see the comment above the ClientLookup impl.
+            unsafe { cb(ud, &view, ctx) }
+        })?;
+        saved.yes.then_some(()).ok_or_else(grant_revoked)
+    }
+
+    fn validate_bearer_token(
+        &self,
+        token: &str,
+        scopes: &[&str],
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<TokenInfo>, OAuthError> {
+        let Some(cb) = self.table.validate_bearer_token else {
+            return Err(not_set("validate_bearer_token"));
+        };
+        // map_small's slice never dangles, even when empty: C gets a real
+        // address.
+        let to_view = |s: &&str| Ok::<_, Infallible>(oap_str::new(s));
+        let mut info = None;
+        let Ok(yes) = map_small(scopes, to_view, |views| {
+            self.token_info("validate_bearer_token", request, &mut info, |ud, ctx| {
+                // SAFETY: a host callback; see the comment above the ClientLookup impl.
+                unsafe { cb(ud, oap_str::new(token), views.as_ptr(), views.len(), ctx) }
+            })
+        });
+        handed_back("validate_bearer_token", yes?, info)
+    }
+
+    fn validate_client_id(
+        &self,
+        client_id: &str,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<FfiClient>, OAuthError> {
+        let Some(cb) = self.table.validate_client_id else {
+            return Defaults(self).validate_client_id(client_id, request);
+        };
+        self.client(
+            "validate_client_id",
+            Some(client_id),
+            Some(request),
+            |ud, ctx| {
+                // SAFETY: a host callback; see the comment above the ClientLookup impl.
+                unsafe { cb(ud, oap_str::new(client_id), ctx) }
+            },
+        )
+    }
+
+    fn validate_code(
+        &self,
+        client_id: &str,
+        code: &str,
+        client: &FfiClient,
+        request: &OAuthRequest<'_>,
+    ) -> Result<CodeStatus, OAuthError> {
+        let _ = client;
+        let Some(cb) = self.table.validate_code else {
+            return Err(not_set("validate_code"));
+        };
+        let pick = |v| match v {
+            Value::Code(c) => Some(*c),
+            _ => None,
+        };
+        let f = |ud, ctx| {
+            // SAFETY: a host callback; see the comment above the ClientLookup impl.
+            unsafe { cb(ud, oap_str::new(client_id), oap_str::new(code), ctx) }
+        };
+        let status = self.lookup("validate_code", Some(request), Slot::Code, f, pick)?;
+        Ok(status.unwrap_or(CodeStatus::Invalid))
+    }
+
+    fn validate_grant_type(
+        &self,
+        client_id: &str,
+        grant_type: &str,
+        client: &FfiClient,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let Some(cb) = self.table.validate_grant_type else {
+            return Defaults(self).validate_grant_type(client_id, grant_type, client, request);
+        };
+        self.ask("validate_grant_type", request, |ud, ctx| {
+            // SAFETY: a host callback; see the comment above the ClientLookup impl.
+            unsafe { cb(ud, oap_str::new(client_id), oap_str::new(grant_type), ctx) }
+        })
+    }
+
+    fn validate_redirect_uri(
+        &self,
+        client_id: &str,
+        redirect_uri: &str,
+        client: &FfiClient,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let Some(cb) = self.table.validate_redirect_uri else {
+            return Defaults(self).validate_redirect_uri(client_id, redirect_uri, client, request);
+        };
+        self.ask("validate_redirect_uri", request, |ud, ctx| {
+            // SAFETY: a host callback; see the comment above the ClientLookup impl.
+            unsafe { cb(ud, oap_str::new(client_id), oap_str::new(redirect_uri), ctx) }
+        })
+    }
+
+    fn validate_refresh_token(
+        &self,
+        refresh_token: &str,
+        client: &FfiClient,
+        request: &OAuthRequest<'_>,
+    ) -> Result<RefreshTokenStatus, OAuthError> {
+        let Some(cb) = self.table.validate_refresh_token else {
+            return Err(not_set("validate_refresh_token"));
+        };
+        let pick = |v| match v {
+            Value::Refresh(r) => Some(*r),
+            _ => None,
+        };
+        let f = |ud, ctx| {
+            let (token, id) = (
+                oap_str::new(refresh_token),
+                oap_str::new(client.client_id()),
+            );
+            // SAFETY: a host callback; see the comment above the ClientLookup impl.
+            unsafe { cb(ud, token, id, ctx) }
+        };
+        let status = self.lookup(
+            "validate_refresh_token",
+            Some(request),
+            Slot::RefreshToken,
+            f,
+            pick,
+        )?;
+        Ok(status.unwrap_or(RefreshTokenStatus::Invalid))
+    }
+
+    fn validate_response_type(
+        &self,
+        client_id: &str,
+        response_type: &str,
+        client: &FfiClient,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let Some(cb) = self.table.validate_response_type else {
+            return Defaults(self).validate_response_type(
+                client_id,
+                response_type,
+                client,
+                request,
+            );
+        };
+        self.ask("validate_response_type", request, |ud, ctx| {
+            // SAFETY: a host callback; see the comment above the ClientLookup impl.
+            unsafe {
+                cb(
+                    ud,
+                    oap_str::new(client_id),
+                    oap_str::new(response_type),
+                    ctx,
+                )
+            }
+        })
+    }
+
+    fn validate_scopes(
+        &self,
+        client_id: &str,
+        scopes: &Scope,
+        client: &FfiClient,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let _ = client;
+        let Some(cb) = self.table.validate_scopes else {
+            return Err(not_set("validate_scopes"));
+        };
+        self.ask("validate_scopes", request, |ud, ctx| {
+            // SAFETY: a host callback; see the comment above the ClientLookup impl.
+            unsafe {
+                cb(
+                    ud,
+                    oap_str::new(client_id),
+                    oap_str::new(scopes.as_str()),
+                    ctx,
+                )
+            }
+        })
+    }
+
+    fn validate_user(
+        &self,
+        username: &str,
+        password: &str,
+        client: &FfiClient,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<String>, OAuthError> {
+        let Some(cb) = self.table.validate_user else {
+            return Defaults(self).validate_user(username, password, client, request);
+        };
+        self.text("validate_user", request, Slot::User, |ud, ctx| {
+            // SAFETY: a host callback; see the comment above the ClientLookup impl.
+            unsafe { cb(ud, oap_str::new(username), oap_str::new(password), ctx) }
+        })
+    }
+}

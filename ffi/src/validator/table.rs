@@ -1,0 +1,582 @@
+//! The callback table, as the header shows it: the callbacks' typedefs
+//! (`oap_*_cb`), the borrowed views some of them receive
+//! (`oap_authorization_code`, `oap_issued_token`), and the `oap_validator`
+//! struct that holds them. No behaviour: [`super::adapter`] runs them.
+
+use std::ffi::c_void;
+
+use provider::{AuthorizationCode, IssuedToken};
+
+use crate::context::oap_ctx;
+use crate::enums::{oap_cb_result, oap_pkce_method, oap_token_type, pkce_code};
+use crate::ffi::Versioned;
+use crate::slice::oap_str;
+
+/// An authorization code to persist, as `save_authorization_code` receives
+/// it. Borrowed: valid until the callback returns; copy what you keep.
+/// Later versions may append fields.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct oap_authorization_code {
+    /// The code itself.
+    pub code: oap_str,
+    /// The client it was issued to.
+    pub client_id: oap_str,
+    /// The `redirect_uri` sent in the authorization request, or absent
+    /// (NULL `ptr`) if none was sent. Hand it back in `oap_code_info`.
+    pub redirect_uri: oap_str,
+    /// The redirect URI the response went to (sent or defaulted).
+    pub effective_redirect_uri: oap_str,
+    /// The resource owner who approved it.
+    pub user: oap_str,
+    /// The approved scopes, space-delimited.
+    pub scopes: oap_str,
+    /// The PKCE challenge, or absent. Hand it back from `get_code_challenge`.
+    pub code_challenge: oap_str,
+    /// The PKCE method (`OAP_PKCE_NONE` without a challenge).
+    pub code_challenge_method: oap_pkce_method,
+    /// The grant (token family) this code starts.
+    pub grant_id: oap_str,
+    /// Issue time, seconds since the Unix epoch.
+    pub issued_at: u64,
+    /// Expiry, seconds since the Unix epoch.
+    pub expires_at: u64,
+}
+
+/// Tokens to persist, as `save_bearer_token` / `save_token` receive them.
+/// Borrowed: valid until the callback returns. The library writes it, so
+/// it has no `struct_size`: later versions append fields, which a host
+/// built with an older header does not see (and so ignores).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct oap_issued_token {
+    /// The access token.
+    pub access_token: oap_str,
+    /// The refresh token, or absent (NULL `ptr`).
+    pub refresh_token: oap_str,
+    /// Whether `refresh_token` is new and must be stored (false when
+    /// rotation is off and the presented one is handed back).
+    pub refresh_token_is_new: bool,
+    /// Access token lifetime, seconds: the configured
+    /// `access_token_lifetime`, 1 to `OAP_MAX_LIFETIME` (ten years), sent
+    /// as the token response's `expires_in`. The access token expires at
+    /// `issued_at + expires_in`; with `issued_at` a current Unix time and
+    /// `expires_in` so bounded, the sum cannot overflow a `uint64_t`
+    /// (`oap_ctx_issued_access_token` computes it the same way, and would
+    /// saturate at `UINT64_MAX`). A token past that instant is refused by
+    /// the library even if the host still answers for it.
+    pub expires_in: u64,
+    /// The access token's scopes, space-delimited.
+    pub scopes: oap_str,
+    /// The scopes to store with a new refresh token, space-delimited: the
+    /// grant's, which differ from `scopes` when a refresh narrowed the
+    /// access token's scope (RFC 6749 §6).
+    pub refresh_scopes: oap_str,
+    /// The client the tokens were issued to.
+    pub client_id: oap_str,
+    /// The resource owner, or absent (client credentials).
+    pub user: oap_str,
+    /// The grant (token family) identifier; always set with a refresh
+    /// token, absent for a lone access token that starts no family (its
+    /// grant is the token itself).
+    pub grant_id: oap_str,
+    /// Issue time, seconds since the Unix epoch.
+    pub issued_at: u64,
+    /// Refresh token expiry, seconds since the Unix epoch:
+    /// `issued_at + refresh_token_lifetime` (saturating; the lifetime is at
+    /// most `OAP_MAX_LIFETIME`); 0: none (`refresh_token_lifetime` 0).
+    pub refresh_expires_at: u64,
+    /// 1 when `grant_id` names a grant that starts with these tokens (a
+    /// password grant's first refresh token): the store records it. 0
+    /// when the tokens continue a grant the store already knows, from a
+    /// saved code or refresh token (or carry no `grant_id`): if the store
+    /// no longer knows that grant (its last code or refresh token expired)
+    /// or it was revoked, the save must be refused. Added after the
+    /// first version of this struct.
+    pub new_grant: u8,
+}
+
+/// `find_client(client_id)`: the registered client `client_id`. Called to
+/// authenticate clients (by the default `authenticate_client`,
+/// `authenticate_client_id`, `client_authentication_required` and
+/// `validate_client_id`). Set it with `oap_ctx_set_client` and return
+/// `OAP_CB_TRUE`; `OAP_CB_FALSE` when there is no such client. Runs outside
+/// a request view: `oap_ctx_header` etc. give `OAP_STATUS_NOT_FOUND`.
+/// NULL: server_error whenever a client must be looked up.
+pub type oap_find_client_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        client_id: oap_str,
+        ctx: *mut oap_ctx,
+    ) -> oap_cb_result,
+>;
+/// `authenticate_client()`: authenticate the client of a token, revocation
+/// or introspection request by other means (the credentials are in
+/// `oap_ctx_header`/`oap_ctx_param`); set it with `oap_ctx_set_client` and
+/// return `OAP_CB_TRUE`, or `OAP_CB_FALSE` for `invalid_client`. NULL
+/// (recommended): the library checks HTTP Basic or `client_secret` in the
+/// body against `find_client`'s secret, in constant time.
+pub type oap_authenticate_client_cb =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, ctx: *mut oap_ctx) -> oap_cb_result>;
+/// `authenticate_client_id(client_id)`: identify a public client by its id
+/// alone; `oap_ctx_set_client` + `OAP_CB_TRUE`, or `OAP_CB_FALSE`. NULL:
+/// `find_client`'s client if it is not confidential. A client handed back
+/// with a secret is accepted only if the request also authenticates as it
+/// (`authenticate_client`), else refused with `invalid_client`: a
+/// confidential client always authenticates with its secret.
+pub type oap_authenticate_client_id_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        client_id: oap_str,
+        ctx: *mut oap_ctx,
+    ) -> oap_cb_result,
+>;
+/// `client_authentication_required()`: whether the token request must
+/// authenticate the client. NULL: yes when it carries an Authorization
+/// header or client_secret, or names a confidential (or no) client. An
+/// `OAP_CB_FALSE` for a client with a secret does not let it in by
+/// `client_id` alone: it must still authenticate, or gets `invalid_client`.
+pub type oap_client_authentication_required_cb =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, ctx: *mut oap_ctx) -> oap_cb_result>;
+/// `confirm_redirect_uri(client_id, code, redirect_uri)`: extra host check
+/// of the token request's `redirect_uri` (absent: NULL `ptr`); the library
+/// already compares it exactly with the saved one. NULL: `OAP_CB_TRUE`.
+pub type oap_confirm_redirect_uri_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        client_id: oap_str,
+        code: oap_str,
+        redirect_uri: oap_str,
+        ctx: *mut oap_ctx,
+    ) -> oap_cb_result,
+>;
+/// `get_code_challenge(code)`: the PKCE challenge saved with `code`:
+/// `oap_ctx_set_code_challenge` + `OAP_CB_TRUE`, or `OAP_CB_FALSE` when the
+/// code has none. NULL: none (then a code saved with a challenge can be
+/// exchanged without a verifier: implement it with PKCE).
+pub type oap_get_code_challenge_cb = Option<
+    unsafe extern "C" fn(user_data: *mut c_void, code: oap_str, ctx: *mut oap_ctx) -> oap_cb_result,
+>;
+/// `get_code_challenge_method(code)`: the PKCE method saved with `code`:
+/// `oap_ctx_set_code_challenge_method` + `OAP_CB_TRUE`; `OAP_CB_FALSE`
+/// reads as `plain`. NULL: `plain`.
+pub type oap_get_code_challenge_method_cb = Option<
+    unsafe extern "C" fn(user_data: *mut c_void, code: oap_str, ctx: *mut oap_ctx) -> oap_cb_result,
+>;
+/// `get_default_redirect_uri(client_id)`: the redirect URI when the
+/// authorization request has none: `oap_ctx_set_redirect_uri` +
+/// `OAP_CB_TRUE`, or `OAP_CB_FALSE` (the request is refused, not
+/// redirected). NULL: the client's only registered URI, if it has one.
+pub type oap_get_default_redirect_uri_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        client_id: oap_str,
+        ctx: *mut oap_ctx,
+    ) -> oap_cb_result,
+>;
+/// `get_default_scopes(client_id)`: the scopes when a request names none:
+/// `oap_ctx_set_scopes` + `OAP_CB_TRUE`; `OAP_CB_FALSE`: none. NULL: none.
+pub type oap_get_default_scopes_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        client_id: oap_str,
+        ctx: *mut oap_ctx,
+    ) -> oap_cb_result,
+>;
+/// `get_original_scopes(refresh_token, original_scopes)`: the scopes of the
+/// refresh token's grant (`original_scopes`: what `validate_refresh_token`
+/// set): `oap_ctx_set_scopes` + `OAP_CB_TRUE`; `OAP_CB_FALSE`:
+/// `original_scopes`. NULL: `original_scopes`.
+pub type oap_get_original_scopes_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        refresh_token: oap_str,
+        original_scopes: oap_str,
+        ctx: *mut oap_ctx,
+    ) -> oap_cb_result,
+>;
+/// `introspect_token(token, hint)` (required): look up an access or
+/// refresh token (try every type whatever `hint` says) for introspection
+/// and revocation: `oap_ctx_set_token_info` (or `oap_ctx_set_token`) +
+/// `OAP_CB_TRUE`, or `OAP_CB_FALSE` for an unknown one. NULL: server_error
+/// when called.
+pub type oap_introspect_token_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        token: oap_str,
+        hint: oap_token_type,
+        ctx: *mut oap_ctx,
+    ) -> oap_cb_result,
+>;
+/// `invalidate_authorization_code(client_id, code)` (required): mark the
+/// code used, keeping a record so `validate_code` reports a replay.
+/// `OAP_CB_TRUE` if this call consumed it, `OAP_CB_FALSE` if a concurrent
+/// request already had (atomically: single use). NULL: server_error.
+pub type oap_invalidate_authorization_code_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        client_id: oap_str,
+        code: oap_str,
+        ctx: *mut oap_ctx,
+    ) -> oap_cb_result,
+>;
+/// `is_pkce_required(client_id)`: whether this (confidential) client must
+/// use PKCE; public clients always must. NULL: `OAP_CB_FALSE`.
+pub type oap_is_pkce_required_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        client_id: oap_str,
+        ctx: *mut oap_ctx,
+    ) -> oap_cb_result,
+>;
+/// `is_within_original_scope(requested_scopes, refresh_token)`: asked when
+/// a refresh requests scopes outside the original ones. NULL: `OAP_CB_FALSE`.
+pub type oap_is_within_original_scope_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        requested_scopes: oap_str,
+        refresh_token: oap_str,
+        ctx: *mut oap_ctx,
+    ) -> oap_cb_result,
+>;
+/// `revoke_token(token, hint)` (required): revoke the token (checked to
+/// belong to the requesting client); revoking a refresh token should revoke
+/// its grant's access tokens. `OAP_CB_TRUE` when done; anything else is a
+/// failure. NULL: server_error.
+pub type oap_revoke_token_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        token: oap_str,
+        hint: oap_token_type,
+        ctx: *mut oap_ctx,
+    ) -> oap_cb_result,
+>;
+/// `revoke_grant(grant_id)` (required): revoke every token of the grant
+/// (code replay, rotated refresh token reuse). `OAP_CB_TRUE` when done.
+/// NULL: server_error. The grant stays revoked: a concurrent request may be
+/// about to save tokens of it, and `save_bearer_token` must refuse them.
+/// Remember the grant id at least as long as its codes and tokens.
+pub type oap_revoke_grant_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        grant_id: oap_str,
+        ctx: *mut oap_ctx,
+    ) -> oap_cb_result,
+>;
+/// `invalidate_refresh_token(refresh_token)` (required): mark it replaced
+/// by rotation (from then on `validate_refresh_token` reports it with
+/// `oap_ctx_set_refresh_token_rotated`). `OAP_CB_TRUE` if this call rotated
+/// it, `OAP_CB_FALSE` if a concurrent refresh already had. `OAP_CB_FALSE`
+/// is not a mere "no": two requests presented one refresh token, the reuse
+/// RFC 9700 §4.14.2 treats as theft, so the library calls `revoke_grant`
+/// for the token's whole grant (every access and refresh token of it) and
+/// answers this request `invalid_grant`. Answer it only when the token was
+/// really already rotated. NULL: server_error.
+pub type oap_invalidate_refresh_token_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        refresh_token: oap_str,
+        ctx: *mut oap_ctx,
+    ) -> oap_cb_result,
+>;
+/// `rotate_refresh_token()`: whether a refresh issues a new refresh token
+/// (and retires the presented one through `invalidate_refresh_token`).
+/// Asked for confidential clients only: a public client's refresh tokens
+/// are always rotated (RFC 9700 §4.14.2), whatever this would answer.
+/// NULL: `OAP_CB_TRUE`.
+pub type oap_rotate_refresh_token_cb =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, ctx: *mut oap_ctx) -> oap_cb_result>;
+/// `save_authorization_code(client_id, code)` (required): persist the code
+/// with everything in `code`. `OAP_CB_TRUE` when stored. NULL: server_error.
+pub type oap_save_authorization_code_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        client_id: oap_str,
+        code: *const oap_authorization_code,
+        ctx: *mut oap_ctx,
+    ) -> oap_cb_result,
+>;
+/// `save_bearer_token(token)` (required unless `save_token` is set: the
+/// library calls `save_token` to save tokens, and only the default
+/// `save_token` calls this one): persist the access token (and the
+/// refresh token when `refresh_token_is_new`). `OAP_CB_TRUE` when stored;
+/// `OAP_CB_FALSE`, storing nothing, when the tokens' grant may not get
+/// them (the request then fails with `invalid_grant`): the store keeps a
+/// record of each grant, made when a code is saved (`grant_id` of
+/// `oap_authorization_code`) or a token with `new_grant` 1, and kept
+/// until the grant's last code or refresh token expires; a `grant_id`
+/// whose record is revoked (`revoke_grant`, or `revoke_token` of its
+/// refresh token), or that has no record while `new_grant` is 0 (the
+/// grant ended while the request was served), is refused. A host that keeps
+/// its tokens in memory can take the access token's information, ready
+/// for `oap_ctx_set_token`, with `oap_ctx_issued_access_token`.
+/// NULL: server_error.
+pub type oap_save_bearer_token_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        token: *const oap_issued_token,
+        ctx: *mut oap_ctx,
+    ) -> oap_cb_result,
+>;
+/// `save_token(token)`: persist a token by its type, answering as
+/// `save_bearer_token` does (including `OAP_CB_FALSE` for a revoked grant,
+/// or an unknown one when `new_grant` is 0). The library saves every token through this
+/// one; set it and `save_bearer_token` is never called (it may be NULL).
+/// NULL: calls `save_bearer_token`.
+pub type oap_save_token_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        token: *const oap_issued_token,
+        ctx: *mut oap_ctx,
+    ) -> oap_cb_result,
+>;
+/// `validate_bearer_token(token, scopes, scopes_len)` (required): check a
+/// bearer token presented to a protected resource requiring `scopes`
+/// (`scopes_len` strings at `scopes`, a valid pointer even when 0):
+/// `oap_ctx_set_token_info` (or `oap_ctx_set_token`: no per-request copy
+/// or check of the host's strings and scopes) + `OAP_CB_TRUE`, or
+/// `OAP_CB_FALSE` when unknown, revoked or expired. The library itself
+/// checks expiry and that every required scope is granted. NULL:
+/// server_error.
+pub type oap_validate_bearer_token_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        token: oap_str,
+        scopes: *const oap_str,
+        scopes_len: usize,
+        ctx: *mut oap_ctx,
+    ) -> oap_cb_result,
+>;
+/// `validate_client_id(client_id)`: the client of an authorization
+/// request: `oap_ctx_set_client` + `OAP_CB_TRUE`, or `OAP_CB_FALSE` (the
+/// error is shown, never redirected). NULL: `find_client`.
+pub type oap_validate_client_id_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        client_id: oap_str,
+        ctx: *mut oap_ctx,
+    ) -> oap_cb_result,
+>;
+/// `validate_code(client_id, code)` (required): look the code up. Valid
+/// and unused: `oap_ctx_set_code` + `OAP_CB_TRUE` (with the code's PKCE
+/// challenge in `oap_code_info`, the library needs no
+/// `get_code_challenge` call); already exchanged:
+/// `oap_ctx_set_code_used_pkce` (with the code's PKCE challenge) or
+/// `oap_ctx_set_code_used` + `OAP_CB_TRUE`; unknown, expired or another
+/// client's: `OAP_CB_FALSE`. NULL: server_error.
+pub type oap_validate_code_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        client_id: oap_str,
+        code: oap_str,
+        ctx: *mut oap_ctx,
+    ) -> oap_cb_result,
+>;
+/// `validate_grant_type(client_id, grant_type)`: whether the client may use
+/// the grant. NULL: the client's `grants`.
+pub type oap_validate_grant_type_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        client_id: oap_str,
+        grant_type: oap_str,
+        ctx: *mut oap_ctx,
+    ) -> oap_cb_result,
+>;
+/// `validate_redirect_uri(client_id, redirect_uri)`: whether the client
+/// registered `redirect_uri`. NULL: exact match against the client's
+/// `redirect_uris`.
+pub type oap_validate_redirect_uri_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        client_id: oap_str,
+        redirect_uri: oap_str,
+        ctx: *mut oap_ctx,
+    ) -> oap_cb_result,
+>;
+/// `validate_refresh_token(refresh_token, client_id)` (required): look the
+/// refresh token up. Valid: `oap_ctx_set_refresh_token` + `OAP_CB_TRUE`;
+/// replaced by rotation: `oap_ctx_set_refresh_token_rotated` +
+/// `OAP_CB_TRUE`; unknown, expired or revoked: `OAP_CB_FALSE`. NULL:
+/// server_error.
+pub type oap_validate_refresh_token_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        refresh_token: oap_str,
+        client_id: oap_str,
+        ctx: *mut oap_ctx,
+    ) -> oap_cb_result,
+>;
+/// `validate_response_type(client_id, response_type)`: whether the client
+/// may use `code` / `token`. NULL: `code` needs the authorization code
+/// grant, `token` the implicit grant.
+pub type oap_validate_response_type_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        client_id: oap_str,
+        response_type: oap_str,
+        ctx: *mut oap_ctx,
+    ) -> oap_cb_result,
+>;
+/// `validate_scopes(client_id, scopes)` (required): whether the client may
+/// have `scopes` (space-delimited, possibly empty). NULL: server_error.
+pub type oap_validate_scopes_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        client_id: oap_str,
+        scopes: oap_str,
+        ctx: *mut oap_ctx,
+    ) -> oap_cb_result,
+>;
+/// `validate_user(username, password)` (password grant): check the
+/// resource owner's credentials: `oap_ctx_set_user` + `OAP_CB_TRUE`, or
+/// `OAP_CB_FALSE`. NULL: `OAP_CB_FALSE` (no user ever valid).
+pub type oap_validate_user_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        username: oap_str,
+        password: oap_str,
+        ctx: *mut oap_ctx,
+    ) -> oap_cb_result,
+>;
+
+/// The host's validator: the methods of oauthlib's `RequestValidator` (same
+/// names, meanings and defaults) plus `find_client`, as callbacks.
+///
+/// Zero-initialise it, set `struct_size = sizeof(oap_validator)`,
+/// `user_data`, and the callbacks you implement. `oap_server_new` copies
+/// the table. A NULL callback means the default documented on its type;
+/// a *required* one (introspect_token, invalidate_authorization_code,
+/// revoke_token, revoke_grant, invalidate_refresh_token,
+/// save_authorization_code, save_bearer_token unless save_token is set,
+/// validate_bearer_token,
+/// validate_code, validate_refresh_token, validate_scopes, and find_client
+/// unless every default that uses it is replaced) left NULL makes the
+/// request that needs it fail with `server_error` (HTTP 500).
+///
+/// Every callback gets `user_data` first and an `oap_ctx` last. String
+/// arguments are borrowed, valid until the callback returns, not
+/// NUL-terminated. Answers: `OAP_CB_TRUE`, `OAP_CB_FALSE`, or
+/// `OAP_CB_ERROR`, which the library answers with `server_error` (500);
+/// values set through the context are then ignored, and so they are when
+/// a setter failed or a required value was not set.
+///
+/// Thread-safety: callbacks run on the threads calling the `oap_server_*`
+/// functions, concurrently when the server is shared. They must be safe to
+/// call concurrently with the same `user_data`, must not call back into the
+/// same server, and must not unwind (no C++ exceptions, no longjmp) through
+/// the library.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct oap_validator {
+    /// `sizeof(oap_validator)`. Callbacks added in later versions are
+    /// appended; a table from an older header gets their defaults.
+    pub struct_size: usize,
+    /// Passed as the first argument of every callback.
+    pub user_data: *mut c_void,
+    /// See `oap_find_client_cb`.
+    pub find_client: oap_find_client_cb,
+    /// See `oap_authenticate_client_cb`.
+    pub authenticate_client: oap_authenticate_client_cb,
+    /// See `oap_authenticate_client_id_cb`.
+    pub authenticate_client_id: oap_authenticate_client_id_cb,
+    /// See `oap_client_authentication_required_cb`.
+    pub client_authentication_required: oap_client_authentication_required_cb,
+    /// See `oap_confirm_redirect_uri_cb`.
+    pub confirm_redirect_uri: oap_confirm_redirect_uri_cb,
+    /// See `oap_get_code_challenge_cb`.
+    pub get_code_challenge: oap_get_code_challenge_cb,
+    /// See `oap_get_code_challenge_method_cb`.
+    pub get_code_challenge_method: oap_get_code_challenge_method_cb,
+    /// See `oap_get_default_redirect_uri_cb`.
+    pub get_default_redirect_uri: oap_get_default_redirect_uri_cb,
+    /// See `oap_get_default_scopes_cb`.
+    pub get_default_scopes: oap_get_default_scopes_cb,
+    /// See `oap_get_original_scopes_cb`.
+    pub get_original_scopes: oap_get_original_scopes_cb,
+    /// See `oap_introspect_token_cb` (required).
+    pub introspect_token: oap_introspect_token_cb,
+    /// See `oap_invalidate_authorization_code_cb` (required).
+    pub invalidate_authorization_code: oap_invalidate_authorization_code_cb,
+    /// See `oap_is_pkce_required_cb`.
+    pub is_pkce_required: oap_is_pkce_required_cb,
+    /// See `oap_is_within_original_scope_cb`.
+    pub is_within_original_scope: oap_is_within_original_scope_cb,
+    /// See `oap_revoke_token_cb` (required).
+    pub revoke_token: oap_revoke_token_cb,
+    /// See `oap_revoke_grant_cb` (required).
+    pub revoke_grant: oap_revoke_grant_cb,
+    /// See `oap_invalidate_refresh_token_cb` (required).
+    pub invalidate_refresh_token: oap_invalidate_refresh_token_cb,
+    /// See `oap_rotate_refresh_token_cb`.
+    pub rotate_refresh_token: oap_rotate_refresh_token_cb,
+    /// See `oap_save_authorization_code_cb` (required).
+    pub save_authorization_code: oap_save_authorization_code_cb,
+    /// See `oap_save_bearer_token_cb` (required unless `save_token` is set).
+    pub save_bearer_token: oap_save_bearer_token_cb,
+    /// See `oap_save_token_cb`.
+    pub save_token: oap_save_token_cb,
+    /// See `oap_validate_bearer_token_cb` (required).
+    pub validate_bearer_token: oap_validate_bearer_token_cb,
+    /// See `oap_validate_client_id_cb`.
+    pub validate_client_id: oap_validate_client_id_cb,
+    /// See `oap_validate_code_cb` (required).
+    pub validate_code: oap_validate_code_cb,
+    /// See `oap_validate_grant_type_cb`.
+    pub validate_grant_type: oap_validate_grant_type_cb,
+    /// See `oap_validate_redirect_uri_cb`.
+    pub validate_redirect_uri: oap_validate_redirect_uri_cb,
+    /// See `oap_validate_refresh_token_cb` (required).
+    pub validate_refresh_token: oap_validate_refresh_token_cb,
+    /// See `oap_validate_response_type_cb`.
+    pub validate_response_type: oap_validate_response_type_cb,
+    /// See `oap_validate_scopes_cb` (required).
+    pub validate_scopes: oap_validate_scopes_cb,
+    /// See `oap_validate_user_cb`.
+    pub validate_user: oap_validate_user_cb,
+}
+
+// SAFETY: #[repr(C)], struct_size first, every field valid when zero (NULL
+// user_data, None callbacks).
+unsafe impl Versioned for oap_validator {
+    const FIRST_VERSION_SIZE: usize = std::mem::size_of::<oap_validator>();
+}
+
+impl oap_authorization_code {
+    /// The view of `code` passed to `save_authorization_code`.
+    pub(crate) fn view(code: &AuthorizationCode) -> Self {
+        let challenge = code.code_challenge.as_ref();
+        oap_authorization_code {
+            code: oap_str::new(&code.code),
+            client_id: oap_str::new(&code.client_id),
+            redirect_uri: oap_str::new_opt(code.redirect_uri.as_deref()),
+            effective_redirect_uri: oap_str::new(&code.effective_redirect_uri),
+            user: oap_str::new(&code.user),
+            scopes: oap_str::new(code.scopes.as_str()),
+            code_challenge: oap_str::new_opt(challenge.map(|c| c.0.as_str())),
+            code_challenge_method: pkce_code(challenge.map(|c| c.1)),
+            grant_id: oap_str::new(&code.grant_id),
+            issued_at: code.issued_at,
+            expires_at: code.expires_at,
+        }
+    }
+}
+
+impl oap_issued_token {
+    /// The view of `token` passed to `save_bearer_token` / `save_token`.
+    pub(crate) fn view(token: &IssuedToken) -> Self {
+        oap_issued_token {
+            access_token: oap_str::new(&token.access_token),
+            refresh_token: oap_str::new_opt(token.refresh_token.as_deref()),
+            refresh_token_is_new: token.refresh_token_is_new,
+            expires_in: token.expires_in,
+            scopes: oap_str::new(token.scopes.as_str()),
+            refresh_scopes: oap_str::new(token.refresh_token_scopes().as_str()),
+            client_id: oap_str::new(&token.client_id),
+            user: oap_str::new_opt(token.user.as_deref()),
+            grant_id: oap_str::new_opt(token.grant_id.as_deref()),
+            issued_at: token.issued_at,
+            refresh_expires_at: token.refresh_expires_at.unwrap_or(0),
+            new_grant: u8::from(token.new_grant),
+        }
+    }
+}
