@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use provider::form::Param;
 use provider::pkce::ChallengeMethod;
-use provider::validator::{CodeStatus, IssuedToken, RefreshTokenStatus, TokenInfo, TokenType};
+use provider::validator::{CodeStatus, IssuedToken, RefreshTokenStatus, TokenInfo};
 use provider::{OAuthRequest, Scope, ValidatedCode, ValidatedRefreshToken};
 
 use crate::client::{oap_client, oap_registered_client, FfiClient};
@@ -569,18 +569,7 @@ pub unsafe extern "C" fn oap_ctx_issued_access_token(
         let token_out = Out::new(token_out)?;
         let issued = ctx.issued.ok_or(oap_status::WrongContext)?;
         let token = into_handle(oap_token {
-            inner: TokenInfo {
-                token_type: Some(TokenType::AccessToken),
-                client_id: issued.client_id.clone(),
-                username: issued.user.clone(),
-                sub: issued.user.clone(),
-                scopes: issued.scopes.clone(),
-                exp: Some(issued.issued_at.saturating_add(issued.expires_in)),
-                iat: Some(issued.issued_at),
-                aud: Vec::new(),
-                iss: None,
-                grant_id: issued.grant_id.clone(),
-            },
+            inner: issued.access_token_info(),
         });
         // SAFETY: checked non-NULL, writable (contract).
         unsafe { token_out.write(token) };

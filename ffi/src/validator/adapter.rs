@@ -8,9 +8,11 @@ use std::ffi::c_void;
 
 use provider::client_auth::{Client, ClientLookup};
 use provider::pkce::ChallengeMethod;
-use provider::validator::{CodeStatus, RefreshTokenStatus, TokenInfo, TokenType};
+use provider::validator::{
+    defaults, grant_ended, CodeStatus, RefreshTokenStatus, TokenInfo, TokenType,
+};
 use provider::{
-    AuthorizationCode, ErrorCode, IssuedToken, OAuthError, OAuthRequest, RequestValidator, Scope,
+    AuthorizationCode, IssuedToken, OAuthError, OAuthRequest, RequestValidator, Scope,
     ValidatedRefreshToken,
 };
 
@@ -67,15 +69,6 @@ fn verdict(name: &'static str, raw: u32, setter_failed: bool) -> Result<bool, OA
 #[cold]
 fn failed(name: &'static str) -> OAuthError {
     OAuthError::server_error(format!("the validator's {name} callback failed"))
-}
-
-/// `save_bearer_token` / `save_token` answering `OAP_CB_FALSE`: the
-/// token's grant was revoked meanwhile (see `oap_revoke_grant_cb`).
-fn grant_revoked() -> OAuthError {
-    OAuthError::new(
-        ErrorCode::InvalidGrant,
-        "the grant was revoked, or ended, while this request was served",
-    )
 }
 
 fn not_set(name: &'static str) -> OAuthError {
@@ -219,108 +212,6 @@ impl FfiValidator {
     }
 }
 
-/// The seed's defaults. `Defaults` implements only the trait's required
-/// methods (delegating to the callback table), so calling any other method
-/// on it runs the Rust trait's default body: a NULL callback gets exactly
-/// the Rust API's behaviour, with no protocol logic copied here.
-struct Defaults<'v>(&'v FfiValidator);
-
-impl ClientLookup for Defaults<'_> {
-    type Client = FfiClient;
-
-    fn find_client(&self, client_id: &str) -> Result<Option<FfiClient>, OAuthError> {
-        self.0.find_client(client_id)
-    }
-}
-
-impl RequestValidator for Defaults<'_> {
-    fn introspect_token(
-        &self,
-        token: &str,
-        hint: Option<TokenType>,
-        request: &OAuthRequest<'_>,
-    ) -> Result<Option<TokenInfo>, OAuthError> {
-        self.0.introspect_token(token, hint, request)
-    }
-    fn invalidate_authorization_code(
-        &self,
-        client_id: &str,
-        code: &str,
-        request: &OAuthRequest<'_>,
-    ) -> Result<bool, OAuthError> {
-        self.0
-            .invalidate_authorization_code(client_id, code, request)
-    }
-    fn revoke_token(
-        &self,
-        token: &str,
-        hint: Option<TokenType>,
-        request: &OAuthRequest<'_>,
-    ) -> Result<(), OAuthError> {
-        self.0.revoke_token(token, hint, request)
-    }
-    fn revoke_grant(&self, grant_id: &str, request: &OAuthRequest<'_>) -> Result<(), OAuthError> {
-        self.0.revoke_grant(grant_id, request)
-    }
-    fn invalidate_refresh_token(
-        &self,
-        refresh_token: &str,
-        request: &OAuthRequest<'_>,
-    ) -> Result<bool, OAuthError> {
-        self.0.invalidate_refresh_token(refresh_token, request)
-    }
-    fn save_authorization_code(
-        &self,
-        client_id: &str,
-        code: &AuthorizationCode,
-        request: &OAuthRequest<'_>,
-    ) -> Result<(), OAuthError> {
-        self.0.save_authorization_code(client_id, code, request)
-    }
-    fn save_bearer_token(
-        &self,
-        token: &IssuedToken,
-        request: &OAuthRequest<'_>,
-    ) -> Result<(), OAuthError> {
-        self.0.save_bearer_token(token, request)
-    }
-    fn validate_bearer_token(
-        &self,
-        token: &str,
-        scopes: &[&str],
-        request: &OAuthRequest<'_>,
-    ) -> Result<Option<TokenInfo>, OAuthError> {
-        self.0.validate_bearer_token(token, scopes, request)
-    }
-    fn validate_code(
-        &self,
-        client_id: &str,
-        code: &str,
-        client: &FfiClient,
-        request: &OAuthRequest<'_>,
-    ) -> Result<CodeStatus, OAuthError> {
-        self.0.validate_code(client_id, code, client, request)
-    }
-    fn validate_refresh_token(
-        &self,
-        refresh_token: &str,
-        client: &FfiClient,
-        request: &OAuthRequest<'_>,
-    ) -> Result<RefreshTokenStatus, OAuthError> {
-        self.0
-            .validate_refresh_token(refresh_token, client, request)
-    }
-    fn validate_scopes(
-        &self,
-        client_id: &str,
-        scopes: &Scope,
-        client: &FfiClient,
-        request: &OAuthRequest<'_>,
-    ) -> Result<bool, OAuthError> {
-        self.0.validate_scopes(client_id, scopes, client, request)
-    }
-}
-
 // Every callback invocation below runs an `unsafe extern "C" fn` from the
 // host's table. SAFETY (shared by each `unsafe` block that calls one, as
 // each says): the host promised, in oap_server_new's contract, that each
@@ -349,7 +240,7 @@ impl RequestValidator for FfiValidator {
         request: &OAuthRequest<'_>,
     ) -> Result<Option<FfiClient>, OAuthError> {
         let Some(cb) = self.table.authenticate_client else {
-            return Defaults(self).authenticate_client(request);
+            return defaults::authenticate_client(self, request);
         };
         self.client("authenticate_client", None, Some(request), |ud, ctx| {
             // SAFETY: a host callback; see the comment above the ClientLookup impl.
@@ -363,7 +254,7 @@ impl RequestValidator for FfiValidator {
         request: &OAuthRequest<'_>,
     ) -> Result<Option<FfiClient>, OAuthError> {
         let Some(cb) = self.table.authenticate_client_id else {
-            return Defaults(self).authenticate_client_id(client_id, request);
+            return defaults::authenticate_client_id(self, client_id, request);
         };
         self.client(
             "authenticate_client_id",
@@ -381,7 +272,7 @@ impl RequestValidator for FfiValidator {
         request: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
         let Some(cb) = self.table.client_authentication_required else {
-            return Defaults(self).client_authentication_required(request);
+            return defaults::client_authentication_required(self, request);
         };
         self.ask("client_authentication_required", request, |ud, ctx| {
             // SAFETY: a host callback; see the comment above the ClientLookup impl.
@@ -398,7 +289,8 @@ impl RequestValidator for FfiValidator {
         request: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
         let Some(cb) = self.table.confirm_redirect_uri else {
-            return Defaults(self).confirm_redirect_uri(
+            return defaults::confirm_redirect_uri(
+                self,
                 client_id,
                 code,
                 redirect_uri,
@@ -423,7 +315,7 @@ impl RequestValidator for FfiValidator {
         request: &OAuthRequest<'_>,
     ) -> Result<Option<String>, OAuthError> {
         let Some(cb) = self.table.get_code_challenge else {
-            return Defaults(self).get_code_challenge(code, request);
+            return defaults::get_code_challenge(self, code, request);
         };
         self.text(
             "get_code_challenge",
@@ -442,7 +334,7 @@ impl RequestValidator for FfiValidator {
         request: &OAuthRequest<'_>,
     ) -> Result<Option<ChallengeMethod>, OAuthError> {
         let Some(cb) = self.table.get_code_challenge_method else {
-            return Defaults(self).get_code_challenge_method(code, request);
+            return defaults::get_code_challenge_method(self, code, request);
         };
         let pick = |v| match v {
             Value::Method(m) => Some(m),
@@ -468,7 +360,7 @@ impl RequestValidator for FfiValidator {
         request: &OAuthRequest<'_>,
     ) -> Result<Option<String>, OAuthError> {
         let Some(cb) = self.table.get_default_redirect_uri else {
-            return Defaults(self).get_default_redirect_uri(client_id, client, request);
+            return defaults::get_default_redirect_uri(self, client_id, client, request);
         };
         self.text(
             "get_default_redirect_uri",
@@ -488,7 +380,7 @@ impl RequestValidator for FfiValidator {
         request: &OAuthRequest<'_>,
     ) -> Result<Scope, OAuthError> {
         let Some(cb) = self.table.get_default_scopes else {
-            return Defaults(self).get_default_scopes(client_id, client, request);
+            return defaults::get_default_scopes(self, client_id, client, request);
         };
         let scopes = self.scopes("get_default_scopes", request, |ud, ctx| {
             // SAFETY: a host callback; see the comment above the ClientLookup impl.
@@ -504,7 +396,7 @@ impl RequestValidator for FfiValidator {
         request: &OAuthRequest<'_>,
     ) -> Result<Scope, OAuthError> {
         let Some(cb) = self.table.get_original_scopes else {
-            return Defaults(self).get_original_scopes(refresh_token, original, request);
+            return defaults::get_original_scopes(self, refresh_token, original, request);
         };
         let scopes = self.scopes("get_original_scopes", request, |ud, ctx| {
             let (token, scopes) = (
@@ -556,7 +448,7 @@ impl RequestValidator for FfiValidator {
         request: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
         let Some(cb) = self.table.is_pkce_required else {
-            return Defaults(self).is_pkce_required(client_id, client, request);
+            return defaults::is_pkce_required(self, client_id, client, request);
         };
         self.ask("is_pkce_required", request, |ud, ctx| {
             // SAFETY: a host callback; see the comment above the ClientLookup impl.
@@ -571,7 +463,7 @@ impl RequestValidator for FfiValidator {
         request: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
         let Some(cb) = self.table.is_within_original_scope else {
-            return Defaults(self).is_within_original_scope(requested, refresh_token, request);
+            return defaults::is_within_original_scope(self, requested, refresh_token, request);
         };
         self.ask("is_within_original_scope", request, |ud, ctx| {
             let (scopes, token) = (
@@ -624,7 +516,7 @@ impl RequestValidator for FfiValidator {
 
     fn rotate_refresh_token(&self, request: &OAuthRequest<'_>) -> Result<bool, OAuthError> {
         let Some(cb) = self.table.rotate_refresh_token else {
-            return Defaults(self).rotate_refresh_token(request);
+            return defaults::rotate_refresh_token(self, request);
         };
         self.ask("rotate_refresh_token", request, |ud, ctx| {
             // SAFETY: a host callback; see the comment above the ClientLookup impl.
@@ -663,7 +555,7 @@ impl RequestValidator for FfiValidator {
             // SAFETY: a host callback; see the comment above the ClientLookup impl.
             unsafe { cb(ud, &view, ctx) }
         })?;
-        saved.yes.then_some(()).ok_or_else(grant_revoked)
+        saved.yes.then_some(()).ok_or_else(grant_ended)
     }
 
     fn save_token(
@@ -672,7 +564,7 @@ impl RequestValidator for FfiValidator {
         request: &OAuthRequest<'_>,
     ) -> Result<(), OAuthError> {
         let Some(cb) = self.table.save_token else {
-            return Defaults(self).save_token(token, request);
+            return defaults::save_token(self, token, request);
         };
         let view = oap_issued_token::view(token);
         let mut ctx = oap_ctx::new(Some(request), Slot::Nothing);
@@ -681,7 +573,7 @@ impl RequestValidator for FfiValidator {
             // SAFETY: a host callback; see the comment above the ClientLookup impl.
             unsafe { cb(ud, &view, ctx) }
         })?;
-        saved.yes.then_some(()).ok_or_else(grant_revoked)
+        saved.yes.then_some(()).ok_or_else(grant_ended)
     }
 
     fn validate_bearer_token(
@@ -712,7 +604,7 @@ impl RequestValidator for FfiValidator {
         request: &OAuthRequest<'_>,
     ) -> Result<Option<FfiClient>, OAuthError> {
         let Some(cb) = self.table.validate_client_id else {
-            return Defaults(self).validate_client_id(client_id, request);
+            return defaults::validate_client_id(self, client_id, request);
         };
         self.client(
             "validate_client_id",
@@ -756,7 +648,7 @@ impl RequestValidator for FfiValidator {
         request: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
         let Some(cb) = self.table.validate_grant_type else {
-            return Defaults(self).validate_grant_type(client_id, grant_type, client, request);
+            return defaults::validate_grant_type(self, client_id, grant_type, client, request);
         };
         self.ask("validate_grant_type", request, |ud, ctx| {
             // SAFETY: a host callback; see the comment above the ClientLookup impl.
@@ -772,7 +664,7 @@ impl RequestValidator for FfiValidator {
         request: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
         let Some(cb) = self.table.validate_redirect_uri else {
-            return Defaults(self).validate_redirect_uri(client_id, redirect_uri, client, request);
+            return defaults::validate_redirect_uri(self, client_id, redirect_uri, client, request);
         };
         self.ask("validate_redirect_uri", request, |ud, ctx| {
             // SAFETY: a host callback; see the comment above the ClientLookup impl.
@@ -819,7 +711,8 @@ impl RequestValidator for FfiValidator {
         request: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
         let Some(cb) = self.table.validate_response_type else {
-            return Defaults(self).validate_response_type(
+            return defaults::validate_response_type(
+                self,
                 client_id,
                 response_type,
                 client,
@@ -871,7 +764,7 @@ impl RequestValidator for FfiValidator {
         request: &OAuthRequest<'_>,
     ) -> Result<Option<String>, OAuthError> {
         let Some(cb) = self.table.validate_user else {
-            return Defaults(self).validate_user(username, password, client, request);
+            return defaults::validate_user(self, username, password, client, request);
         };
         self.text("validate_user", request, Slot::User, |ud, ctx| {
             // SAFETY: a host callback; see the comment above the ClientLookup impl.
