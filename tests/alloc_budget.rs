@@ -12,15 +12,18 @@
 //! (a fresh map has room for three entries; the counted calls store at most
 //! the second and third).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::hint::black_box;
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
+#[path = "support/fixture.rs"]
+mod fixture;
 
 use oauth2_provider::form::{Param, Params};
 use oauth2_provider::header::{basic_header_value, parse_basic, parse_bearer, BASIC_BUFFER_LEN};
-use oauth2_provider::memory::{MemoryClient, MemoryValidator};
 use oauth2_provider::pkce::{self, ChallengeMethod};
-use oauth2_provider::{Grant, Request, Response, Server};
+use oauth2_provider::{Request, Server};
+
+use counting_alloc::count;
+use fixture::{field, Fixture, CHALLENGE, FORM, VERIFIER};
 
 /// A client-credentials token request (HTTP Basic, scope given).
 const CLIENT_CREDENTIALS_BUDGET: u64 = 4;
@@ -33,153 +36,8 @@ const INTROSPECTION_BUDGET: u64 = 1;
 /// A bearer check of a valid token at a resource server: none at all.
 const BEARER_CHECK_BUDGET: u64 = 0;
 
-/// Counts allocations and reallocations (and their bytes) made on this
-/// thread while [`count`] runs; everything passes through to the system
-/// allocator.
-struct Counting;
-
-thread_local! {
-    static ACTIVE: Cell<bool> = const { Cell::new(false) };
-    static COUNTS: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
-}
-
-fn record(bytes: usize) {
-    // `try_with`: thread-locals may be gone while a thread exits.
-    if ACTIVE.try_with(Cell::get).unwrap_or(false) {
-        let _ = COUNTS.try_with(|c| {
-            let (n, b) = c.get();
-            c.set((n + 1, b + bytes as u64));
-        });
-    }
-}
-
-// SAFETY: every method forwards to the system allocator unchanged; the
-// bookkeeping only touches const-initialised thread-locals without
-// destructors, which never allocate.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        record(layout.size());
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        record(layout.size());
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        record(new_size);
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-/// Runs `f`; returns its result, and the allocations and bytes it made.
-fn count<R>(f: impl FnOnce() -> R) -> (R, u64, u64) {
-    COUNTS.with(|c| c.set((0, 0)));
-    ACTIVE.with(|a| a.set(true));
-    let result = black_box(f());
-    ACTIVE.with(|a| a.set(false));
-    let (n, bytes) = COUNTS.with(Cell::get);
-    (result, n, bytes)
-}
-
 fn report(operation: &str, n: u64, bytes: u64, budget: u64) {
     println!("{operation:<36} {n:>3} allocations {bytes:>6} bytes (budget {budget})");
-}
-
-const REDIRECT: &str = "https://client.example.com/cb";
-/// RFC 7636 Appendix B.
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
-
-struct Fixture {
-    server: Server<MemoryValidator>,
-    basic: String,
-}
-
-impl Fixture {
-    fn new() -> Self {
-        let v = MemoryValidator::new();
-        v.add_client(
-            MemoryClient::confidential("conf-client", "conf-secret", [REDIRECT])
-                .grants(["authorization_code", "refresh_token", "client_credentials"])
-                .scopes(["read", "write"])
-                .default_scopes(["read"])
-                .may_introspect(true),
-        );
-        Fixture {
-            server: Server::builder(v)
-                .issuer("https://as.example")
-                .enable(Grant::RefreshToken)
-                .build()
-                .unwrap(),
-            basic: basic_header_value("conf-client", "conf-secret"),
-        }
-    }
-
-    fn post(
-        &self,
-        endpoint: fn(&Server<MemoryValidator>, &Request<'_>) -> Response,
-        body: &str,
-    ) -> Response {
-        let headers = [("Authorization", self.basic.as_str()), FORM];
-        endpoint(
-            &self.server,
-            &Request::new("POST", "/token", &headers, body.as_bytes()),
-        )
-    }
-
-    fn client_credentials(&self) -> Response {
-        self.post(
-            Server::token_response,
-            "grant_type=client_credentials&scope=read",
-        )
-    }
-
-    fn code(&self) -> String {
-        let uri = format!(
-            "/authorize?response_type=code&client_id=conf-client&scope=read+write&state=xyz&code_challenge={CHALLENGE}&code_challenge_method=S256"
-        );
-        let req = Request::new("GET", &uri, &[], b"");
-        let pending = self
-            .server
-            .validate_authorization_request(&req)
-            .expect("a valid authorization request");
-        let response = self.server.authorize(&req, &pending, "alice", None);
-        assert_eq!(response.status, 302);
-        let location = response.header("location").expect("Location");
-        let start = location.find("code=").expect("a code") + 5;
-        let end = location[start..]
-            .find('&')
-            .map_or(location.len(), |e| start + e);
-        location[start..end].to_owned()
-    }
-
-    fn exchange_body(code: &str) -> String {
-        format!("grant_type=authorization_code&code={code}&code_verifier={VERIFIER}")
-    }
-}
-
-fn field(response: &Response, name: &str) -> String {
-    let body = response.body_str();
-    let key = format!("\"{name}\":\"");
-    let start = body
-        .find(&key)
-        .unwrap_or_else(|| panic!("no {name} in {body}"))
-        + key.len();
-    body[start..start + body[start..].find('"').expect("closing quote")].to_owned()
 }
 
 #[test]

@@ -7,8 +7,9 @@
 //! cargo test --test alloc_counts -- --nocapture
 //! ```
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
+
 use std::hint::black_box;
 
 use oauth2_provider::form::{self, Param, Params};
@@ -18,61 +19,11 @@ use oauth2_provider::pkce::{self, ChallengeMethod};
 use oauth2_provider::secret::{constant_time_eq, StoredSecret};
 use oauth2_provider::{Request, Server};
 
-/// Counts allocations (and reallocations) made on the current thread while
-/// [`count`] runs a closure; every other allocation passes through uncounted.
-struct Counting;
-
-thread_local! {
-    static ACTIVE: Cell<bool> = const { Cell::new(false) };
-    static COUNT: Cell<usize> = const { Cell::new(0) };
-}
-
-fn record() {
-    // `try_with`: the thread-locals may be gone while a thread shuts down.
-    if ACTIVE.try_with(Cell::get).unwrap_or(false) {
-        let _ = COUNT.try_with(|c| c.set(c.get() + 1));
-    }
-}
-
-// SAFETY: every method forwards to the system allocator unchanged; the
-// bookkeeping touches only const-initialised thread-locals without
-// destructors, which never allocate.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        record();
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        record();
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        record();
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
 /// Runs `f` and returns its result with the number of allocations it made
 /// on this thread.
 fn count<R>(f: impl FnOnce() -> R) -> (R, usize) {
-    COUNT.with(|c| c.set(0));
-    ACTIVE.with(|a| a.set(true));
-    let result = f();
-    ACTIVE.with(|a| a.set(false));
-    (result, COUNT.with(Cell::get))
+    let (result, n, _) = counting_alloc::count(f);
+    (result, n as usize)
 }
 
 #[test]

@@ -1375,3 +1375,59 @@ fn public_replay_without_the_verifier_revokes_nothing() {
 fn public_replay_without_the_verifier_revokes_nothing_when_hooks_hold_the_challenge() {
     replay_needs_the_verifier_to_revoke(false);
 }
+
+/// RFC 7636 §4.3 / §4.6, RFC 9700 §2.1.1 and §4.8: with `plain` disabled, a
+/// challenge can only have been accepted as S256. A validator that stores
+/// the challenge but returns no method must not turn the check into
+/// `plain`, where the challenge itself (seen in the authorization request's
+/// URL) passes as the verifier.
+#[test]
+fn pkce_missing_method_is_not_read_as_plain_when_plain_is_disabled() {
+    let server = builder_over(Delegating {
+        forget_method: true,
+        ..Delegating::new(realm())
+    })
+    .enable(Grant::Password)
+    .build()
+    .unwrap();
+    let code = public_code(&server);
+    let r = public_exchange(&server, &code, CHALLENGE);
+    common::assert_error(&r, 400, "invalid_grant", "code_verifier does not match");
+
+    // The right verifier still works: the check is S256.
+    let r = public_exchange(&server, &code, VERIFIER);
+    assert_eq!(r.status, 200, "{}", r.body_str());
+}
+
+/// RFC 6749 §4.1.2 and RFC 9700 §4.2.1: a code used twice revokes what it
+/// issued, also when the second exchange raced the first one past
+/// `validate_code` and only `invalidate_authorization_code` tells them
+/// apart.
+#[test]
+fn code_replay_racing_past_validate_code_revokes_the_grant() {
+    let server = builder_over(Delegating {
+        stale_codes: true,
+        ..Delegating::new(realm())
+    })
+    .enable(Grant::Password)
+    .build()
+    .unwrap();
+    let code = public_code(&server);
+    let first = public_exchange(&server, &code, VERIFIER);
+    assert_eq!(first.status, 200, "{}", first.body_str());
+    let (access, refresh_token) = (
+        field(&first, "access_token"),
+        field(&first, "refresh_token"),
+    );
+    assert!(bearer(&server, &access, &[]).is_ok());
+
+    let second = public_exchange(&server, &code, VERIFIER);
+    common::assert_error(&second, 400, "invalid_grant", "already used");
+
+    assert!(
+        bearer(&server, &access, &[]).is_err(),
+        "access token revoked"
+    );
+    assert_eq!(introspect(&server, &access)["active"], false);
+    assert_eq!(introspect(&server, &refresh_token)["active"], false);
+}

@@ -615,3 +615,31 @@ fn a_save_for_a_grant_that_ended_meanwhile_is_refused() {
         .unwrap();
     assert_eq!(s.validator().active_access_tokens(), before + 1);
 }
+
+/// RFC 9700 §4.14.2: once reuse of a refresh token has revoked its grant,
+/// no token of that grant may become active, not even the ones a
+/// concurrent rotation of the same token was about to store.
+#[test]
+fn tokens_stored_after_their_grant_was_revoked_never_become_active() {
+    let server = common::builder_over(Delegating {
+        reuse_during_rotation: true,
+        ..Delegating::new(common::realm())
+    })
+    .enable(Grant::Password)
+    .build()
+    .unwrap();
+    let (access, refresh_token) = public_login(&server, "alice");
+    let before = server.validator().inner.active_access_tokens();
+    assert_eq!(before, 1);
+
+    let r = token(
+        &server,
+        None,
+        &format!("grant_type=refresh_token&client_id=public-client&refresh_token={refresh_token}"),
+    );
+    common::assert_error(&r, 400, "invalid_grant", "revoked");
+    assert!(json(&r).get("access_token").is_none());
+    assert_eq!(server.validator().inner.active_access_tokens(), 0);
+    assert!(common::bearer(&server, &access, &[]).is_err());
+    assert_eq!(introspect(&server, &refresh_token)["active"], false);
+}

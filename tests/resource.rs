@@ -432,3 +432,27 @@ fn realm_with_a_control_character_is_refused_not_stripped() {
     let r = check(&s, "GET", "/api", &[], "", &[]).unwrap_err();
     assert_eq!(challenge(&r), r#"Bearer realm="api \"v2\" ü""#);
 }
+
+/// RFC 6750 §1 and RFC 6749 §1.5: only an access token opens a protected
+/// resource. A validator whose one token lookup also finds refresh tokens
+/// must not turn a refresh token into a bearer credential.
+#[test]
+fn a_refresh_token_is_not_a_bearer_token() {
+    let server = common::builder_over(common::Delegating {
+        bearer_via_introspect: true,
+        ..common::Delegating::new(common::realm())
+    })
+    .enable(Grant::Password)
+    .build()
+    .unwrap();
+    let (access, refresh_token) = common::login(&server, "read");
+    assert!(bearer(&server, &access, &["read"]).is_ok());
+
+    let denied = bearer(&server, &refresh_token, &["read"]).unwrap_err();
+    assert_eq!(denied.status, 401);
+    let challenge = denied.header("www-authenticate").unwrap();
+    assert!(
+        challenge.contains(r#"error="invalid_token""#),
+        "{challenge}"
+    );
+}

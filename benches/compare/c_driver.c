@@ -1,7 +1,8 @@
 /*
  * The C column of benches/compare/run.sh: the five side-by-side operations
  * through this library's C ABI (include/oauth2_provider.h, the release
- * liboauth2_provider.a) over the C in-memory validator of c_store.c, timed
+ * liboauth2_provider.a) over the C in-memory validator of the C tests
+ * (ffi/tests/c/memstore.c, the challenge handed back with the code), timed
  * as the Rust (main.rs) and oauthlib (oauthlib_bench.py) drivers are.
  *
  * Method: for each operation, ROUNDS rounds of BATCH calls; a round's time
@@ -30,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "c_store.h"
+#include "memstore.h"
 #include "oauth2_provider.h"
 
 #define VERIFIER "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
@@ -307,7 +308,7 @@ int main(int argc, char **argv) {
     const char *only = NULL;
     oap_config config = oap_config_default();
     oap_validator validator;
-    c_store *store = c_store_new();
+    memstore *store = memstore_new();
     oap_response *first;
     char *access;
     static const struct {
@@ -332,11 +333,14 @@ int main(int argc, char **argv) {
     }
     if (rounds < 1 || batch < 1) die("--rounds and --batch must be positive");
 
-    c_store_add_client(store, "conf-client", SECRET_SHA256, "https://client.example.com/cb",
-                       OAP_GRANT_AUTHORIZATION_CODE | OAP_GRANT_REFRESH_TOKEN |
-                           OAP_GRANT_CLIENT_CREDENTIALS,
-                       "read write", "read", true);
-    validator = c_store_validator(store);
+    memstore_add_client(store, "conf-client", SECRET_SHA256, OAP_SECRET_SHA256_HEX, true,
+                        "https://client.example.com/cb",
+                        OAP_GRANT_AUTHORIZATION_CODE | OAP_GRANT_REFRESH_TOKEN |
+                            OAP_GRANT_CLIENT_CREDENTIALS,
+                        true, "read write", "read");
+    memstore_add_user(store, "alice", "wonderland");
+    memstore_challenge_in_code_info(store, true);
+    validator = memstore_validator(store);
     config.issuer = S("https://as.example");
     config.grants =
         OAP_GRANT_AUTHORIZATION_CODE | OAP_GRANT_REFRESH_TOKEN | OAP_GRANT_CLIENT_CREDENTIALS;
@@ -361,6 +365,6 @@ int main(int argc, char **argv) {
         fflush(stdout);
     }
     oap_server_free(server);
-    c_store_free(store);
+    memstore_free(store);
     return 0;
 }

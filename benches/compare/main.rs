@@ -14,108 +14,15 @@
 //! Run: `cargo bench --bench compare` (options after `--`: `--rounds N`,
 //! `--batch N`, `--only OPERATION`).
 
+#[path = "../../tests/support/fixture.rs"]
+mod fixture;
+
 use std::hint::black_box;
 use std::time::Instant;
 
-use oauth2_provider::header::basic_header_value;
-use oauth2_provider::memory::{MemoryClient, MemoryValidator};
-use oauth2_provider::{Grant, Request, Response, Server};
+use oauth2_provider::{Request, Server};
 
-const REDIRECT: &str = "https://client.example.com/cb";
-/// RFC 7636 Appendix B's verifier and its S256 challenge.
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
-
-struct Bench {
-    server: Server<MemoryValidator>,
-    basic: String,
-}
-
-impl Bench {
-    fn new() -> Self {
-        let v = MemoryValidator::new();
-        v.add_client(
-            MemoryClient::confidential("conf-client", "conf-secret", [REDIRECT])
-                .grants(["authorization_code", "refresh_token", "client_credentials"])
-                .scopes(["read", "write"])
-                .default_scopes(["read"])
-                .may_introspect(true),
-        );
-        v.add_user("alice", "wonderland");
-        Bench {
-            server: Server::builder(v)
-                .issuer("https://as.example")
-                .enable(Grant::RefreshToken)
-                .build()
-                .expect("a valid configuration"),
-            basic: basic_header_value("conf-client", "conf-secret"),
-        }
-    }
-
-    fn post(
-        &self,
-        endpoint: fn(&Server<MemoryValidator>, &Request<'_>) -> Response,
-        path: &str,
-        body: &str,
-    ) -> Response {
-        let headers = [("Authorization", self.basic.as_str()), FORM];
-        endpoint(
-            &self.server,
-            &Request::new("POST", path, &headers, body.as_bytes()),
-        )
-    }
-
-    fn client_credentials(&self) -> Response {
-        self.post(
-            Server::token_response,
-            "/token",
-            "grant_type=client_credentials&scope=read",
-        )
-    }
-
-    /// An authorization code for alice, with an S256 challenge (untimed set-up).
-    fn code(&self) -> String {
-        let uri = format!(
-            "/authorize?response_type=code&client_id=conf-client&scope=read+write&state=xyz&code_challenge={CHALLENGE}&code_challenge_method=S256"
-        );
-        let req = Request::new("GET", &uri, &[], b"");
-        let pending = self
-            .server
-            .validate_authorization_request(&req)
-            .expect("valid authorization request");
-        let response = self.server.authorize(&req, &pending, "alice", None);
-        let location = response.header("location").expect("redirect");
-        let start = location.find("code=").expect("code") + 5;
-        let end = location[start..]
-            .find('&')
-            .map_or(location.len(), |e| start + e);
-        location[start..end].to_owned()
-    }
-
-    fn exchange_body(code: &str) -> String {
-        format!("grant_type=authorization_code&code={code}&code_verifier={VERIFIER}")
-    }
-
-    /// A fresh refresh token, from a full code exchange (untimed set-up).
-    fn refresh_body(&self) -> String {
-        let response = self.post(
-            Server::token_response,
-            "/token",
-            &Self::exchange_body(&self.code()),
-        );
-        let token = field(&response, "refresh_token");
-        format!("grant_type=refresh_token&refresh_token={token}")
-    }
-}
-
-fn field(response: &Response, name: &str) -> String {
-    assert_eq!(response.status, 200, "{}", response.body_str());
-    let body = response.body_str();
-    let key = format!("\"{name}\":\"");
-    let start = body.find(&key).expect("field") + key.len();
-    body[start..start + body[start..].find('"').expect("end")].to_owned()
-}
+use fixture::{field, Fixture};
 
 /// Median of `rounds` samples, each the mean time of `batch` calls of `op`
 /// on inputs made by `setup` before the round (µs).
@@ -158,10 +65,12 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let rounds = arg(&args, "--rounds", 31);
     let batch = arg(&args, "--batch", 400);
-    let b = Bench::new();
+    let b = Fixture::new();
 
     // Warm up every path once (and check it answers as expected).
-    let access = field(&b.client_credentials(), "access_token");
+    let warm = b.client_credentials();
+    assert_eq!(warm.status, 200, "{}", warm.body_str());
+    let access = field(&warm, "access_token");
     let bearer = format!("Bearer {access}");
     let introspect_body = format!("token={access}");
 
@@ -185,8 +94,8 @@ fn main() {
         let us = measure(
             rounds,
             batch,
-            || Bench::exchange_body(&b.code()),
-            |body| b.post(Server::token_response, "/token", body).status == 200,
+            || Fixture::exchange_body(&b.code()),
+            |body| b.post(Server::token_response, body).status == 200,
         );
         results.push(("auth_code_pkce", us));
     }
@@ -195,7 +104,7 @@ fn main() {
             rounds,
             batch,
             || b.refresh_body(),
-            |body| b.post(Server::token_response, "/token", body).status == 200,
+            |body| b.post(Server::token_response, body).status == 200,
         );
         results.push(("refresh_rotation", us));
     }
@@ -205,7 +114,7 @@ fn main() {
             batch,
             || (),
             |_| {
-                let r = b.post(
+                let r = b.post_to(
                     Server::introspection_response,
                     "/introspect",
                     &introspect_body,

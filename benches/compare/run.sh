@@ -48,9 +48,10 @@
 # - the library itself compares secrets, checks PKCE, rotation and expiry;
 #   on the oauthlib side the validator does the parts oauthlib leaves to it
 #   (secret comparison, rotation bookkeeping, expiry);
-# - the C column's validator is the C callback table of c_store.c (hash
-#   tables in C), not the Rust MemoryValidator: the C ABI has no built-in
-#   store, and a C host brings its own;
+# - the C column's validator is the C callback table of the C tests
+#   (ffi/tests/c/memstore.c: hash tables in C), not the Rust
+#   MemoryValidator: the C ABI has no built-in store, and a C host brings
+#   its own;
 # - the CSPRNG behind the tokens: the library makes one getrandom(2) call
 #   per request for all its values (src/token.rs); oauthlib's side
 #   secrets.token_urlsafe(32), i.e. os.urandom, one getrandom(2) per token
@@ -116,8 +117,8 @@ C_MISSING=""
 FFI_PKG=$(sed -n 's/^name = "\(.*\)"/\1/p' ffi/Cargo.toml 2>/dev/null | head -1 || true)
 if [ -f include/oauth2_provider.h ] && [ -n "$FFI_PKG" ] && [ -f "$HERE/c_driver.c" ]; then
   if cargo build --release --quiet -p "$FFI_PKG" &&
-    cc -std=c11 -O2 -Wall -Wextra -Wpedantic -Werror -I include \
-      -o "$OUT/c_driver" "$HERE/c_driver.c" "$HERE/c_store.c" \
+    cc -std=c11 -O2 -Wall -Wextra -Wpedantic -Werror -I include -I ffi/tests/c \
+      -o "$OUT/c_driver" "$HERE/c_driver.c" "$ROOT/ffi/tests/c/memstore.c" \
       "$ROOT/target/release/liboauth2_provider.a" -lpthread -ldl -lm; then
     C_DRIVER=$OUT/c_driver
   else

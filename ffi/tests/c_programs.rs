@@ -31,11 +31,6 @@ fn c_hostile_input() {
 }
 
 #[test]
-fn c_review_cases() {
-    c_test("test_review.c");
-}
-
-#[test]
 fn c_registered_clients() {
     c_test("test_registered.c");
 }

@@ -1,530 +1,398 @@
+/*
+ * memstore: the C in-memory validator behind the oap_validator callback
+ * table, used by the C tests (ffi/tests/c), the C ABI benchmark
+ * (ffi/benches/c) and the C column of benches/compare (c_driver.c).
+ *
+ * Shaped like the Rust MemoryValidator, so that the C ABI is measured on
+ * equal terms: hash tables (open addressing) for clients, codes, access
+ * and refresh tokens and grants; a read-write lock around the clients and
+ * users, one mutex around everything else; strings copied in. Each client
+ * is registered with the library once (oap_registered_client_new) and
+ * handed to requests by reference (oap_ctx_set_registered_client), as
+ * MemoryValidator hands out an Arc of its client. Each access token is
+ * kept as the library's own record of it, taken when it is saved
+ * (oap_ctx_issued_access_token) and handed back by validate_bearer_token
+ * and introspect_token with oap_ctx_set_token. (A refresh token's, needed
+ * only when one is introspected, is copied per request with
+ * oap_ctx_set_token_info.)
+ *
+ * For the tests: every callback counts its calls (memstore_calls) and can
+ * be made to answer a fixed result (memstore_force); grants are recorded,
+ * so that tokens of a grant revoked or ended while a request was served
+ * are refused at the save.
+ *
+ * A fixture, not a production store: nothing is freed before
+ * memstore_free(), and revoking a grant scans every token.
+ */
 #define _POSIX_C_SOURCE 200809L
 #include "memstore.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-typedef struct ms_client {
-    char *id, *secret, *redirect_uri, *scopes, *default_scopes;
-    oap_secret_kind secret_kind;
-    bool confidential, may_introspect;
-    uint32_t grants;
-} ms_client;
+/* ---- strings ---- */
 
-typedef struct ms_code {
-    char *code, *client_id, *redirect_uri, *user, *scopes, *challenge, *grant_id;
-    oap_pkce_method method;
-    uint64_t expires_at;
-    bool used;
-} ms_code;
+typedef struct text {
+    char *ptr; /* NULL: absent */
+    size_t len;
+} text;
 
-typedef struct ms_token {
-    char *token, *client_id, *user, *scopes, *grant_id;
-    bool refresh, revoked, rotated;
-    uint64_t exp, iat;
-} ms_token;
-
-/* What the store knows of a grant (a token family), as MemoryValidator's
-   GrantRecord: made when a code is saved, or a token that starts a grant
-   (new_grant); kept until its last code or refresh token expires (then it
-   counts as unknown); once revoked, no token of it may be saved. */
-typedef struct ms_grant {
-    char *id;
-    bool revoked;
-    uint64_t ends_at;
-} ms_grant;
-
-typedef struct ms_user {
-    char *name, *password;
-} ms_user;
-
-#define MS_MAX_CALLBACK_NAMES 40
-
-struct memstore {
-    pthread_mutex_t lock;
-    ms_client *clients;
-    size_t n_clients;
-    ms_user *users;
-    size_t n_users;
-    ms_code *codes;
-    size_t n_codes, cap_codes;
-    ms_token *tokens;
-    size_t n_tokens, cap_tokens;
-    /* Known grants, so that tokens a concurrent request saves for a
-       revoked or ended one are refused (see oap_save_bearer_token_cb). */
-    ms_grant *grants;
-    size_t n_grants, cap_grants;
-    char *forced_name;
-    oap_cb_result forced_answer;
-    bool challenge_in_code_info;
-    const char *call_names[MS_MAX_CALLBACK_NAMES];
-    unsigned call_counts[MS_MAX_CALLBACK_NAMES];
-};
-
-/* ---- small string helpers ---- */
-
-static char *dup_str(oap_str s) {
-    char *out;
-    if (s.ptr == NULL) return NULL;
-    out = malloc(s.len + 1);
-    if (out == NULL) abort();
-    memcpy(out, s.ptr, s.len);
-    out[s.len] = '\0';
-    return out;
+static text copy(oap_str s) {
+    text t = {NULL, 0};
+    if (s.ptr == NULL) return t;
+    t.ptr = malloc(s.len + 1);
+    if (t.ptr == NULL) abort();
+    memcpy(t.ptr, s.ptr, s.len);
+    t.ptr[s.len] = '\0';
+    t.len = s.len;
+    return t;
 }
 
-static char *dup_c(const char *s) {
-    oap_str v;
-    v.ptr = s;
-    v.len = s ? strlen(s) : 0;
-    return dup_str(v);
+static oap_str view(text t) {
+    oap_str s;
+    s.ptr = t.ptr;
+    s.len = t.len;
+    return s;
 }
 
-static oap_str view(const char *s) {
+static oap_str cstr(const char *s) {
     oap_str v;
     v.ptr = s;
     v.len = s ? strlen(s) : 0;
     return v;
 }
 
-static bool eq(const char *c, oap_str s) {
-    return c != NULL && s.ptr != NULL && strlen(c) == s.len && memcmp(c, s.ptr, s.len) == 0;
+static bool same(text t, oap_str s) {
+    return t.ptr != NULL && s.ptr != NULL && t.len == s.len && memcmp(t.ptr, s.ptr, s.len) == 0;
 }
 
-static uint64_t now(void) { return (uint64_t)time(NULL); }
+static bool same_str(oap_str a, oap_str b) {
+    return a.ptr != NULL && b.ptr != NULL && a.len == b.len && memcmp(a.ptr, b.ptr, a.len) == 0;
+}
 
-/* Whether every space-delimited token of `want` is in `allowed`. */
-static bool scopes_within(const char *allowed, oap_str want) {
+static void drop(text *t) {
+    free(t->ptr);
+    t->ptr = NULL;
+}
+
+/* Whether every space-delimited token of `want` is one of `allowed` (no
+ * allowed scopes: only an empty request). */
+static bool scopes_within(text allowed, oap_str want) {
     size_t i = 0;
-    if (allowed[0] == '\0') return true;
     while (i < want.len) {
         size_t j = i, n;
-        const char *p = allowed;
         bool found = false;
         while (j < want.len && want.ptr[j] != ' ') j++;
         n = j - i;
-        while (n > 0 && *p) {
-            const char *end = strchr(p, ' ');
-            size_t len = end ? (size_t)(end - p) : strlen(p);
-            if (len == n && memcmp(p, want.ptr + i, n) == 0) found = true;
-            p = end ? end + 1 : p + len;
+        if (n > 0) {
+            size_t k = 0;
+            while (k < allowed.len && !found) {
+                size_t e = k;
+                while (e < allowed.len && allowed.ptr[e] != ' ') e++;
+                found = e - k == n && memcmp(allowed.ptr + k, want.ptr + i, n) == 0;
+                k = e + 1;
+            }
+            if (!found) return false;
         }
-        if (n > 0 && !found) return false;
         i = j + 1;
     }
     return true;
 }
 
-/* ---- bookkeeping: forced answers and call counts (under the lock) ---- */
+static uint64_t now(void) { return (uint64_t)time(NULL); }
 
-static bool forced(memstore *s, const char *name, oap_cb_result *answer) {
+/* ---- a string-keyed hash table (open addressing, linear probing) ---- */
+
+typedef struct table {
+    text *keys;
+    void **values;
+    size_t cap, len; /* cap: a power of two; len <= cap / 2 */
+} table;
+
+/* Eight bytes at a time, multiply and fold (keys are random tokens and
+ * registered identifiers). The tail is the key's last eight bytes,
+ * overlapping the words before (a fixed-size load, no memcpy call); only
+ * keys shorter than a word are read byte by byte. */
+static uint64_t hash(oap_str key) {
+    uint64_t h = 0x9e3779b97f4a7c15u ^ key.len, w = 0;
+    size_t i = 0;
+    for (; i + 8 <= key.len; i += 8) {
+        memcpy(&w, key.ptr + i, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdu;
+        h ^= h >> 32;
+    }
+    if (key.len >= 8) {
+        memcpy(&w, key.ptr + key.len - 8, 8);
+    } else {
+        w = 0;
+        for (i = 0; i < key.len; i++) w |= (uint64_t)(unsigned char)key.ptr[i] << (8 * i);
+    }
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53u;
+    return h ^ (h >> 29);
+}
+
+static void **slot(table *t, oap_str key, bool *found) {
+    size_t mask = t->cap - 1, i = (size_t)hash(key) & mask;
+    while (t->keys[i].ptr != NULL) {
+        if (same(t->keys[i], key)) {
+            *found = true;
+            return &t->values[i];
+        }
+        i = (i + 1) & mask;
+    }
+    *found = false;
+    return &t->values[i];
+}
+
+static void table_init(table *t) {
+    t->cap = 64;
+    t->len = 0;
+    t->keys = calloc(t->cap, sizeof *t->keys);
+    t->values = calloc(t->cap, sizeof *t->values);
+    if (t->keys == NULL || t->values == NULL) abort();
+}
+
+/* The value under `key`; NULL when absent (or `key` is). */
+static void *table_get(table *t, oap_str key) {
+    bool found;
+    void **v;
+    if (key.ptr == NULL) return NULL;
+    v = slot(t, key, &found);
+    return found ? *v : NULL;
+}
+
+static void grow(table *t) {
+    table bigger;
     size_t i;
-    for (i = 0; i < MS_MAX_CALLBACK_NAMES; i++) {
-        if (s->call_names[i] == NULL || strcmp(s->call_names[i], name) == 0) {
-            s->call_names[i] = name;
-            s->call_counts[i]++;
-            break;
+    bigger.cap = t->cap * 2;
+    bigger.len = 0;
+    bigger.keys = calloc(bigger.cap, sizeof *bigger.keys);
+    bigger.values = calloc(bigger.cap, sizeof *bigger.values);
+    if (bigger.keys == NULL || bigger.values == NULL) abort();
+    for (i = 0; i < t->cap; i++) {
+        if (t->keys[i].ptr != NULL) {
+            bool found;
+            void **v = slot(&bigger, view(t->keys[i]), &found);
+            bigger.keys[v - bigger.values] = t->keys[i];
+            *v = t->values[i];
+            bigger.len++;
         }
     }
-    if (s->forced_name != NULL && strcmp(s->forced_name, name) == 0) {
-        *answer = s->forced_answer;
-        return true;
+    free(t->keys);
+    free(t->values);
+    *t = bigger;
+}
+
+/* Inserts (the key is copied) or replaces; returns the value replaced,
+ * NULL if none. */
+static void *table_put(table *t, oap_str key, void *value) {
+    bool found;
+    void **v, *old = NULL;
+    if ((t->len + 1) * 2 > t->cap) grow(t);
+    v = slot(t, key, &found);
+    if (found) {
+        old = *v;
+    } else {
+        t->keys[v - t->values] = copy(key);
+        t->len++;
     }
-    return false;
+    *v = value;
+    return old;
 }
 
-#define ENTER(store_ptr, name)                                   \
-    memstore *s = (memstore *)(store_ptr);                       \
-    oap_cb_result forced_answer;                                 \
-    pthread_mutex_lock(&s->lock);                                \
-    if (forced(s, name, &forced_answer)) {                       \
-        pthread_mutex_unlock(&s->lock);                          \
-        return forced_answer;                                    \
-    }
-
-#define LEAVE(value)                 \
-    do {                             \
-        pthread_mutex_unlock(&s->lock); \
-        return (value);              \
-    } while (0)
-
-static ms_client *find_client_locked(memstore *s, oap_str id) {
+static void free_table(table *t, void (*free_value)(void *)) {
     size_t i;
-    for (i = 0; i < s->n_clients; i++)
-        if (eq(s->clients[i].id, id)) return &s->clients[i];
-    return NULL;
-}
-
-static ms_token *find_token_locked(memstore *s, oap_str token) {
-    size_t i;
-    for (i = 0; i < s->n_tokens; i++)
-        if (eq(s->tokens[i].token, token)) return &s->tokens[i];
-    return NULL;
-}
-
-static ms_code *find_code_locked(memstore *s, oap_str code) {
-    size_t i;
-    for (i = 0; i < s->n_codes; i++)
-        if (eq(s->codes[i].code, code)) return &s->codes[i];
-    return NULL;
-}
-
-/* The grant's record, NULL when unknown or ended (its last code or refresh
-   token expired: a sweep would have dropped it). */
-static ms_grant *find_grant_locked(memstore *s, oap_str grant_id) {
-    size_t i;
-    for (i = 0; i < s->n_grants; i++)
-        if (eq(s->grants[i].id, grant_id)) return s->grants[i].ends_at > now() ? &s->grants[i] : NULL;
-    return NULL;
-}
-
-/* Records the grant (or extends its record) until ends_at. */
-static void keep_grant_locked(memstore *s, oap_str grant_id, uint64_t ends_at) {
-    ms_grant *g;
-    size_t i;
-    for (i = 0; i < s->n_grants; i++) {
-        if (eq(s->grants[i].id, grant_id)) {
-            if (s->grants[i].ends_at < ends_at) s->grants[i].ends_at = ends_at;
-            return;
+    for (i = 0; i < t->cap; i++) {
+        if (t->keys[i].ptr != NULL) {
+            drop(&t->keys[i]);
+            free_value(t->values[i]);
         }
     }
-    if (s->n_grants == s->cap_grants) {
-        s->cap_grants = s->cap_grants ? s->cap_grants * 2 : 8;
-        s->grants = realloc(s->grants, s->cap_grants * sizeof *s->grants);
-        if (s->grants == NULL) abort();
-    }
-    g = &s->grants[s->n_grants++];
-    g->id = dup_str(grant_id);
-    g->revoked = false;
-    g->ends_at = ends_at;
+    free(t->keys);
+    free(t->values);
 }
 
-static void revoke_grant_locked(memstore *s, oap_str grant_id) {
-    ms_grant *g = find_grant_locked(s, grant_id);
-    size_t i;
-    for (i = 0; i < s->n_tokens; i++)
-        if (eq(s->tokens[i].grant_id, grant_id)) s->tokens[i].revoked = true;
-    /* A grant no longer known needs no mark: a late save of it is refused
-       anyway. */
-    if (g != NULL) g->revoked = true;
+/* ---- records ---- */
+
+typedef struct client {
+    text scopes, default_scopes;              /* "": none */
+    oap_registered_client *registered; /* id, secret, redirect URI, grants */
+} client;
+
+typedef struct user {
+    text password;
+} user;
+
+typedef struct code_record {
+    text client_id, user, scopes, redirect_uri, challenge, grant_id;
+    oap_pkce_method method;
+    uint64_t expires_at;
+    bool used;
+} code_record;
+
+typedef struct access_record {
+    uint64_t expires_at;
+    bool revoked;
+    oap_token *info; /* the token's information, checked once by the library */
+} access_record;
+
+typedef struct refresh_record {
+    text client_id, user, scopes, grant_id;
+    uint64_t issued_at, expires_at; /* 0: does not expire */
+    bool rotated, revoked;
+} refresh_record;
+
+/* What the store knows of a grant (a token family), as MemoryValidator's
+ * GrantRecord: made when a code is saved, or a token that starts a grant
+ * (new_grant); kept until its last code or refresh token expires (then it
+ * counts as unknown); once revoked, no token of it may be saved. */
+typedef struct grant_record {
+    bool revoked;
+    uint64_t ends_at;
+} grant_record;
+
+/* ---- call counts and forced answers ---- */
+
+enum callback {
+    CB_FIND_CLIENT,
+    CB_GET_DEFAULT_SCOPES,
+    CB_VALIDATE_SCOPES,
+    CB_SAVE_AUTHORIZATION_CODE,
+    CB_VALIDATE_CODE,
+    CB_INVALIDATE_AUTHORIZATION_CODE,
+    CB_GET_CODE_CHALLENGE,
+    CB_GET_CODE_CHALLENGE_METHOD,
+    CB_SAVE_BEARER_TOKEN,
+    CB_VALIDATE_BEARER_TOKEN,
+    CB_INTROSPECT_TOKEN,
+    CB_VALIDATE_REFRESH_TOKEN,
+    CB_INVALIDATE_REFRESH_TOKEN,
+    CB_REVOKE_TOKEN,
+    CB_REVOKE_GRANT,
+    CB_VALIDATE_USER,
+    CB_COUNT
+};
+
+static const char *const callback_names[CB_COUNT] = {
+    "find_client",         "get_default_scopes",
+    "validate_scopes",     "save_authorization_code",
+    "validate_code",       "invalidate_authorization_code",
+    "get_code_challenge",  "get_code_challenge_method",
+    "save_bearer_token",   "validate_bearer_token",
+    "introspect_token",    "validate_refresh_token",
+    "invalidate_refresh_token", "revoke_token",
+    "revoke_grant",        "validate_user",
+};
+
+static int callback_index(const char *name) {
+    int i;
+    for (i = 0; name != NULL && i < CB_COUNT; i++)
+        if (strcmp(callback_names[i], name) == 0) return i;
+    return -1;
 }
 
-/* ---- the callbacks ---- */
+struct memstore {
+    pthread_rwlock_t clients_lock; /* clients and users */
+    table clients, users;
+    pthread_mutex_t lock; /* codes, tokens, grants */
+    table codes, access, refresh, grants;
+    atomic_bool challenge_in_code_info;
+    /* 0: none; else (callback + 1) << 8 | answer. */
+    atomic_uint forced;
+    atomic_uint calls[CB_COUNT];
+};
 
-static oap_cb_result cb_find_client(void *ud, oap_str client_id, oap_ctx *ctx) {
-    ms_client *c;
-    oap_client out;
-    oap_str uris[1];
-    ENTER(ud, "find_client");
-    c = find_client_locked(s, client_id);
-    if (c == NULL) LEAVE(OAP_CB_FALSE);
-    memset(&out, 0, sizeof out);
-    out.struct_size = sizeof out;
-    out.client_id = view(c->id);
-    out.secret_kind = c->secret_kind;
-    out.secret = view(c->secret);
-    out.confidential = c->confidential;
-    if (c->redirect_uri != NULL) {
-        uris[0] = view(c->redirect_uri);
-        out.redirect_uris = uris;
-        out.redirect_uris_len = 1;
-    }
-    out.grants = c->grants;
-    out.may_introspect = c->may_introspect;
-    /* The library copies the client: our strings need not outlive the call. */
-    if (oap_ctx_set_client(ctx, &out) != OAP_STATUS_OK) LEAVE(OAP_CB_ERROR);
-    LEAVE(OAP_CB_TRUE);
+/* Counts the call; whether it is forced, and to answer what. */
+static bool forced(memstore *s, enum callback cb, oap_cb_result *answer) {
+    unsigned f;
+    atomic_fetch_add_explicit(&s->calls[cb], 1, memory_order_relaxed);
+    f = atomic_load_explicit(&s->forced, memory_order_relaxed);
+    if (f == 0 || (f >> 8) != (unsigned)cb + 1) return false;
+    *answer = (oap_cb_result)(f & 0xff);
+    return true;
 }
 
-static oap_cb_result cb_get_default_scopes(void *ud, oap_str client_id, oap_ctx *ctx) {
-    ms_client *c;
-    ENTER(ud, "get_default_scopes");
-    c = find_client_locked(s, client_id);
-    if (c == NULL || c->default_scopes[0] == '\0') LEAVE(OAP_CB_FALSE);
-    if (oap_ctx_set_scopes(ctx, view(c->default_scopes)) != OAP_STATUS_OK) LEAVE(OAP_CB_ERROR);
-    LEAVE(OAP_CB_TRUE);
-}
+#define ENTER(ud, cb)                                \
+    memstore *s = (memstore *)(ud);                  \
+    oap_cb_result forced_answer;                     \
+    if (forced(s, cb, &forced_answer)) return forced_answer
 
-static oap_cb_result cb_validate_scopes(void *ud, oap_str client_id, oap_str scopes, oap_ctx *ctx) {
-    ms_client *c;
-    (void)ctx;
-    ENTER(ud, "validate_scopes");
-    c = find_client_locked(s, client_id);
-    LEAVE(c != NULL && scopes_within(c->scopes, scopes) ? OAP_CB_TRUE : OAP_CB_FALSE);
-}
-
-static oap_cb_result cb_save_authorization_code(void *ud, oap_str client_id,
-                                                const oap_authorization_code *code, oap_ctx *ctx) {
-    ms_code *c;
-    (void)client_id;
-    (void)ctx;
-    ENTER(ud, "save_authorization_code");
-    if (s->n_codes == s->cap_codes) {
-        s->cap_codes = s->cap_codes ? s->cap_codes * 2 : 16;
-        s->codes = realloc(s->codes, s->cap_codes * sizeof *s->codes);
-        if (s->codes == NULL) abort();
-    }
-    c = &s->codes[s->n_codes++];
-    c->code = dup_str(code->code);
-    c->client_id = dup_str(code->client_id);
-    c->redirect_uri = dup_str(code->redirect_uri); /* NULL when none was sent */
-    c->user = dup_str(code->user);
-    c->scopes = dup_str(code->scopes);
-    c->challenge = dup_str(code->code_challenge);
-    c->method = code->code_challenge_method;
-    c->grant_id = dup_str(code->grant_id);
-    c->expires_at = code->expires_at;
-    c->used = false;
-    /* A code starts its grant, which lasts at least as long as the code. */
-    keep_grant_locked(s, code->grant_id, code->expires_at);
-    LEAVE(OAP_CB_TRUE);
-}
-
-static oap_cb_result cb_validate_code(void *ud, oap_str client_id, oap_str code, oap_ctx *ctx) {
-    ms_code *c;
-    oap_code_info info;
-    ENTER(ud, "validate_code");
-    c = find_code_locked(s, code);
-    if (c == NULL || !eq(c->client_id, client_id) || c->expires_at <= now()) LEAVE(OAP_CB_FALSE);
-    if (c->used) {
-        oap_status st = s->challenge_in_code_info
-                            ? oap_ctx_set_code_used_pkce(ctx, view(c->grant_id), view(c->challenge),
-                                                         c->method)
-                            : oap_ctx_set_code_used(ctx, view(c->grant_id));
-        if (st != OAP_STATUS_OK) LEAVE(OAP_CB_ERROR);
-        LEAVE(OAP_CB_TRUE);
-    }
-    memset(&info, 0, sizeof info);
-    info.struct_size = sizeof info;
-    info.client_id = view(c->client_id);
-    info.user = view(c->user);
-    info.scopes = view(c->scopes);
-    info.redirect_uri = view(c->redirect_uri); /* ptr NULL: none was sent */
-    info.grant_id = view(c->grant_id);
-    info.expires_at = c->expires_at;
-    if (s->challenge_in_code_info && c->challenge != NULL) {
-        info.code_challenge = view(c->challenge);
-        info.code_challenge_method = c->method;
-    }
-    if (oap_ctx_set_code(ctx, &info) != OAP_STATUS_OK) LEAVE(OAP_CB_ERROR);
-    LEAVE(OAP_CB_TRUE);
-}
-
-static oap_cb_result cb_invalidate_authorization_code(void *ud, oap_str client_id, oap_str code,
-                                                      oap_ctx *ctx) {
-    ms_code *c;
-    (void)client_id;
-    (void)ctx;
-    ENTER(ud, "invalidate_authorization_code");
-    c = find_code_locked(s, code);
-    if (c == NULL || c->used) LEAVE(OAP_CB_FALSE);
-    c->used = true;
-    LEAVE(OAP_CB_TRUE);
-}
-
-static oap_cb_result cb_get_code_challenge(void *ud, oap_str code, oap_ctx *ctx) {
-    ms_code *c;
-    ENTER(ud, "get_code_challenge");
-    c = find_code_locked(s, code);
-    if (c == NULL || c->challenge == NULL) LEAVE(OAP_CB_FALSE);
-    if (oap_ctx_set_code_challenge(ctx, view(c->challenge)) != OAP_STATUS_OK) LEAVE(OAP_CB_ERROR);
-    LEAVE(OAP_CB_TRUE);
-}
-
-static oap_cb_result cb_get_code_challenge_method(void *ud, oap_str code, oap_ctx *ctx) {
-    ms_code *c;
-    ENTER(ud, "get_code_challenge_method");
-    c = find_code_locked(s, code);
-    if (c == NULL || c->method == OAP_PKCE_NONE) LEAVE(OAP_CB_FALSE);
-    if (oap_ctx_set_code_challenge_method(ctx, c->method) != OAP_STATUS_OK) LEAVE(OAP_CB_ERROR);
-    LEAVE(OAP_CB_TRUE);
-}
-
-static void add_token_locked(memstore *s, oap_str token, bool refresh, const oap_issued_token *t,
-                             oap_str scopes, uint64_t exp) {
-    ms_token *k;
-    if (s->n_tokens == s->cap_tokens) {
-        s->cap_tokens = s->cap_tokens ? s->cap_tokens * 2 : 16;
-        s->tokens = realloc(s->tokens, s->cap_tokens * sizeof *s->tokens);
-        if (s->tokens == NULL) abort();
-    }
-    k = &s->tokens[s->n_tokens++];
-    k->token = dup_str(token);
-    k->client_id = dup_str(t->client_id);
-    k->user = dup_str(t->user);
-    k->scopes = dup_str(scopes);
-    k->grant_id = dup_str(t->grant_id);
-    k->refresh = refresh;
-    k->revoked = false;
-    k->rotated = false;
-    k->exp = exp;
-    k->iat = t->issued_at;
-}
-
-static oap_cb_result cb_save_bearer_token(void *ud, const oap_issued_token *t, oap_ctx *ctx) {
-    (void)ctx;
-    {
-        ENTER(ud, "save_bearer_token");
-        if (t->grant_id.ptr != NULL) {
-            ms_grant *g = find_grant_locked(s, t->grant_id);
-            uint64_t ends_at = t->refresh_expires_at != 0 ? t->refresh_expires_at : t->issued_at;
-            /* Revoked meanwhile, or ended (unknown) and not new: refused. */
-            if (g != NULL ? g->revoked : !t->new_grant) LEAVE(OAP_CB_FALSE);
-            keep_grant_locked(s, t->grant_id, ends_at);
-        }
-        add_token_locked(s, t->access_token, false, t, t->scopes, t->issued_at + t->expires_in);
-        if (t->refresh_token.ptr != NULL && t->refresh_token_is_new)
-            add_token_locked(s, t->refresh_token, true, t, t->refresh_scopes, t->refresh_expires_at);
-        LEAVE(OAP_CB_TRUE);
-    }
-}
-
-static void fill_info(oap_token_info *info, const ms_token *k) {
-    memset(info, 0, sizeof *info);
-    info->struct_size = sizeof *info;
-    info->token_type = k->refresh ? OAP_TOKEN_TYPE_REFRESH_TOKEN : OAP_TOKEN_TYPE_ACCESS_TOKEN;
-    info->client_id = view(k->client_id);
-    info->username = view(k->user);
-    info->sub = view(k->user);
-    info->scopes = view(k->scopes);
-    info->exp = k->exp;
-    info->iat = k->iat;
-    info->grant_id = view(k->grant_id);
-}
-
-static oap_cb_result cb_validate_bearer_token(void *ud, oap_str token, const oap_str *scopes,
-                                              size_t scopes_len, oap_ctx *ctx) {
-    ms_token *k;
-    oap_token_info info;
-    (void)scopes;
-    (void)scopes_len; /* the library checks the scopes itself */
-    ENTER(ud, "validate_bearer_token");
-    k = find_token_locked(s, token);
-    if (k == NULL || k->refresh || k->revoked) LEAVE(OAP_CB_FALSE);
-    fill_info(&info, k);
-    if (oap_ctx_set_token_info(ctx, &info) != OAP_STATUS_OK) LEAVE(OAP_CB_ERROR);
-    LEAVE(OAP_CB_TRUE);
-}
-
-static oap_cb_result cb_introspect_token(void *ud, oap_str token, oap_token_type hint, oap_ctx *ctx) {
-    ms_token *k;
-    oap_token_info info;
-    (void)hint; /* every type is searched anyway */
-    ENTER(ud, "introspect_token");
-    k = find_token_locked(s, token);
-    if (k == NULL || k->revoked || k->rotated) LEAVE(OAP_CB_FALSE);
-    fill_info(&info, k);
-    if (oap_ctx_set_token_info(ctx, &info) != OAP_STATUS_OK) LEAVE(OAP_CB_ERROR);
-    LEAVE(OAP_CB_TRUE);
-}
-
-static oap_cb_result cb_validate_refresh_token(void *ud, oap_str refresh_token, oap_str client_id,
-                                               oap_ctx *ctx) {
-    ms_token *k;
-    oap_refresh_token_info info;
-    ENTER(ud, "validate_refresh_token");
-    k = find_token_locked(s, refresh_token);
-    if (k == NULL || !k->refresh || !eq(k->client_id, client_id)) LEAVE(OAP_CB_FALSE);
-    if (k->rotated) {
-        if (oap_ctx_set_refresh_token_rotated(ctx, view(k->grant_id)) != OAP_STATUS_OK)
-            LEAVE(OAP_CB_ERROR);
-        LEAVE(OAP_CB_TRUE);
-    }
-    if (k->revoked || (k->exp != 0 && k->exp <= now())) LEAVE(OAP_CB_FALSE);
-    memset(&info, 0, sizeof info);
-    info.struct_size = sizeof info;
-    info.client_id = view(k->client_id);
-    info.user = view(k->user);
-    info.scopes = view(k->scopes);
-    info.grant_id = view(k->grant_id);
-    info.expires_at = k->exp;
-    if (oap_ctx_set_refresh_token(ctx, &info) != OAP_STATUS_OK) LEAVE(OAP_CB_ERROR);
-    LEAVE(OAP_CB_TRUE);
-}
-
-static oap_cb_result cb_invalidate_refresh_token(void *ud, oap_str refresh_token, oap_ctx *ctx) {
-    ms_token *k;
-    (void)ctx;
-    ENTER(ud, "invalidate_refresh_token");
-    k = find_token_locked(s, refresh_token);
-    if (k == NULL || k->rotated) LEAVE(OAP_CB_FALSE);
-    k->rotated = true;
-    LEAVE(OAP_CB_TRUE);
-}
-
-static oap_cb_result cb_revoke_token(void *ud, oap_str token, oap_token_type hint, oap_ctx *ctx) {
-    ms_token *k;
-    (void)hint;
-    (void)ctx;
-    ENTER(ud, "revoke_token");
-    k = find_token_locked(s, token);
-    if (k != NULL) {
-        k->revoked = true;
-        /* RFC 7009 §2.1: revoking a refresh token revokes its grant. */
-        if (k->refresh) revoke_grant_locked(s, view(k->grant_id));
-    }
-    LEAVE(OAP_CB_TRUE);
-}
-
-static oap_cb_result cb_revoke_grant(void *ud, oap_str grant_id, oap_ctx *ctx) {
-    (void)ctx;
-    {
-        ENTER(ud, "revoke_grant");
-        revoke_grant_locked(s, grant_id);
-        LEAVE(OAP_CB_TRUE);
-    }
-}
-
-static oap_cb_result cb_validate_user(void *ud, oap_str username, oap_str password, oap_ctx *ctx) {
-    size_t i;
-    ENTER(ud, "validate_user");
-    for (i = 0; i < s->n_users; i++) {
-        if (eq(s->users[i].name, username) && eq(s->users[i].password, password)) {
-            if (oap_ctx_set_user(ctx, username) != OAP_STATUS_OK) LEAVE(OAP_CB_ERROR);
-            LEAVE(OAP_CB_TRUE);
-        }
-    }
-    LEAVE(OAP_CB_FALSE);
-}
+#define OK(status) ((status) == OAP_STATUS_OK ? OAP_CB_TRUE : OAP_CB_ERROR)
 
 /* ---- the store ---- */
 
 memstore *memstore_new(void) {
     memstore *s = calloc(1, sizeof *s);
+    int i;
     if (s == NULL) abort();
+    pthread_rwlock_init(&s->clients_lock, NULL);
     pthread_mutex_init(&s->lock, NULL);
+    table_init(&s->clients);
+    table_init(&s->users);
+    table_init(&s->codes);
+    table_init(&s->access);
+    table_init(&s->refresh);
+    table_init(&s->grants);
+    atomic_init(&s->challenge_in_code_info, false);
+    atomic_init(&s->forced, 0);
+    for (i = 0; i < CB_COUNT; i++) atomic_init(&s->calls[i], 0);
     return s;
 }
 
+static void free_client(void *p) {
+    client *c = p;
+    oap_registered_client_free(c->registered);
+    drop(&c->scopes);
+    drop(&c->default_scopes);
+    free(c);
+}
+
+static void free_user(void *p) {
+    user *u = p;
+    drop(&u->password);
+    free(u);
+}
+
+static void free_code(void *p) {
+    code_record *c = p;
+    drop(&c->client_id);
+    drop(&c->user);
+    drop(&c->scopes);
+    drop(&c->redirect_uri);
+    drop(&c->challenge);
+    drop(&c->grant_id);
+    free(c);
+}
+
+static void free_access(void *p) {
+    access_record *a = p;
+    oap_token_free(a->info);
+    free(a);
+}
+
+static void free_refresh(void *p) {
+    refresh_record *r = p;
+    drop(&r->client_id);
+    drop(&r->user);
+    drop(&r->scopes);
+    drop(&r->grant_id);
+    free(r);
+}
+
 void memstore_free(memstore *s) {
-    size_t i;
     if (s == NULL) return;
-    for (i = 0; i < s->n_clients; i++) {
-        ms_client *c = &s->clients[i];
-        free(c->id); free(c->secret); free(c->redirect_uri); free(c->scopes); free(c->default_scopes);
-    }
-    for (i = 0; i < s->n_users; i++) {
-        free(s->users[i].name);
-        free(s->users[i].password);
-    }
-    for (i = 0; i < s->n_codes; i++) {
-        ms_code *c = &s->codes[i];
-        free(c->code); free(c->client_id); free(c->redirect_uri); free(c->user);
-        free(c->scopes); free(c->challenge); free(c->grant_id);
-    }
-    for (i = 0; i < s->n_tokens; i++) {
-        ms_token *k = &s->tokens[i];
-        free(k->token); free(k->client_id); free(k->user); free(k->scopes); free(k->grant_id);
-    }
-    free(s->clients);
-    free(s->users);
-    free(s->codes);
-    for (i = 0; i < s->n_grants; i++) free(s->grants[i].id);
-    free(s->tokens);
-    free(s->grants);
-    free(s->forced_name);
+    free_table(&s->clients, free_client);
+    free_table(&s->users, free_user);
+    free_table(&s->codes, free_code);
+    free_table(&s->access, free_access);
+    free_table(&s->refresh, free_refresh);
+    free_table(&s->grants, free);
+    pthread_rwlock_destroy(&s->clients_lock);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
@@ -533,55 +401,407 @@ void memstore_add_client(memstore *s, const char *client_id, const char *secret,
                          oap_secret_kind secret_kind, bool confidential, const char *redirect_uri,
                          uint32_t grants, bool may_introspect, const char *scopes,
                          const char *default_scopes) {
-    ms_client *c;
-    pthread_mutex_lock(&s->lock);
-    s->clients = realloc(s->clients, (s->n_clients + 1) * sizeof *s->clients);
-    if (s->clients == NULL) abort();
-    c = &s->clients[s->n_clients++];
-    c->id = dup_c(client_id);
-    c->secret = dup_c(secret);
-    c->secret_kind = secret ? secret_kind : OAP_SECRET_NONE;
-    c->confidential = confidential;
-    c->redirect_uri = dup_c(redirect_uri);
-    c->grants = grants;
-    c->may_introspect = may_introspect;
-    c->scopes = dup_c(scopes ? scopes : "");
-    c->default_scopes = dup_c(default_scopes ? default_scopes : "");
-    pthread_mutex_unlock(&s->lock);
+    client *c = calloc(1, sizeof *c);
+    oap_client desc;
+    oap_str uri = cstr(redirect_uri);
+    if (c == NULL) abort();
+    memset(&desc, 0, sizeof desc);
+    desc.struct_size = sizeof desc;
+    desc.client_id = cstr(client_id);
+    desc.secret_kind = secret ? secret_kind : OAP_SECRET_NONE;
+    desc.secret = cstr(secret);
+    desc.confidential = confidential;
+    desc.redirect_uris = redirect_uri ? &uri : NULL;
+    desc.redirect_uris_len = redirect_uri ? 1 : 0;
+    desc.grants = grants;
+    desc.may_introspect = may_introspect;
+    if (oap_registered_client_new(&desc, &c->registered) != OAP_STATUS_OK) abort();
+    c->scopes = copy(cstr(scopes ? scopes : ""));
+    c->default_scopes = copy(cstr(default_scopes ? default_scopes : ""));
+    pthread_rwlock_wrlock(&s->clients_lock);
+    c = table_put(&s->clients, cstr(client_id), c);
+    pthread_rwlock_unlock(&s->clients_lock);
+    if (c != NULL) free_client(c); /* registered again: the new one holds */
 }
 
 void memstore_add_user(memstore *s, const char *username, const char *password) {
-    pthread_mutex_lock(&s->lock);
-    s->users = realloc(s->users, (s->n_users + 1) * sizeof *s->users);
-    if (s->users == NULL) abort();
-    s->users[s->n_users].name = dup_c(username);
-    s->users[s->n_users].password = dup_c(password);
-    s->n_users++;
-    pthread_mutex_unlock(&s->lock);
+    user *u = calloc(1, sizeof *u);
+    if (u == NULL) abort();
+    u->password = copy(cstr(password));
+    pthread_rwlock_wrlock(&s->clients_lock);
+    u = table_put(&s->users, cstr(username), u);
+    pthread_rwlock_unlock(&s->clients_lock);
+    if (u != NULL) free_user(u);
 }
 
 void memstore_force(memstore *s, const char *name, oap_cb_result answer) {
-    pthread_mutex_lock(&s->lock);
-    free(s->forced_name);
-    s->forced_name = dup_c(name);
-    s->forced_answer = answer;
-    pthread_mutex_unlock(&s->lock);
+    int cb = callback_index(name);
+    atomic_store(&s->forced, cb < 0 ? 0u : ((unsigned)cb + 1) << 8 | ((unsigned)answer & 0xff));
 }
 
 void memstore_challenge_in_code_info(memstore *s, bool enabled) {
-    pthread_mutex_lock(&s->lock);
-    s->challenge_in_code_info = enabled;
-    pthread_mutex_unlock(&s->lock);
+    atomic_store(&s->challenge_in_code_info, enabled);
 }
 
 unsigned memstore_calls(memstore *s, const char *name) {
-    unsigned n = 0;
+    int cb = callback_index(name);
+    return cb < 0 ? 0 : atomic_load(&s->calls[cb]);
+}
+
+static client *find_client(memstore *s, oap_str id) {
+    client *c;
+    pthread_rwlock_rdlock(&s->clients_lock);
+    c = table_get(&s->clients, id);
+    pthread_rwlock_unlock(&s->clients_lock);
+    return c; /* clients are replaced only while no request runs */
+}
+
+/* The grant's record, NULL when unknown or ended (its last code or refresh
+ * token expired: a sweep would have dropped it). Under the lock. */
+static grant_record *find_grant_locked(memstore *s, oap_str grant_id) {
+    grant_record *g = table_get(&s->grants, grant_id);
+    return g != NULL && g->ends_at > now() ? g : NULL;
+}
+
+/* Records the grant (or extends its record) until ends_at. Under the lock. */
+static void keep_grant_locked(memstore *s, oap_str grant_id, uint64_t ends_at) {
+    grant_record *g;
+    if (grant_id.ptr == NULL) return;
+    g = table_get(&s->grants, grant_id);
+    if (g != NULL) {
+        if (g->ends_at < ends_at) g->ends_at = ends_at;
+        return;
+    }
+    g = calloc(1, sizeof *g);
+    if (g == NULL) abort();
+    g->ends_at = ends_at;
+    table_put(&s->grants, grant_id, g);
+}
+
+/* Revokes every token of the grant, and the grant. Under the lock. */
+static void revoke_grant_locked(memstore *s, oap_str grant_id) {
+    grant_record *g = find_grant_locked(s, grant_id);
     size_t i;
+    for (i = 0; i < s->access.cap; i++) {
+        access_record *a = s->access.values[i];
+        if (s->access.keys[i].ptr != NULL && same_str(oap_token_grant_id(a->info), grant_id))
+            a->revoked = true;
+    }
+    for (i = 0; i < s->refresh.cap; i++) {
+        refresh_record *r = s->refresh.values[i];
+        if (s->refresh.keys[i].ptr != NULL && same(r->grant_id, grant_id)) r->revoked = true;
+    }
+    /* A grant no longer known needs no mark: a late save of it is refused
+       anyway. */
+    if (g != NULL) g->revoked = true;
+}
+
+/* ---- callbacks ---- */
+
+static oap_cb_result cb_find_client(void *ud, oap_str client_id, oap_ctx *ctx) {
+    client *c;
+    ENTER(ud, CB_FIND_CLIENT);
+    c = find_client(s, client_id);
+    if (c == NULL) return OAP_CB_FALSE;
+    return OK(oap_ctx_set_registered_client(ctx, c->registered));
+}
+
+static oap_cb_result cb_get_default_scopes(void *ud, oap_str client_id, oap_ctx *ctx) {
+    client *c;
+    ENTER(ud, CB_GET_DEFAULT_SCOPES);
+    c = find_client(s, client_id);
+    if (c == NULL || c->default_scopes.len == 0) return OAP_CB_FALSE;
+    return OK(oap_ctx_set_scopes(ctx, view(c->default_scopes)));
+}
+
+static oap_cb_result cb_validate_scopes(void *ud, oap_str client_id, oap_str scopes, oap_ctx *ctx) {
+    client *c;
+    (void)ctx;
+    ENTER(ud, CB_VALIDATE_SCOPES);
+    c = find_client(s, client_id);
+    return c != NULL && scopes_within(c->scopes, scopes) ? OAP_CB_TRUE : OAP_CB_FALSE;
+}
+
+static oap_cb_result cb_validate_user(void *ud, oap_str username, oap_str password, oap_ctx *ctx) {
+    user *u;
+    bool known;
+    ENTER(ud, CB_VALIDATE_USER);
+    pthread_rwlock_rdlock(&s->clients_lock);
+    u = table_get(&s->users, username);
+    known = u != NULL && same(u->password, password);
+    pthread_rwlock_unlock(&s->clients_lock);
+    if (!known) return OAP_CB_FALSE;
+    return OK(oap_ctx_set_user(ctx, username));
+}
+
+static oap_cb_result cb_save_authorization_code(void *ud, oap_str client_id,
+                                                const oap_authorization_code *code, oap_ctx *ctx) {
+    code_record *r;
+    (void)ctx;
+    ENTER(ud, CB_SAVE_AUTHORIZATION_CODE);
+    r = calloc(1, sizeof *r);
+    if (r == NULL) abort();
+    r->client_id = copy(client_id);
+    r->user = copy(code->user);
+    r->scopes = copy(code->scopes);
+    r->redirect_uri = copy(code->redirect_uri); /* absent when none was sent */
+    r->challenge = copy(code->code_challenge);
+    r->method = code->code_challenge_method;
+    r->grant_id = copy(code->grant_id);
+    r->expires_at = code->expires_at;
     pthread_mutex_lock(&s->lock);
-    for (i = 0; i < MS_MAX_CALLBACK_NAMES && s->call_names[i] != NULL; i++)
-        if (strcmp(s->call_names[i], name) == 0) n = s->call_counts[i];
+    r = table_put(&s->codes, code->code, r);
+    /* A code starts its grant, which lasts at least as long as the code. */
+    keep_grant_locked(s, code->grant_id, code->expires_at);
     pthread_mutex_unlock(&s->lock);
-    return n;
+    if (r != NULL) free_code(r);
+    return OAP_CB_TRUE;
+}
+
+static oap_cb_result cb_validate_code(void *ud, oap_str client_id, oap_str code, oap_ctx *ctx) {
+    oap_cb_result result = OAP_CB_FALSE;
+    code_record *r;
+    bool with_challenge;
+    ENTER(ud, CB_VALIDATE_CODE);
+    with_challenge = atomic_load_explicit(&s->challenge_in_code_info, memory_order_relaxed);
+    pthread_mutex_lock(&s->lock);
+    r = table_get(&s->codes, code);
+    if (r != NULL && same(r->client_id, client_id) && r->expires_at > now()) {
+        if (r->used) {
+            /* A replay. With the code's challenge, a public client's replay
+               revokes the grant only with the matching verifier, and the
+               library needs no get_code_challenge(_method) call. */
+            result = OK(with_challenge ? oap_ctx_set_code_used_pkce(ctx, view(r->grant_id),
+                                                                    view(r->challenge), r->method)
+                                       : oap_ctx_set_code_used(ctx, view(r->grant_id)));
+        } else {
+            oap_code_info info;
+            memset(&info, 0, sizeof info);
+            info.struct_size = sizeof info;
+            info.client_id = view(r->client_id);
+            info.user = view(r->user);
+            info.scopes = view(r->scopes);
+            info.redirect_uri = view(r->redirect_uri); /* ptr NULL: none was sent */
+            info.grant_id = view(r->grant_id);
+            info.expires_at = r->expires_at;
+            /* The challenge with the code, as MemoryValidator hands it back. */
+            if (with_challenge && r->challenge.ptr != NULL) {
+                info.code_challenge = view(r->challenge);
+                info.code_challenge_method = r->method;
+            }
+            result = OK(oap_ctx_set_code(ctx, &info));
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return result;
+}
+
+static oap_cb_result cb_get_code_challenge(void *ud, oap_str code, oap_ctx *ctx) {
+    oap_cb_result result = OAP_CB_FALSE;
+    code_record *r;
+    ENTER(ud, CB_GET_CODE_CHALLENGE);
+    pthread_mutex_lock(&s->lock);
+    r = table_get(&s->codes, code);
+    if (r != NULL && r->challenge.ptr != NULL)
+        result = OK(oap_ctx_set_code_challenge(ctx, view(r->challenge)));
+    pthread_mutex_unlock(&s->lock);
+    return result;
+}
+
+static oap_cb_result cb_get_code_challenge_method(void *ud, oap_str code, oap_ctx *ctx) {
+    oap_cb_result result = OAP_CB_FALSE;
+    code_record *r;
+    ENTER(ud, CB_GET_CODE_CHALLENGE_METHOD);
+    pthread_mutex_lock(&s->lock);
+    r = table_get(&s->codes, code);
+    if (r != NULL && r->method != OAP_PKCE_NONE)
+        result = OK(oap_ctx_set_code_challenge_method(ctx, r->method));
+    pthread_mutex_unlock(&s->lock);
+    return result;
+}
+
+static oap_cb_result cb_invalidate_authorization_code(void *ud, oap_str client_id, oap_str code,
+                                                      oap_ctx *ctx) {
+    oap_cb_result result = OAP_CB_FALSE;
+    code_record *r;
+    (void)client_id;
+    (void)ctx;
+    ENTER(ud, CB_INVALIDATE_AUTHORIZATION_CODE);
+    pthread_mutex_lock(&s->lock);
+    r = table_get(&s->codes, code);
+    if (r != NULL && !r->used) {
+        r->used = true;
+        result = OAP_CB_TRUE;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return result;
+}
+
+static oap_cb_result cb_save_bearer_token(void *ud, const oap_issued_token *token, oap_ctx *ctx) {
+    access_record *a, *old_access = NULL;
+    refresh_record *r = NULL, *old_refresh = NULL;
+    oap_cb_result result = OAP_CB_TRUE;
+    ENTER(ud, CB_SAVE_BEARER_TOKEN);
+    a = calloc(1, sizeof *a);
+    if (a == NULL) abort();
+    /* The library's TokenInfo of what it issued, as MemoryValidator builds
+     * its AccessRecord from the IssuedToken: nothing parsed again. */
+    if (oap_ctx_issued_access_token(ctx, &a->info) != OAP_STATUS_OK) {
+        free(a);
+        return OAP_CB_ERROR;
+    }
+    a->expires_at = token->issued_at + token->expires_in;
+    if (token->refresh_token.ptr != NULL && token->refresh_token_is_new) {
+        r = calloc(1, sizeof *r);
+        if (r == NULL) abort();
+        r->client_id = copy(token->client_id);
+        r->user = copy(token->user);
+        r->scopes = copy(token->refresh_scopes);
+        r->grant_id = copy(token->grant_id);
+        r->issued_at = token->issued_at;
+        r->expires_at = token->refresh_expires_at;
+    }
+    pthread_mutex_lock(&s->lock);
+    if (token->grant_id.ptr != NULL) {
+        grant_record *g = find_grant_locked(s, token->grant_id);
+        /* Revoked meanwhile, or ended (unknown) and not new: refused. */
+        if (g != NULL ? g->revoked : !token->new_grant)
+            result = OAP_CB_FALSE;
+        else
+            keep_grant_locked(s, token->grant_id,
+                              token->refresh_expires_at != 0 ? token->refresh_expires_at
+                                                             : token->issued_at);
+    }
+    if (result == OAP_CB_TRUE) {
+        old_access = table_put(&s->access, token->access_token, a);
+        if (r != NULL) old_refresh = table_put(&s->refresh, token->refresh_token, r);
+        a = NULL;
+        r = NULL;
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (a != NULL) free_access(a);
+    if (r != NULL) free_refresh(r);
+    if (old_access != NULL) free_access(old_access);
+    if (old_refresh != NULL) free_refresh(old_refresh);
+    return result;
+}
+
+static oap_cb_result cb_validate_bearer_token(void *ud, oap_str token, const oap_str *scopes,
+                                              size_t scopes_len, oap_ctx *ctx) {
+    oap_cb_result result = OAP_CB_FALSE;
+    access_record *a;
+    (void)scopes;
+    (void)scopes_len; /* the library checks the required scopes */
+    ENTER(ud, CB_VALIDATE_BEARER_TOKEN);
+    pthread_mutex_lock(&s->lock);
+    a = table_get(&s->access, token);
+    if (a != NULL && !a->revoked && a->expires_at > now())
+        result = OK(oap_ctx_set_token(ctx, a->info));
+    pthread_mutex_unlock(&s->lock);
+    return result;
+}
+
+static oap_cb_result cb_introspect_token(void *ud, oap_str token, oap_token_type hint,
+                                         oap_ctx *ctx) {
+    oap_cb_result result = OAP_CB_FALSE;
+    access_record *a;
+    refresh_record *r;
+    uint64_t t = now();
+    (void)hint; /* every type is tried, access tokens first */
+    ENTER(ud, CB_INTROSPECT_TOKEN);
+    pthread_mutex_lock(&s->lock);
+    a = table_get(&s->access, token);
+    if (a != NULL) {
+        if (!a->revoked && a->expires_at > t) result = OK(oap_ctx_set_token(ctx, a->info));
+    } else if ((r = table_get(&s->refresh, token)) != NULL && !r->rotated && !r->revoked &&
+               (r->expires_at == 0 || r->expires_at > t)) {
+        oap_token_info info;
+        memset(&info, 0, sizeof info);
+        info.struct_size = sizeof info;
+        info.token_type = OAP_TOKEN_TYPE_REFRESH_TOKEN;
+        info.client_id = view(r->client_id);
+        info.username = view(r->user);
+        info.sub = view(r->user);
+        info.scopes = view(r->scopes);
+        info.exp = r->expires_at;
+        info.iat = r->issued_at;
+        info.grant_id = view(r->grant_id);
+        result = OK(oap_ctx_set_token_info(ctx, &info));
+    }
+    pthread_mutex_unlock(&s->lock);
+    return result;
+}
+
+static oap_cb_result cb_validate_refresh_token(void *ud, oap_str refresh_token, oap_str client_id,
+                                               oap_ctx *ctx) {
+    oap_cb_result result = OAP_CB_FALSE;
+    refresh_record *r;
+    ENTER(ud, CB_VALIDATE_REFRESH_TOKEN);
+    pthread_mutex_lock(&s->lock);
+    r = table_get(&s->refresh, refresh_token);
+    if (r == NULL || !same(r->client_id, client_id)) {
+        /* unknown, or another client's */
+    } else if (r->rotated) {
+        /* A reuse, reported whatever happened since: the library revokes
+           the grant. */
+        result = OK(oap_ctx_set_refresh_token_rotated(ctx, view(r->grant_id)));
+    } else if (!r->revoked && (r->expires_at == 0 || r->expires_at > now())) {
+        oap_refresh_token_info info;
+        memset(&info, 0, sizeof info);
+        info.struct_size = sizeof info;
+        info.client_id = view(r->client_id);
+        info.user = view(r->user);
+        info.scopes = view(r->scopes);
+        info.grant_id = view(r->grant_id);
+        info.expires_at = r->expires_at;
+        result = OK(oap_ctx_set_refresh_token(ctx, &info));
+    }
+    pthread_mutex_unlock(&s->lock);
+    return result;
+}
+
+static oap_cb_result cb_invalidate_refresh_token(void *ud, oap_str refresh_token, oap_ctx *ctx) {
+    oap_cb_result result = OAP_CB_FALSE;
+    refresh_record *r;
+    (void)ctx;
+    ENTER(ud, CB_INVALIDATE_REFRESH_TOKEN);
+    pthread_mutex_lock(&s->lock);
+    r = table_get(&s->refresh, refresh_token);
+    if (r != NULL && !r->rotated) {
+        r->rotated = true;
+        result = OAP_CB_TRUE;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return result;
+}
+
+static oap_cb_result cb_revoke_grant(void *ud, oap_str grant_id, oap_ctx *ctx) {
+    (void)ctx;
+    {
+        ENTER(ud, CB_REVOKE_GRANT);
+        pthread_mutex_lock(&s->lock);
+        revoke_grant_locked(s, grant_id);
+        pthread_mutex_unlock(&s->lock);
+        return OAP_CB_TRUE;
+    }
+}
+
+static oap_cb_result cb_revoke_token(void *ud, oap_str token, oap_token_type hint, oap_ctx *ctx) {
+    access_record *a;
+    refresh_record *r;
+    (void)hint;
+    (void)ctx;
+    ENTER(ud, CB_REVOKE_TOKEN);
+    pthread_mutex_lock(&s->lock);
+    if ((a = table_get(&s->access, token)) != NULL) {
+        a->revoked = true;
+    } else if ((r = table_get(&s->refresh, token)) != NULL) {
+        /* RFC 7009 §2.1: revoking a refresh token revokes its grant. */
+        r->revoked = true;
+        revoke_grant_locked(s, view(r->grant_id));
+    }
+    pthread_mutex_unlock(&s->lock);
+    return OAP_CB_TRUE;
 }
 
 oap_validator memstore_validator(memstore *store) {

@@ -1,6 +1,7 @@
 /*
  * memstore: a complete, thread-safe, in-memory validator written in C over
- * the oap_validator callback table. Used by the C tests and the C benchmark.
+ * the oap_validator callback table (see memstore.c). Used by the C tests,
+ * the C ABI benchmark (ffi/benches/c) and the C column of benches/compare.
  * Strings are copied in; everything is released by memstore_free().
  */
 #ifndef MEMSTORE_H
@@ -13,9 +14,10 @@ typedef struct memstore memstore;
 memstore *memstore_new(void);
 void memstore_free(memstore *store);
 
-/* Registers a client. secret NULL: public. redirect_uri may be NULL.
- * scopes: allowed scopes, space-delimited ("" = any); default_scopes: the
- * scopes of a request that names none. */
+/* Registers a client (with the library: an invalid description aborts).
+ * secret NULL: public. redirect_uri may be NULL. scopes: allowed scopes,
+ * space-delimited ("" or NULL: none); default_scopes: the scopes of a
+ * request that names none. */
 void memstore_add_client(memstore *store, const char *client_id, const char *secret,
                          oap_secret_kind secret_kind, bool confidential, const char *redirect_uri,
                          uint32_t grants, bool may_introspect, const char *scopes,

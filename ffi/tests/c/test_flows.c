@@ -40,6 +40,9 @@ static void setup(void) {
                         "4e598f5daafc2fda61641ddbb5956deb23fde6616366dc9dd5a7c9f47da4d787",
                         OAP_SECRET_SHA256_HEX, true, NULL, OAP_GRANT_CLIENT_CREDENTIALS, false,
                         "read", "read");
+    memstore_add_client(store, "refresh-client", "refresh-secret", OAP_SECRET_PLAIN, true, NULL,
+                        OAP_GRANT_PASSWORD | OAP_GRANT_REFRESH_TOKEN, false, "read", "");
+    memstore_add_user(store, "alice", "pw");
     validator = memstore_validator(store);
     config.issuer = S("https://as.example");
     config.scopes_supported = S("read write");
@@ -580,6 +583,139 @@ static void test_used_code_with_its_challenge(void) {
     memstore_challenge_in_code_info(store, false);
 }
 
+/* A save_bearer_token that loses a race: before it stores the tokens, a
+ * concurrent request (a replayed code, a reused refresh token) revokes
+ * their grant. The store must refuse them, and the client gets
+ * invalid_grant, not tokens of a revoked grant. */
+static oap_validator racing_table;
+
+static oap_cb_result revoked_before_save(void *ud, const oap_issued_token *token, oap_ctx *ctx) {
+    CHECK(token->grant_id.ptr != NULL);
+    CHECK(token->new_grant == 0); /* the code's grant, known to the store */
+    CHECK(racing_table.revoke_grant(ud, token->grant_id, ctx) == OAP_CB_TRUE);
+    return racing_table.save_bearer_token(ud, token, ctx);
+}
+
+static void test_tokens_of_a_grant_revoked_meanwhile_are_refused(void) {
+    oap_config config = oap_config_default();
+    config.issuer = S("https://as.example");
+    oap_server *other = NULL;
+    oap_authorization *auth = NULL;
+    oap_response *r = NULL;
+    oap_validator v;
+    test_request t;
+    char code[128], body[256];
+
+    racing_table = memstore_validator(store);
+    v = racing_table;
+    v.save_bearer_token = revoked_before_save;
+    CHECK_STATUS(oap_server_new(&config, &v, &other), OAP_STATUS_OK);
+    CHECK_STATUS(oap_server_validate_authorization_request(
+                     other, get(&t, "/authorize?response_type=code&client_id=conf-client&scope=read"), &auth, &r),
+                 OAP_STATUS_OK);
+    CHECK_STATUS(oap_server_authorize(other, auth, get(&t, "/consent"), S("alice"), S(NULL), &r), OAP_STATUS_OK);
+    CHECK(location_param(r, "code", code, sizeof code));
+    oap_response_free(r);
+    oap_authorization_free(auth);
+
+    snprintf(body, sizeof body, "grant_type=authorization_code&code=%s", code);
+    CHECK_STATUS(oap_server_token_response(other, post(&t, "/token", body, "conf-client", "conf-secret"), &r),
+                 OAP_STATUS_OK);
+    CHECK(oap_response_status(r) == 400);
+    CHECK(body_has(r, "\"error\":\"invalid_grant\""));
+    CHECK(body_has(r, "revoked"));
+    CHECK(!body_has(r, "access_token"));
+    oap_response_free(r);
+    oap_server_free(other);
+}
+
+/* new_grant: a token that starts a grant (a password grant's first refresh
+ * token) says so, and the store records the grant; one that continues a
+ * grant the store no longer knows (it ended while the request was served)
+ * is refused, like one of a revoked grant, with invalid_grant. */
+static oap_validator grant_table;
+static int last_new_grant = -1;
+
+static oap_cb_result recording_save(void *ud, const oap_issued_token *token, oap_ctx *ctx) {
+    last_new_grant = token->new_grant;
+    return grant_table.save_bearer_token(ud, token, ctx);
+}
+
+/* "forgotten-refresh" is a valid refresh token of a grant the store has no
+ * record of; every other token is looked up in the store. */
+static oap_cb_result forgotten_refresh(void *ud, oap_str refresh_token, oap_str client_id, oap_ctx *ctx) {
+    oap_refresh_token_info info;
+    if (!str_is(refresh_token, "forgotten-refresh"))
+        return grant_table.validate_refresh_token(ud, refresh_token, client_id, ctx);
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    info.client_id = S("refresh-client");
+    info.user = S("alice");
+    info.scopes = S("read");
+    info.grant_id = S("forgotten-grant");
+    return oap_ctx_set_refresh_token(ctx, &info) == OAP_STATUS_OK ? OAP_CB_TRUE : OAP_CB_ERROR;
+}
+
+static oap_cb_result no_rotation(void *ud, oap_ctx *ctx) {
+    (void)ud;
+    (void)ctx;
+    return OAP_CB_FALSE;
+}
+
+static void test_saves_of_unknown_grants_are_refused(void) {
+    oap_config config = oap_config_default();
+    oap_server *other = NULL;
+    oap_response *r = NULL;
+    oap_validator v;
+    test_request t;
+    char refresh[128], body[256];
+    unsigned saves;
+
+    config.issuer = S("https://as.example");
+    config.grants |= OAP_GRANT_PASSWORD;
+    grant_table = memstore_validator(store);
+    v = grant_table;
+    v.save_bearer_token = recording_save;
+    v.validate_refresh_token = forgotten_refresh;
+    v.rotate_refresh_token = no_rotation;
+    CHECK_STATUS(oap_server_new(&config, &v, &other), OAP_STATUS_OK);
+
+    /* A password grant starts a grant: new_grant 1, recorded. */
+    CHECK_STATUS(oap_server_token_response(
+                     other, post(&t, "/token", "grant_type=password&username=alice&password=pw&scope=read",
+                                 "refresh-client", "refresh-secret"),
+                     &r),
+                 OAP_STATUS_OK);
+    CHECK(oap_response_status(r) == 200);
+    CHECK(last_new_grant == 1);
+    CHECK(json_field(r, "refresh_token", refresh, sizeof refresh));
+    oap_response_free(r);
+
+    /* A refresh continues it: new_grant 0, and the store knows the grant. */
+    snprintf(body, sizeof body, "grant_type=refresh_token&refresh_token=%s", refresh);
+    CHECK_STATUS(oap_server_token_response(other, post(&t, "/token", body, "refresh-client", "refresh-secret"), &r),
+                 OAP_STATUS_OK);
+    CHECK(oap_response_status(r) == 200);
+    CHECK(last_new_grant == 0);
+    oap_response_free(r);
+
+    /* A refresh of a grant the store does not know: refused at the save. */
+    saves = memstore_calls(store, "save_bearer_token");
+    last_new_grant = -1;
+    CHECK_STATUS(oap_server_token_response(
+                     other, post(&t, "/token", "grant_type=refresh_token&refresh_token=forgotten-refresh",
+                                 "refresh-client", "refresh-secret"),
+                     &r),
+                 OAP_STATUS_OK);
+    CHECK(last_new_grant == 0);
+    CHECK(memstore_calls(store, "save_bearer_token") == saves + 1);
+    CHECK(oap_response_status(r) == 400);
+    CHECK(body_has(r, "\"error\":\"invalid_grant\""));
+    CHECK(!body_has(r, "access_token"));
+    oap_response_free(r);
+    oap_server_free(other);
+}
+
 int main(void) {
     setup();
     test_metadata();
@@ -592,6 +728,8 @@ int main(void) {
     test_resource();
     test_approval_edge_cases();
     test_concurrent_requests();
+    test_tokens_of_a_grant_revoked_meanwhile_are_refused();
+    test_saves_of_unknown_grants_are_refused();
     teardown();
     return report();
 }
