@@ -62,6 +62,16 @@ impl Grant {
         }
     }
 
+    /// The names of the grants in `set` (bits of [`bit`](Self::bit)), in
+    /// the order of [`ALL`](Self::ALL): for `Debug` output.
+    pub(crate) fn names_in(set: u8) -> Vec<&'static str> {
+        Grant::ALL
+            .iter()
+            .filter(|g| set & g.bit() != 0)
+            .map(|g| g.as_str())
+            .collect()
+    }
+
     /// The grant's bit in a set of grants (`u8`, one bit per grant).
     pub(crate) const fn bit(self) -> u8 {
         1 << self as u8

@@ -156,14 +156,7 @@ impl fmt::Debug for MemoryClient {
             .field("client_id", &self.client_id)
             .field("confidential", &self.secret.is_some())
             .field("redirect_uris", &self.redirect_uris)
-            .field(
-                "grants",
-                &Grant::ALL
-                    .iter()
-                    .filter(|g| self.grants & g.bit() != 0)
-                    .map(|g| g.as_str())
-                    .collect::<Vec<_>>(),
-            )
+            .field("grants", &Grant::names_in(self.grants))
             .field("scopes", &self.scopes)
             .finish_non_exhaustive()
     }

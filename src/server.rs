@@ -57,14 +57,7 @@ pub struct Config {
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
-            .field(
-                "grants",
-                &Grant::ALL
-                    .iter()
-                    .filter(|g| self.grants & g.bit() != 0)
-                    .map(|g| g.as_str())
-                    .collect::<Vec<_>>(),
-            )
+            .field("grants", &Grant::names_in(self.grants))
             .field("issuer", &self.issuer)
             .field("realm", &self.realm)
             .field("access_token_lifetime", &self.access_token_lifetime)
