@@ -60,6 +60,8 @@ mod scan;
 pub mod scope;
 pub mod secret;
 pub mod server;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod token;
 pub mod validator;
 

@@ -1,0 +1,563 @@
+//! A conformance kit for validators (feature `testing`): runs a store
+//! through every flow the library drives and panics, naming the check and
+//! what it saw, where the store breaks the [`RequestValidator`] contract.
+//!
+//! A store passes it before it ships. The kit does not know how a store
+//! registers clients or reads the time, so the host hands it a factory: a
+//! function that makes an empty store holding the kit's [`Fixture`] (its
+//! clients and users) and reading its clock.
+//!
+//! ```
+//! use oauth2_provider::memory::{MemoryClient, MemoryValidator};
+//! use oauth2_provider::testing::{self, Fixture};
+//!
+//! fn memory_store(fixture: &Fixture) -> MemoryValidator {
+//!     let clock = fixture.clock();
+//!     let store = MemoryValidator::new().with_clock(move || clock.now());
+//!     for c in &fixture.clients {
+//!         let client = match c.secret {
+//!             Some(secret) => MemoryClient::confidential(c.client_id, secret, [c.redirect_uri]),
+//!             None => MemoryClient::public(c.client_id, [c.redirect_uri]),
+//!         };
+//!         store.add_client(client.grants(c.grants.iter().copied()).scopes(c.scopes.iter().copied()));
+//!     }
+//!     for (user, password) in &fixture.users {
+//!         store.add_user(user, password);
+//!     }
+//!     store
+//! }
+//!
+//! testing::check(memory_store);
+//! ```
+//!
+//! What it checks, each on a fresh store: a client-credentials token that
+//! opens the resource and is revoked; an authorization code with PKCE
+//! that works once and whose replay by its client revokes its grant; a
+//! refresh token that rotates, and whose reuse revokes the grant; expiry
+//! of codes, access and refresh tokens on the kit's clock; a revoked
+//! grant's store refusing a late save; and racing exchanges of one code
+//! and of one refresh token, which give at most one set of tokens.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread;
+
+use crate::form::encode_pairs;
+use crate::header::basic_header_value;
+use crate::pkce::s256_challenge;
+use crate::request::{OAuthRequest, Request};
+use crate::response::Response;
+use crate::scope::Scope;
+use crate::server::Server;
+use crate::validator::{grant_ended, IssuedToken, RequestValidator, TokenType};
+
+/// The time the kit's clock starts at, seconds since the Unix epoch.
+pub const START: u64 = 1_700_000_000;
+
+/// A client of the kit's fixture.
+#[derive(Clone, Copy, Debug)]
+pub struct FixtureClient {
+    /// Its identifier.
+    pub client_id: &'static str,
+    /// Its secret (plain text), `None` for a public client.
+    pub secret: Option<&'static str>,
+    /// Its one redirect URI.
+    pub redirect_uri: &'static str,
+    /// The grant types it may use, by name (`authorization_code`, …).
+    pub grants: &'static [&'static str],
+    /// The scopes it may have; it has no default scope.
+    pub scopes: &'static [&'static str],
+}
+
+/// The confidential client of the fixture.
+pub const CONFIDENTIAL: FixtureClient = FixtureClient {
+    client_id: "kit-confidential",
+    secret: Some("kit-secret"),
+    redirect_uri: "https://kit.example/cb",
+    grants: &[
+        "authorization_code",
+        "client_credentials",
+        "password",
+        "refresh_token",
+    ],
+    scopes: &["read", "write"],
+};
+
+/// The public client of the fixture (PKCE required, as for every public
+/// client).
+pub const PUBLIC: FixtureClient = FixtureClient {
+    client_id: "kit-public",
+    secret: None,
+    redirect_uri: "http://127.0.0.1:7777/cb",
+    grants: &["authorization_code", "refresh_token"],
+    scopes: &["read"],
+};
+
+/// What a store must hold for the kit, and the clock it must read.
+#[derive(Debug)]
+pub struct Fixture {
+    /// The clients to register.
+    pub clients: Vec<FixtureClient>,
+    /// The users to register, `(name, password)`.
+    pub users: Vec<(&'static str, &'static str)>,
+    clock: KitClock,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        Fixture {
+            clients: vec![CONFIDENTIAL, PUBLIC],
+            users: vec![("kit-user", "kit-password")],
+            clock: KitClock(Arc::new(AtomicU64::new(START))),
+        }
+    }
+
+    /// The clock the store must read for its own expiry decisions: the
+    /// kit moves it.
+    pub fn clock(&self) -> KitClock {
+        self.clock.clone()
+    }
+}
+
+/// The kit's clock, shared by the server and the store under test.
+#[derive(Clone, Debug)]
+pub struct KitClock(Arc<AtomicU64>);
+
+impl KitClock {
+    /// Seconds since the Unix epoch, as the kit has set them.
+    pub fn now(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    fn advance(&self, seconds: u64) {
+        self.0.fetch_add(seconds, Ordering::SeqCst);
+    }
+}
+
+/// Lifetimes the kit configures: short, so expiry is quick to reach.
+const ACCESS_LIFETIME: u64 = 600;
+const CODE_LIFETIME: u64 = 60;
+const REFRESH_LIFETIME: u64 = 3600;
+
+/// Runs every check on stores made by `new_store`, one fresh store per
+/// check; panics at the first failure, naming it.
+pub fn check<V, F>(new_store: F)
+where
+    V: RequestValidator + 'static,
+    F: Fn(&Fixture) -> V,
+{
+    let checks: [(&str, Check<V>); 7] = [
+        ("client credentials", client_credentials),
+        ("authorization code", authorization_code),
+        ("refresh rotation and reuse", refresh_rotation),
+        ("expiry", expiry),
+        (
+            "a revoked grant refuses a late save",
+            revoked_grant_refuses_saves,
+        ),
+        ("racing code exchanges", racing_code_exchanges),
+        ("racing refreshes", racing_refreshes),
+    ];
+    for (name, run) in checks {
+        let fixture = Fixture::new();
+        let clock = fixture.clock();
+        let store = new_store(&fixture);
+        let server_clock = clock.clone();
+        let server = Server::builder(store)
+            .issuer("https://kit.example")
+            .enable(crate::Grant::Password)
+            .access_token_lifetime(ACCESS_LIFETIME)
+            .code_lifetime(CODE_LIFETIME)
+            .refresh_token_lifetime(REFRESH_LIFETIME)
+            .clock(move || server_clock.now())
+            .build()
+            .expect("the kit's configuration is valid");
+        let kit = Kit {
+            name,
+            server: Arc::new(server),
+            clock,
+        };
+        run(&kit);
+    }
+}
+
+/// One check of the kit, run on a fresh store.
+type Check<V> = fn(&Kit<V>);
+
+/// One check's server and clock.
+struct Kit<V> {
+    name: &'static str,
+    server: Arc<Server<V>>,
+    clock: KitClock,
+}
+
+const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
+const VERIFIER: &str = "kit-verifier-kit-verifier-kit-verifier-kit-verifier";
+
+impl<V: RequestValidator> Kit<V> {
+    fn fail(&self, what: &str) -> ! {
+        panic!("conformance check '{}': {what}", self.name)
+    }
+
+    fn expect(&self, ok: bool, what: &str) {
+        if !ok {
+            self.fail(what);
+        }
+    }
+
+    /// A token request with the form `pairs`, as `client` (Basic for a
+    /// confidential client, `client_id` in the body for a public one).
+    fn token(&self, client: &FixtureClient, pairs: &[(&str, &str)]) -> Response {
+        let mut pairs = pairs.to_vec();
+        let auth = client
+            .secret
+            .map(|s| basic_header_value(client.client_id, s));
+        let mut headers = vec![FORM];
+        match &auth {
+            Some(value) => headers.push(("Authorization", value.as_str())),
+            None => pairs.push(("client_id", client.client_id)),
+        }
+        let body = encode_pairs(pairs.iter().copied());
+        self.server
+            .token_response(&Request::new("POST", "/token", &headers, body.as_bytes()))
+    }
+
+    /// A successful token response's `access_token` and `refresh_token`.
+    fn tokens(&self, response: &Response, what: &str) -> (String, Option<String>) {
+        if response.status != 200 {
+            self.fail(&format!(
+                "{what}: {} {}",
+                response.status,
+                response.body_str()
+            ));
+        }
+        let access = json_string(response, "access_token")
+            .unwrap_or_else(|| self.fail(&format!("{what}: no access_token")));
+        (access, json_string(response, "refresh_token"))
+    }
+
+    fn expect_error(&self, response: &Response, code: &str, what: &str) {
+        if json_string(response, "error").as_deref() != Some(code) {
+            self.fail(&format!(
+                "{what}: expected {code}, got {} {}",
+                response.status,
+                response.body_str()
+            ));
+        }
+    }
+
+    /// Whether the resource server accepts `access` (no scope required).
+    fn opens(&self, access: &str) -> bool {
+        let bearer = format!("Bearer {access}");
+        let headers = [("Authorization", bearer.as_str())];
+        self.server
+            .verify_bearer(&Request::new("GET", "/api", &headers, b""), &[])
+            .is_ok()
+    }
+
+    /// A code for `client` approved by the kit's user, with PKCE.
+    fn code(&self, client: &FixtureClient) -> String {
+        let challenge = s256_challenge(VERIFIER);
+        let query = encode_pairs([
+            ("response_type", "code"),
+            ("client_id", client.client_id),
+            ("scope", "read"),
+            ("state", "kit"),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+        ]);
+        let uri = format!("/authorize?{query}");
+        let request = Request::new("GET", &uri, &[], b"");
+        let pending = self
+            .server
+            .validate_authorization_request(&request)
+            .unwrap_or_else(|e| self.fail(&format!("authorization request: {e:?}")));
+        let response = self.server.authorize(&request, &pending, "kit-user", None);
+        let location = response
+            .header("location")
+            .unwrap_or_else(|| self.fail("authorization response: no Location"));
+        let query = location.split_once('?').map_or("", |(_, q)| q);
+        crate::form::pairs(query.as_bytes())
+            .filter_map(Result::ok)
+            .find(|(name, _)| name == "code")
+            .map(|(_, value)| value.into_owned())
+            .unwrap_or_else(|| self.fail(&format!("authorization response: {location}")))
+    }
+
+    fn exchange(&self, client: &FixtureClient, code: &str) -> Response {
+        self.token(
+            client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("code_verifier", VERIFIER),
+            ],
+        )
+    }
+
+    fn refresh(&self, client: &FixtureClient, refresh_token: &str) -> Response {
+        self.token(
+            client,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+            ],
+        )
+    }
+
+    fn login(&self) -> (String, String) {
+        let r = self.token(
+            &CONFIDENTIAL,
+            &[
+                ("grant_type", "password"),
+                ("username", "kit-user"),
+                ("password", "kit-password"),
+                ("scope", "read"),
+            ],
+        );
+        let (access, refresh) = self.tokens(&r, "password grant");
+        let refresh = refresh.unwrap_or_else(|| self.fail("password grant: no refresh token"));
+        (access, refresh)
+    }
+}
+
+/// A JSON response's top-level string member `name` (the library writes
+/// tokens and error codes without escapes).
+fn json_string(response: &Response, name: &str) -> Option<String> {
+    let needle = format!("\"{name}\":\"");
+    let body = response.body_str();
+    let start = body.find(&needle)? + needle.len();
+    let end = body[start..].find('"')?;
+    Some(body[start..start + end].to_owned())
+}
+
+fn client_credentials<V: RequestValidator>(kit: &Kit<V>) {
+    let r = kit.token(
+        &CONFIDENTIAL,
+        &[("grant_type", "client_credentials"), ("scope", "read")],
+    );
+    let (access, refresh) = kit.tokens(&r, "token request");
+    kit.expect(
+        refresh.is_none(),
+        "client credentials issued a refresh token",
+    );
+    kit.expect(
+        kit.opens(&access),
+        "the issued token does not open the resource",
+    );
+    kit.expect(
+        !kit.opens("kit-unknown-token"),
+        "an unknown token opens the resource",
+    );
+    let auth = basic_header_value(CONFIDENTIAL.client_id, CONFIDENTIAL.secret.unwrap_or(""));
+    let headers = [FORM, ("Authorization", auth.as_str())];
+    let body = format!("token={access}");
+    let r =
+        kit.server
+            .revocation_response(&Request::new("POST", "/revoke", &headers, body.as_bytes()));
+    kit.expect(r.status == 200, "revocation was refused");
+    kit.expect(
+        !kit.opens(&access),
+        "a revoked token still opens the resource",
+    );
+    let r = kit.token(
+        &CONFIDENTIAL,
+        &[("grant_type", "client_credentials"), ("scope", "admin")],
+    );
+    kit.expect_error(&r, "invalid_scope", "a scope the client may not have");
+}
+
+fn authorization_code<V: RequestValidator>(kit: &Kit<V>) {
+    let code = kit.code(&PUBLIC);
+    let (access, refresh) = kit.tokens(&kit.exchange(&PUBLIC, &code), "code exchange");
+    kit.expect(
+        kit.opens(&access),
+        "the code's token does not open the resource",
+    );
+    kit.expect(
+        refresh.is_some(),
+        "no refresh token for a client allowed one",
+    );
+    // A replay by the code's client (with its verifier): invalid_grant,
+    // and the grant's tokens revoked (RFC 6749 §4.1.2).
+    kit.expect_error(
+        &kit.exchange(&PUBLIC, &code),
+        "invalid_grant",
+        "a replayed code",
+    );
+    kit.expect(
+        !kit.opens(&access),
+        "a replayed code left its tokens active",
+    );
+    // Another client cannot use a code that is not its own.
+    let code = kit.code(&PUBLIC);
+    kit.expect_error(
+        &kit.exchange(&CONFIDENTIAL, &code),
+        "invalid_grant",
+        "another client's code",
+    );
+}
+
+fn refresh_rotation<V: RequestValidator>(kit: &Kit<V>) {
+    let (access1, refresh1) = kit.login();
+    let (access2, refresh2) = kit.tokens(&kit.refresh(&CONFIDENTIAL, &refresh1), "refresh");
+    let refresh2 = refresh2.unwrap_or_else(|| kit.fail("refresh: no new refresh token"));
+    kit.expect(refresh2 != refresh1, "the refresh token was not rotated");
+    kit.expect(
+        kit.opens(&access1) && kit.opens(&access2),
+        "tokens lost on rotation",
+    );
+    // Reuse of the rotated token: invalid_grant, and the whole grant goes.
+    kit.expect_error(
+        &kit.refresh(&CONFIDENTIAL, &refresh1),
+        "invalid_grant",
+        "a reused refresh token",
+    );
+    kit.expect(
+        !kit.opens(&access2),
+        "reuse left the grant's access token active",
+    );
+    kit.expect_error(
+        &kit.refresh(&CONFIDENTIAL, &refresh2),
+        "invalid_grant",
+        "the newest refresh token of a revoked grant",
+    );
+}
+
+fn expiry<V: RequestValidator>(kit: &Kit<V>) {
+    let code = kit.code(&PUBLIC);
+    let (access, refresh) = kit.login();
+    kit.clock.advance(CODE_LIFETIME);
+    kit.expect_error(
+        &kit.exchange(&PUBLIC, &code),
+        "invalid_grant",
+        "an expired code",
+    );
+    kit.expect(kit.opens(&access), "an access token expired too early");
+    kit.clock.advance(ACCESS_LIFETIME - CODE_LIFETIME);
+    kit.expect(
+        !kit.opens(&access),
+        "an expired access token opens the resource",
+    );
+    kit.clock.advance(REFRESH_LIFETIME - ACCESS_LIFETIME);
+    kit.expect_error(
+        &kit.refresh(&CONFIDENTIAL, &refresh),
+        "invalid_grant",
+        "an expired refresh token",
+    );
+}
+
+fn revoked_grant_refuses_saves<V: RequestValidator>(kit: &Kit<V>) {
+    let (_, refresh) = kit.login();
+    let http = Request::new("POST", "/token", &[FORM], b"");
+    let request = OAuthRequest::new(http, Default::default());
+    let validator = kit.server.validator();
+    let grant_id = validator
+        .introspect_token(&refresh, Some(TokenType::RefreshToken), &request)
+        .ok()
+        .flatten()
+        .and_then(|info| info.grant_id)
+        .unwrap_or_else(|| kit.fail("introspect_token gives a refresh token no grant_id"));
+    validator
+        .revoke_grant(&grant_id, &request)
+        .unwrap_or_else(|e| kit.fail(&format!("revoke_grant failed: {e:?}")));
+    // A request of that grant, past its checks before the revocation,
+    // now saves its tokens: the store must refuse them.
+    let late = IssuedToken {
+        access_token: "kit-late-access-token".into(),
+        refresh_token: None,
+        refresh_token_is_new: false,
+        expires_in: ACCESS_LIFETIME,
+        scopes: Scope::parse("read").unwrap_or_default(),
+        refresh_scopes: None,
+        client_id: CONFIDENTIAL.client_id.into(),
+        user: Some("kit-user".into()),
+        grant_id: Some(grant_id),
+        new_grant: false,
+        issued_at: kit.clock.now(),
+        refresh_expires_at: None,
+    };
+    match validator.save_token(&late, &request) {
+        Err(e) if e == grant_ended() => {}
+        Err(e) => kit.fail(&format!(
+            "a late save was refused with {e:?}, not grant_ended()"
+        )),
+        Ok(()) => kit.fail("a token of a revoked grant was saved"),
+    }
+    kit.expect(
+        !kit.opens("kit-late-access-token"),
+        "a late token opens the resource",
+    );
+}
+
+/// Runs `attempt` on eight threads at once and counts the successes.
+fn race<V: RequestValidator + 'static>(
+    kit: &Kit<V>,
+    attempt: impl Fn(&Server<V>) -> Response + Send + Sync + 'static,
+) -> Vec<Response> {
+    let attempt = Arc::new(attempt);
+    let barrier = Arc::new(std::sync::Barrier::new(8));
+    let handles: Vec<_> = (0..8)
+        .map(|_| {
+            let (server, attempt, barrier) = (
+                Arc::clone(&kit.server),
+                Arc::clone(&attempt),
+                Arc::clone(&barrier),
+            );
+            thread::spawn(move || {
+                barrier.wait();
+                attempt(&server)
+            })
+        })
+        .collect();
+    handles
+        .into_iter()
+        .map(|h| {
+            h.join()
+                .unwrap_or_else(|_| kit.fail("a racing request panicked"))
+        })
+        .collect()
+}
+
+fn racing_code_exchanges<V: RequestValidator + 'static>(kit: &Kit<V>) {
+    let code = kit.code(&PUBLIC);
+    let kit_code = code.clone();
+    let answers = race(kit, move |server| {
+        let body = encode_pairs([
+            ("grant_type", "authorization_code"),
+            ("code", kit_code.as_str()),
+            ("code_verifier", VERIFIER),
+            ("client_id", PUBLIC.client_id),
+        ]);
+        server.token_response(&Request::new("POST", "/token", &[FORM], body.as_bytes()))
+    });
+    at_most_one_live_set(kit, &answers, "one code exchanged by eight threads");
+}
+
+fn racing_refreshes<V: RequestValidator + 'static>(kit: &Kit<V>) {
+    let (_, refresh) = kit.login();
+    let answers = race(kit, move |server| {
+        let body = encode_pairs([("grant_type", "refresh_token"), ("refresh_token", &refresh)]);
+        let auth = basic_header_value(CONFIDENTIAL.client_id, CONFIDENTIAL.secret.unwrap_or(""));
+        let headers = [FORM, ("Authorization", auth.as_str())];
+        server.token_response(&Request::new("POST", "/token", &headers, body.as_bytes()))
+    });
+    at_most_one_live_set(kit, &answers, "one refresh token used by eight threads");
+}
+
+/// Of racing requests for one credential, at most one may leave live
+/// tokens; every other answer is an error.
+fn at_most_one_live_set<V: RequestValidator>(kit: &Kit<V>, answers: &[Response], what: &str) {
+    let live = answers
+        .iter()
+        .filter_map(|r| json_string(r, "access_token"))
+        .filter(|access| kit.opens(access))
+        .count();
+    kit.expect(live <= 1, &format!("{what}: {live} sets of live tokens"));
+    for r in answers.iter().filter(|r| r.status != 200) {
+        kit.expect(
+            r.status == 400,
+            &format!("{what}: {} {}", r.status, r.body_str()),
+        );
+    }
+}
