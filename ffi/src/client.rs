@@ -198,14 +198,13 @@ pub unsafe extern "C" fn oap_registered_client_new(
     client_out: *mut *mut oap_registered_client,
 ) -> oap_status {
     panic::status(|| {
-        let client_out = Out::new(client_out)?;
-        // SAFETY: NULL or valid for this call (contract).
-        let data = unsafe { ClientData::copy_from(client) }?;
-        let handle = into_handle(oap_registered_client {
+        // SAFETY: `client_out` NULL or writable, `client` NULL or a
+        // readable oap_client whose views are valid for the call
+        // (contract): what copy_from asks.
+        let (client_out, data) = unsafe { (Out::new(client_out)?, ClientData::copy_from(client)?) };
+        client_out.write(into_handle(oap_registered_client {
             inner: Arc::new(data),
-        });
-        // SAFETY: checked non-NULL, writable (contract).
-        unsafe { client_out.write(handle) };
+        }));
         Ok(())
     })
 }

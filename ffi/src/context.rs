@@ -564,15 +564,14 @@ pub unsafe extern "C" fn oap_ctx_issued_access_token(
     token_out: *mut *mut oap_token,
 ) -> oap_status {
     panic::status(|| {
-        // SAFETY: NULL or the running callback's context (contract).
-        let ctx = unsafe { try_ref(ctx) }?;
-        let token_out = Out::new(token_out)?;
+        // SAFETY: `ctx` NULL or the running callback's context, `token_out`
+        // NULL or writable (contract).
+        let (ctx, token_out) = unsafe { (try_ref(ctx)?, Out::new(token_out)?) };
         let issued = ctx.issued.ok_or(oap_status::WrongContext)?;
         let token = into_handle(oap_token {
             inner: issued.access_token_info(),
         });
-        // SAFETY: checked non-NULL, writable (contract).
-        unsafe { token_out.write(token) };
+        token_out.write(token);
         Ok(())
     })
 }
@@ -587,13 +586,12 @@ unsafe fn read(
     get: impl FnOnce(&OAuthRequest<'_>) -> Result<Option<oap_str>, oap_status>,
 ) -> oap_status {
     panic::status(|| {
-        // SAFETY: NULL or the running callback's context (contract).
-        let ctx = unsafe { try_ref(ctx) }?;
-        let out = Out::new(out)?;
+        // SAFETY: `ctx` NULL or the running callback's context, `out` NULL
+        // or writable (contract).
+        let (ctx, out) = unsafe { (try_ref(ctx)?, Out::new(out)?) };
         let request = ctx.request.ok_or(oap_status::NotFound)?;
         let value = get(request)?.ok_or(oap_status::NotFound)?;
-        // SAFETY: checked non-NULL, writable by the contract.
-        unsafe { out.write(value) };
+        out.write(value);
         Ok(())
     })
 }

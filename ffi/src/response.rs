@@ -62,19 +62,22 @@ pub unsafe extern "C" fn oap_response_header(
     value_out: *mut oap_str,
 ) -> oap_status {
     panic::status(|| {
-        // SAFETY: NULL or live (contract).
-        let response = unsafe { try_ref(response) }?;
-        let (name_out, value_out) = (Out::new(name_out)?, Out::new(value_out)?);
+        // SAFETY: `response` NULL or live, the out-pointers NULL or
+        // writable (contract).
+        let (response, name_out, value_out) = unsafe {
+            (
+                try_ref(response)?,
+                Out::new(name_out)?,
+                Out::new(value_out)?,
+            )
+        };
         let (name, value) = response
             .inner
             .headers
             .get(index)
             .ok_or(oap_status::NotFound)?;
-        // SAFETY: both checked non-NULL, writable by the contract.
-        unsafe {
-            name_out.write(oap_str::new(name));
-            value_out.write(oap_str::new(value));
-        }
+        name_out.write(oap_str::new(name));
+        value_out.write(oap_str::new(value));
         Ok(())
     })
 }
@@ -95,14 +98,12 @@ pub unsafe extern "C" fn oap_response_header_value(
     value_out: *mut oap_str,
 ) -> oap_status {
     panic::status(|| {
-        // SAFETY: NULL or live (contract).
-        let response = unsafe { try_ref(response) }?;
-        // SAFETY: valid for this call (contract).
-        let name = unsafe { name.to_str() }?;
-        let value_out = Out::new(value_out)?;
+        // SAFETY: `response` NULL or live, `name` valid for the call,
+        // `value_out` NULL or writable (contract).
+        let (response, name, value_out) =
+            unsafe { (try_ref(response)?, name.to_str()?, Out::new(value_out)?) };
         let value = response.inner.header(name).ok_or(oap_status::NotFound)?;
-        // SAFETY: checked non-NULL, writable by the contract.
-        unsafe { value_out.write(oap_str::new(value)) };
+        value_out.write(oap_str::new(value));
         Ok(())
     })
 }

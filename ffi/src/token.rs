@@ -131,12 +131,11 @@ pub unsafe extern "C" fn oap_token_new(
     token_out: *mut *mut oap_token,
 ) -> oap_status {
     panic::status(|| {
-        let token_out = Out::new(token_out)?;
-        // SAFETY: NULL or valid for this call (contract).
-        let inner = unsafe { copy_token_info(info) }?;
-        let token = into_handle(oap_token { inner });
-        // SAFETY: checked non-NULL, writable (contract).
-        unsafe { token_out.write(token) };
+        // SAFETY: `token_out` NULL or writable, `info` NULL or a readable
+        // oap_token_info whose views are valid for the call (contract):
+        // what copy_token_info asks.
+        let (token_out, inner) = unsafe { (Out::new(token_out)?, copy_token_info(info)?) };
+        token_out.write(into_handle(oap_token { inner }));
         Ok(())
     })
 }
