@@ -26,11 +26,8 @@ impl oap_response {
 /// # Safety
 /// `response` is NULL or a live `oap_response`.
 #[no_mangle]
-pub unsafe extern "C" fn oap_response_status(response: *const oap_response) -> u16 {
-    panic::value(0, || {
-        // SAFETY: NULL or live (contract).
-        unsafe { try_ref(response) }.map_or(0, |r| r.inner.status)
-    })
+pub unsafe extern "C" fn oap_response_status(response: Option<&oap_response>) -> u16 {
+    panic::value(0, || response.map_or(0, |r| r.inner.status))
 }
 
 /// The number of headers, or 0 when `response` is NULL.
@@ -38,11 +35,8 @@ pub unsafe extern "C" fn oap_response_status(response: *const oap_response) -> u
 /// # Safety
 /// `response` is NULL or a live `oap_response`.
 #[no_mangle]
-pub unsafe extern "C" fn oap_response_header_count(response: *const oap_response) -> usize {
-    panic::value(0, || {
-        // SAFETY: NULL or live (contract).
-        unsafe { try_ref(response) }.map_or(0, |r| r.inner.headers.len())
-    })
+pub unsafe extern "C" fn oap_response_header_count(response: Option<&oap_response>) -> usize {
+    panic::value(0, || response.map_or(0, |r| r.inner.headers.len()))
 }
 
 /// The header at `index` (0 ≤ index < `oap_response_header_count`), in
@@ -115,14 +109,13 @@ pub unsafe extern "C" fn oap_response_header_value(
 /// # Safety
 /// `response` is NULL or a live `oap_response`.
 #[no_mangle]
-pub unsafe extern "C" fn oap_response_body(response: *const oap_response) -> oap_bytes {
+pub unsafe extern "C" fn oap_response_body(response: Option<&oap_response>) -> oap_bytes {
     let empty = oap_bytes {
         ptr: std::ptr::null(),
         len: 0,
     };
     panic::value(empty, || {
-        // SAFETY: NULL or live (contract).
-        unsafe { try_ref(response) }.map_or(empty, |r| oap_bytes::new(&r.inner.body))
+        response.map_or(empty, |r| oap_bytes::new(&r.inner.body))
     })
 }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use provider::{Scope, TokenInfo};
 
 use crate::enums::{oap_token_type, token_type, token_type_code, OAP_TOKEN_TYPE_NONE};
-use crate::ffi::{free_handle, into_handle, read_versioned, try_ref, try_slice, Out, Versioned};
+use crate::ffi::{free_handle, into_handle, read_versioned, try_slice, Out, Versioned};
 use crate::panic;
 use crate::slice::oap_str;
 use crate::status::oap_status;
@@ -140,19 +140,9 @@ pub unsafe extern "C" fn oap_token_new(
     })
 }
 
-/// Reads a live token; NULL (or a panic) gives `fallback`.
-///
-/// # Safety
-/// `token` is NULL or live.
-unsafe fn read<T: Copy>(
-    token: *const oap_token,
-    fallback: T,
-    get: impl FnOnce(&TokenInfo) -> T,
-) -> T {
-    panic::value(fallback, || {
-        // SAFETY: NULL or live (contract).
-        unsafe { try_ref(token) }.map_or(fallback, |t| get(&t.inner))
-    })
+/// Reads a token; NULL (or a panic) gives `fallback`.
+fn read<T: Copy>(token: Option<&oap_token>, fallback: T, get: impl FnOnce(&TokenInfo) -> T) -> T {
+    panic::value(fallback, || token.map_or(fallback, |t| get(&t.inner)))
 }
 
 /// The client the token was issued to. Absent when `token` is NULL.
@@ -160,9 +150,8 @@ unsafe fn read<T: Copy>(
 /// # Safety
 /// `token` is NULL or live.
 #[no_mangle]
-pub unsafe extern "C" fn oap_token_client_id(token: *const oap_token) -> oap_str {
-    // SAFETY: per contract.
-    unsafe { read(token, oap_str::NONE, |t| oap_str::new(&t.client_id)) }
+pub unsafe extern "C" fn oap_token_client_id(token: Option<&oap_token>) -> oap_str {
+    read(token, oap_str::NONE, |t| oap_str::new(&t.client_id))
 }
 
 /// The resource owner's name, or absent.
@@ -170,13 +159,10 @@ pub unsafe extern "C" fn oap_token_client_id(token: *const oap_token) -> oap_str
 /// # Safety
 /// `token` is NULL or live.
 #[no_mangle]
-pub unsafe extern "C" fn oap_token_username(token: *const oap_token) -> oap_str {
-    // SAFETY: per contract.
-    unsafe {
-        read(token, oap_str::NONE, |t| {
-            oap_str::new_opt(t.username.as_deref())
-        })
-    }
+pub unsafe extern "C" fn oap_token_username(token: Option<&oap_token>) -> oap_str {
+    read(token, oap_str::NONE, |t| {
+        oap_str::new_opt(t.username.as_deref())
+    })
 }
 
 /// The subject (resource owner identifier), or absent.
@@ -184,9 +170,8 @@ pub unsafe extern "C" fn oap_token_username(token: *const oap_token) -> oap_str 
 /// # Safety
 /// `token` is NULL or live.
 #[no_mangle]
-pub unsafe extern "C" fn oap_token_sub(token: *const oap_token) -> oap_str {
-    // SAFETY: per contract.
-    unsafe { read(token, oap_str::NONE, |t| oap_str::new_opt(t.sub.as_deref())) }
+pub unsafe extern "C" fn oap_token_sub(token: Option<&oap_token>) -> oap_str {
+    read(token, oap_str::NONE, |t| oap_str::new_opt(t.sub.as_deref()))
 }
 
 /// The granted scopes, space-delimited (possibly empty). Absent when
@@ -195,9 +180,8 @@ pub unsafe extern "C" fn oap_token_sub(token: *const oap_token) -> oap_str {
 /// # Safety
 /// `token` is NULL or live.
 #[no_mangle]
-pub unsafe extern "C" fn oap_token_scopes(token: *const oap_token) -> oap_str {
-    // SAFETY: per contract.
-    unsafe { read(token, oap_str::NONE, |t| oap_str::new(t.scopes.as_str())) }
+pub unsafe extern "C" fn oap_token_scopes(token: Option<&oap_token>) -> oap_str {
+    read(token, oap_str::NONE, |t| oap_str::new(t.scopes.as_str()))
 }
 
 /// Whether the token grants `scope` (one scope token). False when `token`
@@ -206,13 +190,12 @@ pub unsafe extern "C" fn oap_token_scopes(token: *const oap_token) -> oap_str {
 /// # Safety
 /// `token` is NULL or live; `scope` valid for the call.
 #[no_mangle]
-pub unsafe extern "C" fn oap_token_has_scope(token: *const oap_token, scope: oap_str) -> bool {
-    // SAFETY: per contract: token NULL or live, scope valid for this call.
-    unsafe {
-        read(token, false, |t| {
-            scope.to_str().is_ok_and(|s| t.scopes.contains(s))
-        })
-    }
+pub unsafe extern "C" fn oap_token_has_scope(token: Option<&oap_token>, scope: oap_str) -> bool {
+    read(token, false, |t| {
+        // SAFETY: `scope` valid for the call (contract).
+        let scope = unsafe { scope.to_str() };
+        scope.is_ok_and(|s| t.scopes.contains(s))
+    })
 }
 
 /// Expiry, seconds since the Unix epoch; 0 when it does not expire (or
@@ -221,9 +204,8 @@ pub unsafe extern "C" fn oap_token_has_scope(token: *const oap_token, scope: oap
 /// # Safety
 /// `token` is NULL or live.
 #[no_mangle]
-pub unsafe extern "C" fn oap_token_exp(token: *const oap_token) -> u64 {
-    // SAFETY: per contract.
-    unsafe { read(token, 0, |t| t.exp.unwrap_or(0)) }
+pub unsafe extern "C" fn oap_token_exp(token: Option<&oap_token>) -> u64 {
+    read(token, 0, |t| t.exp.unwrap_or(0))
 }
 
 /// Issue time, seconds since the Unix epoch; 0 when unknown.
@@ -231,9 +213,8 @@ pub unsafe extern "C" fn oap_token_exp(token: *const oap_token) -> u64 {
 /// # Safety
 /// `token` is NULL or live.
 #[no_mangle]
-pub unsafe extern "C" fn oap_token_iat(token: *const oap_token) -> u64 {
-    // SAFETY: per contract.
-    unsafe { read(token, 0, |t| t.iat.unwrap_or(0)) }
+pub unsafe extern "C" fn oap_token_iat(token: Option<&oap_token>) -> u64 {
+    read(token, 0, |t| t.iat.unwrap_or(0))
 }
 
 /// The token type the validator reported (`OAP_TOKEN_TYPE_*`).
@@ -241,13 +222,10 @@ pub unsafe extern "C" fn oap_token_iat(token: *const oap_token) -> u64 {
 /// # Safety
 /// `token` is NULL or live.
 #[no_mangle]
-pub unsafe extern "C" fn oap_token_token_type(token: *const oap_token) -> oap_token_type {
-    // SAFETY: per contract.
-    unsafe {
-        read(token, OAP_TOKEN_TYPE_NONE, |t| {
-            token_type_code(t.token_type)
-        })
-    }
+pub unsafe extern "C" fn oap_token_token_type(token: Option<&oap_token>) -> oap_token_type {
+    read(token, OAP_TOKEN_TYPE_NONE, |t| {
+        token_type_code(t.token_type)
+    })
 }
 
 /// The issuer the validator reported, or absent.
@@ -255,9 +233,8 @@ pub unsafe extern "C" fn oap_token_token_type(token: *const oap_token) -> oap_to
 /// # Safety
 /// `token` is NULL or live.
 #[no_mangle]
-pub unsafe extern "C" fn oap_token_iss(token: *const oap_token) -> oap_str {
-    // SAFETY: per contract.
-    unsafe { read(token, oap_str::NONE, |t| oap_str::new_opt(t.iss.as_deref())) }
+pub unsafe extern "C" fn oap_token_iss(token: Option<&oap_token>) -> oap_str {
+    read(token, oap_str::NONE, |t| oap_str::new_opt(t.iss.as_deref()))
 }
 
 /// The grant (token family) identifier, or absent.
@@ -265,13 +242,10 @@ pub unsafe extern "C" fn oap_token_iss(token: *const oap_token) -> oap_str {
 /// # Safety
 /// `token` is NULL or live.
 #[no_mangle]
-pub unsafe extern "C" fn oap_token_grant_id(token: *const oap_token) -> oap_str {
-    // SAFETY: per contract.
-    unsafe {
-        read(token, oap_str::NONE, |t| {
-            oap_str::new_opt(t.grant_id.as_deref())
-        })
-    }
+pub unsafe extern "C" fn oap_token_grant_id(token: Option<&oap_token>) -> oap_str {
+    read(token, oap_str::NONE, |t| {
+        oap_str::new_opt(t.grant_id.as_deref())
+    })
 }
 
 /// The number of audiences (0 when `token` is NULL).
@@ -279,9 +253,8 @@ pub unsafe extern "C" fn oap_token_grant_id(token: *const oap_token) -> oap_str 
 /// # Safety
 /// `token` is NULL or live.
 #[no_mangle]
-pub unsafe extern "C" fn oap_token_aud_count(token: *const oap_token) -> usize {
-    // SAFETY: per contract.
-    unsafe { read(token, 0, |t| t.aud.len()) }
+pub unsafe extern "C" fn oap_token_aud_count(token: Option<&oap_token>) -> usize {
+    read(token, 0, |t| t.aud.len())
 }
 
 /// The audience at `index`, or absent past the end.
@@ -289,13 +262,10 @@ pub unsafe extern "C" fn oap_token_aud_count(token: *const oap_token) -> usize {
 /// # Safety
 /// `token` is NULL or live.
 #[no_mangle]
-pub unsafe extern "C" fn oap_token_aud(token: *const oap_token, index: usize) -> oap_str {
-    // SAFETY: per contract.
-    unsafe {
-        read(token, oap_str::NONE, |t| {
-            oap_str::new_opt(t.aud.get(index).map(String::as_str))
-        })
-    }
+pub unsafe extern "C" fn oap_token_aud(token: Option<&oap_token>, index: usize) -> oap_str {
+    read(token, oap_str::NONE, |t| {
+        oap_str::new_opt(t.aud.get(index).map(String::as_str))
+    })
 }
 
 /// Frees a token. NULL does nothing. No call taking `token` (an accessor,
