@@ -91,36 +91,34 @@ impl ClientData {
     /// `client` is NULL or points to an `oap_client` (prefix of
     /// `struct_size` bytes) whose strings and array are valid for this call.
     unsafe fn copy_from(client: *const oap_client) -> Result<ClientData, oap_status> {
-        // SAFETY: NULL or valid (contract).
-        let c = unsafe { read_versioned(client) }?;
-        // SAFETY: valid for this call (contract).
-        let client_id = Arc::from(unsafe { c.client_id.to_str() }?);
-        let secret = match secret_kind(c.secret_kind)? {
-            SecretKind::None => None,
-            // SAFETY: valid for this call (contract).
-            SecretKind::Plain => Some(KeptSecret::Plain(Secret::new(unsafe {
-                c.secret.to_str()
-            }?))),
-            SecretKind::Sha256Hex => {
-                // SAFETY: valid for this call (contract).
-                let hex = unsafe { c.secret.to_str() }?;
-                Some(KeptSecret::Sha256(
-                    parse_sha256_hex(hex).ok_or(oap_status::InvalidParameter)?,
-                ))
-            }
+        // SAFETY: our contract: `client` is what read_versioned asks for,
+        // and its views (strings, the `redirect_uris` array and its
+        // strings) are valid for this call; each &str borrowed from them is
+        // copied before we return.
+        let (c, client_id, secret) = unsafe {
+            let c = read_versioned(client)?;
+            let client_id: Arc<str> = Arc::from(c.client_id.to_str()?);
+            let secret = match secret_kind(c.secret_kind)? {
+                SecretKind::None => None,
+                SecretKind::Plain => Some(KeptSecret::Plain(Secret::new(c.secret.to_str()?))),
+                SecretKind::Sha256Hex => Some(KeptSecret::Sha256(
+                    parse_sha256_hex(c.secret.to_str()?).ok_or(oap_status::InvalidParameter)?,
+                )),
+            };
+            (c, client_id, secret)
         };
         // A confidential client without a secret could authenticate by no
         // means the library knows: a description that contradicts itself.
         if c.confidential != 0 && secret.is_none() {
             return Err(oap_status::InvalidParameter);
         }
-        // SAFETY: redirect_uris_len oap_str values at redirect_uris (contract).
-        let uris = unsafe { try_slice(c.redirect_uris, c.redirect_uris_len) }?;
-        let redirect_uris = uris
-            .iter()
-            // SAFETY: each valid for this call (contract).
-            .map(|u| unsafe { u.to_str() }.map(str::to_owned))
-            .collect::<Result<Vec<_>, _>>()?;
+        // SAFETY: the array and its strings, as above.
+        let redirect_uris = unsafe {
+            try_slice(c.redirect_uris, c.redirect_uris_len)?
+                .iter()
+                .map(|u| u.to_str().map(str::to_owned))
+                .collect::<Result<Vec<_>, _>>()?
+        };
         Ok(ClientData {
             client_id,
             secret,

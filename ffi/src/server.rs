@@ -230,12 +230,13 @@ unsafe fn verify_bearer<R>(
     scopes_len: usize,
     then: impl FnOnce(Result<TokenInfo, provider::Response>) -> R,
 ) -> Result<R, oap_status> {
-    // SAFETY: scopes_len strings at scopes, valid for the call (contract).
+    // SAFETY: our contract: `scopes` NULL or `scopes_len` views, each
+    // valid for this call; the &strs are used within it only.
     let raw = unsafe { try_slice(scopes, scopes_len) }?;
     map_small(
         raw,
         |s| {
-            // SAFETY: each valid for the call (contract).
+            // SAFETY: as above.
             let scope = unsafe { s.to_str() }?;
             // A scope no token can carry ("", "read write", a quote)
             // would deny every request: a caller's mistake, said so.

@@ -58,34 +58,32 @@ unsafe impl Versioned for oap_token_info {
 /// # Safety
 /// `info` NULL or valid for the call, its strings and array too.
 pub(crate) unsafe fn copy_token_info(info: *const oap_token_info) -> Result<TokenInfo, oap_status> {
-    // SAFETY: NULL or valid (contract).
-    let i = unsafe { read_versioned(info) }?;
-    let token_type = token_type(i.token_type)?;
-    // SAFETY: aud_len strings at aud, valid for the call (contract).
-    let aud = unsafe { try_slice(i.aud, i.aud_len) }?
-        .iter()
-        // SAFETY: each valid for the call (contract).
-        .map(|a| unsafe { a.to_str() }.map(str::to_owned))
-        .collect::<Result<Vec<_>, _>>()?;
-    // SAFETY: the strings of info are valid for the call (contract); same
-    // for every to_str / to_opt_str below.
-    let owned = |s: oap_str| unsafe { s.to_opt_str() }.map(|o| o.map(str::to_owned));
-    // SAFETY: as above.
-    let shared = |s: oap_str| unsafe { s.to_opt_str() }.map(|o| o.map(Arc::from));
-    Ok(TokenInfo {
-        token_type,
-        // SAFETY: as above.
-        client_id: Arc::from(unsafe { i.client_id.to_str() }?),
-        username: shared(i.username)?,
-        sub: shared(i.sub)?,
-        // SAFETY: as above.
-        scopes: scopes(unsafe { i.scopes.to_opt_str() }?)?,
-        exp: time(i.exp),
-        iat: time(i.iat),
-        aud,
-        iss: owned(i.iss)?,
-        grant_id: shared(i.grant_id)?,
-    })
+    // SAFETY: our contract: `info` is what read_versioned asks for, and
+    // every view in it (the strings, the `aud` array and its strings) is
+    // valid for this call. Each borrowed &str is copied (to_owned,
+    // Arc::from, scopes) before we return, so none outlives the call.
+    unsafe {
+        let i = read_versioned(info)?;
+        let token_type = token_type(i.token_type)?;
+        let aud = try_slice(i.aud, i.aud_len)?
+            .iter()
+            .map(|a| a.to_str().map(str::to_owned))
+            .collect::<Result<Vec<_>, _>>()?;
+        let owned = |s: oap_str| s.to_opt_str().map(|o| o.map(str::to_owned));
+        let shared = |s: oap_str| s.to_opt_str().map(|o| o.map(Arc::from));
+        Ok(TokenInfo {
+            token_type,
+            client_id: Arc::from(i.client_id.to_str()?),
+            username: shared(i.username)?,
+            sub: shared(i.sub)?,
+            scopes: scopes(i.scopes.to_opt_str()?)?,
+            exp: time(i.exp),
+            iat: time(i.iat),
+            aud,
+            iss: owned(i.iss)?,
+            grant_id: shared(i.grant_id)?,
+        })
+    }
 }
 
 /// Parses a space-delimited scope list; malformed → invalid parameter.
