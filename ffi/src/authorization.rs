@@ -130,7 +130,9 @@ pub unsafe extern "C" fn oap_authorization_code_challenge_method(
 #[no_mangle]
 pub unsafe extern "C" fn oap_authorization_free(authorization: *mut oap_authorization) {
     panic::value((), || {
-        // SAFETY: NULL or a live handle (contract).
+        // SAFETY: NULL or an authorization from oap_authorization::handle,
+        // freed once and used by no thread from now on (contract): what
+        // free_handle asks.
         unsafe { free_handle(authorization) }
     })
 }

@@ -216,7 +216,10 @@ pub unsafe extern "C" fn oap_registered_client_new(
 #[no_mangle]
 pub unsafe extern "C" fn oap_registered_client_free(client: *mut oap_registered_client) {
     panic::value((), || {
-        // SAFETY: NULL or a live handle from oap_registered_client_new (contract).
+        // SAFETY: NULL or a client from oap_registered_client_new, freed
+        // once and used by no running call (contract): what free_handle
+        // asks. Requests holding it keep their own Arc, so only this
+        // handle's reference is dropped.
         unsafe { free_handle(client) }
     })
 }

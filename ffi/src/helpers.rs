@@ -167,7 +167,7 @@ pub unsafe extern "C" fn oap_generate_token(
     written_out: *mut usize,
 ) -> oap_status {
     panic::status(|| {
-        // SAFETY: NULL or writable (contract).
+        // SAFETY: `written_out` NULL or writable (contract).
         let written_out = unsafe { Out::new(written_out) }?;
         check_len::<u8>(buf_len)?;
         if buf.is_null() {
@@ -177,7 +177,8 @@ pub unsafe extern "C" fn oap_generate_token(
             return Err(oap_status::BufferTooSmall);
         }
         let token = token::generate_token().map_err(|_| oap_status::RandomnessUnavailable)?;
-        // SAFETY: buf writable for buf_len bytes (contract).
+        // SAFETY: `buf` NULL or writable for `buf_len` bytes (contract), as
+        // copy_out asks.
         unsafe { copy_out(token.as_bytes(), buf, buf_len, written_out) }
     })
 }

@@ -127,7 +127,9 @@ pub unsafe extern "C" fn oap_response_body(response: Option<&oap_response>) -> o
 #[no_mangle]
 pub unsafe extern "C" fn oap_response_free(response: *mut oap_response) {
     panic::value((), || {
-        // SAFETY: NULL or a live handle from oap_response::handle (contract).
+        // SAFETY: NULL or a response from oap_response::handle, freed once
+        // and used by no thread from now on (contract): what free_handle
+        // asks. The views handed out from it end here, as documented.
         unsafe { free_handle(response) }
     })
 }

@@ -275,7 +275,10 @@ pub unsafe extern "C" fn oap_token_aud(token: Option<&oap_token>, index: usize) 
 #[no_mangle]
 pub unsafe extern "C" fn oap_token_free(token: *mut oap_token) {
     panic::value((), || {
-        // SAFETY: NULL or a live handle (contract).
+        // SAFETY: NULL or a token from into_handle (oap_token_new,
+        // oap_ctx_issued_access_token, oap_server_verify_bearer), freed once
+        // and used by no thread from now on (contract): what free_handle
+        // asks.
         unsafe { free_handle(token) }
     })
 }
