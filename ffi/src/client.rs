@@ -95,7 +95,7 @@ impl ClientData {
         // and its views (strings, the `redirect_uris` array and its
         // strings) are valid for this call; each &str borrowed from them is
         // copied before we return.
-        let (c, client_id, secret) = unsafe {
+        let (c, client_id, secret, redirect_uris) = unsafe {
             let c = read_versioned(client)?;
             let client_id: Arc<str> = Arc::from(c.client_id.to_str()?);
             let secret = match secret_kind(c.secret_kind)? {
@@ -105,19 +105,17 @@ impl ClientData {
                     parse_sha256_hex(c.secret.to_str()?).ok_or(oap_status::InvalidParameter)?,
                 )),
             };
-            (c, client_id, secret)
-        };
-        // A confidential client without a secret could authenticate by no
-        // means the library knows: a description that contradicts itself.
-        if c.confidential != 0 && secret.is_none() {
-            return Err(oap_status::InvalidParameter);
-        }
-        // SAFETY: the array and its strings, as above.
-        let redirect_uris = unsafe {
-            try_slice(c.redirect_uris, c.redirect_uris_len)?
+            // A confidential client without a secret could authenticate by
+            // no means the library knows: a description that contradicts
+            // itself.
+            if c.confidential != 0 && secret.is_none() {
+                return Err(oap_status::InvalidParameter);
+            }
+            let redirect_uris = try_slice(c.redirect_uris, c.redirect_uris_len)?
                 .iter()
                 .map(|u| u.to_str().map(str::to_owned))
-                .collect::<Result<Vec<_>, _>>()?
+                .collect::<Result<Vec<_>, _>>()?;
+            (c, client_id, secret, redirect_uris)
         };
         Ok(ClientData {
             client_id,

@@ -313,7 +313,8 @@ pub unsafe extern "C" fn oap_form_parse(
 ) -> oap_status {
     panic::status(|| {
         let callback = callback.ok_or(oap_status::NullParameter)?;
-        // SAFETY: valid for the call (contract).
+        // SAFETY: `input` valid for the call (contract); the pairs borrow
+        // it during the loop only.
         let input = unsafe { input.to_slice() }?;
         for pair in form::pairs(input) {
             let (name, value) = pair.map_err(|_| oap_status::Malformed)?;

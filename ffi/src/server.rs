@@ -231,26 +231,25 @@ unsafe fn verify_bearer<R>(
     then: impl FnOnce(Result<TokenInfo, provider::Response>) -> R,
 ) -> Result<R, oap_status> {
     // SAFETY: our contract: `scopes` NULL or `scopes_len` views, each
-    // valid for this call; the &strs are used within it only.
-    let raw = unsafe { try_slice(scopes, scopes_len) }?;
-    map_small(
-        raw,
-        |s| {
-            // SAFETY: as above.
-            let scope = unsafe { s.to_str() }?;
-            // A scope no token can carry ("", "read write", a quote)
-            // would deny every request: a caller's mistake, said so.
-            if is_scope_token(scope) {
-                Ok(scope)
-            } else {
-                Err(oap_status::InvalidParameter)
-            }
-        },
-        // SAFETY: NULL or valid for this call (contract).
-        |required| unsafe {
-            with_request(request, |r| then(server.inner.verify_bearer(r, required)))
-        },
-    )?
+    // valid for this call, and `request` what with_request asks. The &strs
+    // borrowed from them are used within this call only.
+    unsafe {
+        let raw = try_slice(scopes, scopes_len)?;
+        map_small(
+            raw,
+            |s| {
+                let scope = s.to_str()?;
+                // A scope no token can carry ("", "read write", a quote)
+                // would deny every request: a caller's mistake, said so.
+                if is_scope_token(scope) {
+                    Ok(scope)
+                } else {
+                    Err(oap_status::InvalidParameter)
+                }
+            },
+            |required| with_request(request, |r| then(server.inner.verify_bearer(r, required))),
+        )?
+    }
 }
 
 /// The resource server's bearer token check (RFC 6750) for a resource that
