@@ -5,7 +5,7 @@ use provider::AuthorizationRequest;
 
 use crate::client::FfiClient;
 use crate::enums::{oap_pkce_method, pkce_code, OAP_PKCE_NONE};
-use crate::ffi::{free_handle, into_handle, try_ref};
+use crate::ffi::{free_handle, into_handle};
 use crate::panic;
 use crate::slice::oap_str;
 
@@ -24,18 +24,13 @@ impl oap_authorization {
     }
 }
 
-/// Reads a string of a live authorization; NULL gives the absent string.
-///
-/// # Safety
-/// `authorization` is NULL or live.
-unsafe fn field(
-    authorization: *const oap_authorization,
+/// Reads a string of an authorization; NULL gives the absent string.
+fn field(
+    authorization: Option<&oap_authorization>,
     get: impl FnOnce(&AuthorizationRequest<FfiClient>) -> Option<&str>,
 ) -> oap_str {
     panic::value(oap_str::NONE, || {
-        // SAFETY: NULL or live (contract).
-        let auth = unsafe { try_ref(authorization) };
-        auth.ok()
+        authorization
             .and_then(|a| get(&a.inner))
             .map_or(oap_str::NONE, oap_str::new)
     })
@@ -47,10 +42,9 @@ unsafe fn field(
 /// `authorization` is NULL or live.
 #[no_mangle]
 pub unsafe extern "C" fn oap_authorization_client_id(
-    authorization: *const oap_authorization,
+    authorization: Option<&oap_authorization>,
 ) -> oap_str {
-    // SAFETY: per contract.
-    unsafe { field(authorization, |a| Some(&a.client_id)) }
+    field(authorization, |a| Some(&a.client_id))
 }
 
 /// Where the response will go: the `redirect_uri` sent, or the client's
@@ -60,10 +54,9 @@ pub unsafe extern "C" fn oap_authorization_client_id(
 /// `authorization` is NULL or live.
 #[no_mangle]
 pub unsafe extern "C" fn oap_authorization_redirect_uri(
-    authorization: *const oap_authorization,
+    authorization: Option<&oap_authorization>,
 ) -> oap_str {
-    // SAFETY: per contract.
-    unsafe { field(authorization, |a| Some(&a.redirect_uri)) }
+    field(authorization, |a| Some(&a.redirect_uri))
 }
 
 /// The requested (or default) scopes, space-delimited, possibly empty.
@@ -73,10 +66,9 @@ pub unsafe extern "C" fn oap_authorization_redirect_uri(
 /// `authorization` is NULL or live.
 #[no_mangle]
 pub unsafe extern "C" fn oap_authorization_scopes(
-    authorization: *const oap_authorization,
+    authorization: Option<&oap_authorization>,
 ) -> oap_str {
-    // SAFETY: per contract.
-    unsafe { field(authorization, |a| Some(a.scopes.as_str())) }
+    field(authorization, |a| Some(a.scopes.as_str()))
 }
 
 /// The client's `state`, or absent if it sent none (or `authorization` is
@@ -86,10 +78,9 @@ pub unsafe extern "C" fn oap_authorization_scopes(
 /// `authorization` is NULL or live.
 #[no_mangle]
 pub unsafe extern "C" fn oap_authorization_state(
-    authorization: *const oap_authorization,
+    authorization: Option<&oap_authorization>,
 ) -> oap_str {
-    // SAFETY: per contract.
-    unsafe { field(authorization, |a| a.state.as_deref()) }
+    field(authorization, |a| a.state.as_deref())
 }
 
 /// The response type: "code" or "token". Absent when `authorization` is NULL.
@@ -98,10 +89,9 @@ pub unsafe extern "C" fn oap_authorization_state(
 /// `authorization` is NULL or live.
 #[no_mangle]
 pub unsafe extern "C" fn oap_authorization_response_type(
-    authorization: *const oap_authorization,
+    authorization: Option<&oap_authorization>,
 ) -> oap_str {
-    // SAFETY: per contract.
-    unsafe { field(authorization, |a| Some(a.response_type.as_str())) }
+    field(authorization, |a| Some(a.response_type.as_str()))
 }
 
 /// The PKCE code challenge, or absent when none was sent.
@@ -110,14 +100,11 @@ pub unsafe extern "C" fn oap_authorization_response_type(
 /// `authorization` is NULL or live.
 #[no_mangle]
 pub unsafe extern "C" fn oap_authorization_code_challenge(
-    authorization: *const oap_authorization,
+    authorization: Option<&oap_authorization>,
 ) -> oap_str {
-    // SAFETY: per contract.
-    unsafe {
-        field(authorization, |a| {
-            a.code_challenge.as_ref().map(|c| c.0.as_str())
-        })
-    }
+    field(authorization, |a| {
+        a.code_challenge.as_ref().map(|c| c.0.as_str())
+    })
 }
 
 /// The PKCE method (`OAP_PKCE_S256`, `OAP_PKCE_PLAIN`), or `OAP_PKCE_NONE`
@@ -127,12 +114,10 @@ pub unsafe extern "C" fn oap_authorization_code_challenge(
 /// `authorization` is NULL or live.
 #[no_mangle]
 pub unsafe extern "C" fn oap_authorization_code_challenge_method(
-    authorization: *const oap_authorization,
+    authorization: Option<&oap_authorization>,
 ) -> oap_pkce_method {
     panic::value(OAP_PKCE_NONE, || {
-        // SAFETY: NULL or live (contract).
-        let auth = unsafe { try_ref(authorization) };
-        auth.map_or(OAP_PKCE_NONE, |a| {
+        authorization.map_or(OAP_PKCE_NONE, |a| {
             pkce_code(a.inner.code_challenge.as_ref().map(|c| c.1))
         })
     })
@@ -145,7 +130,9 @@ pub unsafe extern "C" fn oap_authorization_code_challenge_method(
 #[no_mangle]
 pub unsafe extern "C" fn oap_authorization_free(authorization: *mut oap_authorization) {
     panic::value((), || {
-        // SAFETY: NULL or a live handle (contract).
+        // SAFETY: NULL or an authorization from oap_authorization::handle,
+        // freed once and used by no thread from now on (contract): what
+        // free_handle asks.
         unsafe { free_handle(authorization) }
     })
 }

@@ -91,36 +91,32 @@ impl ClientData {
     /// `client` is NULL or points to an `oap_client` (prefix of
     /// `struct_size` bytes) whose strings and array are valid for this call.
     unsafe fn copy_from(client: *const oap_client) -> Result<ClientData, oap_status> {
-        // SAFETY: NULL or valid (contract).
-        let c = unsafe { read_versioned(client) }?;
-        // SAFETY: valid for this call (contract).
-        let client_id = Arc::from(unsafe { c.client_id.to_str() }?);
-        let secret = match secret_kind(c.secret_kind)? {
-            SecretKind::None => None,
-            // SAFETY: valid for this call (contract).
-            SecretKind::Plain => Some(KeptSecret::Plain(Secret::new(unsafe {
-                c.secret.to_str()
-            }?))),
-            SecretKind::Sha256Hex => {
-                // SAFETY: valid for this call (contract).
-                let hex = unsafe { c.secret.to_str() }?;
-                Some(KeptSecret::Sha256(
-                    parse_sha256_hex(hex).ok_or(oap_status::InvalidParameter)?,
-                ))
+        // SAFETY: our contract: `client` is what read_versioned asks for,
+        // and its views (strings, the `redirect_uris` array and its
+        // strings) are valid for this call; each &str borrowed from them is
+        // copied before we return.
+        let (c, client_id, secret, redirect_uris) = unsafe {
+            let c = read_versioned(client)?;
+            let client_id: Arc<str> = Arc::from(c.client_id.to_str()?);
+            let secret = match secret_kind(c.secret_kind)? {
+                SecretKind::None => None,
+                SecretKind::Plain => Some(KeptSecret::Plain(Secret::new(c.secret.to_str()?))),
+                SecretKind::Sha256Hex => Some(KeptSecret::Sha256(
+                    parse_sha256_hex(c.secret.to_str()?).ok_or(oap_status::InvalidParameter)?,
+                )),
+            };
+            // A confidential client without a secret could authenticate by
+            // no means the library knows: a description that contradicts
+            // itself.
+            if c.confidential != 0 && secret.is_none() {
+                return Err(oap_status::InvalidParameter);
             }
+            let redirect_uris = try_slice(c.redirect_uris, c.redirect_uris_len)?
+                .iter()
+                .map(|u| u.to_str().map(str::to_owned))
+                .collect::<Result<Vec<_>, _>>()?;
+            (c, client_id, secret, redirect_uris)
         };
-        // A confidential client without a secret could authenticate by no
-        // means the library knows: a description that contradicts itself.
-        if c.confidential != 0 && secret.is_none() {
-            return Err(oap_status::InvalidParameter);
-        }
-        // SAFETY: redirect_uris_len oap_str values at redirect_uris (contract).
-        let uris = unsafe { try_slice(c.redirect_uris, c.redirect_uris_len) }?;
-        let redirect_uris = uris
-            .iter()
-            // SAFETY: each valid for this call (contract).
-            .map(|u| unsafe { u.to_str() }.map(str::to_owned))
-            .collect::<Result<Vec<_>, _>>()?;
         Ok(ClientData {
             client_id,
             secret,
@@ -198,14 +194,13 @@ pub unsafe extern "C" fn oap_registered_client_new(
     client_out: *mut *mut oap_registered_client,
 ) -> oap_status {
     panic::status(|| {
-        let client_out = Out::new(client_out)?;
-        // SAFETY: NULL or valid for this call (contract).
-        let data = unsafe { ClientData::copy_from(client) }?;
-        let handle = into_handle(oap_registered_client {
+        // SAFETY: `client_out` NULL or writable, `client` NULL or a
+        // readable oap_client whose views are valid for the call
+        // (contract): what copy_from asks.
+        let (client_out, data) = unsafe { (Out::new(client_out)?, ClientData::copy_from(client)?) };
+        client_out.write(into_handle(oap_registered_client {
             inner: Arc::new(data),
-        });
-        // SAFETY: checked non-NULL, writable (contract).
-        unsafe { client_out.write(handle) };
+        }));
         Ok(())
     })
 }
@@ -219,7 +214,10 @@ pub unsafe extern "C" fn oap_registered_client_new(
 #[no_mangle]
 pub unsafe extern "C" fn oap_registered_client_free(client: *mut oap_registered_client) {
     panic::value((), || {
-        // SAFETY: NULL or a live handle from oap_registered_client_new (contract).
+        // SAFETY: NULL or a client from oap_registered_client_new, freed
+        // once and used by no running call (contract): what free_handle
+        // asks. Requests holding it keep their own Arc, so only this
+        // handle's reference is dropped.
         unsafe { free_handle(client) }
     })
 }

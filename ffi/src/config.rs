@@ -161,9 +161,24 @@ pub(crate) unsafe fn builder(
     config: *const oap_config,
     validator: FfiValidator,
 ) -> Result<ServerBuilder<FfiValidator>, oap_status> {
-    // SAFETY: NULL or a valid oap_config prefix of struct_size bytes (contract).
-    let config = unsafe { read_versioned(config) }?;
-    let grants = known_grants(config.grants)?;
+    // SAFETY: our contract: `config` is what read_versioned asks for, and
+    // its strings are valid for this call. The &strs borrowed from them
+    // are copied by the builder (issuer, realm, scopes) or below
+    // (endpoint paths) before we return.
+    let (config, grants, issuer, realm, scopes_supported, paths) = unsafe {
+        let config = read_versioned(config)?;
+        let grants = known_grants(config.grants)?;
+        let issuer = configured(config.issuer)?;
+        let realm = configured(config.realm)?;
+        let scopes_supported = configured(config.scopes_supported)?;
+        let paths = [
+            configured(config.authorization_endpoint)?,
+            configured(config.token_endpoint)?,
+            configured(config.revocation_endpoint)?,
+            configured(config.introspection_endpoint)?,
+        ];
+        (config, grants, issuer, realm, scopes_supported, paths)
+    };
     let mut builder = ServerBuilder::new(validator)
         // Lifetimes are checked by the core's build() (InvalidLifetime).
         .access_token_lifetime(config.access_token_lifetime)
@@ -179,28 +194,25 @@ pub(crate) unsafe fn builder(
             builder.disable(grant)
         };
     }
-    // SAFETY: the config's strings are valid for this call (contract).
-    if let Some(issuer) = unsafe { configured(config.issuer) }? {
+    if let Some(issuer) = issuer {
         builder = builder.issuer(issuer);
     }
-    // SAFETY: as above.
-    if let Some(realm) = unsafe { configured(config.realm) }? {
+    if let Some(realm) = realm {
         // A control character is refused by the core's build() (InvalidRealm).
         builder = builder.realm(realm);
     }
-    // SAFETY: as above.
-    if let Some(scopes) = unsafe { configured(config.scopes_supported) }? {
+    if let Some(scopes) = scopes_supported {
         builder = builder.scopes_supported(scopes.split(' ').filter(|s| !s.is_empty()));
     }
     let mut endpoints = EndpointPaths::default();
-    for (path, field) in [
-        (&mut endpoints.authorization, config.authorization_endpoint),
-        (&mut endpoints.token, config.token_endpoint),
-        (&mut endpoints.revocation, config.revocation_endpoint),
-        (&mut endpoints.introspection, config.introspection_endpoint),
+    let [authorization, token, revocation, introspection] = paths;
+    for (path, value) in [
+        (&mut endpoints.authorization, authorization),
+        (&mut endpoints.token, token),
+        (&mut endpoints.revocation, revocation),
+        (&mut endpoints.introspection, introspection),
     ] {
-        // SAFETY: as above.
-        if let Some(value) = unsafe { configured(field) }? {
+        if let Some(value) = value {
             *path = value.to_owned();
         }
     }

@@ -206,7 +206,9 @@ pub unsafe extern "C" fn oap_ctx_set_client(
     ctx: *mut oap_ctx,
     client: *const oap_client,
 ) -> oap_status {
-    // SAFETY: ctx per contract; client read during this call only (contract).
+    // SAFETY: `ctx` as set asks (NULL or the running callback's context);
+    // `client` what FfiClient::copy_from asks, which copies it before we
+    // return.
     unsafe {
         set(ctx, Slot::Client, || {
             Ok(Value::Client(FfiClient::copy_from(client)?))
@@ -231,7 +233,9 @@ pub unsafe extern "C" fn oap_ctx_set_registered_client(
     ctx: *mut oap_ctx,
     client: *const oap_registered_client,
 ) -> oap_status {
-    // SAFETY: ctx per contract; client NULL or live during this call (contract).
+    // SAFETY: `ctx` as set asks (NULL or the running callback's context);
+    // `client` NULL or live for this call, and share() takes its own
+    // reference.
     unsafe {
         set(ctx, Slot::Client, || {
             Ok(Value::Client(try_ref(client)?.share()))
@@ -246,7 +250,8 @@ pub unsafe extern "C" fn oap_ctx_set_registered_client(
 /// `ctx` is NULL or the running callback's context; `user` valid for the call.
 #[no_mangle]
 pub unsafe extern "C" fn oap_ctx_set_user(ctx: *mut oap_ctx, user: oap_str) -> oap_status {
-    // SAFETY: ctx per contract; user valid for this call (contract).
+    // SAFETY: `ctx` as set asks (NULL or the running callback's context);
+    // `user` valid for this call and copied (to_owned) within it.
     unsafe {
         set(ctx, Slot::User, || {
             Ok(Value::Text(user.to_str()?.to_owned()))
@@ -262,7 +267,8 @@ pub unsafe extern "C" fn oap_ctx_set_user(ctx: *mut oap_ctx, user: oap_str) -> o
 /// `ctx` is NULL or the running callback's context; `scopes` valid for the call.
 #[no_mangle]
 pub unsafe extern "C" fn oap_ctx_set_scopes(ctx: *mut oap_ctx, scopes: oap_str) -> oap_status {
-    // SAFETY: ctx per contract; scopes valid for this call (contract).
+    // SAFETY: `ctx` as set asks (NULL or the running callback's context);
+    // `scopes` valid for this call and parsed into an owned Scope within it.
     unsafe {
         set(ctx, Slot::Scopes, || {
             Ok(Value::Scopes(token::scopes(Some(scopes.to_str()?))?))
@@ -277,7 +283,8 @@ pub unsafe extern "C" fn oap_ctx_set_scopes(ctx: *mut oap_ctx, scopes: oap_str) 
 /// `ctx` is NULL or the running callback's context; `uri` valid for the call.
 #[no_mangle]
 pub unsafe extern "C" fn oap_ctx_set_redirect_uri(ctx: *mut oap_ctx, uri: oap_str) -> oap_status {
-    // SAFETY: ctx per contract; uri valid for this call (contract).
+    // SAFETY: `ctx` as set asks (NULL or the running callback's context);
+    // `uri` valid for this call and copied (to_owned) within it.
     unsafe {
         set(ctx, Slot::RedirectUri, || {
             Ok(Value::Text(uri.to_str()?.to_owned()))
@@ -296,7 +303,8 @@ pub unsafe extern "C" fn oap_ctx_set_code_challenge(
     ctx: *mut oap_ctx,
     challenge: oap_str,
 ) -> oap_status {
-    // SAFETY: ctx per contract; challenge valid for this call (contract).
+    // SAFETY: `ctx` as set asks (NULL or the running callback's context);
+    // `challenge` valid for this call and copied (to_owned) within it.
     unsafe {
         set(ctx, Slot::CodeChallenge, || {
             Ok(Value::Text(challenge.to_str()?.to_owned()))
@@ -316,7 +324,7 @@ pub unsafe extern "C" fn oap_ctx_set_code_challenge_method(
     ctx: *mut oap_ctx,
     method: oap_pkce_method,
 ) -> oap_status {
-    // SAFETY: ctx per contract.
+    // SAFETY: `ctx` as set asks (NULL or the running callback's context).
     unsafe {
         set(ctx, Slot::CodeChallengeMethod, || {
             Ok(Value::Method(pkce_method(method)?))
@@ -339,7 +347,8 @@ pub unsafe extern "C" fn oap_ctx_set_token_info(
     ctx: *mut oap_ctx,
     info: *const oap_token_info,
 ) -> oap_status {
-    // SAFETY: ctx per contract; info read during this call only (contract).
+    // SAFETY: `ctx` as set asks (NULL or the running callback's context);
+    // `info` what copy_token_info asks, which copies it before we return.
     unsafe {
         set_into(
             ctx,
@@ -369,7 +378,8 @@ pub unsafe extern "C" fn oap_ctx_set_token(
     ctx: *mut oap_ctx,
     token: *const oap_token,
 ) -> oap_status {
-    // SAFETY: ctx per contract; token NULL or live during this call (contract).
+    // SAFETY: `ctx` as set asks (NULL or the running callback's context);
+    // `token` NULL or live for this call, its info cloned within it.
     unsafe {
         set_into(
             ctx,
@@ -402,7 +412,9 @@ pub unsafe extern "C" fn oap_ctx_set_code(
     ctx: *mut oap_ctx,
     info: *const oap_code_info,
 ) -> oap_status {
-    // SAFETY: ctx per contract; info read during this call only (contract).
+    // SAFETY: `ctx` as set asks (NULL or the running callback's context);
+    // `info` what read_versioned asks, its strings valid for this call and
+    // copied (Arc::from, to_owned, scopes) within it.
     unsafe {
         set(ctx, Slot::Code, || {
             let i = read_versioned(info)?;
@@ -440,7 +452,8 @@ pub unsafe extern "C" fn oap_ctx_set_code(
 /// the call.
 #[no_mangle]
 pub unsafe extern "C" fn oap_ctx_set_code_used(ctx: *mut oap_ctx, grant_id: oap_str) -> oap_status {
-    // SAFETY: ctx per contract; grant_id valid for this call (contract).
+    // SAFETY: `ctx` as set asks (NULL or the running callback's context);
+    // `grant_id` valid for this call and copied (Arc::from) within it.
     unsafe {
         set(ctx, Slot::Code, || {
             Ok(Value::Code(Box::new(CodeStatus::Used {
@@ -472,7 +485,8 @@ pub unsafe extern "C" fn oap_ctx_set_code_used_pkce(
     code_challenge: oap_str,
     code_challenge_method: oap_pkce_method,
 ) -> oap_status {
-    // SAFETY: ctx per contract; the strings valid for this call (contract).
+    // SAFETY: `ctx` as set asks (NULL or the running callback's context);
+    // both strings valid for this call and copied (Arc::from) within it.
     unsafe {
         set(ctx, Slot::Code, || {
             Ok(Value::Code(Box::new(CodeStatus::Used {
@@ -500,7 +514,9 @@ pub unsafe extern "C" fn oap_ctx_set_refresh_token(
     ctx: *mut oap_ctx,
     info: *const oap_refresh_token_info,
 ) -> oap_status {
-    // SAFETY: ctx per contract; info read during this call only (contract).
+    // SAFETY: `ctx` as set asks (NULL or the running callback's context);
+    // `info` what read_versioned asks, its strings valid for this call and
+    // copied (Arc::from, scopes) within it.
     unsafe {
         set(ctx, Slot::RefreshToken, || {
             let i = read_versioned(info)?;
@@ -530,7 +546,8 @@ pub unsafe extern "C" fn oap_ctx_set_refresh_token_rotated(
     ctx: *mut oap_ctx,
     grant_id: oap_str,
 ) -> oap_status {
-    // SAFETY: ctx per contract; grant_id valid for this call (contract).
+    // SAFETY: `ctx` as set asks (NULL or the running callback's context);
+    // `grant_id` valid for this call and copied (Arc::from) within it.
     unsafe {
         set(ctx, Slot::RefreshToken, || {
             Ok(Value::Refresh(Box::new(RefreshTokenStatus::Rotated {
@@ -564,15 +581,14 @@ pub unsafe extern "C" fn oap_ctx_issued_access_token(
     token_out: *mut *mut oap_token,
 ) -> oap_status {
     panic::status(|| {
-        // SAFETY: NULL or the running callback's context (contract).
-        let ctx = unsafe { try_ref(ctx) }?;
-        let token_out = Out::new(token_out)?;
+        // SAFETY: `ctx` NULL or the running callback's context, `token_out`
+        // NULL or writable (contract).
+        let (ctx, token_out) = unsafe { (try_ref(ctx)?, Out::new(token_out)?) };
         let issued = ctx.issued.ok_or(oap_status::WrongContext)?;
         let token = into_handle(oap_token {
             inner: issued.access_token_info(),
         });
-        // SAFETY: checked non-NULL, writable (contract).
-        unsafe { token_out.write(token) };
+        token_out.write(token);
         Ok(())
     })
 }
@@ -587,13 +603,12 @@ unsafe fn read(
     get: impl FnOnce(&OAuthRequest<'_>) -> Result<Option<oap_str>, oap_status>,
 ) -> oap_status {
     panic::status(|| {
-        // SAFETY: NULL or the running callback's context (contract).
-        let ctx = unsafe { try_ref(ctx) }?;
-        let out = Out::new(out)?;
+        // SAFETY: `ctx` NULL or the running callback's context, `out` NULL or
+        // writable (contract).
+        let (ctx, out) = unsafe { (try_ref(ctx)?, Out::new(out)?) };
         let request = ctx.request.ok_or(oap_status::NotFound)?;
         let value = get(request)?.ok_or(oap_status::NotFound)?;
-        // SAFETY: checked non-NULL, writable by the contract.
-        unsafe { out.write(value) };
+        out.write(value);
         Ok(())
     })
 }
@@ -610,7 +625,8 @@ pub unsafe extern "C" fn oap_ctx_method(
     ctx: *const oap_ctx,
     method_out: *mut oap_str,
 ) -> oap_status {
-    // SAFETY: per contract.
+    // SAFETY: `ctx` and the out-pointer as read asks (NULL or the running
+    // callback's context; NULL or writable).
     unsafe { read(ctx, method_out, |r| Ok(Some(oap_str::new(r.http.method())))) }
 }
 
@@ -622,7 +638,8 @@ pub unsafe extern "C" fn oap_ctx_method(
 /// writable.
 #[no_mangle]
 pub unsafe extern "C" fn oap_ctx_uri(ctx: *const oap_ctx, uri_out: *mut oap_str) -> oap_status {
-    // SAFETY: per contract.
+    // SAFETY: `ctx` and the out-pointer as read asks (NULL or the running
+    // callback's context; NULL or writable).
     unsafe { read(ctx, uri_out, |r| Ok(Some(oap_str::new(r.http.uri())))) }
 }
 
@@ -639,7 +656,9 @@ pub unsafe extern "C" fn oap_ctx_header(
     name: oap_str,
     value_out: *mut oap_str,
 ) -> oap_status {
-    // SAFETY: per contract; name valid for this call.
+    // SAFETY: `ctx` and the out-pointer as read asks (NULL or the running
+    // callback's context; NULL or writable); `name` valid for this call, used
+    // only within it.
     unsafe {
         read(ctx, value_out, |r| {
             let name = name.to_str()?;
@@ -668,7 +687,9 @@ pub unsafe extern "C" fn oap_ctx_param(
     name: oap_str,
     value_out: *mut oap_str,
 ) -> oap_status {
-    // SAFETY: per contract; name valid for this call.
+    // SAFETY: `ctx` and the out-pointer as read asks (NULL or the running
+    // callback's context; NULL or writable); `name` valid for this call, used
+    // only within it.
     unsafe {
         read(ctx, value_out, |r| {
             let name = name.to_str()?;

@@ -20,12 +20,17 @@ pub(crate) unsafe fn try_ref<'a, T>(ptr: *const T) -> Result<&'a T, oap_status> 
 }
 
 /// An out-parameter, checked for NULL before any work is done and written
-/// only at the end, on success.
+/// only at the end, on success. Making one is the unsafe step (the caller
+/// vouches for the pointer once); writing is then safe.
 pub(crate) struct Out<T>(*mut T);
 
 impl<T> Out<T> {
-    /// Checks `ptr` for NULL.
-    pub(crate) fn new(ptr: *mut T) -> Result<Self, oap_status> {
+    /// Checks `ptr` for NULL: `OAP_STATUS_NULL_PARAMETER`.
+    ///
+    /// # Safety
+    /// `ptr` is NULL or valid for a write of one `T` until the `Out` is
+    /// written or dropped.
+    pub(crate) unsafe fn new(ptr: *mut T) -> Result<Self, oap_status> {
         if ptr.is_null() {
             Err(oap_status::NullParameter)
         } else {
@@ -34,11 +39,10 @@ impl<T> Out<T> {
     }
 
     /// Writes the value (without dropping whatever the caller left there).
-    ///
-    /// # Safety
-    /// The pointer given to [`Out::new`] must be valid for a write of `T`.
-    pub(crate) unsafe fn write(self, value: T) {
-        // SAFETY: non-NULL (checked in new) and writable by the contract.
+    pub(crate) fn write(self, value: T) {
+        // SAFETY: non-NULL (checked in new) and writable for one T, as the
+        // caller of the unsafe new promised. write: the old contents are
+        // the caller's, possibly uninitialised, and are not dropped.
         unsafe { self.0.write(value) }
     }
 }

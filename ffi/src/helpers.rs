@@ -66,8 +66,7 @@ unsafe fn copy_out(
     // SAFETY: buf is writable for buf_len >= text.len() bytes (contract);
     // text is our own slice, so they do not overlap.
     unsafe { std::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), text.len()) };
-    // SAFETY: checked non-NULL by Out::new, writable (contract).
-    unsafe { written_out.write(text.len()) };
+    written_out.write(text.len());
     Ok(())
 }
 
@@ -90,11 +89,10 @@ pub unsafe extern "C" fn oap_constant_time_eq(
     equal_out: *mut bool,
 ) -> oap_status {
     panic::status(|| {
-        let equal_out = Out::new(equal_out)?;
-        // SAFETY: valid for the call (contract).
-        let (a, b) = unsafe { (a.to_slice()?, b.to_slice()?) };
-        // SAFETY: checked non-NULL, writable (contract).
-        unsafe { equal_out.write(secret::constant_time_eq(a, b)) };
+        // SAFETY: `equal_out` NULL or writable, `a` and `b` valid for the
+        // call (contract).
+        let (equal_out, a, b) = unsafe { (Out::new(equal_out)?, a.to_slice()?, b.to_slice()?) };
+        equal_out.write(secret::constant_time_eq(a, b));
         Ok(())
     })
 }
@@ -114,12 +112,17 @@ pub unsafe extern "C" fn oap_pkce_verify(
     matches_out: *mut bool,
 ) -> oap_status {
     panic::status(|| {
-        let matches_out = Out::new(matches_out)?;
-        // SAFETY: valid for the call (contract).
-        let (verifier, challenge) = unsafe { (verifier.to_str()?, challenge.to_str()?) };
+        // SAFETY: `matches_out` NULL or writable, `verifier` and
+        // `challenge` valid for the call (contract).
+        let (matches_out, verifier, challenge) = unsafe {
+            (
+                Out::new(matches_out)?,
+                verifier.to_str()?,
+                challenge.to_str()?,
+            )
+        };
         let method = pkce_method(method)?;
-        // SAFETY: checked non-NULL, writable (contract).
-        unsafe { matches_out.write(pkce::verify(verifier, challenge, method)) };
+        matches_out.write(pkce::verify(verifier, challenge, method));
         Ok(())
     })
 }
@@ -140,12 +143,13 @@ pub unsafe extern "C" fn oap_pkce_s256_challenge(
     written_out: *mut usize,
 ) -> oap_status {
     panic::status(|| {
-        let written_out = Out::new(written_out)?;
-        // SAFETY: valid for the call (contract).
-        let verifier = unsafe { verifier.to_str() }?;
-        let challenge = pkce::s256_challenge(verifier);
-        // SAFETY: buf writable for buf_len bytes (contract).
-        unsafe { copy_out(challenge.as_str().as_bytes(), buf, buf_len, written_out) }
+        // SAFETY: `written_out` NULL or writable, `verifier` valid for the
+        // call, `buf` NULL or writable for `buf_len` bytes (contract).
+        unsafe {
+            let written_out = Out::new(written_out)?;
+            let challenge = pkce::s256_challenge(verifier.to_str()?);
+            copy_out(challenge.as_str().as_bytes(), buf, buf_len, written_out)
+        }
     })
 }
 
@@ -163,7 +167,8 @@ pub unsafe extern "C" fn oap_generate_token(
     written_out: *mut usize,
 ) -> oap_status {
     panic::status(|| {
-        let written_out = Out::new(written_out)?;
+        // SAFETY: `written_out` NULL or writable (contract).
+        let written_out = unsafe { Out::new(written_out) }?;
         check_len::<u8>(buf_len)?;
         if buf.is_null() {
             return Err(oap_status::NullParameter);
@@ -172,7 +177,8 @@ pub unsafe extern "C" fn oap_generate_token(
             return Err(oap_status::BufferTooSmall);
         }
         let token = token::generate_token().map_err(|_| oap_status::RandomnessUnavailable)?;
-        // SAFETY: buf writable for buf_len bytes (contract).
+        // SAFETY: `buf` NULL or writable for `buf_len` bytes (contract), as
+        // copy_out asks.
         unsafe { copy_out(token.as_bytes(), buf, buf_len, written_out) }
     })
 }
@@ -203,9 +209,12 @@ pub unsafe extern "C" fn oap_parse_basic(
     client_secret_out: *mut oap_str,
 ) -> oap_status {
     panic::status(|| {
-        let (id_out, secret_out) = (Out::new(client_id_out)?, Out::new(client_secret_out)?);
-        // SAFETY: valid for the call (contract).
-        let value = unsafe { header_value.to_str() }?;
+        // SAFETY: the out-pointers NULL or writable, `header_value` valid
+        // for the call (contract).
+        let (id_out, secret_out, value) = unsafe {
+            let outs = (Out::new(client_id_out)?, Out::new(client_secret_out)?);
+            (outs.0, outs.1, header_value.to_str()?)
+        };
         check_len::<u8>(buf_len)?;
         if buf.is_null() {
             return Err(oap_status::NullParameter);
@@ -221,11 +230,8 @@ pub unsafe extern "C" fn oap_parse_basic(
             HeaderError::TooLong => oap_status::BufferTooSmall,
             _ => oap_status::Malformed,
         })?;
-        // SAFETY: both checked non-NULL, writable (contract).
-        unsafe {
-            id_out.write(oap_str::new(creds.client_id));
-            secret_out.write(oap_str::new(creds.client_secret));
-        }
+        id_out.write(oap_str::new(creds.client_id));
+        secret_out.write(oap_str::new(creds.client_secret));
         Ok(())
     })
 }
@@ -243,12 +249,12 @@ pub unsafe extern "C" fn oap_parse_bearer(
     token_out: *mut oap_str,
 ) -> oap_status {
     panic::status(|| {
-        let token_out = Out::new(token_out)?;
-        // SAFETY: valid for the call (contract).
-        let value = unsafe { header_value.to_str() }?;
+        // SAFETY: `token_out` NULL or writable; `header_value` valid for
+        // the call and as long as `*token_out`, which borrows it, is used
+        // (contract).
+        let (token_out, value) = unsafe { (Out::new(token_out)?, header_value.to_str()?) };
         let token = header::parse_bearer(value).map_err(|_| oap_status::Malformed)?;
-        // SAFETY: checked non-NULL, writable (contract).
-        unsafe { token_out.write(oap_str::new(token)) };
+        token_out.write(oap_str::new(token));
         Ok(())
     })
 }
@@ -270,12 +276,14 @@ pub unsafe extern "C" fn oap_basic_header_value(
     written_out: *mut usize,
 ) -> oap_status {
     panic::status(|| {
-        let written_out = Out::new(written_out)?;
-        // SAFETY: valid for the call (contract).
-        let (id, secret) = unsafe { (client_id.to_str()?, client_secret.to_str()?) };
-        let value = header::basic_header_value(id, secret);
-        // SAFETY: buf writable for buf_len bytes (contract).
-        unsafe { copy_out(value.as_bytes(), buf, buf_len, written_out) }
+        // SAFETY: `written_out` NULL or writable, the strings valid for the
+        // call, `buf` NULL or writable for `buf_len` bytes (contract).
+        unsafe {
+            let written_out = Out::new(written_out)?;
+            let (id, secret) = (client_id.to_str()?, client_secret.to_str()?);
+            let value = header::basic_header_value(id, secret);
+            copy_out(value.as_bytes(), buf, buf_len, written_out)
+        }
     })
 }
 
@@ -305,7 +313,8 @@ pub unsafe extern "C" fn oap_form_parse(
 ) -> oap_status {
     panic::status(|| {
         let callback = callback.ok_or(oap_status::NullParameter)?;
-        // SAFETY: valid for the call (contract).
+        // SAFETY: `input` valid for the call (contract); the pairs borrow
+        // it during the loop only.
         let input = unsafe { input.to_slice() }?;
         for pair in form::pairs(input) {
             let (name, value) = pair.map_err(|_| oap_status::Malformed)?;

@@ -21,7 +21,13 @@
 //!
 //! Every `unsafe` block says why it is sound in a `// SAFETY:` comment;
 //! most rely on the contract written in the header: pointers are NULL or
-//! valid for the documented duration, lengths match their buffers.
+//! valid for the documented duration, lengths match their buffers. Each
+//! export takes that contract once, at the top: its handles, out-pointers
+//! (`Out::new`, after which writing is safe) and views in one `unsafe`
+//! block, whose note names the arguments; read-only accessors take their
+//! handle as `Option<&T>` (the same C pointer), so the boundary itself
+//! converts it. Host callbacks are called through `host_call!` in the
+//! validator adapter, which carries the one note for all of them.
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(missing_docs)]

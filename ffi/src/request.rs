@@ -44,19 +44,6 @@ pub struct oap_request {
     pub body: oap_bytes,
 }
 
-/// One header as the Rust API's pair.
-///
-/// # Safety
-/// The header's strings are valid for `'a`.
-#[inline]
-unsafe fn header_pair<'a>(header: &oap_header) -> Result<HeaderPair<'a>, oap_status> {
-    // SAFETY: valid for 'a (contract).
-    let name = unsafe { header.name.to_str() }?;
-    // SAFETY: as above.
-    let value = unsafe { header.value.to_str() }?;
-    Ok((name, value))
-}
-
 /// Runs `f` with the Rust view of `request`.
 ///
 /// # Safety
@@ -66,20 +53,28 @@ pub(crate) unsafe fn with_request<R>(
     request: *const oap_request,
     f: impl FnOnce(&Request<'_>) -> R,
 ) -> Result<R, oap_status> {
-    // SAFETY: NULL or a valid oap_request for this call (contract).
-    let request = unsafe { try_ref(request) }?;
-    // SAFETY: the request's strings are valid for this call (contract).
-    let method = unsafe { request.method.to_str() }?;
-    // SAFETY: as above.
-    let uri = unsafe { request.uri.to_str() }?;
-    // SAFETY: as above.
-    let body = unsafe { request.body.to_slice() }?;
-    // SAFETY: headers points to headers_len oap_header values (contract).
-    let raw = unsafe { try_slice(request.headers, request.headers_len) }?;
+    // SAFETY: our contract: `request` NULL or a readable oap_request, its
+    // strings, body and `headers_len` headers (and their strings) valid
+    // for this call. The views borrowed here live only until `f`, run
+    // within this call, returns: nothing keeps them.
+    let (method, uri, body, raw) = unsafe {
+        let request = try_ref(request)?;
+        let method = request.method.to_str()?;
+        let uri = request.uri.to_str()?;
+        let body = request.body.to_slice()?;
+        (
+            method,
+            uri,
+            body,
+            try_slice(request.headers, request.headers_len)?,
+        )
+    };
     map_small(
         raw,
-        // SAFETY: each header's strings are valid for this call (contract).
-        |header| unsafe { header_pair(header) },
+        // SAFETY: each header's strings are valid for this call, as above.
+        |header| unsafe {
+            Ok::<HeaderPair<'_>, _>((header.name.to_str()?, header.value.to_str()?))
+        },
         |headers| f(&Request::new(method, uri, headers, body)),
     )
 }

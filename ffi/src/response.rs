@@ -26,11 +26,8 @@ impl oap_response {
 /// # Safety
 /// `response` is NULL or a live `oap_response`.
 #[no_mangle]
-pub unsafe extern "C" fn oap_response_status(response: *const oap_response) -> u16 {
-    panic::value(0, || {
-        // SAFETY: NULL or live (contract).
-        unsafe { try_ref(response) }.map_or(0, |r| r.inner.status)
-    })
+pub unsafe extern "C" fn oap_response_status(response: Option<&oap_response>) -> u16 {
+    panic::value(0, || response.map_or(0, |r| r.inner.status))
 }
 
 /// The number of headers, or 0 when `response` is NULL.
@@ -38,11 +35,8 @@ pub unsafe extern "C" fn oap_response_status(response: *const oap_response) -> u
 /// # Safety
 /// `response` is NULL or a live `oap_response`.
 #[no_mangle]
-pub unsafe extern "C" fn oap_response_header_count(response: *const oap_response) -> usize {
-    panic::value(0, || {
-        // SAFETY: NULL or live (contract).
-        unsafe { try_ref(response) }.map_or(0, |r| r.inner.headers.len())
-    })
+pub unsafe extern "C" fn oap_response_header_count(response: Option<&oap_response>) -> usize {
+    panic::value(0, || response.map_or(0, |r| r.inner.headers.len()))
 }
 
 /// The header at `index` (0 ≤ index < `oap_response_header_count`), in
@@ -62,19 +56,22 @@ pub unsafe extern "C" fn oap_response_header(
     value_out: *mut oap_str,
 ) -> oap_status {
     panic::status(|| {
-        // SAFETY: NULL or live (contract).
-        let response = unsafe { try_ref(response) }?;
-        let (name_out, value_out) = (Out::new(name_out)?, Out::new(value_out)?);
+        // SAFETY: `response` NULL or live, the out-pointers NULL or
+        // writable (contract).
+        let (response, name_out, value_out) = unsafe {
+            (
+                try_ref(response)?,
+                Out::new(name_out)?,
+                Out::new(value_out)?,
+            )
+        };
         let (name, value) = response
             .inner
             .headers
             .get(index)
             .ok_or(oap_status::NotFound)?;
-        // SAFETY: both checked non-NULL, writable by the contract.
-        unsafe {
-            name_out.write(oap_str::new(name));
-            value_out.write(oap_str::new(value));
-        }
+        name_out.write(oap_str::new(name));
+        value_out.write(oap_str::new(value));
         Ok(())
     })
 }
@@ -95,14 +92,12 @@ pub unsafe extern "C" fn oap_response_header_value(
     value_out: *mut oap_str,
 ) -> oap_status {
     panic::status(|| {
-        // SAFETY: NULL or live (contract).
-        let response = unsafe { try_ref(response) }?;
-        // SAFETY: valid for this call (contract).
-        let name = unsafe { name.to_str() }?;
-        let value_out = Out::new(value_out)?;
+        // SAFETY: `response` NULL or live, `name` valid for the call,
+        // `value_out` NULL or writable (contract).
+        let (response, name, value_out) =
+            unsafe { (try_ref(response)?, name.to_str()?, Out::new(value_out)?) };
         let value = response.inner.header(name).ok_or(oap_status::NotFound)?;
-        // SAFETY: checked non-NULL, writable by the contract.
-        unsafe { value_out.write(oap_str::new(value)) };
+        value_out.write(oap_str::new(value));
         Ok(())
     })
 }
@@ -114,14 +109,13 @@ pub unsafe extern "C" fn oap_response_header_value(
 /// # Safety
 /// `response` is NULL or a live `oap_response`.
 #[no_mangle]
-pub unsafe extern "C" fn oap_response_body(response: *const oap_response) -> oap_bytes {
+pub unsafe extern "C" fn oap_response_body(response: Option<&oap_response>) -> oap_bytes {
     let empty = oap_bytes {
         ptr: std::ptr::null(),
         len: 0,
     };
     panic::value(empty, || {
-        // SAFETY: NULL or live (contract).
-        unsafe { try_ref(response) }.map_or(empty, |r| oap_bytes::new(&r.inner.body))
+        response.map_or(empty, |r| oap_bytes::new(&r.inner.body))
     })
 }
 
@@ -133,7 +127,9 @@ pub unsafe extern "C" fn oap_response_body(response: *const oap_response) -> oap
 #[no_mangle]
 pub unsafe extern "C" fn oap_response_free(response: *mut oap_response) {
     panic::value((), || {
-        // SAFETY: NULL or a live handle from oap_response::handle (contract).
+        // SAFETY: NULL or a response from oap_response::handle, freed once
+        // and used by no thread from now on (contract): what free_handle
+        // asks. The views handed out from it end here, as documented.
         unsafe { free_handle(response) }
     })
 }

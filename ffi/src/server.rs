@@ -55,15 +55,17 @@ pub unsafe extern "C" fn oap_server_new(
     server_out: *mut *mut oap_server,
 ) -> oap_status {
     panic::status(|| {
-        let server_out = Out::new(server_out)?;
-        // SAFETY: NULL or a valid table (contract).
-        let validator = unsafe { FfiValidator::new(validator) }?;
-        // SAFETY: NULL or a valid config (contract).
-        let builder = unsafe { config::builder(config, validator) }?;
+        // SAFETY: this function's contract gives each helper its own:
+        // `server_out` NULL or writable (Out::new), `validator` and
+        // `config` NULL or `struct_size` readable bytes (read_versioned,
+        // inside), `config`'s strings valid for the call.
+        let (server_out, builder) = unsafe {
+            let server_out = Out::new(server_out)?;
+            let validator = FfiValidator::new(validator)?;
+            (server_out, config::builder(config, validator)?)
+        };
         let inner = builder.build().map_err(|_| oap_status::InvalidParameter)?;
-        let server = into_handle(oap_server { inner });
-        // SAFETY: checked non-NULL, writable (contract).
-        unsafe { server_out.write(server) };
+        server_out.write(into_handle(oap_server { inner }));
         Ok(())
     })
 }
@@ -77,7 +79,8 @@ pub unsafe extern "C" fn oap_server_new(
 #[no_mangle]
 pub unsafe extern "C" fn oap_server_free(server: *mut oap_server) {
     panic::value((), || {
-        // SAFETY: NULL or a live handle from oap_server_new (contract).
+        // SAFETY: NULL or a server from oap_server_new, freed once and in
+        // use by no thread (contract): what free_handle asks.
         unsafe { free_handle(server) }
     })
 }
@@ -94,13 +97,18 @@ unsafe fn respond(
     endpoint: impl FnOnce(&Server<FfiValidator>, &provider::Request<'_>) -> provider::Response,
 ) -> oap_status {
     panic::status(|| {
-        // SAFETY: NULL or live (contract).
-        let server = unsafe { try_ref(server) }?;
-        let response_out = Out::new(response_out)?;
-        // SAFETY: NULL or valid for this call (contract).
-        let response = unsafe { with_request(request, |r| endpoint(&server.inner, r)) }?;
-        // SAFETY: checked non-NULL, writable (contract).
-        unsafe { response_out.write(oap_response::handle(response)) };
+        // SAFETY: our contract, each pointer as its helper asks: `server`
+        // NULL or live, `response_out` NULL or writable, `request` NULL or
+        // valid for this call.
+        let (response_out, response) = unsafe {
+            let server = try_ref(server)?;
+            let response_out = Out::new(response_out)?;
+            (
+                response_out,
+                with_request(request, |r| endpoint(&server.inner, r))?,
+            )
+        };
+        response_out.write(oap_response::handle(response));
         Ok(())
     })
 }
@@ -138,7 +146,7 @@ pub unsafe extern "C" fn oap_server_token_response(
     request: *const oap_request,
     response_out: *mut *mut oap_response,
 ) -> oap_status {
-    // SAFETY: per contract.
+    // SAFETY: our contract is respond's.
     unsafe { respond(server, request, response_out, |s, r| s.token_response(r)) }
 }
 
@@ -153,7 +161,7 @@ pub unsafe extern "C" fn oap_server_revocation_response(
     request: *const oap_request,
     response_out: *mut *mut oap_response,
 ) -> oap_status {
-    // SAFETY: per contract.
+    // SAFETY: our contract is respond's.
     unsafe {
         respond(server, request, response_out, |s, r| {
             s.revocation_response(r)
@@ -181,7 +189,7 @@ pub unsafe extern "C" fn oap_server_introspection_response(
     request: *const oap_request,
     response_out: *mut *mut oap_response,
 ) -> oap_status {
-    // SAFETY: per contract.
+    // SAFETY: our contract is respond's.
     unsafe {
         respond(server, request, response_out, |s, r| {
             s.introspection_response(r)
@@ -200,12 +208,10 @@ pub unsafe extern "C" fn oap_server_metadata_response(
     response_out: *mut *mut oap_response,
 ) -> oap_status {
     panic::status(|| {
-        // SAFETY: NULL or live (contract).
-        let server = unsafe { try_ref(server) }?;
-        let response_out = Out::new(response_out)?;
-        let response = server.inner.metadata_response();
-        // SAFETY: checked non-NULL, writable (contract).
-        unsafe { response_out.write(oap_response::handle(response)) };
+        // SAFETY: `server` NULL or live, `response_out` NULL or writable
+        // (contract).
+        let (server, response_out) = unsafe { (try_ref(server)?, Out::new(response_out)?) };
+        response_out.write(oap_response::handle(server.inner.metadata_response()));
         Ok(())
     })
 }
@@ -224,26 +230,26 @@ unsafe fn verify_bearer<R>(
     scopes_len: usize,
     then: impl FnOnce(Result<TokenInfo, provider::Response>) -> R,
 ) -> Result<R, oap_status> {
-    // SAFETY: scopes_len strings at scopes, valid for the call (contract).
-    let raw = unsafe { try_slice(scopes, scopes_len) }?;
-    map_small(
-        raw,
-        |s| {
-            // SAFETY: each valid for the call (contract).
-            let scope = unsafe { s.to_str() }?;
-            // A scope no token can carry ("", "read write", a quote)
-            // would deny every request: a caller's mistake, said so.
-            if is_scope_token(scope) {
-                Ok(scope)
-            } else {
-                Err(oap_status::InvalidParameter)
-            }
-        },
-        // SAFETY: NULL or valid for this call (contract).
-        |required| unsafe {
-            with_request(request, |r| then(server.inner.verify_bearer(r, required)))
-        },
-    )?
+    // SAFETY: our contract: `scopes` NULL or `scopes_len` views, each
+    // valid for this call, and `request` what with_request asks. The &strs
+    // borrowed from them are used within this call only.
+    unsafe {
+        let raw = try_slice(scopes, scopes_len)?;
+        map_small(
+            raw,
+            |s| {
+                let scope = s.to_str()?;
+                // A scope no token can carry ("", "read write", a quote)
+                // would deny every request: a caller's mistake, said so.
+                if is_scope_token(scope) {
+                    Ok(scope)
+                } else {
+                    Err(oap_status::InvalidParameter)
+                }
+            },
+            |required| with_request(request, |r| then(server.inner.verify_bearer(r, required))),
+        )?
+    }
 }
 
 /// The resource server's bearer token check (RFC 6750) for a resource that
@@ -275,9 +281,15 @@ pub unsafe extern "C" fn oap_server_verify_bearer(
     response_out: *mut *mut oap_response,
 ) -> oap_status {
     panic::status(|| {
-        // SAFETY: NULL or live (contract).
-        let server = unsafe { try_ref(server) }?;
-        let (token_out, response_out) = (Out::new(token_out)?, Out::new(response_out)?);
+        // SAFETY: `server` NULL or live, `token_out` and `response_out`
+        // NULL or writable (contract).
+        let (server, token_out, response_out) = unsafe {
+            (
+                try_ref(server)?,
+                Out::new(token_out)?,
+                Out::new(response_out)?,
+            )
+        };
         // SAFETY: request and scopes NULL or valid for this call (contract).
         let (token, response) = unsafe {
             verify_bearer(
@@ -291,11 +303,8 @@ pub unsafe extern "C" fn oap_server_verify_bearer(
                 },
             )
         }?;
-        // SAFETY: both checked non-NULL, writable (contract).
-        unsafe {
-            token_out.write(token);
-            response_out.write(response);
-        }
+        token_out.write(token);
+        response_out.write(response);
         Ok(())
     })
 }
@@ -337,10 +346,13 @@ pub unsafe extern "C" fn oap_server_verify_bearer_with(
     response_out: *mut *mut oap_response,
 ) -> oap_status {
     panic::status(|| {
-        // SAFETY: NULL or live (contract).
-        let server = unsafe { try_ref(server) }?;
-        let granted = granted.ok_or(oap_status::NullParameter)?;
-        let response_out = Out::new(response_out)?;
+        // SAFETY: `server` NULL or live, `response_out` NULL or writable
+        // (contract).
+        let (server, granted, response_out) = unsafe {
+            let server = try_ref(server)?;
+            let granted = granted.ok_or(oap_status::NullParameter)?;
+            (server, granted, Out::new(response_out)?)
+        };
         let hand_over = |outcome: Result<TokenInfo, provider::Response>| match outcome {
             Ok(info) => {
                 let token = oap_token { inner: info };
@@ -354,8 +366,7 @@ pub unsafe extern "C" fn oap_server_verify_bearer_with(
         };
         // SAFETY: request and scopes NULL or valid for this call (contract).
         let response = unsafe { verify_bearer(server, request, scopes, scopes_len, hand_over) }?;
-        // SAFETY: checked non-NULL, writable (contract).
-        unsafe { response_out.write(response) };
+        response_out.write(response);
         Ok(())
     })
 }
@@ -383,9 +394,16 @@ pub unsafe extern "C" fn oap_server_validate_authorization_request(
     response_out: *mut *mut oap_response,
 ) -> oap_status {
     panic::status(|| {
-        // SAFETY: NULL or live (contract).
-        let server = unsafe { try_ref(server) }?;
-        let (auth_out, response_out) = (Out::new(authorization_out)?, Out::new(response_out)?);
+        // SAFETY: `server` NULL or live, `authorization_out` and
+        // `response_out` NULL or writable (contract).
+        let (server, auth_out, response_out) = unsafe {
+            let server = try_ref(server)?;
+            (
+                server,
+                Out::new(authorization_out)?,
+                Out::new(response_out)?,
+            )
+        };
         // SAFETY: NULL or valid for this call (contract).
         let outcome =
             unsafe { with_request(request, |r| server.inner.validate_authorization_request(r)) }?;
@@ -396,11 +414,8 @@ pub unsafe extern "C" fn oap_server_validate_authorization_request(
                 oap_response::handle(error.into_response()),
             ),
         };
-        // SAFETY: both checked non-NULL, writable (contract).
-        unsafe {
-            auth_out.write(pending);
-            response_out.write(response);
-        }
+        auth_out.write(pending);
+        response_out.write(response);
         Ok(())
     })
 }
@@ -438,18 +453,26 @@ pub unsafe extern "C" fn oap_server_authorize(
     response_out: *mut *mut oap_response,
 ) -> oap_status {
     panic::status(|| {
-        // SAFETY: NULL or live (contract).
-        let server = unsafe { try_ref(server) }?;
-        // SAFETY: NULL or live (contract).
-        let pending = unsafe { try_ref(authorization) }?;
-        let response_out = Out::new(response_out)?;
-        // SAFETY: valid for the call (contract).
-        let user = unsafe { user.to_str() }?;
-        if user.is_empty() {
-            return Err(oap_status::InvalidParameter);
-        }
-        // SAFETY: valid for the call (contract).
-        let approved = match unsafe { approved_scopes.to_opt_str() }? {
+        // SAFETY: `server`, `authorization` NULL or live, `response_out`
+        // NULL or writable, `user` and `approved_scopes` valid for the call
+        // (contract): the borrowed strings are used only within it.
+        let (server, pending, response_out, user, approved_scopes) = unsafe {
+            let server = try_ref(server)?;
+            let pending = try_ref(authorization)?;
+            let response_out = Out::new(response_out)?;
+            let user = user.to_str()?;
+            if user.is_empty() {
+                return Err(oap_status::InvalidParameter);
+            }
+            (
+                server,
+                pending,
+                response_out,
+                user,
+                approved_scopes.to_opt_str()?,
+            )
+        };
+        let approved = match approved_scopes {
             Some(text) => Some(Scope::parse(text).map_err(|_| oap_status::InvalidParameter)?),
             None => None,
         };
@@ -459,8 +482,7 @@ pub unsafe extern "C" fn oap_server_authorize(
                 server.inner.authorize(r, &pending.inner, user, approved)
             })
         }?;
-        // SAFETY: checked non-NULL, writable (contract).
-        unsafe { response_out.write(oap_response::handle(response)) };
+        response_out.write(oap_response::handle(response));
         Ok(())
     })
 }
@@ -477,14 +499,16 @@ pub unsafe extern "C" fn oap_server_deny(
     response_out: *mut *mut oap_response,
 ) -> oap_status {
     panic::status(|| {
-        // SAFETY: NULL or live (contract).
-        let server = unsafe { try_ref(server) }?;
-        // SAFETY: NULL or live (contract).
-        let pending = unsafe { try_ref(authorization) }?;
-        let response_out = Out::new(response_out)?;
-        let response = server.inner.deny(&pending.inner);
-        // SAFETY: checked non-NULL, writable (contract).
-        unsafe { response_out.write(oap_response::handle(response)) };
+        // SAFETY: `server`, `authorization` NULL or live, `response_out`
+        // NULL or writable (contract).
+        let (server, pending, response_out) = unsafe {
+            (
+                try_ref(server)?,
+                try_ref(authorization)?,
+                Out::new(response_out)?,
+            )
+        };
+        response_out.write(oap_response::handle(server.inner.deny(&pending.inner)));
         Ok(())
     })
 }

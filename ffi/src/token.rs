@@ -9,7 +9,7 @@ use std::sync::Arc;
 use provider::{Scope, TokenInfo};
 
 use crate::enums::{oap_token_type, token_type, token_type_code, OAP_TOKEN_TYPE_NONE};
-use crate::ffi::{free_handle, into_handle, read_versioned, try_ref, try_slice, Out, Versioned};
+use crate::ffi::{free_handle, into_handle, read_versioned, try_slice, Out, Versioned};
 use crate::panic;
 use crate::slice::oap_str;
 use crate::status::oap_status;
@@ -58,34 +58,32 @@ unsafe impl Versioned for oap_token_info {
 /// # Safety
 /// `info` NULL or valid for the call, its strings and array too.
 pub(crate) unsafe fn copy_token_info(info: *const oap_token_info) -> Result<TokenInfo, oap_status> {
-    // SAFETY: NULL or valid (contract).
-    let i = unsafe { read_versioned(info) }?;
-    let token_type = token_type(i.token_type)?;
-    // SAFETY: aud_len strings at aud, valid for the call (contract).
-    let aud = unsafe { try_slice(i.aud, i.aud_len) }?
-        .iter()
-        // SAFETY: each valid for the call (contract).
-        .map(|a| unsafe { a.to_str() }.map(str::to_owned))
-        .collect::<Result<Vec<_>, _>>()?;
-    // SAFETY: the strings of info are valid for the call (contract); same
-    // for every to_str / to_opt_str below.
-    let owned = |s: oap_str| unsafe { s.to_opt_str() }.map(|o| o.map(str::to_owned));
-    // SAFETY: as above.
-    let shared = |s: oap_str| unsafe { s.to_opt_str() }.map(|o| o.map(Arc::from));
-    Ok(TokenInfo {
-        token_type,
-        // SAFETY: as above.
-        client_id: Arc::from(unsafe { i.client_id.to_str() }?),
-        username: shared(i.username)?,
-        sub: shared(i.sub)?,
-        // SAFETY: as above.
-        scopes: scopes(unsafe { i.scopes.to_opt_str() }?)?,
-        exp: time(i.exp),
-        iat: time(i.iat),
-        aud,
-        iss: owned(i.iss)?,
-        grant_id: shared(i.grant_id)?,
-    })
+    // SAFETY: our contract: `info` is what read_versioned asks for, and
+    // every view in it (the strings, the `aud` array and its strings) is
+    // valid for this call. Each borrowed &str is copied (to_owned,
+    // Arc::from, scopes) before we return, so none outlives the call.
+    unsafe {
+        let i = read_versioned(info)?;
+        let token_type = token_type(i.token_type)?;
+        let aud = try_slice(i.aud, i.aud_len)?
+            .iter()
+            .map(|a| a.to_str().map(str::to_owned))
+            .collect::<Result<Vec<_>, _>>()?;
+        let owned = |s: oap_str| s.to_opt_str().map(|o| o.map(str::to_owned));
+        let shared = |s: oap_str| s.to_opt_str().map(|o| o.map(Arc::from));
+        Ok(TokenInfo {
+            token_type,
+            client_id: Arc::from(i.client_id.to_str()?),
+            username: shared(i.username)?,
+            sub: shared(i.sub)?,
+            scopes: scopes(i.scopes.to_opt_str()?)?,
+            exp: time(i.exp),
+            iat: time(i.iat),
+            aud,
+            iss: owned(i.iss)?,
+            grant_id: shared(i.grant_id)?,
+        })
+    }
 }
 
 /// Parses a space-delimited scope list; malformed → invalid parameter.
@@ -131,29 +129,18 @@ pub unsafe extern "C" fn oap_token_new(
     token_out: *mut *mut oap_token,
 ) -> oap_status {
     panic::status(|| {
-        let token_out = Out::new(token_out)?;
-        // SAFETY: NULL or valid for this call (contract).
-        let inner = unsafe { copy_token_info(info) }?;
-        let token = into_handle(oap_token { inner });
-        // SAFETY: checked non-NULL, writable (contract).
-        unsafe { token_out.write(token) };
+        // SAFETY: `token_out` NULL or writable, `info` NULL or a readable
+        // oap_token_info whose views are valid for the call (contract):
+        // what copy_token_info asks.
+        let (token_out, inner) = unsafe { (Out::new(token_out)?, copy_token_info(info)?) };
+        token_out.write(into_handle(oap_token { inner }));
         Ok(())
     })
 }
 
-/// Reads a live token; NULL (or a panic) gives `fallback`.
-///
-/// # Safety
-/// `token` is NULL or live.
-unsafe fn read<T: Copy>(
-    token: *const oap_token,
-    fallback: T,
-    get: impl FnOnce(&TokenInfo) -> T,
-) -> T {
-    panic::value(fallback, || {
-        // SAFETY: NULL or live (contract).
-        unsafe { try_ref(token) }.map_or(fallback, |t| get(&t.inner))
-    })
+/// Reads a token; NULL (or a panic) gives `fallback`.
+fn read<T: Copy>(token: Option<&oap_token>, fallback: T, get: impl FnOnce(&TokenInfo) -> T) -> T {
+    panic::value(fallback, || token.map_or(fallback, |t| get(&t.inner)))
 }
 
 /// The client the token was issued to. Absent when `token` is NULL.
@@ -161,9 +148,8 @@ unsafe fn read<T: Copy>(
 /// # Safety
 /// `token` is NULL or live.
 #[no_mangle]
-pub unsafe extern "C" fn oap_token_client_id(token: *const oap_token) -> oap_str {
-    // SAFETY: per contract.
-    unsafe { read(token, oap_str::NONE, |t| oap_str::new(&t.client_id)) }
+pub unsafe extern "C" fn oap_token_client_id(token: Option<&oap_token>) -> oap_str {
+    read(token, oap_str::NONE, |t| oap_str::new(&t.client_id))
 }
 
 /// The resource owner's name, or absent.
@@ -171,13 +157,10 @@ pub unsafe extern "C" fn oap_token_client_id(token: *const oap_token) -> oap_str
 /// # Safety
 /// `token` is NULL or live.
 #[no_mangle]
-pub unsafe extern "C" fn oap_token_username(token: *const oap_token) -> oap_str {
-    // SAFETY: per contract.
-    unsafe {
-        read(token, oap_str::NONE, |t| {
-            oap_str::new_opt(t.username.as_deref())
-        })
-    }
+pub unsafe extern "C" fn oap_token_username(token: Option<&oap_token>) -> oap_str {
+    read(token, oap_str::NONE, |t| {
+        oap_str::new_opt(t.username.as_deref())
+    })
 }
 
 /// The subject (resource owner identifier), or absent.
@@ -185,9 +168,8 @@ pub unsafe extern "C" fn oap_token_username(token: *const oap_token) -> oap_str 
 /// # Safety
 /// `token` is NULL or live.
 #[no_mangle]
-pub unsafe extern "C" fn oap_token_sub(token: *const oap_token) -> oap_str {
-    // SAFETY: per contract.
-    unsafe { read(token, oap_str::NONE, |t| oap_str::new_opt(t.sub.as_deref())) }
+pub unsafe extern "C" fn oap_token_sub(token: Option<&oap_token>) -> oap_str {
+    read(token, oap_str::NONE, |t| oap_str::new_opt(t.sub.as_deref()))
 }
 
 /// The granted scopes, space-delimited (possibly empty). Absent when
@@ -196,9 +178,8 @@ pub unsafe extern "C" fn oap_token_sub(token: *const oap_token) -> oap_str {
 /// # Safety
 /// `token` is NULL or live.
 #[no_mangle]
-pub unsafe extern "C" fn oap_token_scopes(token: *const oap_token) -> oap_str {
-    // SAFETY: per contract.
-    unsafe { read(token, oap_str::NONE, |t| oap_str::new(t.scopes.as_str())) }
+pub unsafe extern "C" fn oap_token_scopes(token: Option<&oap_token>) -> oap_str {
+    read(token, oap_str::NONE, |t| oap_str::new(t.scopes.as_str()))
 }
 
 /// Whether the token grants `scope` (one scope token). False when `token`
@@ -207,13 +188,12 @@ pub unsafe extern "C" fn oap_token_scopes(token: *const oap_token) -> oap_str {
 /// # Safety
 /// `token` is NULL or live; `scope` valid for the call.
 #[no_mangle]
-pub unsafe extern "C" fn oap_token_has_scope(token: *const oap_token, scope: oap_str) -> bool {
-    // SAFETY: per contract: token NULL or live, scope valid for this call.
-    unsafe {
-        read(token, false, |t| {
-            scope.to_str().is_ok_and(|s| t.scopes.contains(s))
-        })
-    }
+pub unsafe extern "C" fn oap_token_has_scope(token: Option<&oap_token>, scope: oap_str) -> bool {
+    read(token, false, |t| {
+        // SAFETY: `scope` valid for the call (contract).
+        let scope = unsafe { scope.to_str() };
+        scope.is_ok_and(|s| t.scopes.contains(s))
+    })
 }
 
 /// Expiry, seconds since the Unix epoch; 0 when it does not expire (or
@@ -222,9 +202,8 @@ pub unsafe extern "C" fn oap_token_has_scope(token: *const oap_token, scope: oap
 /// # Safety
 /// `token` is NULL or live.
 #[no_mangle]
-pub unsafe extern "C" fn oap_token_exp(token: *const oap_token) -> u64 {
-    // SAFETY: per contract.
-    unsafe { read(token, 0, |t| t.exp.unwrap_or(0)) }
+pub unsafe extern "C" fn oap_token_exp(token: Option<&oap_token>) -> u64 {
+    read(token, 0, |t| t.exp.unwrap_or(0))
 }
 
 /// Issue time, seconds since the Unix epoch; 0 when unknown.
@@ -232,9 +211,8 @@ pub unsafe extern "C" fn oap_token_exp(token: *const oap_token) -> u64 {
 /// # Safety
 /// `token` is NULL or live.
 #[no_mangle]
-pub unsafe extern "C" fn oap_token_iat(token: *const oap_token) -> u64 {
-    // SAFETY: per contract.
-    unsafe { read(token, 0, |t| t.iat.unwrap_or(0)) }
+pub unsafe extern "C" fn oap_token_iat(token: Option<&oap_token>) -> u64 {
+    read(token, 0, |t| t.iat.unwrap_or(0))
 }
 
 /// The token type the validator reported (`OAP_TOKEN_TYPE_*`).
@@ -242,13 +220,10 @@ pub unsafe extern "C" fn oap_token_iat(token: *const oap_token) -> u64 {
 /// # Safety
 /// `token` is NULL or live.
 #[no_mangle]
-pub unsafe extern "C" fn oap_token_token_type(token: *const oap_token) -> oap_token_type {
-    // SAFETY: per contract.
-    unsafe {
-        read(token, OAP_TOKEN_TYPE_NONE, |t| {
-            token_type_code(t.token_type)
-        })
-    }
+pub unsafe extern "C" fn oap_token_token_type(token: Option<&oap_token>) -> oap_token_type {
+    read(token, OAP_TOKEN_TYPE_NONE, |t| {
+        token_type_code(t.token_type)
+    })
 }
 
 /// The issuer the validator reported, or absent.
@@ -256,9 +231,8 @@ pub unsafe extern "C" fn oap_token_token_type(token: *const oap_token) -> oap_to
 /// # Safety
 /// `token` is NULL or live.
 #[no_mangle]
-pub unsafe extern "C" fn oap_token_iss(token: *const oap_token) -> oap_str {
-    // SAFETY: per contract.
-    unsafe { read(token, oap_str::NONE, |t| oap_str::new_opt(t.iss.as_deref())) }
+pub unsafe extern "C" fn oap_token_iss(token: Option<&oap_token>) -> oap_str {
+    read(token, oap_str::NONE, |t| oap_str::new_opt(t.iss.as_deref()))
 }
 
 /// The grant (token family) identifier, or absent.
@@ -266,13 +240,10 @@ pub unsafe extern "C" fn oap_token_iss(token: *const oap_token) -> oap_str {
 /// # Safety
 /// `token` is NULL or live.
 #[no_mangle]
-pub unsafe extern "C" fn oap_token_grant_id(token: *const oap_token) -> oap_str {
-    // SAFETY: per contract.
-    unsafe {
-        read(token, oap_str::NONE, |t| {
-            oap_str::new_opt(t.grant_id.as_deref())
-        })
-    }
+pub unsafe extern "C" fn oap_token_grant_id(token: Option<&oap_token>) -> oap_str {
+    read(token, oap_str::NONE, |t| {
+        oap_str::new_opt(t.grant_id.as_deref())
+    })
 }
 
 /// The number of audiences (0 when `token` is NULL).
@@ -280,9 +251,8 @@ pub unsafe extern "C" fn oap_token_grant_id(token: *const oap_token) -> oap_str 
 /// # Safety
 /// `token` is NULL or live.
 #[no_mangle]
-pub unsafe extern "C" fn oap_token_aud_count(token: *const oap_token) -> usize {
-    // SAFETY: per contract.
-    unsafe { read(token, 0, |t| t.aud.len()) }
+pub unsafe extern "C" fn oap_token_aud_count(token: Option<&oap_token>) -> usize {
+    read(token, 0, |t| t.aud.len())
 }
 
 /// The audience at `index`, or absent past the end.
@@ -290,13 +260,10 @@ pub unsafe extern "C" fn oap_token_aud_count(token: *const oap_token) -> usize {
 /// # Safety
 /// `token` is NULL or live.
 #[no_mangle]
-pub unsafe extern "C" fn oap_token_aud(token: *const oap_token, index: usize) -> oap_str {
-    // SAFETY: per contract.
-    unsafe {
-        read(token, oap_str::NONE, |t| {
-            oap_str::new_opt(t.aud.get(index).map(String::as_str))
-        })
-    }
+pub unsafe extern "C" fn oap_token_aud(token: Option<&oap_token>, index: usize) -> oap_str {
+    read(token, oap_str::NONE, |t| {
+        oap_str::new_opt(t.aud.get(index).map(String::as_str))
+    })
 }
 
 /// Frees a token. NULL does nothing. No call taking `token` (an accessor,
@@ -308,7 +275,10 @@ pub unsafe extern "C" fn oap_token_aud(token: *const oap_token, index: usize) ->
 #[no_mangle]
 pub unsafe extern "C" fn oap_token_free(token: *mut oap_token) {
     panic::value((), || {
-        // SAFETY: NULL or a live handle (contract).
+        // SAFETY: NULL or a token from into_handle (oap_token_new,
+        // oap_ctx_issued_access_token, oap_server_verify_bearer), freed once
+        // and used by no thread from now on (contract): what free_handle
+        // asks.
         unsafe { free_handle(token) }
     })
 }

@@ -24,6 +24,23 @@ use crate::ffi::{map_small, read_versioned};
 use crate::slice::oap_str;
 use crate::status::oap_status;
 
+/// Calls `cb`, a non-NULL callback of the copied table, with the table's
+/// `user_data` (`ud`) first, borrowed views of Rust values next and the
+/// context last. Only for the table's callbacks: the note below holds
+/// for those alone.
+macro_rules! host_call {
+    ($cb:ident($($arg:expr),* $(,)?)) => {
+        // SAFETY: `$cb` came from the table FfiValidator::new copied, and
+        // oap_server_new's contract makes the host promise that each
+        // non-NULL callback is a valid function of its declared type,
+        // callable from any thread concurrently with others with that
+        // user_data, and that it keeps the views and ctx it is given only
+        // until it returns. Every argument passed here borrows a value of
+        // the calling Rust frame, which outlives the call.
+        unsafe { $cb($($arg),*) }
+    };
+}
+
 /// The Rust [`RequestValidator`] over a copied callback table.
 pub(crate) struct FfiValidator {
     table: oap_validator,
@@ -82,7 +99,8 @@ impl FfiValidator {
     /// `table` is NULL or points to an `oap_validator` prefix of
     /// `struct_size` bytes.
     pub(crate) unsafe fn new(table: *const oap_validator) -> Result<Self, oap_status> {
-        // SAFETY: per our contract.
+        // SAFETY: our contract is read_versioned's: NULL, or struct_size
+        // readable bytes holding an oap_validator prefix.
         let table = unsafe { read_versioned(table) }?;
         Ok(FfiValidator { table })
     }
@@ -212,14 +230,6 @@ impl FfiValidator {
     }
 }
 
-// Every callback invocation below runs an `unsafe extern "C" fn` from the
-// host's table. SAFETY (shared by each `unsafe` block that calls one, as
-// each says): the host promised, in oap_server_new's contract, that each
-// non-NULL callback is a valid function of the declared type, safe to call
-// from this thread concurrently with others, and that it uses its borrowed
-// arguments and ctx only until it returns; every argument we pass lives
-// until then.
-
 impl ClientLookup for FfiValidator {
     type Client = FfiClient;
 
@@ -228,8 +238,7 @@ impl ClientLookup for FfiValidator {
             return Err(not_set("find_client"));
         };
         self.client("find_client", Some(client_id), None, |ud, ctx| {
-            // SAFETY: a host callback; see the comment above this impl.
-            unsafe { cb(ud, oap_str::new(client_id), ctx) }
+            host_call!(cb(ud, oap_str::new(client_id), ctx))
         })
     }
 }
@@ -243,8 +252,7 @@ impl RequestValidator for FfiValidator {
             return defaults::authenticate_client(self, request);
         };
         self.client("authenticate_client", None, Some(request), |ud, ctx| {
-            // SAFETY: a host callback; see the comment above the ClientLookup impl.
-            unsafe { cb(ud, ctx) }
+            host_call!(cb(ud, ctx))
         })
     }
 
@@ -260,10 +268,7 @@ impl RequestValidator for FfiValidator {
             "authenticate_client_id",
             Some(client_id),
             Some(request),
-            |ud, ctx| {
-                // SAFETY: a host callback; see the comment above the ClientLookup impl.
-                unsafe { cb(ud, oap_str::new(client_id), ctx) }
-            },
+            |ud, ctx| host_call!(cb(ud, oap_str::new(client_id), ctx)),
         )
     }
 
@@ -275,8 +280,7 @@ impl RequestValidator for FfiValidator {
             return defaults::client_authentication_required(self, request);
         };
         self.ask("client_authentication_required", request, |ud, ctx| {
-            // SAFETY: a host callback; see the comment above the ClientLookup impl.
-            unsafe { cb(ud, ctx) }
+            host_call!(cb(ud, ctx))
         })
     }
 
@@ -304,8 +308,7 @@ impl RequestValidator for FfiValidator {
                 oap_str::new(code),
                 oap_str::new_opt(redirect_uri),
             );
-            // SAFETY: a host callback; see the comment above the ClientLookup impl.
-            unsafe { cb(ud, id, code, uri, ctx) }
+            host_call!(cb(ud, id, code, uri, ctx))
         })
     }
 
@@ -321,10 +324,7 @@ impl RequestValidator for FfiValidator {
             "get_code_challenge",
             request,
             Slot::CodeChallenge,
-            |ud, ctx| {
-                // SAFETY: a host callback; see the comment above the ClientLookup impl.
-                unsafe { cb(ud, oap_str::new(code), ctx) }
-            },
+            |ud, ctx| host_call!(cb(ud, oap_str::new(code), ctx)),
         )
     }
 
@@ -340,10 +340,7 @@ impl RequestValidator for FfiValidator {
             Value::Method(m) => Some(m),
             _ => None,
         };
-        let f = |ud, ctx| {
-            // SAFETY: a host callback; see the comment above the ClientLookup impl.
-            unsafe { cb(ud, oap_str::new(code), ctx) }
-        };
+        let f = |ud, ctx| host_call!(cb(ud, oap_str::new(code), ctx));
         self.lookup(
             "get_code_challenge_method",
             Some(request),
@@ -366,10 +363,7 @@ impl RequestValidator for FfiValidator {
             "get_default_redirect_uri",
             request,
             Slot::RedirectUri,
-            |ud, ctx| {
-                // SAFETY: a host callback; see the comment above the ClientLookup impl.
-                unsafe { cb(ud, oap_str::new(client_id), ctx) }
-            },
+            |ud, ctx| host_call!(cb(ud, oap_str::new(client_id), ctx)),
         )
     }
 
@@ -383,8 +377,7 @@ impl RequestValidator for FfiValidator {
             return defaults::get_default_scopes(self, client_id, client, request);
         };
         let scopes = self.scopes("get_default_scopes", request, |ud, ctx| {
-            // SAFETY: a host callback; see the comment above the ClientLookup impl.
-            unsafe { cb(ud, oap_str::new(client_id), ctx) }
+            host_call!(cb(ud, oap_str::new(client_id), ctx))
         })?;
         Ok(scopes.unwrap_or_default())
     }
@@ -403,8 +396,7 @@ impl RequestValidator for FfiValidator {
                 oap_str::new(refresh_token),
                 oap_str::new(original.scopes.as_str()),
             );
-            // SAFETY: a host callback; see the comment above the ClientLookup impl.
-            unsafe { cb(ud, token, scopes, ctx) }
+            host_call!(cb(ud, token, scopes, ctx))
         })?;
         Ok(scopes.unwrap_or_else(|| original.scopes.clone()))
     }
@@ -420,8 +412,7 @@ impl RequestValidator for FfiValidator {
         };
         let mut info = None;
         let yes = self.token_info("introspect_token", request, &mut info, |ud, ctx| {
-            // SAFETY: a host callback; see the comment above the ClientLookup impl.
-            unsafe { cb(ud, oap_str::new(token), token_type_code(hint), ctx) }
+            host_call!(cb(ud, oap_str::new(token), token_type_code(hint), ctx))
         })?;
         handed_back("introspect_token", yes, info)
     }
@@ -436,8 +427,7 @@ impl RequestValidator for FfiValidator {
             return Err(not_set("invalidate_authorization_code"));
         };
         self.ask("invalidate_authorization_code", request, |ud, ctx| {
-            // SAFETY: a host callback; see the comment above the ClientLookup impl.
-            unsafe { cb(ud, oap_str::new(client_id), oap_str::new(code), ctx) }
+            host_call!(cb(ud, oap_str::new(client_id), oap_str::new(code), ctx))
         })
     }
 
@@ -451,8 +441,7 @@ impl RequestValidator for FfiValidator {
             return defaults::is_pkce_required(self, client_id, client, request);
         };
         self.ask("is_pkce_required", request, |ud, ctx| {
-            // SAFETY: a host callback; see the comment above the ClientLookup impl.
-            unsafe { cb(ud, oap_str::new(client_id), ctx) }
+            host_call!(cb(ud, oap_str::new(client_id), ctx))
         })
     }
 
@@ -470,8 +459,7 @@ impl RequestValidator for FfiValidator {
                 oap_str::new(requested.as_str()),
                 oap_str::new(refresh_token),
             );
-            // SAFETY: a host callback; see the comment above the ClientLookup impl.
-            unsafe { cb(ud, scopes, token, ctx) }
+            host_call!(cb(ud, scopes, token, ctx))
         })
     }
 
@@ -485,8 +473,7 @@ impl RequestValidator for FfiValidator {
             return Err(not_set("revoke_token"));
         };
         self.done("revoke_token", request, |ud, ctx| {
-            // SAFETY: a host callback; see the comment above the ClientLookup impl.
-            unsafe { cb(ud, oap_str::new(token), token_type_code(hint), ctx) }
+            host_call!(cb(ud, oap_str::new(token), token_type_code(hint), ctx))
         })
     }
 
@@ -495,8 +482,7 @@ impl RequestValidator for FfiValidator {
             return Err(not_set("revoke_grant"));
         };
         self.done("revoke_grant", request, |ud, ctx| {
-            // SAFETY: a host callback; see the comment above the ClientLookup impl.
-            unsafe { cb(ud, oap_str::new(grant_id), ctx) }
+            host_call!(cb(ud, oap_str::new(grant_id), ctx))
         })
     }
 
@@ -509,8 +495,7 @@ impl RequestValidator for FfiValidator {
             return Err(not_set("invalidate_refresh_token"));
         };
         self.ask("invalidate_refresh_token", request, |ud, ctx| {
-            // SAFETY: a host callback; see the comment above the ClientLookup impl.
-            unsafe { cb(ud, oap_str::new(refresh_token), ctx) }
+            host_call!(cb(ud, oap_str::new(refresh_token), ctx))
         })
     }
 
@@ -519,8 +504,7 @@ impl RequestValidator for FfiValidator {
             return defaults::rotate_refresh_token(self, request);
         };
         self.ask("rotate_refresh_token", request, |ud, ctx| {
-            // SAFETY: a host callback; see the comment above the ClientLookup impl.
-            unsafe { cb(ud, ctx) }
+            host_call!(cb(ud, ctx))
         })
     }
 
@@ -535,8 +519,7 @@ impl RequestValidator for FfiValidator {
         };
         let view = oap_authorization_code::view(code);
         self.done("save_authorization_code", request, |ud, ctx| {
-            // SAFETY: a host callback; see the comment above the ClientLookup impl.
-            unsafe { cb(ud, oap_str::new(client_id), &view, ctx) }
+            host_call!(cb(ud, oap_str::new(client_id), &view, ctx))
         })
     }
 
@@ -552,8 +535,7 @@ impl RequestValidator for FfiValidator {
         let mut ctx = oap_ctx::new(Some(request), Slot::Nothing);
         ctx.issued = Some(token);
         let saved = self.call_in("save_bearer_token", &mut ctx, |ud, ctx| {
-            // SAFETY: a host callback; see the comment above the ClientLookup impl.
-            unsafe { cb(ud, &view, ctx) }
+            host_call!(cb(ud, &view, ctx))
         })?;
         saved.yes.then_some(()).ok_or_else(grant_ended)
     }
@@ -570,8 +552,7 @@ impl RequestValidator for FfiValidator {
         let mut ctx = oap_ctx::new(Some(request), Slot::Nothing);
         ctx.issued = Some(token);
         let saved = self.call_in("save_token", &mut ctx, |ud, ctx| {
-            // SAFETY: a host callback; see the comment above the ClientLookup impl.
-            unsafe { cb(ud, &view, ctx) }
+            host_call!(cb(ud, &view, ctx))
         })?;
         saved.yes.then_some(()).ok_or_else(grant_ended)
     }
@@ -591,8 +572,13 @@ impl RequestValidator for FfiValidator {
         let mut info = None;
         let Ok(yes) = map_small(scopes, to_view, |views| {
             self.token_info("validate_bearer_token", request, &mut info, |ud, ctx| {
-                // SAFETY: a host callback; see the comment above the ClientLookup impl.
-                unsafe { cb(ud, oap_str::new(token), views.as_ptr(), views.len(), ctx) }
+                host_call!(cb(
+                    ud,
+                    oap_str::new(token),
+                    views.as_ptr(),
+                    views.len(),
+                    ctx
+                ))
             })
         });
         handed_back("validate_bearer_token", yes?, info)
@@ -610,10 +596,7 @@ impl RequestValidator for FfiValidator {
             "validate_client_id",
             Some(client_id),
             Some(request),
-            |ud, ctx| {
-                // SAFETY: a host callback; see the comment above the ClientLookup impl.
-                unsafe { cb(ud, oap_str::new(client_id), ctx) }
-            },
+            |ud, ctx| host_call!(cb(ud, oap_str::new(client_id), ctx)),
         )
     }
 
@@ -632,10 +615,7 @@ impl RequestValidator for FfiValidator {
             Value::Code(c) => Some(*c),
             _ => None,
         };
-        let f = |ud, ctx| {
-            // SAFETY: a host callback; see the comment above the ClientLookup impl.
-            unsafe { cb(ud, oap_str::new(client_id), oap_str::new(code), ctx) }
-        };
+        let f = |ud, ctx| host_call!(cb(ud, oap_str::new(client_id), oap_str::new(code), ctx));
         let status = self.lookup("validate_code", Some(request), Slot::Code, f, pick)?;
         Ok(status.unwrap_or(CodeStatus::Invalid))
     }
@@ -651,8 +631,12 @@ impl RequestValidator for FfiValidator {
             return defaults::validate_grant_type(self, client_id, grant_type, client, request);
         };
         self.ask("validate_grant_type", request, |ud, ctx| {
-            // SAFETY: a host callback; see the comment above the ClientLookup impl.
-            unsafe { cb(ud, oap_str::new(client_id), oap_str::new(grant_type), ctx) }
+            host_call!(cb(
+                ud,
+                oap_str::new(client_id),
+                oap_str::new(grant_type),
+                ctx
+            ))
         })
     }
 
@@ -667,8 +651,12 @@ impl RequestValidator for FfiValidator {
             return defaults::validate_redirect_uri(self, client_id, redirect_uri, client, request);
         };
         self.ask("validate_redirect_uri", request, |ud, ctx| {
-            // SAFETY: a host callback; see the comment above the ClientLookup impl.
-            unsafe { cb(ud, oap_str::new(client_id), oap_str::new(redirect_uri), ctx) }
+            host_call!(cb(
+                ud,
+                oap_str::new(client_id),
+                oap_str::new(redirect_uri),
+                ctx
+            ))
         })
     }
 
@@ -690,8 +678,7 @@ impl RequestValidator for FfiValidator {
                 oap_str::new(refresh_token),
                 oap_str::new(client.client_id()),
             );
-            // SAFETY: a host callback; see the comment above the ClientLookup impl.
-            unsafe { cb(ud, token, id, ctx) }
+            host_call!(cb(ud, token, id, ctx))
         };
         let status = self.lookup(
             "validate_refresh_token",
@@ -720,15 +707,12 @@ impl RequestValidator for FfiValidator {
             );
         };
         self.ask("validate_response_type", request, |ud, ctx| {
-            // SAFETY: a host callback; see the comment above the ClientLookup impl.
-            unsafe {
-                cb(
-                    ud,
-                    oap_str::new(client_id),
-                    oap_str::new(response_type),
-                    ctx,
-                )
-            }
+            host_call!(cb(
+                ud,
+                oap_str::new(client_id),
+                oap_str::new(response_type),
+                ctx
+            ))
         })
     }
 
@@ -744,15 +728,12 @@ impl RequestValidator for FfiValidator {
             return Err(not_set("validate_scopes"));
         };
         self.ask("validate_scopes", request, |ud, ctx| {
-            // SAFETY: a host callback; see the comment above the ClientLookup impl.
-            unsafe {
-                cb(
-                    ud,
-                    oap_str::new(client_id),
-                    oap_str::new(scopes.as_str()),
-                    ctx,
-                )
-            }
+            host_call!(cb(
+                ud,
+                oap_str::new(client_id),
+                oap_str::new(scopes.as_str()),
+                ctx
+            ))
         })
     }
 
@@ -767,8 +748,7 @@ impl RequestValidator for FfiValidator {
             return defaults::validate_user(self, username, password, client, request);
         };
         self.text("validate_user", request, Slot::User, |ud, ctx| {
-            // SAFETY: a host callback; see the comment above the ClientLookup impl.
-            unsafe { cb(ud, oap_str::new(username), oap_str::new(password), ctx) }
+            host_call!(cb(ud, oap_str::new(username), oap_str::new(password), ctx))
         })
     }
 }
