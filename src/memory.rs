@@ -537,9 +537,6 @@ impl RequestValidator for MemoryValidator {
         token: &IssuedToken,
         _: &OAuthRequest<'_>,
     ) -> Result<(), OAuthError> {
-        let client_id = Arc::clone(&token.client_id);
-        let user = token.user.clone();
-        let grant_id = token.grant_id.clone();
         let mut store = self.store();
         if let Some(grant_id) = &token.grant_id {
             let ends_at = token.refresh_expires_at.unwrap_or(token.issued_at);
@@ -560,14 +557,15 @@ impl RequestValidator for MemoryValidator {
             store.refresh.insert(
                 Key::new(refresh),
                 RefreshRecord {
-                    client_id: Arc::clone(&client_id),
-                    user: user.clone(),
+                    client_id: Arc::clone(&token.client_id),
+                    user: token.user.clone(),
                     scopes: token.refresh_token_scopes().clone(),
                     issued_at: token.issued_at,
                     expires_at: token.refresh_expires_at,
                     // The library names a family for every refresh token;
                     // should a host not, the token is its own family.
-                    grant_id: grant_id
+                    grant_id: token
+                        .grant_id
                         .clone()
                         .unwrap_or_else(|| Arc::from(refresh.as_str())),
                     state: RefreshState::Active,
