@@ -313,6 +313,52 @@ pub fn grant_ended() -> OAuthError {
     )
 }
 
+/// The answer of a save refused because a token it would store is already
+/// stored: a store never replaces a stored token with another record, as
+/// that would hand the earlier holder's token to a new grant. Random
+/// 256-bit tokens never collide, so this is a broken generator or a
+/// broken store, answered as `server_error`, and the request may be
+/// retried. See [`save_bearer_token`](RequestValidator::save_bearer_token).
+pub fn token_collision() -> OAuthError {
+    OAuthError::server_error("a token of this value is already stored")
+}
+
+/// The credential a token request spends: what
+/// [`RequestValidator::consume_and_save`] uses up in the same step that
+/// saves the tokens replacing it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Consumed<'a> {
+    /// An authorization code (single use, RFC 6749 §4.1.2), as presented
+    /// by the client it must have been issued to.
+    AuthorizationCode {
+        /// The authenticated client.
+        client_id: &'a str,
+        /// The code.
+        code: &'a str,
+    },
+    /// A refresh token replaced by rotation (RFC 9700 §4.14.2).
+    RefreshToken {
+        /// The presented refresh token.
+        refresh_token: &'a str,
+    },
+}
+
+impl fmt::Debug for Consumed<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Consumed::AuthorizationCode { client_id, .. } => f
+                .debug_struct("AuthorizationCode")
+                .field("client_id", client_id)
+                .field("code", &"***")
+                .finish(),
+            Consumed::RefreshToken { .. } => f
+                .debug_struct("RefreshToken")
+                .field("refresh_token", &"***")
+                .finish(),
+        }
+    }
+}
+
 /// The host's side of the protocol: the methods of oauthlib's
 /// `RequestValidator`, with the same names, meanings and defaults, and the
 /// few additions that let the library own rotation and replay detection
@@ -367,10 +413,13 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
     /// whenever the client presents credentials. Used by: authorization
     /// code, password, refresh token (client credentials always requires it).
     ///
-    /// Default: true when the request carries an `Authorization` header or
-    /// a `client_secret`, or names a confidential client (or no client).
-    /// A wrong `false` cannot let a client with a secret in by `client_id`
-    /// alone: the library then still has it authenticated
+    /// Default: true when the request presents client credentials (an
+    /// `Authorization` header or a `client_secret`), without a lookup: the
+    /// client is looked up once, by whichever of
+    /// [`authenticate_client`](Self::authenticate_client) and
+    /// [`authenticate_client_id`](Self::authenticate_client_id) runs. A
+    /// `false` cannot let a client with a secret in by `client_id` alone:
+    /// the library then still has it authenticated
     /// ([`authenticate_client`](Self::authenticate_client)), or answers
     /// `invalid_client`.
     fn client_authentication_required(
@@ -568,12 +617,58 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
     /// was revoked meanwhile (see [`revoke_grant`](Self::revoke_grant)),
     /// or is no longer known and the token does not start it
     /// ([`IssuedToken::new_grant`]); the error is the token response, and
-    /// the tokens are never handed out.
+    /// the tokens are never handed out. Must save nothing and return
+    /// [`token_collision`] when the access token, or a new refresh token,
+    /// is already stored: a save never replaces another token's record.
+    /// Either way, nothing is half-written.
     fn save_bearer_token(
         &self,
         token: &IssuedToken,
         request: &OAuthRequest<'_>,
     ) -> Result<(), OAuthError>;
+
+    /// Spends `consumed` and saves `token`, the tokens that replace it, as
+    /// one step: the heart of the authorization code and the rotating
+    /// refresh token grants.
+    ///
+    /// - `Ok(true)`: this call spent the code (marked used, so that
+    ///   [`validate_code`](Self::validate_code) reports it
+    ///   [`CodeStatus::Used`]) or the refresh token (marked rotated, so
+    ///   that [`validate_refresh_token`](Self::validate_refresh_token)
+    ///   reports it [`RefreshTokenStatus::Rotated`]), and saved `token` as
+    ///   [`save_bearer_token`](Self::save_bearer_token) would.
+    /// - `Ok(false)`: a concurrent request spent it first (the code is
+    ///   used or unknown, the refresh token no longer active); nothing is
+    ///   saved. The library treats it as the replay or reuse it is:
+    ///   [`revoke_grant`](Self::revoke_grant), then `invalid_grant`.
+    /// - `Err`: nothing may have changed. The code or refresh token stays
+    ///   usable, so the client's retry of a request that failed on a
+    ///   storage error succeeds instead of being taken for an attack.
+    ///   [`grant_ended`] and [`token_collision`] are such errors.
+    ///
+    /// A store with transactions does all of it in one; in SQL terms, a
+    /// transaction that first claims the credential with a conditional
+    /// `UPDATE … WHERE used = 0` (or `state = 'active'`) and reads the
+    /// row count, then checks the grant and inserts the tokens. The
+    /// conditional update takes the row's write lock, so `READ COMMITTED`
+    /// is enough in PostgreSQL; SQLite's `BEGIN IMMEDIATE` serializes
+    /// writers.
+    ///
+    /// Default: [`defaults::consume_and_save`], the two steps of a store
+    /// without transactions:
+    /// [`invalidate_authorization_code`](Self::invalidate_authorization_code)
+    /// or [`invalidate_refresh_token`](Self::invalidate_refresh_token),
+    /// then [`save_token`](Self::save_token). Racing requests stay safe
+    /// (one wins the invalidation), but a failed save leaves the
+    /// credential spent and the retry is refused as a replay.
+    fn consume_and_save(
+        &self,
+        consumed: Consumed<'_>,
+        token: &IssuedToken,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        defaults::consume_and_save(self, consumed, token, request)
+    }
 
     /// Persists a token with its type's method. Only bearer tokens exist,
     /// so the default calls [`save_bearer_token`](Self::save_bearer_token).
@@ -731,17 +826,9 @@ pub mod defaults {
         validator: &V,
         request: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
-        if request.http.header("authorization").is_some()
-            || request.params.contains(Param::ClientSecret)
-        {
-            return Ok(true);
-        }
-        match request.params.get(Param::ClientId) {
-            Some(id) => Ok(validator
-                .find_client(id)?
-                .is_none_or(|c| c.is_confidential())),
-            None => Ok(true),
-        }
+        let _ = validator;
+        Ok(request.http.header("authorization").is_some()
+            || request.params.contains(Param::ClientSecret))
     }
 
     /// What [`RequestValidator::confirm_redirect_uri`] does unless a host
@@ -861,6 +948,28 @@ pub mod defaults {
         request: &OAuthRequest<'_>,
     ) -> Result<(), OAuthError> {
         validator.save_bearer_token(token, request)
+    }
+
+    /// What [`RequestValidator::consume_and_save`] does unless a host
+    /// overrides it: invalidate, then save, in two steps.
+    pub fn consume_and_save<V: RequestValidator + ?Sized>(
+        validator: &V,
+        consumed: Consumed<'_>,
+        token: &IssuedToken,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let spent = match consumed {
+            Consumed::AuthorizationCode { client_id, code } => {
+                validator.invalidate_authorization_code(client_id, code, request)?
+            }
+            Consumed::RefreshToken { refresh_token } => {
+                validator.invalidate_refresh_token(refresh_token, request)?
+            }
+        };
+        if spent {
+            validator.save_token(token, request)?;
+        }
+        Ok(spent)
     }
 
     /// What [`RequestValidator::validate_client_id`] does unless a host
