@@ -13,6 +13,101 @@
 //! usually [`OAuthError::server_error`] — never as a plain "no".
 //!
 //! Methods are called concurrently from every thread serving requests.
+//!
+//! # The storage contract
+//!
+//! Each request reads the server's clock once: [`OAuthRequest::now`]. A
+//! store makes every expiry decision against it, never against its own
+//! clock, and a purge run with the server's clock
+//! ([`Server::now`](crate::Server::now)) agrees with both.
+//!
+//! The client is looked up once per request, by
+//! [`find_client`](ClientLookup::find_client) inside whichever of
+//! [`authenticate_client`](RequestValidator::authenticate_client),
+//! [`authenticate_client_id`](RequestValidator::authenticate_client_id)
+//! or [`validate_client_id`](RequestValidator::validate_client_id) runs,
+//! and the record is handed to every later call.
+//!
+//! The calls of each flow, in order. A call that ends the flow with an
+//! error is the last; the hooks in *italics* are asked only in the case
+//! named. Reads need no more isolation than `READ COMMITTED`: every
+//! decision that must hold against concurrent requests is made again in a
+//! write step. **Writes** are marked; each must be atomic on its own.
+//!
+//! **Token request, every grant but client credentials** (authentication):
+//!
+//! | # | call | notes |
+//! |---|------|-------|
+//! | 1 | `client_authentication_required` | default: credentials presented |
+//! | 2 | `authenticate_client` or `authenticate_client_id` | one `find_client`; a client with a secret always goes through `authenticate_client` |
+//! | 3 | `validate_grant_type` | `unauthorized_client` if false |
+//!
+//! **Client credentials**: `authenticate_client` (confidential clients
+//! only), `validate_grant_type`, *`get_default_scopes`* (no `scope`
+//! sent), `validate_scopes`, then **`save_token`** (the default calls
+//! `save_bearer_token`).
+//!
+//! **Password**: authentication, `validate_user`, *`get_default_scopes`*,
+//! `validate_scopes`, `validate_grant_type("refresh_token")` (whether to
+//! issue a refresh token), then **`save_token`**: a new grant
+//! ([`IssuedToken::new_grant`]) when a refresh token starts one.
+//!
+//! **Authorization endpoint** (code and implicit): `validate_client_id`,
+//! `validate_redirect_uri` or *`get_default_redirect_uri`* (no
+//! `redirect_uri` sent), `validate_response_type`, *`get_default_scopes`*,
+//! `validate_scopes`, `is_pkce_required`. On the user's approval (the
+//! validated request carries the client along, so no lookup):
+//! **`save_authorization_code`** (code; the code starts its grant) or
+//! **`save_token`** (implicit).
+//!
+//! **Authorization code, token request**:
+//!
+//! | # | call | notes |
+//! |---|------|-------|
+//! | 1–3 | authentication | as above |
+//! | 4 | `validate_code` | [`CodeStatus::Used`]: *`get_code_challenge(_method)`* (no challenge handed back) to check the replay's proof, then **`revoke_grant`** if proven; `invalid_grant` |
+//! | 5 | *`get_code_challenge`*, *`get_code_challenge_method`* | only when [`ValidatedCode::code_challenge`] is `None` |
+//! | 6 | *`is_pkce_required`* | confidential client, code without a challenge |
+//! | 7 | *`get_default_redirect_uri`* | `redirect_uri` sent, none bound to the code |
+//! | 8 | `confirm_redirect_uri` | |
+//! | 9 | `validate_grant_type("refresh_token")` | whether to issue a refresh token |
+//! | 10 | **`consume_and_save`** | [`Consumed::AuthorizationCode`]; `false`: **`revoke_grant`**, `invalid_grant` |
+//!
+//! **Refresh token**:
+//!
+//! | # | call | notes |
+//! |---|------|-------|
+//! | 1–3 | authentication | as above |
+//! | 4 | `validate_refresh_token` | [`RefreshTokenStatus::Rotated`]: **`revoke_grant`**, `invalid_grant` |
+//! | 5 | `get_original_scopes`, *`is_within_original_scope`* | the latter when the asked scope is no subset |
+//! | 6 | `validate_scopes` | the new access token's scope; again with the original scope when rotating and narrower |
+//! | 7 | *`rotate_refresh_token`* | confidential clients; public ones always rotate |
+//! | 8 | `validate_grant_type("refresh_token")` | whether to issue a new refresh token |
+//! | 9 | **`consume_and_save`** (rotating) or **`save_token`** | [`Consumed::RefreshToken`]; `false`: **`revoke_grant`**, `invalid_grant` |
+//!
+//! **Revocation**: authentication, `introspect_token` (whose token is
+//! it?), **`revoke_token`**. **Introspection**: `authenticate_client`,
+//! `introspect_token`. **Resource**: `validate_bearer_token`.
+//!
+//! What each write must do atomically:
+//!
+//! - **`consume_and_save`**: check the credential is unspent, spend it,
+//!   and save the new tokens, as one transaction: a failed save leaves
+//!   the credential usable, a lost race saves nothing. A SQL store claims
+//!   the row with a conditional `UPDATE … WHERE` unspent and reads the
+//!   row count: the update's row lock serializes racing requests under
+//!   `READ COMMITTED` (PostgreSQL), and SQLite's `BEGIN IMMEDIATE`
+//!   serializes writers. The default, for stores without transactions,
+//!   spends first and saves second: race-safe, but a failed save leaves
+//!   the credential spent.
+//! - **`save_bearer_token`**: refuse, saving nothing, a token of a
+//!   revoked or ended grant ([`grant_ended`]) and a token value already
+//!   stored ([`token_collision`]). The grant check and the insert are one
+//!   transaction, or a revocation between them would let a token of a
+//!   revoked grant live.
+//! - **`revoke_grant`**: mark the grant revoked (so later saves for it
+//!   fail) and remove or revoke its tokens, in one transaction.
+//! - **`save_authorization_code`**: insert the code and its grant.
 
 use std::fmt;
 use std::sync::Arc;
