@@ -1780,6 +1780,23 @@ oap_status oap_ctx_param(const struct oap_ctx *ctx,
                          struct oap_str *value_out);
 
 /**
+ * The server's time for the request being served, seconds since the Unix
+ * epoch, written to `*now_out`: read once when the request arrived, the
+ * same instant the library decides expiry against. A store makes every
+ * expiry decision of the request with it (an expired code, access or
+ * refresh token, a grant whose last code or refresh token expired), so
+ * it never disagrees with the library, and a purge run with the same
+ * clock agrees with both. `OAP_STATUS_NOT_FOUND` in `find_client`, which
+ * runs outside any request (and needs no time).
+ *
+ * # Safety
+ * `ctx` is NULL or the running callback's context; `now_out` NULL or
+ * writable.
+ */
+oap_status oap_ctx_now(const struct oap_ctx *ctx,
+                       uint64_t *now_out);
+
+/**
  * The library version, e.g. "0.1.0" (static; also NUL-terminated).
  */
 struct oap_str oap_version(void);

@@ -698,3 +698,27 @@ pub unsafe extern "C" fn oap_ctx_param(
         })
     }
 }
+
+/// The server's time for the request being served, seconds since the Unix
+/// epoch, written to `*now_out`: read once when the request arrived, the
+/// same instant the library decides expiry against. A store makes every
+/// expiry decision of the request with it (an expired code, access or
+/// refresh token, a grant whose last code or refresh token expired), so
+/// it never disagrees with the library, and a purge run with the same
+/// clock agrees with both. `OAP_STATUS_NOT_FOUND` in `find_client`, which
+/// runs outside any request (and needs no time).
+///
+/// # Safety
+/// `ctx` is NULL or the running callback's context; `now_out` NULL or
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn oap_ctx_now(ctx: *const oap_ctx, now_out: *mut u64) -> oap_status {
+    panic::status(|| {
+        // SAFETY: `ctx` NULL or the running callback's context, `now_out`
+        // NULL or writable (contract).
+        let (ctx, now_out) = unsafe { (try_ref(ctx)?, Out::new(now_out)?) };
+        let request = ctx.request.ok_or(oap_status::NotFound)?;
+        now_out.write(request.now);
+        Ok(())
+    })
+}
