@@ -124,7 +124,8 @@ pub struct oap_ctx<'a> {
     /// token-info callbacks only (a reference: the other callbacks' contexts
     /// stay small and have nothing more to drop).
     pub(crate) token_info: Option<&'a mut Option<TokenInfo>>,
-    /// The tokens being saved (`save_bearer_token`, `save_token` only).
+    /// The tokens being saved (`save_bearer_token`, `save_token`,
+    /// `consume_and_save` only).
     pub(crate) issued: Option<&'a IssuedToken>,
     /// A setter failed or did not apply: the callback's answer is not trusted.
     pub(crate) failed: bool,
@@ -557,9 +558,9 @@ pub unsafe extern "C" fn oap_ctx_set_refresh_token_rotated(
     }
 }
 
-/// In `save_bearer_token` and `save_token`: the access token being saved,
-/// as a new `oap_token` written to `*token_out` (the caller owns it and
-/// frees it with `oap_token_free`), to hand back later from
+/// In `save_bearer_token`, `save_token` and `consume_and_save`: the access
+/// token being saved, as a new `oap_token` written to `*token_out` (the
+/// caller owns it and frees it with `oap_token_free`), to hand back later from
 /// `validate_bearer_token` and `introspect_token` with
 /// `oap_ctx_set_token`. Made from what the library issued, so nothing is
 /// checked or parsed: `OAP_TOKEN_TYPE_ACCESS_TOKEN`, `client_id`, the
