@@ -105,6 +105,13 @@ impl FfiValidator {
         Ok(FfiValidator { table })
     }
 
+    /// The table's `user_data`: the store, for a test that reaches it
+    /// beside the callbacks (a purge).
+    #[cfg(test)]
+    pub(crate) fn user_data(&self) -> *mut c_void {
+        self.table.user_data
+    }
+
     /// Runs one callback with a fresh context and maps its answer.
     fn call<'r>(
         &self,
