@@ -118,6 +118,16 @@
 #define OAP_TOKEN_TYPE_REFRESH_TOKEN 2
 
 /**
+ * An authorization code (single use, RFC 6749 §4.1.2).
+ */
+#define OAP_CONSUMED_AUTHORIZATION_CODE 1
+
+/**
+ * A refresh token replaced by rotation (RFC 9700 §4.14.2).
+ */
+#define OAP_CONSUMED_REFRESH_TOKEN 2
+
+/**
  * No challenge.
  */
 #define OAP_PKCE_NONE 0
@@ -829,7 +839,8 @@ typedef oap_cb_result (*oap_introspect_token_cb)(void *user_data,
                                                  struct oap_ctx *ctx);
 
 /**
- * `invalidate_authorization_code(client_id, code)` (required): mark the
+ * `invalidate_authorization_code(client_id, code)` (required unless
+ * `consume_and_save` is set: only its default calls this one): mark the
  * code used, keeping a record so `validate_code` reports a replay.
  * `OAP_CB_TRUE` if this call consumed it, `OAP_CB_FALSE` if a concurrent
  * request already had (atomically: single use). NULL: server_error.
@@ -879,8 +890,9 @@ typedef oap_cb_result (*oap_revoke_grant_cb)(void *user_data,
                                              struct oap_ctx *ctx);
 
 /**
- * `invalidate_refresh_token(refresh_token)` (required): mark it replaced
- * by rotation (from then on `validate_refresh_token` reports it with
+ * `invalidate_refresh_token(refresh_token)` (required unless
+ * `consume_and_save` is set: only its default calls this one): mark it
+ * replaced by rotation (from then on `validate_refresh_token` reports it with
  * `oap_ctx_set_refresh_token_rotated`). `OAP_CB_TRUE` if this call rotated
  * it, `OAP_CB_FALSE` if a concurrent refresh already had. `OAP_CB_FALSE`
  * is not a mere "no": two requests presented one refresh token, the reuse
@@ -1066,9 +1078,10 @@ typedef oap_cb_result (*oap_save_bearer_token_cb)(void *user_data,
 /**
  * `save_token(token)`: persist a token by its type, answering as
  * `save_bearer_token` does (including `OAP_CB_FALSE` for a revoked grant,
- * or an unknown one when `new_grant` is 0). The library saves every token through this
- * one; set it and `save_bearer_token` is never called (it may be NULL).
- * NULL: calls `save_bearer_token`.
+ * or an unknown one when `new_grant` is 0). The library saves every
+ * token through this one (except those `consume_and_save` saves, when it
+ * is set); set it and `save_bearer_token` is never called (it may be
+ * NULL). NULL: calls `save_bearer_token`.
  */
 typedef oap_cb_result (*oap_save_token_cb)(void *user_data,
                                            const struct oap_issued_token *token,
@@ -1174,16 +1187,90 @@ typedef oap_cb_result (*oap_validate_user_cb)(void *user_data,
                                               struct oap_ctx *ctx);
 
 /**
+ * What `consume_and_save` spends: `OAP_CONSUMED_*`.
+ */
+typedef uint32_t oap_consumed_kind;
+
+/**
+ * The credential `consume_and_save` spends, as it receives it. Borrowed:
+ * valid until the callback returns. The library writes it, so it has no
+ * `struct_size`: later versions append fields.
+ */
+typedef struct oap_consumed {
+  /**
+   * `OAP_CONSUMED_AUTHORIZATION_CODE` or `OAP_CONSUMED_REFRESH_TOKEN`.
+   */
+  oap_consumed_kind kind;
+  /**
+   * For a code, the authenticated client presenting it (spend the code
+   * only if it was issued to this client, as
+   * `invalidate_authorization_code` does); absent (NULL `ptr`) for a
+   * refresh token, whose client is the `client_id` of the tokens saved.
+   */
+  struct oap_str client_id;
+  /**
+   * The code, or the refresh token.
+   */
+  struct oap_str value;
+} oap_consumed;
+
+/**
+ * `consume_and_save(consumed, token)`: spend `consumed` (an authorization
+ * code being exchanged, or a refresh token being rotated) and save
+ * `token`, the tokens that replace it, as ONE atomic step. Called by the
+ * authorization code grant, and by the refresh token grant when it
+ * rotates, once the request is validated; the library then calls neither
+ * `invalidate_authorization_code` / `invalidate_refresh_token` nor
+ * `save_token` for it.
+ *
+ * Atomic: under one lock or in one transaction, check that `consumed` is
+ * unspent (a code not used and issued to `consumed->client_id`, a
+ * refresh token active), check that the save would succeed (as
+ * `save_bearer_token` checks it: the grant, no access or new refresh
+ * token already stored), then mark the code used (`validate_code` then
+ * reports it with `oap_ctx_set_code_used`) or the refresh token rotated
+ * (`validate_refresh_token` then reports it with
+ * `oap_ctx_set_refresh_token_rotated`) and store the tokens. Nothing
+ * half-written: no answer but `OAP_CB_TRUE` may leave anything changed.
+ *
+ * - `OAP_CB_TRUE`: this call spent it and saved the tokens.
+ * - `OAP_CB_FALSE`: nothing spent, nothing saved, because a concurrent
+ *   request already spent it (the code is used or unknown, the refresh
+ *   token no longer active): the replay or reuse the single-use rules
+ *   guard against, so the library calls `revoke_grant` for the tokens'
+ *   grant and answers `invalid_grant`. Answer it too when the tokens'
+ *   grant may not get them (revoked, or ended, where `save_bearer_token`
+ *   answers `OAP_CB_FALSE`): the request gets `invalid_grant` all the
+ *   same, and revoking a grant already revoked or ended changes nothing.
+ * - `OAP_CB_ERROR`: nothing changed (a storage failure, an access token
+ *   already stored). The library answers `server_error` (500), and the
+ *   code or refresh token stays usable: the client's retry succeeds
+ *   instead of being taken for a replay.
+ *
+ * `oap_ctx_issued_access_token` works here as in `save_bearer_token`.
+ * NULL (and in a table whose `struct_size` ends before this field): the
+ * two steps of a store without transactions, `invalidate_authorization_code`
+ * or `invalidate_refresh_token`, then (if it answered `OAP_CB_TRUE`)
+ * `save_token`. Racing requests stay safe, one wins the invalidation, but
+ * a save that fails after it leaves the credential spent, and the
+ * client's retry is refused as a replay (and revokes the grant).
+ */
+typedef oap_cb_result (*oap_consume_and_save_cb)(void *user_data,
+                                                 const struct oap_consumed *consumed,
+                                                 const struct oap_issued_token *token,
+                                                 struct oap_ctx *ctx);
+
+/**
  * The host's validator: the methods of oauthlib's `RequestValidator` (same
  * names, meanings and defaults) plus `find_client`, as callbacks.
  *
  * Zero-initialise it, set `struct_size = sizeof(oap_validator)`,
  * `user_data`, and the callbacks you implement. `oap_server_new` copies
  * the table. A NULL callback means the default documented on its type;
- * a *required* one (introspect_token, invalidate_authorization_code,
- * revoke_token, revoke_grant, invalidate_refresh_token,
- * save_authorization_code, save_bearer_token unless save_token is set,
- * validate_bearer_token,
+ * a *required* one (introspect_token, invalidate_authorization_code and
+ * invalidate_refresh_token unless consume_and_save is set, revoke_token,
+ * revoke_grant, save_authorization_code, save_bearer_token unless
+ * save_token is set, validate_bearer_token,
  * validate_code, validate_refresh_token, validate_scopes, and find_client
  * unless every default that uses it is replaced) left NULL makes the
  * request that needs it fail with `server_error` (HTTP 500).
@@ -1331,6 +1418,11 @@ typedef struct oap_validator {
    * See `oap_validate_user_cb`.
    */
   oap_validate_user_cb validate_user;
+  /**
+   * See `oap_consume_and_save_cb`. Added after the first version of
+   * this struct.
+   */
+  oap_consume_and_save_cb consume_and_save;
 } oap_validator;
 
 /**
@@ -1701,9 +1793,9 @@ oap_status oap_ctx_set_refresh_token_rotated(struct oap_ctx *ctx,
                                              struct oap_str grant_id);
 
 /**
- * In `save_bearer_token` and `save_token`: the access token being saved,
- * as a new `oap_token` written to `*token_out` (the caller owns it and
- * frees it with `oap_token_free`), to hand back later from
+ * In `save_bearer_token`, `save_token` and `consume_and_save`: the access
+ * token being saved, as a new `oap_token` written to `*token_out` (the
+ * caller owns it and frees it with `oap_token_free`), to hand back later from
  * `validate_bearer_token` and `introspect_token` with
  * `oap_ctx_set_token`. Made from what the library issued, so nothing is
  * checked or parsed: `OAP_TOKEN_TYPE_ACCESS_TOKEN`, `client_id`, the
@@ -1778,6 +1870,23 @@ oap_status oap_ctx_header(const struct oap_ctx *ctx,
 oap_status oap_ctx_param(const struct oap_ctx *ctx,
                          struct oap_str name,
                          struct oap_str *value_out);
+
+/**
+ * The server's time for the request being served, seconds since the Unix
+ * epoch, written to `*now_out`: read once when the request arrived, the
+ * same instant the library decides expiry against. A store makes every
+ * expiry decision of the request with it (an expired code, access or
+ * refresh token, a grant whose last code or refresh token expired), so
+ * it never disagrees with the library, and a purge run with the same
+ * clock agrees with both. `OAP_STATUS_NOT_FOUND` in `find_client`, which
+ * runs outside any request (and needs no time).
+ *
+ * # Safety
+ * `ctx` is NULL or the running callback's context; `now_out` NULL or
+ * writable.
+ */
+oap_status oap_ctx_now(const struct oap_ctx *ctx,
+                       uint64_t *now_out);
 
 /**
  * The library version, e.g. "0.1.0" (static; also NUL-terminated).

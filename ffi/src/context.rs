@@ -124,7 +124,8 @@ pub struct oap_ctx<'a> {
     /// token-info callbacks only (a reference: the other callbacks' contexts
     /// stay small and have nothing more to drop).
     pub(crate) token_info: Option<&'a mut Option<TokenInfo>>,
-    /// The tokens being saved (`save_bearer_token`, `save_token` only).
+    /// The tokens being saved (`save_bearer_token`, `save_token`,
+    /// `consume_and_save` only).
     pub(crate) issued: Option<&'a IssuedToken>,
     /// A setter failed or did not apply: the callback's answer is not trusted.
     pub(crate) failed: bool,
@@ -557,9 +558,9 @@ pub unsafe extern "C" fn oap_ctx_set_refresh_token_rotated(
     }
 }
 
-/// In `save_bearer_token` and `save_token`: the access token being saved,
-/// as a new `oap_token` written to `*token_out` (the caller owns it and
-/// frees it with `oap_token_free`), to hand back later from
+/// In `save_bearer_token`, `save_token` and `consume_and_save`: the access
+/// token being saved, as a new `oap_token` written to `*token_out` (the
+/// caller owns it and frees it with `oap_token_free`), to hand back later from
 /// `validate_bearer_token` and `introspect_token` with
 /// `oap_ctx_set_token`. Made from what the library issued, so nothing is
 /// checked or parsed: `OAP_TOKEN_TYPE_ACCESS_TOKEN`, `client_id`, the
@@ -697,4 +698,28 @@ pub unsafe extern "C" fn oap_ctx_param(
             Ok(param.and_then(|p| r.params.get(p)).map(oap_str::new))
         })
     }
+}
+
+/// The server's time for the request being served, seconds since the Unix
+/// epoch, written to `*now_out`: read once when the request arrived, the
+/// same instant the library decides expiry against. A store makes every
+/// expiry decision of the request with it (an expired code, access or
+/// refresh token, a grant whose last code or refresh token expired), so
+/// it never disagrees with the library, and a purge run with the same
+/// clock agrees with both. `OAP_STATUS_NOT_FOUND` in `find_client`, which
+/// runs outside any request (and needs no time).
+///
+/// # Safety
+/// `ctx` is NULL or the running callback's context; `now_out` NULL or
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn oap_ctx_now(ctx: *const oap_ctx, now_out: *mut u64) -> oap_status {
+    panic::status(|| {
+        // SAFETY: `ctx` NULL or the running callback's context, `now_out`
+        // NULL or writable (contract).
+        let (ctx, now_out) = unsafe { (try_ref(ctx)?, Out::new(now_out)?) };
+        let request = ctx.request.ok_or(oap_status::NotFound)?;
+        now_out.write(request.now);
+        Ok(())
+    })
 }

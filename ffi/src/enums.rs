@@ -1,6 +1,6 @@
 //! The C integer codes of the ABI and their conversions, in one place:
-//! token types, PKCE methods, grant bits, secret kinds and callback
-//! answers. Each is a `uint32_t` typedef with `#define`d values (not a C
+//! token types, PKCE methods, grant bits, secret kinds, what
+//! `consume_and_save` spends and callback answers. Each is a `uint32_t` typedef with `#define`d values (not a C
 //! `enum`: a value that comes *from* C may be anything, and is checked
 //! here, an unknown one becoming `OAP_STATUS_INVALID_PARAMETER` or, for a
 //! callback's answer, a failure).
@@ -87,6 +87,13 @@ pub const OAP_TOKEN_TYPE_NONE: u32 = 0;
 pub const OAP_TOKEN_TYPE_ACCESS_TOKEN: u32 = 1;
 /// A refresh token.
 pub const OAP_TOKEN_TYPE_REFRESH_TOKEN: u32 = 2;
+
+/// What `consume_and_save` spends: `OAP_CONSUMED_*`.
+pub type oap_consumed_kind = u32;
+/// An authorization code (single use, RFC 6749 §4.1.2).
+pub const OAP_CONSUMED_AUTHORIZATION_CODE: u32 = 1;
+/// A refresh token replaced by rotation (RFC 9700 §4.14.2).
+pub const OAP_CONSUMED_REFRESH_TOKEN: u32 = 2;
 
 /// A PKCE code challenge method (RFC 7636 §4.3).
 pub type oap_pkce_method = u32;

@@ -12,7 +12,8 @@
 //! ownership), `slice` (`oap_str` / `oap_bytes`), `status` (`oap_status`).
 //! `validator` is the callback table (`validator/table.rs`: what the
 //! header shows) and the adapter implementing the Rust trait over it
-//! (`validator/adapter.rs`).
+//! (`validator/adapter.rs`); its tests (`validator/conformance.rs`) run
+//! the storage conformance kit through that adapter on the C test store.
 //!
 //! Imports point one way: `server → config → validator → context →
 //! client, token → enums → status`, the plumbing (`slice → ffi, panic →

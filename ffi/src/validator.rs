@@ -4,6 +4,8 @@
 //! implements the Rust trait over a copy of that table.
 
 mod adapter;
+#[cfg(test)]
+mod conformance;
 mod table;
 
 pub(crate) use adapter::FfiValidator;

@@ -51,6 +51,11 @@ fn c_host_random_source() {
 }
 
 #[test]
+fn c_retry_after_a_failed_save() {
+    c_test("test_retry.c");
+}
+
+#[test]
 fn header_compiles_as_cxx() {
     let exe = compile(
         "CXX",

@@ -12,11 +12,11 @@ use provider::validator::{
     defaults, grant_ended, CodeStatus, RefreshTokenStatus, TokenInfo, TokenType,
 };
 use provider::{
-    AuthorizationCode, IssuedToken, OAuthError, OAuthRequest, RequestValidator, Scope,
+    AuthorizationCode, Consumed, IssuedToken, OAuthError, OAuthRequest, RequestValidator, Scope,
     ValidatedRefreshToken,
 };
 
-use super::table::{oap_authorization_code, oap_issued_token, oap_validator};
+use super::table::{oap_authorization_code, oap_consumed, oap_issued_token, oap_validator};
 use crate::client::FfiClient;
 use crate::context::{oap_ctx, Slot, Value};
 use crate::enums::{cb_answer, token_type_code};
@@ -103,6 +103,13 @@ impl FfiValidator {
         // readable bytes holding an oap_validator prefix.
         let table = unsafe { read_versioned(table) }?;
         Ok(FfiValidator { table })
+    }
+
+    /// The table's `user_data`: the store, for a test that reaches it
+    /// beside the callbacks (a purge).
+    #[cfg(test)]
+    pub(crate) fn user_data(&self) -> *mut c_void {
+        self.table.user_data
     }
 
     /// Runs one callback with a fresh context and maps its answer.
@@ -555,6 +562,24 @@ impl RequestValidator for FfiValidator {
             host_call!(cb(ud, &view, ctx))
         })?;
         saved.yes.then_some(()).ok_or_else(grant_ended)
+    }
+
+    fn consume_and_save(
+        &self,
+        consumed: Consumed<'_>,
+        token: &IssuedToken,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let Some(cb) = self.table.consume_and_save else {
+            return defaults::consume_and_save(self, consumed, token, request);
+        };
+        let (spent, view) = (oap_consumed::view(consumed), oap_issued_token::view(token));
+        let mut ctx = oap_ctx::new(Some(request), Slot::Nothing);
+        ctx.issued = Some(token);
+        let answer = self.call_in("consume_and_save", &mut ctx, |ud, ctx| {
+            host_call!(cb(ud, &spent, &view, ctx))
+        })?;
+        Ok(answer.yes)
     }
 
     fn validate_bearer_token(

@@ -1,14 +1,18 @@
 //! The callback table, as the header shows it: the callbacks' typedefs
 //! (`oap_*_cb`), the borrowed views some of them receive
-//! (`oap_authorization_code`, `oap_issued_token`), and the `oap_validator`
+//! (`oap_authorization_code`, `oap_issued_token`, `oap_consumed`), and the
+//! `oap_validator`
 //! struct that holds them. No behaviour: [`super::adapter`] runs them.
 
 use std::ffi::c_void;
 
-use provider::{AuthorizationCode, IssuedToken};
+use provider::{AuthorizationCode, Consumed, IssuedToken};
 
 use crate::context::oap_ctx;
-use crate::enums::{oap_cb_result, oap_pkce_method, oap_token_type, pkce_code};
+use crate::enums::{
+    oap_cb_result, oap_consumed_kind, oap_pkce_method, oap_token_type, pkce_code,
+    OAP_CONSUMED_AUTHORIZATION_CODE, OAP_CONSUMED_REFRESH_TOKEN,
+};
 use crate::ffi::Versioned;
 use crate::slice::oap_str;
 
@@ -94,6 +98,23 @@ pub struct oap_issued_token {
     /// or it was revoked, the save must be refused. Added after the
     /// first version of this struct.
     pub new_grant: u8,
+}
+
+/// The credential `consume_and_save` spends, as it receives it. Borrowed:
+/// valid until the callback returns. The library writes it, so it has no
+/// `struct_size`: later versions append fields.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct oap_consumed {
+    /// `OAP_CONSUMED_AUTHORIZATION_CODE` or `OAP_CONSUMED_REFRESH_TOKEN`.
+    pub kind: oap_consumed_kind,
+    /// For a code, the authenticated client presenting it (spend the code
+    /// only if it was issued to this client, as
+    /// `invalidate_authorization_code` does); absent (NULL `ptr`) for a
+    /// refresh token, whose client is the `client_id` of the tokens saved.
+    pub client_id: oap_str,
+    /// The code, or the refresh token.
+    pub value: oap_str,
 }
 
 /// `find_client(client_id)`: the registered client `client_id`. Called to
@@ -208,7 +229,8 @@ pub type oap_introspect_token_cb = Option<
         ctx: *mut oap_ctx,
     ) -> oap_cb_result,
 >;
-/// `invalidate_authorization_code(client_id, code)` (required): mark the
+/// `invalidate_authorization_code(client_id, code)` (required unless
+/// `consume_and_save` is set: only its default calls this one): mark the
 /// code used, keeping a record so `validate_code` reports a replay.
 /// `OAP_CB_TRUE` if this call consumed it, `OAP_CB_FALSE` if a concurrent
 /// request already had (atomically: single use). NULL: server_error.
@@ -263,8 +285,9 @@ pub type oap_revoke_grant_cb = Option<
         ctx: *mut oap_ctx,
     ) -> oap_cb_result,
 >;
-/// `invalidate_refresh_token(refresh_token)` (required): mark it replaced
-/// by rotation (from then on `validate_refresh_token` reports it with
+/// `invalidate_refresh_token(refresh_token)` (required unless
+/// `consume_and_save` is set: only its default calls this one): mark it
+/// replaced by rotation (from then on `validate_refresh_token` reports it with
 /// `oap_ctx_set_refresh_token_rotated`). `OAP_CB_TRUE` if this call rotated
 /// it, `OAP_CB_FALSE` if a concurrent refresh already had. `OAP_CB_FALSE`
 /// is not a mere "no": two requests presented one refresh token, the reuse
@@ -320,12 +343,60 @@ pub type oap_save_bearer_token_cb = Option<
 >;
 /// `save_token(token)`: persist a token by its type, answering as
 /// `save_bearer_token` does (including `OAP_CB_FALSE` for a revoked grant,
-/// or an unknown one when `new_grant` is 0). The library saves every token through this
-/// one; set it and `save_bearer_token` is never called (it may be NULL).
-/// NULL: calls `save_bearer_token`.
+/// or an unknown one when `new_grant` is 0). The library saves every
+/// token through this one (except those `consume_and_save` saves, when it
+/// is set); set it and `save_bearer_token` is never called (it may be
+/// NULL). NULL: calls `save_bearer_token`.
 pub type oap_save_token_cb = Option<
     unsafe extern "C" fn(
         user_data: *mut c_void,
+        token: *const oap_issued_token,
+        ctx: *mut oap_ctx,
+    ) -> oap_cb_result,
+>;
+/// `consume_and_save(consumed, token)`: spend `consumed` (an authorization
+/// code being exchanged, or a refresh token being rotated) and save
+/// `token`, the tokens that replace it, as ONE atomic step. Called by the
+/// authorization code grant, and by the refresh token grant when it
+/// rotates, once the request is validated; the library then calls neither
+/// `invalidate_authorization_code` / `invalidate_refresh_token` nor
+/// `save_token` for it.
+///
+/// Atomic: under one lock or in one transaction, check that `consumed` is
+/// unspent (a code not used and issued to `consumed->client_id`, a
+/// refresh token active), check that the save would succeed (as
+/// `save_bearer_token` checks it: the grant, no access or new refresh
+/// token already stored), then mark the code used (`validate_code` then
+/// reports it with `oap_ctx_set_code_used`) or the refresh token rotated
+/// (`validate_refresh_token` then reports it with
+/// `oap_ctx_set_refresh_token_rotated`) and store the tokens. Nothing
+/// half-written: no answer but `OAP_CB_TRUE` may leave anything changed.
+///
+/// - `OAP_CB_TRUE`: this call spent it and saved the tokens.
+/// - `OAP_CB_FALSE`: nothing spent, nothing saved, because a concurrent
+///   request already spent it (the code is used or unknown, the refresh
+///   token no longer active): the replay or reuse the single-use rules
+///   guard against, so the library calls `revoke_grant` for the tokens'
+///   grant and answers `invalid_grant`. Answer it too when the tokens'
+///   grant may not get them (revoked, or ended, where `save_bearer_token`
+///   answers `OAP_CB_FALSE`): the request gets `invalid_grant` all the
+///   same, and revoking a grant already revoked or ended changes nothing.
+/// - `OAP_CB_ERROR`: nothing changed (a storage failure, an access token
+///   already stored). The library answers `server_error` (500), and the
+///   code or refresh token stays usable: the client's retry succeeds
+///   instead of being taken for a replay.
+///
+/// `oap_ctx_issued_access_token` works here as in `save_bearer_token`.
+/// NULL (and in a table whose `struct_size` ends before this field): the
+/// two steps of a store without transactions, `invalidate_authorization_code`
+/// or `invalidate_refresh_token`, then (if it answered `OAP_CB_TRUE`)
+/// `save_token`. Racing requests stay safe, one wins the invalidation, but
+/// a save that fails after it leaves the credential spent, and the
+/// client's retry is refused as a replay (and revokes the grant).
+pub type oap_consume_and_save_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        consumed: *const oap_consumed,
         token: *const oap_issued_token,
         ctx: *mut oap_ctx,
     ) -> oap_cb_result,
@@ -445,10 +516,10 @@ pub type oap_validate_user_cb = Option<
 /// Zero-initialise it, set `struct_size = sizeof(oap_validator)`,
 /// `user_data`, and the callbacks you implement. `oap_server_new` copies
 /// the table. A NULL callback means the default documented on its type;
-/// a *required* one (introspect_token, invalidate_authorization_code,
-/// revoke_token, revoke_grant, invalidate_refresh_token,
-/// save_authorization_code, save_bearer_token unless save_token is set,
-/// validate_bearer_token,
+/// a *required* one (introspect_token, invalidate_authorization_code and
+/// invalidate_refresh_token unless consume_and_save is set, revoke_token,
+/// revoke_grant, save_authorization_code, save_bearer_token unless
+/// save_token is set, validate_bearer_token,
 /// validate_code, validate_refresh_token, validate_scopes, and find_client
 /// unless every default that uses it is replaced) left NULL makes the
 /// request that needs it fail with `server_error` (HTTP 500).
@@ -533,12 +604,16 @@ pub struct oap_validator {
     pub validate_scopes: oap_validate_scopes_cb,
     /// See `oap_validate_user_cb`.
     pub validate_user: oap_validate_user_cb,
+    /// See `oap_consume_and_save_cb`. Added after the first version of
+    /// this struct.
+    pub consume_and_save: oap_consume_and_save_cb,
 }
 
 // SAFETY: #[repr(C)], struct_size first, every field valid when zero (NULL
-// user_data, None callbacks).
+// user_data, None callbacks); the first version ends before
+// `consume_and_save`.
 unsafe impl Versioned for oap_validator {
-    const FIRST_VERSION_SIZE: usize = std::mem::size_of::<oap_validator>();
+    const FIRST_VERSION_SIZE: usize = std::mem::offset_of!(oap_validator, consume_and_save);
 }
 
 impl oap_authorization_code {
@@ -577,6 +652,24 @@ impl oap_issued_token {
             issued_at: token.issued_at,
             refresh_expires_at: token.refresh_expires_at.unwrap_or(0),
             new_grant: u8::from(token.new_grant),
+        }
+    }
+}
+
+impl oap_consumed {
+    /// The view of `consumed` passed to `consume_and_save`.
+    pub(crate) fn view(consumed: Consumed<'_>) -> Self {
+        match consumed {
+            Consumed::AuthorizationCode { client_id, code } => oap_consumed {
+                kind: OAP_CONSUMED_AUTHORIZATION_CODE,
+                client_id: oap_str::new(client_id),
+                value: oap_str::new(code),
+            },
+            Consumed::RefreshToken { refresh_token } => oap_consumed {
+                kind: OAP_CONSUMED_REFRESH_TOKEN,
+                client_id: oap_str::NONE,
+                value: oap_str::new(refresh_token),
+            },
         }
     }
 }

@@ -21,8 +21,16 @@
  * so that tokens of a grant revoked or ended while a request was served
  * are refused at the save.
  *
- * A fixture, not a production store: nothing is freed before
- * memstore_free(), and revoking a grant scans every token.
+ * The storage contract, as MemoryValidator keeps it: a code is spent, or
+ * a refresh token rotated, in the same step that saves the tokens
+ * replacing it (consume_and_save, under the one mutex), so a refused save
+ * leaves it usable; a save never replaces a stored code or token; every
+ * expiry decision is made at the request's time (oap_ctx_now), and
+ * memstore_purge forgets, at a time the caller gives, what has expired.
+ *
+ * A fixture, not a production store: nothing is forgotten before
+ * memstore_purge() or memstore_free(), and revoking a grant scans every
+ * token.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "memstore.h"
@@ -33,7 +41,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* ---- strings ---- */
 
@@ -104,8 +111,6 @@ static bool scopes_within(text allowed, oap_str want) {
     return true;
 }
 
-static uint64_t now(void) { return (uint64_t)time(NULL); }
-
 /* ---- a string-keyed hash table (open addressing, linear probing) ---- */
 
 typedef struct table {
@@ -149,13 +154,16 @@ static void **slot(table *t, oap_str key, bool *found) {
     return &t->values[i];
 }
 
-static void table_init(table *t) {
-    t->cap = 64;
+
+static void table_alloc(table *t, size_t cap) {
+    t->cap = cap;
     t->len = 0;
     t->keys = calloc(t->cap, sizeof *t->keys);
     t->values = calloc(t->cap, sizeof *t->values);
     if (t->keys == NULL || t->values == NULL) abort();
 }
+
+static void table_init(table *t) { table_alloc(t, 64); }
 
 /* The value under `key`; NULL when absent (or `key` is). */
 static void *table_get(table *t, oap_str key) {
@@ -166,26 +174,46 @@ static void *table_get(table *t, oap_str key) {
     return found ? *v : NULL;
 }
 
+/* Moves an entry (its key not copied) into a table that lacks it. */
+static void move_into(table *t, text key, void *value) {
+    bool found;
+    void **v = slot(t, view(key), &found);
+    t->keys[v - t->values] = key;
+    *v = value;
+    t->len++;
+}
+
 static void grow(table *t) {
     table bigger;
     size_t i;
-    bigger.cap = t->cap * 2;
-    bigger.len = 0;
-    bigger.keys = calloc(bigger.cap, sizeof *bigger.keys);
-    bigger.values = calloc(bigger.cap, sizeof *bigger.values);
-    if (bigger.keys == NULL || bigger.values == NULL) abort();
+    table_alloc(&bigger, t->cap * 2);
+    for (i = 0; i < t->cap; i++)
+        if (t->keys[i].ptr != NULL) move_into(&bigger, t->keys[i], t->values[i]);
+    free(t->keys);
+    free(t->values);
+    *t = bigger;
+}
+
+/* Keeps the entries `keep` accepts at time `at` and frees the others, key
+ * and value. The table is rebuilt: with linear probing, emptying a slot
+ * would hide the keys probed past it. */
+static void table_retain(table *t, bool (*keep)(const void *value, uint64_t at), uint64_t at,
+                         void (*free_value)(void *)) {
+    table kept;
+    size_t i;
+    table_alloc(&kept, t->cap);
     for (i = 0; i < t->cap; i++) {
-        if (t->keys[i].ptr != NULL) {
-            bool found;
-            void **v = slot(&bigger, view(t->keys[i]), &found);
-            bigger.keys[v - bigger.values] = t->keys[i];
-            *v = t->values[i];
-            bigger.len++;
+        if (t->keys[i].ptr == NULL) continue;
+        if (keep(t->values[i], at)) {
+            move_into(&kept, t->keys[i], t->values[i]);
+        } else {
+            drop(&t->keys[i]);
+            free_value(t->values[i]);
         }
     }
     free(t->keys);
     free(t->values);
-    *t = bigger;
+    *t = kept;
 }
 
 /* Inserts (the key is copied) or replaces; returns the value replaced,
@@ -256,6 +284,11 @@ typedef struct grant_record {
     uint64_t ends_at;
 } grant_record;
 
+/* Whether a refresh token expiring at `expires_at` (0: never) is past it. */
+static bool refresh_expired(const refresh_record *r, uint64_t t) {
+    return r->expires_at != 0 && r->expires_at <= t;
+}
+
 /* ---- call counts and forced answers ---- */
 
 enum callback {
@@ -275,6 +308,7 @@ enum callback {
     CB_REVOKE_TOKEN,
     CB_REVOKE_GRANT,
     CB_VALIDATE_USER,
+    CB_CONSUME_AND_SAVE,
     CB_COUNT
 };
 
@@ -287,6 +321,7 @@ static const char *const callback_names[CB_COUNT] = {
     "introspect_token",    "validate_refresh_token",
     "invalidate_refresh_token", "revoke_token",
     "revoke_grant",        "validate_user",
+    "consume_and_save",
 };
 
 static int callback_index(const char *name) {
@@ -448,6 +483,37 @@ unsigned memstore_calls(memstore *s, const char *name) {
     return cb < 0 ? 0 : atomic_load(&s->calls[cb]);
 }
 
+static bool code_live(const void *p, uint64_t at) {
+    return ((const code_record *)p)->expires_at > at;
+}
+
+static bool access_live(const void *p, uint64_t at) {
+    const access_record *a = p;
+    return !a->revoked && a->expires_at > at;
+}
+
+/* Rotated refresh tokens stay until they expire: their reuse must still
+ * revoke the grant. */
+static bool refresh_live(const void *p, uint64_t at) {
+    const refresh_record *r = p;
+    return !r->revoked && !refresh_expired(r, at);
+}
+
+/* A grant, and with it its revocation, stays until its last code and
+ * refresh token expired: none can be presented after. */
+static bool grant_live(const void *p, uint64_t at) {
+    return ((const grant_record *)p)->ends_at > at;
+}
+
+void memstore_purge(memstore *s, uint64_t now) {
+    pthread_mutex_lock(&s->lock);
+    table_retain(&s->codes, code_live, now, free_code);
+    table_retain(&s->access, access_live, now, free_access);
+    table_retain(&s->refresh, refresh_live, now, free_refresh);
+    table_retain(&s->grants, grant_live, now, free);
+    pthread_mutex_unlock(&s->lock);
+}
+
 static client *find_client(memstore *s, oap_str id) {
     client *c;
     pthread_rwlock_rdlock(&s->clients_lock);
@@ -456,11 +522,11 @@ static client *find_client(memstore *s, oap_str id) {
     return c; /* clients are replaced only while no request runs */
 }
 
-/* The grant's record, NULL when unknown or ended (its last code or refresh
- * token expired: a sweep would have dropped it). Under the lock. */
-static grant_record *find_grant_locked(memstore *s, oap_str grant_id) {
+/* The grant's record, NULL when unknown or ended at `t` (its last code or
+ * refresh token expired: a purge would have dropped it). Under the lock. */
+static grant_record *find_grant_locked(memstore *s, oap_str grant_id, uint64_t t) {
     grant_record *g = table_get(&s->grants, grant_id);
-    return g != NULL && g->ends_at > now() ? g : NULL;
+    return g != NULL && g->ends_at > t ? g : NULL;
 }
 
 /* Records the grant (or extends its record) until ends_at. Under the lock. */
@@ -480,7 +546,7 @@ static void keep_grant_locked(memstore *s, oap_str grant_id, uint64_t ends_at) {
 
 /* Revokes every token of the grant, and the grant. Under the lock. */
 static void revoke_grant_locked(memstore *s, oap_str grant_id) {
-    grant_record *g = find_grant_locked(s, grant_id);
+    grant_record *g = table_get(&s->grants, grant_id);
     size_t i;
     for (i = 0; i < s->access.cap; i++) {
         access_record *a = s->access.values[i];
@@ -494,6 +560,62 @@ static void revoke_grant_locked(memstore *s, oap_str grant_id) {
     /* A grant no longer known needs no mark: a late save of it is refused
        anyway. */
     if (g != NULL) g->revoked = true;
+}
+
+/* The records `token` is saved as, made before the lock is taken: the
+ * access token (the library's record of it, oap_ctx_issued_access_token)
+ * and, when it is new, the refresh token (else *refresh is NULL). False
+ * when the library's record cannot be had. */
+static bool new_records(const oap_issued_token *token, oap_ctx *ctx, access_record **access,
+                        refresh_record **refresh) {
+    access_record *a = calloc(1, sizeof *a);
+    refresh_record *r = NULL;
+    if (a == NULL) abort();
+    /* The library's TokenInfo of what it issued, as MemoryValidator builds
+     * its AccessRecord from the IssuedToken: nothing parsed again. */
+    if (oap_ctx_issued_access_token(ctx, &a->info) != OAP_STATUS_OK) {
+        free(a);
+        return false;
+    }
+    a->expires_at = token->issued_at + token->expires_in;
+    if (token->refresh_token.ptr != NULL && token->refresh_token_is_new) {
+        r = calloc(1, sizeof *r);
+        if (r == NULL) abort();
+        r->client_id = copy(token->client_id);
+        r->user = copy(token->user);
+        r->scopes = copy(token->refresh_scopes);
+        r->grant_id = copy(token->grant_id);
+        r->issued_at = token->issued_at;
+        r->expires_at = token->refresh_expires_at;
+    }
+    *access = a;
+    *refresh = r;
+    return true;
+}
+
+/* Whether `token` may be saved at `t`: OAP_CB_TRUE; OAP_CB_FALSE when its
+ * grant may not get it (revoked, or ended and not new); OAP_CB_ERROR when
+ * its access token, or its new refresh token, is already stored: a save
+ * never replaces another token's record. Under the lock; changes nothing. */
+static oap_cb_result check_save_locked(memstore *s, const oap_issued_token *token, uint64_t t) {
+    if (table_get(&s->access, token->access_token) != NULL) return OAP_CB_ERROR;
+    if (token->refresh_token_is_new && table_get(&s->refresh, token->refresh_token) != NULL)
+        return OAP_CB_ERROR;
+    if (token->grant_id.ptr != NULL) {
+        grant_record *g = find_grant_locked(s, token->grant_id, t);
+        if (g != NULL ? g->revoked : !token->new_grant) return OAP_CB_FALSE;
+    }
+    return OAP_CB_TRUE;
+}
+
+/* Stores the records of `token`, which check_save_locked accepted, and
+ * keeps its grant known as long as its refresh token. Under the lock. */
+static void save_locked(memstore *s, const oap_issued_token *token, access_record *a,
+                        refresh_record *r) {
+    keep_grant_locked(s, token->grant_id,
+                      token->refresh_expires_at != 0 ? token->refresh_expires_at : token->issued_at);
+    table_put(&s->access, token->access_token, a);
+    if (r != NULL) table_put(&s->refresh, token->refresh_token, r);
 }
 
 /* ---- callbacks ---- */
@@ -550,23 +672,31 @@ static oap_cb_result cb_save_authorization_code(void *ud, oap_str client_id,
     r->grant_id = copy(code->grant_id);
     r->expires_at = code->expires_at;
     pthread_mutex_lock(&s->lock);
-    r = table_put(&s->codes, code->code, r);
-    /* A code starts its grant, which lasts at least as long as the code. */
-    keep_grant_locked(s, code->grant_id, code->expires_at);
+    /* A stored code is never replaced: the earlier one's holder would
+       get this one's grant. */
+    if (table_get(&s->codes, code->code) == NULL) {
+        table_put(&s->codes, code->code, r);
+        /* A code starts its grant, which lasts at least as long as the code. */
+        keep_grant_locked(s, code->grant_id, code->expires_at);
+        r = NULL;
+    }
     pthread_mutex_unlock(&s->lock);
-    if (r != NULL) free_code(r);
-    return OAP_CB_TRUE;
+    if (r == NULL) return OAP_CB_TRUE;
+    free_code(r);
+    return OAP_CB_ERROR;
 }
 
 static oap_cb_result cb_validate_code(void *ud, oap_str client_id, oap_str code, oap_ctx *ctx) {
     oap_cb_result result = OAP_CB_FALSE;
     code_record *r;
     bool with_challenge;
+    uint64_t t;
     ENTER(ud, CB_VALIDATE_CODE);
+    if (oap_ctx_now(ctx, &t) != OAP_STATUS_OK) return OAP_CB_ERROR;
     with_challenge = atomic_load_explicit(&s->challenge_in_code_info, memory_order_relaxed);
     pthread_mutex_lock(&s->lock);
     r = table_get(&s->codes, code);
-    if (r != NULL && same(r->client_id, client_id) && r->expires_at > now()) {
+    if (r != NULL && same(r->client_id, client_id) && r->expires_at > t) {
         if (r->used) {
             /* A replay. With the code's challenge, a public client's replay
                revokes the grant only with the matching verifier, and the
@@ -638,51 +768,64 @@ static oap_cb_result cb_invalidate_authorization_code(void *ud, oap_str client_i
 }
 
 static oap_cb_result cb_save_bearer_token(void *ud, const oap_issued_token *token, oap_ctx *ctx) {
-    access_record *a, *old_access = NULL;
-    refresh_record *r = NULL, *old_refresh = NULL;
-    oap_cb_result result = OAP_CB_TRUE;
+    access_record *a;
+    refresh_record *r;
+    oap_cb_result result;
+    uint64_t t;
     ENTER(ud, CB_SAVE_BEARER_TOKEN);
-    a = calloc(1, sizeof *a);
-    if (a == NULL) abort();
-    /* The library's TokenInfo of what it issued, as MemoryValidator builds
-     * its AccessRecord from the IssuedToken: nothing parsed again. */
-    if (oap_ctx_issued_access_token(ctx, &a->info) != OAP_STATUS_OK) {
-        free(a);
+    if (oap_ctx_now(ctx, &t) != OAP_STATUS_OK || !new_records(token, ctx, &a, &r))
         return OAP_CB_ERROR;
-    }
-    a->expires_at = token->issued_at + token->expires_in;
-    if (token->refresh_token.ptr != NULL && token->refresh_token_is_new) {
-        r = calloc(1, sizeof *r);
-        if (r == NULL) abort();
-        r->client_id = copy(token->client_id);
-        r->user = copy(token->user);
-        r->scopes = copy(token->refresh_scopes);
-        r->grant_id = copy(token->grant_id);
-        r->issued_at = token->issued_at;
-        r->expires_at = token->refresh_expires_at;
-    }
     pthread_mutex_lock(&s->lock);
-    if (token->grant_id.ptr != NULL) {
-        grant_record *g = find_grant_locked(s, token->grant_id);
-        /* Revoked meanwhile, or ended (unknown) and not new: refused. */
-        if (g != NULL ? g->revoked : !token->new_grant)
-            result = OAP_CB_FALSE;
-        else
-            keep_grant_locked(s, token->grant_id,
-                              token->refresh_expires_at != 0 ? token->refresh_expires_at
-                                                             : token->issued_at);
+    result = check_save_locked(s, token, t);
+    if (result == OAP_CB_TRUE) save_locked(s, token, a, r);
+    pthread_mutex_unlock(&s->lock);
+    if (result != OAP_CB_TRUE) {
+        free_access(a);
+        if (r != NULL) free_refresh(r);
+    }
+    return result;
+}
+
+/* Spends the code, or rotates the refresh token, and saves the tokens
+ * replacing it in one step under the lock: first whether it is unspent,
+ * then whether the save would succeed, and only then both changes, so an
+ * answer other than OAP_CB_TRUE leaves everything as it was (a refused
+ * save leaves the credential usable for the client's retry). */
+static oap_cb_result cb_consume_and_save(void *ud, const oap_consumed *consumed,
+                                         const oap_issued_token *token, oap_ctx *ctx) {
+    access_record *a;
+    refresh_record *r, *spent_refresh = NULL;
+    code_record *spent_code = NULL;
+    oap_cb_result result = OAP_CB_FALSE;
+    uint64_t t;
+    ENTER(ud, CB_CONSUME_AND_SAVE);
+    if (oap_ctx_now(ctx, &t) != OAP_STATUS_OK || !new_records(token, ctx, &a, &r))
+        return OAP_CB_ERROR;
+    pthread_mutex_lock(&s->lock);
+    switch (consumed->kind) {
+    case OAP_CONSUMED_AUTHORIZATION_CODE:
+        spent_code = table_get(&s->codes, consumed->value);
+        if (spent_code != NULL && !spent_code->used && same(spent_code->client_id, consumed->client_id))
+            result = check_save_locked(s, token, t);
+        break;
+    case OAP_CONSUMED_REFRESH_TOKEN:
+        spent_refresh = table_get(&s->refresh, consumed->value);
+        if (spent_refresh != NULL && !spent_refresh->rotated && !spent_refresh->revoked)
+            result = check_save_locked(s, token, t);
+        break;
+    default:
+        result = OAP_CB_ERROR; /* a kind of a later version: not understood */
     }
     if (result == OAP_CB_TRUE) {
-        old_access = table_put(&s->access, token->access_token, a);
-        if (r != NULL) old_refresh = table_put(&s->refresh, token->refresh_token, r);
-        a = NULL;
-        r = NULL;
+        if (spent_code != NULL) spent_code->used = true;
+        if (spent_refresh != NULL) spent_refresh->rotated = true;
+        save_locked(s, token, a, r);
     }
     pthread_mutex_unlock(&s->lock);
-    if (a != NULL) free_access(a);
-    if (r != NULL) free_refresh(r);
-    if (old_access != NULL) free_access(old_access);
-    if (old_refresh != NULL) free_refresh(old_refresh);
+    if (result != OAP_CB_TRUE) {
+        free_access(a);
+        if (r != NULL) free_refresh(r);
+    }
     return result;
 }
 
@@ -690,12 +833,14 @@ static oap_cb_result cb_validate_bearer_token(void *ud, oap_str token, const oap
                                               size_t scopes_len, oap_ctx *ctx) {
     oap_cb_result result = OAP_CB_FALSE;
     access_record *a;
+    uint64_t t;
     (void)scopes;
     (void)scopes_len; /* the library checks the required scopes */
     ENTER(ud, CB_VALIDATE_BEARER_TOKEN);
+    if (oap_ctx_now(ctx, &t) != OAP_STATUS_OK) return OAP_CB_ERROR;
     pthread_mutex_lock(&s->lock);
     a = table_get(&s->access, token);
-    if (a != NULL && !a->revoked && a->expires_at > now())
+    if (a != NULL && !a->revoked && a->expires_at > t)
         result = OK(oap_ctx_set_token(ctx, a->info));
     pthread_mutex_unlock(&s->lock);
     return result;
@@ -706,15 +851,16 @@ static oap_cb_result cb_introspect_token(void *ud, oap_str token, oap_token_type
     oap_cb_result result = OAP_CB_FALSE;
     access_record *a;
     refresh_record *r;
-    uint64_t t = now();
+    uint64_t t;
     (void)hint; /* every type is tried, access tokens first */
     ENTER(ud, CB_INTROSPECT_TOKEN);
+    if (oap_ctx_now(ctx, &t) != OAP_STATUS_OK) return OAP_CB_ERROR;
     pthread_mutex_lock(&s->lock);
     a = table_get(&s->access, token);
     if (a != NULL) {
         if (!a->revoked && a->expires_at > t) result = OK(oap_ctx_set_token(ctx, a->info));
     } else if ((r = table_get(&s->refresh, token)) != NULL && !r->rotated && !r->revoked &&
-               (r->expires_at == 0 || r->expires_at > t)) {
+               !refresh_expired(r, t)) {
         oap_token_info info;
         memset(&info, 0, sizeof info);
         info.struct_size = sizeof info;
@@ -736,7 +882,9 @@ static oap_cb_result cb_validate_refresh_token(void *ud, oap_str refresh_token, 
                                                oap_ctx *ctx) {
     oap_cb_result result = OAP_CB_FALSE;
     refresh_record *r;
+    uint64_t t;
     ENTER(ud, CB_VALIDATE_REFRESH_TOKEN);
+    if (oap_ctx_now(ctx, &t) != OAP_STATUS_OK) return OAP_CB_ERROR;
     pthread_mutex_lock(&s->lock);
     r = table_get(&s->refresh, refresh_token);
     if (r == NULL || !same(r->client_id, client_id)) {
@@ -745,7 +893,7 @@ static oap_cb_result cb_validate_refresh_token(void *ud, oap_str refresh_token, 
         /* A reuse, reported whatever happened since: the library revokes
            the grant. */
         result = OK(oap_ctx_set_refresh_token_rotated(ctx, view(r->grant_id)));
-    } else if (!r->revoked && (r->expires_at == 0 || r->expires_at > now())) {
+    } else if (!r->revoked && !refresh_expired(r, t)) {
         oap_refresh_token_info info;
         memset(&info, 0, sizeof info);
         info.struct_size = sizeof info;
@@ -825,5 +973,6 @@ oap_validator memstore_validator(memstore *store) {
     v.validate_refresh_token = cb_validate_refresh_token;
     v.validate_scopes = cb_validate_scopes;
     v.validate_user = cb_validate_user;
+    v.consume_and_save = cb_consume_and_save;
     return v;
 }

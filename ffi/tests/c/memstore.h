@@ -34,10 +34,19 @@ void memstore_force(memstore *store, const char *name, oap_cb_result answer);
  * to them (the default). */
 void memstore_challenge_in_code_info(memstore *store, bool enabled);
 
+/* Forgets what has expired at `now` (seconds since the Unix epoch, the
+ * server's clock): codes, access tokens, refresh tokens and grants, and
+ * revoked tokens. Keeps rotated refresh tokens until they expire (their
+ * reuse revokes the grant) and a grant until its last code and refresh
+ * token expire (a late save of a revoked grant is refused). */
+void memstore_purge(memstore *store, uint64_t now);
+
 /* How many times the callback `name` ran. */
 unsigned memstore_calls(memstore *store, const char *name);
 
-/* A validator table over `store`, every callback set. */
+/* A validator table over `store`, every callback set, consume_and_save
+ * among them (set it NULL for the two steps of a store without
+ * transactions). */
 oap_validator memstore_validator(memstore *store);
 
 #endif

@@ -7,6 +7,7 @@
 #include "oauth2_provider.h"
 
 #include <stdint.h>
+#include <time.h>
 
 #include "memstore.h"
 #include "testutil.h"
@@ -44,6 +45,7 @@ static void test_null_arguments(void) {
     oap_str s;
     bool b = true;
     size_t n = 99;
+    uint64_t now = 7;
 
     CHECK_STATUS(oap_server_new(NULL, &v, &untouched), OAP_STATUS_NULL_PARAMETER);
     CHECK_STATUS(oap_server_new(&config, NULL, &untouched), OAP_STATUS_NULL_PARAMETER);
@@ -83,6 +85,8 @@ static void test_null_arguments(void) {
     CHECK_STATUS(oap_ctx_set_user(NULL, S("alice")), OAP_STATUS_NULL_PARAMETER);
     CHECK_STATUS(oap_ctx_set_client(NULL, NULL), OAP_STATUS_NULL_PARAMETER);
     CHECK_STATUS(oap_ctx_header(NULL, S("Host"), &s), OAP_STATUS_NULL_PARAMETER);
+    CHECK_STATUS(oap_ctx_now(NULL, &now), OAP_STATUS_NULL_PARAMETER);
+    CHECK(now == 7);
 
     /* Helpers. */
     CHECK_STATUS(oap_constant_time_eq(oap_response_body(NULL), oap_response_body(NULL), NULL), OAP_STATUS_NULL_PARAMETER);
@@ -356,6 +360,9 @@ static void test_misbehaving_callbacks(void) {
 
 /* A callback reading the request through its context. */
 static char seen[512];
+static uint64_t seen_now;
+static oap_status find_client_now = OAP_STATUS_OK;
+static oap_validator memstore_table;
 
 static void append_seen(const char *label, oap_status status, oap_str value) {
     size_t used = strlen(seen);
@@ -376,9 +383,18 @@ static oap_cb_result inspecting_validate_scopes(void *ud, oap_str client_id, oap
     append_seen("grant", oap_ctx_param(ctx, S("grant_type"), &v), v);
     append_seen("state", oap_ctx_param(ctx, S("state"), &v), v);
     append_seen("nonsense", oap_ctx_param(ctx, S("nonsense"), &v), v);
+    append_seen("now", oap_ctx_now(ctx, &seen_now), S(""));
+    append_seen("now-out", oap_ctx_now(ctx, NULL), S(""));
     /* A value validate_scopes does not take. */
     append_seen("set", oap_ctx_set_scopes(ctx, S("read")), v);
     return OAP_CB_TRUE;
+}
+
+/* find_client runs outside any request: no time either. */
+static oap_cb_result timing_find_client(void *ud, oap_str client_id, oap_ctx *ctx) {
+    uint64_t now;
+    find_client_now = oap_ctx_now(ctx, &now);
+    return memstore_table.find_client(ud, client_id, ctx);
 }
 
 static void test_context_accessors(void) {
@@ -386,7 +402,10 @@ static void test_context_accessors(void) {
     oap_server *server;
     oap_response *r;
     test_request t;
+    uint64_t before = (uint64_t)time(NULL);
+    memstore_table = v;
     v.validate_scopes = inspecting_validate_scopes;
+    v.find_client = timing_find_client;
     server = new_server(&v);
     seen[0] = '\0';
     CHECK_STATUS(oap_server_token_response(server, post(&t, "/token?x=1", "grant_type=client_credentials&scope=read",
@@ -395,10 +414,14 @@ static void test_context_accessors(void) {
     {
         static const char expected[] =
             "client=conf-client;scopes=read;method=POST;uri=/token?x=1;"
-            "ct=application/x-www-form-urlencoded;grant=client_credentials;state:6;nonsense:6;set:11;";
+            "ct=application/x-www-form-urlencoded;grant=client_credentials;state:6;nonsense:6;"
+            "now=;now-out:1;set:11;";
         CHECK(strcmp(seen, expected) == 0);
         if (strcmp(seen, expected) != 0) fprintf(stderr, "seen: %s\n", seen);
     }
+    /* The request's time is the server's clock (the system's here). */
+    CHECK(seen_now >= before && seen_now <= (uint64_t)time(NULL));
+    CHECK_STATUS(find_client_now, OAP_STATUS_NOT_FOUND);
     /* The setter that did not apply failed the callback: server_error. */
     CHECK(oap_response_status(r) == 500);
     oap_response_free(r);

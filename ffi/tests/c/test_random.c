@@ -161,7 +161,7 @@ static void test_a_failing_source_saves_nothing(void) {
     f.fail = 1;
     saved_tokens = memstore_calls(store, "save_bearer_token");
     saved_codes = memstore_calls(store, "save_authorization_code");
-    spent_codes = memstore_calls(store, "invalidate_authorization_code");
+    spent_codes = memstore_calls(store, "consume_and_save");
 
     r = token_request(server, "grant_type=client_credentials");
     CHECK(oap_response_status(r) == 500);
@@ -184,7 +184,7 @@ static void test_a_failing_source_saves_nothing(void) {
 
     CHECK(memstore_calls(store, "save_bearer_token") == saved_tokens);
     CHECK(memstore_calls(store, "save_authorization_code") == saved_codes);
-    CHECK(memstore_calls(store, "invalidate_authorization_code") == spent_codes);
+    CHECK(memstore_calls(store, "consume_and_save") == spent_codes);
 
     /* The code was not spent: once the source works, it is exchanged. */
     f.fail = 0;

@@ -475,6 +475,20 @@ static void test_struct_size_inside_a_field(void) {
     /* Below the first version: too small, as before. */
     cut.struct_size = offsetof(oap_config, fill_random) - 1;
     CHECK_STATUS(server_status(&cut), OAP_STATUS_STRUCT_TOO_SMALL);
+
+    /* The validator table the same way: its first version ends at
+       consume_and_save; a size inside that pointer is refused, one below
+       the first version too small. */
+    server = NULL;
+    v = memstore_validator(store);
+    v.struct_size = offsetof(oap_validator, consume_and_save) + sizeof(void *) / 2;
+    CHECK_STATUS(oap_server_new(&config, &v, &server), OAP_STATUS_INVALID_PARAMETER);
+    v.struct_size = offsetof(oap_validator, consume_and_save) - 1;
+    CHECK_STATUS(oap_server_new(&config, &v, &server), OAP_STATUS_STRUCT_TOO_SMALL);
+    CHECK(server == NULL);
+    v.struct_size = offsetof(oap_validator, consume_and_save);
+    CHECK_STATUS(oap_server_new(&config, &v, &server), OAP_STATUS_OK);
+    oap_server_free(server);
 }
 
 int main(void) {
