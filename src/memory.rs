@@ -29,10 +29,10 @@ use crate::pkce::ChallengeMethod;
 use crate::request::OAuthRequest;
 use crate::scope::Scope;
 use crate::secret::{Secret, StoredSecret};
-use crate::validator::grant_ended;
 use crate::validator::{
-    AuthorizationCode, CodeStatus, IssuedToken, RefreshTokenStatus, RequestValidator, TokenInfo,
-    TokenType, ValidatedCode, ValidatedRefreshToken,
+    grant_ended, token_collision, AuthorizationCode, CodeStatus, Consumed, IssuedToken,
+    RefreshTokenStatus, RequestValidator, TokenInfo, TokenType, ValidatedCode,
+    ValidatedRefreshToken,
 };
 use hasher::StoreHashBuilder;
 use key::Key;
@@ -251,7 +251,6 @@ pub struct MemoryValidator {
     clients: RwLock<Map<String, Arc<MemoryClient>>>,
     users: RwLock<Map<String, Secret>>,
     store: Mutex<Store>,
-    clock: Box<dyn Fn() -> u64 + Send + Sync>,
 }
 
 impl Default for MemoryValidator {
@@ -282,20 +281,15 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 }
 
 impl MemoryValidator {
-    /// An empty validator on the system clock.
+    /// An empty validator. It has no clock of its own: every expiry
+    /// decision is made at the request's time ([`OAuthRequest::now`]),
+    /// the server's clock.
     pub fn new() -> Self {
         MemoryValidator {
             clients: RwLock::default(),
             users: RwLock::default(),
             store: Mutex::default(),
-            clock: Box::new(crate::clock::unix_seconds),
         }
-    }
-
-    /// Replaces the clock (seconds since the Unix epoch).
-    pub fn with_clock(mut self, clock: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
-        self.clock = Box::new(clock);
-        self
     }
 
     /// Registers (or replaces) a client.
@@ -327,8 +321,11 @@ impl MemoryValidator {
     /// refresh token have expired: no request can then present one, and a
     /// request that presented one earlier and saves late is refused, as
     /// the grant is no longer known.
-    pub fn purge_expired(&self) {
-        let now = self.now();
+    ///
+    /// `now` is the time to purge at, seconds since the Unix epoch: the
+    /// server's clock ([`Server::now`](crate::Server::now)), so that the
+    /// purge and the requests agree on what has expired.
+    pub fn purge_expired(&self, now: u64) {
         let mut store = self.store();
         store.codes.retain(|_, c| c.code.expires_at > now);
         store.access.retain(|_, a| a.exp.is_some_and(|e| e > now));
@@ -338,18 +335,13 @@ impl MemoryValidator {
         store.grants.retain(|_, g| g.ends_at > now);
     }
 
-    /// The number of live (unexpired, unrevoked) access tokens.
-    pub fn active_access_tokens(&self) -> usize {
-        let now = self.now();
+    /// The number of live (unexpired, unrevoked) access tokens at `now`.
+    pub fn active_access_tokens(&self, now: u64) -> usize {
         self.store()
             .access
             .values()
             .filter(|a| a.exp.is_some_and(|e| e > now))
             .count()
-    }
-
-    fn now(&self) -> u64 {
-        (self.clock)()
     }
 
     fn store(&self) -> MutexGuard<'_, Store> {
@@ -403,9 +395,9 @@ impl RequestValidator for MemoryValidator {
         &self,
         token: &str,
         hint: Option<TokenType>,
-        _: &OAuthRequest<'_>,
+        request: &OAuthRequest<'_>,
     ) -> Result<Option<TokenInfo>, OAuthError> {
-        let now = self.now();
+        let now = request.now;
         let store = self.store();
         let access = || {
             store
@@ -444,14 +436,7 @@ impl RequestValidator for MemoryValidator {
         code: &str,
         _: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
-        let mut store = self.store();
-        match store.codes.get_mut(code.as_bytes()) {
-            Some(record) if !record.used && *record.code.client_id == *client_id => {
-                record.used = true;
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
+        Ok(spend_code(&mut self.store(), client_id, code))
     }
 
     fn is_pkce_required(
@@ -495,14 +480,7 @@ impl RequestValidator for MemoryValidator {
         refresh_token: &str,
         _: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
-        let mut store = self.store();
-        match store.refresh.get_mut(refresh_token.as_bytes()) {
-            Some(r) if r.state == RefreshState::Active => {
-                r.state = RefreshState::Rotated;
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
+        Ok(rotate_refresh(&mut self.store(), refresh_token))
     }
 
     fn save_authorization_code(
@@ -512,6 +490,9 @@ impl RequestValidator for MemoryValidator {
         _: &OAuthRequest<'_>,
     ) -> Result<(), OAuthError> {
         let mut store = self.store();
+        if store.codes.contains_key(code.code.as_bytes()) {
+            return Err(token_collision());
+        }
         // A code starts its grant, which lasts at least as long as the code.
         let record = GrantRecord {
             revoked: false,
@@ -537,54 +518,48 @@ impl RequestValidator for MemoryValidator {
         token: &IssuedToken,
         _: &OAuthRequest<'_>,
     ) -> Result<(), OAuthError> {
+        save_in(&mut self.store(), token)
+    }
+
+    fn consume_and_save(
+        &self,
+        consumed: Consumed<'_>,
+        token: &IssuedToken,
+        _: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        // One lock for both steps: the save is checked before anything is
+        // spent, so a refused save leaves the credential as it was.
         let mut store = self.store();
-        if let Some(grant_id) = &token.grant_id {
-            let ends_at = token.refresh_expires_at.unwrap_or(token.issued_at);
-            match store.grants.get_mut(&**grant_id) {
-                Some(grant) if grant.revoked => return Err(grant_ended()),
-                Some(grant) => grant.ends_at = grant.ends_at.max(ends_at),
-                None if token.new_grant => {
-                    let record = GrantRecord {
-                        revoked: false,
-                        ends_at,
-                    };
-                    store.grants.insert(Arc::clone(grant_id), record);
-                }
-                None => return Err(grant_ended()),
+        let unspent = match consumed {
+            Consumed::AuthorizationCode { client_id, code } => store
+                .codes
+                .get(code.as_bytes())
+                .is_some_and(|c| !c.used && *c.code.client_id == *client_id),
+            Consumed::RefreshToken { refresh_token } => store
+                .refresh
+                .get(refresh_token.as_bytes())
+                .is_some_and(|r| r.state == RefreshState::Active),
+        };
+        if !unspent {
+            return Ok(false);
+        }
+        save_in(&mut store, token)?;
+        match consumed {
+            Consumed::AuthorizationCode { client_id, code } => {
+                spend_code(&mut store, client_id, code)
             }
-        }
-        if let (Some(refresh), true) = (&token.refresh_token, token.refresh_token_is_new) {
-            store.refresh.insert(
-                Key::new(refresh),
-                RefreshRecord {
-                    client_id: Arc::clone(&token.client_id),
-                    user: token.user.clone(),
-                    scopes: token.refresh_token_scopes().clone(),
-                    issued_at: token.issued_at,
-                    expires_at: token.refresh_expires_at,
-                    // The library names a family for every refresh token;
-                    // should a host not, the token is its own family.
-                    grant_id: token
-                        .grant_id
-                        .clone()
-                        .unwrap_or_else(|| Arc::from(refresh.as_str())),
-                    state: RefreshState::Active,
-                },
-            );
-        }
-        store
-            .access
-            .insert(Key::new(&token.access_token), token.access_token_info());
-        Ok(())
+            Consumed::RefreshToken { refresh_token } => rotate_refresh(&mut store, refresh_token),
+        };
+        Ok(true)
     }
 
     fn validate_bearer_token(
         &self,
         token: &str,
         _: &[&str],
-        _: &OAuthRequest<'_>,
+        request: &OAuthRequest<'_>,
     ) -> Result<Option<TokenInfo>, OAuthError> {
-        let now = self.now();
+        let now = request.now;
         Ok(self
             .store()
             .access
@@ -598,9 +573,9 @@ impl RequestValidator for MemoryValidator {
         client_id: &str,
         code: &str,
         _: &Arc<MemoryClient>,
-        _: &OAuthRequest<'_>,
+        request: &OAuthRequest<'_>,
     ) -> Result<CodeStatus, OAuthError> {
-        let now = self.now();
+        let now = request.now;
         let store = self.store();
         let Some(record) = store.codes.get(code.as_bytes()) else {
             return Ok(CodeStatus::Invalid);
@@ -630,9 +605,9 @@ impl RequestValidator for MemoryValidator {
         &self,
         refresh_token: &str,
         client: &Arc<MemoryClient>,
-        _: &OAuthRequest<'_>,
+        request: &OAuthRequest<'_>,
     ) -> Result<RefreshTokenStatus, OAuthError> {
-        let now = self.now();
+        let now = request.now;
         let store = self.store();
         let Some(r) = store.refresh.get(refresh_token.as_bytes()) else {
             return Ok(RefreshTokenStatus::Invalid);
@@ -676,6 +651,76 @@ impl RequestValidator for MemoryValidator {
             .check_user(username, password)
             .then(|| username.to_owned()))
     }
+}
+
+/// Marks an unused code of `client_id` used; whether this call did.
+fn spend_code(store: &mut Store, client_id: &str, code: &str) -> bool {
+    match store.codes.get_mut(code.as_bytes()) {
+        Some(record) if !record.used && *record.code.client_id == *client_id => {
+            record.used = true;
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Marks an active refresh token rotated; whether this call did.
+fn rotate_refresh(store: &mut Store, refresh_token: &str) -> bool {
+    match store.refresh.get_mut(refresh_token.as_bytes()) {
+        Some(r) if r.state == RefreshState::Active => {
+            r.state = RefreshState::Rotated;
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Saves `token`, or nothing: every check comes before the first write.
+fn save_in(store: &mut Store, token: &IssuedToken) -> Result<(), OAuthError> {
+    let new_refresh = token
+        .refresh_token
+        .as_deref()
+        .filter(|_| token.refresh_token_is_new);
+    if store.access.contains_key(token.access_token.as_bytes())
+        || new_refresh.is_some_and(|r| store.refresh.contains_key(r.as_bytes()))
+    {
+        return Err(token_collision());
+    }
+    if let Some(grant_id) = &token.grant_id {
+        let ends_at = token.refresh_expires_at.unwrap_or(token.issued_at);
+        match store.grants.get_mut(&**grant_id) {
+            Some(grant) if grant.revoked => return Err(grant_ended()),
+            Some(grant) => grant.ends_at = grant.ends_at.max(ends_at),
+            None if token.new_grant => {
+                let record = GrantRecord {
+                    revoked: false,
+                    ends_at,
+                };
+                store.grants.insert(Arc::clone(grant_id), record);
+            }
+            None => return Err(grant_ended()),
+        }
+    }
+    if let Some(refresh) = new_refresh {
+        store.refresh.insert(
+            Key::new(refresh),
+            RefreshRecord {
+                client_id: Arc::clone(&token.client_id),
+                user: token.user.clone(),
+                scopes: token.refresh_token_scopes().clone(),
+                issued_at: token.issued_at,
+                expires_at: token.refresh_expires_at,
+                // The library names a family for every refresh token;
+                // should a host not, the token is its own family.
+                grant_id: token.grant_id.clone().unwrap_or_else(|| Arc::from(refresh)),
+                state: RefreshState::Active,
+            },
+        );
+    }
+    store
+        .access
+        .insert(Key::new(&token.access_token), token.access_token_info());
+    Ok(())
 }
 
 fn revoke_grant_in(store: &mut Store, grant_id: &str) {

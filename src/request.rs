@@ -159,11 +159,18 @@ pub struct OAuthRequest<'r> {
     /// revocation, introspection endpoints) or the query string
     /// (authorization endpoint).
     pub params: crate::form::Params<'r>,
+    /// The server's time for this request, seconds since the Unix epoch,
+    /// read once when the request arrives. Every expiry decision of the
+    /// request, the library's and the validator's, is made against it, so
+    /// a store never disagrees with the server about what has expired
+    /// (and a store's purge, given the same clock, agrees with both).
+    pub now: u64,
 }
 
 impl<'r> OAuthRequest<'r> {
-    /// Pairs a request with its parsed parameters.
-    pub fn new(http: Request<'r>, params: crate::form::Params<'r>) -> Self {
-        OAuthRequest { http, params }
+    /// Pairs a request with its parsed parameters and the time it is
+    /// served at (seconds since the Unix epoch).
+    pub fn new(http: Request<'r>, params: crate::form::Params<'r>, now: u64) -> Self {
+        OAuthRequest { http, params, now }
     }
 }

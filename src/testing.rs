@@ -3,17 +3,17 @@
 //! what it saw, where the store breaks the [`RequestValidator`] contract.
 //!
 //! A store passes it before it ships. The kit does not know how a store
-//! registers clients or reads the time, so the host hands it a factory: a
-//! function that makes an empty store holding the kit's [`Fixture`] (its
-//! clients and users) and reading its clock.
+//! registers clients, so the host hands it a factory: a function that
+//! makes an empty store holding the kit's [`Fixture`] (its clients and
+//! users). The kit moves the server's clock; the store sees it as each
+//! request's [`OAuthRequest::now`].
 //!
 //! ```
 //! use oauth2_provider::memory::{MemoryClient, MemoryValidator};
 //! use oauth2_provider::testing::{self, Fixture};
 //!
 //! fn memory_store(fixture: &Fixture) -> MemoryValidator {
-//!     let clock = fixture.clock();
-//!     let store = MemoryValidator::new().with_clock(move || clock.now());
+//!     let store = MemoryValidator::new();
 //!     for c in &fixture.clients {
 //!         let client = match c.secret {
 //!             Some(secret) => MemoryClient::confidential(c.client_id, secret, [c.redirect_uri]),
@@ -28,6 +28,7 @@
 //! }
 //!
 //! testing::check(memory_store);
+//! testing::check_purge(memory_store, |store, now| store.purge_expired(now));
 //! ```
 //!
 //! What it checks, each on a fresh store: a client-credentials token that
@@ -35,11 +36,15 @@
 //! that works once and whose replay by its client revokes its grant; a
 //! refresh token that rotates, and whose reuse revokes the grant; expiry
 //! of codes, access and refresh tokens on the kit's clock; a revoked
-//! grant's store refusing a late save; and racing exchanges of one code
-//! and of one refresh token, which give at most one set of tokens.
+//! grant's store refusing a late save; racing exchanges of one code and
+//! of one refresh token, which give at most one set of tokens; and a save
+//! that fails (the kit repeats a stored token's value, which the store
+//! must refuse) after which the code, or the refresh token, still works
+//! and its retry succeeds. [`check_purge`] adds the store's purge: it
+//! forgets what expired and keeps what replay and reuse detection need.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 
 use crate::form::encode_pairs;
@@ -49,7 +54,9 @@ use crate::request::{OAuthRequest, Request};
 use crate::response::Response;
 use crate::scope::Scope;
 use crate::server::Server;
+use crate::token::{TokenGenerator, TokenKind};
 use crate::validator::{grant_ended, IssuedToken, RequestValidator, TokenType};
+use crate::OAuthError;
 
 /// The time the kit's clock starts at, seconds since the Unix epoch.
 pub const START: u64 = 1_700_000_000;
@@ -93,14 +100,13 @@ pub const PUBLIC: FixtureClient = FixtureClient {
     scopes: &["read"],
 };
 
-/// What a store must hold for the kit, and the clock it must read.
+/// What a store must hold for the kit.
 #[derive(Debug)]
 pub struct Fixture {
     /// The clients to register.
     pub clients: Vec<FixtureClient>,
     /// The users to register, `(name, password)`.
     pub users: Vec<(&'static str, &'static str)>,
-    clock: KitClock,
 }
 
 impl Fixture {
@@ -108,29 +114,55 @@ impl Fixture {
         Fixture {
             clients: vec![CONFIDENTIAL, PUBLIC],
             users: vec![("kit-user", "kit-password")],
-            clock: KitClock(Arc::new(AtomicU64::new(START))),
         }
-    }
-
-    /// The clock the store must read for its own expiry decisions: the
-    /// kit moves it.
-    pub fn clock(&self) -> KitClock {
-        self.clock.clone()
     }
 }
 
-/// The kit's clock, shared by the server and the store under test.
+/// The kit's clock: the server's, which the store sees as each request's
+/// [`OAuthRequest::now`].
 #[derive(Clone, Debug)]
-pub struct KitClock(Arc<AtomicU64>);
+struct KitClock(Arc<AtomicU64>);
 
 impl KitClock {
-    /// Seconds since the Unix epoch, as the kit has set them.
-    pub fn now(&self) -> u64 {
+    fn now(&self) -> u64 {
         self.0.load(Ordering::SeqCst)
     }
 
     fn advance(&self, seconds: u64) {
         self.0.fetch_add(seconds, Ordering::SeqCst);
+    }
+}
+
+/// The kit's token generator: unique values from a counter, except that
+/// the kit can have the next access token repeat a stored one, the one
+/// way it has to make any store's save fail.
+#[derive(Debug, Default)]
+struct KitTokens {
+    issued: AtomicU64,
+    repeat: Mutex<Option<String>>,
+}
+
+impl KitTokens {
+    /// Makes the next access token `value`.
+    fn repeat_next(&self, value: &str) {
+        *self.repeat.lock().unwrap_or_else(PoisonError::into_inner) = Some(value.to_owned());
+    }
+}
+
+impl TokenGenerator for KitTokens {
+    fn generate(&self, kind: TokenKind) -> Result<String, OAuthError> {
+        if kind == TokenKind::AccessToken {
+            let repeat = self
+                .repeat
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            if let Some(value) = repeat {
+                return Ok(value);
+            }
+        }
+        let n = self.issued.fetch_add(1, Ordering::SeqCst);
+        Ok(format!("kit-{kind:?}-{n:08}"))
     }
 }
 
@@ -146,7 +178,7 @@ where
     V: RequestValidator + 'static,
     F: Fn(&Fixture) -> V,
 {
-    let checks: [(&str, Check<V>); 7] = [
+    let checks: [(&str, Check<V>); 8] = [
         ("client credentials", client_credentials),
         ("authorization code", authorization_code),
         ("refresh rotation and reuse", refresh_rotation),
@@ -157,11 +189,101 @@ where
         ),
         ("racing code exchanges", racing_code_exchanges),
         ("racing refreshes", racing_refreshes),
+        ("a failed save, then its retry", failed_save_and_retry),
     ];
     for (name, run) in checks {
-        let fixture = Fixture::new();
-        let clock = fixture.clock();
-        let store = new_store(&fixture);
+        run(&Kit::new(name, new_store(&Fixture::new())));
+    }
+}
+
+/// Checks the store's purge, `purge(store, now)`, on a store made by
+/// `new_store`: run at the kit's time after codes and tokens expired, it
+/// must keep every live token working, and keep what replay and reuse
+/// detection need while a replayed code or a reused refresh token could
+/// still be presented.
+pub fn check_purge<V, F, P>(new_store: F, purge: P)
+where
+    V: RequestValidator + 'static,
+    F: Fn(&Fixture) -> V,
+    P: Fn(&V, u64),
+{
+    let kit = Kit::new("purge", new_store(&Fixture::new()));
+    let purge = || purge(kit.server.validator(), kit.clock.now());
+
+    // An expired access token, a used code and a rotated refresh token.
+    let (old_access, _) = kit.tokens(
+        &kit.token(&CONFIDENTIAL, &[("grant_type", "client_credentials")]),
+        "client credentials",
+    );
+    let code = kit.code(&PUBLIC);
+    let (_, refresh) = kit.tokens(&kit.exchange(&PUBLIC, &code), "code exchange");
+    let refresh = refresh.unwrap_or_else(|| kit.fail("code exchange: no refresh token"));
+    let (_, rotated) = kit.tokens(&kit.refresh(&PUBLIC, &refresh), "refresh");
+    let rotated = rotated.unwrap_or_else(|| kit.fail("refresh: no refresh token"));
+    kit.clock.advance(ACCESS_LIFETIME);
+    purge();
+    kit.expect(!kit.opens(&old_access), "an expired access token opens");
+    // The rotated-out token is still remembered: its reuse revokes.
+    kit.expect_error(
+        &kit.refresh(&PUBLIC, &refresh),
+        "invalid_grant",
+        "reuse of a rotated refresh token after a purge",
+    );
+    kit.expect_error(
+        &kit.refresh(&PUBLIC, &rotated),
+        "invalid_grant",
+        "the grant's live refresh token after its reuse was detected across a purge",
+    );
+    // A purge keeps a live grant working, and forgets an expired one.
+    let (access, live) = kit.login();
+    purge();
+    kit.expect(
+        kit.opens(&access),
+        "a live access token stops working after a purge",
+    );
+    let (_, live) = kit.tokens(&kit.refresh(&CONFIDENTIAL, &live), "refresh after a purge");
+    let live = live.unwrap_or_else(|| kit.fail("refresh after a purge: no refresh token"));
+    kit.clock.advance(REFRESH_LIFETIME);
+    purge();
+    kit.expect_error(
+        &kit.refresh(&CONFIDENTIAL, &live),
+        "invalid_grant",
+        "an expired refresh token after a purge",
+    );
+    kit.expect_error(
+        &kit.exchange(&PUBLIC, &code),
+        "invalid_grant",
+        "an expired, used code after a purge",
+    );
+}
+
+/// One check of the kit, run on a fresh store.
+type Check<V> = fn(&Kit<V>);
+
+/// One check's server, clock and token generator.
+struct Kit<V> {
+    name: &'static str,
+    server: Arc<Server<V>>,
+    clock: KitClock,
+    tokens: Arc<KitTokens>,
+}
+
+/// The generator as the server holds it, shared with the kit.
+struct SharedTokens(Arc<KitTokens>);
+
+impl TokenGenerator for SharedTokens {
+    fn generate(&self, kind: TokenKind) -> Result<String, OAuthError> {
+        self.0.generate(kind)
+    }
+}
+
+const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
+const VERIFIER: &str = "kit-verifier-kit-verifier-kit-verifier-kit-verifier";
+
+impl<V: RequestValidator> Kit<V> {
+    fn new(name: &'static str, store: V) -> Self {
+        let clock = KitClock(Arc::new(AtomicU64::new(START)));
+        let tokens = Arc::new(KitTokens::default());
         let server_clock = clock.clone();
         let server = Server::builder(store)
             .issuer("https://kit.example")
@@ -170,31 +292,17 @@ where
             .code_lifetime(CODE_LIFETIME)
             .refresh_token_lifetime(REFRESH_LIFETIME)
             .clock(move || server_clock.now())
+            .token_generator(SharedTokens(Arc::clone(&tokens)))
             .build()
             .expect("the kit's configuration is valid");
-        let kit = Kit {
+        Kit {
             name,
             server: Arc::new(server),
             clock,
-        };
-        run(&kit);
+            tokens,
+        }
     }
-}
 
-/// One check of the kit, run on a fresh store.
-type Check<V> = fn(&Kit<V>);
-
-/// One check's server and clock.
-struct Kit<V> {
-    name: &'static str,
-    server: Arc<Server<V>>,
-    clock: KitClock,
-}
-
-const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
-const VERIFIER: &str = "kit-verifier-kit-verifier-kit-verifier-kit-verifier";
-
-impl<V: RequestValidator> Kit<V> {
     fn fail(&self, what: &str) -> ! {
         panic!("conformance check '{}': {what}", self.name)
     }
@@ -450,7 +558,7 @@ fn expiry<V: RequestValidator>(kit: &Kit<V>) {
 fn revoked_grant_refuses_saves<V: RequestValidator>(kit: &Kit<V>) {
     let (_, refresh) = kit.login();
     let http = Request::new("POST", "/token", &[FORM], b"");
-    let request = OAuthRequest::new(http, Default::default());
+    let request = OAuthRequest::new(http, Default::default(), kit.clock.now());
     let validator = kit.server.validator();
     let grant_id = validator
         .introspect_token(&refresh, Some(TokenType::RefreshToken), &request)
@@ -560,4 +668,54 @@ fn at_most_one_live_set<V: RequestValidator>(kit: &Kit<V>, answers: &[Response],
             &format!("{what}: {} {}", r.status, r.body_str()),
         );
     }
+}
+
+/// A save that fails leaves the code, and the refresh token, usable: the
+/// retry succeeds and is not taken for a replay. The kit makes the save
+/// fail by repeating a stored access token, which the store must refuse
+/// rather than overwrite.
+fn failed_save_and_retry<V: RequestValidator>(kit: &Kit<V>) {
+    let (stored, _) = kit.tokens(
+        &kit.token(&CONFIDENTIAL, &[("grant_type", "client_credentials")]),
+        "client credentials",
+    );
+    let expect_failed = |response: &Response, what: &str| {
+        if response.status == 200 {
+            kit.fail(&format!(
+                "{what}: a save over a stored access token succeeded: the store replaced it"
+            ));
+        }
+    };
+
+    let code = kit.code(&PUBLIC);
+    kit.tokens.repeat_next(&stored);
+    expect_failed(&kit.exchange(&PUBLIC, &code), "code exchange");
+    let (access, refresh) = kit.tokens(
+        &kit.exchange(&PUBLIC, &code),
+        "the retried code exchange after a failed save",
+    );
+    kit.expect(
+        kit.opens(&access),
+        "the retried exchange's access token does not open",
+    );
+    kit.expect(
+        kit.opens(&stored),
+        "the stored token stopped working after a failed save over it",
+    );
+    let refresh = refresh.unwrap_or_else(|| kit.fail("code exchange: no refresh token"));
+
+    kit.tokens.repeat_next(&stored);
+    expect_failed(&kit.refresh(&PUBLIC, &refresh), "refresh");
+    let (renewed, _) = kit.tokens(
+        &kit.refresh(&PUBLIC, &refresh),
+        "the retried refresh after a failed save",
+    );
+    kit.expect(
+        kit.opens(&renewed),
+        "the retried refresh's access token does not open",
+    );
+    kit.expect(
+        kit.opens(&access),
+        "the grant was revoked by the retry of a failed refresh",
+    );
 }

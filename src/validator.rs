@@ -13,6 +13,101 @@
 //! usually [`OAuthError::server_error`] — never as a plain "no".
 //!
 //! Methods are called concurrently from every thread serving requests.
+//!
+//! # The storage contract
+//!
+//! Each request reads the server's clock once: [`OAuthRequest::now`]. A
+//! store makes every expiry decision against it, never against its own
+//! clock, and a purge run with the server's clock
+//! ([`Server::now`](crate::Server::now)) agrees with both.
+//!
+//! The client is looked up once per request, by
+//! [`find_client`](ClientLookup::find_client) inside whichever of
+//! [`authenticate_client`](RequestValidator::authenticate_client),
+//! [`authenticate_client_id`](RequestValidator::authenticate_client_id)
+//! or [`validate_client_id`](RequestValidator::validate_client_id) runs,
+//! and the record is handed to every later call.
+//!
+//! The calls of each flow, in order. A call that ends the flow with an
+//! error is the last; the hooks in *italics* are asked only in the case
+//! named. Reads need no more isolation than `READ COMMITTED`: every
+//! decision that must hold against concurrent requests is made again in a
+//! write step. **Writes** are marked; each must be atomic on its own.
+//!
+//! **Token request, every grant but client credentials** (authentication):
+//!
+//! | # | call | notes |
+//! |---|------|-------|
+//! | 1 | `client_authentication_required` | default: credentials presented |
+//! | 2 | `authenticate_client` or `authenticate_client_id` | one `find_client`; a client with a secret always goes through `authenticate_client` |
+//! | 3 | `validate_grant_type` | `unauthorized_client` if false |
+//!
+//! **Client credentials**: `authenticate_client` (confidential clients
+//! only), `validate_grant_type`, *`get_default_scopes`* (no `scope`
+//! sent), `validate_scopes`, then **`save_token`** (the default calls
+//! `save_bearer_token`).
+//!
+//! **Password**: authentication, `validate_user`, *`get_default_scopes`*,
+//! `validate_scopes`, `validate_grant_type("refresh_token")` (whether to
+//! issue a refresh token), then **`save_token`**: a new grant
+//! ([`IssuedToken::new_grant`]) when a refresh token starts one.
+//!
+//! **Authorization endpoint** (code and implicit): `validate_client_id`,
+//! `validate_redirect_uri` or *`get_default_redirect_uri`* (no
+//! `redirect_uri` sent), `validate_response_type`, *`get_default_scopes`*,
+//! `validate_scopes`, `is_pkce_required`. On the user's approval (the
+//! validated request carries the client along, so no lookup):
+//! **`save_authorization_code`** (code; the code starts its grant) or
+//! **`save_token`** (implicit).
+//!
+//! **Authorization code, token request**:
+//!
+//! | # | call | notes |
+//! |---|------|-------|
+//! | 1–3 | authentication | as above |
+//! | 4 | `validate_code` | [`CodeStatus::Used`]: *`get_code_challenge(_method)`* (no challenge handed back) to check the replay's proof, then **`revoke_grant`** if proven; `invalid_grant` |
+//! | 5 | *`get_code_challenge`*, *`get_code_challenge_method`* | only when [`ValidatedCode::code_challenge`] is `None` |
+//! | 6 | *`is_pkce_required`* | confidential client, code without a challenge |
+//! | 7 | *`get_default_redirect_uri`* | `redirect_uri` sent, none bound to the code |
+//! | 8 | `confirm_redirect_uri` | |
+//! | 9 | `validate_grant_type("refresh_token")` | whether to issue a refresh token |
+//! | 10 | **`consume_and_save`** | [`Consumed::AuthorizationCode`]; `false`: **`revoke_grant`**, `invalid_grant` |
+//!
+//! **Refresh token**:
+//!
+//! | # | call | notes |
+//! |---|------|-------|
+//! | 1–3 | authentication | as above |
+//! | 4 | `validate_refresh_token` | [`RefreshTokenStatus::Rotated`]: **`revoke_grant`**, `invalid_grant` |
+//! | 5 | `get_original_scopes`, *`is_within_original_scope`* | the latter when the asked scope is no subset |
+//! | 6 | `validate_scopes` | the new access token's scope; again with the original scope when rotating and narrower |
+//! | 7 | *`rotate_refresh_token`* | confidential clients; public ones always rotate |
+//! | 8 | `validate_grant_type("refresh_token")` | whether to issue a new refresh token |
+//! | 9 | **`consume_and_save`** (rotating) or **`save_token`** | [`Consumed::RefreshToken`]; `false`: **`revoke_grant`**, `invalid_grant` |
+//!
+//! **Revocation**: authentication, `introspect_token` (whose token is
+//! it?), **`revoke_token`**. **Introspection**: `authenticate_client`,
+//! `introspect_token`. **Resource**: `validate_bearer_token`.
+//!
+//! What each write must do atomically:
+//!
+//! - **`consume_and_save`**: check the credential is unspent, spend it,
+//!   and save the new tokens, as one transaction: a failed save leaves
+//!   the credential usable, a lost race saves nothing. A SQL store claims
+//!   the row with a conditional `UPDATE … WHERE` unspent and reads the
+//!   row count: the update's row lock serializes racing requests under
+//!   `READ COMMITTED` (PostgreSQL), and SQLite's `BEGIN IMMEDIATE`
+//!   serializes writers. The default, for stores without transactions,
+//!   spends first and saves second: race-safe, but a failed save leaves
+//!   the credential spent.
+//! - **`save_bearer_token`**: refuse, saving nothing, a token of a
+//!   revoked or ended grant ([`grant_ended`]) and a token value already
+//!   stored ([`token_collision`]). The grant check and the insert are one
+//!   transaction, or a revocation between them would let a token of a
+//!   revoked grant live.
+//! - **`revoke_grant`**: mark the grant revoked (so later saves for it
+//!   fail) and remove or revoke its tokens, in one transaction.
+//! - **`save_authorization_code`**: insert the code and its grant.
 
 use std::fmt;
 use std::sync::Arc;
@@ -313,6 +408,52 @@ pub fn grant_ended() -> OAuthError {
     )
 }
 
+/// The answer of a save refused because a token it would store is already
+/// stored: a store never replaces a stored token with another record, as
+/// that would hand the earlier holder's token to a new grant. Random
+/// 256-bit tokens never collide, so this is a broken generator or a
+/// broken store, answered as `server_error`, and the request may be
+/// retried. See [`save_bearer_token`](RequestValidator::save_bearer_token).
+pub fn token_collision() -> OAuthError {
+    OAuthError::server_error("a token of this value is already stored")
+}
+
+/// The credential a token request spends: what
+/// [`RequestValidator::consume_and_save`] uses up in the same step that
+/// saves the tokens replacing it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Consumed<'a> {
+    /// An authorization code (single use, RFC 6749 §4.1.2), as presented
+    /// by the client it must have been issued to.
+    AuthorizationCode {
+        /// The authenticated client.
+        client_id: &'a str,
+        /// The code.
+        code: &'a str,
+    },
+    /// A refresh token replaced by rotation (RFC 9700 §4.14.2).
+    RefreshToken {
+        /// The presented refresh token.
+        refresh_token: &'a str,
+    },
+}
+
+impl fmt::Debug for Consumed<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Consumed::AuthorizationCode { client_id, .. } => f
+                .debug_struct("AuthorizationCode")
+                .field("client_id", client_id)
+                .field("code", &"***")
+                .finish(),
+            Consumed::RefreshToken { .. } => f
+                .debug_struct("RefreshToken")
+                .field("refresh_token", &"***")
+                .finish(),
+        }
+    }
+}
+
 /// The host's side of the protocol: the methods of oauthlib's
 /// `RequestValidator`, with the same names, meanings and defaults, and the
 /// few additions that let the library own rotation and replay detection
@@ -367,10 +508,13 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
     /// whenever the client presents credentials. Used by: authorization
     /// code, password, refresh token (client credentials always requires it).
     ///
-    /// Default: true when the request carries an `Authorization` header or
-    /// a `client_secret`, or names a confidential client (or no client).
-    /// A wrong `false` cannot let a client with a secret in by `client_id`
-    /// alone: the library then still has it authenticated
+    /// Default: true when the request presents client credentials (an
+    /// `Authorization` header or a `client_secret`), without a lookup: the
+    /// client is looked up once, by whichever of
+    /// [`authenticate_client`](Self::authenticate_client) and
+    /// [`authenticate_client_id`](Self::authenticate_client_id) runs. A
+    /// `false` cannot let a client with a secret in by `client_id` alone:
+    /// the library then still has it authenticated
     /// ([`authenticate_client`](Self::authenticate_client)), or answers
     /// `invalid_client`.
     fn client_authentication_required(
@@ -568,12 +712,58 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
     /// was revoked meanwhile (see [`revoke_grant`](Self::revoke_grant)),
     /// or is no longer known and the token does not start it
     /// ([`IssuedToken::new_grant`]); the error is the token response, and
-    /// the tokens are never handed out.
+    /// the tokens are never handed out. Must save nothing and return
+    /// [`token_collision`] when the access token, or a new refresh token,
+    /// is already stored: a save never replaces another token's record.
+    /// Either way, nothing is half-written.
     fn save_bearer_token(
         &self,
         token: &IssuedToken,
         request: &OAuthRequest<'_>,
     ) -> Result<(), OAuthError>;
+
+    /// Spends `consumed` and saves `token`, the tokens that replace it, as
+    /// one step: the heart of the authorization code and the rotating
+    /// refresh token grants.
+    ///
+    /// - `Ok(true)`: this call spent the code (marked used, so that
+    ///   [`validate_code`](Self::validate_code) reports it
+    ///   [`CodeStatus::Used`]) or the refresh token (marked rotated, so
+    ///   that [`validate_refresh_token`](Self::validate_refresh_token)
+    ///   reports it [`RefreshTokenStatus::Rotated`]), and saved `token` as
+    ///   [`save_bearer_token`](Self::save_bearer_token) would.
+    /// - `Ok(false)`: a concurrent request spent it first (the code is
+    ///   used or unknown, the refresh token no longer active); nothing is
+    ///   saved. The library treats it as the replay or reuse it is:
+    ///   [`revoke_grant`](Self::revoke_grant), then `invalid_grant`.
+    /// - `Err`: nothing may have changed. The code or refresh token stays
+    ///   usable, so the client's retry of a request that failed on a
+    ///   storage error succeeds instead of being taken for an attack.
+    ///   [`grant_ended`] and [`token_collision`] are such errors.
+    ///
+    /// A store with transactions does all of it in one; in SQL terms, a
+    /// transaction that first claims the credential with a conditional
+    /// `UPDATE … WHERE used = 0` (or `state = 'active'`) and reads the
+    /// row count, then checks the grant and inserts the tokens. The
+    /// conditional update takes the row's write lock, so `READ COMMITTED`
+    /// is enough in PostgreSQL; SQLite's `BEGIN IMMEDIATE` serializes
+    /// writers.
+    ///
+    /// Default: [`defaults::consume_and_save`], the two steps of a store
+    /// without transactions:
+    /// [`invalidate_authorization_code`](Self::invalidate_authorization_code)
+    /// or [`invalidate_refresh_token`](Self::invalidate_refresh_token),
+    /// then [`save_token`](Self::save_token). Racing requests stay safe
+    /// (one wins the invalidation), but a failed save leaves the
+    /// credential spent and the retry is refused as a replay.
+    fn consume_and_save(
+        &self,
+        consumed: Consumed<'_>,
+        token: &IssuedToken,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        defaults::consume_and_save(self, consumed, token, request)
+    }
 
     /// Persists a token with its type's method. Only bearer tokens exist,
     /// so the default calls [`save_bearer_token`](Self::save_bearer_token).
@@ -731,17 +921,9 @@ pub mod defaults {
         validator: &V,
         request: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
-        if request.http.header("authorization").is_some()
-            || request.params.contains(Param::ClientSecret)
-        {
-            return Ok(true);
-        }
-        match request.params.get(Param::ClientId) {
-            Some(id) => Ok(validator
-                .find_client(id)?
-                .is_none_or(|c| c.is_confidential())),
-            None => Ok(true),
-        }
+        let _ = validator;
+        Ok(request.http.header("authorization").is_some()
+            || request.params.contains(Param::ClientSecret))
     }
 
     /// What [`RequestValidator::confirm_redirect_uri`] does unless a host
@@ -861,6 +1043,28 @@ pub mod defaults {
         request: &OAuthRequest<'_>,
     ) -> Result<(), OAuthError> {
         validator.save_bearer_token(token, request)
+    }
+
+    /// What [`RequestValidator::consume_and_save`] does unless a host
+    /// overrides it: invalidate, then save, in two steps.
+    pub fn consume_and_save<V: RequestValidator + ?Sized>(
+        validator: &V,
+        consumed: Consumed<'_>,
+        token: &IssuedToken,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let spent = match consumed {
+            Consumed::AuthorizationCode { client_id, code } => {
+                validator.invalidate_authorization_code(client_id, code, request)?
+            }
+            Consumed::RefreshToken { refresh_token } => {
+                validator.invalidate_refresh_token(refresh_token, request)?
+            }
+        };
+        if spent {
+            validator.save_token(token, request)?;
+        }
+        Ok(spent)
     }
 
     /// What [`RequestValidator::validate_client_id`] does unless a host

@@ -1275,10 +1275,13 @@ fn validation_alone_issues_nothing() {
     // §10.12: nothing is issued without the host's explicit authorize()
     // after the resource owner's consent.
     let server = server();
-    let before = server.validator().active_access_tokens();
+    let before = server.validator().active_access_tokens(server.now());
     let pending = get(&server, &conf_request(&[])).unwrap();
     let _ = pending;
-    assert_eq!(server.validator().active_access_tokens(), before);
+    assert_eq!(
+        server.validator().active_access_tokens(server.now()),
+        before
+    );
 }
 
 // ---------------------------------------------------------------------

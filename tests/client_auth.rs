@@ -866,5 +866,5 @@ fn a_client_with_a_secret_is_never_accepted_by_client_id_alone() {
     ));
     common::assert_error(&r, 401, "invalid_client", "client authentication failed");
     // Two logins' worth of tokens (the password grant and the refresh).
-    assert_eq!(s.validator().inner.active_access_tokens(), 2);
+    assert_eq!(s.validator().inner.active_access_tokens(s.now()), 2);
 }

@@ -6,8 +6,7 @@ use oauth2_provider::memory::{MemoryClient, MemoryValidator};
 use oauth2_provider::testing::{self, Fixture};
 
 fn memory_store(fixture: &Fixture) -> MemoryValidator {
-    let clock = fixture.clock();
-    let store = MemoryValidator::new().with_clock(move || clock.now());
+    let store = MemoryValidator::new();
     for c in &fixture.clients {
         let client = match c.secret {
             Some(secret) => MemoryClient::confidential(c.client_id, secret, [c.redirect_uri]),
@@ -38,4 +37,18 @@ fn a_store_that_cannot_revoke_fails_the_kit() {
     testing::check(|fixture| {
         common::Delegating::new(memory_store(fixture)).failing("revoke_grant")
     });
+}
+
+#[test]
+fn memory_validator_purges_what_the_kit_expects() {
+    testing::check_purge(memory_store, |store, now| store.purge_expired(now));
+}
+
+/// A store that spends the code and saves its tokens in two steps (the
+/// trait's default `consume_and_save`, for stores without transactions)
+/// stays race-safe but fails the failed-save check: its retry is refused.
+#[test]
+#[should_panic(expected = "conformance check 'a failed save, then its retry'")]
+fn a_two_step_store_fails_the_retry_check() {
+    testing::check(|fixture| common::Delegating::new(memory_store(fixture)));
 }

@@ -166,7 +166,7 @@ impl Clock {
     }
 
     fn server(&self) -> Server<MemoryValidator> {
-        common::builder_over(realm().with_clock(self.source()))
+        common::builder_over(realm())
             .issuer(ISSUER)
             .clock(self.source())
             .build()
@@ -668,7 +668,7 @@ fn expired_code_is_invalid_grant() {
 #[test]
 fn code_lifetime_is_configurable() {
     let clock = Clock::new();
-    let server = common::builder_over(realm().with_clock(clock.source()))
+    let server = common::builder_over(realm())
         .clock(clock.source())
         .code_lifetime(30)
         .build()
@@ -1224,7 +1224,7 @@ impl RequestValidator for Careless {
 fn careless_server(clock: &Clock) -> Server<Careless> {
     // The validator's own clock never moves: only the server's does.
     let careless = Careless {
-        inner: realm().with_clock(|| START),
+        inner: realm(),
         codes: Mutex::default(),
     };
     common::builder_over(careless)

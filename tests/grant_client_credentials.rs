@@ -131,7 +131,7 @@ fn scope_beyond_the_allowed_is_invalid_scope() {
         assert_error(&r, 400, "invalid_scope", "not allowed for this client");
         assert_eq!(r.header("WWW-Authenticate"), None);
     }
-    assert_eq!(s.validator().active_access_tokens(), 0);
+    assert_eq!(s.validator().active_access_tokens(s.now()), 0);
 }
 
 #[test]
@@ -197,7 +197,7 @@ fn public_client_let_through_by_the_host_is_still_unauthorized_client() {
         "grant_type=client_credentials&client_id=public-client",
     );
     assert_error(&r, 400, "unauthorized_client", "confidential clients only");
-    assert_eq!(s.validator().inner.active_access_tokens(), 0);
+    assert_eq!(s.validator().inner.active_access_tokens(s.now()), 0);
 }
 
 #[test]
@@ -285,7 +285,7 @@ fn each_request_gets_a_fresh_token() {
     let a = json(&token(&s, CONF, "grant_type=client_credentials"))["access_token"].clone();
     let b = json(&token(&s, CONF, "grant_type=client_credentials"))["access_token"].clone();
     assert_ne!(a, b);
-    assert_eq!(s.validator().active_access_tokens(), 2);
+    assert_eq!(s.validator().active_access_tokens(s.now()), 2);
 }
 
 #[test]
@@ -296,7 +296,7 @@ fn failing_scope_validation_is_server_error() {
     let r = token(&s, CONF, "grant_type=client_credentials&scope=read");
     assert_error(&r, 500, "server_error", "storage is unavailable");
     assert!(json(&r).get("access_token").is_none());
-    assert_eq!(s.validator().inner.active_access_tokens(), 0);
+    assert_eq!(s.validator().inner.active_access_tokens(s.now()), 0);
 }
 
 #[test]
@@ -306,7 +306,7 @@ fn failing_default_scopes_is_server_error() {
         .unwrap();
     let r = token(&s, CONF, "grant_type=client_credentials");
     assert_error(&r, 500, "server_error", "storage is unavailable");
-    assert_eq!(s.validator().inner.active_access_tokens(), 0);
+    assert_eq!(s.validator().inner.active_access_tokens(s.now()), 0);
 }
 
 // Least privilege: what nobody configured, nobody gets.

@@ -110,7 +110,7 @@ fn wrong_password_or_unknown_user_is_invalid_grant() {
         assert_eq!(r.body, wrong.body, "{body}");
     }
     assert_eq!(wrong.header("WWW-Authenticate"), None);
-    assert_eq!(s.validator().active_access_tokens(), 0);
+    assert_eq!(s.validator().active_access_tokens(s.now()), 0);
 }
 
 #[test]
@@ -183,7 +183,7 @@ fn confidential_client_must_authenticate() {
     // An unknown client named in the body.
     let r = token(&s, None, &format!("{ALICE}&client_id=ghost"));
     assert_error(&r, 401, "invalid_client", "");
-    assert_eq!(s.validator().active_access_tokens(), 0);
+    assert_eq!(s.validator().active_access_tokens(s.now()), 0);
 }
 
 #[test]
@@ -278,7 +278,7 @@ fn failing_user_check_is_server_error_not_invalid_grant() {
     let s = failing_password_server("validate_user");
     let r = token(&s, CONF, ALICE);
     assert_error(&r, 500, "server_error", "storage is unavailable");
-    assert_eq!(s.validator().inner.active_access_tokens(), 0);
+    assert_eq!(s.validator().inner.active_access_tokens(s.now()), 0);
 }
 
 #[test]

@@ -400,7 +400,7 @@ fn losing_a_rotation_race_is_reuse() {
     let r = refresh(&s, &refresh1, "");
     assert_error(&r, 400, "invalid_grant", "already used");
     assert_eq!(bearer(&s, &access), Err(401));
-    assert_eq!(s.validator().inner.active_access_tokens(), 0);
+    assert_eq!(s.validator().inner.active_access_tokens(s.now()), 0);
 }
 
 #[test]
@@ -441,7 +441,7 @@ fn failing_refresh_lookup_is_server_error() {
     assert_error(&r, 500, "server_error", "storage is unavailable");
     // Nothing was revoked or issued.
     assert_eq!(bearer(&s, &access), Ok("read".to_owned()));
-    assert_eq!(s.validator().inner.active_access_tokens(), 1);
+    assert_eq!(s.validator().inner.active_access_tokens(s.now()), 1);
 }
 
 #[test]
@@ -450,7 +450,7 @@ fn failing_rotation_is_server_error_and_issues_nothing() {
     let (_, refresh1) = login(&s, "read");
     let r = refresh(&s, &refresh1, "");
     assert_error(&r, 500, "server_error", "storage is unavailable");
-    assert_eq!(s.validator().inner.active_access_tokens(), 1);
+    assert_eq!(s.validator().inner.active_access_tokens(s.now()), 1);
 }
 
 #[test]
@@ -469,7 +469,7 @@ fn failing_grant_revocation_on_reuse_is_server_error_never_success() {
 fn purging_keeps_what_reuse_detection_needs_and_forgets_the_expired() {
     let (s, now) = clocked(Some(100), true);
     let assert_counts = |access: usize, refresh: usize| {
-        let counts = format!("{:?}", s.validator());
+        let counts = format!("{:?}", s.validator().inner);
         let expected = format!("access_tokens: {access}, refresh_tokens: {refresh}");
         assert!(counts.contains(&expected), "{counts}");
     };
@@ -479,7 +479,7 @@ fn purging_keeps_what_reuse_detection_needs_and_forgets_the_expired() {
     let refresh2 = field(&r, "refresh_token");
     assert_counts(2, 2);
 
-    s.validator().purge_expired();
+    s.validator().inner.purge_expired(s.now());
     assert_counts(2, 2);
     assert_error(
         &refresh(&s, &refresh1, ""),
@@ -491,7 +491,7 @@ fn purging_keeps_what_reuse_detection_needs_and_forgets_the_expired() {
 
     let (_, refresh3) = login(&s, "read");
     now.fetch_add(3600, Ordering::SeqCst);
-    s.validator().purge_expired();
+    s.validator().inner.purge_expired(s.now());
     assert_counts(0, 0);
     assert_error(
         &refresh(&s, &refresh3, ""),
@@ -563,7 +563,10 @@ fn a_purge_never_forgets_a_revocation_a_request_may_still_meet() {
     let (access, refresh_token) = login(&server, "read");
     let r = refresh(&server, &refresh_token, "");
     assert_error(&r, 400, "invalid_grant", "revoked");
-    assert_eq!(server.validator().inner.active_access_tokens(), 0);
+    assert_eq!(
+        server.validator().inner.active_access_tokens(server.now()),
+        0
+    );
     assert!(bearer(&server, &access).is_err());
 }
 
@@ -580,15 +583,19 @@ fn a_save_for_a_grant_that_ended_meanwhile_is_refused() {
         .introspect_token(
             &refresh1,
             None,
-            &OAuthRequest::new(Request::new("POST", "/", &[], b""), Default::default()),
+            &OAuthRequest::new(
+                Request::new("POST", "/", &[], b""),
+                Default::default(),
+                s.now(),
+            ),
         )
         .unwrap()
         .and_then(|info| info.grant_id)
         .expect("a refresh token has a grant");
     now.fetch_add(101, Ordering::SeqCst);
-    s.validator().purge_expired();
+    s.validator().inner.purge_expired(s.now());
     let http = Request::new("POST", "/token", &[], b"");
-    let request = OAuthRequest::new(http, Default::default());
+    let request = OAuthRequest::new(http, Default::default(), s.now());
     let continuing = |new_grant: bool| IssuedToken {
         access_token: format!("late-{new_grant}"),
         refresh_token: None,
@@ -603,17 +610,20 @@ fn a_save_for_a_grant_that_ended_meanwhile_is_refused() {
         issued_at: START + 101,
         refresh_expires_at: None,
     };
-    let before = s.validator().active_access_tokens();
+    let before = s.validator().inner.active_access_tokens(s.now());
     let refused = s.validator().save_token(&continuing(false), &request);
     assert_eq!(
         refused.unwrap_err(),
         oauth2_provider::validator::grant_ended()
     );
-    assert_eq!(s.validator().active_access_tokens(), before);
+    assert_eq!(s.validator().inner.active_access_tokens(s.now()), before);
     s.validator()
         .save_token(&continuing(true), &request)
         .unwrap();
-    assert_eq!(s.validator().active_access_tokens(), before + 1);
+    assert_eq!(
+        s.validator().inner.active_access_tokens(s.now()),
+        before + 1
+    );
 }
 
 /// RFC 9700 §4.14.2: once reuse of a refresh token has revoked its grant,
@@ -629,7 +639,7 @@ fn tokens_stored_after_their_grant_was_revoked_never_become_active() {
     .build()
     .unwrap();
     let (access, refresh_token) = public_login(&server, "alice");
-    let before = server.validator().inner.active_access_tokens();
+    let before = server.validator().inner.active_access_tokens(server.now());
     assert_eq!(before, 1);
 
     let r = token(
@@ -639,7 +649,10 @@ fn tokens_stored_after_their_grant_was_revoked_never_become_active() {
     );
     common::assert_error(&r, 400, "invalid_grant", "revoked");
     assert!(json(&r).get("access_token").is_none());
-    assert_eq!(server.validator().inner.active_access_tokens(), 0);
+    assert_eq!(
+        server.validator().inner.active_access_tokens(server.now()),
+        0
+    );
     assert!(common::bearer(&server, &access, &[]).is_err());
     assert_eq!(introspect(&server, &refresh_token)["active"], false);
 }

@@ -10,14 +10,13 @@ use common::{
     assert_no_store_json, clocked, failing_password_server, field, json, login, post, token,
     Delegating, CONF, FORM, RS, START,
 };
-use oauth2_provider::memory::MemoryValidator;
 use oauth2_provider::server::DEFAULT_REFRESH_TOKEN_LIFETIME;
 use oauth2_provider::{Request, RequestValidator, Response, Server};
 use serde_json::{json, Value};
 
 /// A server whose clock the test moves; the validator's stays at START,
 /// so expiry is the library's decision.
-fn server() -> Server<MemoryValidator> {
+fn server() -> Server<Delegating> {
     clocked(None, false).0
 }
 

@@ -232,7 +232,10 @@ fn a_failing_source_is_server_error_and_saves_nothing() {
     for body in ["grant_type=client_credentials", common::ALICE] {
         assert_source_failure(&common::token(&server, CONF, body));
     }
-    assert_eq!(server.validator().inner.active_access_tokens(), 0);
+    assert_eq!(
+        server.validator().inner.active_access_tokens(server.now()),
+        0
+    );
 
     // The authorization endpoint: the error goes back to the client,
     // without a code, and save_authorization_code was not reached.
@@ -270,12 +273,15 @@ fn a_failing_source_leaves_the_code_and_the_refresh_token_unspent() {
         .unwrap();
     let (access, refresh) = common::login(&server, "read");
     let code = code(&server);
-    let tokens = server.validator().active_access_tokens();
+    let tokens = server.validator().active_access_tokens(server.now());
 
     broken.store(true, Ordering::SeqCst);
     assert_source_failure(&common::token(&server, CONF, &exchange_body(&code)));
     assert_source_failure(&common::refresh(&server, &refresh, ""));
-    assert_eq!(server.validator().active_access_tokens(), tokens);
+    assert_eq!(
+        server.validator().active_access_tokens(server.now()),
+        tokens
+    );
 
     // Once the source works again, the same code and refresh token work:
     // neither was spent, so neither counts as replayed, and nothing was

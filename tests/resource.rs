@@ -171,11 +171,13 @@ fn unknown_token_is_401_invalid_token() {
 
 #[test]
 fn expired_token_is_401_invalid_token() {
-    // The validator's clock is frozen: the library rejects the expired token itself.
+    // The store's lookups see START: the library rejects the expired token itself.
     const START: u64 = 1_700_000_000;
     let now = Arc::new(AtomicU64::new(START));
     let c = Arc::clone(&now);
-    let s = common::builder_over(common::realm().with_clock(|| START))
+    let mut lagging = common::Delegating::new(common::realm());
+    lagging.store_now = Some(START);
+    let s = common::builder_over(lagging)
         .enable(Grant::Password)
         .access_token_lifetime(60)
         .clock(move || c.load(Ordering::SeqCst))

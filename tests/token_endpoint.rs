@@ -599,5 +599,47 @@ fn failing_token_storage_is_server_error_and_nothing_is_issued() {
         .unwrap();
     let r = token(&s, CONF, CC);
     assert_error(&r, 500, "server_error", "storage is unavailable");
-    assert_eq!(s.validator().inner.active_access_tokens(), 0);
+    assert_eq!(s.validator().inner.active_access_tokens(s.now()), 0);
+}
+
+/// Each token request looks its client up once, public or confidential,
+/// and hands the record along: no hook asks the store for it again.
+#[test]
+fn a_token_request_looks_its_client_up_once() {
+    use std::sync::atomic::Ordering;
+    let s = common::builder_over(common::Delegating::new(common::realm()))
+        .enable(Grant::Password)
+        .build()
+        .unwrap();
+    let lookups = || s.validator().lookups.swap(0, Ordering::SeqCst);
+    let uri = format!(
+        "/authorize?response_type=code&client_id=public-client&scope=read&state=x\
+         &code_challenge={}&code_challenge_method=S256",
+        common::CHALLENGE
+    );
+    let req = Request::new("GET", &uri, &[], b"");
+    let pending = s.validate_authorization_request(&req).unwrap();
+    assert_eq!(lookups(), 1, "the authorization request");
+    let code = common::location_param(&s.authorize(&req, &pending, "alice", None), "code").unwrap();
+    lookups();
+    let r = common::token(
+        &s,
+        None,
+        &format!(
+            "grant_type=authorization_code&code={code}&client_id=public-client&code_verifier={}",
+            common::VERIFIER
+        ),
+    );
+    assert_eq!(r.status, 200, "{}", r.body_str());
+    assert_eq!(lookups(), 1, "a public client's code exchange");
+    let refresh = common::field(&r, "refresh_token");
+    let r = common::token(
+        &s,
+        None,
+        &format!("grant_type=refresh_token&refresh_token={refresh}&client_id=public-client"),
+    );
+    assert_eq!(r.status, 200, "{}", r.body_str());
+    assert_eq!(lookups(), 1, "a public client's refresh");
+    common::login(&s, "read");
+    assert_eq!(lookups(), 1, "a confidential client's password grant");
 }

@@ -540,7 +540,10 @@ pub fn serve(listener: TcpListener, app: Arc<App>, options: Options) -> io::Resu
         .name("purge".to_owned())
         .spawn(move || loop {
             thread::sleep(options.purge_every.max(Duration::from_secs(1)));
-            janitor.server.validator().purge_expired();
+            janitor
+                .server
+                .validator()
+                .purge_expired(janitor.server.now());
         })?;
     for accepted in listener.incoming() {
         match accepted {

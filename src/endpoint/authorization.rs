@@ -115,7 +115,7 @@ impl<V: RequestValidator> Server<V> {
             )));
         }
         let params = authorization_params(request).map_err(AuthorizationError::Fatal)?;
-        let oauth = OAuthRequest::new(*request, params);
+        let oauth = OAuthRequest::new(*request, params, self.now());
         let v = &self.validator;
 
         // Phase 1: who is asking, and where may we answer? Failures here
@@ -290,7 +290,11 @@ impl<V: RequestValidator> Server<V> {
         user: &str,
         approved: Option<Scope>,
     ) -> Response {
-        let oauth = OAuthRequest::new(*request, authorization_params(request).unwrap_or_default());
+        let oauth = OAuthRequest::new(
+            *request,
+            authorization_params(request).unwrap_or_default(),
+            self.now(),
+        );
         let scopes = match approved {
             None => pending.scopes.clone(),
             Some(approved) if approved.is_subset_of(&pending.scopes) => approved,

@@ -16,7 +16,7 @@ impl<V: RequestValidator> Server<V> {
     /// ([`Client::may_introspect`]); an active token gives its claims, and
     /// anything else — unknown, expired, revoked — `{"active":false}`.
     pub fn introspection_response(&self, request: &Request<'_>) -> Response {
-        let mut oauth = OAuthRequest::new(*request, Params::default());
+        let mut oauth = OAuthRequest::new(*request, Params::default(), self.now());
         if let Err(response) = parse_form_post(&mut oauth) {
             return response;
         }
@@ -44,8 +44,7 @@ impl<V: RequestValidator> Server<V> {
             .get(Param::TokenTypeHint)
             .and_then(TokenType::from_hint);
         let info = v.introspect_token(token, hint, request)?;
-        let now = self.now();
-        Ok(info.filter(|i| i.exp.is_none_or(|exp| exp > now)))
+        Ok(info.filter(|i| i.exp.is_none_or(|exp| exp > request.now)))
     }
 
     /// The RFC 7662 §2.2 body for `info` (`None`: inactive).

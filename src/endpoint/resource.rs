@@ -44,7 +44,7 @@ impl<V: RequestValidator> Server<V> {
         };
         // The parameters are parsed where they stay: they are some 400
         // bytes, and every move of them a copy.
-        let mut oauth = OAuthRequest::new(*request, Params::default());
+        let mut oauth = OAuthRequest::new(*request, Params::default(), self.now());
         if oauth.params.parse_into(self.bearer_form(request)).is_err() {
             // A malformed form simply carries no token.
             oauth.params = Params::default();
@@ -61,7 +61,7 @@ impl<V: RequestValidator> Server<V> {
         // whose one lookup also finds refresh tokens must not turn them
         // into bearer credentials.
         let refresh_token = info.token_type == Some(TokenType::RefreshToken);
-        if refresh_token || info.exp.is_some_and(|exp| exp <= self.now()) {
+        if refresh_token || info.exp.is_some_and(|exp| exp <= oauth.now) {
             return Err(self.bearer_failure(Some(invalid_token()), required_scopes));
         }
         if !required_scopes.iter().all(|s| info.scopes.contains(s)) {

@@ -17,7 +17,7 @@ impl<V: RequestValidator> Server<V> {
     /// and left alone; an unknown or already invalid token is `200`
     /// (§2.2), as is success.
     pub fn revocation_response(&self, request: &Request<'_>) -> Response {
-        let mut oauth = OAuthRequest::new(*request, Params::default());
+        let mut oauth = OAuthRequest::new(*request, Params::default(), self.now());
         let outcome = parse_form_post(&mut oauth).and_then(|()| {
             self.revoke(&oauth)
                 .map_err(|e| json_error(&e, self.realm()))

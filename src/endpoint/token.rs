@@ -31,7 +31,7 @@ impl<V: RequestValidator> Server<V> {
     /// assert!(response.body_str().contains(r#""token_type":"Bearer""#));
     /// ```
     pub fn token_response(&self, request: &Request<'_>) -> Response {
-        let mut oauth = OAuthRequest::new(*request, Params::default());
+        let mut oauth = OAuthRequest::new(*request, Params::default(), self.now());
         if let Err(response) = parse_form_post(&mut oauth) {
             return response;
         }

@@ -14,7 +14,7 @@ use crate::request::OAuthRequest;
 use crate::scope::Scope;
 use crate::server::{Grant, Server};
 use crate::token::{BearerToken, TokenKind};
-use crate::validator::{self, AuthorizationCode, CodeStatus, RequestValidator};
+use crate::validator::{self, AuthorizationCode, CodeStatus, Consumed, RequestValidator};
 
 fn invalid_grant(description: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidGrant, description)
@@ -57,7 +57,7 @@ pub(crate) fn exchange<V: RequestValidator>(
             "the authorization code was issued to another client",
         ));
     }
-    if validated.expires_at <= server.now() {
+    if validated.expires_at <= request.now {
         return Err(invalid_grant(
             "the authorization code is invalid or expired",
         ));
@@ -99,12 +99,9 @@ pub(crate) fn exchange<V: RequestValidator>(
 
     // The new values first: a failing generator leaves the code unspent.
     let drawn = draw_tokens(server, request, &client, true, Refresh::IfAllowed)?;
-    if !v.invalidate_authorization_code(client_id, code, request)? {
-        // A concurrent exchange consumed it after our validate_code: the
-        // same replay as CodeStatus::Used, and the same revocation.
-        v.revoke_grant(&validated.grant_id, request)?;
-        return Err(invalid_grant("the authorization code was already used"));
-    }
+    // Spending the code and saving its tokens are one step: a failed save
+    // leaves the code usable, and a concurrent exchange that spent it
+    // after our validate_code is the same replay as CodeStatus::Used.
     save_tokens(
         server,
         request,
@@ -115,6 +112,7 @@ pub(crate) fn exchange<V: RequestValidator>(
             grant_id: Some(validated.grant_id),
         },
         drawn,
+        Some(Consumed::AuthorizationCode { client_id, code }),
     )
 }
 
@@ -228,7 +226,7 @@ pub(crate) fn create_code<V: RequestValidator>(
     user: &str,
     scopes: Scope,
 ) -> Result<String, OAuthError> {
-    let issued_at = server.now();
+    let issued_at = request.now;
     let [code, grant_id] = server.generate([TokenKind::AuthorizationCode, TokenKind::GrantId])?;
     let code = AuthorizationCode {
         code,

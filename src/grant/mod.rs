@@ -21,7 +21,7 @@ use crate::request::OAuthRequest;
 use crate::scope::Scope;
 use crate::server::{Grant, Server};
 use crate::token::{BearerToken, TokenKind};
-use crate::validator::{IssuedToken, RequestValidator};
+use crate::validator::{Consumed, IssuedToken, RequestValidator};
 
 /// The scope of a new grant: the requested one, or the client's default
 /// when none is requested; either must pass `validate_scopes`.
@@ -115,7 +115,7 @@ pub(crate) fn issue_tokens<V: RequestValidator>(
         grantee.grant_id.is_some(),
         refresh,
     )?;
-    save_tokens(server, request, grantee, drawn)
+    save_tokens(server, request, grantee, drawn, None)
 }
 
 /// A token response's new values, made before anything is stored: a grant
@@ -180,18 +180,22 @@ pub(crate) fn draw_tokens<V: RequestValidator>(
     })
 }
 
-/// Saves the tokens `drawn` for `grantee` and returns the response.
+/// Saves the tokens `drawn` for `grantee` and returns the response. With
+/// `consumed`, the save spends that credential in the same step
+/// ([`RequestValidator::consume_and_save`]); if a concurrent request spent
+/// it first, the grant is revoked and the answer is `invalid_grant`.
 pub(crate) fn save_tokens<V: RequestValidator>(
     server: &Server<V>,
     request: &OAuthRequest<'_>,
     grantee: Grantee<'_, V::Client>,
     drawn: Drawn,
+    consumed: Option<Consumed<'_>>,
 ) -> Result<BearerToken, OAuthError> {
     let client = grantee.client;
     // A grant id was drawn only for a grantee that had none: a new grant.
     let new_grant = drawn.grant_id.is_some();
     let new_refresh = drawn.refresh_token_is_new;
-    let issued_at = server.now();
+    let issued_at = request.now;
     let issued = IssuedToken {
         access_token: drawn.access_token,
         refresh_token: drawn.refresh_token,
@@ -208,7 +212,31 @@ pub(crate) fn save_tokens<V: RequestValidator>(
         refresh_expires_at: new_refresh
             .then(|| issued_at.saturating_add(server.config.refresh_token_lifetime)),
     };
-    server.validator.save_token(&issued, request)?;
+    match consumed {
+        None => server.validator.save_token(&issued, request)?,
+        Some(consumed) => {
+            if !server
+                .validator
+                .consume_and_save(consumed, &issued, request)?
+            {
+                // Spent between our validation and the save: the replay
+                // (code) or reuse (refresh token) the single-use rules
+                // guard against, answered as if it had been seen first.
+                if let Some(grant_id) = &issued.grant_id {
+                    server.validator.revoke_grant(grant_id, request)?;
+                }
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidGrant,
+                    match consumed {
+                        Consumed::AuthorizationCode { .. } => {
+                            "the authorization code was already used"
+                        }
+                        Consumed::RefreshToken { .. } => "the refresh token was already used",
+                    },
+                ));
+            }
+        }
+    }
     let IssuedToken {
         access_token,
         refresh_token,

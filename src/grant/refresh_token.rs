@@ -9,7 +9,7 @@ use crate::request::OAuthRequest;
 use crate::scope::Scope;
 use crate::server::{Grant, Server};
 use crate::token::BearerToken;
-use crate::validator::{self, RefreshTokenStatus, RequestValidator};
+use crate::validator::{self, Consumed, RefreshTokenStatus, RequestValidator};
 
 fn invalid_grant(description: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidGrant, description)
@@ -40,7 +40,7 @@ pub(crate) fn refresh<V: RequestValidator>(
             "the refresh token was issued to another client",
         ));
     }
-    if original.expires_at.is_some_and(|exp| exp <= server.now()) {
+    if original.expires_at.is_some_and(|exp| exp <= request.now) {
         return Err(invalid_grant("the refresh token is invalid or expired"));
     }
 
@@ -93,12 +93,9 @@ pub(crate) fn refresh<V: RequestValidator>(
     // The new values first: a failing generator leaves the presented
     // token unspent.
     let drawn = draw_tokens(server, request, &client, true, refresh)?;
-    if rotate && !v.invalidate_refresh_token(refresh_token, request)? {
-        // A concurrent refresh rotated it first: two holders of one
-        // token is exactly the reuse RFC 9700 §4.14.2 guards against.
-        v.revoke_grant(&original.grant_id, request)?;
-        return Err(invalid_grant("the refresh token was already used"));
-    }
+    // Rotating and saving are one step: a failed save leaves the presented
+    // token active, and a concurrent refresh that rotated it first means
+    // two holders of one token, the reuse RFC 9700 §4.14.2 guards against.
     save_tokens(
         server,
         request,
@@ -109,5 +106,6 @@ pub(crate) fn refresh<V: RequestValidator>(
             grant_id: Some(original.grant_id),
         },
         drawn,
+        rotate.then_some(Consumed::RefreshToken { refresh_token }),
     )
 }

@@ -138,19 +138,17 @@ pub fn failing_password_server(hook: &'static str) -> Server<Delegating> {
 }
 
 /// A password-grant server on a clock the test moves, with the given
-/// refresh token lifetime. The validator's own clock stays at [`START`]
-/// unless `shared`, so the library's expiry checks are what is tested.
+/// refresh token lifetime. The store's lookups see [`START`] unless
+/// `shared`, so the library's expiry checks are what is tested.
 pub fn clocked(
     refresh_lifetime: Option<u64>,
     shared: bool,
-) -> (Server<MemoryValidator>, Arc<AtomicU64>) {
+) -> (Server<Delegating>, Arc<AtomicU64>) {
     let now = Arc::new(AtomicU64::new(START));
-    let validator = if shared {
-        let c = Arc::clone(&now);
-        realm().with_clock(move || c.load(Ordering::SeqCst))
-    } else {
-        realm().with_clock(|| START)
-    };
+    let mut validator = Delegating::new(realm());
+    if !shared {
+        validator.store_now = Some(START);
+    }
     let c = Arc::clone(&now);
     let server = Server::builder(validator)
         .issuer(ISSUER)
@@ -375,6 +373,12 @@ pub struct Delegating {
     /// `validate_bearer_token` is the host's one token lookup, shared with
     /// `introspect_token` (which finds refresh tokens too).
     pub bearer_via_introspect: bool,
+    /// The time the store's lookups see instead of the request's: a store
+    /// whose clock lags, so that the library's own expiry checks are what
+    /// a test exercises.
+    pub store_now: Option<u64>,
+    /// How many times `find_client` was called.
+    pub lookups: std::sync::atomic::AtomicUsize,
     /// The snapshots `stale_codes` answers from.
     pub code_snapshots:
         std::sync::Mutex<std::collections::HashMap<String, oauth2_provider::CodeStatus>>,
@@ -398,8 +402,20 @@ impl Delegating {
             reuse_during_rotation: false,
             purge_during_rotation: false,
             bearer_via_introspect: false,
+            store_now: None,
+            lookups: std::sync::atomic::AtomicUsize::new(0),
             code_snapshots: std::sync::Mutex::default(),
         }
+    }
+
+    /// The request as the store's lookups see it: at `store_now`, if set.
+    fn seen<'r>(
+        &self,
+        request: &oauth2_provider::OAuthRequest<'r>,
+    ) -> oauth2_provider::OAuthRequest<'r> {
+        let mut seen = request.clone();
+        seen.now = self.store_now.unwrap_or(request.now);
+        seen
     }
 
     /// Makes the callback `name` fail with `server_error`.
@@ -437,6 +453,8 @@ mod delegating_impl {
 
         fn find_client(&self, client_id: &str) -> R<Option<Arc<MemoryClient>>> {
             self.check("find_client")?;
+            self.lookups
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             self.inner.find_client(client_id)
         }
     }
@@ -510,6 +528,7 @@ mod delegating_impl {
             request: &OAuthRequest<'_>,
         ) -> R<Option<TokenInfo>> {
             self.check("introspect_token")?;
+            let request = &self.seen(request);
             self.inner.introspect_token(token, hint, request)
         }
 
@@ -572,7 +591,7 @@ mod delegating_impl {
                 let grant = grant.expect("a refresh token with a grant");
                 self.inner.revoke_grant(&grant, request)?;
                 if self.purge_during_rotation {
-                    self.inner.purge_expired();
+                    self.inner.purge_expired(request.now);
                 }
             }
             Ok(rotated && !self.concurrent_rotation)
@@ -606,6 +625,7 @@ mod delegating_impl {
             request: &OAuthRequest<'_>,
         ) -> R<Option<TokenInfo>> {
             self.check("validate_bearer_token")?;
+            let request = &self.seen(request);
             if self.bearer_via_introspect {
                 return self.inner.introspect_token(token, None, request);
             }
@@ -620,6 +640,7 @@ mod delegating_impl {
             request: &OAuthRequest<'_>,
         ) -> R<CodeStatus> {
             self.check("validate_code")?;
+            let request = &self.seen(request);
             let mut status = self.inner.validate_code(client_id, code, client, request)?;
             if let CodeStatus::Used { code_challenge, .. } = &mut status {
                 if !self.challenge_in_validate_code {
@@ -652,6 +673,7 @@ mod delegating_impl {
             request: &OAuthRequest<'_>,
         ) -> R<RefreshTokenStatus> {
             self.check("validate_refresh_token")?;
+            let request = &self.seen(request);
             self.inner
                 .validate_refresh_token(refresh_token, client, request)
         }

@@ -94,9 +94,6 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// same file.
 pub struct SqliteStore {
     connections: Connections,
-    /// The clock read for expiry decisions until requests carry their
-    /// time.
-    clock: Box<dyn Fn() -> u64 + Send + Sync>,
 }
 
 enum Connections {
@@ -198,28 +195,7 @@ impl SqliteStore {
     }
 
     fn with_connections(connections: Connections) -> SqliteStore {
-        SqliteStore {
-            connections,
-            clock: Box::new(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs())
-            }),
-        }
-    }
-
-    /// Replaces the clock read for expiry decisions (seconds since the
-    /// Unix epoch); the system clock by default.
-    #[doc(hidden)]
-    pub fn with_clock(mut self, clock: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
-        self.clock = Box::new(clock);
-        self
-    }
-
-    /// The time of `request`, for its expiry decisions.
-    fn now(&self, request: &oauth2_provider::OAuthRequest<'_>) -> u64 {
-        let _ = request;
-        (self.clock)()
+        SqliteStore { connections }
     }
 
     /// Runs `f` on a connection of the pool (opening one if none is idle).

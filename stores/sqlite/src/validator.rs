@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use oauth2_provider::pkce::ChallengeMethod;
 use oauth2_provider::secret::sha256;
-use oauth2_provider::validator::grant_ended;
+use oauth2_provider::validator::{grant_ended, token_collision, Consumed};
 use oauth2_provider::{
     AuthorizationCode, ClientLookup, CodeStatus, IssuedToken, OAuthError, OAuthRequest,
     RefreshTokenStatus, RequestValidator, Scope, TokenInfo, TokenType, ValidatedCode,
@@ -20,39 +20,23 @@ use crate::{
     client_columns, is_collision, seconds, time, ClientRecord, Db, SqliteStore, StoreError,
 };
 
-/// The refusal of a save whose code or token value is already stored
-/// (two generated values collided, or a host generator repeats itself):
-/// nothing is overwritten, and the request fails.
-fn token_collision() -> OAuthError {
-    OAuthError::server_error("a token with this value is already stored")
-}
-
 /// A stored scope back as a [`Scope`] (it was valid when stored).
 fn scope(text: &str) -> Result<Scope, StoreError> {
     Scope::parse(text).map_err(|_| StoreError::InvalidRecord("a malformed stored scope"))
 }
 
-/// What a request consumes when tokens are issued for it.
-#[derive(Clone, Copy)]
-pub(crate) enum Spent<'a> {
-    /// An authorization code, issued to `client_id`.
-    Code { client_id: &'a str, code: &'a str },
-    /// A refresh token, rotated by the new one.
-    RefreshToken { refresh_token: &'a str },
-}
-
-/// Marks `spent` used (code) or rotated (refresh token), if it is still
-/// unspent; returns whether this call did.
-fn spend(conn: &Connection, spent: Spent<'_>) -> Result<bool, StoreError> {
-    let changed = match spent {
-        Spent::Code { client_id, code } => conn
+/// Marks `consumed` used (code) or rotated (refresh token), if it is
+/// still unspent; returns whether this call did.
+fn spend(conn: &Connection, consumed: Consumed<'_>) -> Result<bool, StoreError> {
+    let changed = match consumed {
+        Consumed::AuthorizationCode { client_id, code } => conn
             .prepare_cached(
                 "UPDATE codes SET used = 1 WHERE digest = ?1 AND used = 0 AND client_id = ?2",
             )
             .db()?
             .execute(params![sha256(code.as_bytes()), client_id])
             .db()?,
-        Spent::RefreshToken { refresh_token } => conn
+        Consumed::RefreshToken { refresh_token } => conn
             .prepare_cached(
                 "UPDATE refresh_tokens SET state = 'rotated'
                  WHERE digest = ?1 AND state = 'active'",
@@ -242,28 +226,6 @@ impl RefreshRow {
     }
 }
 
-impl SqliteStore {
-    /// In one transaction: spends `spent` if it is still unspent, then
-    /// saves `token` as [`save_bearer_token`](RequestValidator::save_bearer_token)
-    /// does. `Ok(false)`: already spent, nothing saved. Any error rolls
-    /// everything back, leaving `spent` usable for a retry.
-    // The trait's coming `consume_and_save`.
-    #[allow(dead_code)]
-    pub(crate) fn spend_and_save(
-        &self,
-        spent: Spent<'_>,
-        token: &IssuedToken,
-    ) -> Result<bool, OAuthError> {
-        self.write(|tx| {
-            if !spend(tx, spent)? {
-                return Ok(false);
-            }
-            save_in(tx, token)?;
-            Ok(true)
-        })
-    }
-}
-
 impl ClientLookup for SqliteStore {
     type Client = ClientRecord;
 
@@ -328,7 +290,7 @@ impl RequestValidator for SqliteStore {
         hint: Option<TokenType>,
         request: &OAuthRequest<'_>,
     ) -> Result<Option<TokenInfo>, OAuthError> {
-        let now = self.now(request);
+        let now = request.now;
         let digest = sha256(token.as_bytes());
         let found = self.with_conn(|conn| {
             let refresh = || -> Result<Option<TokenInfo>, StoreError> {
@@ -372,7 +334,7 @@ impl RequestValidator for SqliteStore {
         code: &str,
         _: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
-        Ok(self.write(|tx| spend(tx, Spent::Code { client_id, code }))?)
+        Ok(self.write(|tx| spend(tx, Consumed::AuthorizationCode { client_id, code }))?)
     }
 
     fn is_pkce_required(
@@ -424,7 +386,7 @@ impl RequestValidator for SqliteStore {
         refresh_token: &str,
         _: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
-        Ok(self.write(|tx| spend(tx, Spent::RefreshToken { refresh_token }))?)
+        Ok(self.write(|tx| spend(tx, Consumed::RefreshToken { refresh_token }))?)
     }
 
     fn save_authorization_code(
@@ -492,13 +454,32 @@ impl RequestValidator for SqliteStore {
         self.write(|tx| save_in(tx, token))
     }
 
+    /// One `BEGIN IMMEDIATE` transaction: the conditional update that
+    /// spends the code or refresh token, then the save. `Ok(false)` when
+    /// it was already spent (nothing saved); any error rolls both back,
+    /// leaving the credential usable for the client's retry.
+    fn consume_and_save(
+        &self,
+        consumed: Consumed<'_>,
+        token: &IssuedToken,
+        _: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        self.write(|tx| {
+            if !spend(tx, consumed)? {
+                return Ok(false);
+            }
+            save_in(tx, token)?;
+            Ok(true)
+        })
+    }
+
     fn validate_bearer_token(
         &self,
         token: &str,
         _: &[&str],
         request: &OAuthRequest<'_>,
     ) -> Result<Option<TokenInfo>, OAuthError> {
-        let now = self.now(request);
+        let now = request.now;
         let digest = sha256(token.as_bytes());
         Ok(self.with_conn(|conn| access_token(conn, &digest, now))?)
     }
@@ -510,7 +491,7 @@ impl RequestValidator for SqliteStore {
         _: &ClientRecord,
         request: &OAuthRequest<'_>,
     ) -> Result<CodeStatus, OAuthError> {
-        let now = self.now(request);
+        let now = request.now;
         type Row = (
             String,
             String,
@@ -594,7 +575,7 @@ impl RequestValidator for SqliteStore {
         client: &ClientRecord,
         request: &OAuthRequest<'_>,
     ) -> Result<RefreshTokenStatus, OAuthError> {
-        let now = self.now(request);
+        let now = request.now;
         let digest = sha256(refresh_token.as_bytes());
         let Some(r) = self.with_conn(|conn| self::refresh_token(conn, &digest))? else {
             return Ok(RefreshTokenStatus::Invalid);

@@ -16,10 +16,7 @@ fn sqlite_store_passes_the_kit() {
     let files = Mutex::new(Vec::new());
     testing::check(|fixture: &Fixture| {
         let db = TempDb::new("kit");
-        let clock = fixture.clock();
-        let store = SqliteStore::open(db.path())
-            .expect("open")
-            .with_clock(move || clock.now());
+        let store = SqliteStore::open(db.path()).expect("open");
         common::add_fixture(&store, fixture);
         files.lock().unwrap().push(db);
         store
@@ -29,11 +26,23 @@ fn sqlite_store_passes_the_kit() {
 #[test]
 fn in_memory_store_passes_the_kit() {
     testing::check(|fixture: &Fixture| {
-        let clock = fixture.clock();
-        let store = SqliteStore::open_in_memory()
-            .expect("open")
-            .with_clock(move || clock.now());
+        let store = SqliteStore::open_in_memory().expect("open");
         common::add_fixture(&store, fixture);
         store
     });
+}
+
+#[test]
+fn purge_keeps_what_replay_and_reuse_detection_need() {
+    let db = TempDb::new("purge");
+    testing::check_purge(
+        |fixture: &Fixture| {
+            let store = SqliteStore::open(db.path()).expect("open");
+            common::add_fixture(&store, fixture);
+            store
+        },
+        |store, now| {
+            store.purge_expired(now).expect("purge");
+        },
+    );
 }

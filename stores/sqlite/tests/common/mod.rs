@@ -110,9 +110,13 @@ pub fn server(store: SqliteStore) -> Server<SqliteStore> {
         .expect("a valid configuration")
 }
 
-/// A request for calling validator methods directly.
-pub fn request() -> OAuthRequest<'static> {
-    OAuthRequest::new(Request::new("POST", "/token", &[], b""), Default::default())
+/// A request served at `now`, for calling validator methods directly.
+pub fn request(now: u64) -> OAuthRequest<'static> {
+    OAuthRequest::new(
+        Request::new("POST", "/token", &[], b""),
+        Default::default(),
+        now,
+    )
 }
 
 const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
