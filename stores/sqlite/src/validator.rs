@@ -231,7 +231,7 @@ impl ClientLookup for SqliteStore {
 
     fn find_client(&self, client_id: &str) -> Result<Option<ClientRecord>, OAuthError> {
         let found = self.with_conn(|conn| {
-            conn.prepare_cached(&format!("{} WHERE client_id = ?1", crate::SELECT_CLIENT))
+            conn.prepare_cached(concat!(crate::select_client!(), " WHERE client_id = ?1"))
                 .db()?
                 .query_row([client_id], client_columns)
                 .optional()
