@@ -116,6 +116,8 @@ mod app;
 mod http;
 #[path = "demo_server/realm.rs"]
 mod realm;
+#[path = "demo_server/storage.rs"]
+mod storage;
 
 use std::net::TcpListener;
 use std::process::ExitCode;
@@ -222,7 +224,18 @@ then exchange the code shown in the address bar (http://127.0.0.1:9999/callback?
             realm.users.len()
         );
     }
-    let app = match app::App::new(realm, &base, default_realm) {
+    serve_on(listener, &realm, realm.memory(), &base, default_realm)
+}
+
+/// Serves the realm from `store` until accepting fails for good.
+fn serve_on<S: storage::Store>(
+    listener: TcpListener,
+    realm: &realm::Realm,
+    store: S,
+    base: &str,
+    default_realm: bool,
+) -> ExitCode {
+    let app = match app::App::new(realm, store, base, default_realm) {
         Ok(app) => Arc::new(app),
         Err(e) => {
             eprintln!("demo_server: issuer {base}: {e}");

@@ -18,6 +18,9 @@ mod http;
 #[allow(dead_code)]
 #[path = "../examples/demo_server/realm.rs"]
 mod realm;
+#[allow(dead_code)]
+#[path = "../examples/demo_server/storage.rs"]
+mod storage;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -64,7 +67,8 @@ fn start(options: app::Options) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let realm = realm::parse(realm::DEFAULT_REALM).unwrap();
-    let app = Arc::new(app::App::new(realm, &format!("http://{addr}"), true).unwrap());
+    let store = realm.memory();
+    let app = Arc::new(app::App::new(&realm, store, &format!("http://{addr}"), true).unwrap());
     thread::spawn(move || app::serve(listener, app, options));
     addr
 }
@@ -1297,12 +1301,26 @@ fn over_the_connection_cap_the_slowest_requests_make_room() {
 #[test]
 fn default_realm_is_the_contract_table() {
     let realm = realm::parse(realm::DEFAULT_REALM).unwrap();
-    assert_eq!(realm.clients, ["conf-client", "public-client", "rs-client"]);
-    assert_eq!(realm.users, ["alice", "bob"]);
+    assert_eq!(
+        realm
+            .clients
+            .iter()
+            .map(|c| c.id.as_str())
+            .collect::<Vec<_>>(),
+        ["conf-client", "public-client", "rs-client"]
+    );
+    assert_eq!(
+        realm
+            .users
+            .iter()
+            .map(|u| u.name.as_str())
+            .collect::<Vec<_>>(),
+        ["alice", "bob"]
+    );
     assert_eq!(realm.scopes, ["read", "write"]);
-    assert!(realm.validator.check_user("alice", "wonderland"));
-    assert!(realm.validator.check_user("bob", "builder"));
-    assert!(!realm.validator.check_user("alice", "builder"));
+    assert!(realm.memory().check_user("alice", "wonderland"));
+    assert!(realm.memory().check_user("bob", "builder"));
+    assert!(!realm.memory().check_user("alice", "builder"));
 }
 
 #[test]
@@ -1314,8 +1332,22 @@ client svc\tsecret-sha256=ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff
    client app redirect=https://app.example/cb pkce grants=authorization_code scopes=a,b default-scopes=a  \r\n\
 user carol p@ss\n";
     let realm = realm::parse(text).unwrap();
-    assert_eq!(realm.clients, ["svc", "app"]);
-    assert_eq!(realm.users, ["carol"]);
+    assert_eq!(
+        realm
+            .clients
+            .iter()
+            .map(|c| c.id.as_str())
+            .collect::<Vec<_>>(),
+        ["svc", "app"]
+    );
+    assert_eq!(
+        realm
+            .users
+            .iter()
+            .map(|u| u.name.as_str())
+            .collect::<Vec<_>>(),
+        ["carol"]
+    );
     assert_eq!(realm.scopes, ["a", "b"]);
 
     let errors = [
@@ -1372,14 +1404,9 @@ fn realm_file_clients_work_end_to_end() {
     let text = "client svc secret-sha256=ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad grants=client_credentials scopes=x\n";
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = Arc::new(
-        app::App::new(
-            realm::parse(text).unwrap(),
-            &format!("http://{addr}"),
-            false,
-        )
-        .unwrap(),
-    );
+    let realm = realm::parse(text).unwrap();
+    let app =
+        Arc::new(app::App::new(&realm, realm.memory(), &format!("http://{addr}"), false).unwrap());
     let options = app::Options {
         workers: 2,
         log: false,

@@ -16,7 +16,6 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use oauth2_provider::form::{self, Param, Params};
-use oauth2_provider::memory::MemoryValidator;
 use oauth2_provider::response::write_json_string;
 use oauth2_provider::{
     AuthorizationError, AuthorizationRequest, ConfigError, Grant, OAuthError, Request, Response,
@@ -25,6 +24,7 @@ use oauth2_provider::{
 
 use super::http::{Connection, Framing, HttpRequest, Limits, Progress, ReadError, CLOSE};
 use super::realm::Realm;
+use super::storage::Store;
 
 /// How the server runs.
 #[derive(Clone, Copy, Debug)]
@@ -61,9 +61,9 @@ impl Default for Options {
     }
 }
 
-/// The demo application: the library's server over the realm.
-pub struct App {
-    server: Server<MemoryValidator>,
+/// The demo application: the library's server over the realm's store.
+pub struct App<S> {
+    server: Server<S>,
     /// Whether the realm is the default one (the consent page then shows
     /// the demo users).
     default_realm: bool,
@@ -83,12 +83,18 @@ const CARRIED: [Param; 7] = [
 const HTML: &str = "text/html; charset=utf-8";
 const TEXT: &str = "text/plain; charset=utf-8";
 
-impl App {
-    /// The server for `realm`, with issuer `issuer` (`http://HOST:PORT`),
-    /// or why it cannot be one (an `http` issuer must be on a loopback
-    /// host: the demo speaks plain HTTP, fit for this machine only).
-    pub fn new(realm: Realm, issuer: &str, default_realm: bool) -> Result<App, ConfigError> {
-        let server = Server::builder(realm.validator)
+impl<S: Store> App<S> {
+    /// The server over `store`, which holds `realm`, with issuer `issuer`
+    /// (`http://HOST:PORT`), or why it cannot be one (an `http` issuer
+    /// must be on a loopback host: the demo speaks plain HTTP, fit for
+    /// this machine only).
+    pub fn new(
+        realm: &Realm,
+        store: S,
+        issuer: &str,
+        default_realm: bool,
+    ) -> Result<Self, ConfigError> {
+        let server = Server::builder(store)
             .issuer(issuer)
             .enable(Grant::Implicit)
             .enable(Grant::Password)
@@ -193,7 +199,7 @@ impl App {
     fn consent_page(
         &self,
         status: u16,
-        pending: &AuthorizationRequest<<MemoryValidator as oauth2_provider::ClientLookup>::Client>,
+        pending: &AuthorizationRequest<S::Client>,
         params: &Params<'_>,
         username: &str,
         error: Option<&str>,
@@ -519,7 +525,11 @@ impl Jobs {
 
 /// Serves `listener` forever: one accept loop (this thread), one poller
 /// thread, `workers` threads. Returns only if accepting fails for good.
-pub fn serve(listener: TcpListener, app: Arc<App>, options: Options) -> io::Result<()> {
+pub fn serve<S: Store>(
+    listener: TcpListener,
+    app: Arc<App<S>>,
+    options: Options,
+) -> io::Result<()> {
     let jobs = Arc::new(Jobs::default());
     let (park, parked) = mpsc::channel::<Client>();
     let live = Arc::new(AtomicUsize::new(0));
@@ -651,7 +661,7 @@ fn poller(incoming: &Receiver<Client>, jobs: &Jobs, live: &AtomicUsize, options:
     }
 }
 
-fn worker(jobs: &Jobs, park: &Sender<Client>, app: &App, options: &Options) {
+fn worker<S: Store>(jobs: &Jobs, park: &Sender<Client>, app: &App<S>, options: &Options) {
     loop {
         let Job { client, read } = jobs.pop();
         let peer = client.peer;
@@ -675,8 +685,8 @@ fn worker(jobs: &Jobs, park: &Sender<Client>, app: &App, options: &Options) {
 /// Answers a request, then the next ones already there (pipelined, or
 /// sent within `linger` while no one else waits); returns the connection
 /// to park, if it stays open.
-fn serve_client(
-    app: &App,
+fn serve_client<S: Store>(
+    app: &App<S>,
     mut client: Client,
     mut read: Result<HttpRequest, (u16, &'static str)>,
     jobs: &Jobs,

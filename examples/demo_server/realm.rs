@@ -1,29 +1,89 @@
-//! The realm file: clients and users, one per line, loaded straight into
-//! the library's [`MemoryValidator`] (the format is documented at the top
-//! of `examples/demo_server.rs`).
+//! The realm file: clients and users, one per line (the format is
+//! documented at the top of `examples/demo_server.rs`), parsed into plain
+//! records that the chosen store loads (see `storage.rs`).
 
 use std::collections::HashSet;
 use std::fmt;
 
 use oauth2_provider::memory::{MemoryClient, MemoryValidator};
-use oauth2_provider::secret::parse_sha256_hex;
+use oauth2_provider::secret::{parse_sha256_hex, sha256};
 use oauth2_provider::{Grant, Scope};
 
 /// The default realm: the table of `shared/DEMO_SERVER.md`.
 pub const DEFAULT_REALM: &str = include_str!("../demo_realm.txt");
 
-/// A loaded realm: the validator holding it, and what the server
-/// advertises and prints about it.
+/// A parsed realm: its clients and users, in file order, and every scope
+/// some client may have.
 pub struct Realm {
-    /// Clients and users (and, once serving, codes and tokens).
-    pub validator: MemoryValidator,
+    /// The clients.
+    pub clients: Vec<RealmClient>,
+    /// The users.
+    pub users: Vec<RealmUser>,
     /// Every scope some client may have, in order of first appearance
     /// (metadata's `scopes_supported`).
     pub scopes: Vec<String>,
-    /// Registered client identifiers, in file order.
-    pub clients: Vec<String>,
-    /// Registered usernames, in file order.
-    pub users: Vec<String>,
+}
+
+/// A client line.
+#[derive(Clone)]
+pub struct RealmClient {
+    /// Its identifier.
+    pub id: String,
+    /// The SHA-256 digest of its secret (`secret=` is hashed as it is
+    /// read); `None` for a public client.
+    pub secret_sha256: Option<[u8; 32]>,
+    /// Registered redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// The grant types it may use, by name.
+    pub grants: Vec<String>,
+    /// The scopes it may have.
+    pub scopes: Vec<String>,
+    /// The scopes it gets when it asks for none.
+    pub default_scopes: Vec<String>,
+    /// Whether it may call the introspection endpoint.
+    pub may_introspect: bool,
+    /// Whether it must use PKCE even when confidential.
+    pub pkce_required: bool,
+}
+
+/// A user line.
+#[derive(Clone)]
+pub struct RealmUser {
+    /// The username.
+    pub name: String,
+    /// The password, as the realm file gives it.
+    pub password: String,
+}
+
+impl RealmClient {
+    /// The client as the library's in-memory store keeps it.
+    pub fn to_memory(&self) -> MemoryClient {
+        let redirects = self.redirect_uris.iter().map(String::as_str);
+        let client = match &self.secret_sha256 {
+            Some(digest) => MemoryClient::confidential_hashed(&self.id, *digest, redirects),
+            None => MemoryClient::public(&self.id, redirects),
+        };
+        client
+            .grants(self.grants.iter().map(String::as_str))
+            .scopes(self.scopes.iter().map(String::as_str))
+            .default_scopes(self.default_scopes.iter().map(String::as_str))
+            .may_introspect(self.may_introspect)
+            .pkce_required(self.pkce_required)
+    }
+}
+
+impl Realm {
+    /// A fresh in-memory store holding the realm.
+    pub fn memory(&self) -> MemoryValidator {
+        let store = MemoryValidator::new();
+        for client in &self.clients {
+            store.add_client(client.to_memory());
+        }
+        for user in &self.users {
+            store.add_user(&user.name, &user.password);
+        }
+        store
+    }
 }
 
 /// A line of a realm file that could not be loaded.
@@ -47,7 +107,6 @@ impl std::error::Error for RealmError {}
 /// is half-loaded.
 pub fn parse(text: &str) -> Result<Realm, RealmError> {
     let mut realm = Realm {
-        validator: MemoryValidator::new(),
         scopes: Vec::new(),
         clients: Vec::new(),
         users: Vec::new(),
@@ -70,14 +129,13 @@ pub fn parse(text: &str) -> Result<Realm, RealmError> {
                 if !seen_clients.insert(id.to_owned()) {
                     return Err(err(format!("client {id:?} is defined twice")));
                 }
-                let (client, scopes) = parse_client(id, fields).map_err(err)?;
-                for scope in scopes {
-                    if !realm.scopes.contains(&scope) {
-                        realm.scopes.push(scope);
+                let client = parse_client(id, fields).map_err(err)?;
+                for scope in &client.scopes {
+                    if !realm.scopes.contains(scope) {
+                        realm.scopes.push(scope.clone());
                     }
                 }
-                realm.validator.add_client(client);
-                realm.clients.push(id.to_owned());
+                realm.clients.push(client);
             }
             Some("user") => {
                 let (Some(name), Some(password), None) =
@@ -88,8 +146,10 @@ pub fn parse(text: &str) -> Result<Realm, RealmError> {
                 if !seen_users.insert(name.to_owned()) {
                     return Err(err(format!("user {name:?} is defined twice")));
                 }
-                realm.validator.add_user(name, password);
-                realm.users.push(name.to_owned());
+                realm.users.push(RealmUser {
+                    name: name.to_owned(),
+                    password: password.to_owned(),
+                });
             }
             Some(other) => {
                 return Err(err(format!(
@@ -113,7 +173,7 @@ fn scope_list(key: &str, value: &str) -> Result<Vec<String>, String> {
 fn parse_client<'a>(
     id: &str,
     fields: impl Iterator<Item = &'a str>,
-) -> Result<(MemoryClient, Vec<String>), String> {
+) -> Result<RealmClient, String> {
     let mut secret = None;
     let mut secret_sha256 = None;
     let mut redirects: Vec<&str> = Vec::new();
@@ -183,15 +243,15 @@ fn parse_client<'a>(
             _ => return Err(format!("unknown client attribute {key:?}")),
         }
     }
-    let mut client = match (secret, secret_sha256) {
+    let secret_sha256 = match (secret, secret_sha256) {
         (Some(_), Some(_)) => return Err("give secret or secret-sha256, not both".into()),
-        (Some(s), None) => MemoryClient::confidential(id, s, redirects.iter().copied()),
-        (None, Some(d)) => MemoryClient::confidential_hashed(id, d, redirects.iter().copied()),
+        (Some(s), None) => Some(sha256(s.as_bytes())),
+        (None, Some(d)) => Some(d),
         (None, None) => {
             if introspect {
                 return Err("only a confidential client may introspect".into());
             }
-            MemoryClient::public(id, redirects.iter().copied())
+            None
         }
     };
     // Least privilege: a client may use the grants and have the scopes its
@@ -203,11 +263,14 @@ fn parse_client<'a>(
     if let Some(extra) = default_scopes.iter().find(|s| !scopes.contains(s)) {
         return Err(format!("default scope {extra:?} is not in scopes="));
     }
-    client = client
-        .grants(grants.iter().copied())
-        .scopes(scopes.iter().map(String::as_str))
-        .default_scopes(default_scopes.iter().map(String::as_str))
-        .may_introspect(introspect)
-        .pkce_required(pkce);
-    Ok((client, scopes))
+    Ok(RealmClient {
+        id: id.to_owned(),
+        secret_sha256,
+        redirect_uris: redirects.iter().map(|r| (*r).to_owned()).collect(),
+        grants: grants.iter().map(|g| (*g).to_owned()).collect(),
+        scopes,
+        default_scopes,
+        may_introspect: introspect,
+        pkce_required: pkce,
+    })
 }
