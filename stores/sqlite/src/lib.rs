@@ -1,8 +1,9 @@
 //! # oauth2-provider-sqlite
 //!
-//! An SQLite store for [`oauth2_provider`]: a [`RequestValidator`] that
-//! keeps clients, users, authorization codes, tokens and grants in one
-//! file, so that a server keeps its state across restarts and several
+//! An SQLite store for [`oauth2_provider`]: a
+//! [`RequestValidator`](oauth2_provider::RequestValidator) that keeps
+//! clients, users, authorization codes, tokens and grants in one file, so
+//! that a server keeps its state across restarts and several
 //! processes (or several [`SqliteStore`]s in one) can share it.
 //!
 //! ```
@@ -42,11 +43,14 @@
 //! before a revocation cannot save tokens after it.
 //!
 //! ## Durability
-//! Every connection runs in WAL mode with `synchronous=NORMAL`. A process
-//! crash loses nothing that was committed. A power loss or an operating
-//! system crash may lose the last transactions committed before it (those
-//! not yet checkpointed to the disk by an `fsync`), never a transaction in
-//! part: after the restart the file is as it was at some earlier commit.
+//! Every connection runs in WAL mode with `synchronous=NORMAL`: a commit
+//! appends to the write-ahead log without waiting for the disk, which
+//! SQLite syncs at each checkpoint. A process crash loses nothing that
+//! was committed (the log is in the operating system's hands). A power
+//! loss or an operating system crash may lose the last transactions
+//! committed before it (those since the log was last synced), never a
+//! transaction in part: after the restart the file is as it was at some
+//! earlier commit.
 //! Losing a last token save makes that token unknown (its client asks
 //! again); losing a last "code used" or "refresh token rotated" mark lets
 //! that code or token be presented once more, as after any rollback.
@@ -475,3 +479,8 @@ fn insert_client(tx: &Transaction<'_>, c: &ClientRecord, replace: bool) -> rusql
     )?;
     Ok(())
 }
+
+/// The crate README's example, compiled as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
