@@ -2,9 +2,10 @@
 
 use std::fmt;
 
-use oauth2_provider::OAuthError;
-
-/// Why a [`SqliteStore`](crate::SqliteStore) operation failed.
+/// Why a [`SqliteStore`](crate::SqliteStore) operation failed. A
+/// validator method answers it as `server_error`, saying only that the
+/// store failed, and hands it to the
+/// [`on_error`](crate::SqliteStore::on_error) hook for the host's log.
 ///
 /// Carries no secret: codes, tokens, client secrets and passwords never
 /// reach an SQL statement's text (they are bound as parameters, and only
@@ -65,11 +66,10 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
-impl From<StoreError> for OAuthError {
-    /// `server_error`, with a fixed description: what failed inside the
-    /// store is for the host's logs (the `StoreError` itself), not for
-    /// the client.
-    fn from(_: StoreError) -> Self {
-        OAuthError::server_error("the token store failed")
-    }
+/// The answer to a client when the store failed: `server_error`, with a
+/// fixed description. What failed is for the host's log
+/// ([`SqliteStore::on_error`](crate::SqliteStore::on_error)), not for the
+/// client.
+pub(crate) fn store_failed() -> oauth2_provider::OAuthError {
+    oauth2_provider::OAuthError::server_error("the token store failed")
 }

@@ -98,7 +98,13 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// same file.
 pub struct SqliteStore {
     connections: Connections,
+    /// Told of every store failure a validator method answers as
+    /// `server_error`.
+    on_error: Option<ErrorHook>,
 }
+
+/// What [`SqliteStore::on_error`] keeps.
+type ErrorHook = Box<dyn Fn(&StoreError) + Send + Sync>;
 
 enum Connections {
     /// A file: connections opened on demand, kept idle up to `max_idle`.
@@ -201,7 +207,32 @@ impl SqliteStore {
     }
 
     fn with_connections(connections: Connections) -> SqliteStore {
-        SqliteStore { connections }
+        SqliteStore {
+            connections,
+            on_error: None,
+        }
+    }
+
+    /// Calls `hook` with each store failure that a validator method
+    /// answers as `server_error` (whose description says only that the
+    /// store failed): for the host's log. A [`StoreError`] holds no code,
+    /// token, secret or password.
+    ///
+    /// ```
+    /// use oauth2_provider_sqlite::SqliteStore;
+    /// let store = SqliteStore::open_in_memory()?
+    ///     .on_error(|e| eprintln!("token store: {e}"));
+    /// # Ok::<(), oauth2_provider_sqlite::StoreError>(())
+    /// ```
+    pub fn on_error(mut self, hook: impl Fn(&StoreError) + Send + Sync + 'static) -> Self {
+        self.on_error = Some(Box::new(hook));
+        self
+    }
+
+    fn report(&self, error: &StoreError) {
+        if let Some(hook) = &self.on_error {
+            hook(error);
+        }
     }
 
     /// Runs `f` on a connection of the pool (opening one if none is idle).

@@ -14,7 +14,7 @@ use oauth2_provider::{
     RefreshTokenStatus, RequestValidator, Scope, TokenInfo, TokenType, ValidatedCode,
     ValidatedRefreshToken,
 };
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use crate::{
     client_columns, is_collision, seconds, time, ClientRecord, Db, SqliteStore, StoreError,
@@ -64,7 +64,7 @@ fn revoke_grant_in(conn: &Connection, grant_id: &str) -> Result<(), StoreError> 
 /// Saves `token` as `save_bearer_token` does, inside the caller's
 /// transaction: refuses a revoked, or unknown and not new, grant with
 /// [`grant_ended`], and a value already stored with [`token_collision`].
-fn save_in(conn: &Connection, token: &IssuedToken) -> Result<(), OAuthError> {
+fn save_in(conn: &Connection, token: &IssuedToken) -> Result<(), Fail> {
     if let Some(grant_id) = &token.grant_id {
         let ends_at = time(token.refresh_expires_at.unwrap_or(token.issued_at));
         let revoked: Option<bool> = conn
@@ -74,7 +74,7 @@ fn save_in(conn: &Connection, token: &IssuedToken) -> Result<(), OAuthError> {
             .optional()
             .db()?;
         match revoked {
-            Some(true) => return Err(grant_ended()),
+            Some(true) => return Err(grant_ended().into()),
             Some(false) => {
                 conn.prepare_cached(
                     "UPDATE grants SET ends_at = max(ends_at, ?2) WHERE grant_id = ?1",
@@ -97,12 +97,12 @@ fn save_in(conn: &Connection, token: &IssuedToken) -> Result<(), OAuthError> {
                 ])
                 .db()?;
             }
-            None => return Err(grant_ended()),
+            None => return Err(grant_ended().into()),
         }
     }
-    let refused = |e: rusqlite::Error| -> OAuthError {
+    let refused = |e: rusqlite::Error| -> Fail {
         if is_collision(&e) {
-            token_collision()
+            token_collision().into()
         } else {
             StoreError::Sqlite(e).into()
         }
@@ -226,18 +226,67 @@ impl RefreshRow {
     }
 }
 
+/// How a validator method's work can fail: the store failed, or the
+/// contract refuses (a revoked grant, a collision).
+pub(crate) enum Fail {
+    Store(StoreError),
+    Refused(OAuthError),
+}
+
+impl From<StoreError> for Fail {
+    fn from(e: StoreError) -> Self {
+        Fail::Store(e)
+    }
+}
+
+impl From<OAuthError> for Fail {
+    fn from(e: OAuthError) -> Self {
+        Fail::Refused(e)
+    }
+}
+
+impl SqliteStore {
+    /// The answer of a validator method: a refusal as it is, a store
+    /// failure as `server_error`, reported to the error hook first.
+    fn answer<T, E: Into<Fail>>(&self, result: Result<T, E>) -> Result<T, OAuthError> {
+        result.map_err(|e| match e.into() {
+            Fail::Refused(e) => e,
+            Fail::Store(e) => {
+                self.report(&e);
+                crate::error::store_failed()
+            }
+        })
+    }
+
+    /// Runs `f` on a pooled connection, answering as [`Self::answer`].
+    fn read<T, E: From<StoreError> + Into<Fail>>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, E>,
+    ) -> Result<T, OAuthError> {
+        self.answer(self.with_conn(f))
+    }
+
+    /// Runs `f` in a write transaction, answering as [`Self::answer`].
+    fn apply<T, E: From<StoreError> + Into<Fail>>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, OAuthError> {
+        self.answer(self.write(f))
+    }
+}
+
 impl ClientLookup for SqliteStore {
     type Client = ClientRecord;
 
     fn find_client(&self, client_id: &str) -> Result<Option<ClientRecord>, OAuthError> {
-        let found = self.with_conn(|conn| {
+        let found = self.read(|conn| {
             conn.prepare_cached(concat!(crate::select_client!(), " WHERE client_id = ?1"))
                 .db()?
                 .query_row([client_id], client_columns)
                 .optional()
                 .db()
         })?;
-        Ok(found.transpose()?)
+        self.answer(found.transpose())
     }
 }
 
@@ -248,7 +297,7 @@ impl RequestValidator for SqliteStore {
         _: &OAuthRequest<'_>,
     ) -> Result<Option<String>, OAuthError> {
         Ok(self
-            .with_conn(|conn| {
+            .read(|conn| {
                 conn.prepare_cached("SELECT challenge FROM codes WHERE digest = ?1")
                     .db()?
                     .query_row([sha256(code.as_bytes())], |row| row.get(0))
@@ -264,7 +313,7 @@ impl RequestValidator for SqliteStore {
         _: &OAuthRequest<'_>,
     ) -> Result<Option<ChallengeMethod>, OAuthError> {
         let method: Option<String> = self
-            .with_conn(|conn| {
+            .read(|conn| {
                 conn.prepare_cached("SELECT challenge_method FROM codes WHERE digest = ?1")
                     .db()?
                     .query_row([sha256(code.as_bytes())], |row| row.get(0))
@@ -292,7 +341,7 @@ impl RequestValidator for SqliteStore {
     ) -> Result<Option<TokenInfo>, OAuthError> {
         let now = request.now;
         let digest = sha256(token.as_bytes());
-        let found = self.with_conn(|conn| {
+        let found = self.read(|conn| {
             let refresh = || -> Result<Option<TokenInfo>, StoreError> {
                 let Some(r) = refresh_token(conn, &digest)? else {
                     return Ok(None);
@@ -334,7 +383,7 @@ impl RequestValidator for SqliteStore {
         code: &str,
         _: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
-        Ok(self.write(|tx| spend(tx, Consumed::AuthorizationCode { client_id, code }))?)
+        self.apply(|tx| spend(tx, Consumed::AuthorizationCode { client_id, code }))
     }
 
     fn is_pkce_required(
@@ -353,7 +402,7 @@ impl RequestValidator for SqliteStore {
         _: &OAuthRequest<'_>,
     ) -> Result<(), OAuthError> {
         let digest = sha256(token.as_bytes());
-        Ok(self.write(|tx| {
+        self.apply(|tx| {
             let removed = tx
                 .prepare_cached("DELETE FROM access_tokens WHERE digest = ?1")
                 .db()?
@@ -374,11 +423,11 @@ impl RequestValidator for SqliteStore {
                 Some(grant_id) => revoke_grant_in(tx, &grant_id),
                 None => Ok(()),
             }
-        })?)
+        })
     }
 
     fn revoke_grant(&self, grant_id: &str, _: &OAuthRequest<'_>) -> Result<(), OAuthError> {
-        Ok(self.write(|tx| revoke_grant_in(tx, grant_id))?)
+        self.apply(|tx| revoke_grant_in(tx, grant_id))
     }
 
     fn invalidate_refresh_token(
@@ -386,7 +435,7 @@ impl RequestValidator for SqliteStore {
         refresh_token: &str,
         _: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
-        Ok(self.write(|tx| spend(tx, Consumed::RefreshToken { refresh_token }))?)
+        self.apply(|tx| spend(tx, Consumed::RefreshToken { refresh_token }))
     }
 
     fn save_authorization_code(
@@ -395,7 +444,7 @@ impl RequestValidator for SqliteStore {
         code: &AuthorizationCode,
         _: &OAuthRequest<'_>,
     ) -> Result<(), OAuthError> {
-        self.write(|tx| {
+        self.apply(|tx| -> Result<(), Fail> {
             // A code starts its grant, which lasts at least as long as the
             // code. A grant id already known keeps its revocation.
             tx.prepare_cached(
@@ -435,9 +484,9 @@ impl RequestValidator for SqliteStore {
                 time(code.issued_at),
                 time(code.expires_at),
             ])
-            .map_err(|e| {
+            .map_err(|e| -> Fail {
                 if is_collision(&e) {
-                    token_collision()
+                    token_collision().into()
                 } else {
                     StoreError::Sqlite(e).into()
                 }
@@ -451,7 +500,7 @@ impl RequestValidator for SqliteStore {
         token: &IssuedToken,
         _: &OAuthRequest<'_>,
     ) -> Result<(), OAuthError> {
-        self.write(|tx| save_in(tx, token))
+        self.apply(|tx| save_in(tx, token))
     }
 
     /// One `BEGIN IMMEDIATE` transaction: the conditional update that
@@ -464,7 +513,7 @@ impl RequestValidator for SqliteStore {
         token: &IssuedToken,
         _: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
-        self.write(|tx| {
+        self.apply(|tx| -> Result<bool, Fail> {
             if !spend(tx, consumed)? {
                 return Ok(false);
             }
@@ -481,7 +530,7 @@ impl RequestValidator for SqliteStore {
     ) -> Result<Option<TokenInfo>, OAuthError> {
         let now = request.now;
         let digest = sha256(token.as_bytes());
-        Ok(self.with_conn(|conn| access_token(conn, &digest, now))?)
+        self.read(|conn| access_token(conn, &digest, now))
     }
 
     fn validate_code(
@@ -503,7 +552,7 @@ impl RequestValidator for SqliteStore {
             Option<String>,
             bool,
         );
-        let row: Option<Row> = self.with_conn(|conn| {
+        let row: Option<Row> = self.read(|conn| {
             conn.prepare_cached(
                 "SELECT client_id, user, scopes, redirect_uri, grant_id, expires_at,
                      challenge, challenge_method, used
@@ -561,7 +610,7 @@ impl RequestValidator for SqliteStore {
         Ok(CodeStatus::Valid(ValidatedCode {
             client_id: Arc::from(owner),
             user: Arc::from(user),
-            scopes: scope(&scopes)?,
+            scopes: self.answer(scope(&scopes))?,
             redirect_uri,
             grant_id,
             expires_at,
@@ -577,7 +626,7 @@ impl RequestValidator for SqliteStore {
     ) -> Result<RefreshTokenStatus, OAuthError> {
         let now = request.now;
         let digest = sha256(refresh_token.as_bytes());
-        let Some(r) = self.with_conn(|conn| self::refresh_token(conn, &digest))? else {
+        let Some(r) = self.read(|conn| self::refresh_token(conn, &digest))? else {
             return Ok(RefreshTokenStatus::Invalid);
         };
         if *r.client_id != *client.client_id || !r.unexpired(now) {
@@ -587,7 +636,7 @@ impl RequestValidator for SqliteStore {
             "active" => RefreshTokenStatus::Active(ValidatedRefreshToken {
                 client_id: Arc::clone(&client.client_id),
                 user: r.user.map(Arc::from),
-                scopes: scope(&r.scopes)?,
+                scopes: self.answer(scope(&r.scopes))?,
                 grant_id: Arc::from(r.grant_id),
                 expires_at: r.expires_at,
             }),
@@ -616,7 +665,7 @@ impl RequestValidator for SqliteStore {
         _: &OAuthRequest<'_>,
     ) -> Result<Option<String>, OAuthError> {
         Ok(self
-            .check_user(username, password)?
+            .answer(self.check_user(username, password))?
             .then(|| username.to_owned()))
     }
 }

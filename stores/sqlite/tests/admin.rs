@@ -145,10 +145,56 @@ fn users_are_added_checked_listed_and_removed() {
 }
 
 #[test]
-fn errors_show_no_secret_and_answer_server_error() {
-    let e = StoreError::SchemaTooNew { found: 9, known: 1 };
-    let oauth: oauth2_provider::OAuthError = e.into();
-    assert_eq!(oauth.code(), oauth2_provider::ErrorCode::ServerError);
+fn a_store_failure_answers_server_error_and_reaches_the_hook() {
+    use std::sync::{Arc, Mutex};
+    let db = TempDb::new("failure");
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    let store = SqliteStore::open(db.path())
+        .unwrap()
+        .on_error(move |e| log.lock().unwrap().push(e.to_string()));
+    add_clients(&store);
+    Connection::open(db.path())
+        .unwrap()
+        .execute_batch("DROP TABLE access_tokens")
+        .unwrap();
+    let secret_token = "a-bearer-token-that-must-not-be-logged";
+    let e = store
+        .validate_bearer_token(secret_token, &[], &request(0))
+        .unwrap_err();
+    assert_eq!(e.code(), oauth2_provider::ErrorCode::ServerError);
+    assert_eq!(e.description(), "the token store failed");
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 1);
+        assert!(seen[0].contains("access_tokens"), "{}", seen[0]);
+        assert!(!seen[0].contains(secret_token));
+    }
+    // A refusal is no failure: a save for an unknown grant is refused
+    // without reaching the hook.
+    let late = oauth2_provider::IssuedToken {
+        access_token: "late".into(),
+        refresh_token: None,
+        refresh_token_is_new: false,
+        expires_in: 60,
+        scopes: oauth2_provider::Scope::empty(),
+        refresh_scopes: None,
+        client_id: WEB.0.into(),
+        user: None,
+        grant_id: Some("unknown-grant".into()),
+        new_grant: false,
+        issued_at: 0,
+        refresh_expires_at: None,
+    };
+    assert_eq!(
+        store.save_bearer_token(&late, &request(0)),
+        Err(oauth2_provider::validator::grant_ended())
+    );
+    assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn a_client_record_shows_no_secret() {
     let client = ClientRecord::confidential("web", "the-secret", []);
     assert!(!format!("{client:?}").contains("the-secret"));
     assert!(!format!("{client:?}").contains(&format!("{:?}", sha256(b"the-secret"))));
