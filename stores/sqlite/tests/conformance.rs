@@ -46,3 +46,17 @@ fn purge_keeps_what_replay_and_reuse_detection_need() {
         },
     );
 }
+
+#[test]
+fn in_memory_purge_keeps_what_replay_and_reuse_detection_need() {
+    testing::check_purge(
+        |fixture: &Fixture| {
+            let store = SqliteStore::open_in_memory().expect("open");
+            common::add_fixture(&store, fixture);
+            store
+        },
+        |store, now| {
+            store.purge_expired(now).expect("purge");
+        },
+    );
+}
