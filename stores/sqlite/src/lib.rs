@@ -1,0 +1,517 @@
+//! # oauth2-provider-sqlite
+//!
+//! An SQLite store for [`oauth2_provider`]: a
+//! [`RequestValidator`](oauth2_provider::RequestValidator) that keeps
+//! clients, users, authorization codes, tokens and grants in one file, so
+//! that a server keeps its state across restarts and several
+//! processes (or several [`SqliteStore`]s in one) can share it.
+//!
+//! ```
+//! use oauth2_provider::header::basic_header_value;
+//! use oauth2_provider::{Grant, Request, Server};
+//! use oauth2_provider_sqlite::{ClientRecord, SqliteStore};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // A file path in production: `SqliteStore::open("oauth.db")?`.
+//! let store = SqliteStore::open_in_memory()?;
+//! store.upsert_client(
+//!     &ClientRecord::confidential("svc", "s3cret", [])
+//!         .grants([Grant::ClientCredentials])
+//!         .scopes(["read"]),
+//! )?;
+//! let server = Server::builder(store).issuer("https://auth.example.com").build()?;
+//!
+//! let auth = basic_header_value("svc", "s3cret");
+//! let headers = [
+//!     ("Authorization", auth.as_str()),
+//!     ("Content-Type", "application/x-www-form-urlencoded"),
+//! ];
+//! let body = b"grant_type=client_credentials&scope=read";
+//! let response = server.token_response(&Request::new("POST", "/token", &headers, body));
+//! assert_eq!(response.status, 200);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## What the file holds
+//! Codes, access tokens and refresh tokens are stored only as their
+//! SHA-256 digests, client secrets likewise, and user passwords as
+//! PBKDF2-HMAC-SHA256 hashes (600,000 iterations, 16-byte random salt): a
+//! copy of the file gives no usable credential. Grants (token families)
+//! are kept, with whether they were revoked, until their last code or
+//! refresh token has expired, so that a request that passed its checks
+//! before a revocation cannot save tokens after it.
+//!
+//! ## Durability
+//! Every connection runs in WAL mode with `synchronous=NORMAL`: a commit
+//! appends to the write-ahead log without waiting for the disk, which
+//! SQLite syncs at each checkpoint. A process crash loses nothing that
+//! was committed (the log is in the operating system's hands). A power
+//! loss or an operating system crash may lose the last transactions
+//! committed before it (those since the log was last synced), never a
+//! transaction in part: after the restart the file is as it was at some
+//! earlier commit.
+//! Losing a last token save makes that token unknown (its client asks
+//! again); losing a last "code used" or "refresh token rotated" mark lets
+//! that code or token be presented once more, as after any rollback.
+//!
+//! ## Concurrency
+//! The store keeps a small pool of connections (one per thread at work,
+//! up to the machine's parallelism kept idle). Writes run in `BEGIN
+//! IMMEDIATE` transactions: racing writers, in this process or another,
+//! take turns (waiting up to the 5-second busy timeout) instead of failing
+//! on a lock upgrade. Readers never wait for writers (WAL).
+//!
+//! ## Schema
+//! Versioned by `PRAGMA user_version`; opening a file migrates it to
+//! [`SCHEMA_VERSION`], and a file newer than that is refused
+//! ([`StoreError::SchemaTooNew`]).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod client;
+mod error;
+mod password;
+mod schema;
+mod validator;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+
+pub use client::ClientRecord;
+pub use error::StoreError;
+pub use password::ITERATIONS as PASSWORD_ITERATIONS;
+pub use schema::SCHEMA_VERSION;
+
+/// How long a connection waits for another's write lock before failing
+/// with `SQLITE_BUSY`.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The SQLite store. See the [crate docs](crate).
+///
+/// `Send + Sync`: share one per process (in an `Arc`, or owned by the
+/// [`Server`](oauth2_provider::Server)); several processes may open the
+/// same file.
+pub struct SqliteStore {
+    connections: Connections,
+    /// Told of every store failure a validator method answers as
+    /// `server_error`.
+    on_error: Option<ErrorHook>,
+}
+
+/// What [`SqliteStore::on_error`] keeps.
+type ErrorHook = Box<dyn Fn(&StoreError) + Send + Sync>;
+
+enum Connections {
+    /// A file: connections opened on demand, kept idle up to `max_idle`.
+    File {
+        path: PathBuf,
+        idle: Mutex<Vec<Connection>>,
+        max_idle: usize,
+    },
+    /// A private in-memory database: one connection, taken in turn.
+    Memory(Mutex<Connection>),
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Opens a connection to `path` and sets it up: busy timeout, WAL,
+/// `synchronous=NORMAL`, foreign keys.
+fn connect(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    configure(&conn)?;
+    Ok(conn)
+}
+
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Every statement the store runs stays prepared (about 25).
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+/// Turns a `rusqlite` result into the store's.
+trait Db<T> {
+    fn db(self) -> Result<T, StoreError>;
+}
+
+impl<T> Db<T> for rusqlite::Result<T> {
+    fn db(self) -> Result<T, StoreError> {
+        self.map_err(StoreError::Sqlite)
+    }
+}
+
+/// Whether `e` is a primary key (or unique) collision.
+fn is_collision(e: &rusqlite::Error) -> bool {
+    e.sqlite_error().is_some_and(|e| {
+        e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+    })
+}
+
+/// A time in seconds as SQLite's integer (times past `i64::MAX` are
+/// "never" in practice).
+fn time(seconds: u64) -> i64 {
+    i64::try_from(seconds).unwrap_or(i64::MAX)
+}
+
+/// An integer column read back as seconds (never negative when written by
+/// this store).
+fn seconds(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path`, migrating
+    /// it to [`SCHEMA_VERSION`].
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlite`] when the file cannot be opened or is not a
+    /// database; [`StoreError::SchemaTooNew`] when a newer version of this
+    /// store has migrated it.
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
+        let path = path.as_ref().to_owned();
+        let mut conn = connect(&path)?;
+        schema::migrate(&mut conn)?;
+        let max_idle = std::thread::available_parallelism().map_or(4, |n| n.get().max(4));
+        let mut idle = Vec::with_capacity(max_idle);
+        idle.push(conn);
+        Ok(SqliteStore::with_connections(Connections::File {
+            path,
+            idle: Mutex::new(idle),
+            max_idle,
+        }))
+    }
+
+    /// A private, empty, in-memory store on one connection, for tests and
+    /// demos: it is gone when dropped, and requests take turns on it.
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlite`] if SQLite cannot set it up.
+    pub fn open_in_memory() -> Result<SqliteStore, StoreError> {
+        let mut conn = Connection::open_in_memory()?;
+        configure(&conn)?;
+        schema::migrate(&mut conn)?;
+        Ok(SqliteStore::with_connections(Connections::Memory(
+            Mutex::new(conn),
+        )))
+    }
+
+    fn with_connections(connections: Connections) -> SqliteStore {
+        SqliteStore {
+            connections,
+            on_error: None,
+        }
+    }
+
+    /// Calls `hook` with each store failure that a validator method
+    /// answers as `server_error` (whose description says only that the
+    /// store failed): for the host's log. A [`StoreError`] holds no code,
+    /// token, secret or password.
+    ///
+    /// ```
+    /// use oauth2_provider_sqlite::SqliteStore;
+    /// let store = SqliteStore::open_in_memory()?
+    ///     .on_error(|e| eprintln!("token store: {e}"));
+    /// # Ok::<(), oauth2_provider_sqlite::StoreError>(())
+    /// ```
+    pub fn on_error(mut self, hook: impl Fn(&StoreError) + Send + Sync + 'static) -> Self {
+        self.on_error = Some(Box::new(hook));
+        self
+    }
+
+    fn report(&self, error: &StoreError) {
+        if let Some(hook) = &self.on_error {
+            hook(error);
+        }
+    }
+
+    /// Runs `f` on a connection of the pool (opening one if none is idle).
+    fn with_conn<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, E>,
+    ) -> Result<T, E> {
+        match &self.connections {
+            Connections::Memory(conn) => f(&mut lock(conn)),
+            Connections::File {
+                path,
+                idle,
+                max_idle,
+            } => {
+                let pooled = lock(idle).pop();
+                let mut conn = match pooled {
+                    Some(conn) => conn,
+                    None => connect(path)?,
+                };
+                let out = f(&mut conn);
+                let mut idle = lock(idle);
+                if idle.len() < *max_idle {
+                    idle.push(conn);
+                }
+                out
+            }
+        }
+    }
+
+    /// Runs `f` in a write transaction (`BEGIN IMMEDIATE`: the write lock
+    /// first, so racing writers wait their turn); commits if `f` succeeds,
+    /// rolls back if it fails.
+    fn write<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.with_conn(|conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .db()?;
+            let out = f(&tx)?;
+            tx.commit().db()?;
+            Ok(out)
+        })
+    }
+
+    /// Registers a client.
+    ///
+    /// # Errors
+    /// [`StoreError::ClientExists`] if one with its identifier exists;
+    /// [`StoreError::InvalidRecord`] for a redirect URI with whitespace.
+    pub fn add_client(&self, client: &ClientRecord) -> Result<(), StoreError> {
+        client.check()?;
+        self.write(|tx| {
+            insert_client(tx, client, false).map_err(|e| {
+                if is_collision(&e) {
+                    StoreError::ClientExists(client.client_id.to_string())
+                } else {
+                    StoreError::Sqlite(e)
+                }
+            })
+        })
+    }
+
+    /// Registers a client, or replaces the registration of the one with
+    /// its identifier (its codes, tokens and grants stay).
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidRecord`] for a redirect URI with whitespace;
+    /// [`StoreError::Sqlite`] if the write fails.
+    pub fn upsert_client(&self, client: &ClientRecord) -> Result<(), StoreError> {
+        client.check()?;
+        self.write(|tx| insert_client(tx, client, true).db())
+    }
+
+    /// Every registered client, by identifier.
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlite`] if the read fails.
+    pub fn list_clients(&self) -> Result<Vec<ClientRecord>, StoreError> {
+        self.with_conn(|conn| {
+            let mut stmt = conn
+                .prepare_cached(concat!(select_client!(), " ORDER BY client_id"))
+                .db()?;
+            let rows = stmt.query_map([], client_columns).db()?;
+            rows.map(|row| row.db()?).collect()
+        })
+    }
+
+    /// Removes a client: its grants are revoked, its codes and tokens
+    /// deleted. Returns whether it existed.
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlite`] if the write fails.
+    pub fn remove_client(&self, client_id: &str) -> Result<bool, StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE grants SET revoked = 1 WHERE client_id = ?1",
+                [client_id],
+            )
+            .db()?;
+            // ON DELETE CASCADE takes its codes and tokens.
+            let removed = tx
+                .execute("DELETE FROM clients WHERE client_id = ?1", [client_id])
+                .db()?;
+            Ok(removed > 0)
+        })
+    }
+
+    /// Registers a resource owner, or sets the password of an existing
+    /// one. The password is kept as a PBKDF2-HMAC-SHA256 hash
+    /// ([`PASSWORD_ITERATIONS`] iterations, random salt); hashing takes a
+    /// noticeable fraction of a second, by design.
+    ///
+    /// # Errors
+    /// [`StoreError::Randomness`] if no salt can be drawn;
+    /// [`StoreError::Sqlite`] if the write fails.
+    pub fn add_user(&self, username: &str, password: &str) -> Result<(), StoreError> {
+        // Hashed before taking a connection: no lock held meanwhile.
+        let hash = password::hash(password)?;
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO users (username, password_hash) VALUES (?1, ?2)
+                 ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash",
+                params![username, hash],
+            )
+            .db()
+        })?;
+        Ok(())
+    }
+
+    /// Removes a resource owner. Returns whether they existed. Tokens
+    /// already issued to them stay until they expire or are revoked.
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlite`] if the write fails.
+    pub fn remove_user(&self, username: &str) -> Result<bool, StoreError> {
+        self.write(|tx| {
+            Ok(tx
+                .execute("DELETE FROM users WHERE username = ?1", [username])
+                .db()?
+                > 0)
+        })
+    }
+
+    /// Every resource owner's name, sorted.
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlite`] if the read fails.
+    pub fn list_users(&self) -> Result<Vec<String>, StoreError> {
+        self.with_conn(|conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT username FROM users ORDER BY username")
+                .db()?;
+            let rows = stmt.query_map([], |row| row.get(0)).db()?;
+            rows.map(Db::db).collect()
+        })
+    }
+
+    /// Checks a resource owner's password, comparing in constant time; an
+    /// unknown user costs as much as a wrong password. The host's login
+    /// form uses this too.
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlite`] if the read fails.
+    pub fn check_user(&self, username: &str, password: &str) -> Result<bool, StoreError> {
+        let stored: Option<String> = self.with_conn(|conn| {
+            conn.prepare_cached("SELECT password_hash FROM users WHERE username = ?1")
+                .db()?
+                .query_row([username], |row| row.get(0))
+                .optional()
+                .db()
+        })?;
+        // Verified after the connection went back to the pool.
+        Ok(match stored {
+            Some(stored) => password::verify(password, &stored),
+            None => {
+                password::burn(password);
+                false
+            }
+        })
+    }
+
+    /// Deletes what can no longer matter at `now` (seconds since the Unix
+    /// epoch), and returns how many rows went: expired codes (a used code
+    /// stays until it expires, so that its replay is recognised and
+    /// revokes its grant), expired access tokens, expired or revoked
+    /// refresh tokens (a rotated one stays until it expires, for reuse
+    /// detection), and grants whose last code and refresh token have
+    /// expired (a request presenting one earlier and saving late is then
+    /// refused, the grant being unknown).
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlite`] if the write fails.
+    pub fn purge_expired(&self, now: u64) -> Result<usize, StoreError> {
+        let now = time(now);
+        self.write(|tx| {
+            let mut removed = 0;
+            for sql in [
+                "DELETE FROM codes WHERE expires_at <= ?1",
+                "DELETE FROM access_tokens WHERE expires_at <= ?1",
+                "DELETE FROM refresh_tokens
+                 WHERE expires_at <= ?1 OR state = 'revoked'",
+                "DELETE FROM grants WHERE ends_at <= ?1",
+            ] {
+                removed += tx.prepare_cached(sql).db()?.execute([now]).db()?;
+            }
+            Ok(removed)
+        })
+    }
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.connections {
+            Connections::File { path, idle, .. } => f
+                .debug_struct("SqliteStore")
+                .field("path", path)
+                .field("idle_connections", &lock(idle).len())
+                .finish_non_exhaustive(),
+            Connections::Memory(_) => f
+                .debug_struct("SqliteStore")
+                .field("path", &":memory:")
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+/// The columns of a [`ClientRecord`], in [`client_columns`]' order.
+macro_rules! select_client {
+    () => {
+        "SELECT client_id, secret_sha256, redirect_uris, grants, scopes, \
+         default_scopes, pkce_required, may_introspect FROM clients"
+    };
+}
+pub(crate) use select_client;
+
+fn client_columns(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ClientRecord, StoreError>> {
+    Ok(ClientRecord::from_columns(
+        &row.get::<_, String>(0)?,
+        row.get(1)?,
+        &row.get::<_, String>(2)?,
+        &row.get::<_, String>(3)?,
+        &row.get::<_, String>(4)?,
+        &row.get::<_, String>(5)?,
+        row.get(6)?,
+        row.get(7)?,
+    ))
+}
+
+fn insert_client(tx: &Transaction<'_>, c: &ClientRecord, replace: bool) -> rusqlite::Result<()> {
+    // ON CONFLICT DO UPDATE, not REPLACE: a REPLACE deletes the row, and
+    // with it (ON DELETE CASCADE) the client's codes and tokens.
+    let sql = if replace {
+        "INSERT INTO clients VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (client_id) DO UPDATE SET secret_sha256 = excluded.secret_sha256,
+             redirect_uris = excluded.redirect_uris, grants = excluded.grants,
+             scopes = excluded.scopes, default_scopes = excluded.default_scopes,
+             pkce_required = excluded.pkce_required, may_introspect = excluded.may_introspect"
+    } else {
+        "INSERT INTO clients VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+    };
+    tx.execute(
+        sql,
+        params![
+            &*c.client_id,
+            c.secret_sha256.as_ref().map(|d| d.as_slice()),
+            c.redirect_uris_column(),
+            c.grants_column(),
+            c.scopes.as_str(),
+            c.default_scopes.as_str(),
+            c.pkce_required,
+            c.may_introspect,
+        ],
+    )?;
+    Ok(())
+}
+
+/// The crate README's example, compiled as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -1,0 +1,118 @@
+//! The schema and its migrations, tracked by `PRAGMA user_version`.
+//!
+//! Migration *n* brings a file from version *n − 1* to *n*; each runs in
+//! its own `BEGIN IMMEDIATE` transaction together with the version bump,
+//! so two processes opening a new file at once migrate it once.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::StoreError;
+
+/// The migrations, in order: `MIGRATIONS[n - 1]` makes version `n`.
+const MIGRATIONS: &[&str] = &[
+    // 1: everything. Codes and tokens are keyed by the SHA-256 digest of
+    // their value: the file holds no usable credential. Grants outlive
+    // their tokens (revoked = 1) until `ends_at`, so a late save of a
+    // revoked grant is refused. Codes and tokens go with their client
+    // (ON DELETE CASCADE); grants stay, revoked, until purged.
+    "
+    CREATE TABLE clients (
+        client_id      TEXT PRIMARY KEY NOT NULL,
+        secret_sha256  BLOB CHECK (secret_sha256 IS NULL OR length(secret_sha256) = 32),
+        redirect_uris  TEXT NOT NULL,
+        grants         TEXT NOT NULL,
+        scopes         TEXT NOT NULL,
+        default_scopes TEXT NOT NULL,
+        pkce_required  INTEGER NOT NULL CHECK (pkce_required IN (0, 1)),
+        may_introspect INTEGER NOT NULL CHECK (may_introspect IN (0, 1))
+    ) STRICT;
+    CREATE TABLE users (
+        username      TEXT PRIMARY KEY NOT NULL,
+        password_hash TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE grants (
+        grant_id  TEXT PRIMARY KEY NOT NULL,
+        client_id TEXT NOT NULL,
+        user      TEXT,
+        revoked   INTEGER NOT NULL CHECK (revoked IN (0, 1)),
+        ends_at   INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX grants_client ON grants (client_id);
+    CREATE INDEX grants_ends ON grants (ends_at);
+    CREATE TABLE codes (
+        digest                 BLOB PRIMARY KEY NOT NULL CHECK (length(digest) = 32),
+        client_id              TEXT NOT NULL REFERENCES clients ON DELETE CASCADE,
+        user                   TEXT NOT NULL,
+        scopes                 TEXT NOT NULL,
+        redirect_uri           TEXT,
+        effective_redirect_uri TEXT NOT NULL,
+        challenge              TEXT,
+        challenge_method       TEXT CHECK (challenge_method IN ('plain', 'S256')),
+        grant_id               TEXT NOT NULL,
+        issued_at              INTEGER NOT NULL,
+        expires_at             INTEGER NOT NULL,
+        used                   INTEGER NOT NULL CHECK (used IN (0, 1))
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX codes_client ON codes (client_id);
+    CREATE INDEX codes_expiry ON codes (expires_at);
+    CREATE TABLE access_tokens (
+        digest     BLOB PRIMARY KEY NOT NULL CHECK (length(digest) = 32),
+        client_id  TEXT NOT NULL REFERENCES clients ON DELETE CASCADE,
+        user       TEXT,
+        scopes     TEXT NOT NULL,
+        grant_id   TEXT,
+        issued_at  INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX access_client ON access_tokens (client_id);
+    CREATE INDEX access_grant ON access_tokens (grant_id);
+    CREATE INDEX access_expiry ON access_tokens (expires_at);
+    CREATE TABLE refresh_tokens (
+        digest     BLOB PRIMARY KEY NOT NULL CHECK (length(digest) = 32),
+        client_id  TEXT NOT NULL REFERENCES clients ON DELETE CASCADE,
+        user       TEXT,
+        scopes     TEXT NOT NULL,
+        grant_id   TEXT NOT NULL,
+        issued_at  INTEGER NOT NULL,
+        expires_at INTEGER,
+        state      TEXT NOT NULL CHECK (state IN ('active', 'rotated', 'revoked'))
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX refresh_client ON refresh_tokens (client_id);
+    CREATE INDEX refresh_grant ON refresh_tokens (grant_id);
+    CREATE INDEX refresh_expiry ON refresh_tokens (expires_at);
+    ",
+];
+
+/// The schema version this code writes and understands.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+fn user_version(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row("PRAGMA user_version", [], |row| row.get(0))?)
+}
+
+/// Brings the file up to [`SCHEMA_VERSION`], or refuses it when it is
+/// newer.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    loop {
+        let found = user_version(conn)?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::SchemaTooNew {
+                found,
+                known: SCHEMA_VERSION,
+            });
+        }
+        if found == SCHEMA_VERSION {
+            return Ok(());
+        }
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Another process may have migrated between the read and the lock.
+        if user_version(&tx)? == found {
+            let index = usize::try_from(found).map_err(|_| {
+                StoreError::InvalidRecord("the database's user_version is negative")
+            })?;
+            tx.execute_batch(MIGRATIONS[index])?;
+            tx.pragma_update(None, "user_version", found + 1)?;
+        }
+        tx.commit()?;
+    }
+}

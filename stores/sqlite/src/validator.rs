@@ -1,0 +1,671 @@
+//! The [`RequestValidator`] over the database: each method one statement
+//! or one transaction, with [`MemoryValidator`]'s semantics
+//! (`oauth2_provider::memory`).
+//!
+//! [`MemoryValidator`]: oauth2_provider::memory::MemoryValidator
+
+use std::sync::Arc;
+
+use oauth2_provider::pkce::ChallengeMethod;
+use oauth2_provider::secret::sha256;
+use oauth2_provider::validator::{grant_ended, token_collision, Consumed};
+use oauth2_provider::{
+    AuthorizationCode, ClientLookup, CodeStatus, IssuedToken, OAuthError, OAuthRequest,
+    RefreshTokenStatus, RequestValidator, Scope, TokenInfo, TokenType, ValidatedCode,
+    ValidatedRefreshToken,
+};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use crate::{
+    client_columns, is_collision, seconds, time, ClientRecord, Db, SqliteStore, StoreError,
+};
+
+/// A stored scope back as a [`Scope`] (it was valid when stored).
+fn scope(text: &str) -> Result<Scope, StoreError> {
+    Scope::parse(text).map_err(|_| StoreError::InvalidRecord("a malformed stored scope"))
+}
+
+/// Marks `consumed` used (code) or rotated (refresh token), if it is
+/// still unspent; returns whether this call did.
+fn spend(conn: &Connection, consumed: Consumed<'_>) -> Result<bool, StoreError> {
+    let changed = match consumed {
+        Consumed::AuthorizationCode { client_id, code } => conn
+            .prepare_cached(
+                "UPDATE codes SET used = 1 WHERE digest = ?1 AND used = 0 AND client_id = ?2",
+            )
+            .db()?
+            .execute(params![sha256(code.as_bytes()), client_id])
+            .db()?,
+        Consumed::RefreshToken { refresh_token } => conn
+            .prepare_cached(
+                "UPDATE refresh_tokens SET state = 'rotated'
+                 WHERE digest = ?1 AND state = 'active'",
+            )
+            .db()?
+            .execute([sha256(refresh_token.as_bytes())])
+            .db()?,
+    };
+    Ok(changed == 1)
+}
+
+/// Revokes a grant: marks it (a late save is refused), deletes its access
+/// tokens, revokes its refresh tokens.
+fn revoke_grant_in(conn: &Connection, grant_id: &str) -> Result<(), StoreError> {
+    for sql in [
+        "UPDATE grants SET revoked = 1 WHERE grant_id = ?1",
+        "DELETE FROM access_tokens WHERE grant_id = ?1",
+        "UPDATE refresh_tokens SET state = 'revoked' WHERE grant_id = ?1",
+    ] {
+        conn.prepare_cached(sql).db()?.execute([grant_id]).db()?;
+    }
+    Ok(())
+}
+
+/// Saves `token` as `save_bearer_token` does, inside the caller's
+/// transaction: refuses a revoked, or unknown and not new, grant with
+/// [`grant_ended`], and a value already stored with [`token_collision`].
+fn save_in(conn: &Connection, token: &IssuedToken) -> Result<(), Fail> {
+    if let Some(grant_id) = &token.grant_id {
+        let ends_at = time(token.refresh_expires_at.unwrap_or(token.issued_at));
+        let revoked: Option<bool> = conn
+            .prepare_cached("SELECT revoked FROM grants WHERE grant_id = ?1")
+            .db()?
+            .query_row([&**grant_id], |row| row.get(0))
+            .optional()
+            .db()?;
+        match revoked {
+            Some(true) => return Err(grant_ended().into()),
+            Some(false) => {
+                conn.prepare_cached(
+                    "UPDATE grants SET ends_at = max(ends_at, ?2) WHERE grant_id = ?1",
+                )
+                .db()?
+                .execute(params![&**grant_id, ends_at])
+                .db()?;
+            }
+            None if token.new_grant => {
+                conn.prepare_cached(
+                    "INSERT INTO grants (grant_id, client_id, user, revoked, ends_at)
+                     VALUES (?1, ?2, ?3, 0, ?4)",
+                )
+                .db()?
+                .execute(params![
+                    &**grant_id,
+                    &*token.client_id,
+                    token.user.as_deref(),
+                    ends_at
+                ])
+                .db()?;
+            }
+            None => return Err(grant_ended().into()),
+        }
+    }
+    let refused = |e: rusqlite::Error| -> Fail {
+        if is_collision(&e) {
+            token_collision().into()
+        } else {
+            StoreError::Sqlite(e).into()
+        }
+    };
+    if let (Some(refresh), true) = (&token.refresh_token, token.refresh_token_is_new) {
+        // The library names a family for every refresh token; should a
+        // host not, the token is its own family.
+        let grant_id = token.grant_id.as_deref().unwrap_or(refresh.as_str());
+        conn.prepare_cached(
+            "INSERT INTO refresh_tokens
+             (digest, client_id, user, scopes, grant_id, issued_at, expires_at, state)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'active')",
+        )
+        .db()?
+        .execute(params![
+            sha256(refresh.as_bytes()),
+            &*token.client_id,
+            token.user.as_deref(),
+            token.refresh_token_scopes().as_str(),
+            grant_id,
+            time(token.issued_at),
+            token.refresh_expires_at.map(time),
+        ])
+        .map_err(refused)?;
+    }
+    conn.prepare_cached(
+        "INSERT INTO access_tokens
+         (digest, client_id, user, scopes, grant_id, issued_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )
+    .db()?
+    .execute(params![
+        sha256(token.access_token.as_bytes()),
+        &*token.client_id,
+        token.user.as_deref(),
+        token.scopes.as_str(),
+        token.grant_id.as_deref(),
+        time(token.issued_at),
+        time(token.issued_at.saturating_add(token.expires_in)),
+    ])
+    .map_err(refused)?;
+    Ok(())
+}
+
+/// An unexpired access token's record.
+fn access_token(
+    conn: &Connection,
+    digest: &[u8; 32],
+    now: u64,
+) -> Result<Option<TokenInfo>, StoreError> {
+    conn.prepare_cached(
+        "SELECT client_id, user, scopes, grant_id, issued_at, expires_at
+         FROM access_tokens WHERE digest = ?1 AND expires_at > ?2",
+    )
+    .db()?
+    .query_row(params![digest, time(now)], |row| {
+        let user: Option<String> = row.get(1)?;
+        let user: Option<Arc<str>> = user.map(Arc::from);
+        Ok((
+            TokenInfo {
+                token_type: Some(TokenType::AccessToken),
+                client_id: Arc::from(row.get::<_, String>(0)?),
+                username: user.clone(),
+                sub: user,
+                scopes: Scope::empty(),
+                exp: Some(seconds(row.get(5)?)),
+                iat: Some(seconds(row.get(4)?)),
+                aud: Vec::new(),
+                iss: None,
+                grant_id: row.get::<_, Option<String>>(3)?.map(Arc::from),
+            },
+            row.get::<_, String>(2)?,
+        ))
+    })
+    .optional()
+    .db()?
+    .map(|(info, scopes)| {
+        Ok(TokenInfo {
+            scopes: scope(&scopes)?,
+            ..info
+        })
+    })
+    .transpose()
+}
+
+/// A stored refresh token: its record and state.
+struct RefreshRow {
+    client_id: String,
+    user: Option<String>,
+    scopes: String,
+    grant_id: String,
+    issued_at: u64,
+    expires_at: Option<u64>,
+    state: String,
+}
+
+fn refresh_token(conn: &Connection, digest: &[u8; 32]) -> Result<Option<RefreshRow>, StoreError> {
+    conn.prepare_cached(
+        "SELECT client_id, user, scopes, grant_id, issued_at, expires_at, state
+         FROM refresh_tokens WHERE digest = ?1",
+    )
+    .db()?
+    .query_row([digest], |row| {
+        Ok(RefreshRow {
+            client_id: row.get(0)?,
+            user: row.get(1)?,
+            scopes: row.get(2)?,
+            grant_id: row.get(3)?,
+            issued_at: seconds(row.get(4)?),
+            expires_at: row.get::<_, Option<i64>>(5)?.map(seconds),
+            state: row.get(6)?,
+        })
+    })
+    .optional()
+    .db()
+}
+
+impl RefreshRow {
+    fn unexpired(&self, now: u64) -> bool {
+        self.expires_at.is_none_or(|e| e > now)
+    }
+}
+
+/// How a validator method's work can fail: the store failed, or the
+/// contract refuses (a revoked grant, a collision).
+pub(crate) enum Fail {
+    Store(StoreError),
+    Refused(OAuthError),
+}
+
+impl From<StoreError> for Fail {
+    fn from(e: StoreError) -> Self {
+        Fail::Store(e)
+    }
+}
+
+impl From<OAuthError> for Fail {
+    fn from(e: OAuthError) -> Self {
+        Fail::Refused(e)
+    }
+}
+
+impl SqliteStore {
+    /// The answer of a validator method: a refusal as it is, a store
+    /// failure as `server_error`, reported to the error hook first.
+    fn answer<T, E: Into<Fail>>(&self, result: Result<T, E>) -> Result<T, OAuthError> {
+        result.map_err(|e| match e.into() {
+            Fail::Refused(e) => e,
+            Fail::Store(e) => {
+                self.report(&e);
+                crate::error::store_failed()
+            }
+        })
+    }
+
+    /// Runs `f` on a pooled connection, answering as [`Self::answer`].
+    fn read<T, E: From<StoreError> + Into<Fail>>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, E>,
+    ) -> Result<T, OAuthError> {
+        self.answer(self.with_conn(f))
+    }
+
+    /// Runs `f` in a write transaction, answering as [`Self::answer`].
+    fn apply<T, E: From<StoreError> + Into<Fail>>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, OAuthError> {
+        self.answer(self.write(f))
+    }
+}
+
+impl ClientLookup for SqliteStore {
+    type Client = ClientRecord;
+
+    fn find_client(&self, client_id: &str) -> Result<Option<ClientRecord>, OAuthError> {
+        let found = self.read(|conn| {
+            conn.prepare_cached(concat!(crate::select_client!(), " WHERE client_id = ?1"))
+                .db()?
+                .query_row([client_id], client_columns)
+                .optional()
+                .db()
+        })?;
+        self.answer(found.transpose())
+    }
+}
+
+impl RequestValidator for SqliteStore {
+    fn get_code_challenge(
+        &self,
+        code: &str,
+        _: &OAuthRequest<'_>,
+    ) -> Result<Option<String>, OAuthError> {
+        Ok(self
+            .read(|conn| {
+                conn.prepare_cached("SELECT challenge FROM codes WHERE digest = ?1")
+                    .db()?
+                    .query_row([sha256(code.as_bytes())], |row| row.get(0))
+                    .optional()
+                    .db()
+            })?
+            .flatten())
+    }
+
+    fn get_code_challenge_method(
+        &self,
+        code: &str,
+        _: &OAuthRequest<'_>,
+    ) -> Result<Option<ChallengeMethod>, OAuthError> {
+        let method: Option<String> = self
+            .read(|conn| {
+                conn.prepare_cached("SELECT challenge_method FROM codes WHERE digest = ?1")
+                    .db()?
+                    .query_row([sha256(code.as_bytes())], |row| row.get(0))
+                    .optional()
+                    .db()
+            })?
+            .flatten();
+        Ok(method.as_deref().and_then(ChallengeMethod::parse))
+    }
+
+    fn get_default_scopes(
+        &self,
+        _: &str,
+        client: &ClientRecord,
+        _: &OAuthRequest<'_>,
+    ) -> Result<Scope, OAuthError> {
+        Ok(client.default_scopes.clone())
+    }
+
+    fn introspect_token(
+        &self,
+        token: &str,
+        hint: Option<TokenType>,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<TokenInfo>, OAuthError> {
+        let now = request.now;
+        let digest = sha256(token.as_bytes());
+        let found = self.read(|conn| {
+            let refresh = || -> Result<Option<TokenInfo>, StoreError> {
+                let Some(r) = refresh_token(conn, &digest)? else {
+                    return Ok(None);
+                };
+                if r.state != "active" || !r.unexpired(now) {
+                    return Ok(None);
+                }
+                let user: Option<Arc<str>> = r.user.map(Arc::from);
+                Ok(Some(TokenInfo {
+                    token_type: Some(TokenType::RefreshToken),
+                    client_id: Arc::from(r.client_id),
+                    username: user.clone(),
+                    sub: user,
+                    scopes: scope(&r.scopes)?,
+                    exp: r.expires_at,
+                    iat: Some(r.issued_at),
+                    aud: Vec::new(),
+                    iss: None,
+                    grant_id: Some(Arc::from(r.grant_id)),
+                }))
+            };
+            match hint {
+                Some(TokenType::RefreshToken) => match refresh()? {
+                    Some(info) => Ok(Some(info)),
+                    None => access_token(conn, &digest, now),
+                },
+                _ => match access_token(conn, &digest, now)? {
+                    Some(info) => Ok(Some(info)),
+                    None => refresh(),
+                },
+            }
+        })?;
+        Ok(found)
+    }
+
+    fn invalidate_authorization_code(
+        &self,
+        client_id: &str,
+        code: &str,
+        _: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        self.apply(|tx| spend(tx, Consumed::AuthorizationCode { client_id, code }))
+    }
+
+    fn is_pkce_required(
+        &self,
+        _: &str,
+        client: &ClientRecord,
+        _: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        Ok(client.pkce_required)
+    }
+
+    fn revoke_token(
+        &self,
+        token: &str,
+        _: Option<TokenType>,
+        _: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        let digest = sha256(token.as_bytes());
+        self.apply(|tx| {
+            let removed = tx
+                .prepare_cached("DELETE FROM access_tokens WHERE digest = ?1")
+                .db()?
+                .execute([digest])
+                .db()?;
+            if removed > 0 {
+                return Ok(());
+            }
+            // RFC 7009 §2.1: revoking a refresh token revokes its grant's
+            // access tokens too.
+            let grant_id: Option<String> = tx
+                .prepare_cached("SELECT grant_id FROM refresh_tokens WHERE digest = ?1")
+                .db()?
+                .query_row([digest], |row| row.get(0))
+                .optional()
+                .db()?;
+            match grant_id {
+                Some(grant_id) => revoke_grant_in(tx, &grant_id),
+                None => Ok(()),
+            }
+        })
+    }
+
+    fn revoke_grant(&self, grant_id: &str, _: &OAuthRequest<'_>) -> Result<(), OAuthError> {
+        self.apply(|tx| revoke_grant_in(tx, grant_id))
+    }
+
+    fn invalidate_refresh_token(
+        &self,
+        refresh_token: &str,
+        _: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        self.apply(|tx| spend(tx, Consumed::RefreshToken { refresh_token }))
+    }
+
+    fn save_authorization_code(
+        &self,
+        _: &str,
+        code: &AuthorizationCode,
+        _: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        self.apply(|tx| -> Result<(), Fail> {
+            // A code starts its grant, which lasts at least as long as the
+            // code. A grant id already known keeps its revocation.
+            tx.prepare_cached(
+                "INSERT INTO grants (grant_id, client_id, user, revoked, ends_at)
+                 VALUES (?1, ?2, ?3, 0, ?4)
+                 ON CONFLICT (grant_id) DO UPDATE SET ends_at = max(ends_at, excluded.ends_at)",
+            )
+            .db()?
+            .execute(params![
+                &*code.grant_id,
+                &*code.client_id,
+                &*code.user,
+                time(code.expires_at)
+            ])
+            .db()?;
+            let (challenge, method) = match &code.code_challenge {
+                Some((challenge, method)) => (Some(challenge.as_str()), Some(method.as_str())),
+                None => (None, None),
+            };
+            tx.prepare_cached(
+                "INSERT INTO codes (digest, client_id, user, scopes, redirect_uri,
+                     effective_redirect_uri, challenge, challenge_method, grant_id,
+                     issued_at, expires_at, used)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0)",
+            )
+            .db()?
+            .execute(params![
+                sha256(code.code.as_bytes()),
+                &*code.client_id,
+                &*code.user,
+                code.scopes.as_str(),
+                code.redirect_uri.as_deref(),
+                code.effective_redirect_uri.as_str(),
+                challenge,
+                method,
+                &*code.grant_id,
+                time(code.issued_at),
+                time(code.expires_at),
+            ])
+            .map_err(|e| -> Fail {
+                if is_collision(&e) {
+                    token_collision().into()
+                } else {
+                    StoreError::Sqlite(e).into()
+                }
+            })?;
+            Ok(())
+        })
+    }
+
+    fn save_bearer_token(
+        &self,
+        token: &IssuedToken,
+        _: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        self.apply(|tx| save_in(tx, token))
+    }
+
+    /// One `BEGIN IMMEDIATE` transaction: the conditional update that
+    /// spends the code or refresh token, then the save. `Ok(false)` when
+    /// it was already spent (nothing saved); any error rolls both back,
+    /// leaving the credential usable for the client's retry.
+    fn consume_and_save(
+        &self,
+        consumed: Consumed<'_>,
+        token: &IssuedToken,
+        _: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        self.apply(|tx| -> Result<bool, Fail> {
+            if !spend(tx, consumed)? {
+                return Ok(false);
+            }
+            save_in(tx, token)?;
+            Ok(true)
+        })
+    }
+
+    fn validate_bearer_token(
+        &self,
+        token: &str,
+        _: &[&str],
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<TokenInfo>, OAuthError> {
+        let now = request.now;
+        let digest = sha256(token.as_bytes());
+        self.read(|conn| access_token(conn, &digest, now))
+    }
+
+    fn validate_code(
+        &self,
+        client_id: &str,
+        code: &str,
+        _: &ClientRecord,
+        request: &OAuthRequest<'_>,
+    ) -> Result<CodeStatus, OAuthError> {
+        let now = request.now;
+        type Row = (
+            String,
+            String,
+            String,
+            Option<String>,
+            String,
+            i64,
+            Option<String>,
+            Option<String>,
+            bool,
+        );
+        let row: Option<Row> = self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT client_id, user, scopes, redirect_uri, grant_id, expires_at,
+                     challenge, challenge_method, used
+                 FROM codes WHERE digest = ?1",
+            )
+            .db()?
+            .query_row([sha256(code.as_bytes())], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                ))
+            })
+            .optional()
+            .db()
+        })?;
+        let Some((
+            owner,
+            user,
+            scopes,
+            redirect_uri,
+            grant_id,
+            expires_at,
+            challenge,
+            method,
+            used,
+        )) = row
+        else {
+            return Ok(CodeStatus::Invalid);
+        };
+        let expires_at = seconds(expires_at);
+        if owner != client_id || expires_at <= now {
+            return Ok(CodeStatus::Invalid);
+        }
+        let code_challenge = match (
+            challenge,
+            method.as_deref().and_then(ChallengeMethod::parse),
+        ) {
+            (Some(challenge), Some(method)) => Some((Arc::from(challenge), method)),
+            _ => None,
+        };
+        let grant_id: Arc<str> = Arc::from(grant_id);
+        if used {
+            return Ok(CodeStatus::Used {
+                grant_id,
+                code_challenge,
+            });
+        }
+        Ok(CodeStatus::Valid(ValidatedCode {
+            client_id: Arc::from(owner),
+            user: Arc::from(user),
+            scopes: self.answer(scope(&scopes))?,
+            redirect_uri,
+            grant_id,
+            expires_at,
+            code_challenge,
+        }))
+    }
+
+    fn validate_refresh_token(
+        &self,
+        refresh_token: &str,
+        client: &ClientRecord,
+        request: &OAuthRequest<'_>,
+    ) -> Result<RefreshTokenStatus, OAuthError> {
+        let now = request.now;
+        let digest = sha256(refresh_token.as_bytes());
+        let Some(r) = self.read(|conn| self::refresh_token(conn, &digest))? else {
+            return Ok(RefreshTokenStatus::Invalid);
+        };
+        if *r.client_id != *client.client_id || !r.unexpired(now) {
+            return Ok(RefreshTokenStatus::Invalid);
+        }
+        Ok(match r.state.as_str() {
+            "active" => RefreshTokenStatus::Active(ValidatedRefreshToken {
+                client_id: Arc::clone(&client.client_id),
+                user: r.user.map(Arc::from),
+                scopes: self.answer(scope(&r.scopes))?,
+                grant_id: Arc::from(r.grant_id),
+                expires_at: r.expires_at,
+            }),
+            "rotated" => RefreshTokenStatus::Rotated {
+                grant_id: Arc::from(r.grant_id),
+            },
+            _ => RefreshTokenStatus::Invalid,
+        })
+    }
+
+    fn validate_scopes(
+        &self,
+        _: &str,
+        scopes: &Scope,
+        client: &ClientRecord,
+        _: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        Ok(scopes.is_subset_of(&client.scopes))
+    }
+
+    fn validate_user(
+        &self,
+        username: &str,
+        password: &str,
+        _: &ClientRecord,
+        _: &OAuthRequest<'_>,
+    ) -> Result<Option<String>, OAuthError> {
+        Ok(self
+            .answer(self.check_user(username, password))?
+            .then(|| username.to_owned()))
+    }
+}
