@@ -9,6 +9,7 @@
 //!
 //! ```text
 //! cargo run --release --example demo_server [-- --addr HOST:PORT] [--realm FILE]
+//!                                             [--db FILE | --memory]
 //! ```
 //!
 //! - `--addr HOST:PORT` — where to listen (default `127.0.0.1:8080`; port
@@ -16,6 +17,13 @@
 //!   actually bound.
 //! - `--realm FILE` — clients and users to load instead of the default realm
 //!   (`examples/demo_realm.txt`, embedded in the binary).
+//! - `--db FILE` — the SQLite file that keeps clients, users, codes, tokens
+//!   and grants (default `oauth2-demo.sqlite3` in the working directory).
+//!   A restart loses nothing, and several servers may share one file. The
+//!   realm is loaded into it at every start (clients registered afresh,
+//!   passwords set); what was issued stays.
+//! - `--memory` — keep everything in the library's `MemoryValidator`
+//!   instead: gone when the server stops.
 //!
 //! The first line on standard output is `listening on http://HOST:PORT`
 //! (scripts read the address from it); a few ready-to-paste `curl` lines
@@ -128,18 +136,26 @@ use std::sync::Arc;
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
-const USAGE: &str = "usage: demo_server [--addr HOST:PORT] [--realm FILE]";
+const USAGE: &str =
+    "usage: demo_server [--addr HOST:PORT] [--realm FILE] [--db FILE | --memory]";
+
+/// The SQLite file used unless `--db` or `--memory` says otherwise.
+const DEFAULT_DB: &str = "oauth2-demo.sqlite3";
 
 struct Args {
     addr: String,
     realm: Option<String>,
+    /// The SQLite file, or `None` for `--memory`.
+    db: Option<String>,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut parsed = Args {
         addr: "127.0.0.1:8080".into(),
         realm: None,
+        db: Some(DEFAULT_DB.into()),
     };
+    let (mut db_given, mut memory) = (false, false);
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
             Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
@@ -154,9 +170,20 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         match flag.as_str() {
             "--addr" => parsed.addr = value()?,
             "--realm" => parsed.realm = Some(value()?),
+            "--db" => {
+                parsed.db = Some(value()?);
+                db_given = true;
+            }
+            "--memory" if inline.is_none() => {
+                parsed.db = None;
+                memory = true;
+            }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
+    }
+    if db_given && memory {
+        return Err("give --db FILE or --memory, not both".into());
     }
     Ok(parsed)
 }
@@ -191,6 +218,18 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // The store first: the address is printed only once the server can
+    // serve.
+    let store = match &args.db {
+        None => Opened::Memory(realm.memory()),
+        Some(path) => match storage::open_sqlite(path, &realm) {
+            Ok(store) => Opened::Sqlite(store, path),
+            Err(e) => {
+                eprintln!("demo_server: {path}: {e}");
+                return ExitCode::from(1);
+            }
+        },
+    };
     let listener = match TcpListener::bind(&args.addr) {
         Ok(listener) => listener,
         Err(e) => {
@@ -224,7 +263,22 @@ then exchange the code shown in the address bar (http://127.0.0.1:9999/callback?
             realm.users.len()
         );
     }
-    serve_on(listener, &realm, realm.memory(), &base, default_realm)
+    match store {
+        Opened::Memory(store) => {
+            println!("storage: in memory (lost when the server stops)");
+            serve_on(listener, &realm, store, &base, default_realm)
+        }
+        Opened::Sqlite(store, path) => {
+            println!("storage: SQLite file {path}");
+            serve_on(listener, &realm, store, &base, default_realm)
+        }
+    }
+}
+
+/// The store the server runs on, opened and holding the realm.
+enum Opened<'a> {
+    Memory(oauth2_provider::memory::MemoryValidator),
+    Sqlite(oauth2_provider_sqlite::SqliteStore, &'a str),
 }
 
 /// Serves the realm from `store` until accepting fails for good.

@@ -1,9 +1,16 @@
 //! Where the demo keeps its state. Any store of the library's contract
 //! serves; the app asks two more things of one: checking a user's
 //! password on the login page, and purging what has expired.
+//!
+//! Two stores: an SQLite file (the default; a restart loses nothing, and
+//! several servers may share the file) and the library's in-memory
+//! `MemoryValidator` (`--memory`).
 
 use oauth2_provider::memory::MemoryValidator;
-use oauth2_provider::RequestValidator;
+use oauth2_provider::{Grant, RequestValidator};
+use oauth2_provider_sqlite::{ClientRecord, SqliteStore, StoreError};
+
+use super::realm::{Realm, RealmClient};
 
 /// A store the demo can run on.
 pub trait Store: RequestValidator + 'static {
@@ -23,4 +30,51 @@ impl Store for MemoryValidator {
     fn purge_expired(&self, now: u64) {
         MemoryValidator::purge_expired(self, now);
     }
+}
+
+impl Store for SqliteStore {
+    fn check_user(&self, username: &str, password: &str) -> bool {
+        // A store that cannot answer lets no one in.
+        SqliteStore::check_user(self, username, password).unwrap_or(false)
+    }
+
+    fn purge_expired(&self, now: u64) {
+        if let Err(e) = SqliteStore::purge_expired(self, now) {
+            eprintln!("demo_server: purge failed: {e}");
+        }
+    }
+}
+
+/// Opens (or creates) the SQLite file `path` and loads the realm into it:
+/// clients are registered afresh, and a user's password is set unless it
+/// is already the realm's. Codes, tokens and grants already in the file
+/// stay: a restart loses nothing.
+pub fn open_sqlite(path: &str, realm: &Realm) -> Result<SqliteStore, StoreError> {
+    let store = SqliteStore::open(path)?
+        .on_error(|e| eprintln!("demo_server: store: {e}"));
+    for client in &realm.clients {
+        store.upsert_client(&sqlite_client(client))?;
+    }
+    for user in &realm.users {
+        // Hashing is slow by design: skip it when nothing changed.
+        if !SqliteStore::check_user(&store, &user.name, &user.password)? {
+            store.add_user(&user.name, &user.password)?;
+        }
+    }
+    Ok(store)
+}
+
+/// A realm client as the SQLite store registers it.
+fn sqlite_client(client: &RealmClient) -> ClientRecord {
+    let redirects = client.redirect_uris.iter().map(String::as_str);
+    let record = match &client.secret_sha256 {
+        Some(digest) => ClientRecord::confidential_hashed(&client.id, *digest, redirects),
+        None => ClientRecord::public(&client.id, redirects),
+    };
+    record
+        .grants(client.grants.iter().filter_map(|g| Grant::from_name(g)))
+        .scopes(client.scopes.iter().map(String::as_str))
+        .default_scopes(client.default_scopes.iter().map(String::as_str))
+        .may_introspect(client.may_introspect)
+        .pkce_required(client.pkce_required)
 }
