@@ -885,6 +885,280 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
         defaults::validate_user(self, username, password, client, request)
     }
 }
+
+/// A validator shared by reference count: a server owns one `Arc` and
+/// the host keeps another, to register clients or purge while the server
+/// serves. Every method forwards to the shared validator, the defaulted
+/// ones too, so its overrides hold.
+impl<V: ClientLookup + ?Sized> ClientLookup for Arc<V> {
+    type Client = V::Client;
+
+    fn find_client(&self, client_id: &str) -> Result<Option<Self::Client>, OAuthError> {
+        (**self).find_client(client_id)
+    }
+}
+
+// A method left out would silently take the trait's default instead of
+// the shared validator's override: the lint makes leaving one out an error.
+#[deny(clippy::missing_trait_methods)]
+impl<V: RequestValidator + ?Sized> RequestValidator for Arc<V> {
+    fn authenticate_client(
+        &self,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<Self::Client>, OAuthError> {
+        (**self).authenticate_client(request)
+    }
+
+    fn authenticate_client_id(
+        &self,
+        client_id: &str,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<Self::Client>, OAuthError> {
+        (**self).authenticate_client_id(client_id, request)
+    }
+
+    fn client_authentication_required(
+        &self,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        (**self).client_authentication_required(request)
+    }
+
+    fn confirm_redirect_uri(
+        &self,
+        client_id: &str,
+        code: &str,
+        redirect_uri: Option<&str>,
+        client: &Self::Client,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        (**self).confirm_redirect_uri(client_id, code, redirect_uri, client, request)
+    }
+
+    fn get_code_challenge(
+        &self,
+        code: &str,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<String>, OAuthError> {
+        (**self).get_code_challenge(code, request)
+    }
+
+    fn get_code_challenge_method(
+        &self,
+        code: &str,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<ChallengeMethod>, OAuthError> {
+        (**self).get_code_challenge_method(code, request)
+    }
+
+    fn get_default_redirect_uri(
+        &self,
+        client_id: &str,
+        client: &Self::Client,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<String>, OAuthError> {
+        (**self).get_default_redirect_uri(client_id, client, request)
+    }
+
+    fn get_default_scopes(
+        &self,
+        client_id: &str,
+        client: &Self::Client,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Scope, OAuthError> {
+        (**self).get_default_scopes(client_id, client, request)
+    }
+
+    fn get_original_scopes(
+        &self,
+        refresh_token: &str,
+        original: &ValidatedRefreshToken,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Scope, OAuthError> {
+        (**self).get_original_scopes(refresh_token, original, request)
+    }
+
+    fn introspect_token(
+        &self,
+        token: &str,
+        hint: Option<TokenType>,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<TokenInfo>, OAuthError> {
+        (**self).introspect_token(token, hint, request)
+    }
+
+    fn invalidate_authorization_code(
+        &self,
+        client_id: &str,
+        code: &str,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        (**self).invalidate_authorization_code(client_id, code, request)
+    }
+
+    fn is_pkce_required(
+        &self,
+        client_id: &str,
+        client: &Self::Client,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        (**self).is_pkce_required(client_id, client, request)
+    }
+
+    fn is_within_original_scope(
+        &self,
+        requested: &Scope,
+        refresh_token: &str,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        (**self).is_within_original_scope(requested, refresh_token, request)
+    }
+
+    fn revoke_token(
+        &self,
+        token: &str,
+        hint: Option<TokenType>,
+        request: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        (**self).revoke_token(token, hint, request)
+    }
+
+    fn revoke_grant(&self, grant_id: &str, request: &OAuthRequest<'_>) -> Result<(), OAuthError> {
+        (**self).revoke_grant(grant_id, request)
+    }
+
+    fn invalidate_refresh_token(
+        &self,
+        refresh_token: &str,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        (**self).invalidate_refresh_token(refresh_token, request)
+    }
+
+    fn rotate_refresh_token(&self, request: &OAuthRequest<'_>) -> Result<bool, OAuthError> {
+        (**self).rotate_refresh_token(request)
+    }
+
+    fn save_authorization_code(
+        &self,
+        client_id: &str,
+        code: &AuthorizationCode,
+        request: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        (**self).save_authorization_code(client_id, code, request)
+    }
+
+    fn save_bearer_token(
+        &self,
+        token: &IssuedToken,
+        request: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        (**self).save_bearer_token(token, request)
+    }
+
+    fn consume_and_save(
+        &self,
+        consumed: Consumed<'_>,
+        token: &IssuedToken,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        (**self).consume_and_save(consumed, token, request)
+    }
+
+    fn save_token(
+        &self,
+        token: &IssuedToken,
+        request: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        (**self).save_token(token, request)
+    }
+
+    fn validate_bearer_token(
+        &self,
+        token: &str,
+        scopes: &[&str],
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<TokenInfo>, OAuthError> {
+        (**self).validate_bearer_token(token, scopes, request)
+    }
+
+    fn validate_client_id(
+        &self,
+        client_id: &str,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<Self::Client>, OAuthError> {
+        (**self).validate_client_id(client_id, request)
+    }
+
+    fn validate_code(
+        &self,
+        client_id: &str,
+        code: &str,
+        client: &Self::Client,
+        request: &OAuthRequest<'_>,
+    ) -> Result<CodeStatus, OAuthError> {
+        (**self).validate_code(client_id, code, client, request)
+    }
+
+    fn validate_grant_type(
+        &self,
+        client_id: &str,
+        grant_type: &str,
+        client: &Self::Client,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        (**self).validate_grant_type(client_id, grant_type, client, request)
+    }
+
+    fn validate_redirect_uri(
+        &self,
+        client_id: &str,
+        redirect_uri: &str,
+        client: &Self::Client,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        (**self).validate_redirect_uri(client_id, redirect_uri, client, request)
+    }
+
+    fn validate_refresh_token(
+        &self,
+        refresh_token: &str,
+        client: &Self::Client,
+        request: &OAuthRequest<'_>,
+    ) -> Result<RefreshTokenStatus, OAuthError> {
+        (**self).validate_refresh_token(refresh_token, client, request)
+    }
+
+    fn validate_response_type(
+        &self,
+        client_id: &str,
+        response_type: &str,
+        client: &Self::Client,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        (**self).validate_response_type(client_id, response_type, client, request)
+    }
+
+    fn validate_scopes(
+        &self,
+        client_id: &str,
+        scopes: &Scope,
+        client: &Self::Client,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        (**self).validate_scopes(client_id, scopes, client, request)
+    }
+
+    fn validate_user(
+        &self,
+        username: &str,
+        password: &str,
+        client: &Self::Client,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<String>, OAuthError> {
+        (**self).validate_user(username, password, client, request)
+    }
+}
 /// The trait's default answers, as functions: a host that overrides a hook
 /// for some requests calls these for the rest, and the C ABI's adapter
 /// uses them for every callback left NULL.

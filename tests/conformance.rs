@@ -52,3 +52,11 @@ fn memory_validator_purges_what_the_kit_expects() {
 fn a_two_step_store_fails_the_retry_check() {
     testing::check(|fixture| common::Delegating::new(memory_store(fixture)));
 }
+
+/// A store shared by reference count (the server holds one `Arc`, the
+/// host another) is the store itself: every method forwards, the
+/// defaulted ones too, so it passes where a two-step default would not.
+#[test]
+fn a_store_behind_an_arc_passes_the_kit() {
+    testing::check(|fixture| std::sync::Arc::new(memory_store(fixture)));
+}
