@@ -247,6 +247,24 @@ enum oap_status
    * The running callback then counts as failed.
    */
   OAP_STATUS_WRONG_CONTEXT = 11,
+  /**
+   * The SQLite store failed (`oap_sqlite_*`): the file cannot be opened
+   * or created (a directory, no permission, a missing directory), is
+   * not a database, stayed locked by another writer past the 5-second
+   * busy timeout, or the disk is full.
+   */
+  OAP_STATUS_STORE_FAILED = 12,
+  /**
+   * An item with this identifier already exists (`oap_sqlite_add_client`;
+   * `oap_sqlite_upsert_client` replaces it instead).
+   */
+  OAP_STATUS_ALREADY_EXISTS = 13,
+  /**
+   * The SQLite file was migrated by a newer version of the library,
+   * whose schema this version does not know: opening it could corrupt
+   * what the newer version relies on. Open it with that version.
+   */
+  OAP_STATUS_SCHEMA_TOO_NEW = 14,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -308,6 +326,21 @@ typedef struct oap_response oap_response;
  * `oap_server_free` after every call on it has returned.
  */
 typedef struct oap_server oap_server;
+
+/**
+ * An SQLite store: registered clients, resource owners, authorization
+ * codes, tokens and grants in one file, kept across restarts and
+ * shareable by several processes (the file is in WAL mode; writers take
+ * turns). Codes, tokens and client secrets are stored as SHA-256
+ * digests, passwords as PBKDF2-HMAC-SHA256 hashes.
+ *
+ * Made by `oap_sqlite_open`, freed by `oap_sqlite_free`. Thread-safe:
+ * any number of threads may call `oap_sqlite_*` on one store at once,
+ * while servers made over it by `oap_server_new_sqlite` serve. Each such
+ * server holds its own reference: the store may be freed before them.
+ * Absent from a library built without the `sqlite` feature.
+ */
+typedef struct oap_sqlite oap_sqlite;
 
 /**
  * A token's information: a verified bearer token's, from
@@ -2121,6 +2154,30 @@ oap_status oap_server_new(const struct oap_config *config,
                           struct oap_server **server_out);
 
 /**
+ * Creates a server from `config` (as `oap_server_new`) over the SQLite
+ * store `store` instead of a callback table: no callback to write. The
+ * server shares the store (a reference count): `store` may be freed
+ * before the server, and the host may keep calling `oap_sqlite_*` on it
+ * (register clients, purge) while the server serves.
+ *
+ * On success writes the new server to `*server_out`; the caller owns it
+ * and frees it with `oap_server_free`. Every `oap_server_*` function
+ * works on it as on a server from `oap_server_new`; an
+ * `oap_authorization` from one kind of server answered by the other is
+ * `OAP_STATUS_INVALID_PARAMETER`. Errors: as `oap_server_new`.
+ * Thread-safe. Absent from a library built without the `sqlite` feature.
+ *
+ * # Safety
+ * `config` is NULL or valid (its `struct_size` bytes readable, its
+ * strings valid for the call); `store` NULL or live; `server_out` NULL
+ * or writable. `config->fill_random` honours `oap_fill_random_cb`'s
+ * contract.
+ */
+oap_status oap_server_new_sqlite(const struct oap_config *config,
+                                 const struct oap_sqlite *store,
+                                 struct oap_server **server_out);
+
+/**
  * Frees a server. NULL does nothing. No call on the server may be running
  * or start afterwards. Handles obtained from it (responses, authorizations,
  * tokens) stay valid and are freed separately.
@@ -2299,7 +2356,8 @@ oap_status oap_server_validate_authorization_request(const struct oap_server *se
  *
  * The authorization is not consumed (free it with
  * `oap_authorization_free`); approving it twice issues two codes, so
- * don't. Thread-safe.
+ * don't. One validated by the other kind of server (over callbacks,
+ * over SQLite) is `OAP_STATUS_INVALID_PARAMETER`. Thread-safe.
  *
  * # Safety
  * `server`, `authorization` NULL or live; `request` NULL or valid for the
@@ -2315,7 +2373,9 @@ oap_status oap_server_authorize(const struct oap_server *server,
 
 /**
  * Refuses a pending authorization (the user or the host said no): writes
- * a 302 with `error=access_denied` to `*response_out`. Thread-safe.
+ * a 302 with `error=access_denied` to `*response_out`. As in
+ * `oap_server_authorize`, an authorization validated by the other kind
+ * of server is `OAP_STATUS_INVALID_PARAMETER`. Thread-safe.
  *
  * # Safety
  * `server`, `authorization` NULL or live; `response_out` NULL or writable.
@@ -2335,6 +2395,155 @@ oap_status oap_server_deny(const struct oap_server *server,
  * `cstr` must be NULL or point to a NUL-terminated string.
  */
 struct oap_str oap_str_from_cstr(const char *cstr);
+
+/**
+ * Opens the SQLite database file at `path` (a file path, UTF-8),
+ * creating it if it does not exist and migrating it to this version's
+ * schema, in WAL mode. `":memory:"` opens a private in-memory store
+ * instead, gone when freed (for tests). On success writes the new store
+ * to `*store_out`; the caller owns it and frees it with
+ * `oap_sqlite_free`. Thread-safe.
+ *
+ * Errors: `OAP_STATUS_NULL_PARAMETER`, `OAP_STATUS_INVALID_UTF8`,
+ * `OAP_STATUS_INVALID_PARAMETER` (an empty path),
+ * `OAP_STATUS_STORE_FAILED` (the file cannot be opened or created — a
+ * directory, no permission, a missing parent directory — or is not a
+ * database), `OAP_STATUS_SCHEMA_TOO_NEW` (a newer library migrated it).
+ *
+ * # Safety
+ * `path` valid for the call; `store_out` NULL or writable.
+ */
+oap_status oap_sqlite_open(struct oap_str path,
+                           struct oap_sqlite **store_out);
+
+/**
+ * Frees a store handle. NULL does nothing. Servers made over it keep
+ * the store open until they are freed; no `oap_sqlite_*` call on this
+ * handle may be running or start afterwards.
+ *
+ * # Safety
+ * `store` is NULL or a live store that no running call uses.
+ */
+void oap_sqlite_free(struct oap_sqlite *store);
+
+/**
+ * Registers a client described by `client` (checked and refused as
+ * `oap_registered_client_new` does) with the settings `oap_client` has
+ * no field for, which a callback table answers by callback instead:
+ * `scopes`, the space-delimited scopes the client may have, and
+ * `default_scopes`, those granted when a request names none (each
+ * absent or empty for none; a malformed one is
+ * `OAP_STATUS_INVALID_PARAMETER`); `pkce_required` non-zero to require
+ * PKCE of a confidential client too (a public one always needs it).
+ *
+ * The secret (`OAP_SECRET_PLAIN` or `OAP_SECRET_SHA256_HEX`) is stored
+ * as its SHA-256 digest. `may_introspect` counts for a client with a
+ * secret only. The description's memory may be released once this
+ * returns. Thread-safe.
+ *
+ * Errors: those of `oap_registered_client_new`;
+ * `OAP_STATUS_INVALID_PARAMETER` also for an empty `client_id` or a
+ * redirect URI that is empty or holds whitespace;
+ * `OAP_STATUS_ALREADY_EXISTS` if a client with this `client_id` is
+ * registered (see `oap_sqlite_upsert_client`); `OAP_STATUS_STORE_FAILED`.
+ *
+ * # Safety
+ * `store` NULL or live; `client` NULL or an `oap_client` (`struct_size`
+ * bytes readable) whose strings and array are valid for the call;
+ * `scopes`, `default_scopes` valid for the call.
+ */
+oap_status oap_sqlite_add_client(struct oap_sqlite *store,
+                                 const struct oap_client *client,
+                                 struct oap_str scopes,
+                                 struct oap_str default_scopes,
+                                 uint8_t pkce_required);
+
+/**
+ * As `oap_sqlite_add_client`, but a client already registered with this
+ * `client_id` has its registration replaced (its codes, tokens and
+ * grants stay) instead of `OAP_STATUS_ALREADY_EXISTS`. Requests in
+ * flight may finish with the old registration. Thread-safe.
+ *
+ * # Safety
+ * As `oap_sqlite_add_client`.
+ */
+oap_status oap_sqlite_upsert_client(struct oap_sqlite *store,
+                                    const struct oap_client *client,
+                                    struct oap_str scopes,
+                                    struct oap_str default_scopes,
+                                    uint8_t pkce_required);
+
+/**
+ * Removes the client `client_id`: its grants are revoked, its codes and
+ * tokens deleted. Writes 1 to `*removed_out` if it was registered, 0 if
+ * not. Thread-safe.
+ *
+ * Errors: `OAP_STATUS_NULL_PARAMETER`, `OAP_STATUS_INVALID_UTF8`,
+ * `OAP_STATUS_STORE_FAILED`.
+ *
+ * # Safety
+ * `store` NULL or live; `client_id` valid for the call; `removed_out`
+ * NULL or writable.
+ */
+oap_status oap_sqlite_remove_client(struct oap_sqlite *store,
+                                    struct oap_str client_id,
+                                    uint8_t *removed_out);
+
+/**
+ * Registers the resource owner `username` with `password`, or sets the
+ * password of an existing one (for the password grant, and the host's
+ * own login page through `oap_sqlite_check_user`). The password is
+ * stored as a PBKDF2-HMAC-SHA256 hash (600,000 iterations, random salt):
+ * this takes a noticeable fraction of a second, by design. Thread-safe.
+ *
+ * Errors: `OAP_STATUS_NULL_PARAMETER`, `OAP_STATUS_INVALID_UTF8`,
+ * `OAP_STATUS_INVALID_PARAMETER` (an empty `username`, which identifies
+ * nobody), `OAP_STATUS_RANDOMNESS_UNAVAILABLE` (no salt),
+ * `OAP_STATUS_STORE_FAILED`.
+ *
+ * # Safety
+ * `store` NULL or live; `username`, `password` valid for the call.
+ */
+oap_status oap_sqlite_add_user(struct oap_sqlite *store,
+                               struct oap_str username,
+                               struct oap_str password);
+
+/**
+ * Checks a resource owner's password, as the password grant does: for
+ * the host's login page. Writes 1 to `*ok_out` if `username` is
+ * registered with `password`, 0 otherwise (an unknown user costs as much
+ * time as a wrong password, and answers the same). Takes a noticeable
+ * fraction of a second (the hash), by design. Thread-safe.
+ *
+ * Errors: `OAP_STATUS_NULL_PARAMETER`, `OAP_STATUS_INVALID_UTF8`,
+ * `OAP_STATUS_STORE_FAILED`.
+ *
+ * # Safety
+ * `store` NULL or live; `username`, `password` valid for the call;
+ * `ok_out` NULL or writable.
+ */
+oap_status oap_sqlite_check_user(const struct oap_sqlite *store,
+                                 struct oap_str username,
+                                 struct oap_str password,
+                                 uint8_t *ok_out);
+
+/**
+ * Deletes what can no longer matter at `now` (seconds since the Unix
+ * epoch: the servers' clock): expired codes and tokens, revoked refresh
+ * tokens, and grants whose last code and refresh token expired. Codes
+ * used and refresh tokens rotated stay until they expire, so that a
+ * replay is still recognised. Writes the number of rows deleted to
+ * `*removed_out`. Run it now and then (say hourly) from one thread or
+ * process. Thread-safe.
+ *
+ * Errors: `OAP_STATUS_NULL_PARAMETER`, `OAP_STATUS_STORE_FAILED`.
+ *
+ * # Safety
+ * `store` NULL or live; `removed_out` NULL or writable.
+ */
+oap_status oap_sqlite_purge(struct oap_sqlite *store,
+                            uint64_t now,
+                            uint64_t *removed_out);
 
 /**
  * Checks and copies `info` (as `oap_ctx_set_token_info` would) into a new

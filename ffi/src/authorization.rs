@@ -3,6 +3,9 @@
 
 use provider::AuthorizationRequest;
 
+#[cfg(feature = "sqlite")]
+use oauth2_provider_sqlite::ClientRecord;
+
 use crate::client::FfiClient;
 use crate::enums::{oap_pkce_method, pkce_code, OAP_PKCE_NONE};
 use crate::ffi::{free_handle, into_handle};
@@ -15,19 +18,41 @@ use crate::slice::oap_str;
 /// `oap_authorization_free`. Immutable; readable from any thread. Its
 /// strings are valid until it is freed. It does not refer to its server.
 pub struct oap_authorization {
-    pub(crate) inner: AuthorizationRequest<FfiClient>,
+    pub(crate) inner: Pending,
+}
+
+/// The validated request, with the client of the server that validated
+/// it: only that kind of server can answer it.
+pub(crate) enum Pending {
+    /// From a server over a callback table (`oap_server_new`).
+    Callbacks(AuthorizationRequest<FfiClient>),
+    /// From a server over an SQLite store (`oap_server_new_sqlite`).
+    #[cfg(feature = "sqlite")]
+    Sqlite(AuthorizationRequest<ClientRecord>),
 }
 
 impl oap_authorization {
-    pub(crate) fn handle(inner: AuthorizationRequest<FfiClient>) -> *mut oap_authorization {
+    pub(crate) fn handle(inner: Pending) -> *mut oap_authorization {
         into_handle(oap_authorization { inner })
     }
+}
+
+/// `$body` with `$r` the pending `AuthorizationRequest`, whichever
+/// client it carries (the accessors read no client field).
+macro_rules! request {
+    ($pending:expr, $r:ident => $body:expr) => {
+        match $pending {
+            Pending::Callbacks($r) => $body,
+            #[cfg(feature = "sqlite")]
+            Pending::Sqlite($r) => $body,
+        }
+    };
 }
 
 /// Reads a string of an authorization; NULL gives the absent string.
 fn field(
     authorization: Option<&oap_authorization>,
-    get: impl FnOnce(&AuthorizationRequest<FfiClient>) -> Option<&str>,
+    get: impl FnOnce(&Pending) -> Option<&str>,
 ) -> oap_str {
     panic::value(oap_str::NONE, || {
         authorization
@@ -44,7 +69,7 @@ fn field(
 pub unsafe extern "C" fn oap_authorization_client_id(
     authorization: Option<&oap_authorization>,
 ) -> oap_str {
-    field(authorization, |a| Some(&a.client_id))
+    field(authorization, |a| request!(a, r => Some(&r.client_id)))
 }
 
 /// Where the response will go: the `redirect_uri` sent, or the client's
@@ -56,7 +81,7 @@ pub unsafe extern "C" fn oap_authorization_client_id(
 pub unsafe extern "C" fn oap_authorization_redirect_uri(
     authorization: Option<&oap_authorization>,
 ) -> oap_str {
-    field(authorization, |a| Some(&a.redirect_uri))
+    field(authorization, |a| request!(a, r => Some(&r.redirect_uri)))
 }
 
 /// The requested (or default) scopes, space-delimited, possibly empty.
@@ -68,7 +93,7 @@ pub unsafe extern "C" fn oap_authorization_redirect_uri(
 pub unsafe extern "C" fn oap_authorization_scopes(
     authorization: Option<&oap_authorization>,
 ) -> oap_str {
-    field(authorization, |a| Some(a.scopes.as_str()))
+    field(authorization, |a| request!(a, r => Some(r.scopes.as_str())))
 }
 
 /// The client's `state`, or absent if it sent none (or `authorization` is
@@ -80,7 +105,7 @@ pub unsafe extern "C" fn oap_authorization_scopes(
 pub unsafe extern "C" fn oap_authorization_state(
     authorization: Option<&oap_authorization>,
 ) -> oap_str {
-    field(authorization, |a| a.state.as_deref())
+    field(authorization, |a| request!(a, r => r.state.as_deref()))
 }
 
 /// The response type: "code" or "token". Absent when `authorization` is NULL.
@@ -91,7 +116,10 @@ pub unsafe extern "C" fn oap_authorization_state(
 pub unsafe extern "C" fn oap_authorization_response_type(
     authorization: Option<&oap_authorization>,
 ) -> oap_str {
-    field(authorization, |a| Some(a.response_type.as_str()))
+    field(
+        authorization,
+        |a| request!(a, r => Some(r.response_type.as_str())),
+    )
 }
 
 /// The PKCE code challenge, or absent when none was sent.
@@ -102,9 +130,10 @@ pub unsafe extern "C" fn oap_authorization_response_type(
 pub unsafe extern "C" fn oap_authorization_code_challenge(
     authorization: Option<&oap_authorization>,
 ) -> oap_str {
-    field(authorization, |a| {
-        a.code_challenge.as_ref().map(|c| c.0.as_str())
-    })
+    field(
+        authorization,
+        |a| request!(a, r => r.code_challenge.as_ref().map(|c| c.0.as_str())),
+    )
 }
 
 /// The PKCE method (`OAP_PKCE_S256`, `OAP_PKCE_PLAIN`), or `OAP_PKCE_NONE`
@@ -117,9 +146,10 @@ pub unsafe extern "C" fn oap_authorization_code_challenge_method(
     authorization: Option<&oap_authorization>,
 ) -> oap_pkce_method {
     panic::value(OAP_PKCE_NONE, || {
-        authorization.map_or(OAP_PKCE_NONE, |a| {
-            pkce_code(a.inner.code_challenge.as_ref().map(|c| c.1))
-        })
+        authorization.map_or(
+            OAP_PKCE_NONE,
+            |a| request!(&a.inner, r => pkce_code(r.code_challenge.as_ref().map(|c| c.1))),
+        )
     })
 }
 

@@ -90,7 +90,7 @@ impl ClientData {
     /// # Safety
     /// `client` is NULL or points to an `oap_client` (prefix of
     /// `struct_size` bytes) whose strings and array are valid for this call.
-    unsafe fn copy_from(client: *const oap_client) -> Result<ClientData, oap_status> {
+    pub(crate) unsafe fn copy_from(client: *const oap_client) -> Result<ClientData, oap_status> {
         // SAFETY: our contract: `client` is what read_versioned asks for,
         // and its views (strings, the `redirect_uris` array and its
         // strings) are valid for this call; each &str borrowed from them is
@@ -124,6 +124,38 @@ impl ClientData {
             grants: known_grants(c.grants)?,
             may_introspect: c.may_introspect != 0,
         })
+    }
+}
+
+/// What a store that keeps descriptions (`oap_sqlite`) reads of one.
+#[cfg(feature = "sqlite")]
+impl ClientData {
+    pub(crate) fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The SHA-256 digest of the secret (a plain one hashed): `None` for a
+    /// public client.
+    pub(crate) fn secret_sha256(&self) -> Option<[u8; 32]> {
+        self.secret.as_ref().map(|s| match s {
+            KeptSecret::Plain(p) => provider::secret::sha256(p.expose().as_bytes()),
+            KeptSecret::Sha256(d) => *d,
+        })
+    }
+
+    pub(crate) fn redirect_uris(&self) -> &[String] {
+        &self.redirect_uris
+    }
+
+    /// The grant types allowed, in `Grant::ALL`'s order.
+    pub(crate) fn grants(&self) -> impl Iterator<Item = Grant> + '_ {
+        Grant::ALL
+            .into_iter()
+            .filter(|g| self.grants & grant_bit(*g) != 0)
+    }
+
+    pub(crate) fn may_introspect(&self) -> bool {
+        self.may_introspect
     }
 }
 

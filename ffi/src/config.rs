@@ -4,7 +4,7 @@
 use std::ffi::{c_int, c_void};
 
 use provider::token::FillTokenGenerator;
-use provider::{EndpointPaths, Grant, OAuthError, ServerBuilder};
+use provider::{EndpointPaths, Grant, OAuthError, RequestValidator, ServerBuilder};
 
 use crate::enums::{
     grant_bit, known_grants, oap_grants, OAP_GRANT_AUTHORIZATION_CODE,
@@ -14,7 +14,6 @@ use crate::ffi::{read_versioned, Versioned};
 use crate::panic;
 use crate::slice::oap_str;
 use crate::status::oap_status;
-use crate::validator::FfiValidator;
 
 /// The longest lifetime the library accepts, in seconds: ten years
 /// (315,360,000). A longer one (say `UINT64_MAX` meant as "forever") is
@@ -152,15 +151,16 @@ unsafe fn configured<'a>(s: oap_str) -> Result<Option<&'a str>, oap_status> {
     Ok(unsafe { s.to_opt_str() }?.filter(|s| !s.is_empty()))
 }
 
-/// Applies `config` to a builder.
+/// Applies `config` to a builder over `validator` (the callback table's
+/// adapter, or a store).
 ///
 /// # Safety
 /// `config` is NULL or points to an `oap_config` whose strings are valid
 /// for this call.
-pub(crate) unsafe fn builder(
+pub(crate) unsafe fn builder<V: RequestValidator>(
     config: *const oap_config,
-    validator: FfiValidator,
-) -> Result<ServerBuilder<FfiValidator>, oap_status> {
+    validator: V,
+) -> Result<ServerBuilder<V>, oap_status> {
     // SAFETY: our contract: `config` is what read_versioned asks for, and
     // its strings are valid for this call. The &strs borrowed from them
     // are copied by the builder (issuer, realm, scopes) or below

@@ -7,7 +7,8 @@
 //!
 //! Layout: one module per concept (`server`, `authorization`, `token`,
 //! `request`, `response`, `validator`, `context`, `client`, `config`,
-//! `helpers`), `enums` (the C integer codes and their conversions), and
+//! `helpers`, and `sqlite`: the SQLite store as a handle, with the
+//! `sqlite` feature), `enums` (the C integer codes and their conversions), and
 //! private plumbing: `panic` (the panic boundary), `ffi` (pointers and
 //! ownership), `slice` (`oap_str` / `oap_bytes`), `status` (`oap_status`).
 //! `validator` is the callback table (`validator/table.rs`: what the
@@ -16,7 +17,7 @@
 //! the storage conformance kit through that adapter on the C test store.
 //!
 //! Imports point one way: `server → config → validator → context →
-//! client, token → enums → status`, the plumbing (`slice → ffi, panic →
+//! client, token → enums → status`, `server → sqlite → client`, the plumbing (`slice → ffi, panic →
 //! status`) below the concepts beside `enums`. `tests/import_graph.rs`
 //! fails on a cycle.
 //!
@@ -46,6 +47,8 @@ mod request;
 mod response;
 mod server;
 mod slice;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 mod status;
 mod token;
 mod validator;
@@ -60,6 +63,8 @@ pub use request::*;
 pub use response::*;
 pub use server::*;
 pub use slice::*;
+#[cfg(feature = "sqlite")]
+pub use sqlite::*;
 pub use status::*;
 pub use token::*;
 pub use validator::*;

@@ -1,18 +1,26 @@
-//! `oap_server`: a configured server over a callback table, and its
-//! endpoints, each a thin call into the Rust API's `Server`.
+//! `oap_server`: a configured server over a callback table or an SQLite
+//! store, and its endpoints, each a thin call into the Rust API's
+//! `Server`.
 
 use std::ffi::c_void;
+#[cfg(feature = "sqlite")]
+use std::sync::Arc;
 
 use provider::scope::is_scope_token;
-use provider::{Scope, Server, TokenInfo};
+use provider::{AuthorizationError, Request, Response, Scope, Server, TokenInfo};
 
-use crate::authorization::oap_authorization;
+#[cfg(feature = "sqlite")]
+use oauth2_provider_sqlite::SqliteStore;
+
+use crate::authorization::{oap_authorization, Pending};
 use crate::config::{self, oap_config};
 use crate::ffi::{free_handle, into_handle, map_small, try_ref, try_slice, Out};
 use crate::panic;
 use crate::request::{oap_request, with_request};
 use crate::response::oap_response;
 use crate::slice::oap_str;
+#[cfg(feature = "sqlite")]
+use crate::sqlite::oap_sqlite;
 use crate::status::oap_status;
 use crate::token::oap_token;
 use crate::validator::{oap_validator, FfiValidator};
@@ -23,7 +31,102 @@ use crate::validator::{oap_validator, FfiValidator};
 /// once (the validator's callbacks then run concurrently). Free it with
 /// `oap_server_free` after every call on it has returned.
 pub struct oap_server {
-    pub(crate) inner: Server<FfiValidator>,
+    pub(crate) inner: AnyServer,
+}
+
+/// The Rust API's `Server` over whichever validator the server was made
+/// with. Its methods are `Server`'s, dispatched: the endpoints below
+/// read the same for both.
+// One per server handle, allocated once: boxing the larger variant would
+// add an indirection to every request for no saving.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum AnyServer {
+    /// `oap_server_new`: the host's callback table.
+    Callbacks(Server<FfiValidator>),
+    /// `oap_server_new_sqlite`: the store, shared with its `oap_sqlite`.
+    #[cfg(feature = "sqlite")]
+    Sqlite(Server<Arc<SqliteStore>>),
+}
+
+/// `$body` with `$s` the `Server`, whichever validator it has.
+macro_rules! dispatch {
+    ($server:expr, $s:ident => $body:expr) => {
+        match $server {
+            AnyServer::Callbacks($s) => $body,
+            #[cfg(feature = "sqlite")]
+            AnyServer::Sqlite($s) => $body,
+        }
+    };
+}
+
+impl AnyServer {
+    fn token_response(&self, request: &Request<'_>) -> Response {
+        dispatch!(self, s => s.token_response(request))
+    }
+
+    fn revocation_response(&self, request: &Request<'_>) -> Response {
+        dispatch!(self, s => s.revocation_response(request))
+    }
+
+    fn introspection_response(&self, request: &Request<'_>) -> Response {
+        dispatch!(self, s => s.introspection_response(request))
+    }
+
+    fn metadata_response(&self) -> Response {
+        dispatch!(self, s => s.metadata_response())
+    }
+
+    fn verify_bearer(&self, request: &Request<'_>, scopes: &[&str]) -> Result<TokenInfo, Response> {
+        dispatch!(self, s => s.verify_bearer(request, scopes))
+    }
+
+    fn validate_authorization_request(
+        &self,
+        request: &Request<'_>,
+    ) -> Result<Pending, AuthorizationError> {
+        match self {
+            AnyServer::Callbacks(s) => s
+                .validate_authorization_request(request)
+                .map(Pending::Callbacks),
+            #[cfg(feature = "sqlite")]
+            AnyServer::Sqlite(s) => s
+                .validate_authorization_request(request)
+                .map(Pending::Sqlite),
+        }
+    }
+
+    /// `Server::authorize`; an authorization validated by the other kind
+    /// of server is `OAP_STATUS_INVALID_PARAMETER`.
+    fn authorize(
+        &self,
+        request: &Request<'_>,
+        pending: &Pending,
+        user: &str,
+        approved: Option<Scope>,
+    ) -> Result<Response, oap_status> {
+        match (self, pending) {
+            (AnyServer::Callbacks(s), Pending::Callbacks(p)) => {
+                Ok(s.authorize(request, p, user, approved))
+            }
+            #[cfg(feature = "sqlite")]
+            (AnyServer::Sqlite(s), Pending::Sqlite(p)) => {
+                Ok(s.authorize(request, p, user, approved))
+            }
+            #[cfg(feature = "sqlite")]
+            _ => Err(oap_status::InvalidParameter),
+        }
+    }
+
+    /// `Server::deny`; as `authorize` for an authorization of the other kind.
+    fn deny(&self, pending: &Pending) -> Result<Response, oap_status> {
+        match (self, pending) {
+            (AnyServer::Callbacks(s), Pending::Callbacks(p)) => Ok(s.deny(p)),
+            #[cfg(feature = "sqlite")]
+            (AnyServer::Sqlite(s), Pending::Sqlite(p)) => Ok(s.deny(p)),
+            #[cfg(feature = "sqlite")]
+            _ => Err(oap_status::InvalidParameter),
+        }
+    }
 }
 
 /// Creates a server from `config` (see `oap_config_default`) and the
@@ -65,7 +168,51 @@ pub unsafe extern "C" fn oap_server_new(
             (server_out, config::builder(config, validator)?)
         };
         let inner = builder.build().map_err(|_| oap_status::InvalidParameter)?;
-        server_out.write(into_handle(oap_server { inner }));
+        server_out.write(into_handle(oap_server {
+            inner: AnyServer::Callbacks(inner),
+        }));
+        Ok(())
+    })
+}
+
+/// Creates a server from `config` (as `oap_server_new`) over the SQLite
+/// store `store` instead of a callback table: no callback to write. The
+/// server shares the store (a reference count): `store` may be freed
+/// before the server, and the host may keep calling `oap_sqlite_*` on it
+/// (register clients, purge) while the server serves.
+///
+/// On success writes the new server to `*server_out`; the caller owns it
+/// and frees it with `oap_server_free`. Every `oap_server_*` function
+/// works on it as on a server from `oap_server_new`; an
+/// `oap_authorization` from one kind of server answered by the other is
+/// `OAP_STATUS_INVALID_PARAMETER`. Errors: as `oap_server_new`.
+/// Thread-safe. Absent from a library built without the `sqlite` feature.
+///
+/// # Safety
+/// `config` is NULL or valid (its `struct_size` bytes readable, its
+/// strings valid for the call); `store` NULL or live; `server_out` NULL
+/// or writable. `config->fill_random` honours `oap_fill_random_cb`'s
+/// contract.
+#[cfg(feature = "sqlite")]
+#[no_mangle]
+pub unsafe extern "C" fn oap_server_new_sqlite(
+    config: *const oap_config,
+    store: *const oap_sqlite,
+    server_out: *mut *mut oap_server,
+) -> oap_status {
+    panic::status(|| {
+        // SAFETY: `server_out` NULL or writable (Out::new), `store` NULL or
+        // live (try_ref), `config` NULL or `struct_size` readable bytes
+        // with strings valid for the call (builder): our contract.
+        let (server_out, builder) = unsafe {
+            let server_out = Out::new(server_out)?;
+            let store = try_ref(store)?;
+            (server_out, config::builder(config, store.share())?)
+        };
+        let inner = builder.build().map_err(|_| oap_status::InvalidParameter)?;
+        server_out.write(into_handle(oap_server {
+            inner: AnyServer::Sqlite(inner),
+        }));
         Ok(())
     })
 }
@@ -94,7 +241,7 @@ unsafe fn respond(
     server: *const oap_server,
     request: *const oap_request,
     response_out: *mut *mut oap_response,
-    endpoint: impl FnOnce(&Server<FfiValidator>, &provider::Request<'_>) -> provider::Response,
+    endpoint: impl FnOnce(&AnyServer, &Request<'_>) -> Response,
 ) -> oap_status {
     panic::status(|| {
         // SAFETY: our contract, each pointer as its helper asks: `server`
@@ -228,7 +375,7 @@ unsafe fn verify_bearer<R>(
     request: *const oap_request,
     scopes: *const oap_str,
     scopes_len: usize,
-    then: impl FnOnce(Result<TokenInfo, provider::Response>) -> R,
+    then: impl FnOnce(Result<TokenInfo, Response>) -> R,
 ) -> Result<R, oap_status> {
     // SAFETY: our contract: `scopes` NULL or `scopes_len` views, each
     // valid for this call, and `request` what with_request asks. The &strs
@@ -353,7 +500,7 @@ pub unsafe extern "C" fn oap_server_verify_bearer_with(
             let granted = granted.ok_or(oap_status::NullParameter)?;
             (server, granted, Out::new(response_out)?)
         };
-        let hand_over = |outcome: Result<TokenInfo, provider::Response>| match outcome {
+        let hand_over = |outcome: Result<TokenInfo, Response>| match outcome {
             Ok(info) => {
                 let token = oap_token { inner: info };
                 // SAFETY: a host callback called as its contract says:
@@ -437,7 +584,8 @@ pub unsafe extern "C" fn oap_server_validate_authorization_request(
 ///
 /// The authorization is not consumed (free it with
 /// `oap_authorization_free`); approving it twice issues two codes, so
-/// don't. Thread-safe.
+/// don't. One validated by the other kind of server (over callbacks,
+/// over SQLite) is `OAP_STATUS_INVALID_PARAMETER`. Thread-safe.
 ///
 /// # Safety
 /// `server`, `authorization` NULL or live; `request` NULL or valid for the
@@ -481,14 +629,16 @@ pub unsafe extern "C" fn oap_server_authorize(
             with_request(request, |r| {
                 server.inner.authorize(r, &pending.inner, user, approved)
             })
-        }?;
+        }??;
         response_out.write(oap_response::handle(response));
         Ok(())
     })
 }
 
 /// Refuses a pending authorization (the user or the host said no): writes
-/// a 302 with `error=access_denied` to `*response_out`. Thread-safe.
+/// a 302 with `error=access_denied` to `*response_out`. As in
+/// `oap_server_authorize`, an authorization validated by the other kind
+/// of server is `OAP_STATUS_INVALID_PARAMETER`. Thread-safe.
 ///
 /// # Safety
 /// `server`, `authorization` NULL or live; `response_out` NULL or writable.
@@ -508,7 +658,7 @@ pub unsafe extern "C" fn oap_server_deny(
                 Out::new(response_out)?,
             )
         };
-        response_out.write(oap_response::handle(server.inner.deny(&pending.inner)));
+        response_out.write(oap_response::handle(server.inner.deny(&pending.inner)?));
         Ok(())
     })
 }

@@ -46,6 +46,18 @@ pub enum oap_status {
     /// take that value (for example `oap_ctx_set_user` in `find_client`).
     /// The running callback then counts as failed.
     WrongContext = 11,
+    /// The SQLite store failed (`oap_sqlite_*`): the file cannot be opened
+    /// or created (a directory, no permission, a missing directory), is
+    /// not a database, stayed locked by another writer past the 5-second
+    /// busy timeout, or the disk is full.
+    StoreFailed = 12,
+    /// An item with this identifier already exists (`oap_sqlite_add_client`;
+    /// `oap_sqlite_upsert_client` replaces it instead).
+    AlreadyExists = 13,
+    /// The SQLite file was migrated by a newer version of the library,
+    /// whose schema this version does not know: opening it could corrupt
+    /// what the newer version relies on. Open it with that version.
+    SchemaTooNew = 14,
 }
 
 impl oap_status {
@@ -63,6 +75,9 @@ impl oap_status {
             9 => oap_status::RandomnessUnavailable,
             10 => oap_status::CallbackFailed,
             11 => oap_status::WrongContext,
+            12 => oap_status::StoreFailed,
+            13 => oap_status::AlreadyExists,
+            14 => oap_status::SchemaTooNew,
             _ => return None,
         })
     }
@@ -87,6 +102,14 @@ impl oap_status {
             }
             oap_status::CallbackFailed => "a callback reported an error\0",
             oap_status::WrongContext => "this value cannot be set from the running callback\0",
+            oap_status::StoreFailed => {
+                "the SQLite store failed: the file cannot be opened or written, \
+                 is not a database, or stayed locked\0"
+            }
+            oap_status::AlreadyExists => "an item with this identifier already exists\0",
+            oap_status::SchemaTooNew => {
+                "the database was migrated by a newer version of the library\0"
+            }
         }
     }
 }
@@ -99,14 +122,14 @@ mod tests {
     #[test]
     fn every_status_round_trips_and_has_a_distinct_message() {
         let mut seen = std::collections::HashSet::new();
-        for code in 0..=11 {
+        for code in 0..=14 {
             let status = oap_status::from_u32(code).unwrap();
             assert_eq!(status as u32, code);
             let text = status.message_nul();
             assert!(text.ends_with('\0') && text.len() > 1);
             assert!(seen.insert(text));
         }
-        assert_eq!(oap_status::from_u32(12), None);
+        assert_eq!(oap_status::from_u32(15), None);
         let unknown = oap_status_message(9999);
         assert_eq!(unknown.len, "unknown status".len());
     }

@@ -1,0 +1,340 @@
+//! `oap_sqlite`: the SQLite store of `oauth2-provider-sqlite` as a handle,
+//! its administration (clients, users, purge), and what
+//! `oap_server_new_sqlite` builds a server over. Only conversions: the
+//! store and the Rust API decide everything.
+
+use std::sync::Arc;
+
+use oauth2_provider_sqlite::{ClientRecord, SqliteStore, StoreError};
+use provider::Scope;
+
+use crate::client::{oap_client, ClientData};
+use crate::ffi::{free_handle, into_handle, try_ref, Out};
+use crate::panic;
+use crate::slice::oap_str;
+use crate::status::oap_status;
+
+/// An SQLite store: registered clients, resource owners, authorization
+/// codes, tokens and grants in one file, kept across restarts and
+/// shareable by several processes (the file is in WAL mode; writers take
+/// turns). Codes, tokens and client secrets are stored as SHA-256
+/// digests, passwords as PBKDF2-HMAC-SHA256 hashes.
+///
+/// Made by `oap_sqlite_open`, freed by `oap_sqlite_free`. Thread-safe:
+/// any number of threads may call `oap_sqlite_*` on one store at once,
+/// while servers made over it by `oap_server_new_sqlite` serve. Each such
+/// server holds its own reference: the store may be freed before them.
+/// Absent from a library built without the `sqlite` feature.
+pub struct oap_sqlite {
+    store: Arc<SqliteStore>,
+}
+
+impl oap_sqlite {
+    /// The store, shared with a server (a reference count bump).
+    pub(crate) fn share(&self) -> Arc<SqliteStore> {
+        Arc::clone(&self.store)
+    }
+}
+
+/// The status for a store failure.
+fn status(error: StoreError) -> oap_status {
+    match error {
+        StoreError::ClientExists(_) => oap_status::AlreadyExists,
+        StoreError::InvalidRecord(_) => oap_status::InvalidParameter,
+        StoreError::Randomness => oap_status::RandomnessUnavailable,
+        StoreError::SchemaTooNew { .. } => oap_status::SchemaTooNew,
+        _ => oap_status::StoreFailed,
+    }
+}
+
+/// Opens the SQLite database file at `path` (a file path, UTF-8),
+/// creating it if it does not exist and migrating it to this version's
+/// schema, in WAL mode. `":memory:"` opens a private in-memory store
+/// instead, gone when freed (for tests). On success writes the new store
+/// to `*store_out`; the caller owns it and frees it with
+/// `oap_sqlite_free`. Thread-safe.
+///
+/// Errors: `OAP_STATUS_NULL_PARAMETER`, `OAP_STATUS_INVALID_UTF8`,
+/// `OAP_STATUS_INVALID_PARAMETER` (an empty path),
+/// `OAP_STATUS_STORE_FAILED` (the file cannot be opened or created — a
+/// directory, no permission, a missing parent directory — or is not a
+/// database), `OAP_STATUS_SCHEMA_TOO_NEW` (a newer library migrated it).
+///
+/// # Safety
+/// `path` valid for the call; `store_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oap_sqlite_open(
+    path: oap_str,
+    store_out: *mut *mut oap_sqlite,
+) -> oap_status {
+    panic::status(|| {
+        // SAFETY: `store_out` NULL or writable, `path` valid for the call
+        // (contract); the &str is used within it only.
+        let (store_out, path) = unsafe { (Out::new(store_out)?, path.to_str()?) };
+        let store = match path {
+            "" => return Err(oap_status::InvalidParameter),
+            ":memory:" => SqliteStore::open_in_memory(),
+            path => SqliteStore::open(path),
+        }
+        .map_err(status)?;
+        store_out.write(into_handle(oap_sqlite {
+            store: Arc::new(store),
+        }));
+        Ok(())
+    })
+}
+
+/// Frees a store handle. NULL does nothing. Servers made over it keep
+/// the store open until they are freed; no `oap_sqlite_*` call on this
+/// handle may be running or start afterwards.
+///
+/// # Safety
+/// `store` is NULL or a live store that no running call uses.
+#[no_mangle]
+pub unsafe extern "C" fn oap_sqlite_free(store: *mut oap_sqlite) {
+    panic::value((), || {
+        // SAFETY: NULL or a store from oap_sqlite_open, freed once and
+        // used by no running call (contract): what free_handle asks.
+        // Servers hold their own Arc: only this handle's reference goes.
+        unsafe { free_handle(store) }
+    })
+}
+
+/// A space-delimited scope list; absent or empty is none.
+///
+/// # Safety
+/// `scopes` valid for the call.
+unsafe fn scope_list(scopes: oap_str) -> Result<Scope, oap_status> {
+    // SAFETY: our contract.
+    match unsafe { scopes.to_opt_str() }? {
+        None => Ok(Scope::empty()),
+        Some(text) => Scope::parse(text).map_err(|_| oap_status::InvalidParameter),
+    }
+}
+
+/// The store's record for a C description and its extra settings.
+///
+/// # Safety
+/// `client` as `ClientData::copy_from`; `scopes`, `default_scopes` valid
+/// for the call.
+unsafe fn record(
+    client: *const oap_client,
+    scopes: oap_str,
+    default_scopes: oap_str,
+    pkce_required: u8,
+) -> Result<ClientRecord, oap_status> {
+    // SAFETY: our contract, passed on to each helper.
+    let (data, scopes, default_scopes) = unsafe {
+        (
+            ClientData::copy_from(client)?,
+            scope_list(scopes)?,
+            scope_list(default_scopes)?,
+        )
+    };
+    let uris = data.redirect_uris().iter().map(String::as_str);
+    let record = match data.secret_sha256() {
+        Some(digest) => ClientRecord::confidential_hashed(data.client_id(), digest, uris),
+        None => ClientRecord::public(data.client_id(), uris),
+    };
+    // The scopes were parsed above: the builder's own parse cannot fail.
+    Ok(record
+        .grants(data.grants())
+        .scopes(scopes.iter())
+        .default_scopes(default_scopes.iter())
+        .pkce_required(pkce_required != 0)
+        .may_introspect(data.may_introspect()))
+}
+
+/// Registers a client described by `client` (checked and refused as
+/// `oap_registered_client_new` does) with the settings `oap_client` has
+/// no field for, which a callback table answers by callback instead:
+/// `scopes`, the space-delimited scopes the client may have, and
+/// `default_scopes`, those granted when a request names none (each
+/// absent or empty for none; a malformed one is
+/// `OAP_STATUS_INVALID_PARAMETER`); `pkce_required` non-zero to require
+/// PKCE of a confidential client too (a public one always needs it).
+///
+/// The secret (`OAP_SECRET_PLAIN` or `OAP_SECRET_SHA256_HEX`) is stored
+/// as its SHA-256 digest. `may_introspect` counts for a client with a
+/// secret only. The description's memory may be released once this
+/// returns. Thread-safe.
+///
+/// Errors: those of `oap_registered_client_new`;
+/// `OAP_STATUS_INVALID_PARAMETER` also for an empty `client_id` or a
+/// redirect URI that is empty or holds whitespace;
+/// `OAP_STATUS_ALREADY_EXISTS` if a client with this `client_id` is
+/// registered (see `oap_sqlite_upsert_client`); `OAP_STATUS_STORE_FAILED`.
+///
+/// # Safety
+/// `store` NULL or live; `client` NULL or an `oap_client` (`struct_size`
+/// bytes readable) whose strings and array are valid for the call;
+/// `scopes`, `default_scopes` valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn oap_sqlite_add_client(
+    store: *mut oap_sqlite,
+    client: *const oap_client,
+    scopes: oap_str,
+    default_scopes: oap_str,
+    pkce_required: u8,
+) -> oap_status {
+    panic::status(|| {
+        // SAFETY: `store` NULL or live, `client` and the strings what
+        // record asks (contract).
+        let (store, record) = unsafe {
+            (
+                try_ref(store)?,
+                record(client, scopes, default_scopes, pkce_required)?,
+            )
+        };
+        store.store.add_client(&record).map_err(status)
+    })
+}
+
+/// As `oap_sqlite_add_client`, but a client already registered with this
+/// `client_id` has its registration replaced (its codes, tokens and
+/// grants stay) instead of `OAP_STATUS_ALREADY_EXISTS`. Requests in
+/// flight may finish with the old registration. Thread-safe.
+///
+/// # Safety
+/// As `oap_sqlite_add_client`.
+#[no_mangle]
+pub unsafe extern "C" fn oap_sqlite_upsert_client(
+    store: *mut oap_sqlite,
+    client: *const oap_client,
+    scopes: oap_str,
+    default_scopes: oap_str,
+    pkce_required: u8,
+) -> oap_status {
+    panic::status(|| {
+        // SAFETY: as in oap_sqlite_add_client: our contract is the same.
+        let (store, record) = unsafe {
+            (
+                try_ref(store)?,
+                record(client, scopes, default_scopes, pkce_required)?,
+            )
+        };
+        store.store.upsert_client(&record).map_err(status)
+    })
+}
+
+/// Removes the client `client_id`: its grants are revoked, its codes and
+/// tokens deleted. Writes 1 to `*removed_out` if it was registered, 0 if
+/// not. Thread-safe.
+///
+/// Errors: `OAP_STATUS_NULL_PARAMETER`, `OAP_STATUS_INVALID_UTF8`,
+/// `OAP_STATUS_STORE_FAILED`.
+///
+/// # Safety
+/// `store` NULL or live; `client_id` valid for the call; `removed_out`
+/// NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oap_sqlite_remove_client(
+    store: *mut oap_sqlite,
+    client_id: oap_str,
+    removed_out: *mut u8,
+) -> oap_status {
+    panic::status(|| {
+        // SAFETY: `store` NULL or live, `client_id` valid for the call,
+        // `removed_out` NULL or writable (contract).
+        let (store, client_id, removed_out) =
+            unsafe { (try_ref(store)?, client_id.to_str()?, Out::new(removed_out)?) };
+        let removed = store.store.remove_client(client_id).map_err(status)?;
+        removed_out.write(u8::from(removed));
+        Ok(())
+    })
+}
+
+/// Registers the resource owner `username` with `password`, or sets the
+/// password of an existing one (for the password grant, and the host's
+/// own login page through `oap_sqlite_check_user`). The password is
+/// stored as a PBKDF2-HMAC-SHA256 hash (600,000 iterations, random salt):
+/// this takes a noticeable fraction of a second, by design. Thread-safe.
+///
+/// Errors: `OAP_STATUS_NULL_PARAMETER`, `OAP_STATUS_INVALID_UTF8`,
+/// `OAP_STATUS_INVALID_PARAMETER` (an empty `username`, which identifies
+/// nobody), `OAP_STATUS_RANDOMNESS_UNAVAILABLE` (no salt),
+/// `OAP_STATUS_STORE_FAILED`.
+///
+/// # Safety
+/// `store` NULL or live; `username`, `password` valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn oap_sqlite_add_user(
+    store: *mut oap_sqlite,
+    username: oap_str,
+    password: oap_str,
+) -> oap_status {
+    panic::status(|| {
+        // SAFETY: `store` NULL or live, the strings valid for the call
+        // (contract); the &strs are used within it only.
+        let (store, username, password) =
+            unsafe { (try_ref(store)?, username.to_str()?, password.to_str()?) };
+        if username.is_empty() {
+            return Err(oap_status::InvalidParameter);
+        }
+        store.store.add_user(username, password).map_err(status)
+    })
+}
+
+/// Checks a resource owner's password, as the password grant does: for
+/// the host's login page. Writes 1 to `*ok_out` if `username` is
+/// registered with `password`, 0 otherwise (an unknown user costs as much
+/// time as a wrong password, and answers the same). Takes a noticeable
+/// fraction of a second (the hash), by design. Thread-safe.
+///
+/// Errors: `OAP_STATUS_NULL_PARAMETER`, `OAP_STATUS_INVALID_UTF8`,
+/// `OAP_STATUS_STORE_FAILED`.
+///
+/// # Safety
+/// `store` NULL or live; `username`, `password` valid for the call;
+/// `ok_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oap_sqlite_check_user(
+    store: *const oap_sqlite,
+    username: oap_str,
+    password: oap_str,
+    ok_out: *mut u8,
+) -> oap_status {
+    panic::status(|| {
+        // SAFETY: `store` NULL or live, the strings valid for the call,
+        // `ok_out` NULL or writable (contract).
+        let (store, username, password, ok_out) = unsafe {
+            (
+                try_ref(store)?,
+                username.to_str()?,
+                password.to_str()?,
+                Out::new(ok_out)?,
+            )
+        };
+        let ok = store.store.check_user(username, password).map_err(status)?;
+        ok_out.write(u8::from(ok));
+        Ok(())
+    })
+}
+
+/// Deletes what can no longer matter at `now` (seconds since the Unix
+/// epoch: the servers' clock): expired codes and tokens, revoked refresh
+/// tokens, and grants whose last code and refresh token expired. Codes
+/// used and refresh tokens rotated stay until they expire, so that a
+/// replay is still recognised. Writes the number of rows deleted to
+/// `*removed_out`. Run it now and then (say hourly) from one thread or
+/// process. Thread-safe.
+///
+/// Errors: `OAP_STATUS_NULL_PARAMETER`, `OAP_STATUS_STORE_FAILED`.
+///
+/// # Safety
+/// `store` NULL or live; `removed_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oap_sqlite_purge(
+    store: *mut oap_sqlite,
+    now: u64,
+    removed_out: *mut u64,
+) -> oap_status {
+    panic::status(|| {
+        // SAFETY: `store` NULL or live, `removed_out` NULL or writable
+        // (contract).
+        let (store, removed_out) = unsafe { (try_ref(store)?, Out::new(removed_out)?) };
+        let removed = store.store.purge_expired(now).map_err(status)?;
+        removed_out.write(u64::try_from(removed).unwrap_or(u64::MAX));
+        Ok(())
+    })
+}
