@@ -338,3 +338,79 @@ pub unsafe extern "C" fn oap_sqlite_purge(
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::enums::{
+        OAP_GRANT_AUTHORIZATION_CODE, OAP_GRANT_REFRESH_TOKEN, OAP_SECRET_PLAIN,
+        OAP_SECRET_SHA256_HEX,
+    };
+    use provider::Grant;
+
+    fn description(client_id: &'static str, uris: &[oap_str]) -> oap_client {
+        oap_client {
+            struct_size: std::mem::size_of::<oap_client>(),
+            client_id: oap_str::new(client_id),
+            secret_kind: 0,
+            secret: oap_str::NONE,
+            confidential: 0,
+            redirect_uris: uris.as_ptr(),
+            redirect_uris_len: uris.len(),
+            grants: OAP_GRANT_AUTHORIZATION_CODE | OAP_GRANT_REFRESH_TOKEN,
+            may_introspect: 1,
+        }
+    }
+
+    /// Each field of a C description lands in the record the Rust API
+    /// would have built: plain and hex secrets as the same digest.
+    #[test]
+    fn a_description_maps_onto_the_record() {
+        let mut store = std::ptr::null_mut();
+        // SAFETY: a valid string and out-pointer.
+        let opened = unsafe { oap_sqlite_open(oap_str::new(":memory:"), &mut store) };
+        assert_eq!(opened, oap_status::Ok);
+        let uris = [oap_str::new("https://web.example/cb")];
+        let mut plain = description("web", &uris);
+        plain.secret_kind = OAP_SECRET_PLAIN;
+        plain.secret = oap_str::new("s3cret");
+        let mut hex = description("hex", &uris);
+        hex.secret_kind = OAP_SECRET_SHA256_HEX;
+        let digest = "d7f0b3e4f0a4b7b5a2d5d6e1b0a3f0b9bd1f6a1c1f0ad0d8b0b6e8f5c3a2e1d0";
+        hex.secret = oap_str::new(digest);
+        let public = description("spa", &uris);
+        for (client, pkce) in [(&plain, 0), (&hex, 1), (&public, 0)] {
+            // SAFETY: a live store, descriptions and strings valid for the call.
+            let added = unsafe {
+                oap_sqlite_add_client(
+                    store,
+                    client,
+                    oap_str::new("read write"),
+                    oap_str::new("read"),
+                    pkce,
+                )
+            };
+            assert_eq!(added, oap_status::Ok);
+        }
+        // SAFETY: the live store, read before it is freed.
+        let listed = unsafe { &*store }.store.list_clients().unwrap();
+        let settings = |r: ClientRecord| {
+            r.grants([Grant::AuthorizationCode, Grant::RefreshToken])
+                .scopes(["read", "write"])
+                .default_scopes(["read"])
+                .may_introspect(true)
+        };
+        let digest = provider::secret::parse_sha256_hex(digest).unwrap();
+        let uri = ["https://web.example/cb"];
+        assert_eq!(
+            listed,
+            [
+                settings(ClientRecord::confidential_hashed("hex", digest, uri)).pkce_required(true),
+                settings(ClientRecord::public("spa", uri)),
+                settings(ClientRecord::confidential("web", "s3cret", uri)),
+            ]
+        );
+        // SAFETY: freed once.
+        unsafe { oap_sqlite_free(store) };
+    }
+}

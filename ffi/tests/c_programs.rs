@@ -5,9 +5,7 @@
 
 mod c_build;
 
-use c_build::{
-    assert_all_passed, compile, out_dir, repo, run, run_with_args, CXX_FLAGS, C_FLAGS,
-};
+use c_build::{assert_all_passed, compile, out_dir, repo, run, run_with_args, CXX_FLAGS, C_FLAGS};
 
 fn c_test(file: &str) {
     let dir = repo().join("ffi/tests/c");
@@ -63,7 +61,13 @@ fn c_retry_after_a_failed_save() {
 #[test]
 fn c_sqlite_store() {
     let dir = repo().join("ffi/tests/c");
-    let exe = compile("CC", "cc", C_FLAGS, &[dir.join("test_sqlite.c")], "test_sqlite");
+    let exe = compile(
+        "CC",
+        "cc",
+        C_FLAGS,
+        &[dir.join("test_sqlite.c")],
+        "test_sqlite",
+    );
     let db_dir = out_dir().join("test_sqlite.db.d");
     let _ = std::fs::remove_dir_all(&db_dir);
     std::fs::create_dir_all(&db_dir).expect("create the database directory");
