@@ -1519,6 +1519,18 @@ typedef struct oap_request {
 typedef void (*oap_bearer_granted_cb)(void *user_data,
                                       const struct oap_token *token);
 
+/**
+ * `log(user_data, message)`: told of a store failure that a request
+ * answered with 500 `server_error` ("the token store failed"), for the
+ * host's log. `message` (UTF-8, borrowed for the call) says what failed,
+ * e.g. "SQLite: database is locked"; it never holds a code, token,
+ * secret or password. Called on the threads serving requests,
+ * concurrently; it must not unwind through the library, nor call
+ * `oap_sqlite_set_error_log`.
+ */
+typedef void (*oap_sqlite_error_cb)(void *user_data,
+                                    struct oap_str message);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -2425,6 +2437,25 @@ oap_status oap_sqlite_open(struct oap_str path,
  * `store` is NULL or a live store that no running call uses.
  */
 void oap_sqlite_free(struct oap_sqlite *store);
+
+/**
+ * Sets the function told of each store failure a request answers with
+ * 500 `server_error` (see `oap_sqlite_error_cb`); NULL `log` removes it.
+ * It serves every server over this store, also after the handle is
+ * freed: `user_data` must stay valid, and `log` callable, until the
+ * store and every server over it are freed. Requests already running
+ * may still call the previous one. Thread-safe. The store's own calls
+ * (`oap_sqlite_*`) report failures by their status instead.
+ *
+ * Errors: `OAP_STATUS_NULL_PARAMETER` (a NULL `store`).
+ *
+ * # Safety
+ * `store` NULL or live; `log` honours `oap_sqlite_error_cb`'s contract
+ * with `user_data`.
+ */
+oap_status oap_sqlite_set_error_log(struct oap_sqlite *store,
+                                    oap_sqlite_error_cb log,
+                                    void *user_data);
 
 /**
  * Registers a client described by `client` (checked and refused as

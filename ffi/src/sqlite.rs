@@ -3,7 +3,8 @@
 //! `oap_server_new_sqlite` builds a server over. Only conversions: the
 //! store and the Rust API decide everything.
 
-use std::sync::Arc;
+use std::ffi::c_void;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use oauth2_provider_sqlite::{ClientRecord, SqliteStore, StoreError};
 use provider::Scope;
@@ -27,6 +28,45 @@ use crate::status::oap_status;
 /// Absent from a library built without the `sqlite` feature.
 pub struct oap_sqlite {
     store: Arc<SqliteStore>,
+    /// What `oap_sqlite_set_error_log` set; read by the store's error
+    /// hook, which the servers share.
+    log: Arc<RwLock<Option<HostLog>>>,
+}
+
+/// `log(user_data, message)`: told of a store failure that a request
+/// answered with 500 `server_error` ("the token store failed"), for the
+/// host's log. `message` (UTF-8, borrowed for the call) says what failed,
+/// e.g. "SQLite: database is locked"; it never holds a code, token,
+/// secret or password. Called on the threads serving requests,
+/// concurrently; it must not unwind through the library, nor call
+/// `oap_sqlite_set_error_log`.
+pub type oap_sqlite_error_cb =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, message: oap_str)>;
+
+/// The host's error log callback and its `user_data`.
+#[derive(Clone, Copy)]
+struct HostLog {
+    log: unsafe extern "C" fn(user_data: *mut c_void, message: oap_str),
+    user_data: *mut c_void,
+}
+
+// SAFETY: a function pointer and the host's user_data. oap_sqlite_error_cb's
+// contract makes the host promise that the callback may run on any
+// thread, concurrently, with that user_data.
+unsafe impl Send for HostLog {}
+// SAFETY: as above.
+unsafe impl Sync for HostLog {}
+
+/// Tells the host's log, if one is set, of `error`.
+fn report(log: &RwLock<Option<HostLog>>, error: &StoreError) {
+    // Copied out: the lock is not held while the host runs.
+    let host = *log.read().unwrap_or_else(PoisonError::into_inner);
+    if let Some(host) = host {
+        let message = error.to_string();
+        // SAFETY: a host callback called as its contract says: user_data
+        // as given, the message valid UTF-8 alive for the call.
+        unsafe { (host.log)(host.user_data, oap_str::new(&message)) };
+    }
 }
 
 impl oap_sqlite {
@@ -77,8 +117,12 @@ pub unsafe extern "C" fn oap_sqlite_open(
             path => SqliteStore::open(path),
         }
         .map_err(status)?;
+        let log = Arc::new(RwLock::new(None));
+        let hook = Arc::clone(&log);
+        let store = store.on_error(move |e| report(&hook, e));
         store_out.write(into_handle(oap_sqlite {
             store: Arc::new(store),
+            log,
         }));
         Ok(())
     })
@@ -97,6 +141,34 @@ pub unsafe extern "C" fn oap_sqlite_free(store: *mut oap_sqlite) {
         // used by no running call (contract): what free_handle asks.
         // Servers hold their own Arc: only this handle's reference goes.
         unsafe { free_handle(store) }
+    })
+}
+
+/// Sets the function told of each store failure a request answers with
+/// 500 `server_error` (see `oap_sqlite_error_cb`); NULL `log` removes it.
+/// It serves every server over this store, also after the handle is
+/// freed: `user_data` must stay valid, and `log` callable, until the
+/// store and every server over it are freed. Requests already running
+/// may still call the previous one. Thread-safe. The store's own calls
+/// (`oap_sqlite_*`) report failures by their status instead.
+///
+/// Errors: `OAP_STATUS_NULL_PARAMETER` (a NULL `store`).
+///
+/// # Safety
+/// `store` NULL or live; `log` honours `oap_sqlite_error_cb`'s contract
+/// with `user_data`.
+#[no_mangle]
+pub unsafe extern "C" fn oap_sqlite_set_error_log(
+    store: *mut oap_sqlite,
+    log: oap_sqlite_error_cb,
+    user_data: *mut c_void,
+) -> oap_status {
+    panic::status(|| {
+        // SAFETY: `store` NULL or live (contract).
+        let store = unsafe { try_ref(store)? };
+        let host = log.map(|log| HostLog { log, user_data });
+        *store.log.write().unwrap_or_else(PoisonError::into_inner) = host;
+        Ok(())
     })
 }
 
@@ -412,5 +484,93 @@ mod tests {
         );
         // SAFETY: freed once.
         unsafe { oap_sqlite_free(store) };
+    }
+
+    unsafe extern "C" fn remember(user_data: *mut c_void, message: oap_str) {
+        // SAFETY: user_data is the test's Mutex, message valid for the call.
+        let (seen, text) = unsafe {
+            (
+                &*user_data.cast::<std::sync::Mutex<Vec<String>>>(),
+                message.to_str().unwrap(),
+            )
+        };
+        seen.lock().unwrap().push(text.to_owned());
+    }
+
+    /// A store failure during a request reaches the host's log, through
+    /// every server over the store, once set; not before, not after NULL.
+    #[test]
+    fn a_failure_during_a_request_reaches_the_error_log() {
+        use provider::header::basic_header_value;
+        use provider::{Request, Server};
+
+        let path = std::env::temp_dir().join(format!("oap-log-{}.db", std::process::id()));
+        let path_text = path.to_str().unwrap().to_owned();
+        let mut store = std::ptr::null_mut();
+        // SAFETY: a valid string and out-pointer.
+        let opened = unsafe { oap_sqlite_open(oap_str::new(&path_text), &mut store) };
+        assert_eq!(opened, oap_status::Ok);
+        // SAFETY: live until freed below.
+        let handle = unsafe { &*store };
+        handle
+            .store
+            .add_client(
+                &ClientRecord::confidential("svc", "s3cret", [])
+                    .grants([Grant::ClientCredentials])
+                    .scopes(["read"]),
+            )
+            .unwrap();
+        let server = Server::builder(handle.share())
+            .issuer("https://auth.example.com")
+            .build()
+            .unwrap();
+        let auth = basic_header_value("svc", "s3cret");
+        let headers = [
+            ("Authorization", auth.as_str()),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ];
+        let request = || {
+            let body = b"grant_type=client_credentials";
+            server
+                .token_response(&Request::new("POST", "/token", &headers, body))
+                .status
+        };
+        assert_eq!(request(), 200);
+
+        // Another connection breaks the file: tokens have nowhere to go.
+        let other = rusqlite::Connection::open(&path).unwrap();
+        other.execute_batch("DROP TABLE access_tokens").unwrap();
+        assert_eq!(request(), 500, "no log set: nothing to call");
+
+        let seen = std::sync::Mutex::new(Vec::<String>::new());
+        let user_data = std::ptr::from_ref(&seen).cast_mut().cast::<c_void>();
+        // SAFETY: a live store; `remember` honours the contract with `seen`,
+        // which outlives every request below.
+        let set = unsafe { oap_sqlite_set_error_log(store, Some(remember), user_data) };
+        assert_eq!(set, oap_status::Ok);
+        assert_eq!(request(), 500);
+        assert_eq!(seen.lock().unwrap().len(), 1);
+        assert!(
+            seen.lock().unwrap()[0].contains("access_tokens"),
+            "{:?}",
+            seen.lock().unwrap()
+        );
+
+        // SAFETY: a live store; NULL removes the log.
+        let unset = unsafe { oap_sqlite_set_error_log(store, None, std::ptr::null_mut()) };
+        assert_eq!(unset, oap_status::Ok);
+        assert_eq!(request(), 500);
+        assert_eq!(seen.lock().unwrap().len(), 1);
+        // SAFETY: a NULL store is refused.
+        let null = unsafe { oap_sqlite_set_error_log(std::ptr::null_mut(), None, user_data) };
+        assert_eq!(null, oap_status::NullParameter);
+
+        drop(server);
+        // SAFETY: freed once.
+        unsafe { oap_sqlite_free(store) };
+        drop(other);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{path_text}{suffix}"));
+        }
     }
 }

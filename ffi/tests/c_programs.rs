@@ -5,7 +5,7 @@
 
 mod c_build;
 
-use c_build::{assert_all_passed, compile, out_dir, repo, run, run_with_args, CXX_FLAGS, C_FLAGS};
+use c_build::{assert_all_passed, compile, out_dir, repo, run, CXX_FLAGS, C_FLAGS};
 
 fn c_test(file: &str) {
     let dir = repo().join("ffi/tests/c");
@@ -71,7 +71,7 @@ fn c_sqlite_store() {
     let db_dir = out_dir().join("test_sqlite.db.d");
     let _ = std::fs::remove_dir_all(&db_dir);
     std::fs::create_dir_all(&db_dir).expect("create the database directory");
-    assert_all_passed(&run_with_args(&exe, &[db_dir.as_os_str()]));
+    assert_all_passed(&c_build::run_with_args(&exe, &[db_dir.as_os_str()]));
 }
 
 #[test]

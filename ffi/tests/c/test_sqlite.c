@@ -13,6 +13,15 @@
 
 static char db_path[4096];
 
+/* The store's error log: no request of this program makes the store fail. */
+static int store_failures = 0;
+
+static void log_store_failure(void *user_data, oap_str message) {
+    (void)user_data;
+    fprintf(stderr, "store failed: %.*s\n", (int)message.len, message.ptr);
+    store_failures++;
+}
+
 static oap_config server_config(void) {
     oap_config config = oap_config_default();
     config.issuer = S(ISSUER);
@@ -251,6 +260,8 @@ int main(int argc, char **argv) {
     CHECK_STATUS(oap_server_new_sqlite(&config, store, NULL), OAP_STATUS_NULL_PARAMETER);
     CHECK_STATUS(oap_server_new_sqlite(&config, store, &server), OAP_STATUS_OK);
     if (server == NULL) return report();
+    CHECK_STATUS(oap_sqlite_set_error_log(store, log_store_failure, NULL), OAP_STATUS_OK);
+    CHECK_STATUS(oap_sqlite_set_error_log(NULL, log_store_failure, NULL), OAP_STATUS_NULL_PARAMETER);
 
     /* Issue, check, revoke, refused. */
     CHECK(issue_token(server, NULL, revoked, sizeof revoked) == 200);
@@ -305,5 +316,6 @@ int main(int argc, char **argv) {
 
     oap_server_free(server);
     oap_sqlite_free(store);
+    CHECK(store_failures == 0);
     return report();
 }
