@@ -83,6 +83,38 @@ static int check_bearer(const oap_server *server, const char *token, const char 
     return status;
 }
 
+static void count_grant(void *user_data, const oap_token *token) {
+    (void)token;
+    ++*(int *)user_data;
+}
+
+/* The other endpoints, unchanged for the caller on an SQLite server. */
+static void test_other_endpoints(const oap_server *server, const char *token) {
+    test_request t;
+    oap_response *r = NULL;
+    oap_str scope = S("read");
+    char body[256];
+    int granted = 0;
+
+    CHECK_STATUS(oap_server_metadata_response(server, &r), OAP_STATUS_OK);
+    CHECK(r != NULL && oap_response_status(r) == 200 && body_has(r, "\"issuer\":\"" ISSUER "\""));
+    oap_response_free(r);
+
+    snprintf(body, sizeof body, "token=%s", token);
+    post(&t, "/introspect", body, "svc", "s3cret");
+    CHECK_STATUS(oap_server_introspection_response(server, &t.req, &r), OAP_STATUS_OK);
+    CHECK(r != NULL && oap_response_status(r) == 200 && body_has(r, "\"active\":true") &&
+          body_has(r, "\"client_id\":\"svc\""));
+    oap_response_free(r);
+
+    r = NULL;
+    CHECK_STATUS(oap_server_verify_bearer_with(server, bearer_get(&t, "/api", token), &scope, 1,
+                                               count_grant, &granted, &r),
+                 OAP_STATUS_OK);
+    CHECK(granted == 1 && r == NULL);
+    oap_response_free(r);
+}
+
 static void test_opening(const char *dir) {
     oap_sqlite *store = NULL;
     oap_status status;
@@ -261,7 +293,8 @@ int main(int argc, char **argv) {
     CHECK_STATUS(oap_server_new_sqlite(&config, store, &server), OAP_STATUS_OK);
     if (server == NULL) return report();
     CHECK_STATUS(oap_sqlite_set_error_log(store, log_store_failure, NULL), OAP_STATUS_OK);
-    CHECK_STATUS(oap_sqlite_set_error_log(NULL, log_store_failure, NULL), OAP_STATUS_NULL_PARAMETER);
+    CHECK_STATUS(oap_sqlite_set_error_log(NULL, log_store_failure, NULL),
+                 OAP_STATUS_NULL_PARAMETER);
 
     /* Issue, check, revoke, refused. */
     CHECK(issue_token(server, NULL, revoked, sizeof revoked) == 200);
@@ -276,15 +309,15 @@ int main(int argc, char **argv) {
     {
         char body[256];
         snprintf(body, sizeof body, "token=%s", revoked);
-        CHECK_STATUS(oap_server_revocation_response(server, post(&t, "/revoke", body, "svc", "s3cret"),
-                                                    &r),
-                     OAP_STATUS_OK);
+        post(&t, "/revoke", body, "svc", "s3cret");
+        CHECK_STATUS(oap_server_revocation_response(server, &t.req, &r), OAP_STATUS_OK);
         CHECK(r != NULL && oap_response_status(r) == 200);
         oap_response_free(r);
     }
     CHECK(check_bearer(server, revoked, "read") == 401);
 
     CHECK(issue_token(server, "read write", kept, sizeof kept) == 200);
+    test_other_endpoints(server, kept);
     test_authorization_code(store, server);
 
     /* The server shares the store: freeing the handle first is safe. */
