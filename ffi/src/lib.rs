@@ -29,7 +29,9 @@
 //! block, whose note names the arguments; read-only accessors take their
 //! handle as `Option<&T>` (the same C pointer), so the boundary itself
 //! converts it. Host callbacks are called through `host_call!` in the
-//! validator adapter, which carries the one note for all of them.
+//! validator adapter, which carries the one note for all of them; the
+//! few others (`fill_random`, the bearer check's `granted`, the SQLite
+//! store's error log, …) carry theirs where they are called.
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(missing_docs)]
