@@ -136,8 +136,7 @@ use std::sync::Arc;
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
-const USAGE: &str =
-    "usage: demo_server [--addr HOST:PORT] [--realm FILE] [--db FILE | --memory]";
+const USAGE: &str = "usage: demo_server [--addr HOST:PORT] [--realm FILE] [--db FILE | --memory]";
 
 /// The SQLite file used unless `--db` or `--memory` says otherwise.
 const DEFAULT_DB: &str = "oauth2-demo.sqlite3";

@@ -50,8 +50,7 @@ impl Store for SqliteStore {
 /// is already the realm's. Codes, tokens and grants already in the file
 /// stay: a restart loses nothing.
 pub fn open_sqlite(path: &str, realm: &Realm) -> Result<SqliteStore, StoreError> {
-    let store = SqliteStore::open(path)?
-        .on_error(|e| eprintln!("demo_server: store: {e}"));
+    let store = SqliteStore::open(path)?.on_error(|e| eprintln!("demo_server: store: {e}"));
     for client in &realm.clients {
         store.upsert_client(&sqlite_client(client))?;
     }
