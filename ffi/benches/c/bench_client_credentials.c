@@ -57,6 +57,7 @@ int main(int argc, char **argv) {
                         OAP_SECRET_SHA256_HEX, true, NULL, OAP_GRANT_CLIENT_CREDENTIALS, false,
                         "read", "read");
     validator = memstore_validator(store);
+    config.issuer = oap_str_from_cstr("https://as.example");
     if (oap_server_new(&config, &validator, &server) != OAP_STATUS_OK) return 1;
 
     oap_basic_header_value(S("svc"), S("s3cret"), basic, sizeof basic, &basic_len);
