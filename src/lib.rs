@@ -44,6 +44,7 @@
 #![deny(missing_docs)]
 
 pub mod client_auth;
+pub mod client_record;
 mod clock;
 pub mod endpoint;
 pub mod error;
@@ -71,6 +72,7 @@ pub mod validator;
 pub struct ReadmeDoctests;
 
 pub use client_auth::{Client, ClientAuthenticator, ClientLookup};
+pub use client_record::ClientRecord;
 pub use endpoint::authorization::{AuthorizationError, AuthorizationRequest, ResponseType};
 pub use error::{ErrorCode, OAuthError};
 pub use request::{OAuthRequest, Request};

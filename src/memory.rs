@@ -23,12 +23,12 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use crate::client_auth::{Client, ClientLookup};
+use crate::client_record::ClientRecord;
 use crate::error::OAuthError;
-use crate::grant_type::Grant;
 use crate::pkce::ChallengeMethod;
 use crate::request::OAuthRequest;
 use crate::scope::Scope;
-use crate::secret::{Secret, StoredSecret};
+use crate::secret::Secret;
 use crate::validator::{
     grant_ended, token_collision, AuthorizationCode, CodeStatus, Consumed, IssuedToken,
     RefreshTokenStatus, RequestValidator, TokenInfo, TokenType, ValidatedCode,
@@ -37,158 +37,9 @@ use crate::validator::{
 use hasher::StoreHashBuilder;
 use key::Key;
 
-/// How a [`MemoryClient`]'s secret is kept: as its SHA-256 digest, the
-/// form every comparison uses, so authenticating a client hashes only the
-/// presented secret.
-#[derive(Clone)]
-enum KeptSecret {
-    Sha256([u8; 32]),
-}
-
-/// A registered client of a [`MemoryValidator`].
-#[derive(Clone)]
-pub struct MemoryClient {
-    /// Shared with every record issued to the client: no copy per token.
-    client_id: Arc<str>,
-    secret: Option<KeptSecret>,
-    redirect_uris: Vec<String>,
-    /// The grant types the client may use, one bit each
-    /// ([`Grant::bit`]): none until configured.
-    grants: u8,
-    /// The scopes the client may have: none until configured.
-    scopes: Scope,
-    default_scopes: Scope,
-    introspect: bool,
-    pkce_required: bool,
-}
-
-impl MemoryClient {
-    /// A confidential client with a plaintext secret (kept as its SHA-256
-    /// digest, which is all a constant-time comparison needs).
-    pub fn confidential<'u>(
-        client_id: &str,
-        secret: &str,
-        redirect_uris: impl IntoIterator<Item = &'u str>,
-    ) -> Self {
-        MemoryClient {
-            secret: Some(KeptSecret::Sha256(crate::secret::sha256(secret.as_bytes()))),
-            ..MemoryClient::public(client_id, redirect_uris)
-        }
-    }
-
-    /// A confidential client whose secret is stored as its SHA-256 digest.
-    pub fn confidential_hashed<'u>(
-        client_id: &str,
-        secret_sha256: [u8; 32],
-        redirect_uris: impl IntoIterator<Item = &'u str>,
-    ) -> Self {
-        MemoryClient {
-            secret: Some(KeptSecret::Sha256(secret_sha256)),
-            ..MemoryClient::public(client_id, redirect_uris)
-        }
-    }
-
-    /// A public client (no secret; PKCE is required for it).
-    pub fn public<'u>(client_id: &str, redirect_uris: impl IntoIterator<Item = &'u str>) -> Self {
-        MemoryClient {
-            client_id: Arc::from(client_id),
-            secret: None,
-            redirect_uris: redirect_uris.into_iter().map(String::from).collect(),
-            grants: 0,
-            scopes: Scope::empty(),
-            default_scopes: Scope::empty(),
-            introspect: false,
-            pkce_required: false,
-        }
-    }
-
-    /// The grant types the client may use (`authorization_code`,
-    /// `implicit`, `password`, `client_credentials`, `refresh_token`).
-    /// A client given none may use none (`unauthorized_client`): what
-    /// nobody configured, nobody gets.
-    ///
-    /// # Panics
-    /// If a name is none of these (a configuration error).
-    pub fn grants<'g>(mut self, grants: impl IntoIterator<Item = &'g str>) -> Self {
-        self.grants = grants
-            .into_iter()
-            .map(|name| Grant::from_name(name).expect("a grant type name"))
-            .fold(0, |set, grant| set | grant.bit());
-        self
-    }
-
-    /// The scopes the client may have. A client given none has none: a
-    /// request naming a scope is `invalid_scope` (RFC 6749 §3.3), a request
-    /// naming none gets the default scopes, which must be among these.
-    ///
-    /// # Panics
-    /// If a scope token is malformed (a configuration error).
-    pub fn scopes<'s>(mut self, scopes: impl IntoIterator<Item = &'s str>) -> Self {
-        self.scopes = Scope::from_tokens(scopes).expect("valid scope tokens");
-        self
-    }
-
-    /// The scopes granted when a request names none.
-    ///
-    /// # Panics
-    /// If a scope token is malformed (a configuration error).
-    pub fn default_scopes<'s>(mut self, scopes: impl IntoIterator<Item = &'s str>) -> Self {
-        self.default_scopes = Scope::from_tokens(scopes).expect("valid scope tokens");
-        self
-    }
-
-    /// Allows the client to call the introspection endpoint.
-    pub fn may_introspect(mut self, allow: bool) -> Self {
-        self.introspect = allow;
-        self
-    }
-
-    /// Requires PKCE even though the client is confidential.
-    pub fn pkce_required(mut self, required: bool) -> Self {
-        self.pkce_required = required;
-        self
-    }
-}
-
-impl fmt::Debug for MemoryClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MemoryClient")
-            .field("client_id", &self.client_id)
-            .field("confidential", &self.secret.is_some())
-            .field("redirect_uris", &self.redirect_uris)
-            .field("grants", &Grant::names_in(self.grants))
-            .field("scopes", &self.scopes)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Client for Arc<MemoryClient> {
-    fn client_id(&self) -> &str {
-        &self.client_id
-    }
-
-    fn shared_client_id(&self) -> Arc<str> {
-        Arc::clone(&self.client_id)
-    }
-
-    fn secret(&self) -> Option<StoredSecret<'_>> {
-        self.secret.as_ref().map(|s| match s {
-            KeptSecret::Sha256(d) => StoredSecret::Sha256(d),
-        })
-    }
-
-    fn redirect_uris(&self) -> &[String] {
-        &self.redirect_uris
-    }
-
-    fn allows_grant_type(&self, grant: Grant) -> bool {
-        self.grants & grant.bit() != 0
-    }
-
-    fn may_introspect(&self) -> bool {
-        self.introspect && self.secret.is_some()
-    }
-}
+/// A registered client of a [`MemoryValidator`]: the library's
+/// [`ClientRecord`], which the database stores keep too.
+pub type MemoryClient = ClientRecord;
 
 struct CodeRecord {
     code: AuthorizationCode,
@@ -294,7 +145,7 @@ impl MemoryValidator {
 
     /// Registers (or replaces) a client.
     pub fn add_client(&self, client: MemoryClient) {
-        write(&self.clients).insert(String::from(&*client.client_id), Arc::new(client));
+        write(&self.clients).insert(String::from(client.client_id()), Arc::new(client));
     }
 
     /// Registers (or replaces) a resource owner.
@@ -388,7 +239,7 @@ impl RequestValidator for MemoryValidator {
         client: &Arc<MemoryClient>,
         _: &OAuthRequest<'_>,
     ) -> Result<Scope, OAuthError> {
-        Ok(client.default_scopes.clone())
+        Ok(client.default_scope().clone())
     }
 
     fn introspect_token(
@@ -445,7 +296,7 @@ impl RequestValidator for MemoryValidator {
         client: &Arc<MemoryClient>,
         _: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
-        Ok(client.pkce_required)
+        Ok(client.requires_pkce())
     }
 
     fn revoke_token(
@@ -612,7 +463,7 @@ impl RequestValidator for MemoryValidator {
         let Some(r) = store.refresh.get(refresh_token.as_bytes()) else {
             return Ok(RefreshTokenStatus::Invalid);
         };
-        if *r.client_id != *client.client_id || r.expires_at.is_some_and(|e| e <= now) {
+        if *r.client_id != *client.client_id() || r.expires_at.is_some_and(|e| e <= now) {
             return Ok(RefreshTokenStatus::Invalid);
         }
         Ok(match r.state {
@@ -637,7 +488,7 @@ impl RequestValidator for MemoryValidator {
         client: &Arc<MemoryClient>,
         _: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
-        Ok(scopes.is_subset_of(&client.scopes))
+        Ok(scopes.is_subset_of(client.allowed_scopes()))
     }
 
     fn validate_user(

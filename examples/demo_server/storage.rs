@@ -7,7 +7,7 @@
 //! `MemoryValidator` (`--memory`).
 
 use oauth2_provider::memory::MemoryValidator;
-use oauth2_provider::{Grant, RequestValidator};
+use oauth2_provider::RequestValidator;
 use oauth2_provider_sqlite::{ClientRecord, SqliteStore, StoreError};
 
 use super::realm::{Realm, RealmClient};
@@ -71,7 +71,7 @@ fn sqlite_client(client: &RealmClient) -> ClientRecord {
         None => ClientRecord::public(&client.id, redirects),
     };
     record
-        .grants(client.grants.iter().filter_map(|g| Grant::from_name(g)))
+        .grants(client.grants.iter().map(String::as_str))
         .scopes(client.scopes.iter().map(String::as_str))
         .default_scopes(client.default_scopes.iter().map(String::as_str))
         .may_introspect(client.may_introspect)

@@ -210,7 +210,7 @@ unsafe fn record(
     };
     // The scopes were parsed above: the builder's own parse cannot fail.
     Ok(record
-        .grants(data.grants())
+        .grant_types(data.grants())
         .scopes(scopes.iter())
         .default_scopes(default_scopes.iter())
         .pkce_required(pkce_required != 0)
@@ -467,7 +467,7 @@ mod tests {
         // SAFETY: the live store, read before it is freed.
         let listed = unsafe { &*store }.store.list_clients().unwrap();
         let settings = |r: ClientRecord| {
-            r.grants([Grant::AuthorizationCode, Grant::RefreshToken])
+            r.grant_types([Grant::AuthorizationCode, Grant::RefreshToken])
                 .scopes(["read", "write"])
                 .default_scopes(["read"])
                 .may_introspect(true)
@@ -478,7 +478,9 @@ mod tests {
             listed,
             [
                 settings(ClientRecord::confidential_hashed("hex", digest, uri)).pkce_required(true),
-                settings(ClientRecord::public("spa", uri)),
+                // A public client never may introspect: the store keeps
+                // what the flag means, not the flag.
+                settings(ClientRecord::public("spa", uri)).may_introspect(false),
                 settings(ClientRecord::confidential("web", "s3cret", uri)),
             ]
         );
@@ -516,7 +518,7 @@ mod tests {
             .store
             .add_client(
                 &ClientRecord::confidential("svc", "s3cret", [])
-                    .grants([Grant::ClientCredentials])
+                    .grant_types([Grant::ClientCredentials])
                     .scopes(["read"]),
             )
             .unwrap();

@@ -16,7 +16,7 @@
 //! let store = SqliteStore::open_in_memory()?;
 //! store.upsert_client(
 //!     &ClientRecord::confidential("svc", "s3cret", [])
-//!         .grants([Grant::ClientCredentials])
+//!         .grant_types([Grant::ClientCredentials])
 //!         .scopes(["read"]),
 //! )?;
 //! let server = Server::builder(store).issuer("https://auth.example.com").build()?;
@@ -80,10 +80,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use oauth2_provider::Client;
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
-pub use client::ClientRecord;
 pub use error::StoreError;
+pub use oauth2_provider::ClientRecord;
 pub use password::ITERATIONS as PASSWORD_ITERATIONS;
 pub use schema::SCHEMA_VERSION;
 
@@ -285,11 +286,11 @@ impl SqliteStore {
     /// [`StoreError::ClientExists`] if one with its identifier exists;
     /// [`StoreError::InvalidRecord`] for a redirect URI with whitespace.
     pub fn add_client(&self, client: &ClientRecord) -> Result<(), StoreError> {
-        client.check()?;
+        client::check(client)?;
         self.write(|tx| {
             insert_client(tx, client, false).map_err(|e| {
                 if is_collision(&e) {
-                    StoreError::ClientExists(client.client_id.to_string())
+                    StoreError::ClientExists(client.client_id().to_owned())
                 } else {
                     StoreError::Sqlite(e)
                 }
@@ -304,7 +305,7 @@ impl SqliteStore {
     /// [`StoreError::InvalidRecord`] for a redirect URI with whitespace;
     /// [`StoreError::Sqlite`] if the write fails.
     pub fn upsert_client(&self, client: &ClientRecord) -> Result<(), StoreError> {
-        client.check()?;
+        client::check(client)?;
         self.write(|tx| insert_client(tx, client, true).db())
     }
 
@@ -471,7 +472,7 @@ macro_rules! select_client {
 pub(crate) use select_client;
 
 fn client_columns(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ClientRecord, StoreError>> {
-    Ok(ClientRecord::from_columns(
+    Ok(client::from_columns(
         &row.get::<_, String>(0)?,
         row.get(1)?,
         &row.get::<_, String>(2)?,
@@ -498,14 +499,14 @@ fn insert_client(tx: &Transaction<'_>, c: &ClientRecord, replace: bool) -> rusql
     tx.execute(
         sql,
         params![
-            &*c.client_id,
-            c.secret_sha256.as_ref().map(|d| d.as_slice()),
-            c.redirect_uris_column(),
-            c.grants_column(),
-            c.scopes.as_str(),
-            c.default_scopes.as_str(),
-            c.pkce_required,
-            c.may_introspect,
+            c.client_id(),
+            c.secret_sha256().map(|d| d.as_slice()),
+            client::redirect_uris_column(c),
+            client::grants_column(c),
+            c.allowed_scopes().as_str(),
+            c.default_scope().as_str(),
+            c.requires_pkce(),
+            c.may_introspect(),
         ],
     )?;
     Ok(())

@@ -10,7 +10,7 @@ use oauth2_provider::pkce::ChallengeMethod;
 use oauth2_provider::secret::sha256;
 use oauth2_provider::validator::{grant_ended, token_collision, Consumed};
 use oauth2_provider::{
-    AuthorizationCode, ClientLookup, CodeStatus, IssuedToken, OAuthError, OAuthRequest,
+    AuthorizationCode, Client, ClientLookup, CodeStatus, IssuedToken, OAuthError, OAuthRequest,
     RefreshTokenStatus, RequestValidator, Scope, TokenInfo, TokenType, ValidatedCode,
     ValidatedRefreshToken,
 };
@@ -330,7 +330,7 @@ impl RequestValidator for SqliteStore {
         client: &ClientRecord,
         _: &OAuthRequest<'_>,
     ) -> Result<Scope, OAuthError> {
-        Ok(client.default_scopes.clone())
+        Ok(client.default_scope().clone())
     }
 
     fn introspect_token(
@@ -392,7 +392,7 @@ impl RequestValidator for SqliteStore {
         client: &ClientRecord,
         _: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
-        Ok(client.pkce_required)
+        Ok(client.requires_pkce())
     }
 
     fn revoke_token(
@@ -629,12 +629,12 @@ impl RequestValidator for SqliteStore {
         let Some(r) = self.read(|conn| self::refresh_token(conn, &digest))? else {
             return Ok(RefreshTokenStatus::Invalid);
         };
-        if *r.client_id != *client.client_id || !r.unexpired(now) {
+        if *r.client_id != *client.client_id() || !r.unexpired(now) {
             return Ok(RefreshTokenStatus::Invalid);
         }
         Ok(match r.state.as_str() {
             "active" => RefreshTokenStatus::Active(ValidatedRefreshToken {
-                client_id: Arc::clone(&client.client_id),
+                client_id: client.shared_client_id(),
                 user: r.user.map(Arc::from),
                 scopes: self.answer(scope(&r.scopes))?,
                 grant_id: Arc::from(r.grant_id),
@@ -654,7 +654,7 @@ impl RequestValidator for SqliteStore {
         client: &ClientRecord,
         _: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
-        Ok(scopes.is_subset_of(&client.scopes))
+        Ok(scopes.is_subset_of(client.allowed_scopes()))
     }
 
     fn validate_user(

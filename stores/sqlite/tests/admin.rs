@@ -37,7 +37,7 @@ fn clients_are_added_listed_replaced_and_removed() {
         other => panic!("added a duplicate: {other:?}"),
     }
     let replaced = ClientRecord::public("app", ["http://127.0.0.1/a", "http://127.0.0.1/b"])
-        .grants([Grant::AuthorizationCode])
+        .grant_types([Grant::AuthorizationCode])
         .scopes(["read", "profile"])
         .default_scopes(["profile"])
         .pkce_required(true);

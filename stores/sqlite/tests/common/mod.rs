@@ -55,7 +55,7 @@ pub fn add_fixture(store: &SqliteStore, fixture: &Fixture) {
             .iter()
             .map(|g| Grant::from_name(g).expect("a grant name"));
         store
-            .add_client(&client.grants(grants).scopes(c.scopes.iter().copied()))
+            .add_client(&client.grant_types(grants).scopes(c.scopes.iter().copied()))
             .expect("add a client");
     }
     for (user, password) in &fixture.users {
@@ -82,7 +82,7 @@ pub fn add_clients(store: &SqliteStore) {
     store
         .add_client(
             &ClientRecord::confidential(WEB.0, WEB.1, [WEB.2])
-                .grants([
+                .grant_types([
                     Grant::AuthorizationCode,
                     Grant::RefreshToken,
                     Grant::ClientCredentials,
@@ -95,7 +95,7 @@ pub fn add_clients(store: &SqliteStore) {
     store
         .add_client(
             &ClientRecord::public(APP.0, [APP.1])
-                .grants([Grant::AuthorizationCode, Grant::RefreshToken])
+                .grant_types([Grant::AuthorizationCode, Grant::RefreshToken])
                 .scopes(["read"]),
         )
         .expect("add app");
