@@ -325,6 +325,11 @@ impl SqliteStore {
     /// Removes a client: its grants are revoked, its codes and tokens
     /// deleted. Returns whether it existed.
     ///
+    /// No index leads from a client to its grants, codes and tokens (each
+    /// would cost every request a b-tree page written): this scans those
+    /// tables, holding the write lock meanwhile, which is fine for a rare
+    /// administrative operation.
+    ///
     /// # Errors
     /// [`StoreError::Sqlite`] if the write fails.
     pub fn remove_client(&self, client_id: &str) -> Result<bool, StoreError> {
@@ -424,6 +429,10 @@ impl SqliteStore {
     /// detection), and grants whose last code and refresh token have
     /// expired (a request presenting one earlier and saving late is then
     /// refused, the grant being unknown).
+    ///
+    /// No index on expiry times (each would cost every request a b-tree
+    /// page written): this reads the four tables through, holding the
+    /// write lock meanwhile; run it periodically, not per request.
     ///
     /// # Errors
     /// [`StoreError::Sqlite`] if the write fails.
