@@ -82,7 +82,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension};
 
 pub use client::ClientRecord;
 pub use error::StoreError;
@@ -152,6 +152,46 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     // Every statement the store runs stays prepared (about 25).
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
+}
+
+/// A `BEGIN IMMEDIATE` transaction on a connection, begun and committed
+/// through its cached statements (rusqlite's `Transaction` prepares
+/// `BEGIN` and `COMMIT` anew each time, a few percent of a request);
+/// rolled back if dropped uncommitted: after an error, a failed commit
+/// or a panic, so that no connection goes back to the pool inside a
+/// transaction.
+struct WriteTx<'c> {
+    conn: &'c Connection,
+    committed: bool,
+}
+
+impl<'c> WriteTx<'c> {
+    fn begin(conn: &'c Connection) -> Result<Self, StoreError> {
+        conn.prepare_cached("BEGIN IMMEDIATE")
+            .db()?
+            .execute([])
+            .db()?;
+        Ok(WriteTx {
+            conn,
+            committed: false,
+        })
+    }
+
+    fn commit(mut self) -> Result<(), StoreError> {
+        self.conn.prepare_cached("COMMIT").db()?.execute([]).db()?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for WriteTx<'_> {
+    fn drop(&mut self) {
+        if !self.committed && !self.conn.is_autocommit() {
+            // Nothing to report if it fails: the connection then holds no
+            // transaction (SQLite rolled back on its own) or is broken.
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
 }
 
 /// Turns a `rusqlite` result into the store's.
@@ -279,17 +319,15 @@ impl SqliteStore {
 
     /// Runs `f` in a write transaction (`BEGIN IMMEDIATE`: the write lock
     /// first, so racing writers wait their turn); commits if `f` succeeds,
-    /// rolls back if it fails.
+    /// rolls back if it fails (or panics).
     fn write<T, E: From<StoreError>>(
         &self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+        f: impl FnOnce(&Connection) -> Result<T, E>,
     ) -> Result<T, E> {
         self.with_conn(|conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .db()?;
-            let out = f(&tx)?;
-            tx.commit().db()?;
+            let tx = WriteTx::begin(conn)?;
+            let out = f(conn)?;
+            tx.commit()?;
             Ok(out)
         })
     }
@@ -507,7 +545,7 @@ fn client_columns(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ClientReco
     ))
 }
 
-fn insert_client(tx: &Transaction<'_>, c: &ClientRecord, replace: bool) -> rusqlite::Result<()> {
+fn insert_client(tx: &Connection, c: &ClientRecord, replace: bool) -> rusqlite::Result<()> {
     // ON CONFLICT DO UPDATE, not REPLACE: a REPLACE deletes the row, and
     // with it (ON DELETE CASCADE) the client's codes and tokens.
     let sql = if replace {
