@@ -60,11 +60,27 @@ fn a_version_1_file_keeps_its_data_and_loses_write_only_indexes() {
     let store = SqliteStore::open(db.path()).expect("open");
     store.add_client(&ClientRecord::public("app", [])).unwrap();
     drop(store);
-    // Back to version 1's indexes, as a file written by the first
-    // version of the store has them.
+    // Back to version 1's indexes and refresh token table, as a file
+    // written by the first version of the store has them.
     let conn = Connection::open(db.path()).unwrap();
     conn.execute_batch(
-        "DROP INDEX access_grant;
+        "DROP TABLE refresh_tokens;
+         CREATE TABLE refresh_tokens (
+             digest     BLOB PRIMARY KEY NOT NULL CHECK (length(digest) = 32),
+             client_id  TEXT NOT NULL REFERENCES clients ON DELETE CASCADE,
+             user       TEXT,
+             scopes     TEXT NOT NULL,
+             grant_id   TEXT NOT NULL,
+             issued_at  INTEGER NOT NULL,
+             expires_at INTEGER,
+             state      TEXT NOT NULL CHECK (state IN ('active', 'rotated', 'revoked'))
+         ) STRICT, WITHOUT ROWID;
+         CREATE INDEX refresh_client ON refresh_tokens (client_id);
+         CREATE INDEX refresh_grant ON refresh_tokens (grant_id);
+         CREATE INDEX refresh_expiry ON refresh_tokens (expires_at);
+         INSERT INTO refresh_tokens VALUES
+             (zeroblob(32), 'app', NULL, 'read', 'g', 1, NULL, 'rotated');
+         DROP INDEX access_grant;
          CREATE INDEX grants_client ON grants (client_id);
          CREATE INDEX grants_ends ON grants (ends_at);
          CREATE INDEX codes_client ON codes (client_id);
@@ -72,8 +88,6 @@ fn a_version_1_file_keeps_its_data_and_loses_write_only_indexes() {
          CREATE INDEX access_client ON access_tokens (client_id);
          CREATE INDEX access_grant ON access_tokens (grant_id);
          CREATE INDEX access_expiry ON access_tokens (expires_at);
-         CREATE INDEX refresh_client ON refresh_tokens (client_id);
-         CREATE INDEX refresh_expiry ON refresh_tokens (expires_at);
          PRAGMA user_version = 1;",
     )
     .unwrap();
@@ -82,10 +96,19 @@ fn a_version_1_file_keeps_its_data_and_loses_write_only_indexes() {
     assert_eq!(user_version(&db), 2);
     assert_eq!(indexes(&db), VERSION_2_INDEXES);
     assert_eq!(store.list_clients().unwrap().len(), 1);
+    let conn = Connection::open(db.path()).unwrap();
+    let kept: (String, String) = conn
+        .query_row("SELECT grant_id, state FROM refresh_tokens", [], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(kept, ("g".to_owned(), "rotated".to_owned()));
+    assert!(conn
+        .execute("UPDATE refresh_tokens SET state = 'spent'", [])
+        .is_err());
     // The partial index on access tokens' grant is the one revoking a
     // grant uses.
-    let plan: String = Connection::open(db.path())
-        .unwrap()
+    let plan: String = conn
         .query_row(
             "EXPLAIN QUERY PLAN DELETE FROM access_tokens WHERE grant_id = 'g'",
             [],
