@@ -16,7 +16,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use oauth2_provider::header::{basic_header_value, parse_basic, BASIC_BUFFER_LEN};
 use oauth2_provider::{form::Params, pkce, token, Request, Server};
 
-use fixture::{field, Fixture, CHALLENGE, VERIFIER};
+use fixture::{exchange_body, field, Fixture, CHALLENGE, VERIFIER};
 
 /// Allocations and bytes of one call of `f` (after one warm-up call).
 fn count<R>(mut f: impl FnMut() -> R) -> (u64, u64) {
@@ -77,7 +77,7 @@ fn report_allocations() {
         ),
     ];
     let code = f.code();
-    let exchange = Fixture::exchange_body(&code);
+    let exchange = exchange_body(&code);
     let rows_code = count_once(|| f.post(Server::token_response, &exchange));
     let refresh_body = f.refresh_body();
     let rows_refresh = count_once(|| f.post(Server::token_response, &refresh_body));
@@ -138,7 +138,7 @@ fn requests(c: &mut Criterion) {
     });
     c.bench_function("authorization_code_pkce_exchange", |b| {
         b.iter_batched(
-            || Fixture::exchange_body(&f.code()),
+            || exchange_body(&f.code()),
             |body| f.post(Server::token_response, &body),
             BatchSize::SmallInput,
         )

@@ -23,7 +23,7 @@ use oauth2_provider::pkce::{self, ChallengeMethod};
 use oauth2_provider::{Request, Server};
 
 use counting_alloc::count;
-use fixture::{field, Fixture, CHALLENGE, FORM, VERIFIER};
+use fixture::{exchange_body, field, Fixture, CHALLENGE, FORM, VERIFIER};
 
 /// A client-credentials token request (HTTP Basic, scope given).
 const CLIENT_CREDENTIALS_BUDGET: u64 = 4;
@@ -130,9 +130,9 @@ fn rejected_client_costs_no_more_than_a_token() {
 #[test]
 fn authorization_code_pkce_exchange_within_budget() {
     let f = Fixture::new();
-    let warm = Fixture::exchange_body(&f.code());
+    let warm = exchange_body(&f.code());
     assert_eq!(f.post(Server::token_response, &warm).status, 200);
-    let body = Fixture::exchange_body(&f.code());
+    let body = exchange_body(&f.code());
     let (response, n, bytes) = count(|| f.post(Server::token_response, &body));
     assert_eq!(response.status, 200, "{}", response.body_str());
     assert_eq!(field(&response, "refresh_token").len(), 43);
@@ -151,7 +151,7 @@ fn authorization_code_pkce_exchange_within_budget() {
 #[test]
 fn refresh_with_rotation_within_budget() {
     let f = Fixture::new();
-    let first = f.post(Server::token_response, &Fixture::exchange_body(&f.code()));
+    let first = f.post(Server::token_response, &exchange_body(&f.code()));
     let refresh = field(&first, "refresh_token");
     let body = format!("grant_type=refresh_token&refresh_token={refresh}");
     let (response, n, bytes) = count(|| f.post(Server::token_response, &body));

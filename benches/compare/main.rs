@@ -11,8 +11,14 @@
 //!
 //! Output: one line per operation, `rust<TAB>operation<TAB>median_us`.
 //!
+//! With `--store sqlite`, the same operations through the SQLite store
+//! (`oauth2-provider-sqlite`) on a fresh temporary file, as every file
+//! that store opens in WAL mode with `synchronous=NORMAL`; the file (and
+//! its `-wal` and `-shm` companions) is deleted afterwards. Output lines
+//! then start with `rust-sqlite`.
+//!
 //! Run: `cargo bench --bench compare` (options after `--`: `--rounds N`,
-//! `--batch N`, `--only OPERATION`).
+//! `--batch N`, `--only OPERATION`, `--store memory|sqlite`).
 
 #[path = "../../tests/support/fixture.rs"]
 mod fixture;
@@ -20,9 +26,11 @@ mod fixture;
 use std::hint::black_box;
 use std::time::Instant;
 
-use oauth2_provider::{Request, Server};
+use std::path::PathBuf;
 
-use fixture::{field, Fixture};
+use oauth2_provider::{Request, RequestValidator, Server};
+
+use fixture::{exchange_body, field, Fixture};
 
 /// Median of `rounds` samples, each the mean time of `batch` calls of `op`
 /// on inputs made by `setup` before the round (µs).
@@ -61,11 +69,55 @@ fn arg(args: &[String], name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// A database file in the temporary directory, deleted (with its WAL and
+/// shared-memory files) when dropped.
+struct TempFile(PathBuf);
+
+impl TempFile {
+    fn new() -> Self {
+        let path = std::env::temp_dir().join(format!("oap-compare-{}.db", std::process::id()));
+        let file = TempFile(path);
+        file.remove();
+        file
+    }
+
+    fn remove(&self) {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut p = self.0.clone().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        self.remove();
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let rounds = arg(&args, "--rounds", 31);
-    let batch = arg(&args, "--batch", 400);
-    let b = Fixture::new();
+    let store = args
+        .iter()
+        .position(|a| a == "--store")
+        .and_then(|i| args.get(i + 1))
+        .map_or("memory", String::as_str);
+    match store {
+        "memory" => run(&Fixture::new(), "rust", &args),
+        "sqlite" => {
+            let file = TempFile::new();
+            run(&Fixture::sqlite(&file.0), "rust-sqlite", &args);
+        }
+        other => panic!("unknown store {other:?}: memory or sqlite"),
+    }
+}
+
+/// Measures the operations on `b` and prints them, each line starting
+/// with `side`.
+fn run<V: RequestValidator>(b: &Fixture<V>, side: &str, args: &[String]) {
+    let rounds = arg(args, "--rounds", 31);
+    let batch = arg(args, "--batch", 400);
 
     // Warm up every path once (and check it answers as expected).
     let warm = b.client_credentials();
@@ -94,7 +146,7 @@ fn main() {
         let us = measure(
             rounds,
             batch,
-            || Fixture::exchange_body(&b.code()),
+            || exchange_body(&b.code()),
             |body| b.post(Server::token_response, body).status == 200,
         );
         results.push(("auth_code_pkce", us));
@@ -139,6 +191,6 @@ fn main() {
         results.push(("bearer_check", us));
     }
     for (name, us) in results {
-        println!("rust\t{name}\t{us:.3}");
+        println!("{side}\t{name}\t{us:.3}");
     }
 }

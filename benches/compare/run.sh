@@ -7,20 +7,33 @@
 #        (b) this library's C ABI, from C   benches/compare/c_driver.c
 #        (c) oauthlib (latest from PyPI) + a dict-based RequestValidator
 #                                           benches/compare/oauthlib_bench.py
+#        (d) this library's Rust API over the SQLite store
+#            (oauth2-provider-sqlite)       benches/compare/main.rs --store sqlite
+#            on a fresh file in the temporary directory ($TMPDIR or
+#            /tmp: put it on the disk a server would use), WAL with
+#            synchronous=NORMAL as every file that store opens: a commit
+#            waits for no disk, so a process crash loses nothing
+#            committed, a power loss the commits since the last
+#            checkpoint's sync (never half of one); the file is deleted
+#            after each pass;
 #      operations: client-credentials token request (HTTP Basic),
 #      authorization code + PKCE S256 exchange, refresh with rotation,
 #      introspection of an active token, bearer resource check;
 #   2. an HTTP figure: client-credentials token requests over loopback with
-#      wrk against the demo server (examples/demo_server.rs) and against a
-#      small oauthlib server with the same realm (oauthlib_server.py).
+#      wrk against the demo server (examples/demo_server.rs), in memory
+#      (--memory) and over the SQLite store (--db, a fresh file), and
+#      against a small oauthlib server with the same realm
+#      (oauthlib_server.py).
 #
 # Usage: benches/compare/run.sh     (from anywhere; about a minute once built)
 # Environment: ROUNDS, BATCH (micro-benchmarks, default 31 x 200),
-#   PASSES (default 5: Rust, C and oauthlib drivers in turn, each pass a
+#   PASSES (default 5: Rust, Rust + SQLite, C and oauthlib drivers in
+#   turn, each pass a
 #   sample, the table the median of the samples, and each ratio the median
 #   of the passes' ratios),
 #   HTTP_SECONDS (default 10), HTTP_CONNECTIONS (default 8),
-#   OUT (work directory, default target/compare).
+#   OUT (work directory, default target/compare), CARGO_TARGET_DIR
+#   (honoured), TMPDIR (where the SQLite column's file goes).
 #
 # Method, identical in the three drivers: for each operation, ROUNDS rounds
 # of BATCH calls; a round's time / BATCH is one sample; the median sample is
@@ -109,7 +122,8 @@ for line in sys.stdin:
     m = json.loads(line)
     if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "compare" and m.get("executable"):
         print(m["executable"])')
-DEMO=$ROOT/target/release/examples/demo_server
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+DEMO=$TARGET/release/examples/demo_server
 
 # The C driver: only when the C ABI crate and its header exist.
 C_DRIVER=""
@@ -119,7 +133,7 @@ if [ -f include/oauth2_provider.h ] && [ -n "$FFI_PKG" ] && [ -f "$HERE/c_driver
   if cargo build --release --quiet -p "$FFI_PKG" &&
     cc -std=c11 -O2 -Wall -Wextra -Wpedantic -Werror -I include -I ffi/tests/c \
       -o "$OUT/c_driver" "$HERE/c_driver.c" "$ROOT/ffi/tests/c/memstore.c" \
-      "$ROOT/target/release/liboauth2_provider.a" -lpthread -ldl -lm; then
+      "$TARGET/release/liboauth2_provider.a" -lpthread -ldl -lm; then
     C_DRIVER=$OUT/c_driver
   else
     C_MISSING="not available: the C ABI did not build"
@@ -138,13 +152,14 @@ PY=$OUT/venv/bin/python
 OAUTHLIB_VERSION=$("$PY" -c 'import oauthlib; print(oauthlib.__version__)')
 echo "oauthlib $OAUTHLIB_VERSION" >&2
 
-say "micro-benchmarks: $PASSES passes of Rust, C, oauthlib in turn; $ROUNDS rounds x $BATCH calls per operation"
+say "micro-benchmarks: $PASSES passes of Rust, Rust + SQLite, C, oauthlib in turn; $ROUNDS rounds x $BATCH calls per operation"
 # The drivers take turns, so that a noisy neighbour's burst lands on each
 # of them alike; each pass's median is a sample, the table the median of
 # the samples.
 for pass in $(seq 1 "$PASSES"); do
   echo "-- pass $pass" >&2
   "$RUST_BENCH" --rounds "$ROUNDS" --batch "$BATCH" | tee -a "$MICRO" >&2
+  "$RUST_BENCH" --store sqlite --rounds "$ROUNDS" --batch "$BATCH" | tee -a "$MICRO" >&2
   if [ -n "$C_DRIVER" ]; then
     "$C_DRIVER" --rounds "$ROUNDS" --batch "$BATCH" | tee -a "$MICRO" >&2
   fi
@@ -221,14 +236,30 @@ else:
 EOF
 }
 
+remove_db() {
+  rm -f "$1" "$1-wal" "$1-shm" "$1-journal"
+}
+
 if command -v wrk >/dev/null 2>&1; then
-  start_server "$OUT/demo_server.log" "$DEMO" --addr 127.0.0.1:0
-  if url=$(server_url "$OUT/demo_server.log"); then
-    load demo_server "$url"
-  else
-    printf 'demo_server\tfailed: did not start\t-\t-\n' >>"$HTTP"
-  fi
-  stop_server
+  # The demo server twice: over the in-memory validator, and over the
+  # SQLite store on a fresh file (removed afterwards).
+  DEMO_DB=$OUT/demo_server.sqlite3
+  for store in memory sqlite; do
+    if [ "$store" = memory ]; then
+      storage=(--memory)
+    else
+      remove_db "$DEMO_DB"
+      storage=(--db "$DEMO_DB")
+    fi
+    start_server "$OUT/demo_server-$store.log" "$DEMO" --addr 127.0.0.1:0 "${storage[@]}"
+    if url=$(server_url "$OUT/demo_server-$store.log"); then
+      load "demo_server_$store" "$url"
+    else
+      printf 'demo_server_%s\tfailed: did not start\t-\t-\n' "$store" >>"$HTTP"
+    fi
+    stop_server
+  done
+  remove_db "$DEMO_DB"
   start_server "$OUT/oauthlib_server.log" env PYTHONPATH="$HERE" "$PY" -u \
     "$HERE/oauthlib_server.py" --addr 127.0.0.1:0
   if url=$(server_url "$OUT/oauthlib_server.log"); then
@@ -238,7 +269,7 @@ if command -v wrk >/dev/null 2>&1; then
   fi
   stop_server
 else
-  printf 'demo_server\tnot available: wrk missing\t-\t-\noauthlib_server\tnot available: wrk missing\t-\t-\n' >>"$HTTP"
+  printf 'demo_server_memory\tnot available: wrk missing\t-\t-\noauthlib_server\tnot available: wrk missing\t-\t-\n' >>"$HTTP"
 fi
 
 elapsed=$(($(date +%s) - started))
@@ -276,23 +307,29 @@ print(f"oauthlib {oauthlib_version} on {lines.get('python', '?')}; {lines.get('r
 print()
 print(f"Median µs per operation ({rounds} rounds x {batch} calls; the median of {passes} "
       f"passes, the drivers taking turns; a ratio is the median of the {passes} passes' "
-      f"ratios), in-memory validators:")
+      f"ratios); in-memory validators, and the Rust API over the SQLite store (a file, WAL, "
+      f"synchronous=NORMAL):")
 print()
-print("| operation | Rust API | C ABI | oauthlib | oauthlib / Rust | C / Rust |")
-print("|---|--:|--:|--:|--:|--:|")
+print("| operation | Rust API | Rust API, SQLite | C ABI | oauthlib "
+      "| oauthlib / Rust | oauthlib / SQLite | C / Rust |")
+print("|---|--:|--:|--:|--:|--:|--:|--:|")
 def fmt(v):
     return f"{v:.2f}" if v >= 1 else f"{v:.3f}"
 for key, label in ops:
     rust = data.get(("rust", key))
+    sqlite = data.get(("rust-sqlite", key))
     c = data.get(("c", key))
     py = data.get(("oauthlib", key))
     py_ratio = paired("oauthlib", "rust", key)
+    sqlite_ratio = paired("oauthlib", "rust-sqlite", key)
     c_ratio = paired("c", "rust", key)
     cells = [
         fmt(rust) if rust else "n/a",
+        fmt(sqlite) if sqlite else "n/a",
         fmt(c) if c else (c_missing or "n/a"),
         fmt(py) if py else "n/a",
         f"{py_ratio:.0f}x" if py_ratio else "n/a",
+        f"{sqlite_ratio:.1f}x" if sqlite_ratio else "n/a",
         f"{c_ratio:.2f}x" if c_ratio else "n/a",
     ]
     print(f"| {label} | " + " | ".join(cells) + " |")
@@ -305,13 +342,15 @@ rows = {}
 for line in open(http):
     name, rps, p50, p99 = line.rstrip("\n").split("\t")
     rows[name] = (rps, p50, p99)
-    label = {"demo_server": "demo server (this library, std::net, 16 threads)",
+    label = {"demo_server_memory": "demo server (this library, std::net, 16 threads), in memory",
+             "demo_server_sqlite": "demo server, SQLite store (a file, WAL, synchronous=NORMAL)",
              "oauthlib_server": "oauthlib + http.server (ThreadingHTTPServer)"}.get(name, name)
     print(f"| {label} | {rps} | {p50} | {p99} |")
-try:
-    ratio = float(rows["demo_server"][0]) / float(rows["oauthlib_server"][0])
-    print()
-    print(f"Throughput ratio demo server / oauthlib server: {ratio:.1f}x")
-except (KeyError, ValueError, ZeroDivisionError):
-    pass
+print()
+for name, label in [("demo_server_memory", "in memory"), ("demo_server_sqlite", "SQLite")]:
+    try:
+        ratio = float(rows[name][0]) / float(rows["oauthlib_server"][0])
+        print(f"Throughput ratio demo server ({label}) / oauthlib server: {ratio:.1f}x")
+    except (KeyError, ValueError, ZeroDivisionError):
+        pass
 EOF

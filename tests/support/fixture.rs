@@ -1,5 +1,6 @@
-//! The measured realm: one server over the in-memory validator with one
-//! confidential client, and the requests whose cost is measured. Shared by
+//! The measured realm: one server with one confidential client, over the
+//! in-memory validator ([`Fixture::new`]) or an SQLite file
+//! ([`Fixture::sqlite`]), and the requests whose cost is measured. Shared by
 //! the allocation budgets (`tests/alloc_budget.rs`), the core benchmark
 //! (`benches/core.rs`) and the Rust column of the comparison
 //! (`benches/compare/main.rs`), each of which includes this file with
@@ -9,7 +10,8 @@
 
 use oauth2_provider::header::basic_header_value;
 use oauth2_provider::memory::{MemoryClient, MemoryValidator};
-use oauth2_provider::{Grant, Request, Response, Server};
+use oauth2_provider::{Grant, Request, RequestValidator, Response, Server};
+use oauth2_provider_sqlite::{ClientRecord, SqliteStore};
 
 pub const REDIRECT: &str = "https://client.example.com/cb";
 /// RFC 7636 Appendix B's verifier and its S256 challenge.
@@ -17,13 +19,14 @@ pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 pub const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
 
-pub struct Fixture {
-    pub server: Server<MemoryValidator>,
+pub struct Fixture<V = MemoryValidator> {
+    pub server: Server<V>,
     /// conf-client's HTTP Basic `Authorization` value.
     pub basic: String,
 }
 
 impl Fixture {
+    /// The realm over [`MemoryValidator`].
     pub fn new() -> Self {
         let v = MemoryValidator::new();
         v.add_client(
@@ -34,8 +37,39 @@ impl Fixture {
                 .may_introspect(true),
         );
         v.add_user("alice", "wonderland");
+        Fixture::with(v)
+    }
+}
+
+impl Fixture<SqliteStore> {
+    /// The same realm in the SQLite store at `path` (created if missing;
+    /// WAL, `synchronous=NORMAL`, as every file the store opens).
+    pub fn sqlite(path: &std::path::Path) -> Self {
+        let store = SqliteStore::open(path).expect("open the database");
+        store
+            .upsert_client(
+                &ClientRecord::confidential("conf-client", "conf-secret", [REDIRECT])
+                    .grant_types([
+                        Grant::AuthorizationCode,
+                        Grant::RefreshToken,
+                        Grant::ClientCredentials,
+                    ])
+                    .scopes(["read", "write"])
+                    .default_scopes(["read"])
+                    .may_introspect(true),
+            )
+            .expect("register the client");
+        store
+            .add_user("alice", "wonderland")
+            .expect("register the user");
+        Fixture::with(store)
+    }
+}
+
+impl<V: RequestValidator> Fixture<V> {
+    fn with(validator: V) -> Self {
         Fixture {
-            server: Server::builder(v)
+            server: Server::builder(validator)
                 .issuer("https://as.example")
                 .enable(Grant::RefreshToken)
                 .build()
@@ -47,7 +81,7 @@ impl Fixture {
     /// A form POST to `path` with conf-client's Basic credentials.
     pub fn post_to(
         &self,
-        endpoint: fn(&Server<MemoryValidator>, &Request<'_>) -> Response,
+        endpoint: fn(&Server<V>, &Request<'_>) -> Response,
         path: &str,
         body: &str,
     ) -> Response {
@@ -59,11 +93,7 @@ impl Fixture {
     }
 
     /// A form POST to `/token` (the endpoints do not read the path).
-    pub fn post(
-        &self,
-        endpoint: fn(&Server<MemoryValidator>, &Request<'_>) -> Response,
-        body: &str,
-    ) -> Response {
+    pub fn post(&self, endpoint: fn(&Server<V>, &Request<'_>) -> Response, body: &str) -> Response {
         self.post_to(endpoint, "/token", body)
     }
 
@@ -95,17 +125,18 @@ impl Fixture {
         location[start..end].to_owned()
     }
 
-    pub fn exchange_body(code: &str) -> String {
-        format!("grant_type=authorization_code&code={code}&code_verifier={VERIFIER}")
-    }
-
     /// A refresh request body with a fresh refresh token, from a full code
     /// exchange.
     pub fn refresh_body(&self) -> String {
-        let response = self.post(Server::token_response, &Self::exchange_body(&self.code()));
+        let response = self.post(Server::token_response, &exchange_body(&self.code()));
         let token = field(&response, "refresh_token");
         format!("grant_type=refresh_token&refresh_token={token}")
     }
+}
+
+/// A code exchange's body for `code`, with the PKCE verifier.
+pub fn exchange_body(code: &str) -> String {
+    format!("grant_type=authorization_code&code={code}&code_verifier={VERIFIER}")
 }
 
 /// The string member `name` of a JSON response body.

@@ -14,7 +14,7 @@ use oauth2_provider::{
     RefreshTokenStatus, RequestValidator, Scope, TokenInfo, TokenType, ValidatedCode,
     ValidatedRefreshToken,
 };
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::{
     client_columns, is_collision, seconds, time, ClientRecord, Db, SqliteStore, StoreError,
@@ -269,7 +269,7 @@ impl SqliteStore {
     /// Runs `f` in a write transaction, answering as [`Self::answer`].
     fn apply<T, E: From<StoreError> + Into<Fail>>(
         &self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+        f: impl FnOnce(&Connection) -> Result<T, E>,
     ) -> Result<T, OAuthError> {
         self.answer(self.write(f))
     }

@@ -15,11 +15,12 @@ fn user_version(db: &TempDb) -> i64 {
 }
 
 #[test]
-fn a_new_file_gets_version_1_in_wal_mode() {
+fn a_new_file_gets_version_2_in_wal_mode() {
     let db = TempDb::new("migrate-new");
     drop(SqliteStore::open(db.path()).expect("open"));
-    assert_eq!(SCHEMA_VERSION, 1);
-    assert_eq!(user_version(&db), 1);
+    assert_eq!(SCHEMA_VERSION, 2);
+    assert_eq!(user_version(&db), 2);
+    assert_eq!(indexes(&db), VERSION_2_INDEXES);
     let mode: String = Connection::open(db.path())
         .unwrap()
         .query_row("PRAGMA journal_mode", [], |row| row.get(0))
@@ -35,7 +36,86 @@ fn reopening_keeps_the_data_and_the_version() {
     drop(store);
     let store = SqliteStore::open(db.path()).expect("reopen");
     assert_eq!(store.list_clients().unwrap().len(), 1);
-    assert_eq!(user_version(&db), 1);
+    assert_eq!(user_version(&db), SCHEMA_VERSION);
+}
+
+/// The indexes of the file (those SQLite makes for primary keys aside).
+fn indexes(db: &TempDb) -> Vec<String> {
+    let conn = Connection::open(db.path()).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT name FROM sqlite_schema
+             WHERE type = 'index' AND name NOT LIKE 'sqlite_autoindex%' ORDER BY name",
+        )
+        .unwrap();
+    let names = stmt.query_map([], |row| row.get(0)).unwrap();
+    names.map(Result::unwrap).collect()
+}
+
+const VERSION_2_INDEXES: [&str; 2] = ["access_grant", "refresh_grant"];
+
+#[test]
+fn a_version_1_file_keeps_its_data_and_loses_write_only_indexes() {
+    let db = TempDb::new("migrate-1-to-2");
+    let store = SqliteStore::open(db.path()).expect("open");
+    store.add_client(&ClientRecord::public("app", [])).unwrap();
+    drop(store);
+    // Back to version 1's indexes and refresh token table, as a file
+    // written by the first version of the store has them.
+    let conn = Connection::open(db.path()).unwrap();
+    conn.execute_batch(
+        "DROP TABLE refresh_tokens;
+         CREATE TABLE refresh_tokens (
+             digest     BLOB PRIMARY KEY NOT NULL CHECK (length(digest) = 32),
+             client_id  TEXT NOT NULL REFERENCES clients ON DELETE CASCADE,
+             user       TEXT,
+             scopes     TEXT NOT NULL,
+             grant_id   TEXT NOT NULL,
+             issued_at  INTEGER NOT NULL,
+             expires_at INTEGER,
+             state      TEXT NOT NULL CHECK (state IN ('active', 'rotated', 'revoked'))
+         ) STRICT, WITHOUT ROWID;
+         CREATE INDEX refresh_client ON refresh_tokens (client_id);
+         CREATE INDEX refresh_grant ON refresh_tokens (grant_id);
+         CREATE INDEX refresh_expiry ON refresh_tokens (expires_at);
+         INSERT INTO refresh_tokens VALUES
+             (zeroblob(32), 'app', NULL, 'read', 'g', 1, NULL, 'rotated');
+         DROP INDEX access_grant;
+         CREATE INDEX grants_client ON grants (client_id);
+         CREATE INDEX grants_ends ON grants (ends_at);
+         CREATE INDEX codes_client ON codes (client_id);
+         CREATE INDEX codes_expiry ON codes (expires_at);
+         CREATE INDEX access_client ON access_tokens (client_id);
+         CREATE INDEX access_grant ON access_tokens (grant_id);
+         CREATE INDEX access_expiry ON access_tokens (expires_at);
+         PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    drop(conn);
+    let store = SqliteStore::open(db.path()).expect("migrate");
+    assert_eq!(user_version(&db), 2);
+    assert_eq!(indexes(&db), VERSION_2_INDEXES);
+    assert_eq!(store.list_clients().unwrap().len(), 1);
+    let conn = Connection::open(db.path()).unwrap();
+    let kept: (String, String) = conn
+        .query_row("SELECT grant_id, state FROM refresh_tokens", [], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(kept, ("g".to_owned(), "rotated".to_owned()));
+    assert!(conn
+        .execute("UPDATE refresh_tokens SET state = 'spent'", [])
+        .is_err());
+    // The partial index on access tokens' grant is the one revoking a
+    // grant uses.
+    let plan: String = conn
+        .query_row(
+            "EXPLAIN QUERY PLAN DELETE FROM access_tokens WHERE grant_id = 'g'",
+            [],
+            |row| row.get(3),
+        )
+        .unwrap();
+    assert!(plan.contains("access_grant"), "{plan}");
 }
 
 #[test]
@@ -78,5 +158,6 @@ fn two_stores_opening_a_new_file_at_once_migrate_it_once() {
     for h in handles {
         h.join().unwrap().expect("open");
     }
-    assert_eq!(user_version(&db), 1);
+    assert_eq!(user_version(&db), SCHEMA_VERSION);
+    assert_eq!(indexes(&db), VERSION_2_INDEXES);
 }
