@@ -1441,3 +1441,35 @@ fn http_dates_are_imf_fixdate() {
         "Tue, 29 Feb 2000 00:00:00 GMT"
     );
 }
+
+/// The SQLite file's clients and users are the realm's at every start:
+/// what the realm no longer names is removed, what it names is kept with
+/// the realm's settings.
+#[test]
+fn the_sqlite_file_follows_the_realm() {
+    let dir = std::env::temp_dir().join(format!("oap-demo-realm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("demo.sqlite3");
+    let path = path.to_str().unwrap();
+    let before = realm::parse(
+        "client keep secret=a grants=client_credentials scopes=x\n\
+         client gone secret=b grants=client_credentials scopes=x\n\
+         user carol c4rol\nuser dave d4ve\n",
+    )
+    .unwrap();
+    drop(storage::open_sqlite(path, &before).unwrap());
+    let after =
+        realm::parse("client keep secret=a grants=client_credentials scopes=y\nuser carol c4rol\n")
+            .unwrap();
+    let store = storage::open_sqlite(path, &after).unwrap();
+    let clients = store.list_clients().unwrap();
+    let ids: Vec<&str> = clients
+        .iter()
+        .map(oauth2_provider::Client::client_id)
+        .collect();
+    assert_eq!(ids, ["keep"]);
+    assert_eq!(clients[0].allowed_scopes().as_str(), "y");
+    assert_eq!(store.list_users().unwrap(), ["carol"]);
+    drop(store);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

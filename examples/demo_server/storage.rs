@@ -45,12 +45,25 @@ impl Store for SqliteStore {
     }
 }
 
-/// Opens (or creates) the SQLite file `path` and loads the realm into it:
-/// clients are registered afresh, and a user's password is set unless it
-/// is already the realm's. Codes, tokens and grants already in the file
-/// stay: a restart loses nothing.
+/// Opens (or creates) the SQLite file `path` and makes its clients and
+/// users the realm's: clients are registered afresh, a user's password is
+/// set unless it is already the realm's, and a client or user the realm no
+/// longer names is removed (a client with its codes and tokens: what the
+/// configuration no longer grants, nobody keeps). Everything else already
+/// in the file stays: a restart loses nothing.
 pub fn open_sqlite(path: &str, realm: &Realm) -> Result<SqliteStore, StoreError> {
     let store = SqliteStore::open(path)?.on_error(|e| eprintln!("demo_server: store: {e}"));
+    for stale in store.list_clients()? {
+        let id = oauth2_provider::Client::client_id(&stale);
+        if !realm.clients.iter().any(|c| c.id == id) {
+            store.remove_client(id)?;
+        }
+    }
+    for stale in store.list_users()? {
+        if !realm.users.iter().any(|u| u.name == stale) {
+            store.remove_user(&stale)?;
+        }
+    }
     for client in &realm.clients {
         store.upsert_client(&sqlite_client(client))?;
     }
