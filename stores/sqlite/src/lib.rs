@@ -432,13 +432,26 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Removes a resource owner. Returns whether they existed. Tokens
-    /// already issued to them stay until they expire or are revoked.
+    /// Removes a resource owner, and what was issued on their behalf: their
+    /// grants are revoked (a request of one, past its checks, cannot save
+    /// tokens now), their codes and access tokens deleted, their refresh
+    /// tokens revoked. What nobody may have any longer, nobody keeps.
+    /// Returns whether they existed. The user columns have no index: this
+    /// reads every code, token and grant, under the write lock (a rare
+    /// administrative step).
     ///
     /// # Errors
     /// [`StoreError::Sqlite`] if the write fails.
     pub fn remove_user(&self, username: &str) -> Result<bool, StoreError> {
         self.write(|tx| {
+            for sql in [
+                "UPDATE grants SET revoked = 1 WHERE user = ?1",
+                "DELETE FROM codes WHERE user = ?1",
+                "DELETE FROM access_tokens WHERE user = ?1",
+                "UPDATE refresh_tokens SET state = 'revoked' WHERE user = ?1",
+            ] {
+                tx.execute(sql, [username]).db()?;
+            }
             Ok(tx
                 .execute("DELETE FROM users WHERE username = ?1", [username])
                 .db()?

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{add_clients, opens, request, server, token, tokens, TempDb, ALICE, WEB};
+use common::{add_clients, json, opens, request, server, token, tokens, TempDb, ALICE, APP, WEB};
 use oauth2_provider::secret::sha256;
 use oauth2_provider::{Client, ClientLookup, Grant, RequestValidator};
 use oauth2_provider_sqlite::{ClientRecord, SqliteStore, StoreError};
@@ -102,6 +102,47 @@ fn removing_a_client_revokes_its_grants_and_tokens() {
         )
         .unwrap();
     assert!(revoked);
+}
+
+#[test]
+fn removing_a_user_revokes_what_was_issued_to_them() {
+    let db = TempDb::new("remove-user");
+    let store = SqliteStore::open(db.path()).unwrap();
+    add_clients(&store);
+    store.add_user(ALICE.0, ALICE.1).unwrap();
+    store.add_user("bob", "bob-password-Hq2x").unwrap();
+    let server = server(store);
+    let web = (WEB.0, Some(WEB.1));
+    let login = |user: &str, password: &str| {
+        let r = token(
+            &server,
+            web,
+            &[
+                ("grant_type", "password"),
+                ("username", user),
+                ("password", password),
+            ],
+        );
+        let (access, refresh) = tokens(&r);
+        (access, refresh.expect("a refresh token"))
+    };
+    let (access, refresh) = login(ALICE.0, ALICE.1);
+    let (bobs, _) = login("bob", "bob-password-Hq2x");
+    let code = common::code(&server, APP.0);
+    assert!(server.validator().remove_user(ALICE.0).unwrap());
+    assert!(!opens(&server, &access), "her access token still opens");
+    let r = token(
+        &server,
+        web,
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+    );
+    assert_eq!(json(&r, "error").as_deref(), Some("invalid_grant"));
+    let r = common::exchange(&server, (APP.0, None), &code);
+    assert_eq!(json(&r, "error").as_deref(), Some("invalid_grant"));
+    assert!(
+        opens(&server, &bobs),
+        "another user's token stopped working"
+    );
 }
 
 #[test]
