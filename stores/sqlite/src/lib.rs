@@ -153,13 +153,37 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
 
 fn configure(conn: &Connection) -> Result<(), StoreError> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
-    let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+    let _mode: String =
+        retry_busy(|| conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)))?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT)?;
     // Every statement the store runs stays prepared (about 25).
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
+}
+
+/// Runs `step` again while SQLite answers `SQLITE_BUSY`, for up to
+/// [`BUSY_TIMEOUT`]. Switching a new file to WAL takes an exclusive lock,
+/// and where waiting for it could deadlock (another connection opening
+/// the same new file holds a shared lock and wants the same), SQLite
+/// answers busy at once instead of calling the busy handler: processes
+/// starting together on one new file would otherwise fail to open it.
+fn retry_busy<T>(mut step: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match step() {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// A `BEGIN IMMEDIATE` transaction on a connection, begun and committed
