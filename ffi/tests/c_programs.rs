@@ -5,7 +5,7 @@
 
 mod c_build;
 
-use c_build::{assert_all_passed, compile, out_dir, repo, run, CXX_FLAGS, C_FLAGS};
+use c_build::{assert_all_passed, compile, out_dir, repo, run, CXX17_FLAGS, CXX_FLAGS, C_FLAGS};
 
 fn c_test(file: &str) {
     let dir = repo().join("ffi/tests/c");
@@ -55,6 +55,12 @@ fn c_retry_after_a_failed_save() {
     c_test("test_retry.c");
 }
 
+/// The header's version macros are the library's `oap_version()`.
+#[test]
+fn c_version_matches_the_header() {
+    c_test("test_version.c");
+}
+
 /// A server over an SQLite file, no callbacks: the program gets an empty
 /// directory for its database.
 #[cfg(feature = "sqlite")]
@@ -82,6 +88,21 @@ fn header_compiles_as_cxx() {
         CXX_FLAGS,
         &[repo().join("ffi/tests/c/header_cpp.cpp")],
         "header_cpp",
+    );
+    assert_all_passed(&run(&exe));
+}
+
+/// `include/oauth2_provider.hpp` (C++17): a token request and bearer
+/// checks through RAII handles, string_views and callbacks from a class
+/// and from lambdas; exceptions stop at the callback boundary.
+#[test]
+fn cxx_header_token_and_bearer() {
+    let exe = compile(
+        "CXX",
+        "c++",
+        CXX17_FLAGS,
+        &[repo().join("ffi/tests/c/test_cpp.cpp")],
+        "test_cpp",
     );
     assert_all_passed(&run(&exe));
 }

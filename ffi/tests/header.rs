@@ -12,9 +12,32 @@ fn paths() -> (PathBuf, PathBuf) {
     (ffi.to_path_buf(), ffi.join("../include/oauth2_provider.h"))
 }
 
+/// The version macros, from this crate's version in `ffi/Cargo.toml`: the
+/// header is stale when the version changes, so they cannot drift.
+fn version_macros() -> String {
+    format!(
+        "\n\n/**\n * The version of this header. oap_version() is the library's (its\n \
+         * text is NUL-terminated): a host checks it links what it compiled\n \
+         * against with strcmp(oap_version().ptr, OAP_VERSION) == 0. Before\n \
+         * 1.0 every minor version may change the ABI (the SONAME is\n \
+         * liboauth2_provider.so.0.MINOR).\n \
+         */\n\
+         #define OAP_VERSION_MAJOR {major}\n\
+         #define OAP_VERSION_MINOR {minor}\n\
+         #define OAP_VERSION_PATCH {patch}\n\
+         #define OAP_VERSION \"{major}.{minor}.{patch}\"",
+        major = env!("CARGO_PKG_VERSION_MAJOR"),
+        minor = env!("CARGO_PKG_VERSION_MINOR"),
+        patch = env!("CARGO_PKG_VERSION_PATCH"),
+    )
+}
+
 fn generate() -> String {
     let (ffi, _) = paths();
-    let config = cbindgen::Config::from_file(ffi.join("cbindgen.toml")).expect("ffi/cbindgen.toml");
+    let mut config =
+        cbindgen::Config::from_file(ffi.join("cbindgen.toml")).expect("ffi/cbindgen.toml");
+    let after_includes = config.after_includes.take().unwrap_or_default();
+    config.after_includes = Some(after_includes + &version_macros());
     // with_src follows `mod` declarations from lib.rs without running cargo.
     let bindings = cbindgen::Builder::new()
         .with_config(config)
