@@ -80,16 +80,22 @@ fn c_sqlite_store() {
     assert_all_passed(&c_build::run_with_args(&exe, &[db_dir.as_os_str()]));
 }
 
-#[test]
-fn header_compiles_as_cxx() {
+/// Compiles and runs a C++ test of `tests/c/` with `flags`.
+fn cxx_test(file: &str, flags: &[&str]) {
+    let name = file.trim_end_matches(".cpp");
     let exe = compile(
         "CXX",
         "c++",
-        CXX_FLAGS,
-        &[repo().join("ffi/tests/c/header_cpp.cpp")],
-        "header_cpp",
+        flags,
+        &[repo().join("ffi/tests/c").join(file)],
+        name,
     );
     assert_all_passed(&run(&exe));
+}
+
+#[test]
+fn header_compiles_as_cxx() {
+    cxx_test("header_cpp.cpp", CXX_FLAGS);
 }
 
 /// `include/oauth2_provider.hpp` (C++17): a token request and bearer
@@ -97,14 +103,7 @@ fn header_compiles_as_cxx() {
 /// and from lambdas; exceptions stop at the callback boundary.
 #[test]
 fn cxx_header_token_and_bearer() {
-    let exe = compile(
-        "CXX",
-        "c++",
-        CXX17_FLAGS,
-        &[repo().join("ffi/tests/c/test_cpp.cpp")],
-        "test_cpp",
-    );
-    assert_all_passed(&run(&exe));
+    cxx_test("test_cpp.cpp", CXX17_FLAGS);
 }
 
 #[test]

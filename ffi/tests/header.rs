@@ -209,3 +209,57 @@ fn header_answers_what_new_c_users_asked() {
         );
     }
 }
+
+/// Every function the library exports is `oap_`: rustc's version script
+/// for the shared library lists exactly the `#[no_mangle]` functions, so
+/// this keeps the exports to the prefix (`tests/packaging.sh` checks the
+/// built library's `nm -D` for what dependencies might add).
+#[test]
+fn every_exported_function_is_oap_prefixed() {
+    fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("read ffi/src") {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                rust_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let (ffi, _) = paths();
+    let mut files = Vec::new();
+    rust_files(&ffi.join("src"), &mut files);
+    let mut exported = 0;
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("read a source file");
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if line.trim() != "#[no_mangle]" {
+                continue;
+            }
+            let signature = lines[i + 1..]
+                .iter()
+                .find(|l| l.contains("fn "))
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{}:{}: no function after #[no_mangle]",
+                        file.display(),
+                        i + 1
+                    )
+                });
+            let name = signature
+                .split("fn ")
+                .nth(1)
+                .and_then(|rest| rest.split('(').next())
+                .unwrap_or("");
+            assert!(
+                name.starts_with("oap_"),
+                "{}:{}: exported function {name:?} is not oap_-prefixed",
+                file.display(),
+                i + 1
+            );
+            exported += 1;
+        }
+    }
+    assert!(exported >= 50, "found only {exported} exported functions");
+}

@@ -90,7 +90,7 @@ CFLAGS_STRICT=(-std=c11 -Wall -Wextra -Wpedantic -Werror)
 
 say "C example, dynamic: cc ... \$(pkg-config --cflags --libs oauth2_provider)"
 # shellcheck disable=SC2046
-cc "${CFLAGS_STRICT[@]}" examples/c/client_credentials.c \
+"${CC:-cc}" "${CFLAGS_STRICT[@]}" examples/c/client_credentials.c \
   $(pkg-config --cflags --libs oauth2_provider) -o "$WORK/c_dynamic"
 needs_shared "$WORK/c_dynamic" yes
 check_example env LD_LIBRARY_PATH="$RUNPATH" "$WORK/c_dynamic"
@@ -100,7 +100,7 @@ static_libs=$(pkg-config --static --libs oauth2_provider)
 # The linker prefers the .so where both are installed: name the archive.
 static_libs=${static_libs/-loauth2_provider/-l:liboauth2_provider.a}
 # shellcheck disable=SC2046,SC2086
-cc "${CFLAGS_STRICT[@]}" examples/c/client_credentials.c \
+"${CC:-cc}" "${CFLAGS_STRICT[@]}" examples/c/client_credentials.c \
   $(pkg-config --cflags oauth2_provider) $static_libs -o "$WORK/c_static"
 needs_shared "$WORK/c_static" no
 check_example "$WORK/c_static"
@@ -123,7 +123,7 @@ done
 
 say "C++: test_cpp.cpp with -std=c++17 -Wall -Wextra -Werror and pkg-config"
 # shellcheck disable=SC2046
-c++ -std=c++17 -Wall -Wextra -Wpedantic -Werror ffi/tests/c/test_cpp.cpp \
+"${CXX:-c++}" -std=c++17 -Wall -Wextra -Wpedantic -Werror ffi/tests/c/test_cpp.cpp \
   $(pkg-config --cflags --libs oauth2_provider) -o "$WORK/cpp"
 needs_shared "$WORK/cpp" yes
 out=$(LD_LIBRARY_PATH="$RUNPATH" "$WORK/cpp") || fail "the C++ test failed: $out"
