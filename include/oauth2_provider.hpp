@@ -282,6 +282,14 @@ inline oap_cb_result answer(oap_status status) noexcept {
 
 namespace detail {
 
+/* The list above is every slot: a callback added to oap_validator and not
+ * to the list stops the build here. */
+#define OAP_CXX_COUNT(name) +1
+static_assert(sizeof(oap_validator) ==
+                  sizeof(std::size_t) + sizeof(void *) * (1 OAP_CXX_VALIDATOR_SLOTS(OAP_CXX_COUNT)),
+              "OAP_CXX_VALIDATOR_SLOTS does not list every callback of oap_validator");
+#undef OAP_CXX_COUNT
+
 /* How a C callback argument reaches C++: oap_str as std::string_view,
  * oap_ctx * as oap::context, everything else as it is. */
 template <class T>
