@@ -49,6 +49,18 @@
 #define OAP_STR_LIT(literal) { (literal), sizeof(literal) - 1 }
 
 /**
+ * The version of this header. oap_version() is the library's (its
+ * text is NUL-terminated): a host checks it links what it compiled
+ * against with strcmp(oap_version().ptr, OAP_VERSION) == 0. Before
+ * 1.0 every minor version may change the ABI (the SONAME is
+ * liboauth2_provider.so.0.MINOR).
+ */
+#define OAP_VERSION_MAJOR 0
+#define OAP_VERSION_MINOR 1
+#define OAP_VERSION_PATCH 0
+#define OAP_VERSION "0.1.0"
+
+/**
  * The longest lifetime the library accepts, in seconds: ten years
  * (315,360,000). A longer one (say `UINT64_MAX` meant as "forever") is
  * `OAP_STATUS_INVALID_PARAMETER`: no token or code should outlive it,

@@ -6,7 +6,13 @@
  * call with that token. Your server would feed real HTTP requests into the
  * same calls and send the responses back.
  *
- * Build (from the repository root, as ffi/README.md does):
+ * Build against the installed library (make -C ffi install PREFIX=/usr/local,
+ * see ffi/README.md):
+ *   cc -std=c11 client_credentials.c $(pkg-config --cflags --libs oauth2_provider) \
+ *      -o client_credentials
+ * or with CMake (CMakeLists.txt beside this file):
+ *   cmake -S examples/c -B build && cmake --build build
+ * Or from the repository root, without installing:
  *   cargo build --release -p oauth2-provider-ffi
  *   cc -std=c11 -Iinclude examples/c/client_credentials.c \
  *      target/release/liboauth2_provider.a -lpthread -ldl -lm -o client_credentials
@@ -122,6 +128,13 @@ int main(void) {
     oap_str required[1] = {OAP_STR_LIT("reports:read")};
     oap_status status;
     int granted_ok;
+
+    /* 0. The library linked is the one this program was compiled against
+     * (oap_version()'s text is NUL-terminated). */
+    if (strcmp(oap_version().ptr, OAP_VERSION) != 0) {
+        fprintf(stderr, "compiled against oauth2_provider %s, linked %s\n", OAP_VERSION, oap_version().ptr);
+        return 1;
+    }
 
     /* 1. A server: configuration plus the validator's callbacks. */
     config.issuer = (oap_str)OAP_STR_LIT("https://auth.example.com");

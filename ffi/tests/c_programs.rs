@@ -5,7 +5,7 @@
 
 mod c_build;
 
-use c_build::{assert_all_passed, compile, out_dir, repo, run, CXX_FLAGS, C_FLAGS};
+use c_build::{assert_all_passed, compile, out_dir, repo, run, CXX17_FLAGS, CXX_FLAGS, C_FLAGS};
 
 fn c_test(file: &str) {
     let dir = repo().join("ffi/tests/c");
@@ -55,6 +55,12 @@ fn c_retry_after_a_failed_save() {
     c_test("test_retry.c");
 }
 
+/// The header's version macros are the library's `oap_version()`.
+#[test]
+fn c_version_matches_the_header() {
+    c_test("test_version.c");
+}
+
 /// A server over an SQLite file, no callbacks: the program gets an empty
 /// directory for its database.
 #[cfg(feature = "sqlite")]
@@ -74,16 +80,30 @@ fn c_sqlite_store() {
     assert_all_passed(&c_build::run_with_args(&exe, &[db_dir.as_os_str()]));
 }
 
-#[test]
-fn header_compiles_as_cxx() {
+/// Compiles and runs a C++ test of `tests/c/` with `flags`.
+fn cxx_test(file: &str, flags: &[&str]) {
+    let name = file.trim_end_matches(".cpp");
     let exe = compile(
         "CXX",
         "c++",
-        CXX_FLAGS,
-        &[repo().join("ffi/tests/c/header_cpp.cpp")],
-        "header_cpp",
+        flags,
+        &[repo().join("ffi/tests/c").join(file)],
+        name,
     );
     assert_all_passed(&run(&exe));
+}
+
+#[test]
+fn header_compiles_as_cxx() {
+    cxx_test("header_cpp.cpp", CXX_FLAGS);
+}
+
+/// `include/oauth2_provider.hpp` (C++17): a token request and bearer
+/// checks through RAII handles, string_views and callbacks from a class
+/// and from lambdas; exceptions stop at the callback boundary.
+#[test]
+fn cxx_header_token_and_bearer() {
+    cxx_test("test_cpp.cpp", CXX17_FLAGS);
 }
 
 #[test]

@@ -12,9 +12,32 @@ fn paths() -> (PathBuf, PathBuf) {
     (ffi.to_path_buf(), ffi.join("../include/oauth2_provider.h"))
 }
 
+/// The version macros, from this crate's version in `ffi/Cargo.toml`: the
+/// header is stale when the version changes, so they cannot drift.
+fn version_macros() -> String {
+    format!(
+        "\n\n/**\n * The version of this header. oap_version() is the library's (its\n \
+         * text is NUL-terminated): a host checks it links what it compiled\n \
+         * against with strcmp(oap_version().ptr, OAP_VERSION) == 0. Before\n \
+         * 1.0 every minor version may change the ABI (the SONAME is\n \
+         * liboauth2_provider.so.0.MINOR).\n \
+         */\n\
+         #define OAP_VERSION_MAJOR {major}\n\
+         #define OAP_VERSION_MINOR {minor}\n\
+         #define OAP_VERSION_PATCH {patch}\n\
+         #define OAP_VERSION \"{major}.{minor}.{patch}\"",
+        major = env!("CARGO_PKG_VERSION_MAJOR"),
+        minor = env!("CARGO_PKG_VERSION_MINOR"),
+        patch = env!("CARGO_PKG_VERSION_PATCH"),
+    )
+}
+
 fn generate() -> String {
     let (ffi, _) = paths();
-    let config = cbindgen::Config::from_file(ffi.join("cbindgen.toml")).expect("ffi/cbindgen.toml");
+    let mut config =
+        cbindgen::Config::from_file(ffi.join("cbindgen.toml")).expect("ffi/cbindgen.toml");
+    let after_includes = config.after_includes.take().unwrap_or_default();
+    config.after_includes = Some(after_includes + &version_macros());
     // with_src follows `mod` declarations from lib.rs without running cargo.
     let bindings = cbindgen::Builder::new()
         .with_config(config)
@@ -185,4 +208,58 @@ fn header_answers_what_new_c_users_asked() {
             "the header does not say, at {marker}: {words}\n\nit says: {doc}"
         );
     }
+}
+
+/// Every function the library exports is `oap_`: rustc's version script
+/// for the shared library lists exactly the `#[no_mangle]` functions, so
+/// this keeps the exports to the prefix (`tests/packaging.sh` checks the
+/// built library's `nm -D` for what dependencies might add).
+#[test]
+fn every_exported_function_is_oap_prefixed() {
+    fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("read ffi/src") {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                rust_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let (ffi, _) = paths();
+    let mut files = Vec::new();
+    rust_files(&ffi.join("src"), &mut files);
+    let mut exported = 0;
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("read a source file");
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if line.trim() != "#[no_mangle]" {
+                continue;
+            }
+            let signature = lines[i + 1..]
+                .iter()
+                .find(|l| l.contains("fn "))
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{}:{}: no function after #[no_mangle]",
+                        file.display(),
+                        i + 1
+                    )
+                });
+            let name = signature
+                .split("fn ")
+                .nth(1)
+                .and_then(|rest| rest.split('(').next())
+                .unwrap_or("");
+            assert!(
+                name.starts_with("oap_"),
+                "{}:{}: exported function {name:?} is not oap_-prefixed",
+                file.display(),
+                i + 1
+            );
+            exported += 1;
+        }
+    }
+    assert!(exported >= 50, "found only {exported} exported functions");
 }

@@ -2,7 +2,7 @@
 //! tests that need one (`c_programs.rs`, `parity.rs`).
 //!
 //! C is compiled with `-std=c11 -Wall -Wextra -Wpedantic -Werror`, C++
-//! with `-std=c++11` and the same warnings. `OAP_VALGRIND=1` runs every
+//! with `-std=c++11` (`-std=c++17` for the C++ header) and the same warnings. `OAP_VALGRIND=1` runs every
 //! program under `valgrind --leak-check=full --error-exitcode=1` (when
 //! valgrind is installed). `CC` and `CXX` choose the compilers.
 #![allow(dead_code)] // each test binary uses its own part
@@ -14,6 +14,8 @@ use std::sync::OnceLock;
 
 pub const C_FLAGS: &[&str] = &["-std=c11", "-Wall", "-Wextra", "-Wpedantic", "-Werror"];
 pub const CXX_FLAGS: &[&str] = &["-std=c++11", "-Wall", "-Wextra", "-Wpedantic", "-Werror"];
+/// For `include/oauth2_provider.hpp`, which needs C++17.
+pub const CXX17_FLAGS: &[&str] = &["-std=c++17", "-Wall", "-Wextra", "-Wpedantic", "-Werror"];
 const LINK: &[&str] = &["-lpthread", "-ldl", "-lm"];
 
 /// The workspace root.
