@@ -5,7 +5,7 @@
 # in the foreground until SIGTERM or Ctrl-C.
 #
 #   bash nginx/demo/run.sh [--addr 127.0.0.1:8080] [--workers 2]
-#                          [--prefix DIR] [--write-only]
+#                          [--zone SIZE] [--prefix DIR] [--write-only]
 #
 # --write-only writes the configuration (DIR/nginx.conf) and the module
 # path (DIR/module) and exits instead of running nginx (the tests use it).
@@ -17,15 +17,17 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 addr=127.0.0.1:8080
 workers=2
+zone=16m
 prefix=
 write_only=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --addr) addr=$2; shift 2 ;;
     --workers) workers=$2; shift 2 ;;
+    --zone) zone=$2; shift 2 ;;
     --prefix) prefix=$2; shift 2 ;;
     --write-only) write_only=1; shift ;;
-    *) echo "usage: $0 [--addr HOST:PORT] [--workers N] [--prefix DIR] [--write-only]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--addr HOST:PORT] [--workers N] [--zone SIZE] [--prefix DIR] [--write-only]" >&2; exit 2 ;;
   esac
 done
 command -v nginx >/dev/null || { echo "run.sh: nginx is not installed (apt-get install nginx nginx-dev)" >&2; exit 1; }
@@ -48,7 +50,7 @@ pid $prefix/nginx.pid;
 error_log $prefix/error.log info;
 events { worker_connections 1024; }
 http {
-    log_format oauth2 '\$remote_addr "\$request" \$status '
+    log_format oauth2 '\$pid \$remote_addr "\$request" \$status '
                       'client=\$oauth2_client_id user=\$oauth2_user '
                       'scope="\$oauth2_scope" error=\$oauth2_error';
     access_log $prefix/access.log oauth2;
@@ -61,7 +63,7 @@ http {
     client_body_buffer_size 64k;
     client_max_body_size 1m;
 
-    oauth2_zone oauth2 16m;
+    oauth2_zone oauth2 $zone;
     oauth2_issuer http://$addr;
     oauth2_grants client_credentials password refresh_token;
     oauth2_scopes_supported "read write";
@@ -78,7 +80,7 @@ http {
     oauth2_user bob builder;
 
     server {
-        listen $addr;
+        listen $addr reuseport;  # connections spread over the workers
         location = /token { oauth2_endpoint token; }
         location = /revoke { oauth2_endpoint revocation; }
         location = /introspect { oauth2_endpoint introspection; }

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Tests ngx_http_oauth2_module against the installed nginx: builds the
+# module, writes the demo configuration (nginx/demo/run.sh --write-only)
+# with a free port under a temporary prefix, checks it with nginx -t, runs
+# nginx with two workers and the black-box tests (test_nginx.py: every
+# grant served, 401/200/403, introspect/revoke in both workers, 413,
+# hostile requests, reload), then a short run under valgrind memcheck with
+# master_process off. Needs nginx, nginx-dev, valgrind, python3; fails
+# (never skips) without them.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+for tool in nginx valgrind python3; do
+  command -v "$tool" >/dev/null || { echo "tests: $tool is not installed" >&2; exit 1; }
+done
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+# Waits until nginx answers on PORT (the socket listens before nginx
+# serves: under valgrind, start-up takes tens of seconds).
+wait_http() { # PORT SECONDS
+  python3 - "$1" "$2" <<'PY'
+import http.client, sys, time
+port, deadline = int(sys.argv[1]), time.time() + float(sys.argv[2])
+while time.time() < deadline:
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=max(1, deadline - time.time()))
+        c.request("GET", "/.well-known/oauth-authorization-server")
+        if c.getresponse().status == 200:
+            sys.exit(0)
+    except OSError:
+        time.sleep(0.2)
+sys.exit("tests: nginx does not answer on port %d" % port)
+PY
+}
+
+work=$(mktemp -d /tmp/oauth2-nginx-tests.XXXXXX)
+chmod 755 "$work"  # the workers run as an unprivileged user
+nginx_pid=
+cleanup() {
+  [ -n "$nginx_pid" ] && kill -TERM "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "== build and configure"
+port=$(free_port)
+bash "$here/../demo/run.sh" --addr "127.0.0.1:$port" --workers 2 --prefix "$work/run" --write-only
+conf=$work/run/nginx.conf
+nginx -p "$work/run" -c "$conf" -t
+
+echo "== two workers on 127.0.0.1:$port"
+nginx -p "$work/run" -c "$conf" &
+nginx_pid=$!
+wait_http "$port" 30
+python3 "$here/test_nginx.py" "127.0.0.1:$port" "$work/run" || {
+  tail -n 20 "$work/run/error.log" >&2
+  exit 1
+}
+kill -QUIT "$nginx_pid"
+wait "$nginx_pid"
+nginx_pid=
+if grep -E '\[(alert|emerg|crit)\]' "$work/run/error.log"; then
+  echo "tests: nginx logged alerts" >&2
+  exit 1
+fi
+
+echo "== a full zone (32k): server_error, nothing corrupted"
+port=$(free_port)
+bash "$here/../demo/run.sh" --addr "127.0.0.1:$port" --workers 1 --zone 32k --prefix "$work/full" --write-only >/dev/null
+nginx -p "$work/full" -c "$work/full/nginx.conf" &
+nginx_pid=$!
+wait_http "$port" 30
+python3 "$here/test_nginx.py" "127.0.0.1:$port" "$work/full" --full-zone
+kill -QUIT "$nginx_pid"
+wait "$nginx_pid"
+nginx_pid=
+
+echo "== valgrind memcheck, master_process off"
+port=$(free_port)
+bash "$here/../demo/run.sh" --addr "127.0.0.1:$port" --prefix "$work/vg" --write-only >/dev/null
+# one process, one listening socket (with reuseport, nginx opens one per
+# worker, and the single process accepts on the first only)
+sed -i -e 's/^daemon off;/daemon off;\nmaster_process off;/' -e 's/^worker_processes .*;/worker_processes 1;/' "$work/vg/nginx.conf"
+# nginx itself does not free its connections in single-process mode:
+# those allocations are suppressed, nothing of the module or the library.
+valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite \
+  --suppressions="$here/nginx.supp" --log-file="$work/valgrind.log" nginx -p "$work/vg" -c "$work/vg/nginx.conf" &
+nginx_pid=$!
+wait_http "$port" 300
+python3 "$here/test_nginx.py" "127.0.0.1:$port" "$work/vg" --quick
+kill -QUIT "$nginx_pid"
+rc=0
+wait "$nginx_pid" || rc=$?
+nginx_pid=
+if [ "$rc" -ne 0 ] || [ -s "$work/valgrind.log" ]; then
+  cat "$work/valgrind.log" >&2
+  echo "tests: valgrind found errors (exit $rc)" >&2
+  exit 1
+fi
+echo "nginx tests passed"
