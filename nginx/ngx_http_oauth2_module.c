@@ -1148,10 +1148,11 @@ ngx_http_oauth2_request(ngx_http_request_t *r, ngx_uint_t with_body,
 {
     u_char           *p;
     size_t            len;
-    ngx_uint_t        i, n;
+    ngx_uint_t        i;
     ngx_buf_t        *b;
+    ngx_array_t       hs;
     ngx_chain_t      *cl;
-    oap_header       *hs;
+    oap_header       *oh;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
@@ -1162,7 +1163,10 @@ ngx_http_oauth2_request(ngx_http_request_t *r, ngx_uint_t with_body,
     req->uri.ptr = (const char *) r->unparsed_uri.data;
     req->uri.len = r->unparsed_uri.len;
 
-    n = 0;
+    if (ngx_array_init(&hs, r->pool, 2, sizeof(oap_header)) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     part = &r->headers_in.headers.part;
     h = part->elts;
 
@@ -1178,44 +1182,24 @@ ngx_http_oauth2_request(ngx_http_request_t *r, ngx_uint_t with_body,
                 continue;
             }
         }
-        n += ngx_http_oauth2_header_wanted(&h[i], with_body);
-    }
 
-    if (n) {
-        hs = ngx_palloc(r->pool, n * sizeof(oap_header));
-        if (hs == NULL) {
+        if (!ngx_http_oauth2_header_wanted(&h[i], with_body)) {
+            continue;
+        }
+
+        oh = ngx_array_push(&hs);
+        if (oh == NULL) {
             return NGX_ERROR;
         }
 
-        n = 0;
-        part = &r->headers_in.headers.part;
-        h = part->elts;
-
-        for (i = 0; /* void */; i++) {
-            if (i >= part->nelts) {
-                if (part->next == NULL) {
-                    break;
-                }
-                part = part->next;
-                h = part->elts;
-                i = 0;
-                if (part->nelts == 0) {
-                    continue;
-                }
-            }
-
-            if (ngx_http_oauth2_header_wanted(&h[i], with_body)) {
-                hs[n].name.ptr = (const char *) h[i].key.data;
-                hs[n].name.len = h[i].key.len;
-                hs[n].value.ptr = (const char *) h[i].value.data;
-                hs[n].value.len = h[i].value.len;
-                n++;
-            }
-        }
-
-        req->headers = hs;
-        req->headers_len = n;
+        oh->name.ptr = (const char *) h[i].key.data;
+        oh->name.len = h[i].key.len;
+        oh->value.ptr = (const char *) h[i].value.data;
+        oh->value.len = h[i].value.len;
     }
+
+    req->headers = hs.elts;
+    req->headers_len = hs.nelts;
 
     if (!with_body || r->request_body == NULL || r->request_body->bufs == NULL)
     {
@@ -1567,21 +1551,38 @@ ngx_http_oauth2_resource(ngx_http_request_t *r)
 }
 
 
-static ngx_int_t
-ngx_http_oauth2_not_allowed(ngx_http_request_t *r, const char *allow)
+static ngx_table_elt_t *
+ngx_http_oauth2_add_header(ngx_http_request_t *r, const char *key,
+    ngx_str_t *value)
 {
     ngx_table_elt_t  *h;
 
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NULL;
     }
 
     ngx_memzero(h, sizeof(ngx_table_elt_t));
     h->hash = 1;
-    ngx_str_set(&h->key, "Allow");
-    h->value.data = (u_char *) allow;
-    h->value.len = ngx_strlen(allow);
+    h->key.data = (u_char *) key;
+    h->key.len = ngx_strlen(key);
+    h->value = *value;
+
+    return h;
+}
+
+
+static ngx_int_t
+ngx_http_oauth2_not_allowed(ngx_http_request_t *r, const char *allow)
+{
+    ngx_str_t  value;
+
+    value.data = (u_char *) allow;
+    value.len = ngx_strlen(allow);
+
+    if (ngx_http_oauth2_add_header(r, "Allow", &value) == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     return NGX_HTTP_NOT_ALLOWED;
 }
@@ -1731,6 +1732,7 @@ static ngx_int_t
 ngx_http_oauth2_access_handler(ngx_http_request_t *r)
 {
     oap_str                       value;
+    ngx_str_t                     challenge;
     ngx_uint_t                    status;
     oap_status                    st;
     oap_request                   req;
@@ -1804,21 +1806,17 @@ ngx_http_oauth2_access_handler(ngx_http_request_t *r)
     if (oap_response_header_value(resp, (oap_str) OAP_STR_LIT("WWW-Authenticate"),
                                   &value) == OAP_STATUS_OK)
     {
-        h = ngx_list_push(&r->headers_out.headers);
+        if (ngx_http_oauth2_copy(r->pool, &challenge, value) != NGX_OK) {
+            oap_response_free(resp);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h = ngx_http_oauth2_add_header(r, "WWW-Authenticate", &challenge);
         if (h == NULL) {
             oap_response_free(resp);
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        ngx_memzero(h, sizeof(ngx_table_elt_t));
-
-        if (ngx_http_oauth2_copy(r->pool, &h->value, value) != NGX_OK) {
-            oap_response_free(resp);
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "WWW-Authenticate");
         r->headers_out.www_authenticate = h;
 
         ngx_http_oauth2_reason(ctx, &h->value, status);
