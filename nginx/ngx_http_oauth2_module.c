@@ -50,6 +50,10 @@
 /* How many of the oldest entries each insertion looks at for eviction. */
 #define NGX_HTTP_OAUTH2_SWEEP     2
 
+/* Slots of each worker's cache of the library's token records. */
+#define NGX_HTTP_OAUTH2_CACHE     1024
+#define NGX_HTTP_OAUTH2_CACHE_KEY 64
+
 
 typedef struct {
     ngx_str_t                    id;
@@ -130,7 +134,22 @@ typedef struct {
 } ngx_http_oauth2_req_t;
 
 
+/* A worker's record of an access token, made once by oap_token_new and
+ * handed to later requests with oap_ctx_set_token (no per-request copy or
+ * parsing). What a token grants never changes; whether it is still valid
+ * (expired, revoked, its grant revoked) is read from the zone every time. */
+typedef struct {
+    u_char                       key[NGX_HTTP_OAUTH2_CACHE_KEY];
+    size_t                       len;
+    oap_token                   *token;
+} ngx_http_oauth2_cached_t;
+
+
+static ngx_http_oauth2_cached_t  *ngx_http_oauth2_cache;
+
+
 static ngx_int_t ngx_http_oauth2_add_variables(ngx_conf_t *cf);
+static void ngx_http_oauth2_exit_process(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_oauth2_init(ngx_conf_t *cf);
 static void *ngx_http_oauth2_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_oauth2_create_loc_conf(ngx_conf_t *cf);
@@ -253,7 +272,7 @@ ngx_module_t  ngx_http_oauth2_module = {
     NULL,                                  /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_oauth2_exit_process,          /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -922,11 +941,76 @@ ngx_http_oauth2_access_live(ngx_http_oauth2_zone_t *z,
 }
 
 
+/* The worker's record of the live access token `e`, made on first use;
+ * NULL when it cannot be had (the caller then hands the information over
+ * per request). Under the zone lock, in a worker (never in the master). */
+static oap_token *
+ngx_http_oauth2_cached(ngx_http_oauth2_entry_t *e, oap_str token)
+{
+    oap_token                 *t;
+    oap_token_info             info;
+    ngx_http_oauth2_cached_t  *c;
+
+    if (token.len > NGX_HTTP_OAUTH2_CACHE_KEY) {
+        return NULL;
+    }
+
+    if (ngx_http_oauth2_cache == NULL) {
+        ngx_http_oauth2_cache = ngx_calloc(NGX_HTTP_OAUTH2_CACHE
+                                           * sizeof(ngx_http_oauth2_cached_t),
+                                           ngx_cycle->log);
+        if (ngx_http_oauth2_cache == NULL) {
+            return NULL;
+        }
+    }
+
+    c = &ngx_http_oauth2_cache[e->node.key % NGX_HTTP_OAUTH2_CACHE];
+
+    if (c->token != NULL && c->len == token.len
+        && ngx_memcmp(c->key, token.ptr, token.len) == 0)
+    {
+        return c->token;
+    }
+
+    ngx_http_oauth2_token_info(e, OAP_TOKEN_TYPE_ACCESS_TOKEN, &info);
+
+    if (oap_token_new(&info, &t) != OAP_STATUS_OK) {
+        return NULL;
+    }
+
+    oap_token_free(c->token);
+    c->token = t;
+    c->len = token.len;
+    ngx_memcpy(c->key, token.ptr, token.len);
+
+    return t;
+}
+
+
+static void
+ngx_http_oauth2_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_uint_t  i;
+
+    if (ngx_http_oauth2_cache == NULL) {
+        return;
+    }
+
+    for (i = 0; i < NGX_HTTP_OAUTH2_CACHE; i++) {
+        oap_token_free(ngx_http_oauth2_cache[i].token);
+    }
+
+    ngx_free(ngx_http_oauth2_cache);
+    ngx_http_oauth2_cache = NULL;
+}
+
+
 static oap_cb_result
 ngx_http_oauth2_cb_validate_bearer(void *ud, oap_str token,
     const oap_str *scopes, size_t scopes_len, oap_ctx *ctx)
 {
     uint64_t                  now;
+    oap_token                *c;
     oap_cb_result             rc;
     oap_token_info            info;
     ngx_http_oauth2_zone_t   *z;
@@ -941,8 +1025,15 @@ ngx_http_oauth2_cb_validate_bearer(void *ud, oap_str token,
 
     e = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_ACCESS, token);
     if (ngx_http_oauth2_access_live(z, e, now)) {
-        ngx_http_oauth2_token_info(e, OAP_TOKEN_TYPE_ACCESS_TOKEN, &info);
-        rc = ngx_http_oauth2_ok(oap_ctx_set_token_info(ctx, &info));
+        c = ngx_http_oauth2_cached(e, token);
+
+        if (c == NULL) {
+            ngx_http_oauth2_token_info(e, OAP_TOKEN_TYPE_ACCESS_TOKEN, &info);
+            rc = ngx_http_oauth2_ok(oap_ctx_set_token_info(ctx, &info));
+
+        } else {
+            rc = ngx_http_oauth2_ok(oap_ctx_set_token(ctx, c));
+        }
     }
 
     ngx_http_oauth2_unlock(z);
