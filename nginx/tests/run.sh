@@ -49,6 +49,23 @@ bash "$here/../demo/run.sh" --addr "127.0.0.1:$port" --workers 2 --prefix "$work
 conf=$work/run/nginx.conf
 nginx -p "$work/run" -c "$conf" -t
 
+echo "== nginx -t refuses what cannot be served"
+refused() { # WHAT SED-EXPRESSION MESSAGE
+  sed "$2" "$conf" >"$work/bad.conf"
+  if nginx -p "$work/run" -c "$work/bad.conf" -t >"$work/bad.log" 2>&1; then
+    echo "tests: nginx -t accepted $1" >&2
+    exit 1
+  fi
+  grep -q "$3" "$work/bad.log" || { cat "$work/bad.log" >&2; exit 1; }
+  echo "ok   $1: $(grep -o 'emerg\] .*' "$work/bad.log" | head -n 1)"
+}
+refused "the code grant" 's/oauth2_grants client_credentials/oauth2_grants authorization_code client_credentials/' 'needs the authorization endpoint'
+refused "no issuer" '/oauth2_issuer/d' 'oauth2_issuer'
+refused "an http issuer off loopback" 's|oauth2_issuer http://[^;]*;|oauth2_issuer http://example.com;|' 'oauth2_issuer'
+refused "an unknown client parameter" 's/ introspect;/ introspekt;/' 'invalid parameter'
+refused "a client registered twice" 's/^\( *\)oauth2_user alice wonderland;/\1oauth2_client rs-client;\n\1oauth2_user alice wonderland;/' 'duplicate client'
+refused "a zone too small" 's/oauth2_zone oauth2 [^;]*;/oauth2_zone oauth2 4k;/' 'invalid zone size'
+
 echo "== two workers on 127.0.0.1:$port"
 nginx -p "$work/run" -c "$conf" &
 nginx_pid=$!
