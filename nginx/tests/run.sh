@@ -115,4 +115,25 @@ if [ "$rc" -ne 0 ] || [ -s "$work/valgrind.log" ]; then
   echo "tests: valgrind found errors (exit $rc)" >&2
   exit 1
 fi
+echo "== the module built against the installed library (pkg-config oauth2_provider)"
+root=$(cd "$here/../.." && pwd)
+make -C "$root/ffi" install PREFIX="$work/pc" TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}" >"$work/install.log" 2>&1 || {
+  tail -n 20 "$work/install.log" >&2
+  exit 1
+}
+so=$(PKG_CONFIG_PATH="$work/pc/lib/pkgconfig" BUILD_DIR="$work/pc-build" bash "$here/../build.sh" | tail -n 1)
+grep -q -- "$work/pc/lib/liboauth2_provider.a" "$work/pc-build/src/objs/Makefile" || {
+  echo "tests: the module was not linked with the installed archive" >&2
+  exit 1
+}
+if ldd "$so" | grep -q oauth2_provider; then
+  echo "tests: the module depends on the shared library" >&2
+  exit 1
+fi
+exports=$(nm -D --defined-only "$so" | awk '$2 ~ /^[TDB]$/ {print $3}' | sort | tr '\n' ' ')
+[ "$exports" = "ngx_http_oauth2_module ngx_module_names ngx_module_order ngx_modules " ] || {
+  echo "tests: unexpected exports: $exports" >&2
+  exit 1
+}
+echo "ok   linked with the installed archive, exports: $exports"
 echo "nginx tests passed"
