@@ -1,0 +1,294 @@
+"""Black-box tests of ngx_http_oauth2_module against a running nginx.
+
+    python3 test_nginx.py HOST:PORT PREFIX [--quick]
+
+PREFIX is the nginx prefix nginx/demo/run.sh --write-only wrote (its
+nginx.conf, access.log, nginx.pid). --quick runs the flows only (no reload
+and no per-worker check): the valgrind run, with master_process off.
+--full-zone fills the (small) zone instead: tokens until server_error,
+then checks that what was stored still works.
+"""
+
+import base64
+import http.client
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.parse
+
+ADDR = sys.argv[1]
+PREFIX = sys.argv[2]
+QUICK = "--quick" in sys.argv[3:]
+HOST, PORT = ADDR.rsplit(":", 1)
+FORM = "application/x-www-form-urlencoded"
+failures = []
+TIMEOUT = 120 if QUICK else 30  # valgrind is slow
+
+
+def request(method, path, body=None, headers=(), raw_body=None):
+    """One request on a new connection: (status, headers dict, body bytes)."""
+    conn = http.client.HTTPConnection(HOST, int(PORT), timeout=TIMEOUT)
+    data = raw_body
+    if body is not None:
+        data = urllib.parse.urlencode(body).encode()
+    conn.putrequest(method, path)
+    hdrs = list(headers)
+    if data is not None:
+        if not any(h[0].lower() == "content-type" for h in hdrs):
+            hdrs.append(("Content-Type", FORM))
+        hdrs.append(("Content-Length", str(len(data))))
+    for name, value in hdrs:
+        conn.putheader(name, value)
+    conn.endheaders()
+    if data:
+        conn.send(data)
+    resp = conn.getresponse()
+    out = resp.read()
+    result = (resp.status, {k.lower(): v for k, v in resp.getheaders()}, out)
+    conn.close()
+    return result
+
+
+def basic(client, secret):
+    raw = f"{client}:{secret}".encode()
+    return ("Authorization", "Basic " + base64.b64encode(raw).decode())
+
+
+def bearer(token):
+    return ("Authorization", "Bearer " + token)
+
+
+def check(name, cond, detail=""):
+    print(("ok   " if cond else "FAIL ") + name + ("" if cond else f": {detail}"))
+    if not cond:
+        failures.append(name)
+
+
+def json_of(body):
+    try:
+        return json.loads(body)
+    except ValueError:
+        return {}
+
+
+CONF = basic("conf-client", "conf-secret")
+RS = basic("rs-client", "rs-secret")
+
+
+def token(body, auth=CONF):
+    status, headers, out = request("POST", "/token", body, [auth])
+    return status, headers, json_of(out)
+
+
+def flows():
+    # client credentials
+    status, headers, t = token({"grant_type": "client_credentials"})
+    check("client_credentials 200", status == 200 and t.get("token_type") == "Bearer", (status, t))
+    check("token response no-store", headers.get("cache-control") == "no-store", headers)
+    check("client_credentials default scope", t.get("scope") == "read", t)
+    cc = t.get("access_token", "")
+
+    # client authentication in the body
+    status, _, t = token({"grant_type": "client_credentials", "client_id": "rs-client",
+                          "client_secret": "rs-secret"}, auth=("X-None", "1"))
+    check("client_secret_post 200", status == 200 and "scope" not in t, (status, t))
+
+    # password
+    status, _, t = token({"grant_type": "password", "username": "alice",
+                          "password": "wonderland", "scope": "read write"})
+    check("password 200", status == 200 and "refresh_token" in t, (status, t))
+    at, rt = t.get("access_token", ""), t.get("refresh_token", "")
+    status, _, t = token({"grant_type": "password", "username": "alice", "password": "nope"})
+    check("password wrong 400 invalid_grant", status == 400 and t.get("error") == "invalid_grant",
+          (status, t))
+
+    # refresh (rotated)
+    status, _, t = token({"grant_type": "refresh_token", "refresh_token": rt})
+    check("refresh 200", status == 200 and t.get("refresh_token") not in (None, rt), (status, t))
+    at2, rt2 = t.get("access_token", ""), t.get("refresh_token", "")
+    status, _, t = token({"grant_type": "refresh_token", "refresh_token": rt})
+    check("rotated refresh reused 400 invalid_grant",
+          status == 400 and t.get("error") == "invalid_grant", (status, t))
+    # the reuse revoked the grant: its tokens no longer work
+    status, _, _ = request("GET", "/resource", headers=[bearer(at2)])
+    check("reuse revoked the grant", status == 401, status)
+
+    # code grant: not served
+    status, _, t = token({"grant_type": "authorization_code", "code": "x",
+                          "redirect_uri": "https://client.example.com/cb"})
+    check("code grant unsupported", status == 400 and t.get("error") == "unsupported_grant_type",
+          (status, t))
+
+    # protected resource: 401, 200, 403
+    status, headers, _ = request("GET", "/resource")
+    check("no token 401", status == 401 and headers.get("www-authenticate", "").startswith(
+        "Bearer realm="), (status, headers))
+    status, headers, _ = request("GET", "/resource", headers=[bearer("nope")])
+    check("bad token 401 invalid_token", status == 401
+          and 'error="invalid_token"' in headers.get("www-authenticate", ""), (status, headers))
+    status, _, out = request("GET", "/resource", headers=[bearer(cc)])
+    check("resource 200 (client credentials)", status == 200 and json_of(out) == {
+        "user": None, "client_id": "conf-client", "scope": "read"}, (status, out))
+    status, headers, _ = request("GET", "/write", headers=[bearer(cc)])
+    check("missing scope 403 insufficient_scope", status == 403
+          and 'error="insufficient_scope"' in headers.get("www-authenticate", ""), (status, headers))
+    status, _, out = request("GET", "/protected/hello.txt", headers=[bearer(cc)])
+    check("protected static 200", status == 200 and out == b"hello\n", (status, out))
+    status, _, _ = request("GET", "/protected/hello.txt")
+    check("protected static 401", status == 401, status)
+
+    # password token: user and both scopes
+    status, _, t = token({"grant_type": "password", "username": "bob", "password": "builder",
+                          "scope": "read write"})
+    bob = t.get("access_token", "")
+    status, _, out = request("GET", "/write", headers=[bearer(bob)])
+    check("write scope 200", status == 200 and json_of(out).get("user") == "bob", (status, out))
+
+    # introspect -> revoke -> inactive
+    status, _, out = request("POST", "/introspect", {"token": bob}, [RS])
+    info = json_of(out)
+    check("introspect active", status == 200 and info.get("active") is True
+          and info.get("username") == "bob", (status, out))
+    status, _, out = request("POST", "/introspect", {"token": bob}, [CONF])
+    check("introspect by a client not allowed", status == 400
+          and json_of(out).get("error") == "unauthorized_client", (status, out))
+    status, _, _ = request("POST", "/revoke", {"token": bob}, [CONF])
+    check("revoke 200", status == 200, status)
+    status, _, out = request("POST", "/introspect", {"token": bob}, [RS])
+    check("introspect inactive after revoke", json_of(out) == {"active": False}, out)
+    status, _, _ = request("POST", "/revoke", {"token": "unknown"}, [CONF])
+    check("revoke unknown 200", status == 200, status)
+    statuses = {request("GET", "/write", headers=[bearer(bob)])[0] for _ in range(10)}
+    check("revoked token 401", statuses == {401}, statuses)
+
+    # metadata
+    status, _, out = request("GET", "/.well-known/oauth-authorization-server")
+    meta = json_of(out)
+    check("metadata", status == 200 and meta.get("issuer") == f"http://{ADDR}"
+          and meta.get("token_endpoint") == f"http://{ADDR}/token", (status, out))
+
+    # hostile requests
+    status, headers, out = request("POST", "/token", {"grant_type": "client_credentials"},
+                                   [("Authorization", "Basic !!!not-base64")])
+    check("bad Basic 401 invalid_client", status == 401
+          and json_of(out).get("error") == "invalid_client", (status, out))
+    status, _, out = request("POST", "/token", headers=[CONF],
+                             raw_body=b"grant_type=client_credentials&scope=%zz")
+    check("bad form 400 invalid_request", status == 400
+          and json_of(out).get("error") == "invalid_request", (status, out))
+    status, _, out = request("POST", "/token", headers=[CONF],
+                             raw_body=b"grant_type=client_credentials&grant_type=password")
+    check("duplicate parameter 400 invalid_request", status == 400
+          and json_of(out).get("error") == "invalid_request", (status, out))
+    status, _, out = request("POST", "/token", headers=[CONF],
+                             raw_body=b"grant_type=client_credentials&scope=\xff")
+    check("non-UTF-8 body 400", status == 400 and json_of(out).get("error") == "invalid_request",
+          (status, out))
+    status, _, out = request("POST", "/token", headers=[CONF, ("Content-Type", "text/plain")],
+                             raw_body=b"grant_type=client_credentials")
+    check("wrong content type 400", status == 400, (status, out))
+    status, _, out = request("POST", "/token", {"grant_type": "client_credentials"},
+                             [CONF, basic("rs-client", "rs-secret")])
+    check("two Authorization headers refused", status in (400, 401), (status, out))
+    status, _, _ = request("GET", "/token")
+    check("GET /token 405", status == 405, status)
+    status, _, _ = request("POST", "/token", headers=[CONF],
+                           raw_body=b"grant_type=client_credentials&x=" + b"a" * 70000)
+    check("oversized body 413", status == 413, status)
+    status, _, _ = request("GET", "/resource", headers=[("Authorization", "Bearer a b c")])
+    check("malformed bearer 400/401", status in (400, 401), status)
+    status, _, _ = request("GET", "/nothing")
+    check("unknown path 404", status == 404, status)
+    return cc
+
+
+def chunked_oversize():
+    conn = http.client.HTTPConnection(HOST, int(PORT), timeout=TIMEOUT)
+    chunks = (b"grant_type=client_credentials&x=", b"a" * 40000, b"a" * 40000)
+    conn.request("POST", "/token", body=iter(chunks),
+                 headers={"Content-Type": FORM, "Transfer-Encoding": "chunked",
+                          CONF[0]: CONF[1]}, encode_chunked=True)
+    status = conn.getresponse().status
+    conn.close()
+    check("oversized chunked body 413", status == 413, status)
+
+
+def pids_serving(path, token, want):
+    """The worker pids (from the access log) that answered `want` to `path`."""
+    log = os.path.join(PREFIX, "access.log")
+    pids = set()
+    for _ in range(40):
+        mark = os.path.getsize(log)
+        status, _, _ = request("GET", path, headers=[bearer(token)])
+        check(f"{path} {want} on every connection", status == want, status)
+        time.sleep(0.02)
+        with open(log, "rb") as f:
+            f.seek(mark)
+            for line in f.read().decode().splitlines():
+                pids.add(line.split(" ", 1)[0])
+        if len(pids) >= 2:
+            break
+    return pids
+
+
+def workers(cc):
+    # a token issued by one worker works in both; once revoked, in neither
+    status, _, t = token({"grant_type": "password", "username": "alice",
+                          "password": "wonderland"})
+    at = t.get("access_token", "")
+    pids = pids_serving("/resource", at, 200)
+    check("two workers served the token", len(pids) >= 2, pids)
+    request("POST", "/revoke", {"token": at}, [CONF])
+    pids = pids_serving("/resource", at, 401)
+    check("two workers refused the revoked token", len(pids) >= 2, pids)
+
+
+def reload(cc):
+    conf = os.path.join(PREFIX, "nginx.conf")
+    before = open(os.path.join(PREFIX, "error.log")).read().count("start worker process")
+    subprocess.run(["nginx", "-p", PREFIX, "-c", conf, "-s", "reload"], check=True)
+    for _ in range(100):
+        now = open(os.path.join(PREFIX, "error.log")).read().count("start worker process")
+        if now >= before + 2:
+            break
+        time.sleep(0.1)
+    check("reload started new workers", now >= before + 2, (before, now))
+    time.sleep(0.5)
+    status, _, out = request("GET", "/resource", headers=[bearer(cc)])
+    check("token issued before the reload still works", status == 200, (status, out))
+
+
+def full_zone():
+    first = None
+    for i in range(5000):
+        status, _, t = token({"grant_type": "password", "username": "alice",
+                              "password": "wonderland"})
+        if status != 200:
+            break
+        first = first or t.get("access_token")
+    check("a full zone answers 500 server_error",
+          status == 500 and t.get("error") == "server_error", (i, status, t))
+    check("the zone held some tokens", first is not None and i > 10, i)
+    status, _, out = request("GET", "/resource", headers=[bearer(first)])
+    check("a token stored before the zone filled still works", status == 200, (status, out))
+    status, _, out = request("POST", "/introspect", {"token": first}, [RS])
+    check("and introspects active", json_of(out).get("active") is True, out)
+    request("POST", "/revoke", {"token": first}, [CONF])
+    status, _, _ = request("GET", "/resource", headers=[bearer(first)])
+    check("and can be revoked", status == 401, status)
+
+
+if "--full-zone" in sys.argv[3:]:
+    full_zone()
+    print(f"{len(failures)} failure(s)" if failures else "all passed")
+    sys.exit(1 if failures else 0)
+
+cc = flows()
+if not QUICK:
+    chunked_oversize()
+    workers(cc)
+    reload(cc)
+print(f"{len(failures)} failure(s)" if failures else "all passed")
+sys.exit(1 if failures else 0)
