@@ -46,7 +46,7 @@
 //! Every connection runs in WAL mode with `synchronous=NORMAL`: a commit
 //! appends to the write-ahead log without waiting for the disk, which
 //! SQLite syncs at each checkpoint (every 4,000 pages of log here: about
-//! 4,000 client-credentials token saves, or 450 authorization-code flows,
+//! 4,000 client-credentials token saves, or 800 authorization-code flows,
 //! a code saved then exchanged). A process
 //! crash loses nothing that was committed (the log is in the operating
 //! system's hands). A power loss or an operating system crash may lose
