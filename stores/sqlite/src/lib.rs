@@ -46,7 +46,7 @@
 //! Every connection runs in WAL mode with `synchronous=NORMAL`: a commit
 //! appends to the write-ahead log without waiting for the disk, which
 //! SQLite syncs at each checkpoint (every 4,000 pages of log here: about
-//! 4,000 client-credentials token saves, or 450 authorization-code flows,
+//! 4,000 client-credentials token saves, or 800 authorization-code flows,
 //! a code saved then exchanged). A process
 //! crash loses nothing that was committed (the log is in the operating
 //! system's hands). A power loss or an operating system crash may lose
@@ -524,15 +524,16 @@ impl SqliteStore {
     /// Deletes what can no longer matter at `now` (seconds since the Unix
     /// epoch), and returns how many rows went: expired codes (a used code
     /// stays until it expires, so that its replay is recognised and
-    /// revokes its grant), expired access tokens, expired or revoked
-    /// refresh tokens (a rotated one stays until it expires, for reuse
-    /// detection), and grants whose last code and refresh token have
-    /// expired (a request presenting one earlier and saving late is then
+    /// revokes its grant), expired access tokens and those of revoked
+    /// grants, expired or revoked refresh tokens and those of revoked
+    /// grants (a rotated one stays until it expires, for reuse
+    /// detection), and grants that no code or refresh token names any
+    /// longer (a request presenting one earlier and saving late is then
     /// refused, the grant being unknown).
     ///
-    /// No index on expiry times (each would cost every request a b-tree
-    /// page written): this reads the four tables through, holding the
-    /// write lock meanwhile; run it periodically, not per request.
+    /// No index on expiry times or grants (each would cost every request
+    /// a b-tree page written): this reads the four tables through, holding
+    /// the write lock meanwhile; run it periodically, not per request.
     ///
     /// # Errors
     /// [`StoreError::Sqlite`] if the write fails.
@@ -542,13 +543,21 @@ impl SqliteStore {
             let mut removed = 0;
             for sql in [
                 "DELETE FROM codes WHERE expires_at <= ?1",
-                "DELETE FROM access_tokens WHERE expires_at <= ?1",
-                "DELETE FROM refresh_tokens
-                 WHERE expires_at <= ?1 OR state = 'revoked'",
-                "DELETE FROM grants WHERE ends_at <= ?1",
+                "DELETE FROM access_tokens WHERE expires_at <= ?1
+                 OR grant_id IN (SELECT grant_id FROM grants WHERE revoked = 1)",
+                "DELETE FROM refresh_tokens WHERE expires_at <= ?1 OR state = 'revoked'
+                 OR grant_id IN (SELECT grant_id FROM grants WHERE revoked = 1)",
             ] {
                 removed += tx.prepare_cached(sql).db()?.execute([now]).db()?;
             }
+            removed += tx
+                .prepare_cached(
+                    "DELETE FROM grants WHERE grant_id NOT IN
+                     (SELECT grant_id FROM codes UNION SELECT grant_id FROM refresh_tokens)",
+                )
+                .db()?
+                .execute([])
+                .db()?;
             Ok(removed)
         })
     }

@@ -119,6 +119,29 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE refresh_tokens_2 RENAME TO refresh_tokens;
     CREATE INDEX refresh_grant ON refresh_tokens (grant_id);
     ",
+    // 3: a code exchange or a refresh writes 3 b-tree pages instead of 6:
+    // the code or refresh token spent, the new refresh token, the new
+    // access token. Gone: the indexes on grant_id, whose one user was
+    // revoking a grant (its tokens are now refused at lookup while their
+    // grant is revoked, then deleted by `purge_expired`), and `ends_at`,
+    // which every save updated (a grant now lasts while a code or refresh
+    // token names it; `purge_expired` deletes it after). Grants become
+    // one b-tree keyed by grant_id (WITHOUT ROWID) instead of a table and
+    // its primary key's index. Revoked grants keep their `revoked = 1`,
+    // and their tokens stay refused.
+    "
+    CREATE TABLE grants_3 (
+        grant_id  TEXT PRIMARY KEY NOT NULL,
+        client_id TEXT NOT NULL,
+        user      TEXT,
+        revoked   INTEGER NOT NULL CHECK (revoked = 0 OR revoked = 1)
+    ) STRICT, WITHOUT ROWID;
+    INSERT INTO grants_3 SELECT grant_id, client_id, user, revoked FROM grants;
+    DROP TABLE grants;
+    ALTER TABLE grants_3 RENAME TO grants;
+    DROP INDEX access_grant;
+    DROP INDEX refresh_grant;
+    ",
 ];
 
 /// The schema version this code writes and understands.

@@ -48,17 +48,34 @@ fn spend(conn: &Connection, consumed: Consumed<'_>) -> Result<bool, StoreError> 
     Ok(changed == 1)
 }
 
-/// Revokes a grant: marks it (a late save is refused), deletes its access
-/// tokens, revokes its refresh tokens.
+/// Revokes a grant: marks it, which refuses a late save and, at lookup,
+/// its access and refresh tokens (deleted by `purge_expired`). A grant no
+/// longer recorded (purged once nothing named it) cannot be marked: its
+/// remaining access tokens are deleted and refresh tokens revoked instead,
+/// through a scan of both tables (no index on grant_id; this is rare).
 fn revoke_grant_in(conn: &Connection, grant_id: &str) -> Result<(), StoreError> {
-    for sql in [
-        "UPDATE grants SET revoked = 1 WHERE grant_id = ?1",
-        "DELETE FROM access_tokens WHERE grant_id = ?1",
-        "UPDATE refresh_tokens SET state = 'revoked' WHERE grant_id = ?1",
-    ] {
-        conn.prepare_cached(sql).db()?.execute([grant_id]).db()?;
+    let marked = conn
+        .prepare_cached("UPDATE grants SET revoked = 1 WHERE grant_id = ?1")
+        .db()?
+        .execute([grant_id])
+        .db()?;
+    if marked == 0 {
+        for sql in [
+            "DELETE FROM access_tokens WHERE grant_id = ?1",
+            "UPDATE refresh_tokens SET state = 'revoked' WHERE grant_id = ?1",
+        ] {
+            conn.prepare_cached(sql).db()?.execute([grant_id]).db()?;
+        }
     }
     Ok(())
+}
+
+/// The condition, in a statement over a token table aliased `t`, that the
+/// token's grant is not revoked.
+macro_rules! grant_live {
+    () => {
+        "NOT EXISTS (SELECT 1 FROM grants g WHERE g.grant_id = t.grant_id AND g.revoked = 1)"
+    };
 }
 
 /// Saves `token` as `save_bearer_token` does, inside the caller's
@@ -66,7 +83,6 @@ fn revoke_grant_in(conn: &Connection, grant_id: &str) -> Result<(), StoreError> 
 /// [`grant_ended`], and a value already stored with [`token_collision`].
 fn save_in(conn: &Connection, token: &IssuedToken) -> Result<(), Fail> {
     if let Some(grant_id) = &token.grant_id {
-        let ends_at = time(token.refresh_expires_at.unwrap_or(token.issued_at));
         let revoked: Option<bool> = conn
             .prepare_cached("SELECT revoked FROM grants WHERE grant_id = ?1")
             .db()?
@@ -75,25 +91,19 @@ fn save_in(conn: &Connection, token: &IssuedToken) -> Result<(), Fail> {
             .db()?;
         match revoked {
             Some(true) => return Err(grant_ended().into()),
-            Some(false) => {
-                conn.prepare_cached(
-                    "UPDATE grants SET ends_at = max(ends_at, ?2) WHERE grant_id = ?1",
-                )
-                .db()?
-                .execute(params![&**grant_id, ends_at])
-                .db()?;
-            }
+            // Nothing to write: the grant lasts while a code or refresh
+            // token names it.
+            Some(false) => {}
             None if token.new_grant => {
                 conn.prepare_cached(
-                    "INSERT INTO grants (grant_id, client_id, user, revoked, ends_at)
-                     VALUES (?1, ?2, ?3, 0, ?4)",
+                    "INSERT INTO grants (grant_id, client_id, user, revoked)
+                     VALUES (?1, ?2, ?3, 0)",
                 )
                 .db()?
                 .execute(params![
                     &**grant_id,
                     &*token.client_id,
-                    token.user.as_deref(),
-                    ends_at
+                    token.user.as_deref()
                 ])
                 .db()?;
             }
@@ -147,16 +157,17 @@ fn save_in(conn: &Connection, token: &IssuedToken) -> Result<(), Fail> {
     Ok(())
 }
 
-/// An unexpired access token's record.
+/// An unexpired access token's record, unless its grant is revoked.
 fn access_token(
     conn: &Connection,
     digest: &[u8; 32],
     now: u64,
 ) -> Result<Option<TokenInfo>, StoreError> {
-    conn.prepare_cached(
+    conn.prepare_cached(concat!(
         "SELECT client_id, user, scopes, grant_id, issued_at, expires_at
-         FROM access_tokens WHERE digest = ?1 AND expires_at > ?2",
-    )
+         FROM access_tokens t WHERE digest = ?1 AND expires_at > ?2 AND ",
+        grant_live!()
+    ))
     .db()?
     .query_row(params![digest, time(now)], |row| {
         let user: Option<String> = row.get(1)?;
@@ -188,7 +199,8 @@ fn access_token(
     .transpose()
 }
 
-/// A stored refresh token: its record and state.
+/// A stored refresh token: its record and state (`revoked` while its
+/// grant is).
 struct RefreshRow {
     client_id: String,
     user: Option<String>,
@@ -200,10 +212,13 @@ struct RefreshRow {
 }
 
 fn refresh_token(conn: &Connection, digest: &[u8; 32]) -> Result<Option<RefreshRow>, StoreError> {
-    conn.prepare_cached(
-        "SELECT client_id, user, scopes, grant_id, issued_at, expires_at, state
-         FROM refresh_tokens WHERE digest = ?1",
-    )
+    conn.prepare_cached(concat!(
+        "SELECT client_id, user, scopes, grant_id, issued_at, expires_at,
+             CASE WHEN ",
+        grant_live!(),
+        " THEN state ELSE 'revoked' END
+         FROM refresh_tokens t WHERE digest = ?1"
+    ))
     .db()?
     .query_row([digest], |row| {
         Ok(RefreshRow {
@@ -445,20 +460,16 @@ impl RequestValidator for SqliteStore {
         _: &OAuthRequest<'_>,
     ) -> Result<(), OAuthError> {
         self.apply(|tx| -> Result<(), Fail> {
-            // A code starts its grant, which lasts at least as long as the
-            // code. A grant id already known keeps its revocation.
+            // A code starts its grant, which lasts while the code or a
+            // refresh token names it. A grant id already known keeps its
+            // revocation.
             tx.prepare_cached(
-                "INSERT INTO grants (grant_id, client_id, user, revoked, ends_at)
-                 VALUES (?1, ?2, ?3, 0, ?4)
-                 ON CONFLICT (grant_id) DO UPDATE SET ends_at = max(ends_at, excluded.ends_at)",
+                "INSERT INTO grants (grant_id, client_id, user, revoked)
+                 VALUES (?1, ?2, ?3, 0)
+                 ON CONFLICT (grant_id) DO NOTHING",
             )
             .db()?
-            .execute(params![
-                &*code.grant_id,
-                &*code.client_id,
-                &*code.user,
-                time(code.expires_at)
-            ])
+            .execute(params![&*code.grant_id, &*code.client_id, &*code.user])
             .db()?;
             let (challenge, method) = match &code.code_challenge {
                 Some((challenge, method)) => (Some(challenge.as_str()), Some(method.as_str())),

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::TempDb;
+use common::{add_clients, code, exchange, opens, post, server, token, tokens, TempDb, WEB};
 use oauth2_provider_sqlite::{ClientRecord, SqliteStore, StoreError, SCHEMA_VERSION};
 use rusqlite::Connection;
 
@@ -15,12 +15,12 @@ fn user_version(db: &TempDb) -> i64 {
 }
 
 #[test]
-fn a_new_file_gets_version_2_in_wal_mode() {
+fn a_new_file_gets_version_3_in_wal_mode() {
     let db = TempDb::new("migrate-new");
     drop(SqliteStore::open(db.path()).expect("open"));
-    assert_eq!(SCHEMA_VERSION, 2);
-    assert_eq!(user_version(&db), 2);
-    assert_eq!(indexes(&db), VERSION_2_INDEXES);
+    assert_eq!(SCHEMA_VERSION, 3);
+    assert_eq!(user_version(&db), 3);
+    assert_eq!(indexes(&db), VERSION_3_INDEXES);
     let mode: String = Connection::open(db.path())
         .unwrap()
         .query_row("PRAGMA journal_mode", [], |row| row.get(0))
@@ -52,7 +52,8 @@ fn indexes(db: &TempDb) -> Vec<String> {
     names.map(Result::unwrap).collect()
 }
 
-const VERSION_2_INDEXES: [&str; 2] = ["access_grant", "refresh_grant"];
+/// None: every table is one b-tree keyed by what requests look up.
+const VERSION_3_INDEXES: [&str; 0] = [];
 
 #[test]
 fn a_version_1_file_keeps_its_data_and_loses_write_only_indexes() {
@@ -63,6 +64,7 @@ fn a_version_1_file_keeps_its_data_and_loses_write_only_indexes() {
     // Back to version 1's indexes and refresh token table, as a file
     // written by the first version of the store has them.
     let conn = Connection::open(db.path()).unwrap();
+    back_to_version_2(&conn);
     conn.execute_batch(
         "DROP TABLE refresh_tokens;
          CREATE TABLE refresh_tokens (
@@ -93,8 +95,8 @@ fn a_version_1_file_keeps_its_data_and_loses_write_only_indexes() {
     .unwrap();
     drop(conn);
     let store = SqliteStore::open(db.path()).expect("migrate");
-    assert_eq!(user_version(&db), 2);
-    assert_eq!(indexes(&db), VERSION_2_INDEXES);
+    assert_eq!(user_version(&db), SCHEMA_VERSION);
+    assert_eq!(indexes(&db), VERSION_3_INDEXES);
     assert_eq!(store.list_clients().unwrap().len(), 1);
     let conn = Connection::open(db.path()).unwrap();
     let kept: (String, String) = conn
@@ -106,16 +108,105 @@ fn a_version_1_file_keeps_its_data_and_loses_write_only_indexes() {
     assert!(conn
         .execute("UPDATE refresh_tokens SET state = 'spent'", [])
         .is_err());
-    // The partial index on access tokens' grant is the one revoking a
-    // grant uses.
-    let plan: String = conn
-        .query_row(
-            "EXPLAIN QUERY PLAN DELETE FROM access_tokens WHERE grant_id = 'g'",
-            [],
-            |row| row.get(3),
-        )
+}
+
+/// Puts back version 2's grants table (with `ends_at`, keeping every
+/// grant) and its indexes on grant_id, as a file written by that version
+/// has them.
+fn back_to_version_2(conn: &Connection) {
+    conn.execute_batch(
+        "CREATE TABLE grants_2 (
+             grant_id  TEXT PRIMARY KEY NOT NULL,
+             client_id TEXT NOT NULL,
+             user      TEXT,
+             revoked   INTEGER NOT NULL CHECK (revoked IN (0, 1)),
+             ends_at   INTEGER NOT NULL
+         ) STRICT;
+         INSERT INTO grants_2 SELECT grant_id, client_id, user, revoked, 4000000000
+             FROM grants;
+         DROP TABLE grants;
+         ALTER TABLE grants_2 RENAME TO grants;
+         CREATE INDEX access_grant ON access_tokens (grant_id) WHERE grant_id IS NOT NULL;
+         CREATE INDEX refresh_grant ON refresh_tokens (grant_id);
+         PRAGMA user_version = 2;",
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_version_2_file_keeps_its_tokens_and_revocations() {
+    let db = TempDb::new("migrate-2-to-3");
+    let store = SqliteStore::open(db.path()).expect("open");
+    add_clients(&store);
+    let web = (WEB.0, Some(WEB.1));
+    let old = server(store);
+    let live = tokens(&exchange(&old, web, &code(&old, WEB.0)));
+    let revoked = tokens(&exchange(&old, web, &code(&old, WEB.0)));
+    // Revoked as version 2 did: the grant marked, its access tokens
+    // deleted, its refresh tokens revoked.
+    let revoked_grant: String = {
+        let conn = Connection::open(db.path()).unwrap();
+        let grant: String = conn
+            .query_row(
+                "SELECT grant_id FROM refresh_tokens WHERE state = 'active' LIMIT 1 OFFSET 1",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        grant
+    };
+    drop(old);
+    let conn = Connection::open(db.path()).unwrap();
+    back_to_version_2(&conn);
+    conn.execute_batch(&format!(
+        "UPDATE grants SET revoked = 1 WHERE grant_id = '{revoked_grant}';
+         DELETE FROM access_tokens WHERE grant_id = '{revoked_grant}';
+         UPDATE refresh_tokens SET state = 'revoked' WHERE grant_id = '{revoked_grant}';"
+    ))
+    .unwrap();
+    let grants_before: i64 = conn
+        .query_row("SELECT count(*) FROM grants", [], |row| row.get(0))
         .unwrap();
-    assert!(plan.contains("access_grant"), "{plan}");
+    drop(conn);
+
+    let new = server(SqliteStore::open(db.path()).expect("migrate"));
+    assert_eq!(user_version(&db), SCHEMA_VERSION);
+    assert_eq!(indexes(&db), VERSION_3_INDEXES);
+    let conn = Connection::open(db.path()).unwrap();
+    let (grants_after, revoked_after): (i64, i64) = conn
+        .query_row("SELECT count(*), sum(revoked) FROM grants", [], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((grants_after, revoked_after), (grants_before, 1));
+    // Which of the two exchanges was revoked depends on the digests'
+    // order: find the live one by its access token.
+    let (live, revoked) = if opens(&new, &live.0) {
+        (live, revoked)
+    } else {
+        (revoked, live)
+    };
+    assert!(opens(&new, &live.0));
+    assert!(!opens(&new, &revoked.0));
+    let refresh = |r: &str| {
+        token(
+            &new,
+            web,
+            &[("grant_type", "refresh_token"), ("refresh_token", r)],
+        )
+    };
+    assert_eq!(refresh(revoked.1.as_deref().unwrap()).status, 400);
+    let rotated = tokens(&refresh(live.1.as_deref().unwrap()));
+    assert!(opens(&new, &rotated.0));
+    // Revoking the live grant after the upgrade refuses its tokens.
+    let gone = post(
+        &new,
+        "/revoke",
+        web,
+        &[("token", rotated.1.as_deref().unwrap())],
+    );
+    assert_eq!(gone.status, 200, "{}", gone.body_str());
+    assert!(!opens(&new, &rotated.0));
 }
 
 #[test]
@@ -159,5 +250,5 @@ fn two_stores_opening_a_new_file_at_once_migrate_it_once() {
         h.join().unwrap().expect("open");
     }
     assert_eq!(user_version(&db), SCHEMA_VERSION);
-    assert_eq!(indexes(&db), VERSION_2_INDEXES);
+    assert_eq!(indexes(&db), VERSION_3_INDEXES);
 }
