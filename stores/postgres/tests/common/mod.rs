@@ -117,13 +117,13 @@ impl TestDb {
         postgres::Client::connect(&self.conninfo, postgres::NoTls).expect("connect")
     }
 
-    /// Ends every connection to this database but the caller's, as a
-    /// database restart would.
+    /// Ends every store connection to this database (those whose
+    /// application is `oauth2-provider`), as a database restart would.
     pub fn terminate_connections(&self) -> u64 {
         admin()
             .query_one(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-                 WHERE datname = $1 AND pid <> pg_backend_pid()",
+                 WHERE datname = $1 AND application_name = 'oauth2-provider'",
                 &[&self.name],
             )
             .expect("terminate")
@@ -213,4 +213,94 @@ pub fn request(now: u64) -> OAuthRequest<'static> {
         Default::default(),
         now,
     )
+}
+
+use oauth2_provider::form::{encode_pairs, pairs};
+use oauth2_provider::header::basic_header_value;
+use oauth2_provider::pkce::s256_challenge;
+use oauth2_provider::Response;
+
+/// The PKCE verifier every test's code uses.
+pub const VERIFIER: &str = "test-verifier-test-verifier-test-verifier-0123";
+
+/// A POST of `form` to `path` (`/token`, `/revoke`) as `client`: Basic
+/// for a client with a secret, `client_id` in the body for one without.
+pub fn post(
+    server: &Server<PostgresStore>,
+    path: &str,
+    client: (&str, Option<&str>),
+    form: &[(&str, &str)],
+) -> Response {
+    let mut form = form.to_vec();
+    let auth = client.1.map(|s| basic_header_value(client.0, s));
+    let mut headers = vec![("Content-Type", "application/x-www-form-urlencoded")];
+    match &auth {
+        Some(value) => headers.push(("Authorization", value.as_str())),
+        None => form.push(("client_id", client.0)),
+    }
+    let body = encode_pairs(form.iter().copied());
+    let request = Request::new("POST", path, &headers, body.as_bytes());
+    match path {
+        "/revoke" => server.revocation_response(&request),
+        _ => server.token_response(&request),
+    }
+}
+
+/// A JSON response's top-level string member `name`.
+pub fn json(response: &Response, name: &str) -> Option<String> {
+    let needle = format!("\"{name}\":\"");
+    let body = response.body_str();
+    let start = body.find(&needle)? + needle.len();
+    let end = body[start..].find('"')?;
+    Some(body[start..start + end].to_owned())
+}
+
+/// A code for [`APP`], approved by alice, with PKCE over [`VERIFIER`].
+pub fn code(server: &Server<PostgresStore>) -> String {
+    let challenge = s256_challenge(VERIFIER);
+    let query = encode_pairs([
+        ("response_type", "code"),
+        ("client_id", APP.0),
+        ("scope", "read"),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ]);
+    let uri = format!("/authorize?{query}");
+    let request = Request::new("GET", &uri, &[], b"");
+    let pending = server
+        .validate_authorization_request(&request)
+        .expect("a valid authorization request");
+    let response = server.authorize(&request, &pending, "alice", None);
+    let location = response.header("location").expect("a redirect");
+    let query = location.split_once('?').map_or("", |(_, q)| q);
+    pairs(query.as_bytes())
+        .filter_map(Result::ok)
+        .find(|(name, _)| name == "code")
+        .map(|(_, value)| value.into_owned())
+        .expect("a code")
+}
+
+/// Exchanges `code` as [`APP`], with [`VERIFIER`].
+pub fn exchange(server: &Server<PostgresStore>, code: &str) -> Response {
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("code_verifier", VERIFIER),
+    ];
+    post(server, "/token", (APP.0, None), &form)
+}
+
+/// Rotates `refresh` as [`APP`].
+pub fn refresh(server: &Server<PostgresStore>, refresh: &str) -> Response {
+    let form = [("grant_type", "refresh_token"), ("refresh_token", refresh)];
+    post(server, "/token", (APP.0, None), &form)
+}
+
+/// Whether the resource server accepts `access`.
+pub fn opens(server: &Server<PostgresStore>, access: &str) -> bool {
+    let bearer = format!("Bearer {access}");
+    let headers = [("Authorization", bearer.as_str())];
+    server
+        .verify_bearer(&Request::new("GET", "/api", &headers, b""), &[])
+        .is_ok()
 }
