@@ -48,6 +48,8 @@ fn start_cluster() -> String {
         pid = std::process::id(),
         dir = dir.display()
     );
+    // Not waited for: the watchdog's work starts when this process ends.
+    #[allow(clippy::zombie_processes)]
     Command::new("sh")
         .args(["-c", &watchdog])
         .stdin(Stdio::null())
