@@ -37,6 +37,10 @@ case "$action" in
     if [ "$(id -u)" -eq 0 ]; then
       id -u postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
       chown postgres "$dir"
+      runuser -u postgres -- test -w "$dir" || {
+        echo "FATAL: user postgres cannot write to $dir (is a parent directory private?)" >&2
+        exit 1
+      }
     fi
     if [ ! -f "$dir/data/PG_VERSION" ]; then
       as_owner "$bin/initdb" -D "$dir/data" -U postgres -A trust --no-sync \
