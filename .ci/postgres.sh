@@ -49,9 +49,10 @@ case "$action" in
         exit 1
       }
     fi
-    # fsync off: a test cluster needs no durability, and runs faster.
+    # fsync off unless PG_OPTIONS says otherwise: a test cluster needs no
+    # durability, and runs faster.
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-k $dir -c listen_addresses= -p $port -c fsync=off -c max_connections=300" \
+      -o "-k $dir -c listen_addresses= -p $port -c max_connections=300 ${PG_OPTIONS:--c fsync=off}" \
       start >/dev/null || {
       cat "$dir/server.log" >&2
       exit 1
