@@ -52,10 +52,11 @@
 //! | reads (`validate_*`, `introspect_token`, `find_client`) | one `SELECT` | sees what was committed when it ran: a revocation committed before a request's read fails that request's token. |
 //!
 //! Every transaction locks its grant row before the code or token rows,
-//! as a revocation does, so the two cannot deadlock; should PostgreSQL
-//! still report a deadlock or a serialization failure (for instance with
-//! `default_transaction_isolation` set otherwise), the transaction,
-//! rolled back, runs again (up to [`CONFLICT_RETRIES`] times).
+//! as a revocation does, so the two cannot deadlock. Should PostgreSQL
+//! still report a deadlock (the purge deletes tokens before grants) or a
+//! serialization failure (with `default_transaction_isolation` set
+//! otherwise), the transaction, rolled back, runs again (up to
+//! [`CONFLICT_RETRIES`] times).
 //!
 //! ## A lost connection, a restarted database
 //! A request whose connection is lost gets `server_error` (its
