@@ -94,10 +94,17 @@ impl r2d2::ManageConnection for Manager {
     }
 }
 
-/// Whether `e` says the connection was lost (the server restarted or
-/// terminated it, the network failed) before the statement ran.
+/// Whether `e` says the connection was lost: the server shut down,
+/// restarted or terminated it (then the client sees its `FATAL` message,
+/// a closed connection, or a connection reset when writing to it), or
+/// the network failed. Whatever the statement was, it did not commit.
 pub(crate) fn is_closed(e: &postgres::Error) -> bool {
-    e.is_closed() || e.code() == Some(&SqlState::ADMIN_SHUTDOWN)
+    e.is_closed()
+        || matches!(
+            e.code(),
+            Some(&SqlState::ADMIN_SHUTDOWN) | Some(&SqlState::CRASH_SHUTDOWN)
+        )
+        || std::error::Error::source(e).is_some_and(|cause| cause.is::<std::io::Error>())
 }
 
 /// Whether `e` is a serialization failure or a deadlock: PostgreSQL
