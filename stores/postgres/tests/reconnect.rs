@@ -28,7 +28,7 @@ fn connections_killed_between_requests_are_replaced_unseen() {
     let db = TestDb::new("killidle");
     let errors = Arc::new(AtomicUsize::new(0));
     let seen = Arc::clone(&errors);
-    let store = db.store().on_error(move |e| {
+    let store = db.store().on_error(move |_| {
         seen.fetch_add(1, Ordering::SeqCst);
     });
     add_clients(&store);
