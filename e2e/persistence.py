@@ -68,11 +68,12 @@ def check(condition, what):
 
 
 class Server:
-    """A demo server on an ephemeral port over `db`."""
+    """A demo server on an ephemeral port over the SQLite file `db`, or
+    over the store `storage` names (e.g. ["--postgres", CONNINFO])."""
 
-    def __init__(self, binary, db, log):
+    def __init__(self, binary, db, log, storage=None):
         self.proc = subprocess.Popen(
-            [binary, "--addr", "127.0.0.1:0", "--db", db],
+            [binary, "--addr", "127.0.0.1:0"] + (storage or ["--db", db]),
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,

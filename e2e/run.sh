@@ -12,6 +12,10 @@
 #   4. e2e/persistence.py — the SQLite store: a restart (kill -9) loses no
 #      token; two servers on one file race a code and see each other's
 #      revocations
+#   5. e2e/postgres.py — three servers over one PostgreSQL 15 database (a
+#      throwaway cluster of its own, .ci/postgres.sh) with racing clients:
+#      single use, reuse and revocation across servers, a server killed
+#      under load, a database stopped and started under the servers
 #
 # The server runs as users run it: on its default store, an SQLite file
 # (here a fresh one in target/e2e).
@@ -105,6 +109,7 @@ run "oauthlib client" env OAUTHLIB_INSECURE_TRANSPORT=1 e2e/.venv/bin/python e2e
 run "browser" node e2e/browser/consent.mjs "$BASE" "$ROOT/target/consent.png"
 run "load and hostile clients" target/release/examples/demo_load --base "$BASE" --threads 8 --requests 1500
 run "persistence (SQLite)" python3 e2e/persistence.py target/release/examples/demo_server
+run "several servers over one PostgreSQL" python3 e2e/postgres.py target/release/examples/demo_server
 
 step "the server is still up and serving"
 if kill -0 "$SERVER_PID" 2>/dev/null &&

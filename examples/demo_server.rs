@@ -9,7 +9,7 @@
 //!
 //! ```text
 //! cargo run --release --example demo_server [-- --addr HOST:PORT] [--realm FILE]
-//!                                             [--db FILE | --memory]
+//!                                             [--db FILE | --postgres CONNINFO | --memory]
 //! ```
 //!
 //! - `--addr HOST:PORT` — where to listen (default `127.0.0.1:8080`; port
@@ -22,6 +22,13 @@
 //!   A restart loses nothing, and several servers may share one file. The
 //!   realm is loaded into it at every start (clients registered afresh,
 //!   passwords set); what was issued stays.
+//! - `--postgres CONNINFO` — keep them in the PostgreSQL database
+//!   `CONNINFO` names (`"host=… dbname=… user=…"` or a `postgresql://`
+//!   URL) instead. Several servers on several ports or machines over one
+//!   database act as one: a code redeemed on one is used on all, a
+//!   revocation on one is seen by the next request on any other. While the
+//!   database is unreachable requests get 500; service resumes by itself
+//!   when it is back.
 //! - `--memory` — keep everything in the library's `MemoryValidator`
 //!   instead: gone when the server stops.
 //!
@@ -136,7 +143,8 @@ use std::sync::Arc;
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
-const USAGE: &str = "usage: demo_server [--addr HOST:PORT] [--realm FILE] [--db FILE | --memory]";
+const USAGE: &str =
+    "usage: demo_server [--addr HOST:PORT] [--realm FILE] [--db FILE | --postgres CONNINFO | --memory]";
 
 /// The SQLite file used unless `--db` or `--memory` says otherwise.
 const DEFAULT_DB: &str = "oauth2-demo.sqlite3";
@@ -144,17 +152,26 @@ const DEFAULT_DB: &str = "oauth2-demo.sqlite3";
 struct Args {
     addr: String,
     realm: Option<String>,
-    /// The SQLite file, or `None` for `--memory`.
-    db: Option<String>,
+    storage: Storage,
+}
+
+/// Where the state is kept.
+enum Storage {
+    /// An SQLite file.
+    Sqlite(String),
+    /// A PostgreSQL database (its connection string).
+    Postgres(String),
+    /// In memory.
+    Memory,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut parsed = Args {
         addr: "127.0.0.1:8080".into(),
         realm: None,
-        db: Some(DEFAULT_DB.into()),
+        storage: Storage::Sqlite(DEFAULT_DB.into()),
     };
-    let (mut db_given, mut memory) = (false, false);
+    let mut given = 0;
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
             Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
@@ -170,19 +187,23 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             "--addr" => parsed.addr = value()?,
             "--realm" => parsed.realm = Some(value()?),
             "--db" => {
-                parsed.db = Some(value()?);
-                db_given = true;
+                parsed.storage = Storage::Sqlite(value()?);
+                given += 1;
+            }
+            "--postgres" => {
+                parsed.storage = Storage::Postgres(value()?);
+                given += 1;
             }
             "--memory" if inline.is_none() => {
-                parsed.db = None;
-                memory = true;
+                parsed.storage = Storage::Memory;
+                given += 1;
             }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    if db_given && memory {
-        return Err("give --db FILE or --memory, not both".into());
+    if given > 1 {
+        return Err("give one of --db FILE, --postgres CONNINFO, --memory".into());
     }
     Ok(parsed)
 }
@@ -219,12 +240,20 @@ fn main() -> ExitCode {
     };
     // The store first: the address is printed only once the server can
     // serve.
-    let store = match &args.db {
-        None => Opened::Memory(realm.memory()),
-        Some(path) => match storage::open_sqlite(path, &realm) {
+    let store = match &args.storage {
+        Storage::Memory => Opened::Memory(realm.memory()),
+        Storage::Sqlite(path) => match storage::open_sqlite(path, &realm) {
             Ok(store) => Opened::Sqlite(store, path),
             Err(e) => {
                 eprintln!("demo_server: {path}: {e}");
+                return ExitCode::from(1);
+            }
+        },
+        // The connection string is not printed: it may hold a password.
+        Storage::Postgres(conninfo) => match storage::open_postgres(conninfo, &realm) {
+            Ok(store) => Opened::Postgres(store),
+            Err(e) => {
+                eprintln!("demo_server: PostgreSQL: {e}");
                 return ExitCode::from(1);
             }
         },
@@ -271,6 +300,10 @@ then exchange the code shown in the address bar (http://127.0.0.1:9999/callback?
             println!("storage: SQLite file {path}");
             serve_on(listener, &realm, store, &base, default_realm)
         }
+        Opened::Postgres(store) => {
+            println!("storage: PostgreSQL");
+            serve_on(listener, &realm, store, &base, default_realm)
+        }
     }
 }
 
@@ -278,6 +311,7 @@ then exchange the code shown in the address bar (http://127.0.0.1:9999/callback?
 enum Opened<'a> {
     Memory(oauth2_provider::memory::MemoryValidator),
     Sqlite(oauth2_provider_sqlite::SqliteStore, &'a str),
+    Postgres(oauth2_provider_postgres::PostgresStore),
 }
 
 /// Serves the realm from `store` until accepting fails for good.

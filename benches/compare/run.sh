@@ -21,7 +21,9 @@
 #      introspection of an active token, bearer resource check;
 #   2. an HTTP figure: client-credentials token requests over loopback with
 #      wrk against the demo server (examples/demo_server.rs), in memory
-#      (--memory) and over the SQLite store (--db, a fresh file), and
+#      (--memory), over the SQLite store (--db, a fresh file), over the
+#      PostgreSQL store (--postgres, a fresh cluster) as one server and as
+#      three servers over one database (three wrk at once, summed), and
 #      against a small oauthlib server with the same realm
 #      (oauthlib_server.py).
 #
@@ -203,36 +205,55 @@ stop_server() {
   wait "$SERVER_PID" 2>/dev/null || true
 }
 
-# Runs wrk against URL/token; appends "name<TAB>req/s<TAB>p50 ms<TAB>p99 ms".
+# Runs wrk against URL/token for each URL given, all at once (one wrk per
+# URL, each with HTTP_CONNECTIONS connections); appends
+# "name<TAB>req/s<TAB>p50 ms<TAB>p99 ms": the requests/s summed, the
+# latencies the worst of the wrk runs'.
 load() {
-  local name=$1 url=$2 out=$OUT/wrk-$1.txt
-  # One request first: the server must answer 200.
-  local status
-  status=$(curl -s -o /dev/null -w '%{http_code}' -u conf-client:conf-secret \
-    -d grant_type=client_credentials -d scope=read "$url/token" || true)
-  if [ "$status" != 200 ]; then
-    printf '%s\tfailed: status %s\t-\t-\n' "$name" "$status" >>"$HTTP"
-    return
-  fi
-  timeout $((HTTP_SECONDS + 20)) wrk -t1 -c"$HTTP_CONNECTIONS" -d"${HTTP_SECONDS}s" --latency \
-    -s "$HERE/cc.lua" "$url/token" >"$out" 2>&1 || true
-  cat "$out" >&2
-  python3 - "$name" "$out" >>"$HTTP" <<'EOF'
+  local name=$1 url i=0 status
+  shift
+  local outs=() pids=()
+  for url in "$@"; do
+    # One request first: each server must answer 200.
+    status=$(curl -s -o /dev/null -w '%{http_code}' -u conf-client:conf-secret \
+      -d grant_type=client_credentials -d scope=read "$url/token" || true)
+    if [ "$status" != 200 ]; then
+      printf '%s\tfailed: status %s\t-\t-\n' "$name" "$status" >>"$HTTP"
+      return
+    fi
+  done
+  for url in "$@"; do
+    i=$((i + 1))
+    outs+=("$OUT/wrk-$name-$i.txt")
+    timeout $((HTTP_SECONDS + 20)) wrk -t1 -c"$HTTP_CONNECTIONS" -d"${HTTP_SECONDS}s" --latency \
+      -s "$HERE/cc.lua" "$url/token" >"$OUT/wrk-$name-$i.txt" 2>&1 &
+    pids+=($!)
+  done
+  wait "${pids[@]}" || true
+  cat "${outs[@]}" >&2
+  python3 - "$name" "${outs[@]}" >>"$HTTP" <<'EOF'
 import re, sys
-name, path = sys.argv[1], sys.argv[2]
-text = open(path).read()
-rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
+name, paths = sys.argv[1], sys.argv[2:]
 unit = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-def percentile(p):
+def percentile(text, p):
     m = re.search(r"^\s+%s%%\s+([\d.]+)(us|ms|s)\s*$" % p, text, re.M)
-    return "%.3f" % (float(m.group(1)) * unit[m.group(2)]) if m else "-"
-errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-if not rps:
-    print(f"{name}\tfailed: no wrk result\t-\t-")
-elif errors:
-    print(f"{name}\tfailed: {errors.group(1)} non-2xx responses\t-\t-")
-else:
-    print(f"{name}\t{float(rps.group(1)):.0f}\t{percentile(50)}\t{percentile(99)}")
+    return float(m.group(1)) * unit[m.group(2)] if m else None
+total, p50s, p99s = 0.0, [], []
+for path in paths:
+    text = open(path).read()
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    if not rps:
+        print(f"{name}\tfailed: no wrk result\t-\t-")
+        sys.exit()
+    if errors:
+        print(f"{name}\tfailed: {errors.group(1)} non-2xx responses\t-\t-")
+        sys.exit()
+    total += float(rps.group(1))
+    p50s.append(percentile(text, 50))
+    p99s.append(percentile(text, 99))
+fmt = lambda values: "-" if None in values else "%.3f" % max(values)
+print(f"{name}\t{total:.0f}\t{fmt(p50s)}\t{fmt(p99s)}")
 EOF
 }
 
@@ -260,6 +281,40 @@ if command -v wrk >/dev/null 2>&1; then
     stop_server
   done
   remove_db "$DEMO_DB"
+  # The PostgreSQL store: one demo server, then three over one database
+  # (each loaded by its own wrk at once), on a PostgreSQL 15 cluster of
+  # this run's own (.ci/postgres.sh, Unix socket) with fsync on and
+  # synchronous_commit=off: a commit waits for no disk, as with SQLite's
+  # synchronous=NORMAL; a crash of the machine may lose the last commits
+  # (never half of one), a crash of a server or of PostgreSQL nothing.
+  PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/oap-bench-pg.XXXXXX")
+  if PG_URL=$(PG_OPTIONS="-c synchronous_commit=off" bash "$ROOT/.ci/postgres.sh" start "$PG_DIR"); then
+    for servers in 1 3; do
+      urls=()
+      pg_pids=()
+      for n in $(seq 1 "$servers"); do
+        start_server "$OUT/demo_server-postgres-$servers-$n.log" "$DEMO" --addr 127.0.0.1:0 \
+          --postgres "$PG_URL"
+        pg_pids+=("$SERVER_PID")
+        if url=$(server_url "$OUT/demo_server-postgres-$servers-$n.log"); then
+          urls+=("$url")
+        fi
+      done
+      if [ "${#urls[@]}" = "$servers" ]; then
+        load "demo_server_postgres_$servers" "${urls[@]}"
+      else
+        printf 'demo_server_postgres_%s\tfailed: did not start\t-\t-\n' "$servers" >>"$HTTP"
+      fi
+      for pid in "${pg_pids[@]}"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+      done
+    done
+    bash "$ROOT/.ci/postgres.sh" stop "$PG_DIR" || true
+  else
+    printf 'demo_server_postgres_1\tfailed: no PostgreSQL\t-\t-\n' >>"$HTTP"
+  fi
+  rm -rf "$PG_DIR"
   start_server "$OUT/oauthlib_server.log" env PYTHONPATH="$HERE" "$PY" -u \
     "$HERE/oauthlib_server.py" --addr 127.0.0.1:0
   if url=$(server_url "$OUT/oauthlib_server.log"); then
@@ -344,10 +399,14 @@ for line in open(http):
     rows[name] = (rps, p50, p99)
     label = {"demo_server_memory": "demo server (this library, std::net, 16 threads), in memory",
              "demo_server_sqlite": "demo server, SQLite store (a file, WAL, synchronous=NORMAL)",
+             "demo_server_postgres_1": "demo server, PostgreSQL store (synchronous_commit=off)",
+             "demo_server_postgres_3": "three demo servers over one PostgreSQL (a wrk each, summed)",
              "oauthlib_server": "oauthlib + http.server (ThreadingHTTPServer)"}.get(name, name)
     print(f"| {label} | {rps} | {p50} | {p99} |")
 print()
-for name, label in [("demo_server_memory", "in memory"), ("demo_server_sqlite", "SQLite")]:
+for name, label in [("demo_server_memory", "in memory"), ("demo_server_sqlite", "SQLite"),
+                    ("demo_server_postgres_1", "PostgreSQL"),
+                    ("demo_server_postgres_3", "three over PostgreSQL")]:
     try:
         ratio = float(rows[name][0]) / float(rows["oauthlib_server"][0])
         print(f"Throughput ratio demo server ({label}) / oauthlib server: {ratio:.1f}x")

@@ -1,0 +1,132 @@
+//! The schema and its migrations, tracked in table
+//! `oauth2_schema_version`.
+//!
+//! Migration *n* brings a database from version *n − 1* to *n*. They run
+//! in one transaction holding a transaction-level advisory lock
+//! ([`MIGRATION_LOCK`]): servers starting together on a new database
+//! queue on it, the first migrates, the others find the work done. DDL is
+//! transactional in PostgreSQL, so a migration interrupted half way
+//! leaves the database as it was.
+
+use postgres::Client;
+
+use crate::StoreError;
+
+/// The key of the advisory lock held while migrating (an arbitrary
+/// constant, "oauth2pg" in ASCII).
+pub(crate) const MIGRATION_LOCK: i64 = 0x6f61_7574_6832_7067;
+
+/// The migrations, in order: `MIGRATIONS[n - 1]` makes version `n`.
+const MIGRATIONS: &[&str] = &[
+    // 1: everything. Codes and tokens are keyed by the SHA-256 digest of
+    // their value: the database holds no usable credential. Grants
+    // outlive their tokens (revoked) until `ends_at`, so a late save of a
+    // revoked grant is refused. Codes and tokens go with their client
+    // (ON DELETE CASCADE); grants stay, revoked, until purged. Tables are
+    // prefixed `oauth2_` so they can share a schema with the host's own.
+    // Indexes: the primary keys (every request's lookups) and grant_id on
+    // tokens (revoking a grant's tokens); removing a client or a user and
+    // the purge scan (rare, administrative).
+    "
+    CREATE TABLE oauth2_clients (
+        client_id      TEXT PRIMARY KEY,
+        secret_sha256  BYTEA CHECK (octet_length(secret_sha256) = 32),
+        redirect_uris  TEXT[] NOT NULL,
+        grants         TEXT[] NOT NULL,
+        scopes         TEXT NOT NULL,
+        default_scopes TEXT NOT NULL,
+        pkce_required  BOOLEAN NOT NULL,
+        may_introspect BOOLEAN NOT NULL
+    );
+    CREATE TABLE oauth2_users (
+        username      TEXT PRIMARY KEY,
+        password_hash TEXT NOT NULL
+    );
+    CREATE TABLE oauth2_grants (
+        grant_id  TEXT PRIMARY KEY,
+        client_id TEXT NOT NULL,
+        username  TEXT,
+        revoked   BOOLEAN NOT NULL,
+        ends_at   BIGINT NOT NULL
+    );
+    CREATE TABLE oauth2_codes (
+        digest                 BYTEA PRIMARY KEY CHECK (octet_length(digest) = 32),
+        client_id              TEXT NOT NULL REFERENCES oauth2_clients ON DELETE CASCADE,
+        username               TEXT NOT NULL,
+        scopes                 TEXT NOT NULL,
+        redirect_uri           TEXT,
+        effective_redirect_uri TEXT NOT NULL,
+        challenge              TEXT,
+        challenge_method       TEXT CHECK (challenge_method IN ('plain', 'S256')),
+        grant_id               TEXT NOT NULL,
+        issued_at              BIGINT NOT NULL,
+        expires_at             BIGINT NOT NULL,
+        used                   BOOLEAN NOT NULL
+    );
+    CREATE TABLE oauth2_access_tokens (
+        digest     BYTEA PRIMARY KEY CHECK (octet_length(digest) = 32),
+        client_id  TEXT NOT NULL REFERENCES oauth2_clients ON DELETE CASCADE,
+        username   TEXT,
+        scopes     TEXT NOT NULL,
+        grant_id   TEXT,
+        issued_at  BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+    );
+    CREATE INDEX oauth2_access_grant ON oauth2_access_tokens (grant_id)
+        WHERE grant_id IS NOT NULL;
+    CREATE TABLE oauth2_refresh_tokens (
+        digest     BYTEA PRIMARY KEY CHECK (octet_length(digest) = 32),
+        client_id  TEXT NOT NULL REFERENCES oauth2_clients ON DELETE CASCADE,
+        username   TEXT,
+        scopes     TEXT NOT NULL,
+        grant_id   TEXT NOT NULL,
+        issued_at  BIGINT NOT NULL,
+        expires_at BIGINT,
+        state      TEXT NOT NULL CHECK (state IN ('active', 'rotated', 'revoked'))
+    );
+    CREATE INDEX oauth2_refresh_grant ON oauth2_refresh_tokens (grant_id);
+    ",
+];
+
+/// The schema version this code writes and understands.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the database up to [`SCHEMA_VERSION`], or refuses it when it
+/// is newer.
+pub(crate) fn migrate(client: &mut Client) -> Result<(), StoreError> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    // Created under the lock: two servers cannot both create it.
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS oauth2_schema_version (version BIGINT NOT NULL);",
+    )?;
+    let found: Option<i64> = tx
+        .query_opt("SELECT version FROM oauth2_schema_version", &[])?
+        .map(|row| row.try_get(0))
+        .transpose()?;
+    let found = found.unwrap_or(0);
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            found,
+            known: SCHEMA_VERSION,
+        });
+    }
+    let start = usize::try_from(found)
+        .map_err(|_| StoreError::InvalidRecord("the database's schema version is negative"))?;
+    for migration in &MIGRATIONS[start..] {
+        tx.batch_execute(migration)?;
+    }
+    if found == 0 {
+        tx.execute(
+            "INSERT INTO oauth2_schema_version (version) VALUES ($1)",
+            &[&SCHEMA_VERSION],
+        )?;
+    } else if found < SCHEMA_VERSION {
+        tx.execute(
+            "UPDATE oauth2_schema_version SET version = $1",
+            &[&SCHEMA_VERSION],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}

@@ -1,0 +1,625 @@
+//! The [`RequestValidator`] over the database: each method one statement
+//! or one transaction, with [`MemoryValidator`]'s semantics
+//! (`oauth2_provider::memory`). The isolation each uses is in the
+//! [crate docs](crate#isolation-what-each-operation-runs-under-and-why-it-is-enough).
+//!
+//! [`MemoryValidator`]: oauth2_provider::memory::MemoryValidator
+
+use std::sync::Arc;
+
+use oauth2_provider::pkce::ChallengeMethod;
+use oauth2_provider::secret::sha256;
+use oauth2_provider::validator::{grant_ended, token_collision, Consumed};
+use oauth2_provider::{
+    AuthorizationCode, Client, ClientLookup, CodeStatus, IssuedToken, OAuthError, OAuthRequest,
+    RefreshTokenStatus, RequestValidator, Scope, TokenInfo, TokenType, ValidatedCode,
+    ValidatedRefreshToken,
+};
+
+use crate::pool::{is_collision, Conn, Failure};
+use crate::{client, seconds, time, ClientRecord, PostgresStore, StoreError};
+
+/// A stored scope back as a [`Scope`] (it was valid when stored).
+fn scope(text: &str) -> Result<Scope, StoreError> {
+    Scope::parse(text).map_err(|_| StoreError::InvalidRecord("a malformed stored scope"))
+}
+
+/// How a validator method's work can fail: the store failed, or the
+/// contract refuses (a revoked grant, a collision).
+pub(crate) enum Fail {
+    Store(StoreError),
+    Refused(OAuthError),
+}
+
+impl From<StoreError> for Fail {
+    fn from(e: StoreError) -> Self {
+        Fail::Store(e)
+    }
+}
+
+impl From<postgres::Error> for Fail {
+    fn from(e: postgres::Error) -> Self {
+        Fail::Store(StoreError::Postgres(e))
+    }
+}
+
+impl From<OAuthError> for Fail {
+    fn from(e: OAuthError) -> Self {
+        Fail::Refused(e)
+    }
+}
+
+impl Failure for Fail {
+    fn postgres(&self) -> Option<&postgres::Error> {
+        match self {
+            Fail::Store(e) => e.postgres(),
+            Fail::Refused(_) => None,
+        }
+    }
+}
+
+/// A statement's error, a collision answered as [`token_collision`].
+fn refused(e: postgres::Error) -> Fail {
+    if is_collision(&e) {
+        token_collision().into()
+    } else {
+        e.into()
+    }
+}
+
+/// Marks `consumed` used (code) or rotated (refresh token), if it is
+/// still unspent; returns whether this call did. The `UPDATE`'s row lock
+/// makes a racing spend wait for this transaction, then find it spent.
+fn spend(conn: &mut Conn, consumed: Consumed<'_>) -> Result<bool, Fail> {
+    let changed = match consumed {
+        Consumed::AuthorizationCode { client_id, code } => conn.execute(
+            "UPDATE oauth2_codes SET used = true
+             WHERE digest = $1 AND NOT used AND client_id = $2",
+            &[&sha256(code.as_bytes()).as_slice(), &client_id],
+        )?,
+        Consumed::RefreshToken { refresh_token } => conn.execute(
+            "UPDATE oauth2_refresh_tokens SET state = 'rotated'
+             WHERE digest = $1 AND state = 'active'",
+            &[&sha256(refresh_token.as_bytes()).as_slice()],
+        )?,
+    };
+    Ok(changed == 1)
+}
+
+/// Revokes a grant: marks it (a late save is refused), deletes its access
+/// tokens, revokes its refresh tokens. The grant's row first, as every
+/// save locks it first.
+fn revoke_grant_in(conn: &mut Conn, grant_id: &str) -> Result<(), Fail> {
+    conn.execute(
+        "UPDATE oauth2_grants SET revoked = true WHERE grant_id = $1",
+        &[&grant_id],
+    )?;
+    conn.execute(
+        "DELETE FROM oauth2_access_tokens WHERE grant_id = $1",
+        &[&grant_id],
+    )?;
+    conn.execute(
+        "UPDATE oauth2_refresh_tokens SET state = 'revoked' WHERE grant_id = $1",
+        &[&grant_id],
+    )?;
+    Ok(())
+}
+
+/// Locks `token`'s grant row for the rest of the transaction, extending
+/// it to the token's lifetime (inserting it for a new grant), and says
+/// whether tokens may be saved for it: not for a revoked grant, nor for
+/// an unknown one that is not new ([`grant_ended`]).
+fn lock_grant(conn: &mut Conn, token: &IssuedToken) -> Result<Result<(), OAuthError>, Fail> {
+    let Some(grant_id) = token.grant_id.as_deref() else {
+        return Ok(Ok(()));
+    };
+    let ends_at = time(token.refresh_expires_at.unwrap_or(token.issued_at));
+    let row = if token.new_grant {
+        conn.query_opt(
+            "INSERT INTO oauth2_grants (grant_id, client_id, username, revoked, ends_at)
+             VALUES ($1, $2, $3, false, $4)
+             ON CONFLICT (grant_id) DO UPDATE
+                 SET ends_at = GREATEST(oauth2_grants.ends_at, EXCLUDED.ends_at)
+             RETURNING revoked",
+            &[
+                &grant_id,
+                &&*token.client_id,
+                &token.user.as_deref(),
+                &ends_at,
+            ],
+        )?
+    } else {
+        conn.query_opt(
+            "UPDATE oauth2_grants SET ends_at = GREATEST(ends_at, $2)
+             WHERE grant_id = $1 RETURNING revoked",
+            &[&grant_id, &ends_at],
+        )?
+    };
+    let revoked: Option<bool> = row.map(|row| row.try_get(0)).transpose()?;
+    Ok(match revoked {
+        Some(false) => Ok(()),
+        Some(true) | None => Err(grant_ended()),
+    })
+}
+
+/// Inserts `token`'s refresh token (if new) and access token, refusing a
+/// value already stored with [`token_collision`].
+fn insert_tokens(conn: &mut Conn, token: &IssuedToken) -> Result<(), Fail> {
+    if let (Some(refresh), true) = (&token.refresh_token, token.refresh_token_is_new) {
+        // The library names a family for every refresh token; should a
+        // host not, the token is its own family.
+        let grant_id = token.grant_id.as_deref().unwrap_or(refresh.as_str());
+        conn.execute(
+            "INSERT INTO oauth2_refresh_tokens
+             (digest, client_id, username, scopes, grant_id, issued_at, expires_at, state)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'active')",
+            &[
+                &sha256(refresh.as_bytes()).as_slice(),
+                &&*token.client_id,
+                &token.user.as_deref(),
+                &token.refresh_token_scopes().as_str(),
+                &grant_id,
+                &time(token.issued_at),
+                &token.refresh_expires_at.map(time),
+            ],
+        )
+        .map_err(refused)?;
+    }
+    conn.execute(
+        "INSERT INTO oauth2_access_tokens
+         (digest, client_id, username, scopes, grant_id, issued_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[
+            &sha256(token.access_token.as_bytes()).as_slice(),
+            &&*token.client_id,
+            &token.user.as_deref(),
+            &token.scopes.as_str(),
+            &token.grant_id.as_deref(),
+            &time(token.issued_at),
+            &time(token.issued_at.saturating_add(token.expires_in)),
+        ],
+    )
+    .map_err(refused)?;
+    Ok(())
+}
+
+/// An unexpired access token's record.
+fn access_token(conn: &mut Conn, digest: &[u8; 32], now: u64) -> Result<Option<TokenInfo>, Fail> {
+    let Some(row) = conn.query_opt(
+        "SELECT client_id, username, scopes, grant_id, issued_at, expires_at
+         FROM oauth2_access_tokens WHERE digest = $1 AND expires_at > $2",
+        &[&digest.as_slice(), &time(now)],
+    )?
+    else {
+        return Ok(None);
+    };
+    let user: Option<Arc<str>> = row.try_get::<_, Option<&str>>(1)?.map(Arc::from);
+    Ok(Some(TokenInfo {
+        token_type: Some(TokenType::AccessToken),
+        client_id: Arc::from(row.try_get::<_, &str>(0)?),
+        username: user.clone(),
+        sub: user,
+        scopes: scope(row.try_get(2)?)?,
+        exp: Some(seconds(row.try_get(5)?)),
+        iat: Some(seconds(row.try_get(4)?)),
+        aud: Vec::new(),
+        iss: None,
+        grant_id: row.try_get::<_, Option<&str>>(3)?.map(Arc::from),
+    }))
+}
+
+/// A stored refresh token: its record and state.
+struct RefreshRow {
+    client_id: String,
+    user: Option<String>,
+    scopes: String,
+    grant_id: String,
+    issued_at: u64,
+    expires_at: Option<u64>,
+    state: String,
+}
+
+impl RefreshRow {
+    fn unexpired(&self, now: u64) -> bool {
+        self.expires_at.is_none_or(|e| e > now)
+    }
+}
+
+fn refresh_token(conn: &mut Conn, digest: &[u8; 32]) -> Result<Option<RefreshRow>, Fail> {
+    let Some(row) = conn.query_opt(
+        "SELECT client_id, username, scopes, grant_id, issued_at, expires_at, state
+         FROM oauth2_refresh_tokens WHERE digest = $1",
+        &[&digest.as_slice()],
+    )?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(RefreshRow {
+        client_id: row.try_get(0)?,
+        user: row.try_get(1)?,
+        scopes: row.try_get(2)?,
+        grant_id: row.try_get(3)?,
+        issued_at: seconds(row.try_get(4)?),
+        expires_at: row.try_get::<_, Option<i64>>(5)?.map(seconds),
+        state: row.try_get(6)?,
+    }))
+}
+
+impl PostgresStore {
+    /// The answer of a validator method: a refusal as it is, a store
+    /// failure as `server_error`, reported to the error hook first.
+    fn answer<T>(&self, result: Result<T, Fail>) -> Result<T, OAuthError> {
+        result.map_err(|e| match e {
+            Fail::Refused(e) => e,
+            Fail::Store(e) => {
+                self.report(&e);
+                crate::error::store_failed()
+            }
+        })
+    }
+
+    /// Runs the read `f` on a pooled connection, answering as
+    /// [`Self::answer`].
+    fn read<T>(&self, f: impl FnMut(&mut Conn) -> Result<T, Fail>) -> Result<T, OAuthError> {
+        self.answer(self.with_conn(f))
+    }
+
+    /// Runs `f` in a transaction, answering as [`Self::answer`].
+    fn apply<T>(&self, f: impl FnMut(&mut Conn) -> Result<T, Fail>) -> Result<T, OAuthError> {
+        self.answer(self.write(f))
+    }
+}
+
+impl ClientLookup for PostgresStore {
+    type Client = ClientRecord;
+
+    fn find_client(&self, client_id: &str) -> Result<Option<ClientRecord>, OAuthError> {
+        self.read(|conn| {
+            conn.query_opt(
+                concat!(crate::select_client!(), " WHERE client_id = $1"),
+                &[&client_id],
+            )?
+            .map(|row| client::from_row(&row).map_err(Fail::from))
+            .transpose()
+        })
+    }
+}
+
+impl RequestValidator for PostgresStore {
+    fn get_code_challenge(
+        &self,
+        code: &str,
+        _: &OAuthRequest<'_>,
+    ) -> Result<Option<String>, OAuthError> {
+        let digest = sha256(code.as_bytes());
+        self.read(|conn| {
+            let row = conn.query_opt(
+                "SELECT challenge FROM oauth2_codes WHERE digest = $1",
+                &[&digest.as_slice()],
+            )?;
+            Ok(row.map(|row| row.try_get(0)).transpose()?.flatten())
+        })
+    }
+
+    fn get_code_challenge_method(
+        &self,
+        code: &str,
+        _: &OAuthRequest<'_>,
+    ) -> Result<Option<ChallengeMethod>, OAuthError> {
+        let digest = sha256(code.as_bytes());
+        let method: Option<String> = self.read(|conn| {
+            let row = conn.query_opt(
+                "SELECT challenge_method FROM oauth2_codes WHERE digest = $1",
+                &[&digest.as_slice()],
+            )?;
+            Ok(row.map(|row| row.try_get(0)).transpose()?.flatten())
+        })?;
+        Ok(method.as_deref().and_then(ChallengeMethod::parse))
+    }
+
+    fn get_default_scopes(
+        &self,
+        _: &str,
+        client: &ClientRecord,
+        _: &OAuthRequest<'_>,
+    ) -> Result<Scope, OAuthError> {
+        Ok(client.default_scope().clone())
+    }
+
+    fn introspect_token(
+        &self,
+        token: &str,
+        hint: Option<TokenType>,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<TokenInfo>, OAuthError> {
+        let now = request.now;
+        let digest = sha256(token.as_bytes());
+        self.read(|conn| {
+            let refresh = |conn: &mut Conn| -> Result<Option<TokenInfo>, Fail> {
+                let Some(r) = refresh_token(conn, &digest)? else {
+                    return Ok(None);
+                };
+                if r.state != "active" || !r.unexpired(now) {
+                    return Ok(None);
+                }
+                let user: Option<Arc<str>> = r.user.map(Arc::from);
+                Ok(Some(TokenInfo {
+                    token_type: Some(TokenType::RefreshToken),
+                    client_id: Arc::from(r.client_id),
+                    username: user.clone(),
+                    sub: user,
+                    scopes: scope(&r.scopes)?,
+                    exp: r.expires_at,
+                    iat: Some(r.issued_at),
+                    aud: Vec::new(),
+                    iss: None,
+                    grant_id: Some(Arc::from(r.grant_id)),
+                }))
+            };
+            match hint {
+                Some(TokenType::RefreshToken) => match refresh(conn)? {
+                    Some(info) => Ok(Some(info)),
+                    None => access_token(conn, &digest, now),
+                },
+                _ => match access_token(conn, &digest, now)? {
+                    Some(info) => Ok(Some(info)),
+                    None => refresh(conn),
+                },
+            }
+        })
+    }
+
+    fn invalidate_authorization_code(
+        &self,
+        client_id: &str,
+        code: &str,
+        _: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        self.apply(|conn| spend(conn, Consumed::AuthorizationCode { client_id, code }))
+    }
+
+    fn is_pkce_required(
+        &self,
+        _: &str,
+        client: &ClientRecord,
+        _: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        Ok(client.requires_pkce())
+    }
+
+    fn revoke_token(
+        &self,
+        token: &str,
+        _: Option<TokenType>,
+        _: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        let digest = sha256(token.as_bytes());
+        self.apply(|conn| {
+            let removed = conn.execute(
+                "DELETE FROM oauth2_access_tokens WHERE digest = $1",
+                &[&digest.as_slice()],
+            )?;
+            if removed > 0 {
+                return Ok(());
+            }
+            // RFC 7009 §2.1: revoking a refresh token revokes its grant's
+            // access tokens too.
+            let grant_id: Option<String> = conn
+                .query_opt(
+                    "SELECT grant_id FROM oauth2_refresh_tokens WHERE digest = $1",
+                    &[&digest.as_slice()],
+                )?
+                .map(|row| row.try_get(0))
+                .transpose()?;
+            match grant_id {
+                Some(grant_id) => revoke_grant_in(conn, &grant_id),
+                None => Ok(()),
+            }
+        })
+    }
+
+    fn revoke_grant(&self, grant_id: &str, _: &OAuthRequest<'_>) -> Result<(), OAuthError> {
+        self.apply(|conn| revoke_grant_in(conn, grant_id))
+    }
+
+    fn invalidate_refresh_token(
+        &self,
+        refresh_token: &str,
+        _: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        self.apply(|conn| spend(conn, Consumed::RefreshToken { refresh_token }))
+    }
+
+    fn save_authorization_code(
+        &self,
+        _: &str,
+        code: &AuthorizationCode,
+        _: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        let digest = sha256(code.code.as_bytes());
+        let (challenge, method) = match &code.code_challenge {
+            Some((challenge, method)) => (Some(challenge.as_str()), Some(method.as_str())),
+            None => (None, None),
+        };
+        self.apply(|conn| {
+            // A code starts its grant, which lasts at least as long as the
+            // code. A grant id already known keeps its revocation.
+            conn.execute(
+                "INSERT INTO oauth2_grants (grant_id, client_id, username, revoked, ends_at)
+                 VALUES ($1, $2, $3, false, $4)
+                 ON CONFLICT (grant_id) DO UPDATE
+                     SET ends_at = GREATEST(oauth2_grants.ends_at, EXCLUDED.ends_at)",
+                &[
+                    &&*code.grant_id,
+                    &&*code.client_id,
+                    &&*code.user,
+                    &time(code.expires_at),
+                ],
+            )?;
+            conn.execute(
+                "INSERT INTO oauth2_codes (digest, client_id, username, scopes, redirect_uri,
+                     effective_redirect_uri, challenge, challenge_method, grant_id,
+                     issued_at, expires_at, used)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, false)",
+                &[
+                    &digest.as_slice(),
+                    &&*code.client_id,
+                    &&*code.user,
+                    &code.scopes.as_str(),
+                    &code.redirect_uri.as_deref(),
+                    &code.effective_redirect_uri.as_str(),
+                    &challenge,
+                    &method,
+                    &&*code.grant_id,
+                    &time(code.issued_at),
+                    &time(code.expires_at),
+                ],
+            )
+            .map_err(refused)?;
+            Ok(())
+        })
+    }
+
+    fn save_bearer_token(
+        &self,
+        token: &IssuedToken,
+        _: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        self.apply(|conn| {
+            lock_grant(conn, token)??;
+            insert_tokens(conn, token)
+        })
+    }
+
+    /// One `READ COMMITTED` transaction: the grant's row locked, the
+    /// conditional `UPDATE` that spends the code or refresh token, then
+    /// the inserts. `Ok(false)` when it was already spent (nothing
+    /// saved); any error rolls it all back, leaving the credential usable
+    /// for the client's retry.
+    fn consume_and_save(
+        &self,
+        consumed: Consumed<'_>,
+        token: &IssuedToken,
+        _: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        self.apply(|conn| {
+            let grant = lock_grant(conn, token)?;
+            if !spend(conn, consumed)? {
+                return Ok(false);
+            }
+            grant?;
+            insert_tokens(conn, token)?;
+            Ok(true)
+        })
+    }
+
+    fn validate_bearer_token(
+        &self,
+        token: &str,
+        _: &[&str],
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<TokenInfo>, OAuthError> {
+        let now = request.now;
+        let digest = sha256(token.as_bytes());
+        self.read(|conn| access_token(conn, &digest, now))
+    }
+
+    fn validate_code(
+        &self,
+        client_id: &str,
+        code: &str,
+        _: &ClientRecord,
+        request: &OAuthRequest<'_>,
+    ) -> Result<CodeStatus, OAuthError> {
+        let now = request.now;
+        let digest = sha256(code.as_bytes());
+        self.read(|conn| {
+            let Some(row) = conn.query_opt(
+                "SELECT client_id, username, scopes, redirect_uri, grant_id, expires_at,
+                     challenge, challenge_method, used
+                 FROM oauth2_codes WHERE digest = $1",
+                &[&digest.as_slice()],
+            )?
+            else {
+                return Ok(CodeStatus::Invalid);
+            };
+            let owner: &str = row.try_get(0)?;
+            let expires_at = seconds(row.try_get(5)?);
+            if owner != client_id || expires_at <= now {
+                return Ok(CodeStatus::Invalid);
+            }
+            let challenge: Option<&str> = row.try_get(6)?;
+            let method: Option<&str> = row.try_get(7)?;
+            let code_challenge = match (challenge, method.and_then(ChallengeMethod::parse)) {
+                (Some(challenge), Some(method)) => Some((Arc::from(challenge), method)),
+                _ => None,
+            };
+            let grant_id: Arc<str> = Arc::from(row.try_get::<_, &str>(4)?);
+            if row.try_get::<_, bool>(8)? {
+                return Ok(CodeStatus::Used {
+                    grant_id,
+                    code_challenge,
+                });
+            }
+            Ok(CodeStatus::Valid(ValidatedCode {
+                client_id: Arc::from(owner),
+                user: Arc::from(row.try_get::<_, &str>(1)?),
+                scopes: scope(row.try_get(2)?)?,
+                redirect_uri: row.try_get(3)?,
+                grant_id,
+                expires_at,
+                code_challenge,
+            }))
+        })
+    }
+
+    fn validate_refresh_token(
+        &self,
+        refresh_token: &str,
+        client: &ClientRecord,
+        request: &OAuthRequest<'_>,
+    ) -> Result<RefreshTokenStatus, OAuthError> {
+        let now = request.now;
+        let digest = sha256(refresh_token.as_bytes());
+        let Some(r) = self.read(|conn| self::refresh_token(conn, &digest))? else {
+            return Ok(RefreshTokenStatus::Invalid);
+        };
+        if *r.client_id != *client.client_id() || !r.unexpired(now) {
+            return Ok(RefreshTokenStatus::Invalid);
+        }
+        Ok(match r.state.as_str() {
+            "active" => RefreshTokenStatus::Active(ValidatedRefreshToken {
+                client_id: client.shared_client_id(),
+                user: r.user.map(Arc::from),
+                scopes: self.answer(scope(&r.scopes).map_err(Fail::from))?,
+                grant_id: Arc::from(r.grant_id),
+                expires_at: r.expires_at,
+            }),
+            "rotated" => RefreshTokenStatus::Rotated {
+                grant_id: Arc::from(r.grant_id),
+            },
+            _ => RefreshTokenStatus::Invalid,
+        })
+    }
+
+    fn validate_scopes(
+        &self,
+        _: &str,
+        scopes: &Scope,
+        client: &ClientRecord,
+        _: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        Ok(scopes.is_subset_of(client.allowed_scopes()))
+    }
+
+    fn validate_user(
+        &self,
+        username: &str,
+        password: &str,
+        _: &ClientRecord,
+        _: &OAuthRequest<'_>,
+    ) -> Result<Option<String>, OAuthError> {
+        let valid = self.answer(self.check_user(username, password).map_err(Fail::from))?;
+        Ok(valid.then(|| username.to_owned()))
+    }
+}
