@@ -81,7 +81,6 @@
 
 mod client;
 mod error;
-mod password;
 mod pool;
 mod schema;
 mod validator;
@@ -91,11 +90,12 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use oauth2_provider::Client;
+use oauth2_provider_password as password;
 use pool::{is_closed, is_collision, is_conflict, transaction, Conn, Failure, Manager};
 
 pub use error::StoreError;
 pub use oauth2_provider::ClientRecord;
-pub use password::ITERATIONS as PASSWORD_ITERATIONS;
+pub use oauth2_provider_password::ITERATIONS as PASSWORD_ITERATIONS;
 pub use schema::SCHEMA_VERSION;
 
 /// How long a request waits for a connection from the pool (opening one
@@ -335,7 +335,7 @@ impl PostgresStore {
     /// [`StoreError::Postgres`] if the write fails.
     pub fn add_user(&self, username: &str, password: &str) -> Result<(), StoreError> {
         // Hashed before taking a connection.
-        let hash = password::hash(password)?;
+        let hash = password::hash(password).map_err(|_| StoreError::Randomness)?;
         self.write(|conn| {
             conn.execute(
                 "INSERT INTO oauth2_users (username, password_hash) VALUES ($1, $2)

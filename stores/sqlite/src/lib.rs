@@ -74,7 +74,6 @@
 
 mod client;
 mod error;
-mod password;
 mod schema;
 mod validator;
 
@@ -84,11 +83,12 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use oauth2_provider::Client;
+use oauth2_provider_password as password;
 use rusqlite::{params, Connection, OptionalExtension};
 
 pub use error::StoreError;
 pub use oauth2_provider::ClientRecord;
-pub use password::ITERATIONS as PASSWORD_ITERATIONS;
+pub use oauth2_provider_password::ITERATIONS as PASSWORD_ITERATIONS;
 pub use schema::SCHEMA_VERSION;
 
 /// How long a connection waits for another's write lock before failing
@@ -444,7 +444,7 @@ impl SqliteStore {
     /// [`StoreError::Sqlite`] if the write fails.
     pub fn add_user(&self, username: &str, password: &str) -> Result<(), StoreError> {
         // Hashed before taking a connection: no lock held meanwhile.
-        let hash = password::hash(password)?;
+        let hash = password::hash(password).map_err(|_| StoreError::Randomness)?;
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO users (username, password_hash) VALUES (?1, ?2)

@@ -1,13 +1,25 @@
-//! Resource owner passwords at rest: PBKDF2-HMAC-SHA256 at 600,000
-//! iterations (OWASP's 2023 figure) with a 16-byte random salt, kept as
-//! `$pbkdf2-sha256$i=<iterations>$<salt hex>$<hash hex>` (PHC's layout,
-//! in hexadecimal).
+//! Resource owner passwords at rest, for the stores of `oauth2-provider`
+//! (SQLite, PostgreSQL): PBKDF2-HMAC-SHA256 at 600,000 iterations
+//! (OWASP's 2023 figure) with a 16-byte random salt from the operating
+//! system, kept as `$pbkdf2-sha256$i=<iterations>$<salt hex>$<hash hex>`
+//! (PHC's layout, in hexadecimal). One crate so every store writes and
+//! reads the same form: a user moved from one store to another keeps their
+//! password.
+//!
+//! ```
+//! let stored = oauth2_provider_password::hash("wonderland").unwrap();
+//! assert!(oauth2_provider_password::verify("wonderland", &stored));
+//! assert!(!oauth2_provider_password::verify("wonderlanD", &stored));
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::fmt;
 
 use oauth2_provider::secret::constant_time_eq;
 use pbkdf2::pbkdf2_hmac_array;
 use pbkdf2::sha2::Sha256;
-
-use crate::StoreError;
 
 /// Iterations for new hashes. Verification uses the count stored with
 /// each hash, so raising this leaves old hashes valid.
@@ -17,10 +29,22 @@ const SALT_LEN: usize = 16;
 const HASH_LEN: usize = 32;
 const PREFIX: &str = "$pbkdf2-sha256$i=";
 
-/// A fresh hash of `password` in the stored form.
-pub(crate) fn hash(password: &str) -> Result<String, StoreError> {
+/// The operating system supplied no randomness for a salt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoRandomness;
+
+impl fmt::Display for NoRandomness {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the operating system supplied no randomness")
+    }
+}
+
+impl std::error::Error for NoRandomness {}
+
+/// A fresh hash of `password` in the stored form, with a new salt.
+pub fn hash(password: &str) -> Result<String, NoRandomness> {
     let mut salt = [0u8; SALT_LEN];
-    getrandom::fill(&mut salt).map_err(|_| StoreError::Randomness)?;
+    getrandom::fill(&mut salt).map_err(|_| NoRandomness)?;
     let derived = pbkdf2_hmac_array::<Sha256, HASH_LEN>(password.as_bytes(), &salt, ITERATIONS);
     Ok(format!(
         "{PREFIX}{ITERATIONS}${}${}",
@@ -32,7 +56,7 @@ pub(crate) fn hash(password: &str) -> Result<String, StoreError> {
 /// Whether `password` matches `stored`, comparing the derived keys in
 /// constant time. A malformed `stored` matches nothing, after the same
 /// work as a wrong password.
-pub(crate) fn verify(password: &str, stored: &str) -> bool {
+pub fn verify(password: &str, stored: &str) -> bool {
     match parse(stored) {
         Some((iterations, salt, expected)) => {
             let derived =
@@ -49,7 +73,7 @@ pub(crate) fn verify(password: &str, stored: &str) -> bool {
 /// The cost of one verification, for a user that does not exist: the
 /// answer takes as long as for a wrong password, so timing tells no one
 /// which users exist.
-pub(crate) fn burn(password: &str) {
+pub fn burn(password: &str) {
     let _ = pbkdf2_hmac_array::<Sha256, HASH_LEN>(password.as_bytes(), &[0; SALT_LEN], ITERATIONS);
 }
 
