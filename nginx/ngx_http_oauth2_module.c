@@ -183,6 +183,8 @@ static ngx_int_t ngx_http_oauth2_copy(ngx_pool_t *pool, ngx_str_t *dst,
     oap_str src);
 static char *ngx_http_oauth2_resource_owner(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static ngx_int_t ngx_http_oauth2_refuse(ngx_http_request_t *r,
+    ngx_uint_t status, oap_response *resp, const char *json);
 static ngx_int_t ngx_http_oauth2_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
@@ -2580,7 +2582,6 @@ ngx_http_oauth2_access_handler(ngx_http_request_t *r)
     oap_status                    st;
     oap_request                   req;
     oap_response                 *resp;
-    ngx_table_elt_t              *h;
     ngx_http_oauth2_req_t        *ctx;
     ngx_http_oauth2_loc_conf_t   *lcf;
     ngx_http_oauth2_main_conf_t  *mcf;
@@ -2625,26 +2626,30 @@ ngx_http_oauth2_access_handler(ngx_http_request_t *r)
 
     if (st == OAP_STATUS_INVALID_UTF8) {
         ngx_str_set(&ctx->error, "invalid_request");
-        return NGX_HTTP_BAD_REQUEST;
+        return ngx_http_oauth2_refuse(r, NGX_HTTP_BAD_REQUEST, NULL,
+                   "{\"error\":\"invalid_request\","
+                   "\"error_description\":\"the request is not UTF-8\"}");
     }
 
     if (st != OAP_STATUS_OK) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "oauth2: %s", oap_status_message(st).ptr);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        ngx_str_set(&ctx->error, "server_error");
+        return ngx_http_oauth2_refuse(r, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL,
+                                      "{\"error\":\"server_error\"}");
     }
 
     if (resp == NULL) {
         if (ctx->nomem) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            ngx_str_set(&ctx->error, "server_error");
+            return ngx_http_oauth2_refuse(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                          NULL, "{\"error\":\"server_error\"}");
         }
         return NGX_OK;
     }
 
     ctx->granted = 0;
     status = oap_response_status(resp);
-
-    h = NULL;
 
     if (oap_response_header_value(resp, (oap_str) OAP_STR_LIT("WWW-Authenticate"),
                                   &value) == OAP_STATUS_OK)
@@ -2654,24 +2659,71 @@ ngx_http_oauth2_access_handler(ngx_http_request_t *r)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        h = ngx_http_oauth2_add_header(r, "WWW-Authenticate", &challenge);
-        if (h == NULL) {
-            oap_response_free(resp);
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        r->headers_out.www_authenticate = h;
-
-        ngx_http_oauth2_reason(ctx, &h->value, status);
-
     } else {
-        ngx_str_t  none = ngx_null_string;
-        ngx_http_oauth2_reason(ctx, &none, status);
+        ngx_str_null(&challenge);
     }
 
-    oap_response_free(resp);
+    ngx_http_oauth2_reason(ctx, &challenge, status);
 
-    return status;
+    return ngx_http_oauth2_refuse(r, status, resp, NULL);
+}
+
+
+/* Answers a refused bearer check as the demo server does: the library's
+ * response (status, WWW-Authenticate, JSON body), or the JSON `json`
+ * without one, instead of nginx's HTML error page. With `satisfy any`
+ * another access module may still let the request in: the status is
+ * returned to the access phase then (its challenge header kept). */
+static ngx_int_t
+ngx_http_oauth2_refuse(ngx_http_request_t *r, ngx_uint_t status,
+    oap_response *resp, const char *json)
+{
+    oap_str                    value;
+    ngx_int_t                  rc;
+    ngx_str_t                  challenge;
+    ngx_table_elt_t           *h;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (clcf->satisfy != NGX_HTTP_SATISFY_ALL) {
+        if (resp != NULL
+            && oap_response_header_value(resp,
+                   (oap_str) OAP_STR_LIT("WWW-Authenticate"), &value)
+               == OAP_STATUS_OK)
+        {
+            if (ngx_http_oauth2_copy(r->pool, &challenge, value) != NGX_OK) {
+                oap_response_free(resp);
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            h = ngx_http_oauth2_add_header(r, "WWW-Authenticate", &challenge);
+            if (h == NULL) {
+                oap_response_free(resp);
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            r->headers_out.www_authenticate = h;
+        }
+
+        oap_response_free(resp);
+
+        return status;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
+        oap_response_free(resp);
+        return rc;
+    }
+
+    rc = resp != NULL ? ngx_http_oauth2_send_response(r, resp)
+                      : ngx_http_oauth2_send_error(r, status, json);
+
+    ngx_http_finalize_request(r, rc);
+
+    return NGX_DONE;
 }
 
 

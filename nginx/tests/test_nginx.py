@@ -125,18 +125,25 @@ def flows():
           (status, t))
 
     # protected resource: 401, 200, 403
-    status, headers, _ = request("GET", "/resource")
+    status, headers, out = request("GET", "/resource")
     check("no token 401", status == 401 and headers.get("www-authenticate", "").startswith(
         "Bearer realm="), (status, headers))
-    status, headers, _ = request("GET", "/resource", headers=[bearer("nope")])
+    check("no token: the library's empty body, no HTML", out == b"", out)
+    status, headers, out = request("GET", "/resource", headers=[bearer("nope")])
     check("bad token 401 invalid_token", status == 401
           and 'error="invalid_token"' in headers.get("www-authenticate", ""), (status, headers))
+    check("bad token: JSON error body", json_of(out).get("error") == "invalid_token"
+          and headers.get("content-type", "").startswith("application/json"), (headers, out))
+    status, headers, out = request("GET", "/protected/hello.txt", headers=[bearer("nope")])
+    check("static location refusal: JSON, not nginx's page", status == 401
+          and json_of(out).get("error") == "invalid_token", (status, out))
     status, _, out = request("GET", "/resource", headers=[bearer(cc)])
     check("resource 200 (client credentials)", status == 200 and json_of(out) == {
         "user": None, "client_id": "conf-client", "scope": "read"}, (status, out))
-    status, headers, _ = request("GET", "/write", headers=[bearer(cc)])
+    status, headers, out = request("GET", "/write", headers=[bearer(cc)])
     check("missing scope 403 insufficient_scope", status == 403
           and 'error="insufficient_scope"' in headers.get("www-authenticate", ""), (status, headers))
+    check("403: JSON error body", json_of(out).get("error") == "insufficient_scope", out)
     status, _, out = request("GET", "/protected/hello.txt", headers=[bearer(cc)])
     check("protected static 200", status == 200 and out == b"hello\n", (status, out))
     status, _, _ = request("GET", "/protected/hello.txt")
@@ -200,8 +207,12 @@ def flows():
     status, _, _ = request("POST", "/token", headers=[CONF],
                            raw_body=b"grant_type=client_credentials&x=" + b"a" * 70000)
     check("oversized body 413", status == 413, status)
-    status, _, _ = request("GET", "/resource", headers=[("Authorization", "Bearer a b c")])
-    check("malformed bearer 400/401", status in (400, 401), status)
+    status, _, out = request("GET", "/resource", headers=[("Authorization", "Bearer a b c")])
+    check("malformed bearer 400 JSON invalid_request", status == 400
+          and json_of(out).get("error") == "invalid_request", (status, out))
+    status, _, out = request("GET", "/resource", headers=[("Authorization", b"Bearer \xff")])
+    check("non-UTF-8 bearer 400 JSON", status == 400
+          and json_of(out).get("error") == "invalid_request", (status, out))
     status, _, _ = request("GET", "/nothing")
     check("unknown path 404", status == 404, status)
     return cc
