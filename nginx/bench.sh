@@ -15,6 +15,12 @@
 # workers spent (/proc/PID/schedstat, nanoseconds on a CPU) and divides it
 # by the requests served: CPU per request is far less sensitive than
 # requests/s to other work competing for the cores.
+#   3. Instructions per request (user space, callgrind): one nginx process
+#      (master_process off) under valgrind --tool=callgrind serves N (1000)
+#      requests on one keep-alive connection to each location; the counters
+#      are zeroed before and dumped after each side (callgrind_control).
+#      Deterministic: other load does not change it. Skipped with
+#      CALLGRIND=0; needs valgrind.
 # Needs nginx, nginx-dev, wrk (apt-get install -y wrk).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -22,6 +28,7 @@ root=$(cd "$here/.." && pwd)
 secs=${1:-5}
 conns=${2:-32}
 rounds=${3:-5}
+command -v valgrind >/dev/null || [ "${CALLGRIND:-1}" = 0 ] || { echo "bench: valgrind is not installed (or CALLGRIND=0)" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "bench: wrk is not installed (apt-get install -y wrk)" >&2; exit 1; }
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -110,6 +117,49 @@ pids+=($!)
 wait_http "http://127.0.0.1:$dport/.well-known/oauth-authorization-server"
 demo_token=$(rps -s "$work/token.lua" "http://127.0.0.1:$dport/token")
 
+callgrind_line="(callgrind skipped)"
+if [ "${CALLGRIND:-1}" != 0 ]; then
+  kill -TERM "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true
+  cport=$(free_port)
+  bash "$here/demo/run.sh" --addr "127.0.0.1:$cport" --prefix "$work/cg" --write-only >/dev/null
+  sed -i -e 's/^daemon off;/daemon off;\nmaster_process off;/' -e 's/^worker_processes .*;/worker_processes 1;/' \
+    -e 's|access_log .*;|access_log off;|' -e 's/ reuseport;/;/' "$work/cg/nginx.conf"
+  valgrind --tool=callgrind --callgrind-out-file="$work/cg/out" \
+    nginx -p "$work/cg" -c "$work/cg/nginx.conf" >"$work/cg/valgrind.log" 2>&1 &
+  cgpid=$!
+  pids+=("$cgpid")
+  cbase=http://127.0.0.1:$cport
+  wait_http "$cbase/static/hello.txt"
+  ctoken=$(curl -s -u conf-client:conf-secret -d grant_type=client_credentials "$cbase/token" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  cat >"$work/keepalive.py" <<'PY'
+import http.client, sys
+port, path, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+headers = {"Authorization": "Bearer " + sys.argv[4]} if len(sys.argv) > 4 else {}
+conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+for _ in range(n):
+    conn.request("GET", path, headers=headers)
+    resp = conn.getresponse()
+    resp.read()
+    if resp.status != 200:
+        sys.exit(f"bench: {path} answered {resp.status}")
+PY
+  n=1000
+  python3 "$work/keepalive.py" "$cport" /static/hello.txt 50
+  python3 "$work/keepalive.py" "$cport" /protected/hello.txt 50 "$ctoken"
+  callgrind_control -z "$cgpid" >/dev/null 2>&1
+  python3 "$work/keepalive.py" "$cport" /static/hello.txt "$n"
+  callgrind_control -d static "$cgpid" >/dev/null 2>&1
+  python3 "$work/keepalive.py" "$cport" /protected/hello.txt "$n" "$ctoken"
+  callgrind_control -d protected "$cgpid" >/dev/null 2>&1
+  ir() { awk '/^summary:/ {print $2}' "$(grep -l "^desc: Trigger: dump $1\$" "$work"/cg/out.*)"; }
+  callgrind_line=$(python3 -c 'import sys; s, p, n = map(int, sys.argv[1:]); print(
+    f"instructions/request (user space, callgrind, {n} keep-alive requests each): static {s / n:.0f},"
+    f" protected {p / n:.0f}: the check adds {(p - s) / n:.0f} ({100 * (p - s) / s:.1f}%)")' \
+    "$(ir static)" "$(ir protected)" "$n")
+fi
+
+echo "$callgrind_line"
 python3 - "$nginx_token" "$demo_token" "$secs" "$conns" "$load_before" "$load_after" \
   "$(printf '%s,' "${static_runs[@]}")" "$(printf '%s,' "${protected_runs[@]}")" <<'PY'
 import statistics
