@@ -1078,33 +1078,6 @@ ngx_http_oauth2_cb_validate_code(void *ud, oap_str client_id, oap_str code,
 }
 
 
-/* The exchange goes through consume_and_save; this is its fallback. */
-static oap_cb_result
-ngx_http_oauth2_cb_invalidate_code(void *ud, oap_str client_id, oap_str code,
-    oap_ctx *ctx)
-{
-    oap_cb_result             rc;
-    ngx_http_oauth2_zone_t   *z;
-    ngx_http_oauth2_entry_t  *e;
-
-    rc = OAP_CB_FALSE;
-    z = ngx_http_oauth2_lock(ud);
-
-    e = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_CODE, code);
-    if (e != NULL && !e->rotated
-        && ngx_http_oauth2_eq(ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_CLIENT),
-                              client_id))
-    {
-        e->rotated = 1;
-        rc = OAP_CB_TRUE;
-    }
-
-    ngx_http_oauth2_unlock(z);
-
-    return rc;
-}
-
-
 static void
 ngx_http_oauth2_token_info(ngx_http_oauth2_entry_t *e, oap_token_type type,
     oap_token_info *info)
@@ -1377,10 +1350,12 @@ ngx_http_oauth2_cb_revoke_token(void *ud, oap_str token, oap_token_type hint,
 }
 
 
-/* Rotation goes through consume_and_save; this is its fallback contract. */
+/* The two-step fallback of consume_and_save (the library calls it only
+ * without consume_and_save): marks the code used or the refresh token
+ * rotated, OAP_CB_TRUE when this call did; a code only for its client. */
 static oap_cb_result
-ngx_http_oauth2_cb_invalidate_refresh(void *ud, oap_str refresh_token,
-    oap_ctx *ctx)
+ngx_http_oauth2_spend(void *ud, ngx_uint_t kind, oap_str key,
+    oap_str client_id)
 {
     oap_cb_result             rc;
     ngx_http_oauth2_zone_t   *z;
@@ -1389,8 +1364,12 @@ ngx_http_oauth2_cb_invalidate_refresh(void *ud, oap_str refresh_token,
     rc = OAP_CB_FALSE;
     z = ngx_http_oauth2_lock(ud);
 
-    e = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_REFRESH, refresh_token);
-    if (e != NULL && !e->rotated) {
+    e = ngx_http_oauth2_lookup(z, kind, key);
+    if (e != NULL && !e->rotated
+        && (client_id.ptr == NULL
+            || ngx_http_oauth2_eq(ngx_http_oauth2_field(e,
+                                      NGX_HTTP_OAUTH2_F_CLIENT), client_id)))
+    {
         e->rotated = 1;
         rc = OAP_CB_TRUE;
     }
@@ -1398,6 +1377,27 @@ ngx_http_oauth2_cb_invalidate_refresh(void *ud, oap_str refresh_token,
     ngx_http_oauth2_unlock(z);
 
     return rc;
+}
+
+
+static oap_cb_result
+ngx_http_oauth2_cb_invalidate_refresh(void *ud, oap_str refresh_token,
+    oap_ctx *ctx)
+{
+    oap_str  none = { NULL, 0 };
+
+    return ngx_http_oauth2_spend(ud, NGX_HTTP_OAUTH2_REFRESH, refresh_token,
+                                 none);
+}
+
+
+static oap_cb_result
+ngx_http_oauth2_cb_invalidate_code(void *ud, oap_str client_id, oap_str code,
+    oap_ctx *ctx)
+{
+    return client_id.ptr == NULL
+           ? OAP_CB_FALSE
+           : ngx_http_oauth2_spend(ud, NGX_HTTP_OAUTH2_CODE, code, client_id);
 }
 
 
