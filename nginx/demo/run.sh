@@ -111,7 +111,7 @@ fi
 nginx -p "$prefix" -c "$prefix/nginx.conf" -t -q
 echo "nginx demo on http://$addr (prefix $prefix); try:"
 echo "  curl -u conf-client:conf-secret -d grant_type=client_credentials http://$addr/token"
-echo "  curl -u alice:wonderland 'http://$addr/authorize?response_type=code&client_id=conf-client&state=xyz'   # the consent page"
+echo "  curl -u alice:wonderland 'http://$addr/authorize?response_type=code&client_id=conf-client&redirect_uri=https%3A%2F%2Fclient.example.com%2Fcb&state=xyz'   # the consent page"
 echo "  curl -u conf-client:conf-secret -d grant_type=password -d username=alice -d password=wonderland http://$addr/token"
 nginx -p "$prefix" -c "$prefix/nginx.conf" &
 pid=$!

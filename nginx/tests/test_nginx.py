@@ -326,6 +326,25 @@ def authorization():
     check("replay revoked the first refresh token", status == 400
           and r.get("error") == "invalid_grant", (status, r))
 
+    # a confidential client without PKCE; its code is no other client's
+    conf_cb = "https://client.example.com/cb2"
+    _, _, _, fields = consent({"response_type": "code", "client_id": "conf-client",
+                               "redirect_uri": conf_cb, "scope": "read write"}, user=BOB)
+    status, headers, _ = submit(fields, "approve", user=BOB)
+    _, q = redirect_params(headers)
+    status, _, r = token({"grant_type": "authorization_code", "code": q.get("code", ""),
+                          "redirect_uri": conf_cb, "client_id": "public-client",
+                          "code_verifier": pkce()[0]}, auth=("X-None", "1"))
+    check("another client's code 400 invalid_grant", status == 400
+          and r.get("error") == "invalid_grant", (status, r))
+    status, _, r = token({"grant_type": "authorization_code", "code": q.get("code", ""),
+                          "redirect_uri": conf_cb})
+    check("confidential client's code exchange 200", status == 200
+          and r.get("scope") == "read write", (status, r))
+    status, _, out = request("GET", "/write", headers=[bearer(r.get("access_token", ""))])
+    check("its token is bob's", status == 200 and json_of(out).get("user") == "bob",
+          (status, out))
+
     # the used form's CSRF token is spent
     status, headers, out = submit(fields, "approve")
     check("reused CSRF token refused", status == 403 and "location" not in headers, (status, out))
