@@ -43,8 +43,8 @@ wait_http() { # URL
 work=$(mktemp -d /tmp/oauth2-nginx-bench.XXXXXX)
 chmod 755 "$work"
 pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null || true; done
+cleanup() { # a process already stopped must not end the loop (set -e)
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT

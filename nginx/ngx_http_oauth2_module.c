@@ -2579,6 +2579,7 @@ ngx_http_oauth2_access_handler(ngx_http_request_t *r)
     oap_str                       value;
     ngx_str_t                     challenge;
     ngx_uint_t                    status;
+    oap_header                    auth;
     oap_status                    st;
     oap_request                   req;
     oap_response                 *resp;
@@ -2614,8 +2615,21 @@ ngx_http_oauth2_access_handler(ngx_http_request_t *r)
         ngx_http_set_ctx(r, ctx, ngx_http_oauth2_module);
     }
 
-    if (ngx_http_oauth2_request(r, 0, &req) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    /* nginx itself refuses a request with two Authorization headers (400):
+     * the one it kept is all the library needs, no scan of the headers */
+    ngx_memzero(&req, sizeof(oap_request));
+    req.method.ptr = (const char *) r->method_name.data;
+    req.method.len = r->method_name.len;
+    req.uri.ptr = (const char *) r->unparsed_uri.data;
+    req.uri.len = r->unparsed_uri.len;
+
+    if (r->headers_in.authorization != NULL) {
+        auth.name.ptr = (const char *) r->headers_in.authorization->key.data;
+        auth.name.len = r->headers_in.authorization->key.len;
+        auth.value.ptr = (const char *) r->headers_in.authorization->value.data;
+        auth.value.len = r->headers_in.authorization->value.len;
+        req.headers = &auth;
+        req.headers_len = 1;
     }
 
     resp = NULL;

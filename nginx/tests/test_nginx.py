@@ -202,6 +202,8 @@ def flows():
     status, _, out = request("POST", "/token", {"grant_type": "client_credentials"},
                              [CONF, basic("rs-client", "rs-secret")])
     check("two Authorization headers refused", status in (400, 401), (status, out))
+    status, _, _ = request("GET", "/resource", headers=[bearer(cc), bearer("other")])
+    check("two Authorization headers at the resource 400", status == 400, status)
     status, _, _ = request("GET", "/token")
     check("GET /token 405", status == 405, status)
     status, _, _ = request("POST", "/token", headers=[CONF],
