@@ -33,11 +33,14 @@
 #define NGX_HTTP_OAUTH2_ENDPOINT_INTROSPECTION  3
 #define NGX_HTTP_OAUTH2_ENDPOINT_METADATA       4
 #define NGX_HTTP_OAUTH2_ENDPOINT_RESOURCE       5
+#define NGX_HTTP_OAUTH2_ENDPOINT_AUTHORIZATION  6
 
 /* Kinds of entries in the zone. */
 #define NGX_HTTP_OAUTH2_ACCESS   1
 #define NGX_HTTP_OAUTH2_REFRESH  2
 #define NGX_HTTP_OAUTH2_GRANT    3
+#define NGX_HTTP_OAUTH2_CODE     4
+#define NGX_HTTP_OAUTH2_CSRF     5   /* a consent form's token */
 
 /* The strings of an entry. */
 #define NGX_HTTP_OAUTH2_F_KEY     0
@@ -45,7 +48,12 @@
 #define NGX_HTTP_OAUTH2_F_USER    2
 #define NGX_HTTP_OAUTH2_F_SCOPES  3
 #define NGX_HTTP_OAUTH2_F_GRANT   4
-#define NGX_HTTP_OAUTH2_NFIELDS   5
+#define NGX_HTTP_OAUTH2_F_REDIRECT   5   /* a code's redirect_uri as sent */
+#define NGX_HTTP_OAUTH2_F_CHALLENGE  6   /* a code's PKCE challenge */
+#define NGX_HTTP_OAUTH2_NFIELDS   7
+
+/* How long a consent form's CSRF token may be used, in seconds. */
+#define NGX_HTTP_OAUTH2_CSRF_TTL  300
 
 /* How many of the oldest entries each insertion looks at for eviction. */
 #define NGX_HTTP_OAUTH2_SWEEP     2
@@ -96,6 +104,7 @@ typedef struct {
     u_char                       revoked;
     u_char                       rotated;
     u_char                       present;    /* a bit per field: not absent */
+    u_char                       method;     /* a code's PKCE method */
     uint32_t                     len[NGX_HTTP_OAUTH2_NFIELDS];
     u_char                       data[1];
 } ngx_http_oauth2_entry_t;
@@ -118,6 +127,7 @@ typedef struct {
     ngx_uint_t                   endpoint;
     ngx_flag_t                   bearer;
     ngx_array_t                 *scopes;     /* of oap_str; NULL: none */
+    ngx_http_complex_value_t    *owner;      /* NULL: $remote_user */
 } ngx_http_oauth2_loc_conf_t;
 
 
@@ -167,6 +177,14 @@ static char *ngx_http_oauth2_endpoint(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_oauth2_bearer_scopes(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_int_t ngx_http_oauth2_authorize(ngx_http_request_t *r,
+    oap_request *req);
+static ngx_int_t ngx_http_oauth2_copy(ngx_pool_t *pool, ngx_str_t *dst,
+    oap_str src);
+static char *ngx_http_oauth2_resource_owner(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static ngx_int_t ngx_http_oauth2_refuse(ngx_http_request_t *r,
+    ngx_uint_t status, oap_response *resp, const char *json);
 static ngx_int_t ngx_http_oauth2_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
@@ -239,6 +257,13 @@ static ngx_command_t  ngx_http_oauth2_commands[] = {
     { ngx_string("oauth2_bearer_scopes"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_oauth2_bearer_scopes,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("oauth2_resource_owner"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_oauth2_resource_owner,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -749,6 +774,38 @@ ngx_http_oauth2_grant_revoked(ngx_http_oauth2_zone_t *z,
 }
 
 
+/* Records the grant until `ends_at` (a new record, or one extended: a
+ * record revoked stays revoked); NULL when the zone is full. Under the
+ * lock. */
+static ngx_http_oauth2_entry_t *
+ngx_http_oauth2_keep_grant(ngx_http_oauth2_zone_t *z, oap_str grant_id,
+    uint64_t ends_at, uint64_t now)
+{
+    oap_str                   f[NGX_HTTP_OAUTH2_NFIELDS];
+    ngx_http_oauth2_entry_t  *g;
+
+    g = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_GRANT, grant_id);
+
+    if (g == NULL) {
+        ngx_memzero(f, sizeof(f));
+        f[NGX_HTTP_OAUTH2_F_KEY] = grant_id;
+
+        g = ngx_http_oauth2_alloc(z, NGX_HTTP_OAUTH2_GRANT, f, now);
+        if (g == NULL) {
+            return NULL;
+        }
+
+        g->exp = ends_at;
+        ngx_http_oauth2_insert(z, g);
+
+    } else if (g->exp < ends_at) {
+        g->exp = ends_at;
+    }
+
+    return g;
+}
+
+
 /* Checks that `token` may be saved and saves it, all or nothing:
  * OAP_CB_FALSE when its grant may not get it (revoked, or ended and not
  * new), OAP_CB_ERROR when a token is already stored under its value or
@@ -759,7 +816,7 @@ ngx_http_oauth2_save_locked(ngx_http_oauth2_zone_t *z,
 {
     oap_str                   f[NGX_HTTP_OAUTH2_NFIELDS];
     uint64_t                  ends_at, access_exp;
-    ngx_http_oauth2_entry_t  *g, *a, *r;
+    ngx_http_oauth2_entry_t  *a, *r, *g;
 
     if (ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_ACCESS, token->access_token)) {
         return OAP_CB_ERROR;
@@ -784,6 +841,7 @@ ngx_http_oauth2_save_locked(ngx_http_oauth2_zone_t *z,
 
     access_exp = token->issued_at + token->expires_in;
 
+    ngx_memzero(f, sizeof(f));
     f[NGX_HTTP_OAUTH2_F_KEY] = token->access_token;
     f[NGX_HTTP_OAUTH2_F_CLIENT] = token->client_id;
     f[NGX_HTTP_OAUTH2_F_USER] = token->user;
@@ -819,30 +877,14 @@ ngx_http_oauth2_save_locked(ngx_http_oauth2_zone_t *z,
         ends_at = token->refresh_expires_at > access_exp
                   ? token->refresh_expires_at : access_exp;
 
-        if (g == NULL) {
-            /* new, or an ended record of it still in the zone */
-            g = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_GRANT,
-                                       token->grant_id);
-        }
-
-        if (g == NULL) {
-            ngx_memzero(f, sizeof(f));
-            f[NGX_HTTP_OAUTH2_F_KEY] = token->grant_id;
-
-            g = ngx_http_oauth2_alloc(z, NGX_HTTP_OAUTH2_GRANT, f, now);
-            if (g == NULL) {
-                ngx_slab_free_locked(z->shpool, a);
-                if (r) {
-                    ngx_slab_free_locked(z->shpool, r);
-                }
-                return OAP_CB_ERROR;
+        if (ngx_http_oauth2_keep_grant(z, token->grant_id, ends_at, now)
+            == NULL)
+        {
+            ngx_slab_free_locked(z->shpool, a);
+            if (r) {
+                ngx_slab_free_locked(z->shpool, r);
             }
-
-            g->exp = ends_at;
-            ngx_http_oauth2_insert(z, g);
-
-        } else if (g->exp < ends_at) {
-            g->exp = ends_at;
+            return OAP_CB_ERROR;
         }
     }
 
@@ -875,20 +917,17 @@ ngx_http_oauth2_cb_save_bearer_token(void *ud, const oap_issued_token *token,
 }
 
 
-/* Rotates the refresh token and saves the tokens replacing it in one step
- * under the lock (the code grant is not served: no code is ever saved). */
+/* Spends the code or refresh token and saves the tokens replacing it in
+ * one step under the lock: nothing changes unless both succeed. */
 static oap_cb_result
 ngx_http_oauth2_cb_consume_and_save(void *ud, const oap_consumed *consumed,
     const oap_issued_token *token, oap_ctx *ctx)
 {
     uint64_t                  now;
+    ngx_uint_t                unspent;
     oap_cb_result             rc;
     ngx_http_oauth2_zone_t   *z;
     ngx_http_oauth2_entry_t  *spent;
-
-    if (consumed->kind != OAP_CONSUMED_REFRESH_TOKEN) {
-        return OAP_CB_FALSE;   /* no code is ever saved: none is unspent */
-    }
 
     if (oap_ctx_now(ctx, &now) != OAP_STATUS_OK) {
         return OAP_CB_ERROR;
@@ -897,15 +936,139 @@ ngx_http_oauth2_cb_consume_and_save(void *ud, const oap_consumed *consumed,
     z = ngx_http_oauth2_lock(ud);
 
     rc = OAP_CB_FALSE;
-    spent = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_REFRESH, consumed->value);
 
-    if (spent != NULL && !spent->rotated && !spent->revoked
-        && !ngx_http_oauth2_expired(spent, now))
-    {
+    if (consumed->kind == OAP_CONSUMED_AUTHORIZATION_CODE) {
+        spent = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_CODE,
+                                       consumed->value);
+        unspent = spent != NULL
+                  && ngx_http_oauth2_eq(ngx_http_oauth2_field(spent,
+                                            NGX_HTTP_OAUTH2_F_CLIENT),
+                                        consumed->client_id);
+
+    } else {
+        spent = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_REFRESH,
+                                       consumed->value);
+        unspent = spent != NULL && !spent->revoked;
+    }
+
+    if (unspent && !spent->rotated && !ngx_http_oauth2_expired(spent, now)) {
         rc = ngx_http_oauth2_save_locked(z, token, now);
 
         if (rc == OAP_CB_TRUE) {
-            spent->rotated = 1;
+            spent->rotated = 1;   /* a code used, a refresh token rotated */
+        }
+    }
+
+    ngx_http_oauth2_unlock(z);
+
+    return rc;
+}
+
+
+/* ---- authorization codes ---- */
+
+static oap_cb_result
+ngx_http_oauth2_cb_save_code(void *ud, oap_str client_id,
+    const oap_authorization_code *code, oap_ctx *ctx)
+{
+    oap_str                   f[NGX_HTTP_OAUTH2_NFIELDS];
+    uint64_t                  now;
+    oap_cb_result             rc;
+    ngx_http_oauth2_zone_t   *z;
+    ngx_http_oauth2_entry_t  *e;
+
+    if (oap_ctx_now(ctx, &now) != OAP_STATUS_OK) {
+        return OAP_CB_ERROR;
+    }
+
+    ngx_memzero(f, sizeof(f));
+    f[NGX_HTTP_OAUTH2_F_KEY] = code->code;
+    f[NGX_HTTP_OAUTH2_F_CLIENT] = code->client_id;
+    f[NGX_HTTP_OAUTH2_F_USER] = code->user;
+    f[NGX_HTTP_OAUTH2_F_SCOPES] = code->scopes;
+    f[NGX_HTTP_OAUTH2_F_GRANT] = code->grant_id;
+    f[NGX_HTTP_OAUTH2_F_REDIRECT] = code->redirect_uri;
+    f[NGX_HTTP_OAUTH2_F_CHALLENGE] = code->code_challenge;
+
+    rc = OAP_CB_ERROR;
+    z = ngx_http_oauth2_lock(ud);
+
+    if (ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_CODE, code->code) == NULL) {
+        e = ngx_http_oauth2_alloc(z, NGX_HTTP_OAUTH2_CODE, f, now);
+
+        /* the code starts its grant: recorded as long as the code lives */
+        if (e != NULL && code->grant_id.ptr != NULL
+            && ngx_http_oauth2_keep_grant(z, code->grant_id, code->expires_at,
+                                          now) == NULL)
+        {
+            ngx_slab_free_locked(z->shpool, e);
+            e = NULL;
+        }
+
+        if (e != NULL) {
+            e->iat = code->issued_at;
+            e->exp = code->expires_at;
+            e->method = (u_char) code->code_challenge_method;
+            ngx_http_oauth2_insert(z, e);
+            rc = OAP_CB_TRUE;
+        }
+    }
+
+    ngx_http_oauth2_unlock(z);
+
+    return rc;
+}
+
+
+/* An unused code's record; a used one is reported as a replay (the
+ * library then revokes what it issued, if the replay proves it comes from
+ * the code's client). A used code stays in the zone until it expires. */
+static oap_cb_result
+ngx_http_oauth2_cb_validate_code(void *ud, oap_str client_id, oap_str code,
+    oap_ctx *ctx)
+{
+    uint64_t                  now;
+    oap_str                   challenge;
+    oap_cb_result             rc;
+    oap_code_info             info;
+    oap_pkce_method           method;
+    ngx_http_oauth2_zone_t   *z;
+    ngx_http_oauth2_entry_t  *e;
+
+    if (oap_ctx_now(ctx, &now) != OAP_STATUS_OK) {
+        return OAP_CB_ERROR;
+    }
+
+    rc = OAP_CB_FALSE;
+    z = ngx_http_oauth2_lock(ud);
+
+    e = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_CODE, code);
+
+    if (e != NULL && !ngx_http_oauth2_expired(e, now)
+        && ngx_http_oauth2_eq(ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_CLIENT),
+                              client_id))
+    {
+        challenge = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_CHALLENGE);
+        method = challenge.ptr != NULL ? e->method : OAP_PKCE_NONE;
+
+        if (e->rotated) {
+            rc = ngx_http_oauth2_ok(oap_ctx_set_code_used_pkce(ctx,
+                     ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_GRANT),
+                     challenge, method));
+
+        } else {
+            ngx_memzero(&info, sizeof(info));
+            info.struct_size = sizeof(info);
+            info.client_id = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_CLIENT);
+            info.user = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_USER);
+            info.scopes = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_SCOPES);
+            info.redirect_uri = ngx_http_oauth2_field(e,
+                                                      NGX_HTTP_OAUTH2_F_REDIRECT);
+            info.grant_id = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_GRANT);
+            info.expires_at = e->exp;
+            info.code_challenge = challenge;
+            info.code_challenge_method = method;
+            rc = ngx_http_oauth2_ok(oap_ctx_set_code(ctx, &info));
         }
     }
 
@@ -1187,10 +1350,12 @@ ngx_http_oauth2_cb_revoke_token(void *ud, oap_str token, oap_token_type hint,
 }
 
 
-/* Rotation goes through consume_and_save; this is its fallback contract. */
+/* The two-step fallback of consume_and_save (the library calls it only
+ * without consume_and_save): marks the code used or the refresh token
+ * rotated, OAP_CB_TRUE when this call did; a code only for its client. */
 static oap_cb_result
-ngx_http_oauth2_cb_invalidate_refresh(void *ud, oap_str refresh_token,
-    oap_ctx *ctx)
+ngx_http_oauth2_spend(void *ud, ngx_uint_t kind, oap_str key,
+    oap_str client_id)
 {
     oap_cb_result             rc;
     ngx_http_oauth2_zone_t   *z;
@@ -1199,8 +1364,12 @@ ngx_http_oauth2_cb_invalidate_refresh(void *ud, oap_str refresh_token,
     rc = OAP_CB_FALSE;
     z = ngx_http_oauth2_lock(ud);
 
-    e = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_REFRESH, refresh_token);
-    if (e != NULL && !e->rotated) {
+    e = ngx_http_oauth2_lookup(z, kind, key);
+    if (e != NULL && !e->rotated
+        && (client_id.ptr == NULL
+            || ngx_http_oauth2_eq(ngx_http_oauth2_field(e,
+                                      NGX_HTTP_OAUTH2_F_CLIENT), client_id)))
+    {
         e->rotated = 1;
         rc = OAP_CB_TRUE;
     }
@@ -1208,6 +1377,27 @@ ngx_http_oauth2_cb_invalidate_refresh(void *ud, oap_str refresh_token,
     ngx_http_oauth2_unlock(z);
 
     return rc;
+}
+
+
+static oap_cb_result
+ngx_http_oauth2_cb_invalidate_refresh(void *ud, oap_str refresh_token,
+    oap_ctx *ctx)
+{
+    oap_str  none = { NULL, 0 };
+
+    return ngx_http_oauth2_spend(ud, NGX_HTTP_OAUTH2_REFRESH, refresh_token,
+                                 none);
+}
+
+
+static oap_cb_result
+ngx_http_oauth2_cb_invalidate_code(void *ud, oap_str client_id, oap_str code,
+    oap_ctx *ctx)
+{
+    return client_id.ptr == NULL
+           ? OAP_CB_FALSE
+           : ngx_http_oauth2_spend(ud, NGX_HTTP_OAUTH2_CODE, code, client_id);
 }
 
 
@@ -1520,6 +1710,9 @@ ngx_http_oauth2_body_handler(ngx_http_request_t *r)
     case NGX_HTTP_OAUTH2_ENDPOINT_REVOCATION:
         st = oap_server_revocation_response(mcf->server, &req, &resp);
         break;
+    case NGX_HTTP_OAUTH2_ENDPOINT_AUTHORIZATION:
+        ngx_http_finalize_request(r, ngx_http_oauth2_authorize(r, &req));
+        return;
     default: /* NGX_HTTP_OAUTH2_ENDPOINT_INTROSPECTION */
         st = oap_server_introspection_response(mcf->server, &req, &resp);
         break;
@@ -1663,6 +1856,549 @@ ngx_http_oauth2_add_header(ngx_http_request_t *r, const char *key,
 }
 
 
+/* ---- the authorization endpoint ---- */
+
+/* One parameter of the authorization request, carried by the consent
+ * form. */
+typedef struct {
+    ngx_str_t                    name;
+    ngx_str_t                    value;
+} ngx_http_oauth2_param_t;
+
+
+/* What the consent form's submission carries besides the request. */
+typedef struct {
+    ngx_http_request_t          *request;
+    ngx_array_t                 *params;     /* NULL: not collected */
+    oap_str                      csrf;
+    oap_str                      action;
+    ngx_uint_t                   duplicate;
+    ngx_uint_t                   nomem;
+} ngx_http_oauth2_form_t;
+
+
+static oap_cb_result
+ngx_http_oauth2_form_pair(void *ud, oap_str name, oap_str value)
+{
+    oap_str                  *slot;
+    ngx_http_oauth2_form_t   *form = ud;
+    ngx_http_oauth2_param_t  *p;
+
+    slot = NULL;
+
+    if (ngx_http_oauth2_eq(name, (oap_str) OAP_STR_LIT("csrf_token"))) {
+        slot = &form->csrf;
+
+    } else if (ngx_http_oauth2_eq(name, (oap_str) OAP_STR_LIT("action"))) {
+        slot = &form->action;
+    }
+
+    if (slot != NULL) {
+        if (slot->ptr != NULL) {
+            form->duplicate = 1;
+            return OAP_CB_TRUE;
+        }
+
+        slot->ptr = ngx_pnalloc(form->request->pool, value.len + 1);
+        if (slot->ptr == NULL) {
+            form->nomem = 1;
+            return OAP_CB_FALSE;
+        }
+        ngx_memcpy((u_char *) slot->ptr, value.ptr, value.len);
+        slot->len = value.len;
+        return OAP_CB_TRUE;
+    }
+
+    if (form->params == NULL) {
+        return OAP_CB_TRUE;
+    }
+
+    p = ngx_array_push(form->params);
+    if (p == NULL
+        || ngx_http_oauth2_copy(form->request->pool, &p->name, name) != NGX_OK
+        || ngx_http_oauth2_copy(form->request->pool, &p->value, value)
+           != NGX_OK)
+    {
+        form->nomem = 1;
+        return OAP_CB_FALSE;
+    }
+
+    return OAP_CB_TRUE;
+}
+
+
+/* The resource owner nginx authenticated: oauth2_resource_owner's value,
+ * else $remote_user (auth_basic). An empty string when there is none. */
+static ngx_int_t
+ngx_http_oauth2_owner(ngx_http_request_t *r, ngx_http_oauth2_loc_conf_t *lcf,
+    ngx_str_t *user)
+{
+    ngx_str_null(user);
+
+    if (lcf->owner != NULL) {
+        return ngx_http_complex_value(r, lcf->owner, user);
+    }
+
+    if (r->headers_in.user.len == 0
+        && ngx_http_auth_basic_user(r) != NGX_OK)
+    {
+        return NGX_OK;
+    }
+
+    *user = r->headers_in.user;
+
+    return NGX_OK;
+}
+
+
+/* What a CSRF token is bound to besides the user: the pending request,
+ * every field length-prefixed so that no two requests give one string. */
+static ngx_int_t
+ngx_http_oauth2_binding(ngx_http_request_t *r, oap_authorization *az,
+    ngx_str_t *out)
+{
+    u_char      *p;
+    size_t       len;
+    oap_str      f[6];
+    ngx_uint_t   i;
+
+    f[0] = oap_authorization_client_id(az);
+    f[1] = oap_authorization_redirect_uri(az);
+    f[2] = oap_authorization_scopes(az);
+    f[3] = oap_authorization_state(az);
+    f[4] = oap_authorization_response_type(az);
+    f[5] = oap_authorization_code_challenge(az);
+
+    len = NGX_INT_T_LEN + 1;
+    for (i = 0; i < 6; i++) {
+        len += NGX_SIZE_T_LEN + 2 + f[i].len;
+    }
+
+    out->data = ngx_pnalloc(r->pool, len);
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = out->data;
+    for (i = 0; i < 6; i++) {
+        /* an absent field is "-", a present one its length and bytes */
+        if (f[i].ptr == NULL) {
+            *p++ = '-';
+            continue;
+        }
+        p = ngx_sprintf(p, "%uz:", f[i].len);
+        p = ngx_cpymem(p, f[i].ptr, f[i].len);
+    }
+    p = ngx_sprintf(p, "%ui",
+                    (ngx_uint_t) oap_authorization_code_challenge_method(az));
+
+    out->len = p - out->data;
+
+    return NGX_OK;
+}
+
+
+/* Stores a new CSRF token for `user` and the pending request. NGX_ERROR
+ * when no randomness or the zone is full. */
+static ngx_int_t
+ngx_http_oauth2_csrf_new(ngx_http_oauth2_main_conf_t *mcf, ngx_str_t *user,
+    ngx_str_t *binding, oap_str client_id, ngx_str_t *csrf)
+{
+    size_t                    n;
+    oap_str                   f[NGX_HTTP_OAUTH2_NFIELDS];
+    uint64_t                  now;
+    ngx_int_t                 rc;
+    ngx_http_oauth2_zone_t   *z;
+    ngx_http_oauth2_entry_t  *e;
+
+    if (oap_generate_token((char *) csrf->data, OAP_TOKEN_LEN, &n)
+        != OAP_STATUS_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    csrf->len = n;
+    now = (uint64_t) ngx_time();
+
+    ngx_memzero(f, sizeof(f));
+    f[NGX_HTTP_OAUTH2_F_KEY] = ngx_http_oauth2_str(csrf);
+    f[NGX_HTTP_OAUTH2_F_CLIENT] = client_id;
+    f[NGX_HTTP_OAUTH2_F_USER] = ngx_http_oauth2_str(user);
+    f[NGX_HTTP_OAUTH2_F_SCOPES] = ngx_http_oauth2_str(binding);
+
+    rc = NGX_ERROR;
+    z = ngx_http_oauth2_lock(mcf);
+
+    if (ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_CSRF, f[0]) == NULL) {
+        e = ngx_http_oauth2_alloc(z, NGX_HTTP_OAUTH2_CSRF, f, now);
+        if (e != NULL) {
+            e->iat = now;
+            e->exp = now + NGX_HTTP_OAUTH2_CSRF_TTL;
+            ngx_http_oauth2_insert(z, e);
+            rc = NGX_OK;
+        }
+    }
+
+    ngx_http_oauth2_unlock(z);
+
+    return rc;
+}
+
+
+/* Spends the CSRF token `csrf`: NGX_OK when it was issued to `user` for
+ * this very request and has not expired. Whatever the answer, the token
+ * is used up. */
+static ngx_int_t
+ngx_http_oauth2_csrf_take(ngx_http_oauth2_main_conf_t *mcf, oap_str csrf,
+    ngx_str_t *user, ngx_str_t *binding)
+{
+    ngx_int_t                 rc;
+    ngx_http_oauth2_zone_t   *z;
+    ngx_http_oauth2_entry_t  *e;
+
+    rc = NGX_DECLINED;
+    z = ngx_http_oauth2_lock(mcf);
+
+    e = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_CSRF, csrf);
+
+    if (e != NULL) {
+        if (!ngx_http_oauth2_expired(e, (uint64_t) ngx_time())
+            && ngx_http_oauth2_eq(ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_USER),
+                                  ngx_http_oauth2_str(user))
+            && ngx_http_oauth2_eq(ngx_http_oauth2_field(e,
+                                      NGX_HTTP_OAUTH2_F_SCOPES),
+                                  ngx_http_oauth2_str(binding)))
+        {
+            rc = NGX_OK;
+        }
+
+        ngx_http_oauth2_remove(z, e);
+    }
+
+    ngx_http_oauth2_unlock(z);
+
+    return rc;
+}
+
+
+/* Writes `s` HTML-escaped at `p` (or counts, when p is NULL, into *len). */
+static u_char *
+ngx_http_oauth2_html(u_char *p, size_t *len, u_char *s, size_t n)
+{
+    size_t       i;
+    const char  *esc;
+
+    for (i = 0; i < n; i++) {
+        switch (s[i]) {
+        case '&':  esc = "&amp;"; break;
+        case '<':  esc = "&lt;"; break;
+        case '>':  esc = "&gt;"; break;
+        case '"':  esc = "&quot;"; break;
+        case '\'': esc = "&#39;"; break;
+        default:   esc = NULL; break;
+        }
+
+        if (p == NULL) {
+            *len += esc ? ngx_strlen(esc) : 1;
+
+        } else if (esc) {
+            p = ngx_cpymem(p, esc, ngx_strlen(esc));
+
+        } else {
+            *p++ = s[i];
+        }
+    }
+
+    return p;
+}
+
+
+/* Appends the literal `s` at `p` (or counts it). */
+static u_char *
+ngx_http_oauth2_lit(u_char *p, size_t *len, const char *s)
+{
+    size_t  n;
+
+    n = ngx_strlen(s);
+
+    if (p == NULL) {
+        *len += n;
+        return NULL;
+    }
+
+    return ngx_cpymem(p, s, n);
+}
+
+
+/* The consent page, written at `p` (or counted when p is NULL). */
+static u_char *
+ngx_http_oauth2_page(u_char *p, size_t *len, ngx_http_request_t *r,
+    oap_authorization *az, ngx_str_t *user, ngx_str_t *csrf,
+    ngx_array_t *params)
+{
+    oap_str                   client, scopes;
+    ngx_uint_t                i;
+    ngx_http_oauth2_param_t  *prm;
+
+    client = oap_authorization_client_id(az);
+    scopes = oap_authorization_scopes(az);
+
+    p = ngx_http_oauth2_lit(p, len, "<!DOCTYPE html>\n<html><head>"
+                            "<meta charset=\"utf-8\"><title>Authorize ");
+    p = ngx_http_oauth2_html(p, len, (u_char *) client.ptr, client.len);
+    p = ngx_http_oauth2_lit(p, len, "</title></head><body>\n<h1>Authorize "
+                            "<code>");
+    p = ngx_http_oauth2_html(p, len, (u_char *) client.ptr, client.len);
+    p = ngx_http_oauth2_lit(p, len, "</code></h1>\n<p>Signed in as <b>");
+    p = ngx_http_oauth2_html(p, len, user->data, user->len);
+    p = ngx_http_oauth2_lit(p, len, "</b>. The client asks for the scopes: "
+                            "<code>");
+    if (scopes.len) {
+        p = ngx_http_oauth2_html(p, len, (u_char *) scopes.ptr, scopes.len);
+    } else {
+        p = ngx_http_oauth2_lit(p, len, "(none)");
+    }
+    p = ngx_http_oauth2_lit(p, len, "</code></p>\n<form method=\"post\" "
+                            "action=\"");
+    p = ngx_http_oauth2_html(p, len, r->uri.data, r->uri.len);
+    p = ngx_http_oauth2_lit(p, len, "\">\n");
+
+    prm = params->elts;
+    for (i = 0; i < params->nelts; i++) {
+        p = ngx_http_oauth2_lit(p, len, "<input type=\"hidden\" name=\"");
+        p = ngx_http_oauth2_html(p, len, prm[i].name.data, prm[i].name.len);
+        p = ngx_http_oauth2_lit(p, len, "\" value=\"");
+        p = ngx_http_oauth2_html(p, len, prm[i].value.data, prm[i].value.len);
+        p = ngx_http_oauth2_lit(p, len, "\">\n");
+    }
+
+    p = ngx_http_oauth2_lit(p, len, "<input type=\"hidden\" "
+                            "name=\"csrf_token\" value=\"");
+    p = ngx_http_oauth2_html(p, len, csrf->data, csrf->len);
+    p = ngx_http_oauth2_lit(p, len, "\">\n<button type=\"submit\" "
+                            "name=\"action\" value=\"approve\">Approve"
+                            "</button>\n<button type=\"submit\" "
+                            "name=\"action\" value=\"deny\">Deny</button>\n"
+                            "</form></body></html>\n");
+
+    return p;
+}
+
+
+static ngx_int_t
+ngx_http_oauth2_send_page(ngx_http_request_t *r, ngx_uint_t status,
+    u_char *body, size_t len)
+{
+    ngx_str_t         ct = ngx_string("text/html; charset=utf-8");
+    ngx_str_t         v;
+    ngx_array_t       headers;
+    ngx_table_elt_t  *h;
+
+    static const char  *hs[][2] = {
+        { "Cache-Control", "no-store" },
+        { "X-Frame-Options", "DENY" },
+        { "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'" },
+    };
+
+    ngx_uint_t  i;
+
+    if (ngx_array_init(&headers, r->pool, 3, sizeof(ngx_table_elt_t))
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    for (i = 0; i < sizeof(hs) / sizeof(hs[0]); i++) {
+        h = ngx_array_push(&headers);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+        ngx_memzero(h, sizeof(ngx_table_elt_t));
+        h->hash = 1;
+        h->key.data = (u_char *) hs[i][0];
+        h->key.len = ngx_strlen(hs[i][0]);
+        v.data = (u_char *) hs[i][1];
+        v.len = ngx_strlen(hs[i][1]);
+        h->value = v;
+    }
+
+    return ngx_http_oauth2_send(r, status, &ct, &headers, body, len);
+}
+
+
+/* The consent page for a validated request: a new CSRF token bound to the
+ * user and the request, and the request's parameters as hidden fields. */
+static ngx_int_t
+ngx_http_oauth2_consent(ngx_http_request_t *r, ngx_http_oauth2_main_conf_t *mcf,
+    oap_authorization *az, ngx_str_t *user, ngx_str_t *binding)
+{
+    u_char                  *body, *end;
+    size_t                   len;
+    oap_bytes                query;
+    ngx_str_t                csrf;
+    ngx_http_oauth2_form_t   form;
+
+    ngx_memzero(&form, sizeof(form));
+    form.request = r;
+    form.params = ngx_array_create(r->pool, 8, sizeof(ngx_http_oauth2_param_t));
+    if (form.params == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    query.ptr = r->args.data;
+    query.len = r->args.len;
+
+    /* the library parsed it already: a failure here is ours */
+    if (oap_form_parse(query, ngx_http_oauth2_form_pair, &form) != OAP_STATUS_OK
+        || form.nomem)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    csrf.data = ngx_pnalloc(r->pool, OAP_TOKEN_LEN);
+    if (csrf.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_oauth2_csrf_new(mcf, user, binding,
+                                 oap_authorization_client_id(az), &csrf)
+        != NGX_OK)
+    {
+        return ngx_http_oauth2_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                          "{\"error\":\"server_error\"}");
+    }
+
+    len = 0;
+    ngx_http_oauth2_page(NULL, &len, r, az, user, &csrf, form.params);
+
+    body = ngx_pnalloc(r->pool, len);
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    end = ngx_http_oauth2_page(body, &len, r, az, user, &csrf, form.params);
+
+    return ngx_http_oauth2_send_page(r, NGX_HTTP_OK, body, end - body);
+}
+
+
+/* GET: validate the request, show the consent page. POST (the form):
+ * validate the request again, spend the CSRF token, approve or deny. The
+ * library answers every invalid request: a redirect with the error, or,
+ * for an unknown client or redirect URI, a 400 that is never redirected. */
+static ngx_int_t
+ngx_http_oauth2_authorize(ngx_http_request_t *r, oap_request *req)
+{
+    ngx_int_t                     rc;
+    oap_bytes                     body;
+    ngx_str_t                     user, binding;
+    oap_status                    st;
+    oap_response                 *resp;
+    oap_authorization            *az;
+    ngx_http_oauth2_form_t        form;
+    ngx_http_oauth2_loc_conf_t   *lcf;
+    ngx_http_oauth2_main_conf_t  *mcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_oauth2_module);
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_oauth2_module);
+
+    az = NULL;
+    resp = NULL;
+
+    st = oap_server_validate_authorization_request(mcf->server, req, &az,
+                                                   &resp);
+    if (st == OAP_STATUS_INVALID_UTF8) {
+        return ngx_http_oauth2_send_error(r, NGX_HTTP_BAD_REQUEST,
+            "{\"error\":\"invalid_request\","
+            "\"error_description\":\"the request is not UTF-8\"}");
+    }
+
+    if (st != OAP_STATUS_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "oauth2: %s", oap_status_message(st).ptr);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (resp != NULL) {
+        return ngx_http_oauth2_send_response(r, resp);
+    }
+
+    if (ngx_http_oauth2_owner(r, lcf, &user) != NGX_OK
+        || ngx_http_oauth2_binding(r, az, &binding) != NGX_OK)
+    {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        goto done;
+    }
+
+    if (user.len == 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "oauth2: the authorization endpoint has no "
+                      "authenticated user (auth_basic, or "
+                      "\"oauth2_resource_owner\")");
+        rc = NGX_HTTP_FORBIDDEN;
+        goto done;
+    }
+
+    if (r->method != NGX_HTTP_POST) {
+        rc = ngx_http_oauth2_consent(r, mcf, az, &user, &binding);
+        goto done;
+    }
+
+    ngx_memzero(&form, sizeof(form));
+    form.request = r;
+    body.ptr = (const uint8_t *) req->body.ptr;
+    body.len = req->body.len;
+
+    if (oap_form_parse(body, ngx_http_oauth2_form_pair, &form) != OAP_STATUS_OK
+        || form.nomem)
+    {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        goto done;
+    }
+
+    if (form.csrf.ptr == NULL || form.duplicate
+        || ngx_http_oauth2_csrf_take(mcf, form.csrf, &user, &binding) != NGX_OK)
+    {
+        rc = ngx_http_oauth2_send_error(r, NGX_HTTP_FORBIDDEN,
+            "{\"error\":\"access_denied\",\"error_description\":"
+            "\"the consent form's CSRF token is missing, wrong, used or "
+            "expired\"}");
+        goto done;
+    }
+
+    if (ngx_http_oauth2_eq(form.action, (oap_str) OAP_STR_LIT("approve"))) {
+        st = oap_server_authorize(mcf->server, az, req,
+                                  ngx_http_oauth2_str(&user),
+                                  (oap_str) { NULL, 0 }, &resp);
+
+    } else if (ngx_http_oauth2_eq(form.action, (oap_str) OAP_STR_LIT("deny"))) {
+        st = oap_server_deny(mcf->server, az, &resp);
+
+    } else {
+        rc = ngx_http_oauth2_send_error(r, NGX_HTTP_BAD_REQUEST,
+            "{\"error\":\"invalid_request\",\"error_description\":"
+            "\"action is approve or deny\"}");
+        goto done;
+    }
+
+    if (st != OAP_STATUS_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "oauth2: %s", oap_status_message(st).ptr);
+        rc = st == OAP_STATUS_INVALID_UTF8 || st == OAP_STATUS_INVALID_PARAMETER
+             ? NGX_HTTP_BAD_REQUEST : NGX_HTTP_INTERNAL_SERVER_ERROR;
+        goto done;
+    }
+
+    rc = ngx_http_oauth2_send_response(r, resp);
+
+done:
+
+    oap_authorization_free(az);
+
+    return rc;
+}
+
+
 static ngx_int_t
 ngx_http_oauth2_not_allowed(ngx_http_request_t *r, const char *allow)
 {
@@ -1684,6 +2420,7 @@ ngx_http_oauth2_content_handler(ngx_http_request_t *r)
 {
     ngx_int_t                     rc;
     oap_status                    st;
+    oap_request                   req;
     oap_response                 *resp;
     ngx_http_core_loc_conf_t     *clcf;
     ngx_http_oauth2_loc_conf_t   *lcf;
@@ -1720,12 +2457,29 @@ ngx_http_oauth2_content_handler(ngx_http_request_t *r)
         return ngx_http_oauth2_send_response(r, resp);
     }
 
-    if (r->method != NGX_HTTP_POST) {
-        return ngx_http_oauth2_not_allowed(r, "POST");
-    }
-
     if (mcf->server == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (lcf->endpoint == NGX_HTTP_OAUTH2_ENDPOINT_AUTHORIZATION
+        && (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)))
+    {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        if (ngx_http_oauth2_request(r, 0, &req) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_oauth2_authorize(r, &req);
+    }
+
+    if (r->method != NGX_HTTP_POST) {
+        return ngx_http_oauth2_not_allowed(r,
+                   lcf->endpoint == NGX_HTTP_OAUTH2_ENDPOINT_AUTHORIZATION
+                   ? "GET, HEAD, POST" : "POST");
     }
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
@@ -1825,10 +2579,10 @@ ngx_http_oauth2_access_handler(ngx_http_request_t *r)
     oap_str                       value;
     ngx_str_t                     challenge;
     ngx_uint_t                    status;
+    oap_header                    auth;
     oap_status                    st;
     oap_request                   req;
     oap_response                 *resp;
-    ngx_table_elt_t              *h;
     ngx_http_oauth2_req_t        *ctx;
     ngx_http_oauth2_loc_conf_t   *lcf;
     ngx_http_oauth2_main_conf_t  *mcf;
@@ -1861,8 +2615,21 @@ ngx_http_oauth2_access_handler(ngx_http_request_t *r)
         ngx_http_set_ctx(r, ctx, ngx_http_oauth2_module);
     }
 
-    if (ngx_http_oauth2_request(r, 0, &req) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    /* nginx itself refuses a request with two Authorization headers (400):
+     * the one it kept is all the library needs, no scan of the headers */
+    ngx_memzero(&req, sizeof(oap_request));
+    req.method.ptr = (const char *) r->method_name.data;
+    req.method.len = r->method_name.len;
+    req.uri.ptr = (const char *) r->unparsed_uri.data;
+    req.uri.len = r->unparsed_uri.len;
+
+    if (r->headers_in.authorization != NULL) {
+        auth.name.ptr = (const char *) r->headers_in.authorization->key.data;
+        auth.name.len = r->headers_in.authorization->key.len;
+        auth.value.ptr = (const char *) r->headers_in.authorization->value.data;
+        auth.value.len = r->headers_in.authorization->value.len;
+        req.headers = &auth;
+        req.headers_len = 1;
     }
 
     resp = NULL;
@@ -1873,26 +2640,30 @@ ngx_http_oauth2_access_handler(ngx_http_request_t *r)
 
     if (st == OAP_STATUS_INVALID_UTF8) {
         ngx_str_set(&ctx->error, "invalid_request");
-        return NGX_HTTP_BAD_REQUEST;
+        return ngx_http_oauth2_refuse(r, NGX_HTTP_BAD_REQUEST, NULL,
+                   "{\"error\":\"invalid_request\","
+                   "\"error_description\":\"the request is not UTF-8\"}");
     }
 
     if (st != OAP_STATUS_OK) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "oauth2: %s", oap_status_message(st).ptr);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        ngx_str_set(&ctx->error, "server_error");
+        return ngx_http_oauth2_refuse(r, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL,
+                                      "{\"error\":\"server_error\"}");
     }
 
     if (resp == NULL) {
         if (ctx->nomem) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            ngx_str_set(&ctx->error, "server_error");
+            return ngx_http_oauth2_refuse(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                          NULL, "{\"error\":\"server_error\"}");
         }
         return NGX_OK;
     }
 
     ctx->granted = 0;
     status = oap_response_status(resp);
-
-    h = NULL;
 
     if (oap_response_header_value(resp, (oap_str) OAP_STR_LIT("WWW-Authenticate"),
                                   &value) == OAP_STATUS_OK)
@@ -1902,24 +2673,71 @@ ngx_http_oauth2_access_handler(ngx_http_request_t *r)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        h = ngx_http_oauth2_add_header(r, "WWW-Authenticate", &challenge);
-        if (h == NULL) {
-            oap_response_free(resp);
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        r->headers_out.www_authenticate = h;
-
-        ngx_http_oauth2_reason(ctx, &h->value, status);
-
     } else {
-        ngx_str_t  none = ngx_null_string;
-        ngx_http_oauth2_reason(ctx, &none, status);
+        ngx_str_null(&challenge);
     }
 
-    oap_response_free(resp);
+    ngx_http_oauth2_reason(ctx, &challenge, status);
 
-    return status;
+    return ngx_http_oauth2_refuse(r, status, resp, NULL);
+}
+
+
+/* Answers a refused bearer check as the demo server does: the library's
+ * response (status, WWW-Authenticate, JSON body), or the JSON `json`
+ * without one, instead of nginx's HTML error page. With `satisfy any`
+ * another access module may still let the request in: the status is
+ * returned to the access phase then (its challenge header kept). */
+static ngx_int_t
+ngx_http_oauth2_refuse(ngx_http_request_t *r, ngx_uint_t status,
+    oap_response *resp, const char *json)
+{
+    oap_str                    value;
+    ngx_int_t                  rc;
+    ngx_str_t                  challenge;
+    ngx_table_elt_t           *h;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (clcf->satisfy != NGX_HTTP_SATISFY_ALL) {
+        if (resp != NULL
+            && oap_response_header_value(resp,
+                   (oap_str) OAP_STR_LIT("WWW-Authenticate"), &value)
+               == OAP_STATUS_OK)
+        {
+            if (ngx_http_oauth2_copy(r->pool, &challenge, value) != NGX_OK) {
+                oap_response_free(resp);
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            h = ngx_http_oauth2_add_header(r, "WWW-Authenticate", &challenge);
+            if (h == NULL) {
+                oap_response_free(resp);
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            r->headers_out.www_authenticate = h;
+        }
+
+        oap_response_free(resp);
+
+        return status;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
+        oap_response_free(resp);
+        return rc;
+    }
+
+    rc = resp != NULL ? ngx_http_oauth2_send_response(r, resp)
+                      : ngx_http_oauth2_send_error(r, status, json);
+
+    ngx_http_finalize_request(r, rc);
+
+    return NGX_DONE;
 }
 
 
@@ -2011,6 +2829,7 @@ ngx_http_oauth2_create_loc_conf(ngx_conf_t *cf)
 
     lcf->bearer = NGX_CONF_UNSET;
     lcf->scopes = NGX_CONF_UNSET_PTR;
+    lcf->owner = NGX_CONF_UNSET_PTR;
 
     return lcf;
 }
@@ -2024,6 +2843,7 @@ ngx_http_oauth2_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_value(conf->bearer, prev->bearer, 0);
     ngx_conf_merge_ptr_value(conf->scopes, prev->scopes, NULL);
+    ngx_conf_merge_ptr_value(conf->owner, prev->owner, NULL);
 
     return NGX_CONF_OK;
 }
@@ -2104,9 +2924,8 @@ ngx_http_oauth2_grant_bit(ngx_str_t *name, ngx_uint_t *bit)
 }
 
 
-/* oauth2_grants client_credentials password refresh_token; the code and
- * implicit grants need the authorization endpoint, which this module does
- * not serve yet. */
+/* oauth2_grants authorization_code client_credentials password
+ * refresh_token; the implicit grant is not served. */
 static char *
 ngx_http_oauth2_grants(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -2129,10 +2948,9 @@ ngx_http_oauth2_grants(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             return NGX_CONF_ERROR;
         }
 
-        if (bit & (OAP_GRANT_AUTHORIZATION_CODE|OAP_GRANT_IMPLICIT)) {
+        if (bit & OAP_GRANT_IMPLICIT) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "grant \"%V\" needs the authorization "
-                               "endpoint, which is not served", &value[i]);
+                               "grant \"%V\" is not served", &value[i]);
             return NGX_CONF_ERROR;
         }
 
@@ -2282,7 +3100,8 @@ ngx_http_oauth2_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_oauth2_loc_conf_t  *lcf = conf;
 
     static const char  *names[] = {
-        "", "token", "revocation", "introspection", "metadata", "resource"
+        "", "token", "revocation", "introspection", "metadata", "resource",
+        "authorization"
     };
 
     ngx_str_t                 *value;
@@ -2342,6 +3161,40 @@ ngx_http_oauth2_bearer_scopes(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             return NGX_CONF_ERROR;
         }
         *s = ngx_http_oauth2_str(&value[i]);
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* oauth2_resource_owner $variable; the user the authorization endpoint
+ * approves for (default: $remote_user). */
+static char *
+ngx_http_oauth2_resource_owner(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_oauth2_loc_conf_t  *lcf = conf;
+
+    ngx_str_t                         *value;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (lcf->owner != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    lcf->owner = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    if (lcf->owner == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    ngx_memzero(&ccv, sizeof(ccv));
+    ccv.cf = cf;
+    ccv.value = &value[1];
+    ccv.complex_value = lcf->owner;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;
@@ -2457,6 +3310,9 @@ ngx_http_oauth2_init(ngx_conf_t *cf)
     v.invalidate_refresh_token = ngx_http_oauth2_cb_invalidate_refresh;
     v.revoke_token = ngx_http_oauth2_cb_revoke_token;
     v.revoke_grant = ngx_http_oauth2_cb_revoke_grant;
+    v.save_authorization_code = ngx_http_oauth2_cb_save_code;
+    v.validate_code = ngx_http_oauth2_cb_validate_code;
+    v.invalidate_authorization_code = ngx_http_oauth2_cb_invalidate_code;
 
     st = oap_server_new(&config, &v, &mcf->server);
     if (st != OAP_STATUS_OK) {

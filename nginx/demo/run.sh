@@ -9,8 +9,10 @@
 #
 # --write-only writes the configuration (DIR/nginx.conf) and the module
 # path (DIR/module) and exits instead of running nginx (the tests use it).
-# Served: /token (client credentials, password, refresh token), /revoke,
-# /introspect, /resource, /.well-known/oauth-authorization-server; and,
+# Served: /authorize (behind auth_basic over the realm's users, with a
+# consent page), /token (authorization code with PKCE, client credentials,
+# password, refresh token), /revoke, /introspect, /resource,
+# /.well-known/oauth-authorization-server; and,
 # for the tests and the load run, /write (scope "write"), /static/ (a file,
 # unprotected) and /protected/ (the same file behind the bearer check).
 set -euo pipefail
@@ -41,6 +43,9 @@ mkdir -p "$prefix/html/static" "$prefix/tmp"
 chmod 755 "$prefix" "$prefix/html" "$prefix/html/static"  # workers run as an unprivileged user
 printf 'hello\n' >"$prefix/html/static/hello.txt"
 echo "$module" >"$prefix/module"
+# the realm's users for auth_basic at /authorize ({PLAIN}: no crypt needed)
+printf 'alice:{PLAIN}wonderland\nbob:{PLAIN}builder\n' >"$prefix/htpasswd"
+chmod 644 "$prefix/htpasswd"
 
 cat >"$prefix/nginx.conf" <<CONF
 load_module $module;
@@ -65,7 +70,7 @@ http {
 
     oauth2_zone oauth2 $zone;
     oauth2_issuer http://$addr;
-    oauth2_grants client_credentials password refresh_token;
+    oauth2_grants authorization_code client_credentials password refresh_token;
     oauth2_scopes_supported "read write";
     oauth2_client conf-client secret=conf-secret
                   grants=authorization_code,refresh_token,client_credentials,password
@@ -81,6 +86,11 @@ http {
 
     server {
         listen $addr reuseport;  # connections spread over the workers
+        location = /authorize {
+            auth_basic "oauth2 demo";
+            auth_basic_user_file $prefix/htpasswd;
+            oauth2_endpoint authorization;
+        }
         location = /token { oauth2_endpoint token; }
         location = /revoke { oauth2_endpoint revocation; }
         location = /introspect { oauth2_endpoint introspection; }
@@ -101,6 +111,7 @@ fi
 nginx -p "$prefix" -c "$prefix/nginx.conf" -t -q
 echo "nginx demo on http://$addr (prefix $prefix); try:"
 echo "  curl -u conf-client:conf-secret -d grant_type=client_credentials http://$addr/token"
+echo "  curl -u alice:wonderland 'http://$addr/authorize?response_type=code&client_id=conf-client&redirect_uri=https%3A%2F%2Fclient.example.com%2Fcb&state=xyz'   # the consent page"
 echo "  curl -u conf-client:conf-secret -d grant_type=password -d username=alice -d password=wonderland http://$addr/token"
 nginx -p "$prefix" -c "$prefix/nginx.conf" &
 pid=$!

@@ -59,7 +59,7 @@ refused() { # WHAT SED-EXPRESSION MESSAGE
   grep -q "$3" "$work/bad.log" || { cat "$work/bad.log" >&2; exit 1; }
   echo "ok   $1: $(grep -o 'emerg\] .*' "$work/bad.log" | head -n 1)"
 }
-refused "the code grant" 's/oauth2_grants client_credentials/oauth2_grants authorization_code client_credentials/' 'needs the authorization endpoint'
+refused "the implicit grant" 's/oauth2_grants authorization_code/oauth2_grants implicit authorization_code/' 'is not served'
 refused "no issuer" '/oauth2_issuer/d' 'oauth2_issuer'
 refused "an http issuer off loopback" 's|oauth2_issuer http://[^;]*;|oauth2_issuer http://example.com;|' 'oauth2_issuer'
 refused "an unknown client parameter" 's/ introspect;/ introspekt;/' 'invalid parameter'

@@ -10,9 +10,12 @@ then checks that what was stored still works.
 """
 
 import base64
+import hashlib
+import html
 import http.client
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -115,25 +118,32 @@ def flows():
     status, _, _ = request("GET", "/resource", headers=[bearer(at2)])
     check("reuse revoked the grant", status == 401, status)
 
-    # code grant: not served
+    # an unknown code
     status, _, t = token({"grant_type": "authorization_code", "code": "x",
                           "redirect_uri": "https://client.example.com/cb"})
-    check("code grant unsupported", status == 400 and t.get("error") == "unsupported_grant_type",
+    check("unknown code 400 invalid_grant", status == 400 and t.get("error") == "invalid_grant",
           (status, t))
 
     # protected resource: 401, 200, 403
-    status, headers, _ = request("GET", "/resource")
+    status, headers, out = request("GET", "/resource")
     check("no token 401", status == 401 and headers.get("www-authenticate", "").startswith(
         "Bearer realm="), (status, headers))
-    status, headers, _ = request("GET", "/resource", headers=[bearer("nope")])
+    check("no token: the library's empty body, no HTML", out == b"", out)
+    status, headers, out = request("GET", "/resource", headers=[bearer("nope")])
     check("bad token 401 invalid_token", status == 401
           and 'error="invalid_token"' in headers.get("www-authenticate", ""), (status, headers))
+    check("bad token: JSON error body", json_of(out).get("error") == "invalid_token"
+          and headers.get("content-type", "").startswith("application/json"), (headers, out))
+    status, headers, out = request("GET", "/protected/hello.txt", headers=[bearer("nope")])
+    check("static location refusal: JSON, not nginx's page", status == 401
+          and json_of(out).get("error") == "invalid_token", (status, out))
     status, _, out = request("GET", "/resource", headers=[bearer(cc)])
     check("resource 200 (client credentials)", status == 200 and json_of(out) == {
         "user": None, "client_id": "conf-client", "scope": "read"}, (status, out))
-    status, headers, _ = request("GET", "/write", headers=[bearer(cc)])
+    status, headers, out = request("GET", "/write", headers=[bearer(cc)])
     check("missing scope 403 insufficient_scope", status == 403
           and 'error="insufficient_scope"' in headers.get("www-authenticate", ""), (status, headers))
+    check("403: JSON error body", json_of(out).get("error") == "insufficient_scope", out)
     status, _, out = request("GET", "/protected/hello.txt", headers=[bearer(cc)])
     check("protected static 200", status == 200 and out == b"hello\n", (status, out))
     status, _, _ = request("GET", "/protected/hello.txt")
@@ -192,16 +202,204 @@ def flows():
     status, _, out = request("POST", "/token", {"grant_type": "client_credentials"},
                              [CONF, basic("rs-client", "rs-secret")])
     check("two Authorization headers refused", status in (400, 401), (status, out))
+    status, _, _ = request("GET", "/resource", headers=[bearer(cc), bearer("other")])
+    check("two Authorization headers at the resource 400", status == 400, status)
     status, _, _ = request("GET", "/token")
     check("GET /token 405", status == 405, status)
     status, _, _ = request("POST", "/token", headers=[CONF],
                            raw_body=b"grant_type=client_credentials&x=" + b"a" * 70000)
     check("oversized body 413", status == 413, status)
-    status, _, _ = request("GET", "/resource", headers=[("Authorization", "Bearer a b c")])
-    check("malformed bearer 400/401", status in (400, 401), status)
+    status, _, out = request("GET", "/resource", headers=[("Authorization", "Bearer a b c")])
+    check("malformed bearer 400 JSON invalid_request", status == 400
+          and json_of(out).get("error") == "invalid_request", (status, out))
+    status, _, out = request("GET", "/resource", headers=[("Authorization", b"Bearer \xff")])
+    check("non-UTF-8 bearer 400 JSON", status == 400
+          and json_of(out).get("error") == "invalid_request", (status, out))
     status, _, _ = request("GET", "/nothing")
     check("unknown path 404", status == 404, status)
     return cc
+
+ALICE = basic("alice", "wonderland")
+BOB = basic("bob", "builder")
+PUBLIC_CB = "http://127.0.0.1:9999/callback"
+HIDDEN = re.compile(r'<input type="hidden" name="([^"]*)" value="([^"]*)">')
+
+
+def log_mark():
+    return os.path.getsize(os.path.join(PREFIX, "access.log"))
+
+
+def pids_since(mark):
+    """The worker pid of each request logged since `mark`, in order."""
+    time.sleep(0.05)
+    with open(os.path.join(PREFIX, "access.log"), "rb") as f:
+        f.seek(mark)
+        return [line.split(" ", 1)[0] for line in f.read().decode().splitlines()]
+
+
+def pkce():
+    verifier = base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def consent(params, user=ALICE):
+    """GET /authorize: (status, headers, page, the form's fields)."""
+    status, headers, out = request("GET", "/authorize?" + urllib.parse.urlencode(params),
+                                   headers=[user])
+    page = out.decode("utf-8", "replace")
+    fields = {html.unescape(n): html.unescape(v) for n, v in HIDDEN.findall(page)}
+    return status, headers, page, fields
+
+
+def submit(fields, action, user=ALICE):
+    return request("POST", "/authorize", dict(fields, action=action), [user])
+
+
+def redirect_params(headers):
+    location = headers.get("location", "")
+    return location, dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query))
+
+
+def code_flow():
+    """One code + PKCE flow of public-client for alice: (tokens, code, verifier, pids)."""
+    mark = log_mark()
+    verifier, challenge = pkce()
+    state = 'st<script>"&\''
+    status, headers, page, fields = consent({
+        "response_type": "code", "client_id": "public-client", "redirect_uri": PUBLIC_CB,
+        "scope": "read", "state": state, "code_challenge": challenge,
+        "code_challenge_method": "S256"})
+    check("consent page 200 html", status == 200
+          and headers.get("content-type", "").startswith("text/html")
+          and "public-client" in page and "alice" in page and 'value="approve"' in page
+          and 'value="deny"' in page, (status, headers, page[:300]))
+    check("consent page escapes the request", "<script>" not in page
+          and "st&lt;script&gt;&quot;&amp;&#39;" in page and fields.get("state") == state,
+          page[:600])
+    check("consent page not framed, not cached", headers.get("x-frame-options") == "DENY"
+          and headers.get("cache-control") == "no-store", headers)
+    check("consent form has a CSRF token", len(fields.get("csrf_token", "")) == 43, fields)
+    status, headers, _ = submit(fields, "approve")
+    location, q = redirect_params(headers)
+    check("approve 302 with code, state, iss", status == 302
+          and location.startswith(PUBLIC_CB + "?") and q.get("state") == state
+          and q.get("iss") == f"http://{ADDR}" and q.get("code"), (status, location))
+    code = q.get("code", "")
+    status, _, t = token({"grant_type": "authorization_code", "code": code,
+                          "redirect_uri": PUBLIC_CB, "client_id": "public-client",
+                          "code_verifier": verifier}, auth=("X-None", "1"))
+    check("code exchange 200", status == 200 and t.get("refresh_token")
+          and t.get("scope") == "read", (status, t))
+    status, _, out = request("GET", "/resource", headers=[bearer(t.get("access_token", ""))])
+    check("code token at the resource", status == 200
+          and json_of(out) == {"user": "alice", "client_id": "public-client", "scope": "read"},
+          (status, out))
+    return t, code, verifier, fields, pids_since(mark)
+
+
+def authorization():
+    # nginx authenticates the resource owner
+    status, headers, _ = request("GET", "/authorize?response_type=code&client_id=public-client")
+    check("unauthenticated 401 from auth_basic", status == 401
+          and headers.get("www-authenticate", "").startswith("Basic"), (status, headers))
+    status, _, _ = request("GET", "/authorize?client_id=public-client",
+                           headers=[basic("alice", "wrong")])
+    check("wrong password 401", status == 401, status)
+
+    # the full flow; across workers when there are two
+    for _ in range(12):
+        t, code, verifier, fields, pids = code_flow()
+        if QUICK or len(set(pids)) >= 2:
+            break
+    if not QUICK:
+        check("a code flow crossed workers", len(set(pids)) >= 2, pids)
+
+    # a replayed code: invalid_grant, and what the code issued is revoked
+    status, _, r = token({"grant_type": "authorization_code", "code": code,
+                          "redirect_uri": PUBLIC_CB, "client_id": "public-client",
+                          "code_verifier": verifier}, auth=("X-None", "1"))
+    check("replayed code 400 invalid_grant", status == 400 and r.get("error") == "invalid_grant",
+          (status, r))
+    status, _, _ = request("GET", "/resource", headers=[bearer(t.get("access_token", ""))])
+    check("replay revoked the first access token", status == 401, status)
+    status, _, r = token({"grant_type": "refresh_token", "client_id": "public-client",
+                          "refresh_token": t.get("refresh_token", "")}, auth=("X-None", "1"))
+    check("replay revoked the first refresh token", status == 400
+          and r.get("error") == "invalid_grant", (status, r))
+
+    # a confidential client without PKCE; its code is no other client's
+    conf_cb = "https://client.example.com/cb2"
+    _, _, _, fields = consent({"response_type": "code", "client_id": "conf-client",
+                               "redirect_uri": conf_cb, "scope": "read write"}, user=BOB)
+    status, headers, _ = submit(fields, "approve", user=BOB)
+    _, q = redirect_params(headers)
+    status, _, r = token({"grant_type": "authorization_code", "code": q.get("code", ""),
+                          "redirect_uri": conf_cb, "client_id": "public-client",
+                          "code_verifier": pkce()[0]}, auth=("X-None", "1"))
+    check("another client's code 400 invalid_grant", status == 400
+          and r.get("error") == "invalid_grant", (status, r))
+    status, _, r = token({"grant_type": "authorization_code", "code": q.get("code", ""),
+                          "redirect_uri": conf_cb})
+    check("confidential client's code exchange 200", status == 200
+          and r.get("scope") == "read write", (status, r))
+    status, _, out = request("GET", "/write", headers=[bearer(r.get("access_token", ""))])
+    check("its token is bob's", status == 200 and json_of(out).get("user") == "bob",
+          (status, out))
+
+    # the used form's CSRF token is spent
+    status, headers, out = submit(fields, "approve")
+    check("reused CSRF token refused", status == 403 and "location" not in headers, (status, out))
+
+    # deny
+    _, challenge = pkce()
+    params = {"response_type": "code", "client_id": "public-client", "state": "s1",
+              "code_challenge": challenge, "code_challenge_method": "S256"}
+    _, _, _, fields = consent(params)
+    status, headers, _ = submit(fields, "deny")
+    location, q = redirect_params(headers)
+    check("deny 302 access_denied", status == 302 and location.startswith(PUBLIC_CB)
+          and q.get("error") == "access_denied" and q.get("state") == "s1", (status, location))
+
+    # CSRF: missing, wrong, another user's, another request's
+    _, _, _, fields = consent(params)
+    no_csrf = {k: v for k, v in fields.items() if k != "csrf_token"}
+    status, headers, _ = submit(no_csrf, "approve")
+    check("missing CSRF token refused", status == 403 and "location" not in headers, status)
+    status, headers, _ = submit(dict(fields, csrf_token="A" * 43), "approve")
+    check("wrong CSRF token refused", status == 403 and "location" not in headers, status)
+    _, _, _, fields = consent(params)
+    status, headers, _ = submit(fields, "approve", user=BOB)
+    check("another user's CSRF token refused", status == 403 and "location" not in headers,
+          status)
+    _, _, _, fields = consent(params)
+    status, headers, _ = submit(dict(fields, scope="read", state="other"), "approve")
+    check("CSRF token of another request refused", status == 403
+          and "location" not in headers, status)
+    _, _, _, fields = consent(params)
+    status, headers, _ = request("POST", "/authorize", headers=[ALICE], raw_body=(
+        urllib.parse.urlencode(dict(fields, action="approve")) + "&csrf_token="
+        + fields["csrf_token"]).encode())
+    check("duplicate CSRF token refused", status == 403 and "location" not in headers, status)
+
+    # errors that must not be redirected, and one that is
+    status, headers, out = request("GET", "/authorize?" + urllib.parse.urlencode({
+        "response_type": "code", "client_id": "public-client",
+        "redirect_uri": "https://evil.example/cb", "code_challenge": challenge,
+        "code_challenge_method": "S256"}), headers=[ALICE])
+    check("bad redirect_uri 400, no redirect", status == 400 and "location" not in headers,
+          (status, headers, out))
+    status, headers, _ = request("GET", "/authorize?response_type=code&client_id=nobody",
+                                 headers=[ALICE])
+    check("unknown client 400, no redirect", status == 400 and "location" not in headers,
+          (status, headers))
+    status, headers, _ = request("GET", "/authorize?" + urllib.parse.urlencode({
+        "response_type": "code", "client_id": "public-client", "state": "s2"}), headers=[ALICE])
+    location, q = redirect_params(headers)
+    check("missing PKCE 302 invalid_request", status == 302 and location.startswith(PUBLIC_CB)
+          and q.get("error") == "invalid_request" and q.get("state") == "s2", (status, location))
+    status, _, _ = request("PUT", "/authorize", headers=[ALICE])
+    check("PUT /authorize 405", status == 405, status)
 
 
 def chunked_oversize():
@@ -286,6 +484,7 @@ if "--full-zone" in sys.argv[3:]:
     sys.exit(1 if failures else 0)
 
 cc = flows()
+authorization()
 if not QUICK:
     chunked_oversize()
     workers(cc)
