@@ -32,7 +32,7 @@ use crate::secret::Secret;
 use crate::stored::{introspect, RefreshState, StoredCode, StoredRefreshToken};
 use crate::validator::{
     grant_ended, token_collision, AuthorizationCode, CodeStatus, Consumed, IssuedToken,
-    RefreshTokenStatus, RequestValidator, TokenInfo, TokenType,
+    RefreshTokenStatus, RequestValidator, TokenInfo, TokenType, ValidatedRefreshToken,
 };
 use hasher::StoreHashBuilder;
 use key::Key;
@@ -154,7 +154,7 @@ impl MemoryValidator {
     /// purge and the requests agree on what has expired.
     pub fn purge_expired(&self, now: u64) {
         let mut store = self.store();
-        store.codes.retain(|_, c| c.expires_at > now);
+        store.codes.retain(|_, c| c.code.expires_at > now);
         store.access.retain(|_, a| a.exp.is_some_and(|e| e > now));
         store
             .refresh
@@ -190,11 +190,12 @@ impl RequestValidator for MemoryValidator {
         code: &str,
         _: &OAuthRequest<'_>,
     ) -> Result<Option<String>, OAuthError> {
-        Ok(self
-            .store()
-            .codes
-            .get(code.as_bytes())
-            .and_then(|c| c.code_challenge.as_ref().map(|(ch, _)| String::from(&**ch))))
+        Ok(self.store().codes.get(code.as_bytes()).and_then(|c| {
+            c.code
+                .code_challenge
+                .as_ref()
+                .map(|(ch, _)| String::from(&**ch))
+        }))
     }
 
     fn get_code_challenge_method(
@@ -206,7 +207,7 @@ impl RequestValidator for MemoryValidator {
             .store()
             .codes
             .get(code.as_bytes())
-            .and_then(|c| c.code_challenge.as_ref().map(|(_, m)| *m)))
+            .and_then(|c| c.code.code_challenge.as_ref().map(|(_, m)| *m)))
     }
 
     fn get_default_scopes(
@@ -278,7 +279,7 @@ impl RequestValidator for MemoryValidator {
         let grant_id = store
             .refresh
             .get(token.as_bytes())
-            .map(|r| Arc::clone(&r.grant_id));
+            .map(|r| Arc::clone(&r.token.grant_id));
         if let Some(grant_id) = grant_id {
             revoke_grant_in(&mut store, &grant_id);
         }
@@ -314,22 +315,9 @@ impl RequestValidator for MemoryValidator {
             ends_at: code.expires_at,
         };
         store.grants.insert(Arc::clone(&code.grant_id), record);
-        store.codes.insert(
-            Key::new(&code.code),
-            StoredCode {
-                client_id: Arc::clone(&code.client_id),
-                user: Arc::clone(&code.user),
-                scopes: code.scopes.clone(),
-                redirect_uri: code.redirect_uri.clone(),
-                grant_id: Arc::clone(&code.grant_id),
-                expires_at: code.expires_at,
-                code_challenge: code
-                    .code_challenge
-                    .as_ref()
-                    .map(|(challenge, method)| (Arc::from(challenge.as_str()), *method)),
-                used: false,
-            },
-        );
+        store
+            .codes
+            .insert(Key::new(&code.code), StoredCode::issued(code));
         Ok(())
     }
 
@@ -354,7 +342,7 @@ impl RequestValidator for MemoryValidator {
             Consumed::AuthorizationCode { client_id, code } => store
                 .codes
                 .get(code.as_bytes())
-                .is_some_and(|c| !c.used && *c.client_id == *client_id),
+                .is_some_and(|c| !c.used && *c.code.client_id == *client_id),
             Consumed::RefreshToken { refresh_token } => store
                 .refresh
                 .get(refresh_token.as_bytes())
@@ -439,7 +427,7 @@ impl RequestValidator for MemoryValidator {
 /// Marks an unused code of `client_id` used; whether this call did.
 fn spend_code(store: &mut Store, client_id: &str, code: &str) -> bool {
     match store.codes.get_mut(code.as_bytes()) {
-        Some(record) if !record.used && *record.client_id == *client_id => {
+        Some(record) if !record.used && *record.code.client_id == *client_id => {
             record.used = true;
             true
         }
@@ -488,14 +476,16 @@ fn save_in(store: &mut Store, token: &IssuedToken) -> Result<(), OAuthError> {
         store.refresh.insert(
             Key::new(refresh),
             StoredRefreshToken {
-                client_id: Arc::clone(&token.client_id),
-                user: token.user.clone(),
-                scopes: token.refresh_token_scopes().clone(),
+                token: ValidatedRefreshToken {
+                    client_id: Arc::clone(&token.client_id),
+                    user: token.user.clone(),
+                    scopes: token.refresh_token_scopes().clone(),
+                    // The library names a family for every refresh token;
+                    // should a host not, the token is its own family.
+                    grant_id: token.grant_id.clone().unwrap_or_else(|| Arc::from(refresh)),
+                    expires_at: token.refresh_expires_at,
+                },
                 issued_at: token.issued_at,
-                expires_at: token.refresh_expires_at,
-                // The library names a family for every refresh token;
-                // should a host not, the token is its own family.
-                grant_id: token.grant_id.clone().unwrap_or_else(|| Arc::from(refresh)),
                 state: RefreshState::Active,
             },
         );
@@ -518,7 +508,7 @@ fn revoke_grant_in(store: &mut Store, grant_id: &str) {
     for r in store
         .refresh
         .values_mut()
-        .filter(|r| &*r.grant_id == grant_id)
+        .filter(|r| &*r.token.grant_id == grant_id)
     {
         r.state = RefreshState::Revoked;
     }

@@ -10,15 +10,17 @@
 //! ```
 //! use std::sync::Arc;
 //! use oauth2_provider::stored::{RefreshState, StoredRefreshToken};
-//! use oauth2_provider::{RefreshTokenStatus, Scope};
+//! use oauth2_provider::{RefreshTokenStatus, Scope, ValidatedRefreshToken};
 //!
 //! let token = StoredRefreshToken {
-//!     client_id: Arc::from("web"),
-//!     user: Some(Arc::from("alice")),
-//!     scopes: Scope::parse("read").unwrap(),
-//!     grant_id: Arc::from("g1"),
+//!     token: ValidatedRefreshToken {
+//!         client_id: Arc::from("web"),
+//!         user: Some(Arc::from("alice")),
+//!         scopes: Scope::parse("read").unwrap(),
+//!         grant_id: Arc::from("g1"),
+//!         expires_at: Some(2_000),
+//!     },
 //!     issued_at: 1_000,
-//!     expires_at: Some(2_000),
 //!     state: RefreshState::Rotated,
 //! };
 //! // Presented again after rotation: a leak, the grant is revoked.
@@ -33,7 +35,8 @@ use std::sync::Arc;
 use crate::pkce::ChallengeMethod;
 use crate::scope::Scope;
 use crate::validator::{
-    CodeStatus, RefreshTokenStatus, TokenInfo, TokenType, ValidatedCode, ValidatedRefreshToken,
+    AuthorizationCode, CodeStatus, RefreshTokenStatus, TokenInfo, TokenType, ValidatedCode,
+    ValidatedRefreshToken,
 };
 
 /// A stored authorization code: what `validate_code` needs of it, and
@@ -42,16 +45,18 @@ use crate::validator::{
 /// ```
 /// use std::sync::Arc;
 /// use oauth2_provider::stored::StoredCode;
-/// use oauth2_provider::{CodeStatus, Scope};
+/// use oauth2_provider::{CodeStatus, Scope, ValidatedCode};
 ///
 /// let mut code = StoredCode {
-///     client_id: Arc::from("web"),
-///     user: Arc::from("alice"),
-///     scopes: Scope::parse("read").unwrap(),
-///     redirect_uri: None,
-///     grant_id: Arc::from("g1"),
-///     expires_at: 1_600,
-///     code_challenge: StoredCode::challenge(Some("abc"), Some("S256")),
+///     code: ValidatedCode {
+///         client_id: Arc::from("web"),
+///         user: Arc::from("alice"),
+///         scopes: Scope::parse("read").unwrap(),
+///         redirect_uri: None,
+///         grant_id: Arc::from("g1"),
+///         expires_at: 1_600,
+///         code_challenge: StoredCode::challenge(Some("abc"), Some("S256")),
+///     },
 ///     used: false,
 /// };
 /// assert!(matches!(code.status("web", 1_000), CodeStatus::Valid(_)));
@@ -61,25 +66,56 @@ use crate::validator::{
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredCode {
-    /// The client the code was issued to.
-    pub client_id: Arc<str>,
-    /// The resource owner.
-    pub user: Arc<str>,
-    /// The approved scopes.
-    pub scopes: Scope,
-    /// The `redirect_uri` sent in the authorization request, if any.
-    pub redirect_uri: Option<String>,
-    /// The grant the code started.
-    pub grant_id: Arc<str>,
-    /// Expiry, seconds since the Unix epoch.
-    pub expires_at: u64,
-    /// The PKCE challenge and method saved with the code.
-    pub code_challenge: Option<(Arc<str>, ChallengeMethod)>,
+    /// The code's record, as `validate_code` hands it back.
+    pub code: ValidatedCode,
     /// Exchanged already.
     pub used: bool,
 }
 
 impl StoredCode {
+    /// A new, unused code as [`save_authorization_code`] hands it to the
+    /// store.
+    ///
+    /// [`save_authorization_code`]: crate::RequestValidator::save_authorization_code
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use oauth2_provider::stored::StoredCode;
+    /// use oauth2_provider::{AuthorizationCode, CodeStatus, Scope};
+    /// let issued = AuthorizationCode {
+    ///     code: "c0de".into(),
+    ///     client_id: Arc::from("web"),
+    ///     user: Arc::from("alice"),
+    ///     scopes: Scope::empty(),
+    ///     redirect_uri: None,
+    ///     effective_redirect_uri: "https://web.example/cb".into(),
+    ///     code_challenge: None,
+    ///     grant_id: Arc::from("g1"),
+    ///     issued_at: 1_000,
+    ///     expires_at: 1_600,
+    /// };
+    /// let stored = StoredCode::issued(&issued);
+    /// assert!(!stored.used);
+    /// assert!(matches!(stored.status("web", 1_000), CodeStatus::Valid(_)));
+    /// ```
+    pub fn issued(code: &AuthorizationCode) -> Self {
+        StoredCode {
+            code: ValidatedCode {
+                client_id: Arc::clone(&code.client_id),
+                user: Arc::clone(&code.user),
+                scopes: code.scopes.clone(),
+                redirect_uri: code.redirect_uri.clone(),
+                grant_id: Arc::clone(&code.grant_id),
+                expires_at: code.expires_at,
+                code_challenge: code
+                    .code_challenge
+                    .as_ref()
+                    .map(|(challenge, method)| (Arc::from(challenge.as_str()), *method)),
+            },
+            used: false,
+        }
+    }
+
     /// A code's challenge from its two stored columns: both present and
     /// the method known, or none.
     ///
@@ -108,15 +144,17 @@ impl StoredCode {
     /// ```
     /// use std::sync::Arc;
     /// use oauth2_provider::stored::StoredCode;
-    /// use oauth2_provider::{CodeStatus, Scope};
+    /// use oauth2_provider::{CodeStatus, Scope, ValidatedCode};
     /// let code = StoredCode {
-    ///     client_id: Arc::from("web"),
-    ///     user: Arc::from("alice"),
-    ///     scopes: Scope::empty(),
-    ///     redirect_uri: Some("https://web.example/cb".into()),
-    ///     grant_id: Arc::from("g1"),
-    ///     expires_at: 1_600,
-    ///     code_challenge: None,
+    ///     code: ValidatedCode {
+    ///         client_id: Arc::from("web"),
+    ///         user: Arc::from("alice"),
+    ///         scopes: Scope::empty(),
+    ///         redirect_uri: Some("https://web.example/cb".into()),
+    ///         grant_id: Arc::from("g1"),
+    ///         expires_at: 1_600,
+    ///         code_challenge: None,
+    ///     },
     ///     used: false,
     /// };
     /// assert_eq!(code.status("mallory", 1_000), CodeStatus::Invalid);
@@ -124,24 +162,17 @@ impl StoredCode {
     /// assert_eq!(&*valid.user, "alice");
     /// ```
     pub fn status(&self, client_id: &str, now: u64) -> CodeStatus {
-        if *self.client_id != *client_id || self.expires_at <= now {
+        let code = &self.code;
+        if *code.client_id != *client_id || code.expires_at <= now {
             return CodeStatus::Invalid;
         }
         if self.used {
             return CodeStatus::Used {
-                grant_id: Arc::clone(&self.grant_id),
-                code_challenge: self.code_challenge.clone(),
+                grant_id: Arc::clone(&code.grant_id),
+                code_challenge: code.code_challenge.clone(),
             };
         }
-        CodeStatus::Valid(ValidatedCode {
-            client_id: Arc::clone(&self.client_id),
-            user: Arc::clone(&self.user),
-            scopes: self.scopes.clone(),
-            redirect_uri: self.redirect_uri.clone(),
-            grant_id: Arc::clone(&self.grant_id),
-            expires_at: self.expires_at,
-            code_challenge: self.code_challenge.clone(),
-        })
+        CodeStatus::Valid(code.clone())
     }
 }
 
@@ -200,18 +231,10 @@ impl RefreshState {
 /// [`status`](Self::status); [`info`](Self::info) has its own example.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredRefreshToken {
-    /// The client it was issued to.
-    pub client_id: Arc<str>,
-    /// The resource owner, if any.
-    pub user: Option<Arc<str>>,
-    /// The scopes of the original grant.
-    pub scopes: Scope,
-    /// The grant (token family) it belongs to.
-    pub grant_id: Arc<str>,
+    /// The token's record, as `validate_refresh_token` hands it back.
+    pub token: ValidatedRefreshToken,
     /// Issue time, seconds since the Unix epoch.
     pub issued_at: u64,
-    /// Expiry, seconds since the Unix epoch, if it expires.
-    pub expires_at: Option<u64>,
     /// Active, rotated or revoked.
     pub state: RefreshState,
 }
@@ -222,37 +245,34 @@ impl StoredRefreshToken {
     /// ```
     /// # use std::sync::Arc;
     /// # use oauth2_provider::stored::{RefreshState, StoredRefreshToken};
-    /// # use oauth2_provider::Scope;
+    /// # use oauth2_provider::{Scope, ValidatedRefreshToken};
     /// let token = StoredRefreshToken {
-    ///     client_id: Arc::from("web"), user: None, scopes: Scope::empty(),
-    ///     grant_id: Arc::from("g1"), issued_at: 0, expires_at: None,
+    ///     token: ValidatedRefreshToken {
+    ///         client_id: Arc::from("web"), user: None, scopes: Scope::empty(),
+    ///         grant_id: Arc::from("g1"), expires_at: None,
+    ///     },
+    ///     issued_at: 0,
     ///     state: RefreshState::Active,
     /// };
     /// assert!(token.unexpired(u64::MAX));
     /// ```
     pub fn unexpired(&self, now: u64) -> bool {
-        self.expires_at.is_none_or(|e| e > now)
+        self.token.expires_at.is_none_or(|e| e > now)
     }
 
     /// The token's state as presented by `client_id` at `now`: invalid
     /// if expired, issued to another client or revoked; else rotated or
     /// active. See the [module docs](self) for an example.
     pub fn status(&self, client_id: &str, now: u64) -> RefreshTokenStatus {
-        if *self.client_id != *client_id || !self.unexpired(now) {
+        if *self.token.client_id != *client_id || !self.unexpired(now) {
             return RefreshTokenStatus::Invalid;
         }
         match self.state {
             RefreshState::Revoked => RefreshTokenStatus::Invalid,
             RefreshState::Rotated => RefreshTokenStatus::Rotated {
-                grant_id: Arc::clone(&self.grant_id),
+                grant_id: Arc::clone(&self.token.grant_id),
             },
-            RefreshState::Active => RefreshTokenStatus::Active(ValidatedRefreshToken {
-                client_id: Arc::clone(&self.client_id),
-                user: self.user.clone(),
-                scopes: self.scopes.clone(),
-                grant_id: Arc::clone(&self.grant_id),
-                expires_at: self.expires_at,
-            }),
+            RefreshState::Active => RefreshTokenStatus::Active(self.token.clone()),
         }
     }
 
@@ -262,11 +282,15 @@ impl StoredRefreshToken {
     /// ```
     /// # use std::sync::Arc;
     /// # use oauth2_provider::stored::{RefreshState, StoredRefreshToken};
-    /// # use oauth2_provider::{Scope, TokenType};
+    /// # use oauth2_provider::{Scope, TokenType, ValidatedRefreshToken};
     /// let mut token = StoredRefreshToken {
-    ///     client_id: Arc::from("web"), user: Some(Arc::from("alice")),
-    ///     scopes: Scope::parse("read").unwrap(), grant_id: Arc::from("g1"),
-    ///     issued_at: 1_000, expires_at: None, state: RefreshState::Active,
+    ///     token: ValidatedRefreshToken {
+    ///         client_id: Arc::from("web"), user: Some(Arc::from("alice")),
+    ///         scopes: Scope::parse("read").unwrap(), grant_id: Arc::from("g1"),
+    ///         expires_at: None,
+    ///     },
+    ///     issued_at: 1_000,
+    ///     state: RefreshState::Active,
     /// };
     /// let info = token.info(5_000).unwrap();
     /// assert_eq!(info.token_type, Some(TokenType::RefreshToken));
@@ -278,17 +302,18 @@ impl StoredRefreshToken {
         if self.state != RefreshState::Active || !self.unexpired(now) {
             return None;
         }
+        let token = &self.token;
         Some(TokenInfo {
             token_type: Some(TokenType::RefreshToken),
-            client_id: Arc::clone(&self.client_id),
-            username: self.user.clone(),
-            sub: self.user.clone(),
-            scopes: self.scopes.clone(),
-            exp: self.expires_at,
+            client_id: Arc::clone(&token.client_id),
+            username: token.user.clone(),
+            sub: token.user.clone(),
+            scopes: token.scopes.clone(),
+            exp: token.expires_at,
             iat: Some(self.issued_at),
             aud: Vec::new(),
             iss: None,
-            grant_id: Some(Arc::clone(&self.grant_id)),
+            grant_id: Some(Arc::clone(&token.grant_id)),
         })
     }
 }

@@ -15,7 +15,8 @@ use oauth2_provider::stored::{
 use oauth2_provider::validator::{grant_ended, token_collision, Consumed};
 use oauth2_provider::{
     AuthorizationCode, Client, ClientLookup, CodeStatus, IssuedToken, OAuthError, OAuthRequest,
-    RefreshTokenStatus, RequestValidator, Scope, TokenInfo, TokenType,
+    RefreshTokenStatus, RequestValidator, Scope, TokenInfo, TokenType, ValidatedCode,
+    ValidatedRefreshToken,
 };
 
 use crate::pool::{is_collision, Conn, Failure};
@@ -219,12 +220,14 @@ fn refresh_token(conn: &mut Conn, digest: &[u8; 32]) -> Result<Option<StoredRefr
         return Ok(None);
     };
     Ok(Some(StoredRefreshToken {
-        client_id: Arc::from(row.try_get::<_, &str>(0)?),
-        user: row.try_get::<_, Option<&str>>(1)?.map(Arc::from),
-        scopes: scope(row.try_get(2)?)?,
-        grant_id: Arc::from(row.try_get::<_, &str>(3)?),
+        token: ValidatedRefreshToken {
+            client_id: Arc::from(row.try_get::<_, &str>(0)?),
+            user: row.try_get::<_, Option<&str>>(1)?.map(Arc::from),
+            scopes: scope(row.try_get(2)?)?,
+            grant_id: Arc::from(row.try_get::<_, &str>(3)?),
+            expires_at: row.try_get::<_, Option<i64>>(5)?.map(seconds),
+        },
         issued_at: seconds(row.try_get(4)?),
-        expires_at: row.try_get::<_, Option<i64>>(5)?.map(seconds),
         state: RefreshState::parse(row.try_get(6)?),
     }))
 }
@@ -502,13 +505,15 @@ impl RequestValidator for PostgresStore {
                 return Ok(None);
             };
             Ok(Some(StoredCode {
-                client_id: Arc::from(row.try_get::<_, &str>(0)?),
-                user: Arc::from(row.try_get::<_, &str>(1)?),
-                scopes: scope(row.try_get(2)?)?,
-                redirect_uri: row.try_get(3)?,
-                grant_id: Arc::from(row.try_get::<_, &str>(4)?),
-                expires_at: seconds(row.try_get(5)?),
-                code_challenge: StoredCode::challenge(row.try_get(6)?, row.try_get(7)?),
+                code: ValidatedCode {
+                    client_id: Arc::from(row.try_get::<_, &str>(0)?),
+                    user: Arc::from(row.try_get::<_, &str>(1)?),
+                    scopes: scope(row.try_get(2)?)?,
+                    redirect_uri: row.try_get(3)?,
+                    grant_id: Arc::from(row.try_get::<_, &str>(4)?),
+                    expires_at: seconds(row.try_get(5)?),
+                    code_challenge: StoredCode::challenge(row.try_get(6)?, row.try_get(7)?),
+                },
                 used: row.try_get(8)?,
             }))
         })?;

@@ -14,7 +14,8 @@ use oauth2_provider::stored::{
 use oauth2_provider::validator::{grant_ended, token_collision, Consumed};
 use oauth2_provider::{
     AuthorizationCode, Client, ClientLookup, CodeStatus, IssuedToken, OAuthError, OAuthRequest,
-    RefreshTokenStatus, RequestValidator, Scope, TokenInfo, TokenType,
+    RefreshTokenStatus, RequestValidator, Scope, TokenInfo, TokenType, ValidatedCode,
+    ValidatedRefreshToken,
 };
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -215,12 +216,14 @@ fn refresh_token(
         let state = RefreshState::parse(&row.get::<_, String>(6)?);
         Ok(
             scope(&row.get::<_, String>(2)?).map(|scopes| StoredRefreshToken {
-                client_id,
-                user,
-                scopes,
-                grant_id,
+                token: ValidatedRefreshToken {
+                    client_id,
+                    user,
+                    scopes,
+                    grant_id,
+                    expires_at,
+                },
                 issued_at,
-                expires_at,
                 state,
             }),
         )
@@ -533,13 +536,15 @@ impl RequestValidator for SqliteStore {
                 let code_challenge = StoredCode::challenge(challenge.as_deref(), method.as_deref());
                 let used = row.get(8)?;
                 Ok(scope(&row.get::<_, String>(2)?).map(|scopes| StoredCode {
-                    client_id,
-                    user,
-                    scopes,
-                    redirect_uri,
-                    grant_id,
-                    expires_at,
-                    code_challenge,
+                    code: ValidatedCode {
+                        client_id,
+                        user,
+                        scopes,
+                        redirect_uri,
+                        grant_id,
+                        expires_at,
+                        code_challenge,
+                    },
                     used,
                 }))
             })
