@@ -61,6 +61,7 @@ mod scan;
 pub mod scope;
 pub mod secret;
 pub mod server;
+pub mod stored;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod token;

@@ -29,10 +29,10 @@ use crate::pkce::ChallengeMethod;
 use crate::request::OAuthRequest;
 use crate::scope::Scope;
 use crate::secret::Secret;
+use crate::stored::{introspect, RefreshState, StoredCode, StoredRefreshToken};
 use crate::validator::{
     grant_ended, token_collision, AuthorizationCode, CodeStatus, Consumed, IssuedToken,
-    RefreshTokenStatus, RequestValidator, TokenInfo, TokenType, ValidatedCode,
-    ValidatedRefreshToken,
+    RefreshTokenStatus, RequestValidator, TokenInfo, TokenType, ValidatedRefreshToken,
 };
 use hasher::StoreHashBuilder;
 use key::Key;
@@ -41,40 +41,16 @@ use key::Key;
 /// [`ClientRecord`], which the database stores keep too.
 pub type MemoryClient = ClientRecord;
 
-struct CodeRecord {
-    code: AuthorizationCode,
-    /// The code's PKCE challenge, shared with every `validate_code` answer.
-    challenge: Option<(Arc<str>, ChallengeMethod)>,
-    used: bool,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum RefreshState {
-    Active,
-    Rotated,
-    Revoked,
-}
-
-struct RefreshRecord {
-    client_id: Arc<str>,
-    user: Option<Arc<str>>,
-    scopes: Scope,
-    issued_at: u64,
-    expires_at: Option<u64>,
-    grant_id: Arc<str>,
-    state: RefreshState,
-}
-
 /// A map of the store, hashed with [`StoreHashBuilder`].
 type Map<K, V> = HashMap<K, V, StoreHashBuilder>;
 
 #[derive(Default)]
 struct Store {
-    codes: Map<Key, CodeRecord>,
+    codes: Map<Key, StoredCode>,
     /// What each access token grants, as `validate_bearer_token` hands
     /// it back; its strings are shared with the refresh token's record.
     access: Map<Key, TokenInfo>,
-    refresh: Map<Key, RefreshRecord>,
+    refresh: Map<Key, StoredRefreshToken>,
     /// Every grant a code or refresh token of which may still be
     /// presented: a token saved for a grant not here (and not new) or
     /// revoked here comes from a request that was past its checks when the
@@ -180,9 +156,9 @@ impl MemoryValidator {
         let mut store = self.store();
         store.codes.retain(|_, c| c.code.expires_at > now);
         store.access.retain(|_, a| a.exp.is_some_and(|e| e > now));
-        store.refresh.retain(|_, r| {
-            r.expires_at.is_none_or(|e| e > now) && r.state != RefreshState::Revoked
-        });
+        store
+            .refresh
+            .retain(|_, r| r.unexpired(now) && r.state != RefreshState::Revoked);
         store.grants.retain(|_, g| g.ends_at > now);
     }
 
@@ -214,11 +190,12 @@ impl RequestValidator for MemoryValidator {
         code: &str,
         _: &OAuthRequest<'_>,
     ) -> Result<Option<String>, OAuthError> {
-        Ok(self
-            .store()
-            .codes
-            .get(code.as_bytes())
-            .and_then(|c| c.code.code_challenge.as_ref().map(|(ch, _)| ch.clone())))
+        Ok(self.store().codes.get(code.as_bytes()).and_then(|c| {
+            c.code
+                .code_challenge
+                .as_ref()
+                .map(|(ch, _)| String::from(&**ch))
+        }))
     }
 
     fn get_code_challenge_method(
@@ -250,35 +227,23 @@ impl RequestValidator for MemoryValidator {
     ) -> Result<Option<TokenInfo>, OAuthError> {
         let now = request.now;
         let store = self.store();
-        let access = || {
-            store
-                .access
-                .get(token.as_bytes())
-                .filter(|a| a.exp.is_some_and(|e| e > now))
-                .cloned()
-        };
-        let refresh = || {
-            store
-                .refresh
-                .get(token.as_bytes())
-                .filter(|r| r.state == RefreshState::Active && r.expires_at.is_none_or(|e| e > now))
-                .map(|r| TokenInfo {
-                    token_type: Some(TokenType::RefreshToken),
-                    client_id: Arc::clone(&r.client_id),
-                    username: r.user.clone(),
-                    sub: r.user.clone(),
-                    scopes: r.scopes.clone(),
-                    exp: r.expires_at,
-                    iat: Some(r.issued_at),
-                    aud: Vec::new(),
-                    iss: None,
-                    grant_id: Some(Arc::clone(&r.grant_id)),
-                })
-        };
-        Ok(match hint {
-            Some(TokenType::RefreshToken) => refresh().or_else(access),
-            _ => access().or_else(refresh),
-        })
+        introspect(
+            hint,
+            &mut (),
+            |_| {
+                Ok(store
+                    .access
+                    .get(token.as_bytes())
+                    .filter(|a| a.exp.is_some_and(|e| e > now))
+                    .cloned())
+            },
+            |_| {
+                Ok(store
+                    .refresh
+                    .get(token.as_bytes())
+                    .and_then(|r| r.info(now)))
+            },
+        )
     }
 
     fn invalidate_authorization_code(
@@ -314,7 +279,7 @@ impl RequestValidator for MemoryValidator {
         let grant_id = store
             .refresh
             .get(token.as_bytes())
-            .map(|r| Arc::clone(&r.grant_id));
+            .map(|r| Arc::clone(&r.token.grant_id));
         if let Some(grant_id) = grant_id {
             revoke_grant_in(&mut store, &grant_id);
         }
@@ -350,17 +315,9 @@ impl RequestValidator for MemoryValidator {
             ends_at: code.expires_at,
         };
         store.grants.insert(Arc::clone(&code.grant_id), record);
-        store.codes.insert(
-            Key::new(&code.code),
-            CodeRecord {
-                code: code.clone(),
-                challenge: code
-                    .code_challenge
-                    .as_ref()
-                    .map(|(challenge, method)| (Arc::from(challenge.as_str()), *method)),
-                used: false,
-            },
-        );
+        store
+            .codes
+            .insert(Key::new(&code.code), StoredCode::issued(code));
         Ok(())
     }
 
@@ -426,30 +383,10 @@ impl RequestValidator for MemoryValidator {
         _: &Arc<MemoryClient>,
         request: &OAuthRequest<'_>,
     ) -> Result<CodeStatus, OAuthError> {
-        let now = request.now;
-        let store = self.store();
-        let Some(record) = store.codes.get(code.as_bytes()) else {
-            return Ok(CodeStatus::Invalid);
-        };
-        let c = &record.code;
-        if *c.client_id != *client_id || c.expires_at <= now {
-            return Ok(CodeStatus::Invalid);
-        }
-        if record.used {
-            return Ok(CodeStatus::Used {
-                grant_id: c.grant_id.clone(),
-                code_challenge: record.challenge.clone(),
-            });
-        }
-        Ok(CodeStatus::Valid(ValidatedCode {
-            client_id: c.client_id.clone(),
-            user: c.user.clone(),
-            scopes: c.scopes.clone(),
-            redirect_uri: c.redirect_uri.clone(),
-            grant_id: c.grant_id.clone(),
-            expires_at: c.expires_at,
-            code_challenge: record.challenge.clone(),
-        }))
+        Ok(match self.store().codes.get(code.as_bytes()) {
+            Some(stored) => stored.status(client_id, request.now),
+            None => CodeStatus::Invalid,
+        })
     }
 
     fn validate_refresh_token(
@@ -458,26 +395,9 @@ impl RequestValidator for MemoryValidator {
         client: &Arc<MemoryClient>,
         request: &OAuthRequest<'_>,
     ) -> Result<RefreshTokenStatus, OAuthError> {
-        let now = request.now;
-        let store = self.store();
-        let Some(r) = store.refresh.get(refresh_token.as_bytes()) else {
-            return Ok(RefreshTokenStatus::Invalid);
-        };
-        if *r.client_id != *client.client_id() || r.expires_at.is_some_and(|e| e <= now) {
-            return Ok(RefreshTokenStatus::Invalid);
-        }
-        Ok(match r.state {
-            RefreshState::Revoked => RefreshTokenStatus::Invalid,
-            RefreshState::Rotated => RefreshTokenStatus::Rotated {
-                grant_id: Arc::clone(&r.grant_id),
-            },
-            RefreshState::Active => RefreshTokenStatus::Active(ValidatedRefreshToken {
-                client_id: Arc::clone(&r.client_id),
-                user: r.user.clone(),
-                scopes: r.scopes.clone(),
-                grant_id: Arc::clone(&r.grant_id),
-                expires_at: r.expires_at,
-            }),
+        Ok(match self.store().refresh.get(refresh_token.as_bytes()) {
+            Some(stored) => stored.status(client.client_id(), request.now),
+            None => RefreshTokenStatus::Invalid,
         })
     }
 
@@ -555,15 +475,17 @@ fn save_in(store: &mut Store, token: &IssuedToken) -> Result<(), OAuthError> {
     if let Some(refresh) = new_refresh {
         store.refresh.insert(
             Key::new(refresh),
-            RefreshRecord {
-                client_id: Arc::clone(&token.client_id),
-                user: token.user.clone(),
-                scopes: token.refresh_token_scopes().clone(),
+            StoredRefreshToken {
+                token: ValidatedRefreshToken {
+                    client_id: Arc::clone(&token.client_id),
+                    user: token.user.clone(),
+                    scopes: token.refresh_token_scopes().clone(),
+                    // The library names a family for every refresh token;
+                    // should a host not, the token is its own family.
+                    grant_id: token.grant_id.clone().unwrap_or_else(|| Arc::from(refresh)),
+                    expires_at: token.refresh_expires_at,
+                },
                 issued_at: token.issued_at,
-                expires_at: token.refresh_expires_at,
-                // The library names a family for every refresh token;
-                // should a host not, the token is its own family.
-                grant_id: token.grant_id.clone().unwrap_or_else(|| Arc::from(refresh)),
                 state: RefreshState::Active,
             },
         );
@@ -586,7 +508,7 @@ fn revoke_grant_in(store: &mut Store, grant_id: &str) {
     for r in store
         .refresh
         .values_mut()
-        .filter(|r| &*r.grant_id == grant_id)
+        .filter(|r| &*r.token.grant_id == grant_id)
     {
         r.state = RefreshState::Revoked;
     }

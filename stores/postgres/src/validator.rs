@@ -9,6 +9,9 @@ use std::sync::Arc;
 
 use oauth2_provider::pkce::ChallengeMethod;
 use oauth2_provider::secret::sha256;
+use oauth2_provider::stored::{
+    introspect, RefreshState, StoredAccessToken, StoredCode, StoredRefreshToken,
+};
 use oauth2_provider::validator::{grant_ended, token_collision, Consumed};
 use oauth2_provider::{
     AuthorizationCode, Client, ClientLookup, CodeStatus, IssuedToken, OAuthError, OAuthRequest,
@@ -193,39 +196,21 @@ fn access_token(conn: &mut Conn, digest: &[u8; 32], now: u64) -> Result<Option<T
     else {
         return Ok(None);
     };
-    let user: Option<Arc<str>> = row.try_get::<_, Option<&str>>(1)?.map(Arc::from);
-    Ok(Some(TokenInfo {
-        token_type: Some(TokenType::AccessToken),
-        client_id: Arc::from(row.try_get::<_, &str>(0)?),
-        username: user.clone(),
-        sub: user,
-        scopes: scope(row.try_get(2)?)?,
-        exp: Some(seconds(row.try_get(5)?)),
-        iat: Some(seconds(row.try_get(4)?)),
-        aud: Vec::new(),
-        iss: None,
-        grant_id: row.try_get::<_, Option<&str>>(3)?.map(Arc::from),
-    }))
+    Ok(Some(
+        StoredAccessToken {
+            client_id: Arc::from(row.try_get::<_, &str>(0)?),
+            user: row.try_get::<_, Option<&str>>(1)?.map(Arc::from),
+            scopes: scope(row.try_get(2)?)?,
+            grant_id: row.try_get::<_, Option<&str>>(3)?.map(Arc::from),
+            issued_at: seconds(row.try_get(4)?),
+            expires_at: seconds(row.try_get(5)?),
+        }
+        .info(),
+    ))
 }
 
-/// A stored refresh token: its record and state.
-struct RefreshRow {
-    client_id: String,
-    user: Option<String>,
-    scopes: String,
-    grant_id: String,
-    issued_at: u64,
-    expires_at: Option<u64>,
-    state: String,
-}
-
-impl RefreshRow {
-    fn unexpired(&self, now: u64) -> bool {
-        self.expires_at.is_none_or(|e| e > now)
-    }
-}
-
-fn refresh_token(conn: &mut Conn, digest: &[u8; 32]) -> Result<Option<RefreshRow>, Fail> {
+/// A stored refresh token.
+fn refresh_token(conn: &mut Conn, digest: &[u8; 32]) -> Result<Option<StoredRefreshToken>, Fail> {
     let Some(row) = conn.query_opt(
         "SELECT client_id, username, scopes, grant_id, issued_at, expires_at, state
          FROM oauth2_refresh_tokens WHERE digest = $1",
@@ -234,14 +219,16 @@ fn refresh_token(conn: &mut Conn, digest: &[u8; 32]) -> Result<Option<RefreshRow
     else {
         return Ok(None);
     };
-    Ok(Some(RefreshRow {
-        client_id: row.try_get(0)?,
-        user: row.try_get(1)?,
-        scopes: row.try_get(2)?,
-        grant_id: row.try_get(3)?,
+    Ok(Some(StoredRefreshToken {
+        token: ValidatedRefreshToken {
+            client_id: Arc::from(row.try_get::<_, &str>(0)?),
+            user: row.try_get::<_, Option<&str>>(1)?.map(Arc::from),
+            scopes: scope(row.try_get(2)?)?,
+            grant_id: Arc::from(row.try_get::<_, &str>(3)?),
+            expires_at: row.try_get::<_, Option<i64>>(5)?.map(seconds),
+        },
         issued_at: seconds(row.try_get(4)?),
-        expires_at: row.try_get::<_, Option<i64>>(5)?.map(seconds),
-        state: row.try_get(6)?,
+        state: RefreshState::parse(row.try_get(6)?),
     }))
 }
 
@@ -335,37 +322,12 @@ impl RequestValidator for PostgresStore {
         let now = request.now;
         let digest = sha256(token.as_bytes());
         self.read(|conn| {
-            let refresh = |conn: &mut Conn| -> Result<Option<TokenInfo>, Fail> {
-                let Some(r) = refresh_token(conn, &digest)? else {
-                    return Ok(None);
-                };
-                if r.state != "active" || !r.unexpired(now) {
-                    return Ok(None);
-                }
-                let user: Option<Arc<str>> = r.user.map(Arc::from);
-                Ok(Some(TokenInfo {
-                    token_type: Some(TokenType::RefreshToken),
-                    client_id: Arc::from(r.client_id),
-                    username: user.clone(),
-                    sub: user,
-                    scopes: scope(&r.scopes)?,
-                    exp: r.expires_at,
-                    iat: Some(r.issued_at),
-                    aud: Vec::new(),
-                    iss: None,
-                    grant_id: Some(Arc::from(r.grant_id)),
-                }))
-            };
-            match hint {
-                Some(TokenType::RefreshToken) => match refresh(conn)? {
-                    Some(info) => Ok(Some(info)),
-                    None => access_token(conn, &digest, now),
-                },
-                _ => match access_token(conn, &digest, now)? {
-                    Some(info) => Ok(Some(info)),
-                    None => refresh(conn),
-                },
-            }
+            introspect(
+                hint,
+                conn,
+                |conn| access_token(conn, &digest, now),
+                |conn| Ok(refresh_token(conn, &digest)?.and_then(|r| r.info(now))),
+            )
         })
     }
 
@@ -531,9 +493,8 @@ impl RequestValidator for PostgresStore {
         _: &ClientRecord,
         request: &OAuthRequest<'_>,
     ) -> Result<CodeStatus, OAuthError> {
-        let now = request.now;
         let digest = sha256(code.as_bytes());
-        self.read(|conn| {
+        let stored = self.read(|conn| {
             let Some(row) = conn.query_opt(
                 "SELECT client_id, username, scopes, redirect_uri, grant_id, expires_at,
                      challenge, challenge_method, used
@@ -541,36 +502,22 @@ impl RequestValidator for PostgresStore {
                 &[&digest.as_slice()],
             )?
             else {
-                return Ok(CodeStatus::Invalid);
+                return Ok(None);
             };
-            let owner: &str = row.try_get(0)?;
-            let expires_at = seconds(row.try_get(5)?);
-            if owner != client_id || expires_at <= now {
-                return Ok(CodeStatus::Invalid);
-            }
-            let challenge: Option<&str> = row.try_get(6)?;
-            let method: Option<&str> = row.try_get(7)?;
-            let code_challenge = match (challenge, method.and_then(ChallengeMethod::parse)) {
-                (Some(challenge), Some(method)) => Some((Arc::from(challenge), method)),
-                _ => None,
-            };
-            let grant_id: Arc<str> = Arc::from(row.try_get::<_, &str>(4)?);
-            if row.try_get::<_, bool>(8)? {
-                return Ok(CodeStatus::Used {
-                    grant_id,
-                    code_challenge,
-                });
-            }
-            Ok(CodeStatus::Valid(ValidatedCode {
-                client_id: Arc::from(owner),
-                user: Arc::from(row.try_get::<_, &str>(1)?),
-                scopes: scope(row.try_get(2)?)?,
-                redirect_uri: row.try_get(3)?,
-                grant_id,
-                expires_at,
-                code_challenge,
+            Ok(Some(StoredCode {
+                code: ValidatedCode {
+                    client_id: Arc::from(row.try_get::<_, &str>(0)?),
+                    user: Arc::from(row.try_get::<_, &str>(1)?),
+                    scopes: scope(row.try_get(2)?)?,
+                    redirect_uri: row.try_get(3)?,
+                    grant_id: Arc::from(row.try_get::<_, &str>(4)?),
+                    expires_at: seconds(row.try_get(5)?),
+                    code_challenge: StoredCode::challenge(row.try_get(6)?, row.try_get(7)?),
+                },
+                used: row.try_get(8)?,
             }))
-        })
+        })?;
+        Ok(stored.map_or(CodeStatus::Invalid, |c| c.status(client_id, request.now)))
     }
 
     fn validate_refresh_token(
@@ -579,27 +526,11 @@ impl RequestValidator for PostgresStore {
         client: &ClientRecord,
         request: &OAuthRequest<'_>,
     ) -> Result<RefreshTokenStatus, OAuthError> {
-        let now = request.now;
         let digest = sha256(refresh_token.as_bytes());
-        let Some(r) = self.read(|conn| self::refresh_token(conn, &digest))? else {
-            return Ok(RefreshTokenStatus::Invalid);
-        };
-        if *r.client_id != *client.client_id() || !r.unexpired(now) {
-            return Ok(RefreshTokenStatus::Invalid);
-        }
-        Ok(match r.state.as_str() {
-            "active" => RefreshTokenStatus::Active(ValidatedRefreshToken {
-                client_id: client.shared_client_id(),
-                user: r.user.map(Arc::from),
-                scopes: self.answer(scope(&r.scopes).map_err(Fail::from))?,
-                grant_id: Arc::from(r.grant_id),
-                expires_at: r.expires_at,
-            }),
-            "rotated" => RefreshTokenStatus::Rotated {
-                grant_id: Arc::from(r.grant_id),
-            },
-            _ => RefreshTokenStatus::Invalid,
-        })
+        let stored = self.read(|conn| self::refresh_token(conn, &digest))?;
+        Ok(stored.map_or(RefreshTokenStatus::Invalid, |r| {
+            r.status(client.client_id(), request.now)
+        }))
     }
 
     fn validate_scopes(

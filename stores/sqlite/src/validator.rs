@@ -8,6 +8,9 @@ use std::sync::Arc;
 
 use oauth2_provider::pkce::ChallengeMethod;
 use oauth2_provider::secret::sha256;
+use oauth2_provider::stored::{
+    introspect, RefreshState, StoredAccessToken, StoredCode, StoredRefreshToken,
+};
 use oauth2_provider::validator::{grant_ended, token_collision, Consumed};
 use oauth2_provider::{
     AuthorizationCode, Client, ClientLookup, CodeStatus, IssuedToken, OAuthError, OAuthRequest,
@@ -170,48 +173,32 @@ fn access_token(
     ))
     .db()?
     .query_row(params![digest, time(now)], |row| {
-        let user: Option<String> = row.get(1)?;
-        let user: Option<Arc<str>> = user.map(Arc::from);
-        Ok((
-            TokenInfo {
-                token_type: Some(TokenType::AccessToken),
-                client_id: Arc::from(row.get::<_, String>(0)?),
-                username: user.clone(),
-                sub: user,
-                scopes: Scope::empty(),
-                exp: Some(seconds(row.get(5)?)),
-                iat: Some(seconds(row.get(4)?)),
-                aud: Vec::new(),
-                iss: None,
-                grant_id: row.get::<_, Option<String>>(3)?.map(Arc::from),
-            },
-            row.get::<_, String>(2)?,
-        ))
+        let client_id = Arc::from(row.get::<_, String>(0)?);
+        let user = row.get::<_, Option<String>>(1)?.map(Arc::from);
+        let grant_id = row.get::<_, Option<String>>(3)?.map(Arc::from);
+        let (issued_at, expires_at) = (seconds(row.get(4)?), seconds(row.get(5)?));
+        Ok(scope(&row.get::<_, String>(2)?).map(|scopes| {
+            StoredAccessToken {
+                client_id,
+                user,
+                scopes,
+                grant_id,
+                issued_at,
+                expires_at,
+            }
+            .info()
+        }))
     })
     .optional()
     .db()?
-    .map(|(info, scopes)| {
-        Ok(TokenInfo {
-            scopes: scope(&scopes)?,
-            ..info
-        })
-    })
     .transpose()
 }
 
-/// A stored refresh token: its record and state (`revoked` while its
-/// grant is).
-struct RefreshRow {
-    client_id: String,
-    user: Option<String>,
-    scopes: String,
-    grant_id: String,
-    issued_at: u64,
-    expires_at: Option<u64>,
-    state: String,
-}
-
-fn refresh_token(conn: &Connection, digest: &[u8; 32]) -> Result<Option<RefreshRow>, StoreError> {
+/// A stored refresh token (revoked while its grant is).
+fn refresh_token(
+    conn: &Connection,
+    digest: &[u8; 32],
+) -> Result<Option<StoredRefreshToken>, StoreError> {
     conn.prepare_cached(concat!(
         "SELECT client_id, user, scopes, grant_id, issued_at, expires_at,
              CASE WHEN ",
@@ -221,24 +208,29 @@ fn refresh_token(conn: &Connection, digest: &[u8; 32]) -> Result<Option<RefreshR
     ))
     .db()?
     .query_row([digest], |row| {
-        Ok(RefreshRow {
-            client_id: row.get(0)?,
-            user: row.get(1)?,
-            scopes: row.get(2)?,
-            grant_id: row.get(3)?,
-            issued_at: seconds(row.get(4)?),
-            expires_at: row.get::<_, Option<i64>>(5)?.map(seconds),
-            state: row.get(6)?,
-        })
+        let client_id = Arc::from(row.get::<_, String>(0)?);
+        let user = row.get::<_, Option<String>>(1)?.map(Arc::from);
+        let grant_id = Arc::from(row.get::<_, String>(3)?);
+        let issued_at = seconds(row.get(4)?);
+        let expires_at = row.get::<_, Option<i64>>(5)?.map(seconds);
+        let state = RefreshState::parse(&row.get::<_, String>(6)?);
+        Ok(
+            scope(&row.get::<_, String>(2)?).map(|scopes| StoredRefreshToken {
+                token: ValidatedRefreshToken {
+                    client_id,
+                    user,
+                    scopes,
+                    grant_id,
+                    expires_at,
+                },
+                issued_at,
+                state,
+            }),
+        )
     })
     .optional()
-    .db()
-}
-
-impl RefreshRow {
-    fn unexpired(&self, now: u64) -> bool {
-        self.expires_at.is_none_or(|e| e > now)
-    }
+    .db()?
+    .transpose()
 }
 
 /// How a validator method's work can fail: the store failed, or the
@@ -356,40 +348,14 @@ impl RequestValidator for SqliteStore {
     ) -> Result<Option<TokenInfo>, OAuthError> {
         let now = request.now;
         let digest = sha256(token.as_bytes());
-        let found = self.read(|conn| {
-            let refresh = || -> Result<Option<TokenInfo>, StoreError> {
-                let Some(r) = refresh_token(conn, &digest)? else {
-                    return Ok(None);
-                };
-                if r.state != "active" || !r.unexpired(now) {
-                    return Ok(None);
-                }
-                let user: Option<Arc<str>> = r.user.map(Arc::from);
-                Ok(Some(TokenInfo {
-                    token_type: Some(TokenType::RefreshToken),
-                    client_id: Arc::from(r.client_id),
-                    username: user.clone(),
-                    sub: user,
-                    scopes: scope(&r.scopes)?,
-                    exp: r.expires_at,
-                    iat: Some(r.issued_at),
-                    aud: Vec::new(),
-                    iss: None,
-                    grant_id: Some(Arc::from(r.grant_id)),
-                }))
-            };
-            match hint {
-                Some(TokenType::RefreshToken) => match refresh()? {
-                    Some(info) => Ok(Some(info)),
-                    None => access_token(conn, &digest, now),
-                },
-                _ => match access_token(conn, &digest, now)? {
-                    Some(info) => Ok(Some(info)),
-                    None => refresh(),
-                },
-            }
-        })?;
-        Ok(found)
+        self.read(|conn| {
+            introspect(
+                hint,
+                conn,
+                |conn| access_token(conn, &digest, now),
+                |conn| Ok(refresh_token(conn, &digest)?.and_then(|r| r.info(now))),
+            )
+        })
     }
 
     fn invalidate_authorization_code(
@@ -551,82 +517,42 @@ impl RequestValidator for SqliteStore {
         _: &ClientRecord,
         request: &OAuthRequest<'_>,
     ) -> Result<CodeStatus, OAuthError> {
-        let now = request.now;
-        type Row = (
-            String,
-            String,
-            String,
-            Option<String>,
-            String,
-            i64,
-            Option<String>,
-            Option<String>,
-            bool,
-        );
-        let row: Option<Row> = self.read(|conn| {
+        let digest = sha256(code.as_bytes());
+        let stored = self.read(|conn| {
             conn.prepare_cached(
                 "SELECT client_id, user, scopes, redirect_uri, grant_id, expires_at,
                      challenge, challenge_method, used
                  FROM codes WHERE digest = ?1",
             )
             .db()?
-            .query_row([sha256(code.as_bytes())], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                ))
+            .query_row([digest], |row| {
+                let client_id = Arc::from(row.get::<_, String>(0)?);
+                let user = Arc::from(row.get::<_, String>(1)?);
+                let redirect_uri = row.get(3)?;
+                let grant_id = Arc::from(row.get::<_, String>(4)?);
+                let expires_at = seconds(row.get(5)?);
+                let challenge: Option<String> = row.get(6)?;
+                let method: Option<String> = row.get(7)?;
+                let code_challenge = StoredCode::challenge(challenge.as_deref(), method.as_deref());
+                let used = row.get(8)?;
+                Ok(scope(&row.get::<_, String>(2)?).map(|scopes| StoredCode {
+                    code: ValidatedCode {
+                        client_id,
+                        user,
+                        scopes,
+                        redirect_uri,
+                        grant_id,
+                        expires_at,
+                        code_challenge,
+                    },
+                    used,
+                }))
             })
             .optional()
-            .db()
+            .db()?
+            .transpose()
         })?;
-        let Some((
-            owner,
-            user,
-            scopes,
-            redirect_uri,
-            grant_id,
-            expires_at,
-            challenge,
-            method,
-            used,
-        )) = row
-        else {
-            return Ok(CodeStatus::Invalid);
-        };
-        let expires_at = seconds(expires_at);
-        if owner != client_id || expires_at <= now {
-            return Ok(CodeStatus::Invalid);
-        }
-        let code_challenge = match (
-            challenge,
-            method.as_deref().and_then(ChallengeMethod::parse),
-        ) {
-            (Some(challenge), Some(method)) => Some((Arc::from(challenge), method)),
-            _ => None,
-        };
-        let grant_id: Arc<str> = Arc::from(grant_id);
-        if used {
-            return Ok(CodeStatus::Used {
-                grant_id,
-                code_challenge,
-            });
-        }
-        Ok(CodeStatus::Valid(ValidatedCode {
-            client_id: Arc::from(owner),
-            user: Arc::from(user),
-            scopes: self.answer(scope(&scopes))?,
-            redirect_uri,
-            grant_id,
-            expires_at,
-            code_challenge,
-        }))
+        Ok(stored.map_or(CodeStatus::Invalid, |c| c.status(client_id, request.now)))
     }
 
     fn validate_refresh_token(
@@ -635,27 +561,11 @@ impl RequestValidator for SqliteStore {
         client: &ClientRecord,
         request: &OAuthRequest<'_>,
     ) -> Result<RefreshTokenStatus, OAuthError> {
-        let now = request.now;
         let digest = sha256(refresh_token.as_bytes());
-        let Some(r) = self.read(|conn| self::refresh_token(conn, &digest))? else {
-            return Ok(RefreshTokenStatus::Invalid);
-        };
-        if *r.client_id != *client.client_id() || !r.unexpired(now) {
-            return Ok(RefreshTokenStatus::Invalid);
-        }
-        Ok(match r.state.as_str() {
-            "active" => RefreshTokenStatus::Active(ValidatedRefreshToken {
-                client_id: client.shared_client_id(),
-                user: r.user.map(Arc::from),
-                scopes: self.answer(scope(&r.scopes))?,
-                grant_id: Arc::from(r.grant_id),
-                expires_at: r.expires_at,
-            }),
-            "rotated" => RefreshTokenStatus::Rotated {
-                grant_id: Arc::from(r.grant_id),
-            },
-            _ => RefreshTokenStatus::Invalid,
-        })
+        let stored = self.read(|conn| self::refresh_token(conn, &digest))?;
+        Ok(stored.map_or(RefreshTokenStatus::Invalid, |r| {
+            r.status(client.client_id(), request.now)
+        }))
     }
 
     fn validate_scopes(
