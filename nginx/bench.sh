@@ -1,35 +1,45 @@
 #!/usr/bin/env bash
 # A bounded load run on loopback (wrk): the demo configuration through
-# nginx (nginx/demo/run.sh, two workers), then the demo server.
+# nginx (nginx/demo/run.sh), then the demo server.
 #   1. GET /static/hello.txt (unprotected) vs /protected/hello.txt (the same
 #      file behind oauth2_bearer): the cost of the bearer check;
 #   2. POST /token (client credentials) through nginx and through the demo
-#      server (cargo run --release --example demo_server -- --memory).
+#      server (cargo run --release --example demo_server -- --memory), each
+#      on CPU 0, wrk on CPU 1.
 #   bash nginx/bench.sh [SECONDS per run, default 5] [CONNECTIONS, default 32]
-#                       [ROUNDS, default 5]
-# The static/protected pair is run round by round, alternated (odd rounds
-# static first, even rounds protected first), so that the noise of a
-# shared machine hits both sides alike: each round's ratio, the median per
-# side and the median of the rounds' ratios are reported, with the load
-# average before and after. Each run also reads the CPU time the nginx
-# workers spent (/proc/PID/schedstat, nanoseconds on a CPU) and divides it
-# by the requests served: CPU per request is far less sensitive than
-# requests/s to other work competing for the cores.
+#                       [ROUNDS, default 9]
+# The method of 1, chosen so that the ratio measures the check and not the
+# machine:
+#   - the same requests on both sides: every request carries the same
+#     "Authorization: Bearer" header (the static location ignores it), so
+#     only the location differs, not the bytes nginx reads and parses;
+#   - one nginx worker pinned to CPU 0 (worker_cpu_affinity) and wrk (one
+#     thread) pinned to CPU 1 (taskset): the worker, not the scheduler's
+#     placement of wrk beside it, is what limits the requests/s;
+#   - rounds taken in turns (odd rounds static first, even rounds protected
+#     first), so that the noise of a shared machine hits both sides alike:
+#     each round's ratio, the median per side and the median of the rounds'
+#     ratios are reported, with the load average before and after.
+# Each run also reads the CPU time the nginx worker spent
+# (/proc/PID/schedstat, nanoseconds on a CPU) and divides it by the requests
+# served: CPU per request is far less sensitive than requests/s to other
+# work competing for the cores. Needs 2 CPUs.
 #   3. Instructions per request (user space, callgrind): one nginx process
 #      (master_process off) under valgrind --tool=callgrind serves N (1000)
-#      requests on one keep-alive connection to each location; the counters
-#      are zeroed before and dumped after each side (callgrind_control).
-#      Deterministic: other load does not change it. Skipped with
-#      CALLGRIND=0; needs valgrind.
-# Needs nginx, nginx-dev, wrk (apt-get install -y wrk).
+#      requests on one keep-alive connection to each location, with the same
+#      header; the counters are zeroed before and dumped after each side
+#      (callgrind_control). Deterministic: other load does not change it.
+#      Skipped with CALLGRIND=0; needs valgrind.
+# Needs nginx, nginx-dev, wrk (apt-get install -y wrk), taskset.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 secs=${1:-5}
 conns=${2:-32}
-rounds=${3:-5}
+rounds=${3:-9}
 command -v valgrind >/dev/null || [ "${CALLGRIND:-1}" = 0 ] || { echo "bench: valgrind is not installed (or CALLGRIND=0)" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "bench: wrk is not installed (apt-get install -y wrk)" >&2; exit 1; }
+[ "$(nproc)" -ge 2 ] || { echo "bench: needs 2 CPUs (nginx on one, wrk on the other)" >&2; exit 1; }
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
@@ -58,7 +68,7 @@ LUA
 
 rps() { # wrk args… → requests/s; fails on non-2xx answers
   local out
-  out=$(wrk -t2 -c"$conns" -d"${secs}s" "$@")
+  out=$(taskset -c 1 wrk -t1 -c"$conns" -d"${secs}s" "$@")
   if grep -q 'Non-2xx' <<<"$out"; then echo "bench: non-2xx answers: $out" >&2; exit 1; fi
   awk '/^Requests\/sec/ {print $2}' <<<"$out"
 }
@@ -72,7 +82,7 @@ worker_ns() { # CPU time of nginx's workers so far, in nanoseconds
 side() { # wrk args… → "requests/s workers'-CPU-µs-per-request"
   local before out after
   before=$(worker_ns)
-  out=$(wrk -t2 -c"$conns" -d"${secs}s" "$@")
+  out=$(taskset -c 1 wrk -t1 -c"$conns" -d"${secs}s" -H "Authorization: Bearer $token" "$@")
   after=$(worker_ns)
   if grep -q 'Non-2xx' <<<"$out"; then echo "bench: non-2xx answers: $out" >&2; exit 1; fi
   awk -v ns=$((after - before)) '/^Requests\/sec/ {r = $2} / requests in / {n = $1}
@@ -81,8 +91,9 @@ side() { # wrk args… → "requests/s workers'-CPU-µs-per-request"
 
 port=$(free_port)
 # every token issued stays until it expires (an hour): room for them all
-bash "$here/demo/run.sh" --addr "127.0.0.1:$port" --workers 2 --zone 512m --prefix "$work/nginx" --write-only >/dev/null
-sed -i 's|access_log .*;|access_log off;|' "$work/nginx/nginx.conf"
+bash "$here/demo/run.sh" --addr "127.0.0.1:$port" --workers 1 --zone 512m --prefix "$work/nginx" --write-only >/dev/null
+sed -i -e 's|access_log .*;|access_log off;|' -e 's/^worker_processes 1;/worker_processes 1;\nworker_cpu_affinity 01;/' "$work/nginx/nginx.conf"
+grep -q '^worker_cpu_affinity 01;' "$work/nginx/nginx.conf" || { echo "bench: no worker_cpu_affinity" >&2; exit 1; }
 nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" &
 pids+=($!)
 base=http://127.0.0.1:$port
@@ -91,17 +102,17 @@ token=$(curl -s -u conf-client:conf-secret -d grant_type=client_credentials "$ba
   python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 
 # warm up both sides (worker caches, the token's record)
-wrk -t2 -c"$conns" -d1s "$base/static/hello.txt" >/dev/null
-wrk -t2 -c"$conns" -d1s -H "Authorization: Bearer $token" "$base/protected/hello.txt" >/dev/null
+side "$base/static/hello.txt" >/dev/null
+side "$base/protected/hello.txt" >/dev/null
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 static_runs=() protected_runs=()
 for round in $(seq "$rounds"); do
   if [ $((round % 2)) = 1 ]; then
     s=$(side "$base/static/hello.txt")
-    p=$(side -H "Authorization: Bearer $token" "$base/protected/hello.txt")
+    p=$(side "$base/protected/hello.txt")
   else
-    p=$(side -H "Authorization: Bearer $token" "$base/protected/hello.txt")
+    p=$(side "$base/protected/hello.txt")
     s=$(side "$base/static/hello.txt")
   fi
   static_runs+=("$s") protected_runs+=("$p")
@@ -112,7 +123,7 @@ nginx_token=$(rps -s "$work/token.lua" "$base/token")
 dport=$(free_port)
 (cd "$root" && cargo build --release --quiet --example demo_server)
 target=${CARGO_TARGET_DIR:-$root/target}
-(cd "$work" && exec "$target/release/examples/demo_server" --addr "127.0.0.1:$dport" --memory >"$work/demo.log" 2>&1) &
+(cd "$work" && exec taskset -c 0 "$target/release/examples/demo_server" --addr "127.0.0.1:$dport" --memory >"$work/demo.log" 2>&1) &
 pids+=($!)
 wait_http "http://127.0.0.1:$dport/.well-known/oauth-authorization-server"
 demo_token=$(rps -s "$work/token.lua" "http://127.0.0.1:$dport/token")
@@ -145,10 +156,10 @@ for _ in range(n):
         sys.exit(f"bench: {path} answered {resp.status}")
 PY
   n=1000
-  python3 "$work/keepalive.py" "$cport" /static/hello.txt 50
+  python3 "$work/keepalive.py" "$cport" /static/hello.txt 50 "$ctoken"
   python3 "$work/keepalive.py" "$cport" /protected/hello.txt 50 "$ctoken"
   callgrind_control -z "$cgpid" >/dev/null 2>&1
-  python3 "$work/keepalive.py" "$cport" /static/hello.txt "$n"
+  python3 "$work/keepalive.py" "$cport" /static/hello.txt "$n" "$ctoken"
   callgrind_control -d static "$cgpid" >/dev/null 2>&1
   python3 "$work/keepalive.py" "$cport" /protected/hello.txt "$n" "$ctoken"
   callgrind_control -d protected "$cgpid" >/dev/null 2>&1
@@ -170,7 +181,8 @@ def runs(arg):
 static_runs, protected_runs = runs(sys.argv[7]), runs(sys.argv[8])
 costs = [100 * (1 - p[0] / s[0]) for s, p in zip(static_runs, protected_runs)]
 cpu = [100 * (p[1] / s[1] - 1) for s, p in zip(static_runs, protected_runs)]
-print(f"wrk -t2 -c{sys.argv[4]} -d{sys.argv[3]}s, loopback, nginx with 2 workers, access_log off,"
+print(f"wrk -t1 -c{sys.argv[4]} -d{sys.argv[3]}s on CPU 1, loopback, one nginx worker on CPU 0,"
+      f" access_log off, the same Authorization header on both sides,"
       f" {len(costs)} alternated rounds; load average {sys.argv[5]} before, {sys.argv[6]} after")
 for i, (s, p, c, u) in enumerate(zip(static_runs, protected_runs, costs, cpu), 1):
     print(f"round {i}: static {s[0]:7.0f} req/s {s[1]:6.2f} us CPU/req;"

@@ -105,6 +105,7 @@ typedef struct {
     u_char                       rotated;
     u_char                       present;    /* a bit per field: not absent */
     u_char                       method;     /* a code's PKCE method */
+    uint32_t                     grant_hash; /* the tree key of its grant */
     uint32_t                     len[NGX_HTTP_OAUTH2_NFIELDS];
     u_char                       data[1];
 } ngx_http_oauth2_entry_t;
@@ -412,19 +413,15 @@ ngx_http_oauth2_hash(ngx_uint_t kind, oap_str key)
 }
 
 
+/* The entry of `kind` and `key`, whose tree key is `hash`. */
 static ngx_http_oauth2_entry_t *
-ngx_http_oauth2_lookup(ngx_http_oauth2_zone_t *z, ngx_uint_t kind, oap_str key)
+ngx_http_oauth2_lookup_hashed(ngx_http_oauth2_zone_t *z, ngx_uint_t kind,
+    oap_str key, uint32_t hash)
 {
-    uint32_t                  hash;
     oap_str                   k;
     ngx_rbtree_node_t        *node, *sentinel;
     ngx_http_oauth2_entry_t  *e;
 
-    if (key.ptr == NULL) {
-        return NULL;
-    }
-
-    hash = ngx_http_oauth2_hash(kind, key);
     node = z->sh->rbtree.root;
     sentinel = z->sh->rbtree.sentinel;
 
@@ -453,6 +450,18 @@ ngx_http_oauth2_lookup(ngx_http_oauth2_zone_t *z, ngx_uint_t kind, oap_str key)
     }
 
     return NULL;
+}
+
+
+static ngx_http_oauth2_entry_t *
+ngx_http_oauth2_lookup(ngx_http_oauth2_zone_t *z, ngx_uint_t kind, oap_str key)
+{
+    if (key.ptr == NULL) {
+        return NULL;
+    }
+
+    return ngx_http_oauth2_lookup_hashed(z, kind, key,
+                                         ngx_http_oauth2_hash(kind, key));
 }
 
 
@@ -552,6 +561,12 @@ ngx_http_oauth2_alloc(ngx_http_oauth2_zone_t *z, ngx_uint_t kind,
 
     e->node.key = ngx_http_oauth2_hash(kind, fields[NGX_HTTP_OAUTH2_F_KEY]);
 
+    /* hashed once here, not on every bearer check */
+    if (fields[NGX_HTTP_OAUTH2_F_GRANT].ptr != NULL) {
+        e->grant_hash = ngx_http_oauth2_hash(NGX_HTTP_OAUTH2_GRANT,
+                                             fields[NGX_HTTP_OAUTH2_F_GRANT]);
+    }
+
     return e;
 }
 
@@ -620,23 +635,42 @@ ngx_http_oauth2_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ((status) == OAP_STATUS_OK ? OAP_CB_TRUE : OAP_CB_ERROR)
 
 
-static ngx_http_oauth2_zone_t *
-ngx_http_oauth2_lock(void *ud)
+/* What a caller does with the zone under its lock: `e` is the entry of
+ * the kind and key it asked for (NULL: none), `now` the time of the
+ * request, `ctx` the library's context (NULL outside a callback), `data`
+ * the caller's own. */
+typedef oap_cb_result (*ngx_http_oauth2_locked_pt)(ngx_http_oauth2_zone_t *z,
+    ngx_http_oauth2_entry_t *e, uint64_t now, oap_ctx *ctx, void *data);
+
+
+/* The one way into the zone: the time (the library's clock in a callback,
+ * which the library's tests may set; nginx's cached time without a ctx),
+ * the lock, the lookup of `key` among the entries of `kind` (none when
+ * key.ptr is NULL), `locked`, the unlock. OAP_CB_ERROR without a time. */
+static oap_cb_result
+ngx_http_oauth2_with_entry(void *ud, oap_ctx *ctx, ngx_uint_t kind,
+    oap_str key, ngx_http_oauth2_locked_pt locked, void *data)
 {
-    ngx_http_oauth2_main_conf_t  *mcf = ud;
+    uint64_t                      now;
+    oap_cb_result                 rc;
     ngx_http_oauth2_zone_t       *z;
+    ngx_http_oauth2_main_conf_t  *mcf = ud;
+
+    if (ctx == NULL) {
+        now = (uint64_t) ngx_time();
+
+    } else if (oap_ctx_now(ctx, &now) != OAP_STATUS_OK) {
+        return OAP_CB_ERROR;
+    }
 
     z = mcf->shm_zone->data;
     ngx_shmtx_lock(&z->shpool->mutex);
 
-    return z;
-}
+    rc = locked(z, ngx_http_oauth2_lookup(z, kind, key), now, ctx, data);
 
-
-static void
-ngx_http_oauth2_unlock(ngx_http_oauth2_zone_t *z)
-{
     ngx_shmtx_unlock(&z->shpool->mutex);
+
+    return rc;
 }
 
 
@@ -765,10 +799,16 @@ static ngx_int_t
 ngx_http_oauth2_grant_revoked(ngx_http_oauth2_zone_t *z,
     ngx_http_oauth2_entry_t *e)
 {
+    oap_str                   grant_id;
     ngx_http_oauth2_entry_t  *g;
 
-    g = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_GRANT,
-                               ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_GRANT));
+    grant_id = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_GRANT);
+    if (grant_id.ptr == NULL) {
+        return 0;
+    }
+
+    g = ngx_http_oauth2_lookup_hashed(z, NGX_HTTP_OAUTH2_GRANT, grant_id,
+                                      e->grant_hash);
 
     return g != NULL && g->revoked;
 }
@@ -898,86 +938,95 @@ ngx_http_oauth2_save_locked(ngx_http_oauth2_zone_t *z,
 
 
 static oap_cb_result
+ngx_http_oauth2_save_found(ngx_http_oauth2_zone_t *z,
+    ngx_http_oauth2_entry_t *e, uint64_t now, oap_ctx *ctx, void *data)
+{
+    return ngx_http_oauth2_save_locked(z, data, now);
+}
+
+
+static oap_cb_result
 ngx_http_oauth2_cb_save_bearer_token(void *ud, const oap_issued_token *token,
     oap_ctx *ctx)
 {
-    uint64_t                 now;
-    oap_cb_result            rc;
-    ngx_http_oauth2_zone_t  *z;
+    oap_str  none = { NULL, 0 };
 
-    if (oap_ctx_now(ctx, &now) != OAP_STATUS_OK) {
-        return OAP_CB_ERROR;
+    return ngx_http_oauth2_with_entry(ud, ctx, 0, none,
+                                      ngx_http_oauth2_save_found,
+                                      (void *) token);
+}
+
+
+/* What consume_and_save spends and what it saves instead. */
+typedef struct {
+    const oap_consumed          *consumed;
+    const oap_issued_token      *token;
+} ngx_http_oauth2_rotation_t;
+
+
+/* Spends the code or refresh token `spent` and saves the tokens replacing
+ * it in one step under the lock: nothing changes unless both succeed. A
+ * code is spent only by its client. */
+static oap_cb_result
+ngx_http_oauth2_consume_found(ngx_http_oauth2_zone_t *z,
+    ngx_http_oauth2_entry_t *spent, uint64_t now, oap_ctx *ctx, void *data)
+{
+    ngx_uint_t                   unspent;
+    oap_cb_result                rc;
+    ngx_http_oauth2_rotation_t  *rot = data;
+
+    if (rot->consumed->kind == OAP_CONSUMED_AUTHORIZATION_CODE) {
+        unspent = spent != NULL
+                  && ngx_http_oauth2_eq(ngx_http_oauth2_field(spent,
+                                            NGX_HTTP_OAUTH2_F_CLIENT),
+                                        rot->consumed->client_id);
+
+    } else {
+        unspent = spent != NULL && !spent->revoked;
     }
 
-    z = ngx_http_oauth2_lock(ud);
-    rc = ngx_http_oauth2_save_locked(z, token, now);
-    ngx_http_oauth2_unlock(z);
+    if (!unspent || spent->rotated || ngx_http_oauth2_expired(spent, now)) {
+        return OAP_CB_FALSE;
+    }
+
+    rc = ngx_http_oauth2_save_locked(z, rot->token, now);
+
+    if (rc == OAP_CB_TRUE) {
+        spent->rotated = 1;   /* a code used, a refresh token rotated */
+    }
 
     return rc;
 }
 
 
-/* Spends the code or refresh token and saves the tokens replacing it in
- * one step under the lock: nothing changes unless both succeed. */
 static oap_cb_result
 ngx_http_oauth2_cb_consume_and_save(void *ud, const oap_consumed *consumed,
     const oap_issued_token *token, oap_ctx *ctx)
 {
-    uint64_t                  now;
-    ngx_uint_t                unspent;
-    oap_cb_result             rc;
-    ngx_http_oauth2_zone_t   *z;
-    ngx_http_oauth2_entry_t  *spent;
+    ngx_http_oauth2_rotation_t  rot;
 
-    if (oap_ctx_now(ctx, &now) != OAP_STATUS_OK) {
-        return OAP_CB_ERROR;
-    }
+    rot.consumed = consumed;
+    rot.token = token;
 
-    z = ngx_http_oauth2_lock(ud);
-
-    rc = OAP_CB_FALSE;
-
-    if (consumed->kind == OAP_CONSUMED_AUTHORIZATION_CODE) {
-        spent = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_CODE,
-                                       consumed->value);
-        unspent = spent != NULL
-                  && ngx_http_oauth2_eq(ngx_http_oauth2_field(spent,
-                                            NGX_HTTP_OAUTH2_F_CLIENT),
-                                        consumed->client_id);
-
-    } else {
-        spent = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_REFRESH,
-                                       consumed->value);
-        unspent = spent != NULL && !spent->revoked;
-    }
-
-    if (unspent && !spent->rotated && !ngx_http_oauth2_expired(spent, now)) {
-        rc = ngx_http_oauth2_save_locked(z, token, now);
-
-        if (rc == OAP_CB_TRUE) {
-            spent->rotated = 1;   /* a code used, a refresh token rotated */
-        }
-    }
-
-    ngx_http_oauth2_unlock(z);
-
-    return rc;
+    return ngx_http_oauth2_with_entry(ud, ctx,
+               consumed->kind == OAP_CONSUMED_AUTHORIZATION_CODE
+               ? NGX_HTTP_OAUTH2_CODE : NGX_HTTP_OAUTH2_REFRESH,
+               consumed->value, ngx_http_oauth2_consume_found, &rot);
 }
 
 
 /* ---- authorization codes ---- */
 
+/* Stores the code `data` unless its value is taken (`e`), with its grant
+ * recorded as long as the code lives (the code starts the grant). */
 static oap_cb_result
-ngx_http_oauth2_cb_save_code(void *ud, oap_str client_id,
-    const oap_authorization_code *code, oap_ctx *ctx)
+ngx_http_oauth2_save_code_found(ngx_http_oauth2_zone_t *z,
+    ngx_http_oauth2_entry_t *e, uint64_t now, oap_ctx *ctx, void *data)
 {
-    oap_str                   f[NGX_HTTP_OAUTH2_NFIELDS];
-    uint64_t                  now;
-    oap_cb_result             rc;
-    ngx_http_oauth2_zone_t   *z;
-    ngx_http_oauth2_entry_t  *e;
+    oap_str                        f[NGX_HTTP_OAUTH2_NFIELDS];
+    const oap_authorization_code  *code = data;
 
-    if (oap_ctx_now(ctx, &now) != OAP_STATUS_OK) {
+    if (e != NULL) {
         return OAP_CB_ERROR;
     }
 
@@ -990,33 +1039,36 @@ ngx_http_oauth2_cb_save_code(void *ud, oap_str client_id,
     f[NGX_HTTP_OAUTH2_F_REDIRECT] = code->redirect_uri;
     f[NGX_HTTP_OAUTH2_F_CHALLENGE] = code->code_challenge;
 
-    rc = OAP_CB_ERROR;
-    z = ngx_http_oauth2_lock(ud);
-
-    if (ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_CODE, code->code) == NULL) {
-        e = ngx_http_oauth2_alloc(z, NGX_HTTP_OAUTH2_CODE, f, now);
-
-        /* the code starts its grant: recorded as long as the code lives */
-        if (e != NULL && code->grant_id.ptr != NULL
-            && ngx_http_oauth2_keep_grant(z, code->grant_id, code->expires_at,
-                                          now) == NULL)
-        {
-            ngx_slab_free_locked(z->shpool, e);
-            e = NULL;
-        }
-
-        if (e != NULL) {
-            e->iat = code->issued_at;
-            e->exp = code->expires_at;
-            e->method = (u_char) code->code_challenge_method;
-            ngx_http_oauth2_insert(z, e);
-            rc = OAP_CB_TRUE;
-        }
+    e = ngx_http_oauth2_alloc(z, NGX_HTTP_OAUTH2_CODE, f, now);
+    if (e == NULL) {
+        return OAP_CB_ERROR;
     }
 
-    ngx_http_oauth2_unlock(z);
+    if (code->grant_id.ptr != NULL
+        && ngx_http_oauth2_keep_grant(z, code->grant_id, code->expires_at, now)
+           == NULL)
+    {
+        ngx_slab_free_locked(z->shpool, e);
+        return OAP_CB_ERROR;
+    }
 
-    return rc;
+    e->iat = code->issued_at;
+    e->exp = code->expires_at;
+    e->method = (u_char) code->code_challenge_method;
+    ngx_http_oauth2_insert(z, e);
+
+    return OAP_CB_TRUE;
+}
+
+
+static oap_cb_result
+ngx_http_oauth2_cb_save_code(void *ud, oap_str client_id,
+    const oap_authorization_code *code, oap_ctx *ctx)
+{
+    return ngx_http_oauth2_with_entry(ud, ctx, NGX_HTTP_OAUTH2_CODE,
+                                      code->code,
+                                      ngx_http_oauth2_save_code_found,
+                                      (void *) code);
 }
 
 
@@ -1024,57 +1076,50 @@ ngx_http_oauth2_cb_save_code(void *ud, oap_str client_id,
  * library then revokes what it issued, if the replay proves it comes from
  * the code's client). A used code stays in the zone until it expires. */
 static oap_cb_result
+ngx_http_oauth2_code_found(ngx_http_oauth2_zone_t *z,
+    ngx_http_oauth2_entry_t *e, uint64_t now, oap_ctx *ctx, void *data)
+{
+    oap_str           challenge, *client_id = data;
+    oap_code_info     info;
+    oap_pkce_method   method;
+
+    if (e == NULL || ngx_http_oauth2_expired(e, now)
+        || !ngx_http_oauth2_eq(ngx_http_oauth2_field(e,
+                                   NGX_HTTP_OAUTH2_F_CLIENT), *client_id))
+    {
+        return OAP_CB_FALSE;
+    }
+
+    challenge = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_CHALLENGE);
+    method = challenge.ptr != NULL ? e->method : OAP_PKCE_NONE;
+
+    if (e->rotated) {
+        return ngx_http_oauth2_ok(oap_ctx_set_code_used_pkce(ctx,
+                   ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_GRANT),
+                   challenge, method));
+    }
+
+    ngx_memzero(&info, sizeof(info));
+    info.struct_size = sizeof(info);
+    info.client_id = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_CLIENT);
+    info.user = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_USER);
+    info.scopes = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_SCOPES);
+    info.redirect_uri = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_REDIRECT);
+    info.grant_id = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_GRANT);
+    info.expires_at = e->exp;
+    info.code_challenge = challenge;
+    info.code_challenge_method = method;
+
+    return ngx_http_oauth2_ok(oap_ctx_set_code(ctx, &info));
+}
+
+
+static oap_cb_result
 ngx_http_oauth2_cb_validate_code(void *ud, oap_str client_id, oap_str code,
     oap_ctx *ctx)
 {
-    uint64_t                  now;
-    oap_str                   challenge;
-    oap_cb_result             rc;
-    oap_code_info             info;
-    oap_pkce_method           method;
-    ngx_http_oauth2_zone_t   *z;
-    ngx_http_oauth2_entry_t  *e;
-
-    if (oap_ctx_now(ctx, &now) != OAP_STATUS_OK) {
-        return OAP_CB_ERROR;
-    }
-
-    rc = OAP_CB_FALSE;
-    z = ngx_http_oauth2_lock(ud);
-
-    e = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_CODE, code);
-
-    if (e != NULL && !ngx_http_oauth2_expired(e, now)
-        && ngx_http_oauth2_eq(ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_CLIENT),
-                              client_id))
-    {
-        challenge = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_CHALLENGE);
-        method = challenge.ptr != NULL ? e->method : OAP_PKCE_NONE;
-
-        if (e->rotated) {
-            rc = ngx_http_oauth2_ok(oap_ctx_set_code_used_pkce(ctx,
-                     ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_GRANT),
-                     challenge, method));
-
-        } else {
-            ngx_memzero(&info, sizeof(info));
-            info.struct_size = sizeof(info);
-            info.client_id = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_CLIENT);
-            info.user = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_USER);
-            info.scopes = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_SCOPES);
-            info.redirect_uri = ngx_http_oauth2_field(e,
-                                                      NGX_HTTP_OAUTH2_F_REDIRECT);
-            info.grant_id = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_GRANT);
-            info.expires_at = e->exp;
-            info.code_challenge = challenge;
-            info.code_challenge_method = method;
-            rc = ngx_http_oauth2_ok(oap_ctx_set_code(ctx, &info));
-        }
-    }
-
-    ngx_http_oauth2_unlock(z);
-
-    return rc;
+    return ngx_http_oauth2_with_entry(ud, ctx, NGX_HTTP_OAUTH2_CODE, code,
+                                      ngx_http_oauth2_code_found, &client_id);
 }
 
 
@@ -1168,40 +1213,68 @@ ngx_http_oauth2_exit_process(ngx_cycle_t *cycle)
 }
 
 
+/* A live access token's record: the worker's (made once), or the zone's
+ * information handed over for this request. */
+static oap_cb_result
+ngx_http_oauth2_bearer_found(ngx_http_oauth2_zone_t *z,
+    ngx_http_oauth2_entry_t *e, uint64_t now, oap_ctx *ctx, void *data)
+{
+    oap_token       *c;
+    oap_str         *token = data;
+    oap_token_info   info;
+
+    if (!ngx_http_oauth2_access_live(z, e, now)) {
+        return OAP_CB_FALSE;
+    }
+
+    c = ngx_http_oauth2_cached(e, *token);
+
+    if (c != NULL) {
+        return ngx_http_oauth2_ok(oap_ctx_set_token(ctx, c));
+    }
+
+    ngx_http_oauth2_token_info(e, OAP_TOKEN_TYPE_ACCESS_TOKEN, &info);
+
+    return ngx_http_oauth2_ok(oap_ctx_set_token_info(ctx, &info));
+}
+
+
 static oap_cb_result
 ngx_http_oauth2_cb_validate_bearer(void *ud, oap_str token,
     const oap_str *scopes, size_t scopes_len, oap_ctx *ctx)
 {
-    uint64_t                  now;
-    oap_token                *c;
-    oap_cb_result             rc;
-    oap_token_info            info;
-    ngx_http_oauth2_zone_t   *z;
-    ngx_http_oauth2_entry_t  *e;
+    return ngx_http_oauth2_with_entry(ud, ctx, NGX_HTTP_OAUTH2_ACCESS, token,
+                                      ngx_http_oauth2_bearer_found, &token);
+}
 
-    if (oap_ctx_now(ctx, &now) != OAP_STATUS_OK) {
-        return OAP_CB_ERROR;
-    }
 
-    rc = OAP_CB_FALSE;
-    z = ngx_http_oauth2_lock(ud);
+/* A live access token (`e`), else a live refresh token of that value. */
+static oap_cb_result
+ngx_http_oauth2_introspect_found(ngx_http_oauth2_zone_t *z,
+    ngx_http_oauth2_entry_t *e, uint64_t now, oap_ctx *ctx, void *data)
+{
+    oap_str         *token = data;
+    oap_token_type   type;
+    oap_token_info   info;
 
-    e = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_ACCESS, token);
-    if (ngx_http_oauth2_access_live(z, e, now)) {
-        c = ngx_http_oauth2_cached(e, token);
+    type = OAP_TOKEN_TYPE_ACCESS_TOKEN;
 
-        if (c == NULL) {
-            ngx_http_oauth2_token_info(e, OAP_TOKEN_TYPE_ACCESS_TOKEN, &info);
-            rc = ngx_http_oauth2_ok(oap_ctx_set_token_info(ctx, &info));
+    if (e == NULL) {
+        e = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_REFRESH, *token);
+        type = OAP_TOKEN_TYPE_REFRESH_TOKEN;
 
-        } else {
-            rc = ngx_http_oauth2_ok(oap_ctx_set_token(ctx, c));
+        if (e != NULL && e->rotated) {
+            return OAP_CB_FALSE;
         }
     }
 
-    ngx_http_oauth2_unlock(z);
+    if (!ngx_http_oauth2_access_live(z, e, now)) {
+        return OAP_CB_FALSE;
+    }
 
-    return rc;
+    ngx_http_oauth2_token_info(e, type, &info);
+
+    return ngx_http_oauth2_ok(oap_ctx_set_token_info(ctx, &info));
 }
 
 
@@ -1209,40 +1282,46 @@ static oap_cb_result
 ngx_http_oauth2_cb_introspect(void *ud, oap_str token, oap_token_type hint,
     oap_ctx *ctx)
 {
-    uint64_t                  now;
-    oap_cb_result             rc;
-    oap_token_info            info;
-    ngx_http_oauth2_zone_t   *z;
-    ngx_http_oauth2_entry_t  *e;
+    return ngx_http_oauth2_with_entry(ud, ctx, NGX_HTTP_OAUTH2_ACCESS, token,
+                                      ngx_http_oauth2_introspect_found,
+                                      &token);
+}
 
-    if (oap_ctx_now(ctx, &now) != OAP_STATUS_OK) {
-        return OAP_CB_ERROR;
+
+/* A live refresh token of the client `data`; a rotated one is reported
+ * as reused (the library revokes the grant). */
+static oap_cb_result
+ngx_http_oauth2_refresh_found(ngx_http_oauth2_zone_t *z,
+    ngx_http_oauth2_entry_t *e, uint64_t now, oap_ctx *ctx, void *data)
+{
+    oap_str                 *client_id = data;
+    oap_refresh_token_info   info;
+
+    if (e == NULL
+        || !ngx_http_oauth2_eq(ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_CLIENT),
+                               *client_id))
+    {
+        return OAP_CB_FALSE;   /* unknown, or another client's */
     }
 
-    rc = OAP_CB_FALSE;
-    z = ngx_http_oauth2_lock(ud);
-
-    e = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_ACCESS, token);
-
-    if (e != NULL) {
-        if (ngx_http_oauth2_access_live(z, e, now)) {
-            ngx_http_oauth2_token_info(e, OAP_TOKEN_TYPE_ACCESS_TOKEN, &info);
-            rc = ngx_http_oauth2_ok(oap_ctx_set_token_info(ctx, &info));
-        }
-
-    } else {
-        e = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_REFRESH, token);
-
-        if (e != NULL && !e->rotated && ngx_http_oauth2_access_live(z, e, now))
-        {
-            ngx_http_oauth2_token_info(e, OAP_TOKEN_TYPE_REFRESH_TOKEN, &info);
-            rc = ngx_http_oauth2_ok(oap_ctx_set_token_info(ctx, &info));
-        }
+    if (e->rotated) {
+        return ngx_http_oauth2_ok(oap_ctx_set_refresh_token_rotated(ctx,
+                   ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_GRANT)));
     }
 
-    ngx_http_oauth2_unlock(z);
+    if (!ngx_http_oauth2_access_live(z, e, now)) {
+        return OAP_CB_FALSE;
+    }
 
-    return rc;
+    ngx_memzero(&info, sizeof(info));
+    info.struct_size = sizeof(info);
+    info.client_id = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_CLIENT);
+    info.user = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_USER);
+    info.scopes = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_SCOPES);
+    info.grant_id = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_GRANT);
+    info.expires_at = e->exp;
+
+    return ngx_http_oauth2_ok(oap_ctx_set_refresh_token(ctx, &info));
 }
 
 
@@ -1250,70 +1329,56 @@ static oap_cb_result
 ngx_http_oauth2_cb_validate_refresh(void *ud, oap_str refresh_token,
     oap_str client_id, oap_ctx *ctx)
 {
-    uint64_t                  now;
-    oap_cb_result             rc;
-    oap_refresh_token_info    info;
-    ngx_http_oauth2_zone_t   *z;
-    ngx_http_oauth2_entry_t  *e;
-
-    if (oap_ctx_now(ctx, &now) != OAP_STATUS_OK) {
-        return OAP_CB_ERROR;
-    }
-
-    rc = OAP_CB_FALSE;
-    z = ngx_http_oauth2_lock(ud);
-
-    e = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_REFRESH, refresh_token);
-
-    if (e == NULL
-        || !ngx_http_oauth2_eq(ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_CLIENT),
-                               client_id))
-    {
-        /* unknown, or another client's */
-
-    } else if (e->rotated) {
-        /* a reuse: the library revokes the grant */
-        rc = ngx_http_oauth2_ok(oap_ctx_set_refresh_token_rotated(ctx,
-                                ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_GRANT)));
-
-    } else if (ngx_http_oauth2_access_live(z, e, now)) {
-        ngx_memzero(&info, sizeof(info));
-        info.struct_size = sizeof(info);
-        info.client_id = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_CLIENT);
-        info.user = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_USER);
-        info.scopes = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_SCOPES);
-        info.grant_id = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_GRANT);
-        info.expires_at = e->exp;
-        rc = ngx_http_oauth2_ok(oap_ctx_set_refresh_token(ctx, &info));
-    }
-
-    ngx_http_oauth2_unlock(z);
-
-    return rc;
+    return ngx_http_oauth2_with_entry(ud, ctx, NGX_HTTP_OAUTH2_REFRESH,
+                                      refresh_token,
+                                      ngx_http_oauth2_refresh_found,
+                                      &client_id);
 }
 
 
-static void
-ngx_http_oauth2_revoke_grant_locked(ngx_http_oauth2_zone_t *z, oap_str grant_id)
+/* Marks the grant `e` revoked: a grant no longer known has no live token
+ * and refuses late saves. */
+static oap_cb_result
+ngx_http_oauth2_revoke_grant_found(ngx_http_oauth2_zone_t *z,
+    ngx_http_oauth2_entry_t *e, uint64_t now, oap_ctx *ctx, void *data)
 {
-    ngx_http_oauth2_entry_t  *g;
-
-    /* a grant no longer known has no live token and refuses late saves */
-    g = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_GRANT, grant_id);
-    if (g != NULL) {
-        g->revoked = 1;
+    if (e != NULL) {
+        e->revoked = 1;
     }
+
+    return OAP_CB_TRUE;
 }
 
 
 static oap_cb_result
 ngx_http_oauth2_cb_revoke_grant(void *ud, oap_str grant_id, oap_ctx *ctx)
 {
-    ngx_http_oauth2_zone_t  *z;
+    return ngx_http_oauth2_with_entry(ud, ctx, NGX_HTTP_OAUTH2_GRANT, grant_id,
+                                      ngx_http_oauth2_revoke_grant_found, NULL);
+}
 
-    z = ngx_http_oauth2_lock(ud);
-    ngx_http_oauth2_revoke_grant_locked(z, grant_id);
-    ngx_http_oauth2_unlock(z);
+
+/* Revokes the access token `e`, else the refresh token of that value and
+ * with it its grant (RFC 7009 2.1). */
+static oap_cb_result
+ngx_http_oauth2_revoke_found(ngx_http_oauth2_zone_t *z,
+    ngx_http_oauth2_entry_t *e, uint64_t now, oap_ctx *ctx, void *data)
+{
+    oap_str  *token = data;
+
+    if (e == NULL) {
+        e = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_REFRESH, *token);
+        if (e == NULL) {
+            return OAP_CB_TRUE;
+        }
+
+        (void) ngx_http_oauth2_revoke_grant_found(z,
+                   ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_GRANT,
+                       ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_GRANT)),
+                   now, ctx, NULL);
+    }
+
+    e->revoked = 1;
 
     return OAP_CB_TRUE;
 }
@@ -1323,60 +1388,32 @@ static oap_cb_result
 ngx_http_oauth2_cb_revoke_token(void *ud, oap_str token, oap_token_type hint,
     oap_ctx *ctx)
 {
-    ngx_http_oauth2_zone_t   *z;
-    ngx_http_oauth2_entry_t  *e;
-
-    z = ngx_http_oauth2_lock(ud);
-
-    e = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_ACCESS, token);
-
-    if (e != NULL) {
-        e->revoked = 1;
-
-    } else {
-        e = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_REFRESH, token);
-
-        if (e != NULL) {
-            /* RFC 7009 2.1: revoking a refresh token revokes its grant */
-            e->revoked = 1;
-            ngx_http_oauth2_revoke_grant_locked(z,
-                ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_GRANT));
-        }
-    }
-
-    ngx_http_oauth2_unlock(z);
-
-    return OAP_CB_TRUE;
+    return ngx_http_oauth2_with_entry(ud, ctx, NGX_HTTP_OAUTH2_ACCESS, token,
+                                      ngx_http_oauth2_revoke_found, &token);
 }
 
 
 /* The two-step fallback of consume_and_save (the library calls it only
  * without consume_and_save): marks the code used or the refresh token
- * rotated, OAP_CB_TRUE when this call did; a code only for its client. */
+ * rotated, OAP_CB_TRUE when this call did; a code only for its client
+ * (`data`, NULL for a refresh token). */
 static oap_cb_result
-ngx_http_oauth2_spend(void *ud, ngx_uint_t kind, oap_str key,
-    oap_str client_id)
+ngx_http_oauth2_spend_found(ngx_http_oauth2_zone_t *z,
+    ngx_http_oauth2_entry_t *e, uint64_t now, oap_ctx *ctx, void *data)
 {
-    oap_cb_result             rc;
-    ngx_http_oauth2_zone_t   *z;
-    ngx_http_oauth2_entry_t  *e;
+    oap_str  *client_id = data;
 
-    rc = OAP_CB_FALSE;
-    z = ngx_http_oauth2_lock(ud);
-
-    e = ngx_http_oauth2_lookup(z, kind, key);
-    if (e != NULL && !e->rotated
-        && (client_id.ptr == NULL
-            || ngx_http_oauth2_eq(ngx_http_oauth2_field(e,
-                                      NGX_HTTP_OAUTH2_F_CLIENT), client_id)))
+    if (e == NULL || e->rotated
+        || (client_id != NULL
+            && !ngx_http_oauth2_eq(ngx_http_oauth2_field(e,
+                                       NGX_HTTP_OAUTH2_F_CLIENT), *client_id)))
     {
-        e->rotated = 1;
-        rc = OAP_CB_TRUE;
+        return OAP_CB_FALSE;
     }
 
-    ngx_http_oauth2_unlock(z);
+    e->rotated = 1;
 
-    return rc;
+    return OAP_CB_TRUE;
 }
 
 
@@ -1384,10 +1421,9 @@ static oap_cb_result
 ngx_http_oauth2_cb_invalidate_refresh(void *ud, oap_str refresh_token,
     oap_ctx *ctx)
 {
-    oap_str  none = { NULL, 0 };
-
-    return ngx_http_oauth2_spend(ud, NGX_HTTP_OAUTH2_REFRESH, refresh_token,
-                                 none);
+    return ngx_http_oauth2_with_entry(ud, ctx, NGX_HTTP_OAUTH2_REFRESH,
+                                      refresh_token,
+                                      ngx_http_oauth2_spend_found, NULL);
 }
 
 
@@ -1395,9 +1431,12 @@ static oap_cb_result
 ngx_http_oauth2_cb_invalidate_code(void *ud, oap_str client_id, oap_str code,
     oap_ctx *ctx)
 {
-    return client_id.ptr == NULL
-           ? OAP_CB_FALSE
-           : ngx_http_oauth2_spend(ud, NGX_HTTP_OAUTH2_CODE, code, client_id);
+    if (client_id.ptr == NULL) {
+        return OAP_CB_FALSE;
+    }
+
+    return ngx_http_oauth2_with_entry(ud, ctx, NGX_HTTP_OAUTH2_CODE, code,
+                                      ngx_http_oauth2_spend_found, &client_id);
 }
 
 
@@ -1998,18 +2037,37 @@ ngx_http_oauth2_binding(ngx_http_request_t *r, oap_authorization *az,
 }
 
 
+/* Stores the CSRF token whose fields are `data` unless its value is taken
+ * (`e`). */
+static oap_cb_result
+ngx_http_oauth2_csrf_new_found(ngx_http_oauth2_zone_t *z,
+    ngx_http_oauth2_entry_t *e, uint64_t now, oap_ctx *ctx, void *data)
+{
+    if (e != NULL) {
+        return OAP_CB_ERROR;
+    }
+
+    e = ngx_http_oauth2_alloc(z, NGX_HTTP_OAUTH2_CSRF, data, now);
+    if (e == NULL) {
+        return OAP_CB_ERROR;
+    }
+
+    e->iat = now;
+    e->exp = now + NGX_HTTP_OAUTH2_CSRF_TTL;
+    ngx_http_oauth2_insert(z, e);
+
+    return OAP_CB_TRUE;
+}
+
+
 /* Stores a new CSRF token for `user` and the pending request. NGX_ERROR
  * when no randomness or the zone is full. */
 static ngx_int_t
 ngx_http_oauth2_csrf_new(ngx_http_oauth2_main_conf_t *mcf, ngx_str_t *user,
     ngx_str_t *binding, oap_str client_id, ngx_str_t *csrf)
 {
-    size_t                    n;
-    oap_str                   f[NGX_HTTP_OAUTH2_NFIELDS];
-    uint64_t                  now;
-    ngx_int_t                 rc;
-    ngx_http_oauth2_zone_t   *z;
-    ngx_http_oauth2_entry_t  *e;
+    size_t   n;
+    oap_str  f[NGX_HTTP_OAUTH2_NFIELDS];
 
     if (oap_generate_token((char *) csrf->data, OAP_TOKEN_LEN, &n)
         != OAP_STATUS_OK)
@@ -2018,7 +2076,6 @@ ngx_http_oauth2_csrf_new(ngx_http_oauth2_main_conf_t *mcf, ngx_str_t *user,
     }
 
     csrf->len = n;
-    now = (uint64_t) ngx_time();
 
     ngx_memzero(f, sizeof(f));
     f[NGX_HTTP_OAUTH2_F_KEY] = ngx_http_oauth2_str(csrf);
@@ -2026,58 +2083,54 @@ ngx_http_oauth2_csrf_new(ngx_http_oauth2_main_conf_t *mcf, ngx_str_t *user,
     f[NGX_HTTP_OAUTH2_F_USER] = ngx_http_oauth2_str(user);
     f[NGX_HTTP_OAUTH2_F_SCOPES] = ngx_http_oauth2_str(binding);
 
-    rc = NGX_ERROR;
-    z = ngx_http_oauth2_lock(mcf);
+    return ngx_http_oauth2_with_entry(mcf, NULL, NGX_HTTP_OAUTH2_CSRF,
+                                      f[NGX_HTTP_OAUTH2_F_KEY],
+                                      ngx_http_oauth2_csrf_new_found, f)
+           == OAP_CB_TRUE ? NGX_OK : NGX_ERROR;
+}
 
-    if (ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_CSRF, f[0]) == NULL) {
-        e = ngx_http_oauth2_alloc(z, NGX_HTTP_OAUTH2_CSRF, f, now);
-        if (e != NULL) {
-            e->iat = now;
-            e->exp = now + NGX_HTTP_OAUTH2_CSRF_TTL;
-            ngx_http_oauth2_insert(z, e);
-            rc = NGX_OK;
-        }
+
+/* Spends the CSRF token `e`: OAP_CB_TRUE when it was issued to the user
+ * and for the request of `data` (two strings) and has not expired.
+ * Whatever the answer, the token is used up. */
+static oap_cb_result
+ngx_http_oauth2_csrf_take_found(ngx_http_oauth2_zone_t *z,
+    ngx_http_oauth2_entry_t *e, uint64_t now, oap_ctx *ctx, void *data)
+{
+    oap_str        *want = data;
+    oap_cb_result   rc;
+
+    if (e == NULL) {
+        return OAP_CB_FALSE;
     }
 
-    ngx_http_oauth2_unlock(z);
+    rc = !ngx_http_oauth2_expired(e, now)
+         && ngx_http_oauth2_eq(ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_USER),
+                               want[0])
+         && ngx_http_oauth2_eq(ngx_http_oauth2_field(e,
+                                   NGX_HTTP_OAUTH2_F_SCOPES), want[1])
+         ? OAP_CB_TRUE : OAP_CB_FALSE;
+
+    ngx_http_oauth2_remove(z, e);
 
     return rc;
 }
 
 
 /* Spends the CSRF token `csrf`: NGX_OK when it was issued to `user` for
- * this very request and has not expired. Whatever the answer, the token
- * is used up. */
+ * this very request (`binding`) and has not expired. */
 static ngx_int_t
 ngx_http_oauth2_csrf_take(ngx_http_oauth2_main_conf_t *mcf, oap_str csrf,
     ngx_str_t *user, ngx_str_t *binding)
 {
-    ngx_int_t                 rc;
-    ngx_http_oauth2_zone_t   *z;
-    ngx_http_oauth2_entry_t  *e;
+    oap_str  want[2];
 
-    rc = NGX_DECLINED;
-    z = ngx_http_oauth2_lock(mcf);
+    want[0] = ngx_http_oauth2_str(user);
+    want[1] = ngx_http_oauth2_str(binding);
 
-    e = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_CSRF, csrf);
-
-    if (e != NULL) {
-        if (!ngx_http_oauth2_expired(e, (uint64_t) ngx_time())
-            && ngx_http_oauth2_eq(ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_USER),
-                                  ngx_http_oauth2_str(user))
-            && ngx_http_oauth2_eq(ngx_http_oauth2_field(e,
-                                      NGX_HTTP_OAUTH2_F_SCOPES),
-                                  ngx_http_oauth2_str(binding)))
-        {
-            rc = NGX_OK;
-        }
-
-        ngx_http_oauth2_remove(z, e);
-    }
-
-    ngx_http_oauth2_unlock(z);
-
-    return rc;
+    return ngx_http_oauth2_with_entry(mcf, NULL, NGX_HTTP_OAUTH2_CSRF, csrf,
+                                      ngx_http_oauth2_csrf_take_found, want)
+           == OAP_CB_TRUE ? NGX_OK : NGX_DECLINED;
 }
 
 
@@ -2518,26 +2571,43 @@ ngx_http_oauth2_copy(ngx_pool_t *pool, ngx_str_t *dst, oap_str src)
 }
 
 
+/* Keeps what the token grants for the variables and the resource: one
+ * allocation for the three strings (the token is borrowed for this call
+ * only). */
 static void
 ngx_http_oauth2_granted(void *ud, const oap_token *token)
 {
-    oap_str                 user;
+    u_char                 *p;
+    oap_str                 client_id, user, scope;
     ngx_http_oauth2_req_t  *ctx = ud;
-    ngx_pool_t             *pool = ctx->request->pool;
 
+    client_id = oap_token_client_id(token);
     user = oap_token_username(token);
+    scope = oap_token_scopes(token);
+
     ctx->has_user = user.ptr != NULL;
     ctx->granted = 1;
 
-    if (ngx_http_oauth2_copy(pool, &ctx->client_id,
-                             oap_token_client_id(token)) != NGX_OK
-        || (ctx->has_user
-            && ngx_http_oauth2_copy(pool, &ctx->user, user) != NGX_OK)
-        || ngx_http_oauth2_copy(pool, &ctx->scope,
-                                oap_token_scopes(token)) != NGX_OK)
-    {
+    p = ngx_pnalloc(ctx->request->pool,
+                    client_id.len + user.len + scope.len + 1);
+    if (p == NULL) {
         ctx->nomem = 1;
+        return;
     }
+
+    ctx->client_id.data = p;
+    ctx->client_id.len = client_id.len;
+    p = ngx_cpymem(p, client_id.ptr, client_id.len);
+
+    if (ctx->has_user) {
+        ctx->user.data = p;
+        ctx->user.len = user.len;
+        p = ngx_cpymem(p, user.ptr, user.len);
+    }
+
+    ctx->scope.data = p;
+    ctx->scope.len = scope.len;
+    ngx_memcpy(p, scope.ptr, scope.len);
 }
 
 
