@@ -52,8 +52,14 @@
 #define NGX_HTTP_OAUTH2_F_CHALLENGE  6   /* a code's PKCE challenge */
 #define NGX_HTTP_OAUTH2_NFIELDS   7
 
-/* How long a consent form's CSRF token may be used, in seconds. */
+/* How long a consent form's CSRF token may be used, in seconds, unless
+ * oauth2_consent_ttl says otherwise. */
 #define NGX_HTTP_OAUTH2_CSRF_TTL  300
+
+/* The share of the zone CSRF tokens may take: 1/8. Anyone nginx
+ * authenticates can ask for consent pages; a flood of them pushes out
+ * older consent forms, never tokens, codes or grants. */
+#define NGX_HTTP_OAUTH2_CSRF_SHARE  8
 
 /* How many of the oldest entries each insertion looks at for eviction. */
 #define NGX_HTTP_OAUTH2_SWEEP     2
@@ -86,6 +92,9 @@ typedef struct {
     ngx_rbtree_t                 rbtree;
     ngx_rbtree_node_t            sentinel;
     ngx_queue_t                  queue;      /* oldest (or longest unswept) first */
+    ngx_queue_t                  csrf;       /* CSRF tokens, oldest first */
+    size_t                       csrf_size;  /* the bytes they take */
+    size_t                       csrf_max;   /* ... at most */
 } ngx_http_oauth2_shctx_t;
 
 
@@ -116,6 +125,7 @@ typedef struct {
     ngx_str_t                    issuer;
     ngx_str_t                    realm;
     ngx_str_t                    scopes_supported;
+    time_t                       consent_ttl;
     ngx_uint_t                   grants;
     ngx_array_t                  clients;    /* of ngx_http_oauth2_client_t */
     ngx_array_t                  users;      /* of ngx_http_oauth2_user_t */
@@ -218,6 +228,13 @@ static ngx_command_t  ngx_http_oauth2_commands[] = {
       ngx_conf_set_str_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_oauth2_main_conf_t, scopes_supported),
+      NULL },
+
+    { ngx_string("oauth2_consent_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_oauth2_main_conf_t, consent_ttl),
       NULL },
 
     { ngx_string("oauth2_grants"),
@@ -472,9 +489,29 @@ ngx_http_oauth2_expired(ngx_http_oauth2_entry_t *e, uint64_t now)
 }
 
 
+/* The bytes an entry asked of the slab pool. */
+static size_t
+ngx_http_oauth2_size(ngx_http_oauth2_entry_t *e)
+{
+    size_t      size;
+    ngx_uint_t  i;
+
+    size = offsetof(ngx_http_oauth2_entry_t, data);
+    for (i = 0; i < NGX_HTTP_OAUTH2_NFIELDS; i++) {
+        size += e->len[i];
+    }
+
+    return size;
+}
+
+
 static void
 ngx_http_oauth2_remove(ngx_http_oauth2_zone_t *z, ngx_http_oauth2_entry_t *e)
 {
+    if (e->kind == NGX_HTTP_OAUTH2_CSRF) {
+        z->sh->csrf_size -= ngx_http_oauth2_size(e);
+    }
+
     ngx_queue_remove(&e->queue);
     ngx_rbtree_delete(&z->sh->rbtree, &e->node);
     ngx_slab_free_locked(z->shpool, e);
@@ -516,6 +553,30 @@ ngx_http_oauth2_sweep(ngx_http_oauth2_zone_t *z, uint64_t now, ngx_uint_t n)
 }
 
 
+/* Evicts the expired CSRF tokens, then the oldest ones until `size` more
+ * bytes fit in their share of the zone. They sit in a queue of their own,
+ * in the order they expire (one lifetime for all). */
+static void
+ngx_http_oauth2_csrf_room(ngx_http_oauth2_zone_t *z, size_t size,
+    uint64_t now)
+{
+    ngx_http_oauth2_entry_t  *e;
+
+    while (!ngx_queue_empty(&z->sh->csrf)) {
+        e = ngx_queue_data(ngx_queue_head(&z->sh->csrf),
+                           ngx_http_oauth2_entry_t, queue);
+
+        if (!ngx_http_oauth2_expired(e, now)
+            && z->sh->csrf_size + size <= z->sh->csrf_max)
+        {
+            return;
+        }
+
+        ngx_http_oauth2_remove(z, e);
+    }
+}
+
+
 /* A new entry, not yet in the tree; NULL when the zone is full even after
  * every expired entry was evicted. */
 static ngx_http_oauth2_entry_t *
@@ -541,6 +602,7 @@ ngx_http_oauth2_alloc(ngx_http_oauth2_zone_t *z, ngx_uint_t kind,
 
     if (e == NULL) {
         ngx_http_oauth2_sweep(z, now, 0);
+        ngx_http_oauth2_csrf_room(z, 0, now);
         e = ngx_slab_alloc_locked(z->shpool, size);
         if (e == NULL) {
             return NULL;
@@ -575,6 +637,13 @@ static void
 ngx_http_oauth2_insert(ngx_http_oauth2_zone_t *z, ngx_http_oauth2_entry_t *e)
 {
     ngx_rbtree_insert(&z->sh->rbtree, &e->node);
+
+    if (e->kind == NGX_HTTP_OAUTH2_CSRF) {
+        z->sh->csrf_size += ngx_http_oauth2_size(e);
+        ngx_queue_insert_tail(&z->sh->csrf, &e->queue);
+        return;
+    }
+
     ngx_queue_insert_tail(&z->sh->queue, &e->queue);
 }
 
@@ -612,6 +681,8 @@ ngx_http_oauth2_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_rbtree_init(&z->sh->rbtree, &z->sh->sentinel,
                     ngx_rbtree_insert_value);
     ngx_queue_init(&z->sh->queue);
+    ngx_queue_init(&z->sh->csrf);
+    z->sh->csrf_max = shm_zone->shm.size / NGX_HTTP_OAUTH2_CSRF_SHARE;
 
     len = sizeof(" in oauth2 zone \"\"") + shm_zone->shm.name.len;
 
@@ -1911,6 +1982,8 @@ typedef struct {
     ngx_array_t                 *params;     /* NULL: not collected */
     oap_str                      csrf;
     oap_str                      action;
+    oap_str                      scope_choice;  /* the page had checkboxes */
+    ngx_str_t                    approved;   /* the ticked scopes, joined */
     ngx_uint_t                   duplicate;
     ngx_uint_t                   nomem;
 } ngx_http_oauth2_form_t;
@@ -1919,6 +1992,7 @@ typedef struct {
 static oap_cb_result
 ngx_http_oauth2_form_pair(void *ud, oap_str name, oap_str value)
 {
+    u_char                   *buf, *last;
     oap_str                  *slot;
     ngx_http_oauth2_form_t   *form = ud;
     ngx_http_oauth2_param_t  *p;
@@ -1930,6 +2004,33 @@ ngx_http_oauth2_form_pair(void *ud, oap_str name, oap_str value)
 
     } else if (ngx_http_oauth2_eq(name, (oap_str) OAP_STR_LIT("action"))) {
         slot = &form->action;
+
+    } else if (ngx_http_oauth2_eq(name,
+                                  (oap_str) OAP_STR_LIT("scope_choice")))
+    {
+        slot = &form->scope_choice;
+
+    } else if (ngx_http_oauth2_eq(name,
+                                  (oap_str) OAP_STR_LIT("approved_scope")))
+    {
+        /* one per ticked checkbox: joined with spaces */
+        buf = ngx_pnalloc(form->request->pool,
+                          form->approved.len + 1 + value.len + 1);
+        if (buf == NULL) {
+            form->nomem = 1;
+            return OAP_CB_FALSE;
+        }
+
+        last = ngx_cpymem(buf, form->approved.data, form->approved.len);
+        if (form->approved.len) {
+            *last++ = ' ';
+        }
+        last = ngx_cpymem(last, value.ptr, value.len);
+
+        form->approved.data = buf;
+        form->approved.len = last - buf;
+
+        return OAP_CB_TRUE;
     }
 
     if (slot != NULL) {
@@ -2037,23 +2138,39 @@ ngx_http_oauth2_binding(ngx_http_request_t *r, oap_authorization *az,
 }
 
 
-/* Stores the CSRF token whose fields are `data` unless its value is taken
- * (`e`). */
+/* A CSRF token to store: its fields and lifetime. */
+typedef struct {
+    oap_str                      fields[NGX_HTTP_OAUTH2_NFIELDS];
+    time_t                       ttl;
+} ngx_http_oauth2_csrf_t;
+
+
+/* Stores the CSRF token `data` unless its value is taken (`e`), within
+ * the CSRF tokens' share of the zone. */
 static oap_cb_result
 ngx_http_oauth2_csrf_new_found(ngx_http_oauth2_zone_t *z,
     ngx_http_oauth2_entry_t *e, uint64_t now, oap_ctx *ctx, void *data)
 {
+    ngx_http_oauth2_csrf_t  *csrf = data;
+
     if (e != NULL) {
         return OAP_CB_ERROR;
     }
 
-    e = ngx_http_oauth2_alloc(z, NGX_HTTP_OAUTH2_CSRF, data, now);
+    e = ngx_http_oauth2_alloc(z, NGX_HTTP_OAUTH2_CSRF, csrf->fields, now);
     if (e == NULL) {
         return OAP_CB_ERROR;
     }
 
+    ngx_http_oauth2_csrf_room(z, ngx_http_oauth2_size(e), now);
+
+    if (z->sh->csrf_size + ngx_http_oauth2_size(e) > z->sh->csrf_max) {
+        ngx_slab_free_locked(z->shpool, e);   /* larger than the share */
+        return OAP_CB_ERROR;
+    }
+
     e->iat = now;
-    e->exp = now + NGX_HTTP_OAUTH2_CSRF_TTL;
+    e->exp = now + csrf->ttl;
     ngx_http_oauth2_insert(z, e);
 
     return OAP_CB_TRUE;
@@ -2066,8 +2183,8 @@ static ngx_int_t
 ngx_http_oauth2_csrf_new(ngx_http_oauth2_main_conf_t *mcf, ngx_str_t *user,
     ngx_str_t *binding, oap_str client_id, ngx_str_t *csrf)
 {
-    size_t   n;
-    oap_str  f[NGX_HTTP_OAUTH2_NFIELDS];
+    size_t                  n;
+    ngx_http_oauth2_csrf_t  c;
 
     if (oap_generate_token((char *) csrf->data, OAP_TOKEN_LEN, &n)
         != OAP_STATUS_OK)
@@ -2077,15 +2194,17 @@ ngx_http_oauth2_csrf_new(ngx_http_oauth2_main_conf_t *mcf, ngx_str_t *user,
 
     csrf->len = n;
 
-    ngx_memzero(f, sizeof(f));
-    f[NGX_HTTP_OAUTH2_F_KEY] = ngx_http_oauth2_str(csrf);
-    f[NGX_HTTP_OAUTH2_F_CLIENT] = client_id;
-    f[NGX_HTTP_OAUTH2_F_USER] = ngx_http_oauth2_str(user);
-    f[NGX_HTTP_OAUTH2_F_SCOPES] = ngx_http_oauth2_str(binding);
+    ngx_memzero(&c, sizeof(c));
+    c.fields[NGX_HTTP_OAUTH2_F_KEY] = ngx_http_oauth2_str(csrf);
+    c.fields[NGX_HTTP_OAUTH2_F_CLIENT] = client_id;
+    c.fields[NGX_HTTP_OAUTH2_F_USER] = ngx_http_oauth2_str(user);
+    c.fields[NGX_HTTP_OAUTH2_F_SCOPES] = ngx_http_oauth2_str(binding);
+    c.ttl = mcf->consent_ttl == NGX_CONF_UNSET ? NGX_HTTP_OAUTH2_CSRF_TTL
+                                                : mcf->consent_ttl;
 
     return ngx_http_oauth2_with_entry(mcf, NULL, NGX_HTTP_OAUTH2_CSRF,
-                                      f[NGX_HTTP_OAUTH2_F_KEY],
-                                      ngx_http_oauth2_csrf_new_found, f)
+                                      c.fields[NGX_HTTP_OAUTH2_F_KEY],
+                                      ngx_http_oauth2_csrf_new_found, &c)
            == OAP_CB_TRUE ? NGX_OK : NGX_ERROR;
 }
 
@@ -2189,6 +2308,7 @@ ngx_http_oauth2_page(u_char *p, size_t *len, ngx_http_request_t *r,
     oap_authorization *az, ngx_str_t *user, ngx_str_t *csrf,
     ngx_array_t *params)
 {
+    size_t                    e;
     oap_str                   client, scopes;
     ngx_uint_t                i;
     ngx_http_oauth2_param_t  *prm;
@@ -2204,17 +2324,33 @@ ngx_http_oauth2_page(u_char *p, size_t *len, ngx_http_request_t *r,
     p = ngx_http_oauth2_html(p, len, (u_char *) client.ptr, client.len);
     p = ngx_http_oauth2_lit(p, len, "</code></h1>\n<p>Signed in as <b>");
     p = ngx_http_oauth2_html(p, len, user->data, user->len);
-    p = ngx_http_oauth2_lit(p, len, "</b>. The client asks for the scopes: "
-                            "<code>");
-    if (scopes.len) {
-        p = ngx_http_oauth2_html(p, len, (u_char *) scopes.ptr, scopes.len);
-    } else {
-        p = ngx_http_oauth2_lit(p, len, "(none)");
-    }
-    p = ngx_http_oauth2_lit(p, len, "</code></p>\n<form method=\"post\" "
-                            "action=\"");
+    p = ngx_http_oauth2_lit(p, len, "</b>. The client asks for the scopes"
+                            "</p>\n<form method=\"post\" action=\"");
     p = ngx_http_oauth2_html(p, len, r->uri.data, r->uri.len);
     p = ngx_http_oauth2_lit(p, len, "\">\n");
+
+    /* a checkbox per scope, ticked: the user may untick some */
+    for (i = 0; i < scopes.len; i = e + 1) {
+        for (e = i; e < scopes.len && scopes.ptr[e] != ' '; e++) { /* void */ }
+
+        if (e == i) {
+            continue;
+        }
+
+        p = ngx_http_oauth2_lit(p, len, "<label><input type=\"checkbox\" "
+                                "name=\"approved_scope\" value=\"");
+        p = ngx_http_oauth2_html(p, len, (u_char *) scopes.ptr + i, e - i);
+        p = ngx_http_oauth2_lit(p, len, "\" checked> <code>");
+        p = ngx_http_oauth2_html(p, len, (u_char *) scopes.ptr + i, e - i);
+        p = ngx_http_oauth2_lit(p, len, "</code></label><br>\n");
+    }
+
+    if (scopes.len) {
+        p = ngx_http_oauth2_lit(p, len, "<input type=\"hidden\" "
+                                "name=\"scope_choice\" value=\"1\">\n");
+    } else {
+        p = ngx_http_oauth2_lit(p, len, "<p>(no scope)</p>\n");
+    }
 
     prm = params->elts;
     for (i = 0; i < params->nelts; i++) {
@@ -2344,7 +2480,8 @@ ngx_http_oauth2_authorize(ngx_http_request_t *r, oap_request *req)
 {
     ngx_int_t                     rc;
     oap_bytes                     body;
-    ngx_str_t                     user, binding;
+    oap_str                       approved, requested;
+    ngx_str_t                     user, binding, asked;
     oap_status                    st;
     oap_response                 *resp;
     oap_authorization            *az;
@@ -2419,10 +2556,35 @@ ngx_http_oauth2_authorize(ngx_http_request_t *r, oap_request *req)
         goto done;
     }
 
-    if (ngx_http_oauth2_eq(form.action, (oap_str) OAP_STR_LIT("approve"))) {
+    /* With the page's checkboxes: the ticked scopes, a subset of those
+     * asked for; none ticked denies. Without (a form of its own): all. */
+    approved.ptr = NULL;
+    approved.len = 0;
+
+    if (form.scope_choice.ptr != NULL) {
+        approved = ngx_http_oauth2_str(&form.approved);
+        requested = oap_authorization_scopes(az);
+        asked.data = (u_char *) requested.ptr;
+        asked.len = requested.len;
+
+        if (!ngx_http_oauth2_scopes_within(&asked, approved)) {
+            rc = ngx_http_oauth2_send_error(r, NGX_HTTP_BAD_REQUEST,
+                "{\"error\":\"invalid_request\",\"error_description\":"
+                "\"an approved scope was not asked for\"}");
+            goto done;
+        }
+    }
+
+    if (ngx_http_oauth2_eq(form.action, (oap_str) OAP_STR_LIT("approve"))
+        && (form.scope_choice.ptr == NULL || form.approved.len != 0))
+    {
         st = oap_server_authorize(mcf->server, az, req,
-                                  ngx_http_oauth2_str(&user),
-                                  (oap_str) { NULL, 0 }, &resp);
+                                  ngx_http_oauth2_str(&user), approved, &resp);
+
+    } else if (ngx_http_oauth2_eq(form.action,
+                                  (oap_str) OAP_STR_LIT("approve")))
+    {
+        st = oap_server_deny(mcf->server, az, &resp);   /* nothing approved */
 
     } else if (ngx_http_oauth2_eq(form.action, (oap_str) OAP_STR_LIT("deny"))) {
         st = oap_server_deny(mcf->server, az, &resp);
@@ -2874,6 +3036,7 @@ ngx_http_oauth2_create_main_conf(ngx_conf_t *cf)
     }
 
     mcf->grants = NGX_CONF_UNSET_UINT;
+    mcf->consent_ttl = NGX_CONF_UNSET;
 
     if (ngx_array_init(&mcf->clients, cf->pool, 4,
                        sizeof(ngx_http_oauth2_client_t)) != NGX_OK

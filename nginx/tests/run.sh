@@ -82,9 +82,12 @@ if grep -E '\[(alert|emerg|crit)\]' "$work/run/error.log"; then
   exit 1
 fi
 
-echo "== a full zone (32k): server_error, nothing corrupted"
+echo "== a small zone (32k): consent forms expire and cannot fill it; full: server_error, nothing corrupted"
 port=$(free_port)
 bash "$here/../demo/run.sh" --addr "127.0.0.1:$port" --workers 1 --zone 32k --prefix "$work/full" --write-only >/dev/null
+# consent forms live 2 s (test_nginx.py waits for one to expire)
+sed -i 's/^\( *\)oauth2_zone \(.*\)$/\1oauth2_zone \2\n\1oauth2_consent_ttl 2s;/' "$work/full/nginx.conf"
+grep -q 'oauth2_consent_ttl 2s;' "$work/full/nginx.conf"
 nginx -p "$work/full" -c "$work/full/nginx.conf" &
 nginx_pid=$!
 wait_http "$port" 30
