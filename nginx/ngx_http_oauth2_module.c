@@ -126,6 +126,8 @@ typedef struct {
     ngx_str_t                    realm;
     ngx_str_t                    scopes_supported;
     time_t                       consent_ttl;
+    ngx_str_t                    sqlite;     /* oauth2_sqlite's path */
+    oap_server                  *zone_server;  /* a worker's, over the zone */
     ngx_uint_t                   grants;
     ngx_array_t                  clients;    /* of ngx_http_oauth2_client_t */
     ngx_array_t                  users;      /* of ngx_http_oauth2_user_t */
@@ -171,6 +173,8 @@ static ngx_http_oauth2_cached_t  *ngx_http_oauth2_cache;
 
 static ngx_int_t ngx_http_oauth2_add_variables(ngx_conf_t *cf);
 static void ngx_http_oauth2_exit_process(ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_oauth2_init_module(ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_oauth2_init_process(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_oauth2_init(ngx_conf_t *cf);
 static void *ngx_http_oauth2_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_oauth2_create_loc_conf(ngx_conf_t *cf);
@@ -235,6 +239,13 @@ static ngx_command_t  ngx_http_oauth2_commands[] = {
       ngx_conf_set_sec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_oauth2_main_conf_t, consent_ttl),
+      NULL },
+
+    { ngx_string("oauth2_sqlite"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_oauth2_main_conf_t, sqlite),
       NULL },
 
     { ngx_string("oauth2_grants"),
@@ -311,8 +322,8 @@ ngx_module_t  ngx_http_oauth2_module = {
     ngx_http_oauth2_commands,              /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_oauth2_init_module,           /* init module */
+    ngx_http_oauth2_init_process,          /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     ngx_http_oauth2_exit_process,          /* exit process */
@@ -1269,7 +1280,17 @@ ngx_http_oauth2_cached(ngx_http_oauth2_entry_t *e, oap_str token)
 static void
 ngx_http_oauth2_exit_process(ngx_cycle_t *cycle)
 {
-    ngx_uint_t  i;
+    ngx_uint_t                    i;
+    ngx_http_oauth2_main_conf_t  *mcf;
+
+    mcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_oauth2_module);
+
+    if (mcf != NULL && mcf->zone_server != NULL) {
+        /* the worker's server over SQLite; the zone's is the cleanup's */
+        oap_server_free(mcf->server);
+        mcf->server = mcf->zone_server;
+        mcf->zone_server = NULL;
+    }
 
     if (ngx_http_oauth2_cache == NULL) {
         return;
@@ -3453,6 +3474,152 @@ ngx_http_oauth2_cleanup(void *data)
 }
 
 
+/* The library's description of a configured client. */
+static void
+ngx_http_oauth2_client_desc(ngx_http_oauth2_client_t *c, oap_client *desc)
+{
+    ngx_memzero(desc, sizeof(oap_client));
+    desc->struct_size = sizeof(oap_client);
+    desc->client_id = ngx_http_oauth2_str(&c->id);
+    desc->secret_kind = c->secret.len ? OAP_SECRET_PLAIN : OAP_SECRET_NONE;
+    desc->secret = ngx_http_oauth2_str(&c->secret);
+    desc->redirect_uris = c->redirect_uris.elts;
+    desc->redirect_uris_len = c->redirect_uris.nelts;
+    desc->grants = (oap_grants) c->grants;
+    desc->may_introspect = c->introspect ? 1 : 0;
+}
+
+
+/* The server's configuration from the directives. */
+static void
+ngx_http_oauth2_config(ngx_http_oauth2_main_conf_t *mcf, oap_config *config)
+{
+    *config = oap_config_default();
+    config->grants = mcf->grants == NGX_CONF_UNSET_UINT
+                     ? (OAP_GRANT_CLIENT_CREDENTIALS|OAP_GRANT_REFRESH_TOKEN)
+                     : (oap_grants) mcf->grants;
+    config->issuer = ngx_http_oauth2_str(&mcf->issuer);
+    config->realm = ngx_http_oauth2_str(&mcf->realm);
+    config->scopes_supported = ngx_http_oauth2_str(&mcf->scopes_supported);
+}
+
+
+/* With oauth2_sqlite, in the master once the configuration is read (and
+ * on every reload): the database is opened (created and migrated if
+ * need be), the configured clients and users are registered in it, and
+ * the file is given to the workers' user. The workers then open it
+ * themselves (an SQLite connection must not cross fork()). */
+static ngx_int_t
+ngx_http_oauth2_init_module(ngx_cycle_t *cycle)
+{
+    oap_client                    desc;
+    oap_sqlite                   *store;
+    oap_status                    st;
+    ngx_uint_t                    i;
+    ngx_core_conf_t              *ccf;
+    ngx_http_oauth2_user_t       *u;
+    ngx_http_oauth2_client_t     *c;
+    ngx_http_oauth2_main_conf_t  *mcf;
+
+    mcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_oauth2_module);
+
+    if (mcf == NULL || mcf->sqlite.len == 0 || mcf->server == NULL) {
+        return NGX_OK;
+    }
+
+    /* a relative path is the prefix's, as nginx's own files */
+    if (ngx_get_full_name(cycle->pool, &cycle->prefix, &mcf->sqlite)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    st = oap_sqlite_open(ngx_http_oauth2_str(&mcf->sqlite), &store);
+    if (st != OAP_STATUS_OK) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "oauth2_sqlite \"%V\": %s", &mcf->sqlite,
+                      oap_status_message(st).ptr);
+        return NGX_ERROR;
+    }
+
+    c = mcf->clients.elts;
+    for (i = 0; st == OAP_STATUS_OK && i < mcf->clients.nelts; i++) {
+        ngx_http_oauth2_client_desc(&c[i], &desc);
+        st = oap_sqlite_upsert_client(store, &desc,
+                                      ngx_http_oauth2_str(&c[i].scopes),
+                                      ngx_http_oauth2_str(&c[i].default_scopes),
+                                      c[i].pkce ? 1 : 0);
+    }
+
+    /* a password hash each (PBKDF2): a noticeable fraction of a second */
+    u = mcf->users.elts;
+    for (i = 0; st == OAP_STATUS_OK && i < mcf->users.nelts; i++) {
+        st = oap_sqlite_add_user(store, ngx_http_oauth2_str(&u[i].name),
+                                 ngx_http_oauth2_str(&u[i].password));
+    }
+
+    oap_sqlite_free(store);
+
+    if (st != OAP_STATUS_OK) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "oauth2_sqlite \"%V\": registering the configuration: "
+                      "%s", &mcf->sqlite, oap_status_message(st).ptr);
+        return NGX_ERROR;
+    }
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+
+    if (geteuid() == 0
+        && chown((char *) mcf->sqlite.data, ccf->user, ccf->group) == -1)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                      "oauth2_sqlite: chown(\"%V\") failed", &mcf->sqlite);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* With oauth2_sqlite, in each worker: a server over its own connection to
+ * the database replaces the one over the zone's callbacks. */
+static ngx_int_t
+ngx_http_oauth2_init_process(ngx_cycle_t *cycle)
+{
+    oap_config                    config;
+    oap_server                   *server;
+    oap_sqlite                   *store;
+    oap_status                    st;
+    ngx_http_oauth2_main_conf_t  *mcf;
+
+    mcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_oauth2_module);
+
+    if (mcf == NULL || mcf->sqlite.len == 0 || mcf->server == NULL) {
+        return NGX_OK;
+    }
+
+    st = oap_sqlite_open(ngx_http_oauth2_str(&mcf->sqlite), &store);
+
+    if (st == OAP_STATUS_OK) {
+        ngx_http_oauth2_config(mcf, &config);
+        st = oap_server_new_sqlite(&config, store, &server);
+        oap_sqlite_free(store);   /* the server keeps the store open */
+    }
+
+    if (st != OAP_STATUS_OK) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "oauth2_sqlite \"%V\": %s", &mcf->sqlite,
+                      oap_status_message(st).ptr);
+        return NGX_ERROR;
+    }
+
+    mcf->zone_server = mcf->server;
+    mcf->server = server;
+
+    return NGX_OK;
+}
+
+
 /* Registers every client once and makes the server, in the master before
  * the workers are forked: it holds no random state (every token's bytes are
  * drawn from the operating system when it is issued). */
@@ -3500,15 +3667,7 @@ ngx_http_oauth2_init(ngx_conf_t *cf)
 
     c = mcf->clients.elts;
     for (i = 0; i < mcf->clients.nelts; i++) {
-        ngx_memzero(&desc, sizeof(desc));
-        desc.struct_size = sizeof(desc);
-        desc.client_id = ngx_http_oauth2_str(&c[i].id);
-        desc.secret_kind = c[i].secret.len ? OAP_SECRET_PLAIN : OAP_SECRET_NONE;
-        desc.secret = ngx_http_oauth2_str(&c[i].secret);
-        desc.redirect_uris = c[i].redirect_uris.elts;
-        desc.redirect_uris_len = c[i].redirect_uris.nelts;
-        desc.grants = (oap_grants) c[i].grants;
-        desc.may_introspect = c[i].introspect ? 1 : 0;
+        ngx_http_oauth2_client_desc(&c[i], &desc);
 
         st = oap_registered_client_new(&desc, &c[i].registered);
         if (st != OAP_STATUS_OK) {
@@ -3519,13 +3678,7 @@ ngx_http_oauth2_init(ngx_conf_t *cf)
         }
     }
 
-    config = oap_config_default();
-    config.grants = mcf->grants == NGX_CONF_UNSET_UINT
-                    ? (OAP_GRANT_CLIENT_CREDENTIALS|OAP_GRANT_REFRESH_TOKEN)
-                    : (oap_grants) mcf->grants;
-    config.issuer = ngx_http_oauth2_str(&mcf->issuer);
-    config.realm = ngx_http_oauth2_str(&mcf->realm);
-    config.scopes_supported = ngx_http_oauth2_str(&mcf->scopes_supported);
+    ngx_http_oauth2_config(mcf, &config);
 
     ngx_memzero(&v, sizeof(v));
     v.struct_size = sizeof(v);

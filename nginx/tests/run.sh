@@ -96,6 +96,30 @@ kill -QUIT "$nginx_pid"
 wait "$nginx_pid"
 nginx_pid=
 
+echo "== the SQLite store (oauth2_sqlite): tokens survive a restart"
+port=$(free_port)
+bash "$here/../demo/run.sh" --addr "127.0.0.1:$port" --workers 2 --prefix "$work/sq" --write-only >/dev/null
+mkdir -p "$work/sq/db"
+chmod 777 "$work/sq/db"  # the workers create SQLite's -wal and -shm files
+sed -i 's|^\( *\)oauth2_zone \(.*\)$|\1oauth2_zone \2\n\1oauth2_sqlite db/oauth2.db;|' "$work/sq/nginx.conf"
+grep -q 'oauth2_sqlite db/oauth2.db;' "$work/sq/nginx.conf"
+for phase in before after; do
+  nginx -p "$work/sq" -c "$work/sq/nginx.conf" &
+  nginx_pid=$!
+  wait_http "$port" 60
+  python3 "$here/test_nginx.py" "127.0.0.1:$port" "$work/sq" --sqlite-$phase || {
+    tail -n 20 "$work/sq/error.log" >&2
+    exit 1
+  }
+  kill -QUIT "$nginx_pid"
+  wait "$nginx_pid"
+  nginx_pid=
+done
+if grep -E '\[(alert|emerg|crit)\]' "$work/sq/error.log"; then
+  echo "tests: nginx logged alerts" >&2
+  exit 1
+fi
+
 echo "== valgrind memcheck, master_process off"
 port=$(free_port)
 bash "$here/../demo/run.sh" --addr "127.0.0.1:$port" --prefix "$work/vg" --write-only >/dev/null

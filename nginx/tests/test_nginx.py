@@ -554,6 +554,47 @@ def full_zone():
     check("and can be revoked", status == 401, status)
 
 
+def sqlite_before():
+    """Tokens issued over the SQLite store, kept for sqlite_after."""
+    status, _, cc = token({"grant_type": "client_credentials"})
+    check("sqlite: client credentials token", status == 200, (status, cc))
+    status, _, pw = token({"grant_type": "password", "username": "alice",
+                           "password": "wonderland"})
+    check("sqlite: password grant (the store's user)", status == 200
+          and pw.get("refresh_token"), (status, pw))
+    status, _, out = request("GET", "/resource", headers=[bearer(pw.get("access_token", ""))])
+    check("sqlite: resource 200", status == 200 and json_of(out).get("user") == "alice",
+          (status, out))
+    status, _, bad = token({"grant_type": "password", "username": "alice",
+                            "password": "wrong"})
+    check("sqlite: a wrong password 400 invalid_grant", status == 400
+          and bad.get("error") == "invalid_grant", (status, bad))
+    with open(os.path.join(PREFIX, "tokens.json"), "w") as f:
+        json.dump({"cc": cc.get("access_token"), "pw": pw}, f)
+
+
+def sqlite_after():
+    """After a restart, the SQLite store still knows the tokens."""
+    with open(os.path.join(PREFIX, "tokens.json")) as f:
+        saved = json.load(f)
+    for name in ("cc", "pw"):
+        tok = saved[name] if name == "cc" else saved[name]["access_token"]
+        status, _, out = request("GET", "/resource", headers=[bearer(tok)])
+        check(f"sqlite: the {name} token works after a restart", status == 200, (status, out))
+    status, _, t = token({"grant_type": "refresh_token",
+                          "refresh_token": saved["pw"]["refresh_token"]})
+    check("sqlite: refresh after a restart", status == 200 and t.get("access_token"), (status, t))
+    request("POST", "/revoke", {"token": saved["cc"]}, [CONF])
+    for _ in range(4):   # new connections: both workers
+        status, _, _ = request("GET", "/resource", headers=[bearer(saved["cc"])])
+        check("sqlite: revoked token 401", status == 401, status)
+
+
+if "--sqlite-before" in sys.argv[3:] or "--sqlite-after" in sys.argv[3:]:
+    (sqlite_before if "--sqlite-before" in sys.argv[3:] else sqlite_after)()
+    print(f"{len(failures)} failure(s)" if failures else "all passed")
+    sys.exit(1 if failures else 0)
+
 if "--full-zone" in sys.argv[3:]:
     consent_forms()
     full_zone()
