@@ -9,6 +9,9 @@
  *   Expired entries are evicted (a few per insertion, all of them when the
  *   slab pool is full); a zone still full answers server_error (500) and
  *   changes nothing.
+ * - With oauth2_sqlite, the library's SQLite store keeps tokens, codes and
+ *   grants instead (a connection per worker): they survive a restart, at
+ *   the price of blocking disk I/O in the event loop.
  * - Clients and users come from the configuration; each client is
  *   registered with the library once (oap_registered_client_new).
  * - Endpoints are content handlers (oauth2_endpoint token | revocation |
