@@ -140,7 +140,10 @@ impl<V: RequestValidator> Worker<V> {
         // A stride coprime with the count visits every token once, far
         // from the previous one in issue order.
         let n = tokens.len();
-        let stride = (1..).map(|k| n / 2 + k).find(|s| gcd(*s, n) == 1).unwrap_or(1);
+        let stride = (1..)
+            .map(|k| n / 2 + k)
+            .find(|s| gcd(*s, n) == 1)
+            .unwrap_or(1);
         let order: Vec<&String> = (0..n).map(|i| &tokens[(i * stride) % n]).collect();
         Worker {
             bearers: order.iter().map(|t| format!("Bearer {t}")).collect(),
@@ -180,7 +183,9 @@ impl<V: RequestValidator> Worker<V> {
     }
 
     fn refresh_body(&self) -> String {
-        let r = self.b.post(Server::token_response, &self.exchange_body(VERIFIER));
+        let r = self
+            .b
+            .post(Server::token_response, &self.exchange_body(VERIFIER));
         assert_eq!(r.status, 200, "{}", r.body_str());
         format!(
             "grant_type=refresh_token&refresh_token={}",
@@ -204,10 +209,7 @@ impl<V: RequestValidator> Worker<V> {
     /// The answers every contender must give before it is timed.
     fn check(&self) {
         let wrong = basic_header_value("conf-client", "not-the-secret");
-        let headers = [
-            ("Authorization", wrong.as_str()),
-            fixture::FORM,
-        ];
+        let headers = [("Authorization", wrong.as_str()), fixture::FORM];
         let r = self.b.server.token_response(&Request::new(
             "POST",
             "/token",
@@ -233,7 +235,10 @@ impl<V: RequestValidator> Worker<V> {
             .b
             .post(Server::token_response, &self.exchange_body(VERIFIER));
         assert_eq!(r.status, 200, "exchange: {}", r.body_str());
-        assert!(!self.bearer(&format!("Bearer {UNKNOWN_TOKEN}")), "unknown token accepted");
+        assert!(
+            !self.bearer(&format!("Bearer {UNKNOWN_TOKEN}")),
+            "unknown token accepted"
+        );
         let r = self.introspect(&format!("token={UNKNOWN_TOKEN}"));
         assert!(
             r.status == 200 && r.body_str().starts_with("{\"active\":false"),
@@ -242,7 +247,11 @@ impl<V: RequestValidator> Worker<V> {
         );
         assert!(self.bearer(&self.bearers[0]), "live token refused");
         let r = self.introspect(&self.introspections[0]);
-        assert!(r.body_str().starts_with("{\"active\":true"), "{}", r.body_str());
+        assert!(
+            r.body_str().starts_with("{\"active\":true"),
+            "{}",
+            r.body_str()
+        );
     }
 
     fn next_index(&mut self) -> usize {
@@ -306,7 +315,9 @@ impl<V: RequestValidator> Worker<V> {
             let answer = match words.as_slice() {
                 ["batch", op, n] => format!("{:.1}", self.run(op, n.parse().unwrap(), false).0),
                 ["allocs", op, n] => format!("{:.2}", self.run(op, n.parse().unwrap(), true).1),
-                ["floor", op, n] => format!("{:.1}", floor(op, n.parse().unwrap(), self.bearers.len())),
+                ["floor", op, n] => {
+                    format!("{:.1}", floor(op, n.parse().unwrap(), self.bearers.len()))
+                }
                 ["quit"] => break,
                 _ => panic!("unknown command {line:?}"),
             };
@@ -340,11 +351,11 @@ fn timed_call(op: &dyn Fn(&str) -> bool, input: &str) -> bool {
 ///   and `=`, a percent-decode of each value);
 /// - client credentials: the Basic header's base64 decode, one SHA-256
 ///   of the presented secret, one `getrandom` of the request's 32 bytes,
-///   base64url of the token, one insert into a hash table of the store's
+///   base64url of the token and its SHA-256 (the stored key), one insert into a hash table of the store's
 ///   size, and the JSON response written into a fresh `String`;
 /// - code exchange: as client credentials, plus one SHA-256 of the
-///   verifier (PKCE S256), a second token, a lookup and a removal (the
-///   code) and a second insert;
+///   verifier (PKCE S256), a second token (the one `getrandom` call
+///   draws 64 bytes), a removal (the code) and a second insert;
 /// - bearer check and introspection: one lookup in a table of the
 ///   store's size (introspection: with the Basic decode, one SHA-256 and
 ///   the JSON).
@@ -376,9 +387,8 @@ fn floor(op: &str, n: usize, live: usize) -> f64 {
         }
         total
     };
-    let issue = |table: &mut HashMap<[u8; 32], u64>| -> String {
-        let mut raw = [0u8; 32];
-        getrandom::fill(&mut raw).unwrap();
+    // The request's randomness: one getrandom call for all its values.
+    let issue = |table: &mut HashMap<[u8; 32], u64>, raw: &[u8]| -> String {
         let token = b64.encode(raw);
         let digest: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
         table.insert(digest, 1);
@@ -399,8 +409,11 @@ fn floor(op: &str, n: usize, live: usize) -> f64 {
                     black_box(sha2::Sha256::digest(VERIFIER.as_bytes()));
                     black_box(table.remove(&keys[i % live]));
                 }
-                let access = issue(&mut table);
-                let refresh = (op == "auth_code_pkce").then(|| issue(&mut table));
+                let mut raw = [0u8; 64];
+                let values = if op == "auth_code_pkce" { 64 } else { 32 };
+                getrandom::fill(&mut raw[..values]).unwrap();
+                let access = issue(&mut table, &raw[..32]);
+                let refresh = (op == "auth_code_pkce").then(|| issue(&mut table, &raw[32..]));
                 let json = format!(
                     "{{\"access_token\":\"{access}\",\"token_type\":\"Bearer\",\"expires_in\":3600,\"scope\":\"read\"{}}}",
                     refresh.map_or(String::new(), |r| format!(",\"refresh_token\":\"{r}\""))

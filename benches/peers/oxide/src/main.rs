@@ -56,7 +56,12 @@ impl PasswordPolicy for Sha256Policy {
         Sha256::digest(passphrase).to_vec()
     }
 
-    fn check(&self, _client_id: &str, passphrase: &[u8], stored: &[u8]) -> Result<(), RegistrarError> {
+    fn check(
+        &self,
+        _client_id: &str,
+        passphrase: &[u8],
+        stored: &[u8],
+    ) -> Result<(), RegistrarError> {
         let digest = Sha256::digest(passphrase);
         let diff = digest.iter().zip(stored).fold(0u8, |d, (a, b)| d | (a ^ b));
         if diff == 0 && stored.len() == digest.len() {
@@ -125,7 +130,10 @@ fn json(response: &Response) -> &str {
 
 fn field(body: &str, name: &str) -> String {
     let key = format!("\"{name}\":\"");
-    let start = body.find(&key).unwrap_or_else(|| panic!("no {name} in {body}")) + key.len();
+    let start = body
+        .find(&key)
+        .unwrap_or_else(|| panic!("no {name} in {body}"))
+        + key.len();
     body[start..start + body[start..].find('"').unwrap()].to_owned()
 }
 
@@ -143,11 +151,15 @@ impl Worker {
     fn token(&mut self, body: &str, auth: &str) -> Response {
         let request = form(body, auth);
         if body.starts_with("grant_type=client_credentials") {
-            ClientCredentialsFlow::prepare(&mut self.e).unwrap().execute(request)
+            ClientCredentialsFlow::prepare(&mut self.e)
+                .unwrap()
+                .execute(request)
         } else if body.starts_with("grant_type=refresh_token") {
             RefreshFlow::prepare(&mut self.e).unwrap().execute(request)
         } else {
-            AccessTokenFlow::prepare(&mut self.e).unwrap().execute(request)
+            AccessTokenFlow::prepare(&mut self.e)
+                .unwrap()
+                .execute(request)
         }
         .unwrap_or_else(|e| panic!("oxide-auth error {e:?}"))
     }
@@ -171,11 +183,18 @@ impl Worker {
         .collect();
         let r = AuthorizationFlow::prepare(&mut self.e)
             .unwrap()
-            .execute(Request { query, ..Request::default() })
+            .execute(Request {
+                query,
+                ..Request::default()
+            })
             .unwrap_or_else(|e| panic!("authorization: {e:?}"));
         assert_eq!(r.status, Status::Redirect);
         let location = r.location.expect("a redirect");
-        let code = location.query_pairs().find(|(k, _)| k == "code").expect("a code").1;
+        let code = location
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .expect("a code")
+            .1;
         code.into_owned()
     }
 
@@ -191,12 +210,21 @@ impl Worker {
         let body = self.exchange_body(VERIFIER);
         let r = self.token(&body, BASIC);
         assert_eq!(r.status, Status::Ok, "{}", json(&r));
-        format!("grant_type=refresh_token&refresh_token={}", enc(&field(json(&r), "refresh_token")))
+        format!(
+            "grant_type=refresh_token&refresh_token={}",
+            enc(&field(json(&r), "refresh_token"))
+        )
     }
 
     fn bearer(&mut self, auth: String) -> bool {
-        let request = Request { auth: Some(auth), ..Request::default() };
-        ResourceFlow::prepare(&mut self.e).unwrap().execute(request).is_ok()
+        let request = Request {
+            auth: Some(auth),
+            ..Request::default()
+        };
+        ResourceFlow::prepare(&mut self.e)
+            .unwrap()
+            .execute(request)
+            .is_ok()
     }
 
     fn check(&mut self) {
@@ -209,12 +237,20 @@ impl Worker {
         );
         let body = self.exchange_body(WRONG_VERIFIER);
         let r = self.token(&body, BASIC);
-        assert!(r.status == Status::BadRequest, "wrong verifier: {:?} {}", r.status, json(&r));
+        assert!(
+            r.status == Status::BadRequest,
+            "wrong verifier: {:?} {}",
+            r.status,
+            json(&r)
+        );
         eprintln!("note: a wrong verifier gives 400 {}", json(&r));
         let body = self.exchange_body(VERIFIER);
         let r = self.token(&body, BASIC);
         assert_eq!(r.status, Status::Ok, "exchange: {}", json(&r));
-        assert!(!self.bearer(format!("Bearer {UNKNOWN_TOKEN}")), "unknown token accepted");
+        assert!(
+            !self.bearer(format!("Bearer {UNKNOWN_TOKEN}")),
+            "unknown token accepted"
+        );
         let live = self.bearers[0].clone();
         assert!(self.bearer(live), "live token refused");
     }
@@ -228,7 +264,9 @@ impl Worker {
             "client_credentials" => (0..n)
                 .map(|_| Input::Body("grant_type=client_credentials&scope=read".into()))
                 .collect(),
-            "auth_code_pkce" => (0..n).map(|_| Input::Body(self.exchange_body(VERIFIER))).collect(),
+            "auth_code_pkce" => (0..n)
+                .map(|_| Input::Body(self.exchange_body(VERIFIER)))
+                .collect(),
             "refresh_rotation" => (0..n).map(|_| Input::Body(self.refresh_body())).collect(),
             "bearer_check" => (0..n)
                 .map(|_| {
@@ -252,7 +290,11 @@ impl Worker {
 }
 
 fn gcd(a: usize, b: usize) -> usize {
-    if b == 0 { a } else { gcd(b, a % b) }
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
 }
 
 fn main() {
@@ -262,7 +304,11 @@ fn main() {
         .position(|a| a == "--live")
         .and_then(|i| args.get(i + 1))
         .map_or(40_000, |v| v.parse().expect("--live N"));
-    let mut w = Worker { e: endpoint(), bearers: Vec::new(), next: 0 };
+    let mut w = Worker {
+        e: endpoint(),
+        bearers: Vec::new(),
+        next: 0,
+    };
     let mut tokens = Vec::with_capacity(live);
     for _ in 0..live.max(1) {
         let r = w.client_credentials();
@@ -270,8 +316,13 @@ fn main() {
         tokens.push(field(json(&r), "access_token"));
     }
     let n = tokens.len();
-    let stride = (1..).map(|k| n / 2 + k).find(|s| gcd(*s, n) == 1).unwrap_or(1);
-    w.bearers = (0..n).map(|i| format!("Bearer {}", tokens[(i * stride) % n])).collect();
+    let stride = (1..)
+        .map(|k| n / 2 + k)
+        .find(|s| gcd(*s, n) == 1)
+        .unwrap_or(1);
+    w.bearers = (0..n)
+        .map(|i| format!("Bearer {}", tokens[(i * stride) % n]))
+        .collect();
     w.check();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
