@@ -26,7 +26,7 @@
 #      (oauthlib_server.py).
 #
 # Usage: benches/compare/run.sh     (from anywhere; a few minutes once built)
-# Environment: ROUNDS (default 21), LIVE (live tokens in each store before
+# Environment: ROUNDS (default 41), LIVE (live tokens in each store before
 #   timing, default 40000), BATCH_NATIVE (calls per batch for rust, c and
 #   oxide, default 2000), BATCH_SLOW (sqlite, authlib, oauthlib, default
 #   100), HTTP_SECONDS (default 10), HTTP_CONNECTIONS (default 8),
@@ -95,7 +95,7 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 HERE=$ROOT/benches/compare
 OUT=${OUT:-$ROOT/target/compare}
-ROUNDS=${ROUNDS:-21}
+ROUNDS=${ROUNDS:-41}
 LIVE=${LIVE:-40000}
 BATCH_NATIVE=${BATCH_NATIVE:-2000}
 BATCH_SLOW=${BATCH_SLOW:-100}
