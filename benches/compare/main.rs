@@ -20,51 +20,22 @@
 //!
 //! Run: `cargo bench --bench compare -- [--store memory|sqlite] [--live N]`.
 
+// The allocation counter of tests/alloc_budget.rs: off (one thread-local
+// read per allocation) except inside `count`, never while timing.
+#[path = "../../tests/support/counting_alloc.rs"]
+mod counting_alloc;
 #[path = "../../tests/support/fixture.rs"]
 mod fixture;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use oauth2_provider::header::basic_header_value;
 use oauth2_provider::{Request, RequestValidator, Server};
 
 use fixture::{field, Fixture, CHALLENGE, VERIFIER};
-
-/// Counts allocations while `COUNTING` is on (only in `allocs`, never
-/// while a batch is timed: off, it costs one relaxed load).
-struct Counting;
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call is forwarded unchanged to the system allocator.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: the caller's contract is the system allocator's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: ptr came from System.alloc with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: as for alloc and dealloc.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
 
 /// The registered redirect URI, percent-encoded as a client sends it.
 const REDIRECT_ENCODED: &str = "https%3A%2F%2Fclient.example.com%2Fcb";
@@ -292,15 +263,18 @@ impl<V: RequestValidator> Worker<V> {
                 r.status == 200 && r.body.starts_with(b"{\"active\":true")
             }),
         };
-        ALLOCS.store(0, Ordering::Relaxed);
-        COUNTING.store(count, Ordering::Relaxed);
-        let start = Instant::now();
-        for input in &inputs {
-            assert!(timed_call(&call, input), "{op} failed");
+        let calls = || {
+            for input in &inputs {
+                assert!(timed_call(&call, input), "{op} failed");
+            }
+        };
+        if count {
+            let ((), allocations, _) = counting_alloc::count(calls);
+            return (0.0, allocations as f64 / n as f64);
         }
-        let ns = start.elapsed().as_nanos() as f64 / n as f64;
-        COUNTING.store(false, Ordering::Relaxed);
-        (ns, ALLOCS.load(Ordering::Relaxed) as f64 / n as f64)
+        let start = Instant::now();
+        calls();
+        (start.elapsed().as_nanos() as f64 / n as f64, 0.0)
     }
 
     fn serve(mut self) {
@@ -426,7 +400,7 @@ fn floor(op: &str, n: usize, live: usize) -> f64 {
             _ => {
                 black_box(parse(black_box(&body)));
                 black_box(auth());
-                let hit = table.get(black_box(&keys[(i * 7919) % live])).is_some();
+                let hit = table.contains_key(black_box(&keys[(i * 7919) % live]));
                 black_box(format!("{{\"active\":{hit},\"scope\":\"read\",\"client_id\":\"conf-client\",\"token_type\":\"Bearer\",\"exp\":1,\"iat\":0}}"));
             }
         }
