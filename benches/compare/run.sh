@@ -73,8 +73,8 @@
 #   SHA-256 PasswordPolicy; its synchronous `simple` frontend takes the
 #   form as a HashMap<String, String>, parsed inside the timed call; its
 #   tokens are 32 random bytes in standard base64; it has no introspection
-#   endpoint (n/a); its generator is rand's thread RNG, no system call per
-#   token;
+#   endpoint (n/a); its RandomGenerator draws from OsRng, one getrandom(2)
+#   call per token (two for a request issuing a refresh token too);
 # - the C column's validator is the C callback table of the C tests
 #   (ffi/tests/c/memstore.c: chained hash tables in C, each key behind a
 #   pointer), not a store laid out like MemoryValidator (open addressing,

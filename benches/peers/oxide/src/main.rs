@@ -11,7 +11,8 @@
 //! - the simple frontend takes the form and query as `HashMap<String,
 //!   String>`: each token request's body is parsed into one inside the
 //!   timed call (`url::form_urlencoded`), as a frontend does;
-//! - its tokens are 32 random bytes in standard base64 (44 characters);
+//! - its tokens are 32 random bytes from `OsRng` (one `getrandom` call
+//!   per token) in standard base64 (44 characters);
 //! - it has no introspection endpoint (that row is n/a), and answers a
 //!   wrong PKCE verifier with 400 `invalid_request`, not `invalid_grant`.
 //!
