@@ -74,6 +74,7 @@
 
 mod client;
 mod error;
+mod request;
 mod schema;
 mod validator;
 
@@ -323,40 +324,63 @@ impl SqliteStore {
         }
     }
 
-    /// Runs `f` on a connection of the pool (opening one if none is idle).
+    /// Runs `f` on a connection of the pool (opening one if none is idle),
+    /// or, within a token request (`request`), on that
+    /// request's connection, inside its transaction.
     fn with_conn<T, E: From<StoreError>>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, E>,
     ) -> Result<T, E> {
+        let f = match request::with_request_conn(self, f) {
+            Ok(out) => return out,
+            Err(f) => f,
+        };
         match &self.connections {
             Connections::Memory(conn) => f(&mut lock(conn)),
-            Connections::File {
-                path,
-                idle,
-                max_idle,
-            } => {
-                let pooled = lock(idle).pop();
-                let mut conn = match pooled {
+            Connections::File { path, .. } => {
+                let mut conn = match self.take_idle() {
                     Some(conn) => conn,
                     None => connect(path)?,
                 };
                 let out = f(&mut conn);
-                let mut idle = lock(idle);
-                if idle.len() < *max_idle {
-                    idle.push(conn);
-                }
+                self.give_back(conn);
                 out
+            }
+        }
+    }
+
+    /// An idle connection of a file's pool, if there is one.
+    fn take_idle(&self) -> Option<Connection> {
+        match &self.connections {
+            Connections::File { idle, .. } => lock(idle).pop(),
+            Connections::Memory(_) => None,
+        }
+    }
+
+    /// Returns a connection to a file's pool (or closes it, the pool being
+    /// full).
+    fn give_back(&self, conn: Connection) {
+        if let Connections::File { idle, max_idle, .. } = &self.connections {
+            let mut idle = lock(idle);
+            if idle.len() < *max_idle {
+                idle.push(conn);
             }
         }
     }
 
     /// Runs `f` in a write transaction (`BEGIN IMMEDIATE`: the write lock
     /// first, so racing writers wait their turn); commits if `f` succeeds,
-    /// rolls back if it fails (or panics).
+    /// rolls back if it fails (or panics). Within a token request, whose
+    /// transaction is already open (and whose thread holds `writers`),
+    /// `f` runs in it, all or nothing ([`request::write_in_request`]).
     fn write<T, E: From<StoreError>>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, E>,
     ) -> Result<T, E> {
+        let f = match request::write_in_request(self, f) {
+            Ok(out) => return out,
+            Err(f) => f,
+        };
         let _turn = lock(&self.writers);
         self.with_conn(|conn| {
             let tx = WriteTx::begin(conn)?;
