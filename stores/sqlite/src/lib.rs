@@ -144,8 +144,19 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// reads that much log to rebuild its index.
 const WAL_AUTOCHECKPOINT: u32 = 4000;
 
+/// Each connection's page cache, in KiB (SQLite's default: 2,000).
+/// Codes and tokens are keyed by digests, so each request touches
+/// b-tree pages all over the file: once the file outgrew 2 MB, lookups
+/// read pages back from the operating system (`pread`; a run of
+/// `benches/compare --store sqlite`, whose file reaches about 10 MB, made
+/// 84,000 of them, 34,000 with 16 MiB, no fewer with 64 MiB: those left
+/// are the checkpoints' reads of the log). A ceiling, filled as pages
+/// are read: a connection of a small file takes what the file holds.
+const PAGE_CACHE_KIB: i64 = 16 * 1024;
+
 /// Opens a connection to `path` and sets it up: busy timeout, WAL,
-/// `synchronous=NORMAL`, foreign keys, [`WAL_AUTOCHECKPOINT`].
+/// `synchronous=NORMAL`, foreign keys, [`WAL_AUTOCHECKPOINT`],
+/// [`PAGE_CACHE_KIB`].
 fn connect(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)?;
     configure(&conn)?;
@@ -159,6 +170,7 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT)?;
+    conn.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)?;
     // Every statement the store runs stays prepared (about 25).
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
