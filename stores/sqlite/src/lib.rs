@@ -63,7 +63,13 @@
 //! IMMEDIATE` transactions: racing writers, in this process or another,
 //! take turns (waiting up to the 5-second busy timeout) instead of failing
 //! on a lock upgrade; within one store they queue on a mutex, without
-//! SQLite's sleeps. Readers never wait for writers (WAL).
+//! SQLite's sleeps. Readers never wait for writers (WAL). A token
+//! request of the authorization code, refresh token or client
+//! credentials grant runs whole in one such transaction, its lookups
+//! included
+//! ([`token_request`](oauth2_provider::RequestValidator::token_request)):
+//! what it read cannot change before it writes, and it takes SQLite's
+//! locks once instead of three times.
 //!
 //! ## Schema
 //! Versioned by `PRAGMA user_version`; opening a file migrates it to
