@@ -99,19 +99,27 @@ pub(crate) fn write_in_request<T, E: From<StoreError>, F: FnOnce(&Connection) ->
             }
             return Ok(out);
         }
-        Ok((|| {
-            let savepoint = Savepoint::begin(conn)?;
-            let out = f(conn);
-            match out {
-                Ok(_) => savepoint.release()?,
-                Err(_) => {
-                    if !savepoint.undo() {
-                        lent.poisoned = true;
-                    }
+        let savepoint = match Savepoint::begin(conn) {
+            Ok(savepoint) => savepoint,
+            Err(e) => return Ok(Err(e.into())),
+        };
+        Ok(match f(conn) {
+            Ok(value) => match savepoint.release() {
+                Ok(()) => Ok(value),
+                Err(e) => {
+                    // The write stays in the transaction while reported
+                    // failed: the request must not commit it.
+                    lent.poisoned = true;
+                    Err(e.into())
                 }
+            },
+            Err(e) => {
+                if !savepoint.undo() {
+                    lent.poisoned = true;
+                }
+                Err(e)
             }
-            out
-        })())
+        })
     })
 }
 
