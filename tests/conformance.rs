@@ -40,6 +40,23 @@ fn a_store_that_cannot_revoke_fails_the_kit() {
 }
 
 #[test]
+fn memory_validator_passes_the_storage_checks() {
+    // It keeps nothing outside the process, and its purge does not
+    // count: check_at_rest and check_purge_count do not apply.
+    testing::check_storage(memory_store);
+}
+
+/// The storage checks catch a store without transactions: its two-step
+/// `consume_and_save` spends a code whose save is then refused.
+#[test]
+#[should_panic(
+    expected = "conformance check 'a refused consume_and_save leaves its credential usable'"
+)]
+fn a_two_step_store_fails_the_storage_checks() {
+    testing::check_storage(|fixture| common::Delegating::new(memory_store(fixture)));
+}
+
+#[test]
 fn memory_validator_purges_what_the_kit_expects() {
     testing::check_purge(memory_store, |store, now| store.purge_expired(now));
 }

@@ -172,6 +172,23 @@ pub fn add_fixture(store: &PostgresStore, fixture: &Fixture) {
     }
 }
 
+/// Databases for the conformance kit, one a store, kept until the test
+/// ends: the kit drops each store when its check is done, not when the
+/// next one starts.
+#[derive(Default)]
+pub struct KitDbs(std::sync::Mutex<Vec<TestDb>>);
+
+impl KitDbs {
+    /// A store on a fresh database, holding the kit's `fixture`.
+    pub fn store(&self, fixture: &Fixture) -> PostgresStore {
+        let db = TestDb::new("kit");
+        let store = db.store();
+        add_fixture(&store, fixture);
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(db);
+        store
+    }
+}
+
 /// A confidential client's identifier, secret and redirect URI.
 pub const WEB: (&str, &str, &str) = ("web", "web-secret-Zq8v", "https://web.example/cb");
 /// A public client's identifier and redirect URI.
