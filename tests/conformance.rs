@@ -44,6 +44,7 @@ fn memory_validator_passes_the_storage_checks() {
     // It keeps nothing outside the process, and its purge does not
     // count: check_at_rest and check_purge_count do not apply.
     testing::check_storage(memory_store);
+    testing::check_consume_and_save(memory_store);
 }
 
 /// The storage checks catch a store without transactions: its two-step
@@ -53,7 +54,7 @@ fn memory_validator_passes_the_storage_checks() {
     expected = "conformance check 'a refused consume_and_save leaves its credential usable'"
 )]
 fn a_two_step_store_fails_the_storage_checks() {
-    testing::check_storage(|fixture| common::Delegating::new(memory_store(fixture)));
+    testing::check_consume_and_save(|fixture| common::Delegating::new(memory_store(fixture)));
 }
 
 #[test]

@@ -44,6 +44,7 @@ fn issued(access: &str, refresh: Option<&str>, grant: &str, new_grant: bool) -> 
 fn postgres_store_passes_the_storage_checks() {
     let dbs = KitDbs::default();
     testing::check_storage(|fixture: &Fixture| dbs.store(fixture));
+    testing::check_consume_and_save(|fixture: &Fixture| dbs.store(fixture));
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! Parts of the storage contract the kit reaches only by calling the
 //! store itself (`oauth2_provider::testing::check_storage`: a save over a
-//! stored value is refused whole, a refused `consume_and_save` leaves its
-//! credential usable, hostile tokens are unknown), and the purge's count.
+//! stored value is refused whole, hostile tokens are unknown;
+//! `check_consume_and_save`: a refused `consume_and_save` leaves its
+//! credential usable), and the purge's count.
 
 mod common;
 
@@ -17,6 +18,7 @@ fn store(fixture: &Fixture) -> SqliteStore {
 #[test]
 fn sqlite_store_passes_the_storage_checks() {
     testing::check_storage(store);
+    testing::check_consume_and_save(store);
 }
 
 #[test]
