@@ -418,6 +418,15 @@ pub fn token_collision() -> OAuthError {
     OAuthError::server_error("a token of this value is already stored")
 }
 
+/// The answer of a store that failed (its database down, a statement
+/// refused, a row it cannot read): `server_error`, with a fixed
+/// description. What failed is for the host's log, not for the client.
+/// Every store answers it the same way: the SQLite and PostgreSQL stores
+/// hand their error to their `on_error` hook, then answer this.
+pub fn store_failed() -> OAuthError {
+    OAuthError::server_error("the token store failed")
+}
+
 /// The credential a token request spends: what
 /// [`RequestValidator::consume_and_save`] uses up in the same step that
 /// saves the tokens replacing it.

@@ -260,7 +260,7 @@ impl SqliteStore {
             Fail::Refused(e) => e,
             Fail::Store(e) => {
                 self.report(&e);
-                crate::error::store_failed()
+                oauth2_provider::validator::store_failed()
             }
         })
     }
