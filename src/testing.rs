@@ -276,7 +276,7 @@ where
     V: RequestValidator,
     F: Fn(&Fixture) -> V,
 {
-    let checks: [(&str, fn(&Direct<V>)); 2] = [
+    let checks: [(&str, DirectCheck<V>); 2] = [
         (
             "a save over a stored value is refused whole",
             saves_refused_whole,
@@ -421,6 +421,9 @@ where
 fn contains(bytes: &[u8], needle: &str) -> bool {
     bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
+
+/// One check that calls the store's methods itself, on a fresh store.
+type DirectCheck<V> = fn(&Direct<V>);
 
 /// A check that calls the store's methods itself, at the kit's start.
 struct Direct<V> {

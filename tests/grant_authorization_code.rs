@@ -16,8 +16,7 @@ use oauth2_provider::memory::{MemoryClient, MemoryValidator};
 use oauth2_provider::pkce::{s256_challenge, ChallengeMethod};
 use oauth2_provider::{
     AuthorizationCode, CodeStatus, Grant, IssuedToken, OAuthError, OAuthRequest,
-    RefreshTokenStatus, RequestValidator, Response, Scope, Server, TokenInfo, TokenType,
-    ValidatedCode,
+    RefreshTokenStatus, RequestValidator, Response, Server, TokenInfo, TokenType, ValidatedCode,
 };
 use serde_json::Value;
 
