@@ -9,17 +9,13 @@
 //! request's [`OAuthRequest::now`].
 //!
 //! ```
-//! use oauth2_provider::memory::{MemoryClient, MemoryValidator};
+//! use oauth2_provider::memory::MemoryValidator;
 //! use oauth2_provider::testing::{self, Fixture};
 //!
 //! fn memory_store(fixture: &Fixture) -> MemoryValidator {
 //!     let store = MemoryValidator::new();
 //!     for c in &fixture.clients {
-//!         let client = match c.secret {
-//!             Some(secret) => MemoryClient::confidential(c.client_id, secret, [c.redirect_uri]),
-//!             None => MemoryClient::public(c.client_id, [c.redirect_uri]),
-//!         };
-//!         store.add_client(client.grants(c.grants.iter().copied()).scopes(c.scopes.iter().copied()));
+//!         store.add_client(c.record());
 //!     }
 //!     for (user, password) in &fixture.users {
 //!         store.add_user(user, password);
@@ -47,6 +43,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 
+use crate::client_record::ClientRecord;
 use crate::form::encode_pairs;
 use crate::header::basic_header_value;
 use crate::pkce::s256_challenge;
@@ -77,6 +74,20 @@ pub struct FixtureClient {
     pub grants: &'static [&'static str],
     /// The scopes it may have; it has no default scope.
     pub scopes: &'static [&'static str],
+}
+
+impl FixtureClient {
+    /// The client as a [`ClientRecord`], the record every store of this
+    /// workspace keeps (public when it has no secret).
+    pub fn record(&self) -> ClientRecord {
+        let record = match self.secret {
+            Some(secret) => ClientRecord::confidential(self.client_id, secret, [self.redirect_uri]),
+            None => ClientRecord::public(self.client_id, [self.redirect_uri]),
+        };
+        record
+            .grants(self.grants.iter().copied())
+            .scopes(self.scopes.iter().copied())
+    }
 }
 
 /// The confidential client of the fixture.

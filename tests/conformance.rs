@@ -2,21 +2,13 @@
 
 mod common;
 
-use oauth2_provider::memory::{MemoryClient, MemoryValidator};
+use oauth2_provider::memory::MemoryValidator;
 use oauth2_provider::testing::{self, Fixture};
 
 fn memory_store(fixture: &Fixture) -> MemoryValidator {
     let store = MemoryValidator::new();
     for c in &fixture.clients {
-        let client = match c.secret {
-            Some(secret) => MemoryClient::confidential(c.client_id, secret, [c.redirect_uri]),
-            None => MemoryClient::public(c.client_id, [c.redirect_uri]),
-        };
-        store.add_client(
-            client
-                .grants(c.grants.iter().copied())
-                .scopes(c.scopes.iter().copied()),
-        );
+        store.add_client(c.record());
     }
     for (user, password) in &fixture.users {
         store.add_user(user, password);
