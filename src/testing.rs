@@ -38,6 +38,14 @@
 //! must refuse) after which the code, or the refresh token, still works
 //! and its retry succeeds. [`check_purge`] adds the store's purge: it
 //! forgets what expired and keeps what replay and reuse detection need.
+//!
+//! Some parts of the contract a server reaches only on rare paths; these
+//! checks call the store's methods directly: [`check_storage`]
+//! (collisions refused whole, hostile tokens unknown) and
+//! [`check_consume_and_save`] (a refused spend leaves its credential
+//! usable). [`check_purge_count`] and [`check_at_rest`] apply to stores
+//! whose purge counts and whose data can be copied. A check that does not
+//! apply to a store is skipped by not calling it, and the caller says why.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
