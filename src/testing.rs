@@ -578,6 +578,8 @@ fn revoked_grant_refuses_saves<V: RequestValidator>(kit: &Kit<V>) {
         expires_in: ACCESS_LIFETIME,
         scopes: Scope::parse("read").unwrap_or_default(),
         refresh_scopes: None,
+        audience: Default::default(),
+        refresh_audience: None,
         client_id: CONFIDENTIAL.client_id.into(),
         user: Some("kit-user".into()),
         grant_id: Some(grant_id),
