@@ -85,7 +85,10 @@ impl Audience {
     /// ([`parse`](Self::parse)) and against what the client may use
     /// ([`Client::allows_resource`]): `invalid_target` otherwise. What
     /// every endpoint taking `resource` calls.
-    pub fn requested<C: Client + ?Sized>(params: &Params<'_>, client: &C) -> Result<Self, OAuthError> {
+    pub fn requested<C: Client + ?Sized>(
+        params: &Params<'_>,
+        client: &C,
+    ) -> Result<Self, OAuthError> {
         let audience = Audience::parse(params.resources())?;
         audience.check_allowed(client)?;
         Ok(audience)
@@ -98,7 +101,9 @@ impl Audience {
         if self.iter().all(|r| client.allows_resource(r)) {
             Ok(())
         } else {
-            Err(invalid_target("the resource is not allowed for this client"))
+            Err(invalid_target(
+                "the resource is not allowed for this client",
+            ))
         }
     }
 

@@ -380,7 +380,11 @@ fn params_debug_hides_secrets() {
 fn param_names_round_trip() {
     assert_eq!(Param::ALL.len(), 18);
     let repeatable: Vec<_> = Param::ALL.iter().filter(|p| p.repeatable()).collect();
-    assert_eq!(repeatable, [&Param::Resource], "only resource may repeat (RFC 8707 §2)");
+    assert_eq!(
+        repeatable,
+        [&Param::Resource],
+        "only resource may repeat (RFC 8707 §2)"
+    );
     for &p in Param::ALL {
         assert_eq!(Param::from_name(p.name()), Some(p));
     }

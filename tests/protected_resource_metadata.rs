@@ -139,11 +139,20 @@ fn the_document_describes_the_resource() {
 
 #[test]
 fn bearer_methods_follow_what_the_server_accepts() {
-    let server = builder().bearer_in_body(true).bearer_in_query(true).build().unwrap();
-    let doc = body(&server.protected_resource_metadata_response(&ProtectedResource::new(API).unwrap()));
-    assert_eq!(doc["bearer_methods_supported"], json!(["header", "body", "query"]));
+    let server = builder()
+        .bearer_in_body(true)
+        .bearer_in_query(true)
+        .build()
+        .unwrap();
+    let doc =
+        body(&server.protected_resource_metadata_response(&ProtectedResource::new(API).unwrap()));
+    assert_eq!(
+        doc["bearer_methods_supported"],
+        json!(["header", "body", "query"])
+    );
     let server = builder().bearer_in_query(true).build().unwrap();
-    let doc = body(&server.protected_resource_metadata_response(&ProtectedResource::new(API).unwrap()));
+    let doc =
+        body(&server.protected_resource_metadata_response(&ProtectedResource::new(API).unwrap()));
     assert_eq!(doc["bearer_methods_supported"], json!(["header", "query"]));
 }
 
@@ -176,7 +185,8 @@ fn every_challenge_carries_resource_metadata() {
         .resources([API])]);
     let server = builder_over(v).build().unwrap();
     let api = ProtectedResource::new(API).unwrap();
-    let meta = r#"resource_metadata="https://api.example.com/.well-known/oauth-protected-resource""#;
+    let meta =
+        r#"resource_metadata="https://api.example.com/.well-known/oauth-protected-resource""#;
 
     // §5.1 with no token (RFC 6750 §3.1: no error code).
     let r = check(&server, &api, &[], &[]).unwrap_err();
@@ -186,11 +196,23 @@ fn every_challenge_carries_resource_metadata() {
         Some(format!(r#"Bearer realm="oauth2", {meta}"#).as_str())
     );
     // An unknown token.
-    let r = check(&server, &api, &[("Authorization", "Bearer nope")], &["read"]).unwrap_err();
+    let r = check(
+        &server,
+        &api,
+        &[("Authorization", "Bearer nope")],
+        &["read"],
+    )
+    .unwrap_err();
     assert_eq!(r.status, 401);
     let challenge = r.header("www-authenticate").unwrap();
-    assert!(challenge.contains(r#"error="invalid_token""#), "{challenge}");
-    assert!(challenge.ends_with(&format!(r#"scope="read", {meta}"#)), "{challenge}");
+    assert!(
+        challenge.contains(r#"error="invalid_token""#),
+        "{challenge}"
+    );
+    assert!(
+        challenge.ends_with(&format!(r#"scope="read", {meta}"#)),
+        "{challenge}"
+    );
     // A malformed request (400).
     let r = check(&server, &api, &[("Authorization", "Bearer ")], &[]).unwrap_err();
     assert_eq!(r.status, 400);
@@ -206,10 +228,17 @@ fn every_challenge_carries_resource_metadata() {
     let r = check(&server, &api, &auth, &["write"]).unwrap_err();
     assert_eq!(r.status, 403);
     let challenge = r.header("www-authenticate").unwrap();
-    assert!(challenge.contains(r#"error="insufficient_scope""#), "{challenge}");
+    assert!(
+        challenge.contains(r#"error="insufficient_scope""#),
+        "{challenge}"
+    );
     assert!(challenge.contains(meta), "{challenge}");
     assert!(check(&server, &api, &auth, &["read"]).is_ok());
-    let t = token(&server, Some(("app", "app-secret")), "grant_type=client_credentials");
+    let t = token(
+        &server,
+        Some(("app", "app-secret")),
+        "grant_type=client_credentials",
+    );
     let value = format!("Bearer {}", field(&t, "access_token"));
     let r = check(&server, &api, &[("Authorization", value.as_str())], &[]).unwrap_err();
     assert_eq!(r.status, 401);
@@ -218,12 +247,18 @@ fn every_challenge_carries_resource_metadata() {
     // Configurable per resource: off, the challenge is RFC 6750's alone.
     let quiet = api.clone().advertise_metadata(false);
     let r = check(&server, &quiet, &[], &[]).unwrap_err();
-    assert_eq!(r.header("www-authenticate"), Some(r#"Bearer realm="oauth2""#));
+    assert_eq!(
+        r.header("www-authenticate"),
+        Some(r#"Bearer realm="oauth2""#)
+    );
     // The plain check never names a resource.
     let r = server
         .verify_bearer(&Request::new("GET", "/api", &[], b""), &[])
         .unwrap_err();
-    assert!(!r.header("www-authenticate").unwrap().contains("resource_metadata"));
+    assert!(!r
+        .header("www-authenticate")
+        .unwrap()
+        .contains("resource_metadata"));
 }
 
 #[test]
@@ -241,7 +276,11 @@ fn the_authorization_servers_metadata_lists_its_protected_resources() {
         json!([API, "https://photos.example.com/v1"])
     );
     // A listed resource must be a resource identifier.
-    for bad in ["http://api.example.com/", "https://api.example.com/#x", "relative"] {
+    for bad in [
+        "http://api.example.com/",
+        "https://api.example.com/#x",
+        "relative",
+    ] {
         let built = builder().protected_resources([bad]).build();
         assert_eq!(built.err(), Some(ConfigError::InvalidResource), "{bad}");
     }

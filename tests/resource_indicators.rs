@@ -123,7 +123,10 @@ fn assert_redirected_invalid_target(result: Result<Pending<MemoryValidator>, Aut
             );
             assert_eq!(location_param(&response, "state").as_deref(), Some("s1"));
             assert_eq!(location_param(&response, "iss").as_deref(), Some(ISSUER));
-            assert!(response.header("location").unwrap().starts_with(APP_REDIRECT));
+            assert!(response
+                .header("location")
+                .unwrap()
+                .starts_with(APP_REDIRECT));
         }
         Err(other) => panic!("expected a redirect, got {other:?}"),
         Ok(pending) => panic!("accepted: {pending:?}"),
@@ -142,7 +145,10 @@ fn a_resource_is_an_absolute_uri_without_fragment() {
     // §2: "MUST NOT include a fragment component."
     let fragment = format!("{API}#section");
     assert_redirected_invalid_target(authorize(&server, &[("resource", &fragment)]));
-    assert_redirected_invalid_target(authorize(&server, &[("resource", "https://api.example.com/#")]));
+    assert_redirected_invalid_target(authorize(
+        &server,
+        &[("resource", "https://api.example.com/#")],
+    ));
     // The same rules at the token endpoint, before anything is looked up.
     let r = token(
         &server,
@@ -168,8 +174,14 @@ fn a_resource_must_be_allowed_for_the_client() {
         &[("resource", API), ("resource", ELSEWHERE)],
     ));
     // Exact comparison: no trailing-slash or case folding.
-    assert_redirected_invalid_target(authorize(&server, &[("resource", "https://api.example.com")]));
-    assert_redirected_invalid_target(authorize(&server, &[("resource", "https://API.example.com/")]));
+    assert_redirected_invalid_target(authorize(
+        &server,
+        &[("resource", "https://api.example.com")],
+    ));
+    assert_redirected_invalid_target(authorize(
+        &server,
+        &[("resource", "https://API.example.com/")],
+    ));
     // Least privilege: a client whose record names no resource may ask for none...
     let pending = get(
         &server,
@@ -188,7 +200,11 @@ fn a_resource_must_be_allowed_for_the_client() {
         }
         other => panic!("{other:?}"),
     }
-    let r = token(&server, CONF, &format!("grant_type=client_credentials&resource={API}"));
+    let r = token(
+        &server,
+        CONF,
+        &format!("grant_type=client_credentials&resource={API}"),
+    );
     assert_error(&r, 400, "invalid_target", "not allowed");
     // ...and still gets tokens without an audience by naming none.
     let r = token(&server, CONF, "grant_type=client_credentials");
@@ -227,7 +243,9 @@ fn resource_may_repeat_and_nothing_else_may() {
     let r = token(
         &server,
         APP,
-        &format!("grant_type=client_credentials&resource={API}&scope=read&resource={PHOTOS}&scope=write"),
+        &format!(
+            "grant_type=client_credentials&resource={API}&scope=read&resource={PHOTOS}&scope=write"
+        ),
     );
     assert_error(&r, 400, "invalid_request", "'scope' is repeated");
 }
@@ -265,7 +283,10 @@ fn the_code_exchange_keeps_or_narrows_the_grants_audience() {
     let code = code_for(&server, &[API, PHOTOS]);
     let r = exchange(&server, &code, &[PHOTOS]);
     assert_eq!(r.status, 200, "{}", r.body_str());
-    assert_eq!(introspect(&server, &field(&r, "access_token"))["aud"], PHOTOS);
+    assert_eq!(
+        introspect(&server, &field(&r, "access_token"))["aud"],
+        PHOTOS
+    );
     // ...and the refresh token keeps the whole grant, for the next
     // access token to be for the other.
     let refresh_token = field(&r, "refresh_token");
@@ -361,7 +382,11 @@ fn client_credentials_are_for_what_was_asked() {
     assert_eq!(aud(&server, &field(&r, "access_token")), [API, PHOTOS]);
     let r = token(&server, APP, "grant_type=client_credentials");
     assert!(aud(&server, &field(&r, "access_token")).is_empty());
-    let r = token(&server, APP, &format!("grant_type=client_credentials&resource={ELSEWHERE}"));
+    let r = token(
+        &server,
+        APP,
+        &format!("grant_type=client_credentials&resource={ELSEWHERE}"),
+    );
     assert_error(&r, 400, "invalid_target", "not allowed");
 }
 
@@ -459,15 +484,25 @@ fn check_at(
 fn a_bearer_check_for_a_resource_requires_its_audience() {
     let server = rs();
     let api = ProtectedResource::new(API).unwrap();
-    let for_api = token(&server, APP, &format!("grant_type=client_credentials&resource={API}"));
+    let for_api = token(
+        &server,
+        APP,
+        &format!("grant_type=client_credentials&resource={API}"),
+    );
     let for_api = field(&for_api, "access_token");
     let for_photos = token(
         &server,
         APP,
-        &format!("grant_type=client_credentials&resource={}", urlencode(PHOTOS)),
+        &format!(
+            "grant_type=client_credentials&resource={}",
+            urlencode(PHOTOS)
+        ),
     );
     let for_photos = field(&for_photos, "access_token");
-    let for_none = field(&token(&server, APP, "grant_type=client_credentials"), "access_token");
+    let for_none = field(
+        &token(&server, APP, "grant_type=client_credentials"),
+        "access_token",
+    );
 
     let info = check_at(&server, &api, &for_api).unwrap();
     assert_eq!(info.aud, [API]);
@@ -475,7 +510,10 @@ fn a_bearer_check_for_a_resource_requires_its_audience() {
     let refused = check_at(&server, &api, &for_photos).unwrap_err();
     assert_eq!(refused.status, 401);
     let challenge = refused.header("www-authenticate").unwrap();
-    assert!(challenge.contains(r#"error="invalid_token""#), "{challenge}");
+    assert!(
+        challenge.contains(r#"error="invalid_token""#),
+        "{challenge}"
+    );
     assert!(challenge.contains("not for this resource"), "{challenge}");
     // A token without audience is for no resource in particular: refused
     // unless the resource accepts unrestricted tokens.
@@ -484,7 +522,10 @@ fn a_bearer_check_for_a_resource_requires_its_audience() {
     let lenient = api.clone().accept_unrestricted_tokens(true);
     assert!(check_at(&server, &lenient, &for_none).is_ok());
     // Accepting unrestricted tokens still refuses restricted ones for others.
-    assert_eq!(check_at(&server, &lenient, &for_photos).unwrap_err().status, 401);
+    assert_eq!(
+        check_at(&server, &lenient, &for_photos).unwrap_err().status,
+        401
+    );
     // A token for several resources opens each of them.
     let both = token(
         &server,
@@ -513,7 +554,10 @@ fn audiences_store_and_narrow() {
     assert_eq!(Audience::from_stored(&grant.to_stored()), grant);
     assert_eq!(grant.len(), 2);
     assert!(Audience::parse(["https://a.example/ b"]).is_err());
-    let e = Audience::parse([ELSEWHERE]).unwrap().narrowing(&grant).unwrap_err();
+    let e = Audience::parse([ELSEWHERE])
+        .unwrap()
+        .narrowing(&grant)
+        .unwrap_err();
     assert_eq!((e.code(), e.status()), (ErrorCode::InvalidTarget, 400));
 }
 

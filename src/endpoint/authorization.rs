@@ -208,7 +208,15 @@ impl<V: RequestValidator> Server<V> {
         client: &V::Client,
         client_id: &str,
         response_type: Option<&str>,
-    ) -> Result<(ResponseType, Scope, Audience, Option<(String, ChallengeMethod)>), OAuthError> {
+    ) -> Result<
+        (
+            ResponseType,
+            Scope,
+            Audience,
+            Option<(String, ChallengeMethod)>,
+        ),
+        OAuthError,
+    > {
         let v = &self.validator;
         let response_type = match response_type {
             None => return Err(OAuthError::missing_parameter("response_type")),

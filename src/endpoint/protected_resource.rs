@@ -159,7 +159,8 @@ impl ProtectedResource {
 
     /// The `resource_metadata` URL for a challenge, if advertised.
     pub(crate) fn challenge_metadata(&self) -> Option<&str> {
-        self.advertise_metadata.then_some(self.metadata_url.as_str())
+        self.advertise_metadata
+            .then_some(self.metadata_url.as_str())
     }
 }
 

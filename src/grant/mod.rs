@@ -228,9 +228,7 @@ pub(crate) fn save_tokens<V: RequestValidator>(
         // Stored apart only when they differ: no copy in the common case.
         refresh_scopes: drawn.refresh_scopes.filter(|s| *s != grantee.scopes),
         scopes: grantee.scopes,
-        refresh_audience: grantee
-            .refresh_audience
-            .filter(|a| *a != grantee.audience),
+        refresh_audience: grantee.refresh_audience.filter(|a| *a != grantee.audience),
         audience: grantee.audience,
         client_id: client.shared_client_id(),
         user: grantee.user,
