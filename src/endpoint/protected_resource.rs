@@ -154,7 +154,7 @@ impl ProtectedResource {
         if aud.is_empty() {
             return self.accept_unrestricted;
         }
-        aud.iter().any(|a| *a == self.resource)
+        aud.contains(&self.resource)
     }
 
     /// The `resource_metadata` URL for a challenge, if advertised.
