@@ -89,6 +89,16 @@
 //! it?), **`revoke_token`**. **Introspection**: `authenticate_client`,
 //! `introspect_token`. **Resource**: `validate_bearer_token`.
 //!
+//! **Resource indicators** (RFC 8707) need no hook: every `resource` a
+//! request names is checked against [`Client::allows_resource`] (after
+//! the scopes, at the authorization endpoint and for every grant at the
+//! token endpoint), and the audience travels in the records a store
+//! keeps: [`AuthorizationCode::audience`] back as
+//! [`ValidatedCode::audience`], [`IssuedToken::audience`] back as
+//! [`TokenInfo::aud`], [`IssuedToken::refresh_token_audience`] back as
+//! [`ValidatedRefreshToken::audience`]. The library narrows; the store
+//! keeps what it is handed.
+//!
 //! What each write must do atomically:
 //!
 //! - **`consume_and_save`**: check the credential is unspent, spend it,
