@@ -609,7 +609,6 @@ fn revoked_grant_refuses_saves<V: RequestValidator>(kit: &Kit<V>) {
 /// library's; keeping is the store's.
 fn audiences_are_stored<V: RequestValidator>(kit: &Kit<V>) {
     use crate::audience::Audience;
-    use crate::client_auth::ClientLookup;
     use crate::validator::{AuthorizationCode, CodeStatus, Consumed, RefreshTokenStatus};
     const API: &str = "https://api.kit.example/";
     const PHOTOS: &str = "https://photos.kit.example/v1";
