@@ -123,6 +123,16 @@ pub trait Client {
     fn requires_pkce(&self) -> bool {
         false
     }
+
+    /// Whether the client may ask for tokens for `resource` (RFC 8707),
+    /// compared by exact string: a value it may not use is
+    /// `invalid_target`. Default: false, so a client whose record names
+    /// no resource may ask for none (it still gets tokens without an
+    /// audience by not sending `resource`).
+    fn allows_resource(&self, resource: &str) -> bool {
+        let _ = resource;
+        false
+    }
 }
 
 /// Finds clients by identifier: the one thing client authentication needs

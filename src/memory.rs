@@ -451,6 +451,7 @@ fn save_in(store: &mut Store, token: &IssuedToken) -> Result<(), OAuthError> {
                     client_id: Arc::clone(&token.client_id),
                     user: token.user.clone(),
                     scopes: token.refresh_token_scopes().clone(),
+                    audience: token.refresh_token_audience().clone(),
                     // The library names a family for every refresh token;
                     // should a host not, the token is its own family.
                     grant_id: token.grant_id.clone().unwrap_or_else(|| Arc::from(refresh)),

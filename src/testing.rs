@@ -36,7 +36,8 @@
 //! of one refresh token, which give at most one set of tokens; and a save
 //! that fails (the kit repeats a stored token's value, which the store
 //! must refuse) after which the code, or the refresh token, still works
-//! and its retry succeeds. [`check_purge`] adds the store's purge: it
+//! and its retry succeeds; and the audiences (RFC 8707) saved with a code,
+//! an access token and a refresh token, handed back as saved. [`check_purge`] adds the store's purge: it
 //! forgets what expired and keeps what replay and reuse detection need.
 //!
 //! Some parts of the contract a server reaches only on rare paths; these
@@ -200,7 +201,7 @@ where
     V: RequestValidator + 'static,
     F: Fn(&Fixture) -> V,
 {
-    let checks: [(&str, Check<V>); 8] = [
+    let checks: [(&str, Check<V>); 9] = [
         ("client credentials", client_credentials),
         ("authorization code", authorization_code),
         ("refresh rotation and reuse", refresh_rotation),
@@ -212,6 +213,7 @@ where
         ("racing code exchanges", racing_code_exchanges),
         ("racing refreshes", racing_refreshes),
         ("a failed save, then its retry", failed_save_and_retry),
+        ("audiences are stored", audiences_are_stored),
     ];
     for (name, run) in checks {
         run(&Kit::new(name, new_store(&Fixture::new())));
@@ -528,6 +530,8 @@ fn issued(access: &str, refresh: Option<&str>, grant: &str, new_grant: bool) -> 
         expires_in: ACCESS_LIFETIME,
         scopes: Scope::parse("read").unwrap_or_default(),
         refresh_scopes: None,
+        audience: Default::default(),
+        refresh_audience: None,
         client_id: CONFIDENTIAL.client_id.into(),
         user: Some("kit-user".into()),
         grant_id: Some(grant.into()),
@@ -548,6 +552,7 @@ fn stored_code(value: &str, grant: &str) -> AuthorizationCode {
         effective_redirect_uri: PUBLIC.redirect_uri.into(),
         user: "kit-user".into(),
         scopes: Scope::parse("read").unwrap_or_default(),
+        audience: Default::default(),
         code_challenge: Some((CHALLENGE.into(), ChallengeMethod::S256)),
         grant_id: grant.into(),
         issued_at: START,
@@ -1057,6 +1062,8 @@ fn revoked_grant_refuses_saves<V: RequestValidator>(kit: &Kit<V>) {
         expires_in: ACCESS_LIFETIME,
         scopes: Scope::parse("read").unwrap_or_default(),
         refresh_scopes: None,
+        audience: Default::default(),
+        refresh_audience: None,
         client_id: CONFIDENTIAL.client_id.into(),
         user: Some("kit-user".into()),
         grant_id: Some(grant_id),
@@ -1074,6 +1081,121 @@ fn revoked_grant_refuses_saves<V: RequestValidator>(kit: &Kit<V>) {
     kit.expect(
         !kit.opens("kit-late-access-token"),
         "a late token opens the resource",
+    );
+}
+
+/// The audiences (RFC 8707) a store is handed come back as they were:
+/// the code's from `validate_code`, the access token's (`aud`) from
+/// `validate_bearer_token`, the refresh token's, which may differ, from
+/// `validate_refresh_token` and `introspect_token`. Narrowing is the
+/// library's; keeping is the store's.
+fn audiences_are_stored<V: RequestValidator>(kit: &Kit<V>) {
+    use crate::audience::Audience;
+    use crate::validator::{AuthorizationCode, CodeStatus, Consumed, RefreshTokenStatus};
+    const API: &str = "https://api.kit.example/";
+    const PHOTOS: &str = "https://photos.kit.example/v1";
+    let both = Audience::parse([API, PHOTOS]).unwrap_or_default();
+    let photos = Audience::parse([PHOTOS]).unwrap_or_default();
+    let http = Request::new("POST", "/token", &[FORM], b"");
+    let request = OAuthRequest::new(http, Default::default(), kit.clock.now());
+    let validator = kit.server.validator();
+    let client = validator
+        .find_client(PUBLIC.client_id)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| kit.fail("find_client does not find the public client"));
+    let now = kit.clock.now();
+    let code = AuthorizationCode {
+        code: "kit-audience-code".into(),
+        client_id: PUBLIC.client_id.into(),
+        redirect_uri: None,
+        effective_redirect_uri: PUBLIC.redirect_uri.into(),
+        user: "kit-user".into(),
+        scopes: Scope::parse("read").unwrap_or_default(),
+        audience: both.clone(),
+        code_challenge: None,
+        grant_id: "kit-audience-grant".into(),
+        issued_at: now,
+        expires_at: now + CODE_LIFETIME,
+    };
+    validator
+        .save_authorization_code(PUBLIC.client_id, &code, &request)
+        .unwrap_or_else(|e| kit.fail(&format!("save_authorization_code failed: {e:?}")));
+    match validator.validate_code(PUBLIC.client_id, &code.code, &client, &request) {
+        Ok(CodeStatus::Valid(stored)) => kit.expect(
+            stored.audience == both,
+            &format!(
+                "validate_code hands back the audience {:?}, not {both:?}",
+                stored.audience
+            ),
+        ),
+        other => kit.fail(&format!("validate_code of a saved code: {other:?}")),
+    }
+    // The exchange's tokens: the access token narrowed, the refresh token
+    // with the grant's audience.
+    let issued = IssuedToken {
+        access_token: "kit-audience-access".into(),
+        refresh_token: Some("kit-audience-refresh".into()),
+        refresh_token_is_new: true,
+        expires_in: ACCESS_LIFETIME,
+        scopes: code.scopes.clone(),
+        refresh_scopes: None,
+        audience: photos.clone(),
+        refresh_audience: Some(both.clone()),
+        client_id: PUBLIC.client_id.into(),
+        user: Some("kit-user".into()),
+        grant_id: Some(code.grant_id.clone()),
+        new_grant: false,
+        issued_at: now,
+        refresh_expires_at: Some(now + REFRESH_LIFETIME),
+    };
+    let consumed = Consumed::AuthorizationCode {
+        client_id: PUBLIC.client_id,
+        code: &code.code,
+    };
+    match validator.consume_and_save(consumed, &issued, &request) {
+        Ok(true) => {}
+        other => kit.fail(&format!("consume_and_save of a fresh code: {other:?}")),
+    }
+    match validator.validate_bearer_token("kit-audience-access", &[], &request) {
+        Ok(Some(info)) => kit.expect(
+            info.aud == [PHOTOS],
+            &format!(
+                "validate_bearer_token gives aud {:?}, not [{PHOTOS:?}]",
+                info.aud
+            ),
+        ),
+        other => kit.fail(&format!(
+            "validate_bearer_token of a saved token: {other:?}"
+        )),
+    }
+    match validator.validate_refresh_token("kit-audience-refresh", &client, &request) {
+        Ok(RefreshTokenStatus::Active(stored)) => kit.expect(
+            stored.audience == both,
+            &format!(
+                "validate_refresh_token hands back the audience {:?}, not {both:?}",
+                stored.audience
+            ),
+        ),
+        other => kit.fail(&format!(
+            "validate_refresh_token of a saved token: {other:?}"
+        )),
+    }
+    let introspected = validator
+        .introspect_token(
+            "kit-audience-refresh",
+            Some(TokenType::RefreshToken),
+            &request,
+        )
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| kit.fail("introspect_token does not find a saved refresh token"));
+    kit.expect(
+        introspected.aud == [API, PHOTOS],
+        &format!(
+            "introspect_token gives a refresh token aud {:?}",
+            introspected.aud
+        ),
     );
 }
 

@@ -89,6 +89,16 @@
 //! it?), **`revoke_token`**. **Introspection**: `authenticate_client`,
 //! `introspect_token`. **Resource**: `validate_bearer_token`.
 //!
+//! **Resource indicators** (RFC 8707) need no hook: every `resource` a
+//! request names is checked against [`Client::allows_resource`] (after
+//! the scopes, at the authorization endpoint and for every grant at the
+//! token endpoint), and the audience travels in the records a store
+//! keeps: [`AuthorizationCode::audience`] back as
+//! [`ValidatedCode::audience`], [`IssuedToken::audience`] back as
+//! [`TokenInfo::aud`], [`IssuedToken::refresh_token_audience`] back as
+//! [`ValidatedRefreshToken::audience`]. The library narrows; the store
+//! keeps what it is handed.
+//!
 //! What each write must do atomically:
 //!
 //! - **`consume_and_save`**: check the credential is unspent, spend it,
@@ -112,6 +122,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::audience::Audience;
 use crate::client_auth::{self, Client, ClientAuthenticator, ClientLookup};
 use crate::error::{ErrorCode, OAuthError};
 use crate::form::Param;
@@ -138,6 +149,9 @@ pub struct AuthorizationCode {
     pub user: Arc<str>,
     /// The approved scopes.
     pub scopes: Scope,
+    /// The resources the authorization request named (RFC 8707): the
+    /// grant's audience, empty when it named none.
+    pub audience: Audience,
     /// The PKCE challenge and method, if the request carried one.
     pub code_challenge: Option<(String, ChallengeMethod)>,
     /// The grant (token family) this code starts: every token issued from
@@ -157,6 +171,7 @@ impl fmt::Debug for AuthorizationCode {
             .field("redirect_uri", &self.redirect_uri)
             .field("user", &self.user)
             .field("scopes", &self.scopes)
+            .field("audience", &self.audience)
             .field(
                 "code_challenge_method",
                 &self.code_challenge.as_ref().map(|c| c.1),
@@ -178,6 +193,9 @@ pub struct ValidatedCode {
     pub scopes: Scope,
     /// The `redirect_uri` sent in the authorization request, if any.
     pub redirect_uri: Option<String>,
+    /// The grant's audience saved with the code (RFC 8707): what the token
+    /// request may narrow, never widen.
+    pub audience: Audience,
     /// The grant (token family) identifier saved with the code.
     pub grant_id: Arc<str>,
     /// Expiry, seconds since the Unix epoch; the library rejects expired codes.
@@ -230,6 +248,9 @@ pub struct ValidatedRefreshToken {
     pub user: Option<Arc<str>>,
     /// The scopes of the original grant.
     pub scopes: Scope,
+    /// The audience stored with the refresh token (RFC 8707): what a
+    /// refresh may narrow, never widen. Empty: none.
+    pub audience: Audience,
     /// The grant (token family) identifier.
     pub grant_id: Arc<str>,
     /// Expiry, seconds since the Unix epoch, if it expires.
@@ -302,6 +323,15 @@ pub struct IssuedToken {
     /// `None` means the same as `scopes`;
     /// [`refresh_token_scopes`](Self::refresh_token_scopes) resolves it.
     pub refresh_scopes: Option<Scope>,
+    /// The access token's audience (RFC 8707): the resources asked for,
+    /// or the grant's when a token request named none. Empty: none.
+    pub audience: Audience,
+    /// The audience to store with a new refresh token when it differs
+    /// from `audience`: a refresh or code exchange that narrowed the
+    /// access token's leaves the refresh token with the grant's. `None`
+    /// means the same as `audience`;
+    /// [`refresh_token_audience`](Self::refresh_token_audience) resolves it.
+    pub refresh_audience: Option<Audience>,
     /// The client the tokens were issued to.
     pub client_id: Arc<str>,
     /// The resource owner, absent for client credentials.
@@ -329,9 +359,8 @@ impl IssuedToken {
     /// What the issued access token grants, as a store hands it back from
     /// [`validate_bearer_token`](RequestValidator::validate_bearer_token)
     /// and [`introspect_token`](RequestValidator::introspect_token): its
-    /// client, user, scopes, grant, issue time and expiry
-    /// (`issued_at + expires_in`). No audience or issuer: the server's
-    /// issuer stands in.
+    /// client, user, scopes, audience, grant, issue time and expiry
+    /// (`issued_at + expires_in`). No issuer: the server's stands in.
     pub fn access_token_info(&self) -> TokenInfo {
         TokenInfo {
             token_type: Some(TokenType::AccessToken),
@@ -341,7 +370,7 @@ impl IssuedToken {
             scopes: self.scopes.clone(),
             exp: Some(self.issued_at.saturating_add(self.expires_in)),
             iat: Some(self.issued_at),
-            aud: Vec::new(),
+            aud: self.audience.as_slice().to_vec(),
             iss: None,
             grant_id: self.grant_id.clone(),
         }
@@ -351,6 +380,12 @@ impl IssuedToken {
     /// set, else `scopes`.
     pub fn refresh_token_scopes(&self) -> &Scope {
         self.refresh_scopes.as_ref().unwrap_or(&self.scopes)
+    }
+
+    /// The audience to store with a new refresh token:
+    /// `refresh_audience` if set, else `audience`.
+    pub fn refresh_token_audience(&self) -> &Audience {
+        self.refresh_audience.as_ref().unwrap_or(&self.audience)
     }
 }
 
@@ -362,6 +397,8 @@ impl fmt::Debug for IssuedToken {
             .field("expires_in", &self.expires_in)
             .field("scopes", &self.scopes)
             .field("refresh_scopes", &self.refresh_scopes)
+            .field("audience", &self.audience)
+            .field("refresh_audience", &self.refresh_audience)
             .field("client_id", &self.client_id)
             .field("user", &self.user)
             .field("grant_id", &self.grant_id)
@@ -388,7 +425,11 @@ pub struct TokenInfo {
     pub exp: Option<u64>,
     /// Issue time, seconds since the Unix epoch.
     pub iat: Option<u64>,
-    /// Intended audiences.
+    /// Intended audiences: the resources (RFC 8707) the token is for;
+    /// empty when it has no audience restriction. Introspection answers
+    /// them as `aud`; a bearer check for a
+    /// [`ProtectedResource`](crate::ProtectedResource) requires its
+    /// identifier among them.
     pub aud: Vec<String>,
     /// Issuer; the server's configured issuer is used when absent.
     pub iss: Option<String>,

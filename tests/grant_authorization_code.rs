@@ -1095,6 +1095,7 @@ impl RequestValidator for Careless {
                 user: c.user.clone(),
                 scopes: c.scopes.clone(),
                 redirect_uri: c.redirect_uri.clone(),
+                audience: c.audience.clone(),
                 grant_id: c.grant_id.clone(),
                 expires_at: c.expires_at,
                 // Left to get_code_challenge(_method): the hooks' path.

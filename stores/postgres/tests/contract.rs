@@ -31,6 +31,8 @@ fn issued(access: &str, refresh: Option<&str>, grant: &str, new_grant: bool) -> 
         expires_in: 600,
         scopes: Scope::parse("read").unwrap(),
         refresh_scopes: None,
+        audience: Default::default(),
+        refresh_audience: None,
         client_id: Arc::from(WEB.0),
         user: Some(Arc::from("alice")),
         grant_id: Some(Arc::from(grant)),
