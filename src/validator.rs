@@ -459,6 +459,15 @@ pub fn token_collision() -> OAuthError {
     OAuthError::server_error("a token of this value is already stored")
 }
 
+/// The answer of a store that failed (its database down, a statement
+/// refused, a row it cannot read): `server_error`, with a fixed
+/// description. What failed is for the host's log, not for the client.
+/// Every store answers it the same way: the SQLite and PostgreSQL stores
+/// hand their error to their `on_error` hook, then answer this.
+pub fn store_failed() -> OAuthError {
+    OAuthError::server_error("the token store failed")
+}
+
 /// The credential a token request spends: what
 /// [`RequestValidator::consume_and_save`] uses up in the same step that
 /// saves the tokens replacing it.
@@ -623,7 +632,8 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
 
     /// The scopes granted when a request names none. Used by:
     /// authorization code, implicit, password, client credentials.
-    /// Default: the empty scope.
+    /// Default: [`Client::default_scope`] (the empty scope unless the
+    /// record names some).
     fn get_default_scopes(
         &self,
         client_id: &str,
@@ -672,7 +682,8 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
 
     /// Whether this request must use PKCE. Asked for both authorization and
     /// token requests. Public clients must use PKCE whatever this says.
-    /// Used by: authorization code. Default: false.
+    /// Used by: authorization code. Default: [`Client::requires_pkce`]
+    /// (false unless the record says).
     fn is_pkce_required(
         &self,
         client_id: &str,
@@ -905,14 +916,17 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
     /// Whether the client may have `scopes`. Used by: authorization code,
     /// implicit, password, client credentials, and refresh token (every
     /// refresh asks again, so a client that has lost a scope since the
-    /// grant gets no new token carrying it).
+    /// grant gets no new token carrying it). Default: `scopes` lie within
+    /// [`Client::allowed_scopes`] (none unless the record names some).
     fn validate_scopes(
         &self,
         client_id: &str,
         scopes: &Scope,
         client: &Self::Client,
         request: &OAuthRequest<'_>,
-    ) -> Result<bool, OAuthError>;
+    ) -> Result<bool, OAuthError> {
+        defaults::validate_scopes(self, client_id, scopes, client, request)
+    }
 
     /// Checks a resource owner's username and password and returns the
     /// user's identifier, or `None`. Used by: password grant.
@@ -1300,8 +1314,8 @@ pub mod defaults {
         client: &V::Client,
         request: &OAuthRequest<'_>,
     ) -> Result<Scope, OAuthError> {
-        let _ = (validator, client_id, client, request);
-        Ok(Scope::empty())
+        let _ = (validator, client_id, request);
+        Ok(client.default_scope().clone())
     }
 
     /// What [`RequestValidator::get_original_scopes`] does unless a host
@@ -1324,8 +1338,8 @@ pub mod defaults {
         client: &V::Client,
         request: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
-        let _ = (validator, client_id, client, request);
-        Ok(false)
+        let _ = (validator, client_id, request);
+        Ok(client.requires_pkce())
     }
 
     /// What [`RequestValidator::is_within_original_scope`] does unless a host
@@ -1437,6 +1451,19 @@ pub mod defaults {
             "token" => client.allows_grant_type(Grant::Implicit),
             _ => false,
         })
+    }
+
+    /// What [`RequestValidator::validate_scopes`] does unless a host
+    /// overrides it; an override can fall back to it.
+    pub fn validate_scopes<V: RequestValidator + ?Sized>(
+        validator: &V,
+        client_id: &str,
+        scopes: &Scope,
+        client: &V::Client,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let _ = (validator, client_id, request);
+        Ok(scopes.is_subset_of(client.allowed_scopes()))
     }
 
     /// What [`RequestValidator::validate_user`] does unless a host
