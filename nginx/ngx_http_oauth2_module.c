@@ -9,6 +9,9 @@
  *   Expired entries are evicted (a few per insertion, all of them when the
  *   slab pool is full); a zone still full answers server_error (500) and
  *   changes nothing.
+ * - With oauth2_sqlite, the library's SQLite store keeps tokens, codes and
+ *   grants instead (a connection per worker): they survive a restart, at
+ *   the price of blocking disk I/O in the event loop.
  * - Clients and users come from the configuration; each client is
  *   registered with the library once (oap_registered_client_new).
  * - Endpoints are content handlers (oauth2_endpoint token | revocation |
@@ -52,8 +55,14 @@
 #define NGX_HTTP_OAUTH2_F_CHALLENGE  6   /* a code's PKCE challenge */
 #define NGX_HTTP_OAUTH2_NFIELDS   7
 
-/* How long a consent form's CSRF token may be used, in seconds. */
+/* How long a consent form's CSRF token may be used, in seconds, unless
+ * oauth2_consent_ttl says otherwise. */
 #define NGX_HTTP_OAUTH2_CSRF_TTL  300
+
+/* The share of the zone CSRF tokens may take: 1/8. Anyone nginx
+ * authenticates can ask for consent pages; a flood of them pushes out
+ * older consent forms, never tokens, codes or grants. */
+#define NGX_HTTP_OAUTH2_CSRF_SHARE  8
 
 /* How many of the oldest entries each insertion looks at for eviction. */
 #define NGX_HTTP_OAUTH2_SWEEP     2
@@ -86,6 +95,9 @@ typedef struct {
     ngx_rbtree_t                 rbtree;
     ngx_rbtree_node_t            sentinel;
     ngx_queue_t                  queue;      /* oldest (or longest unswept) first */
+    ngx_queue_t                  csrf;       /* CSRF tokens, oldest first */
+    size_t                       csrf_size;  /* the bytes they take */
+    size_t                       csrf_max;   /* ... at most */
 } ngx_http_oauth2_shctx_t;
 
 
@@ -105,6 +117,7 @@ typedef struct {
     u_char                       rotated;
     u_char                       present;    /* a bit per field: not absent */
     u_char                       method;     /* a code's PKCE method */
+    uint32_t                     grant_hash; /* the tree key of its grant */
     uint32_t                     len[NGX_HTTP_OAUTH2_NFIELDS];
     u_char                       data[1];
 } ngx_http_oauth2_entry_t;
@@ -115,6 +128,9 @@ typedef struct {
     ngx_str_t                    issuer;
     ngx_str_t                    realm;
     ngx_str_t                    scopes_supported;
+    time_t                       consent_ttl;
+    ngx_str_t                    sqlite;     /* oauth2_sqlite's path */
+    oap_server                  *zone_server;  /* a worker's, over the zone */
     ngx_uint_t                   grants;
     ngx_array_t                  clients;    /* of ngx_http_oauth2_client_t */
     ngx_array_t                  users;      /* of ngx_http_oauth2_user_t */
@@ -160,6 +176,8 @@ static ngx_http_oauth2_cached_t  *ngx_http_oauth2_cache;
 
 static ngx_int_t ngx_http_oauth2_add_variables(ngx_conf_t *cf);
 static void ngx_http_oauth2_exit_process(ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_oauth2_init_module(ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_oauth2_init_process(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_oauth2_init(ngx_conf_t *cf);
 static void *ngx_http_oauth2_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_oauth2_create_loc_conf(ngx_conf_t *cf);
@@ -217,6 +235,20 @@ static ngx_command_t  ngx_http_oauth2_commands[] = {
       ngx_conf_set_str_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_oauth2_main_conf_t, scopes_supported),
+      NULL },
+
+    { ngx_string("oauth2_consent_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_oauth2_main_conf_t, consent_ttl),
+      NULL },
+
+    { ngx_string("oauth2_sqlite"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_oauth2_main_conf_t, sqlite),
       NULL },
 
     { ngx_string("oauth2_grants"),
@@ -293,8 +325,8 @@ ngx_module_t  ngx_http_oauth2_module = {
     ngx_http_oauth2_commands,              /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_oauth2_init_module,           /* init module */
+    ngx_http_oauth2_init_process,          /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     ngx_http_oauth2_exit_process,          /* exit process */
@@ -412,19 +444,15 @@ ngx_http_oauth2_hash(ngx_uint_t kind, oap_str key)
 }
 
 
+/* The entry of `kind` and `key`, whose tree key is `hash`. */
 static ngx_http_oauth2_entry_t *
-ngx_http_oauth2_lookup(ngx_http_oauth2_zone_t *z, ngx_uint_t kind, oap_str key)
+ngx_http_oauth2_lookup_hashed(ngx_http_oauth2_zone_t *z, ngx_uint_t kind,
+    oap_str key, uint32_t hash)
 {
-    uint32_t                  hash;
     oap_str                   k;
     ngx_rbtree_node_t        *node, *sentinel;
     ngx_http_oauth2_entry_t  *e;
 
-    if (key.ptr == NULL) {
-        return NULL;
-    }
-
-    hash = ngx_http_oauth2_hash(kind, key);
     node = z->sh->rbtree.root;
     sentinel = z->sh->rbtree.sentinel;
 
@@ -456,6 +484,18 @@ ngx_http_oauth2_lookup(ngx_http_oauth2_zone_t *z, ngx_uint_t kind, oap_str key)
 }
 
 
+static ngx_http_oauth2_entry_t *
+ngx_http_oauth2_lookup(ngx_http_oauth2_zone_t *z, ngx_uint_t kind, oap_str key)
+{
+    if (key.ptr == NULL) {
+        return NULL;
+    }
+
+    return ngx_http_oauth2_lookup_hashed(z, kind, key,
+                                         ngx_http_oauth2_hash(kind, key));
+}
+
+
 static ngx_int_t
 ngx_http_oauth2_expired(ngx_http_oauth2_entry_t *e, uint64_t now)
 {
@@ -463,9 +503,29 @@ ngx_http_oauth2_expired(ngx_http_oauth2_entry_t *e, uint64_t now)
 }
 
 
+/* The bytes an entry asked of the slab pool. */
+static size_t
+ngx_http_oauth2_size(ngx_http_oauth2_entry_t *e)
+{
+    size_t      size;
+    ngx_uint_t  i;
+
+    size = offsetof(ngx_http_oauth2_entry_t, data);
+    for (i = 0; i < NGX_HTTP_OAUTH2_NFIELDS; i++) {
+        size += e->len[i];
+    }
+
+    return size;
+}
+
+
 static void
 ngx_http_oauth2_remove(ngx_http_oauth2_zone_t *z, ngx_http_oauth2_entry_t *e)
 {
+    if (e->kind == NGX_HTTP_OAUTH2_CSRF) {
+        z->sh->csrf_size -= ngx_http_oauth2_size(e);
+    }
+
     ngx_queue_remove(&e->queue);
     ngx_rbtree_delete(&z->sh->rbtree, &e->node);
     ngx_slab_free_locked(z->shpool, e);
@@ -507,6 +567,30 @@ ngx_http_oauth2_sweep(ngx_http_oauth2_zone_t *z, uint64_t now, ngx_uint_t n)
 }
 
 
+/* Evicts the expired CSRF tokens, then the oldest ones until `size` more
+ * bytes fit in their share of the zone. They sit in a queue of their own,
+ * in the order they expire (one lifetime for all). */
+static void
+ngx_http_oauth2_csrf_room(ngx_http_oauth2_zone_t *z, size_t size,
+    uint64_t now)
+{
+    ngx_http_oauth2_entry_t  *e;
+
+    while (!ngx_queue_empty(&z->sh->csrf)) {
+        e = ngx_queue_data(ngx_queue_head(&z->sh->csrf),
+                           ngx_http_oauth2_entry_t, queue);
+
+        if (!ngx_http_oauth2_expired(e, now)
+            && z->sh->csrf_size + size <= z->sh->csrf_max)
+        {
+            return;
+        }
+
+        ngx_http_oauth2_remove(z, e);
+    }
+}
+
+
 /* A new entry, not yet in the tree; NULL when the zone is full even after
  * every expired entry was evicted. */
 static ngx_http_oauth2_entry_t *
@@ -532,6 +616,7 @@ ngx_http_oauth2_alloc(ngx_http_oauth2_zone_t *z, ngx_uint_t kind,
 
     if (e == NULL) {
         ngx_http_oauth2_sweep(z, now, 0);
+        ngx_http_oauth2_csrf_room(z, 0, now);
         e = ngx_slab_alloc_locked(z->shpool, size);
         if (e == NULL) {
             return NULL;
@@ -552,6 +637,12 @@ ngx_http_oauth2_alloc(ngx_http_oauth2_zone_t *z, ngx_uint_t kind,
 
     e->node.key = ngx_http_oauth2_hash(kind, fields[NGX_HTTP_OAUTH2_F_KEY]);
 
+    /* hashed once here, not on every bearer check */
+    if (fields[NGX_HTTP_OAUTH2_F_GRANT].ptr != NULL) {
+        e->grant_hash = ngx_http_oauth2_hash(NGX_HTTP_OAUTH2_GRANT,
+                                             fields[NGX_HTTP_OAUTH2_F_GRANT]);
+    }
+
     return e;
 }
 
@@ -560,6 +651,13 @@ static void
 ngx_http_oauth2_insert(ngx_http_oauth2_zone_t *z, ngx_http_oauth2_entry_t *e)
 {
     ngx_rbtree_insert(&z->sh->rbtree, &e->node);
+
+    if (e->kind == NGX_HTTP_OAUTH2_CSRF) {
+        z->sh->csrf_size += ngx_http_oauth2_size(e);
+        ngx_queue_insert_tail(&z->sh->csrf, &e->queue);
+        return;
+    }
+
     ngx_queue_insert_tail(&z->sh->queue, &e->queue);
 }
 
@@ -597,6 +695,8 @@ ngx_http_oauth2_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_rbtree_init(&z->sh->rbtree, &z->sh->sentinel,
                     ngx_rbtree_insert_value);
     ngx_queue_init(&z->sh->queue);
+    ngx_queue_init(&z->sh->csrf);
+    z->sh->csrf_max = shm_zone->shm.size / NGX_HTTP_OAUTH2_CSRF_SHARE;
 
     len = sizeof(" in oauth2 zone \"\"") + shm_zone->shm.name.len;
 
@@ -620,23 +720,42 @@ ngx_http_oauth2_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ((status) == OAP_STATUS_OK ? OAP_CB_TRUE : OAP_CB_ERROR)
 
 
-static ngx_http_oauth2_zone_t *
-ngx_http_oauth2_lock(void *ud)
+/* What a caller does with the zone under its lock: `e` is the entry of
+ * the kind and key it asked for (NULL: none), `now` the time of the
+ * request, `ctx` the library's context (NULL outside a callback), `data`
+ * the caller's own. */
+typedef oap_cb_result (*ngx_http_oauth2_locked_pt)(ngx_http_oauth2_zone_t *z,
+    ngx_http_oauth2_entry_t *e, uint64_t now, oap_ctx *ctx, void *data);
+
+
+/* The one way into the zone: the time (the library's clock in a callback,
+ * which the library's tests may set; nginx's cached time without a ctx),
+ * the lock, the lookup of `key` among the entries of `kind` (none when
+ * key.ptr is NULL), `locked`, the unlock. OAP_CB_ERROR without a time. */
+static oap_cb_result
+ngx_http_oauth2_with_entry(void *ud, oap_ctx *ctx, ngx_uint_t kind,
+    oap_str key, ngx_http_oauth2_locked_pt locked, void *data)
 {
-    ngx_http_oauth2_main_conf_t  *mcf = ud;
+    uint64_t                      now;
+    oap_cb_result                 rc;
     ngx_http_oauth2_zone_t       *z;
+    ngx_http_oauth2_main_conf_t  *mcf = ud;
+
+    if (ctx == NULL) {
+        now = (uint64_t) ngx_time();
+
+    } else if (oap_ctx_now(ctx, &now) != OAP_STATUS_OK) {
+        return OAP_CB_ERROR;
+    }
 
     z = mcf->shm_zone->data;
     ngx_shmtx_lock(&z->shpool->mutex);
 
-    return z;
-}
+    rc = locked(z, ngx_http_oauth2_lookup(z, kind, key), now, ctx, data);
 
-
-static void
-ngx_http_oauth2_unlock(ngx_http_oauth2_zone_t *z)
-{
     ngx_shmtx_unlock(&z->shpool->mutex);
+
+    return rc;
 }
 
 
@@ -765,10 +884,16 @@ static ngx_int_t
 ngx_http_oauth2_grant_revoked(ngx_http_oauth2_zone_t *z,
     ngx_http_oauth2_entry_t *e)
 {
+    oap_str                   grant_id;
     ngx_http_oauth2_entry_t  *g;
 
-    g = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_GRANT,
-                               ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_GRANT));
+    grant_id = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_GRANT);
+    if (grant_id.ptr == NULL) {
+        return 0;
+    }
+
+    g = ngx_http_oauth2_lookup_hashed(z, NGX_HTTP_OAUTH2_GRANT, grant_id,
+                                      e->grant_hash);
 
     return g != NULL && g->revoked;
 }
@@ -898,86 +1023,95 @@ ngx_http_oauth2_save_locked(ngx_http_oauth2_zone_t *z,
 
 
 static oap_cb_result
+ngx_http_oauth2_save_found(ngx_http_oauth2_zone_t *z,
+    ngx_http_oauth2_entry_t *e, uint64_t now, oap_ctx *ctx, void *data)
+{
+    return ngx_http_oauth2_save_locked(z, data, now);
+}
+
+
+static oap_cb_result
 ngx_http_oauth2_cb_save_bearer_token(void *ud, const oap_issued_token *token,
     oap_ctx *ctx)
 {
-    uint64_t                 now;
-    oap_cb_result            rc;
-    ngx_http_oauth2_zone_t  *z;
+    oap_str  none = { NULL, 0 };
 
-    if (oap_ctx_now(ctx, &now) != OAP_STATUS_OK) {
-        return OAP_CB_ERROR;
+    return ngx_http_oauth2_with_entry(ud, ctx, 0, none,
+                                      ngx_http_oauth2_save_found,
+                                      (void *) token);
+}
+
+
+/* What consume_and_save spends and what it saves instead. */
+typedef struct {
+    const oap_consumed          *consumed;
+    const oap_issued_token      *token;
+} ngx_http_oauth2_rotation_t;
+
+
+/* Spends the code or refresh token `spent` and saves the tokens replacing
+ * it in one step under the lock: nothing changes unless both succeed. A
+ * code is spent only by its client. */
+static oap_cb_result
+ngx_http_oauth2_consume_found(ngx_http_oauth2_zone_t *z,
+    ngx_http_oauth2_entry_t *spent, uint64_t now, oap_ctx *ctx, void *data)
+{
+    ngx_uint_t                   unspent;
+    oap_cb_result                rc;
+    ngx_http_oauth2_rotation_t  *rot = data;
+
+    if (rot->consumed->kind == OAP_CONSUMED_AUTHORIZATION_CODE) {
+        unspent = spent != NULL
+                  && ngx_http_oauth2_eq(ngx_http_oauth2_field(spent,
+                                            NGX_HTTP_OAUTH2_F_CLIENT),
+                                        rot->consumed->client_id);
+
+    } else {
+        unspent = spent != NULL && !spent->revoked;
     }
 
-    z = ngx_http_oauth2_lock(ud);
-    rc = ngx_http_oauth2_save_locked(z, token, now);
-    ngx_http_oauth2_unlock(z);
+    if (!unspent || spent->rotated || ngx_http_oauth2_expired(spent, now)) {
+        return OAP_CB_FALSE;
+    }
+
+    rc = ngx_http_oauth2_save_locked(z, rot->token, now);
+
+    if (rc == OAP_CB_TRUE) {
+        spent->rotated = 1;   /* a code used, a refresh token rotated */
+    }
 
     return rc;
 }
 
 
-/* Spends the code or refresh token and saves the tokens replacing it in
- * one step under the lock: nothing changes unless both succeed. */
 static oap_cb_result
 ngx_http_oauth2_cb_consume_and_save(void *ud, const oap_consumed *consumed,
     const oap_issued_token *token, oap_ctx *ctx)
 {
-    uint64_t                  now;
-    ngx_uint_t                unspent;
-    oap_cb_result             rc;
-    ngx_http_oauth2_zone_t   *z;
-    ngx_http_oauth2_entry_t  *spent;
+    ngx_http_oauth2_rotation_t  rot;
 
-    if (oap_ctx_now(ctx, &now) != OAP_STATUS_OK) {
-        return OAP_CB_ERROR;
-    }
+    rot.consumed = consumed;
+    rot.token = token;
 
-    z = ngx_http_oauth2_lock(ud);
-
-    rc = OAP_CB_FALSE;
-
-    if (consumed->kind == OAP_CONSUMED_AUTHORIZATION_CODE) {
-        spent = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_CODE,
-                                       consumed->value);
-        unspent = spent != NULL
-                  && ngx_http_oauth2_eq(ngx_http_oauth2_field(spent,
-                                            NGX_HTTP_OAUTH2_F_CLIENT),
-                                        consumed->client_id);
-
-    } else {
-        spent = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_REFRESH,
-                                       consumed->value);
-        unspent = spent != NULL && !spent->revoked;
-    }
-
-    if (unspent && !spent->rotated && !ngx_http_oauth2_expired(spent, now)) {
-        rc = ngx_http_oauth2_save_locked(z, token, now);
-
-        if (rc == OAP_CB_TRUE) {
-            spent->rotated = 1;   /* a code used, a refresh token rotated */
-        }
-    }
-
-    ngx_http_oauth2_unlock(z);
-
-    return rc;
+    return ngx_http_oauth2_with_entry(ud, ctx,
+               consumed->kind == OAP_CONSUMED_AUTHORIZATION_CODE
+               ? NGX_HTTP_OAUTH2_CODE : NGX_HTTP_OAUTH2_REFRESH,
+               consumed->value, ngx_http_oauth2_consume_found, &rot);
 }
 
 
 /* ---- authorization codes ---- */
 
+/* Stores the code `data` unless its value is taken (`e`), with its grant
+ * recorded as long as the code lives (the code starts the grant). */
 static oap_cb_result
-ngx_http_oauth2_cb_save_code(void *ud, oap_str client_id,
-    const oap_authorization_code *code, oap_ctx *ctx)
+ngx_http_oauth2_save_code_found(ngx_http_oauth2_zone_t *z,
+    ngx_http_oauth2_entry_t *e, uint64_t now, oap_ctx *ctx, void *data)
 {
-    oap_str                   f[NGX_HTTP_OAUTH2_NFIELDS];
-    uint64_t                  now;
-    oap_cb_result             rc;
-    ngx_http_oauth2_zone_t   *z;
-    ngx_http_oauth2_entry_t  *e;
+    oap_str                        f[NGX_HTTP_OAUTH2_NFIELDS];
+    const oap_authorization_code  *code = data;
 
-    if (oap_ctx_now(ctx, &now) != OAP_STATUS_OK) {
+    if (e != NULL) {
         return OAP_CB_ERROR;
     }
 
@@ -990,33 +1124,36 @@ ngx_http_oauth2_cb_save_code(void *ud, oap_str client_id,
     f[NGX_HTTP_OAUTH2_F_REDIRECT] = code->redirect_uri;
     f[NGX_HTTP_OAUTH2_F_CHALLENGE] = code->code_challenge;
 
-    rc = OAP_CB_ERROR;
-    z = ngx_http_oauth2_lock(ud);
-
-    if (ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_CODE, code->code) == NULL) {
-        e = ngx_http_oauth2_alloc(z, NGX_HTTP_OAUTH2_CODE, f, now);
-
-        /* the code starts its grant: recorded as long as the code lives */
-        if (e != NULL && code->grant_id.ptr != NULL
-            && ngx_http_oauth2_keep_grant(z, code->grant_id, code->expires_at,
-                                          now) == NULL)
-        {
-            ngx_slab_free_locked(z->shpool, e);
-            e = NULL;
-        }
-
-        if (e != NULL) {
-            e->iat = code->issued_at;
-            e->exp = code->expires_at;
-            e->method = (u_char) code->code_challenge_method;
-            ngx_http_oauth2_insert(z, e);
-            rc = OAP_CB_TRUE;
-        }
+    e = ngx_http_oauth2_alloc(z, NGX_HTTP_OAUTH2_CODE, f, now);
+    if (e == NULL) {
+        return OAP_CB_ERROR;
     }
 
-    ngx_http_oauth2_unlock(z);
+    if (code->grant_id.ptr != NULL
+        && ngx_http_oauth2_keep_grant(z, code->grant_id, code->expires_at, now)
+           == NULL)
+    {
+        ngx_slab_free_locked(z->shpool, e);
+        return OAP_CB_ERROR;
+    }
 
-    return rc;
+    e->iat = code->issued_at;
+    e->exp = code->expires_at;
+    e->method = (u_char) code->code_challenge_method;
+    ngx_http_oauth2_insert(z, e);
+
+    return OAP_CB_TRUE;
+}
+
+
+static oap_cb_result
+ngx_http_oauth2_cb_save_code(void *ud, oap_str client_id,
+    const oap_authorization_code *code, oap_ctx *ctx)
+{
+    return ngx_http_oauth2_with_entry(ud, ctx, NGX_HTTP_OAUTH2_CODE,
+                                      code->code,
+                                      ngx_http_oauth2_save_code_found,
+                                      (void *) code);
 }
 
 
@@ -1024,57 +1161,50 @@ ngx_http_oauth2_cb_save_code(void *ud, oap_str client_id,
  * library then revokes what it issued, if the replay proves it comes from
  * the code's client). A used code stays in the zone until it expires. */
 static oap_cb_result
+ngx_http_oauth2_code_found(ngx_http_oauth2_zone_t *z,
+    ngx_http_oauth2_entry_t *e, uint64_t now, oap_ctx *ctx, void *data)
+{
+    oap_str           challenge, *client_id = data;
+    oap_code_info     info;
+    oap_pkce_method   method;
+
+    if (e == NULL || ngx_http_oauth2_expired(e, now)
+        || !ngx_http_oauth2_eq(ngx_http_oauth2_field(e,
+                                   NGX_HTTP_OAUTH2_F_CLIENT), *client_id))
+    {
+        return OAP_CB_FALSE;
+    }
+
+    challenge = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_CHALLENGE);
+    method = challenge.ptr != NULL ? e->method : OAP_PKCE_NONE;
+
+    if (e->rotated) {
+        return ngx_http_oauth2_ok(oap_ctx_set_code_used_pkce(ctx,
+                   ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_GRANT),
+                   challenge, method));
+    }
+
+    ngx_memzero(&info, sizeof(info));
+    info.struct_size = sizeof(info);
+    info.client_id = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_CLIENT);
+    info.user = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_USER);
+    info.scopes = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_SCOPES);
+    info.redirect_uri = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_REDIRECT);
+    info.grant_id = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_GRANT);
+    info.expires_at = e->exp;
+    info.code_challenge = challenge;
+    info.code_challenge_method = method;
+
+    return ngx_http_oauth2_ok(oap_ctx_set_code(ctx, &info));
+}
+
+
+static oap_cb_result
 ngx_http_oauth2_cb_validate_code(void *ud, oap_str client_id, oap_str code,
     oap_ctx *ctx)
 {
-    uint64_t                  now;
-    oap_str                   challenge;
-    oap_cb_result             rc;
-    oap_code_info             info;
-    oap_pkce_method           method;
-    ngx_http_oauth2_zone_t   *z;
-    ngx_http_oauth2_entry_t  *e;
-
-    if (oap_ctx_now(ctx, &now) != OAP_STATUS_OK) {
-        return OAP_CB_ERROR;
-    }
-
-    rc = OAP_CB_FALSE;
-    z = ngx_http_oauth2_lock(ud);
-
-    e = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_CODE, code);
-
-    if (e != NULL && !ngx_http_oauth2_expired(e, now)
-        && ngx_http_oauth2_eq(ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_CLIENT),
-                              client_id))
-    {
-        challenge = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_CHALLENGE);
-        method = challenge.ptr != NULL ? e->method : OAP_PKCE_NONE;
-
-        if (e->rotated) {
-            rc = ngx_http_oauth2_ok(oap_ctx_set_code_used_pkce(ctx,
-                     ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_GRANT),
-                     challenge, method));
-
-        } else {
-            ngx_memzero(&info, sizeof(info));
-            info.struct_size = sizeof(info);
-            info.client_id = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_CLIENT);
-            info.user = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_USER);
-            info.scopes = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_SCOPES);
-            info.redirect_uri = ngx_http_oauth2_field(e,
-                                                      NGX_HTTP_OAUTH2_F_REDIRECT);
-            info.grant_id = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_GRANT);
-            info.expires_at = e->exp;
-            info.code_challenge = challenge;
-            info.code_challenge_method = method;
-            rc = ngx_http_oauth2_ok(oap_ctx_set_code(ctx, &info));
-        }
-    }
-
-    ngx_http_oauth2_unlock(z);
-
-    return rc;
+    return ngx_http_oauth2_with_entry(ud, ctx, NGX_HTTP_OAUTH2_CODE, code,
+                                      ngx_http_oauth2_code_found, &client_id);
 }
 
 
@@ -1153,7 +1283,17 @@ ngx_http_oauth2_cached(ngx_http_oauth2_entry_t *e, oap_str token)
 static void
 ngx_http_oauth2_exit_process(ngx_cycle_t *cycle)
 {
-    ngx_uint_t  i;
+    ngx_uint_t                    i;
+    ngx_http_oauth2_main_conf_t  *mcf;
+
+    mcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_oauth2_module);
+
+    if (mcf != NULL && mcf->zone_server != NULL) {
+        /* the worker's server over SQLite; the zone's is the cleanup's */
+        oap_server_free(mcf->server);
+        mcf->server = mcf->zone_server;
+        mcf->zone_server = NULL;
+    }
 
     if (ngx_http_oauth2_cache == NULL) {
         return;
@@ -1168,40 +1308,68 @@ ngx_http_oauth2_exit_process(ngx_cycle_t *cycle)
 }
 
 
+/* A live access token's record: the worker's (made once), or the zone's
+ * information handed over for this request. */
+static oap_cb_result
+ngx_http_oauth2_bearer_found(ngx_http_oauth2_zone_t *z,
+    ngx_http_oauth2_entry_t *e, uint64_t now, oap_ctx *ctx, void *data)
+{
+    oap_token       *c;
+    oap_str         *token = data;
+    oap_token_info   info;
+
+    if (!ngx_http_oauth2_access_live(z, e, now)) {
+        return OAP_CB_FALSE;
+    }
+
+    c = ngx_http_oauth2_cached(e, *token);
+
+    if (c != NULL) {
+        return ngx_http_oauth2_ok(oap_ctx_set_token(ctx, c));
+    }
+
+    ngx_http_oauth2_token_info(e, OAP_TOKEN_TYPE_ACCESS_TOKEN, &info);
+
+    return ngx_http_oauth2_ok(oap_ctx_set_token_info(ctx, &info));
+}
+
+
 static oap_cb_result
 ngx_http_oauth2_cb_validate_bearer(void *ud, oap_str token,
     const oap_str *scopes, size_t scopes_len, oap_ctx *ctx)
 {
-    uint64_t                  now;
-    oap_token                *c;
-    oap_cb_result             rc;
-    oap_token_info            info;
-    ngx_http_oauth2_zone_t   *z;
-    ngx_http_oauth2_entry_t  *e;
+    return ngx_http_oauth2_with_entry(ud, ctx, NGX_HTTP_OAUTH2_ACCESS, token,
+                                      ngx_http_oauth2_bearer_found, &token);
+}
 
-    if (oap_ctx_now(ctx, &now) != OAP_STATUS_OK) {
-        return OAP_CB_ERROR;
-    }
 
-    rc = OAP_CB_FALSE;
-    z = ngx_http_oauth2_lock(ud);
+/* A live access token (`e`), else a live refresh token of that value. */
+static oap_cb_result
+ngx_http_oauth2_introspect_found(ngx_http_oauth2_zone_t *z,
+    ngx_http_oauth2_entry_t *e, uint64_t now, oap_ctx *ctx, void *data)
+{
+    oap_str         *token = data;
+    oap_token_type   type;
+    oap_token_info   info;
 
-    e = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_ACCESS, token);
-    if (ngx_http_oauth2_access_live(z, e, now)) {
-        c = ngx_http_oauth2_cached(e, token);
+    type = OAP_TOKEN_TYPE_ACCESS_TOKEN;
 
-        if (c == NULL) {
-            ngx_http_oauth2_token_info(e, OAP_TOKEN_TYPE_ACCESS_TOKEN, &info);
-            rc = ngx_http_oauth2_ok(oap_ctx_set_token_info(ctx, &info));
+    if (e == NULL) {
+        e = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_REFRESH, *token);
+        type = OAP_TOKEN_TYPE_REFRESH_TOKEN;
 
-        } else {
-            rc = ngx_http_oauth2_ok(oap_ctx_set_token(ctx, c));
+        if (e != NULL && e->rotated) {
+            return OAP_CB_FALSE;
         }
     }
 
-    ngx_http_oauth2_unlock(z);
+    if (!ngx_http_oauth2_access_live(z, e, now)) {
+        return OAP_CB_FALSE;
+    }
 
-    return rc;
+    ngx_http_oauth2_token_info(e, type, &info);
+
+    return ngx_http_oauth2_ok(oap_ctx_set_token_info(ctx, &info));
 }
 
 
@@ -1209,40 +1377,46 @@ static oap_cb_result
 ngx_http_oauth2_cb_introspect(void *ud, oap_str token, oap_token_type hint,
     oap_ctx *ctx)
 {
-    uint64_t                  now;
-    oap_cb_result             rc;
-    oap_token_info            info;
-    ngx_http_oauth2_zone_t   *z;
-    ngx_http_oauth2_entry_t  *e;
+    return ngx_http_oauth2_with_entry(ud, ctx, NGX_HTTP_OAUTH2_ACCESS, token,
+                                      ngx_http_oauth2_introspect_found,
+                                      &token);
+}
 
-    if (oap_ctx_now(ctx, &now) != OAP_STATUS_OK) {
-        return OAP_CB_ERROR;
+
+/* A live refresh token of the client `data`; a rotated one is reported
+ * as reused (the library revokes the grant). */
+static oap_cb_result
+ngx_http_oauth2_refresh_found(ngx_http_oauth2_zone_t *z,
+    ngx_http_oauth2_entry_t *e, uint64_t now, oap_ctx *ctx, void *data)
+{
+    oap_str                 *client_id = data;
+    oap_refresh_token_info   info;
+
+    if (e == NULL
+        || !ngx_http_oauth2_eq(ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_CLIENT),
+                               *client_id))
+    {
+        return OAP_CB_FALSE;   /* unknown, or another client's */
     }
 
-    rc = OAP_CB_FALSE;
-    z = ngx_http_oauth2_lock(ud);
-
-    e = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_ACCESS, token);
-
-    if (e != NULL) {
-        if (ngx_http_oauth2_access_live(z, e, now)) {
-            ngx_http_oauth2_token_info(e, OAP_TOKEN_TYPE_ACCESS_TOKEN, &info);
-            rc = ngx_http_oauth2_ok(oap_ctx_set_token_info(ctx, &info));
-        }
-
-    } else {
-        e = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_REFRESH, token);
-
-        if (e != NULL && !e->rotated && ngx_http_oauth2_access_live(z, e, now))
-        {
-            ngx_http_oauth2_token_info(e, OAP_TOKEN_TYPE_REFRESH_TOKEN, &info);
-            rc = ngx_http_oauth2_ok(oap_ctx_set_token_info(ctx, &info));
-        }
+    if (e->rotated) {
+        return ngx_http_oauth2_ok(oap_ctx_set_refresh_token_rotated(ctx,
+                   ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_GRANT)));
     }
 
-    ngx_http_oauth2_unlock(z);
+    if (!ngx_http_oauth2_access_live(z, e, now)) {
+        return OAP_CB_FALSE;
+    }
 
-    return rc;
+    ngx_memzero(&info, sizeof(info));
+    info.struct_size = sizeof(info);
+    info.client_id = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_CLIENT);
+    info.user = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_USER);
+    info.scopes = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_SCOPES);
+    info.grant_id = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_GRANT);
+    info.expires_at = e->exp;
+
+    return ngx_http_oauth2_ok(oap_ctx_set_refresh_token(ctx, &info));
 }
 
 
@@ -1250,70 +1424,56 @@ static oap_cb_result
 ngx_http_oauth2_cb_validate_refresh(void *ud, oap_str refresh_token,
     oap_str client_id, oap_ctx *ctx)
 {
-    uint64_t                  now;
-    oap_cb_result             rc;
-    oap_refresh_token_info    info;
-    ngx_http_oauth2_zone_t   *z;
-    ngx_http_oauth2_entry_t  *e;
-
-    if (oap_ctx_now(ctx, &now) != OAP_STATUS_OK) {
-        return OAP_CB_ERROR;
-    }
-
-    rc = OAP_CB_FALSE;
-    z = ngx_http_oauth2_lock(ud);
-
-    e = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_REFRESH, refresh_token);
-
-    if (e == NULL
-        || !ngx_http_oauth2_eq(ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_CLIENT),
-                               client_id))
-    {
-        /* unknown, or another client's */
-
-    } else if (e->rotated) {
-        /* a reuse: the library revokes the grant */
-        rc = ngx_http_oauth2_ok(oap_ctx_set_refresh_token_rotated(ctx,
-                                ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_GRANT)));
-
-    } else if (ngx_http_oauth2_access_live(z, e, now)) {
-        ngx_memzero(&info, sizeof(info));
-        info.struct_size = sizeof(info);
-        info.client_id = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_CLIENT);
-        info.user = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_USER);
-        info.scopes = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_SCOPES);
-        info.grant_id = ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_GRANT);
-        info.expires_at = e->exp;
-        rc = ngx_http_oauth2_ok(oap_ctx_set_refresh_token(ctx, &info));
-    }
-
-    ngx_http_oauth2_unlock(z);
-
-    return rc;
+    return ngx_http_oauth2_with_entry(ud, ctx, NGX_HTTP_OAUTH2_REFRESH,
+                                      refresh_token,
+                                      ngx_http_oauth2_refresh_found,
+                                      &client_id);
 }
 
 
-static void
-ngx_http_oauth2_revoke_grant_locked(ngx_http_oauth2_zone_t *z, oap_str grant_id)
+/* Marks the grant `e` revoked: a grant no longer known has no live token
+ * and refuses late saves. */
+static oap_cb_result
+ngx_http_oauth2_revoke_grant_found(ngx_http_oauth2_zone_t *z,
+    ngx_http_oauth2_entry_t *e, uint64_t now, oap_ctx *ctx, void *data)
 {
-    ngx_http_oauth2_entry_t  *g;
-
-    /* a grant no longer known has no live token and refuses late saves */
-    g = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_GRANT, grant_id);
-    if (g != NULL) {
-        g->revoked = 1;
+    if (e != NULL) {
+        e->revoked = 1;
     }
+
+    return OAP_CB_TRUE;
 }
 
 
 static oap_cb_result
 ngx_http_oauth2_cb_revoke_grant(void *ud, oap_str grant_id, oap_ctx *ctx)
 {
-    ngx_http_oauth2_zone_t  *z;
+    return ngx_http_oauth2_with_entry(ud, ctx, NGX_HTTP_OAUTH2_GRANT, grant_id,
+                                      ngx_http_oauth2_revoke_grant_found, NULL);
+}
 
-    z = ngx_http_oauth2_lock(ud);
-    ngx_http_oauth2_revoke_grant_locked(z, grant_id);
-    ngx_http_oauth2_unlock(z);
+
+/* Revokes the access token `e`, else the refresh token of that value and
+ * with it its grant (RFC 7009 2.1). */
+static oap_cb_result
+ngx_http_oauth2_revoke_found(ngx_http_oauth2_zone_t *z,
+    ngx_http_oauth2_entry_t *e, uint64_t now, oap_ctx *ctx, void *data)
+{
+    oap_str  *token = data;
+
+    if (e == NULL) {
+        e = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_REFRESH, *token);
+        if (e == NULL) {
+            return OAP_CB_TRUE;
+        }
+
+        (void) ngx_http_oauth2_revoke_grant_found(z,
+                   ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_GRANT,
+                       ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_GRANT)),
+                   now, ctx, NULL);
+    }
+
+    e->revoked = 1;
 
     return OAP_CB_TRUE;
 }
@@ -1323,60 +1483,32 @@ static oap_cb_result
 ngx_http_oauth2_cb_revoke_token(void *ud, oap_str token, oap_token_type hint,
     oap_ctx *ctx)
 {
-    ngx_http_oauth2_zone_t   *z;
-    ngx_http_oauth2_entry_t  *e;
-
-    z = ngx_http_oauth2_lock(ud);
-
-    e = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_ACCESS, token);
-
-    if (e != NULL) {
-        e->revoked = 1;
-
-    } else {
-        e = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_REFRESH, token);
-
-        if (e != NULL) {
-            /* RFC 7009 2.1: revoking a refresh token revokes its grant */
-            e->revoked = 1;
-            ngx_http_oauth2_revoke_grant_locked(z,
-                ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_GRANT));
-        }
-    }
-
-    ngx_http_oauth2_unlock(z);
-
-    return OAP_CB_TRUE;
+    return ngx_http_oauth2_with_entry(ud, ctx, NGX_HTTP_OAUTH2_ACCESS, token,
+                                      ngx_http_oauth2_revoke_found, &token);
 }
 
 
 /* The two-step fallback of consume_and_save (the library calls it only
  * without consume_and_save): marks the code used or the refresh token
- * rotated, OAP_CB_TRUE when this call did; a code only for its client. */
+ * rotated, OAP_CB_TRUE when this call did; a code only for its client
+ * (`data`, NULL for a refresh token). */
 static oap_cb_result
-ngx_http_oauth2_spend(void *ud, ngx_uint_t kind, oap_str key,
-    oap_str client_id)
+ngx_http_oauth2_spend_found(ngx_http_oauth2_zone_t *z,
+    ngx_http_oauth2_entry_t *e, uint64_t now, oap_ctx *ctx, void *data)
 {
-    oap_cb_result             rc;
-    ngx_http_oauth2_zone_t   *z;
-    ngx_http_oauth2_entry_t  *e;
+    oap_str  *client_id = data;
 
-    rc = OAP_CB_FALSE;
-    z = ngx_http_oauth2_lock(ud);
-
-    e = ngx_http_oauth2_lookup(z, kind, key);
-    if (e != NULL && !e->rotated
-        && (client_id.ptr == NULL
-            || ngx_http_oauth2_eq(ngx_http_oauth2_field(e,
-                                      NGX_HTTP_OAUTH2_F_CLIENT), client_id)))
+    if (e == NULL || e->rotated
+        || (client_id != NULL
+            && !ngx_http_oauth2_eq(ngx_http_oauth2_field(e,
+                                       NGX_HTTP_OAUTH2_F_CLIENT), *client_id)))
     {
-        e->rotated = 1;
-        rc = OAP_CB_TRUE;
+        return OAP_CB_FALSE;
     }
 
-    ngx_http_oauth2_unlock(z);
+    e->rotated = 1;
 
-    return rc;
+    return OAP_CB_TRUE;
 }
 
 
@@ -1384,10 +1516,9 @@ static oap_cb_result
 ngx_http_oauth2_cb_invalidate_refresh(void *ud, oap_str refresh_token,
     oap_ctx *ctx)
 {
-    oap_str  none = { NULL, 0 };
-
-    return ngx_http_oauth2_spend(ud, NGX_HTTP_OAUTH2_REFRESH, refresh_token,
-                                 none);
+    return ngx_http_oauth2_with_entry(ud, ctx, NGX_HTTP_OAUTH2_REFRESH,
+                                      refresh_token,
+                                      ngx_http_oauth2_spend_found, NULL);
 }
 
 
@@ -1395,9 +1526,12 @@ static oap_cb_result
 ngx_http_oauth2_cb_invalidate_code(void *ud, oap_str client_id, oap_str code,
     oap_ctx *ctx)
 {
-    return client_id.ptr == NULL
-           ? OAP_CB_FALSE
-           : ngx_http_oauth2_spend(ud, NGX_HTTP_OAUTH2_CODE, code, client_id);
+    if (client_id.ptr == NULL) {
+        return OAP_CB_FALSE;
+    }
+
+    return ngx_http_oauth2_with_entry(ud, ctx, NGX_HTTP_OAUTH2_CODE, code,
+                                      ngx_http_oauth2_spend_found, &client_id);
 }
 
 
@@ -1872,6 +2006,8 @@ typedef struct {
     ngx_array_t                 *params;     /* NULL: not collected */
     oap_str                      csrf;
     oap_str                      action;
+    oap_str                      scope_choice;  /* the page had checkboxes */
+    ngx_str_t                    approved;   /* the ticked scopes, joined */
     ngx_uint_t                   duplicate;
     ngx_uint_t                   nomem;
 } ngx_http_oauth2_form_t;
@@ -1880,6 +2016,7 @@ typedef struct {
 static oap_cb_result
 ngx_http_oauth2_form_pair(void *ud, oap_str name, oap_str value)
 {
+    u_char                   *buf, *last;
     oap_str                  *slot;
     ngx_http_oauth2_form_t   *form = ud;
     ngx_http_oauth2_param_t  *p;
@@ -1891,6 +2028,33 @@ ngx_http_oauth2_form_pair(void *ud, oap_str name, oap_str value)
 
     } else if (ngx_http_oauth2_eq(name, (oap_str) OAP_STR_LIT("action"))) {
         slot = &form->action;
+
+    } else if (ngx_http_oauth2_eq(name,
+                                  (oap_str) OAP_STR_LIT("scope_choice")))
+    {
+        slot = &form->scope_choice;
+
+    } else if (ngx_http_oauth2_eq(name,
+                                  (oap_str) OAP_STR_LIT("approved_scope")))
+    {
+        /* one per ticked checkbox: joined with spaces */
+        buf = ngx_pnalloc(form->request->pool,
+                          form->approved.len + 1 + value.len + 1);
+        if (buf == NULL) {
+            form->nomem = 1;
+            return OAP_CB_FALSE;
+        }
+
+        last = ngx_cpymem(buf, form->approved.data, form->approved.len);
+        if (form->approved.len) {
+            *last++ = ' ';
+        }
+        last = ngx_cpymem(last, value.ptr, value.len);
+
+        form->approved.data = buf;
+        form->approved.len = last - buf;
+
+        return OAP_CB_TRUE;
     }
 
     if (slot != NULL) {
@@ -1998,18 +2162,53 @@ ngx_http_oauth2_binding(ngx_http_request_t *r, oap_authorization *az,
 }
 
 
+/* A CSRF token to store: its fields and lifetime. */
+typedef struct {
+    oap_str                      fields[NGX_HTTP_OAUTH2_NFIELDS];
+    time_t                       ttl;
+} ngx_http_oauth2_csrf_t;
+
+
+/* Stores the CSRF token `data` unless its value is taken (`e`), within
+ * the CSRF tokens' share of the zone. */
+static oap_cb_result
+ngx_http_oauth2_csrf_new_found(ngx_http_oauth2_zone_t *z,
+    ngx_http_oauth2_entry_t *e, uint64_t now, oap_ctx *ctx, void *data)
+{
+    ngx_http_oauth2_csrf_t  *csrf = data;
+
+    if (e != NULL) {
+        return OAP_CB_ERROR;
+    }
+
+    e = ngx_http_oauth2_alloc(z, NGX_HTTP_OAUTH2_CSRF, csrf->fields, now);
+    if (e == NULL) {
+        return OAP_CB_ERROR;
+    }
+
+    ngx_http_oauth2_csrf_room(z, ngx_http_oauth2_size(e), now);
+
+    if (z->sh->csrf_size + ngx_http_oauth2_size(e) > z->sh->csrf_max) {
+        ngx_slab_free_locked(z->shpool, e);   /* larger than the share */
+        return OAP_CB_ERROR;
+    }
+
+    e->iat = now;
+    e->exp = now + csrf->ttl;
+    ngx_http_oauth2_insert(z, e);
+
+    return OAP_CB_TRUE;
+}
+
+
 /* Stores a new CSRF token for `user` and the pending request. NGX_ERROR
  * when no randomness or the zone is full. */
 static ngx_int_t
 ngx_http_oauth2_csrf_new(ngx_http_oauth2_main_conf_t *mcf, ngx_str_t *user,
     ngx_str_t *binding, oap_str client_id, ngx_str_t *csrf)
 {
-    size_t                    n;
-    oap_str                   f[NGX_HTTP_OAUTH2_NFIELDS];
-    uint64_t                  now;
-    ngx_int_t                 rc;
-    ngx_http_oauth2_zone_t   *z;
-    ngx_http_oauth2_entry_t  *e;
+    size_t                  n;
+    ngx_http_oauth2_csrf_t  c;
 
     if (oap_generate_token((char *) csrf->data, OAP_TOKEN_LEN, &n)
         != OAP_STATUS_OK)
@@ -2018,66 +2217,63 @@ ngx_http_oauth2_csrf_new(ngx_http_oauth2_main_conf_t *mcf, ngx_str_t *user,
     }
 
     csrf->len = n;
-    now = (uint64_t) ngx_time();
 
-    ngx_memzero(f, sizeof(f));
-    f[NGX_HTTP_OAUTH2_F_KEY] = ngx_http_oauth2_str(csrf);
-    f[NGX_HTTP_OAUTH2_F_CLIENT] = client_id;
-    f[NGX_HTTP_OAUTH2_F_USER] = ngx_http_oauth2_str(user);
-    f[NGX_HTTP_OAUTH2_F_SCOPES] = ngx_http_oauth2_str(binding);
+    ngx_memzero(&c, sizeof(c));
+    c.fields[NGX_HTTP_OAUTH2_F_KEY] = ngx_http_oauth2_str(csrf);
+    c.fields[NGX_HTTP_OAUTH2_F_CLIENT] = client_id;
+    c.fields[NGX_HTTP_OAUTH2_F_USER] = ngx_http_oauth2_str(user);
+    c.fields[NGX_HTTP_OAUTH2_F_SCOPES] = ngx_http_oauth2_str(binding);
+    c.ttl = mcf->consent_ttl == NGX_CONF_UNSET ? NGX_HTTP_OAUTH2_CSRF_TTL
+                                                : mcf->consent_ttl;
 
-    rc = NGX_ERROR;
-    z = ngx_http_oauth2_lock(mcf);
+    return ngx_http_oauth2_with_entry(mcf, NULL, NGX_HTTP_OAUTH2_CSRF,
+                                      c.fields[NGX_HTTP_OAUTH2_F_KEY],
+                                      ngx_http_oauth2_csrf_new_found, &c)
+           == OAP_CB_TRUE ? NGX_OK : NGX_ERROR;
+}
 
-    if (ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_CSRF, f[0]) == NULL) {
-        e = ngx_http_oauth2_alloc(z, NGX_HTTP_OAUTH2_CSRF, f, now);
-        if (e != NULL) {
-            e->iat = now;
-            e->exp = now + NGX_HTTP_OAUTH2_CSRF_TTL;
-            ngx_http_oauth2_insert(z, e);
-            rc = NGX_OK;
-        }
+
+/* Spends the CSRF token `e`: OAP_CB_TRUE when it was issued to the user
+ * and for the request of `data` (two strings) and has not expired.
+ * Whatever the answer, the token is used up. */
+static oap_cb_result
+ngx_http_oauth2_csrf_take_found(ngx_http_oauth2_zone_t *z,
+    ngx_http_oauth2_entry_t *e, uint64_t now, oap_ctx *ctx, void *data)
+{
+    oap_str        *want = data;
+    oap_cb_result   rc;
+
+    if (e == NULL) {
+        return OAP_CB_FALSE;
     }
 
-    ngx_http_oauth2_unlock(z);
+    rc = !ngx_http_oauth2_expired(e, now)
+         && ngx_http_oauth2_eq(ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_USER),
+                               want[0])
+         && ngx_http_oauth2_eq(ngx_http_oauth2_field(e,
+                                   NGX_HTTP_OAUTH2_F_SCOPES), want[1])
+         ? OAP_CB_TRUE : OAP_CB_FALSE;
+
+    ngx_http_oauth2_remove(z, e);
 
     return rc;
 }
 
 
 /* Spends the CSRF token `csrf`: NGX_OK when it was issued to `user` for
- * this very request and has not expired. Whatever the answer, the token
- * is used up. */
+ * this very request (`binding`) and has not expired. */
 static ngx_int_t
 ngx_http_oauth2_csrf_take(ngx_http_oauth2_main_conf_t *mcf, oap_str csrf,
     ngx_str_t *user, ngx_str_t *binding)
 {
-    ngx_int_t                 rc;
-    ngx_http_oauth2_zone_t   *z;
-    ngx_http_oauth2_entry_t  *e;
+    oap_str  want[2];
 
-    rc = NGX_DECLINED;
-    z = ngx_http_oauth2_lock(mcf);
+    want[0] = ngx_http_oauth2_str(user);
+    want[1] = ngx_http_oauth2_str(binding);
 
-    e = ngx_http_oauth2_lookup(z, NGX_HTTP_OAUTH2_CSRF, csrf);
-
-    if (e != NULL) {
-        if (!ngx_http_oauth2_expired(e, (uint64_t) ngx_time())
-            && ngx_http_oauth2_eq(ngx_http_oauth2_field(e, NGX_HTTP_OAUTH2_F_USER),
-                                  ngx_http_oauth2_str(user))
-            && ngx_http_oauth2_eq(ngx_http_oauth2_field(e,
-                                      NGX_HTTP_OAUTH2_F_SCOPES),
-                                  ngx_http_oauth2_str(binding)))
-        {
-            rc = NGX_OK;
-        }
-
-        ngx_http_oauth2_remove(z, e);
-    }
-
-    ngx_http_oauth2_unlock(z);
-
-    return rc;
+    return ngx_http_oauth2_with_entry(mcf, NULL, NGX_HTTP_OAUTH2_CSRF, csrf,
+                                      ngx_http_oauth2_csrf_take_found, want)
+           == OAP_CB_TRUE ? NGX_OK : NGX_DECLINED;
 }
 
 
@@ -2136,6 +2332,7 @@ ngx_http_oauth2_page(u_char *p, size_t *len, ngx_http_request_t *r,
     oap_authorization *az, ngx_str_t *user, ngx_str_t *csrf,
     ngx_array_t *params)
 {
+    size_t                    e;
     oap_str                   client, scopes;
     ngx_uint_t                i;
     ngx_http_oauth2_param_t  *prm;
@@ -2151,17 +2348,33 @@ ngx_http_oauth2_page(u_char *p, size_t *len, ngx_http_request_t *r,
     p = ngx_http_oauth2_html(p, len, (u_char *) client.ptr, client.len);
     p = ngx_http_oauth2_lit(p, len, "</code></h1>\n<p>Signed in as <b>");
     p = ngx_http_oauth2_html(p, len, user->data, user->len);
-    p = ngx_http_oauth2_lit(p, len, "</b>. The client asks for the scopes: "
-                            "<code>");
-    if (scopes.len) {
-        p = ngx_http_oauth2_html(p, len, (u_char *) scopes.ptr, scopes.len);
-    } else {
-        p = ngx_http_oauth2_lit(p, len, "(none)");
-    }
-    p = ngx_http_oauth2_lit(p, len, "</code></p>\n<form method=\"post\" "
-                            "action=\"");
+    p = ngx_http_oauth2_lit(p, len, "</b>. The client asks for the scopes"
+                            "</p>\n<form method=\"post\" action=\"");
     p = ngx_http_oauth2_html(p, len, r->uri.data, r->uri.len);
     p = ngx_http_oauth2_lit(p, len, "\">\n");
+
+    /* a checkbox per scope, ticked: the user may untick some */
+    for (i = 0; i < scopes.len; i = e + 1) {
+        for (e = i; e < scopes.len && scopes.ptr[e] != ' '; e++) { /* void */ }
+
+        if (e == i) {
+            continue;
+        }
+
+        p = ngx_http_oauth2_lit(p, len, "<label><input type=\"checkbox\" "
+                                "name=\"approved_scope\" value=\"");
+        p = ngx_http_oauth2_html(p, len, (u_char *) scopes.ptr + i, e - i);
+        p = ngx_http_oauth2_lit(p, len, "\" checked> <code>");
+        p = ngx_http_oauth2_html(p, len, (u_char *) scopes.ptr + i, e - i);
+        p = ngx_http_oauth2_lit(p, len, "</code></label><br>\n");
+    }
+
+    if (scopes.len) {
+        p = ngx_http_oauth2_lit(p, len, "<input type=\"hidden\" "
+                                "name=\"scope_choice\" value=\"1\">\n");
+    } else {
+        p = ngx_http_oauth2_lit(p, len, "<p>(no scope)</p>\n");
+    }
 
     prm = params->elts;
     for (i = 0; i < params->nelts; i++) {
@@ -2291,7 +2504,8 @@ ngx_http_oauth2_authorize(ngx_http_request_t *r, oap_request *req)
 {
     ngx_int_t                     rc;
     oap_bytes                     body;
-    ngx_str_t                     user, binding;
+    oap_str                       approved, requested;
+    ngx_str_t                     user, binding, asked;
     oap_status                    st;
     oap_response                 *resp;
     oap_authorization            *az;
@@ -2366,10 +2580,35 @@ ngx_http_oauth2_authorize(ngx_http_request_t *r, oap_request *req)
         goto done;
     }
 
-    if (ngx_http_oauth2_eq(form.action, (oap_str) OAP_STR_LIT("approve"))) {
+    /* With the page's checkboxes: the ticked scopes, a subset of those
+     * asked for; none ticked denies. Without (a form of its own): all. */
+    approved.ptr = NULL;
+    approved.len = 0;
+
+    if (form.scope_choice.ptr != NULL) {
+        approved = ngx_http_oauth2_str(&form.approved);
+        requested = oap_authorization_scopes(az);
+        asked.data = (u_char *) requested.ptr;
+        asked.len = requested.len;
+
+        if (!ngx_http_oauth2_scopes_within(&asked, approved)) {
+            rc = ngx_http_oauth2_send_error(r, NGX_HTTP_BAD_REQUEST,
+                "{\"error\":\"invalid_request\",\"error_description\":"
+                "\"an approved scope was not asked for\"}");
+            goto done;
+        }
+    }
+
+    if (ngx_http_oauth2_eq(form.action, (oap_str) OAP_STR_LIT("approve"))
+        && (form.scope_choice.ptr == NULL || form.approved.len != 0))
+    {
         st = oap_server_authorize(mcf->server, az, req,
-                                  ngx_http_oauth2_str(&user),
-                                  (oap_str) { NULL, 0 }, &resp);
+                                  ngx_http_oauth2_str(&user), approved, &resp);
+
+    } else if (ngx_http_oauth2_eq(form.action,
+                                  (oap_str) OAP_STR_LIT("approve")))
+    {
+        st = oap_server_deny(mcf->server, az, &resp);   /* nothing approved */
 
     } else if (ngx_http_oauth2_eq(form.action, (oap_str) OAP_STR_LIT("deny"))) {
         st = oap_server_deny(mcf->server, az, &resp);
@@ -2518,26 +2757,43 @@ ngx_http_oauth2_copy(ngx_pool_t *pool, ngx_str_t *dst, oap_str src)
 }
 
 
+/* Keeps what the token grants for the variables and the resource: one
+ * allocation for the three strings (the token is borrowed for this call
+ * only). */
 static void
 ngx_http_oauth2_granted(void *ud, const oap_token *token)
 {
-    oap_str                 user;
+    u_char                 *p;
+    oap_str                 client_id, user, scope;
     ngx_http_oauth2_req_t  *ctx = ud;
-    ngx_pool_t             *pool = ctx->request->pool;
 
+    client_id = oap_token_client_id(token);
     user = oap_token_username(token);
+    scope = oap_token_scopes(token);
+
     ctx->has_user = user.ptr != NULL;
     ctx->granted = 1;
 
-    if (ngx_http_oauth2_copy(pool, &ctx->client_id,
-                             oap_token_client_id(token)) != NGX_OK
-        || (ctx->has_user
-            && ngx_http_oauth2_copy(pool, &ctx->user, user) != NGX_OK)
-        || ngx_http_oauth2_copy(pool, &ctx->scope,
-                                oap_token_scopes(token)) != NGX_OK)
-    {
+    p = ngx_pnalloc(ctx->request->pool,
+                    client_id.len + user.len + scope.len + 1);
+    if (p == NULL) {
         ctx->nomem = 1;
+        return;
     }
+
+    ctx->client_id.data = p;
+    ctx->client_id.len = client_id.len;
+    p = ngx_cpymem(p, client_id.ptr, client_id.len);
+
+    if (ctx->has_user) {
+        ctx->user.data = p;
+        ctx->user.len = user.len;
+        p = ngx_cpymem(p, user.ptr, user.len);
+    }
+
+    ctx->scope.data = p;
+    ctx->scope.len = scope.len;
+    ngx_memcpy(p, scope.ptr, scope.len);
 }
 
 
@@ -2804,6 +3060,7 @@ ngx_http_oauth2_create_main_conf(ngx_conf_t *cf)
     }
 
     mcf->grants = NGX_CONF_UNSET_UINT;
+    mcf->consent_ttl = NGX_CONF_UNSET;
 
     if (ngx_array_init(&mcf->clients, cf->pool, 4,
                        sizeof(ngx_http_oauth2_client_t)) != NGX_OK
@@ -3220,6 +3477,152 @@ ngx_http_oauth2_cleanup(void *data)
 }
 
 
+/* The library's description of a configured client. */
+static void
+ngx_http_oauth2_client_desc(ngx_http_oauth2_client_t *c, oap_client *desc)
+{
+    ngx_memzero(desc, sizeof(oap_client));
+    desc->struct_size = sizeof(oap_client);
+    desc->client_id = ngx_http_oauth2_str(&c->id);
+    desc->secret_kind = c->secret.len ? OAP_SECRET_PLAIN : OAP_SECRET_NONE;
+    desc->secret = ngx_http_oauth2_str(&c->secret);
+    desc->redirect_uris = c->redirect_uris.elts;
+    desc->redirect_uris_len = c->redirect_uris.nelts;
+    desc->grants = (oap_grants) c->grants;
+    desc->may_introspect = c->introspect ? 1 : 0;
+}
+
+
+/* The server's configuration from the directives. */
+static void
+ngx_http_oauth2_config(ngx_http_oauth2_main_conf_t *mcf, oap_config *config)
+{
+    *config = oap_config_default();
+    config->grants = mcf->grants == NGX_CONF_UNSET_UINT
+                     ? (OAP_GRANT_CLIENT_CREDENTIALS|OAP_GRANT_REFRESH_TOKEN)
+                     : (oap_grants) mcf->grants;
+    config->issuer = ngx_http_oauth2_str(&mcf->issuer);
+    config->realm = ngx_http_oauth2_str(&mcf->realm);
+    config->scopes_supported = ngx_http_oauth2_str(&mcf->scopes_supported);
+}
+
+
+/* With oauth2_sqlite, in the master once the configuration is read (and
+ * on every reload): the database is opened (created and migrated if
+ * need be), the configured clients and users are registered in it, and
+ * the file is given to the workers' user. The workers then open it
+ * themselves (an SQLite connection must not cross fork()). */
+static ngx_int_t
+ngx_http_oauth2_init_module(ngx_cycle_t *cycle)
+{
+    oap_client                    desc;
+    oap_sqlite                   *store;
+    oap_status                    st;
+    ngx_uint_t                    i;
+    ngx_core_conf_t              *ccf;
+    ngx_http_oauth2_user_t       *u;
+    ngx_http_oauth2_client_t     *c;
+    ngx_http_oauth2_main_conf_t  *mcf;
+
+    mcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_oauth2_module);
+
+    if (mcf == NULL || mcf->sqlite.len == 0 || mcf->server == NULL) {
+        return NGX_OK;
+    }
+
+    /* a relative path is the prefix's, as nginx's own files */
+    if (ngx_get_full_name(cycle->pool, &cycle->prefix, &mcf->sqlite)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    st = oap_sqlite_open(ngx_http_oauth2_str(&mcf->sqlite), &store);
+    if (st != OAP_STATUS_OK) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "oauth2_sqlite \"%V\": %s", &mcf->sqlite,
+                      oap_status_message(st).ptr);
+        return NGX_ERROR;
+    }
+
+    c = mcf->clients.elts;
+    for (i = 0; st == OAP_STATUS_OK && i < mcf->clients.nelts; i++) {
+        ngx_http_oauth2_client_desc(&c[i], &desc);
+        st = oap_sqlite_upsert_client(store, &desc,
+                                      ngx_http_oauth2_str(&c[i].scopes),
+                                      ngx_http_oauth2_str(&c[i].default_scopes),
+                                      c[i].pkce ? 1 : 0);
+    }
+
+    /* a password hash each (PBKDF2): a noticeable fraction of a second */
+    u = mcf->users.elts;
+    for (i = 0; st == OAP_STATUS_OK && i < mcf->users.nelts; i++) {
+        st = oap_sqlite_add_user(store, ngx_http_oauth2_str(&u[i].name),
+                                 ngx_http_oauth2_str(&u[i].password));
+    }
+
+    oap_sqlite_free(store);
+
+    if (st != OAP_STATUS_OK) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "oauth2_sqlite \"%V\": registering the configuration: "
+                      "%s", &mcf->sqlite, oap_status_message(st).ptr);
+        return NGX_ERROR;
+    }
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+
+    if (geteuid() == 0
+        && chown((char *) mcf->sqlite.data, ccf->user, ccf->group) == -1)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                      "oauth2_sqlite: chown(\"%V\") failed", &mcf->sqlite);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* With oauth2_sqlite, in each worker: a server over its own connection to
+ * the database replaces the one over the zone's callbacks. */
+static ngx_int_t
+ngx_http_oauth2_init_process(ngx_cycle_t *cycle)
+{
+    oap_config                    config;
+    oap_server                   *server;
+    oap_sqlite                   *store;
+    oap_status                    st;
+    ngx_http_oauth2_main_conf_t  *mcf;
+
+    mcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_oauth2_module);
+
+    if (mcf == NULL || mcf->sqlite.len == 0 || mcf->server == NULL) {
+        return NGX_OK;
+    }
+
+    st = oap_sqlite_open(ngx_http_oauth2_str(&mcf->sqlite), &store);
+
+    if (st == OAP_STATUS_OK) {
+        ngx_http_oauth2_config(mcf, &config);
+        st = oap_server_new_sqlite(&config, store, &server);
+        oap_sqlite_free(store);   /* the server keeps the store open */
+    }
+
+    if (st != OAP_STATUS_OK) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "oauth2_sqlite \"%V\": %s", &mcf->sqlite,
+                      oap_status_message(st).ptr);
+        return NGX_ERROR;
+    }
+
+    mcf->zone_server = mcf->server;
+    mcf->server = server;
+
+    return NGX_OK;
+}
+
+
 /* Registers every client once and makes the server, in the master before
  * the workers are forked: it holds no random state (every token's bytes are
  * drawn from the operating system when it is issued). */
@@ -3267,15 +3670,7 @@ ngx_http_oauth2_init(ngx_conf_t *cf)
 
     c = mcf->clients.elts;
     for (i = 0; i < mcf->clients.nelts; i++) {
-        ngx_memzero(&desc, sizeof(desc));
-        desc.struct_size = sizeof(desc);
-        desc.client_id = ngx_http_oauth2_str(&c[i].id);
-        desc.secret_kind = c[i].secret.len ? OAP_SECRET_PLAIN : OAP_SECRET_NONE;
-        desc.secret = ngx_http_oauth2_str(&c[i].secret);
-        desc.redirect_uris = c[i].redirect_uris.elts;
-        desc.redirect_uris_len = c[i].redirect_uris.nelts;
-        desc.grants = (oap_grants) c[i].grants;
-        desc.may_introspect = c[i].introspect ? 1 : 0;
+        ngx_http_oauth2_client_desc(&c[i], &desc);
 
         st = oap_registered_client_new(&desc, &c[i].registered);
         if (st != OAP_STATUS_OK) {
@@ -3286,13 +3681,7 @@ ngx_http_oauth2_init(ngx_conf_t *cf)
         }
     }
 
-    config = oap_config_default();
-    config.grants = mcf->grants == NGX_CONF_UNSET_UINT
-                    ? (OAP_GRANT_CLIENT_CREDENTIALS|OAP_GRANT_REFRESH_TOKEN)
-                    : (oap_grants) mcf->grants;
-    config.issuer = ngx_http_oauth2_str(&mcf->issuer);
-    config.realm = ngx_http_oauth2_str(&mcf->realm);
-    config.scopes_supported = ngx_http_oauth2_str(&mcf->scopes_supported);
+    ngx_http_oauth2_config(mcf, &config);
 
     ngx_memzero(&v, sizeof(v));
     v.struct_size = sizeof(v);

@@ -82,9 +82,12 @@ if grep -E '\[(alert|emerg|crit)\]' "$work/run/error.log"; then
   exit 1
 fi
 
-echo "== a full zone (32k): server_error, nothing corrupted"
+echo "== a small zone (32k): consent forms expire and cannot fill it; full: server_error, nothing corrupted"
 port=$(free_port)
 bash "$here/../demo/run.sh" --addr "127.0.0.1:$port" --workers 1 --zone 32k --prefix "$work/full" --write-only >/dev/null
+# consent forms live 2 s (test_nginx.py waits for one to expire)
+sed -i 's/^\( *\)oauth2_zone \(.*\)$/\1oauth2_zone \2\n\1oauth2_consent_ttl 2s;/' "$work/full/nginx.conf"
+grep -q 'oauth2_consent_ttl 2s;' "$work/full/nginx.conf"
 nginx -p "$work/full" -c "$work/full/nginx.conf" &
 nginx_pid=$!
 wait_http "$port" 30
@@ -92,6 +95,30 @@ python3 "$here/test_nginx.py" "127.0.0.1:$port" "$work/full" --full-zone
 kill -QUIT "$nginx_pid"
 wait "$nginx_pid"
 nginx_pid=
+
+echo "== the SQLite store (oauth2_sqlite): tokens survive a restart"
+port=$(free_port)
+bash "$here/../demo/run.sh" --addr "127.0.0.1:$port" --workers 2 --prefix "$work/sq" --write-only >/dev/null
+mkdir -p "$work/sq/db"
+chmod 777 "$work/sq/db"  # the workers create SQLite's -wal and -shm files
+sed -i 's|^\( *\)oauth2_zone \(.*\)$|\1oauth2_zone \2\n\1oauth2_sqlite db/oauth2.db;|' "$work/sq/nginx.conf"
+grep -q 'oauth2_sqlite db/oauth2.db;' "$work/sq/nginx.conf"
+for phase in before after; do
+  nginx -p "$work/sq" -c "$work/sq/nginx.conf" &
+  nginx_pid=$!
+  wait_http "$port" 60
+  python3 "$here/test_nginx.py" "127.0.0.1:$port" "$work/sq" --sqlite-$phase || {
+    tail -n 20 "$work/sq/error.log" >&2
+    exit 1
+  }
+  kill -QUIT "$nginx_pid"
+  wait "$nginx_pid"
+  nginx_pid=
+done
+if grep -E '\[(alert|emerg|crit)\]' "$work/sq/error.log"; then
+  echo "tests: nginx logged alerts" >&2
+  exit 1
+fi
 
 echo "== valgrind memcheck, master_process off"
 port=$(free_port)

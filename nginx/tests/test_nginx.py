@@ -5,8 +5,10 @@
 PREFIX is the nginx prefix nginx/demo/run.sh --write-only wrote (its
 nginx.conf, access.log, nginx.pid). --quick runs the flows only (no reload
 and no per-worker check): the valgrind run, with master_process off.
---full-zone fills the (small) zone instead: tokens until server_error,
-then checks that what was stored still works.
+--full-zone fills the (small) zone instead: first the consent forms'
+CSRF tokens (their lifetime, oauth2_consent_ttl, set to 2 s: one expires;
+a flood of consent pages leaves room for tokens), then tokens until
+server_error, then checks that what was stored still works.
 """
 
 import base64
@@ -35,7 +37,7 @@ def request(method, path, body=None, headers=(), raw_body=None):
     conn = http.client.HTTPConnection(HOST, int(PORT), timeout=TIMEOUT)
     data = raw_body
     if body is not None:
-        data = urllib.parse.urlencode(body).encode()
+        data = urllib.parse.urlencode(body, doseq=True).encode()
     conn.putrequest(method, path)
     hdrs = list(headers)
     if data is not None:
@@ -223,6 +225,7 @@ ALICE = basic("alice", "wonderland")
 BOB = basic("bob", "builder")
 PUBLIC_CB = "http://127.0.0.1:9999/callback"
 HIDDEN = re.compile(r'<input type="hidden" name="([^"]*)" value="([^"]*)">')
+CHECKED = re.compile(r'<input type="checkbox" name="approved_scope" value="([^"]*)" checked>')
 
 
 def log_mark():
@@ -249,6 +252,8 @@ def consent(params, user=ALICE):
                                    headers=[user])
     page = out.decode("utf-8", "replace")
     fields = {html.unescape(n): html.unescape(v) for n, v in HIDDEN.findall(page)}
+    # the scopes' checkboxes, ticked as the page sends them
+    fields["approved_scope"] = [html.unescape(v) for v in CHECKED.findall(page)]
     return status, headers, page, fields
 
 
@@ -296,6 +301,37 @@ def code_flow():
           and json_of(out) == {"user": "alice", "client_id": "public-client", "scope": "read"},
           (status, out))
     return t, code, verifier, fields, pids_since(mark)
+
+
+def consent_scopes():
+    """The consent page's checkboxes narrow the scopes, never widen them."""
+    conf_cb = "https://client.example.com/cb"
+    params = {"response_type": "code", "client_id": "conf-client",
+              "redirect_uri": conf_cb, "scope": "read write"}
+    _, _, page, fields = consent(params, user=BOB)
+    check("consent page has a ticked checkbox per scope",
+          fields["approved_scope"] == ["read", "write"] and fields.get("scope_choice") == "1",
+          page[:800])
+    status, headers, _ = submit(dict(fields, approved_scope=["read"]), "approve", user=BOB)
+    _, q = redirect_params(headers)
+    status, _, t = token({"grant_type": "authorization_code", "code": q.get("code", ""),
+                          "redirect_uri": conf_cb})
+    check("an unticked scope is not granted", status == 200 and t.get("scope") == "read",
+          (status, t))
+    _, _, _, fields = consent(params, user=BOB)
+    status, _, out = submit(dict(fields, approved_scope=["read", "admin"]), "approve",
+                            user=BOB)
+    check("a scope not asked for refused 400", status == 400
+          and json_of(out).get("error") == "invalid_request", (status, out))
+    _, _, _, fields = consent(dict(params, scope="read"), user=BOB)
+    status, _, out = submit(dict(fields, approved_scope=["read write"]), "approve",
+                            user=BOB)
+    check("a widening in one value refused 400", status == 400, (status, out))
+    _, _, _, fields = consent(params, user=BOB)
+    status, headers, _ = submit(dict(fields, approved_scope=[]), "approve", user=BOB)
+    _, q = redirect_params(headers)
+    check("nothing ticked is a denial", status == 302
+          and q.get("error") == "access_denied" and not q.get("code"), (status, headers))
 
 
 def authorization():
@@ -400,6 +436,7 @@ def authorization():
           and q.get("error") == "invalid_request" and q.get("state") == "s2", (status, location))
     status, _, _ = request("PUT", "/authorize", headers=[ALICE])
     check("PUT /authorize 405", status == 405, status)
+    consent_scopes()
 
 
 def chunked_oversize():
@@ -458,6 +495,45 @@ def reload(cc):
     check("token issued before the reload still works", status == 200, (status, out))
 
 
+def consent_forms():
+    """CSRF tokens expire, and cannot fill the zone (oauth2_consent_ttl 2s)."""
+    params = {"response_type": "code", "client_id": "conf-client",
+              "redirect_uri": "https://client.example.com/cb", "scope": "read"}
+    _, _, _, fields = consent(params)
+    time.sleep(3.5)
+    status, _, out = submit(fields, "approve")
+    check("an expired CSRF token refused", status == 403
+          and json_of(out).get("error") == "access_denied", (status, out))
+    _, _, _, fields = consent(params)
+    status, headers, _ = submit(fields, "approve")
+    check("a fresh CSRF token accepted", status == 302
+          and redirect_params(headers)[1].get("code"), (status, headers))
+
+    # a flood of consent pages on one connection, faster than they expire:
+    # each keeps a CSRF token of some 400 bytes, 300 of them 4 times the
+    # zone
+    conn = http.client.HTTPConnection(HOST, int(PORT), timeout=TIMEOUT)
+    path = "/authorize?" + urllib.parse.urlencode(dict(params, state="x" * 200))
+    served = 0
+    start = time.time()
+    for _ in range(300):
+        conn.request("GET", path, headers=dict([ALICE]))
+        resp = conn.getresponse()
+        resp.read()
+        served += resp.status == 200
+    conn.close()
+    check("a flood of consent pages served", served == 300, served)
+    check("the flood was faster than the tokens expire", time.time() - start < 2,
+          time.time() - start)
+    status, _, t = token({"grant_type": "client_credentials"})
+    check("a token issued right after the flood", status == 200
+          and t.get("access_token"), (status, t))
+    _, _, _, fields = consent(params)
+    status, headers, _ = submit(fields, "approve")
+    check("a consent form right after the flood works", status == 302
+          and redirect_params(headers)[1].get("code"), (status, headers))
+
+
 def full_zone():
     first = None
     for i in range(5000):
@@ -478,7 +554,49 @@ def full_zone():
     check("and can be revoked", status == 401, status)
 
 
+def sqlite_before():
+    """Tokens issued over the SQLite store, kept for sqlite_after."""
+    status, _, cc = token({"grant_type": "client_credentials"})
+    check("sqlite: client credentials token", status == 200, (status, cc))
+    status, _, pw = token({"grant_type": "password", "username": "alice",
+                           "password": "wonderland"})
+    check("sqlite: password grant (the store's user)", status == 200
+          and pw.get("refresh_token"), (status, pw))
+    status, _, out = request("GET", "/resource", headers=[bearer(pw.get("access_token", ""))])
+    check("sqlite: resource 200", status == 200 and json_of(out).get("user") == "alice",
+          (status, out))
+    status, _, bad = token({"grant_type": "password", "username": "alice",
+                            "password": "wrong"})
+    check("sqlite: a wrong password 400 invalid_grant", status == 400
+          and bad.get("error") == "invalid_grant", (status, bad))
+    with open(os.path.join(PREFIX, "tokens.json"), "w") as f:
+        json.dump({"cc": cc.get("access_token"), "pw": pw}, f)
+
+
+def sqlite_after():
+    """After a restart, the SQLite store still knows the tokens."""
+    with open(os.path.join(PREFIX, "tokens.json")) as f:
+        saved = json.load(f)
+    for name in ("cc", "pw"):
+        tok = saved[name] if name == "cc" else saved[name]["access_token"]
+        status, _, out = request("GET", "/resource", headers=[bearer(tok)])
+        check(f"sqlite: the {name} token works after a restart", status == 200, (status, out))
+    status, _, t = token({"grant_type": "refresh_token",
+                          "refresh_token": saved["pw"]["refresh_token"]})
+    check("sqlite: refresh after a restart", status == 200 and t.get("access_token"), (status, t))
+    request("POST", "/revoke", {"token": saved["cc"]}, [CONF])
+    for _ in range(4):   # new connections: both workers
+        status, _, _ = request("GET", "/resource", headers=[bearer(saved["cc"])])
+        check("sqlite: revoked token 401", status == 401, status)
+
+
+if "--sqlite-before" in sys.argv[3:] or "--sqlite-after" in sys.argv[3:]:
+    (sqlite_before if "--sqlite-before" in sys.argv[3:] else sqlite_after)()
+    print(f"{len(failures)} failure(s)" if failures else "all passed")
+    sys.exit(1 if failures else 0)
+
 if "--full-zone" in sys.argv[3:]:
+    consent_forms()
     full_zone()
     print(f"{len(failures)} failure(s)" if failures else "all passed")
     sys.exit(1 if failures else 0)
