@@ -257,6 +257,6 @@ impl SqliteStore {
     /// Reports `error` to the error hook and answers `server_error`.
     fn failed<T>(&self, error: &StoreError) -> Result<T, OAuthError> {
         self.report(error);
-        Err(crate::error::store_failed())
+        Err(oauth2_provider::validator::store_failed())
     }
 }

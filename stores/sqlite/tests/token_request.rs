@@ -83,6 +83,8 @@ fn issued(access: &str, grant: Option<&str>) -> IssuedToken {
         new_grant: false,
         issued_at: NOW,
         refresh_expires_at: None,
+        audience: Default::default(),
+        refresh_audience: None,
     }
 }
 
