@@ -34,6 +34,11 @@
 //! decision that must hold against concurrent requests is made again in a
 //! write step. **Writes** are marked; each must be atomic on its own.
 //!
+//! The authorization code, refresh token and client credentials token
+//! requests make all their calls, authentication included, inside
+//! [`token_request`](RequestValidator::token_request), where a store may
+//! open one transaction for the whole request.
+//!
 //! **Token request, every grant but client credentials** (authentication):
 //!
 //! | # | call | notes |
@@ -131,6 +136,7 @@ use crate::header::BASIC_BUFFER_LEN;
 use crate::pkce::ChallengeMethod;
 use crate::request::OAuthRequest;
 use crate::scope::Scope;
+use crate::token::BearerToken;
 
 /// An authorization code to persist (RFC 6749 §4.1.2), bound to everything
 /// the token request will be checked against.
@@ -827,6 +833,35 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
         defaults::save_token(self, token, request)
     }
 
+    /// Runs one token request of the authorization code, refresh token or
+    /// client credentials grant: `run` makes every call of that request's
+    /// flow (the tables above, authentication included) and returns its
+    /// answer, which this method returns.
+    ///
+    /// A store with transactions may run `run` inside one write
+    /// transaction, so that the request's lookups and its write cost one
+    /// transaction instead of three (SQLite's `BEGIN IMMEDIATE` and its
+    /// locks are most of what such a request costs). Each write method
+    /// called within must then stay atomic on its own (a savepoint): a
+    /// failed [`consume_and_save`](Self::consume_and_save) changes
+    /// nothing, while a [`revoke_grant`](Self::revoke_grant) after a
+    /// replay stays done although the request answers `invalid_grant`.
+    /// Commit whatever `run` answers; if the commit fails, answer that
+    /// failure (`server_error`) instead: the tokens `run` returned were
+    /// not saved, and the code or refresh token it spent is usable again.
+    /// Password grants do not come here (hashing a password under a
+    /// write lock would stall every other request).
+    ///
+    /// Default: `run()`, each method its own step.
+    fn token_request(
+        &self,
+        request: &OAuthRequest<'_>,
+        run: &mut dyn FnMut() -> Result<BearerToken, OAuthError>,
+    ) -> Result<BearerToken, OAuthError> {
+        let _ = request;
+        run()
+    }
+
     /// Checks a bearer token presented to a protected resource and returns
     /// what it grants, or `None` when it is unknown, revoked or expired.
     /// `scopes` are the ones the resource requires; the library checks
@@ -1126,6 +1161,14 @@ impl<V: RequestValidator + ?Sized> RequestValidator for Arc<V> {
         request: &OAuthRequest<'_>,
     ) -> Result<(), OAuthError> {
         (**self).save_token(token, request)
+    }
+
+    fn token_request(
+        &self,
+        request: &OAuthRequest<'_>,
+        run: &mut dyn FnMut() -> Result<BearerToken, OAuthError>,
+    ) -> Result<BearerToken, OAuthError> {
+        (**self).token_request(request, run)
     }
 
     fn validate_bearer_token(

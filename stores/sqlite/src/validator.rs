@@ -14,8 +14,8 @@ use oauth2_provider::stored::{
 };
 use oauth2_provider::validator::{grant_ended, token_collision, Consumed};
 use oauth2_provider::{
-    AuthorizationCode, Client, ClientLookup, CodeStatus, IssuedToken, OAuthError, OAuthRequest,
-    RefreshTokenStatus, RequestValidator, Scope, TokenInfo, TokenType, ValidatedCode,
+    AuthorizationCode, BearerToken, Client, ClientLookup, CodeStatus, IssuedToken, OAuthError,
+    OAuthRequest, RefreshTokenStatus, RequestValidator, Scope, TokenInfo, TokenType, ValidatedCode,
     ValidatedRefreshToken,
 };
 use rusqlite::{params, Connection, OptionalExtension};
@@ -487,6 +487,16 @@ impl RequestValidator for SqliteStore {
             save_in(tx, token)?;
             Ok(true)
         })
+    }
+
+    /// The request's lookups and its write in one `BEGIN IMMEDIATE`
+    /// transaction, on a file (see `SqliteStore::run_request`).
+    fn token_request(
+        &self,
+        _: &OAuthRequest<'_>,
+        run: &mut dyn FnMut() -> Result<BearerToken, OAuthError>,
+    ) -> Result<BearerToken, OAuthError> {
+        self.run_request(run)
     }
 
     fn validate_bearer_token(
