@@ -68,6 +68,55 @@ def query_params(location):
     return dict(urllib.parse.parse_qsl(parts.query))
 
 
+def resource_indicators(base, meta, token_url, introspect_url):
+    """RFC 8707 and RFC 9728 against the demo: an audience-restricted token
+    opens the resource it is for and no other; the refusal names the
+    resource's metadata, which describes it."""
+    own = f"{base}/resource"
+    metadata_url = f"{base}/.well-known/oauth-protected-resource/resource"
+    conf = ("conf-client", "conf-secret")
+    check(meta.get("protected_resources") == [own],
+          "metadata: protected_resources lists the demo's resource (RFC 9728)")
+    r = requests.post(token_url, data={"grant_type": "client_credentials", "scope": "read",
+                                       "resource": own}, auth=conf, timeout=10)
+    check(r.status_code == 200, "client credentials for the demo's resource: 200")
+    restricted = r.json()["access_token"]
+    r = requests.post(introspect_url, data={"token": restricted},
+                      auth=("rs-client", "rs-secret"), timeout=10)
+    check(r.json().get("aud") == own, "introspection: aud is the resource asked for")
+    r = requests.get(own, headers={"Authorization": f"Bearer {restricted}"}, timeout=10)
+    check(r.status_code == 200, "resource with a token for it: 200")
+    r = requests.post(token_url, data=[("grant_type", "client_credentials"),
+                                       ("resource", own),
+                                       ("resource", "https://api.example.com/")],
+                      auth=conf, timeout=10)
+    check(r.status_code == 200, "client credentials for both resources (resource repeated): 200")
+    r = requests.post(introspect_url, data={"token": r.json()["access_token"]},
+                      auth=("rs-client", "rs-secret"), timeout=10)
+    check(r.json().get("aud") == [own, "https://api.example.com/"],
+          "introspection: aud lists both resources")
+    r = requests.post(token_url, data={"grant_type": "client_credentials",
+                                       "resource": "https://api.example.com/"},
+                      auth=conf, timeout=10)
+    elsewhere = r.json()["access_token"]
+    r = requests.get(own, headers={"Authorization": f"Bearer {elsewhere}"}, timeout=10)
+    challenge = r.headers.get("WWW-Authenticate", "")
+    check(r.status_code == 401 and 'error="invalid_token"' in challenge
+          and f'resource_metadata="{metadata_url}"' in challenge,
+          "resource with a token for another resource: 401 invalid_token, resource_metadata")
+    r = requests.get(metadata_url, timeout=10)
+    doc = r.json()
+    check(r.status_code == 200 and doc["resource"] == own
+          and doc["authorization_servers"] == [base]
+          and doc["bearer_methods_supported"] == ["header"],
+          "protected resource metadata: resource, authorization_servers, bearer methods")
+    r = requests.post(token_url, data={"grant_type": "client_credentials",
+                                       "resource": "https://other.example/"},
+                      auth=conf, timeout=10)
+    check(r.status_code == 400 and r.json()["error"] == "invalid_target",
+          "a resource the client may not use: 400 invalid_target")
+
+
 def main(base):
     check(os.environ.get("OAUTHLIB_INSECURE_TRANSPORT") == "1",
           "OAUTHLIB_INSECURE_TRANSPORT=1 (the demo serves plain http on loopback)")
@@ -121,6 +170,9 @@ def main(base):
     r = requests.get(resource_url, timeout=10)
     check(r.status_code == 401 and r.headers["WWW-Authenticate"].startswith("Bearer realm="),
           "resource without a token: 401 with a Bearer challenge")
+
+    # --- Resource indicators (RFC 8707), protected resource metadata (RFC 9728).
+    resource_indicators(base, meta, token_url, introspect_url)
 
     # --- Authorization code + PKCE for the public client.
     app = OAuth2Session("public-client", redirect_uri=CALLBACK, scope=["read"], pkce="S256")

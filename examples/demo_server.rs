@@ -47,8 +47,9 @@
 //! | `POST /token` | every enabled grant (RFC 6749 §5) |
 //! | `POST /revoke` | RFC 7009 |
 //! | `POST /introspect` | RFC 7662 |
-//! | `GET /resource` | a protected resource: `{"user":…,"client_id":…,"scope":…}` |
+//! | `GET /resource` | a protected resource: `{"user":…,"client_id":…,"scope":…}`; a token with an audience (RFC 8707) must name `http://HOST:PORT/resource`; a refusal's challenge carries `resource_metadata` (RFC 9728 §5.1) |
 //! | `GET /.well-known/oauth-authorization-server` | RFC 8414 metadata |
+//! | `GET /.well-known/oauth-protected-resource/resource` | RFC 9728 metadata of `/resource` |
 //!
 //! Any other path is 404; another method on a known path is 405 with `Allow`.
 //!
@@ -105,6 +106,7 @@
 //! | `grants=G1,G2,…` | allowed grants: `authorization_code`, `implicit`, `password`, `client_credentials`, `refresh_token`; required: a client line without it is a load error |
 //! | `scopes=S1,S2,…` | scopes the client may have (default: none; a request naming a scope is then `invalid_scope`) |
 //! | `default-scopes=S1,…` | granted when a request names no scope, each among `scopes=` (default: none) |
+//! | `resources=R1,R2,…` | the resources (RFC 8707) it may ask tokens for: absolute URIs without fragment, or `own` for this server's `http://HOST:PORT/resource` (default: none; a request naming one is then `invalid_target`) |
 //! | `introspect` | may call `/introspect` (confidential clients only) |
 //! | `pkce` | requires PKCE although confidential (public clients always need it, S256 only) |
 //!
@@ -114,8 +116,8 @@
 //! realm, `examples/demo_realm.txt`:
 //!
 //! ```text
-//! client conf-client secret=conf-secret redirect=https://client.example.com/cb redirect=https://client.example.com/cb2 grants=authorization_code,refresh_token,client_credentials,password scopes=read,write default-scopes=read
-//! client public-client redirect=http://127.0.0.1:9999/callback grants=authorization_code,refresh_token,implicit scopes=read default-scopes=read
+//! client conf-client secret=conf-secret redirect=https://client.example.com/cb redirect=https://client.example.com/cb2 grants=authorization_code,refresh_token,client_credentials,password scopes=read,write default-scopes=read resources=own,https://api.example.com/
+//! client public-client redirect=http://127.0.0.1:9999/callback grants=authorization_code,refresh_token,implicit scopes=read default-scopes=read resources=own
 //! client rs-client secret=rs-secret grants=client_credentials introspect
 //! user alice wonderland
 //! user bob builder
@@ -238,8 +240,21 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // The store first: the address is printed only once the server can
-    // serve.
+    let listener = match TcpListener::bind(&args.addr) {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("demo_server: cannot listen on {}: {e}", args.addr);
+            return ExitCode::from(1);
+        }
+    };
+    let port = listener.local_addr().map_or(0, |a| a.port());
+    // The host as given (a name stays a name), with the port actually bound.
+    let host = args.addr.rsplit_once(':').map_or("127.0.0.1", |(h, _)| h);
+    let base = format!("http://{host}:{port}");
+    // The realm's own resource is this server's: known once it is bound.
+    let realm = realm.with_own_resource(&format!("{base}/resource"));
+    // The store before the address is printed: it is printed only once
+    // the server can serve.
     let store = match &args.storage {
         Storage::Memory => Opened::Memory(realm.memory()),
         Storage::Sqlite(path) => match storage::open_sqlite(path, &realm) {
@@ -258,17 +273,6 @@ fn main() -> ExitCode {
             }
         },
     };
-    let listener = match TcpListener::bind(&args.addr) {
-        Ok(listener) => listener,
-        Err(e) => {
-            eprintln!("demo_server: cannot listen on {}: {e}", args.addr);
-            return ExitCode::from(1);
-        }
-    };
-    let port = listener.local_addr().map_or(0, |a| a.port());
-    // The host as given (a name stays a name), with the port actually bound.
-    let host = args.addr.rsplit_once(':').map_or("127.0.0.1", |(h, _)| h);
-    let base = format!("http://{host}:{port}");
     println!("listening on {base}");
     if default_realm {
         println!(

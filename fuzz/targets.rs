@@ -13,7 +13,9 @@ use oauth2_provider::form::{self, Params};
 use oauth2_provider::header::{self, BASIC_BUFFER_LEN};
 use oauth2_provider::memory::{MemoryClient, MemoryValidator};
 use oauth2_provider::token::{TokenGenerator, TokenKind};
-use oauth2_provider::{AuthorizationError, ErrorCode, OAuthError, Request, Response, Server};
+use oauth2_provider::{
+    AuthorizationError, ErrorCode, OAuthError, ProtectedResource, Request, Response, Server,
+};
 
 /// Registered redirect URIs of the fuzz realm, by client.
 const REDIRECTS: &[(&str, &str)] = &[
@@ -22,6 +24,10 @@ const REDIRECTS: &[(&str, &str)] = &[
     ("public-client", "http://127.0.0.1:9999/callback"),
     ("query-client", "https://q.example/cb?app=1"),
 ];
+
+/// The protected resource of the fuzz realm (RFC 8707, RFC 9728), which
+/// conf-client may ask tokens for, with `https://photos.example/v1`.
+pub const API: &str = "https://api.example/";
 
 /// RFC 7636 appendix B.
 pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -62,6 +68,7 @@ fn realm() -> MemoryValidator {
             ])
             .scopes(["read", "write"])
             .default_scopes(["read"])
+            .resources([API, "https://photos.example/v1"])
             .may_introspect(true),
     );
     v.add_client(
@@ -110,6 +117,7 @@ const ERROR_CODES: &[&str] = &[
     "unsupported_grant_type",
     "invalid_scope",
     "unsupported_token_type",
+    "invalid_target",
 ];
 
 /// A token-endpoint style response is a well-formed RFC 6749 §5 response.
@@ -177,7 +185,14 @@ pub fn form(data: &[u8]) {
             }
         }
     }
-    let _ = Params::parse(data);
+    if let Ok(params) = Params::parse(data) {
+        // `resource` may repeat (RFC 8707); every value kept is non-empty.
+        assert!(params.resources().all(|r| !r.is_empty()));
+        assert_eq!(
+            params.resources().next(),
+            params.get(oauth2_provider::form::Param::Resource)
+        );
+    }
 
     // Round trip: split the input (lossily decoded) into pairs at control bytes.
     let text = String::from_utf8_lossy(data);
@@ -245,6 +260,18 @@ pub fn token_request(data: &[u8]) {
         assert!(matches!(response.status, 400 | 401 | 403));
         let challenge = response.header("www-authenticate").expect("challenge");
         assert!(challenge.starts_with("Bearer realm="));
+    }
+    // At a protected resource (RFC 9728): only a token for it opens it,
+    // and every refusal names the metadata.
+    let api = ProtectedResource::new(API).expect("a resource identifier");
+    match server.verify_bearer_at(&request, &api, &["read"]) {
+        Ok(info) => assert!(info.aud.iter().any(|a| a == API), "{:?}", info.aud),
+        Err(response) => {
+            assert!(matches!(response.status, 400 | 401 | 403));
+            let challenge = response.header("www-authenticate").expect("challenge");
+            assert!(challenge.starts_with("Bearer realm="));
+            assert!(challenge.ends_with(&format!("resource_metadata=\"{}\"", api.metadata_url())));
+        }
     }
 }
 

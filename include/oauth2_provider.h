@@ -304,6 +304,14 @@ typedef struct oap_authorization oap_authorization;
 typedef struct oap_ctx oap_ctx;
 
 /**
+ * A protected resource, checked and copied once by
+ * `oap_protected_resource_new`. Immutable, usable from any thread; free
+ * it with `oap_protected_resource_free` once no call that takes it is
+ * running or can start.
+ */
+typedef struct oap_protected_resource oap_protected_resource;
+
+/**
  * A client description checked and copied once by
  * `oap_registered_client_new`, for `oap_ctx_set_registered_client`: a
  * host that keeps its clients in memory registers each one when it loads
@@ -467,6 +475,19 @@ typedef struct oap_client {
    * there (see `oap_server_introspection_response`).
    */
   uint8_t may_introspect;
+  /**
+   * The resources (RFC 8707 `resource` values) the client may ask
+   * tokens for, compared by exact string; each an absolute URI without
+   * fragment (else `OAP_STATUS_INVALID_PARAMETER`). None (the default,
+   * and what a caller of an earlier header gets): a request naming a
+   * resource is `invalid_target`. May be NULL when `resources_len` is 0.
+   * Added after the first version of this struct.
+   */
+  const struct oap_str *resources;
+  /**
+   * The number of resources.
+   */
+  size_t resources_len;
 } oap_client;
 
 /**
@@ -588,6 +609,15 @@ typedef struct oap_config {
    * the server is freed. Default NULL.
    */
   void *fill_random_user_data;
+  /**
+   * Space-delimited resource identifiers of the protected resources
+   * that accept this server's tokens, listed as `protected_resources`
+   * in the metadata (RFC 9728 §4). Each an `https` URL (`http` on a
+   * loopback host only) without query or fragment, else
+   * `oap_server_new` fails with `OAP_STATUS_INVALID_PARAMETER`.
+   * Default: none. Added after the second version of this struct.
+   */
+  struct oap_str protected_resources;
 } oap_config;
 
 /**
@@ -701,6 +731,15 @@ typedef struct oap_code_info {
    * `OAP_STATUS_INVALID_PARAMETER`); ignored without one.
    */
   oap_pkce_method code_challenge_method;
+  /**
+   * The grant's audience saved with the code (the `audience` of the
+   * saved `oap_authorization_code`): space-delimited resources, absent
+   * or empty for none (RFC 8707). A token request may narrow it, never
+   * widen it. Each must be an absolute URI without fragment, else
+   * `OAP_STATUS_INVALID_PARAMETER`. Added after the second version of
+   * this struct.
+   */
+  struct oap_str audience;
 } oap_code_info;
 
 /**
@@ -732,6 +771,15 @@ typedef struct oap_refresh_token_info {
    * Expiry, seconds since the Unix epoch; 0: does not expire.
    */
   uint64_t expires_at;
+  /**
+   * The audience stored with the refresh token (the `refresh_audience`
+   * of the saved `oap_issued_token`): space-delimited resources, absent
+   * or empty for none (RFC 8707). A refresh may narrow it, never widen
+   * it. Each must be an absolute URI without fragment, else
+   * `OAP_STATUS_INVALID_PARAMETER`. Added after the first version of
+   * this struct.
+   */
+  struct oap_str audience;
 } oap_refresh_token_info;
 
 /**
@@ -765,6 +813,63 @@ typedef uint32_t oap_cb_result;
 typedef oap_cb_result (*oap_form_pair_cb)(void *user_data,
                                           struct oap_str name,
                                           struct oap_str value);
+
+/**
+ * A protected resource's description. Zero-initialise it, set
+ * `struct_size` and `resource`, fill in what applies; absent (NULL `ptr`)
+ * or empty strings are left out.
+ */
+typedef struct oap_protected_resource_config {
+  /**
+   * `sizeof(oap_protected_resource_config)`.
+   */
+  size_t struct_size;
+  /**
+   * The resource identifier (required): an `https` URL (`http` on a
+   * loopback host only) without query or fragment (RFC 9728 §1.2). It
+   * is the `resource` value clients ask tokens for, and what a token's
+   * audience must include at `oap_server_verify_bearer_at`.
+   */
+  struct oap_str resource;
+  /**
+   * Space-delimited issuers of the authorization servers that issue
+   * its tokens (`authorization_servers`). Absent: the issuer of the
+   * server rendering the metadata, if it has one.
+   */
+  struct oap_str authorization_servers;
+  /**
+   * Space-delimited scopes used to ask for access to it
+   * (`scopes_supported`).
+   */
+  struct oap_str scopes_supported;
+  /**
+   * A human-readable name (`resource_name`).
+   */
+  struct oap_str resource_name;
+  /**
+   * Documentation for developers (`resource_documentation`).
+   */
+  struct oap_str resource_documentation;
+  /**
+   * How a client may use its data (`resource_policy_uri`).
+   */
+  struct oap_str resource_policy_uri;
+  /**
+   * Its terms of service (`resource_tos_uri`).
+   */
+  struct oap_str resource_tos_uri;
+  /**
+   * Non-zero: `oap_server_verify_bearer_at` also accepts a token issued
+   * without any audience (a client that sent no `resource`). Default 0:
+   * only tokens whose audience includes `resource`.
+   */
+  uint8_t accept_unrestricted_tokens;
+  /**
+   * Non-zero: challenges do not carry `resource_metadata` (RFC 9728
+   * §5.1). Default 0: they do.
+   */
+  uint8_t omit_resource_metadata;
+} oap_protected_resource_config;
 
 /**
  * `find_client(client_id)`: the registered client `client_id`. Called to
@@ -1011,6 +1116,13 @@ typedef struct oap_authorization_code {
    * Expiry, seconds since the Unix epoch.
    */
   uint64_t expires_at;
+  /**
+   * The resources the authorization request named (RFC 8707), the
+   * grant's audience: space-delimited absolute URIs, empty for none.
+   * Store it and hand it back in `oap_code_info`'s `audience`. Added
+   * after the first version of this struct.
+   */
+  struct oap_str audience;
 } oap_authorization_code;
 
 /**
@@ -1097,6 +1209,20 @@ typedef struct oap_issued_token {
    * first version of this struct.
    */
   uint8_t new_grant;
+  /**
+   * The access token's audience (RFC 8707): the resources it is for,
+   * space-delimited, empty for none. Store it and hand it back as
+   * `oap_token_info`'s `aud` (one entry per resource). Added after the
+   * second version of this struct.
+   */
+  struct oap_str audience;
+  /**
+   * The audience to store with a new refresh token, space-delimited:
+   * the grant's, which differs from `audience` when a token request
+   * narrowed the access token's (RFC 8707 §2.2). Hand it back in
+   * `oap_refresh_token_info`'s `audience`.
+   */
+  struct oap_str refresh_audience;
 } oap_issued_token;
 
 /**
@@ -1574,6 +1700,25 @@ struct oap_str oap_authorization_redirect_uri(const struct oap_authorization *au
 struct oap_str oap_authorization_scopes(const struct oap_authorization *authorization);
 
 /**
+ * The number of resources (RFC 8707 `resource` values) the request
+ * asked for: the grant's audience, for the consent page to show. 0 when
+ * it named none (or `authorization` is NULL).
+ *
+ * # Safety
+ * `authorization` is NULL or live.
+ */
+size_t oap_authorization_resource_count(const struct oap_authorization *authorization);
+
+/**
+ * The resource at `index` (in the order asked), or absent past the end.
+ *
+ * # Safety
+ * `authorization` is NULL or live.
+ */
+struct oap_str oap_authorization_resource(const struct oap_authorization *authorization,
+                                          size_t index);
+
+/**
  * The client's `state`, or absent if it sent none (or `authorization` is
  * NULL). The library echoes it back; the consent page need not.
  *
@@ -1623,7 +1768,8 @@ void oap_authorization_free(struct oap_authorization *authorization);
  *
  * Errors: `OAP_STATUS_NULL_PARAMETER`, `OAP_STATUS_INVALID_UTF8`,
  * `OAP_STATUS_INVALID_PARAMETER` (unknown `secret_kind`, malformed
- * digest, `confidential` set without a secret, unknown `grants` bits),
+ * digest, `confidential` set without a secret, unknown `grants` bits, a
+ * resource that is no absolute URI without fragment),
  * `OAP_STATUS_STRUCT_TOO_SMALL`.
  *
  * # Safety
@@ -2084,6 +2230,42 @@ oap_status oap_form_parse(struct oap_bytes input,
                           void *user_data);
 
 /**
+ * Checks and copies `config` into a new protected resource, written to
+ * `*resource_out` on success; the caller owns it. `config`'s memory may
+ * be released once this returns. Thread-safe.
+ *
+ * Errors: `OAP_STATUS_NULL_PARAMETER`, `OAP_STATUS_INVALID_UTF8`,
+ * `OAP_STATUS_INVALID_PARAMETER` (a `resource` that is absent or no
+ * resource identifier), `OAP_STATUS_STRUCT_TOO_SMALL`.
+ *
+ * # Safety
+ * `config` is NULL or points to an `oap_protected_resource_config`
+ * (`struct_size` bytes readable) whose strings are valid for the call;
+ * `resource_out` is NULL or writable.
+ */
+oap_status oap_protected_resource_new(const struct oap_protected_resource_config *config,
+                                      struct oap_protected_resource **resource_out);
+
+/**
+ * The URL of the resource's metadata document (RFC 9728 §3.1: the
+ * well-known path inserted before the resource identifier's path), where
+ * the host serves `oap_server_protected_resource_metadata_response`.
+ * Valid while `resource` lives; absent when `resource` is NULL.
+ *
+ * # Safety
+ * `resource` is NULL or live.
+ */
+struct oap_str oap_protected_resource_metadata_url(const struct oap_protected_resource *resource);
+
+/**
+ * Frees a protected resource. NULL does nothing.
+ *
+ * # Safety
+ * `resource` is NULL or live and used by no running call.
+ */
+void oap_protected_resource_free(struct oap_protected_resource *resource);
+
+/**
  * The HTTP status code (200, 302, 400, 401, …), or 0 when `response` is NULL.
  *
  * # Safety
@@ -2312,6 +2494,43 @@ oap_status oap_server_verify_bearer(const struct oap_server *server,
                                     size_t scopes_len,
                                     struct oap_token **token_out,
                                     struct oap_response **response_out);
+
+/**
+ * `oap_server_verify_bearer` at a protected resource (RFC 8707, RFC
+ * 9728): the token must also be for `resource` — its audience includes
+ * the resource identifier, or is empty where the resource accepts
+ * unrestricted tokens — else the denial is 401 `invalid_token`; and
+ * every denial's `WWW-Authenticate` challenge carries
+ * `resource_metadata="…"` (RFC 9728 §5.1) unless the resource omits it.
+ * Out-parameters, errors and thread-safety as `oap_server_verify_bearer`;
+ * a NULL `resource` is `OAP_STATUS_NULL_PARAMETER`.
+ *
+ * # Safety
+ * `server`, `resource` NULL or live; `request`, `scopes` NULL or valid
+ * for the call; `token_out` and `response_out` NULL or writable.
+ */
+oap_status oap_server_verify_bearer_at(const struct oap_server *server,
+                                       const struct oap_request *request,
+                                       const struct oap_protected_resource *resource,
+                                       const struct oap_str *scopes,
+                                       size_t scopes_len,
+                                       struct oap_token **token_out,
+                                       struct oap_response **response_out);
+
+/**
+ * The protected resource metadata document of `resource` (RFC 9728 §2,
+ * §3.2) as a 200 JSON response written to `*response_out`: `resource`,
+ * `authorization_servers` (the resource's, else this server's issuer),
+ * `scopes_supported`, `bearer_methods_supported` (how this server
+ * accepts tokens), and the names and pages configured. Serve it at
+ * `oap_protected_resource_metadata_url`. Thread-safe.
+ *
+ * # Safety
+ * `server`, `resource` NULL or live; `response_out` NULL or writable.
+ */
+oap_status oap_server_protected_resource_metadata_response(const struct oap_server *server,
+                                                           const struct oap_protected_resource *resource,
+                                                           struct oap_response **response_out);
 
 /**
  * The bearer token check of `oap_server_verify_bearer`, without a token

@@ -12,11 +12,12 @@ use crate::secret::{sha256, StoredSecret};
 
 /// A registered client: identifier, secret (kept only as its SHA-256
 /// digest, all a constant-time comparison needs), redirect URIs, grant
-/// types, scopes, default scopes, and the two switches (PKCE even when
-/// confidential; introspection).
+/// types, scopes, default scopes, the resources it may ask tokens for
+/// (RFC 8707), and the two switches (PKCE even when confidential;
+/// introspection).
 ///
 /// What nobody configured, nobody gets: a new record may use no grant
-/// type, has no scope and may not introspect. A client with a secret is
+/// type, has no scope, may name no resource and may not introspect. A client with a secret is
 /// confidential.
 ///
 /// ```
@@ -44,6 +45,9 @@ pub struct ClientRecord {
     default_scopes: Scope,
     may_introspect: bool,
     pkce_required: bool,
+    /// The resources (RFC 8707) the client may ask tokens for: none until
+    /// configured.
+    resources: Vec<String>,
 }
 
 impl ClientRecord {
@@ -80,6 +84,7 @@ impl ClientRecord {
             default_scopes: Scope::empty(),
             may_introspect: false,
             pkce_required: false,
+            resources: Vec::new(),
         }
     }
 
@@ -128,6 +133,40 @@ impl ClientRecord {
         self.scopes = scopes;
         self.default_scopes = default_scopes;
         self
+    }
+
+    /// The resources (RFC 8707 `resource` values) the client may ask
+    /// tokens for, compared by exact string. A client given none may ask
+    /// for none: a request naming one is `invalid_target`.
+    ///
+    /// # Panics
+    /// If a value is not an absolute URI without a fragment (a
+    /// configuration error).
+    ///
+    /// ```
+    /// use oauth2_provider::{Client, ClientRecord};
+    /// let app = ClientRecord::public("app", []).resources(["https://api.example.com/"]);
+    /// assert!(app.allows_resource("https://api.example.com/"));
+    /// assert!(!app.allows_resource("https://api.example.com"));
+    /// assert!(!ClientRecord::public("other", []).allows_resource("https://api.example.com/"));
+    /// ```
+    pub fn resources<'r>(mut self, resources: impl IntoIterator<Item = &'r str>) -> Self {
+        self.resources = crate::audience::Audience::parse(resources)
+            .expect("resources must be absolute URIs without a fragment")
+            .into_vec();
+        self
+    }
+
+    /// The resources as a checked [`Audience`](crate::Audience), for a
+    /// store reading them back.
+    pub fn with_resources(mut self, resources: crate::Audience) -> Self {
+        self.resources = resources.into_vec();
+        self
+    }
+
+    /// The resources the client may ask tokens for.
+    pub fn allowed_resources(&self) -> &[String] {
+        &self.resources
     }
 
     /// Allows the client to call the introspection endpoint (a
@@ -182,6 +221,7 @@ impl fmt::Debug for ClientRecord {
             .field("default_scopes", &self.default_scopes)
             .field("pkce_required", &self.pkce_required)
             .field("may_introspect", &self.may_introspect)
+            .field("resources", &self.resources)
             .finish()
     }
 }
@@ -210,6 +250,22 @@ impl Client for ClientRecord {
     fn may_introspect(&self) -> bool {
         self.may_introspect && self.secret_sha256.is_some()
     }
+
+    fn allowed_scopes(&self) -> &Scope {
+        &self.scopes
+    }
+
+    fn default_scope(&self) -> &Scope {
+        &self.default_scopes
+    }
+
+    fn requires_pkce(&self) -> bool {
+        self.pkce_required
+    }
+
+    fn allows_resource(&self, resource: &str) -> bool {
+        self.resources.iter().any(|r| r == resource)
+    }
 }
 
 /// A record shared by reference count (as the in-memory store hands its
@@ -237,5 +293,21 @@ impl Client for Arc<ClientRecord> {
 
     fn may_introspect(&self) -> bool {
         <ClientRecord as Client>::may_introspect(self)
+    }
+
+    fn allowed_scopes(&self) -> &Scope {
+        <ClientRecord as Client>::allowed_scopes(self)
+    }
+
+    fn default_scope(&self) -> &Scope {
+        <ClientRecord as Client>::default_scope(self)
+    }
+
+    fn requires_pkce(&self) -> bool {
+        <ClientRecord as Client>::requires_pkce(self)
+    }
+
+    fn allows_resource(&self, resource: &str) -> bool {
+        <ClientRecord as Client>::allows_resource(self, resource)
     }
 }

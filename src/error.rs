@@ -13,7 +13,7 @@ use std::fmt;
 /// An error code registered by the OAuth RFCs.
 ///
 /// Sources: RFC 6749 §4.1.2.1, §4.2.2.1 and §5.2; RFC 6750 §3.1;
-/// RFC 7009 §2.2.1; RFC 8628 §3.5.
+/// RFC 7009 §2.2.1; RFC 8628 §3.5; RFC 8707 §2.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorCode {
@@ -49,11 +49,14 @@ pub enum ErrorCode {
     SlowDown,
     /// RFC 8628: the device code has expired.
     ExpiredToken,
+    /// RFC 8707: a `resource` is invalid, unknown, malformed, not allowed
+    /// for the client, or beyond what the grant covers.
+    InvalidTarget,
 }
 
 impl ErrorCode {
     /// Every code, in the order of the RFC sections above.
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 17] = [
         ErrorCode::InvalidRequest,
         ErrorCode::InvalidClient,
         ErrorCode::InvalidGrant,
@@ -70,6 +73,7 @@ impl ErrorCode {
         ErrorCode::AuthorizationPending,
         ErrorCode::SlowDown,
         ErrorCode::ExpiredToken,
+        ErrorCode::InvalidTarget,
     ];
 
     /// The code as it appears in the `error` parameter.
@@ -96,6 +100,7 @@ impl ErrorCode {
             ErrorCode::AuthorizationPending => "authorization_pending",
             ErrorCode::SlowDown => "slow_down",
             ErrorCode::ExpiredToken => "expired_token",
+            ErrorCode::InvalidTarget => "invalid_target",
         }
     }
 

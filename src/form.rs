@@ -15,6 +15,10 @@
 //! let params = Params::parse(body).unwrap();
 //! assert_eq!(params.get(Param::GrantType), Some("client_credentials"));
 //! assert!(Params::parse(b"scope=a&scope=b").is_err()); // RFC 6749 §3.1
+//!
+//! // `resource` (RFC 8707 §2) is the one parameter that may repeat.
+//! let params = Params::parse(b"resource=https%3A%2F%2Fa.example%2F&resource=https://b.example/").unwrap();
+//! assert_eq!(params.resources().collect::<Vec<_>>(), ["https://a.example/", "https://b.example/"]);
 //! ```
 
 use std::borrow::Cow;
@@ -243,7 +247,7 @@ pub fn encode_pairs<'s>(pairs: impl IntoIterator<Item = (&'s str, &'s str)>) -> 
 
 macro_rules! params {
     ($($variant:ident => $name:literal,)*) => {
-        /// A parameter the endpoints of RFC 6749, 7009, 7636 and 7662 read.
+        /// A parameter the endpoints of RFC 6749, 7009, 7636, 7662 and 8707 read.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         #[repr(u8)]
         pub enum Param {
@@ -285,20 +289,36 @@ params! {
     Token => "token",
     TokenTypeHint => "token_type_hint",
     AccessToken => "access_token",
+    Resource => "resource",
 }
 
-const PARAM_COUNT: usize = 17;
+const PARAM_COUNT: usize = 18;
+
+impl Param {
+    /// Whether the parameter may be given more than once: only `resource`
+    /// (RFC 8707 §2, "multiple resource parameters MAY be used"); every
+    /// other repeated parameter is an error (RFC 6749 §3.1).
+    pub const fn repeatable(self) -> bool {
+        matches!(self, Param::Resource)
+    }
+}
 
 /// The recognised OAuth parameters of one form body or query string, each
-/// at most once.
+/// at most once but for `resource`.
 ///
-/// Parsing rejects a recognised parameter given twice (RFC 6749 §3.1, §3.2),
+/// Parsing rejects a recognised parameter given twice (RFC 6749 §3.1, §3.2)
+/// unless it is [repeatable](Param::repeatable) (`resource`, RFC 8707 §2,
+/// whose values [`resources`](Params::resources) gives in order),
 /// ignores unrecognised ones (RFC 6749 §3.1), and treats a parameter sent
 /// with an empty value as omitted (RFC 6749 §3.1). It allocates nothing
 /// unless a value needs decoding.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Params<'a> {
     values: [Option<Cow<'a, str>>; PARAM_COUNT],
+    /// The `resource` values after the first (which is in `values`): a
+    /// request names one resource, or none, far more often than several,
+    /// and an empty `Vec` allocates nothing.
+    more_resources: Vec<Cow<'a, str>>,
 }
 
 impl<'a> Params<'a> {
@@ -375,13 +395,18 @@ impl<'a> Params<'a> {
         }
         let slot = &mut self.values[param as usize];
         if slot.is_some() {
+            if param.repeatable() {
+                self.more_resources.push(value);
+                return Ok(());
+            }
             return Err(FormError::Duplicate(param));
         }
         *slot = Some(value);
         Ok(())
     }
 
-    /// The value of `param`, if it was given with a non-empty value.
+    /// The value of `param`, if it was given with a non-empty value (for
+    /// `resource`, the first one: [`resources`](Self::resources) gives all).
     pub fn get(&self, param: Param) -> Option<&str> {
         self.values[param as usize].as_deref()
     }
@@ -397,11 +422,21 @@ impl<'a> Params<'a> {
         self.values[param as usize].is_some()
     }
 
-    /// The given parameters, in [`Param::ALL`] order.
+    /// Every `resource` value (RFC 8707 §2), in the order given; empty
+    /// ones are omitted like any other parameter's.
+    pub fn resources(&self) -> impl Iterator<Item = &str> {
+        self.get(Param::Resource)
+            .into_iter()
+            .chain(self.more_resources.iter().map(|r| &**r))
+    }
+
+    /// The given parameters, in [`Param::ALL`] order; a repeated
+    /// `resource` once per value.
     pub fn iter(&self) -> impl Iterator<Item = (Param, &str)> {
         Param::ALL
             .iter()
             .filter_map(move |&p| self.get(p).map(|v| (p, v)))
+            .chain(self.more_resources.iter().map(|r| (Param::Resource, &**r)))
     }
 }
 

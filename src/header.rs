@@ -386,6 +386,30 @@ pub fn basic_challenge(realm: &str) -> String {
 /// assert_eq!(bearer_challenge("example", None, None), r#"Bearer realm="example""#);
 /// ```
 pub fn bearer_challenge(realm: &str, error: Option<&OAuthError>, scope: Option<&str>) -> String {
+    let mut out = bearer_challenge_start(realm, error);
+    if let Some(scope) = scope {
+        push_auth_param(&mut out, "scope", scope);
+    }
+    out
+}
+
+/// Appends `, name="value"` to a challenge, the value quoted (RFC 9110
+/// §11.2): how a scheme's further parameters join it, such as RFC 9728
+/// §5.1's `resource_metadata`.
+///
+/// ```
+/// let mut challenge = oauth2_provider::header::bearer_challenge("api", None, None);
+/// oauth2_provider::header::push_auth_param(&mut challenge, "resource_metadata", "https://api.example/m");
+/// assert_eq!(challenge, r#"Bearer realm="api", resource_metadata="https://api.example/m""#);
+/// ```
+pub fn push_auth_param(challenge: &mut String, name: &str, value: &str) {
+    challenge.push_str(", ");
+    challenge.push_str(name);
+    challenge.push('=');
+    push_quoted(challenge, value);
+}
+
+fn bearer_challenge_start(realm: &str, error: Option<&OAuthError>) -> String {
     let mut out = String::with_capacity(realm.len() + 96);
     out.push_str("Bearer realm=");
     push_quoted(&mut out, realm);
@@ -397,10 +421,6 @@ pub fn bearer_challenge(realm: &str, error: Option<&OAuthError>, scope: Option<&
             out.push_str(", error_description=");
             push_quoted(&mut out, e.description());
         }
-    }
-    if let Some(scope) = scope {
-        out.push_str(", scope=");
-        push_quoted(&mut out, scope);
     }
     out
 }

@@ -43,6 +43,7 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod audience;
 pub mod client_auth;
 pub mod client_record;
 mod clock;
@@ -72,9 +73,11 @@ pub mod validator;
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
 
+pub use audience::Audience;
 pub use client_auth::{Client, ClientAuthenticator, ClientLookup};
 pub use client_record::ClientRecord;
 pub use endpoint::authorization::{AuthorizationError, AuthorizationRequest, ResponseType};
+pub use endpoint::protected_resource::ProtectedResource;
 pub use error::{ErrorCode, OAuthError};
 pub use request::{OAuthRequest, Request};
 pub use response::Response;

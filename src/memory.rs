@@ -27,7 +27,6 @@ use crate::client_record::ClientRecord;
 use crate::error::OAuthError;
 use crate::pkce::ChallengeMethod;
 use crate::request::OAuthRequest;
-use crate::scope::Scope;
 use crate::secret::Secret;
 use crate::stored::{introspect, RefreshState, StoredCode, StoredRefreshToken};
 use crate::validator::{
@@ -210,15 +209,6 @@ impl RequestValidator for MemoryValidator {
             .and_then(|c| c.code.code_challenge.as_ref().map(|(_, m)| *m)))
     }
 
-    fn get_default_scopes(
-        &self,
-        _: &str,
-        client: &Arc<MemoryClient>,
-        _: &OAuthRequest<'_>,
-    ) -> Result<Scope, OAuthError> {
-        Ok(client.default_scope().clone())
-    }
-
     fn introspect_token(
         &self,
         token: &str,
@@ -253,15 +243,6 @@ impl RequestValidator for MemoryValidator {
         _: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
         Ok(spend_code(&mut self.store(), client_id, code))
-    }
-
-    fn is_pkce_required(
-        &self,
-        _: &str,
-        client: &Arc<MemoryClient>,
-        _: &OAuthRequest<'_>,
-    ) -> Result<bool, OAuthError> {
-        Ok(client.requires_pkce())
     }
 
     fn revoke_token(
@@ -401,16 +382,6 @@ impl RequestValidator for MemoryValidator {
         })
     }
 
-    fn validate_scopes(
-        &self,
-        _: &str,
-        scopes: &Scope,
-        client: &Arc<MemoryClient>,
-        _: &OAuthRequest<'_>,
-    ) -> Result<bool, OAuthError> {
-        Ok(scopes.is_subset_of(client.allowed_scopes()))
-    }
-
     fn validate_user(
         &self,
         username: &str,
@@ -480,6 +451,7 @@ fn save_in(store: &mut Store, token: &IssuedToken) -> Result<(), OAuthError> {
                     client_id: Arc::clone(&token.client_id),
                     user: token.user.clone(),
                     scopes: token.refresh_token_scopes().clone(),
+                    audience: token.refresh_token_audience().clone(),
                     // The library names a family for every refresh token;
                     // should a host not, the token is its own family.
                     grant_id: token.grant_id.clone().unwrap_or_else(|| Arc::from(refresh)),

@@ -50,6 +50,8 @@ pub struct Config {
     pub(crate) bearer_in_query: bool,
     pub(crate) endpoints: EndpointPaths,
     pub(crate) scopes_supported: Vec<String>,
+    /// RFC 9728 §4: the protected resources its tokens are for.
+    pub(crate) protected_resources: Vec<String>,
     pub(crate) token_generator: Box<dyn TokenGenerator>,
     pub(crate) clock: Clock,
 }
@@ -89,6 +91,10 @@ pub enum ConfigError {
     /// a `WWW-Authenticate` quoted-string cannot carry (RFC 9110 §5.6.4):
     /// refused rather than sent as another realm than the one configured.
     InvalidRealm,
+    /// A protected resource's identifier or a listed protected resource
+    /// is not an https URL (http only on a loopback host) without query
+    /// or fragment (RFC 9728 §1.2).
+    InvalidResource,
 }
 
 /// The refresh token lifetime unless configured: 30 days.
@@ -113,6 +119,10 @@ impl fmt::Display for ConfigError {
                 "a token or code lifetime must be at least one second and at most ten years"
             }
             ConfigError::InvalidRealm => "the realm must not contain control characters",
+            ConfigError::InvalidResource => {
+                "a protected resource identifier must be an absolute https URL without query \
+                 or fragment (http only on a loopback host)"
+            }
         })
     }
 }
@@ -122,7 +132,7 @@ impl std::error::Error for ConfigError {}
 /// Whether `issuer` is an issuer identifier (RFC 8414 §2): an absolute
 /// `https` URL with a host and no query or fragment, or an `http` one on a
 /// loopback host (as RFC 8252 §7.3 allows for redirects), for development.
-fn is_issuer(issuer: &str) -> bool {
+pub(crate) fn is_issuer(issuer: &str) -> bool {
     let has_host = match issuer.strip_prefix("https://") {
         Some(rest) => {
             let authority = rest.split('/').next().unwrap_or_default();
@@ -179,6 +189,7 @@ impl<V: RequestValidator> ServerBuilder<V> {
                 bearer_in_query: false,
                 endpoints: EndpointPaths::default(),
                 scopes_supported: Vec::new(),
+                protected_resources: Vec::new(),
                 token_generator: Box::new(RandomTokenGenerator),
                 clock: Box::new(crate::clock::unix_seconds),
             },
@@ -283,6 +294,17 @@ impl<V: RequestValidator> ServerBuilder<V> {
         self
     }
 
+    /// The resource identifiers of the protected resources that accept
+    /// this server's tokens, listed as `protected_resources` in the
+    /// metadata (RFC 9728 §4). Each must be a valid protected resource
+    /// identifier ([`ProtectedResource::new`](crate::ProtectedResource::new)),
+    /// else [`build`](Self::build) fails with
+    /// [`ConfigError::InvalidResource`].
+    pub fn protected_resources<'r>(mut self, resources: impl IntoIterator<Item = &'r str>) -> Self {
+        self.config.protected_resources = resources.into_iter().map(String::from).collect();
+        self
+    }
+
     /// Replaces the token generator.
     pub fn token_generator(mut self, generator: impl TokenGenerator + 'static) -> Self {
         self.config.token_generator = Box::new(generator);
@@ -317,6 +339,9 @@ impl<V: RequestValidator> ServerBuilder<V> {
         }
         if config.realm.chars().any(char::is_control) {
             return Err(ConfigError::InvalidRealm);
+        }
+        if !config.protected_resources.iter().all(|r| is_issuer(r)) {
+            return Err(ConfigError::InvalidResource);
         }
         Ok(Server {
             validator: self.validator,

@@ -17,6 +17,7 @@
 //!         client_id: Arc::from("web"),
 //!         user: Some(Arc::from("alice")),
 //!         scopes: Scope::parse("read").unwrap(),
+//!         audience: Default::default(),
 //!         grant_id: Arc::from("g1"),
 //!         expires_at: Some(2_000),
 //!     },
@@ -32,6 +33,7 @@
 
 use std::sync::Arc;
 
+use crate::audience::Audience;
 use crate::pkce::ChallengeMethod;
 use crate::scope::Scope;
 use crate::validator::{
@@ -53,6 +55,7 @@ use crate::validator::{
 ///         user: Arc::from("alice"),
 ///         scopes: Scope::parse("read").unwrap(),
 ///         redirect_uri: None,
+///         audience: Default::default(),
 ///         grant_id: Arc::from("g1"),
 ///         expires_at: 1_600,
 ///         code_challenge: StoredCode::challenge(Some("abc"), Some("S256")),
@@ -87,6 +90,7 @@ impl StoredCode {
     ///     client_id: Arc::from("web"),
     ///     user: Arc::from("alice"),
     ///     scopes: Scope::empty(),
+    ///     audience: Default::default(),
     ///     redirect_uri: None,
     ///     effective_redirect_uri: "https://web.example/cb".into(),
     ///     code_challenge: None,
@@ -105,6 +109,7 @@ impl StoredCode {
                 user: Arc::clone(&code.user),
                 scopes: code.scopes.clone(),
                 redirect_uri: code.redirect_uri.clone(),
+                audience: code.audience.clone(),
                 grant_id: Arc::clone(&code.grant_id),
                 expires_at: code.expires_at,
                 code_challenge: code
@@ -151,6 +156,7 @@ impl StoredCode {
     ///         user: Arc::from("alice"),
     ///         scopes: Scope::empty(),
     ///         redirect_uri: Some("https://web.example/cb".into()),
+    ///         audience: Default::default(),
     ///         grant_id: Arc::from("g1"),
     ///         expires_at: 1_600,
     ///         code_challenge: None,
@@ -249,7 +255,7 @@ impl StoredRefreshToken {
     /// let token = StoredRefreshToken {
     ///     token: ValidatedRefreshToken {
     ///         client_id: Arc::from("web"), user: None, scopes: Scope::empty(),
-    ///         grant_id: Arc::from("g1"), expires_at: None,
+    ///         audience: Default::default(), grant_id: Arc::from("g1"), expires_at: None,
     ///     },
     ///     issued_at: 0,
     ///     state: RefreshState::Active,
@@ -287,7 +293,7 @@ impl StoredRefreshToken {
     ///     token: ValidatedRefreshToken {
     ///         client_id: Arc::from("web"), user: Some(Arc::from("alice")),
     ///         scopes: Scope::parse("read").unwrap(), grant_id: Arc::from("g1"),
-    ///         expires_at: None,
+    ///         audience: Default::default(), expires_at: None,
     ///     },
     ///     issued_at: 1_000,
     ///     state: RefreshState::Active,
@@ -311,7 +317,7 @@ impl StoredRefreshToken {
             scopes: token.scopes.clone(),
             exp: token.expires_at,
             iat: Some(self.issued_at),
-            aud: Vec::new(),
+            aud: token.audience.as_slice().to_vec(),
             iss: None,
             grant_id: Some(Arc::clone(&token.grant_id)),
         })
@@ -323,11 +329,12 @@ impl StoredRefreshToken {
 /// ```
 /// use std::sync::Arc;
 /// use oauth2_provider::stored::StoredAccessToken;
-/// use oauth2_provider::{Scope, TokenType};
+/// use oauth2_provider::{Audience, Scope, TokenType};
 /// let token = StoredAccessToken {
 ///     client_id: Arc::from("svc"),
 ///     user: None,
 ///     scopes: Scope::parse("read").unwrap(),
+///     audience: Audience::parse(["https://api.example/"]).unwrap(),
 ///     grant_id: None,
 ///     issued_at: 1_000,
 ///     expires_at: 4_600,
@@ -335,6 +342,7 @@ impl StoredRefreshToken {
 /// let info = token.info();
 /// assert_eq!(info.token_type, Some(TokenType::AccessToken));
 /// assert_eq!((info.iat, info.exp), (Some(1_000), Some(4_600)));
+/// assert_eq!(info.aud, ["https://api.example/"]);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredAccessToken {
@@ -344,6 +352,8 @@ pub struct StoredAccessToken {
     pub user: Option<Arc<str>>,
     /// The granted scopes.
     pub scopes: Scope,
+    /// The resources it is for (RFC 8707); empty: no audience.
+    pub audience: Audience,
     /// The grant (token family) it belongs to, if any.
     pub grant_id: Option<Arc<str>>,
     /// Issue time, seconds since the Unix epoch.
@@ -366,7 +376,7 @@ impl StoredAccessToken {
             scopes: self.scopes,
             exp: Some(self.expires_at),
             iat: Some(self.issued_at),
-            aud: Vec::new(),
+            aud: self.audience.into_vec(),
             iss: None,
             grant_id: self.grant_id,
         }

@@ -34,6 +34,11 @@
 //! decision that must hold against concurrent requests is made again in a
 //! write step. **Writes** are marked; each must be atomic on its own.
 //!
+//! The authorization code, refresh token and client credentials token
+//! requests make all their calls, authentication included, inside
+//! [`token_request`](RequestValidator::token_request), where a store may
+//! open one transaction for the whole request.
+//!
 //! **Token request, every grant but client credentials** (authentication):
 //!
 //! | # | call | notes |
@@ -89,6 +94,16 @@
 //! it?), **`revoke_token`**. **Introspection**: `authenticate_client`,
 //! `introspect_token`. **Resource**: `validate_bearer_token`.
 //!
+//! **Resource indicators** (RFC 8707) need no hook: every `resource` a
+//! request names is checked against [`Client::allows_resource`] (after
+//! the scopes, at the authorization endpoint and for every grant at the
+//! token endpoint), and the audience travels in the records a store
+//! keeps: [`AuthorizationCode::audience`] back as
+//! [`ValidatedCode::audience`], [`IssuedToken::audience`] back as
+//! [`TokenInfo::aud`], [`IssuedToken::refresh_token_audience`] back as
+//! [`ValidatedRefreshToken::audience`]. The library narrows; the store
+//! keeps what it is handed.
+//!
 //! What each write must do atomically:
 //!
 //! - **`consume_and_save`**: check the credential is unspent, spend it,
@@ -112,6 +127,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::audience::Audience;
 use crate::client_auth::{self, Client, ClientAuthenticator, ClientLookup};
 use crate::error::{ErrorCode, OAuthError};
 use crate::form::Param;
@@ -120,6 +136,7 @@ use crate::header::BASIC_BUFFER_LEN;
 use crate::pkce::ChallengeMethod;
 use crate::request::OAuthRequest;
 use crate::scope::Scope;
+use crate::token::BearerToken;
 
 /// An authorization code to persist (RFC 6749 §4.1.2), bound to everything
 /// the token request will be checked against.
@@ -138,6 +155,9 @@ pub struct AuthorizationCode {
     pub user: Arc<str>,
     /// The approved scopes.
     pub scopes: Scope,
+    /// The resources the authorization request named (RFC 8707): the
+    /// grant's audience, empty when it named none.
+    pub audience: Audience,
     /// The PKCE challenge and method, if the request carried one.
     pub code_challenge: Option<(String, ChallengeMethod)>,
     /// The grant (token family) this code starts: every token issued from
@@ -157,6 +177,7 @@ impl fmt::Debug for AuthorizationCode {
             .field("redirect_uri", &self.redirect_uri)
             .field("user", &self.user)
             .field("scopes", &self.scopes)
+            .field("audience", &self.audience)
             .field(
                 "code_challenge_method",
                 &self.code_challenge.as_ref().map(|c| c.1),
@@ -178,6 +199,9 @@ pub struct ValidatedCode {
     pub scopes: Scope,
     /// The `redirect_uri` sent in the authorization request, if any.
     pub redirect_uri: Option<String>,
+    /// The grant's audience saved with the code (RFC 8707): what the token
+    /// request may narrow, never widen.
+    pub audience: Audience,
     /// The grant (token family) identifier saved with the code.
     pub grant_id: Arc<str>,
     /// Expiry, seconds since the Unix epoch; the library rejects expired codes.
@@ -230,6 +254,9 @@ pub struct ValidatedRefreshToken {
     pub user: Option<Arc<str>>,
     /// The scopes of the original grant.
     pub scopes: Scope,
+    /// The audience stored with the refresh token (RFC 8707): what a
+    /// refresh may narrow, never widen. Empty: none.
+    pub audience: Audience,
     /// The grant (token family) identifier.
     pub grant_id: Arc<str>,
     /// Expiry, seconds since the Unix epoch, if it expires.
@@ -302,6 +329,15 @@ pub struct IssuedToken {
     /// `None` means the same as `scopes`;
     /// [`refresh_token_scopes`](Self::refresh_token_scopes) resolves it.
     pub refresh_scopes: Option<Scope>,
+    /// The access token's audience (RFC 8707): the resources asked for,
+    /// or the grant's when a token request named none. Empty: none.
+    pub audience: Audience,
+    /// The audience to store with a new refresh token when it differs
+    /// from `audience`: a refresh or code exchange that narrowed the
+    /// access token's leaves the refresh token with the grant's. `None`
+    /// means the same as `audience`;
+    /// [`refresh_token_audience`](Self::refresh_token_audience) resolves it.
+    pub refresh_audience: Option<Audience>,
     /// The client the tokens were issued to.
     pub client_id: Arc<str>,
     /// The resource owner, absent for client credentials.
@@ -329,9 +365,8 @@ impl IssuedToken {
     /// What the issued access token grants, as a store hands it back from
     /// [`validate_bearer_token`](RequestValidator::validate_bearer_token)
     /// and [`introspect_token`](RequestValidator::introspect_token): its
-    /// client, user, scopes, grant, issue time and expiry
-    /// (`issued_at + expires_in`). No audience or issuer: the server's
-    /// issuer stands in.
+    /// client, user, scopes, audience, grant, issue time and expiry
+    /// (`issued_at + expires_in`). No issuer: the server's stands in.
     pub fn access_token_info(&self) -> TokenInfo {
         TokenInfo {
             token_type: Some(TokenType::AccessToken),
@@ -341,7 +376,7 @@ impl IssuedToken {
             scopes: self.scopes.clone(),
             exp: Some(self.issued_at.saturating_add(self.expires_in)),
             iat: Some(self.issued_at),
-            aud: Vec::new(),
+            aud: self.audience.as_slice().to_vec(),
             iss: None,
             grant_id: self.grant_id.clone(),
         }
@@ -351,6 +386,12 @@ impl IssuedToken {
     /// set, else `scopes`.
     pub fn refresh_token_scopes(&self) -> &Scope {
         self.refresh_scopes.as_ref().unwrap_or(&self.scopes)
+    }
+
+    /// The audience to store with a new refresh token:
+    /// `refresh_audience` if set, else `audience`.
+    pub fn refresh_token_audience(&self) -> &Audience {
+        self.refresh_audience.as_ref().unwrap_or(&self.audience)
     }
 }
 
@@ -362,6 +403,8 @@ impl fmt::Debug for IssuedToken {
             .field("expires_in", &self.expires_in)
             .field("scopes", &self.scopes)
             .field("refresh_scopes", &self.refresh_scopes)
+            .field("audience", &self.audience)
+            .field("refresh_audience", &self.refresh_audience)
             .field("client_id", &self.client_id)
             .field("user", &self.user)
             .field("grant_id", &self.grant_id)
@@ -388,7 +431,11 @@ pub struct TokenInfo {
     pub exp: Option<u64>,
     /// Issue time, seconds since the Unix epoch.
     pub iat: Option<u64>,
-    /// Intended audiences.
+    /// Intended audiences: the resources (RFC 8707) the token is for;
+    /// empty when it has no audience restriction. Introspection answers
+    /// them as `aud`; a bearer check for a
+    /// [`ProtectedResource`](crate::ProtectedResource) requires its
+    /// identifier among them.
     pub aud: Vec<String>,
     /// Issuer; the server's configured issuer is used when absent.
     pub iss: Option<String>,
@@ -416,6 +463,15 @@ pub fn grant_ended() -> OAuthError {
 /// retried. See [`save_bearer_token`](RequestValidator::save_bearer_token).
 pub fn token_collision() -> OAuthError {
     OAuthError::server_error("a token of this value is already stored")
+}
+
+/// The answer of a store that failed (its database down, a statement
+/// refused, a row it cannot read): `server_error`, with a fixed
+/// description. What failed is for the host's log, not for the client.
+/// Every store answers it the same way: the SQLite and PostgreSQL stores
+/// hand their error to their `on_error` hook, then answer this.
+pub fn store_failed() -> OAuthError {
+    OAuthError::server_error("the token store failed")
 }
 
 /// The credential a token request spends: what
@@ -582,7 +638,8 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
 
     /// The scopes granted when a request names none. Used by:
     /// authorization code, implicit, password, client credentials.
-    /// Default: the empty scope.
+    /// Default: [`Client::default_scope`] (the empty scope unless the
+    /// record names some).
     fn get_default_scopes(
         &self,
         client_id: &str,
@@ -631,7 +688,8 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
 
     /// Whether this request must use PKCE. Asked for both authorization and
     /// token requests. Public clients must use PKCE whatever this says.
-    /// Used by: authorization code. Default: false.
+    /// Used by: authorization code. Default: [`Client::requires_pkce`]
+    /// (false unless the record says).
     fn is_pkce_required(
         &self,
         client_id: &str,
@@ -775,6 +833,35 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
         defaults::save_token(self, token, request)
     }
 
+    /// Runs one token request of the authorization code, refresh token or
+    /// client credentials grant: `run` makes every call of that request's
+    /// flow (the tables above, authentication included) and returns its
+    /// answer, which this method returns.
+    ///
+    /// A store with transactions may run `run` inside one write
+    /// transaction, so that the request's lookups and its write cost one
+    /// transaction instead of three (SQLite's `BEGIN IMMEDIATE` and its
+    /// locks are most of what such a request costs). Each write method
+    /// called within must then stay atomic on its own (a savepoint): a
+    /// failed [`consume_and_save`](Self::consume_and_save) changes
+    /// nothing, while a [`revoke_grant`](Self::revoke_grant) after a
+    /// replay stays done although the request answers `invalid_grant`.
+    /// Commit whatever `run` answers; if the commit fails, answer that
+    /// failure (`server_error`) instead: the tokens `run` returned were
+    /// not saved, and the code or refresh token it spent is usable again.
+    /// Password grants do not come here (hashing a password under a
+    /// write lock would stall every other request).
+    ///
+    /// Default: `run()`, each method its own step.
+    fn token_request(
+        &self,
+        request: &OAuthRequest<'_>,
+        run: &mut dyn FnMut() -> Result<BearerToken, OAuthError>,
+    ) -> Result<BearerToken, OAuthError> {
+        let _ = request;
+        run()
+    }
+
     /// Checks a bearer token presented to a protected resource and returns
     /// what it grants, or `None` when it is unknown, revoked or expired.
     /// `scopes` are the ones the resource requires; the library checks
@@ -864,14 +951,17 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
     /// Whether the client may have `scopes`. Used by: authorization code,
     /// implicit, password, client credentials, and refresh token (every
     /// refresh asks again, so a client that has lost a scope since the
-    /// grant gets no new token carrying it).
+    /// grant gets no new token carrying it). Default: `scopes` lie within
+    /// [`Client::allowed_scopes`] (none unless the record names some).
     fn validate_scopes(
         &self,
         client_id: &str,
         scopes: &Scope,
         client: &Self::Client,
         request: &OAuthRequest<'_>,
-    ) -> Result<bool, OAuthError>;
+    ) -> Result<bool, OAuthError> {
+        defaults::validate_scopes(self, client_id, scopes, client, request)
+    }
 
     /// Checks a resource owner's username and password and returns the
     /// user's identifier, or `None`. Used by: password grant.
@@ -1073,6 +1163,14 @@ impl<V: RequestValidator + ?Sized> RequestValidator for Arc<V> {
         (**self).save_token(token, request)
     }
 
+    fn token_request(
+        &self,
+        request: &OAuthRequest<'_>,
+        run: &mut dyn FnMut() -> Result<BearerToken, OAuthError>,
+    ) -> Result<BearerToken, OAuthError> {
+        (**self).token_request(request, run)
+    }
+
     fn validate_bearer_token(
         &self,
         token: &str,
@@ -1259,8 +1357,8 @@ pub mod defaults {
         client: &V::Client,
         request: &OAuthRequest<'_>,
     ) -> Result<Scope, OAuthError> {
-        let _ = (validator, client_id, client, request);
-        Ok(Scope::empty())
+        let _ = (validator, client_id, request);
+        Ok(client.default_scope().clone())
     }
 
     /// What [`RequestValidator::get_original_scopes`] does unless a host
@@ -1283,8 +1381,8 @@ pub mod defaults {
         client: &V::Client,
         request: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
-        let _ = (validator, client_id, client, request);
-        Ok(false)
+        let _ = (validator, client_id, request);
+        Ok(client.requires_pkce())
     }
 
     /// What [`RequestValidator::is_within_original_scope`] does unless a host
@@ -1396,6 +1494,19 @@ pub mod defaults {
             "token" => client.allows_grant_type(Grant::Implicit),
             _ => false,
         })
+    }
+
+    /// What [`RequestValidator::validate_scopes`] does unless a host
+    /// overrides it; an override can fall back to it.
+    pub fn validate_scopes<V: RequestValidator + ?Sized>(
+        validator: &V,
+        client_id: &str,
+        scopes: &Scope,
+        client: &V::Client,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let _ = (validator, client_id, request);
+        Ok(scopes.is_subset_of(client.allowed_scopes()))
     }
 
     /// What [`RequestValidator::validate_user`] does unless a host

@@ -66,7 +66,9 @@ fn own_server() -> SocketAddr {
 fn start(options: app::Options) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    let realm = realm::parse(realm::DEFAULT_REALM).unwrap();
+    let realm = realm::parse(realm::DEFAULT_REALM)
+        .unwrap()
+        .with_own_resource(&format!("http://{addr}/resource"));
     let store = realm.memory();
     let app = Arc::new(app::App::new(&realm, store, &format!("http://{addr}"), true).unwrap());
     thread::spawn(move || app::serve(listener, app, options));
@@ -473,7 +475,13 @@ fn resource_requires_a_valid_bearer_token() {
     assert_eq!(r.status, 401);
     assert_eq!(
         r.header("www-authenticate"),
-        Some(r#"Bearer realm="oauth2""#)
+        Some(
+            format!(
+                r#"Bearer realm="oauth2", resource_metadata="{}/.well-known/oauth-protected-resource/resource""#,
+                base()
+            )
+            .as_str()
+        )
     );
     assert_eq!(r.body, "");
 
@@ -1296,11 +1304,216 @@ fn over_the_connection_cap_the_slowest_requests_make_room() {
 }
 
 // ---------------------------------------------------------------------
+// Resource indicators (RFC 8707) and protected resource metadata (RFC 9728).
+
+fn own() -> String {
+    format!("{}/resource", base())
+}
+
+fn introspected_aud(token: &str) -> Option<String> {
+    let r = post(
+        "/introspect",
+        Some(("rs-client", "rs-secret")),
+        &format!("token={token}"),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json("active").as_deref(), Some("true"), "{}", r.body);
+    let at = r.body.find("\"aud\":")?;
+    let rest = &r.body[at + 6..];
+    let end = if rest.starts_with('[') {
+        rest.find(']').unwrap() + 1
+    } else {
+        rest.find([',', '}']).unwrap()
+    };
+    Some(rest[..end].to_owned())
+}
+
+#[test]
+fn resource_gives_tokens_an_audience_that_resource_checks() {
+    let conf = Some(("conf-client", "conf-secret"));
+    let metadata = format!(
+        r#"resource_metadata="{}/.well-known/oauth-protected-resource/resource""#,
+        base()
+    );
+    // For the demo's resource: aud at /introspect, 200 at /resource.
+    let body = form::encode_pairs([("grant_type", "client_credentials"), ("resource", &own())]);
+    let r = post("/token", conf, &body);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let token = r.json("access_token").unwrap();
+    assert_eq!(introspected_aud(&token), Some(format!("\"{}\"", own())));
+    assert_eq!(bearer_get("/resource", &token).status, 200);
+    // For both ("both" client): opens it too.
+    let body = form::encode_pairs([
+        ("grant_type", "client_credentials"),
+        ("resource", &own()),
+        ("resource", "https://api.example.com/"),
+    ]);
+    let token = post("/token", conf, &body).json("access_token").unwrap();
+    assert_eq!(
+        introspected_aud(&token),
+        Some(format!("[\"{}\",\"https://api.example.com/\"]", own()))
+    );
+    assert_eq!(bearer_get("/resource", &token).status, 200);
+    // For another resource only: 401 invalid_token with resource_metadata.
+    let body = "grant_type=client_credentials&resource=https%3A%2F%2Fapi.example.com%2F";
+    let token = post("/token", conf, body).json("access_token").unwrap();
+    let r = bearer_get("/resource", &token);
+    assert_eq!(r.status, 401, "{}", r.body);
+    let challenge = r.header("www-authenticate").unwrap();
+    assert!(
+        challenge.contains(r#"error="invalid_token""#),
+        "{challenge}"
+    );
+    assert!(challenge.ends_with(&metadata), "{challenge}");
+    // No resource: a token without audience, which the demo's resource
+    // still accepts (the contract's clients that send none keep working).
+    let token = client_credentials_token();
+    assert_eq!(introspected_aud(&token), None);
+    assert_eq!(bearer_get("/resource", &token).status, 200);
+}
+
+#[test]
+fn resource_values_the_client_may_not_use_are_invalid_target() {
+    let cases = [
+        // rs-client has no resources: it may ask for none.
+        (
+            Some(("rs-client", "rs-secret")),
+            form::encode_pairs([("grant_type", "client_credentials"), ("resource", &own())]),
+        ),
+        (
+            Some(("conf-client", "conf-secret")),
+            "grant_type=client_credentials&resource=https%3A%2F%2Fother.example%2F".to_owned(),
+        ),
+        (
+            Some(("conf-client", "conf-secret")),
+            "grant_type=client_credentials&resource=%2Fresource".to_owned(),
+        ),
+        (
+            Some(("conf-client", "conf-secret")),
+            form::encode_pairs([
+                ("grant_type", "client_credentials"),
+                ("resource", &format!("{}#x", own())),
+            ]),
+        ),
+    ];
+    for (client, body) in cases {
+        let r = post("/token", client, &body);
+        assert_eq!(r.status, 400, "{body}: {}", r.body);
+        assert_eq!(r.json("error").as_deref(), Some("invalid_target"), "{body}");
+    }
+    // At /authorize: public-client's "own" only; anything else redirects.
+    let extra = format!("&resource={}", form_value("https://api.example.com/"));
+    let r = get(&authorize_query(&extra));
+    assert_eq!(r.status, 302, "{}", r.body);
+    assert_eq!(r.location_param("error").as_deref(), Some("invalid_target"));
+    assert_eq!(r.location_param("state").as_deref(), Some("xyz"));
+}
+
+fn form_value(value: &str) -> String {
+    let mut out = String::new();
+    form::encode_into(&mut out, value);
+    out
+}
+
+#[test]
+fn the_code_flow_carries_resource_through_consent_and_refresh_narrows_only() {
+    let extra = format!("&resource={}", form_value(&own()));
+    let page = get(&authorize_query(&extra));
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains(&format!("<code>{}</code>", own())),
+        "the page shows the resource"
+    );
+    let r = submit_consent(&page.body, "alice", "wonderland", "approve");
+    assert_eq!(r.status, 302, "{}", r.body);
+    let code = r.location_param("code").unwrap();
+    let r = post(
+        "/token",
+        None,
+        &format!("grant_type=authorization_code&code={code}&client_id=public-client&code_verifier={VERIFIER}"),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (access, refresh) = (
+        r.json("access_token").unwrap(),
+        r.json("refresh_token").unwrap(),
+    );
+    assert_eq!(introspected_aud(&access), Some(format!("\"{}\"", own())));
+    let r = bearer_get("/resource", &access);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains(r#""user":"alice""#), "{}", r.body);
+    // A refresh may not widen the grant's audience...
+    let r = post(
+        "/token",
+        None,
+        &format!(
+            "grant_type=refresh_token&refresh_token={refresh}&client_id=public-client&resource={}",
+            form_value("https://api.example.com/")
+        ),
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.json("error").as_deref(), Some("invalid_target"));
+    // ...and without resource keeps it.
+    let r = post(
+        "/token",
+        None,
+        &format!("grant_type=refresh_token&refresh_token={refresh}&client_id=public-client"),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        introspected_aud(&r.json("access_token").unwrap()),
+        Some(format!("\"{}\"", own()))
+    );
+}
+
+#[test]
+fn protected_resource_metadata_route() {
+    let r = get("/.well-known/oauth-protected-resource/resource");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r
+        .header("content-type")
+        .unwrap()
+        .starts_with("application/json"));
+    assert_eq!(
+        r.body,
+        format!(
+            r#"{{"resource":"{own}","authorization_servers":["{base}"],"scopes_supported":["read","write"],"bearer_methods_supported":["header"],"resource_name":"The demo's protected resource"}}"#,
+            own = own(),
+            base = base()
+        )
+    );
+    let r = post("/.well-known/oauth-protected-resource/resource", None, "");
+    assert_eq!(r.status, 405);
+    assert_eq!(r.header("allow"), Some("GET"));
+    assert_eq!(get("/.well-known/oauth-protected-resource").status, 404);
+    // The authorization server's metadata lists it (RFC 9728 §4).
+    let r = get("/.well-known/oauth-authorization-server");
+    assert!(
+        r.body
+            .contains(&format!(r#""protected_resources":["{}"]"#, own())),
+        "{}",
+        r.body
+    );
+}
+
+// ---------------------------------------------------------------------
 // The realm file.
 
 #[test]
 fn default_realm_is_the_contract_table() {
-    let realm = realm::parse(realm::DEFAULT_REALM).unwrap();
+    let own = "http://127.0.0.1:8080/resource";
+    let realm = realm::parse(realm::DEFAULT_REALM)
+        .unwrap()
+        .with_own_resource(own);
+    // The resources column: "both", "own", "own", none.
+    let resources: Vec<Vec<&str>> = realm
+        .clients
+        .iter()
+        .map(|c| c.resources.iter().map(String::as_str).collect())
+        .collect();
+    assert_eq!(
+        resources,
+        [vec![own, "https://api.example.com/"], vec![own], vec![]]
+    );
     assert_eq!(
         realm
             .clients
@@ -1386,6 +1599,18 @@ user carol p@ss\n";
         ("client a introspect=yes", 1, "takes no value"),
         ("client a redirect=/relative", 1, "absolute URI"),
         ("client a redirect=https://x/#f", 1, "absolute URI"),
+        ("client a grants=password resources=/api", 1, "absolute URI"),
+        (
+            "client a grants=password resources=https://x/#f",
+            1,
+            "absolute URI",
+        ),
+        (
+            "client a grants=password resources=own resources=own",
+            1,
+            "given twice",
+        ),
+        ("client a grants=password resources", 1, "needs a value"),
         ("\n\nuser alice", 3, "expected: user NAME PASSWORD"),
         ("user a b c", 1, "expected: user NAME PASSWORD"),
         ("user a b\nuser a c", 2, "defined twice"),

@@ -50,6 +50,8 @@ const CODES: &[(ErrorCode, &str, u16)] = &[
     ),
     (ErrorCode::SlowDown, "slow_down", 400),
     (ErrorCode::ExpiredToken, "expired_token", 400),
+    // RFC 8707 §2
+    (ErrorCode::InvalidTarget, "invalid_target", 400),
 ];
 
 #[test]

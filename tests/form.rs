@@ -256,7 +256,7 @@ fn params_get_require_contains() {
 
 #[test]
 fn params_reject_every_recognised_duplicate() {
-    for &param in Param::ALL {
+    for &param in Param::ALL.iter().filter(|p| !p.repeatable()) {
         let body = format!("{0}=one&other=x&{0}=two", param.name());
         let err = Params::parse(body.as_bytes()).unwrap_err();
         assert_eq!(err, FormError::Duplicate(param), "{body}");
@@ -378,13 +378,49 @@ fn params_debug_hides_secrets() {
 
 #[test]
 fn param_names_round_trip() {
-    assert_eq!(Param::ALL.len(), 17);
+    assert_eq!(Param::ALL.len(), 18);
+    let repeatable: Vec<_> = Param::ALL.iter().filter(|p| p.repeatable()).collect();
+    assert_eq!(
+        repeatable,
+        [&Param::Resource],
+        "only resource may repeat (RFC 8707 §2)"
+    );
     for &p in Param::ALL {
         assert_eq!(Param::from_name(p.name()), Some(p));
     }
     assert_eq!(Param::from_name("GRANT_TYPE"), None);
     assert_eq!(Param::from_name(""), None);
     assert_eq!(Param::CodeChallengeMethod.name(), "code_challenge_method");
+}
+
+#[test]
+fn resource_repeats_in_order_and_other_duplicates_still_fail() {
+    let body = b"resource=https%3A%2F%2Fa.example%2F&scope=read&resource=&resource=https://b.example/x?y=1";
+    let params = Params::parse(body).unwrap();
+    // Empty values are omitted, as for every parameter (RFC 6749 §3.1).
+    assert_eq!(
+        params.resources().collect::<Vec<_>>(),
+        ["https://a.example/", "https://b.example/x?y=1"]
+    );
+    assert_eq!(params.get(Param::Resource), Some("https://a.example/"));
+    let listed: Vec<_> = params.iter().collect();
+    assert_eq!(
+        listed,
+        [
+            (Param::Scope, "read"),
+            (Param::Resource, "https://a.example/"),
+            (Param::Resource, "https://b.example/x?y=1"),
+        ]
+    );
+    assert!(Params::parse(b"x=1").unwrap().resources().next().is_none());
+    // A repeated resource does not excuse another repeated parameter.
+    assert_eq!(
+        Params::parse(b"resource=a:b&scope=x&resource=c:d&scope=y"),
+        Err(FormError::Duplicate(Param::Scope))
+    );
+    // Decoded values too.
+    let params = Params::parse(b"resource=a:%C3%A9&resource=b:c").unwrap();
+    assert_eq!(params.resources().collect::<Vec<_>>(), ["a:\u{e9}", "b:c"]);
 }
 
 // ---------------------------------------------------------------- encode

@@ -603,6 +603,8 @@ fn a_save_for_a_grant_that_ended_meanwhile_is_refused() {
         expires_in: 3600,
         scopes: Scope::parse("read").unwrap(),
         refresh_scopes: None,
+        audience: Default::default(),
+        refresh_audience: None,
         client_id: "conf-client".into(),
         user: Some("alice".into()),
         grant_id: Some(grant_id.clone()),

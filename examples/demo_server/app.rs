@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use oauth2_provider::form::{self, Param, Params};
 use oauth2_provider::response::write_json_string;
 use oauth2_provider::{
-    AuthorizationError, AuthorizationRequest, ConfigError, Grant, OAuthError, Request, Response,
-    ResponseType, Server,
+    AuthorizationError, AuthorizationRequest, ConfigError, Grant, OAuthError, ProtectedResource,
+    Request, Response, ResponseType, Server,
 };
 
 use super::http::{Connection, Framing, HttpRequest, Limits, Progress, ReadError, CLOSE};
@@ -64,6 +64,8 @@ impl Default for Options {
 /// The demo application: the library's server over the realm's store.
 pub struct App<S> {
     server: Server<S>,
+    /// `/resource`, the demo's protected resource (RFC 9728).
+    resource: ProtectedResource,
     /// Whether the realm is the default one (the consent page then shows
     /// the demo users).
     default_realm: bool,
@@ -80,6 +82,9 @@ const CARRIED: [Param; 7] = [
     Param::CodeChallengeMethod,
 ];
 
+/// Where `/resource`'s metadata is (RFC 9728 §3.1).
+const RESOURCE_METADATA: &str = "/.well-known/oauth-protected-resource/resource";
+
 const HTML: &str = "text/html; charset=utf-8";
 const TEXT: &str = "text/plain; charset=utf-8";
 
@@ -94,14 +99,23 @@ impl<S: Store> App<S> {
         issuer: &str,
         default_realm: bool,
     ) -> Result<Self, ConfigError> {
+        // Tokens asked for no resource in particular still open it (the
+        // demo's clients that send no `resource` keep working); a token
+        // restricted to other resources does not (RFC 8707).
+        let resource = ProtectedResource::new(&format!("{issuer}/resource"))?
+            .scopes_supported(realm.scopes.iter().map(String::as_str))
+            .resource_name("The demo's protected resource")
+            .accept_unrestricted_tokens(true);
         let server = Server::builder(store)
             .issuer(issuer)
             .enable(Grant::Implicit)
             .enable(Grant::Password)
             .scopes_supported(realm.scopes.iter().map(String::as_str))
+            .protected_resources([resource.resource()])
             .build()?;
         Ok(App {
             server,
+            resource,
             default_realm,
         })
     }
@@ -121,7 +135,8 @@ impl<S: Store> App<S> {
             ("/token" | "/revoke" | "/introspect", _) => method_not_allowed("POST"),
             ("/resource", "GET") => self.resource(&request),
             ("/.well-known/oauth-authorization-server", "GET") => s.metadata_response(),
-            ("/resource" | "/.well-known/oauth-authorization-server", _) => {
+            (RESOURCE_METADATA, "GET") => s.protected_resource_metadata_response(&self.resource),
+            ("/resource" | "/.well-known/oauth-authorization-server" | RESOURCE_METADATA, _) => {
                 method_not_allowed("GET")
             }
             _ => plain(404, "404 Not Found\n"),
@@ -177,7 +192,7 @@ impl<S: Store> App<S> {
 
     /// `GET /resource`: a protected resource.
     fn resource(&self, request: &Request<'_>) -> Response {
-        match self.server.verify_bearer(request, &[]) {
+        match self.server.verify_bearer_at(request, &self.resource, &[]) {
             Ok(info) => {
                 let mut body = String::from("{\"user\":");
                 match &info.username {
@@ -222,14 +237,24 @@ impl<S: Store> App<S> {
             scopes.push_str("<li><span>no particular permission</span></li>");
         }
         let mut hidden = String::new();
-        for param in CARRIED {
-            if let Some(value) = params.get(param) {
-                hidden.push_str(&format!(
-                    "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
-                    param.name(),
-                    escape(value)
-                ));
-            }
+        let carried = CARRIED
+            .iter()
+            .filter_map(|&param| params.get(param).map(|value| (param, value)));
+        // `resource` may repeat (RFC 8707): every value is carried.
+        let resources = params.resources().map(|value| (Param::Resource, value));
+        for (param, value) in carried.chain(resources) {
+            hidden.push_str(&format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                param.name(),
+                escape(value)
+            ));
+        }
+        let mut audience = String::new();
+        for resource in pending.audience.iter() {
+            audience.push_str(&format!("<li><code>{}</code></li>", escape(resource)));
+        }
+        if !audience.is_empty() {
+            audience = format!("<p>For use at:</p>\n<ul class=\"scopes\">{audience}</ul>\n");
         }
         let grant = match pending.response_type {
             ResponseType::Code => "",
@@ -260,7 +285,7 @@ impl<S: Store> App<S> {
 <h1><code>{client}</code> wants to access your account</h1>
 <p>It asks permission to:</p>
 <ul class="scopes">{scopes}</ul>
-{grant}<p class="redirect">You will then be sent back to <code>{redirect}</code></p>
+{audience}{grant}<p class="redirect">You will then be sent back to <code>{redirect}</code></p>
 {error}<form method="post" action="/authorize">
 {hidden}
 <label for="username">Username</label>

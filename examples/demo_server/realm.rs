@@ -44,7 +44,15 @@ pub struct RealmClient {
     pub may_introspect: bool,
     /// Whether it must use PKCE even when confidential.
     pub pkce_required: bool,
+    /// The resources (RFC 8707) it may ask tokens for: absolute URIs, and
+    /// [`OWN`] for the demo's own protected resource until
+    /// [`Realm::with_own_resource`] names it.
+    pub resources: Vec<String>,
 }
+
+/// The realm's name for the demo's own protected resource
+/// (`http://HOST:PORT/resource`, known once the server is bound).
+pub const OWN: &str = "own";
 
 /// A user line.
 #[derive(Clone)]
@@ -69,10 +77,24 @@ impl RealmClient {
             .default_scopes(self.default_scopes.iter().map(String::as_str))
             .may_introspect(self.may_introspect)
             .pkce_required(self.pkce_required)
+            .resources(self.resources.iter().map(String::as_str))
     }
 }
 
 impl Realm {
+    /// The realm with [`OWN`] replaced by `url`, the demo's protected
+    /// resource, wherever a client names it.
+    pub fn with_own_resource(mut self, url: &str) -> Realm {
+        for client in &mut self.clients {
+            for resource in &mut client.resources {
+                if resource == OWN {
+                    url.clone_into(resource);
+                }
+            }
+        }
+        self
+    }
+
     /// A fresh in-memory store holding the realm.
     pub fn memory(&self) -> MemoryValidator {
         let store = MemoryValidator::new();
@@ -182,6 +204,7 @@ fn parse_client<'a>(
     let mut default_scopes: Vec<String> = Vec::new();
     let mut introspect = false;
     let mut pkce = false;
+    let mut resources: Option<Vec<String>> = None;
     for field in fields {
         let (key, value) = match field.split_once('=') {
             Some((k, "")) => return Err(format!("{k}= needs a value")),
@@ -233,10 +256,23 @@ fn parse_client<'a>(
                 once(!default_scopes.is_empty())?;
                 default_scopes = scope_list(key, v)?;
             }
+            ("resources", Some(v)) => {
+                once(resources.is_some())?;
+                let list: Vec<&str> = v.split(',').filter(|r| !r.is_empty()).collect();
+                for r in &list {
+                    if *r != OWN && !oauth2_provider::audience::is_resource_indicator(r) {
+                        return Err(format!(
+                            "resource {r:?} must be \"own\" or an absolute URI without a fragment"
+                        ));
+                    }
+                }
+                resources = Some(list.into_iter().map(str::to_owned).collect());
+            }
             ("introspect", None) => introspect = true,
             ("pkce", None) => pkce = true,
             (
-                "secret" | "secret-sha256" | "redirect" | "grants" | "scopes" | "default-scopes",
+                "secret" | "secret-sha256" | "redirect" | "grants" | "scopes" | "default-scopes"
+                | "resources",
                 None,
             ) => return Err(format!("{key} needs a value ({key}=...)")),
             ("introspect" | "pkce", Some(_)) => return Err(format!("{key} takes no value")),
@@ -272,5 +308,6 @@ fn parse_client<'a>(
         default_scopes,
         may_introspect: introspect,
         pkce_required: pkce,
+        resources: resources.unwrap_or_default(),
     })
 }

@@ -163,4 +163,5 @@ fn store_client(client: &RealmClient) -> ClientRecord {
         .default_scopes(client.default_scopes.iter().map(String::as_str))
         .may_introspect(client.may_introspect)
         .pkce_required(client.pkce_required)
+        .resources(client.resources.iter().map(String::as_str))
 }

@@ -96,6 +96,36 @@ pub unsafe extern "C" fn oap_authorization_scopes(
     field(authorization, |a| request!(a, r => Some(r.scopes.as_str())))
 }
 
+/// The number of resources (RFC 8707 `resource` values) the request
+/// asked for: the grant's audience, for the consent page to show. 0 when
+/// it named none (or `authorization` is NULL).
+///
+/// # Safety
+/// `authorization` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oap_authorization_resource_count(
+    authorization: Option<&oap_authorization>,
+) -> usize {
+    panic::value(0, || {
+        authorization.map_or(0, |a| request!(&a.inner, r => r.audience.len()))
+    })
+}
+
+/// The resource at `index` (in the order asked), or absent past the end.
+///
+/// # Safety
+/// `authorization` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oap_authorization_resource(
+    authorization: Option<&oap_authorization>,
+    index: usize,
+) -> oap_str {
+    field(
+        authorization,
+        |a| request!(a, r => r.audience.iter().nth(index)),
+    )
+}
+
 /// The client's `state`, or absent if it sent none (or `authorization` is
 /// NULL). The library echoes it back; the consent page need not.
 ///

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use provider::secret::{parse_sha256_hex, StoredSecret};
-use provider::{Client, Grant, Secret};
+use provider::{Audience, Client, Grant, Secret};
 
 use crate::enums::{grant_bit, known_grants, oap_grants, oap_secret_kind, secret_kind, SecretKind};
 use crate::ffi::{free_handle, into_handle, read_versioned, try_slice, Out, Versioned};
@@ -59,11 +59,21 @@ pub struct oap_client {
     /// authenticates its caller); one with 0 gets 400 `unauthorized_client`
     /// there (see `oap_server_introspection_response`).
     pub may_introspect: u8,
+    /// The resources (RFC 8707 `resource` values) the client may ask
+    /// tokens for, compared by exact string; each an absolute URI without
+    /// fragment (else `OAP_STATUS_INVALID_PARAMETER`). None (the default,
+    /// and what a caller of an earlier header gets): a request naming a
+    /// resource is `invalid_target`. May be NULL when `resources_len` is 0.
+    /// Added after the first version of this struct.
+    pub resources: *const oap_str,
+    /// The number of resources.
+    pub resources_len: usize,
 }
 
-// SAFETY: #[repr(C)], struct_size first, every field valid when zero.
+// SAFETY: #[repr(C)], struct_size first, every field valid when zero; the
+// first version ends before `resources`.
 unsafe impl Versioned for oap_client {
-    const FIRST_VERSION_SIZE: usize = std::mem::size_of::<oap_client>();
+    const FIRST_VERSION_SIZE: usize = std::mem::offset_of!(oap_client, resources);
 }
 
 #[derive(Clone)]
@@ -82,6 +92,8 @@ pub(crate) struct ClientData {
     redirect_uris: Vec<String>,
     grants: oap_grants,
     may_introspect: bool,
+    /// The resources it may ask tokens for (RFC 8707), checked.
+    resources: Vec<String>,
 }
 
 impl ClientData {
@@ -95,7 +107,7 @@ impl ClientData {
         // and its views (strings, the `redirect_uris` array and its
         // strings) are valid for this call; each &str borrowed from them is
         // copied before we return.
-        let (c, client_id, secret, redirect_uris) = unsafe {
+        let (c, client_id, secret, redirect_uris, resources) = unsafe {
             let c = read_versioned(client)?;
             let client_id: Arc<str> = Arc::from(c.client_id.to_str()?);
             let secret = match secret_kind(c.secret_kind)? {
@@ -115,7 +127,14 @@ impl ClientData {
                 .iter()
                 .map(|u| u.to_str().map(str::to_owned))
                 .collect::<Result<Vec<_>, _>>()?;
-            (c, client_id, secret, redirect_uris)
+            let resources = try_slice(c.resources, c.resources_len)?
+                .iter()
+                .map(|r| r.to_str())
+                .collect::<Result<Vec<_>, _>>()?;
+            let resources = Audience::parse(resources)
+                .map_err(|_| oap_status::InvalidParameter)?
+                .into_vec();
+            (c, client_id, secret, redirect_uris, resources)
         };
         Ok(ClientData {
             client_id,
@@ -123,6 +142,7 @@ impl ClientData {
             redirect_uris,
             grants: known_grants(c.grants)?,
             may_introspect: c.may_introspect != 0,
+            resources,
         })
     }
 }
@@ -156,6 +176,10 @@ impl ClientData {
 
     pub(crate) fn may_introspect(&self) -> bool {
         self.may_introspect
+    }
+
+    pub(crate) fn resources(&self) -> &[String] {
+        &self.resources
     }
 }
 
@@ -213,7 +237,8 @@ pub struct oap_registered_client {
 ///
 /// Errors: `OAP_STATUS_NULL_PARAMETER`, `OAP_STATUS_INVALID_UTF8`,
 /// `OAP_STATUS_INVALID_PARAMETER` (unknown `secret_kind`, malformed
-/// digest, `confidential` set without a secret, unknown `grants` bits),
+/// digest, `confidential` set without a secret, unknown `grants` bits, a
+/// resource that is no absolute URI without fragment),
 /// `OAP_STATUS_STRUCT_TOO_SMALL`.
 ///
 /// # Safety
@@ -293,5 +318,9 @@ impl Client for FfiClient {
 
     fn may_introspect(&self) -> bool {
         self.data().may_introspect
+    }
+
+    fn allows_resource(&self, resource: &str) -> bool {
+        self.data().resources.iter().any(|r| r == resource)
     }
 }

@@ -105,6 +105,13 @@ pub struct oap_config {
     /// Passed as the first argument of `fill_random`; must stay valid until
     /// the server is freed. Default NULL.
     pub fill_random_user_data: *mut c_void,
+    /// Space-delimited resource identifiers of the protected resources
+    /// that accept this server's tokens, listed as `protected_resources`
+    /// in the metadata (RFC 9728 §4). Each an `https` URL (`http` on a
+    /// loopback host only) without query or fragment, else
+    /// `oap_server_new` fails with `OAP_STATUS_INVALID_PARAMETER`.
+    /// Default: none. Added after the second version of this struct.
+    pub protected_resources: oap_str,
 }
 
 // SAFETY: #[repr(C)], struct_size first, every field valid when zero (NULL
@@ -113,6 +120,9 @@ unsafe impl Versioned for oap_config {
     /// The fields before `fill_random`, which came later: a caller compiled
     /// without it gets the operating system's generator.
     const FIRST_VERSION_SIZE: usize = std::mem::offset_of!(oap_config, fill_random);
+    /// The second version ends before `protected_resources`.
+    const OTHER_VERSION_SIZES: &'static [usize] =
+        &[std::mem::offset_of!(oap_config, protected_resources)];
 }
 
 /// The default configuration, with `struct_size` set. Thread-safe.
@@ -138,6 +148,7 @@ pub extern "C" fn oap_config_default() -> oap_config {
         bearer_in_query: 0,
         fill_random: None,
         fill_random_user_data: std::ptr::null_mut(),
+        protected_resources: oap_str::NONE,
     };
     panic::value(config, || config)
 }
@@ -165,7 +176,7 @@ pub(crate) unsafe fn builder<V: RequestValidator>(
     // its strings are valid for this call. The &strs borrowed from them
     // are copied by the builder (issuer, realm, scopes) or below
     // (endpoint paths) before we return.
-    let (config, grants, issuer, realm, scopes_supported, paths) = unsafe {
+    let (config, grants, issuer, realm, scopes_supported, paths, protected) = unsafe {
         let config = read_versioned(config)?;
         let grants = known_grants(config.grants)?;
         let issuer = configured(config.issuer)?;
@@ -177,7 +188,16 @@ pub(crate) unsafe fn builder<V: RequestValidator>(
             configured(config.revocation_endpoint)?,
             configured(config.introspection_endpoint)?,
         ];
-        (config, grants, issuer, realm, scopes_supported, paths)
+        let protected = configured(config.protected_resources)?;
+        (
+            config,
+            grants,
+            issuer,
+            realm,
+            scopes_supported,
+            paths,
+            protected,
+        )
     };
     let mut builder = ServerBuilder::new(validator)
         // Lifetimes are checked by the core's build() (InvalidLifetime).
@@ -203,6 +223,10 @@ pub(crate) unsafe fn builder<V: RequestValidator>(
     }
     if let Some(scopes) = scopes_supported {
         builder = builder.scopes_supported(scopes.split(' ').filter(|s| !s.is_empty()));
+    }
+    if let Some(resources) = protected {
+        // Each is checked by the core's build() (InvalidResource).
+        builder = builder.protected_resources(resources.split(' ').filter(|r| !r.is_empty()));
     }
     let mut endpoints = EndpointPaths::default();
     let [authorization, token, revocation, introspection] = paths;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use provider::form::Param;
 use provider::pkce::ChallengeMethod;
 use provider::validator::{CodeStatus, IssuedToken, RefreshTokenStatus, TokenInfo};
-use provider::{OAuthRequest, Scope, ValidatedCode, ValidatedRefreshToken};
+use provider::{Audience, OAuthRequest, Scope, ValidatedCode, ValidatedRefreshToken};
 
 use crate::client::{oap_client, oap_registered_client, FfiClient};
 use crate::enums::{oap_pkce_method, pkce_method};
@@ -50,12 +50,20 @@ pub struct oap_code_info {
     /// `code_challenge` is given (`OAP_PKCE_NONE` with a challenge is
     /// `OAP_STATUS_INVALID_PARAMETER`); ignored without one.
     pub code_challenge_method: oap_pkce_method,
+    /// The grant's audience saved with the code (the `audience` of the
+    /// saved `oap_authorization_code`): space-delimited resources, absent
+    /// or empty for none (RFC 8707). A token request may narrow it, never
+    /// widen it. Each must be an absolute URI without fragment, else
+    /// `OAP_STATUS_INVALID_PARAMETER`. Added after the second version of
+    /// this struct.
+    pub audience: oap_str,
 }
 
 // SAFETY: #[repr(C)], struct_size first, every field valid when zero; the
-// first version ends before `code_challenge`.
+// first version ends before `code_challenge`, the second before `audience`.
 unsafe impl Versioned for oap_code_info {
     const FIRST_VERSION_SIZE: usize = std::mem::offset_of!(oap_code_info, code_challenge);
+    const OTHER_VERSION_SIZES: &'static [usize] = &[std::mem::offset_of!(oap_code_info, audience)];
 }
 
 /// What was stored with a valid refresh token, handed back by
@@ -75,11 +83,25 @@ pub struct oap_refresh_token_info {
     pub grant_id: oap_str,
     /// Expiry, seconds since the Unix epoch; 0: does not expire.
     pub expires_at: u64,
+    /// The audience stored with the refresh token (the `refresh_audience`
+    /// of the saved `oap_issued_token`): space-delimited resources, absent
+    /// or empty for none (RFC 8707). A refresh may narrow it, never widen
+    /// it. Each must be an absolute URI without fragment, else
+    /// `OAP_STATUS_INVALID_PARAMETER`. Added after the first version of
+    /// this struct.
+    pub audience: oap_str,
 }
 
-// SAFETY: #[repr(C)], struct_size first, every field valid when zero.
+// SAFETY: #[repr(C)], struct_size first, every field valid when zero; the
+// first version ends before `audience`.
 unsafe impl Versioned for oap_refresh_token_info {
-    const FIRST_VERSION_SIZE: usize = std::mem::size_of::<oap_refresh_token_info>();
+    const FIRST_VERSION_SIZE: usize = std::mem::offset_of!(oap_refresh_token_info, audience);
+}
+
+/// A host's space-delimited audience, checked: absent or empty is none.
+fn audience(text: Option<&str>) -> Result<Audience, oap_status> {
+    Audience::parse(text.unwrap_or("").split(' ').filter(|r| !r.is_empty()))
+        .map_err(|_| oap_status::InvalidParameter)
 }
 
 /// Which value the running callback may hand back.
@@ -424,6 +446,7 @@ pub unsafe extern "C" fn oap_ctx_set_code(
                 user: Arc::from(i.user.to_str()?),
                 scopes: scopes(i.scopes.to_opt_str()?)?,
                 redirect_uri: i.redirect_uri.to_opt_str()?.map(str::to_owned),
+                audience: audience(i.audience.to_opt_str()?)?,
                 grant_id: Arc::from(i.grant_id.to_str()?),
                 expires_at: i.expires_at,
                 code_challenge: match i.code_challenge.to_opt_str()? {
@@ -526,6 +549,7 @@ pub unsafe extern "C" fn oap_ctx_set_refresh_token(
                     client_id: Arc::from(i.client_id.to_str()?),
                     user: i.user.to_opt_str()?.map(Arc::from),
                     scopes: scopes(i.scopes.to_opt_str()?)?,
+                    audience: audience(i.audience.to_opt_str()?)?,
                     grant_id: Arc::from(i.grant_id.to_str()?),
                     expires_at: time(i.expires_at),
                 },

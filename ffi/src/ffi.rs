@@ -120,11 +120,13 @@ pub(crate) unsafe fn try_slice<'a, T>(ptr: *const T, len: usize) -> Result<&'a [
 /// fields are integers tested `!= 0`.
 pub(crate) unsafe trait Versioned: Sized {
     /// The size of the struct's first version; a smaller `struct_size` is
-    /// refused with `OAP_STATUS_STRUCT_TOO_SMALL`. Every struct so far has
-    /// at most two versions, the first and the current one: a
-    /// `struct_size` between their sizes ends inside a field. (A third
-    /// version will list the sizes in between.)
+    /// refused with `OAP_STATUS_STRUCT_TOO_SMALL`.
     const FIRST_VERSION_SIZE: usize;
+
+    /// The sizes of the versions between the first and the current one,
+    /// each the end of a field: any other `struct_size` between the first
+    /// version's and the current size ends inside a field.
+    const OTHER_VERSION_SIZES: &'static [usize] = &[];
 }
 
 /// Copies a versioned struct: the first `min(struct_size, sizeof)` bytes of
@@ -149,7 +151,10 @@ pub(crate) unsafe fn read_versioned<T: Versioned>(ptr: *const T) -> Result<T, oa
     if struct_size < T::FIRST_VERSION_SIZE {
         return Err(oap_status::StructTooSmall);
     }
-    if struct_size < size_of::<T>() && struct_size != T::FIRST_VERSION_SIZE {
+    if struct_size < size_of::<T>()
+        && struct_size != T::FIRST_VERSION_SIZE
+        && !T::OTHER_VERSION_SIZES.contains(&struct_size)
+    {
         return Err(oap_status::InvalidParameter);
     }
     let mut out = MaybeUninit::<T>::zeroed();
@@ -160,9 +165,9 @@ pub(crate) unsafe fn read_versioned<T: Versioned>(ptr: *const T) -> Result<T, oa
     unsafe { ptr::copy_nonoverlapping(ptr.cast::<u8>(), out.as_mut_ptr().cast::<u8>(), n) };
     // SAFETY: all-zero is a valid T (Versioned's contract), and the first n
     // bytes are the caller's initialised T prefix: every field is either
-    // fully copied, or zero. No field is cut in half: n is either
-    // size_of::<T>() or FIRST_VERSION_SIZE, the end of a field (checked
-    // above).
+    // fully copied, or zero. No field is cut in half: n is size_of::<T>(),
+    // FIRST_VERSION_SIZE or one of OTHER_VERSION_SIZES, the end of a field
+    // (checked above).
     Ok(unsafe { out.assume_init() })
 }
 

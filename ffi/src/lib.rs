@@ -7,7 +7,7 @@
 //!
 //! Layout: one module per concept (`server`, `authorization`, `token`,
 //! `request`, `response`, `validator`, `context`, `client`, `config`,
-//! `helpers`, and `sqlite`: the SQLite store as a handle, with the
+//! `protected_resource`, `helpers`, and `sqlite`: the SQLite store as a handle, with the
 //! `sqlite` feature), `enums` (the C integer codes and their conversions), and
 //! private plumbing: `panic` (the panic boundary), `ffi` (pointers and
 //! ownership), `slice` (`oap_str` / `oap_bytes`), `status` (`oap_status`).
@@ -45,6 +45,7 @@ mod enums;
 mod ffi;
 mod helpers;
 mod panic;
+mod protected_resource;
 mod request;
 mod response;
 mod server;
@@ -61,6 +62,7 @@ pub use config::*;
 pub use context::*;
 pub use enums::*;
 pub use helpers::*;
+pub use protected_resource::*;
 pub use request::*;
 pub use response::*;
 pub use server::*;

@@ -7,7 +7,9 @@ use std::ffi::c_void;
 use std::sync::Arc;
 
 use provider::scope::is_scope_token;
-use provider::{AuthorizationError, Request, Response, Scope, Server, TokenInfo};
+use provider::{
+    AuthorizationError, ProtectedResource, Request, Response, Scope, Server, TokenInfo,
+};
 
 #[cfg(feature = "sqlite")]
 use oauth2_provider_sqlite::SqliteStore;
@@ -16,6 +18,7 @@ use crate::authorization::{oap_authorization, Pending};
 use crate::config::{self, oap_config};
 use crate::ffi::{free_handle, into_handle, map_small, try_ref, try_slice, Out};
 use crate::panic;
+use crate::protected_resource::oap_protected_resource;
 use crate::request::{oap_request, with_request};
 use crate::response::oap_response;
 use crate::slice::oap_str;
@@ -76,8 +79,20 @@ impl AnyServer {
         dispatch!(self, s => s.metadata_response())
     }
 
-    fn verify_bearer(&self, request: &Request<'_>, scopes: &[&str]) -> Result<TokenInfo, Response> {
-        dispatch!(self, s => s.verify_bearer(request, scopes))
+    fn verify_bearer(
+        &self,
+        request: &Request<'_>,
+        scopes: &[&str],
+        resource: Option<&ProtectedResource>,
+    ) -> Result<TokenInfo, Response> {
+        match resource {
+            None => dispatch!(self, s => s.verify_bearer(request, scopes)),
+            Some(r) => dispatch!(self, s => s.verify_bearer_at(request, r, scopes)),
+        }
+    }
+
+    fn protected_resource_metadata_response(&self, resource: &ProtectedResource) -> Response {
+        dispatch!(self, s => s.protected_resource_metadata_response(resource))
     }
 
     fn validate_authorization_request(
@@ -373,6 +388,7 @@ pub unsafe extern "C" fn oap_server_metadata_response(
 unsafe fn verify_bearer<R>(
     server: &oap_server,
     request: *const oap_request,
+    resource: Option<&ProtectedResource>,
     scopes: *const oap_str,
     scopes_len: usize,
     then: impl FnOnce(Result<TokenInfo, Response>) -> R,
@@ -394,7 +410,11 @@ unsafe fn verify_bearer<R>(
                     Err(oap_status::InvalidParameter)
                 }
             },
-            |required| with_request(request, |r| then(server.inner.verify_bearer(r, required))),
+            |required| {
+                with_request(request, |r| {
+                    then(server.inner.verify_bearer(r, required, resource))
+                })
+            },
         )?
     }
 }
@@ -442,6 +462,7 @@ pub unsafe extern "C" fn oap_server_verify_bearer(
             verify_bearer(
                 server,
                 request,
+                None,
                 scopes,
                 scopes_len,
                 |outcome| match outcome {
@@ -452,6 +473,92 @@ pub unsafe extern "C" fn oap_server_verify_bearer(
         }?;
         token_out.write(token);
         response_out.write(response);
+        Ok(())
+    })
+}
+
+/// `oap_server_verify_bearer` at a protected resource (RFC 8707, RFC
+/// 9728): the token must also be for `resource` — its audience includes
+/// the resource identifier, or is empty where the resource accepts
+/// unrestricted tokens — else the denial is 401 `invalid_token`; and
+/// every denial's `WWW-Authenticate` challenge carries
+/// `resource_metadata="…"` (RFC 9728 §5.1) unless the resource omits it.
+/// Out-parameters, errors and thread-safety as `oap_server_verify_bearer`;
+/// a NULL `resource` is `OAP_STATUS_NULL_PARAMETER`.
+///
+/// # Safety
+/// `server`, `resource` NULL or live; `request`, `scopes` NULL or valid
+/// for the call; `token_out` and `response_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oap_server_verify_bearer_at(
+    server: *const oap_server,
+    request: *const oap_request,
+    resource: *const oap_protected_resource,
+    scopes: *const oap_str,
+    scopes_len: usize,
+    token_out: *mut *mut oap_token,
+    response_out: *mut *mut oap_response,
+) -> oap_status {
+    panic::status(|| {
+        // SAFETY: `server`, `resource` NULL or live, `token_out` and
+        // `response_out` NULL or writable (contract).
+        let (server, resource, token_out, response_out) = unsafe {
+            (
+                try_ref(server)?,
+                try_ref(resource)?,
+                Out::new(token_out)?,
+                Out::new(response_out)?,
+            )
+        };
+        // SAFETY: request and scopes NULL or valid for this call (contract).
+        let (token, response) = unsafe {
+            verify_bearer(
+                server,
+                request,
+                Some(&resource.inner),
+                scopes,
+                scopes_len,
+                |outcome| match outcome {
+                    Ok(info) => (into_handle(oap_token { inner: info }), std::ptr::null_mut()),
+                    Err(response) => (std::ptr::null_mut(), oap_response::handle(response)),
+                },
+            )
+        }?;
+        token_out.write(token);
+        response_out.write(response);
+        Ok(())
+    })
+}
+
+/// The protected resource metadata document of `resource` (RFC 9728 §2,
+/// §3.2) as a 200 JSON response written to `*response_out`: `resource`,
+/// `authorization_servers` (the resource's, else this server's issuer),
+/// `scopes_supported`, `bearer_methods_supported` (how this server
+/// accepts tokens), and the names and pages configured. Serve it at
+/// `oap_protected_resource_metadata_url`. Thread-safe.
+///
+/// # Safety
+/// `server`, `resource` NULL or live; `response_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oap_server_protected_resource_metadata_response(
+    server: *const oap_server,
+    resource: *const oap_protected_resource,
+    response_out: *mut *mut oap_response,
+) -> oap_status {
+    panic::status(|| {
+        // SAFETY: `server`, `resource` NULL or live, `response_out` NULL or
+        // writable (contract).
+        let (server, resource, response_out) = unsafe {
+            (
+                try_ref(server)?,
+                try_ref(resource)?,
+                Out::new(response_out)?,
+            )
+        };
+        let response = server
+            .inner
+            .protected_resource_metadata_response(&resource.inner);
+        response_out.write(oap_response::handle(response));
         Ok(())
     })
 }
@@ -512,7 +619,8 @@ pub unsafe extern "C" fn oap_server_verify_bearer_with(
             Err(response) => oap_response::handle(response),
         };
         // SAFETY: request and scopes NULL or valid for this call (contract).
-        let response = unsafe { verify_bearer(server, request, scopes, scopes_len, hand_over) }?;
+        let response =
+            unsafe { verify_bearer(server, request, None, scopes, scopes_len, hand_over) }?;
         response_out.write(response);
         Ok(())
     })

@@ -214,7 +214,8 @@ unsafe fn record(
         .scopes(scopes.iter())
         .default_scopes(default_scopes.iter())
         .pkce_required(pkce_required != 0)
-        .may_introspect(data.may_introspect()))
+        .may_introspect(data.may_introspect())
+        .resources(data.resources().iter().map(String::as_str)))
 }
 
 /// Registers a client described by `client` (checked and refused as
@@ -431,6 +432,8 @@ mod tests {
             redirect_uris_len: uris.len(),
             grants: OAP_GRANT_AUTHORIZATION_CODE | OAP_GRANT_REFRESH_TOKEN,
             may_introspect: 1,
+            resources: std::ptr::null(),
+            resources_len: 0,
         }
     }
 

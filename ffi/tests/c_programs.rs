@@ -51,6 +51,11 @@ fn c_host_random_source() {
 }
 
 #[test]
+fn c_resource_indicators_and_metadata() {
+    c_test("test_resources.c");
+}
+
+#[test]
 fn c_retry_after_a_failed_save() {
     c_test("test_retry.c");
 }

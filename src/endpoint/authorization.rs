@@ -10,6 +10,7 @@
 //! Errors about the client or the redirect URI are never redirected: they
 //! come back as [`AuthorizationError::Fatal`] for the host to show.
 
+use crate::audience::Audience;
 use crate::client_auth::{Client, ClientAuthenticator};
 use crate::error::{ErrorCode, OAuthError};
 use crate::form::{Param, Params};
@@ -180,7 +181,7 @@ impl<V: RequestValidator> Server<V> {
             error,
         };
         let checked = self.check_authorization_request(&oauth, &client, &client_id, response_type);
-        let (response_type, scopes, code_challenge) = match checked {
+        let (response_type, scopes, audience, code_challenge) = match checked {
             Ok(checked) => checked,
             Err(e) if e.may_redirect() => return Err(redirect_error(e)),
             Err(e) => return Err(AuthorizationError::Fatal(e)),
@@ -192,13 +193,14 @@ impl<V: RequestValidator> Server<V> {
             redirect_uri_sent,
             response_type,
             scopes,
+            audience,
             state,
             code_challenge,
         })
     }
 
     /// The redirectable checks of an authorization request: response type,
-    /// scope, PKCE.
+    /// scope, resources (RFC 8707 §2: `invalid_target`), PKCE.
     #[allow(clippy::type_complexity)]
     fn check_authorization_request(
         &self,
@@ -206,7 +208,15 @@ impl<V: RequestValidator> Server<V> {
         client: &V::Client,
         client_id: &str,
         response_type: Option<&str>,
-    ) -> Result<(ResponseType, Scope, Option<(String, ChallengeMethod)>), OAuthError> {
+    ) -> Result<
+        (
+            ResponseType,
+            Scope,
+            Audience,
+            Option<(String, ChallengeMethod)>,
+        ),
+        OAuthError,
+    > {
         let v = &self.validator;
         let response_type = match response_type {
             None => return Err(OAuthError::missing_parameter("response_type")),
@@ -226,11 +236,12 @@ impl<V: RequestValidator> Server<V> {
             ));
         }
         let scopes = grant::resolve_scope(self, oauth, client)?;
+        let audience = Audience::requested(&oauth.params, client)?;
         let code_challenge = match response_type {
             ResponseType::Code => self.check_code_challenge(oauth, client, client_id)?,
             ResponseType::Token => None,
         };
-        Ok((response_type, scopes, code_challenge))
+        Ok((response_type, scopes, audience, code_challenge))
     }
 
     /// RFC 7636 §4.3–4.4: the challenge's syntax and method, and whether

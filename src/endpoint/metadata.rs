@@ -75,6 +75,9 @@ impl<V: RequestValidator> Server<V> {
         };
         json.string_array("code_challenge_methods_supported", pkce.iter().copied());
         json.boolean("authorization_response_iss_parameter_supported", true);
+        // RFC 9728 §4. RFC 8707 itself registers no metadata field.
+        let resources = self.config.protected_resources.iter().map(String::as_str);
+        array(&mut json, "protected_resources", resources);
         Some(json.finish())
     }
 

@@ -4,6 +4,7 @@
 pub mod authorization;
 mod introspection;
 mod metadata;
+pub mod protected_resource;
 mod resource;
 mod revocation;
 mod token;

@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 
+use crate::endpoint::protected_resource::{wrong_audience, ProtectedResource};
 use crate::error::{ErrorCode, OAuthError};
 use crate::form::{self, Params};
 use crate::header::{self, HeaderError};
@@ -32,15 +33,29 @@ impl<V: RequestValidator> Server<V> {
     /// assert_eq!(denied.status, 401);
     /// assert_eq!(denied.header("www-authenticate"), Some(r#"Bearer realm="oauth2", scope="read""#));
     /// ```
+    ///
+    /// This check takes any audience; [`verify_bearer_at`](Self::verify_bearer_at)
+    /// also requires the token to be for a given resource (RFC 8707).
     pub fn verify_bearer(
         &self,
         request: &Request<'_>,
         required_scopes: &[&str],
     ) -> Result<TokenInfo, Response> {
+        self.check_bearer(request, required_scopes, None)
+    }
+
+    /// The bearer check, for `resource` when one is given.
+    pub(crate) fn check_bearer(
+        &self,
+        request: &Request<'_>,
+        required_scopes: &[&str],
+        resource: Option<&ProtectedResource>,
+    ) -> Result<TokenInfo, Response> {
+        let fail = |error| self.bearer_failure(error, required_scopes, resource);
         let token = match self.bearer_token(request) {
             Ok(Some(token)) => token,
-            Ok(None) => return Err(self.bearer_failure(None, required_scopes)),
-            Err(e) => return Err(self.bearer_failure(Some(e), required_scopes)),
+            Ok(None) => return Err(fail(None)),
+            Err(e) => return Err(fail(Some(e))),
         };
         // The parameters are parsed where they stay: they are some 400
         // bytes, and every move of them a copy.
@@ -54,7 +69,7 @@ impl<V: RequestValidator> Server<V> {
             .validate_bearer_token(&token, required_scopes, &oauth)
         {
             Ok(Some(info)) => info,
-            Ok(None) => return Err(self.bearer_failure(Some(invalid_token()), required_scopes)),
+            Ok(None) => return Err(fail(Some(invalid_token()))),
             Err(e) => return Err(Response::error_json(&e)),
         };
         // Only an access token opens a resource (RFC 6749 §1.5): a host
@@ -62,14 +77,19 @@ impl<V: RequestValidator> Server<V> {
         // into bearer credentials.
         let refresh_token = info.token_type == Some(TokenType::RefreshToken);
         if refresh_token || info.exp.is_some_and(|exp| exp <= oauth.now) {
-            return Err(self.bearer_failure(Some(invalid_token()), required_scopes));
+            return Err(fail(Some(invalid_token())));
+        }
+        // RFC 8707: a token for another resource must not open this one
+        // (RFC 6750 §3.1: a token invalid here is `invalid_token`).
+        if resource.is_some_and(|r| !r.admits(&info.aud)) {
+            return Err(fail(Some(wrong_audience())));
         }
         if !required_scopes.iter().all(|s| info.scopes.contains(s)) {
             let e = OAuthError::new(
                 ErrorCode::InsufficientScope,
                 "the access token does not grant the required scope",
             );
-            return Err(self.bearer_failure(Some(e), required_scopes));
+            return Err(fail(Some(e)));
         }
         Ok(info)
     }
@@ -129,9 +149,19 @@ impl<V: RequestValidator> Server<V> {
         Ok(token)
     }
 
-    fn bearer_failure(&self, error: Option<OAuthError>, required_scopes: &[&str]) -> Response {
+    fn bearer_failure(
+        &self,
+        error: Option<OAuthError>,
+        required_scopes: &[&str],
+        resource: Option<&ProtectedResource>,
+    ) -> Response {
         let scope = (!required_scopes.is_empty()).then(|| required_scopes.join(" "));
-        let challenge = header::bearer_challenge(self.realm(), error.as_ref(), scope.as_deref());
+        let mut challenge =
+            header::bearer_challenge(self.realm(), error.as_ref(), scope.as_deref());
+        if let Some(url) = resource.and_then(ProtectedResource::challenge_metadata) {
+            // RFC 9728 §5.1: where the client finds the resource's metadata.
+            header::push_auth_param(&mut challenge, "resource_metadata", url);
+        }
         let response = match &error {
             Some(e) => Response::error_json(e),
             None => Response::new(401),

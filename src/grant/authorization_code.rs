@@ -8,7 +8,9 @@ use crate::client_auth::Client;
 use crate::error::{ErrorCode, OAuthError};
 use crate::form::Param;
 use crate::grant::authorization_request::AuthorizationRequest;
-use crate::grant::{check_grant_type, draw_tokens, save_tokens, Grantee, Refresh};
+use crate::grant::{
+    check_grant_type, continued_audience, draw_tokens, save_tokens, Grantee, Refresh,
+};
 use crate::pkce::{self, ChallengeMethod};
 use crate::request::OAuthRequest;
 use crate::scope::Scope;
@@ -97,6 +99,9 @@ pub(crate) fn exchange<V: RequestValidator>(
         ));
     }
 
+    // RFC 8707 §2.2: the token request may narrow the grant's audience.
+    let (audience, refresh_audience) = continued_audience(request, &client, validated.audience)?;
+
     // The new values first: a failing generator leaves the code unspent.
     let drawn = draw_tokens(server, request, &client, true, Refresh::IfAllowed)?;
     // Spending the code and saving its tokens are one step: a failed save
@@ -109,6 +114,8 @@ pub(crate) fn exchange<V: RequestValidator>(
             client: &client,
             user: Some(validated.user),
             scopes: validated.scopes,
+            audience,
+            refresh_audience,
             grant_id: Some(validated.grant_id),
         },
         drawn,
@@ -237,6 +244,7 @@ pub(crate) fn create_code<V: RequestValidator>(
         effective_redirect_uri: pending.redirect_uri.clone(),
         user: Arc::from(user),
         scopes,
+        audience: pending.audience.clone(),
         code_challenge: pending.code_challenge.clone(),
         grant_id: Arc::from(grant_id),
         issued_at,

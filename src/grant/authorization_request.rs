@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+use crate::audience::Audience;
 use crate::pkce::ChallengeMethod;
 use crate::response::ResponseMode;
 use crate::scope::Scope;
@@ -53,6 +54,9 @@ pub struct AuthorizationRequest<C> {
     pub response_type: ResponseType,
     /// The requested scopes (or the client's default ones).
     pub scopes: Scope,
+    /// The resources asked for (RFC 8707), checked: the grant's audience.
+    /// Empty when the request named none.
+    pub audience: Audience,
     /// The client's `state`, echoed back in the response.
     pub state: Option<String>,
     /// The PKCE challenge and method, if sent.
@@ -66,6 +70,7 @@ impl<C> fmt::Debug for AuthorizationRequest<C> {
             .field("redirect_uri", &self.redirect_uri)
             .field("response_type", &self.response_type)
             .field("scopes", &self.scopes)
+            .field("audience", &self.audience)
             .field("state", &self.state)
             .field(
                 "code_challenge_method",

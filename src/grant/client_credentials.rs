@@ -1,6 +1,7 @@
 //! Client credentials grant (RFC 6749 §4.4): confidential clients only,
 //! no refresh token (§4.4.3).
 
+use crate::audience::Audience;
 use crate::client_auth::{self, Client};
 use crate::error::{ErrorCode, OAuthError};
 use crate::grant::{check_grant_type, issue_tokens, resolve_scope, Grantee, Refresh};
@@ -26,6 +27,8 @@ pub(crate) fn issue<V: RequestValidator>(
     }
     check_grant_type(server, request, &client, Grant::ClientCredentials)?;
     let scopes = resolve_scope(server, request, &client)?;
+    // RFC 8707 §2.2: the token is for what was asked, none if nothing.
+    let audience = Audience::requested(&request.params, &client)?;
     issue_tokens(
         server,
         request,
@@ -33,6 +36,8 @@ pub(crate) fn issue<V: RequestValidator>(
             client: &client,
             user: None,
             scopes,
+            audience,
+            refresh_audience: None,
             grant_id: None,
         },
         Refresh::None,

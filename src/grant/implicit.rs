@@ -28,6 +28,8 @@ pub(crate) fn issue<V: RequestValidator>(
             client: &pending.client,
             user: Some(Arc::from(user)),
             scopes,
+            audience: pending.audience.clone(),
+            refresh_audience: None,
             grant_id: None,
         },
         Refresh::None,

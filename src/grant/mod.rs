@@ -14,6 +14,7 @@ pub(crate) mod refresh_token;
 
 use std::sync::Arc;
 
+use crate::audience::Audience;
 use crate::client_auth::Client;
 use crate::error::{ErrorCode, OAuthError};
 use crate::form::Param;
@@ -82,8 +83,31 @@ pub(crate) struct Grantee<'c, C> {
     pub client: &'c C,
     pub user: Option<Arc<str>>,
     pub scopes: Scope,
+    /// The access token's audience (RFC 8707).
+    pub audience: Audience,
+    /// The audience a new refresh token keeps when the access token's was
+    /// narrowed: the grant's. `None`: the access token's.
+    pub refresh_audience: Option<Audience>,
     /// The token family; `None` starts a new one.
     pub grant_id: Option<Arc<str>>,
+}
+
+/// The audience of a token request that continues a grant of audience
+/// `granted` (a code exchange, a refresh): what the request's `resource`
+/// values narrow it to, or the grant's when it names none; `invalid_target`
+/// for a value that is malformed, beyond the grant (RFC 8707 §2.2), or no
+/// longer allowed for the client (least privilege: the grant may be older
+/// than the client's registration). Also the audience the new refresh
+/// token keeps: the grant's, unless the client has since lost part of it.
+pub(crate) fn continued_audience<C: Client>(
+    request: &OAuthRequest<'_>,
+    client: &C,
+    granted: Audience,
+) -> Result<(Audience, Option<Audience>), OAuthError> {
+    let audience = Audience::parse(request.params.resources())?.narrowing(&granted)?;
+    audience.check_allowed(client)?;
+    let keeps_grant = audience == granted || granted.check_allowed(client).is_ok();
+    Ok((audience, keeps_grant.then_some(granted)))
 }
 
 /// Whether the server and the client allow refresh tokens.
@@ -204,6 +228,8 @@ pub(crate) fn save_tokens<V: RequestValidator>(
         // Stored apart only when they differ: no copy in the common case.
         refresh_scopes: drawn.refresh_scopes.filter(|s| *s != grantee.scopes),
         scopes: grantee.scopes,
+        refresh_audience: grantee.refresh_audience.filter(|a| *a != grantee.audience),
+        audience: grantee.audience,
         client_id: client.shared_client_id(),
         user: grantee.user,
         new_grant,

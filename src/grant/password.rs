@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::audience::Audience;
 use crate::error::{ErrorCode, OAuthError};
 use crate::form::Param;
 use crate::grant::{check_grant_type, issue_tokens, resolve_scope, Grantee, Refresh};
@@ -30,6 +31,8 @@ pub(crate) fn issue<V: RequestValidator>(
             )
         })?;
     let scopes = resolve_scope(server, request, &client)?;
+    // RFC 8707 §2.2: the grant, and its tokens, are for what was asked.
+    let audience = Audience::requested(&request.params, &client)?;
     issue_tokens(
         server,
         request,
@@ -37,6 +40,8 @@ pub(crate) fn issue<V: RequestValidator>(
             client: &client,
             user: Some(Arc::from(user)),
             scopes,
+            audience,
+            refresh_audience: None,
             grant_id: None,
         },
         Refresh::IfAllowed,

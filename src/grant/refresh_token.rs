@@ -4,7 +4,9 @@
 use crate::client_auth::Client;
 use crate::error::{ErrorCode, OAuthError};
 use crate::form::Param;
-use crate::grant::{check_grant_type, draw_tokens, save_tokens, Grantee, Refresh};
+use crate::grant::{
+    check_grant_type, continued_audience, draw_tokens, save_tokens, Grantee, Refresh,
+};
 use crate::request::OAuthRequest;
 use crate::scope::Scope;
 use crate::server::{Grant, Server};
@@ -71,6 +73,11 @@ pub(crate) fn refresh<V: RequestValidator>(
         ));
     }
 
+    // RFC 8707 §2.2: a refresh may narrow the grant's audience, never
+    // widen it; asked before the token is used up.
+    let (audience, refresh_audience) =
+        continued_audience(request, &client, original.audience.clone())?;
+
     // RFC 9700 §4.14.2: a public client's refresh tokens are rotated,
     // whatever the host prefers (they are not sender-constrained).
     let rotate = !client.is_confidential() || v.rotate_refresh_token(request)?;
@@ -103,6 +110,9 @@ pub(crate) fn refresh<V: RequestValidator>(
             client: &client,
             user: original.user,
             scopes,
+            audience,
+            // Without rotation no refresh token is stored: nothing to keep.
+            refresh_audience: if rotate { refresh_audience } else { None },
             grant_id: Some(original.grant_id),
         },
         drawn,

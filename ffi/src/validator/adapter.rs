@@ -16,7 +16,9 @@ use provider::{
     ValidatedRefreshToken,
 };
 
-use super::table::{oap_authorization_code, oap_consumed, oap_issued_token, oap_validator};
+use super::table::{
+    oap_authorization_code, oap_consumed, oap_issued_token, oap_validator, AudienceText,
+};
 use crate::client::FfiClient;
 use crate::context::{oap_ctx, Slot, Value};
 use crate::enums::{cb_answer, token_type_code};
@@ -524,7 +526,8 @@ impl RequestValidator for FfiValidator {
         let Some(cb) = self.table.save_authorization_code else {
             return Err(not_set("save_authorization_code"));
         };
-        let view = oap_authorization_code::view(code);
+        let text = AudienceText::of_code(code);
+        let view = oap_authorization_code::view(code, &text);
         self.done("save_authorization_code", request, |ud, ctx| {
             host_call!(cb(ud, oap_str::new(client_id), &view, ctx))
         })
@@ -538,7 +541,8 @@ impl RequestValidator for FfiValidator {
         let Some(cb) = self.table.save_bearer_token else {
             return Err(not_set("save_bearer_token"));
         };
-        let view = oap_issued_token::view(token);
+        let text = AudienceText::of(token);
+        let view = oap_issued_token::view(token, &text);
         let mut ctx = oap_ctx::new(Some(request), Slot::Nothing);
         ctx.issued = Some(token);
         let saved = self.call_in("save_bearer_token", &mut ctx, |ud, ctx| {
@@ -555,7 +559,8 @@ impl RequestValidator for FfiValidator {
         let Some(cb) = self.table.save_token else {
             return defaults::save_token(self, token, request);
         };
-        let view = oap_issued_token::view(token);
+        let text = AudienceText::of(token);
+        let view = oap_issued_token::view(token, &text);
         let mut ctx = oap_ctx::new(Some(request), Slot::Nothing);
         ctx.issued = Some(token);
         let saved = self.call_in("save_token", &mut ctx, |ud, ctx| {
@@ -573,7 +578,11 @@ impl RequestValidator for FfiValidator {
         let Some(cb) = self.table.consume_and_save else {
             return defaults::consume_and_save(self, consumed, token, request);
         };
-        let (spent, view) = (oap_consumed::view(consumed), oap_issued_token::view(token));
+        let text = AudienceText::of(token);
+        let (spent, view) = (
+            oap_consumed::view(consumed),
+            oap_issued_token::view(token, &text),
+        );
         let mut ctx = oap_ctx::new(Some(request), Slot::Nothing);
         ctx.issued = Some(token);
         let answer = self.call_in("consume_and_save", &mut ctx, |ud, ctx| {

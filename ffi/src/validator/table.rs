@@ -45,6 +45,11 @@ pub struct oap_authorization_code {
     pub issued_at: u64,
     /// Expiry, seconds since the Unix epoch.
     pub expires_at: u64,
+    /// The resources the authorization request named (RFC 8707), the
+    /// grant's audience: space-delimited absolute URIs, empty for none.
+    /// Store it and hand it back in `oap_code_info`'s `audience`. Added
+    /// after the first version of this struct.
+    pub audience: oap_str,
 }
 
 /// Tokens to persist, as `save_bearer_token` / `save_token` receive them.
@@ -98,6 +103,42 @@ pub struct oap_issued_token {
     /// or it was revoked, the save must be refused. Added after the
     /// first version of this struct.
     pub new_grant: u8,
+    /// The access token's audience (RFC 8707): the resources it is for,
+    /// space-delimited, empty for none. Store it and hand it back as
+    /// `oap_token_info`'s `aud` (one entry per resource). Added after the
+    /// second version of this struct.
+    pub audience: oap_str,
+    /// The audience to store with a new refresh token, space-delimited:
+    /// the grant's, which differs from `audience` when a token request
+    /// narrowed the access token's (RFC 8707 §2.2). Hand it back in
+    /// `oap_refresh_token_info`'s `audience`.
+    pub refresh_audience: oap_str,
+}
+
+/// The audiences of a token or code as the views show them (one
+/// space-delimited string each), kept alive for the callback the view is
+/// passed to.
+pub(crate) struct AudienceText {
+    access: String,
+    refresh: String,
+}
+
+impl AudienceText {
+    /// The access and refresh audiences of `token`.
+    pub(crate) fn of(token: &IssuedToken) -> Self {
+        AudienceText {
+            access: token.audience.to_stored(),
+            refresh: token.refresh_token_audience().to_stored(),
+        }
+    }
+
+    /// The audience of `code` (in `access`).
+    pub(crate) fn of_code(code: &AuthorizationCode) -> Self {
+        AudienceText {
+            access: code.audience.to_stored(),
+            refresh: String::new(),
+        }
+    }
 }
 
 /// The credential `consume_and_save` spends, as it receives it. Borrowed:
@@ -618,7 +659,7 @@ unsafe impl Versioned for oap_validator {
 
 impl oap_authorization_code {
     /// The view of `code` passed to `save_authorization_code`.
-    pub(crate) fn view(code: &AuthorizationCode) -> Self {
+    pub(crate) fn view(code: &AuthorizationCode, text: &AudienceText) -> Self {
         let challenge = code.code_challenge.as_ref();
         oap_authorization_code {
             code: oap_str::new(&code.code),
@@ -632,13 +673,14 @@ impl oap_authorization_code {
             grant_id: oap_str::new(&code.grant_id),
             issued_at: code.issued_at,
             expires_at: code.expires_at,
+            audience: oap_str::new(&text.access),
         }
     }
 }
 
 impl oap_issued_token {
     /// The view of `token` passed to `save_bearer_token` / `save_token`.
-    pub(crate) fn view(token: &IssuedToken) -> Self {
+    pub(crate) fn view(token: &IssuedToken, text: &AudienceText) -> Self {
         oap_issued_token {
             access_token: oap_str::new(&token.access_token),
             refresh_token: oap_str::new_opt(token.refresh_token.as_deref()),
@@ -652,6 +694,8 @@ impl oap_issued_token {
             issued_at: token.issued_at,
             refresh_expires_at: token.refresh_expires_at.unwrap_or(0),
             new_grant: u8::from(token.new_grant),
+            audience: oap_str::new(&text.access),
+            refresh_audience: oap_str::new(&text.refresh),
         }
     }
 }

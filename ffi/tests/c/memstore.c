@@ -111,6 +111,23 @@ static bool scopes_within(text allowed, oap_str want) {
     return true;
 }
 
+/* Splits a space-delimited audience into at most `max` views of it; the
+ * number of them. */
+static size_t split_audience(text audience, oap_str *out, size_t max) {
+    size_t i = 0, n = 0;
+    while (i < audience.len && n < max) {
+        size_t j = i;
+        while (j < audience.len && audience.ptr[j] != ' ') j++;
+        if (j > i) {
+            out[n].ptr = audience.ptr + i;
+            out[n].len = j - i;
+            n++;
+        }
+        i = j + 1;
+    }
+    return n;
+}
+
 /* ---- a string-keyed hash table (open addressing, linear probing) ---- */
 
 typedef struct table {
@@ -258,6 +275,7 @@ typedef struct user {
 
 typedef struct code_record {
     text client_id, user, scopes, redirect_uri, challenge, grant_id;
+    text audience; /* space-delimited resources (RFC 8707), "": none */
     oap_pkce_method method;
     uint64_t expires_at;
     bool used;
@@ -271,6 +289,7 @@ typedef struct access_record {
 
 typedef struct refresh_record {
     text client_id, user, scopes, grant_id;
+    text audience; /* space-delimited resources (RFC 8707), "": none */
     uint64_t issued_at, expires_at; /* 0: does not expire */
     bool rotated, revoked;
 } refresh_record;
@@ -401,6 +420,7 @@ static void free_code(void *p) {
     drop(&c->redirect_uri);
     drop(&c->challenge);
     drop(&c->grant_id);
+    drop(&c->audience);
     free(c);
 }
 
@@ -416,6 +436,7 @@ static void free_refresh(void *p) {
     drop(&r->user);
     drop(&r->scopes);
     drop(&r->grant_id);
+    drop(&r->audience);
     free(r);
 }
 
@@ -436,10 +457,24 @@ void memstore_add_client(memstore *s, const char *client_id, const char *secret,
                          oap_secret_kind secret_kind, bool confidential, const char *redirect_uri,
                          uint32_t grants, bool may_introspect, const char *scopes,
                          const char *default_scopes) {
+    memstore_add_client_with_resources(s, client_id, secret, secret_kind, confidential,
+                                       redirect_uri, grants, may_introspect, scopes,
+                                       default_scopes, NULL, 0);
+}
+
+void memstore_add_client_with_resources(memstore *s, const char *client_id, const char *secret,
+                                        oap_secret_kind secret_kind, bool confidential,
+                                        const char *redirect_uri, uint32_t grants,
+                                        bool may_introspect, const char *scopes,
+                                        const char *default_scopes,
+                                        const char *const *resources, size_t resources_len) {
     client *c = calloc(1, sizeof *c);
     oap_client desc;
     oap_str uri = cstr(redirect_uri);
-    if (c == NULL) abort();
+    oap_str resource_views[8];
+    size_t i;
+    if (c == NULL || resources_len > 8) abort();
+    for (i = 0; i < resources_len; i++) resource_views[i] = cstr(resources[i]);
     memset(&desc, 0, sizeof desc);
     desc.struct_size = sizeof desc;
     desc.client_id = cstr(client_id);
@@ -450,6 +485,8 @@ void memstore_add_client(memstore *s, const char *client_id, const char *secret,
     desc.redirect_uris_len = redirect_uri ? 1 : 0;
     desc.grants = grants;
     desc.may_introspect = may_introspect;
+    desc.resources = resources_len ? resource_views : NULL;
+    desc.resources_len = resources_len;
     if (oap_registered_client_new(&desc, &c->registered) != OAP_STATUS_OK) abort();
     c->scopes = copy(cstr(scopes ? scopes : ""));
     c->default_scopes = copy(cstr(default_scopes ? default_scopes : ""));
@@ -585,6 +622,7 @@ static bool new_records(const oap_issued_token *token, oap_ctx *ctx, access_reco
         r->user = copy(token->user);
         r->scopes = copy(token->refresh_scopes);
         r->grant_id = copy(token->grant_id);
+        r->audience = copy(token->refresh_audience);
         r->issued_at = token->issued_at;
         r->expires_at = token->refresh_expires_at;
     }
@@ -670,6 +708,7 @@ static oap_cb_result cb_save_authorization_code(void *ud, oap_str client_id,
     r->challenge = copy(code->code_challenge);
     r->method = code->code_challenge_method;
     r->grant_id = copy(code->grant_id);
+    r->audience = copy(code->audience);
     r->expires_at = code->expires_at;
     pthread_mutex_lock(&s->lock);
     /* A stored code is never replaced: the earlier one's holder would
@@ -714,6 +753,7 @@ static oap_cb_result cb_validate_code(void *ud, oap_str client_id, oap_str code,
             info.redirect_uri = view(r->redirect_uri); /* ptr NULL: none was sent */
             info.grant_id = view(r->grant_id);
             info.expires_at = r->expires_at;
+            info.audience = view(r->audience);
             /* The challenge with the code, as MemoryValidator hands it back. */
             if (with_challenge && r->challenge.ptr != NULL) {
                 info.code_challenge = view(r->challenge);
@@ -862,8 +902,11 @@ static oap_cb_result cb_introspect_token(void *ud, oap_str token, oap_token_type
     } else if ((r = table_get(&s->refresh, token)) != NULL && !r->rotated && !r->revoked &&
                !refresh_expired(r, t)) {
         oap_token_info info;
+        oap_str aud[8];
         memset(&info, 0, sizeof info);
         info.struct_size = sizeof info;
+        info.aud = aud;
+        info.aud_len = split_audience(r->audience, aud, 8);
         info.token_type = OAP_TOKEN_TYPE_REFRESH_TOKEN;
         info.client_id = view(r->client_id);
         info.username = view(r->user);
@@ -902,6 +945,7 @@ static oap_cb_result cb_validate_refresh_token(void *ud, oap_str refresh_token, 
         info.scopes = view(r->scopes);
         info.grant_id = view(r->grant_id);
         info.expires_at = r->expires_at;
+        info.audience = view(r->audience);
         result = OK(oap_ctx_set_refresh_token(ctx, &info));
     }
     pthread_mutex_unlock(&s->lock);

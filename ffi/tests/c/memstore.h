@@ -22,6 +22,14 @@ void memstore_add_client(memstore *store, const char *client_id, const char *sec
                          oap_secret_kind secret_kind, bool confidential, const char *redirect_uri,
                          uint32_t grants, bool may_introspect, const char *scopes,
                          const char *default_scopes);
+/* memstore_add_client with the resources (RFC 8707) the client may ask
+ * tokens for: `resources_len` absolute URIs (NULL when 0). */
+void memstore_add_client_with_resources(memstore *store, const char *client_id,
+                                        const char *secret, oap_secret_kind secret_kind,
+                                        bool confidential, const char *redirect_uri,
+                                        uint32_t grants, bool may_introspect, const char *scopes,
+                                        const char *default_scopes,
+                                        const char *const *resources, size_t resources_len);
 void memstore_add_user(memstore *store, const char *username, const char *password);
 
 /* Makes the callback called `name` answer `answer` (e.g. OAP_CB_ERROR) from

@@ -2,7 +2,7 @@
 //! maps onto the `oauth2_clients` table: redirect URIs and grant names as
 //! `TEXT[]` arrays, scopes as their space-separated text.
 
-use oauth2_provider::{Client, ClientRecord, Grant, Scope};
+use oauth2_provider::{Audience, Client, ClientRecord, Grant, Scope};
 
 use crate::StoreError;
 
@@ -29,6 +29,7 @@ pub(crate) fn from_row(row: &postgres::Row) -> Result<ClientRecord, StoreError> 
     let secret: Option<&[u8]> = row.try_get(1)?;
     let redirect_uris: Vec<String> = row.try_get(2)?;
     let grants: Vec<String> = row.try_get(3)?;
+    let resources: Vec<String> = row.try_get(8)?;
     let record = match secret {
         Some(d) => ClientRecord::confidential_hashed(
             client_id,
@@ -45,5 +46,9 @@ pub(crate) fn from_row(row: &postgres::Row) -> Result<ClientRecord, StoreError> 
         .grant_types(grants.iter().filter_map(|g| Grant::from_name(g)))
         .with_scopes(scope(row.try_get(4)?)?, scope(row.try_get(5)?)?)
         .pkce_required(row.try_get(6)?)
-        .may_introspect(row.try_get(7)?))
+        .may_introspect(row.try_get(7)?)
+        .with_resources(
+            Audience::parse(resources.iter().map(String::as_str))
+                .map_err(|_| StoreError::InvalidRecord("a malformed stored resource"))?,
+        ))
 }

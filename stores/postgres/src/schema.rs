@@ -86,6 +86,17 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX oauth2_refresh_grant ON oauth2_refresh_tokens (grant_id);
     ",
+    // 2: resource indicators (RFC 8707). The resources a client may ask
+    // tokens for (an array, as its redirect URIs), and the audience of
+    // each code and token, space-separated as scopes are (no resource URI
+    // holds a space); empty for none, which is what every row written
+    // before had.
+    "
+    ALTER TABLE oauth2_clients ADD COLUMN resources TEXT[] NOT NULL DEFAULT '{}';
+    ALTER TABLE oauth2_codes ADD COLUMN audience TEXT NOT NULL DEFAULT '';
+    ALTER TABLE oauth2_access_tokens ADD COLUMN audience TEXT NOT NULL DEFAULT '';
+    ALTER TABLE oauth2_refresh_tokens ADD COLUMN audience TEXT NOT NULL DEFAULT '';
+    ",
 ];
 
 /// The schema version this code writes and understands.

@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use oauth2_provider::audience::Audience;
 use oauth2_provider::pkce::ChallengeMethod;
 use oauth2_provider::secret::sha256;
 use oauth2_provider::stored::{
@@ -154,8 +155,9 @@ fn insert_tokens(conn: &mut Conn, token: &IssuedToken) -> Result<(), Fail> {
         let grant_id = token.grant_id.as_deref().unwrap_or(refresh.as_str());
         conn.execute(
             "INSERT INTO oauth2_refresh_tokens
-             (digest, client_id, username, scopes, grant_id, issued_at, expires_at, state)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'active')",
+             (digest, client_id, username, scopes, grant_id, issued_at, expires_at, state,
+              audience)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8)",
             &[
                 &sha256(refresh.as_bytes()).as_slice(),
                 &&*token.client_id,
@@ -164,14 +166,15 @@ fn insert_tokens(conn: &mut Conn, token: &IssuedToken) -> Result<(), Fail> {
                 &grant_id,
                 &time(token.issued_at),
                 &token.refresh_expires_at.map(time),
+                &token.refresh_token_audience().to_stored(),
             ],
         )
         .map_err(refused)?;
     }
     conn.execute(
         "INSERT INTO oauth2_access_tokens
-         (digest, client_id, username, scopes, grant_id, issued_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+         (digest, client_id, username, scopes, grant_id, issued_at, expires_at, audience)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         &[
             &sha256(token.access_token.as_bytes()).as_slice(),
             &&*token.client_id,
@@ -180,6 +183,7 @@ fn insert_tokens(conn: &mut Conn, token: &IssuedToken) -> Result<(), Fail> {
             &token.grant_id.as_deref(),
             &time(token.issued_at),
             &time(token.issued_at.saturating_add(token.expires_in)),
+            &token.audience.to_stored(),
         ],
     )
     .map_err(refused)?;
@@ -189,7 +193,7 @@ fn insert_tokens(conn: &mut Conn, token: &IssuedToken) -> Result<(), Fail> {
 /// An unexpired access token's record.
 fn access_token(conn: &mut Conn, digest: &[u8; 32], now: u64) -> Result<Option<TokenInfo>, Fail> {
     let Some(row) = conn.query_opt(
-        "SELECT client_id, username, scopes, grant_id, issued_at, expires_at
+        "SELECT client_id, username, scopes, grant_id, issued_at, expires_at, audience
          FROM oauth2_access_tokens WHERE digest = $1 AND expires_at > $2",
         &[&digest.as_slice(), &time(now)],
     )?
@@ -201,6 +205,7 @@ fn access_token(conn: &mut Conn, digest: &[u8; 32], now: u64) -> Result<Option<T
             client_id: Arc::from(row.try_get::<_, &str>(0)?),
             user: row.try_get::<_, Option<&str>>(1)?.map(Arc::from),
             scopes: scope(row.try_get(2)?)?,
+            audience: Audience::from_stored(row.try_get(6)?),
             grant_id: row.try_get::<_, Option<&str>>(3)?.map(Arc::from),
             issued_at: seconds(row.try_get(4)?),
             expires_at: seconds(row.try_get(5)?),
@@ -212,7 +217,7 @@ fn access_token(conn: &mut Conn, digest: &[u8; 32], now: u64) -> Result<Option<T
 /// A stored refresh token.
 fn refresh_token(conn: &mut Conn, digest: &[u8; 32]) -> Result<Option<StoredRefreshToken>, Fail> {
     let Some(row) = conn.query_opt(
-        "SELECT client_id, username, scopes, grant_id, issued_at, expires_at, state
+        "SELECT client_id, username, scopes, grant_id, issued_at, expires_at, state, audience
          FROM oauth2_refresh_tokens WHERE digest = $1",
         &[&digest.as_slice()],
     )?
@@ -224,6 +229,7 @@ fn refresh_token(conn: &mut Conn, digest: &[u8; 32]) -> Result<Option<StoredRefr
             client_id: Arc::from(row.try_get::<_, &str>(0)?),
             user: row.try_get::<_, Option<&str>>(1)?.map(Arc::from),
             scopes: scope(row.try_get(2)?)?,
+            audience: Audience::from_stored(row.try_get(7)?),
             grant_id: Arc::from(row.try_get::<_, &str>(3)?),
             expires_at: row.try_get::<_, Option<i64>>(5)?.map(seconds),
         },
@@ -240,7 +246,7 @@ impl PostgresStore {
             Fail::Refused(e) => e,
             Fail::Store(e) => {
                 self.report(&e);
-                crate::error::store_failed()
+                oauth2_provider::validator::store_failed()
             }
         })
     }
@@ -304,15 +310,6 @@ impl RequestValidator for PostgresStore {
         Ok(method.as_deref().and_then(ChallengeMethod::parse))
     }
 
-    fn get_default_scopes(
-        &self,
-        _: &str,
-        client: &ClientRecord,
-        _: &OAuthRequest<'_>,
-    ) -> Result<Scope, OAuthError> {
-        Ok(client.default_scope().clone())
-    }
-
     fn introspect_token(
         &self,
         token: &str,
@@ -338,15 +335,6 @@ impl RequestValidator for PostgresStore {
         _: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
         self.apply(|conn| spend(conn, Consumed::AuthorizationCode { client_id, code }))
-    }
-
-    fn is_pkce_required(
-        &self,
-        _: &str,
-        client: &ClientRecord,
-        _: &OAuthRequest<'_>,
-    ) -> Result<bool, OAuthError> {
-        Ok(client.requires_pkce())
     }
 
     fn revoke_token(
@@ -421,8 +409,8 @@ impl RequestValidator for PostgresStore {
             conn.execute(
                 "INSERT INTO oauth2_codes (digest, client_id, username, scopes, redirect_uri,
                      effective_redirect_uri, challenge, challenge_method, grant_id,
-                     issued_at, expires_at, used)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, false)",
+                     issued_at, expires_at, used, audience)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, false, $12)",
                 &[
                     &digest.as_slice(),
                     &&*code.client_id,
@@ -435,6 +423,7 @@ impl RequestValidator for PostgresStore {
                     &&*code.grant_id,
                     &time(code.issued_at),
                     &time(code.expires_at),
+                    &code.audience.to_stored(),
                 ],
             )
             .map_err(refused)?;
@@ -497,7 +486,7 @@ impl RequestValidator for PostgresStore {
         let stored = self.read(|conn| {
             let Some(row) = conn.query_opt(
                 "SELECT client_id, username, scopes, redirect_uri, grant_id, expires_at,
-                     challenge, challenge_method, used
+                     challenge, challenge_method, used, audience
                  FROM oauth2_codes WHERE digest = $1",
                 &[&digest.as_slice()],
             )?
@@ -510,6 +499,7 @@ impl RequestValidator for PostgresStore {
                     user: Arc::from(row.try_get::<_, &str>(1)?),
                     scopes: scope(row.try_get(2)?)?,
                     redirect_uri: row.try_get(3)?,
+                    audience: Audience::from_stored(row.try_get(9)?),
                     grant_id: Arc::from(row.try_get::<_, &str>(4)?),
                     expires_at: seconds(row.try_get(5)?),
                     code_challenge: StoredCode::challenge(row.try_get(6)?, row.try_get(7)?),
@@ -531,16 +521,6 @@ impl RequestValidator for PostgresStore {
         Ok(stored.map_or(RefreshTokenStatus::Invalid, |r| {
             r.status(client.client_id(), request.now)
         }))
-    }
-
-    fn validate_scopes(
-        &self,
-        _: &str,
-        scopes: &Scope,
-        client: &ClientRecord,
-        _: &OAuthRequest<'_>,
-    ) -> Result<bool, OAuthError> {
-        Ok(scopes.is_subset_of(client.allowed_scopes()))
     }
 
     fn validate_user(

@@ -2,7 +2,7 @@
 //! store) maps onto the `clients` table: checks the columns cannot make,
 //! and the conversions both ways.
 
-use oauth2_provider::{Client, ClientRecord, Grant, Scope};
+use oauth2_provider::{Audience, Client, ClientRecord, Grant, Scope};
 
 use crate::StoreError;
 
@@ -29,6 +29,10 @@ pub(crate) fn redirect_uris_column(client: &ClientRecord) -> String {
     client.redirect_uris().join(" ")
 }
 
+pub(crate) fn resources_column(client: &ClientRecord) -> String {
+    client.allowed_resources().join(" ")
+}
+
 pub(crate) fn grants_column(client: &ClientRecord) -> String {
     let names: Vec<&str> = client.allowed_grants().map(Grant::as_str).collect();
     names.join(" ")
@@ -45,6 +49,7 @@ pub(crate) fn from_columns(
     default_scopes: &str,
     pkce_required: bool,
     may_introspect: bool,
+    resources: &str,
 ) -> Result<ClientRecord, StoreError> {
     let redirect_uris = redirect_uris.split_whitespace();
     let record = match secret_sha256 {
@@ -63,5 +68,9 @@ pub(crate) fn from_columns(
         .grant_types(grants.split_whitespace().filter_map(Grant::from_name))
         .with_scopes(scope(scopes)?, scope(default_scopes)?)
         .pkce_required(pkce_required)
-        .may_introspect(may_introspect))
+        .may_introspect(may_introspect)
+        .with_resources(
+            Audience::parse(resources.split_whitespace())
+                .map_err(|_| StoreError::InvalidRecord("a malformed stored resource"))?,
+        ))
 }

@@ -142,6 +142,16 @@ const MIGRATIONS: &[&str] = &[
     DROP INDEX access_grant;
     DROP INDEX refresh_grant;
     ",
+    // 4: resource indicators (RFC 8707). The resources a client may ask
+    // tokens for, and the audience of each code and token, space-separated
+    // (no resource URI holds a space); empty for none, which is what every
+    // row written before had.
+    "
+    ALTER TABLE clients ADD COLUMN resources TEXT NOT NULL DEFAULT '';
+    ALTER TABLE codes ADD COLUMN audience TEXT NOT NULL DEFAULT '';
+    ALTER TABLE access_tokens ADD COLUMN audience TEXT NOT NULL DEFAULT '';
+    ALTER TABLE refresh_tokens ADD COLUMN audience TEXT NOT NULL DEFAULT '';
+    ",
 ];
 
 /// The schema version this code writes and understands.

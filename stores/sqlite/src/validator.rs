@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use oauth2_provider::audience::Audience;
 use oauth2_provider::pkce::ChallengeMethod;
 use oauth2_provider::secret::sha256;
 use oauth2_provider::stored::{
@@ -13,8 +14,8 @@ use oauth2_provider::stored::{
 };
 use oauth2_provider::validator::{grant_ended, token_collision, Consumed};
 use oauth2_provider::{
-    AuthorizationCode, Client, ClientLookup, CodeStatus, IssuedToken, OAuthError, OAuthRequest,
-    RefreshTokenStatus, RequestValidator, Scope, TokenInfo, TokenType, ValidatedCode,
+    AuthorizationCode, BearerToken, Client, ClientLookup, CodeStatus, IssuedToken, OAuthError,
+    OAuthRequest, RefreshTokenStatus, RequestValidator, Scope, TokenInfo, TokenType, ValidatedCode,
     ValidatedRefreshToken,
 };
 use rusqlite::{params, Connection, OptionalExtension};
@@ -126,8 +127,8 @@ fn save_in(conn: &Connection, token: &IssuedToken) -> Result<(), Fail> {
         let grant_id = token.grant_id.as_deref().unwrap_or(refresh.as_str());
         conn.prepare_cached(
             "INSERT INTO refresh_tokens
-             (digest, client_id, user, scopes, grant_id, issued_at, expires_at, state)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'active')",
+             (digest, client_id, user, scopes, grant_id, issued_at, expires_at, state, audience)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'active', ?8)",
         )
         .db()?
         .execute(params![
@@ -138,13 +139,14 @@ fn save_in(conn: &Connection, token: &IssuedToken) -> Result<(), Fail> {
             grant_id,
             time(token.issued_at),
             token.refresh_expires_at.map(time),
+            token.refresh_token_audience().to_stored(),
         ])
         .map_err(refused)?;
     }
     conn.prepare_cached(
         "INSERT INTO access_tokens
-         (digest, client_id, user, scopes, grant_id, issued_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+         (digest, client_id, user, scopes, grant_id, issued_at, expires_at, audience)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )
     .db()?
     .execute(params![
@@ -155,6 +157,7 @@ fn save_in(conn: &Connection, token: &IssuedToken) -> Result<(), Fail> {
         token.grant_id.as_deref(),
         time(token.issued_at),
         time(token.issued_at.saturating_add(token.expires_in)),
+        token.audience.to_stored(),
     ])
     .map_err(refused)?;
     Ok(())
@@ -167,7 +170,7 @@ fn access_token(
     now: u64,
 ) -> Result<Option<TokenInfo>, StoreError> {
     conn.prepare_cached(concat!(
-        "SELECT client_id, user, scopes, grant_id, issued_at, expires_at
+        "SELECT client_id, user, scopes, grant_id, issued_at, expires_at, audience
          FROM access_tokens t WHERE digest = ?1 AND expires_at > ?2 AND ",
         grant_live!()
     ))
@@ -177,11 +180,13 @@ fn access_token(
         let user = row.get::<_, Option<String>>(1)?.map(Arc::from);
         let grant_id = row.get::<_, Option<String>>(3)?.map(Arc::from);
         let (issued_at, expires_at) = (seconds(row.get(4)?), seconds(row.get(5)?));
+        let audience = Audience::from_stored(&row.get::<_, String>(6)?);
         Ok(scope(&row.get::<_, String>(2)?).map(|scopes| {
             StoredAccessToken {
                 client_id,
                 user,
                 scopes,
+                audience,
                 grant_id,
                 issued_at,
                 expires_at,
@@ -203,7 +208,7 @@ fn refresh_token(
         "SELECT client_id, user, scopes, grant_id, issued_at, expires_at,
              CASE WHEN ",
         grant_live!(),
-        " THEN state ELSE 'revoked' END
+        " THEN state ELSE 'revoked' END, audience
          FROM refresh_tokens t WHERE digest = ?1"
     ))
     .db()?
@@ -214,12 +219,14 @@ fn refresh_token(
         let issued_at = seconds(row.get(4)?);
         let expires_at = row.get::<_, Option<i64>>(5)?.map(seconds);
         let state = RefreshState::parse(&row.get::<_, String>(6)?);
+        let audience = Audience::from_stored(&row.get::<_, String>(7)?);
         Ok(
             scope(&row.get::<_, String>(2)?).map(|scopes| StoredRefreshToken {
                 token: ValidatedRefreshToken {
                     client_id,
                     user,
                     scopes,
+                    audience,
                     grant_id,
                     expires_at,
                 },
@@ -260,7 +267,7 @@ impl SqliteStore {
             Fail::Refused(e) => e,
             Fail::Store(e) => {
                 self.report(&e);
-                crate::error::store_failed()
+                oauth2_provider::validator::store_failed()
             }
         })
     }
@@ -331,15 +338,6 @@ impl RequestValidator for SqliteStore {
         Ok(method.as_deref().and_then(ChallengeMethod::parse))
     }
 
-    fn get_default_scopes(
-        &self,
-        _: &str,
-        client: &ClientRecord,
-        _: &OAuthRequest<'_>,
-    ) -> Result<Scope, OAuthError> {
-        Ok(client.default_scope().clone())
-    }
-
     fn introspect_token(
         &self,
         token: &str,
@@ -365,15 +363,6 @@ impl RequestValidator for SqliteStore {
         _: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
         self.apply(|tx| spend(tx, Consumed::AuthorizationCode { client_id, code }))
-    }
-
-    fn is_pkce_required(
-        &self,
-        _: &str,
-        client: &ClientRecord,
-        _: &OAuthRequest<'_>,
-    ) -> Result<bool, OAuthError> {
-        Ok(client.requires_pkce())
     }
 
     fn revoke_token(
@@ -444,8 +433,8 @@ impl RequestValidator for SqliteStore {
             tx.prepare_cached(
                 "INSERT INTO codes (digest, client_id, user, scopes, redirect_uri,
                      effective_redirect_uri, challenge, challenge_method, grant_id,
-                     issued_at, expires_at, used)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0)",
+                     issued_at, expires_at, used, audience)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0, ?12)",
             )
             .db()?
             .execute(params![
@@ -460,6 +449,7 @@ impl RequestValidator for SqliteStore {
                 &*code.grant_id,
                 time(code.issued_at),
                 time(code.expires_at),
+                code.audience.to_stored(),
             ])
             .map_err(|e| -> Fail {
                 if is_collision(&e) {
@@ -499,6 +489,16 @@ impl RequestValidator for SqliteStore {
         })
     }
 
+    /// The request's lookups and its write in one `BEGIN IMMEDIATE`
+    /// transaction, on a file (see `SqliteStore::run_request`).
+    fn token_request(
+        &self,
+        _: &OAuthRequest<'_>,
+        run: &mut dyn FnMut() -> Result<BearerToken, OAuthError>,
+    ) -> Result<BearerToken, OAuthError> {
+        self.run_request(run)
+    }
+
     fn validate_bearer_token(
         &self,
         token: &str,
@@ -521,7 +521,7 @@ impl RequestValidator for SqliteStore {
         let stored = self.read(|conn| {
             conn.prepare_cached(
                 "SELECT client_id, user, scopes, redirect_uri, grant_id, expires_at,
-                     challenge, challenge_method, used
+                     challenge, challenge_method, used, audience
                  FROM codes WHERE digest = ?1",
             )
             .db()?
@@ -535,12 +535,14 @@ impl RequestValidator for SqliteStore {
                 let method: Option<String> = row.get(7)?;
                 let code_challenge = StoredCode::challenge(challenge.as_deref(), method.as_deref());
                 let used = row.get(8)?;
+                let audience = Audience::from_stored(&row.get::<_, String>(9)?);
                 Ok(scope(&row.get::<_, String>(2)?).map(|scopes| StoredCode {
                     code: ValidatedCode {
                         client_id,
                         user,
                         scopes,
                         redirect_uri,
+                        audience,
                         grant_id,
                         expires_at,
                         code_challenge,
@@ -566,16 +568,6 @@ impl RequestValidator for SqliteStore {
         Ok(stored.map_or(RefreshTokenStatus::Invalid, |r| {
             r.status(client.client_id(), request.now)
         }))
-    }
-
-    fn validate_scopes(
-        &self,
-        _: &str,
-        scopes: &Scope,
-        client: &ClientRecord,
-        _: &OAuthRequest<'_>,
-    ) -> Result<bool, OAuthError> {
-        Ok(scopes.is_subset_of(client.allowed_scopes()))
     }
 
     fn validate_user(

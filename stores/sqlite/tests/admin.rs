@@ -220,6 +220,8 @@ fn a_store_failure_answers_server_error_and_reaches_the_hook() {
         expires_in: 60,
         scopes: oauth2_provider::Scope::empty(),
         refresh_scopes: None,
+        audience: Default::default(),
+        refresh_audience: None,
         client_id: WEB.0.into(),
         user: None,
         grant_id: Some("unknown-grant".into()),

@@ -4,6 +4,7 @@
 mod common;
 
 use common::{add_clients, code, exchange, opens, post, server, token, tokens, TempDb, WEB};
+use oauth2_provider::ClientLookup;
 use oauth2_provider_sqlite::{ClientRecord, SqliteStore, StoreError, SCHEMA_VERSION};
 use rusqlite::Connection;
 
@@ -15,11 +16,11 @@ fn user_version(db: &TempDb) -> i64 {
 }
 
 #[test]
-fn a_new_file_gets_version_3_in_wal_mode() {
+fn a_new_file_gets_version_4_in_wal_mode() {
     let db = TempDb::new("migrate-new");
     drop(SqliteStore::open(db.path()).expect("open"));
-    assert_eq!(SCHEMA_VERSION, 3);
-    assert_eq!(user_version(&db), 3);
+    assert_eq!(SCHEMA_VERSION, 4);
+    assert_eq!(user_version(&db), 4);
     assert_eq!(indexes(&db), VERSION_3_INDEXES);
     let mode: String = Connection::open(db.path())
         .unwrap()
@@ -110,10 +111,24 @@ fn a_version_1_file_keeps_its_data_and_loses_write_only_indexes() {
         .is_err());
 }
 
+/// Takes away version 4's columns (resources, audiences), as a file
+/// written by version 3 lacks them.
+fn back_to_version_3(conn: &Connection) {
+    conn.execute_batch(
+        "ALTER TABLE clients DROP COLUMN resources;
+         ALTER TABLE codes DROP COLUMN audience;
+         ALTER TABLE access_tokens DROP COLUMN audience;
+         ALTER TABLE refresh_tokens DROP COLUMN audience;
+         PRAGMA user_version = 3;",
+    )
+    .unwrap();
+}
+
 /// Puts back version 2's grants table (with `ends_at`, keeping every
 /// grant) and its indexes on grant_id, as a file written by that version
 /// has them.
 fn back_to_version_2(conn: &Connection) {
+    back_to_version_3(conn);
     conn.execute_batch(
         "CREATE TABLE grants_2 (
              grant_id  TEXT PRIMARY KEY NOT NULL,
@@ -207,6 +222,49 @@ fn a_version_2_file_keeps_its_tokens_and_revocations() {
     );
     assert_eq!(gone.status, 200, "{}", gone.body_str());
     assert!(!opens(&new, &rotated.0));
+}
+
+#[test]
+fn a_version_3_file_keeps_its_tokens_and_gains_audiences() {
+    let db = TempDb::new("migrate-3-to-4");
+    let store = SqliteStore::open(db.path()).expect("open");
+    add_clients(&store);
+    let web = (WEB.0, Some(WEB.1));
+    let old = server(store);
+    let before = tokens(&exchange(&old, web, &code(&old, WEB.0)));
+    drop(old);
+    back_to_version_3(&Connection::open(db.path()).unwrap());
+
+    let store = SqliteStore::open(db.path()).expect("migrate");
+    assert_eq!(user_version(&db), SCHEMA_VERSION);
+    // Rows written before have no audience, clients no resources.
+    let client = store.find_client(WEB.0).unwrap().unwrap();
+    assert!(client.allowed_resources().is_empty());
+    let new = server(store);
+    assert!(opens(&new, &before.0));
+    let rotated = tokens(&token(
+        &new,
+        web,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", before.1.as_deref().unwrap()),
+        ],
+    ));
+    assert!(opens(&new, &rotated.0));
+    let aud = post(&new, "/introspect", web, &[("token", &rotated.0)]);
+    assert!(!aud.body_str().contains("\"aud\""), "{}", aud.body_str());
+    // A resource now: the grant gets it, and a refresh may not widen it.
+    let asked = token(
+        &new,
+        web,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", rotated.1.as_deref().unwrap()),
+            ("resource", "https://api.test/"),
+        ],
+    );
+    assert_eq!(asked.status, 400, "{}", asked.body_str());
+    assert!(asked.body_str().contains("invalid_target"));
 }
 
 #[test]
