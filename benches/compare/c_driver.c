@@ -1,19 +1,19 @@
 /*
- * The C column of benches/compare/run.sh: the five side-by-side operations
- * through this library's C ABI (include/oauth2_provider.h, the release
- * liboauth2_provider.a) over the C in-memory validator of the C tests
- * (ffi/tests/c/memstore.c, the challenge handed back with the code), timed
- * as the Rust (main.rs) and oauthlib (oauthlib_bench.py) drivers are.
+ * The C ABI worker of benches/compare/run.sh: this library's C ABI
+ * (include/oauth2_provider.h, the release liboauth2_provider.a) over the C
+ * in-memory validator of the C tests (ffi/tests/c/memstore.c, the
+ * challenge handed back with the code), driven by the coordinator over a
+ * pipe with the protocol of the Rust worker (main.rs):
+ *   start: the realm, --live N live access tokens (default 40000, issued
+ *          through the ABI), the equivalence checks, then "ready";
+ *   "batch OPERATION N": N inputs made untimed, the N calls timed, the
+ *          mean ns per call printed; every response is freed inside the
+ *          timed loop (the Rust worker drops its responses there too);
+ *   "quit" or end of input: exit.
+ * Bearer checks and introspections go over the live tokens in a scattered
+ * order; the code exchange sends the percent-encoded redirect_uri.
  *
- * Method: for each operation, ROUNDS rounds of BATCH calls; a round's time
- * divided by BATCH is one sample; the median sample is printed, in
- * microseconds. Inputs an operation consumes (a code, a refresh token) are
- * made before the round, untimed. Every response is freed inside the
- * timed loop (the Rust driver drops its responses there too).
- *
- * Output: one line per operation, "c<TAB>operation<TAB>median_us".
- * usage: c_driver [--rounds N] [--batch N] [--only OPERATION]
- *                 [--fill-random vdso]
+ * usage: c_driver [--live N] [--fill-random vdso]
  *
  * --fill-random vdso: the tokens' random bytes from the kernel's vDSO
  * (__vdso_getrandom, Linux >= 6.11) through oap_config.fill_random, as
@@ -36,12 +36,19 @@
 
 #define VERIFIER "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 #define CHALLENGE "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+#define WRONG_VERIFIER "xBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+#define UNKNOWN_TOKEN "Zm9vYmFyYmF6cXV4cXV1eGZvb2JhcmJhenF1eHF1dXg"
+#define REDIRECT_ENCODED "https%3A%2F%2Fclient.example.com%2Fcb"
 /* SHA-256 of "conf-secret", hex: kept as a digest, as MemoryValidator does. */
 #define SECRET_SHA256 "16cbeaefe9e2a50bf63fae5b5bd4b187b7c5cf39e5687180c371b9dbe31487ba"
 
 static oap_server *server;
 static char basic[256];
 static size_t basic_len;
+static char wrong_basic[256];
+static size_t wrong_basic_len;
+static const char *use_basic;
+static size_t use_basic_len;
 
 static oap_str S(const char *s) {
     oap_str v;
@@ -59,11 +66,6 @@ static double now_us(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int by_value(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 /* The vDSO's getrandom and the opaque state it needs (one: this driver is
@@ -103,8 +105,8 @@ static oap_response *post(endpoint_fn endpoint, const char *path, const char *bo
     oap_request request;
     oap_response *response = NULL;
     headers[0].name = S("Authorization");
-    headers[0].value.ptr = basic;
-    headers[0].value.len = basic_len;
+    headers[0].value.ptr = use_basic;
+    headers[0].value.len = use_basic_len;
     headers[1].name = S("Content-Type");
     headers[1].value = S("application/x-www-form-urlencoded");
     request.method = S("POST");
@@ -153,7 +155,8 @@ static char *json_field(oap_bytes body, const char *name) {
 /* An authorization code for alice with an S256 challenge (set-up). */
 static char *new_code(void) {
     static const char uri[] =
-        "/authorize?response_type=code&client_id=conf-client&scope=read+write&state=xyz"
+        "/authorize?response_type=code&client_id=conf-client&redirect_uri=" REDIRECT_ENCODED
+        "&scope=read+write&state=xyz"
         "&code_challenge=" CHALLENGE "&code_challenge_method=S256";
     oap_request request;
     oap_authorization *authorization = NULL;
@@ -194,13 +197,17 @@ static char *new_code(void) {
     return code;
 }
 
-static char *exchange_body(void) {
+static char *exchange_body_with(const char *verifier) {
     char *code = new_code(), *body = malloc(256);
     if (body == NULL) abort();
-    snprintf(body, 256, "grant_type=authorization_code&code=%s&code_verifier=" VERIFIER, code);
+    snprintf(body, 256,
+             "grant_type=authorization_code&code=%s&redirect_uri=%s&code_verifier=%s", code,
+             REDIRECT_ENCODED, verifier);
     free(code);
     return body;
 }
+
+static char *exchange_body(void) { return exchange_body_with(VERIFIER); }
 
 static char *refresh_body(void) {
     char *exchange = exchange_body(), *token, *body = malloc(256);
@@ -227,15 +234,26 @@ static int op_token(const char *body) {
     return post_status(oap_server_token_response, "/token", body) == 200;
 }
 
-static char introspect_body[128];
-static char bearer[128];
+/* The live tokens, in a scattered order, and the next one to use. */
+static char **live_tokens;
+static size_t live_count, live_next;
+
+static char *next_token_with(const char *prefix) {
+    char *out = malloc(128);
+    if (out == NULL) abort();
+    snprintf(out, 128, "%s%s", prefix, live_tokens[live_next]);
+    live_next = (live_next + 1) % live_count;
+    return out;
+}
+
+static char *next_introspection(void) { return next_token_with("token="); }
+static char *next_bearer(void) { return next_token_with("Bearer "); }
 
 static int op_introspection(const char *input) {
-    oap_response *response = post(oap_server_introspection_response, "/introspect", introspect_body);
+    oap_response *response = post(oap_server_introspection_response, "/introspect", input);
     oap_bytes body = oap_response_body(response);
     int ok = response != NULL && oap_response_status(response) == 200 && body.len > 14 &&
              memcmp(body.ptr, "{\"active\":true", 14) == 0;
-    (void)input;
     oap_response_free(response);
     return ok;
 }
@@ -253,9 +271,8 @@ static int op_bearer_check(const char *input) {
     oap_response *denied = NULL;
     oap_str scope = S("read");
     int seen = 0, ok;
-    (void)input;
     header.name = S("Authorization");
-    header.value = S(bearer);
+    header.value = S(input);
     memset(&request, 0, sizeof request);
     request.method = S("GET");
     request.uri = S("/resource");
@@ -275,26 +292,68 @@ __attribute__((noinline)) static int timed_call(int (*op)(const char *), const c
     return op(input);
 }
 
-static double measure(int rounds, int batch, char *(*setup)(void), int (*op)(const char *)) {
-    double *samples = malloc((size_t)rounds * sizeof *samples), median;
-    char **inputs = malloc((size_t)batch * sizeof *inputs);
-    int r, i;
-    if (samples == NULL || inputs == NULL) abort();
-    for (r = 0; r < rounds; r++) {
-        double start;
-        for (i = 0; i < batch; i++) inputs[i] = setup();
-        start = now_us();
-        for (i = 0; i < batch; i++)
-            if (!timed_call(op, inputs[i])) die("operation failed");
-        samples[r] = (now_us() - start) / batch;
-        for (i = 0; i < batch; i++) free(inputs[i]);
-    }
-    qsort(samples, (size_t)rounds, sizeof *samples, by_value);
-    median = samples[rounds / 2];
-    free(samples);
+/* One batch: n inputs made untimed, the n calls timed; ns per call. */
+static double batch(int n, char *(*setup)(void), int (*op)(const char *)) {
+    char **inputs = malloc((size_t)n * sizeof *inputs);
+    double start, ns;
+    int i;
+    if (inputs == NULL) abort();
+    for (i = 0; i < n; i++) inputs[i] = setup();
+    start = now_us();
+    for (i = 0; i < n; i++)
+        if (!timed_call(op, inputs[i])) die("operation failed");
+    ns = (now_us() - start) * 1e3 / n;
+    for (i = 0; i < n; i++) free(inputs[i]);
     free(inputs);
-    return median;
+    return ns;
 }
+
+static int contains(oap_bytes body, const char *needle) {
+    size_t i, n = strlen(needle);
+    for (i = 0; i + n <= body.len; i++)
+        if (memcmp(body.ptr + i, needle, n) == 0) return 1;
+    return 0;
+}
+
+/* The answers every contender must give before it is timed. */
+static void check(void) {
+    oap_response *r;
+    char *body;
+    use_basic = wrong_basic;
+    use_basic_len = wrong_basic_len;
+    r = post(oap_server_token_response, "/token", "grant_type=client_credentials&scope=read");
+    if (r == NULL || oap_response_status(r) != 401 ||
+        !contains(oap_response_body(r), "\"invalid_client\""))
+        die("check: a wrong secret must give 401 invalid_client");
+    oap_response_free(r);
+    use_basic = basic;
+    use_basic_len = basic_len;
+    body = exchange_body_with(WRONG_VERIFIER);
+    r = post(oap_server_token_response, "/token", body);
+    if (r == NULL || oap_response_status(r) != 400 ||
+        !contains(oap_response_body(r), "\"invalid_grant\""))
+        die("check: a wrong verifier must give 400 invalid_grant");
+    oap_response_free(r);
+    free(body);
+    body = exchange_body();
+    if (post_status(oap_server_token_response, "/token", body) != 200) die("check: exchange");
+    free(body);
+    if (op_bearer_check("Bearer " UNKNOWN_TOKEN)) die("check: an unknown token was accepted");
+    r = post(oap_server_introspection_response, "/introspect", "token=" UNKNOWN_TOKEN);
+    if (r == NULL || oap_response_status(r) != 200 ||
+        !contains(oap_response_body(r), "{\"active\":false"))
+        die("check: an unknown token must introspect inactive");
+    oap_response_free(r);
+    body = next_bearer();
+    if (!op_bearer_check(body)) die("check: a live token was refused");
+    free(body);
+    body = next_introspection();
+    if (!op_introspection(body)) die("check: a live token introspected inactive");
+    free(body);
+    live_next = 0;
+}
+
+static size_t gcd(size_t a, size_t b) { return b == 0 ? a : gcd(b, a % b); }
 
 static int arg(int argc, char **argv, const char *name, int fallback) {
     int i;
@@ -304,13 +363,12 @@ static int arg(int argc, char **argv, const char *name, int fallback) {
 }
 
 int main(int argc, char **argv) {
-    int rounds = arg(argc, argv, "--rounds", 31), batch = arg(argc, argv, "--batch", 400), i;
-    const char *only = NULL;
+    int live = arg(argc, argv, "--live", 40000), i;
+    size_t n, stride, k;
+    char line[256], op[64], **issued;
     oap_config config = oap_config_default();
     oap_validator validator;
     memstore *store = memstore_new();
-    oap_response *first;
-    char *access;
     static const struct {
         const char *name;
         char *(*setup)(void);
@@ -319,19 +377,18 @@ int main(int argc, char **argv) {
         {"client_credentials", no_input, op_client_credentials},
         {"auth_code_pkce", exchange_body, op_token},
         {"refresh_rotation", refresh_body, op_token},
-        {"introspection", no_input, op_introspection},
-        {"bearer_check", no_input, op_bearer_check},
+        {"introspection", next_introspection, op_introspection},
+        {"bearer_check", next_bearer, op_bearer_check},
     };
 
     for (i = 1; i + 1 < argc; i++) {
-        if (strcmp(argv[i], "--only") == 0) only = argv[i + 1];
         if (strcmp(argv[i], "--fill-random") == 0) {
             if (strcmp(argv[i + 1], "vdso") != 0) die("--fill-random takes vdso");
             setup_vdso_getrandom();
             config.fill_random = fill_from_vdso;
         }
     }
-    if (rounds < 1 || batch < 1) die("--rounds and --batch must be positive");
+    if (live < 1) die("--live must be positive");
 
     memstore_add_client(store, "conf-client", SECRET_SHA256, OAP_SECRET_SHA256_HEX, true,
                         "https://client.example.com/cb",
@@ -346,24 +403,50 @@ int main(int argc, char **argv) {
         OAP_GRANT_AUTHORIZATION_CODE | OAP_GRANT_REFRESH_TOKEN | OAP_GRANT_CLIENT_CREDENTIALS;
     if (oap_server_new(&config, &validator, &server) != OAP_STATUS_OK) die("oap_server_new");
     if (oap_basic_header_value(S("conf-client"), S("conf-secret"), basic, sizeof basic,
-                               &basic_len) != OAP_STATUS_OK)
+                               &basic_len) != OAP_STATUS_OK ||
+        oap_basic_header_value(S("conf-client"), S("not-the-secret"), wrong_basic,
+                               sizeof wrong_basic, &wrong_basic_len) != OAP_STATUS_OK)
         die("oap_basic_header_value");
+    use_basic = basic;
+    use_basic_len = basic_len;
 
-    /* Warm up, and a token for introspection and the bearer check. */
-    first = post(oap_server_token_response, "/token", "grant_type=client_credentials&scope=read");
-    if (first == NULL || oap_response_status(first) != 200) die("client credentials failed");
-    access = json_field(oap_response_body(first), "access_token");
-    if (strlen(access) != OAP_TOKEN_LEN) die("unexpected token length");
-    snprintf(introspect_body, sizeof introspect_body, "token=%s", access);
-    snprintf(bearer, sizeof bearer, "Bearer %s", access);
-    free(access);
-    oap_response_free(first);
+    /* The live tokens, issued through the ABI, visited in a scattered
+     * order (a stride coprime with their count), as the Rust worker does. */
+    n = (size_t)live;
+    issued = malloc(n * sizeof *issued);
+    live_tokens = malloc(n * sizeof *live_tokens);
+    if (issued == NULL || live_tokens == NULL) abort();
+    for (k = 0; k < n; k++) {
+        oap_response *r =
+            post(oap_server_token_response, "/token", "grant_type=client_credentials&scope=read");
+        if (r == NULL || oap_response_status(r) != 200) die("client credentials failed");
+        issued[k] = json_field(oap_response_body(r), "access_token");
+        if (strlen(issued[k]) != OAP_TOKEN_LEN) die("unexpected token length");
+        oap_response_free(r);
+    }
+    for (stride = n / 2 + 1; gcd(stride, n) != 1; stride++) {
+    }
+    for (k = 0; k < n; k++) live_tokens[k] = issued[(k * stride) % n];
+    free(issued);
+    live_count = n;
+    check();
+    printf("ready\n");
+    fflush(stdout);
 
-    for (i = 0; i < (int)(sizeof ops / sizeof ops[0]); i++) {
-        if (only != NULL && strcmp(only, ops[i].name) != 0) continue;
-        printf("c\t%s\t%.3f\n", ops[i].name, measure(rounds, batch, ops[i].setup, ops[i].op));
+    while (fgets(line, sizeof line, stdin) != NULL) {
+        int count = 0, found = 0;
+        if (strncmp(line, "quit", 4) == 0) break;
+        if (sscanf(line, "batch %63s %d", op, &count) != 2 || count < 1) die("unknown command");
+        for (i = 0; i < (int)(sizeof ops / sizeof ops[0]); i++) {
+            if (strcmp(op, ops[i].name) != 0) continue;
+            printf("%.1f\n", batch(count, ops[i].setup, ops[i].op));
+            found = 1;
+        }
+        if (!found) die("unknown operation");
         fflush(stdout);
     }
+    for (k = 0; k < n; k++) free(live_tokens[k]);
+    free(live_tokens);
     oap_server_free(server);
     memstore_free(store);
     return 0;

@@ -1,124 +1,122 @@
-"""The oauthlib column of benches/compare/run.sh: the five side-by-side
-operations through oauthlib's Server and the in-memory validator of
-oauthlib_realm.py, timed the same way as the Rust and C drivers.
+"""The oauthlib worker of benches/compare (protocol: py_worker.py):
+oauthlib's Server over the in-memory validator of oauthlib_realm.py.
 
-Method: for each operation, ROUNDS rounds of BATCH calls; a round's time
-divided by BATCH is one sample; the median sample is printed, in
-microseconds. Inputs that an operation consumes (a code, a refresh token)
-are made before the round, untimed.
-
-Output: one line per operation, "oauthlib<TAB>operation<TAB>median_us".
-Usage: python oauthlib_bench.py [--rounds N] [--batch N]
+Usage: python oauthlib_bench.py [--live N]
 """
 
-import argparse
 import base64
 import json
-import statistics
-import time
+import sys
 from urllib.parse import parse_qs, urlsplit
 
 import oauthlib_realm as realm
+from py_worker import (CHALLENGE, REDIRECT_ENCODED, UNKNOWN_TOKEN, VERIFIER,
+                       WRONG_VERIFIER, live_count, scattered, serve)
 
-VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
-CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 AS = "https://as.example"
 
 
-class Bench:
-    def __init__(self):
+def basic(secret):
+    value = base64.b64encode(b"conf-client:" + secret).decode("ascii")
+    return {"Authorization": "Basic " + value,
+            "Content-Type": "application/x-www-form-urlencoded"}
+
+
+class Oauthlib:
+    def __init__(self, live):
         self.validator = realm.bench_realm()
         self.server = realm.server(self.validator)
-        basic = base64.b64encode(b"conf-client:conf-secret").decode("ascii")
-        self.headers = {
-            "Authorization": "Basic " + basic,
-            "Content-Type": "application/x-www-form-urlencoded",
-        }
+        self.headers = basic(b"conf-secret")
+        tokens = []
+        for _ in range(live):
+            _, body, status = self.client_credentials()
+            assert status == 200, body
+            tokens.append(json.loads(body)["access_token"])
+        self.tokens = scattered(tokens)
+        self.next = 0
 
-    def token(self, body):
+    def token(self, body, headers=None):
         return self.server.create_token_response(
-            AS + "/token", http_method="POST", body=body, headers=self.headers)
+            AS + "/token", http_method="POST", body=body, headers=headers or self.headers)
 
-    def client_credentials(self):
+    def client_credentials(self, _=None):
         return self.token("grant_type=client_credentials&scope=read")
 
     def code(self):
-        """An authorization code for alice with an S256 challenge (set-up)."""
-        uri = (AS + "/authorize?response_type=code&client_id=conf-client"
-               "&scope=read+write&state=xyz&code_challenge=" + CHALLENGE
-               + "&code_challenge_method=S256")
+        uri = (AS + "/authorize?response_type=code&client_id=conf-client&redirect_uri="
+               + REDIRECT_ENCODED + "&scope=read+write&state=xyz&code_challenge="
+               + CHALLENGE + "&code_challenge_method=S256")
         scopes, _ = self.server.validate_authorization_request(uri)
         headers, _, status = self.server.create_authorization_response(
             uri, scopes=scopes, credentials={"user": "alice"})
         assert status == 302, status
         return parse_qs(urlsplit(headers["Location"]).query)["code"][0]
 
-    @staticmethod
-    def exchange_body(code):
-        return ("grant_type=authorization_code&code=" + code
-                + "&code_verifier=" + VERIFIER)
+    def exchange_body(self, verifier=VERIFIER):
+        return ("grant_type=authorization_code&code=" + self.code()
+                + "&redirect_uri=" + REDIRECT_ENCODED + "&code_verifier=" + verifier)
 
     def refresh_body(self):
-        _, body, status = self.token(self.exchange_body(self.code()))
+        _, body, status = self.token(self.exchange_body())
         assert status == 200, body
         return "grant_type=refresh_token&refresh_token=" + json.loads(body)["refresh_token"]
 
-
-def measure(rounds, batch, setup, op):
-    samples = []
-    for _ in range(rounds):
-        inputs = [setup() for _ in range(batch)]
-        start = time.perf_counter_ns()
-        for item in inputs:
-            if not op(item):
-                raise SystemExit("operation failed")
-        samples.append((time.perf_counter_ns() - start) / 1000 / batch)
-    return statistics.median(samples)
-
-
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--batch", type=int, default=40)
-    args = parser.parse_args()
-    b = Bench()
-
-    _, body, status = b.client_credentials()
-    assert status == 200, body
-    access = json.loads(body)["access_token"]
-    assert len(access) == 43
-    bearer = {"Authorization": "Bearer " + access}
-    introspect_body = "token=" + access
-
-    def none():
-        return None
-
-    def introspect(_):
-        _, body, status = b.server.create_introspect_response(
-            AS + "/introspect", http_method="POST", body=introspect_body,
-            headers=b.headers)
-        return status == 200 and body.startswith('{"active": true')
-
-    def bearer_check(_):
-        valid, _ = b.server.verify_request(
-            AS + "/resource", http_method="GET", headers=bearer, scopes=["read"])
+    def bearer(self, token):
+        valid, _ = self.server.verify_request(
+            AS + "/resource", http_method="GET",
+            headers={"Authorization": "Bearer " + token}, scopes=["read"])
         return valid
 
-    results = [
-        ("client_credentials",
-         measure(args.rounds, args.batch, none, lambda _: b.client_credentials()[2] == 200)),
-        ("auth_code_pkce",
-         measure(args.rounds, args.batch, lambda: b.exchange_body(b.code()),
-                 lambda body: b.token(body)[2] == 200)),
-        ("refresh_rotation",
-         measure(args.rounds, args.batch, b.refresh_body,
-                 lambda body: b.token(body)[2] == 200)),
-        ("introspection", measure(args.rounds, args.batch, none, introspect)),
-        ("bearer_check", measure(args.rounds, args.batch, none, bearer_check)),
-    ]
-    for name, us in results:
-        print("oauthlib\t%s\t%.3f" % (name, us), flush=True)
+    def introspect(self, token):
+        _, body, status = self.server.create_introspect_response(
+            AS + "/introspect", http_method="POST", body="token=" + token,
+            headers=self.headers)
+        return status, json.loads(body)
+
+    def check(self):
+        _, body, status = self.token("grant_type=client_credentials&scope=read",
+                                     basic(b"not-the-secret"))
+        assert status == 401 and json.loads(body)["error"] == "invalid_client", (status, body)
+        _, body, status = self.token(self.exchange_body(WRONG_VERIFIER))
+        assert status == 400 and json.loads(body)["error"] == "invalid_grant", (status, body)
+        _, body, status = self.token(self.exchange_body())
+        assert status == 200, body
+        assert not self.bearer(UNKNOWN_TOKEN), "unknown token accepted"
+        assert self.introspect(UNKNOWN_TOKEN) == (200, {"active": False})
+        assert self.bearer(self.tokens[0]), "live token refused"
+        assert self.introspect(self.tokens[0])[1]["active"] is True
+
+    def take(self, n):
+        out = []
+        for _ in range(n):
+            out.append(self.tokens[self.next])
+            self.next = (self.next + 1) % len(self.tokens)
+        return out
+
+    def inputs(self, op, n):
+        if op == "client_credentials":
+            return [None] * n
+        if op == "auth_code_pkce":
+            return [self.exchange_body() for _ in range(n)]
+        if op == "refresh_rotation":
+            return [self.refresh_body() for _ in range(n)]
+        return self.take(n)
+
+    def call(self, op):
+        if op == "client_credentials":
+            return lambda _: self.client_credentials()[2] == 200
+        if op in ("auth_code_pkce", "refresh_rotation"):
+            return lambda body: self.token(body)[2] == 200
+        if op == "bearer_check":
+            return self.bearer
+
+        def introspect(token):
+            _, body, status = self.server.create_introspect_response(
+                AS + "/introspect", http_method="POST", body="token=" + token,
+                headers=self.headers)
+            return status == 200 and body.startswith('{"active": true')
+        return introspect
 
 
 if __name__ == "__main__":
-    main()
+    serve(Oauthlib(live_count(sys.argv)))

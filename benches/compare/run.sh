@@ -1,24 +1,22 @@
 #!/usr/bin/env bash
-# Side-by-side benchmark of oauth2-provider against Python's oauthlib, in
-# one run on one machine (issue 7):
+# Side-by-side benchmark of oauth2-provider against the peers a user would
+# pick, in one run on one machine (issues 7 and 18):
 #
-#   1. five operations, median µs per operation, through
-#        (a) this library's Rust API        benches/compare/main.rs
-#        (b) this library's C ABI, from C   benches/compare/c_driver.c
-#        (c) oauthlib (latest from PyPI) + a dict-based RequestValidator
-#                                           benches/compare/oauthlib_bench.py
-#        (d) this library's Rust API over the SQLite store
-#            (oauth2-provider-sqlite)       benches/compare/main.rs --store sqlite
-#            on a fresh file in the temporary directory ($TMPDIR or
-#            /tmp: put it on the disk a server would use), WAL with
-#            synchronous=NORMAL as every file that store opens: a commit
-#            waits for no disk, so a process crash loses nothing
-#            committed, a power loss the commits since the last
-#            checkpoint's sync (never half of one); the file is deleted
-#            after each pass;
+#   1. micro-benchmarks: five operations through long-lived workers, one
+#      per contender, each timing its own batches:
+#        rust      this library's Rust API, MemoryValidator  main.rs
+#        c         this library's C ABI, from C               c_driver.c
+#                  (store: ffi/tests/c/memstore.c, see below)
+#        sqlite    the Rust API over oauth2-provider-sqlite   main.rs --store sqlite
+#                  (a fresh file in $TMPDIR or /tmp, WAL, synchronous=NORMAL:
+#                  a commit waits for no disk; deleted afterwards)
+#        oxide     oxide-auth (latest 0.6 from crates.io)     ../peers/oxide/
+#        authlib   Authlib (latest from PyPI)                  authlib_worker.py
+#        oauthlib  oauthlib (latest from PyPI)                 oauthlib_bench.py
 #      operations: client-credentials token request (HTTP Basic),
-#      authorization code + PKCE S256 exchange, refresh with rotation,
-#      introspection of an active token, bearer resource check;
+#      authorization code + PKCE S256 exchange with a percent-encoded
+#      redirect_uri, refresh with rotation, introspection of an active
+#      token, bearer resource check;
 #   2. an HTTP figure: client-credentials token requests over loopback with
 #      wrk against the demo server (examples/demo_server.rs), in memory
 #      (--memory), over the SQLite store (--db, a fresh file), over the
@@ -27,72 +25,84 @@
 #      against a small oauthlib server with the same realm
 #      (oauthlib_server.py).
 #
-# Usage: benches/compare/run.sh     (from anywhere; about a minute once built)
-# Environment: ROUNDS, BATCH (micro-benchmarks, default 31 x 200),
-#   PASSES (default 5: Rust, Rust + SQLite, C and oauthlib drivers in
-#   turn, each pass a
-#   sample, the table the median of the samples, and each ratio the median
-#   of the passes' ratios),
-#   HTTP_SECONDS (default 10), HTTP_CONNECTIONS (default 8),
-#   OUT (work directory, default target/compare), CARGO_TARGET_DIR
-#   (honoured), TMPDIR (where the SQLite column's file goes).
+# Usage: benches/compare/run.sh     (from anywhere; a few minutes once built)
+# Environment: ROUNDS (default 41), LIVE (live tokens in each store before
+#   timing, default 40000), BATCH_NATIVE (calls per batch for rust, c and
+#   oxide, default 2000), BATCH_SLOW (sqlite, authlib, oauthlib, default
+#   100), HTTP_SECONDS (default 10), HTTP_CONNECTIONS (default 8),
+#   SKIP_HTTP=1 (micro-benchmarks only), OUT (work directory, default
+#   target/compare), CARGO_TARGET_DIR (honoured), TMPDIR (the SQLite file).
 #
-# Method, identical in the three drivers: for each operation, ROUNDS rounds
-# of BATCH calls; a round's time / BATCH is one sample; the median sample is
-# a driver's figure for one pass, and PASSES passes, the three drivers in
-# turn, give the median reported. Inputs an operation consumes (an authorization code, a refresh
-# token) are made before each round, untimed, through each side's own
-# authorization endpoint / code exchange.
+# Method (coordinator.py): every worker starts once and lives for the whole
+# run. It builds the realm, issues LIVE access tokens through its own
+# client-credentials grant, then proves the equivalence answers below (or
+# the run fails), and waits. ROUNDS rounds follow; each round shuffles the
+# contenders' order and asks each worker for one batch per operation over
+# a pipe; the worker makes the batch's inputs untimed (codes and refresh
+# tokens through its own authorization endpoint / exchange; bearer tokens
+# and introspected tokens taken in turn from its LIVE tokens in a
+# scattered order, never one hot token), times the batch with its own
+# monotonic clock and answers ns per call. All workers are pinned to one
+# core (sched_setaffinity; the report says when the machine refused). A
+# figure is the median of the rounds; a ratio is computed within each
+# round, then reported as the median and the min-max over the rounds. The
+# Rust worker also times each operation's physical floor every round
+# (main.rs `floor`: the parse, the Basic decode, one SHA-256 per hashed
+# value, the request's getrandom, base64url, inserts/lookups in a std
+# HashMap of the store's size, the JSON, each done alone) and counts heap
+# allocations per call once after the rounds (a counting global
+# allocator, off while timing).
 #
-# Equivalence (what both sides do per operation):
-# - the same realm: confidential client conf-client / conf-secret, scopes
-#   read write, grants authorization_code, refresh_token,
-#   client_credentials; user alice; access tokens 3600 s, codes 600 s;
-# - client authentication by HTTP Basic, credentials form-decoded, the
-#   secret compared in constant time over SHA-256 digests of both sides
-#   (oauthlib side: hmac.compare_digest of hashlib.sha256 digests);
-# - tokens of 43 base64url characters: 256 bits from a CSPRNG, base64url;
-# - codes single-use with replay detection, PKCE S256 checked, expiry
-#   checked on every lookup; refresh tokens rotated on every use, the
-#   presented one marked spent, reuse revoking the grant; introspection
-#   limited to allowed clients, the same claims; bearer check of token,
-#   expiry and required scope.
-# Where they cannot be equal:
-# - oauthlib builds its own Request object and parses URI, headers and body
-#   its own way; that is part of what is measured on its side;
-# - the library itself compares secrets, checks PKCE, rotation and expiry;
-#   on the oauthlib side the validator does the parts oauthlib leaves to it
-#   (secret comparison, rotation bookkeeping, expiry);
+# Equivalence, checked before timing in every worker: a wrong client secret
+# gives 401 invalid_client; a wrong PKCE verifier gives 400 invalid_grant
+# (oxide-auth: 400 invalid_request, its answer, accepted and stated); an
+# unknown token is refused by the bearer check and introspects
+# {"active":false}; a live token passes both.
+# The same realm everywhere: confidential client conf-client / conf-secret,
+# scopes read write, redirect https://client.example.com/cb; user alice;
+# access tokens 3600 s; codes single-use, PKCE S256 required; refresh
+# rotated on every use, the presented token spent; the secret compared in
+# constant time over SHA-256 digests of both sides.
+# Where the work is not identical:
+# - oauthlib and Authlib build their own request objects and parse URI,
+#   headers and body their own way (measured on their side); Authlib's
+#   request is built as its integrations build theirs (parse_qsl of query
+#   and body), and its tokens come from secrets.token_urlsafe(32) (a
+#   registered generator; its default draws 42 characters one by one);
+# - oxide-auth: its Argon2 secret check (milliseconds) is swapped for a
+#   SHA-256 PasswordPolicy; its synchronous `simple` frontend takes the
+#   form as a HashMap<String, String>, parsed inside the timed call; its
+#   tokens are 32 random bytes in standard base64; it has no introspection
+#   endpoint (n/a); its RandomGenerator draws from OsRng, one getrandom(2)
+#   call per token (two for a request issuing a refresh token too);
 # - the C column's validator is the C callback table of the C tests
-#   (ffi/tests/c/memstore.c: hash tables in C), not the Rust
-#   MemoryValidator: the C ABI has no built-in store, and a C host brings
-#   its own;
-# - the CSPRNG behind the tokens: the library makes one getrandom(2) call
-#   per request for all its values (src/token.rs); oauthlib's side
-#   secrets.token_urlsafe(32), i.e. os.urandom, one getrandom(2) per token
-#   (about 0.4 µs here, under 1% of an oauthlib request);
-# - the authorization codes used as set-up come from each side's own code
-#   generator (oauthlib's are 30 characters), untimed;
+#   (ffi/tests/c/memstore.c: chained hash tables in C, each key behind a
+#   pointer), not a store laid out like MemoryValidator (open addressing,
+#   inline digests): C / Rust compares the ABI *and* the store;
+# - this library makes one getrandom(2) call per request for all its
+#   values (src/token.rs); the Python peers one os.urandom per token;
+# - the physical floor is a sum of parts timed alone with std's HashMap,
+#   not a bound any implementation reaches.
 # - HTTP: the demo server is a 16-thread blocking std::net server; the
 #   oauthlib server is http.server's ThreadingHTTPServer (a thread per
 #   connection). Both speak HTTP/1.1 keep-alive and log one line per
 #   request (to /dev/null here); wrk runs the same script against both.
 #
-# Loopback only; every phase is bounded in time; servers started here are
-# stopped here. The machine is shared: figures are noisy, the ratios of one
-# run are what to read.
+# Loopback only; every phase is bounded in time; processes started here are
+# stopped here. The machine is shared: figures are noisy; read the ratios.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 HERE=$ROOT/benches/compare
 OUT=${OUT:-$ROOT/target/compare}
-ROUNDS=${ROUNDS:-31}
-BATCH=${BATCH:-200}
-PASSES=${PASSES:-5}
+ROUNDS=${ROUNDS:-41}
+LIVE=${LIVE:-40000}
+BATCH_NATIVE=${BATCH_NATIVE:-2000}
+BATCH_SLOW=${BATCH_SLOW:-100}
 HTTP_SECONDS=${HTTP_SECONDS:-10}
 HTTP_CONNECTIONS=${HTTP_CONNECTIONS:-8}
 mkdir -p "$OUT"
-MICRO=$OUT/micro.tsv
+MICRO=$OUT/micro.json
 HTTP=$OUT/http.tsv
 : >"$MICRO"
 : >"$HTTP"
@@ -114,6 +124,7 @@ say "machine"
   echo "rustc: $(rustc --version)"
   echo "cc: $(cc --version | head -1)"
   echo "python: $(python3 --version 2>&1)"
+  echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$OUT/machine.txt" >&2
 
 say "build (release)"
@@ -144,29 +155,41 @@ else
   C_MISSING="not available: ffi not built"
 fi
 
-say "oauthlib (PyPI, in a venv)"
+say "oauthlib and Authlib (PyPI, in a venv)"
 if [ ! -x "$OUT/venv/bin/python" ]; then
   python3 -m venv "$OUT/venv"
 fi
-"$OUT/venv/bin/python" -c 'import oauthlib' 2>/dev/null ||
-  "$OUT/venv/bin/pip" install --quiet --disable-pip-version-check oauthlib
+"$OUT/venv/bin/python" -c 'import oauthlib, authlib' 2>/dev/null ||
+  "$OUT/venv/bin/pip" install --quiet --disable-pip-version-check oauthlib authlib
 PY=$OUT/venv/bin/python
 OAUTHLIB_VERSION=$("$PY" -c 'import oauthlib; print(oauthlib.__version__)')
-echo "oauthlib $OAUTHLIB_VERSION" >&2
+AUTHLIB_VERSION=$("$PY" -c 'import authlib; print(authlib.__version__)')
+echo "oauthlib $OAUTHLIB_VERSION, Authlib $AUTHLIB_VERSION" >&2
 
-say "micro-benchmarks: $PASSES passes of Rust, Rust + SQLite, C, oauthlib in turn; $ROUNDS rounds x $BATCH calls per operation"
-# The drivers take turns, so that a noisy neighbour's burst lands on each
-# of them alike; each pass's median is a sample, the table the median of
-# the samples.
-for pass in $(seq 1 "$PASSES"); do
-  echo "-- pass $pass" >&2
-  "$RUST_BENCH" --rounds "$ROUNDS" --batch "$BATCH" | tee -a "$MICRO" >&2
-  "$RUST_BENCH" --store sqlite --rounds "$ROUNDS" --batch "$BATCH" | tee -a "$MICRO" >&2
-  if [ -n "$C_DRIVER" ]; then
-    "$C_DRIVER" --rounds "$ROUNDS" --batch "$BATCH" | tee -a "$MICRO" >&2
-  fi
-  PYTHONPATH=$HERE "$PY" "$HERE/oauthlib_bench.py" --rounds "$ROUNDS" --batch "$BATCH" | tee -a "$MICRO" >&2
-done
+say "oxide-auth (crates.io, its own cargo workspace)"
+OXIDE=""
+OXIDE_VERSION="not built"
+if (cd "$ROOT/benches/peers/oxide" && cargo build --release --quiet --target-dir "$TARGET"); then
+  OXIDE=$TARGET/release/oxide-worker
+  OXIDE_VERSION=$(sed -n '/^name = "oxide-auth"$/{n;s/^version = "\(.*\)"/\1/p}' \
+    "$ROOT/benches/peers/oxide/Cargo.lock")
+fi
+echo "oxide-auth $OXIDE_VERSION" >&2
+
+say "micro-benchmarks: $ROUNDS shuffled rounds, $LIVE live tokens per store"
+contenders=(--contender rust "$BATCH_NATIVE" "$RUST_BENCH --live $LIVE")
+if [ -n "$C_DRIVER" ]; then
+  contenders+=(--contender c "$BATCH_NATIVE" "$C_DRIVER --live $LIVE")
+fi
+if [ -n "$OXIDE" ]; then
+  contenders+=(--contender oxide "$BATCH_NATIVE" "$OXIDE --live $LIVE")
+fi
+contenders+=(
+  --contender sqlite "$BATCH_SLOW" "$RUST_BENCH --store sqlite --live $LIVE"
+  --contender authlib "$BATCH_SLOW" "env PYTHONPATH=$HERE $PY $HERE/authlib_worker.py --live $LIVE"
+  --contender oauthlib "$BATCH_SLOW" "env PYTHONPATH=$HERE $PY $HERE/oauthlib_bench.py --live $LIVE"
+)
+python3 "$HERE/coordinator.py" --rounds "$ROUNDS" --out "$OUT" "${contenders[@]}" >"$MICRO"
 
 say "HTTP: client credentials, wrk ${HTTP_SECONDS}s x ${HTTP_CONNECTIONS} connections per server"
 if ! command -v wrk >/dev/null 2>&1; then
@@ -261,7 +284,9 @@ remove_db() {
   rm -f "$1" "$1-wal" "$1-shm" "$1-journal"
 }
 
-if command -v wrk >/dev/null 2>&1; then
+if [ "${SKIP_HTTP:-0}" = 1 ]; then
+  printf 'demo_server_memory\tskipped (SKIP_HTTP=1)\t-\t-\n' >>"$HTTP"
+elif command -v wrk >/dev/null 2>&1; then
   # The demo server twice: over the in-memory validator, and over the
   # SQLite store on a fresh file (removed afterwards).
   DEMO_DB=$OUT/demo_server.sqlite3
@@ -329,65 +354,83 @@ fi
 
 elapsed=$(($(date +%s) - started))
 say "results (${elapsed}s)"
-python3 - "$MICRO" "$HTTP" "$OUT/machine.txt" "$C_MISSING" "$OAUTHLIB_VERSION" "$ROUNDS" "$BATCH" \
-  "$HTTP_SECONDS" "$HTTP_CONNECTIONS" <<'EOF' | tee "$OUT/results.md"
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
+python3 - "$MICRO" "$HTTP" "$OUT/machine.txt" "$C_MISSING" "$OAUTHLIB_VERSION" "$AUTHLIB_VERSION" \
+  "$OXIDE_VERSION" "$LIVE" "$HTTP_SECONDS" "$HTTP_CONNECTIONS" <<'EOF' | tee "$OUT/results.md"
+import json
 import statistics
 import sys
-micro, http, machine, c_missing, oauthlib_version, rounds, batch, secs, conns = sys.argv[1:]
+(micro, http, machine, c_missing, oauthlib_version, authlib_version, oxide_version, live,
+ secs, conns) = sys.argv[1:]
+m = json.load(open(micro))
 ops = [
-    ("client_credentials", "client credentials token request (HTTP Basic)"),
-    ("auth_code_pkce", "authorization code + PKCE S256 exchange"),
+    ("client_credentials", "client credentials (HTTP Basic)"),
+    ("auth_code_pkce", "code + PKCE S256 exchange, redirect_uri"),
     ("refresh_rotation", "refresh with rotation"),
     ("introspection", "introspection (active token)"),
-    ("bearer_check", "bearer resource check"),
+    ("bearer_check", "bearer check"),
 ]
-samples = {}
-for line in open(micro):
-    side, op, us = line.rstrip("\n").split("\t")
-    samples.setdefault((side, op), []).append(float(us))
-data = {key: statistics.median(values) for key, values in samples.items()}
-# A ratio is the median of the passes' ratios: each pass's drivers ran back
-# to back, so a neighbour's burst lands on both sides of a pass's ratio far
-# more often than on both medians of a column.
-def paired(num, den, key):
-    pairs = zip(samples.get((num, key), []), samples.get((den, key), []))
-    ratios = [a / b for a, b in pairs if b]
-    return statistics.median(ratios) if ratios else None
-passes = max((len(v) for v in samples.values()), default=0)
+names = [n for n, _ in m["contenders"]]
+batch = dict(m["contenders"])
+samples = {tuple(k.split("\t")): v for k, v in m["samples"].items()}
+def median(name, op):
+    v = [x for x in samples.get((name, op), []) if x is not None]
+    return statistics.median(v) / 1000 if v else None
+def ratios(num, den, op):
+    pairs = zip(samples.get((num, op), []), samples.get((den, op), []))
+    return [a / b for a, b in pairs if a is not None and b]
+def floor_ratios(op):
+    return [a / b for a, b in zip(samples.get(("rust", op), []), m["floors"].get(op, [])) if a and b]
+def summary(values, digits):
+    if not values:
+        return "n/a"
+    f = "%%.%df" % digits
+    return (f + "x (" + f + "–" + f + ")") % (statistics.median(values), min(values), max(values))
+def fmt(v):
+    return "n/a" if v is None else (f"{v:.2f}" if v >= 1 else f"{v:.3f}")
 lines = dict(l.split(": ", 1) for l in open(machine).read().splitlines() if ": " in l)
 model = lines.get("Model name", "?").strip()
-print(f"Machine: {lines.get('nproc', '?')} cores ({model}), Linux {lines.get('kernel', '?')}, "
-      f"shared with other work: figures are noisy, read the ratios of one run.")
-print(f"oauthlib {oauthlib_version} on {lines.get('python', '?')}; {lines.get('rustc', '?')}.")
+print(f"Machine: {lines.get('nproc', '?')} cores ({model}), Linux {lines.get('kernel', '?')}; "
+      f"{lines.get('rustc', '?')}; {lines.get('python', '?')}.")
+print(f"Peers: oxide-auth {oxide_version} (crates.io), Authlib {authlib_version} and "
+      f"oauthlib {oauthlib_version} (PyPI).")
+load = m["load"]
+print(f"Load average (1 min) during the micro-benchmarks: {load['min']:.2f}–{load['max']:.2f} "
+      f"(median {load['median']:.2f}); before the run {lines.get('load before', '?')}, "
+      f"after it {lines.get('load after', '?')}.")
+pin = (f"all workers pinned to CPU {m['cpu']}" if m["pinned"]
+       else "workers NOT pinned (the machine refused sched_setaffinity)")
+print(f"{m['rounds']} rounds, contenders shuffled every round; {pin}; {live} live tokens in "
+      f"every store before timing; batches of " +
+      ", ".join(f"{n} {batch[n]}" for n in names) + " calls.")
 print()
-print(f"Median µs per operation ({rounds} rounds x {batch} calls; the median of {passes} "
-      f"passes, the drivers taking turns; a ratio is the median of the {passes} passes' "
-      f"ratios); in-memory validators, and the Rust API over the SQLite store (a file, WAL, "
-      f"synchronous=NORMAL):")
+print("Median µs per operation over the rounds:")
 print()
-print("| operation | Rust API | Rust API, SQLite | C ABI | oauthlib "
-      "| oauthlib / Rust | oauthlib / SQLite | C / Rust |")
-print("|---|--:|--:|--:|--:|--:|--:|--:|")
-def fmt(v):
-    return f"{v:.2f}" if v >= 1 else f"{v:.3f}"
-for key, label in ops:
-    rust = data.get(("rust", key))
-    sqlite = data.get(("rust-sqlite", key))
-    c = data.get(("c", key))
-    py = data.get(("oauthlib", key))
-    py_ratio = paired("oauthlib", "rust", key)
-    sqlite_ratio = paired("oauthlib", "rust-sqlite", key)
-    c_ratio = paired("c", "rust", key)
-    cells = [
-        fmt(rust) if rust else "n/a",
-        fmt(sqlite) if sqlite else "n/a",
-        fmt(c) if c else (c_missing or "n/a"),
-        fmt(py) if py else "n/a",
-        f"{py_ratio:.0f}x" if py_ratio else "n/a",
-        f"{sqlite_ratio:.1f}x" if sqlite_ratio else "n/a",
-        f"{c_ratio:.2f}x" if c_ratio else "n/a",
-    ]
-    print(f"| {label} | " + " | ".join(cells) + " |")
+cols = [n for n in ["rust", "c", "sqlite", "oxide", "authlib", "oauthlib"] if n in names]
+label = {"rust": "Rust API", "c": "C ABI", "sqlite": "Rust API, SQLite", "oxide": "oxide-auth",
+         "authlib": "Authlib", "oauthlib": "oauthlib"}
+print("| operation | " + " | ".join(label[c] for c in cols) +
+      " | floor | allocations (Rust API) |")
+print("|---|" + "--:|" * (len(cols) + 2))
+for key, text in ops:
+    cells = [fmt(median(c, key)) if c != "c" or "c" in names else c_missing for c in cols]
+    fl = m["floors"].get(key)
+    cells.append(fmt(statistics.median(fl) / 1000) if fl else "n/a")
+    cells.append("%.2f" % m["allocs"][key] if key in m["allocs"] else "n/a")
+    print(f"| {text} | " + " | ".join(cells) + " |")
+print()
+print("Ratios, each computed within a round: median (min–max over the rounds):")
+print()
+peers = [n for n in ["oxide", "authlib", "oauthlib"] if n in names]
+print("| operation | " + " | ".join(f"{label[p]} / Rust API" for p in peers) +
+      (" | C ABI / Rust API" if "c" in names else "") + " | Rust API / floor |")
+print("|---|" + "--:|" * (len(peers) + ("c" in names) + 1))
+for key, text in ops:
+    cells = [summary(ratios(p, "rust", key), 1 if p == "oxide" else 0) for p in peers]
+    if "c" in names:
+        cells.append(summary(ratios("c", "rust", key), 2))
+    cells.append(summary(floor_ratios(key), 1))
+    print(f"| {text} | " + " | ".join(cells) + " |")
 print()
 print(f"HTTP, client credentials over loopback (wrk -t1 -c{conns} -d{secs}s --latency, keep-alive):")
 print()
