@@ -82,6 +82,7 @@ fn endpoints_follow_the_configured_paths() {
             token: "/oauth/token".into(),
             revocation: "https://revoke.example/r".into(),
             introspection: "/oauth/introspect".into(),
+            pushed_authorization: "/oauth/par".into(),
         })
         .build()
         .unwrap();
