@@ -2438,6 +2438,27 @@ oap_status oap_server_revocation_response(const struct oap_server *server,
                                           struct oap_response **response_out);
 
 /**
+ * The pushed authorization request endpoint (RFC 9126 §2): the client
+ * authenticates as at the token endpoint and posts an authorization
+ * request; the answer is 201 `{"request_uri":"urn:ietf:params:oauth:request_uri:…","expires_in":N}`
+ * (`no-store`), or a JSON error, never a redirect: 400 `invalid_request`
+ * (also for a `request_uri` in the body), `invalid_scope`,
+ * `invalid_target`, `unauthorized_client`…, 401 `invalid_client`. The
+ * `request_uri` then goes to `oap_server_validate_authorization_request`
+ * with `client_id`; the authorization response (`oap_server_authorize`
+ * or `oap_server_deny`) uses it up. The pushed request is kept by the
+ * store: the SQLite store keeps it; a callback table has no hooks for it
+ * yet, so a server over callbacks answers 500 `server_error`. As
+ * `oap_server_token_response`.
+ *
+ * # Safety
+ * As `oap_server_token_response`.
+ */
+oap_status oap_server_pushed_authorization_response(const struct oap_server *server,
+                                                    const struct oap_request *request,
+                                                    struct oap_response **response_out);
+
+/**
  * The introspection endpoint (RFC 7662): the caller authenticates as a
  * client allowed to introspect; the answer is the token's claims or
  * `{"active":false}`. As `oap_server_token_response`.
