@@ -531,3 +531,10 @@ fn a_store_without_pushed_requests_fails_closed() {
         "unknown",
     );
 }
+
+#[test]
+fn a_resource_server_has_no_par_endpoint() {
+    let server = Server::resource_server(realm());
+    let r = par(&server, CONF, CONF_PUSH);
+    assert_error(&r, 400, "unsupported_response_type", "resource server");
+}

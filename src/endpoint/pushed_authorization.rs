@@ -63,6 +63,13 @@ impl<V: RequestValidator> Server<V> {
         oauth: &OAuthRequest<'_>,
     ) -> Result<(String, u64), OAuthError> {
         let v = &self.validator;
+        // A resource server has no authorization endpoint to push to.
+        if self.issuer().is_none() {
+            return Err(OAuthError::new(
+                ErrorCode::UnsupportedResponseType,
+                "this server has no authorization endpoint (a resource server)",
+            ));
+        }
         let client = validator::authenticate(v, oauth)?;
         let client_id = crate::client_auth::Client::client_id(&client).to_owned();
         // §2.1: "The request_uri authorization request parameter MUST NOT
