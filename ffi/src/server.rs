@@ -343,10 +343,11 @@ pub unsafe extern "C" fn oap_server_revocation_response(
 /// `invalid_target`, `unauthorized_client`…, 401 `invalid_client`. The
 /// `request_uri` then goes to `oap_server_validate_authorization_request`
 /// with `client_id`; the authorization response (`oap_server_authorize`
-/// or `oap_server_deny`) uses it up. The pushed request is kept by the
-/// store: the SQLite store keeps it; a callback table has no hooks for it
-/// yet, so a server over callbacks answers 500 `server_error`. As
-/// `oap_server_token_response`.
+/// or `oap_server_deny`) uses it up. The store keeps the pushed request:
+/// the SQLite store does; a callback table through `save_pushed_request`,
+/// `find_pushed_request` and `consume_pushed_request`, without which
+/// (NULL, or a table from before them) the push is answered 500
+/// `server_error`. As `oap_server_token_response`.
 ///
 /// # Safety
 /// As `oap_server_token_response`.
