@@ -45,7 +45,11 @@ use crate::form::{self, Param, Params};
 use crate::grant_type::Grant;
 use crate::header::{self, BASIC_BUFFER_LEN};
 use crate::request::Request;
+use crate::scope::Scope;
 use crate::secret::StoredSecret;
+
+/// The scope of a client whose record names none.
+static NO_SCOPE: Scope = Scope::empty();
 
 /// What the library needs to know about a registered client.
 ///
@@ -94,6 +98,29 @@ pub trait Client {
     /// introspection answer tells the caller whose token it holds. Default:
     /// false, so that no ordinary client reads other clients' tokens.
     fn may_introspect(&self) -> bool {
+        false
+    }
+
+    /// The scopes the client may have, which the default
+    /// [`validate_scopes`](crate::RequestValidator::validate_scopes)
+    /// allows. Default: none, so a client whose record says nothing
+    /// about scopes has none (`invalid_scope` for any it asks for).
+    fn allowed_scopes(&self) -> &Scope {
+        &NO_SCOPE
+    }
+
+    /// The scopes granted when a request names none, which the default
+    /// [`get_default_scopes`](crate::RequestValidator::get_default_scopes)
+    /// gives. Default: none.
+    fn default_scope(&self) -> &Scope {
+        &NO_SCOPE
+    }
+
+    /// Whether PKCE is required even though the client is confidential
+    /// (a public client must use it whatever this says), which the
+    /// default [`is_pkce_required`](crate::RequestValidator::is_pkce_required)
+    /// answers. Default: false.
+    fn requires_pkce(&self) -> bool {
         false
     }
 

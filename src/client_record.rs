@@ -262,6 +262,18 @@ impl Client for ClientRecord {
         self.may_introspect && self.secret_sha256.is_some()
     }
 
+    fn allowed_scopes(&self) -> &Scope {
+        &self.scopes
+    }
+
+    fn default_scope(&self) -> &Scope {
+        &self.default_scopes
+    }
+
+    fn requires_pkce(&self) -> bool {
+        self.pkce_required
+    }
+
     fn allows_resource(&self, resource: &str) -> bool {
         self.resources.iter().any(|r| r == resource)
     }
@@ -296,6 +308,18 @@ impl Client for Arc<ClientRecord> {
 
     fn may_introspect(&self) -> bool {
         <ClientRecord as Client>::may_introspect(self)
+    }
+
+    fn allowed_scopes(&self) -> &Scope {
+        <ClientRecord as Client>::allowed_scopes(self)
+    }
+
+    fn default_scope(&self) -> &Scope {
+        <ClientRecord as Client>::default_scope(self)
+    }
+
+    fn requires_pkce(&self) -> bool {
+        <ClientRecord as Client>::requires_pkce(self)
     }
 
     fn allows_resource(&self, resource: &str) -> bool {

@@ -27,7 +27,6 @@ use crate::client_record::ClientRecord;
 use crate::error::OAuthError;
 use crate::pkce::ChallengeMethod;
 use crate::request::OAuthRequest;
-use crate::scope::Scope;
 use crate::secret::Secret;
 use crate::stored::{introspect, RefreshState, StoredCode, StoredRefreshToken};
 use crate::validator::{
@@ -215,15 +214,6 @@ impl RequestValidator for MemoryValidator {
             .and_then(|c| c.code.code_challenge.as_ref().map(|(_, m)| *m)))
     }
 
-    fn get_default_scopes(
-        &self,
-        _: &str,
-        client: &Arc<MemoryClient>,
-        _: &OAuthRequest<'_>,
-    ) -> Result<Scope, OAuthError> {
-        Ok(client.default_scope().clone())
-    }
-
     fn introspect_token(
         &self,
         token: &str,
@@ -258,15 +248,6 @@ impl RequestValidator for MemoryValidator {
         _: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
         Ok(spend_code(&mut self.store(), client_id, code))
-    }
-
-    fn is_pkce_required(
-        &self,
-        _: &str,
-        client: &Arc<MemoryClient>,
-        _: &OAuthRequest<'_>,
-    ) -> Result<bool, OAuthError> {
-        Ok(client.requires_pkce())
     }
 
     fn revoke_token(
@@ -445,16 +426,6 @@ impl RequestValidator for MemoryValidator {
             Some(stored) => stored.status(client.client_id(), request.now),
             None => RefreshTokenStatus::Invalid,
         })
-    }
-
-    fn validate_scopes(
-        &self,
-        _: &str,
-        scopes: &Scope,
-        client: &Arc<MemoryClient>,
-        _: &OAuthRequest<'_>,
-    ) -> Result<bool, OAuthError> {
-        Ok(scopes.is_subset_of(client.allowed_scopes()))
     }
 
     fn validate_user(

@@ -9,17 +9,13 @@
 //! request's [`OAuthRequest::now`].
 //!
 //! ```
-//! use oauth2_provider::memory::{MemoryClient, MemoryValidator};
+//! use oauth2_provider::memory::MemoryValidator;
 //! use oauth2_provider::testing::{self, Fixture};
 //!
 //! fn memory_store(fixture: &Fixture) -> MemoryValidator {
 //!     let store = MemoryValidator::new();
 //!     for c in &fixture.clients {
-//!         let client = match c.secret {
-//!             Some(secret) => MemoryClient::confidential(c.client_id, secret, [c.redirect_uri]),
-//!             None => MemoryClient::public(c.client_id, [c.redirect_uri]),
-//!         };
-//!         store.add_client(client.grants(c.grants.iter().copied()).scopes(c.scopes.iter().copied()));
+//!         store.add_client(c.record());
 //!     }
 //!     for (user, password) in &fixture.users {
 //!         store.add_user(user, password);
@@ -43,21 +39,33 @@
 //! and its retry succeeds; and the audiences (RFC 8707) saved with a code,
 //! an access token and a refresh token, handed back as saved. [`check_purge`] adds the store's purge: it
 //! forgets what expired and keeps what replay and reuse detection need.
+//!
+//! Some parts of the contract a server reaches only on rare paths; these
+//! checks call the store's methods directly: [`check_storage`]
+//! (collisions refused whole, hostile tokens unknown) and
+//! [`check_consume_and_save`] (a refused spend leaves its credential
+//! usable). [`check_purge_count`] and [`check_at_rest`] apply to stores
+//! whose purge counts and whose data can be copied. A check that does not
+//! apply to a store is skipped by not calling it, and the caller says why.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 
+use crate::client_record::ClientRecord;
 use crate::form::encode_pairs;
 use crate::header::basic_header_value;
 use crate::pkce::s256_challenge;
+use crate::pkce::ChallengeMethod;
 use crate::request::{OAuthRequest, Request};
 use crate::response::Response;
 use crate::scope::Scope;
 use crate::server::Server;
 use crate::token::{TokenGenerator, TokenKind};
-use crate::validator::{grant_ended, IssuedToken, RequestValidator, TokenType};
-use crate::OAuthError;
+use crate::validator::{
+    grant_ended, AuthorizationCode, CodeStatus, Consumed, IssuedToken, RequestValidator, TokenType,
+};
+use crate::{ErrorCode, OAuthError};
 
 /// The time the kit's clock starts at, seconds since the Unix epoch.
 pub const START: u64 = 1_700_000_000;
@@ -75,6 +83,20 @@ pub struct FixtureClient {
     pub grants: &'static [&'static str],
     /// The scopes it may have; it has no default scope.
     pub scopes: &'static [&'static str],
+}
+
+impl FixtureClient {
+    /// The client as a [`ClientRecord`], the record every store of this
+    /// workspace keeps (public when it has no secret).
+    pub fn record(&self) -> ClientRecord {
+        let record = match self.secret {
+            Some(secret) => ClientRecord::confidential(self.client_id, secret, [self.redirect_uri]),
+            None => ClientRecord::public(self.client_id, [self.redirect_uri]),
+        };
+        record
+            .grants(self.grants.iter().copied())
+            .scopes(self.scopes.iter().copied())
+    }
 }
 
 /// The confidential client of the fixture.
@@ -259,8 +281,468 @@ where
     );
 }
 
+/// Checks the parts of the storage contract a server reaches only on
+/// rare paths, by calling the store's methods directly, each on a fresh
+/// store made by `new_store`; panics at the first failure, naming it:
+///
+/// - a save over a stored value is refused whole: an access token, a
+///   new refresh token or a code already stored makes the save answer
+///   `server_error` ([`token_collision`](crate::validator::token_collision))
+///   and store nothing of it; a token of an unknown grant that does not
+///   start it is refused with [`grant_ended`];
+/// - hostile tokens (100,000 bytes, empty, non-ASCII, `%00`, SQL) are
+///   unknown to every lookup, and their revocation succeeds.
+pub fn check_storage<V, F>(new_store: F)
+where
+    V: RequestValidator,
+    F: Fn(&Fixture) -> V,
+{
+    let checks: [(&str, DirectCheck<V>); 2] = [
+        (
+            "a save over a stored value is refused whole",
+            saves_refused_whole,
+        ),
+        ("hostile tokens are unknown", hostile_tokens_are_unknown),
+    ];
+    for (name, run) in checks {
+        run(&Direct {
+            name,
+            store: new_store(&Fixture::new()),
+        });
+    }
+}
+
+/// Checks, by calling the store's methods directly on a store made by
+/// `new_store`, that a refused
+/// [`consume_and_save`](RequestValidator::consume_and_save) leaves its
+/// credential usable: for a grant revoked meanwhile it answers
+/// [`grant_ended`] and the code still validates; after a collision the
+/// retry spends the code; a spent code reads [`CodeStatus::Used`] with
+/// its grant and challenge; a spent refresh token cannot be spent again.
+/// Panics, naming the check, at the first failure.
+///
+/// A store without transactions (the trait's two-step default
+/// `consume_and_save`) fails it: that is the finding. A store behind the
+/// C ABI cannot pass it as the ABI stands (its `consume_and_save`
+/// callback has no answer for "grant ended": a refusal reads as "already
+/// spent"), so it does not call it.
+pub fn check_consume_and_save<V, F>(new_store: F)
+where
+    V: RequestValidator,
+    F: Fn(&Fixture) -> V,
+{
+    refused_consume_leaves_usable(&Direct {
+        name: "a refused consume_and_save leaves its credential usable",
+        store: new_store(&Fixture::new()),
+    });
+}
+
+/// Checks that the store's purge, `purge(store, now)`, returns how many
+/// records it deleted, counting each code, access token, refresh token
+/// and grant: nothing before anything expired; a code and an access
+/// token, and the code's grant, once they expired; a refresh token and
+/// its grant once it expired; nothing the second time.
+///
+/// For a store whose purge counts; one that does not count skips this
+/// check by not calling it.
+pub fn check_purge_count<V, F, P>(new_store: F, purge: P)
+where
+    V: RequestValidator,
+    F: Fn(&Fixture) -> V,
+    P: Fn(&V, u64) -> u64,
+{
+    let d = Direct {
+        name: "the purge counts what it deletes",
+        store: new_store(&Fixture::new()),
+    };
+    let r = d.request();
+    d.ok(
+        d.store
+            .save_authorization_code(PUBLIC.client_id, &stored_code("code-1", "g1"), &r),
+        "save_authorization_code",
+    );
+    d.ok(
+        d.store
+            .save_bearer_token(&issued("access-1", Some("refresh-1"), "g2", true), &r),
+        "save_bearer_token",
+    );
+    let expect = |now: u64, count: u64, what: &str| {
+        let got = purge(&d.store, now);
+        d.expect(
+            got == count,
+            &format!("{what}: the purge counted {got}, not {count}"),
+        );
+    };
+    expect(START, 0, "nothing expired yet");
+    // The grants outlive the code (g1) and last as long as the refresh
+    // token (g2).
+    expect(
+        START + ACCESS_LIFETIME,
+        3,
+        "an expired code and access token, and the code's grant",
+    );
+    expect(
+        START + REFRESH_LIFETIME,
+        2,
+        "an expired refresh token and its grant",
+    );
+    expect(START + REFRESH_LIFETIME, 0, "a second purge");
+}
+
+/// Checks that the store keeps no usable credential: after codes (one
+/// exchanged, one not), client credentials, password grant and rotated
+/// tokens are issued and the fixture's secrets registered, `dump(store)`
+/// (the bytes a copy of the store's data would give: its files, or its
+/// rows as text) holds none of them, only digests and hashes. The dump
+/// must hold the fixture's user name, stored as given, so that a dump of
+/// nothing cannot pass.
+///
+/// Returns the credentials it looked for, so that a store can look again
+/// (after closing its files, say). For a store whose data can be copied;
+/// one that keeps nothing outside its process skips this check by not
+/// calling it.
+pub fn check_at_rest<V, F, D>(new_store: F, dump: D) -> Vec<String>
+where
+    V: RequestValidator + 'static,
+    F: Fn(&Fixture) -> V,
+    D: Fn(&V) -> Vec<u8>,
+{
+    let kit = Kit::new("nothing stored in clear", new_store(&Fixture::new()));
+    let mut secrets = vec![
+        CONFIDENTIAL.secret.unwrap_or_default().to_owned(),
+        "kit-password".to_owned(),
+    ];
+    let used = kit.code(&PUBLIC);
+    let (access, refresh) = kit.tokens(&kit.exchange(&PUBLIC, &used), "code exchange");
+    let refresh = refresh.unwrap_or_else(|| kit.fail("code exchange: no refresh token"));
+    secrets.extend([used, access, refresh, kit.code(&PUBLIC)]);
+    let (client, _) = kit.tokens(
+        &kit.token(&CONFIDENTIAL, &[("grant_type", "client_credentials")]),
+        "client credentials",
+    );
+    let (access, refresh) = kit.login();
+    let (rotated_access, rotated) = kit.tokens(&kit.refresh(&CONFIDENTIAL, &refresh), "refresh");
+    let rotated = rotated.unwrap_or_else(|| kit.fail("refresh: no refresh token"));
+    secrets.extend([client, access, refresh, rotated_access, rotated]);
+
+    let bytes = dump(kit.server.validator());
+    kit.expect(
+        contains(&bytes, "kit-user"),
+        "the dump does not hold the user name: it is not the store's data",
+    );
+    for secret in &secrets {
+        kit.expect(
+            !contains(&bytes, secret),
+            &format!("a credential of {} bytes is stored in clear", secret.len()),
+        );
+    }
+    secrets
+}
+
+fn contains(bytes: &[u8], needle: &str) -> bool {
+    bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// One check that calls the store's methods itself, on a fresh store.
+type DirectCheck<V> = fn(&Direct<V>);
+
+/// A check that calls the store's methods itself, at the kit's start.
+struct Direct<V> {
+    name: &'static str,
+    store: V,
+}
+
+impl<V: RequestValidator> Direct<V> {
+    fn request(&self) -> OAuthRequest<'static> {
+        OAuthRequest::new(
+            Request::new("POST", "/token", &[FORM], b""),
+            Default::default(),
+            START,
+        )
+    }
+
+    fn expect(&self, ok: bool, what: &str) {
+        if !ok {
+            fail(self.name, what);
+        }
+    }
+
+    /// The value of a call that must succeed.
+    fn ok<T>(&self, result: Result<T, OAuthError>, call: &str) -> T {
+        result.unwrap_or_else(|e| fail(self.name, &format!("{call} failed: {e:?}")))
+    }
+
+    /// A save that must be refused as a collision: `server_error`, which
+    /// is what [`token_collision`](crate::validator::token_collision) answers and what a store behind the C
+    /// ABI answers with a failed callback.
+    fn collided<T: std::fmt::Debug>(&self, result: Result<T, OAuthError>, what: &str) {
+        match result {
+            Err(e) if e.code() == ErrorCode::ServerError => {}
+            other => fail(
+                self.name,
+                &format!("{what}: answered {other:?}, not server_error (token_collision)"),
+            ),
+        }
+    }
+
+    /// A call that must answer `expected`.
+    fn refused<T: std::fmt::Debug>(
+        &self,
+        result: Result<T, OAuthError>,
+        expected: &OAuthError,
+        what: &str,
+    ) {
+        match result {
+            Err(e) if &e == expected => {}
+            other => fail(
+                self.name,
+                &format!("{what}: answered {other:?}, not {expected:?}"),
+            ),
+        }
+    }
+
+    fn is_active(&self, token: &str, r: &OAuthRequest<'_>) -> bool {
+        self.ok(
+            self.store.introspect_token(token, None, r),
+            "introspect_token",
+        )
+        .is_some()
+    }
+
+    fn code_status(&self, code: &str, r: &OAuthRequest<'_>) -> CodeStatus {
+        let client = self
+            .ok(self.store.find_client(PUBLIC.client_id), "find_client")
+            .unwrap_or_else(|| fail(self.name, "the fixture's public client is unknown"));
+        self.ok(
+            self.store.validate_code(PUBLIC.client_id, code, &client, r),
+            "validate_code",
+        )
+    }
+}
+
+/// A token of the fixture's confidential client and user, issued at the
+/// kit's start.
+fn issued(access: &str, refresh: Option<&str>, grant: &str, new_grant: bool) -> IssuedToken {
+    IssuedToken {
+        access_token: access.into(),
+        refresh_token: refresh.map(String::from),
+        refresh_token_is_new: refresh.is_some(),
+        expires_in: ACCESS_LIFETIME,
+        scopes: Scope::parse("read").unwrap_or_default(),
+        refresh_scopes: None,
+        audience: Default::default(),
+        refresh_audience: None,
+        client_id: CONFIDENTIAL.client_id.into(),
+        user: Some("kit-user".into()),
+        grant_id: Some(grant.into()),
+        new_grant,
+        issued_at: START,
+        refresh_expires_at: refresh.map(|_| START + REFRESH_LIFETIME),
+    }
+}
+
+const CHALLENGE: &str = "kit-challenge";
+
+/// A code of the fixture's public client, with an S256 challenge.
+fn stored_code(value: &str, grant: &str) -> AuthorizationCode {
+    AuthorizationCode {
+        code: value.into(),
+        client_id: PUBLIC.client_id.into(),
+        redirect_uri: None,
+        effective_redirect_uri: PUBLIC.redirect_uri.into(),
+        user: "kit-user".into(),
+        scopes: Scope::parse("read").unwrap_or_default(),
+        audience: Default::default(),
+        code_challenge: Some((CHALLENGE.into(), ChallengeMethod::S256)),
+        grant_id: grant.into(),
+        issued_at: START,
+        expires_at: START + CODE_LIFETIME,
+    }
+}
+
+fn saves_refused_whole<V: RequestValidator>(d: &Direct<V>) {
+    let r = d.request();
+    let first = issued("access-1", Some("refresh-1"), "g1", true);
+    d.ok(d.store.save_bearer_token(&first, &r), "save_bearer_token");
+    // A new refresh token and a repeated access token: neither is saved.
+    d.collided(
+        d.store
+            .save_bearer_token(&issued("access-1", Some("refresh-2"), "g2", true), &r),
+        "a save repeating a stored access token",
+    );
+    d.expect(
+        !d.is_active("refresh-2", &r),
+        "the new refresh token of a refused save was stored",
+    );
+    let info = d.ok(
+        d.store.validate_bearer_token("access-1", &[], &r),
+        "validate_bearer_token",
+    );
+    d.expect(
+        info.and_then(|i| i.grant_id).as_deref() == Some("g1"),
+        "a refused save changed the stored access token's record",
+    );
+    // A repeated refresh token likewise.
+    d.collided(
+        d.store
+            .save_bearer_token(&issued("access-3", Some("refresh-1"), "g1", false), &r),
+        "a save repeating a stored refresh token",
+    );
+    d.expect(
+        !d.is_active("access-3", &r),
+        "the access token of a refused save was stored",
+    );
+    // And a repeated code.
+    let save_code = |value, grant| {
+        d.store
+            .save_authorization_code(PUBLIC.client_id, &stored_code(value, grant), &r)
+    };
+    d.ok(save_code("code-1", "g3"), "save_authorization_code");
+    d.collided(save_code("code-1", "g4"), "a save repeating a stored code");
+    // A token of an unknown grant that does not start it.
+    d.refused(
+        d.store
+            .save_bearer_token(&issued("access-9", None, "no-such-grant", false), &r),
+        &grant_ended(),
+        "a token of an unknown grant that does not start it",
+    );
+    d.expect(
+        !d.is_active("access-9", &r),
+        "a token of an unknown grant was stored",
+    );
+}
+
+fn refused_consume_leaves_usable<V: RequestValidator>(d: &Direct<V>) {
+    let r = d.request();
+    let spend = |code| Consumed::AuthorizationCode {
+        client_id: PUBLIC.client_id,
+        code,
+    };
+    d.ok(
+        d.store
+            .save_authorization_code(PUBLIC.client_id, &stored_code("code-1", "g1"), &r),
+        "save_authorization_code",
+    );
+    // The grant revoked meanwhile: refused, and nothing spent.
+    d.ok(d.store.revoke_grant("g1", &r), "revoke_grant");
+    d.refused(
+        d.store.consume_and_save(
+            spend("code-1"),
+            &issued("access-1", Some("refresh-1"), "g1", false),
+            &r,
+        ),
+        &grant_ended(),
+        "consume_and_save for a revoked grant",
+    );
+    d.expect(
+        matches!(d.code_status("code-1", &r), CodeStatus::Valid(_)),
+        "a consume_and_save refused for a revoked grant spent the code",
+    );
+
+    // A save that collides: refused, and nothing spent either.
+    d.ok(
+        d.store
+            .save_authorization_code(PUBLIC.client_id, &stored_code("code-2", "g2"), &r),
+        "save_authorization_code",
+    );
+    d.ok(
+        d.store
+            .save_bearer_token(&issued("taken", None, "g9", true), &r),
+        "save_bearer_token",
+    );
+    d.collided(
+        d.store.consume_and_save(
+            spend("code-2"),
+            &issued("taken", Some("refresh-2"), "g2", false),
+            &r,
+        ),
+        "consume_and_save repeating a stored access token",
+    );
+    // The retry spends it; a second attempt finds it spent.
+    let token = issued("access-2", Some("refresh-2"), "g2", false);
+    let spent = d.ok(
+        d.store.consume_and_save(spend("code-2"), &token, &r),
+        "the retried consume_and_save after a collision",
+    );
+    d.expect(
+        spent,
+        "the retry after a refused consume_and_save found the code spent",
+    );
+    let again = issued("access-3", None, "g2", false);
+    let spent = d.ok(
+        d.store.consume_and_save(spend("code-2"), &again, &r),
+        "consume_and_save of a spent code",
+    );
+    d.expect(!spent, "a spent code was spent again");
+    d.expect(
+        !d.is_active("access-3", &r),
+        "the tokens of a spent code's second consume_and_save were stored",
+    );
+    match d.code_status("code-2", &r) {
+        CodeStatus::Used {
+            grant_id,
+            code_challenge,
+        } => d.expect(
+            &*grant_id == "g2" && code_challenge == Some((CHALLENGE.into(), ChallengeMethod::S256)),
+            "a spent code reads another grant or challenge",
+        ),
+        other => fail(d.name, &format!("a spent code reads {other:?}")),
+    }
+
+    // A refresh token: rotated once, then found spent.
+    let consumed = Consumed::RefreshToken {
+        refresh_token: "refresh-2",
+    };
+    let rotated = issued("access-4", Some("refresh-3"), "g2", false);
+    let spent = d.ok(
+        d.store.consume_and_save(consumed, &rotated, &r),
+        "consume_and_save of a refresh token",
+    );
+    d.expect(spent, "an active refresh token was not spent");
+    let info = d.ok(
+        d.store
+            .introspect_token("refresh-3", Some(TokenType::RefreshToken), &r),
+        "introspect_token",
+    );
+    d.expect(
+        info.and_then(|i| i.token_type) == Some(TokenType::RefreshToken),
+        "the rotated-in refresh token does not read as a refresh token",
+    );
+    let spent = d.ok(
+        d.store.consume_and_save(consumed, &rotated, &r),
+        "consume_and_save of a spent refresh token",
+    );
+    d.expect(!spent, "a spent refresh token was spent again");
+}
+
+fn hostile_tokens_are_unknown<V: RequestValidator>(d: &Direct<V>) {
+    let r = d.request();
+    let long = "a".repeat(100_000);
+    for token in [long.as_str(), "", "\u{1F600}", "%00", "x' OR '1'='1"] {
+        let shown: String = token.chars().take(16).collect();
+        let found = d.ok(
+            d.store.validate_bearer_token(token, &[], &r),
+            "validate_bearer_token",
+        );
+        d.expect(
+            found.is_none(),
+            &format!("validate_bearer_token knows {shown:?}"),
+        );
+        d.expect(
+            !d.is_active(token, &r),
+            &format!("introspect_token knows {shown:?}"),
+        );
+        d.ok(d.store.revoke_token(token, None, &r), "revoke_token");
+    }
+}
+
 /// One check of the kit, run on a fresh store.
 type Check<V> = fn(&Kit<V>);
+
+/// A failed check: the panic every check of the kit ends with.
+fn fail(check: &str, what: &str) -> ! {
+    panic!("conformance check '{check}': {what}")
+}
 
 /// One check's server, clock and token generator.
 struct Kit<V> {
@@ -306,7 +788,7 @@ impl<V: RequestValidator> Kit<V> {
     }
 
     fn fail(&self, what: &str) -> ! {
-        panic!("conformance check '{}': {what}", self.name)
+        fail(self.name, what)
     }
 
     fn expect(&self, ok: bool, what: &str) {

@@ -34,6 +34,11 @@
 //! decision that must hold against concurrent requests is made again in a
 //! write step. **Writes** are marked; each must be atomic on its own.
 //!
+//! The authorization code, refresh token and client credentials token
+//! requests make all their calls, authentication included, inside
+//! [`token_request`](RequestValidator::token_request), where a store may
+//! open one transaction for the whole request.
+//!
 //! **Token request, every grant but client credentials** (authentication):
 //!
 //! | # | call | notes |
@@ -143,6 +148,7 @@ use crate::header::BASIC_BUFFER_LEN;
 use crate::pkce::ChallengeMethod;
 use crate::request::OAuthRequest;
 use crate::scope::Scope;
+use crate::token::BearerToken;
 
 /// An authorization code to persist (RFC 6749 §4.1.2), bound to everything
 /// the token request will be checked against.
@@ -471,6 +477,15 @@ pub fn token_collision() -> OAuthError {
     OAuthError::server_error("a token of this value is already stored")
 }
 
+/// The answer of a store that failed (its database down, a statement
+/// refused, a row it cannot read): `server_error`, with a fixed
+/// description. What failed is for the host's log, not for the client.
+/// Every store answers it the same way: the SQLite and PostgreSQL stores
+/// hand their error to their `on_error` hook, then answer this.
+pub fn store_failed() -> OAuthError {
+    OAuthError::server_error("the token store failed")
+}
+
 /// The credential a token request spends: what
 /// [`RequestValidator::consume_and_save`] uses up in the same step that
 /// saves the tokens replacing it.
@@ -659,7 +674,8 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
 
     /// The scopes granted when a request names none. Used by:
     /// authorization code, implicit, password, client credentials.
-    /// Default: the empty scope.
+    /// Default: [`Client::default_scope`] (the empty scope unless the
+    /// record names some).
     fn get_default_scopes(
         &self,
         client_id: &str,
@@ -708,7 +724,8 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
 
     /// Whether this request must use PKCE. Asked for both authorization and
     /// token requests. Public clients must use PKCE whatever this says.
-    /// Used by: authorization code. Default: false.
+    /// Used by: authorization code. Default: [`Client::requires_pkce`]
+    /// (false unless the record says).
     fn is_pkce_required(
         &self,
         client_id: &str,
@@ -903,6 +920,35 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
         defaults::save_token(self, token, request)
     }
 
+    /// Runs one token request of the authorization code, refresh token or
+    /// client credentials grant: `run` makes every call of that request's
+    /// flow (the tables above, authentication included) and returns its
+    /// answer, which this method returns.
+    ///
+    /// A store with transactions may run `run` inside one write
+    /// transaction, so that the request's lookups and its write cost one
+    /// transaction instead of three (SQLite's `BEGIN IMMEDIATE` and its
+    /// locks are most of what such a request costs). Each write method
+    /// called within must then stay atomic on its own (a savepoint): a
+    /// failed [`consume_and_save`](Self::consume_and_save) changes
+    /// nothing, while a [`revoke_grant`](Self::revoke_grant) after a
+    /// replay stays done although the request answers `invalid_grant`.
+    /// Commit whatever `run` answers; if the commit fails, answer that
+    /// failure (`server_error`) instead: the tokens `run` returned were
+    /// not saved, and the code or refresh token it spent is usable again.
+    /// Password grants do not come here (hashing a password under a
+    /// write lock would stall every other request).
+    ///
+    /// Default: `run()`, each method its own step.
+    fn token_request(
+        &self,
+        request: &OAuthRequest<'_>,
+        run: &mut dyn FnMut() -> Result<BearerToken, OAuthError>,
+    ) -> Result<BearerToken, OAuthError> {
+        let _ = request;
+        run()
+    }
+
     /// Checks a bearer token presented to a protected resource and returns
     /// what it grants, or `None` when it is unknown, revoked or expired.
     /// `scopes` are the ones the resource requires; the library checks
@@ -992,14 +1038,17 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
     /// Whether the client may have `scopes`. Used by: authorization code,
     /// implicit, password, client credentials, and refresh token (every
     /// refresh asks again, so a client that has lost a scope since the
-    /// grant gets no new token carrying it).
+    /// grant gets no new token carrying it). Default: `scopes` lie within
+    /// [`Client::allowed_scopes`] (none unless the record names some).
     fn validate_scopes(
         &self,
         client_id: &str,
         scopes: &Scope,
         client: &Self::Client,
         request: &OAuthRequest<'_>,
-    ) -> Result<bool, OAuthError>;
+    ) -> Result<bool, OAuthError> {
+        defaults::validate_scopes(self, client_id, scopes, client, request)
+    }
 
     /// Checks a resource owner's username and password and returns the
     /// user's identifier, or `None`. Used by: password grant.
@@ -1227,6 +1276,14 @@ impl<V: RequestValidator + ?Sized> RequestValidator for Arc<V> {
         (**self).consume_pushed_request(digest, client_id, request)
     }
 
+    fn token_request(
+        &self,
+        request: &OAuthRequest<'_>,
+        run: &mut dyn FnMut() -> Result<BearerToken, OAuthError>,
+    ) -> Result<BearerToken, OAuthError> {
+        (**self).token_request(request, run)
+    }
+
     fn validate_bearer_token(
         &self,
         token: &str,
@@ -1450,8 +1507,8 @@ pub mod defaults {
         client: &V::Client,
         request: &OAuthRequest<'_>,
     ) -> Result<Scope, OAuthError> {
-        let _ = (validator, client_id, client, request);
-        Ok(Scope::empty())
+        let _ = (validator, client_id, request);
+        Ok(client.default_scope().clone())
     }
 
     /// What [`RequestValidator::get_original_scopes`] does unless a host
@@ -1474,8 +1531,8 @@ pub mod defaults {
         client: &V::Client,
         request: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
-        let _ = (validator, client_id, client, request);
-        Ok(false)
+        let _ = (validator, client_id, request);
+        Ok(client.requires_pkce())
     }
 
     /// What [`RequestValidator::is_within_original_scope`] does unless a host
@@ -1587,6 +1644,19 @@ pub mod defaults {
             "token" => client.allows_grant_type(Grant::Implicit),
             _ => false,
         })
+    }
+
+    /// What [`RequestValidator::validate_scopes`] does unless a host
+    /// overrides it; an override can fall back to it.
+    pub fn validate_scopes<V: RequestValidator + ?Sized>(
+        validator: &V,
+        client_id: &str,
+        scopes: &Scope,
+        client: &V::Client,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let _ = (validator, client_id, request);
+        Ok(scopes.is_subset_of(client.allowed_scopes()))
     }
 
     /// What [`RequestValidator::validate_user`] does unless a host

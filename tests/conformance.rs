@@ -2,21 +2,13 @@
 
 mod common;
 
-use oauth2_provider::memory::{MemoryClient, MemoryValidator};
+use oauth2_provider::memory::MemoryValidator;
 use oauth2_provider::testing::{self, Fixture};
 
 fn memory_store(fixture: &Fixture) -> MemoryValidator {
     let store = MemoryValidator::new();
     for c in &fixture.clients {
-        let client = match c.secret {
-            Some(secret) => MemoryClient::confidential(c.client_id, secret, [c.redirect_uri]),
-            None => MemoryClient::public(c.client_id, [c.redirect_uri]),
-        };
-        store.add_client(
-            client
-                .grants(c.grants.iter().copied())
-                .scopes(c.scopes.iter().copied()),
-        );
+        store.add_client(c.record());
     }
     for (user, password) in &fixture.users {
         store.add_user(user, password);
@@ -37,6 +29,24 @@ fn a_store_that_cannot_revoke_fails_the_kit() {
     testing::check(|fixture| {
         common::Delegating::new(memory_store(fixture)).failing("revoke_grant")
     });
+}
+
+#[test]
+fn memory_validator_passes_the_storage_checks() {
+    // It keeps nothing outside the process, and its purge does not
+    // count: check_at_rest and check_purge_count do not apply.
+    testing::check_storage(memory_store);
+    testing::check_consume_and_save(memory_store);
+}
+
+/// The storage checks catch a store without transactions: its two-step
+/// `consume_and_save` spends a code whose save is then refused.
+#[test]
+#[should_panic(
+    expected = "conformance check 'a refused consume_and_save leaves its credential usable'"
+)]
+fn a_two_step_store_fails_the_storage_checks() {
+    testing::check_consume_and_save(|fixture| common::Delegating::new(memory_store(fixture)));
 }
 
 #[test]

@@ -16,8 +16,7 @@ use oauth2_provider::memory::{MemoryClient, MemoryValidator};
 use oauth2_provider::pkce::{s256_challenge, ChallengeMethod};
 use oauth2_provider::{
     AuthorizationCode, CodeStatus, Grant, IssuedToken, OAuthError, OAuthRequest,
-    RefreshTokenStatus, RequestValidator, Response, Scope, Server, TokenInfo, TokenType,
-    ValidatedCode,
+    RefreshTokenStatus, RequestValidator, Response, Server, TokenInfo, TokenType, ValidatedCode,
 };
 use serde_json::Value;
 
@@ -1066,8 +1065,9 @@ fn failing_revocation_on_replay_is_server_error() {
 // A careless host: validate_code that does not check the client, the
 // expiry or use. The library still does (RFC 6749 §4.1.3).
 
-/// Forwards to a [`MemoryValidator`], but answers `validate_code` from
-/// its own record of every code, ignoring client, expiry and use.
+/// Forwards to a [`MemoryValidator`] (the client-record methods are the
+/// trait's defaults, as in every store), but answers `validate_code`
+/// from its own record of every code, ignoring client, expiry and use.
 struct Careless {
     inner: MemoryValidator,
     codes: Mutex<HashMap<String, AuthorizationCode>>,
@@ -1132,15 +1132,6 @@ impl RequestValidator for Careless {
         request: &OAuthRequest<'_>,
     ) -> Result<Option<ChallengeMethod>, OAuthError> {
         self.inner.get_code_challenge_method(code, request)
-    }
-
-    fn get_default_scopes(
-        &self,
-        client_id: &str,
-        client: &Self::Client,
-        request: &OAuthRequest<'_>,
-    ) -> Result<Scope, OAuthError> {
-        self.inner.get_default_scopes(client_id, client, request)
     }
 
     fn introspect_token(
@@ -1208,17 +1199,6 @@ impl RequestValidator for Careless {
     ) -> Result<RefreshTokenStatus, OAuthError> {
         self.inner
             .validate_refresh_token(refresh_token, client, request)
-    }
-
-    fn validate_scopes(
-        &self,
-        client_id: &str,
-        scopes: &Scope,
-        client: &Self::Client,
-        request: &OAuthRequest<'_>,
-    ) -> Result<bool, OAuthError> {
-        self.inner
-            .validate_scopes(client_id, scopes, client, request)
     }
 }
 

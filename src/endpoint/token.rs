@@ -53,10 +53,16 @@ impl<V: RequestValidator> Server<V> {
                 )
             })?;
         match grant {
-            Grant::AuthorizationCode => grant::authorization_code::exchange(self, request),
-            Grant::ClientCredentials => grant::client_credentials::issue(self, request),
+            Grant::AuthorizationCode => self.validator.token_request(request, &mut || {
+                grant::authorization_code::exchange(self, request)
+            }),
+            Grant::ClientCredentials => self.validator.token_request(request, &mut || {
+                grant::client_credentials::issue(self, request)
+            }),
             Grant::Password => grant::password::issue(self, request),
-            Grant::RefreshToken => grant::refresh_token::refresh(self, request),
+            Grant::RefreshToken => self.validator.token_request(request, &mut || {
+                grant::refresh_token::refresh(self, request)
+            }),
             Grant::Implicit => Err(OAuthError::new(
                 ErrorCode::UnsupportedGrantType,
                 "the grant_type is not supported",

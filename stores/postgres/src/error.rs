@@ -72,11 +72,3 @@ impl From<postgres::Error> for StoreError {
         StoreError::Postgres(e)
     }
 }
-
-/// The answer to a client when the store failed: `server_error`, with a
-/// fixed description. What failed is for the host's log
-/// ([`PostgresStore::on_error`](crate::PostgresStore::on_error)), not for
-/// the client.
-pub(crate) fn store_failed() -> oauth2_provider::OAuthError {
-    oauth2_provider::OAuthError::server_error("the token store failed")
-}

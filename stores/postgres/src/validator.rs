@@ -246,7 +246,7 @@ impl PostgresStore {
             Fail::Refused(e) => e,
             Fail::Store(e) => {
                 self.report(&e);
-                crate::error::store_failed()
+                oauth2_provider::validator::store_failed()
             }
         })
     }
@@ -310,15 +310,6 @@ impl RequestValidator for PostgresStore {
         Ok(method.as_deref().and_then(ChallengeMethod::parse))
     }
 
-    fn get_default_scopes(
-        &self,
-        _: &str,
-        client: &ClientRecord,
-        _: &OAuthRequest<'_>,
-    ) -> Result<Scope, OAuthError> {
-        Ok(client.default_scope().clone())
-    }
-
     fn introspect_token(
         &self,
         token: &str,
@@ -344,15 +335,6 @@ impl RequestValidator for PostgresStore {
         _: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
         self.apply(|conn| spend(conn, Consumed::AuthorizationCode { client_id, code }))
-    }
-
-    fn is_pkce_required(
-        &self,
-        _: &str,
-        client: &ClientRecord,
-        _: &OAuthRequest<'_>,
-    ) -> Result<bool, OAuthError> {
-        Ok(client.requires_pkce())
     }
 
     fn revoke_token(
@@ -539,16 +521,6 @@ impl RequestValidator for PostgresStore {
         Ok(stored.map_or(RefreshTokenStatus::Invalid, |r| {
             r.status(client.client_id(), request.now)
         }))
-    }
-
-    fn validate_scopes(
-        &self,
-        _: &str,
-        scopes: &Scope,
-        client: &ClientRecord,
-        _: &OAuthRequest<'_>,
-    ) -> Result<bool, OAuthError> {
-        Ok(scopes.is_subset_of(client.allowed_scopes()))
     }
 
     fn validate_user(

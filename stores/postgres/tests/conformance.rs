@@ -3,23 +3,13 @@
 
 mod common;
 
-use std::sync::Mutex;
-
-use common::TestDb;
+use common::{KitDbs, TestDb};
 use oauth2_provider::testing::{self, Fixture};
 
 #[test]
 fn postgres_store_passes_the_kit() {
-    // The databases live until the test ends: the kit drops each store
-    // when its check is done, not when the next one starts.
-    let dbs = Mutex::new(Vec::new());
-    testing::check(|fixture: &Fixture| {
-        let db = TestDb::new("kit");
-        let store = db.store();
-        common::add_fixture(&store, fixture);
-        dbs.lock().unwrap().push(db);
-        store
-    });
+    let dbs = KitDbs::default();
+    testing::check(|fixture: &Fixture| dbs.store(fixture));
 }
 
 #[test]

@@ -65,11 +65,3 @@ impl From<rusqlite::Error> for StoreError {
         StoreError::Sqlite(e)
     }
 }
-
-/// The answer to a client when the store failed: `server_error`, with a
-/// fixed description. What failed is for the host's log
-/// ([`SqliteStore::on_error`](crate::SqliteStore::on_error)), not for the
-/// client.
-pub(crate) fn store_failed() -> oauth2_provider::OAuthError {
-    oauth2_provider::OAuthError::server_error("the token store failed")
-}

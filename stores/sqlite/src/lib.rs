@@ -63,7 +63,13 @@
 //! IMMEDIATE` transactions: racing writers, in this process or another,
 //! take turns (waiting up to the 5-second busy timeout) instead of failing
 //! on a lock upgrade; within one store they queue on a mutex, without
-//! SQLite's sleeps. Readers never wait for writers (WAL).
+//! SQLite's sleeps. Readers never wait for writers (WAL). A token
+//! request of the authorization code, refresh token or client
+//! credentials grant runs whole in one such transaction, its lookups
+//! included
+//! ([`token_request`](oauth2_provider::RequestValidator::token_request)):
+//! what it read cannot change before it writes, and it takes SQLite's
+//! locks once instead of three times.
 //!
 //! ## Schema
 //! Versioned by `PRAGMA user_version`; opening a file migrates it to
@@ -74,6 +80,7 @@
 
 mod client;
 mod error;
+mod request;
 mod schema;
 mod validator;
 
@@ -143,8 +150,19 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// reads that much log to rebuild its index.
 const WAL_AUTOCHECKPOINT: u32 = 4000;
 
+/// Each connection's page cache, in KiB (SQLite's default: 2,000).
+/// Codes and tokens are keyed by digests, so each request touches
+/// b-tree pages all over the file: once the file outgrew 2 MB, lookups
+/// read pages back from the operating system (`pread`; a run of
+/// `benches/compare --store sqlite`, whose file reaches about 10 MB, made
+/// 84,000 of them, 34,000 with 16 MiB, no fewer with 64 MiB: those left
+/// are the checkpoints' reads of the log). A ceiling, filled as pages
+/// are read: a connection of a small file takes what the file holds.
+const PAGE_CACHE_KIB: i64 = 16 * 1024;
+
 /// Opens a connection to `path` and sets it up: busy timeout, WAL,
-/// `synchronous=NORMAL`, foreign keys, [`WAL_AUTOCHECKPOINT`].
+/// `synchronous=NORMAL`, foreign keys, [`WAL_AUTOCHECKPOINT`],
+/// [`PAGE_CACHE_KIB`].
 fn connect(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)?;
     configure(&conn)?;
@@ -158,6 +176,7 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT)?;
+    conn.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)?;
     // Every statement the store runs stays prepared (about 25).
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
@@ -323,40 +342,63 @@ impl SqliteStore {
         }
     }
 
-    /// Runs `f` on a connection of the pool (opening one if none is idle).
+    /// Runs `f` on a connection of the pool (opening one if none is idle),
+    /// or, within a token request (`request`), on that
+    /// request's connection, inside its transaction.
     fn with_conn<T, E: From<StoreError>>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, E>,
     ) -> Result<T, E> {
+        let f = match request::with_request_conn(self, f) {
+            Ok(out) => return out,
+            Err(f) => f,
+        };
         match &self.connections {
             Connections::Memory(conn) => f(&mut lock(conn)),
-            Connections::File {
-                path,
-                idle,
-                max_idle,
-            } => {
-                let pooled = lock(idle).pop();
-                let mut conn = match pooled {
+            Connections::File { path, .. } => {
+                let mut conn = match self.take_idle() {
                     Some(conn) => conn,
                     None => connect(path)?,
                 };
                 let out = f(&mut conn);
-                let mut idle = lock(idle);
-                if idle.len() < *max_idle {
-                    idle.push(conn);
-                }
+                self.give_back(conn);
                 out
+            }
+        }
+    }
+
+    /// An idle connection of a file's pool, if there is one.
+    fn take_idle(&self) -> Option<Connection> {
+        match &self.connections {
+            Connections::File { idle, .. } => lock(idle).pop(),
+            Connections::Memory(_) => None,
+        }
+    }
+
+    /// Returns a connection to a file's pool (or closes it, the pool being
+    /// full).
+    fn give_back(&self, conn: Connection) {
+        if let Connections::File { idle, max_idle, .. } = &self.connections {
+            let mut idle = lock(idle);
+            if idle.len() < *max_idle {
+                idle.push(conn);
             }
         }
     }
 
     /// Runs `f` in a write transaction (`BEGIN IMMEDIATE`: the write lock
     /// first, so racing writers wait their turn); commits if `f` succeeds,
-    /// rolls back if it fails (or panics).
+    /// rolls back if it fails (or panics). Within a token request, whose
+    /// transaction is already open (and whose thread holds `writers`),
+    /// `f` runs in it, all or nothing ([`request::write_in_request`]).
     fn write<T, E: From<StoreError>>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, E>,
     ) -> Result<T, E> {
+        let f = match request::write_in_request(self, f) {
+            Ok(out) => return out,
+            Err(f) => f,
+        };
         let _turn = lock(&self.writers);
         self.with_conn(|conn| {
             let tx = WriteTx::begin(conn)?;

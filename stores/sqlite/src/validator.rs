@@ -14,8 +14,8 @@ use oauth2_provider::stored::{
 };
 use oauth2_provider::validator::{grant_ended, token_collision, Consumed};
 use oauth2_provider::{
-    AuthorizationCode, Client, ClientLookup, CodeStatus, IssuedToken, OAuthError, OAuthRequest,
-    PushedRequest, RefreshTokenStatus, RequestValidator, Scope, TokenInfo, TokenType,
+    AuthorizationCode, BearerToken, Client, ClientLookup, CodeStatus, IssuedToken, OAuthError,
+    OAuthRequest, PushedRequest, RefreshTokenStatus, RequestValidator, Scope, TokenInfo, TokenType,
     ValidatedCode, ValidatedRefreshToken,
 };
 use rusqlite::{params, Connection, OptionalExtension};
@@ -267,7 +267,7 @@ impl SqliteStore {
             Fail::Refused(e) => e,
             Fail::Store(e) => {
                 self.report(&e);
-                crate::error::store_failed()
+                oauth2_provider::validator::store_failed()
             }
         })
     }
@@ -338,15 +338,6 @@ impl RequestValidator for SqliteStore {
         Ok(method.as_deref().and_then(ChallengeMethod::parse))
     }
 
-    fn get_default_scopes(
-        &self,
-        _: &str,
-        client: &ClientRecord,
-        _: &OAuthRequest<'_>,
-    ) -> Result<Scope, OAuthError> {
-        Ok(client.default_scope().clone())
-    }
-
     fn introspect_token(
         &self,
         token: &str,
@@ -372,15 +363,6 @@ impl RequestValidator for SqliteStore {
         _: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
         self.apply(|tx| spend(tx, Consumed::AuthorizationCode { client_id, code }))
-    }
-
-    fn is_pkce_required(
-        &self,
-        _: &str,
-        client: &ClientRecord,
-        _: &OAuthRequest<'_>,
-    ) -> Result<bool, OAuthError> {
-        Ok(client.requires_pkce())
     }
 
     fn revoke_token(
@@ -507,6 +489,16 @@ impl RequestValidator for SqliteStore {
         })
     }
 
+    /// The request's lookups and its write in one `BEGIN IMMEDIATE`
+    /// transaction, on a file (see `SqliteStore::run_request`).
+    fn token_request(
+        &self,
+        _: &OAuthRequest<'_>,
+        run: &mut dyn FnMut() -> Result<BearerToken, OAuthError>,
+    ) -> Result<BearerToken, OAuthError> {
+        self.run_request(run)
+    }
+
     fn validate_bearer_token(
         &self,
         token: &str,
@@ -576,16 +568,6 @@ impl RequestValidator for SqliteStore {
         Ok(stored.map_or(RefreshTokenStatus::Invalid, |r| {
             r.status(client.client_id(), request.now)
         }))
-    }
-
-    fn validate_scopes(
-        &self,
-        _: &str,
-        scopes: &Scope,
-        client: &ClientRecord,
-        _: &OAuthRequest<'_>,
-    ) -> Result<bool, OAuthError> {
-        Ok(scopes.is_subset_of(client.allowed_scopes()))
     }
 
     fn validate_user(

@@ -155,20 +155,27 @@ impl Drop for TestDb {
 /// Registers the kit's clients and users in `store`.
 pub fn add_fixture(store: &PostgresStore, fixture: &Fixture) {
     for c in &fixture.clients {
-        let client = match c.secret {
-            Some(secret) => ClientRecord::confidential(c.client_id, secret, [c.redirect_uri]),
-            None => ClientRecord::public(c.client_id, [c.redirect_uri]),
-        };
-        let grants = c
-            .grants
-            .iter()
-            .map(|g| Grant::from_name(g).expect("a grant name"));
-        store
-            .add_client(&client.grant_types(grants).scopes(c.scopes.iter().copied()))
-            .expect("add a client");
+        store.add_client(&c.record()).expect("add a client");
     }
     for (user, password) in &fixture.users {
         store.add_user(user, password).expect("add a user");
+    }
+}
+
+/// Databases for the conformance kit, one a store, kept until the test
+/// ends: the kit drops each store when its check is done, not when the
+/// next one starts.
+#[derive(Default)]
+pub struct KitDbs(std::sync::Mutex<Vec<TestDb>>);
+
+impl KitDbs {
+    /// A store on a fresh database, holding the kit's `fixture`.
+    pub fn store(&self, fixture: &Fixture) -> PostgresStore {
+        let db = TestDb::new("kit");
+        let store = db.store();
+        add_fixture(&store, fixture);
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(db);
+        store
     }
 }
 

@@ -46,17 +46,7 @@ impl Drop for TempDb {
 /// Registers the kit's clients and users in `store`.
 pub fn add_fixture(store: &SqliteStore, fixture: &Fixture) {
     for c in &fixture.clients {
-        let client = match c.secret {
-            Some(secret) => ClientRecord::confidential(c.client_id, secret, [c.redirect_uri]),
-            None => ClientRecord::public(c.client_id, [c.redirect_uri]),
-        };
-        let grants = c
-            .grants
-            .iter()
-            .map(|g| Grant::from_name(g).expect("a grant name"));
-        store
-            .add_client(&client.grant_types(grants).scopes(c.scopes.iter().copied()))
-            .expect("add a client");
+        store.add_client(&c.record()).expect("add a client");
     }
     for (user, password) in &fixture.users {
         store.add_user(user, password).expect("add a user");
