@@ -350,4 +350,53 @@ pub fn authorization_request(data: &[u8]) {
             }
         }
     }
+    pushed_authorization_request(&server, data);
+}
+
+/// The same bytes as a pushed authorization request body (RFC 9126) of
+/// conf-client: a 201 whose `request_uri` resolves for that client only
+/// and is used up by the response, or a JSON error, never a redirect.
+fn pushed_authorization_request(server: &Server<MemoryValidator>, data: &[u8]) {
+    let auth = header::basic_header_value("conf-client", "conf-secret");
+    let headers = [
+        ("Content-Type", "application/x-www-form-urlencoded"),
+        ("Authorization", auth.as_str()),
+    ];
+    let response =
+        server.pushed_authorization_response(&Request::new("POST", "/par", &headers, data));
+    assert!(response.header("location").is_none());
+    assert_eq!(response.header("Cache-Control"), Some("no-store"));
+    if response.status != 201 {
+        assert!(
+            matches!(response.status, 400 | 401 | 500),
+            "{}",
+            response.status
+        );
+        return;
+    }
+    let body = response.body_str();
+    let start = body
+        .find("urn:ietf:params:oauth:request_uri:")
+        .expect("a request_uri");
+    let request_uri = &body[start..start + body[start..].find('"').expect("a JSON string")];
+    let by = |client_id: &str| {
+        let query = form::encode_pairs([("client_id", client_id), ("request_uri", request_uri)]);
+        let uri = format!("/authorize?{query}");
+        let request = Request::new("GET", &uri, &[], b"");
+        server.validate_authorization_request(&request).map(|p| {
+            let approved = server.authorize(&request, &p, "alice", None);
+            assert_registered_redirect(&approved, Some("conf-client"));
+        })
+    };
+    assert!(matches!(
+        by("public-client"),
+        Err(AuthorizationError::Fatal(_))
+    ));
+    // Valid when pushed, valid when used (same store, same clock second
+    // or a few later); used up after.
+    let _ = by("conf-client");
+    assert!(matches!(
+        by("conf-client"),
+        Err(AuthorizationError::Fatal(_))
+    ));
 }

@@ -1432,6 +1432,51 @@ typedef oap_cb_result (*oap_consume_and_save_cb)(void *user_data,
                                                  struct oap_ctx *ctx);
 
 /**
+ * `save_pushed_request(digest, client_id, parameters, expires_at)`: keep
+ * a pushed authorization request (RFC 9126) under `digest`, the 32-byte
+ * SHA-256 digest of its `request_uri` (the URI itself never reaches the
+ * store), until `expires_at` or until `consume_pushed_request` spends it.
+ * `parameters` is the form-encoded authorization request (without the
+ * client's secret), `client_id` the client that pushed it. `OAP_CB_TRUE`:
+ * saved; anything else saves nothing (a digest already stored too), and
+ * the push is answered `server_error`. NULL (and in a table whose
+ * `struct_size` ends before this field): refused, so the PAR endpoint
+ * answers `server_error`.
+ */
+typedef oap_cb_result (*oap_save_pushed_request_cb)(void *user_data,
+                                                    const uint8_t *digest,
+                                                    struct oap_str client_id,
+                                                    struct oap_str parameters,
+                                                    uint64_t expires_at,
+                                                    struct oap_ctx *ctx);
+
+/**
+ * `find_pushed_request(digest)`: the pushed request saved under `digest`
+ * (32 bytes): `oap_ctx_set_pushed_request` + `OAP_CB_TRUE`, or
+ * `OAP_CB_FALSE` when there is none. An expired one may be handed back:
+ * the library checks its client and expiry. Called for every
+ * authorization request with `request_uri` (a reload looks it up
+ * again). NULL (and in an older table): none, every `request_uri` is
+ * refused.
+ */
+typedef oap_cb_result (*oap_find_pushed_request_cb)(void *user_data,
+                                                    const uint8_t *digest,
+                                                    struct oap_ctx *ctx);
+
+/**
+ * `consume_pushed_request(digest, client_id)`: remove the pushed request
+ * saved under `digest` if it is `client_id`'s, atomically: `OAP_CB_TRUE`
+ * when this call removed it, `OAP_CB_FALSE` otherwise (of racing calls,
+ * one wins; another client's request is left alone). Called by
+ * `oap_server_authorize` (`OAP_CB_FALSE` refuses the response) and
+ * `oap_server_deny`. NULL (and in an older table): `OAP_CB_FALSE`.
+ */
+typedef oap_cb_result (*oap_consume_pushed_request_cb)(void *user_data,
+                                                       const uint8_t *digest,
+                                                       struct oap_str client_id,
+                                                       struct oap_ctx *ctx);
+
+/**
  * The host's validator: the methods of oauthlib's `RequestValidator` (same
  * names, meanings and defaults) plus `find_client`, as callbacks.
  *
@@ -1594,6 +1639,18 @@ typedef struct oap_validator {
    * this struct.
    */
   oap_consume_and_save_cb consume_and_save;
+  /**
+   * See `oap_save_pushed_request_cb`. Added after `consume_and_save`.
+   */
+  oap_save_pushed_request_cb save_pushed_request;
+  /**
+   * See `oap_find_pushed_request_cb`. Added after `consume_and_save`.
+   */
+  oap_find_pushed_request_cb find_pushed_request;
+  /**
+   * See `oap_consume_pushed_request_cb`. Added after `consume_and_save`.
+   */
+  oap_consume_pushed_request_cb consume_pushed_request;
 } oap_validator;
 
 /**
@@ -1850,6 +1907,22 @@ oap_status oap_ctx_set_user(struct oap_ctx *ctx,
  */
 oap_status oap_ctx_set_scopes(struct oap_ctx *ctx,
                               struct oap_str scopes);
+
+/**
+ * Hands back a pushed authorization request (`find_pushed_request`):
+ * the client that pushed it, its form-encoded parameters and when it
+ * expires (seconds since the Unix epoch). Copies them. Errors as
+ * `oap_ctx_set_client`; parameters that are not UTF-8 are
+ * `OAP_STATUS_INVALID_UTF8`.
+ *
+ * # Safety
+ * `ctx` is NULL or the running callback's context; `client_id` and
+ * `parameters` valid for the call.
+ */
+oap_status oap_ctx_set_pushed_request(struct oap_ctx *ctx,
+                                      struct oap_str client_id,
+                                      struct oap_str parameters,
+                                      uint64_t expires_at);
 
 /**
  * Hands back a redirect URI (`get_default_redirect_uri`). Copies it.
@@ -2436,6 +2509,28 @@ oap_status oap_server_token_response(const struct oap_server *server,
 oap_status oap_server_revocation_response(const struct oap_server *server,
                                           const struct oap_request *request,
                                           struct oap_response **response_out);
+
+/**
+ * The pushed authorization request endpoint (RFC 9126 §2): the client
+ * authenticates as at the token endpoint and posts an authorization
+ * request; the answer is 201 `{"request_uri":"urn:ietf:params:oauth:request_uri:…","expires_in":N}`
+ * (`no-store`), or a JSON error, never a redirect: 400 `invalid_request`
+ * (also for a `request_uri` in the body), `invalid_scope`,
+ * `invalid_target`, `unauthorized_client`…, 401 `invalid_client`. The
+ * `request_uri` then goes to `oap_server_validate_authorization_request`
+ * with `client_id`; the authorization response (`oap_server_authorize`
+ * or `oap_server_deny`) uses it up. The store keeps the pushed request:
+ * the SQLite store does; a callback table through `save_pushed_request`,
+ * `find_pushed_request` and `consume_pushed_request`, without which
+ * (NULL, or a table from before them) the push is answered 500
+ * `server_error`. As `oap_server_token_response`.
+ *
+ * # Safety
+ * As `oap_server_token_response`.
+ */
+oap_status oap_server_pushed_authorization_response(const struct oap_server *server,
+                                                    const struct oap_request *request,
+                                                    struct oap_response **response_out);
 
 /**
  * The introspection endpoint (RFC 7662): the caller authenticates as a

@@ -278,7 +278,8 @@ inline oap_cb_result answer(oap_status status) noexcept {
     X(save_bearer_token) X(save_token) X(validate_bearer_token) X(validate_client_id)    \
     X(validate_code) X(validate_grant_type) X(validate_redirect_uri)                     \
     X(validate_refresh_token) X(validate_response_type) X(validate_scopes)               \
-    X(validate_user) X(consume_and_save)
+    X(validate_user) X(consume_and_save) X(save_pushed_request) X(find_pushed_request)      \
+    X(consume_pushed_request)
 
 namespace detail {
 

@@ -133,6 +133,14 @@ pub trait Client {
         let _ = resource;
         false
     }
+
+    /// Whether the client must push its authorization requests (RFC 9126
+    /// §6, client metadata `require_pushed_authorization_requests`): an
+    /// authorization request without `request_uri` is then refused.
+    /// Default: false.
+    fn requires_pushed_authorization_requests(&self) -> bool {
+        false
+    }
 }
 
 /// Finds clients by identifier: the one thing client authentication needs

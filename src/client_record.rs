@@ -48,6 +48,8 @@ pub struct ClientRecord {
     /// The resources (RFC 8707) the client may ask tokens for: none until
     /// configured.
     resources: Vec<String>,
+    /// RFC 9126 §6: authorization requests only through the PAR endpoint.
+    require_par: bool,
 }
 
 impl ClientRecord {
@@ -85,6 +87,7 @@ impl ClientRecord {
             may_introspect: false,
             pkce_required: false,
             resources: Vec::new(),
+            require_par: false,
         }
     }
 
@@ -182,6 +185,13 @@ impl ClientRecord {
         self
     }
 
+    /// Requires pushed authorization requests (RFC 9126 §6): a plain
+    /// authorization request of this client is refused.
+    pub fn require_pushed_authorization_requests(mut self, required: bool) -> Self {
+        self.require_par = required;
+        self
+    }
+
     /// The SHA-256 digest of the secret; `None` for a public client.
     pub fn secret_sha256(&self) -> Option<&[u8; 32]> {
         self.secret_sha256.as_ref()
@@ -222,6 +232,7 @@ impl fmt::Debug for ClientRecord {
             .field("pkce_required", &self.pkce_required)
             .field("may_introspect", &self.may_introspect)
             .field("resources", &self.resources)
+            .field("require_par", &self.require_par)
             .finish()
     }
 }
@@ -266,6 +277,10 @@ impl Client for ClientRecord {
     fn allows_resource(&self, resource: &str) -> bool {
         self.resources.iter().any(|r| r == resource)
     }
+
+    fn requires_pushed_authorization_requests(&self) -> bool {
+        self.require_par
+    }
 }
 
 /// A record shared by reference count (as the in-memory store hands its
@@ -309,5 +324,9 @@ impl Client for Arc<ClientRecord> {
 
     fn allows_resource(&self, resource: &str) -> bool {
         <ClientRecord as Client>::allows_resource(self, resource)
+    }
+
+    fn requires_pushed_authorization_requests(&self) -> bool {
+        <ClientRecord as Client>::requires_pushed_authorization_requests(self)
     }
 }

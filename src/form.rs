@@ -247,7 +247,7 @@ pub fn encode_pairs<'s>(pairs: impl IntoIterator<Item = (&'s str, &'s str)>) -> 
 
 macro_rules! params {
     ($($variant:ident => $name:literal,)*) => {
-        /// A parameter the endpoints of RFC 6749, 7009, 7636, 7662 and 8707 read.
+        /// A parameter the endpoints of RFC 6749, 7009, 7636, 7662, 8707 and 9126 read.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         #[repr(u8)]
         pub enum Param {
@@ -290,9 +290,10 @@ params! {
     TokenTypeHint => "token_type_hint",
     AccessToken => "access_token",
     Resource => "resource",
+    RequestUri => "request_uri",
 }
 
-const PARAM_COUNT: usize = 18;
+const PARAM_COUNT: usize = 19;
 
 impl Param {
     /// Whether the parameter may be given more than once: only `resource`

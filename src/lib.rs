@@ -86,6 +86,6 @@ pub use secret::Secret;
 pub use server::{ConfigError, EndpointPaths, Grant, Server, ServerBuilder};
 pub use token::{BearerToken, FillTokenGenerator, TokenGenerator, TokenKind};
 pub use validator::{
-    AuthorizationCode, CodeStatus, Consumed, IssuedToken, RefreshTokenStatus, RequestValidator,
-    TokenInfo, TokenType, ValidatedCode, ValidatedRefreshToken,
+    AuthorizationCode, CodeStatus, Consumed, IssuedToken, PushedRequest, RefreshTokenStatus,
+    RequestValidator, TokenInfo, TokenType, ValidatedCode, ValidatedRefreshToken,
 };

@@ -31,7 +31,8 @@ use crate::secret::Secret;
 use crate::stored::{introspect, RefreshState, StoredCode, StoredRefreshToken};
 use crate::validator::{
     grant_ended, token_collision, AuthorizationCode, CodeStatus, Consumed, IssuedToken,
-    RefreshTokenStatus, RequestValidator, TokenInfo, TokenType, ValidatedRefreshToken,
+    PushedRequest, RefreshTokenStatus, RequestValidator, TokenInfo, TokenType,
+    ValidatedRefreshToken,
 };
 use hasher::StoreHashBuilder;
 use key::Key;
@@ -55,6 +56,9 @@ struct Store {
     /// revoked here comes from a request that was past its checks when the
     /// grant ended, and is refused.
     grants: Map<Arc<str>, GrantRecord>,
+    /// Pushed authorization requests (RFC 9126), by the SHA-256 digest of
+    /// their request URI.
+    pushed: Map<[u8; 32], PushedRequest>,
 }
 
 /// What the store knows of a grant (a token family).
@@ -159,6 +163,7 @@ impl MemoryValidator {
             .refresh
             .retain(|_, r| r.unexpired(now) && r.state != RefreshState::Revoked);
         store.grants.retain(|_, g| g.ends_at > now);
+        store.pushed.retain(|_, p| p.expires_at > now);
     }
 
     /// The number of live (unexpired, unrevoked) access tokens at `now`.
@@ -300,6 +305,47 @@ impl RequestValidator for MemoryValidator {
             .codes
             .insert(Key::new(&code.code), StoredCode::issued(code));
         Ok(())
+    }
+
+    fn save_pushed_request(
+        &self,
+        digest: &[u8; 32],
+        pushed: &PushedRequest,
+        _: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        let mut store = self.store();
+        if store.pushed.contains_key(digest) {
+            return Err(token_collision());
+        }
+        store.pushed.insert(*digest, pushed.clone());
+        Ok(())
+    }
+
+    fn find_pushed_request(
+        &self,
+        digest: &[u8; 32],
+        _: &OAuthRequest<'_>,
+    ) -> Result<Option<PushedRequest>, OAuthError> {
+        Ok(self.store().pushed.get(digest).cloned())
+    }
+
+    fn consume_pushed_request(
+        &self,
+        digest: &[u8; 32],
+        client_id: &str,
+        _: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let mut store = self.store();
+        // One lock: of racing calls, one finds it and removes it.
+        if store
+            .pushed
+            .get(digest)
+            .is_some_and(|p| p.client_id == client_id)
+        {
+            store.pushed.remove(digest);
+            return Ok(true);
+        }
+        Ok(false)
     }
 
     fn save_bearer_token(

@@ -21,6 +21,8 @@ pub struct EndpointPaths {
     pub revocation: String,
     /// The introspection endpoint (RFC 7662).
     pub introspection: String,
+    /// The pushed authorization request endpoint (RFC 9126).
+    pub pushed_authorization: String,
 }
 
 impl Default for EndpointPaths {
@@ -30,6 +32,7 @@ impl Default for EndpointPaths {
             token: "/token".into(),
             revocation: "/revoke".into(),
             introspection: "/introspect".into(),
+            pushed_authorization: "/par".into(),
         }
     }
 }
@@ -45,6 +48,8 @@ pub struct Config {
     pub(crate) access_token_lifetime: u64,
     pub(crate) code_lifetime: u64,
     pub(crate) refresh_token_lifetime: u64,
+    pub(crate) pushed_request_lifetime: u64,
+    pub(crate) require_pushed_authorization_requests: bool,
     pub(crate) allow_plain_pkce: bool,
     pub(crate) bearer_in_body: bool,
     pub(crate) bearer_in_query: bool,
@@ -65,6 +70,11 @@ impl fmt::Debug for Config {
             .field("access_token_lifetime", &self.access_token_lifetime)
             .field("code_lifetime", &self.code_lifetime)
             .field("refresh_token_lifetime", &self.refresh_token_lifetime)
+            .field("pushed_request_lifetime", &self.pushed_request_lifetime)
+            .field(
+                "require_pushed_authorization_requests",
+                &self.require_pushed_authorization_requests,
+            )
             .field("allow_plain_pkce", &self.allow_plain_pkce)
             .field("bearer_in_body", &self.bearer_in_body)
             .field("bearer_in_query", &self.bearer_in_query)
@@ -184,6 +194,8 @@ impl<V: RequestValidator> ServerBuilder<V> {
                 access_token_lifetime: 3600,
                 code_lifetime: 600,
                 refresh_token_lifetime: DEFAULT_REFRESH_TOKEN_LIFETIME,
+                pushed_request_lifetime: 60,
+                require_pushed_authorization_requests: false,
                 allow_plain_pkce: false,
                 bearer_in_body: false,
                 bearer_in_query: false,
@@ -253,6 +265,24 @@ impl<V: RequestValidator> ServerBuilder<V> {
     /// Authorization code lifetime, seconds (RFC 6749 §4.1.2: ten minutes at most is recommended).
     pub fn code_lifetime(mut self, seconds: u64) -> Self {
         self.config.code_lifetime = seconds;
+        self
+    }
+
+    /// Pushed authorization request lifetime (RFC 9126 §2.2 `expires_in`),
+    /// seconds: 60 unless set. The RFC suggests 5 to 600; a request URI
+    /// outlives neither its lifetime nor its first authorization response.
+    pub fn pushed_request_lifetime(mut self, seconds: u64) -> Self {
+        self.config.pushed_request_lifetime = seconds;
+        self
+    }
+
+    /// Requires every client to push its authorization requests (RFC 9126
+    /// §5, metadata `require_pushed_authorization_requests`): a plain
+    /// authorization request is refused. Off unless set; a client can
+    /// require it for itself
+    /// ([`Client::requires_pushed_authorization_requests`](crate::Client::requires_pushed_authorization_requests)).
+    pub fn require_pushed_authorization_requests(mut self, required: bool) -> Self {
+        self.config.require_pushed_authorization_requests = required;
         self
     }
 
@@ -333,6 +363,7 @@ impl<V: RequestValidator> ServerBuilder<V> {
             config.access_token_lifetime,
             config.code_lifetime,
             config.refresh_token_lifetime,
+            config.pushed_request_lifetime,
         ];
         if lifetimes.iter().any(|l| !(1..=MAX_LIFETIME).contains(l)) {
             return Err(ConfigError::InvalidLifetime);

@@ -1320,3 +1320,134 @@ fn failed_save_and_retry<V: RequestValidator>(kit: &Kit<V>) {
         "the grant was revoked by the retry of a failed refresh",
     );
 }
+
+/// Checks the store's pushed authorization requests (RFC 9126) on a
+/// store made by `new_store`: a pushed request is found by its client
+/// only (another client's use neither works nor spends it), survives a
+/// reload of the consent page, is used up by the authorization response
+/// (its code works once), cannot be spent twice, and expires on the
+/// kit's clock.
+///
+/// Separate from [`check`] while some stores keep no pushed requests
+/// (the trait's defaults refuse them); a store with a PAR endpoint runs
+/// both.
+pub fn check_pushed_requests<V, F>(new_store: F)
+where
+    V: RequestValidator + 'static,
+    F: Fn(&Fixture) -> V,
+{
+    let kit = Kit::new("pushed requests", new_store(&Fixture::new()));
+    let request_uri = kit.push(&CONFIDENTIAL);
+    let by_reference = |client: &FixtureClient| {
+        let query = encode_pairs([
+            ("client_id", client.client_id),
+            ("request_uri", request_uri.as_str()),
+        ]);
+        let uri = format!("/authorize?{query}");
+        kit.server
+            .validate_authorization_request(&Request::new("GET", &uri, &[], b""))
+    };
+    kit.expect(
+        by_reference(&PUBLIC).is_err(),
+        "another client's request_uri was accepted",
+    );
+    let pending = by_reference(&CONFIDENTIAL)
+        .unwrap_or_else(|e| kit.fail(&format!("its client's request_uri: {e:?}")));
+    kit.expect(
+        by_reference(&CONFIDENTIAL).is_ok(),
+        "a request_uri looked up twice (a reload) is gone",
+    );
+    let digest = crate::secret::sha256(request_uri.as_bytes());
+    let oauth = OAuthRequest::new(
+        Request::new("POST", "/authorize", &[], b""),
+        crate::form::Params::default(),
+        kit.clock.now(),
+    );
+    let store = kit.server.validator();
+    kit.expect(
+        !store
+            .consume_pushed_request(&digest, PUBLIC.client_id, &oauth)
+            .unwrap_or_else(|e| kit.fail(&format!("consume_pushed_request: {e:?}"))),
+        "another client spent a pushed request",
+    );
+    let consent = Request::new("POST", "/authorize", &[FORM], b"action=approve");
+    let response = kit.server.authorize(&consent, &pending, "kit-user", None);
+    let location = response.header("location").unwrap_or_default();
+    kit.expect(
+        location.contains("code="),
+        &format!("the pushed request's response: {location}"),
+    );
+    kit.expect(
+        by_reference(&CONFIDENTIAL).is_err(),
+        "a used request_uri was accepted again",
+    );
+    let again = kit.server.authorize(&consent, &pending, "kit-user", None);
+    kit.expect(
+        !again
+            .header("location")
+            .unwrap_or_default()
+            .contains("code="),
+        "a pushed request answered twice gave two codes",
+    );
+    kit.expect(
+        !store
+            .consume_pushed_request(&digest, CONFIDENTIAL.client_id, &oauth)
+            .unwrap_or_else(|e| kit.fail(&format!("consume_pushed_request: {e:?}"))),
+        "a pushed request was spent twice",
+    );
+    let request_uri = kit.push(&CONFIDENTIAL);
+    kit.clock.advance(PUSHED_LIFETIME);
+    let query = encode_pairs([
+        ("client_id", CONFIDENTIAL.client_id),
+        ("request_uri", request_uri.as_str()),
+    ]);
+    let uri = format!("/authorize?{query}");
+    kit.expect(
+        kit.server
+            .validate_authorization_request(&Request::new("GET", &uri, &[], b""))
+            .is_err(),
+        "an expired request_uri was accepted",
+    );
+}
+
+/// The pushed request lifetime the kit runs with: the server's default.
+const PUSHED_LIFETIME: u64 = 60;
+
+impl<V: RequestValidator> Kit<V> {
+    /// Pushes an authorization request of `client` (RFC 9126 §2) with
+    /// PKCE; its `request_uri`.
+    fn push(&self, client: &FixtureClient) -> String {
+        let challenge = s256_challenge(VERIFIER);
+        let mut pairs = vec![
+            ("response_type", "code"),
+            ("scope", "read"),
+            ("state", "kit"),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+        ];
+        let auth = client
+            .secret
+            .map(|s| basic_header_value(client.client_id, s));
+        let mut headers = vec![FORM];
+        match &auth {
+            Some(value) => headers.push(("Authorization", value.as_str())),
+            None => pairs.push(("client_id", client.client_id)),
+        }
+        let body = encode_pairs(pairs.iter().copied());
+        let response = self.server.pushed_authorization_response(&Request::new(
+            "POST",
+            "/par",
+            &headers,
+            body.as_bytes(),
+        ));
+        if response.status != 201 {
+            self.fail(&format!(
+                "pushed authorization request: {} {}",
+                response.status,
+                response.body_str()
+            ));
+        }
+        json_string(&response, "request_uri")
+            .unwrap_or_else(|| self.fail("pushed authorization request: no request_uri"))
+    }
+}

@@ -104,6 +104,15 @@
 //! [`ValidatedRefreshToken::audience`]. The library narrows; the store
 //! keeps what it is handed.
 //!
+//! **Pushed authorization request** (RFC 9126): authentication as at the
+//! token endpoint, the authorization endpoint's checks, then
+//! **`save_pushed_request`**. At the authorization endpoint, a
+//! `request_uri` is looked up with `find_pushed_request` (the library
+//! checks its client and expiry) and its parameters validated as above;
+//! the authorization response (approve or deny) spends it with
+//! **`consume_pushed_request`**. Request URIs reach the store only as
+//! SHA-256 digests.
+//!
 //! What each write must do atomically:
 //!
 //! - **`consume_and_save`**: check the credential is unspent, spend it,
@@ -123,6 +132,9 @@
 //! - **`revoke_grant`**: mark the grant revoked (so later saves for it
 //!   fail) and remove or revoke its tokens, in one transaction.
 //! - **`save_authorization_code`**: insert the code and its grant.
+//! - **`consume_pushed_request`**: remove (or mark used) the pushed
+//!   request of that digest *and client*, and say whether this call did:
+//!   of two racing authorization responses, one wins.
 
 use std::fmt;
 use std::sync::Arc;
@@ -510,6 +522,30 @@ impl fmt::Debug for Consumed<'_> {
     }
 }
 
+/// A pushed authorization request (RFC 9126 §2) to keep until it is used
+/// or expires. The store keys it by the SHA-256 digest of its
+/// `request_uri`, never the URI itself.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PushedRequest {
+    /// The client that pushed it, the only one that may use it (§4).
+    pub client_id: String,
+    /// The authorization request's parameters, form-encoded, without the
+    /// client's credentials.
+    pub parameters: String,
+    /// When it expires, seconds since the Unix epoch.
+    pub expires_at: u64,
+}
+
+impl fmt::Debug for PushedRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The parameters carry the PKCE challenge and state: not for logs.
+        f.debug_struct("PushedRequest")
+            .field("client_id", &self.client_id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The host's side of the protocol: the methods of oauthlib's
 /// `RequestValidator`, with the same names, meanings and defaults, and the
 /// few additions that let the library own rotation and replay detection
@@ -762,6 +798,57 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
         code: &AuthorizationCode,
         request: &OAuthRequest<'_>,
     ) -> Result<(), OAuthError>;
+
+    /// Persists a pushed authorization request (RFC 9126 §2.2) under
+    /// `digest`, the SHA-256 digest of its `request_uri`. Called by the PAR
+    /// endpoint once the client is authenticated and the request validated;
+    /// its success is the `201`. Must refuse (an error, nothing saved) a
+    /// digest already stored.
+    ///
+    /// Default: `server_error`, saving nothing: a store that keeps no
+    /// pushed requests has no PAR endpoint.
+    fn save_pushed_request(
+        &self,
+        digest: &[u8; 32],
+        pushed: &PushedRequest,
+        request: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        defaults::save_pushed_request(self, digest, pushed, request)
+    }
+
+    /// The pushed request saved under `digest`, if any, as saved: the
+    /// library checks its client and its expiry against
+    /// [`OAuthRequest::now`], so a store may hand back an expired one.
+    /// Called by the authorization endpoint for a request with
+    /// `request_uri`, every time it is presented (a reload of the consent
+    /// page looks it up again; only the response spends it).
+    ///
+    /// Default: `None`, so every `request_uri` is refused.
+    fn find_pushed_request(
+        &self,
+        digest: &[u8; 32],
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<PushedRequest>, OAuthError> {
+        defaults::find_pushed_request(self, digest, request)
+    }
+
+    /// Spends the pushed request saved under `digest` for `client_id`:
+    /// removes it (or marks it used) and returns whether *this* call did.
+    /// Atomic: of two racing calls one gets `true`, and a request of
+    /// another client is neither spent nor reported spent. Called by
+    /// [`Server::authorize`](crate::Server::authorize) (before the code or
+    /// token is issued: `false` refuses the response) and
+    /// [`Server::deny`](crate::Server::deny), one-time use (RFC 9126 §4).
+    ///
+    /// Default: `false`.
+    fn consume_pushed_request(
+        &self,
+        digest: &[u8; 32],
+        client_id: &str,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        defaults::consume_pushed_request(self, digest, client_id, request)
+    }
 
     /// Persists a bearer token: access token, refresh token if new, client,
     /// user, scopes, expiry, grant id. Used by every grant that issues tokens.
@@ -1163,6 +1250,32 @@ impl<V: RequestValidator + ?Sized> RequestValidator for Arc<V> {
         (**self).save_token(token, request)
     }
 
+    fn save_pushed_request(
+        &self,
+        digest: &[u8; 32],
+        pushed: &PushedRequest,
+        request: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        (**self).save_pushed_request(digest, pushed, request)
+    }
+
+    fn find_pushed_request(
+        &self,
+        digest: &[u8; 32],
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<PushedRequest>, OAuthError> {
+        (**self).find_pushed_request(digest, request)
+    }
+
+    fn consume_pushed_request(
+        &self,
+        digest: &[u8; 32],
+        client_id: &str,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        (**self).consume_pushed_request(digest, client_id, request)
+    }
+
     fn token_request(
         &self,
         request: &OAuthRequest<'_>,
@@ -1272,6 +1385,43 @@ pub mod defaults {
         ClientAuthenticator::new(validator)
             .by_identifier_secret(&request.http, &request.params, None)
             .map(Some)
+    }
+
+    /// What [`RequestValidator::save_pushed_request`] does unless a host
+    /// overrides it: refuses, saving nothing.
+    pub fn save_pushed_request<V: RequestValidator + ?Sized>(
+        validator: &V,
+        digest: &[u8; 32],
+        pushed: &PushedRequest,
+        request: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        let _ = (validator, digest, pushed, request);
+        Err(OAuthError::server_error(
+            "this store keeps no pushed authorization requests",
+        ))
+    }
+
+    /// What [`RequestValidator::find_pushed_request`] does unless a host
+    /// overrides it: finds none.
+    pub fn find_pushed_request<V: RequestValidator + ?Sized>(
+        validator: &V,
+        digest: &[u8; 32],
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<PushedRequest>, OAuthError> {
+        let _ = (validator, digest, request);
+        Ok(None)
+    }
+
+    /// What [`RequestValidator::consume_pushed_request`] does unless a host
+    /// overrides it: spends none.
+    pub fn consume_pushed_request<V: RequestValidator + ?Sized>(
+        validator: &V,
+        digest: &[u8; 32],
+        client_id: &str,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let _ = (validator, digest, client_id, request);
+        Ok(false)
     }
 
     /// What [`RequestValidator::authenticate_client_id`] does unless a host

@@ -70,3 +70,10 @@ fn a_two_step_store_fails_the_retry_check() {
 fn a_store_behind_an_arc_passes_the_kit() {
     testing::check(|fixture| std::sync::Arc::new(memory_store(fixture)));
 }
+
+#[test]
+fn memory_validator_keeps_pushed_requests() {
+    testing::check_pushed_requests(memory_store);
+    // Shared by reference count, the forwarding keeps the hooks.
+    testing::check_pushed_requests(|fixture| std::sync::Arc::new(memory_store(fixture)));
+}

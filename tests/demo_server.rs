@@ -818,6 +818,7 @@ fn unknown_paths_are_404_and_wrong_methods_405() {
         ("GET", "/token", "POST"),
         ("PUT", "/revoke", "POST"),
         ("GET", "/introspect", "POST"),
+        ("GET", "/par", "POST"),
         ("DELETE", "/authorize", "GET, POST"),
         ("POST", "/resource", "GET"),
     ];
@@ -1697,4 +1698,103 @@ fn the_sqlite_file_follows_the_realm() {
     assert_eq!(store.list_users().unwrap(), ["carol"]);
     drop(store);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+// ---------------------------------------------------------------------
+// Pushed authorization requests (RFC 9126).
+
+/// Pushes conf-client's request; the `request_uri`.
+fn push_conf_request(extra: &str) -> String {
+    let r = post(
+        "/par",
+        Some(("conf-client", "conf-secret")),
+        &format!("response_type=code&redirect_uri=https%3A%2F%2Fclient.example.com%2Fcb&scope=read+write&state=par{extra}"),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    assert_eq!(r.json("expires_in").as_deref(), Some("60"));
+    let uri = r.json("request_uri").unwrap();
+    assert!(
+        uri.starts_with("urn:ietf:params:oauth:request_uri:"),
+        "{uri}"
+    );
+    uri
+}
+
+fn by_reference(client_id: &str, request_uri: &str) -> Reply {
+    let query = form::encode_pairs([("client_id", client_id), ("request_uri", request_uri)]);
+    get(&format!("/authorize?{query}"))
+}
+
+#[test]
+fn par_then_authorize_by_reference_gives_a_code_once() {
+    let uri = push_conf_request("");
+    let page = by_reference("conf-client", &uri);
+    assert_eq!(page.status, 200, "{}", page.body);
+    // The consent form carries the reference, not the parameters.
+    let fields = hidden_fields(&page.body);
+    let names: Vec<_> = fields.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["client_id", "request_uri"]);
+    // A bad login keeps it usable.
+    let r = submit_consent(&page.body, "alice", "nope", "approve");
+    assert_eq!(r.status, 401, "{}", r.body);
+    let r = submit_consent(&page.body, "alice", "wonderland", "approve");
+    assert_eq!(r.status, 302, "{}", r.body);
+    assert_eq!(r.location_param("state").as_deref(), Some("par"));
+    let code = r.location_param("code").unwrap();
+    let t = post(
+        "/token",
+        Some(("conf-client", "conf-secret")),
+        &format!("grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fclient.example.com%2Fcb"),
+    );
+    assert_eq!(t.status, 200, "{}", t.body);
+    // Used up: neither the page nor the form works again.
+    assert_eq!(by_reference("conf-client", &uri).status, 400);
+    let again = submit_consent(&page.body, "alice", "wonderland", "approve");
+    assert_eq!(again.status, 400, "{}", again.body);
+    assert!(again.header("location").is_none());
+}
+
+#[test]
+fn a_denied_pushed_request_is_used_up() {
+    let uri = push_conf_request("");
+    let page = by_reference("conf-client", &uri);
+    let r = submit_consent(&page.body, "alice", "wonderland", "deny");
+    assert_eq!(r.location_param("error").as_deref(), Some("access_denied"));
+    assert_eq!(by_reference("conf-client", &uri).status, 400);
+}
+
+#[test]
+fn a_request_uri_is_bound_to_its_client_and_never_redirects() {
+    let uri = push_conf_request("");
+    let r = by_reference("public-client", &uri);
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.header("location").is_none());
+    assert_eq!(by_reference("conf-client", &uri).status, 200);
+    let r = by_reference("conf-client", "urn:ietf:params:oauth:request_uri:forged");
+    assert_eq!(r.status, 400);
+    assert!(r.header("location").is_none());
+}
+
+#[test]
+fn par_errors_are_json_never_redirects() {
+    let conf = Some(("conf-client", "conf-secret"));
+    let cases = [
+        (conf, "response_type=code&redirect_uri=https%3A%2F%2Fclient.example.com%2Fcb&request_uri=urn%3Ax", 400, "invalid_request"),
+        (conf, "response_type=code&redirect_uri=https%3A%2F%2Fclient.example.com%2Fcb&scope=admin", 400, "invalid_scope"),
+        (conf, "response_type=code&redirect_uri=https%3A%2F%2Fclient.example.com%2Fcb&resource=https%3A%2F%2Fevil.example%2F", 400, "invalid_target"),
+        (Some(("conf-client", "wrong")), "response_type=code", 401, "invalid_client"),
+        (None, "response_type=code&client_id=public-client", 400, "invalid_request"),
+    ];
+    for (client, body, status, error) in cases {
+        let r = post("/par", client, body);
+        assert_eq!(r.status, status, "{body}: {}", r.body);
+        assert_eq!(r.json("error").as_deref(), Some(error), "{body}");
+        assert!(r.header("location").is_none());
+    }
+    let r = get("/.well-known/oauth-authorization-server");
+    assert_eq!(
+        r.json("pushed_authorization_request_endpoint"),
+        Some(format!("{}/par", base()))
+    );
 }

@@ -46,6 +46,8 @@ fn default_configuration() {
             "token_endpoint": "https://as.example/token",
             "revocation_endpoint": "https://as.example/revoke",
             "introspection_endpoint": "https://as.example/introspect",
+            "pushed_authorization_request_endpoint": "https://as.example/par",
+            "require_pushed_authorization_requests": false,
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
             "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
@@ -82,6 +84,7 @@ fn endpoints_follow_the_configured_paths() {
             token: "/oauth/token".into(),
             revocation: "https://revoke.example/r".into(),
             introspection: "/oauth/introspect".into(),
+            pushed_authorization: "/oauth/par".into(),
         })
         .build()
         .unwrap();

@@ -10,7 +10,8 @@
 // http://127.0.0.1:9999/callback (nothing listens there: the test answers
 // that navigation itself with a plain page, and reads its URL), exchanges
 // the code with the verifier at the token endpoint and calls /resource.
-// Then the same with Deny.
+// Then the same with Deny, and a pushed authorization request (RFC 9126):
+// pushed to /par, approved in the browser by its request_uri.
 
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -179,6 +180,54 @@ try {
   check(denied.searchParams.get('error') === 'access_denied', 'deny: error=access_denied');
   check(denied.searchParams.get('state') === 'deny-state', 'deny: state echoed');
   check(!denied.searchParams.has('code'), 'deny: no code');
+
+  // --- A pushed authorization request (RFC 9126): the client pushes its
+  // request to /par, the browser carries only client_id + request_uri.
+  const third = pkce();
+  const pushResponse = await fetch(`${base}/par`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      response_type: 'code',
+      client_id: 'public-client',
+      redirect_uri: CALLBACK,
+      scope: 'read',
+      state: 'par-state',
+      code_challenge: third.challenge,
+      code_challenge_method: 'S256',
+    }),
+  });
+  const pushed = await pushResponse.json();
+  check(pushResponse.status === 201, `PAR: 201 (${pushResponse.status})`);
+  check(pushed.request_uri.startsWith('urn:ietf:params:oauth:request_uri:') && pushed.expires_in === 60,
+    'PAR: request_uri and expires_in 60');
+  const byReference = `${base}/authorize?${new URLSearchParams({
+    client_id: 'public-client',
+    request_uri: pushed.request_uri,
+  })}`;
+  const parPage = await page.goto(byReference);
+  check(parPage.status() === 200, 'PAR: GET /authorize?request_uri: 200');
+  check((await page.textContent('.redirect')).includes(CALLBACK), 'PAR: the pushed redirect URI shown');
+  await page.fill('#username', 'alice');
+  await page.fill('#password', 'wonderland');
+  const parCallback = await clickToCallback(page, 'button[value=approve]');
+  check(parCallback.searchParams.get('state') === 'par-state', 'PAR: the pushed state echoed');
+  const parCode = parCallback.searchParams.get('code');
+  check(Boolean(parCode), 'PAR: a code');
+  const parToken = await fetch(`${base}/token`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      client_id: 'public-client',
+      code: parCode,
+      redirect_uri: CALLBACK,
+      code_verifier: third.verifier,
+    }),
+  });
+  check(parToken.status === 200, `PAR: the code exchanges (${parToken.status})`);
+  const reused = await fetch(byReference, { redirect: 'manual' });
+  check(reused.status === 400, `PAR: the request_uri is used up (${reused.status})`);
 
   check(problems.length === 0, `no console errors or CSP violations (${problems.join('; ')})`);
 } catch (e) {

@@ -130,9 +130,10 @@ impl<S: Store> App<S> {
             ("/authorize", "POST") => self.authorize_post(&request),
             ("/authorize", _) => method_not_allowed("GET, POST"),
             ("/token", "POST") => s.token_response(&request),
+            ("/par", "POST") => s.pushed_authorization_response(&request),
             ("/revoke", "POST") => s.revocation_response(&request),
             ("/introspect", "POST") => s.introspection_response(&request),
-            ("/token" | "/revoke" | "/introspect", _) => method_not_allowed("POST"),
+            ("/token" | "/par" | "/revoke" | "/introspect", _) => method_not_allowed("POST"),
             ("/resource", "GET") => self.resource(&request),
             ("/.well-known/oauth-authorization-server", "GET") => s.metadata_response(),
             (RESOURCE_METADATA, "GET") => s.protected_resource_metadata_response(&self.resource),
@@ -237,11 +238,22 @@ impl<S: Store> App<S> {
             scopes.push_str("<li><span>no particular permission</span></li>");
         }
         let mut hidden = String::new();
-        let carried = CARRIED
+        // A pushed request (RFC 9126 §4) travels as its reference alone:
+        // client_id and request_uri; the library ignores anything else.
+        let pushed = params.contains(Param::RequestUri);
+        let carried: &[Param] = if pushed {
+            &[Param::ClientId, Param::RequestUri]
+        } else {
+            &CARRIED
+        };
+        let carried = carried
             .iter()
             .filter_map(|&param| params.get(param).map(|value| (param, value)));
         // `resource` may repeat (RFC 8707): every value is carried.
-        let resources = params.resources().map(|value| (Param::Resource, value));
+        let resources = params
+            .resources()
+            .filter(|_| !pushed)
+            .map(|value| (Param::Resource, value));
         for (param, value) in carried.chain(resources) {
             hidden.push_str(&format!(
                 "<input type=\"hidden\" name=\"{}\" value=\"{}\">",

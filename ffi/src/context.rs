@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use provider::form::Param;
 use provider::pkce::ChallengeMethod;
-use provider::validator::{CodeStatus, IssuedToken, RefreshTokenStatus, TokenInfo};
+use provider::validator::{CodeStatus, IssuedToken, PushedRequest, RefreshTokenStatus, TokenInfo};
 use provider::{Audience, OAuthRequest, Scope, ValidatedCode, ValidatedRefreshToken};
 
 use crate::client::{oap_client, oap_registered_client, FfiClient};
@@ -117,6 +117,7 @@ pub(crate) enum Slot {
     TokenInfo,
     Code,
     RefreshToken,
+    PushedRequest,
 }
 
 /// A value a callback handed back. Kept small (the large payloads boxed):
@@ -130,6 +131,7 @@ pub(crate) enum Value {
     Method(ChallengeMethod),
     Code(Box<CodeStatus>),
     Refresh(Box<RefreshTokenStatus>),
+    Pushed(Box<PushedRequest>),
 }
 
 const _: () = assert!(std::mem::size_of::<Value>() <= 32);
@@ -295,6 +297,35 @@ pub unsafe extern "C" fn oap_ctx_set_scopes(ctx: *mut oap_ctx, scopes: oap_str) 
     unsafe {
         set(ctx, Slot::Scopes, || {
             Ok(Value::Scopes(token::scopes(Some(scopes.to_str()?))?))
+        })
+    }
+}
+
+/// Hands back a pushed authorization request (`find_pushed_request`):
+/// the client that pushed it, its form-encoded parameters and when it
+/// expires (seconds since the Unix epoch). Copies them. Errors as
+/// `oap_ctx_set_client`; parameters that are not UTF-8 are
+/// `OAP_STATUS_INVALID_UTF8`.
+///
+/// # Safety
+/// `ctx` is NULL or the running callback's context; `client_id` and
+/// `parameters` valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn oap_ctx_set_pushed_request(
+    ctx: *mut oap_ctx,
+    client_id: oap_str,
+    parameters: oap_str,
+    expires_at: u64,
+) -> oap_status {
+    // SAFETY: `ctx` as set asks (NULL or the running callback's context);
+    // the views valid for this call and copied (to_owned) within it.
+    unsafe {
+        set(ctx, Slot::PushedRequest, || {
+            Ok(Value::Pushed(Box::new(PushedRequest {
+                client_id: client_id.to_str()?.to_owned(),
+                parameters: parameters.to_str()?.to_owned(),
+                expires_at,
+            })))
         })
     }
 }

@@ -75,6 +75,10 @@ impl AnyServer {
         dispatch!(self, s => s.introspection_response(request))
     }
 
+    fn pushed_authorization_response(&self, request: &Request<'_>) -> Response {
+        dispatch!(self, s => s.pushed_authorization_response(request))
+    }
+
     fn metadata_response(&self) -> Response {
         dispatch!(self, s => s.metadata_response())
     }
@@ -327,6 +331,36 @@ pub unsafe extern "C" fn oap_server_revocation_response(
     unsafe {
         respond(server, request, response_out, |s, r| {
             s.revocation_response(r)
+        })
+    }
+}
+
+/// The pushed authorization request endpoint (RFC 9126 §2): the client
+/// authenticates as at the token endpoint and posts an authorization
+/// request; the answer is 201 `{"request_uri":"urn:ietf:params:oauth:request_uri:…","expires_in":N}`
+/// (`no-store`), or a JSON error, never a redirect: 400 `invalid_request`
+/// (also for a `request_uri` in the body), `invalid_scope`,
+/// `invalid_target`, `unauthorized_client`…, 401 `invalid_client`. The
+/// `request_uri` then goes to `oap_server_validate_authorization_request`
+/// with `client_id`; the authorization response (`oap_server_authorize`
+/// or `oap_server_deny`) uses it up. The store keeps the pushed request:
+/// the SQLite store does; a callback table through `save_pushed_request`,
+/// `find_pushed_request` and `consume_pushed_request`, without which
+/// (NULL, or a table from before them) the push is answered 500
+/// `server_error`. As `oap_server_token_response`.
+///
+/// # Safety
+/// As `oap_server_token_response`.
+#[no_mangle]
+pub unsafe extern "C" fn oap_server_pushed_authorization_response(
+    server: *const oap_server,
+    request: *const oap_request,
+    response_out: *mut *mut oap_response,
+) -> oap_status {
+    // SAFETY: our contract is respond's.
+    unsafe {
+        respond(server, request, response_out, |s, r| {
+            s.pushed_authorization_response(r)
         })
     }
 }

@@ -25,6 +25,13 @@ fn c_flows() {
     c_test("test_flows.c");
 }
 
+/// Pushed authorization requests (RFC 9126) over the C store's callbacks,
+/// and an older table without them.
+#[test]
+fn c_pushed_authorization_requests() {
+    c_test("test_pushed.c");
+}
+
 #[test]
 fn c_hostile_input() {
     c_test("test_hostile.c");

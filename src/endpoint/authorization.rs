@@ -22,6 +22,7 @@ pub use crate::redirect_uri::redirect_uri_matches;
 use crate::request::{OAuthRequest, Request};
 use crate::response::{redirect_uri_with, Response, ResponseMode};
 use crate::scope::Scope;
+use crate::secret::sha256;
 use crate::server::{Grant, Server};
 use crate::validator::RequestValidator;
 
@@ -65,6 +66,17 @@ impl AuthorizationError {
             AuthorizationError::Redirect { response, .. } => response,
         }
     }
+}
+
+/// Where an authorization request's parameters come from.
+pub(crate) enum Source<C> {
+    /// The request itself.
+    Plain,
+    /// A pushed request (RFC 9126 §4), by the digest of its `request_uri`.
+    Pushed([u8; 32]),
+    /// The body of a pushed authorization request, from this
+    /// authenticated client (RFC 9126 §2.1).
+    Pushing(C),
 }
 
 /// The authorization request's parameters: the query string for `GET`, or
@@ -117,16 +129,79 @@ impl<V: RequestValidator> Server<V> {
         }
         let params = authorization_params(request).map_err(AuthorizationError::Fatal)?;
         let oauth = OAuthRequest::new(*request, params, self.now());
+        if let Some(request_uri) = oauth.params.get(Param::RequestUri) {
+            return self.resolve_pushed_request(&oauth, request_uri);
+        }
+        self.check_authorization(&oauth, Source::Plain)
+    }
+
+    /// RFC 9126 §4: the pushed request behind `request_uri`, of the client
+    /// named by `client_id`, unexpired, validated as any authorization
+    /// request. The request's other parameters are ignored. Every failure
+    /// is fatal: until the pushed request is found, neither the client nor
+    /// a redirect URI can be trusted.
+    fn resolve_pushed_request(
+        &self,
+        oauth: &OAuthRequest<'_>,
+        request_uri: &str,
+    ) -> Result<AuthorizationRequest<V::Client>, AuthorizationError> {
+        let fatal = |d: &'static str| {
+            AuthorizationError::Fatal(OAuthError::no_redirect(ErrorCode::InvalidRequest, d))
+        };
+        let client_id = oauth
+            .params
+            .get(Param::ClientId)
+            .ok_or_else(|| fatal("missing required parameter 'client_id' with request_uri"))?;
+        let digest = sha256(request_uri.as_bytes());
+        let pushed = self
+            .validator
+            .find_pushed_request(&digest, oauth)
+            .map_err(AuthorizationError::Fatal)?
+            // Another client's request is as unknown as none: §4 binds
+            // the request URI to the client that pushed it.
+            .filter(|p| p.client_id == client_id)
+            .ok_or_else(|| fatal("request_uri is unknown, used, or not this client's"))?;
+        if pushed.expires_at <= oauth.now {
+            return Err(fatal("request_uri has expired"));
+        }
+        let params = Params::parse(pushed.parameters.as_bytes()).map_err(|e| {
+            let e = OAuthError::from(e);
+            AuthorizationError::Fatal(OAuthError::no_redirect(
+                e.code(),
+                e.description().to_owned(),
+            ))
+        })?;
+        if params.get(Param::ClientId) != Some(client_id) {
+            return Err(fatal("the pushed request is not this client's"));
+        }
+        let pushed_oauth = OAuthRequest::new(oauth.http, params, oauth.now);
+        self.check_authorization(&pushed_oauth, Source::Pushed(digest))
+    }
+
+    /// The authorization endpoint's checks, for a plain request, a pushed
+    /// one, or one being pushed (whose client is authenticated).
+    pub(crate) fn check_authorization(
+        &self,
+        oauth: &OAuthRequest<'_>,
+        source: Source<V::Client>,
+    ) -> Result<AuthorizationRequest<V::Client>, AuthorizationError> {
         let v = &self.validator;
+        let (authenticated, pushed) = match source {
+            Source::Plain => (None, None),
+            Source::Pushed(digest) => (None, Some(digest)),
+            Source::Pushing(client) => (Some(client), None),
+        };
+        let pushing = authenticated.is_some();
 
         // Phase 1: who is asking, and where may we answer? Failures here
         // are never redirected.
-        let client = match oauth.params.get(Param::ClientId) {
-            None => ClientAuthenticator::new(v)
+        let client = match (authenticated, oauth.params.get(Param::ClientId)) {
+            (Some(client), _) => client,
+            (None, None) => ClientAuthenticator::new(v)
                 .by_identifier(&oauth.params)
                 .map_err(AuthorizationError::Fatal)?,
-            Some(id) => v
-                .validate_client_id(id, &oauth)
+            (None, Some(id)) => v
+                .validate_client_id(id, oauth)
                 .map_err(AuthorizationError::Fatal)?
                 .ok_or_else(|| {
                     AuthorizationError::Fatal(OAuthError::no_redirect(
@@ -147,7 +222,7 @@ impl<V: RequestValidator> Server<V> {
                     ));
                 }
                 let registered = v
-                    .validate_redirect_uri(&client_id, uri, &client, &oauth)
+                    .validate_redirect_uri(&client_id, uri, &client, oauth)
                     .map_err(AuthorizationError::Fatal)?;
                 if !registered {
                     return Err(fatal("redirect_uri is not registered for this client"));
@@ -156,7 +231,7 @@ impl<V: RequestValidator> Server<V> {
             }
             None => {
                 let default = v
-                    .get_default_redirect_uri(&client_id, &client, &oauth)
+                    .get_default_redirect_uri(&client_id, &client, oauth)
                     .map_err(AuthorizationError::Fatal)?
                     .ok_or_else(|| fatal("missing required parameter 'redirect_uri'"))?;
                 // A registration mistake must not become a redirect either.
@@ -180,7 +255,18 @@ impl<V: RequestValidator> Server<V> {
             response: self.error_redirect(&redirect_uri, mode, &error, state.as_deref()),
             error,
         };
-        let checked = self.check_authorization_request(&oauth, &client, &client_id, response_type);
+        // RFC 9126 §5–6: where pushing is required, a plain request is
+        // refused (to the redirect URI, checked above).
+        if !pushing
+            && pushed.is_none()
+            && (self.config.require_pushed_authorization_requests
+                || client.requires_pushed_authorization_requests())
+        {
+            return Err(redirect_error(OAuthError::invalid_request(
+                "pushed authorization requests are required: use request_uri",
+            )));
+        }
+        let checked = self.check_authorization_request(oauth, &client, &client_id, response_type);
         let (response_type, scopes, audience, code_challenge) = match checked {
             Ok(checked) => checked,
             Err(e) if e.may_redirect() => return Err(redirect_error(e)),
@@ -196,6 +282,7 @@ impl<V: RequestValidator> Server<V> {
             audience,
             state,
             code_challenge,
+            pushed,
         })
     }
 
@@ -322,6 +409,25 @@ impl<V: RequestValidator> Server<V> {
                 );
             }
         };
+        // RFC 9126 §4: the response uses the pushed request up, once.
+        if let Some(digest) = &pending.pushed {
+            let spent = self
+                .validator
+                .consume_pushed_request(digest, &pending.client_id, &oauth)
+                .and_then(|spent| {
+                    spent.then_some(()).ok_or_else(|| {
+                        OAuthError::invalid_request("the request_uri was already used")
+                    })
+                });
+            if let Err(error) = spent {
+                return self.error_redirect(
+                    &pending.redirect_uri,
+                    pending.response_type.response_mode(),
+                    &error,
+                    pending.state.as_deref(),
+                );
+            }
+        }
         let issued = match pending.response_type {
             ResponseType::Code => grant::authorization_code::create_code(
                 self, &oauth, pending, user, scopes,
@@ -351,8 +457,22 @@ impl<V: RequestValidator> Server<V> {
     }
 
     /// The response when the resource owner (or the host) refuses: a
-    /// redirect with `error=access_denied`.
+    /// redirect with `error=access_denied`. A pushed request is used up
+    /// (RFC 9126 §4); the validator's hook is handed an empty request.
     pub fn deny(&self, pending: &AuthorizationRequest<V::Client>) -> Response {
+        if let Some(digest) = &pending.pushed {
+            let path = &self.config.endpoints.authorization;
+            let oauth = OAuthRequest::new(
+                Request::new("POST", path, &[], b""),
+                Params::default(),
+                self.now(),
+            );
+            // The refusal stands whatever the store answers: a request it
+            // failed to spend still expires within its short lifetime.
+            let _ = self
+                .validator
+                .consume_pushed_request(digest, &pending.client_id, &oauth);
+        }
         let error = OAuthError::new(
             ErrorCode::AccessDenied,
             "the resource owner denied the request",

@@ -37,6 +37,17 @@ impl<V: RequestValidator> Server<V> {
             json.string("authorization_endpoint", &url(&endpoints.authorization));
         }
         json.string("token_endpoint", &url(&endpoints.token));
+        // RFC 9126 §5: the PAR endpoint is the authorization endpoint's.
+        if code || implicit {
+            json.string(
+                "pushed_authorization_request_endpoint",
+                &url(&endpoints.pushed_authorization),
+            );
+            json.boolean(
+                "require_pushed_authorization_requests",
+                self.config.require_pushed_authorization_requests,
+            );
+        }
         json.string("revocation_endpoint", &url(&endpoints.revocation));
         json.string("introspection_endpoint", &url(&endpoints.introspection));
         let scopes = self.config.scopes_supported.iter().map(String::as_str);

@@ -5,6 +5,7 @@ pub mod authorization;
 mod introspection;
 mod metadata;
 pub mod protected_resource;
+pub mod pushed_authorization;
 mod resource;
 mod revocation;
 mod token;

@@ -61,6 +61,9 @@ pub struct AuthorizationRequest<C> {
     pub state: Option<String>,
     /// The PKCE challenge and method, if sent.
     pub code_challenge: Option<(String, ChallengeMethod)>,
+    /// For a pushed request (RFC 9126), the SHA-256 digest of its
+    /// `request_uri`: the response to it uses it up.
+    pub pushed: Option<[u8; 32]>,
 }
 
 impl<C> fmt::Debug for AuthorizationRequest<C> {
@@ -76,6 +79,7 @@ impl<C> fmt::Debug for AuthorizationRequest<C> {
                 "code_challenge_method",
                 &self.code_challenge.as_ref().map(|c| c.1),
             )
+            .field("pushed", &self.pushed.is_some())
             .finish_non_exhaustive()
     }
 }

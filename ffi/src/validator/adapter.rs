@@ -9,7 +9,7 @@ use std::ffi::c_void;
 use provider::client_auth::{Client, ClientLookup};
 use provider::pkce::ChallengeMethod;
 use provider::validator::{
-    defaults, grant_ended, CodeStatus, RefreshTokenStatus, TokenInfo, TokenType,
+    defaults, grant_ended, CodeStatus, PushedRequest, RefreshTokenStatus, TokenInfo, TokenType,
 };
 use provider::{
     AuthorizationCode, Consumed, IssuedToken, OAuthError, OAuthRequest, RequestValidator, Scope,
@@ -530,6 +530,62 @@ impl RequestValidator for FfiValidator {
         let view = oap_authorization_code::view(code, &text);
         self.done("save_authorization_code", request, |ud, ctx| {
             host_call!(cb(ud, oap_str::new(client_id), &view, ctx))
+        })
+    }
+
+    fn save_pushed_request(
+        &self,
+        digest: &[u8; 32],
+        pushed: &PushedRequest,
+        request: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        let Some(cb) = self.table.save_pushed_request else {
+            return defaults::save_pushed_request(self, digest, pushed, request);
+        };
+        self.done("save_pushed_request", request, |ud, ctx| {
+            host_call!(cb(
+                ud,
+                digest.as_ptr(),
+                oap_str::new(&pushed.client_id),
+                oap_str::new(&pushed.parameters),
+                pushed.expires_at,
+                ctx
+            ))
+        })
+    }
+
+    fn find_pushed_request(
+        &self,
+        digest: &[u8; 32],
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<PushedRequest>, OAuthError> {
+        let Some(cb) = self.table.find_pushed_request else {
+            return defaults::find_pushed_request(self, digest, request);
+        };
+        let pick = |v| match v {
+            Value::Pushed(p) => Some(*p),
+            _ => None,
+        };
+        self.lookup(
+            "find_pushed_request",
+            Some(request),
+            Slot::PushedRequest,
+            |ud, ctx| host_call!(cb(ud, digest.as_ptr(), ctx)),
+            pick,
+        )
+    }
+
+    fn consume_pushed_request(
+        &self,
+        digest: &[u8; 32],
+        client_id: &str,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let Some(cb) = self.table.consume_pushed_request else {
+            return defaults::consume_pushed_request(self, digest, client_id, request);
+        };
+        self.ask("consume_pushed_request", request, |ud, ctx| {
+            host_call!(cb(ud, digest.as_ptr(), oap_str::new(client_id), ctx))
         })
     }
 

@@ -177,3 +177,21 @@ fn a_table_of_the_previous_version_gets_the_two_steps() {
     assert!(stores.calls("invalidate_authorization_code") > 0);
     assert!(stores.calls("invalidate_refresh_token") > 0);
 }
+
+#[test]
+fn memstore_keeps_pushed_requests_through_the_table() {
+    let stores = Stores::default();
+    testing::check_pushed_requests(|fixture| stores.validator(fixture, as_is));
+    assert!(stores.calls("save_pushed_request") > 0);
+    assert!(stores.calls("consume_pushed_request") > 0);
+}
+
+#[test]
+#[should_panic(expected = "conformance check 'pushed requests'")]
+fn a_table_without_pushed_request_callbacks_has_no_par() {
+    let stores = Stores::default();
+    let older = |table: &mut oap_validator| {
+        table.struct_size = std::mem::offset_of!(oap_validator, save_pushed_request);
+    };
+    testing::check_pushed_requests(|fixture| stores.validator(fixture, older));
+}

@@ -442,6 +442,54 @@ pub type oap_consume_and_save_cb = Option<
         ctx: *mut oap_ctx,
     ) -> oap_cb_result,
 >;
+/// `save_pushed_request(digest, client_id, parameters, expires_at)`: keep
+/// a pushed authorization request (RFC 9126) under `digest`, the 32-byte
+/// SHA-256 digest of its `request_uri` (the URI itself never reaches the
+/// store), until `expires_at` or until `consume_pushed_request` spends it.
+/// `parameters` is the form-encoded authorization request (without the
+/// client's secret), `client_id` the client that pushed it. `OAP_CB_TRUE`:
+/// saved; anything else saves nothing (a digest already stored too), and
+/// the push is answered `server_error`. NULL (and in a table whose
+/// `struct_size` ends before this field): refused, so the PAR endpoint
+/// answers `server_error`.
+pub type oap_save_pushed_request_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        digest: *const u8,
+        client_id: oap_str,
+        parameters: oap_str,
+        expires_at: u64,
+        ctx: *mut oap_ctx,
+    ) -> oap_cb_result,
+>;
+/// `find_pushed_request(digest)`: the pushed request saved under `digest`
+/// (32 bytes): `oap_ctx_set_pushed_request` + `OAP_CB_TRUE`, or
+/// `OAP_CB_FALSE` when there is none. An expired one may be handed back:
+/// the library checks its client and expiry. Called for every
+/// authorization request with `request_uri` (a reload looks it up
+/// again). NULL (and in an older table): none, every `request_uri` is
+/// refused.
+pub type oap_find_pushed_request_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        digest: *const u8,
+        ctx: *mut oap_ctx,
+    ) -> oap_cb_result,
+>;
+/// `consume_pushed_request(digest, client_id)`: remove the pushed request
+/// saved under `digest` if it is `client_id`'s, atomically: `OAP_CB_TRUE`
+/// when this call removed it, `OAP_CB_FALSE` otherwise (of racing calls,
+/// one wins; another client's request is left alone). Called by
+/// `oap_server_authorize` (`OAP_CB_FALSE` refuses the response) and
+/// `oap_server_deny`. NULL (and in an older table): `OAP_CB_FALSE`.
+pub type oap_consume_pushed_request_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        digest: *const u8,
+        client_id: oap_str,
+        ctx: *mut oap_ctx,
+    ) -> oap_cb_result,
+>;
 /// `validate_bearer_token(token, scopes, scopes_len)` (required): check a
 /// bearer token presented to a protected resource requiring `scopes`
 /// (`scopes_len` strings at `scopes`, a valid pointer even when 0):
@@ -648,13 +696,21 @@ pub struct oap_validator {
     /// See `oap_consume_and_save_cb`. Added after the first version of
     /// this struct.
     pub consume_and_save: oap_consume_and_save_cb,
+    /// See `oap_save_pushed_request_cb`. Added after `consume_and_save`.
+    pub save_pushed_request: oap_save_pushed_request_cb,
+    /// See `oap_find_pushed_request_cb`. Added after `consume_and_save`.
+    pub find_pushed_request: oap_find_pushed_request_cb,
+    /// See `oap_consume_pushed_request_cb`. Added after `consume_and_save`.
+    pub consume_pushed_request: oap_consume_pushed_request_cb,
 }
 
 // SAFETY: #[repr(C)], struct_size first, every field valid when zero (NULL
 // user_data, None callbacks); the first version ends before
-// `consume_and_save`.
+// `consume_and_save`, the second before `save_pushed_request`.
 unsafe impl Versioned for oap_validator {
     const FIRST_VERSION_SIZE: usize = std::mem::offset_of!(oap_validator, consume_and_save);
+    const OTHER_VERSION_SIZES: &'static [usize] =
+        &[std::mem::offset_of!(oap_validator, save_pushed_request)];
 }
 
 impl oap_authorization_code {

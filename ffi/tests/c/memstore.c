@@ -303,6 +303,14 @@ typedef struct grant_record {
     uint64_t ends_at;
 } grant_record;
 
+/* A pushed authorization request (RFC 9126), keyed by the 32-byte digest
+ * of its request_uri; kept, marked used, until it expires. */
+typedef struct pushed_record {
+    text client_id, parameters;
+    uint64_t expires_at;
+    bool used;
+} pushed_record;
+
 /* Whether a refresh token expiring at `expires_at` (0: never) is past it. */
 static bool refresh_expired(const refresh_record *r, uint64_t t) {
     return r->expires_at != 0 && r->expires_at <= t;
@@ -328,6 +336,9 @@ enum callback {
     CB_REVOKE_GRANT,
     CB_VALIDATE_USER,
     CB_CONSUME_AND_SAVE,
+    CB_SAVE_PUSHED_REQUEST,
+    CB_FIND_PUSHED_REQUEST,
+    CB_CONSUME_PUSHED_REQUEST,
     CB_COUNT
 };
 
@@ -340,7 +351,8 @@ static const char *const callback_names[CB_COUNT] = {
     "introspect_token",    "validate_refresh_token",
     "invalidate_refresh_token", "revoke_token",
     "revoke_grant",        "validate_user",
-    "consume_and_save",
+    "consume_and_save",    "save_pushed_request",
+    "find_pushed_request", "consume_pushed_request",
 };
 
 static int callback_index(const char *name) {
@@ -354,7 +366,7 @@ struct memstore {
     pthread_rwlock_t clients_lock; /* clients and users */
     table clients, users;
     pthread_mutex_t lock; /* codes, tokens, grants */
-    table codes, access, refresh, grants;
+    table codes, access, refresh, grants, pushed;
     atomic_bool challenge_in_code_info;
     /* 0: none; else (callback + 1) << 8 | answer. */
     atomic_uint forced;
@@ -392,6 +404,7 @@ memstore *memstore_new(void) {
     table_init(&s->access);
     table_init(&s->refresh);
     table_init(&s->grants);
+    table_init(&s->pushed);
     atomic_init(&s->challenge_in_code_info, false);
     atomic_init(&s->forced, 0);
     for (i = 0; i < CB_COUNT; i++) atomic_init(&s->calls[i], 0);
@@ -424,6 +437,13 @@ static void free_code(void *p) {
     free(c);
 }
 
+static void free_pushed(void *p) {
+    pushed_record *r = p;
+    drop(&r->client_id);
+    drop(&r->parameters);
+    free(r);
+}
+
 static void free_access(void *p) {
     access_record *a = p;
     oap_token_free(a->info);
@@ -448,6 +468,7 @@ void memstore_free(memstore *s) {
     free_table(&s->access, free_access);
     free_table(&s->refresh, free_refresh);
     free_table(&s->grants, free);
+    free_table(&s->pushed, free_pushed);
     pthread_rwlock_destroy(&s->clients_lock);
     pthread_mutex_destroy(&s->lock);
     free(s);
@@ -538,6 +559,10 @@ static bool refresh_live(const void *p, uint64_t at) {
 
 /* A grant, and with it its revocation, stays until its last code and
  * refresh token expired: none can be presented after. */
+static bool pushed_live(const void *p, uint64_t at) {
+    return ((const pushed_record *)p)->expires_at > at;
+}
+
 static bool grant_live(const void *p, uint64_t at) {
     return ((const grant_record *)p)->ends_at > at;
 }
@@ -548,6 +573,7 @@ void memstore_purge(memstore *s, uint64_t now) {
     table_retain(&s->access, access_live, now, free_access);
     table_retain(&s->refresh, refresh_live, now, free_refresh);
     table_retain(&s->grants, grant_live, now, free);
+    table_retain(&s->pushed, pushed_live, now, free_pushed);
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -996,6 +1022,66 @@ static oap_cb_result cb_revoke_token(void *ud, oap_str token, oap_token_type hin
     return OAP_CB_TRUE;
 }
 
+/* The 32-byte digest of a request_uri as a table key. */
+static oap_str digest_key(const uint8_t *digest) {
+    oap_str k;
+    k.ptr = (const char *)digest;
+    k.len = 32;
+    return k;
+}
+
+static oap_cb_result cb_save_pushed_request(void *ud, const uint8_t *digest, oap_str client_id,
+                                            oap_str parameters, uint64_t expires_at,
+                                            oap_ctx *ctx) {
+    pushed_record *r;
+    oap_cb_result result = OAP_CB_TRUE;
+    (void)ctx;
+    ENTER(ud, CB_SAVE_PUSHED_REQUEST);
+    r = calloc(1, sizeof *r);
+    if (r == NULL) abort();
+    r->client_id = copy(client_id);
+    r->parameters = copy(parameters);
+    r->expires_at = expires_at;
+    pthread_mutex_lock(&s->lock);
+    if (table_get(&s->pushed, digest_key(digest)) != NULL) {
+        result = OAP_CB_ERROR; /* a digest already stored: never replaced */
+        free_pushed(r);
+    } else {
+        table_put(&s->pushed, digest_key(digest), r);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return result;
+}
+
+static oap_cb_result cb_find_pushed_request(void *ud, const uint8_t *digest, oap_ctx *ctx) {
+    pushed_record *r;
+    oap_cb_result result = OAP_CB_FALSE;
+    ENTER(ud, CB_FIND_PUSHED_REQUEST);
+    pthread_mutex_lock(&s->lock);
+    r = table_get(&s->pushed, digest_key(digest));
+    if (r != NULL && !r->used)
+        result = OK(oap_ctx_set_pushed_request(ctx, view(r->client_id), view(r->parameters),
+                                               r->expires_at));
+    pthread_mutex_unlock(&s->lock);
+    return result;
+}
+
+static oap_cb_result cb_consume_pushed_request(void *ud, const uint8_t *digest, oap_str client_id,
+                                               oap_ctx *ctx) {
+    pushed_record *r;
+    oap_cb_result result = OAP_CB_FALSE;
+    (void)ctx;
+    ENTER(ud, CB_CONSUME_PUSHED_REQUEST);
+    pthread_mutex_lock(&s->lock);
+    r = table_get(&s->pushed, digest_key(digest));
+    if (r != NULL && !r->used && same(r->client_id, client_id)) {
+        r->used = true;
+        result = OAP_CB_TRUE;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return result;
+}
+
 oap_validator memstore_validator(memstore *store) {
     oap_validator v;
     memset(&v, 0, sizeof v);
@@ -1018,5 +1104,8 @@ oap_validator memstore_validator(memstore *store) {
     v.validate_scopes = cb_validate_scopes;
     v.validate_user = cb_validate_user;
     v.consume_and_save = cb_consume_and_save;
+    v.save_pushed_request = cb_save_pushed_request;
+    v.find_pushed_request = cb_find_pushed_request;
+    v.consume_pushed_request = cb_consume_pushed_request;
     return v;
 }

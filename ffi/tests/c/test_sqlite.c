@@ -264,6 +264,77 @@ static void test_authorization_code(oap_sqlite *store, const oap_server *server)
     oap_response_free(r);
 }
 
+/* Pushed authorization requests (RFC 9126) over the SQLite store: the
+ * public client "app" pushes, the request_uri is bound to it, used up by
+ * the response; errors are JSON, never redirects. */
+static void test_pushed_requests(const oap_server *server) {
+    oap_authorization *auth = NULL;
+    oap_response *r = NULL;
+    test_request t;
+    char request_uri[256], uri[512], code[128];
+    const char *push = "response_type=code&client_id=app&state=par"
+                       "&code_challenge=" CHALLENGE "&code_challenge_method=S256";
+
+    CHECK_STATUS(oap_server_pushed_authorization_response(server, post(&t, "/par", push, NULL, NULL),
+                                                          &r),
+                 OAP_STATUS_OK);
+    CHECK(r != NULL && oap_response_status(r) == 201);
+    CHECK(r != NULL && header_is(r, "Cache-Control", "no-store"));
+    CHECK(r != NULL && body_has(r, "\"expires_in\":60"));
+    CHECK(r != NULL && json_field(r, "request_uri", request_uri, sizeof request_uri));
+    CHECK(strncmp(request_uri, "urn:ietf:params:oauth:request_uri:", 34) == 0);
+    oap_response_free(r);
+    r = NULL;
+
+    /* A request_uri in the body, a missing PKCE challenge: JSON 400s. */
+    CHECK_STATUS(oap_server_pushed_authorization_response(
+                     server, post(&t, "/par", "response_type=code&client_id=app&request_uri=x", NULL, NULL), &r),
+                 OAP_STATUS_OK);
+    CHECK(r != NULL && oap_response_status(r) == 400 && body_has(r, "invalid_request"));
+    {
+        oap_str location;
+        CHECK(r != NULL && oap_response_header_value(r, S("Location"), &location) != OAP_STATUS_OK);
+    }
+    oap_response_free(r);
+    r = NULL;
+
+    /* Another client's use: refused, not redirected, not spent. */
+    snprintf(uri, sizeof uri, "/authorize?client_id=svc&request_uri=%s", request_uri);
+    CHECK_STATUS(oap_server_validate_authorization_request(server, get(&t, uri), &auth, &r),
+                 OAP_STATUS_OK);
+    CHECK(auth == NULL && r != NULL && oap_response_status(r) == 400);
+    oap_response_free(r);
+    r = NULL;
+
+    snprintf(uri, sizeof uri, "/authorize?client_id=app&request_uri=%s&state=ignored", request_uri);
+    CHECK_STATUS(oap_server_validate_authorization_request(server, get(&t, uri), &auth, &r),
+                 OAP_STATUS_OK);
+    CHECK(auth != NULL && r == NULL);
+    if (auth == NULL) {
+        oap_response_free(r);
+        return;
+    }
+    CHECK_STATUS(oap_server_authorize(server, auth, get(&t, "/consent"), S("alice"), S(NULL), &r),
+                 OAP_STATUS_OK);
+    CHECK(r != NULL && location_param(r, "code", code, sizeof code));
+    CHECK(r != NULL && location_param(r, "state", code, sizeof code) && strcmp(code, "par") == 0);
+    oap_response_free(r);
+    r = NULL;
+    /* Used up: a second response gives no code, the request_uri is gone. */
+    CHECK_STATUS(oap_server_authorize(server, auth, get(&t, "/consent"), S("alice"), S(NULL), &r),
+                 OAP_STATUS_OK);
+    CHECK(r != NULL && !location_param(r, "code", code, sizeof code));
+    oap_response_free(r);
+    r = NULL;
+    oap_authorization_free(auth);
+    auth = NULL;
+    CHECK_STATUS(oap_server_validate_authorization_request(server, get(&t, uri), &auth, &r),
+                 OAP_STATUS_OK);
+    CHECK(auth == NULL && r != NULL && oap_response_status(r) == 400);
+    oap_response_free(r);
+    oap_authorization_free(auth);
+}
+
 int main(int argc, char **argv) {
     oap_config config = server_config();
     oap_sqlite *store = NULL;
@@ -319,6 +390,7 @@ int main(int argc, char **argv) {
     CHECK(issue_token(server, "read write", kept, sizeof kept) == 200);
     test_other_endpoints(server, kept);
     test_authorization_code(store, server);
+    test_pushed_requests(server);
 
     /* The server shares the store: freeing the handle first is safe. */
     oap_sqlite_free(store);

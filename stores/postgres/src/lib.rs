@@ -430,6 +430,10 @@ impl PostgresStore {
             let mut removed = 0;
             removed += conn.execute("DELETE FROM oauth2_codes WHERE expires_at <= $1", &[&now])?;
             removed += conn.execute(
+                "DELETE FROM oauth2_pushed_requests WHERE expires_at <= $1",
+                &[&now],
+            )?;
+            removed += conn.execute(
                 "DELETE FROM oauth2_access_tokens WHERE expires_at <= $1",
                 &[&now],
             )?;

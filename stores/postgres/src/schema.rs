@@ -97,6 +97,17 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE oauth2_access_tokens ADD COLUMN audience TEXT NOT NULL DEFAULT '';
     ALTER TABLE oauth2_refresh_tokens ADD COLUMN audience TEXT NOT NULL DEFAULT '';
     ",
+    // 3: pushed authorization requests (RFC 9126), keyed like codes by
+    // the SHA-256 digest of their request URI; the parameters as pushed
+    // (form-encoded, without the client's secret). Deleted when used.
+    "
+    CREATE TABLE oauth2_pushed_requests (
+        digest     BYTEA PRIMARY KEY CHECK (octet_length(digest) = 32),
+        client_id  TEXT NOT NULL REFERENCES oauth2_clients ON DELETE CASCADE,
+        parameters TEXT NOT NULL,
+        expires_at BIGINT NOT NULL
+    );
+    ",
 ];
 
 /// The schema version this code writes and understands.

@@ -16,8 +16,8 @@ use oauth2_provider::stored::{
 use oauth2_provider::validator::{grant_ended, token_collision, Consumed};
 use oauth2_provider::{
     AuthorizationCode, Client, ClientLookup, CodeStatus, IssuedToken, OAuthError, OAuthRequest,
-    RefreshTokenStatus, RequestValidator, Scope, TokenInfo, TokenType, ValidatedCode,
-    ValidatedRefreshToken,
+    PushedRequest, RefreshTokenStatus, RequestValidator, Scope, TokenInfo, TokenType,
+    ValidatedCode, ValidatedRefreshToken,
 };
 
 use crate::pool::{is_collision, Conn, Failure};
@@ -532,5 +532,66 @@ impl RequestValidator for PostgresStore {
     ) -> Result<Option<String>, OAuthError> {
         let valid = self.answer(self.check_user(username, password).map_err(Fail::from))?;
         Ok(valid.then(|| username.to_owned()))
+    }
+
+    fn save_pushed_request(
+        &self,
+        digest: &[u8; 32],
+        pushed: &PushedRequest,
+        _: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        self.apply(|conn| {
+            conn.execute(
+                "INSERT INTO oauth2_pushed_requests (digest, client_id, parameters, expires_at)
+                 VALUES ($1, $2, $3, $4)",
+                &[
+                    &digest.as_slice(),
+                    &pushed.client_id,
+                    &pushed.parameters,
+                    &time(pushed.expires_at),
+                ],
+            )
+            .map_err(refused)?;
+            Ok(())
+        })
+    }
+
+    fn find_pushed_request(
+        &self,
+        digest: &[u8; 32],
+        _: &OAuthRequest<'_>,
+    ) -> Result<Option<PushedRequest>, OAuthError> {
+        self.read(|conn| {
+            let Some(row) = conn.query_opt(
+                "SELECT client_id, parameters, expires_at
+                 FROM oauth2_pushed_requests WHERE digest = $1",
+                &[&digest.as_slice()],
+            )?
+            else {
+                return Ok(None);
+            };
+            Ok(Some(PushedRequest {
+                client_id: row.try_get(0)?,
+                parameters: row.try_get(1)?,
+                expires_at: seconds(row.try_get(2)?),
+            }))
+        })
+    }
+
+    /// One conditional `DELETE`: its row lock makes one of racing
+    /// responses the one that removes the row.
+    fn consume_pushed_request(
+        &self,
+        digest: &[u8; 32],
+        client_id: &str,
+        _: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        self.apply(|conn| {
+            let removed = conn.execute(
+                "DELETE FROM oauth2_pushed_requests WHERE digest = $1 AND client_id = $2",
+                &[&digest.as_slice(), &client_id],
+            )?;
+            Ok(removed == 1)
+        })
     }
 }

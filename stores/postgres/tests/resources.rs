@@ -139,7 +139,8 @@ fn a_version_1_database_keeps_its_tokens_and_gains_audiences() {
     // Back to version 1: without the columns of version 2.
     db.client()
         .batch_execute(
-            "ALTER TABLE oauth2_clients DROP COLUMN resources;
+            "DROP TABLE oauth2_pushed_requests;
+             ALTER TABLE oauth2_clients DROP COLUMN resources;
              ALTER TABLE oauth2_codes DROP COLUMN audience;
              ALTER TABLE oauth2_access_tokens DROP COLUMN audience;
              ALTER TABLE oauth2_refresh_tokens DROP COLUMN audience;
@@ -152,7 +153,7 @@ fn a_version_1_database_keeps_its_tokens_and_gains_audiences() {
         .query_one("SELECT version FROM oauth2_schema_version", &[])
         .unwrap()
         .get(0);
-    assert_eq!((version, SCHEMA_VERSION), (2, 2));
+    assert_eq!((version, SCHEMA_VERSION), (3, 3));
     // The client lost its resources with the column; the realm gives them back.
     assert!(store
         .find_client(APP.0)

@@ -585,6 +585,7 @@ impl SqliteStore {
             let mut removed = 0;
             for sql in [
                 "DELETE FROM codes WHERE expires_at <= ?1",
+                "DELETE FROM pushed_requests WHERE expires_at <= ?1",
                 "DELETE FROM access_tokens WHERE expires_at <= ?1
                  OR grant_id IN (SELECT grant_id FROM grants WHERE revoked = 1)",
                 "DELETE FROM refresh_tokens WHERE expires_at <= ?1 OR state = 'revoked'

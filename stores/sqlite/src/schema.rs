@@ -152,6 +152,17 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE access_tokens ADD COLUMN audience TEXT NOT NULL DEFAULT '';
     ALTER TABLE refresh_tokens ADD COLUMN audience TEXT NOT NULL DEFAULT '';
     ",
+    // 5: pushed authorization requests (RFC 9126), keyed like codes by
+    // the SHA-256 digest of their request URI; the parameters as pushed
+    // (form-encoded, without the client's secret). Deleted when used.
+    "
+    CREATE TABLE pushed_requests (
+        digest     BLOB PRIMARY KEY NOT NULL CHECK (length(digest) = 32),
+        client_id  TEXT NOT NULL REFERENCES clients ON DELETE CASCADE,
+        parameters TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    ",
 ];
 
 /// The schema version this code writes and understands.

@@ -15,8 +15,8 @@ use oauth2_provider::stored::{
 use oauth2_provider::validator::{grant_ended, token_collision, Consumed};
 use oauth2_provider::{
     AuthorizationCode, BearerToken, Client, ClientLookup, CodeStatus, IssuedToken, OAuthError,
-    OAuthRequest, RefreshTokenStatus, RequestValidator, Scope, TokenInfo, TokenType, ValidatedCode,
-    ValidatedRefreshToken,
+    OAuthRequest, PushedRequest, RefreshTokenStatus, RequestValidator, Scope, TokenInfo, TokenType,
+    ValidatedCode, ValidatedRefreshToken,
 };
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -580,5 +580,73 @@ impl RequestValidator for SqliteStore {
         Ok(self
             .answer(self.check_user(username, password))?
             .then(|| username.to_owned()))
+    }
+
+    fn save_pushed_request(
+        &self,
+        digest: &[u8; 32],
+        pushed: &PushedRequest,
+        _: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        self.apply(|tx| -> Result<(), Fail> {
+            tx.prepare_cached(
+                "INSERT INTO pushed_requests (digest, client_id, parameters, expires_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )
+            .db()?
+            .execute(params![
+                digest,
+                pushed.client_id,
+                pushed.parameters,
+                time(pushed.expires_at)
+            ])
+            .map_err(|e| -> Fail {
+                if is_collision(&e) {
+                    token_collision().into()
+                } else {
+                    StoreError::Sqlite(e).into()
+                }
+            })?;
+            Ok(())
+        })
+    }
+
+    fn find_pushed_request(
+        &self,
+        digest: &[u8; 32],
+        _: &OAuthRequest<'_>,
+    ) -> Result<Option<PushedRequest>, OAuthError> {
+        self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT client_id, parameters, expires_at FROM pushed_requests WHERE digest = ?1",
+            )
+            .db()?
+            .query_row([digest], |row| {
+                Ok(PushedRequest {
+                    client_id: row.get(0)?,
+                    parameters: row.get(1)?,
+                    expires_at: seconds(row.get(2)?),
+                })
+            })
+            .optional()
+            .db()
+        })
+    }
+
+    fn consume_pushed_request(
+        &self,
+        digest: &[u8; 32],
+        client_id: &str,
+        _: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        // One conditional DELETE: of racing responses, one removes the row.
+        self.apply(|tx| {
+            let removed = tx
+                .prepare_cached("DELETE FROM pushed_requests WHERE digest = ?1 AND client_id = ?2")
+                .db()?
+                .execute(params![digest, client_id])
+                .db()?;
+            Ok::<_, StoreError>(removed == 1)
+        })
     }
 }

@@ -60,3 +60,13 @@ fn in_memory_purge_keeps_what_replay_and_reuse_detection_need() {
         },
     );
 }
+
+#[test]
+fn sqlite_store_keeps_pushed_requests() {
+    let db = TempDb::new("pushed");
+    testing::check_pushed_requests(|fixture: &Fixture| {
+        let store = SqliteStore::open(db.path()).expect("open");
+        common::add_fixture(&store, fixture);
+        store
+    });
+}

@@ -16,11 +16,11 @@ fn user_version(db: &TempDb) -> i64 {
 }
 
 #[test]
-fn a_new_file_gets_version_4_in_wal_mode() {
+fn a_new_file_gets_version_5_in_wal_mode() {
     let db = TempDb::new("migrate-new");
     drop(SqliteStore::open(db.path()).expect("open"));
-    assert_eq!(SCHEMA_VERSION, 4);
-    assert_eq!(user_version(&db), 4);
+    assert_eq!(SCHEMA_VERSION, 5);
+    assert_eq!(user_version(&db), 5);
     assert_eq!(indexes(&db), VERSION_3_INDEXES);
     let mode: String = Connection::open(db.path())
         .unwrap()
@@ -114,6 +114,7 @@ fn a_version_1_file_keeps_its_data_and_loses_write_only_indexes() {
 /// Takes away version 4's columns (resources, audiences), as a file
 /// written by version 3 lacks them.
 fn back_to_version_3(conn: &Connection) {
+    back_to_version_4(conn);
     conn.execute_batch(
         "ALTER TABLE clients DROP COLUMN resources;
          ALTER TABLE codes DROP COLUMN audience;
@@ -266,6 +267,65 @@ fn a_version_3_file_keeps_its_tokens_and_gains_audiences() {
     assert_eq!(asked.status, 400, "{}", asked.body_str());
     assert!(asked.body_str().contains("invalid_target"));
 }
+
+/// Takes away version 5's table (pushed requests), as a file written by
+/// version 4 lacks it.
+fn back_to_version_4(conn: &Connection) {
+    conn.execute_batch(
+        "DROP TABLE pushed_requests;
+         PRAGMA user_version = 4;",
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_version_4_file_keeps_its_tokens_and_gains_pushed_requests() {
+    let db = TempDb::new("migrate-4-to-5");
+    let store = SqliteStore::open(db.path()).expect("open");
+    add_clients(&store);
+    let web = (WEB.0, Some(WEB.1));
+    let old = server(store);
+    let before = tokens(&exchange(&old, web, &code(&old, WEB.0)));
+    drop(old);
+    back_to_version_4(&Connection::open(db.path()).unwrap());
+    // A version 4 file has no pushed requests to keep.
+    let store = SqliteStore::open(db.path()).expect("migrate");
+    assert_eq!(user_version(&db), SCHEMA_VERSION);
+    let new = server(store);
+    assert!(opens(&new, &before.0));
+    // A pushed request is saved, found by its client, used up once.
+    let auth = oauth2_provider::header::basic_header_value(WEB.0, WEB.1);
+    let headers = [
+        ("Authorization", auth.as_str()),
+        ("Content-Type", "application/x-www-form-urlencoded"),
+    ];
+    let pushed = new.pushed_authorization_response(&oauth2_provider::Request::new(
+        "POST",
+        "/par",
+        &headers,
+        b"response_type=code&state=m",
+    ));
+    assert_eq!(pushed.status, 201, "{}", pushed.body_str());
+    let request_uri = common::json(&pushed, "request_uri").unwrap();
+    let query = oauth2_provider::form::encode_pairs([
+        ("client_id", WEB.0),
+        ("request_uri", request_uri.as_str()),
+    ]);
+    let uri = format!("/authorize?{query}");
+    let get = oauth2_provider::Request::new("GET", &uri, &[], b"");
+    let pending = new.validate_authorization_request(&get).unwrap();
+    assert_eq!(pending.state.as_deref(), Some("m"));
+    let response = new.authorize(&get, &pending, ALICE_NAME, None);
+    assert!(response.header("location").unwrap().contains("code="));
+    assert!(new.validate_authorization_request(&get).is_err());
+    let rows: i64 = Connection::open(db.path())
+        .unwrap()
+        .query_row("SELECT count(*) FROM pushed_requests", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(rows, 0, "a used pushed request is deleted");
+}
+
+const ALICE_NAME: &str = "alice";
 
 #[test]
 fn a_newer_schema_is_refused() {
