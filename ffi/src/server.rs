@@ -412,6 +412,40 @@ pub unsafe extern "C" fn oap_server_metadata_response(
     })
 }
 
+/// `verify_bearer` for the exports that hand back a token handle
+/// (`oap_server_verify_bearer`, `oap_server_verify_bearer_at`): writes
+/// exactly one of the two out-parameters non-NULL.
+///
+/// # Safety
+/// As `verify_bearer`.
+unsafe fn verify_bearer_into(
+    server: &oap_server,
+    request: *const oap_request,
+    resource: Option<&ProtectedResource>,
+    scopes: *const oap_str,
+    scopes_len: usize,
+    token_out: Out<*mut oap_token>,
+    response_out: Out<*mut oap_response>,
+) -> Result<(), oap_status> {
+    // SAFETY: our contract is verify_bearer's.
+    let (token, response) = unsafe {
+        verify_bearer(
+            server,
+            request,
+            resource,
+            scopes,
+            scopes_len,
+            |outcome| match outcome {
+                Ok(info) => (into_handle(oap_token { inner: info }), std::ptr::null_mut()),
+                Err(response) => (std::ptr::null_mut(), oap_response::handle(response)),
+            },
+        )
+    }?;
+    token_out.write(token);
+    response_out.write(response);
+    Ok(())
+}
+
 /// The bearer check shared by `oap_server_verify_bearer` and
 /// `oap_server_verify_bearer_with`: `then` gets the token's information,
 /// or the denial to send, where the check leaves it (not moved out
@@ -492,22 +526,17 @@ pub unsafe extern "C" fn oap_server_verify_bearer(
             )
         };
         // SAFETY: request and scopes NULL or valid for this call (contract).
-        let (token, response) = unsafe {
-            verify_bearer(
+        unsafe {
+            verify_bearer_into(
                 server,
                 request,
                 None,
                 scopes,
                 scopes_len,
-                |outcome| match outcome {
-                    Ok(info) => (into_handle(oap_token { inner: info }), std::ptr::null_mut()),
-                    Err(response) => (std::ptr::null_mut(), oap_response::handle(response)),
-                },
+                token_out,
+                response_out,
             )
-        }?;
-        token_out.write(token);
-        response_out.write(response);
-        Ok(())
+        }
     })
 }
 
@@ -545,22 +574,17 @@ pub unsafe extern "C" fn oap_server_verify_bearer_at(
             )
         };
         // SAFETY: request and scopes NULL or valid for this call (contract).
-        let (token, response) = unsafe {
-            verify_bearer(
+        unsafe {
+            verify_bearer_into(
                 server,
                 request,
                 Some(&resource.inner),
                 scopes,
                 scopes_len,
-                |outcome| match outcome {
-                    Ok(info) => (into_handle(oap_token { inner: info }), std::ptr::null_mut()),
-                    Err(response) => (std::ptr::null_mut(), oap_response::handle(response)),
-                },
+                token_out,
+                response_out,
             )
-        }?;
-        token_out.write(token);
-        response_out.write(response);
-        Ok(())
+        }
     })
 }
 
