@@ -1,9 +1,9 @@
 /*
  * The C ABI worker of benches/compare/run.sh: this library's C ABI
- * (include/oauth2_provider.h, the release liboauth2_provider.a) over the C
- * in-memory validator of the C tests (ffi/tests/c/memstore.c, the
- * challenge handed back with the code), driven by the coordinator over a
- * pipe with the protocol of the Rust worker (main.rs):
+ * (include/oauth2_provider.h, the release liboauth2_provider.a) over a C
+ * in-memory validator laid out like MemoryValidator (c_store.c: records
+ * and short keys inline in open-addressing tables), driven by the
+ * coordinator over a pipe with the protocol of the Rust worker (main.rs):
  *   start: the realm, --live N live access tokens (default 40000, issued
  *          through the ABI), the equivalence checks, then "ready";
  *   "batch OPERATION N": N inputs made untimed, the N calls timed, the
@@ -31,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "memstore.h"
+#include "c_store.h"
 #include "oauth2_provider.h"
 
 #define VERIFIER "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
@@ -368,7 +368,7 @@ int main(int argc, char **argv) {
     char line[256], op[64], **issued;
     oap_config config = oap_config_default();
     oap_validator validator;
-    memstore *store = memstore_new();
+    c_store *store = c_store_new();
     static const struct {
         const char *name;
         char *(*setup)(void);
@@ -390,14 +390,12 @@ int main(int argc, char **argv) {
     }
     if (live < 1) die("--live must be positive");
 
-    memstore_add_client(store, "conf-client", SECRET_SHA256, OAP_SECRET_SHA256_HEX, true,
-                        "https://client.example.com/cb",
-                        OAP_GRANT_AUTHORIZATION_CODE | OAP_GRANT_REFRESH_TOKEN |
-                            OAP_GRANT_CLIENT_CREDENTIALS,
-                        true, "read write", "read");
-    memstore_add_user(store, "alice", "wonderland");
-    memstore_challenge_in_code_info(store, true);
-    validator = memstore_validator(store);
+    c_store_add_client(store, "conf-client", SECRET_SHA256, OAP_SECRET_SHA256_HEX, true,
+                       "https://client.example.com/cb",
+                       OAP_GRANT_AUTHORIZATION_CODE | OAP_GRANT_REFRESH_TOKEN |
+                           OAP_GRANT_CLIENT_CREDENTIALS,
+                       true, "read write", "read");
+    validator = c_store_validator(store);
     config.issuer = S("https://as.example");
     config.grants =
         OAP_GRANT_AUTHORIZATION_CODE | OAP_GRANT_REFRESH_TOKEN | OAP_GRANT_CLIENT_CREDENTIALS;
@@ -448,6 +446,6 @@ int main(int argc, char **argv) {
     for (k = 0; k < n; k++) free(live_tokens[k]);
     free(live_tokens);
     oap_server_free(server);
-    memstore_free(store);
+    c_store_free(store);
     return 0;
 }

@@ -35,8 +35,8 @@ for line in sys.stdin:
         print(m["executable"])')
 mkdir -p "$OUT"
 cargo build --release --quiet -p oauth2-provider-ffi
-cc -std=c11 -O2 -Wall -Wextra -Wpedantic -Werror -I include -I ffi/tests/c -o "$OUT/c_driver" \
-  benches/compare/c_driver.c ffi/tests/c/memstore.c \
+cc -std=c11 -O2 -Wall -Wextra -Wpedantic -Werror -I include -I benches/compare -o "$OUT/c_driver" \
+  benches/compare/c_driver.c benches/compare/c_store.c \
   "${CARGO_TARGET_DIR:-target}/release/liboauth2_provider.a" -lpthread -ldl -lm
 
 refs() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 | awk '/refs:/ {gsub(",", "", $4); print $4}'; }
