@@ -315,6 +315,51 @@ static int contains(oap_bytes body, const char *needle) {
     return 0;
 }
 
+/* A token of a 200 response's body, "Bearer "-prefixed when `bearer`. */
+static char *token_of(oap_response *r, const char *field, int bearer) {
+    char *token, *out = malloc(128);
+    if (out == NULL) abort();
+    if (r == NULL || oap_response_status(r) != 200) die("check: a token request failed");
+    token = json_field(oap_response_body(r), field);
+    snprintf(out, 128, "%s%s", bearer ? "Bearer " : "", token);
+    free(token);
+    oap_response_free(r);
+    return out;
+}
+
+/* What c_store must answer beyond the equivalence checks, as memstore.c
+ * and MemoryValidator do: a replayed code, or a reused refresh token, is
+ * refused and revokes its grant (the tokens issued from it stop working). */
+static void check_store(void) {
+    char *exchange = exchange_body(), *access, *refresh, body[256];
+    oap_response *r = post(oap_server_token_response, "/token", exchange);
+    access = token_of(r, "access_token", 1);
+    if (!op_bearer_check(access)) die("check: a code's access token was refused");
+    if (post_status(oap_server_token_response, "/token", exchange) != 400)
+        die("check: a replayed code must give 400");
+    if (op_bearer_check(access)) die("check: a replayed code must revoke its grant");
+    free(access);
+    free(exchange);
+
+    refresh = refresh_body();
+    r = post(oap_server_token_response, "/token", refresh);
+    access = token_of(r, "access_token", 1);
+    if (post_status(oap_server_token_response, "/token", refresh) != 400)
+        die("check: a reused refresh token must give 400");
+    if (op_bearer_check(access)) die("check: a reused refresh token must revoke its grant");
+    free(access);
+    r = post(oap_server_token_response, "/token", refresh);
+    if (r == NULL || oap_response_status(r) != 400) die("check: a revoked refresh token");
+    oap_response_free(r);
+    snprintf(body, sizeof body, "token=%s", refresh + strlen("grant_type=refresh_token&refresh_token="));
+    r = post(oap_server_introspection_response, "/introspect", body);
+    if (r == NULL || oap_response_status(r) != 200 ||
+        !contains(oap_response_body(r), "{\"active\":false"))
+        die("check: a spent refresh token must introspect inactive");
+    oap_response_free(r);
+    free(refresh);
+}
+
 /* The answers every contender must give before it is timed. */
 static void check(void) {
     oap_response *r;
@@ -351,6 +396,7 @@ static void check(void) {
     if (!op_introspection(body)) die("check: a live token introspected inactive");
     free(body);
     live_next = 0;
+    check_store();
 }
 
 static size_t gcd(size_t a, size_t b) { return b == 0 ? a : gcd(b, a % b); }

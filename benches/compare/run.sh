@@ -463,9 +463,9 @@ print()
 print("Ratios, each computed within a round: median (min–max over the rounds):")
 print()
 peers = [n for n in ["oxide", "authlib", "oauthlib"] if n in names]
-print("| operation | " + " | ".join(f"{label[p]} / Rust API" for p in peers) +
-      (" | C ABI / Rust API" if "c" in names else "") + " | Rust API / floor |")
-print("|---|" + "--:|" * (len(peers) + ("c" in names) + 1))
+heads = [f"{label[p]} / Rust API" for p in peers] + (["C ABI / Rust API"] if "c" in names else [])
+print("| operation | " + " | ".join(heads + ["Rust API / floor"]) + " |")
+print("|---|" + "--:|" * (len(heads) + 1))
 for key, text in ops:
     cells = [summary(ratios(p, "rust", key), 1 if p == "oxide" else 0) for p in peers]
     if "c" in names:
