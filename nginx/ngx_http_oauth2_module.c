@@ -155,7 +155,6 @@ typedef struct {
     ngx_str_t                    user;
     ngx_str_t                    scope;
     ngx_str_t                    error;
-    ngx_uint_t                   nomem;
     ngx_http_request_t          *request;
 } ngx_http_oauth2_req_t;
 
@@ -172,6 +171,11 @@ typedef struct {
 
 
 static ngx_http_oauth2_cached_t  *ngx_http_oauth2_cache;
+
+/* The worker's bearer check: it keeps the record of the last token it
+ * granted, lent to the access handler until the next check (made on first
+ * use, freed at exit). */
+static oap_bearer_check          *ngx_http_oauth2_check;
 
 
 static ngx_int_t ngx_http_oauth2_add_variables(ngx_conf_t *cf);
@@ -1294,6 +1298,9 @@ ngx_http_oauth2_exit_process(ngx_cycle_t *cycle)
         mcf->server = mcf->zone_server;
         mcf->zone_server = NULL;
     }
+
+    oap_bearer_check_free(ngx_http_oauth2_check);
+    ngx_http_oauth2_check = NULL;
 
     if (ngx_http_oauth2_cache == NULL) {
         return;
@@ -2758,42 +2765,38 @@ ngx_http_oauth2_copy(ngx_pool_t *pool, ngx_str_t *dst, oap_str src)
 
 
 /* Keeps what the token grants for the variables and the resource: one
- * allocation for the three strings (the token is borrowed for this call
- * only). */
-static void
-ngx_http_oauth2_granted(void *ud, const oap_token *token)
+ * allocation for the three strings (the grant is lent until the worker's
+ * next check, and a later request's check runs before this one's log
+ * phase). NGX_ERROR without memory. */
+static ngx_int_t
+ngx_http_oauth2_granted(ngx_http_oauth2_req_t *ctx, const oap_bearer_grant *g)
 {
-    u_char                 *p;
-    oap_str                 client_id, user, scope;
-    ngx_http_oauth2_req_t  *ctx = ud;
+    u_char  *p;
 
-    client_id = oap_token_client_id(token);
-    user = oap_token_username(token);
-    scope = oap_token_scopes(token);
-
-    ctx->has_user = user.ptr != NULL;
+    ctx->has_user = g->username.ptr != NULL;
     ctx->granted = 1;
 
     p = ngx_pnalloc(ctx->request->pool,
-                    client_id.len + user.len + scope.len + 1);
+                    g->client_id.len + g->username.len + g->scopes.len + 1);
     if (p == NULL) {
-        ctx->nomem = 1;
-        return;
+        return NGX_ERROR;
     }
 
     ctx->client_id.data = p;
-    ctx->client_id.len = client_id.len;
-    p = ngx_cpymem(p, client_id.ptr, client_id.len);
+    ctx->client_id.len = g->client_id.len;
+    p = ngx_cpymem(p, g->client_id.ptr, g->client_id.len);
 
     if (ctx->has_user) {
         ctx->user.data = p;
-        ctx->user.len = user.len;
-        p = ngx_cpymem(p, user.ptr, user.len);
+        ctx->user.len = g->username.len;
+        p = ngx_cpymem(p, g->username.ptr, g->username.len);
     }
 
     ctx->scope.data = p;
-    ctx->scope.len = scope.len;
-    ngx_memcpy(p, scope.ptr, scope.len);
+    ctx->scope.len = g->scopes.len;
+    ngx_memcpy(p, g->scopes.ptr, g->scopes.len);
+
+    return NGX_OK;
 }
 
 
@@ -2832,13 +2835,12 @@ ngx_http_oauth2_reason(ngx_http_oauth2_req_t *ctx, ngx_str_t *challenge,
 static ngx_int_t
 ngx_http_oauth2_access_handler(ngx_http_request_t *r)
 {
-    oap_str                       value;
+    oap_str                       value, auth;
     ngx_str_t                     challenge;
     ngx_uint_t                    status;
-    oap_header                    auth;
     oap_status                    st;
-    oap_request                   req;
     oap_response                 *resp;
+    const oap_bearer_grant       *grant;
     ngx_http_oauth2_req_t        *ctx;
     ngx_http_oauth2_loc_conf_t   *lcf;
     ngx_http_oauth2_main_conf_t  *mcf;
@@ -2871,28 +2873,32 @@ ngx_http_oauth2_access_handler(ngx_http_request_t *r)
         ngx_http_set_ctx(r, ctx, ngx_http_oauth2_module);
     }
 
-    /* nginx itself refuses a request with two Authorization headers (400):
-     * the one it kept is all the library needs, no scan of the headers */
-    ngx_memzero(&req, sizeof(oap_request));
-    req.method.ptr = (const char *) r->method_name.data;
-    req.method.len = r->method_name.len;
-    req.uri.ptr = (const char *) r->unparsed_uri.data;
-    req.uri.len = r->unparsed_uri.len;
-
-    if (r->headers_in.authorization != NULL) {
-        auth.name.ptr = (const char *) r->headers_in.authorization->key.data;
-        auth.name.len = r->headers_in.authorization->key.len;
-        auth.value.ptr = (const char *) r->headers_in.authorization->value.data;
-        auth.value.len = r->headers_in.authorization->value.len;
-        req.headers = &auth;
-        req.headers_len = 1;
+    if (ngx_http_oauth2_check == NULL
+        && oap_bearer_check_new(&ngx_http_oauth2_check) != OAP_STATUS_OK)
+    {
+        ngx_str_set(&ctx->error, "server_error");
+        return ngx_http_oauth2_refuse(r, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL,
+                                      "{\"error\":\"server_error\"}");
     }
 
+    /* nginx itself refuses a request with two Authorization headers (400):
+     * the one it kept is all the check reads (the server takes tokens from
+     * that header only: no body or query to look at) */
+    auth.ptr = NULL;
+    auth.len = 0;
+
+    if (r->headers_in.authorization != NULL) {
+        auth.ptr = (const char *) r->headers_in.authorization->value.data;
+        auth.len = r->headers_in.authorization->value.len;
+    }
+
+    grant = NULL;
     resp = NULL;
-    st = oap_server_verify_bearer_with(mcf->server, &req,
-                                       lcf->scopes ? lcf->scopes->elts : NULL,
-                                       lcf->scopes ? lcf->scopes->nelts : 0,
-                                       ngx_http_oauth2_granted, ctx, &resp);
+    st = oap_server_check_bearer(mcf->server, ngx_http_oauth2_check, auth,
+                                 NULL,
+                                 lcf->scopes ? lcf->scopes->elts : NULL,
+                                 lcf->scopes ? lcf->scopes->nelts : 0,
+                                 &grant, &resp);
 
     if (st == OAP_STATUS_INVALID_UTF8) {
         ngx_str_set(&ctx->error, "invalid_request");
@@ -2909,8 +2915,9 @@ ngx_http_oauth2_access_handler(ngx_http_request_t *r)
                                       "{\"error\":\"server_error\"}");
     }
 
-    if (resp == NULL) {
-        if (ctx->nomem) {
+    if (grant != NULL) {
+        if (ngx_http_oauth2_granted(ctx, grant) != NGX_OK) {
+            ctx->granted = 0;
             ngx_str_set(&ctx->error, "server_error");
             return ngx_http_oauth2_refuse(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                           NULL, "{\"error\":\"server_error\"}");
