@@ -161,11 +161,13 @@ typedef struct {
 
 /* A worker's record of an access token, made once by oap_token_new and
  * handed to later requests with oap_ctx_set_token (no per-request copy or
- * parsing). What a token grants never changes; whether it is still valid
+ * parsing), with the zone's hash of the token (not computed again for the
+ * zone's lookup). What a token grants never changes; whether it is still valid
  * (expired, revoked, its grant revoked) is read from the zone every time. */
 typedef struct {
     u_char                       key[NGX_HTTP_OAUTH2_CACHE_KEY];
     size_t                       len;
+    uint32_t                     hash;       /* the zone's, of key */
     oap_token                   *token;
 } ngx_http_oauth2_cached_t;
 
@@ -730,6 +732,9 @@ ngx_http_oauth2_init_zone(ngx_shm_zone_t *shm_zone, void *data)
  * the caller's own. */
 typedef oap_cb_result (*ngx_http_oauth2_locked_pt)(ngx_http_oauth2_zone_t *z,
     ngx_http_oauth2_entry_t *e, uint64_t now, oap_ctx *ctx, void *data);
+static oap_cb_result ngx_http_oauth2_with_entry_hashed(void *ud, oap_ctx *ctx,
+    ngx_uint_t kind, oap_str key, uint32_t hash,
+    ngx_http_oauth2_locked_pt locked, void *data);
 
 
 /* The one way into the zone: the time (the library's clock in a callback,
@@ -739,6 +744,17 @@ typedef oap_cb_result (*ngx_http_oauth2_locked_pt)(ngx_http_oauth2_zone_t *z,
 static oap_cb_result
 ngx_http_oauth2_with_entry(void *ud, oap_ctx *ctx, ngx_uint_t kind,
     oap_str key, ngx_http_oauth2_locked_pt locked, void *data)
+{
+    return ngx_http_oauth2_with_entry_hashed(ud, ctx, kind, key,
+               key.ptr == NULL ? 0 : ngx_http_oauth2_hash(kind, key),
+               locked, data);
+}
+
+
+/* ngx_http_oauth2_with_entry where the caller knows the key's `hash`. */
+static oap_cb_result
+ngx_http_oauth2_with_entry_hashed(void *ud, oap_ctx *ctx, ngx_uint_t kind,
+    oap_str key, uint32_t hash, ngx_http_oauth2_locked_pt locked, void *data)
 {
     uint64_t                      now;
     oap_cb_result                 rc;
@@ -755,7 +771,9 @@ ngx_http_oauth2_with_entry(void *ud, oap_ctx *ctx, ngx_uint_t kind,
     z = mcf->shm_zone->data;
     ngx_shmtx_lock(&z->shpool->mutex);
 
-    rc = locked(z, ngx_http_oauth2_lookup(z, kind, key), now, ctx, data);
+    rc = locked(z, key.ptr == NULL ? NULL
+                   : ngx_http_oauth2_lookup_hashed(z, kind, key, hash),
+                now, ctx, data);
 
     ngx_shmtx_unlock(&z->shpool->mutex);
 
@@ -1238,15 +1256,14 @@ ngx_http_oauth2_access_live(ngx_http_oauth2_zone_t *z,
 }
 
 
-/* The worker's record of the live access token `e`, made on first use;
- * NULL when it cannot be had (the caller then hands the information over
- * per request). Under the zone lock, in a worker (never in the master). */
-static oap_token *
-ngx_http_oauth2_cached(ngx_http_oauth2_entry_t *e, oap_str token)
+/* The worker's cache slot for the access token `token`: chosen from its
+ * first bytes (the library's tokens are random), not from the zone's hash,
+ * which a hit spares; NULL when the token is too long to cache or there is
+ * no memory. A slot may hold another token: compare before use. */
+static ngx_http_oauth2_cached_t *
+ngx_http_oauth2_cache_slot(oap_str token)
 {
-    oap_token                 *t;
-    oap_token_info             info;
-    ngx_http_oauth2_cached_t  *c;
+    uint64_t  x;
 
     if (token.len > NGX_HTTP_OAUTH2_CACHE_KEY) {
         return NULL;
@@ -1261,13 +1278,33 @@ ngx_http_oauth2_cached(ngx_http_oauth2_entry_t *e, oap_str token)
         }
     }
 
-    c = &ngx_http_oauth2_cache[e->node.key % NGX_HTTP_OAUTH2_CACHE];
+    x = token.len;
+    ngx_memcpy(&x, token.ptr, ngx_min(token.len, sizeof(x)));
+    x = (x ^ token.len) * 0x9e3779b97f4a7c15ULL;
 
-    if (c->token != NULL && c->len == token.len
-        && ngx_memcmp(c->key, token.ptr, token.len) == 0)
-    {
-        return c->token;
-    }
+    return &ngx_http_oauth2_cache[(x >> 32) % NGX_HTTP_OAUTH2_CACHE];
+}
+
+
+/* Whether slot `c` holds the record of `token`. */
+static ngx_int_t
+ngx_http_oauth2_cache_hit(ngx_http_oauth2_cached_t *c, oap_str token)
+{
+    return c != NULL && c->token != NULL && c->len == token.len
+           && ngx_memcmp(c->key, token.ptr, token.len) == 0;
+}
+
+
+/* Makes the worker's record of the live access token `e` (of `token`,
+ * whose zone hash is `hash`) in slot `c`; NULL when it cannot be had (the
+ * caller then hands the information over per request). Under the zone
+ * lock, in a worker (never in the master). */
+static oap_token *
+ngx_http_oauth2_cache_fill(ngx_http_oauth2_cached_t *c,
+    ngx_http_oauth2_entry_t *e, oap_str token, uint32_t hash)
+{
+    oap_token       *t;
+    oap_token_info   info;
 
     ngx_http_oauth2_token_info(e, OAP_TOKEN_TYPE_ACCESS_TOKEN, &info);
 
@@ -1278,6 +1315,7 @@ ngx_http_oauth2_cached(ngx_http_oauth2_entry_t *e, oap_str token)
     oap_token_free(c->token);
     c->token = t;
     c->len = token.len;
+    c->hash = hash;
     ngx_memcpy(c->key, token.ptr, token.len);
 
     return t;
@@ -1315,21 +1353,37 @@ ngx_http_oauth2_exit_process(ngx_cycle_t *cycle)
 }
 
 
+/* What the bearer check's zone lookup carries: the token, and the worker's
+ * cache slot for it, which holds its record when `hit`. */
+typedef struct {
+    oap_str                      token;
+    uint32_t                     hash;
+    ngx_uint_t                   hit;
+    ngx_http_oauth2_cached_t    *slot;
+} ngx_http_oauth2_bearer_t;
+
+
 /* A live access token's record: the worker's (made once), or the zone's
  * information handed over for this request. */
 static oap_cb_result
 ngx_http_oauth2_bearer_found(ngx_http_oauth2_zone_t *z,
     ngx_http_oauth2_entry_t *e, uint64_t now, oap_ctx *ctx, void *data)
 {
-    oap_token       *c;
-    oap_str         *token = data;
-    oap_token_info   info;
+    oap_token                 *c;
+    oap_token_info             info;
+    ngx_http_oauth2_bearer_t  *b = data;
 
     if (!ngx_http_oauth2_access_live(z, e, now)) {
         return OAP_CB_FALSE;
     }
 
-    c = ngx_http_oauth2_cached(e, *token);
+    if (b->hit) {
+        c = b->slot->token;
+
+    } else {
+        c = b->slot == NULL ? NULL
+            : ngx_http_oauth2_cache_fill(b->slot, e, b->token, b->hash);
+    }
 
     if (c != NULL) {
         return ngx_http_oauth2_ok(oap_ctx_set_token(ctx, c));
@@ -1341,12 +1395,24 @@ ngx_http_oauth2_bearer_found(ngx_http_oauth2_zone_t *z,
 }
 
 
+/* The zone decides whether the token is live; a token this worker has seen
+ * is found in its cache first, so its record and hash are at hand (the
+ * cache is the worker's own: no lock). */
 static oap_cb_result
 ngx_http_oauth2_cb_validate_bearer(void *ud, oap_str token,
     const oap_str *scopes, size_t scopes_len, oap_ctx *ctx)
 {
-    return ngx_http_oauth2_with_entry(ud, ctx, NGX_HTTP_OAUTH2_ACCESS, token,
-                                      ngx_http_oauth2_bearer_found, &token);
+    ngx_http_oauth2_bearer_t  b;
+
+    b.token = token;
+    b.slot = ngx_http_oauth2_cache_slot(token);
+    b.hit = ngx_http_oauth2_cache_hit(b.slot, token);
+    b.hash = b.hit ? b.slot->hash
+                   : ngx_http_oauth2_hash(NGX_HTTP_OAUTH2_ACCESS, token);
+
+    return ngx_http_oauth2_with_entry_hashed(ud, ctx, NGX_HTTP_OAUTH2_ACCESS,
+                                             token, b.hash,
+                                             ngx_http_oauth2_bearer_found, &b);
 }
 
 
