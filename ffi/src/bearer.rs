@@ -139,9 +139,10 @@ pub unsafe extern "C" fn oap_bearer_check_free(check: *mut oap_bearer_check) {
 /// `oap_server_verify_bearer`'s; free it with `oap_response_free`),
 /// `*grant_out` NULL. Each call drops the record the previous one lent.
 /// Nothing is allocated on the granted path beyond what the validator's
-/// `validate_bearer_token` allocates (none when it hands back a token
-/// with `oap_ctx_set_token`). Thread-safe for `server`; one call at a
-/// time per `check`.
+/// `validate_bearer_token` allocates: none when it hands back a token
+/// with `oap_ctx_set_token` that has no audience and no issuer (their
+/// strings are copied; the others are shared with the token). Thread-safe
+/// for `server`; one call at a time per `check`.
 ///
 /// # Safety
 /// `server`, `check`, `resource` NULL or live (`check` used by no other
