@@ -296,6 +296,15 @@ typedef uint32_t oap_status;
 typedef struct oap_authorization oap_authorization;
 
 /**
+ * Where `oap_server_check_bearer` keeps the token record of its last
+ * granted check, which its `oap_bearer_grant` borrows: one per thread
+ * (an nginx worker keeps one), used by one thread at a time, reused for
+ * every request. Made by `oap_bearer_check_new`, freed by
+ * `oap_bearer_check_free`.
+ */
+typedef struct oap_bearer_check oap_bearer_check;
+
+/**
  * The context of one validator callback: the request being served and
  * the value the callback hands back. Valid only until the callback
  * returns; never keep the pointer. Only the thread running the callback
@@ -401,6 +410,52 @@ typedef struct oap_str {
  * A PKCE code challenge method (RFC 7636 §4.3).
  */
 typedef uint32_t oap_pkce_method;
+
+/**
+ * What a granted bearer check found, lent by its `oap_bearer_check`: the
+ * strings point into the token's record that the check keeps, valid until
+ * the next `oap_server_check_bearer` on that check or `oap_bearer_check_free`
+ * (copy what must live longer). Absent strings have a NULL `ptr`.
+ *
+ * The library writes it; `struct_size` is its size in the library that
+ * wrote it, so a caller built against a later header, whose struct has
+ * more fields, can tell which are there.
+ */
+typedef struct oap_bearer_grant {
+  /**
+   * `sizeof(oap_bearer_grant)` of the library.
+   */
+  size_t struct_size;
+  /**
+   * The client the token was issued to.
+   */
+  struct oap_str client_id;
+  /**
+   * The resource owner's name; absent for a client's own token.
+   */
+  struct oap_str username;
+  /**
+   * The resource owner's identifier (`sub`); absent for a client's own
+   * token.
+   */
+  struct oap_str sub;
+  /**
+   * The scopes the token grants, space-separated (may be empty).
+   */
+  struct oap_str scopes;
+  /**
+   * The grant (token family) identifier, or absent.
+   */
+  struct oap_str grant_id;
+  /**
+   * Expiry, seconds since the Unix epoch; 0 when the token has none.
+   */
+  uint64_t exp;
+  /**
+   * Issue time, seconds since the Unix epoch; 0 when unknown.
+   */
+  uint64_t iat;
+} oap_bearer_grant;
 
 /**
  * How an `oap_client`'s secret is given: `OAP_SECRET_*`.
@@ -1816,6 +1871,67 @@ oap_pkce_method oap_authorization_code_challenge_method(const struct oap_authori
  * `authorization` is NULL or live and not in use by another thread.
  */
 void oap_authorization_free(struct oap_authorization *authorization);
+
+/**
+ * Makes an `oap_bearer_check`, written to `*check_out`; the caller owns
+ * it and frees it with `oap_bearer_check_free`. Thread-safe.
+ *
+ * Errors: `OAP_STATUS_NULL_PARAMETER`.
+ *
+ * # Safety
+ * `check_out` NULL or writable.
+ */
+oap_status oap_bearer_check_new(struct oap_bearer_check **check_out);
+
+/**
+ * Frees a check and the record it keeps (what its last grant lent);
+ * NULL does nothing.
+ *
+ * # Safety
+ * `check` NULL or from `oap_bearer_check_new`, not yet freed, in use by
+ * no other call.
+ */
+void oap_bearer_check_free(struct oap_bearer_check *check);
+
+/**
+ * The bearer check of `oap_server_verify_bearer` (RFC 6750) on the
+ * `Authorization` header value alone: `authorization` is the value as
+ * received (its `ptr` NULL when the request has no such header). The
+ * answers are those `oap_server_verify_bearer` gives a GET without a
+ * query carrying that one header, so a server that also takes tokens in
+ * a form body or the query (`bearer_in_body`, `bearer_in_query`) must use
+ * `oap_server_verify_bearer` for requests that may carry one there.
+ * `resource`, when not NULL, also requires the token to be for it, as
+ * `oap_server_verify_bearer_at` does; `scopes` as in
+ * `oap_server_verify_bearer` (a required scope that is not a scope token
+ * is `OAP_STATUS_INVALID_PARAMETER`). A non-UTF-8 `authorization` is
+ * `OAP_STATUS_INVALID_UTF8`.
+ *
+ * On `OAP_STATUS_OK` exactly one of the out-parameters is non-NULL:
+ * access granted — `*grant_out` points to what the token grants, lent by
+ * `check` until the next call on it or its free, and `*response_out` is
+ * NULL; or access denied — `*response_out` is the response to send (as
+ * `oap_server_verify_bearer`'s; free it with `oap_response_free`),
+ * `*grant_out` NULL. Each call drops the record the previous one lent.
+ * Nothing is allocated on the granted path beyond what the validator's
+ * `validate_bearer_token` allocates: none when it hands back a token
+ * with `oap_ctx_set_token` that has no audience and no issuer (their
+ * strings are copied; the others are shared with the token). Thread-safe
+ * for `server`; one call at a time per `check`.
+ *
+ * # Safety
+ * `server`, `check`, `resource` NULL or live (`check` used by no other
+ * call meanwhile); `authorization` and `scopes` NULL or valid for the
+ * call; `grant_out` and `response_out` NULL or writable.
+ */
+oap_status oap_server_check_bearer(const struct oap_server *server,
+                                   struct oap_bearer_check *check,
+                                   struct oap_str authorization,
+                                   const struct oap_protected_resource *resource,
+                                   const struct oap_str *scopes,
+                                   size_t scopes_len,
+                                   const struct oap_bearer_grant **grant_out,
+                                   struct oap_response **response_out);
 
 /**
  * Checks and copies `client` (as `oap_ctx_set_client` would) into a new

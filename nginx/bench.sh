@@ -31,7 +31,9 @@
 #      requests on one keep-alive connection to each location, with the same
 #      header; the counters are zeroed before and dumped after each side
 #      (callgrind_control). Deterministic: other load does not change it.
-#      Skipped with CALLGRIND=0; needs valgrind.
+#      Skipped with CALLGRIND=0; needs valgrind. CALLGRIND_KEEP=DIR keeps the
+#      two dumps as DIR/static.cg and DIR/protected.cg, for
+#      callgrind_annotate --inclusive=yes --tree=calling DIR/protected.cg.
 # Needs nginx, nginx-dev, wrk (apt-get install -y wrk), taskset.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -182,6 +184,12 @@ PY
   python3 "$work/keepalive.py" "$cport" /protected/hello.txt "$n" "$ctoken"
   callgrind_control -d protected "$cgpid" >/dev/null 2>&1
   ir() { awk '/^summary:/ {print $2}' "$(grep -l "^desc: Trigger: dump $1\$" "$work"/cg/out.*)"; }
+  if [ -n "${CALLGRIND_KEEP:-}" ]; then
+    mkdir -p "$CALLGRIND_KEEP"
+    for side in static protected; do
+      cp "$(grep -l "^desc: Trigger: dump $side\$" "$work"/cg/out.*)" "$CALLGRIND_KEEP/$side.cg"
+    done
+  fi
   callgrind_line=$(python3 -c 'import sys; s, p, n = map(int, sys.argv[1:]); print(
     f"instructions/request (user space, callgrind, {n} keep-alive requests each): static {s / n:.0f},"
     f" protected {p / n:.0f}: the check adds {(p - s) / n:.0f} ({100 * (p - s) / s:.1f}%)")' \

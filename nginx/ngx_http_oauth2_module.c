@@ -155,23 +155,29 @@ typedef struct {
     ngx_str_t                    user;
     ngx_str_t                    scope;
     ngx_str_t                    error;
-    ngx_uint_t                   nomem;
     ngx_http_request_t          *request;
 } ngx_http_oauth2_req_t;
 
 
 /* A worker's record of an access token, made once by oap_token_new and
  * handed to later requests with oap_ctx_set_token (no per-request copy or
- * parsing). What a token grants never changes; whether it is still valid
+ * parsing), with the zone's hash of the token (not computed again for the
+ * zone's lookup). What a token grants never changes; whether it is still valid
  * (expired, revoked, its grant revoked) is read from the zone every time. */
 typedef struct {
     u_char                       key[NGX_HTTP_OAUTH2_CACHE_KEY];
     size_t                       len;
+    uint32_t                     hash;       /* the zone's, of key */
     oap_token                   *token;
 } ngx_http_oauth2_cached_t;
 
 
 static ngx_http_oauth2_cached_t  *ngx_http_oauth2_cache;
+
+/* The worker's bearer check: it keeps the record of the last token it
+ * granted, lent to the access handler until the next check (made on first
+ * use, freed at exit). */
+static oap_bearer_check          *ngx_http_oauth2_check;
 
 
 static ngx_int_t ngx_http_oauth2_add_variables(ngx_conf_t *cf);
@@ -726,6 +732,9 @@ ngx_http_oauth2_init_zone(ngx_shm_zone_t *shm_zone, void *data)
  * the caller's own. */
 typedef oap_cb_result (*ngx_http_oauth2_locked_pt)(ngx_http_oauth2_zone_t *z,
     ngx_http_oauth2_entry_t *e, uint64_t now, oap_ctx *ctx, void *data);
+static oap_cb_result ngx_http_oauth2_with_entry_hashed(void *ud, oap_ctx *ctx,
+    ngx_uint_t kind, oap_str key, uint32_t hash,
+    ngx_http_oauth2_locked_pt locked, void *data);
 
 
 /* The one way into the zone: the time (the library's clock in a callback,
@@ -735,6 +744,17 @@ typedef oap_cb_result (*ngx_http_oauth2_locked_pt)(ngx_http_oauth2_zone_t *z,
 static oap_cb_result
 ngx_http_oauth2_with_entry(void *ud, oap_ctx *ctx, ngx_uint_t kind,
     oap_str key, ngx_http_oauth2_locked_pt locked, void *data)
+{
+    return ngx_http_oauth2_with_entry_hashed(ud, ctx, kind, key,
+               key.ptr == NULL ? 0 : ngx_http_oauth2_hash(kind, key),
+               locked, data);
+}
+
+
+/* ngx_http_oauth2_with_entry where the caller knows the key's `hash`. */
+static oap_cb_result
+ngx_http_oauth2_with_entry_hashed(void *ud, oap_ctx *ctx, ngx_uint_t kind,
+    oap_str key, uint32_t hash, ngx_http_oauth2_locked_pt locked, void *data)
 {
     uint64_t                      now;
     oap_cb_result                 rc;
@@ -751,7 +771,9 @@ ngx_http_oauth2_with_entry(void *ud, oap_ctx *ctx, ngx_uint_t kind,
     z = mcf->shm_zone->data;
     ngx_shmtx_lock(&z->shpool->mutex);
 
-    rc = locked(z, ngx_http_oauth2_lookup(z, kind, key), now, ctx, data);
+    rc = locked(z, key.ptr == NULL ? NULL
+                   : ngx_http_oauth2_lookup_hashed(z, kind, key, hash),
+                now, ctx, data);
 
     ngx_shmtx_unlock(&z->shpool->mutex);
 
@@ -1234,15 +1256,14 @@ ngx_http_oauth2_access_live(ngx_http_oauth2_zone_t *z,
 }
 
 
-/* The worker's record of the live access token `e`, made on first use;
- * NULL when it cannot be had (the caller then hands the information over
- * per request). Under the zone lock, in a worker (never in the master). */
-static oap_token *
-ngx_http_oauth2_cached(ngx_http_oauth2_entry_t *e, oap_str token)
+/* The worker's cache slot for the access token `token`: chosen from its
+ * first bytes (the library's tokens are random), not from the zone's hash,
+ * which a hit spares; NULL when the token is too long to cache or there is
+ * no memory. A slot may hold another token: compare before use. */
+static ngx_http_oauth2_cached_t *
+ngx_http_oauth2_cache_slot(oap_str token)
 {
-    oap_token                 *t;
-    oap_token_info             info;
-    ngx_http_oauth2_cached_t  *c;
+    uint64_t  x;
 
     if (token.len > NGX_HTTP_OAUTH2_CACHE_KEY) {
         return NULL;
@@ -1257,13 +1278,33 @@ ngx_http_oauth2_cached(ngx_http_oauth2_entry_t *e, oap_str token)
         }
     }
 
-    c = &ngx_http_oauth2_cache[e->node.key % NGX_HTTP_OAUTH2_CACHE];
+    x = token.len;
+    ngx_memcpy(&x, token.ptr, ngx_min(token.len, sizeof(x)));
+    x = (x ^ token.len) * 0x9e3779b97f4a7c15ULL;
 
-    if (c->token != NULL && c->len == token.len
-        && ngx_memcmp(c->key, token.ptr, token.len) == 0)
-    {
-        return c->token;
-    }
+    return &ngx_http_oauth2_cache[(x >> 32) % NGX_HTTP_OAUTH2_CACHE];
+}
+
+
+/* Whether slot `c` holds the record of `token`. */
+static ngx_int_t
+ngx_http_oauth2_cache_hit(ngx_http_oauth2_cached_t *c, oap_str token)
+{
+    return c != NULL && c->token != NULL && c->len == token.len
+           && ngx_memcmp(c->key, token.ptr, token.len) == 0;
+}
+
+
+/* Makes the worker's record of the live access token `e` (of `token`,
+ * whose zone hash is `hash`) in slot `c`; NULL when it cannot be had (the
+ * caller then hands the information over per request). Under the zone
+ * lock, in a worker (never in the master). */
+static oap_token *
+ngx_http_oauth2_cache_fill(ngx_http_oauth2_cached_t *c,
+    ngx_http_oauth2_entry_t *e, oap_str token, uint32_t hash)
+{
+    oap_token       *t;
+    oap_token_info   info;
 
     ngx_http_oauth2_token_info(e, OAP_TOKEN_TYPE_ACCESS_TOKEN, &info);
 
@@ -1274,6 +1315,7 @@ ngx_http_oauth2_cached(ngx_http_oauth2_entry_t *e, oap_str token)
     oap_token_free(c->token);
     c->token = t;
     c->len = token.len;
+    c->hash = hash;
     ngx_memcpy(c->key, token.ptr, token.len);
 
     return t;
@@ -1295,6 +1337,9 @@ ngx_http_oauth2_exit_process(ngx_cycle_t *cycle)
         mcf->zone_server = NULL;
     }
 
+    oap_bearer_check_free(ngx_http_oauth2_check);
+    ngx_http_oauth2_check = NULL;
+
     if (ngx_http_oauth2_cache == NULL) {
         return;
     }
@@ -1308,21 +1353,37 @@ ngx_http_oauth2_exit_process(ngx_cycle_t *cycle)
 }
 
 
+/* What the bearer check's zone lookup carries: the token, and the worker's
+ * cache slot for it, which holds its record when `hit`. */
+typedef struct {
+    oap_str                      token;
+    uint32_t                     hash;
+    ngx_uint_t                   hit;
+    ngx_http_oauth2_cached_t    *slot;
+} ngx_http_oauth2_bearer_t;
+
+
 /* A live access token's record: the worker's (made once), or the zone's
  * information handed over for this request. */
 static oap_cb_result
 ngx_http_oauth2_bearer_found(ngx_http_oauth2_zone_t *z,
     ngx_http_oauth2_entry_t *e, uint64_t now, oap_ctx *ctx, void *data)
 {
-    oap_token       *c;
-    oap_str         *token = data;
-    oap_token_info   info;
+    oap_token                 *c;
+    oap_token_info             info;
+    ngx_http_oauth2_bearer_t  *b = data;
 
     if (!ngx_http_oauth2_access_live(z, e, now)) {
         return OAP_CB_FALSE;
     }
 
-    c = ngx_http_oauth2_cached(e, *token);
+    if (b->hit) {
+        c = b->slot->token;
+
+    } else {
+        c = b->slot == NULL ? NULL
+            : ngx_http_oauth2_cache_fill(b->slot, e, b->token, b->hash);
+    }
 
     if (c != NULL) {
         return ngx_http_oauth2_ok(oap_ctx_set_token(ctx, c));
@@ -1334,12 +1395,24 @@ ngx_http_oauth2_bearer_found(ngx_http_oauth2_zone_t *z,
 }
 
 
+/* The zone decides whether the token is live; a token this worker has seen
+ * is found in its cache first, so its record and hash are at hand (the
+ * cache is the worker's own: no lock). */
 static oap_cb_result
 ngx_http_oauth2_cb_validate_bearer(void *ud, oap_str token,
     const oap_str *scopes, size_t scopes_len, oap_ctx *ctx)
 {
-    return ngx_http_oauth2_with_entry(ud, ctx, NGX_HTTP_OAUTH2_ACCESS, token,
-                                      ngx_http_oauth2_bearer_found, &token);
+    ngx_http_oauth2_bearer_t  b;
+
+    b.token = token;
+    b.slot = ngx_http_oauth2_cache_slot(token);
+    b.hit = ngx_http_oauth2_cache_hit(b.slot, token);
+    b.hash = b.hit ? b.slot->hash
+                   : ngx_http_oauth2_hash(NGX_HTTP_OAUTH2_ACCESS, token);
+
+    return ngx_http_oauth2_with_entry_hashed(ud, ctx, NGX_HTTP_OAUTH2_ACCESS,
+                                             token, b.hash,
+                                             ngx_http_oauth2_bearer_found, &b);
 }
 
 
@@ -2758,42 +2831,38 @@ ngx_http_oauth2_copy(ngx_pool_t *pool, ngx_str_t *dst, oap_str src)
 
 
 /* Keeps what the token grants for the variables and the resource: one
- * allocation for the three strings (the token is borrowed for this call
- * only). */
-static void
-ngx_http_oauth2_granted(void *ud, const oap_token *token)
+ * allocation for the three strings (the grant is lent until the worker's
+ * next check, and a later request's check runs before this one's log
+ * phase). NGX_ERROR without memory. */
+static ngx_int_t
+ngx_http_oauth2_granted(ngx_http_oauth2_req_t *ctx, const oap_bearer_grant *g)
 {
-    u_char                 *p;
-    oap_str                 client_id, user, scope;
-    ngx_http_oauth2_req_t  *ctx = ud;
+    u_char  *p;
 
-    client_id = oap_token_client_id(token);
-    user = oap_token_username(token);
-    scope = oap_token_scopes(token);
-
-    ctx->has_user = user.ptr != NULL;
+    ctx->has_user = g->username.ptr != NULL;
     ctx->granted = 1;
 
     p = ngx_pnalloc(ctx->request->pool,
-                    client_id.len + user.len + scope.len + 1);
+                    g->client_id.len + g->username.len + g->scopes.len + 1);
     if (p == NULL) {
-        ctx->nomem = 1;
-        return;
+        return NGX_ERROR;
     }
 
     ctx->client_id.data = p;
-    ctx->client_id.len = client_id.len;
-    p = ngx_cpymem(p, client_id.ptr, client_id.len);
+    ctx->client_id.len = g->client_id.len;
+    p = ngx_cpymem(p, g->client_id.ptr, g->client_id.len);
 
     if (ctx->has_user) {
         ctx->user.data = p;
-        ctx->user.len = user.len;
-        p = ngx_cpymem(p, user.ptr, user.len);
+        ctx->user.len = g->username.len;
+        p = ngx_cpymem(p, g->username.ptr, g->username.len);
     }
 
     ctx->scope.data = p;
-    ctx->scope.len = scope.len;
-    ngx_memcpy(p, scope.ptr, scope.len);
+    ctx->scope.len = g->scopes.len;
+    ngx_memcpy(p, g->scopes.ptr, g->scopes.len);
+
+    return NGX_OK;
 }
 
 
@@ -2832,13 +2901,12 @@ ngx_http_oauth2_reason(ngx_http_oauth2_req_t *ctx, ngx_str_t *challenge,
 static ngx_int_t
 ngx_http_oauth2_access_handler(ngx_http_request_t *r)
 {
-    oap_str                       value;
+    oap_str                       value, auth;
     ngx_str_t                     challenge;
     ngx_uint_t                    status;
-    oap_header                    auth;
     oap_status                    st;
-    oap_request                   req;
     oap_response                 *resp;
+    const oap_bearer_grant       *grant;
     ngx_http_oauth2_req_t        *ctx;
     ngx_http_oauth2_loc_conf_t   *lcf;
     ngx_http_oauth2_main_conf_t  *mcf;
@@ -2871,28 +2939,32 @@ ngx_http_oauth2_access_handler(ngx_http_request_t *r)
         ngx_http_set_ctx(r, ctx, ngx_http_oauth2_module);
     }
 
-    /* nginx itself refuses a request with two Authorization headers (400):
-     * the one it kept is all the library needs, no scan of the headers */
-    ngx_memzero(&req, sizeof(oap_request));
-    req.method.ptr = (const char *) r->method_name.data;
-    req.method.len = r->method_name.len;
-    req.uri.ptr = (const char *) r->unparsed_uri.data;
-    req.uri.len = r->unparsed_uri.len;
-
-    if (r->headers_in.authorization != NULL) {
-        auth.name.ptr = (const char *) r->headers_in.authorization->key.data;
-        auth.name.len = r->headers_in.authorization->key.len;
-        auth.value.ptr = (const char *) r->headers_in.authorization->value.data;
-        auth.value.len = r->headers_in.authorization->value.len;
-        req.headers = &auth;
-        req.headers_len = 1;
+    if (ngx_http_oauth2_check == NULL
+        && oap_bearer_check_new(&ngx_http_oauth2_check) != OAP_STATUS_OK)
+    {
+        ngx_str_set(&ctx->error, "server_error");
+        return ngx_http_oauth2_refuse(r, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL,
+                                      "{\"error\":\"server_error\"}");
     }
 
+    /* nginx itself refuses a request with two Authorization headers (400):
+     * the one it kept is all the check reads (the server takes tokens from
+     * that header only: no body or query to look at) */
+    auth.ptr = NULL;
+    auth.len = 0;
+
+    if (r->headers_in.authorization != NULL) {
+        auth.ptr = (const char *) r->headers_in.authorization->value.data;
+        auth.len = r->headers_in.authorization->value.len;
+    }
+
+    grant = NULL;
     resp = NULL;
-    st = oap_server_verify_bearer_with(mcf->server, &req,
-                                       lcf->scopes ? lcf->scopes->elts : NULL,
-                                       lcf->scopes ? lcf->scopes->nelts : 0,
-                                       ngx_http_oauth2_granted, ctx, &resp);
+    st = oap_server_check_bearer(mcf->server, ngx_http_oauth2_check, auth,
+                                 NULL,
+                                 lcf->scopes ? lcf->scopes->elts : NULL,
+                                 lcf->scopes ? lcf->scopes->nelts : 0,
+                                 &grant, &resp);
 
     if (st == OAP_STATUS_INVALID_UTF8) {
         ngx_str_set(&ctx->error, "invalid_request");
@@ -2909,8 +2981,9 @@ ngx_http_oauth2_access_handler(ngx_http_request_t *r)
                                       "{\"error\":\"server_error\"}");
     }
 
-    if (resp == NULL) {
-        if (ctx->nomem) {
+    if (grant != NULL) {
+        if (ngx_http_oauth2_granted(ctx, grant) != NGX_OK) {
+            ctx->granted = 0;
             ngx_str_set(&ctx->error, "server_error");
             return ngx_http_oauth2_refuse(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                           NULL, "{\"error\":\"server_error\"}");

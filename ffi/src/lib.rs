@@ -7,7 +7,8 @@
 //!
 //! Layout: one module per concept (`server`, `authorization`, `token`,
 //! `request`, `response`, `validator`, `context`, `client`, `config`,
-//! `protected_resource`, `helpers`, and `sqlite`: the SQLite store as a handle, with the
+//! `protected_resource`, `bearer` (the header-only bearer check and the
+//! handle lending its answer), `helpers`, and `sqlite`: the SQLite store as a handle, with the
 //! `sqlite` feature), `enums` (the C integer codes and their conversions), and
 //! private plumbing: `panic` (the panic boundary), `ffi` (pointers and
 //! ownership), `slice` (`oap_str` / `oap_bytes`), `status` (`oap_status`).
@@ -16,7 +17,7 @@
 //! (`validator/adapter.rs`); its tests (`validator/conformance.rs`) run
 //! the storage conformance kit through that adapter on the C test store.
 //!
-//! Imports point one way: `server → config → validator → context →
+//! Imports point one way: `bearer → server → config → validator → context →
 //! client, token → enums → status`, `server → sqlite → client`, the plumbing (`slice → ffi, panic →
 //! status`) below the concepts beside `enums`. `tests/import_graph.rs`
 //! fails on a cycle.
@@ -38,6 +39,7 @@
 #![allow(non_camel_case_types)]
 
 mod authorization;
+mod bearer;
 mod client;
 mod config;
 mod context;
@@ -57,6 +59,7 @@ mod token;
 mod validator;
 
 pub use authorization::*;
+pub use bearer::*;
 pub use client::*;
 pub use config::*;
 pub use context::*;

@@ -83,7 +83,7 @@ impl AnyServer {
         dispatch!(self, s => s.metadata_response())
     }
 
-    fn verify_bearer(
+    pub(crate) fn verify_bearer(
         &self,
         request: &Request<'_>,
         scopes: &[&str],
@@ -461,9 +461,31 @@ unsafe fn verify_bearer<R>(
     scopes_len: usize,
     then: impl FnOnce(Result<TokenInfo, Response>) -> R,
 ) -> Result<R, oap_status> {
+    // SAFETY: our contract: `scopes` and `request` NULL or valid for this
+    // call, what with_required_scopes and with_request ask.
+    unsafe {
+        with_required_scopes(scopes, scopes_len, |required| {
+            with_request(request, |r| {
+                then(server.inner.verify_bearer(r, required, resource))
+            })
+        })?
+    }
+}
+
+/// Runs `f` with the scopes a bearer check requires: `scopes_len` views
+/// at `scopes` (NULL when `scopes_len` is 0), each one scope token, else
+/// `OAP_STATUS_INVALID_PARAMETER` before `f` runs.
+///
+/// # Safety
+/// `scopes` NULL or `scopes_len` views, each valid for this call.
+pub(crate) unsafe fn with_required_scopes<R>(
+    scopes: *const oap_str,
+    scopes_len: usize,
+    f: impl FnOnce(&[&str]) -> R,
+) -> Result<R, oap_status> {
     // SAFETY: our contract: `scopes` NULL or `scopes_len` views, each
-    // valid for this call, and `request` what with_request asks. The &strs
-    // borrowed from them are used within this call only.
+    // valid for this call. The &strs borrowed from them are used within
+    // this call only.
     unsafe {
         let raw = try_slice(scopes, scopes_len)?;
         map_small(
@@ -478,12 +500,8 @@ unsafe fn verify_bearer<R>(
                     Err(oap_status::InvalidParameter)
                 }
             },
-            |required| {
-                with_request(request, |r| {
-                    then(server.inner.verify_bearer(r, required, resource))
-                })
-            },
-        )?
+            f,
+        )
     }
 }
 

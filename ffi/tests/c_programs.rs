@@ -47,6 +47,13 @@ fn c_host_kept_tokens() {
     c_test("test_tokens.c");
 }
 
+/// The header-only bearer check (`oap_server_check_bearer`) against
+/// `oap_server_verify_bearer`: the same answers, the grant lent.
+#[test]
+fn c_header_only_bearer_check() {
+    c_test("test_bearer_check.c");
+}
+
 #[test]
 fn c_strict_abi() {
     c_test("test_strict.c");
