@@ -1,6 +1,6 @@
 //! [`MemoryValidator`]: a complete, thread-safe, in-memory
-//! [`RequestValidator`] — clients, users, codes and tokens behind locks,
-//! expiry honoured. For tests, demos, benchmarks and quick starts; a
+//! [`RequestValidator`] — clients, users, codes, tokens, pushed requests
+//! and device authorizations behind locks, expiry honoured. For tests, demos, benchmarks and quick starts; a
 //! production host implements the trait over its own storage.
 //!
 //! ```
@@ -420,8 +420,15 @@ impl RequestValidator for MemoryValidator {
         if let Some(old) = store.user_codes.remove(user_code) {
             store.devices.remove(&old);
         }
-        store.devices.insert(*device_code, authorization.clone());
-        store.user_codes.retain(|_, device| device != device_code);
+        // An expired one under the device code digest (never seen with
+        // random codes): its user code must not lead to the new one.
+        if store
+            .devices
+            .insert(*device_code, authorization.clone())
+            .is_some()
+        {
+            store.user_codes.retain(|_, device| device != device_code);
+        }
         store.user_codes.insert(*user_code, *device_code);
         Ok(())
     }

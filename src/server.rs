@@ -499,8 +499,11 @@ impl<V: RequestValidator> ServerBuilder<V> {
 /// and [`authorize`](Server::authorize),
 /// [`revocation_response`](Server::revocation_response),
 /// [`introspection_response`](Server::introspection_response),
-/// [`verify_bearer`](Server::verify_bearer) and
-/// [`metadata_response`](Server::metadata_response).
+/// [`verify_bearer`](Server::verify_bearer),
+/// [`metadata_response`](Server::metadata_response), and for the device
+/// grant [`device_authorization_response`](Server::device_authorization_response),
+/// [`device_verification`](Server::device_verification) and
+/// [`device_decision`](Server::device_decision).
 pub struct Server<V> {
     pub(crate) validator: V,
     pub(crate) config: Config,
