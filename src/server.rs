@@ -374,7 +374,9 @@ impl<V: RequestValidator> ServerBuilder<V> {
     /// entered `max` wrong codes within the last `window_seconds` is
     /// refused (`temporarily_unavailable`) until the oldest leaves the
     /// window. 5 per 300 s unless set: an attacker then tries some 1 440
-    /// codes a day of 20^8, while a live code lives ten minutes.
+    /// codes a day of 20^8, while a live code lives ten minutes. A `max`
+    /// of 0 is [`ConfigError::InvalidDeviceConfig`] (with the grant on), a
+    /// window of 0 or over ten years [`ConfigError::InvalidLifetime`].
     pub fn user_code_attempts(mut self, max: u32, window_seconds: u64) -> Self {
         self.config.user_code_attempts = max;
         self.config.user_code_window = window_seconds;

@@ -357,6 +357,8 @@ fn enabling_the_device_grant_needs_a_verification_uri() {
     assert_eq!(zero_interval, Some(ConfigError::InvalidDeviceConfig));
     let no_attempts = device_builder().user_code_attempts(0, 300).build().err();
     assert_eq!(no_attempts, Some(ConfigError::InvalidDeviceConfig));
+    let no_window = device_builder().user_code_attempts(5, 0).build().err();
+    assert_eq!(no_window, Some(ConfigError::InvalidLifetime));
     let zero_lifetime = device_builder().device_code_lifetime(0).build().err();
     assert_eq!(zero_lifetime, Some(ConfigError::InvalidLifetime));
     assert!(ConfigError::InvalidDeviceConfig
