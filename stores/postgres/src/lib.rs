@@ -137,7 +137,8 @@ fn seconds(value: i64) -> u64 {
 macro_rules! select_client {
     () => {
         "SELECT client_id, secret_sha256, redirect_uris, grants, scopes, \
-         default_scopes, pkce_required, may_introspect, resources FROM oauth2_clients"
+         default_scopes, pkce_required, may_introspect, resources, require_par \
+         FROM oauth2_clients"
     };
 }
 pub(crate) use select_client;
@@ -463,7 +464,8 @@ fn insert_client(conn: &mut Conn, c: &ClientRecord, replace: bool) -> Result<(),
     let grants = client::grants_column(c);
     let secret = c.secret_sha256().map(|d| d.as_slice());
     let resources: Vec<&str> = c.allowed_resources().iter().map(|r| &**r).collect();
-    let params: [&(dyn postgres::types::ToSql + Sync); 9] = [
+    let require_par = c.requires_pushed_authorization_requests();
+    let params: [&(dyn postgres::types::ToSql + Sync); 10] = [
         &c.client_id(),
         &secret,
         &redirect_uris,
@@ -473,21 +475,23 @@ fn insert_client(conn: &mut Conn, c: &ClientRecord, replace: bool) -> Result<(),
         &c.requires_pkce(),
         &c.may_introspect(),
         &resources,
+        &require_par,
     ];
     if replace {
         conn.execute(
-            "INSERT INTO oauth2_clients VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            "INSERT INTO oauth2_clients VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
              ON CONFLICT (client_id) DO UPDATE SET secret_sha256 = EXCLUDED.secret_sha256,
                  redirect_uris = EXCLUDED.redirect_uris, grants = EXCLUDED.grants,
                  scopes = EXCLUDED.scopes, default_scopes = EXCLUDED.default_scopes,
                  pkce_required = EXCLUDED.pkce_required,
                  may_introspect = EXCLUDED.may_introspect,
-                 resources = EXCLUDED.resources",
+                 resources = EXCLUDED.resources,
+                 require_par = EXCLUDED.require_par",
             &params,
         )?;
     } else {
         conn.execute(
-            "INSERT INTO oauth2_clients VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO oauth2_clients VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             &params,
         )?;
     }

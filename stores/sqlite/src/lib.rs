@@ -626,7 +626,8 @@ impl fmt::Debug for SqliteStore {
 macro_rules! select_client {
     () => {
         "SELECT client_id, secret_sha256, redirect_uris, grants, scopes, \
-         default_scopes, pkce_required, may_introspect, resources FROM clients"
+         default_scopes, pkce_required, may_introspect, resources, require_par \
+         FROM clients"
     };
 }
 pub(crate) use select_client;
@@ -642,6 +643,7 @@ fn client_columns(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ClientReco
         row.get(6)?,
         row.get(7)?,
         &row.get::<_, String>(8)?,
+        row.get(9)?,
     ))
 }
 
@@ -649,14 +651,14 @@ fn insert_client(tx: &Connection, c: &ClientRecord, replace: bool) -> rusqlite::
     // ON CONFLICT DO UPDATE, not REPLACE: a REPLACE deletes the row, and
     // with it (ON DELETE CASCADE) the client's codes and tokens.
     let sql = if replace {
-        "INSERT INTO clients VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+        "INSERT INTO clients VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
          ON CONFLICT (client_id) DO UPDATE SET secret_sha256 = excluded.secret_sha256,
              redirect_uris = excluded.redirect_uris, grants = excluded.grants,
              scopes = excluded.scopes, default_scopes = excluded.default_scopes,
              pkce_required = excluded.pkce_required, may_introspect = excluded.may_introspect,
-             resources = excluded.resources"
+             resources = excluded.resources, require_par = excluded.require_par"
     } else {
-        "INSERT INTO clients VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+        "INSERT INTO clients VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
     };
     tx.execute(
         sql,
@@ -670,6 +672,7 @@ fn insert_client(tx: &Connection, c: &ClientRecord, replace: bool) -> rusqlite::
             c.requires_pkce(),
             c.may_introspect(),
             client::resources_column(c),
+            c.requires_pushed_authorization_requests(),
         ],
     )?;
     Ok(())
