@@ -87,6 +87,10 @@ pub struct FixtureClient {
     pub grants: &'static [&'static str],
     /// The scopes it may have; it has no default scope.
     pub scopes: &'static [&'static str],
+    /// The resources (RFC 8707) it may ask tokens for.
+    pub resources: &'static [&'static str],
+    /// Whether it must push its authorization requests (RFC 9126 §6).
+    pub require_par: bool,
 }
 
 impl FixtureClient {
@@ -100,6 +104,8 @@ impl FixtureClient {
         record
             .grants(self.grants.iter().copied())
             .scopes(self.scopes.iter().copied())
+            .resources(self.resources.iter().copied())
+            .require_pushed_authorization_requests(self.require_par)
     }
 }
 
@@ -116,6 +122,8 @@ pub const CONFIDENTIAL: FixtureClient = FixtureClient {
         crate::device::DEVICE_CODE_GRANT_TYPE,
     ],
     scopes: &["read", "write"],
+    resources: &[],
+    require_par: false,
 };
 
 /// The public client of the fixture (PKCE required, as for every public
@@ -130,6 +138,8 @@ pub const PUBLIC: FixtureClient = FixtureClient {
         crate::device::DEVICE_CODE_GRANT_TYPE,
     ],
     scopes: &["read"],
+    resources: &[],
+    require_par: false,
 };
 
 /// What a store must hold for the kit.
@@ -400,9 +410,9 @@ where
 }
 
 /// Checks that the store keeps no usable credential: after codes (one
-/// exchanged, one not), client credentials, password grant and rotated
-/// tokens are issued and the fixture's secrets registered, `dump(store)`
-/// (the bytes a copy of the store's data would give: its files, or its
+/// exchanged, one not), client credentials, password grant, rotated
+/// tokens and a device flow's codes and tokens are issued and the
+/// fixture's secrets registered, `dump(store)` (the bytes a copy of the store's data would give: its files, or its
 /// rows as text) holds none of them, only digests and hashes. The dump
 /// must hold the fixture's user name, stored as given, so that a dump of
 /// nothing cannot pass.
@@ -434,6 +444,14 @@ where
     let (rotated_access, rotated) = kit.tokens(&kit.refresh(&CONFIDENTIAL, &refresh), "refresh");
     let rotated = rotated.unwrap_or_else(|| kit.fail("refresh: no refresh token"));
     secrets.extend([client, access, refresh, rotated_access, rotated]);
+    // A device flow (RFC 8628): the device code, the user code as shown
+    // and as typed, and the tokens they gave.
+    let (device_code, user_code) = kit.device_authorize(&PUBLIC);
+    kit.approve(&user_code);
+    let (device_access, device_refresh) =
+        kit.tokens(&kit.poll(&PUBLIC, &device_code), "device code poll");
+    secrets.extend([device_code, user_code.replace('-', ""), user_code]);
+    secrets.extend([device_access].into_iter().chain(device_refresh));
 
     let bytes = dump(kit.server.validator());
     kit.expect(
@@ -1463,4 +1481,352 @@ impl<V: RequestValidator> Kit<V> {
         json_string(&response, "request_uri")
             .unwrap_or_else(|| self.fail("pushed authorization request: no request_uri"))
     }
+}
+
+// ---------------------------------------------------------------------
+// Client records kept by a store: the switches and resources of a
+// client, through a restart.
+
+/// A client that may ask tokens for two resources (RFC 8707).
+pub const RESOURCEFUL: FixtureClient = FixtureClient {
+    client_id: "kit-resourceful",
+    secret: Some("kit-resourceful-secret"),
+    redirect_uri: "https://resourceful.kit.example/cb",
+    grants: &["authorization_code", "client_credentials", "refresh_token"],
+    scopes: &["read"],
+    resources: &[KIT_API, KIT_PHOTOS],
+    require_par: false,
+};
+
+/// A client that must push its authorization requests (RFC 9126 §6).
+pub const PUSHING: FixtureClient = FixtureClient {
+    client_id: "kit-pushing",
+    secret: Some("kit-pushing-secret"),
+    redirect_uri: "https://pushing.kit.example/cb",
+    grants: &["authorization_code"],
+    scopes: &["read"],
+    resources: &[],
+    require_par: true,
+};
+
+const KIT_API: &str = "https://api.kit.example/";
+const KIT_PHOTOS: &str = "https://photos.kit.example/v1";
+
+/// Checks that a store keeps what a client record says beyond its
+/// identifier, secret, grants and scopes, and the audiences of what it
+/// issues, across restarts: `new_store` makes a store holding the
+/// fixture (with [`RESOURCEFUL`] and [`PUSHING`] besides the usual
+/// clients), `reopen(store)` a second store over the same data (as a
+/// restart, or another server, would open it). Panics, naming the check,
+/// at the first failure:
+///
+/// - after a restart, [`PUSHING`] still requires pushed requests: a
+///   plain authorization request is refused (`invalid_request`, to its
+///   redirect URI), a pushed one accepted; the other clients do not;
+/// - [`RESOURCEFUL`]'s resources come back as registered; a code asked
+///   for both, exchanged after a restart for one, gives an access token
+///   for that one and a refresh token for both (read after another
+///   restart); a refresh may not widen them (`invalid_target`) and keeps
+///   both; client credentials get what they asked; an exchange without
+///   `resource` gives tokens without audience.
+pub fn check_client_records<V, F, R>(new_store: F, reopen: R)
+where
+    V: RequestValidator,
+    F: Fn(&Fixture) -> V,
+    R: Fn(&V) -> V,
+{
+    use crate::client_auth::Client;
+    let mut fixture = Fixture::new();
+    fixture.clients.extend([RESOURCEFUL, PUSHING]);
+    let first = Kit::new("client records", new_store(&fixture));
+    let kit = first.reopened(reopen(first.server.validator()));
+    drop(first);
+    let store = kit.server.validator();
+    let client = |c: &FixtureClient| {
+        store
+            .find_client(c.client_id)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| kit.fail(&format!("find_client({}) after a restart", c.client_id)))
+    };
+    kit.expect(
+        client(&PUSHING).requires_pushed_authorization_requests(),
+        "a client registered to require pushed requests does not, after a restart",
+    );
+    kit.expect(
+        !client(&CONFIDENTIAL).requires_pushed_authorization_requests(),
+        "a client registered without the PAR switch requires pushed requests",
+    );
+    let resources = client(&RESOURCEFUL);
+    kit.expect(
+        resources.allows_resource(KIT_API)
+            && resources.allows_resource(KIT_PHOTOS)
+            && !resources.allows_resource("https://api.kit.example"),
+        "a client's resources do not come back as registered",
+    );
+
+    // RFC 9126 §6: plain requests refused, pushed ones accepted.
+    let plain = encode_pairs([
+        ("response_type", "code"),
+        ("client_id", PUSHING.client_id),
+        ("scope", "read"),
+        ("state", "kit"),
+        ("code_challenge", s256_challenge(VERIFIER).as_str()),
+        ("code_challenge_method", "S256"),
+    ]);
+    let uri = format!("/authorize?{plain}");
+    match kit
+        .server
+        .validate_authorization_request(&Request::new("GET", &uri, &[], b""))
+    {
+        Err(crate::AuthorizationError::Redirect { error, .. })
+            if error.code() == ErrorCode::InvalidRequest => {}
+        Err(e) => kit.fail(&format!(
+            "a plain request of a client that must push: {:?}, not a redirected invalid_request",
+            e.error()
+        )),
+        Ok(_) => kit.fail("a plain request of a client that must push was accepted"),
+    }
+    let request_uri = kit.push(&PUSHING);
+    let pushed = encode_pairs([
+        ("client_id", PUSHING.client_id),
+        ("request_uri", request_uri.as_str()),
+    ]);
+    let uri = format!("/authorize?{pushed}");
+    if let Err(e) = kit
+        .server
+        .validate_authorization_request(&Request::new("GET", &uri, &[], b""))
+    {
+        kit.fail(&format!(
+            "a pushed request of a client that must push: {:?}",
+            e.error()
+        ));
+    }
+    kit.code(&CONFIDENTIAL);
+
+    // RFC 8707 audiences, through restarts.
+    let code = kit.code_for(&RESOURCEFUL, &[KIT_API, KIT_PHOTOS]);
+    let kit = kit.reopened(reopen(kit.server.validator()));
+    let exchange = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("code_verifier", VERIFIER),
+        ("resource", KIT_PHOTOS),
+    ];
+    let (access, refresh) = kit.tokens(&kit.token(&RESOURCEFUL, &exchange), "narrowed exchange");
+    let refresh = refresh.unwrap_or_else(|| kit.fail("narrowed exchange: no refresh token"));
+    let kit = kit.reopened(reopen(kit.server.validator()));
+    kit.expect_aud(&access, &[KIT_PHOTOS], "a narrowed exchange's access token");
+    kit.expect_aud(
+        &refresh,
+        &[KIT_API, KIT_PHOTOS],
+        "a narrowed exchange's refresh token",
+    );
+    kit.expect_error(
+        &kit.token(
+            &RESOURCEFUL,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh.as_str()),
+                ("resource", "https://other.kit.example/"),
+            ],
+        ),
+        "invalid_target",
+        "a refresh widening the audience",
+    );
+    let (access, refresh) = kit.tokens(&kit.refresh(&RESOURCEFUL, &refresh), "refresh");
+    let refresh = refresh.unwrap_or_else(|| kit.fail("refresh: no refresh token"));
+    kit.expect_aud(&access, &[KIT_API, KIT_PHOTOS], "a refreshed access token");
+    kit.expect_aud(&refresh, &[KIT_API, KIT_PHOTOS], "a rotated refresh token");
+    let (cc, _) = kit.tokens(
+        &kit.token(
+            &RESOURCEFUL,
+            &[("grant_type", "client_credentials"), ("resource", KIT_API)],
+        ),
+        "client credentials with a resource",
+    );
+    kit.expect_aud(&cc, &[KIT_API], "a client-credentials token");
+    let plain = kit.code_for(&RESOURCEFUL, &[]);
+    let (access, _) = kit.tokens(&kit.exchange(&RESOURCEFUL, &plain), "exchange");
+    kit.expect_aud(&access, &[], "an exchange without resource");
+}
+
+impl<V: RequestValidator> Kit<V> {
+    /// This kit's check, clock and token counter over `store`: the same
+    /// server after a restart.
+    fn reopened(&self, store: V) -> Kit<V> {
+        let kit = Kit::new(self.name, store);
+        kit.clock.0.store(self.clock.now(), Ordering::SeqCst);
+        kit.tokens
+            .issued
+            .store(self.tokens.issued.load(Ordering::SeqCst), Ordering::SeqCst);
+        kit
+    }
+
+    /// A code for `client` asking for `resources`, approved by the kit's
+    /// user, with PKCE.
+    fn code_for(&self, client: &FixtureClient, resources: &[&str]) -> String {
+        let challenge = s256_challenge(VERIFIER);
+        let mut query = vec![
+            ("response_type", "code"),
+            ("client_id", client.client_id),
+            ("scope", "read"),
+            ("state", "kit"),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+        ];
+        query.extend(resources.iter().map(|r| ("resource", *r)));
+        let uri = format!("/authorize?{}", encode_pairs(query));
+        let request = Request::new("GET", &uri, &[], b"");
+        let pending = self
+            .server
+            .validate_authorization_request(&request)
+            .unwrap_or_else(|e| self.fail(&format!("authorization request: {e:?}")));
+        let response = self.server.authorize(&request, &pending, "kit-user", None);
+        let location = response.header("location").unwrap_or_default();
+        let query = location.split_once('?').map_or("", |(_, q)| q);
+        crate::form::pairs(query.as_bytes())
+            .filter_map(Result::ok)
+            .find(|(name, _)| name == "code")
+            .map(|(_, value)| value.into_owned())
+            .unwrap_or_else(|| self.fail(&format!("authorization response: {location}")))
+    }
+
+    /// Fails unless the store introspects `token` (access or refresh)
+    /// with audience `aud`.
+    fn expect_aud(&self, token: &str, aud: &[&str], what: &str) {
+        let request = OAuthRequest::new(
+            Request::new("POST", "/introspect", &[FORM], b""),
+            crate::form::Params::default(),
+            self.clock.now(),
+        );
+        let info = self
+            .server
+            .validator()
+            .introspect_token(token, None, &request)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| self.fail(&format!("{what}: not found by introspect_token")));
+        self.expect(
+            info.aud == aud,
+            &format!("{what}: audience {:?}, not {aud:?}", info.aud),
+        );
+    }
+}
+
+// ---------------------------------------------------------------------
+// Device authorizations (RFC 8628) as a store keeps them, beyond
+// `check_device_authorizations`: every field read back, and a code space
+// reused after expiry.
+
+/// Checks, by calling the store's methods directly on a store made by
+/// `new_store`, what [`check_device_authorizations`] leaves aside;
+/// panics, naming the check, at the first failure:
+///
+/// - a device authorization is read back as saved, every field of it
+///   (an audience, a last poll, an approval saved as such);
+/// - a device or user code digest of a live authorization is refused
+///   ([`token_collision`](crate::validator::token_collision)), but once
+///   that authorization expired (not yet purged) the digest may be saved
+///   again, and finds the new one (user codes are short: their space is
+///   reused).
+pub fn check_device_records<V, F>(new_store: F)
+where
+    V: RequestValidator,
+    F: Fn(&Fixture) -> V,
+{
+    use crate::device::{DeviceAuthorization, DeviceCodeKey, DeviceStatus};
+    use crate::secret::sha256;
+    let d = Direct {
+        name: "device authorizations are read back and expire",
+        store: new_store(&Fixture::new()),
+    };
+    let store = &d.store;
+    let at = |now: u64| {
+        OAuthRequest::new(
+            Request::new("POST", "/token", &[FORM], b""),
+            Default::default(),
+            now,
+        )
+    };
+    let r = at(START);
+    let find = |key: DeviceCodeKey<'_>, r: &OAuthRequest<'_>| {
+        d.ok(
+            store.find_device_authorization(key, r),
+            "find_device_authorization",
+        )
+    };
+    let (device, user) = (sha256(b"kit-records-device"), sha256(b"kit-records-user"));
+    let saved = DeviceAuthorization {
+        client_id: PUBLIC.client_id.into(),
+        scopes: Scope::parse("read").unwrap_or_default(),
+        audience: crate::audience::Audience::parse([KIT_API, KIT_PHOTOS]).unwrap_or_default(),
+        grant_id: "kit-records-grant".into(),
+        expires_at: START + CODE_LIFETIME,
+        interval: 15,
+        last_poll: Some(START - 1),
+        status: DeviceStatus::Approved {
+            user_id: "kit-user".into(),
+        },
+    };
+    d.ok(
+        store.save_device_authorization(&device, &user, &saved, &r),
+        "save_device_authorization",
+    );
+    for (key, what) in [
+        (DeviceCodeKey::DeviceCode(&device), "device code"),
+        (DeviceCodeKey::UserCode(&user), "user code"),
+    ] {
+        let found = find(key, &r);
+        d.expect(
+            found.as_ref() == Some(&saved),
+            &format!("found by {what}, it reads {found:?}, not {saved:?}"),
+        );
+    }
+    let other = sha256(b"kit-records-other");
+    let fresh = DeviceAuthorization {
+        expires_at: START + 2 * CODE_LIFETIME,
+        last_poll: None,
+        status: DeviceStatus::Pending,
+        ..saved.clone()
+    };
+    let almost = at(START + CODE_LIFETIME - 1);
+    d.collided(
+        store.save_device_authorization(&other, &user, &fresh, &almost),
+        "a save over the user code of an authorization live for one more second",
+    );
+    d.collided(
+        store.save_device_authorization(&device, &other, &fresh, &almost),
+        "a save over the device code of an authorization live for one more second",
+    );
+    // A second authorization, so that each reuse below meets one
+    // expired authorization by one digest only.
+    let (device_b, user_b) = (
+        sha256(b"kit-records-device-b"),
+        sha256(b"kit-records-user-b"),
+    );
+    d.ok(
+        store.save_device_authorization(&device_b, &user_b, &saved, &r),
+        "save_device_authorization",
+    );
+    let expired = at(START + CODE_LIFETIME);
+    d.ok(
+        store.save_device_authorization(&other, &user, &fresh, &expired),
+        "a save over an expired authorization's user code",
+    );
+    d.expect(
+        find(DeviceCodeKey::UserCode(&user), &expired).as_ref() == Some(&fresh)
+            && find(DeviceCodeKey::DeviceCode(&device), &expired).is_none(),
+        "an expired authorization's user code, saved again, does not find the new one alone",
+    );
+    let user_c = sha256(b"kit-records-user-c");
+    d.ok(
+        store.save_device_authorization(&device_b, &user_c, &fresh, &expired),
+        "a save over an expired authorization's device code",
+    );
+    d.expect(
+        find(DeviceCodeKey::DeviceCode(&device_b), &expired).as_ref() == Some(&fresh)
+            && find(DeviceCodeKey::UserCode(&user_b), &expired).is_none(),
+        "an expired authorization's device code, saved again, does not find the new one alone",
+    );
 }
