@@ -488,6 +488,14 @@ typedef struct oap_client {
    * The number of resources.
    */
   size_t resources_len;
+  /**
+   * Whether the client must push its authorization requests (RFC 9126
+   * §6): non-zero is yes, and a plain authorization request of this
+   * client is refused (`invalid_request`, redirected), whatever the
+   * server's `require_pushed_authorization_requests`. Default 0.
+   * Added after the second version of this struct.
+   */
+  uint8_t require_pushed_authorization_requests;
 } oap_client;
 
 /**
@@ -618,6 +626,25 @@ typedef struct oap_config {
    * Default: none. Added after the second version of this struct.
    */
   struct oap_str protected_resources;
+  /**
+   * Refuse every authorization request that was not pushed (RFC 9126
+   * §5; advertised as `require_pushed_authorization_requests` in the
+   * metadata): non-zero is yes. A client can require it for itself
+   * (`oap_client.require_pushed_authorization_requests`). Default 0.
+   * Added after the third version of this struct.
+   */
+  uint8_t require_pushed_authorization_requests;
+  /**
+   * How long a pushed authorization request stays usable (RFC 9126
+   * §2.2 `expires_in`), seconds, 1 to `OAP_MAX_LIFETIME`; 0 (what a
+   * caller of an earlier header gets) is the default, 60.
+   */
+  uint64_t pushed_request_lifetime;
+  /**
+   * Pushed authorization request endpoint path for metadata. Default
+   * "/par".
+   */
+  struct oap_str pushed_authorization_endpoint;
 } oap_config;
 
 /**
@@ -2799,8 +2826,10 @@ oap_status oap_sqlite_set_error_log(struct oap_sqlite *store,
  * returns. Thread-safe.
  *
  * Errors: those of `oap_registered_client_new`;
- * `OAP_STATUS_INVALID_PARAMETER` also for an empty `client_id` or a
- * redirect URI that is empty or holds whitespace;
+ * `OAP_STATUS_INVALID_PARAMETER` also for an empty `client_id`, a
+ * redirect URI that is empty or holds whitespace, or
+ * `require_pushed_authorization_requests` set (this store does not keep
+ * it: require PAR of every client with `oap_config`'s switch instead);
  * `OAP_STATUS_ALREADY_EXISTS` if a client with this `client_id` is
  * registered (see `oap_sqlite_upsert_client`); `OAP_STATUS_STORE_FAILED`.
  *

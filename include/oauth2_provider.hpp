@@ -222,6 +222,12 @@ public:
     oap_status set_refresh_token_rotated(std::string_view grant_id) const noexcept {
         return oap_ctx_set_refresh_token_rotated(ctx_, str(grant_id));
     }
+    /** A pushed authorization request found (find_pushed_request): who
+     *  pushed it, its form-encoded parameters, its expiry. */
+    oap_status set_pushed_request(std::string_view client_id, std::string_view parameters,
+                                  uint64_t expires_at) const noexcept {
+        return oap_ctx_set_pushed_request(ctx_, str(client_id), str(parameters), expires_at);
+    }
     /** The access token being saved, as a handle (save_bearer_token/save_token). */
     result<token_ptr> issued_access_token() const noexcept {
         oap_token *token = nullptr;
@@ -448,6 +454,10 @@ public:
     }
     result<response> introspection(const request &r) const noexcept {
         return endpoint(oap_server_introspection_response, r);
+    }
+    /** The pushed authorization request endpoint (RFC 9126). */
+    result<response> pushed_authorization(const request &r) const noexcept {
+        return endpoint(oap_server_pushed_authorization_response, r);
     }
     result<response> metadata() const noexcept {
         oap_response *out = nullptr;

@@ -112,6 +112,19 @@ pub struct oap_config {
     /// `oap_server_new` fails with `OAP_STATUS_INVALID_PARAMETER`.
     /// Default: none. Added after the second version of this struct.
     pub protected_resources: oap_str,
+    /// Refuse every authorization request that was not pushed (RFC 9126
+    /// §5; advertised as `require_pushed_authorization_requests` in the
+    /// metadata): non-zero is yes. A client can require it for itself
+    /// (`oap_client.require_pushed_authorization_requests`). Default 0.
+    /// Added after the third version of this struct.
+    pub require_pushed_authorization_requests: u8,
+    /// How long a pushed authorization request stays usable (RFC 9126
+    /// §2.2 `expires_in`), seconds, 1 to `OAP_MAX_LIFETIME`; 0 (what a
+    /// caller of an earlier header gets) is the default, 60.
+    pub pushed_request_lifetime: u64,
+    /// Pushed authorization request endpoint path for metadata. Default
+    /// "/par".
+    pub pushed_authorization_endpoint: oap_str,
 }
 
 // SAFETY: #[repr(C)], struct_size first, every field valid when zero (NULL
@@ -120,10 +133,17 @@ unsafe impl Versioned for oap_config {
     /// The fields before `fill_random`, which came later: a caller compiled
     /// without it gets the operating system's generator.
     const FIRST_VERSION_SIZE: usize = std::mem::offset_of!(oap_config, fill_random);
-    /// The second version ends before `protected_resources`.
-    const OTHER_VERSION_SIZES: &'static [usize] =
-        &[std::mem::offset_of!(oap_config, protected_resources)];
+    /// The second version ends before `protected_resources`, the third
+    /// before `require_pushed_authorization_requests`.
+    const OTHER_VERSION_SIZES: &'static [usize] = &[
+        std::mem::offset_of!(oap_config, protected_resources),
+        std::mem::offset_of!(oap_config, require_pushed_authorization_requests),
+    ];
 }
+
+/// The core's default lifetime of a pushed authorization request; an
+/// `oap_config` without the field (0) gets it too.
+const DEFAULT_PUSHED_REQUEST_LIFETIME: u64 = 60;
 
 /// The default configuration, with `struct_size` set. Thread-safe.
 #[no_mangle]
@@ -149,6 +169,9 @@ pub extern "C" fn oap_config_default() -> oap_config {
         fill_random: None,
         fill_random_user_data: std::ptr::null_mut(),
         protected_resources: oap_str::NONE,
+        require_pushed_authorization_requests: 0,
+        pushed_request_lifetime: DEFAULT_PUSHED_REQUEST_LIFETIME,
+        pushed_authorization_endpoint: oap_str::NONE,
     };
     panic::value(config, || config)
 }
@@ -187,6 +210,7 @@ pub(crate) unsafe fn builder<V: RequestValidator>(
             configured(config.token_endpoint)?,
             configured(config.revocation_endpoint)?,
             configured(config.introspection_endpoint)?,
+            configured(config.pushed_authorization_endpoint)?,
         ];
         let protected = configured(config.protected_resources)?;
         (
@@ -206,7 +230,12 @@ pub(crate) unsafe fn builder<V: RequestValidator>(
         .refresh_token_lifetime(config.refresh_token_lifetime)
         .allow_plain_pkce(config.allow_plain_pkce != 0)
         .bearer_in_body(config.bearer_in_body != 0)
-        .bearer_in_query(config.bearer_in_query != 0);
+        .bearer_in_query(config.bearer_in_query != 0)
+        .require_pushed_authorization_requests(config.require_pushed_authorization_requests != 0)
+        .pushed_request_lifetime(match config.pushed_request_lifetime {
+            0 => DEFAULT_PUSHED_REQUEST_LIFETIME,
+            seconds => seconds,
+        });
     for grant in Grant::ALL {
         builder = if grants & grant_bit(grant) != 0 {
             builder.enable(grant)
@@ -229,12 +258,13 @@ pub(crate) unsafe fn builder<V: RequestValidator>(
         builder = builder.protected_resources(resources.split(' ').filter(|r| !r.is_empty()));
     }
     let mut endpoints = EndpointPaths::default();
-    let [authorization, token, revocation, introspection] = paths;
+    let [authorization, token, revocation, introspection, pushed] = paths;
     for (path, value) in [
         (&mut endpoints.authorization, authorization),
         (&mut endpoints.token, token),
         (&mut endpoints.revocation, revocation),
         (&mut endpoints.introspection, introspection),
+        (&mut endpoints.pushed_authorization, pushed),
     ] {
         if let Some(value) = value {
             *path = value.to_owned();

@@ -489,12 +489,11 @@ void memstore_add_client_with_resources(memstore *s, const char *client_id, cons
                                         bool may_introspect, const char *scopes,
                                         const char *default_scopes,
                                         const char *const *resources, size_t resources_len) {
-    client *c = calloc(1, sizeof *c);
     oap_client desc;
     oap_str uri = cstr(redirect_uri);
     oap_str resource_views[8];
     size_t i;
-    if (c == NULL || resources_len > 8) abort();
+    if (resources_len > 8) abort();
     for (i = 0; i < resources_len; i++) resource_views[i] = cstr(resources[i]);
     memset(&desc, 0, sizeof desc);
     desc.struct_size = sizeof desc;
@@ -508,11 +507,18 @@ void memstore_add_client_with_resources(memstore *s, const char *client_id, cons
     desc.may_introspect = may_introspect;
     desc.resources = resources_len ? resource_views : NULL;
     desc.resources_len = resources_len;
-    if (oap_registered_client_new(&desc, &c->registered) != OAP_STATUS_OK) abort();
+    memstore_add_client_description(s, &desc, scopes, default_scopes);
+}
+
+void memstore_add_client_description(memstore *s, const oap_client *desc, const char *scopes,
+                                     const char *default_scopes) {
+    client *c = calloc(1, sizeof *c);
+    if (c == NULL) abort();
+    if (oap_registered_client_new(desc, &c->registered) != OAP_STATUS_OK) abort();
     c->scopes = copy(cstr(scopes ? scopes : ""));
     c->default_scopes = copy(cstr(default_scopes ? default_scopes : ""));
     pthread_rwlock_wrlock(&s->clients_lock);
-    c = table_put(&s->clients, cstr(client_id), c);
+    c = table_put(&s->clients, desc->client_id, c);
     pthread_rwlock_unlock(&s->clients_lock);
     if (c != NULL) free_client(c); /* registered again: the new one holds */
 }

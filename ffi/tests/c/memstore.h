@@ -30,6 +30,10 @@ void memstore_add_client_with_resources(memstore *store, const char *client_id,
                                         uint32_t grants, bool may_introspect, const char *scopes,
                                         const char *default_scopes,
                                         const char *const *resources, size_t resources_len);
+/* Registers a client from a whole description (fields the functions above
+ * do not set, such as require_pushed_authorization_requests). */
+void memstore_add_client_description(memstore *store, const oap_client *desc,
+                                     const char *scopes, const char *default_scopes);
 void memstore_add_user(memstore *store, const char *username, const char *password);
 
 /* Makes the callback called `name` answer `answer` (e.g. OAP_CB_ERROR) from

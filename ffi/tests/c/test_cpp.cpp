@@ -210,6 +210,97 @@ void test_lambda_validator_and_exceptions() {
     }
 }
 
+// Pushed authorization requests (RFC 9126) from a class: the push saves
+// through save_pushed_request, and find_pushed_request hands the request
+// back with context::set_pushed_request; a client requiring PAR is
+// refused a plain request.
+class par_host {
+public:
+    oap_cb_result find_client(std::string_view client_id, oap::context ctx) {
+        if (client_id != "web") return OAP_CB_FALSE;
+        oap_client client = oap::init<oap_client>();
+        oap_str uri = oap::str("https://web.example/cb");
+        client.client_id = oap::str(client_id);
+        client.secret_kind = OAP_SECRET_PLAIN;
+        client.secret = oap::str("s3cret");
+        client.redirect_uris = &uri;
+        client.redirect_uris_len = 1;
+        client.grants = OAP_GRANT_AUTHORIZATION_CODE;
+        client.require_pushed_authorization_requests = 1;
+        return oap::answer(ctx.set_client(client));
+    }
+    oap_cb_result validate_scopes(std::string_view, std::string_view scopes, oap::context) {
+        return scopes == "read" ? OAP_CB_TRUE : OAP_CB_FALSE;
+    }
+    oap_cb_result save_pushed_request(const uint8_t *digest, std::string_view client_id,
+                                      std::string_view parameters, uint64_t expires_at, oap::context) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        pushed_[key(digest)] = {std::string(client_id), std::string(parameters), expires_at};
+        return OAP_CB_TRUE;
+    }
+    oap_cb_result find_pushed_request(const uint8_t *digest, oap::context ctx) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        auto found = pushed_.find(key(digest));
+        if (found == pushed_.end()) return OAP_CB_FALSE;
+        ++found_;
+        return oap::answer(
+            ctx.set_pushed_request(found->second.client_id, found->second.parameters, found->second.expires_at));
+    }
+    int found() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return found_;
+    }
+
+private:
+    static std::string key(const uint8_t *digest) { return std::string(reinterpret_cast<const char *>(digest), 32); }
+    struct pushed {
+        std::string client_id, parameters;
+        uint64_t expires_at;
+    };
+    std::mutex mutex_;
+    std::map<std::string, pushed> pushed_;
+    int found_ = 0;
+};
+
+// The `request_uri` value in a pushed authorization response body.
+std::string request_uri(std::string_view body) {
+    constexpr std::string_view key = "\"request_uri\":\"";
+    std::size_t at = body.find(key);
+    if (at == std::string_view::npos) return {};
+    std::size_t start = at + key.size();
+    std::size_t end = body.find('"', start);
+    return end == std::string_view::npos ? std::string() : std::string(body.substr(start, end - start));
+}
+
+void test_pushed_requests() {
+    par_host h;
+    auto made = oap::server::create(config(), oap::validator(h));
+    CHECK(made);
+    if (!made) return;
+    const oap::server &server = made.value;
+    auto basic = oap::basic_header_value("web", "s3cret");
+    oap::request push("POST", "/par");
+    push.header("Content-Type", "application/x-www-form-urlencoded")
+        .header("Authorization", basic.value)
+        .body("response_type=code&redirect_uri=https%3A%2F%2Fweb.example%2Fcb&scope=read&state=s");
+    auto pushed = server.pushed_authorization(push);
+    CHECK(pushed && pushed.value.status() == 201);
+    std::string uri = request_uri(pushed.value.body());
+    CHECK(uri.rfind("urn:ietf:params:oauth:request_uri:", 0) == 0);
+
+    std::string target = "/authorize?client_id=web&request_uri=" + uri;
+    auto by_reference = server.validate_authorization_request(oap::request("GET", target));
+    CHECK(by_reference && by_reference.value.authorization && !by_reference.value.error);
+    CHECK(h.found() == 1);
+
+    // This client requires PAR: a plain request is redirected with invalid_request.
+    auto plain = server.validate_authorization_request(oap::request(
+        "GET", "/authorize?client_id=web&response_type=code&redirect_uri=https%3A%2F%2Fweb.example%2Fcb"));
+    CHECK(plain && !plain.value.authorization && plain.value.error.status() == 302);
+    CHECK(plain.value.error.header("Location").value_or("").find("error=invalid_request") !=
+          std::string_view::npos);
+}
+
 // Statuses come back as values; handles free themselves.
 void test_errors_are_values() {
     oap_config bad = config();
@@ -242,6 +333,7 @@ int main() {
     test_class_validator();
     test_lambda_validator_and_exceptions();
     test_errors_are_values();
+    test_pushed_requests();
     std::printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }
