@@ -7,6 +7,7 @@
 //!
 //! Layout: one module per concept (`server`, `authorization`, `token`,
 //! `request`, `response`, `validator`, `context`, `client`, `config`,
+//! `device` (a pending device authorization for the verification page),
 //! `protected_resource`, `helpers`, and `sqlite`: the SQLite store as a handle, with the
 //! `sqlite` feature), `enums` (the C integer codes and their conversions), and
 //! private plumbing: `panic` (the panic boundary), `ffi` (pointers and
@@ -41,6 +42,7 @@ mod authorization;
 mod client;
 mod config;
 mod context;
+mod device;
 mod enums;
 mod ffi;
 mod helpers;
@@ -60,6 +62,7 @@ pub use authorization::*;
 pub use client::*;
 pub use config::*;
 pub use context::*;
+pub use device::*;
 pub use enums::*;
 pub use helpers::*;
 pub use protected_resource::*;

@@ -53,6 +53,12 @@ void memstore_challenge_in_code_info(memstore *store, bool enabled);
  * token expire (a late save of a revoked grant is refused). */
 void memstore_purge(memstore *store, uint64_t now);
 
+/* Moves every device authorization `seconds` into the past (its expiry
+ * and its last poll), as if that much time had passed: the server's
+ * clock is the system's, and a test cannot wait for a polling interval
+ * or a device code's lifetime. */
+void memstore_device_rewind(memstore *store, uint64_t seconds);
+
 /* How many times the callback `name` ran. */
 unsigned memstore_calls(memstore *store, const char *name);
 
