@@ -45,6 +45,8 @@ impl TokenGenerator for SequentialTokens {
             TokenKind::RefreshToken => "rt",
             TokenKind::AuthorizationCode => "ac",
             TokenKind::GrantId => "g",
+            TokenKind::DeviceCode => "dc",
+            TokenKind::UserCode => "uc",
         };
         Ok(format!("{prefix}{n}"))
     }

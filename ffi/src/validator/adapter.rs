@@ -8,18 +8,17 @@ use std::ffi::c_void;
 
 use provider::client_auth::{Client, ClientLookup};
 use provider::pkce::ChallengeMethod;
+use provider::validator::token_collision;
 use provider::validator::{
     defaults, grant_ended, CodeStatus, PushedRequest, RefreshTokenStatus, TokenInfo, TokenType,
 };
-use provider::validator::token_collision;
 use provider::{
     AuthorizationCode, Consumed, DeviceAuthorization, DeviceCodeKey, DeviceStatus, IssuedToken,
     OAuthError, OAuthRequest, RequestValidator, Scope, ValidatedRefreshToken,
 };
 
 use super::table::{
-    oap_authorization_code, oap_consumed, oap_issued_token, oap_validator, AudienceText,
-    DeviceText,
+    oap_authorization_code, oap_consumed, oap_issued_token, oap_validator, AudienceText, DeviceText,
 };
 use crate::client::FfiClient;
 use crate::context::{oap_ctx, oap_device_authorization, Slot, Value};
@@ -679,9 +678,20 @@ impl RequestValidator for FfiValidator {
             let Some(cb) = self.table.consume_device_code_and_save else {
                 return defaults::consume_and_save(self, consumed, token, request);
             };
-            return self.spend_and_save("consume_device_code_and_save", token, request, |ud, view, ctx| {
-                host_call!(cb(ud, oap_str::new(client_id), device_code.as_ptr(), view, ctx))
-            });
+            return self.spend_and_save(
+                "consume_device_code_and_save",
+                token,
+                request,
+                |ud, view, ctx| {
+                    host_call!(cb(
+                        ud,
+                        oap_str::new(client_id),
+                        device_code.as_ptr(),
+                        view,
+                        ctx
+                    ))
+                },
+            );
         }
         let (Some(cb), Some(spent)) = (self.table.consume_and_save, oap_consumed::view(consumed))
         else {

@@ -12,8 +12,8 @@ use provider::{AuthorizationCode, Consumed, DeviceAuthorization, DeviceStatus, I
 use crate::context::{oap_ctx, oap_device_authorization};
 use crate::enums::{
     device_status_code, oap_cb_result, oap_consumed_kind, oap_device_code_kind, oap_device_status,
-    oap_pkce_method, oap_token_type, pkce_code,
-    OAP_CONSUMED_AUTHORIZATION_CODE, OAP_CONSUMED_REFRESH_TOKEN,
+    oap_pkce_method, oap_token_type, pkce_code, OAP_CONSUMED_AUTHORIZATION_CODE,
+    OAP_CONSUMED_REFRESH_TOKEN,
 };
 use crate::ffi::Versioned;
 use crate::slice::oap_str;
