@@ -637,13 +637,21 @@ static bool user_code_live(const void *p, uint64_t at) {
     return ((const user_code_record *)p)->expires_at > at;
 }
 
-/* Wrong user codes are kept an hour: longer than any throttle window the
- * tests configure. */
-#define FAILURES_KEPT 3600
+/* Wrong user codes are kept as long as the library's default throttle
+ * window (oap_config.user_code_attempts_window) counts them. */
+#define FAILURES_KEPT 300
+
+/* Forgets the times of `f` older than the window at `at`. */
+static void forget_old_failures(failure_record *f, uint64_t at) {
+    size_t i, n = 0;
+    for (i = 0; i < f->len; i++)
+        if (f->times[i] + FAILURES_KEPT > at) f->times[n++] = f->times[i];
+    f->len = n;
+}
 
 static bool failures_live(const void *p, uint64_t at) {
-    const failure_record *f = p;
-    return f->len > 0 && f->times[f->len - 1] + FAILURES_KEPT > at;
+    (void)at; /* forget_old_failures ran first */
+    return ((const failure_record *)p)->len > 0;
 }
 
 static bool grant_live(const void *p, uint64_t at) {
@@ -659,6 +667,11 @@ void memstore_purge(memstore *s, uint64_t now) {
     table_retain(&s->pushed, pushed_live, now, free_pushed);
     table_retain(&s->devices, device_live, now, free_device);
     table_retain(&s->user_codes, user_code_live, now, free);
+    {
+        size_t i;
+        for (i = 0; i < s->failures.cap; i++)
+            if (s->failures.keys[i].ptr != NULL) forget_old_failures(s->failures.values[i], now);
+    }
     table_retain(&s->failures, failures_live, now, free_failures);
     pthread_mutex_unlock(&s->lock);
 }
