@@ -203,12 +203,6 @@ unsafe fn record(
             scope_list(default_scopes)?,
         )
     };
-    // The SQLite store keeps no such flag: a client registered with it
-    // would lose it and accept plain authorization requests. Refused
-    // rather than dropped (the server-wide switch still applies).
-    if data.requires_pushed_authorization_requests() {
-        return Err(oap_status::InvalidParameter);
-    }
     let uris = data.redirect_uris().iter().map(String::as_str);
     let record = match data.secret_sha256() {
         Some(digest) => ClientRecord::confidential_hashed(data.client_id(), digest, uris),
@@ -221,6 +215,7 @@ unsafe fn record(
         .default_scopes(default_scopes.iter())
         .pkce_required(pkce_required != 0)
         .may_introspect(data.may_introspect())
+        .require_pushed_authorization_requests(data.requires_pushed_authorization_requests())
         .resources(data.resources().iter().map(String::as_str)))
 }
 
@@ -239,10 +234,8 @@ unsafe fn record(
 /// returns. Thread-safe.
 ///
 /// Errors: those of `oap_registered_client_new`;
-/// `OAP_STATUS_INVALID_PARAMETER` also for an empty `client_id`, a
-/// redirect URI that is empty or holds whitespace, or
-/// `require_pushed_authorization_requests` set (this store does not keep
-/// it: require PAR of every client with `oap_config`'s switch instead);
+/// `OAP_STATUS_INVALID_PARAMETER` also for an empty `client_id` or a
+/// redirect URI that is empty or holds whitespace;
 /// `OAP_STATUS_ALREADY_EXISTS` if a client with this `client_id` is
 /// registered (see `oap_sqlite_upsert_client`); `OAP_STATUS_STORE_FAILED`.
 ///
@@ -513,10 +506,10 @@ mod tests {
 
     /// A store failure during a request reaches the host's log, through
     /// every server over the store, once set; not before, not after NULL.
-    /// The store keeps no per-client PAR requirement: a description asking
-    /// for one is refused, not registered without it.
+    /// The client's PAR requirement (RFC 9126 §6) is kept with it.
     #[test]
-    fn a_client_requiring_pushed_requests_is_refused() {
+    fn a_client_requiring_pushed_requests_keeps_it() {
+        use provider::client_auth::{Client, ClientLookup};
         let mut store = std::ptr::null_mut();
         // SAFETY: a valid string and out-pointer.
         let opened = unsafe { oap_sqlite_open(oap_str::new(":memory:"), &mut store) };
@@ -524,14 +517,21 @@ mod tests {
         let uris = [oap_str::new("https://web.example/cb")];
         let mut strict = description("strict", &uris);
         strict.require_pushed_authorization_requests = 1;
+        let lax = description("lax", &uris);
         let none = oap_str::NONE;
-        // SAFETY: a live store, a description and strings valid for the call.
-        let added = unsafe { oap_sqlite_add_client(store, &strict, none, none, 0) };
-        assert_eq!(added, oap_status::InvalidParameter);
-        strict.require_pushed_authorization_requests = 0;
-        // SAFETY: as above.
-        let added = unsafe { oap_sqlite_add_client(store, &strict, none, none, 0) };
-        assert_eq!(added, oap_status::Ok);
+        for client in [&strict, &lax] {
+            // SAFETY: a live store, a description and strings valid for the call.
+            let added = unsafe { oap_sqlite_add_client(store, client, none, none, 0) };
+            assert_eq!(added, oap_status::Ok);
+        }
+        // SAFETY: the live store, read before it is freed.
+        let handle = unsafe { &*store };
+        let requires = |id| {
+            let client = handle.store.find_client(id).unwrap().expect("registered");
+            client.requires_pushed_authorization_requests()
+        };
+        assert!(requires("strict"));
+        assert!(!requires("lax"));
         // SAFETY: the live store, freed once.
         unsafe { oap_sqlite_free(store) };
     }

@@ -8,8 +8,10 @@
  * expired device code (expired_token), the per-user throttle on wrong
  * user codes; and a callback table from before the device callbacks,
  * which refuses the grant cleanly (server_error) and keeps working for
- * everything else.
+ * everything else. Then the same grant over the library's SQLite store
+ * (oap_server_new_sqlite), whose validator keeps device authorizations.
  */
+#define _POSIX_C_SOURCE 200809L
 #include "oauth2_provider.h"
 
 #include <stddef.h>
@@ -404,6 +406,54 @@ static void test_old_table(memstore *store) {
     oap_server_free(server);
 }
 
+/* The grant over the SQLite store: no callback to write. Its clock is the
+ * system's, so the replay waits out a one-second polling interval. */
+static void test_sqlite_store(void) {
+    oap_sqlite *store = NULL;
+    oap_server *server = NULL;
+    oap_config config = device_config();
+    oap_client tv;
+    oap_response *r;
+    char device_code[128], user_code[32], error[64];
+    int status = 0;
+    struct timespec pause = {2, 0};
+
+    CHECK_STATUS(oap_sqlite_open(S(":memory:"), &store), OAP_STATUS_OK);
+    memset(&tv, 0, sizeof tv);
+    tv.struct_size = sizeof tv;
+    tv.client_id = S("tv");
+    tv.grants = OAP_GRANT_DEVICE_CODE | OAP_GRANT_REFRESH_TOKEN;
+    CHECK_STATUS(oap_sqlite_add_client(store, &tv, S("read write"), S("read"), 0), OAP_STATUS_OK);
+    config.device_poll_interval = 1;
+    CHECK_STATUS(oap_server_new_sqlite(&config, store, &server), OAP_STATUS_OK);
+    oap_sqlite_free(store); /* the server keeps its share */
+    if (server == NULL) return;
+
+    if (start(server, device_code, sizeof device_code, user_code, sizeof user_code)) {
+        oap_device_pending *pending;
+        CHECK(poll_says(server, device_code, "authorization_pending"));
+        pending = verify(server, "alice", user_code, &status, error, sizeof error);
+        CHECK(pending != NULL && str_is(oap_device_pending_scopes(pending), "read write"));
+        oap_device_pending_free(pending);
+        CHECK(decide(server, "alice", user_code, OAP_DEVICE_DECISION_APPROVE, NULL, error,
+                     sizeof error));
+        nanosleep(&pause, NULL);
+        r = poll_token(server, device_code);
+        CHECK(r != NULL && oap_response_status(r) == 200 && body_has(r, "\"access_token\""));
+        oap_response_free(r);
+        nanosleep(&pause, NULL);
+        CHECK(poll_says(server, device_code, "invalid_grant"));
+    }
+    if (start(server, device_code, sizeof device_code, user_code, sizeof user_code)) {
+        CHECK(decide(server, "bob", user_code, OAP_DEVICE_DECISION_DENY, NULL, error,
+                     sizeof error));
+        CHECK(poll_says(server, device_code, "access_denied"));
+    }
+    CHECK(verify(server, "alice", "BBBB-BBBB", &status, error, sizeof error) == NULL);
+    CHECK(status == 400 && strcmp(error, "invalid_grant") == 0);
+    oap_server_free(server);
+}
+
 int main(void) {
     memstore *store = memstore_new();
     memstore_add_client(store, "tv", NULL, OAP_SECRET_NONE, false, NULL,
@@ -421,5 +471,6 @@ int main(void) {
     test_configuration(store);
     test_old_table(store);
     memstore_free(store);
+    test_sqlite_store();
     return report();
 }
