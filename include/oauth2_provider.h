@@ -735,7 +735,8 @@ typedef struct oap_config {
   uint32_t user_code_max_attempts;
   /**
    * The window of `user_code_max_attempts`, seconds; 0 is the default,
-   * 300.
+   * 300. The store must keep wrong user codes at least that long (the
+   * SQLite store keeps them a day).
    */
   uint64_t user_code_attempts_window;
   /**
@@ -3317,10 +3318,8 @@ oap_status oap_sqlite_set_error_log(struct oap_sqlite *store,
  * returns. Thread-safe.
  *
  * Errors: those of `oap_registered_client_new`;
- * `OAP_STATUS_INVALID_PARAMETER` also for an empty `client_id`, a
- * redirect URI that is empty or holds whitespace, or
- * `require_pushed_authorization_requests` set (this store does not keep
- * it: require PAR of every client with `oap_config`'s switch instead);
+ * `OAP_STATUS_INVALID_PARAMETER` also for an empty `client_id` or a
+ * redirect URI that is empty or holds whitespace;
  * `OAP_STATUS_ALREADY_EXISTS` if a client with this `client_id` is
  * registered (see `oap_sqlite_upsert_client`); `OAP_STATUS_STORE_FAILED`.
  *
@@ -3407,7 +3406,9 @@ oap_status oap_sqlite_check_user(const struct oap_sqlite *store,
 /**
  * Deletes what can no longer matter at `now` (seconds since the Unix
  * epoch: the servers' clock): expired codes and tokens, revoked refresh
- * tokens, and grants whose last code and refresh token expired. Codes
+ * tokens, grants whose last code and refresh token expired, expired
+ * pushed requests and device authorizations, and wrong user codes too old
+ * for the throttle to count. Codes
  * used and refresh tokens rotated stay until they expire, so that a
  * replay is still recognised. Writes the number of rows deleted to
  * `*removed_out`. Run it now and then (say hourly) from one thread or

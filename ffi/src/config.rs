@@ -146,7 +146,8 @@ pub struct oap_config {
     /// 5.
     pub user_code_max_attempts: u32,
     /// The window of `user_code_max_attempts`, seconds; 0 is the default,
-    /// 300.
+    /// 300. The store must keep wrong user codes at least that long (the
+    /// SQLite store keeps them a day).
     pub user_code_attempts_window: u64,
     /// Device authorization endpoint path for metadata. Default
     /// "/device_authorization".

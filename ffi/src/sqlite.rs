@@ -387,7 +387,9 @@ pub unsafe extern "C" fn oap_sqlite_check_user(
 
 /// Deletes what can no longer matter at `now` (seconds since the Unix
 /// epoch: the servers' clock): expired codes and tokens, revoked refresh
-/// tokens, and grants whose last code and refresh token expired. Codes
+/// tokens, grants whose last code and refresh token expired, expired
+/// pushed requests and device authorizations, and wrong user codes too old
+/// for the throttle to count. Codes
 /// used and refresh tokens rotated stay until they expire, so that a
 /// replay is still recognised. Writes the number of rows deleted to
 /// `*removed_out`. Run it now and then (say hourly) from one thread or
