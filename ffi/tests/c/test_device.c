@@ -308,6 +308,23 @@ static void test_throttle(memstore *store) {
         oap_device_pending_free(pending);
     }
     oap_server_free(server);
+
+    /* A stricter throttle: two wrong codes per window. */
+    {
+        oap_config config = device_config();
+        oap_validator validator = memstore_validator(store);
+        server = NULL;
+        config.user_code_max_attempts = 2;
+        config.user_code_attempts_window = 60;
+        CHECK_STATUS(oap_server_new(&config, &validator, &server), OAP_STATUS_OK);
+        for (i = 0; i < 2; i++) {
+            CHECK(verify(server, "dave", "CCCC-CCCC", &status, error, sizeof error) == NULL);
+            CHECK(status == 400);
+        }
+        CHECK(verify(server, "dave", user_code, &status, error, sizeof error) == NULL);
+        CHECK(status == 503 && strcmp(error, "temporarily_unavailable") == 0);
+        oap_server_free(server);
+    }
 }
 
 /* Configuration, metadata, the client's grant, hostile arguments. */
