@@ -410,9 +410,9 @@ where
 }
 
 /// Checks that the store keeps no usable credential: after codes (one
-/// exchanged, one not), client credentials, password grant and rotated
-/// tokens are issued and the fixture's secrets registered, `dump(store)`
-/// (the bytes a copy of the store's data would give: its files, or its
+/// exchanged, one not), client credentials, password grant, rotated
+/// tokens and a device flow's codes and tokens are issued and the
+/// fixture's secrets registered, `dump(store)` (the bytes a copy of the store's data would give: its files, or its
 /// rows as text) holds none of them, only digests and hashes. The dump
 /// must hold the fixture's user name, stored as given, so that a dump of
 /// nothing cannot pass.
@@ -444,6 +444,14 @@ where
     let (rotated_access, rotated) = kit.tokens(&kit.refresh(&CONFIDENTIAL, &refresh), "refresh");
     let rotated = rotated.unwrap_or_else(|| kit.fail("refresh: no refresh token"));
     secrets.extend([client, access, refresh, rotated_access, rotated]);
+    // A device flow (RFC 8628): the device code, the user code as shown
+    // and as typed, and the tokens they gave.
+    let (device_code, user_code) = kit.device_authorize(&PUBLIC);
+    kit.approve(&user_code);
+    let (device_access, device_refresh) =
+        kit.tokens(&kit.poll(&PUBLIC, &device_code), "device code poll");
+    secrets.extend([device_code, user_code.replace('-', ""), user_code]);
+    secrets.extend([device_access].into_iter().chain(device_refresh));
 
     let bytes = dump(kit.server.validator());
     kit.expect(
@@ -1707,38 +1715,33 @@ impl<V: RequestValidator> Kit<V> {
 }
 
 // ---------------------------------------------------------------------
-// Device authorizations (RFC 8628) as a store keeps them, called
-// directly: the parts a server reaches on rare paths, and the purge.
+// Device authorizations (RFC 8628) as a store keeps them, beyond
+// `check_device_authorizations`: every field read back, and a code space
+// reused after expiry.
 
-/// Checks a store's device authorizations by calling its methods
-/// directly on a store made by `new_store`, and its purge,
-/// `purge(store, now)`; panics, naming the check, at the first failure:
+/// Checks, by calling the store's methods directly on a store made by
+/// `new_store`, what [`check_device_authorizations`] leaves aside;
+/// panics, naming the check, at the first failure:
 ///
-/// - one saved is found, as saved, by either digest; a save holding a
-///   live one's device or user code digest is refused whole
-///   ([`token_collision`](crate::validator::token_collision)), an expired
-///   one's digest may be saved again;
-/// - a decision changes a pending, unexpired authorization once (its
-///   approver and narrowed scopes kept), never a decided one; a poll is
-///   recorded;
-/// - `consume_and_save` of a device code spends only an approved
-///   authorization of that client, once, and saves its tokens (a new
-///   grant); a refused save leaves it approved;
-/// - wrong user codes are counted per subject from `since` on;
-/// - the purge forgets expired authorizations and keeps live ones.
-pub fn check_device_storage<V, F, P>(new_store: F, purge: P)
+/// - a device authorization is read back as saved, every field of it
+///   (an audience, a last poll, an approval saved as such);
+/// - a device or user code digest of a live authorization is refused
+///   ([`token_collision`](crate::validator::token_collision)), but once
+///   that authorization expired (not yet purged) the digest may be saved
+///   again, and finds the new one (user codes are short: their space is
+///   reused).
+pub fn check_device_records<V, F>(new_store: F)
 where
     V: RequestValidator,
     F: Fn(&Fixture) -> V,
-    P: Fn(&V, u64),
 {
     use crate::device::{DeviceAuthorization, DeviceCodeKey, DeviceStatus};
     use crate::secret::sha256;
     let d = Direct {
-        name: "device authorizations are stored",
+        name: "device authorizations are read back and expire",
         store: new_store(&Fixture::new()),
     };
-    let r = d.request();
+    let store = &d.store;
     let at = |now: u64| {
         OAuthRequest::new(
             Request::new("POST", "/token", &[FORM], b""),
@@ -1746,189 +1749,84 @@ where
             now,
         )
     };
-    let (device, user) = (sha256(b"kit-device-code"), sha256(b"BCDFGHJK"));
-    let saved = DeviceAuthorization {
-        client_id: PUBLIC.client_id.into(),
-        scopes: Scope::parse("read write").unwrap_or_default(),
-        audience: crate::audience::Audience::parse([KIT_API]).unwrap_or_default(),
-        grant_id: "kit-device-grant".into(),
-        expires_at: START + CODE_LIFETIME,
-        interval: 5,
-        last_poll: None,
-        status: DeviceStatus::Pending,
-    };
-    let store = &d.store;
+    let r = at(START);
     let find = |key: DeviceCodeKey<'_>, r: &OAuthRequest<'_>| {
         d.ok(
             store.find_device_authorization(key, r),
             "find_device_authorization",
         )
     };
+    let (device, user) = (sha256(b"kit-records-device"), sha256(b"kit-records-user"));
+    let saved = DeviceAuthorization {
+        client_id: PUBLIC.client_id.into(),
+        scopes: Scope::parse("read").unwrap_or_default(),
+        audience: crate::audience::Audience::parse([KIT_API, KIT_PHOTOS]).unwrap_or_default(),
+        grant_id: "kit-records-grant".into(),
+        expires_at: START + CODE_LIFETIME,
+        interval: 15,
+        last_poll: Some(START - 1),
+        status: DeviceStatus::Approved {
+            user_id: "kit-user".into(),
+        },
+    };
     d.ok(
         store.save_device_authorization(&device, &user, &saved, &r),
         "save_device_authorization",
     );
-    d.expect(
-        find(DeviceCodeKey::DeviceCode(&device), &r).as_ref() == Some(&saved),
-        "found by its device code, it is not as saved",
-    );
-    d.expect(
-        find(DeviceCodeKey::UserCode(&user), &r).as_ref() == Some(&saved),
-        "found by its user code, it is not as saved",
-    );
-    d.expect(
-        find(DeviceCodeKey::UserCode(&device), &r).is_none(),
-        "a device code digest finds an authorization as a user code",
-    );
-    let other = sha256(b"kit-other");
-    let mut rival = saved.clone();
-    rival.client_id = CONFIDENTIAL.client_id.into();
-    d.collided(
-        store.save_device_authorization(&other, &user, &rival, &r),
-        "a save over a live authorization's user code",
-    );
-    d.collided(
-        store.save_device_authorization(&device, &other, &rival, &r),
-        "a save over a live authorization's device code",
-    );
-    d.expect(
-        find(DeviceCodeKey::DeviceCode(&other), &r).is_none()
-            && find(DeviceCodeKey::UserCode(&other), &r).is_none()
-            && find(DeviceCodeKey::UserCode(&user), &r).as_ref() == Some(&saved),
-        "a refused save stored part of itself, or changed the live one",
-    );
-
-    // A decision, once; a poll.
-    let alice = DeviceStatus::Approved {
-        user_id: "kit-user".into(),
-    };
-    let read = Scope::parse("read").unwrap_or_default();
-    d.expect(
-        d.ok(
-            store.decide_device_authorization(&user, &alice, &read, &r),
-            "decide_device_authorization",
-        ),
-        "a pending authorization's approval did not change it",
-    );
-    d.expect(
-        !d.ok(
-            store.decide_device_authorization(&user, &DeviceStatus::Denied, &read, &r),
-            "decide_device_authorization",
-        ),
-        "a decided authorization was decided again",
-    );
-    d.ok(
-        store.record_device_poll(&device, START + 7, 10, &r),
-        "record_device_poll",
-    );
-    let mut approved = saved.clone();
-    approved.scopes = read.clone();
-    approved.status = alice;
-    approved.last_poll = Some(START + 7);
-    approved.interval = 10;
-    d.expect(
-        find(DeviceCodeKey::DeviceCode(&device), &r).as_ref() == Some(&approved),
-        "after an approval (scopes narrowed) and a poll, it is not as decided",
-    );
-
-    // Spent once, by its client only; a refused save leaves it approved.
-    let consume = |client_id: &str, token: &IssuedToken| {
-        store.consume_and_save(
-            Consumed::DeviceCode {
-                client_id,
-                device_code: &device,
-            },
-            token,
-            &r,
-        )
-    };
-    let mut tokens = issued("kit-device-access", None, "kit-device-grant", true);
-    tokens.client_id = PUBLIC.client_id.into();
-    d.ok(
-        store.save_bearer_token(&issued("kit-taken", None, "kit-g", true), &r),
-        "save_bearer_token",
-    );
-    let mut taken = tokens.clone();
-    taken.access_token = "kit-taken".into();
-    d.collided(consume(PUBLIC.client_id, &taken), "a device save colliding");
-    d.expect(
-        !d.ok(consume(CONFIDENTIAL.client_id, &tokens), "consume_and_save"),
-        "another client spent a device authorization",
-    );
-    d.expect(
-        d.ok(consume(PUBLIC.client_id, &tokens), "consume_and_save"),
-        "an approved device authorization was not spent (after a refused save?)",
-    );
-    d.expect(
-        d.is_active("kit-device-access", &r),
-        "a device code's access token is not found",
-    );
-    d.expect(
-        !d.ok(consume(PUBLIC.client_id, &tokens), "consume_and_save"),
-        "a device authorization was spent twice",
-    );
-    d.expect(
-        find(DeviceCodeKey::DeviceCode(&device), &r).map(|a| a.status) == Some(DeviceStatus::Used),
-        "a spent device authorization does not read as used",
-    );
-
-    // Wrong user codes, per subject, from `since` on.
-    for n in 1..=3 {
-        let got = d.ok(
-            store.record_user_code_failure("kit-user", START, &at(START + n)),
-            "record_user_code_failure",
-        );
+    for (key, what) in [
+        (DeviceCodeKey::DeviceCode(&device), "device code"),
+        (DeviceCodeKey::UserCode(&user), "user code"),
+    ] {
+        let found = find(key, &r);
         d.expect(
-            got == u32::try_from(n).unwrap_or(0),
-            &format!("failure {n} of a subject counted {got}"),
+            found.as_ref() == Some(&saved),
+            &format!("found by {what}, it reads {found:?}, not {saved:?}"),
         );
     }
-    let count = |subject: &str, since: u64| {
-        d.ok(
-            store.user_code_failures(subject, since, &r),
-            "user_code_failures",
-        )
+    let other = sha256(b"kit-records-other");
+    let fresh = DeviceAuthorization {
+        expires_at: START + 2 * CODE_LIFETIME,
+        last_poll: None,
+        status: DeviceStatus::Pending,
+        ..saved.clone()
     };
-    d.expect(count("kit-user", START) == 3, "three failures not counted");
-    d.expect(
-        count("kit-user", START + 3) == 1,
-        "failures before `since` counted",
+    let almost = at(START + CODE_LIFETIME - 1);
+    d.collided(
+        store.save_device_authorization(&other, &user, &fresh, &almost),
+        "a save over the user code of an authorization live for one more second",
     );
-    d.expect(
-        count("other", START) == 0,
-        "another subject's failures counted",
+    d.collided(
+        store.save_device_authorization(&device, &other, &fresh, &almost),
+        "a save over the device code of an authorization live for one more second",
     );
-
-    // Expiry: an expired digest may be saved again; the purge forgets
-    // expired authorizations and keeps live ones.
-    let (live, live_user) = (sha256(b"kit-live"), sha256(b"BCDFGHJL"));
-    let mut later = saved.clone();
-    later.expires_at = START + 2 * CODE_LIFETIME;
+    // A second authorization, so that each reuse below meets one
+    // expired authorization by one digest only.
+    let (device_b, user_b) = (
+        sha256(b"kit-records-device-b"),
+        sha256(b"kit-records-user-b"),
+    );
     d.ok(
-        store.save_device_authorization(&live, &live_user, &later, &r),
+        store.save_device_authorization(&device_b, &user_b, &saved, &r),
         "save_device_authorization",
     );
     let expired = at(START + CODE_LIFETIME);
-    let fresh = DeviceAuthorization {
-        expires_at: START + 3 * CODE_LIFETIME,
-        ..saved.clone()
-    };
     d.ok(
         store.save_device_authorization(&other, &user, &fresh, &expired),
         "a save over an expired authorization's user code",
     );
     d.expect(
-        find(DeviceCodeKey::UserCode(&user), &expired).as_ref() == Some(&fresh),
-        "an expired authorization's user code, saved again, does not find the new one",
+        find(DeviceCodeKey::UserCode(&user), &expired).as_ref() == Some(&fresh)
+            && find(DeviceCodeKey::DeviceCode(&device), &expired).is_none(),
+        "an expired authorization's user code, saved again, does not find the new one alone",
     );
-    purge(store, START + 2 * CODE_LIFETIME);
-    let late = at(START + 2 * CODE_LIFETIME);
-    d.expect(
-        find(DeviceCodeKey::DeviceCode(&live), &late).is_none(),
-        "the purge kept an expired device authorization",
+    let user_c = sha256(b"kit-records-user-c");
+    d.ok(
+        store.save_device_authorization(&device_b, &user_c, &fresh, &expired),
+        "a save over an expired authorization's device code",
     );
     d.expect(
-        find(DeviceCodeKey::DeviceCode(&other), &late).as_ref() == Some(&fresh),
-        "the purge forgot a live device authorization",
+        find(DeviceCodeKey::DeviceCode(&device_b), &expired).as_ref() == Some(&fresh)
+            && find(DeviceCodeKey::UserCode(&user_b), &expired).is_none(),
+        "an expired authorization's device code, saved again, does not find the new one alone",
     );
 }

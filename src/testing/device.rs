@@ -103,7 +103,7 @@ where
 impl<V: RequestValidator> Kit<V> {
     /// A device authorization request of `client` (RFC 8628 §3.1) for
     /// `read`: its device code and user code.
-    fn device_authorize(&self, client: &FixtureClient) -> (String, String) {
+    pub(super) fn device_authorize(&self, client: &FixtureClient) -> (String, String) {
         let mut pairs = vec![("scope", "read")];
         let auth = client
             .secret
@@ -135,7 +135,7 @@ impl<V: RequestValidator> Kit<V> {
     }
 
     /// A poll of the token endpoint with `device_code`, as `client`.
-    fn poll(&self, client: &FixtureClient, device_code: &str) -> Response {
+    pub(super) fn poll(&self, client: &FixtureClient, device_code: &str) -> Response {
         self.token(
             client,
             &[
@@ -151,7 +151,7 @@ impl<V: RequestValidator> Kit<V> {
             .device_decision(&page(), "kit-user", user_code, None, decision)
     }
 
-    fn approve(&self, user_code: &str) {
+    pub(super) fn approve(&self, user_code: &str) {
         self.decide(user_code, DeviceDecision::Approve)
             .unwrap_or_else(|e| self.fail(&format!("approving a pending user code: {e:?}")));
     }

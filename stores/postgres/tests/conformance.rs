@@ -65,3 +65,15 @@ fn a_version_2_database_gains_pushed_requests() {
         .get(0);
     assert_eq!(version, oauth2_provider_postgres::SCHEMA_VERSION);
 }
+
+#[test]
+fn postgres_store_keeps_device_authorizations() {
+    let dbs = KitDbs::default();
+    testing::check_device_authorizations(|fixture: &Fixture| dbs.store(fixture));
+    testing::check_device_purge(
+        |fixture: &Fixture| dbs.store(fixture),
+        |store, now| {
+            store.purge_expired(now).expect("purge");
+        },
+    );
+}

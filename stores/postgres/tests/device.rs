@@ -1,6 +1,7 @@
 //! Device authorizations (RFC 8628) in the PostgreSQL store: the kit's
-//! direct checks and purge, and what the admin API and the purge do to
-//! them beyond the contract.
+//! `check_device_records`, and what the admin API and the purge do to
+//! them beyond the contract. (The kit's flow checks run in
+//! `conformance.rs`.)
 
 mod common;
 
@@ -11,18 +12,13 @@ use oauth2_provider::{DeviceAuthorization, DeviceCodeKey, DeviceStatus, RequestV
 use oauth2_provider_postgres::{ClientRecord, USER_CODE_FAILURES_KEPT};
 
 #[test]
-fn device_authorizations_are_stored() {
+fn device_authorizations_are_read_back_and_expire() {
     let db = TestDb::new("device");
-    testing::check_device_storage(
-        |fixture: &Fixture| {
-            let store = db.store();
-            common::add_fixture(&store, fixture);
-            store
-        },
-        |store, now| {
-            store.purge_expired(now).expect("purge");
-        },
-    );
+    testing::check_device_records(|fixture: &Fixture| {
+        let store = db.store();
+        common::add_fixture(&store, fixture);
+        store
+    });
 }
 
 #[test]

@@ -70,3 +70,32 @@ fn sqlite_store_keeps_pushed_requests() {
         store
     });
 }
+
+#[test]
+fn sqlite_store_keeps_device_authorizations() {
+    let files = Mutex::new(Vec::new());
+    let new_store = |fixture: &Fixture| {
+        let db = TempDb::new("device-kit");
+        let store = SqliteStore::open(db.path()).expect("open");
+        common::add_fixture(&store, fixture);
+        files.lock().unwrap().push(db);
+        store
+    };
+    testing::check_device_authorizations(new_store);
+    testing::check_device_purge(new_store, |store, now| {
+        store.purge_expired(now).expect("purge");
+    });
+}
+
+#[test]
+fn in_memory_store_keeps_device_authorizations() {
+    let new_store = |fixture: &Fixture| {
+        let store = SqliteStore::open_in_memory().expect("open");
+        common::add_fixture(&store, fixture);
+        store
+    };
+    testing::check_device_authorizations(new_store);
+    testing::check_device_purge(new_store, |store, now| {
+        store.purge_expired(now).expect("purge");
+    });
+}
