@@ -1741,8 +1741,10 @@ typedef oap_cb_result (*oap_record_device_poll_cb)(void *user_data,
  * at the verification page) at the request's time (`oap_ctx_now`), and
  * write to `*failures_out` how many wrong codes `subject` entered at or
  * after `since`, this one included; `OAP_CB_TRUE`. Anything else is
- * `server_error`. NULL (and in an older table): `server_error`, so the
- * verification page cannot work (it is throttled per subject).
+ * `server_error`; a count left unwritten reads as `UINT32_MAX` (too
+ * many: the user is refused). NULL (and in an older table):
+ * `server_error`, so the verification page cannot work (it is throttled
+ * per subject).
  */
 typedef oap_cb_result (*oap_record_user_code_failure_cb)(void *user_data,
                                                          struct oap_str subject,
@@ -1753,8 +1755,9 @@ typedef oap_cb_result (*oap_record_user_code_failure_cb)(void *user_data,
 /**
  * `user_code_failures(subject, since, failures_out)`: write to
  * `*failures_out` how many wrong user codes `subject` entered at or after
- * `since`; `OAP_CB_TRUE`. Anything else is `server_error`. NULL (and in
- * an older table): `server_error`.
+ * `since`; `OAP_CB_TRUE`. Anything else is `server_error`; a count left
+ * unwritten reads as `UINT32_MAX`, as above. NULL (and in an older
+ * table): `server_error`.
  */
 typedef oap_cb_result (*oap_user_code_failures_cb)(void *user_data,
                                                    struct oap_str subject,

@@ -227,14 +227,15 @@ impl FfiValidator {
 
     /// A counting callback (`record_user_code_failure`,
     /// `user_code_failures`): the number it wrote with `OAP_CB_TRUE`;
-    /// any other answer is a failure.
+    /// any other answer is a failure. A count left unwritten reads as
+    /// `UINT32_MAX`: a throttle that fails closed.
     fn count<'r>(
         &self,
         name: &'static str,
         request: &'r OAuthRequest<'r>,
         f: impl FnOnce(*mut c_void, *mut u32, *mut oap_ctx<'r>) -> u32,
     ) -> Result<u32, OAuthError> {
-        let mut count = 0u32;
+        let mut count = u32::MAX;
         let done = self.ask(name, request, |ud, ctx| f(ud, &mut count, ctx))?;
         if done {
             Ok(count)

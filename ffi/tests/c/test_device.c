@@ -395,6 +395,31 @@ static void test_configuration(memstore *store) {
     oap_server_free(server);
 }
 
+/* A user_code_failures that answers without writing its count. */
+static oap_cb_result silent_failures(void *user_data, oap_str subject, uint64_t since,
+                                     uint32_t *failures_out, oap_ctx *ctx) {
+    (void)user_data;
+    (void)subject;
+    (void)since;
+    (void)failures_out;
+    (void)ctx;
+    return OAP_CB_TRUE;
+}
+
+/* A count the host did not write fails closed: the user is refused. */
+static void test_unwritten_count(memstore *store) {
+    oap_config config = device_config();
+    oap_validator validator = memstore_validator(store);
+    oap_server *server = NULL;
+    char error[64];
+    int status = 0;
+    validator.user_code_failures = silent_failures;
+    CHECK_STATUS(oap_server_new(&config, &validator, &server), OAP_STATUS_OK);
+    CHECK(verify(server, "erin", "BCDF-GHJK", &status, error, sizeof error) == NULL);
+    CHECK(status == 503 && strcmp(error, "temporarily_unavailable") == 0);
+    oap_server_free(server);
+}
+
 /* A table from before the device callbacks: the grant is refused
  * (server_error), the rest works. */
 static void test_old_table(memstore *store) {
@@ -486,6 +511,7 @@ int main(void) {
     test_denied_and_expired(store);
     test_throttle(store);
     test_configuration(store);
+    test_unwritten_count(store);
     test_old_table(store);
     memstore_free(store);
     test_sqlite_store();
