@@ -19,7 +19,7 @@ use crate::scope::Scope;
 use crate::secret::sha256;
 
 /// The grant type URN (RFC 8628 §3.4).
-pub const DEVICE_CODE_GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:device_code";
+pub use crate::grant_type::DEVICE_CODE_GRANT_TYPE;
 
 /// The user code's alphabet (RFC 8628 §6.1): twenty consonants, no vowels
 /// (no words spelled by accident) and no look-alike digits.

@@ -2,6 +2,10 @@
 //! server's configuration, a client's registration, the grants themselves —
 //! so it lives below all of them.
 
+/// The device authorization grant's `grant_type` URN (RFC 8628 §3.4),
+/// also [`device::DEVICE_CODE_GRANT_TYPE`](crate::device::DEVICE_CODE_GRANT_TYPE).
+pub const DEVICE_CODE_GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
 /// A grant type (RFC 6749 §4, §6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Grant {
@@ -40,7 +44,7 @@ impl Grant {
             Grant::Password => "password",
             Grant::ClientCredentials => "client_credentials",
             Grant::RefreshToken => "refresh_token",
-            Grant::DeviceCode => crate::device::DEVICE_CODE_GRANT_TYPE,
+            Grant::DeviceCode => DEVICE_CODE_GRANT_TYPE,
         }
     }
 
@@ -72,7 +76,7 @@ impl Grant {
             "password" => Some(Grant::Password),
             "client_credentials" => Some(Grant::ClientCredentials),
             "refresh_token" => Some(Grant::RefreshToken),
-            crate::device::DEVICE_CODE_GRANT_TYPE => Some(Grant::DeviceCode),
+            DEVICE_CODE_GRANT_TYPE => Some(Grant::DeviceCode),
             _ => None,
         }
     }
