@@ -110,9 +110,19 @@
 #define OAP_GRANT_REFRESH_TOKEN 16
 
 /**
- * Every grant type.
+ * Every grant type of RFC 6749, the set earlier headers called "every
+ * grant type". It leaves out `OAP_GRANT_DEVICE_CODE`, which a server can
+ * enable only with a verification URI: a host enabling
+ * `OAP_GRANT_ALL` keeps a server that builds.
  */
 #define OAP_GRANT_ALL 31
+
+/**
+ * RFC 8628, the device authorization grant (off by default; a server
+ * enabling it needs `oap_config.device_verification_uri`, and a callback
+ * table the device callbacks).
+ */
+#define OAP_GRANT_DEVICE_CODE 32
 
 /**
  * Unknown, or no hint given.
@@ -153,6 +163,46 @@
  * `S256`: the challenge is BASE64URL(SHA256(verifier)).
  */
 #define OAP_PKCE_S256 2
+
+/**
+ * Waiting for the user's decision.
+ */
+#define OAP_DEVICE_PENDING 1
+
+/**
+ * Approved by `user_id`, for the authorization's (narrowed) scopes.
+ */
+#define OAP_DEVICE_APPROVED 2
+
+/**
+ * Denied by the user.
+ */
+#define OAP_DEVICE_DENIED 3
+
+/**
+ * Approved, and its tokens issued: a later poll is a replay.
+ */
+#define OAP_DEVICE_USED 4
+
+/**
+ * The SHA-256 digest of the device code (the token endpoint's polls).
+ */
+#define OAP_DEVICE_CODE_KIND_DEVICE_CODE 0
+
+/**
+ * The SHA-256 digest of the normalized user code (the verification page).
+ */
+#define OAP_DEVICE_CODE_KIND_USER_CODE 1
+
+/**
+ * The user approves: the device gets tokens at its next poll.
+ */
+#define OAP_DEVICE_DECISION_APPROVE 1
+
+/**
+ * The user refuses: the device's next poll gets `access_denied`.
+ */
+#define OAP_DEVICE_DECISION_DENY 2
 
 /**
  * No / not found / invalid (see each callback).
@@ -311,6 +361,16 @@ typedef struct oap_bearer_check oap_bearer_check;
  * may use it.
  */
 typedef struct oap_ctx oap_ctx;
+
+/**
+ * A pending device authorization found by its user code (from
+ * `oap_server_device_verification`): what the verification page shows
+ * before the user approves or denies it with `oap_server_device_decision`.
+ * Freed with `oap_device_pending_free`. Immutable; readable from any
+ * thread. Its strings are valid until it is freed. It does not refer to
+ * its server.
+ */
+typedef struct oap_device_pending oap_device_pending;
 
 /**
  * A protected resource, checked and copied once by
@@ -543,6 +603,14 @@ typedef struct oap_client {
    * The number of resources.
    */
   size_t resources_len;
+  /**
+   * Whether the client must push its authorization requests (RFC 9126
+   * §6): non-zero is yes, and a plain authorization request of this
+   * client is refused (`invalid_request`, redirected), whatever the
+   * server's `require_pushed_authorization_requests`. Default 0.
+   * Added after the second version of this struct.
+   */
+  uint8_t require_pushed_authorization_requests;
 } oap_client;
 
 /**
@@ -574,7 +642,9 @@ typedef int (*oap_fill_random_cb)(void *user_data,
  * Strings left absent (`ptr == NULL`) or empty take the default. Lifetimes
  * are seconds, from 1 to `OAP_MAX_LIFETIME` (ten years); anything else is
  * `OAP_STATUS_INVALID_PARAMETER`, and so is a `grants` bit that is no
- * `OAP_GRANT_*`.
+ * `OAP_GRANT_*`. Numbers of the fourth version (the PAR and device grant
+ * fields) read 0 as their default, which is what a caller compiled with
+ * an earlier header gets.
  */
 typedef struct oap_config {
   /**
@@ -673,7 +743,125 @@ typedef struct oap_config {
    * Default: none. Added after the second version of this struct.
    */
   struct oap_str protected_resources;
+  /**
+   * Refuse every authorization request that was not pushed (RFC 9126
+   * §5; advertised as `require_pushed_authorization_requests` in the
+   * metadata): non-zero is yes. A client can require it for itself
+   * (`oap_client.require_pushed_authorization_requests`). Default 0.
+   * Added after the third version of this struct.
+   */
+  uint8_t require_pushed_authorization_requests;
+  /**
+   * How long a pushed authorization request stays usable (RFC 9126
+   * §2.2 `expires_in`), seconds, 1 to `OAP_MAX_LIFETIME`; 0 (what a
+   * caller of an earlier header gets) is the default, 60.
+   */
+  uint64_t pushed_request_lifetime;
+  /**
+   * Pushed authorization request endpoint path for metadata. Default
+   * "/par".
+   */
+  struct oap_str pushed_authorization_endpoint;
+  /**
+   * The end-user verification URI of the device grant (RFC 8628 §3.2
+   * `verification_uri`), the page where users enter user codes: an
+   * absolute `https` URI (`http` on a loopback host only). Required
+   * when `grants` has `OAP_GRANT_DEVICE_CODE` (else `oap_server_new`
+   * fails with `OAP_STATUS_INVALID_PARAMETER`). Default: none.
+   */
+  struct oap_str device_verification_uri;
+  /**
+   * Device code lifetime (RFC 8628 `expires_in`), seconds, 1 to
+   * `OAP_MAX_LIFETIME`; 0 (what a caller of an earlier header gets) is
+   * the default, 600.
+   */
+  uint64_t device_code_lifetime;
+  /**
+   * The minimum polling interval the device is told (RFC 8628
+   * `interval`), seconds; each `slow_down` adds 5. 0 is the default, 5.
+   */
+  uint64_t device_poll_interval;
+  /**
+   * How many wrong user codes one user may enter within
+   * `user_code_attempts_window` before the verification page refuses
+   * them (`temporarily_unavailable`, RFC 8628 §5.1); 0 is the default,
+   * 5.
+   */
+  uint32_t user_code_max_attempts;
+  /**
+   * The window of `user_code_max_attempts`, seconds; 0 is the default,
+   * 300. The store must keep wrong user codes at least that long (the
+   * SQLite store keeps them a day).
+   */
+  uint64_t user_code_attempts_window;
+  /**
+   * Device authorization endpoint path for metadata. Default
+   * "/device_authorization".
+   */
+  struct oap_str device_authorization_endpoint;
 } oap_config;
+
+/**
+ * Where a device authorization stands (`oap_device_authorization.status`).
+ */
+typedef uint32_t oap_device_status;
+
+/**
+ * A device authorization (RFC 8628), as `save_device_authorization`
+ * receives it (borrowed: valid until the callback returns; copy what you
+ * keep) and as `find_device_authorization` hands it back through
+ * `oap_ctx_set_device_authorization` (copied). Neither code is in it: the
+ * store keys it by the SHA-256 digests of the device code and of the
+ * normalized user code, which the callbacks receive beside it.
+ */
+typedef struct oap_device_authorization {
+  /**
+   * `sizeof(oap_device_authorization)` (the library sets it in what it
+   * hands the host; the host sets it in what it hands back).
+   */
+  size_t struct_size;
+  /**
+   * The client that asked for it.
+   */
+  struct oap_str client_id;
+  /**
+   * The scopes asked for, space-delimited; once approved, those the
+   * user approved (a subset).
+   */
+  struct oap_str scopes;
+  /**
+   * The resources asked for (RFC 8707), space-delimited absolute URIs,
+   * absent or empty for none.
+   */
+  struct oap_str audience;
+  /**
+   * The grant (token family) its tokens will belong to.
+   */
+  struct oap_str grant_id;
+  /**
+   * Expiry, seconds since the Unix epoch (the library checks it).
+   */
+  uint64_t expires_at;
+  /**
+   * The current minimum polling interval, seconds (grows by 5 with
+   * each `slow_down`).
+   */
+  uint64_t interval;
+  /**
+   * When the device last polled, seconds since the Unix epoch; 0: never.
+   */
+  uint64_t last_poll;
+  /**
+   * `OAP_DEVICE_PENDING`, `OAP_DEVICE_APPROVED`, `OAP_DEVICE_DENIED` or
+   * `OAP_DEVICE_USED` (another value is `OAP_STATUS_INVALID_PARAMETER`).
+   */
+  oap_device_status status;
+  /**
+   * The approving user, for `OAP_DEVICE_APPROVED` (required there, and
+   * not empty); absent otherwise (ignored when handed back).
+   */
+  struct oap_str user_id;
+} oap_device_authorization;
 
 /**
  * The kind of a token, as in `token_type_hint` (RFC 7009, RFC 7662).
@@ -1532,6 +1720,140 @@ typedef oap_cb_result (*oap_consume_pushed_request_cb)(void *user_data,
                                                        struct oap_ctx *ctx);
 
 /**
+ * `save_device_authorization(device_code, user_code, authorization)`
+ * (device grant, at the device authorization endpoint): keep a new
+ * device authorization under `device_code` and `user_code`, the 32-byte
+ * SHA-256 digests of its device code and of its normalized user code
+ * (neither code reaches the store in clear), until it expires.
+ * `OAP_CB_TRUE`: saved. `OAP_CB_FALSE`: nothing saved, because either
+ * digest is already stored for a live authorization (the library draws
+ * new codes and tries again). `OAP_CB_ERROR`: nothing saved; the request
+ * gets `server_error`. NULL (and in a table whose `struct_size` ends
+ * before this field): refused, so the device authorization endpoint
+ * answers `server_error` and the device grant cannot start.
+ */
+typedef oap_cb_result (*oap_save_device_authorization_cb)(void *user_data,
+                                                          const uint8_t *device_code,
+                                                          const uint8_t *user_code,
+                                                          const struct oap_device_authorization *authorization,
+                                                          struct oap_ctx *ctx);
+
+/**
+ * Which digest `find_device_authorization` is given.
+ */
+typedef uint32_t oap_device_code_kind;
+
+/**
+ * `find_device_authorization(kind, digest)`: the device authorization
+ * saved under `digest` (32 bytes), the digest of its device code
+ * (`OAP_DEVICE_CODE_KIND_DEVICE_CODE`, a poll at the token endpoint) or
+ * of its user code (`OAP_DEVICE_CODE_KIND_USER_CODE`, the verification
+ * page), as last changed: `oap_ctx_set_device_authorization` +
+ * `OAP_CB_TRUE`, or `OAP_CB_FALSE` when there is none. An expired one
+ * may be handed back: the library checks expiry and client. NULL (and
+ * in an older table): none.
+ */
+typedef oap_cb_result (*oap_find_device_authorization_cb)(void *user_data,
+                                                          oap_device_code_kind kind,
+                                                          const uint8_t *digest,
+                                                          struct oap_ctx *ctx);
+
+/**
+ * `decide_device_authorization(user_code, status, user_id, scopes)`:
+ * record the user's decision on the authorization saved under the user
+ * code digest `user_code` (32 bytes), atomically and only if it is still
+ * `OAP_DEVICE_PENDING`: `status` `OAP_DEVICE_APPROVED` (with `user_id`,
+ * and `scopes`, the approved subset the library checked, to store as the
+ * authorization's scopes) or `OAP_DEVICE_DENIED` (`user_id` absent).
+ * `OAP_CB_TRUE`: this call changed it; `OAP_CB_FALSE`: it was not pending
+ * (decided by a racing call), nothing changed. NULL (and in an older
+ * table): `OAP_CB_FALSE`.
+ */
+typedef oap_cb_result (*oap_decide_device_authorization_cb)(void *user_data,
+                                                            const uint8_t *user_code,
+                                                            oap_device_status status,
+                                                            struct oap_str user_id,
+                                                            struct oap_str scopes,
+                                                            struct oap_ctx *ctx);
+
+/**
+ * `record_device_poll(device_code, last_poll, interval)`: store a poll of
+ * the authorization saved under the device code digest `device_code`
+ * (32 bytes): its `last_poll` time and its (possibly grown) `interval`.
+ * A lost update between racing polls is harmless. `OAP_CB_TRUE`: done;
+ * anything else is `server_error`. NULL (and in an older table): nothing
+ * recorded, so `slow_down` is never answered.
+ */
+typedef oap_cb_result (*oap_record_device_poll_cb)(void *user_data,
+                                                   const uint8_t *device_code,
+                                                   uint64_t last_poll,
+                                                   uint64_t interval,
+                                                   struct oap_ctx *ctx);
+
+/**
+ * `record_user_code_failure(subject, since, failures_out)`: record a
+ * wrong user code entered by `subject` (the user the host authenticated
+ * at the verification page) at the request's time (`oap_ctx_now`), and
+ * write to `*failures_out` how many wrong codes `subject` entered at or
+ * after `since`, this one included; `OAP_CB_TRUE`. Anything else is
+ * `server_error`; a count left unwritten reads as `UINT32_MAX` (too
+ * many: the user is refused). NULL (and in an older table):
+ * `server_error`, so the verification page cannot work (it is throttled
+ * per subject).
+ */
+typedef oap_cb_result (*oap_record_user_code_failure_cb)(void *user_data,
+                                                         struct oap_str subject,
+                                                         uint64_t since,
+                                                         uint32_t *failures_out,
+                                                         struct oap_ctx *ctx);
+
+/**
+ * `user_code_failures(subject, since, failures_out)`: write to
+ * `*failures_out` how many wrong user codes `subject` entered at or after
+ * `since`; `OAP_CB_TRUE`. Anything else is `server_error`; a count left
+ * unwritten reads as `UINT32_MAX`, as above. NULL (and in an older
+ * table): `server_error`.
+ */
+typedef oap_cb_result (*oap_user_code_failures_cb)(void *user_data,
+                                                   struct oap_str subject,
+                                                   uint64_t since,
+                                                   uint32_t *failures_out,
+                                                   struct oap_ctx *ctx);
+
+/**
+ * `invalidate_device_code(client_id, device_code)`: mark the
+ * authorization saved under the device code digest `device_code` (32
+ * bytes) `OAP_DEVICE_USED`, atomically and only if it is `client_id`'s
+ * and `OAP_DEVICE_APPROVED`: `OAP_CB_TRUE` when this call did, else
+ * `OAP_CB_FALSE` (a racing poll got the tokens: the library answers
+ * `invalid_grant` and revokes the grant). Used only without
+ * `consume_device_code_and_save`, then followed by `save_token`. NULL
+ * (and in an older table): `OAP_CB_FALSE`.
+ */
+typedef oap_cb_result (*oap_invalidate_device_code_cb)(void *user_data,
+                                                       struct oap_str client_id,
+                                                       const uint8_t *device_code,
+                                                       struct oap_ctx *ctx);
+
+/**
+ * `consume_device_code_and_save(client_id, device_code, token)`: in one
+ * transaction, mark the authorization saved under the device code digest
+ * `device_code` (32 bytes) `OAP_DEVICE_USED` if it is `client_id`'s and
+ * `OAP_DEVICE_APPROVED`, and store the tokens (`token.new_grant` is 1:
+ * their grant starts here). Answers as `consume_and_save`: `OAP_CB_TRUE`
+ * done; `OAP_CB_FALSE` nothing changed because it is no longer approved
+ * (a racing poll got the tokens: `invalid_grant`, grant revoked);
+ * `OAP_CB_ERROR` nothing changed (`server_error`, the device's next poll
+ * may succeed). `oap_ctx_issued_access_token` works here. NULL: the two
+ * steps `invalidate_device_code` then `save_token`.
+ */
+typedef oap_cb_result (*oap_consume_device_code_and_save_cb)(void *user_data,
+                                                             struct oap_str client_id,
+                                                             const uint8_t *device_code,
+                                                             const struct oap_issued_token *token,
+                                                             struct oap_ctx *ctx);
+
+/**
  * The host's validator: the methods of oauthlib's `RequestValidator` (same
  * names, meanings and defaults) plus `find_client`, as callbacks.
  *
@@ -1706,6 +2028,39 @@ typedef struct oap_validator {
    * See `oap_consume_pushed_request_cb`. Added after `consume_and_save`.
    */
   oap_consume_pushed_request_cb consume_pushed_request;
+  /**
+   * See `oap_save_device_authorization_cb`. The device callbacks were
+   * added after `consume_pushed_request` (the fourth version).
+   */
+  oap_save_device_authorization_cb save_device_authorization;
+  /**
+   * See `oap_find_device_authorization_cb`.
+   */
+  oap_find_device_authorization_cb find_device_authorization;
+  /**
+   * See `oap_decide_device_authorization_cb`.
+   */
+  oap_decide_device_authorization_cb decide_device_authorization;
+  /**
+   * See `oap_record_device_poll_cb`.
+   */
+  oap_record_device_poll_cb record_device_poll;
+  /**
+   * See `oap_record_user_code_failure_cb`.
+   */
+  oap_record_user_code_failure_cb record_user_code_failure;
+  /**
+   * See `oap_user_code_failures_cb`.
+   */
+  oap_user_code_failures_cb user_code_failures;
+  /**
+   * See `oap_invalidate_device_code_cb`.
+   */
+  oap_invalidate_device_code_cb invalidate_device_code;
+  /**
+   * See `oap_consume_device_code_and_save_cb`.
+   */
+  oap_consume_device_code_and_save_cb consume_device_code_and_save;
 } oap_validator;
 
 /**
@@ -1768,6 +2123,11 @@ typedef struct oap_request {
  */
 typedef void (*oap_bearer_granted_cb)(void *user_data,
                                       const struct oap_token *token);
+
+/**
+ * The user's decision (`oap_server_device_decision`).
+ */
+typedef uint32_t oap_device_decision;
 
 /**
  * `log(user_data, message)`: told of a store failure that a request
@@ -2041,6 +2401,22 @@ oap_status oap_ctx_set_pushed_request(struct oap_ctx *ctx,
                                       uint64_t expires_at);
 
 /**
+ * Hands back a device authorization (`find_device_authorization`), as
+ * `save_device_authorization` was given it and the later callbacks
+ * changed it. Copies it. Errors as `oap_ctx_set_client`;
+ * `OAP_STATUS_INVALID_PARAMETER` also for an unknown `status`,
+ * `OAP_DEVICE_APPROVED` without a `user_id`, malformed scopes, or an
+ * audience entry that is no absolute URI without fragment.
+ *
+ * # Safety
+ * `ctx` is NULL or the running callback's context; `authorization` NULL
+ * or an `oap_device_authorization` (`struct_size` bytes readable) whose
+ * strings are valid for the call.
+ */
+oap_status oap_ctx_set_device_authorization(struct oap_ctx *ctx,
+                                            const struct oap_device_authorization *authorization);
+
+/**
  * Hands back a redirect URI (`get_default_redirect_uri`). Copies it.
  * Errors as `oap_ctx_set_client`.
  *
@@ -2279,6 +2655,71 @@ oap_status oap_ctx_param(const struct oap_ctx *ctx,
  */
 oap_status oap_ctx_now(const struct oap_ctx *ctx,
                        uint64_t *now_out);
+
+/**
+ * The client (device) asking for access. Absent when `pending` is NULL.
+ *
+ * # Safety
+ * `pending` is NULL or live.
+ */
+struct oap_str oap_device_pending_client_id(const struct oap_device_pending *pending);
+
+/**
+ * The scopes asked for, space-delimited (possibly empty): what the user
+ * approves, or narrows with `oap_server_device_decision`'s
+ * `approved_scopes`. Absent when `pending` is NULL.
+ *
+ * # Safety
+ * `pending` is NULL or live.
+ */
+struct oap_str oap_device_pending_scopes(const struct oap_device_pending *pending);
+
+/**
+ * The user code in the form shown to users (`XXXX-XXXX`, normalized:
+ * what the user typed may have differed in case and dashes): for the
+ * page to ask "is this the code on your device?". Absent when `pending`
+ * is NULL.
+ *
+ * # Safety
+ * `pending` is NULL or live.
+ */
+struct oap_str oap_device_pending_user_code(const struct oap_device_pending *pending);
+
+/**
+ * When the device authorization expires, seconds since the Unix epoch
+ * (0 when `pending` is NULL): a decision after it is refused.
+ *
+ * # Safety
+ * `pending` is NULL or live.
+ */
+uint64_t oap_device_pending_expires_at(const struct oap_device_pending *pending);
+
+/**
+ * The number of resources (RFC 8707) the device asked for, the tokens'
+ * audience, for the page to show. 0 when it named none (or `pending` is
+ * NULL).
+ *
+ * # Safety
+ * `pending` is NULL or live.
+ */
+size_t oap_device_pending_resource_count(const struct oap_device_pending *pending);
+
+/**
+ * The resource at `index` (in the order asked), or absent past the end.
+ *
+ * # Safety
+ * `pending` is NULL or live.
+ */
+struct oap_str oap_device_pending_resource(const struct oap_device_pending *pending,
+                                           size_t index);
+
+/**
+ * Frees a pending device authorization. NULL does nothing.
+ *
+ * # Safety
+ * `pending` is NULL or live and not in use by another thread.
+ */
+void oap_device_pending_free(struct oap_device_pending *pending);
 
 /**
  * The library version, e.g. "0.1.0" (static; also NUL-terminated).
@@ -2839,6 +3280,87 @@ oap_status oap_server_deny(const struct oap_server *server,
                            struct oap_response **response_out);
 
 /**
+ * The device authorization endpoint (RFC 8628 §3.1–3.2): the device (a
+ * client, authenticated as at the token endpoint; a public one by
+ * `client_id`) posts a form with `scope` and `resource`s; the answer is
+ * 200 JSON `device_code`, `user_code` (`XXXX-XXXX`), `verification_uri`,
+ * `verification_uri_complete`, `expires_in`, `interval` (`no-store`), or
+ * a JSON error: 400 `invalid_request`, `invalid_scope`,
+ * `invalid_target`, `unauthorized_client` (the client lacks
+ * `OAP_GRANT_DEVICE_CODE`, or the server has it off), 401
+ * `invalid_client`. The device then polls the token endpoint with
+ * `grant_type=urn:ietf:params:oauth:grant-type:device_code`. The store
+ * keeps the authorization: a callback table through its device callbacks
+ * (`save_device_authorization` and those after it), without which (NULL,
+ * or a table from before them) the request is answered 500
+ * `server_error`. As `oap_server_token_response`.
+ *
+ * # Safety
+ * As `oap_server_token_response`.
+ */
+oap_status oap_server_device_authorization_response(const struct oap_server *server,
+                                                    const struct oap_request *request,
+                                                    struct oap_response **response_out);
+
+/**
+ * The verification page's first step (RFC 8628 §3.3): the user `subject`
+ * (whom the host authenticated; an empty one is
+ * `OAP_STATUS_INVALID_PARAMETER`) typed `user_code` (case, dashes and
+ * spaces do not matter). On `OAP_STATUS_OK` exactly one out-parameter is
+ * non-NULL: `*pending_out`, the pending authorization to show (client,
+ * scopes, resources, expiry; free it with `oap_device_pending_free`),
+ * then answered with `oap_server_device_decision`; or `*error_out`, a
+ * JSON error response whose status and `error` say why:
+ * 400 `invalid_grant` ("unknown or expired user code": malformed,
+ * unknown, expired or already decided, each counted as a wrong guess of
+ * `subject`), 503 `temporarily_unavailable` (`subject` guessed wrong too
+ * often lately: nothing was looked up), 500 `server_error`. The host
+ * renders its own page from it. `request` is the HTTP request being
+ * answered, shown to the callbacks. Thread-safe.
+ *
+ * # Safety
+ * `server` NULL or live; `request` NULL or valid for the call; `subject`,
+ * `user_code` valid for the call; `pending_out`, `error_out` NULL or
+ * writable.
+ */
+oap_status oap_server_device_verification(const struct oap_server *server,
+                                          const struct oap_request *request,
+                                          struct oap_str subject,
+                                          struct oap_str user_code,
+                                          struct oap_device_pending **pending_out,
+                                          struct oap_response **error_out);
+
+/**
+ * The verification page's second step: `subject` (as in
+ * `oap_server_device_verification`) approves (`OAP_DEVICE_DECISION_APPROVE`)
+ * or denies (`OAP_DEVICE_DECISION_DENY`; another value is
+ * `OAP_STATUS_INVALID_PARAMETER`) the pending authorization of
+ * `user_code`. `approved_scopes`: on approval, the space-delimited scopes
+ * the user consented to, or absent for all asked (a scope not asked is
+ * `invalid_scope`; malformed ones are `OAP_STATUS_INVALID_PARAMETER`);
+ * ignored on denial. The device's next poll gets its tokens, or
+ * `access_denied`.
+ *
+ * On `OAP_STATUS_OK`, `*error_out` is NULL when the decision was
+ * recorded, else a JSON error response: 400 `invalid_grant` (unknown,
+ * expired, or already decided, as by a racing call), `invalid_scope`,
+ * 503 `temporarily_unavailable`, 500 `server_error`, as for
+ * `oap_server_device_verification`. Thread-safe.
+ *
+ * # Safety
+ * `server` NULL or live; `request` NULL or valid for the call; `subject`,
+ * `user_code`, `approved_scopes` valid for the call; `error_out` NULL or
+ * writable.
+ */
+oap_status oap_server_device_decision(const struct oap_server *server,
+                                      const struct oap_request *request,
+                                      struct oap_str subject,
+                                      struct oap_str user_code,
+                                      struct oap_str approved_scopes,
+                                      oap_device_decision decision,
+                                      struct oap_response **error_out);
+
+/**
  * A view of the NUL-terminated C string `cstr` (the NUL not counted): a
  * convenience for callers holding C strings. The view borrows `cstr` and
  * is valid as long as it is. The bytes are not checked here: functions
@@ -3003,7 +3525,9 @@ oap_status oap_sqlite_check_user(const struct oap_sqlite *store,
 /**
  * Deletes what can no longer matter at `now` (seconds since the Unix
  * epoch: the servers' clock): expired codes and tokens, revoked refresh
- * tokens, and grants whose last code and refresh token expired. Codes
+ * tokens, grants whose last code and refresh token expired, expired
+ * pushed requests and device authorizations, and wrong user codes too old
+ * for the throttle to count. Codes
  * used and refresh tokens rotated stay until they expire, so that a
  * replay is still recognised. Writes the number of rows deleted to
  * `*removed_out`. Run it now and then (say hourly) from one thread or

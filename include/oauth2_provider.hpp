@@ -107,6 +107,7 @@ using server_ptr = std::unique_ptr<oap_server, deleter<oap_server_free>>;
 using response_ptr = std::unique_ptr<oap_response, deleter<oap_response_free>>;
 using token_ptr = std::unique_ptr<oap_token, deleter<oap_token_free>>;
 using authorization_ptr = std::unique_ptr<oap_authorization, deleter<oap_authorization_free>>;
+using device_pending_ptr = std::unique_ptr<oap_device_pending, deleter<oap_device_pending_free>>;
 using registered_client_ptr =
     std::unique_ptr<oap_registered_client, deleter<oap_registered_client_free>>;
 /** Only with the library's "sqlite" feature (the default). */
@@ -222,6 +223,16 @@ public:
     oap_status set_refresh_token_rotated(std::string_view grant_id) const noexcept {
         return oap_ctx_set_refresh_token_rotated(ctx_, str(grant_id));
     }
+    /** A pushed authorization request found (find_pushed_request): who
+     *  pushed it, its form-encoded parameters, its expiry. */
+    oap_status set_pushed_request(std::string_view client_id, std::string_view parameters,
+                                  uint64_t expires_at) const noexcept {
+        return oap_ctx_set_pushed_request(ctx_, str(client_id), str(parameters), expires_at);
+    }
+    /** A device authorization found (find_device_authorization). */
+    oap_status set_device_authorization(const oap_device_authorization &authorization) const noexcept {
+        return oap_ctx_set_device_authorization(ctx_, &authorization);
+    }
     /** The access token being saved, as a handle (save_bearer_token/save_token). */
     result<token_ptr> issued_access_token() const noexcept {
         oap_token *token = nullptr;
@@ -279,7 +290,9 @@ inline oap_cb_result answer(oap_status status) noexcept {
     X(validate_code) X(validate_grant_type) X(validate_redirect_uri)                     \
     X(validate_refresh_token) X(validate_response_type) X(validate_scopes)               \
     X(validate_user) X(consume_and_save) X(save_pushed_request) X(find_pushed_request)      \
-    X(consume_pushed_request)
+    X(consume_pushed_request) X(save_device_authorization) X(find_device_authorization)   \
+    X(decide_device_authorization) X(record_device_poll) X(record_user_code_failure)      \
+    X(user_code_failures) X(invalidate_device_code) X(consume_device_code_and_save)
 
 namespace detail {
 
@@ -412,6 +425,13 @@ struct pending_authorization {
     oap::response error;
 };
 
+/** The verification page's lookup of a user code: the pending device
+ *  authorization to show, or the error response (JSON) saying why not. */
+struct device_verification {
+    device_pending_ptr pending;
+    oap::response error;
+};
+
 /** A server and the validator its callbacks call, owned together (the
  *  server is freed first). Shared across threads like oap_server. */
 class server {
@@ -448,6 +468,36 @@ public:
     }
     result<response> introspection(const request &r) const noexcept {
         return endpoint(oap_server_introspection_response, r);
+    }
+    /** The pushed authorization request endpoint (RFC 9126). */
+    result<response> pushed_authorization(const request &r) const noexcept {
+        return endpoint(oap_server_pushed_authorization_response, r);
+    }
+    /** The device authorization endpoint (RFC 8628). */
+    result<response> device_authorization(const request &r) const noexcept {
+        return endpoint(oap_server_device_authorization_response, r);
+    }
+    /** The verification page: `subject` typed `user_code`. */
+    result<device_verification> verify_user_code(const request &r, std::string_view subject,
+                                                 std::string_view user_code) const noexcept {
+        oap_request raw = r.raw();
+        oap_device_pending *pending = nullptr;
+        oap_response *out = nullptr;
+        oap_status status =
+            oap_server_device_verification(handle_.get(), &raw, str(subject), str(user_code), &pending, &out);
+        if (status != OAP_STATUS_OK) return {status, device_verification{}};
+        return {status, device_verification{device_pending_ptr(pending), response(response_ptr(out))}};
+    }
+    /** The user's decision on a user code (approved_scopes absent: all
+     *  asked). The response is empty when the decision was recorded. */
+    result<response> device_decision(const request &r, std::string_view subject, std::string_view user_code,
+                                      oap_device_decision decision,
+                                      std::string_view approved_scopes = {}) const noexcept {
+        oap_request raw = r.raw();
+        oap_response *out = nullptr;
+        oap_status status = oap_server_device_decision(handle_.get(), &raw, str(subject), str(user_code),
+                                                       str(approved_scopes), decision, &out);
+        return {status, response(response_ptr(status == OAP_STATUS_OK ? out : nullptr))};
     }
     result<response> metadata() const noexcept {
         oap_response *out = nullptr;

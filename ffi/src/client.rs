@@ -68,12 +68,23 @@ pub struct oap_client {
     pub resources: *const oap_str,
     /// The number of resources.
     pub resources_len: usize,
+    /// Whether the client must push its authorization requests (RFC 9126
+    /// §6): non-zero is yes, and a plain authorization request of this
+    /// client is refused (`invalid_request`, redirected), whatever the
+    /// server's `require_pushed_authorization_requests`. Default 0.
+    /// Added after the second version of this struct.
+    pub require_pushed_authorization_requests: u8,
 }
 
 // SAFETY: #[repr(C)], struct_size first, every field valid when zero; the
-// first version ends before `resources`.
+// first version ends before `resources`, the second before
+// `require_pushed_authorization_requests`.
 unsafe impl Versioned for oap_client {
     const FIRST_VERSION_SIZE: usize = std::mem::offset_of!(oap_client, resources);
+    const OTHER_VERSION_SIZES: &'static [usize] = &[std::mem::offset_of!(
+        oap_client,
+        require_pushed_authorization_requests
+    )];
 }
 
 #[derive(Clone)]
@@ -94,6 +105,8 @@ pub(crate) struct ClientData {
     may_introspect: bool,
     /// The resources it may ask tokens for (RFC 8707), checked.
     resources: Vec<String>,
+    /// RFC 9126 §6: only pushed authorization requests.
+    require_par: bool,
 }
 
 impl ClientData {
@@ -143,6 +156,7 @@ impl ClientData {
             grants: known_grants(c.grants)?,
             may_introspect: c.may_introspect != 0,
             resources,
+            require_par: c.require_pushed_authorization_requests != 0,
         })
     }
 }
@@ -180,6 +194,10 @@ impl ClientData {
 
     pub(crate) fn resources(&self) -> &[String] {
         &self.resources
+    }
+
+    pub(crate) fn requires_pushed_authorization_requests(&self) -> bool {
+        self.require_par
     }
 }
 
@@ -322,5 +340,9 @@ impl Client for FfiClient {
 
     fn allows_resource(&self, resource: &str) -> bool {
         self.data().resources.iter().any(|r| r == resource)
+    }
+
+    fn requires_pushed_authorization_requests(&self) -> bool {
+        self.data().require_par
     }
 }

@@ -48,7 +48,9 @@ pub type oap_fill_random_cb =
 /// Strings left absent (`ptr == NULL`) or empty take the default. Lifetimes
 /// are seconds, from 1 to `OAP_MAX_LIFETIME` (ten years); anything else is
 /// `OAP_STATUS_INVALID_PARAMETER`, and so is a `grants` bit that is no
-/// `OAP_GRANT_*`.
+/// `OAP_GRANT_*`. Numbers of the fourth version (the PAR and device grant
+/// fields) read 0 as their default, which is what a caller compiled with
+/// an earlier header gets.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct oap_config {
@@ -112,6 +114,44 @@ pub struct oap_config {
     /// `oap_server_new` fails with `OAP_STATUS_INVALID_PARAMETER`.
     /// Default: none. Added after the second version of this struct.
     pub protected_resources: oap_str,
+    /// Refuse every authorization request that was not pushed (RFC 9126
+    /// §5; advertised as `require_pushed_authorization_requests` in the
+    /// metadata): non-zero is yes. A client can require it for itself
+    /// (`oap_client.require_pushed_authorization_requests`). Default 0.
+    /// Added after the third version of this struct.
+    pub require_pushed_authorization_requests: u8,
+    /// How long a pushed authorization request stays usable (RFC 9126
+    /// §2.2 `expires_in`), seconds, 1 to `OAP_MAX_LIFETIME`; 0 (what a
+    /// caller of an earlier header gets) is the default, 60.
+    pub pushed_request_lifetime: u64,
+    /// Pushed authorization request endpoint path for metadata. Default
+    /// "/par".
+    pub pushed_authorization_endpoint: oap_str,
+    /// The end-user verification URI of the device grant (RFC 8628 §3.2
+    /// `verification_uri`), the page where users enter user codes: an
+    /// absolute `https` URI (`http` on a loopback host only). Required
+    /// when `grants` has `OAP_GRANT_DEVICE_CODE` (else `oap_server_new`
+    /// fails with `OAP_STATUS_INVALID_PARAMETER`). Default: none.
+    pub device_verification_uri: oap_str,
+    /// Device code lifetime (RFC 8628 `expires_in`), seconds, 1 to
+    /// `OAP_MAX_LIFETIME`; 0 (what a caller of an earlier header gets) is
+    /// the default, 600.
+    pub device_code_lifetime: u64,
+    /// The minimum polling interval the device is told (RFC 8628
+    /// `interval`), seconds; each `slow_down` adds 5. 0 is the default, 5.
+    pub device_poll_interval: u64,
+    /// How many wrong user codes one user may enter within
+    /// `user_code_attempts_window` before the verification page refuses
+    /// them (`temporarily_unavailable`, RFC 8628 §5.1); 0 is the default,
+    /// 5.
+    pub user_code_max_attempts: u32,
+    /// The window of `user_code_max_attempts`, seconds; 0 is the default,
+    /// 300. The store must keep wrong user codes at least that long (the
+    /// SQLite store keeps them a day).
+    pub user_code_attempts_window: u64,
+    /// Device authorization endpoint path for metadata. Default
+    /// "/device_authorization".
+    pub device_authorization_endpoint: oap_str,
 }
 
 // SAFETY: #[repr(C)], struct_size first, every field valid when zero (NULL
@@ -120,9 +160,13 @@ unsafe impl Versioned for oap_config {
     /// The fields before `fill_random`, which came later: a caller compiled
     /// without it gets the operating system's generator.
     const FIRST_VERSION_SIZE: usize = std::mem::offset_of!(oap_config, fill_random);
-    /// The second version ends before `protected_resources`.
-    const OTHER_VERSION_SIZES: &'static [usize] =
-        &[std::mem::offset_of!(oap_config, protected_resources)];
+    /// The second version ends before `protected_resources`, the third
+    /// before `require_pushed_authorization_requests` (the fourth holds
+    /// the PAR and device grant fields).
+    const OTHER_VERSION_SIZES: &'static [usize] = &[
+        std::mem::offset_of!(oap_config, protected_resources),
+        std::mem::offset_of!(oap_config, require_pushed_authorization_requests),
+    ];
 }
 
 /// The default configuration, with `struct_size` set. Thread-safe.
@@ -149,6 +193,15 @@ pub extern "C" fn oap_config_default() -> oap_config {
         fill_random: None,
         fill_random_user_data: std::ptr::null_mut(),
         protected_resources: oap_str::NONE,
+        require_pushed_authorization_requests: 0,
+        pushed_request_lifetime: 60,
+        pushed_authorization_endpoint: oap_str::NONE,
+        device_verification_uri: oap_str::NONE,
+        device_code_lifetime: 600,
+        device_poll_interval: 5,
+        user_code_max_attempts: 5,
+        user_code_attempts_window: 300,
+        device_authorization_endpoint: oap_str::NONE,
     };
     panic::value(config, || config)
 }
@@ -174,9 +227,9 @@ pub(crate) unsafe fn builder<V: RequestValidator>(
 ) -> Result<ServerBuilder<V>, oap_status> {
     // SAFETY: our contract: `config` is what read_versioned asks for, and
     // its strings are valid for this call. The &strs borrowed from them
-    // are copied by the builder (issuer, realm, scopes) or below
+    // are copied by the builder (issuer, realm, scopes, device URI) or below
     // (endpoint paths) before we return.
-    let (config, grants, issuer, realm, scopes_supported, paths, protected) = unsafe {
+    let (config, grants, issuer, realm, scopes_supported, paths, protected, device_uri) = unsafe {
         let config = read_versioned(config)?;
         let grants = known_grants(config.grants)?;
         let issuer = configured(config.issuer)?;
@@ -187,8 +240,11 @@ pub(crate) unsafe fn builder<V: RequestValidator>(
             configured(config.token_endpoint)?,
             configured(config.revocation_endpoint)?,
             configured(config.introspection_endpoint)?,
+            configured(config.pushed_authorization_endpoint)?,
+            configured(config.device_authorization_endpoint)?,
         ];
         let protected = configured(config.protected_resources)?;
+        let device_uri = configured(config.device_verification_uri)?;
         (
             config,
             grants,
@@ -197,6 +253,7 @@ pub(crate) unsafe fn builder<V: RequestValidator>(
             scopes_supported,
             paths,
             protected,
+            device_uri,
         )
     };
     let mut builder = ServerBuilder::new(validator)
@@ -206,7 +263,34 @@ pub(crate) unsafe fn builder<V: RequestValidator>(
         .refresh_token_lifetime(config.refresh_token_lifetime)
         .allow_plain_pkce(config.allow_plain_pkce != 0)
         .bearer_in_body(config.bearer_in_body != 0)
-        .bearer_in_query(config.bearer_in_query != 0);
+        .bearer_in_query(config.bearer_in_query != 0)
+        .require_pushed_authorization_requests(config.require_pushed_authorization_requests != 0);
+    // 0: the core's default (a caller of an earlier header left it so).
+    if config.pushed_request_lifetime != 0 {
+        builder = builder.pushed_request_lifetime(config.pushed_request_lifetime);
+    }
+    if config.device_code_lifetime != 0 {
+        builder = builder.device_code_lifetime(config.device_code_lifetime);
+    }
+    if config.device_poll_interval != 0 {
+        builder = builder.device_poll_interval(config.device_poll_interval);
+    }
+    if config.user_code_max_attempts != 0 || config.user_code_attempts_window != 0 {
+        let defaults = oap_config_default();
+        let max = match config.user_code_max_attempts {
+            0 => defaults.user_code_max_attempts,
+            max => max,
+        };
+        let window = match config.user_code_attempts_window {
+            0 => defaults.user_code_attempts_window,
+            window => window,
+        };
+        builder = builder.user_code_attempts(max, window);
+    }
+    if let Some(uri) = device_uri {
+        // Checked by the core's build() (absolute https, or loopback http).
+        builder = builder.device_verification_uri(uri);
+    }
     for grant in Grant::ALL {
         builder = if grants & grant_bit(grant) != 0 {
             builder.enable(grant)
@@ -229,12 +313,14 @@ pub(crate) unsafe fn builder<V: RequestValidator>(
         builder = builder.protected_resources(resources.split(' ').filter(|r| !r.is_empty()));
     }
     let mut endpoints = EndpointPaths::default();
-    let [authorization, token, revocation, introspection] = paths;
+    let [authorization, token, revocation, introspection, pushed, device] = paths;
     for (path, value) in [
         (&mut endpoints.authorization, authorization),
         (&mut endpoints.token, token),
         (&mut endpoints.revocation, revocation),
         (&mut endpoints.introspection, introspection),
+        (&mut endpoints.pushed_authorization, pushed),
+        (&mut endpoints.device_authorization, device),
     ] {
         if let Some(value) = value {
             *path = value.to_owned();

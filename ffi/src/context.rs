@@ -9,10 +9,12 @@ use std::sync::Arc;
 use provider::form::Param;
 use provider::pkce::ChallengeMethod;
 use provider::validator::{CodeStatus, IssuedToken, PushedRequest, RefreshTokenStatus, TokenInfo};
-use provider::{Audience, OAuthRequest, Scope, ValidatedCode, ValidatedRefreshToken};
+use provider::{
+    Audience, DeviceAuthorization, OAuthRequest, Scope, ValidatedCode, ValidatedRefreshToken,
+};
 
 use crate::client::{oap_client, oap_registered_client, FfiClient};
-use crate::enums::{oap_pkce_method, pkce_method};
+use crate::enums::{device_status, oap_device_status, oap_pkce_method, pkce_method};
 use crate::ffi::{into_handle, read_versioned, try_ref, Out, Versioned};
 use crate::panic;
 use crate::slice::oap_str;
@@ -98,6 +100,49 @@ unsafe impl Versioned for oap_refresh_token_info {
     const FIRST_VERSION_SIZE: usize = std::mem::offset_of!(oap_refresh_token_info, audience);
 }
 
+/// A device authorization (RFC 8628), as `save_device_authorization`
+/// receives it (borrowed: valid until the callback returns; copy what you
+/// keep) and as `find_device_authorization` hands it back through
+/// `oap_ctx_set_device_authorization` (copied). Neither code is in it: the
+/// store keys it by the SHA-256 digests of the device code and of the
+/// normalized user code, which the callbacks receive beside it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct oap_device_authorization {
+    /// `sizeof(oap_device_authorization)` (the library sets it in what it
+    /// hands the host; the host sets it in what it hands back).
+    pub struct_size: usize,
+    /// The client that asked for it.
+    pub client_id: oap_str,
+    /// The scopes asked for, space-delimited; once approved, those the
+    /// user approved (a subset).
+    pub scopes: oap_str,
+    /// The resources asked for (RFC 8707), space-delimited absolute URIs,
+    /// absent or empty for none.
+    pub audience: oap_str,
+    /// The grant (token family) its tokens will belong to.
+    pub grant_id: oap_str,
+    /// Expiry, seconds since the Unix epoch (the library checks it).
+    pub expires_at: u64,
+    /// The current minimum polling interval, seconds (grows by 5 with
+    /// each `slow_down`).
+    pub interval: u64,
+    /// When the device last polled, seconds since the Unix epoch; 0: never.
+    pub last_poll: u64,
+    /// `OAP_DEVICE_PENDING`, `OAP_DEVICE_APPROVED`, `OAP_DEVICE_DENIED` or
+    /// `OAP_DEVICE_USED` (another value is `OAP_STATUS_INVALID_PARAMETER`).
+    pub status: oap_device_status,
+    /// The approving user, for `OAP_DEVICE_APPROVED` (required there, and
+    /// not empty); absent otherwise (ignored when handed back).
+    pub user_id: oap_str,
+}
+
+// SAFETY: #[repr(C)], struct_size first, every field valid when zero (a
+// zero status is refused when read, not undefined).
+unsafe impl Versioned for oap_device_authorization {
+    const FIRST_VERSION_SIZE: usize = std::mem::size_of::<oap_device_authorization>();
+}
+
 /// A host's space-delimited audience, checked: absent or empty is none.
 fn audience(text: Option<&str>) -> Result<Audience, oap_status> {
     Audience::parse(text.unwrap_or("").split(' ').filter(|r| !r.is_empty()))
@@ -118,6 +163,7 @@ pub(crate) enum Slot {
     Code,
     RefreshToken,
     PushedRequest,
+    DeviceAuthorization,
 }
 
 /// A value a callback handed back. Kept small (the large payloads boxed):
@@ -132,6 +178,7 @@ pub(crate) enum Value {
     Code(Box<CodeStatus>),
     Refresh(Box<RefreshTokenStatus>),
     Pushed(Box<PushedRequest>),
+    Device(Box<DeviceAuthorization>),
 }
 
 const _: () = assert!(std::mem::size_of::<Value>() <= 32);
@@ -325,6 +372,42 @@ pub unsafe extern "C" fn oap_ctx_set_pushed_request(
                 client_id: client_id.to_str()?.to_owned(),
                 parameters: parameters.to_str()?.to_owned(),
                 expires_at,
+            })))
+        })
+    }
+}
+
+/// Hands back a device authorization (`find_device_authorization`), as
+/// `save_device_authorization` was given it and the later callbacks
+/// changed it. Copies it. Errors as `oap_ctx_set_client`;
+/// `OAP_STATUS_INVALID_PARAMETER` also for an unknown `status`,
+/// `OAP_DEVICE_APPROVED` without a `user_id`, malformed scopes, or an
+/// audience entry that is no absolute URI without fragment.
+///
+/// # Safety
+/// `ctx` is NULL or the running callback's context; `authorization` NULL
+/// or an `oap_device_authorization` (`struct_size` bytes readable) whose
+/// strings are valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn oap_ctx_set_device_authorization(
+    ctx: *mut oap_ctx,
+    authorization: *const oap_device_authorization,
+) -> oap_status {
+    // SAFETY: `ctx` as set asks (NULL or the running callback's context);
+    // `authorization` what read_versioned asks, and its views valid for
+    // this call and copied within it.
+    unsafe {
+        set(ctx, Slot::DeviceAuthorization, || {
+            let a = read_versioned(authorization)?;
+            Ok(Value::Device(Box::new(DeviceAuthorization {
+                client_id: a.client_id.to_str()?.to_owned(),
+                scopes: scopes(a.scopes.to_opt_str()?)?,
+                audience: audience(a.audience.to_opt_str()?)?,
+                grant_id: a.grant_id.to_str()?.to_owned(),
+                expires_at: a.expires_at,
+                interval: a.interval,
+                last_poll: time(a.last_poll),
+                status: device_status(a.status, a.user_id.to_opt_str()?)?,
             })))
         })
     }

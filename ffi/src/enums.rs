@@ -1,13 +1,14 @@
 //! The C integer codes of the ABI and their conversions, in one place:
 //! token types, PKCE methods, grant bits, secret kinds, what
-//! `consume_and_save` spends and callback answers. Each is a `uint32_t` typedef with `#define`d values (not a C
+//! `consume_and_save` spends, device authorization statuses and decisions,
+//! and callback answers. Each is a `uint32_t` typedef with `#define`d values (not a C
 //! `enum`: a value that comes *from* C may be anything, and is checked
 //! here, an unknown one becoming `OAP_STATUS_INVALID_PARAMETER` or, for a
 //! callback's answer, a failure).
 
 use provider::pkce::ChallengeMethod;
 use provider::validator::TokenType;
-use provider::Grant;
+use provider::{DeviceDecision, DeviceStatus, Grant};
 
 use crate::status::oap_status;
 
@@ -54,14 +55,24 @@ pub const OAP_GRANT_PASSWORD: u32 = 4;
 pub const OAP_GRANT_CLIENT_CREDENTIALS: u32 = 8;
 /// RFC 6749 §6.
 pub const OAP_GRANT_REFRESH_TOKEN: u32 = 16;
-/// Every grant type.
+/// Every grant type of RFC 6749, the set earlier headers called "every
+/// grant type". It leaves out `OAP_GRANT_DEVICE_CODE`, which a server can
+/// enable only with a verification URI: a host enabling
+/// `OAP_GRANT_ALL` keeps a server that builds.
 pub const OAP_GRANT_ALL: u32 = 31;
+/// RFC 8628, the device authorization grant (off by default; a server
+/// enabling it needs `oap_config.device_verification_uri`, and a callback
+/// table the device callbacks).
+pub const OAP_GRANT_DEVICE_CODE: u32 = 32;
+
+/// Every bit this version knows.
+const KNOWN_GRANTS: u32 = OAP_GRANT_ALL | OAP_GRANT_DEVICE_CODE;
 
 /// `grants` if it holds only `OAP_GRANT_*` bits; an unknown bit (a value
 /// of another enum, a newer header's grant) is
 /// `OAP_STATUS_INVALID_PARAMETER`, not silently dropped.
 pub(crate) fn known_grants(grants: oap_grants) -> Result<oap_grants, oap_status> {
-    if grants & !OAP_GRANT_ALL == 0 {
+    if grants & !KNOWN_GRANTS == 0 {
         Ok(grants)
     } else {
         Err(oap_status::InvalidParameter)
@@ -76,8 +87,7 @@ pub(crate) fn grant_bit(grant: Grant) -> oap_grants {
         Grant::Password => OAP_GRANT_PASSWORD,
         Grant::ClientCredentials => OAP_GRANT_CLIENT_CREDENTIALS,
         Grant::RefreshToken => OAP_GRANT_REFRESH_TOKEN,
-        // No C bit yet: the device grant cannot be enabled through the ABI.
-        Grant::DeviceCode => 0,
+        Grant::DeviceCode => OAP_GRANT_DEVICE_CODE,
     }
 }
 
@@ -141,6 +151,72 @@ pub(crate) fn pkce_method(code: oap_pkce_method) -> Result<ChallengeMethod, oap_
     match code {
         OAP_PKCE_PLAIN => Ok(ChallengeMethod::Plain),
         OAP_PKCE_S256 => Ok(ChallengeMethod::S256),
+        _ => Err(oap_status::InvalidParameter),
+    }
+}
+
+/// Where a device authorization stands (`oap_device_authorization.status`).
+pub type oap_device_status = u32;
+/// Waiting for the user's decision.
+pub const OAP_DEVICE_PENDING: u32 = 1;
+/// Approved by `user_id`, for the authorization's (narrowed) scopes.
+pub const OAP_DEVICE_APPROVED: u32 = 2;
+/// Denied by the user.
+pub const OAP_DEVICE_DENIED: u32 = 3;
+/// Approved, and its tokens issued: a later poll is a replay.
+pub const OAP_DEVICE_USED: u32 = 4;
+
+/// Which digest `find_device_authorization` is given.
+pub type oap_device_code_kind = u32;
+/// The SHA-256 digest of the device code (the token endpoint's polls).
+pub const OAP_DEVICE_CODE_KIND_DEVICE_CODE: u32 = 0;
+/// The SHA-256 digest of the normalized user code (the verification page).
+pub const OAP_DEVICE_CODE_KIND_USER_CODE: u32 = 1;
+
+/// The user's decision (`oap_server_device_decision`).
+pub type oap_device_decision = u32;
+/// The user approves: the device gets tokens at its next poll.
+pub const OAP_DEVICE_DECISION_APPROVE: u32 = 1;
+/// The user refuses: the device's next poll gets `access_denied`.
+pub const OAP_DEVICE_DECISION_DENY: u32 = 2;
+
+/// The code of a device authorization's status.
+pub(crate) fn device_status_code(status: &DeviceStatus) -> oap_device_status {
+    match status {
+        DeviceStatus::Pending => OAP_DEVICE_PENDING,
+        DeviceStatus::Approved { .. } => OAP_DEVICE_APPROVED,
+        DeviceStatus::Denied => OAP_DEVICE_DENIED,
+        DeviceStatus::Used => OAP_DEVICE_USED,
+    }
+}
+
+/// The status `code` names, `user_id` the approving user (required, and
+/// non-empty, for `OAP_DEVICE_APPROVED`, ignored otherwise); an unknown
+/// code or an approval by nobody is `OAP_STATUS_INVALID_PARAMETER`.
+pub(crate) fn device_status(
+    code: oap_device_status,
+    user_id: Option<&str>,
+) -> Result<DeviceStatus, oap_status> {
+    match code {
+        OAP_DEVICE_PENDING => Ok(DeviceStatus::Pending),
+        OAP_DEVICE_APPROVED => match user_id {
+            Some(user) if !user.is_empty() => Ok(DeviceStatus::Approved {
+                user_id: user.to_owned(),
+            }),
+            _ => Err(oap_status::InvalidParameter),
+        },
+        OAP_DEVICE_DENIED => Ok(DeviceStatus::Denied),
+        OAP_DEVICE_USED => Ok(DeviceStatus::Used),
+        _ => Err(oap_status::InvalidParameter),
+    }
+}
+
+/// The decision `code` names; another value is
+/// `OAP_STATUS_INVALID_PARAMETER`.
+pub(crate) fn device_decision(code: oap_device_decision) -> Result<DeviceDecision, oap_status> {
+    match code {
+        OAP_DEVICE_DECISION_APPROVE => Ok(DeviceDecision::Approve),
+        OAP_DEVICE_DECISION_DENY => Ok(DeviceDecision::Deny),
         _ => Err(oap_status::InvalidParameter),
     }
 }

@@ -7,6 +7,7 @@
 //!
 //! Layout: one module per concept (`server`, `authorization`, `token`,
 //! `request`, `response`, `validator`, `context`, `client`, `config`,
+//! `device` (a pending device authorization for the verification page),
 //! `protected_resource`, `bearer` (the header-only bearer check and the
 //! handle lending its answer), `helpers`, and `sqlite`: the SQLite store as a handle, with the
 //! `sqlite` feature), `enums` (the C integer codes and their conversions), and
@@ -43,6 +44,7 @@ mod bearer;
 mod client;
 mod config;
 mod context;
+mod device;
 mod enums;
 mod ffi;
 mod helpers;
@@ -63,6 +65,7 @@ pub use bearer::*;
 pub use client::*;
 pub use config::*;
 pub use context::*;
+pub use device::*;
 pub use enums::*;
 pub use helpers::*;
 pub use protected_resource::*;

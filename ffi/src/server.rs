@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use provider::scope::is_scope_token;
 use provider::{
-    AuthorizationError, ProtectedResource, Request, Response, Scope, Server, TokenInfo,
+    AuthorizationError, DeviceDecision, OAuthError, PendingDevice, ProtectedResource, Request,
+    Response, Scope, Server, TokenInfo,
 };
 
 #[cfg(feature = "sqlite")]
@@ -16,6 +17,8 @@ use oauth2_provider_sqlite::SqliteStore;
 
 use crate::authorization::{oap_authorization, Pending};
 use crate::config::{self, oap_config};
+use crate::device::oap_device_pending;
+use crate::enums::{device_decision, oap_device_decision};
 use crate::ffi::{free_handle, into_handle, map_small, try_ref, try_slice, Out};
 use crate::panic;
 use crate::protected_resource::oap_protected_resource;
@@ -77,6 +80,30 @@ impl AnyServer {
 
     fn pushed_authorization_response(&self, request: &Request<'_>) -> Response {
         dispatch!(self, s => s.pushed_authorization_response(request))
+    }
+
+    fn device_authorization_response(&self, request: &Request<'_>) -> Response {
+        dispatch!(self, s => s.device_authorization_response(request))
+    }
+
+    fn device_verification(
+        &self,
+        request: &Request<'_>,
+        subject: &str,
+        user_code: &str,
+    ) -> Result<PendingDevice, OAuthError> {
+        dispatch!(self, s => s.device_verification(request, subject, user_code))
+    }
+
+    fn device_decision(
+        &self,
+        request: &Request<'_>,
+        subject: &str,
+        user_code: &str,
+        approved: Option<Scope>,
+        decision: DeviceDecision,
+    ) -> Result<(), OAuthError> {
+        dispatch!(self, s => s.device_decision(request, subject, user_code, approved, decision))
     }
 
     fn metadata_response(&self) -> Response {
@@ -845,4 +872,173 @@ pub unsafe extern "C" fn oap_server_deny(
         response_out.write(oap_response::handle(server.inner.deny(&pending.inner)?));
         Ok(())
     })
+}
+
+/// The device authorization endpoint (RFC 8628 §3.1–3.2): the device (a
+/// client, authenticated as at the token endpoint; a public one by
+/// `client_id`) posts a form with `scope` and `resource`s; the answer is
+/// 200 JSON `device_code`, `user_code` (`XXXX-XXXX`), `verification_uri`,
+/// `verification_uri_complete`, `expires_in`, `interval` (`no-store`), or
+/// a JSON error: 400 `invalid_request`, `invalid_scope`,
+/// `invalid_target`, `unauthorized_client` (the client lacks
+/// `OAP_GRANT_DEVICE_CODE`, or the server has it off), 401
+/// `invalid_client`. The device then polls the token endpoint with
+/// `grant_type=urn:ietf:params:oauth:grant-type:device_code`. The store
+/// keeps the authorization: a callback table through its device callbacks
+/// (`save_device_authorization` and those after it), without which (NULL,
+/// or a table from before them) the request is answered 500
+/// `server_error`. As `oap_server_token_response`.
+///
+/// # Safety
+/// As `oap_server_token_response`.
+#[no_mangle]
+pub unsafe extern "C" fn oap_server_device_authorization_response(
+    server: *const oap_server,
+    request: *const oap_request,
+    response_out: *mut *mut oap_response,
+) -> oap_status {
+    // SAFETY: our contract is respond's.
+    unsafe {
+        respond(server, request, response_out, |s, r| {
+            s.device_authorization_response(r)
+        })
+    }
+}
+
+/// The verification page's first step (RFC 8628 §3.3): the user `subject`
+/// (whom the host authenticated; an empty one is
+/// `OAP_STATUS_INVALID_PARAMETER`) typed `user_code` (case, dashes and
+/// spaces do not matter). On `OAP_STATUS_OK` exactly one out-parameter is
+/// non-NULL: `*pending_out`, the pending authorization to show (client,
+/// scopes, resources, expiry; free it with `oap_device_pending_free`),
+/// then answered with `oap_server_device_decision`; or `*error_out`, a
+/// JSON error response whose status and `error` say why:
+/// 400 `invalid_grant` ("unknown or expired user code": malformed,
+/// unknown, expired or already decided, each counted as a wrong guess of
+/// `subject`), 503 `temporarily_unavailable` (`subject` guessed wrong too
+/// often lately: nothing was looked up), 500 `server_error`. The host
+/// renders its own page from it. `request` is the HTTP request being
+/// answered, shown to the callbacks. Thread-safe.
+///
+/// # Safety
+/// `server` NULL or live; `request` NULL or valid for the call; `subject`,
+/// `user_code` valid for the call; `pending_out`, `error_out` NULL or
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn oap_server_device_verification(
+    server: *const oap_server,
+    request: *const oap_request,
+    subject: oap_str,
+    user_code: oap_str,
+    pending_out: *mut *mut oap_device_pending,
+    error_out: *mut *mut oap_response,
+) -> oap_status {
+    panic::status(|| {
+        // SAFETY: `server` NULL or live, `pending_out`, `error_out` NULL
+        // or writable, `subject`, `user_code` valid for the call
+        // (contract): the borrowed strings are used only within it.
+        let (server, pending_out, error_out, subject, user_code) = unsafe {
+            (
+                try_ref(server)?,
+                Out::new(pending_out)?,
+                Out::new(error_out)?,
+                subject_of(subject)?,
+                user_code.to_str()?,
+            )
+        };
+        // SAFETY: NULL or valid for this call (contract).
+        let outcome = unsafe {
+            with_request(request, |r| {
+                server.inner.device_verification(r, subject, user_code)
+            })
+        }?;
+        let (pending, error) = match outcome {
+            Ok(pending) => (oap_device_pending::handle(pending), std::ptr::null_mut()),
+            Err(e) => (
+                std::ptr::null_mut(),
+                oap_response::handle(Response::error_json(&e)),
+            ),
+        };
+        pending_out.write(pending);
+        error_out.write(error);
+        Ok(())
+    })
+}
+
+/// The verification page's second step: `subject` (as in
+/// `oap_server_device_verification`) approves (`OAP_DEVICE_DECISION_APPROVE`)
+/// or denies (`OAP_DEVICE_DECISION_DENY`; another value is
+/// `OAP_STATUS_INVALID_PARAMETER`) the pending authorization of
+/// `user_code`. `approved_scopes`: on approval, the space-delimited scopes
+/// the user consented to, or absent for all asked (a scope not asked is
+/// `invalid_scope`; malformed ones are `OAP_STATUS_INVALID_PARAMETER`);
+/// ignored on denial. The device's next poll gets its tokens, or
+/// `access_denied`.
+///
+/// On `OAP_STATUS_OK`, `*error_out` is NULL when the decision was
+/// recorded, else a JSON error response: 400 `invalid_grant` (unknown,
+/// expired, or already decided, as by a racing call), `invalid_scope`,
+/// 503 `temporarily_unavailable`, 500 `server_error`, as for
+/// `oap_server_device_verification`. Thread-safe.
+///
+/// # Safety
+/// `server` NULL or live; `request` NULL or valid for the call; `subject`,
+/// `user_code`, `approved_scopes` valid for the call; `error_out` NULL or
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn oap_server_device_decision(
+    server: *const oap_server,
+    request: *const oap_request,
+    subject: oap_str,
+    user_code: oap_str,
+    approved_scopes: oap_str,
+    decision: oap_device_decision,
+    error_out: *mut *mut oap_response,
+) -> oap_status {
+    panic::status(|| {
+        // SAFETY: `server` NULL or live, `error_out` NULL or writable,
+        // the strings valid for the call (contract): the borrowed ones are
+        // used only within it.
+        let (server, error_out, subject, user_code, approved_scopes) = unsafe {
+            (
+                try_ref(server)?,
+                Out::new(error_out)?,
+                subject_of(subject)?,
+                user_code.to_str()?,
+                approved_scopes.to_opt_str()?,
+            )
+        };
+        let decision = device_decision(decision)?;
+        let approved = match approved_scopes {
+            Some(text) => Some(Scope::parse(text).map_err(|_| oap_status::InvalidParameter)?),
+            None => None,
+        };
+        // SAFETY: NULL or valid for this call (contract).
+        let outcome = unsafe {
+            with_request(request, |r| {
+                server
+                    .inner
+                    .device_decision(r, subject, user_code, approved, decision)
+            })
+        }?;
+        error_out.write(match outcome {
+            Ok(()) => std::ptr::null_mut(),
+            Err(e) => oap_response::handle(Response::error_json(&e)),
+        });
+        Ok(())
+    })
+}
+
+/// The user at the verification page: an empty one identifies nobody.
+///
+/// # Safety
+/// `subject` valid for the call.
+unsafe fn subject_of<'a>(subject: oap_str) -> Result<&'a str, oap_status> {
+    // SAFETY: our contract.
+    let subject = unsafe { subject.to_str() }?;
+    if subject.is_empty() {
+        Err(oap_status::InvalidParameter)
+    } else {
+        Ok(subject)
+    }
 }

@@ -215,6 +215,7 @@ unsafe fn record(
         .default_scopes(default_scopes.iter())
         .pkce_required(pkce_required != 0)
         .may_introspect(data.may_introspect())
+        .require_pushed_authorization_requests(data.requires_pushed_authorization_requests())
         .resources(data.resources().iter().map(String::as_str)))
 }
 
@@ -386,7 +387,9 @@ pub unsafe extern "C" fn oap_sqlite_check_user(
 
 /// Deletes what can no longer matter at `now` (seconds since the Unix
 /// epoch: the servers' clock): expired codes and tokens, revoked refresh
-/// tokens, and grants whose last code and refresh token expired. Codes
+/// tokens, grants whose last code and refresh token expired, expired
+/// pushed requests and device authorizations, and wrong user codes too old
+/// for the throttle to count. Codes
 /// used and refresh tokens rotated stay until they expire, so that a
 /// replay is still recognised. Writes the number of rows deleted to
 /// `*removed_out`. Run it now and then (say hourly) from one thread or
@@ -434,6 +437,7 @@ mod tests {
             may_introspect: 1,
             resources: std::ptr::null(),
             resources_len: 0,
+            require_pushed_authorization_requests: 0,
         }
     }
 
@@ -504,6 +508,36 @@ mod tests {
 
     /// A store failure during a request reaches the host's log, through
     /// every server over the store, once set; not before, not after NULL.
+    /// The client's PAR requirement (RFC 9126 §6) is kept with it.
+    #[test]
+    fn a_client_requiring_pushed_requests_keeps_it() {
+        use provider::client_auth::{Client, ClientLookup};
+        let mut store = std::ptr::null_mut();
+        // SAFETY: a valid string and out-pointer.
+        let opened = unsafe { oap_sqlite_open(oap_str::new(":memory:"), &mut store) };
+        assert_eq!(opened, oap_status::Ok);
+        let uris = [oap_str::new("https://web.example/cb")];
+        let mut strict = description("strict", &uris);
+        strict.require_pushed_authorization_requests = 1;
+        let lax = description("lax", &uris);
+        let none = oap_str::NONE;
+        for client in [&strict, &lax] {
+            // SAFETY: a live store, a description and strings valid for the call.
+            let added = unsafe { oap_sqlite_add_client(store, client, none, none, 0) };
+            assert_eq!(added, oap_status::Ok);
+        }
+        // SAFETY: the live store, read before it is freed.
+        let handle = unsafe { &*store };
+        let requires = |id| {
+            let client = handle.store.find_client(id).unwrap().expect("registered");
+            client.requires_pushed_authorization_requests()
+        };
+        assert!(requires("strict"));
+        assert!(!requires("lax"));
+        // SAFETY: the live store, freed once.
+        unsafe { oap_sqlite_free(store) };
+    }
+
     #[test]
     fn a_failure_during_a_request_reaches_the_error_log() {
         use provider::header::basic_header_value;

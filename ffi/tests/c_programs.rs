@@ -33,6 +33,11 @@ fn c_pushed_authorization_requests() {
 }
 
 #[test]
+fn c_device_authorization_grant() {
+    c_test("test_device.c");
+}
+
+#[test]
 fn c_hostile_input() {
     c_test("test_hostile.c");
 }

@@ -8,20 +8,24 @@ use std::ffi::c_void;
 
 use provider::client_auth::{Client, ClientLookup};
 use provider::pkce::ChallengeMethod;
+use provider::validator::token_collision;
 use provider::validator::{
     defaults, grant_ended, CodeStatus, PushedRequest, RefreshTokenStatus, TokenInfo, TokenType,
 };
 use provider::{
-    AuthorizationCode, Consumed, IssuedToken, OAuthError, OAuthRequest, RequestValidator, Scope,
-    ValidatedRefreshToken,
+    AuthorizationCode, Consumed, DeviceAuthorization, DeviceCodeKey, DeviceStatus, IssuedToken,
+    OAuthError, OAuthRequest, RequestValidator, Scope, ValidatedRefreshToken,
 };
 
 use super::table::{
-    oap_authorization_code, oap_consumed, oap_issued_token, oap_validator, AudienceText,
+    oap_authorization_code, oap_consumed, oap_issued_token, oap_validator, AudienceText, DeviceText,
 };
 use crate::client::FfiClient;
-use crate::context::{oap_ctx, Slot, Value};
-use crate::enums::{cb_answer, token_type_code};
+use crate::context::{oap_ctx, oap_device_authorization, Slot, Value};
+use crate::enums::{
+    cb_answer, device_status_code, token_type_code, OAP_DEVICE_CODE_KIND_DEVICE_CODE,
+    OAP_DEVICE_CODE_KIND_USER_CODE,
+};
 use crate::ffi::{map_small, read_versioned};
 use crate::slice::oap_str;
 use crate::status::oap_status;
@@ -219,6 +223,42 @@ impl FfiValidator {
             _ => None,
         };
         self.lookup(name, Some(request), slot, f, pick)
+    }
+
+    /// A counting callback (`record_user_code_failure`,
+    /// `user_code_failures`): the number it wrote with `OAP_CB_TRUE`;
+    /// any other answer is a failure. A count left unwritten reads as
+    /// `UINT32_MAX`: a throttle that fails closed.
+    fn count<'r>(
+        &self,
+        name: &'static str,
+        request: &'r OAuthRequest<'r>,
+        f: impl FnOnce(*mut c_void, *mut u32, *mut oap_ctx<'r>) -> u32,
+    ) -> Result<u32, OAuthError> {
+        let mut count = u32::MAX;
+        let done = self.ask(name, request, |ud, ctx| f(ud, &mut count, ctx))?;
+        if done {
+            Ok(count)
+        } else {
+            Err(failed(name))
+        }
+    }
+
+    /// A callback spending a credential and saving `token` in one step:
+    /// whether it did (`OAP_CB_FALSE`: spent already).
+    fn spend_and_save<'r>(
+        &self,
+        name: &'static str,
+        token: &'r IssuedToken,
+        request: &'r OAuthRequest<'r>,
+        f: impl FnOnce(*mut c_void, *const oap_issued_token, *mut oap_ctx<'r>) -> u32,
+    ) -> Result<bool, OAuthError> {
+        let text = AudienceText::of(token);
+        let view = oap_issued_token::view(token, &text);
+        let mut ctx = oap_ctx::new(Some(request), Slot::Nothing);
+        ctx.issued = Some(token);
+        let answer = self.call_in(name, &mut ctx, |ud, ctx| f(ud, &view, ctx))?;
+        Ok(answer.yes)
     }
 
     /// A token-info callback: whether it answered `OAP_CB_TRUE`, the info
@@ -631,18 +671,169 @@ impl RequestValidator for FfiValidator {
         token: &IssuedToken,
         request: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
+        if let Consumed::DeviceCode {
+            client_id,
+            device_code,
+        } = consumed
+        {
+            let Some(cb) = self.table.consume_device_code_and_save else {
+                return defaults::consume_and_save(self, consumed, token, request);
+            };
+            return self.spend_and_save(
+                "consume_device_code_and_save",
+                token,
+                request,
+                |ud, view, ctx| {
+                    host_call!(cb(
+                        ud,
+                        oap_str::new(client_id),
+                        device_code.as_ptr(),
+                        view,
+                        ctx
+                    ))
+                },
+            );
+        }
         let (Some(cb), Some(spent)) = (self.table.consume_and_save, oap_consumed::view(consumed))
         else {
             return defaults::consume_and_save(self, consumed, token, request);
         };
-        let text = AudienceText::of(token);
-        let view = oap_issued_token::view(token, &text);
-        let mut ctx = oap_ctx::new(Some(request), Slot::Nothing);
-        ctx.issued = Some(token);
-        let answer = self.call_in("consume_and_save", &mut ctx, |ud, ctx| {
-            host_call!(cb(ud, &spent, &view, ctx))
+        self.spend_and_save("consume_and_save", token, request, |ud, view, ctx| {
+            host_call!(cb(ud, &spent, view, ctx))
+        })
+    }
+
+    fn save_device_authorization(
+        &self,
+        device_code: &[u8; 32],
+        user_code: &[u8; 32],
+        authorization: &DeviceAuthorization,
+        request: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        let Some(cb) = self.table.save_device_authorization else {
+            return defaults::save_device_authorization(
+                self,
+                device_code,
+                user_code,
+                authorization,
+                request,
+            );
+        };
+        let text = DeviceText::of(authorization);
+        let view = oap_device_authorization::view(authorization, &text);
+        let saved = self.ask("save_device_authorization", request, |ud, ctx| {
+            host_call!(cb(ud, device_code.as_ptr(), user_code.as_ptr(), &view, ctx))
         })?;
-        Ok(answer.yes)
+        // OAP_CB_FALSE: a digest already stored; the library draws anew.
+        saved.then_some(()).ok_or_else(token_collision)
+    }
+
+    fn find_device_authorization(
+        &self,
+        key: DeviceCodeKey<'_>,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<DeviceAuthorization>, OAuthError> {
+        let Some(cb) = self.table.find_device_authorization else {
+            return defaults::find_device_authorization(self, key, request);
+        };
+        let (kind, digest) = match key {
+            DeviceCodeKey::DeviceCode(d) => (OAP_DEVICE_CODE_KIND_DEVICE_CODE, d),
+            DeviceCodeKey::UserCode(d) => (OAP_DEVICE_CODE_KIND_USER_CODE, d),
+        };
+        let pick = |v| match v {
+            Value::Device(d) => Some(*d),
+            _ => None,
+        };
+        self.lookup(
+            "find_device_authorization",
+            Some(request),
+            Slot::DeviceAuthorization,
+            |ud, ctx| host_call!(cb(ud, kind, digest.as_ptr(), ctx)),
+            pick,
+        )
+    }
+
+    fn decide_device_authorization(
+        &self,
+        user_code: &[u8; 32],
+        status: &DeviceStatus,
+        scopes: &Scope,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let Some(cb) = self.table.decide_device_authorization else {
+            return defaults::decide_device_authorization(self, user_code, status, scopes, request);
+        };
+        let user_id = match status {
+            DeviceStatus::Approved { user_id } => oap_str::new(user_id),
+            _ => oap_str::NONE,
+        };
+        self.ask("decide_device_authorization", request, |ud, ctx| {
+            host_call!(cb(
+                ud,
+                user_code.as_ptr(),
+                device_status_code(status),
+                user_id,
+                oap_str::new(scopes.as_str()),
+                ctx
+            ))
+        })
+    }
+
+    fn record_device_poll(
+        &self,
+        device_code: &[u8; 32],
+        last_poll: u64,
+        interval: u64,
+        request: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        let Some(cb) = self.table.record_device_poll else {
+            return defaults::record_device_poll(self, device_code, last_poll, interval, request);
+        };
+        self.done("record_device_poll", request, |ud, ctx| {
+            host_call!(cb(ud, device_code.as_ptr(), last_poll, interval, ctx))
+        })
+    }
+
+    fn record_user_code_failure(
+        &self,
+        subject: &str,
+        since: u64,
+        request: &OAuthRequest<'_>,
+    ) -> Result<u32, OAuthError> {
+        let Some(cb) = self.table.record_user_code_failure else {
+            return defaults::record_user_code_failure(self, subject, since, request);
+        };
+        self.count("record_user_code_failure", request, |ud, out, ctx| {
+            host_call!(cb(ud, oap_str::new(subject), since, out, ctx))
+        })
+    }
+
+    fn user_code_failures(
+        &self,
+        subject: &str,
+        since: u64,
+        request: &OAuthRequest<'_>,
+    ) -> Result<u32, OAuthError> {
+        let Some(cb) = self.table.user_code_failures else {
+            return defaults::user_code_failures(self, subject, since, request);
+        };
+        self.count("user_code_failures", request, |ud, out, ctx| {
+            host_call!(cb(ud, oap_str::new(subject), since, out, ctx))
+        })
+    }
+
+    fn invalidate_device_code(
+        &self,
+        client_id: &str,
+        device_code: &[u8; 32],
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let Some(cb) = self.table.invalidate_device_code else {
+            return defaults::invalidate_device_code(self, client_id, device_code, request);
+        };
+        self.ask("invalidate_device_code", request, |ud, ctx| {
+            host_call!(cb(ud, oap_str::new(client_id), device_code.as_ptr(), ctx))
+        })
     }
 
     fn validate_bearer_token(

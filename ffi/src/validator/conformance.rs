@@ -195,3 +195,34 @@ fn a_table_without_pushed_request_callbacks_has_no_par() {
     };
     testing::check_pushed_requests(|fixture| stores.validator(fixture, older));
 }
+
+#[test]
+fn memstore_keeps_device_authorizations_through_the_table() {
+    let stores = Stores::default();
+    testing::check_device_authorizations(|fixture| stores.validator(fixture, as_is));
+    testing::check_device_purge(|fixture| stores.validator(fixture, as_is), purge);
+    // The one-step spend was the one taken.
+    assert!(stores.calls("consume_device_code_and_save") > 0);
+    assert_eq!(stores.calls("invalidate_device_code"), 0);
+}
+
+/// Without `consume_device_code_and_save`, the two steps
+/// (`invalidate_device_code`, then `save_token`) pass everything but the
+/// retry after a failed save, which finds the authorization spent.
+#[test]
+#[should_panic(expected = "conformance check 'a failed device save, then its retry'")]
+fn a_two_step_device_memstore_fails_the_retry_check() {
+    let stores = Stores::default();
+    let two_steps = |table: &mut oap_validator| table.consume_device_code_and_save = None;
+    testing::check_device_authorizations(|fixture| stores.validator(fixture, two_steps));
+}
+
+#[test]
+#[should_panic(expected = "conformance check")]
+fn a_table_without_device_callbacks_has_no_device_grant() {
+    let stores = Stores::default();
+    let older = |table: &mut oap_validator| {
+        table.struct_size = std::mem::offset_of!(oap_validator, save_device_authorization);
+    };
+    testing::check_device_authorizations(|fixture| stores.validator(fixture, older));
+}

@@ -1,17 +1,19 @@
 //! The callback table, as the header shows it: the callbacks' typedefs
 //! (`oap_*_cb`), the borrowed views some of them receive
-//! (`oap_authorization_code`, `oap_issued_token`, `oap_consumed`), and the
+//! (`oap_authorization_code`, `oap_issued_token`, `oap_consumed`,
+//! `oap_device_authorization`), and the
 //! `oap_validator`
 //! struct that holds them. No behaviour: [`super::adapter`] runs them.
 
 use std::ffi::c_void;
 
-use provider::{AuthorizationCode, Consumed, IssuedToken};
+use provider::{AuthorizationCode, Consumed, DeviceAuthorization, DeviceStatus, IssuedToken};
 
-use crate::context::oap_ctx;
+use crate::context::{oap_ctx, oap_device_authorization};
 use crate::enums::{
-    oap_cb_result, oap_consumed_kind, oap_pkce_method, oap_token_type, pkce_code,
-    OAP_CONSUMED_AUTHORIZATION_CODE, OAP_CONSUMED_REFRESH_TOKEN,
+    device_status_code, oap_cb_result, oap_consumed_kind, oap_device_code_kind, oap_device_status,
+    oap_pkce_method, oap_token_type, pkce_code, OAP_CONSUMED_AUTHORIZATION_CODE,
+    OAP_CONSUMED_REFRESH_TOKEN,
 };
 use crate::ffi::Versioned;
 use crate::slice::oap_str;
@@ -137,6 +139,42 @@ impl AudienceText {
         AudienceText {
             access: code.audience.to_stored(),
             refresh: String::new(),
+        }
+    }
+}
+
+/// The strings of a device authorization's view that the Rust value holds
+/// in another form, kept alive for the callback the view is passed to.
+pub(crate) struct DeviceText {
+    audience: String,
+}
+
+impl DeviceText {
+    pub(crate) fn of(authorization: &DeviceAuthorization) -> Self {
+        DeviceText {
+            audience: authorization.audience.to_stored(),
+        }
+    }
+}
+
+impl oap_device_authorization {
+    /// The view of `authorization` passed to `save_device_authorization`.
+    pub(crate) fn view(authorization: &DeviceAuthorization, text: &DeviceText) -> Self {
+        let user_id = match &authorization.status {
+            DeviceStatus::Approved { user_id } => oap_str::new(user_id),
+            _ => oap_str::NONE,
+        };
+        oap_device_authorization {
+            struct_size: std::mem::size_of::<oap_device_authorization>(),
+            client_id: oap_str::new(&authorization.client_id),
+            scopes: oap_str::new(authorization.scopes.as_str()),
+            audience: oap_str::new(&text.audience),
+            grant_id: oap_str::new(&authorization.grant_id),
+            expires_at: authorization.expires_at,
+            interval: authorization.interval,
+            last_poll: authorization.last_poll.unwrap_or(0),
+            status: device_status_code(&authorization.status),
+            user_id,
         }
     }
 }
@@ -587,6 +625,143 @@ pub type oap_validate_scopes_cb = Option<
         ctx: *mut oap_ctx,
     ) -> oap_cb_result,
 >;
+/// `save_device_authorization(device_code, user_code, authorization)`
+/// (device grant, at the device authorization endpoint): keep a new
+/// device authorization under `device_code` and `user_code`, the 32-byte
+/// SHA-256 digests of its device code and of its normalized user code
+/// (neither code reaches the store in clear), until it expires.
+/// `OAP_CB_TRUE`: saved. `OAP_CB_FALSE`: nothing saved, because either
+/// digest is already stored for a live authorization (the library draws
+/// new codes and tries again). `OAP_CB_ERROR`: nothing saved; the request
+/// gets `server_error`. NULL (and in a table whose `struct_size` ends
+/// before this field): refused, so the device authorization endpoint
+/// answers `server_error` and the device grant cannot start.
+pub type oap_save_device_authorization_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        device_code: *const u8,
+        user_code: *const u8,
+        authorization: *const oap_device_authorization,
+        ctx: *mut oap_ctx,
+    ) -> oap_cb_result,
+>;
+/// `find_device_authorization(kind, digest)`: the device authorization
+/// saved under `digest` (32 bytes), the digest of its device code
+/// (`OAP_DEVICE_CODE_KIND_DEVICE_CODE`, a poll at the token endpoint) or
+/// of its user code (`OAP_DEVICE_CODE_KIND_USER_CODE`, the verification
+/// page), as last changed: `oap_ctx_set_device_authorization` +
+/// `OAP_CB_TRUE`, or `OAP_CB_FALSE` when there is none. An expired one
+/// may be handed back: the library checks expiry and client. NULL (and
+/// in an older table): none.
+pub type oap_find_device_authorization_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        kind: oap_device_code_kind,
+        digest: *const u8,
+        ctx: *mut oap_ctx,
+    ) -> oap_cb_result,
+>;
+/// `decide_device_authorization(user_code, status, user_id, scopes)`:
+/// record the user's decision on the authorization saved under the user
+/// code digest `user_code` (32 bytes), atomically and only if it is still
+/// `OAP_DEVICE_PENDING`: `status` `OAP_DEVICE_APPROVED` (with `user_id`,
+/// and `scopes`, the approved subset the library checked, to store as the
+/// authorization's scopes) or `OAP_DEVICE_DENIED` (`user_id` absent).
+/// `OAP_CB_TRUE`: this call changed it; `OAP_CB_FALSE`: it was not pending
+/// (decided by a racing call), nothing changed. NULL (and in an older
+/// table): `OAP_CB_FALSE`.
+pub type oap_decide_device_authorization_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        user_code: *const u8,
+        status: oap_device_status,
+        user_id: oap_str,
+        scopes: oap_str,
+        ctx: *mut oap_ctx,
+    ) -> oap_cb_result,
+>;
+/// `record_device_poll(device_code, last_poll, interval)`: store a poll of
+/// the authorization saved under the device code digest `device_code`
+/// (32 bytes): its `last_poll` time and its (possibly grown) `interval`.
+/// A lost update between racing polls is harmless. `OAP_CB_TRUE`: done;
+/// anything else is `server_error`. NULL (and in an older table): nothing
+/// recorded, so `slow_down` is never answered.
+pub type oap_record_device_poll_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        device_code: *const u8,
+        last_poll: u64,
+        interval: u64,
+        ctx: *mut oap_ctx,
+    ) -> oap_cb_result,
+>;
+/// `record_user_code_failure(subject, since, failures_out)`: record a
+/// wrong user code entered by `subject` (the user the host authenticated
+/// at the verification page) at the request's time (`oap_ctx_now`), and
+/// write to `*failures_out` how many wrong codes `subject` entered at or
+/// after `since`, this one included; `OAP_CB_TRUE`. Anything else is
+/// `server_error`; a count left unwritten reads as `UINT32_MAX` (too
+/// many: the user is refused). NULL (and in an older table):
+/// `server_error`, so the verification page cannot work (it is throttled
+/// per subject).
+pub type oap_record_user_code_failure_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        subject: oap_str,
+        since: u64,
+        failures_out: *mut u32,
+        ctx: *mut oap_ctx,
+    ) -> oap_cb_result,
+>;
+/// `user_code_failures(subject, since, failures_out)`: write to
+/// `*failures_out` how many wrong user codes `subject` entered at or after
+/// `since`; `OAP_CB_TRUE`. Anything else is `server_error`; a count left
+/// unwritten reads as `UINT32_MAX`, as above. NULL (and in an older
+/// table): `server_error`.
+pub type oap_user_code_failures_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        subject: oap_str,
+        since: u64,
+        failures_out: *mut u32,
+        ctx: *mut oap_ctx,
+    ) -> oap_cb_result,
+>;
+/// `invalidate_device_code(client_id, device_code)`: mark the
+/// authorization saved under the device code digest `device_code` (32
+/// bytes) `OAP_DEVICE_USED`, atomically and only if it is `client_id`'s
+/// and `OAP_DEVICE_APPROVED`: `OAP_CB_TRUE` when this call did, else
+/// `OAP_CB_FALSE` (a racing poll got the tokens: the library answers
+/// `invalid_grant` and revokes the grant). Used only without
+/// `consume_device_code_and_save`, then followed by `save_token`. NULL
+/// (and in an older table): `OAP_CB_FALSE`.
+pub type oap_invalidate_device_code_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        client_id: oap_str,
+        device_code: *const u8,
+        ctx: *mut oap_ctx,
+    ) -> oap_cb_result,
+>;
+/// `consume_device_code_and_save(client_id, device_code, token)`: in one
+/// transaction, mark the authorization saved under the device code digest
+/// `device_code` (32 bytes) `OAP_DEVICE_USED` if it is `client_id`'s and
+/// `OAP_DEVICE_APPROVED`, and store the tokens (`token.new_grant` is 1:
+/// their grant starts here). Answers as `consume_and_save`: `OAP_CB_TRUE`
+/// done; `OAP_CB_FALSE` nothing changed because it is no longer approved
+/// (a racing poll got the tokens: `invalid_grant`, grant revoked);
+/// `OAP_CB_ERROR` nothing changed (`server_error`, the device's next poll
+/// may succeed). `oap_ctx_issued_access_token` works here. NULL: the two
+/// steps `invalidate_device_code` then `save_token`.
+pub type oap_consume_device_code_and_save_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        client_id: oap_str,
+        device_code: *const u8,
+        token: *const oap_issued_token,
+        ctx: *mut oap_ctx,
+    ) -> oap_cb_result,
+>;
 /// `validate_user(username, password)` (password grant): check the
 /// resource owner's credentials: `oap_ctx_set_user` + `OAP_CB_TRUE`, or
 /// `OAP_CB_FALSE`. NULL: `OAP_CB_FALSE` (no user ever valid).
@@ -702,15 +877,35 @@ pub struct oap_validator {
     pub find_pushed_request: oap_find_pushed_request_cb,
     /// See `oap_consume_pushed_request_cb`. Added after `consume_and_save`.
     pub consume_pushed_request: oap_consume_pushed_request_cb,
+    /// See `oap_save_device_authorization_cb`. The device callbacks were
+    /// added after `consume_pushed_request` (the fourth version).
+    pub save_device_authorization: oap_save_device_authorization_cb,
+    /// See `oap_find_device_authorization_cb`.
+    pub find_device_authorization: oap_find_device_authorization_cb,
+    /// See `oap_decide_device_authorization_cb`.
+    pub decide_device_authorization: oap_decide_device_authorization_cb,
+    /// See `oap_record_device_poll_cb`.
+    pub record_device_poll: oap_record_device_poll_cb,
+    /// See `oap_record_user_code_failure_cb`.
+    pub record_user_code_failure: oap_record_user_code_failure_cb,
+    /// See `oap_user_code_failures_cb`.
+    pub user_code_failures: oap_user_code_failures_cb,
+    /// See `oap_invalidate_device_code_cb`.
+    pub invalidate_device_code: oap_invalidate_device_code_cb,
+    /// See `oap_consume_device_code_and_save_cb`.
+    pub consume_device_code_and_save: oap_consume_device_code_and_save_cb,
 }
 
 // SAFETY: #[repr(C)], struct_size first, every field valid when zero (NULL
 // user_data, None callbacks); the first version ends before
-// `consume_and_save`, the second before `save_pushed_request`.
+// `consume_and_save`, the second before `save_pushed_request`, the third
+// before `save_device_authorization`.
 unsafe impl Versioned for oap_validator {
     const FIRST_VERSION_SIZE: usize = std::mem::offset_of!(oap_validator, consume_and_save);
-    const OTHER_VERSION_SIZES: &'static [usize] =
-        &[std::mem::offset_of!(oap_validator, save_pushed_request)];
+    const OTHER_VERSION_SIZES: &'static [usize] = &[
+        std::mem::offset_of!(oap_validator, save_pushed_request),
+        std::mem::offset_of!(oap_validator, save_device_authorization),
+    ];
 }
 
 impl oap_authorization_code {
@@ -758,7 +953,7 @@ impl oap_issued_token {
 
 impl oap_consumed {
     /// The view of `consumed` passed to `consume_and_save`; `None` for a
-    /// kind the C table has no value for (the adapter takes the default).
+    /// device code, which has its own callback.
     pub(crate) fn view(consumed: Consumed<'_>) -> Option<Self> {
         Some(match consumed {
             Consumed::AuthorizationCode { client_id, code } => oap_consumed {
@@ -771,6 +966,8 @@ impl oap_consumed {
                 client_id: oap_str::NONE,
                 value: oap_str::new(refresh_token),
             },
+            // Its own callback (consume_device_code_and_save): the adapter
+            // never passes a device code here.
             Consumed::DeviceCode { .. } => return None,
         })
     }

@@ -28,6 +28,11 @@
  * expiry decision is made at the request's time (oap_ctx_now), and
  * memstore_purge forgets, at a time the caller gives, what has expired.
  *
+ * Device authorizations (RFC 8628) are kept by the digests of their
+ * codes, as the library hands them; a decision, a poll, and the spending
+ * of an approved one with the save of its tokens each happen under the
+ * one mutex.
+ *
  * A fixture, not a production store: nothing is forgotten before
  * memstore_purge() or memstore_free(), and revoking a grant scans every
  * token.
@@ -311,6 +316,26 @@ typedef struct pushed_record {
     bool used;
 } pushed_record;
 
+/* A device authorization (RFC 8628), keyed by the 32-byte digest of its
+ * device code; a user_code_record maps the digest of its user code to
+ * that key. Kept, whatever its status, until it expires. */
+typedef struct device_record {
+    text client_id, scopes, audience, grant_id, user_id; /* user_id: when approved */
+    uint64_t expires_at, interval, last_poll;
+    oap_device_status status;
+} device_record;
+
+typedef struct user_code_record {
+    uint8_t device_code[32];
+    uint64_t expires_at;
+} user_code_record;
+
+/* The times one user entered a wrong user code, oldest first. */
+typedef struct failure_record {
+    uint64_t *times;
+    size_t len, cap;
+} failure_record;
+
 /* Whether a refresh token expiring at `expires_at` (0: never) is past it. */
 static bool refresh_expired(const refresh_record *r, uint64_t t) {
     return r->expires_at != 0 && r->expires_at <= t;
@@ -339,6 +364,14 @@ enum callback {
     CB_SAVE_PUSHED_REQUEST,
     CB_FIND_PUSHED_REQUEST,
     CB_CONSUME_PUSHED_REQUEST,
+    CB_SAVE_DEVICE_AUTHORIZATION,
+    CB_FIND_DEVICE_AUTHORIZATION,
+    CB_DECIDE_DEVICE_AUTHORIZATION,
+    CB_RECORD_DEVICE_POLL,
+    CB_RECORD_USER_CODE_FAILURE,
+    CB_USER_CODE_FAILURES,
+    CB_INVALIDATE_DEVICE_CODE,
+    CB_CONSUME_DEVICE_CODE_AND_SAVE,
     CB_COUNT
 };
 
@@ -353,6 +386,10 @@ static const char *const callback_names[CB_COUNT] = {
     "revoke_grant",        "validate_user",
     "consume_and_save",    "save_pushed_request",
     "find_pushed_request", "consume_pushed_request",
+    "save_device_authorization", "find_device_authorization",
+    "decide_device_authorization", "record_device_poll",
+    "record_user_code_failure", "user_code_failures",
+    "invalidate_device_code", "consume_device_code_and_save",
 };
 
 static int callback_index(const char *name) {
@@ -367,6 +404,7 @@ struct memstore {
     table clients, users;
     pthread_mutex_t lock; /* codes, tokens, grants */
     table codes, access, refresh, grants, pushed;
+    table devices, user_codes, failures; /* RFC 8628 */
     atomic_bool challenge_in_code_info;
     /* 0: none; else (callback + 1) << 8 | answer. */
     atomic_uint forced;
@@ -405,6 +443,9 @@ memstore *memstore_new(void) {
     table_init(&s->refresh);
     table_init(&s->grants);
     table_init(&s->pushed);
+    table_init(&s->devices);
+    table_init(&s->user_codes);
+    table_init(&s->failures);
     atomic_init(&s->challenge_in_code_info, false);
     atomic_init(&s->forced, 0);
     for (i = 0; i < CB_COUNT; i++) atomic_init(&s->calls[i], 0);
@@ -444,6 +485,22 @@ static void free_pushed(void *p) {
     free(r);
 }
 
+static void free_device(void *p) {
+    device_record *d = p;
+    drop(&d->client_id);
+    drop(&d->scopes);
+    drop(&d->audience);
+    drop(&d->grant_id);
+    drop(&d->user_id);
+    free(d);
+}
+
+static void free_failures(void *p) {
+    failure_record *f = p;
+    free(f->times);
+    free(f);
+}
+
 static void free_access(void *p) {
     access_record *a = p;
     oap_token_free(a->info);
@@ -469,6 +526,9 @@ void memstore_free(memstore *s) {
     free_table(&s->refresh, free_refresh);
     free_table(&s->grants, free);
     free_table(&s->pushed, free_pushed);
+    free_table(&s->devices, free_device);
+    free_table(&s->user_codes, free);
+    free_table(&s->failures, free_failures);
     pthread_rwlock_destroy(&s->clients_lock);
     pthread_mutex_destroy(&s->lock);
     free(s);
@@ -489,12 +549,11 @@ void memstore_add_client_with_resources(memstore *s, const char *client_id, cons
                                         bool may_introspect, const char *scopes,
                                         const char *default_scopes,
                                         const char *const *resources, size_t resources_len) {
-    client *c = calloc(1, sizeof *c);
     oap_client desc;
     oap_str uri = cstr(redirect_uri);
     oap_str resource_views[8];
     size_t i;
-    if (c == NULL || resources_len > 8) abort();
+    if (resources_len > 8) abort();
     for (i = 0; i < resources_len; i++) resource_views[i] = cstr(resources[i]);
     memset(&desc, 0, sizeof desc);
     desc.struct_size = sizeof desc;
@@ -508,11 +567,18 @@ void memstore_add_client_with_resources(memstore *s, const char *client_id, cons
     desc.may_introspect = may_introspect;
     desc.resources = resources_len ? resource_views : NULL;
     desc.resources_len = resources_len;
-    if (oap_registered_client_new(&desc, &c->registered) != OAP_STATUS_OK) abort();
+    memstore_add_client_description(s, &desc, scopes, default_scopes);
+}
+
+void memstore_add_client_description(memstore *s, const oap_client *desc, const char *scopes,
+                                     const char *default_scopes) {
+    client *c = calloc(1, sizeof *c);
+    if (c == NULL) abort();
+    if (oap_registered_client_new(desc, &c->registered) != OAP_STATUS_OK) abort();
     c->scopes = copy(cstr(scopes ? scopes : ""));
     c->default_scopes = copy(cstr(default_scopes ? default_scopes : ""));
     pthread_rwlock_wrlock(&s->clients_lock);
-    c = table_put(&s->clients, cstr(client_id), c);
+    c = table_put(&s->clients, desc->client_id, c);
     pthread_rwlock_unlock(&s->clients_lock);
     if (c != NULL) free_client(c); /* registered again: the new one holds */
 }
@@ -563,6 +629,31 @@ static bool pushed_live(const void *p, uint64_t at) {
     return ((const pushed_record *)p)->expires_at > at;
 }
 
+static bool device_live(const void *p, uint64_t at) {
+    return ((const device_record *)p)->expires_at > at;
+}
+
+static bool user_code_live(const void *p, uint64_t at) {
+    return ((const user_code_record *)p)->expires_at > at;
+}
+
+/* Wrong user codes are kept as long as the library's default throttle
+ * window (oap_config.user_code_attempts_window) counts them. */
+#define FAILURES_KEPT 300
+
+/* Forgets the times of `f` older than the window at `at`. */
+static void forget_old_failures(failure_record *f, uint64_t at) {
+    size_t i, n = 0;
+    for (i = 0; i < f->len; i++)
+        if (f->times[i] + FAILURES_KEPT > at) f->times[n++] = f->times[i];
+    f->len = n;
+}
+
+static bool failures_live(const void *p, uint64_t at) {
+    (void)at; /* forget_old_failures ran first */
+    return ((const failure_record *)p)->len > 0;
+}
+
 static bool grant_live(const void *p, uint64_t at) {
     return ((const grant_record *)p)->ends_at > at;
 }
@@ -574,6 +665,31 @@ void memstore_purge(memstore *s, uint64_t now) {
     table_retain(&s->refresh, refresh_live, now, free_refresh);
     table_retain(&s->grants, grant_live, now, free);
     table_retain(&s->pushed, pushed_live, now, free_pushed);
+    table_retain(&s->devices, device_live, now, free_device);
+    table_retain(&s->user_codes, user_code_live, now, free);
+    {
+        size_t i;
+        for (i = 0; i < s->failures.cap; i++)
+            if (s->failures.keys[i].ptr != NULL) forget_old_failures(s->failures.values[i], now);
+    }
+    table_retain(&s->failures, failures_live, now, free_failures);
+    pthread_mutex_unlock(&s->lock);
+}
+
+void memstore_device_rewind(memstore *s, uint64_t seconds) {
+    size_t i;
+    pthread_mutex_lock(&s->lock);
+    for (i = 0; i < s->devices.cap; i++) {
+        device_record *d = s->devices.values[i];
+        if (s->devices.keys[i].ptr == NULL) continue;
+        d->expires_at = d->expires_at > seconds ? d->expires_at - seconds : 0;
+        if (d->last_poll != 0) d->last_poll = d->last_poll > seconds ? d->last_poll - seconds : 1;
+    }
+    for (i = 0; i < s->user_codes.cap; i++) {
+        user_code_record *u = s->user_codes.values[i];
+        if (s->user_codes.keys[i].ptr == NULL) continue;
+        u->expires_at = u->expires_at > seconds ? u->expires_at - seconds : 0;
+    }
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -1082,6 +1198,227 @@ static oap_cb_result cb_consume_pushed_request(void *ud, const uint8_t *digest, 
     return result;
 }
 
+/* ---- the device authorization grant (RFC 8628) ---- */
+
+/* The device record under a device code digest. Under the lock. */
+static device_record *device_by_code_locked(memstore *s, const uint8_t *device_code) {
+    return table_get(&s->devices, digest_key(device_code));
+}
+
+/* The device record under a user code digest. Under the lock. */
+static device_record *device_by_user_code_locked(memstore *s, const uint8_t *user_code) {
+    user_code_record *u = table_get(&s->user_codes, digest_key(user_code));
+    return u != NULL ? device_by_code_locked(s, u->device_code) : NULL;
+}
+
+static oap_cb_result cb_save_device_authorization(void *ud, const uint8_t *device_code,
+                                                  const uint8_t *user_code,
+                                                  const oap_device_authorization *authorization,
+                                                  oap_ctx *ctx) {
+    device_record *d, *old;
+    user_code_record *u, *old_u;
+    oap_cb_result result = OAP_CB_TRUE;
+    uint64_t t;
+    ENTER(ud, CB_SAVE_DEVICE_AUTHORIZATION);
+    if (oap_ctx_now(ctx, &t) != OAP_STATUS_OK) return OAP_CB_ERROR;
+    d = calloc(1, sizeof *d);
+    u = calloc(1, sizeof *u);
+    if (d == NULL || u == NULL) abort();
+    d->client_id = copy(authorization->client_id);
+    d->scopes = copy(authorization->scopes);
+    d->audience = copy(authorization->audience);
+    d->grant_id = copy(authorization->grant_id);
+    d->user_id = copy(authorization->user_id);
+    d->expires_at = authorization->expires_at;
+    d->interval = authorization->interval;
+    d->last_poll = authorization->last_poll;
+    d->status = authorization->status;
+    memcpy(u->device_code, device_code, 32);
+    u->expires_at = authorization->expires_at;
+    pthread_mutex_lock(&s->lock);
+    old = device_by_code_locked(s, device_code);
+    old_u = table_get(&s->user_codes, digest_key(user_code));
+    if ((old != NULL && old->expires_at > t) || (old_u != NULL && old_u->expires_at > t)) {
+        result = OAP_CB_FALSE; /* a live authorization has either digest */
+        free_device(d);
+        free(u);
+    } else {
+        /* Expired ones under the same digests are replaced. */
+        old = table_put(&s->devices, digest_key(device_code), d);
+        if (old != NULL) free_device(old);
+        old_u = table_put(&s->user_codes, digest_key(user_code), u);
+        free(old_u);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return result;
+}
+
+static oap_cb_result cb_find_device_authorization(void *ud, oap_device_code_kind kind,
+                                                  const uint8_t *digest, oap_ctx *ctx) {
+    device_record *d;
+    oap_cb_result result = OAP_CB_FALSE;
+    ENTER(ud, CB_FIND_DEVICE_AUTHORIZATION);
+    pthread_mutex_lock(&s->lock);
+    switch (kind) {
+    case OAP_DEVICE_CODE_KIND_DEVICE_CODE:
+        d = device_by_code_locked(s, digest);
+        break;
+    case OAP_DEVICE_CODE_KIND_USER_CODE:
+        d = device_by_user_code_locked(s, digest);
+        break;
+    default:
+        pthread_mutex_unlock(&s->lock);
+        return OAP_CB_ERROR; /* a kind of a later version: not understood */
+    }
+    if (d != NULL) {
+        oap_device_authorization a;
+        memset(&a, 0, sizeof a);
+        a.struct_size = sizeof a;
+        a.client_id = view(d->client_id);
+        a.scopes = view(d->scopes);
+        a.audience = view(d->audience);
+        a.grant_id = view(d->grant_id);
+        a.user_id = view(d->user_id);
+        a.expires_at = d->expires_at;
+        a.interval = d->interval;
+        a.last_poll = d->last_poll;
+        a.status = d->status;
+        result = OK(oap_ctx_set_device_authorization(ctx, &a));
+    }
+    pthread_mutex_unlock(&s->lock);
+    return result;
+}
+
+static oap_cb_result cb_decide_device_authorization(void *ud, const uint8_t *user_code,
+                                                    oap_device_status status, oap_str user_id,
+                                                    oap_str scopes, oap_ctx *ctx) {
+    device_record *d;
+    oap_cb_result result = OAP_CB_FALSE;
+    (void)ctx;
+    ENTER(ud, CB_DECIDE_DEVICE_AUTHORIZATION);
+    if (status != OAP_DEVICE_APPROVED && status != OAP_DEVICE_DENIED) return OAP_CB_ERROR;
+    pthread_mutex_lock(&s->lock);
+    d = device_by_user_code_locked(s, user_code);
+    if (d != NULL && d->status == OAP_DEVICE_PENDING) {
+        d->status = status;
+        if (status == OAP_DEVICE_APPROVED) {
+            drop(&d->user_id);
+            d->user_id = copy(user_id);
+            drop(&d->scopes);
+            d->scopes = copy(scopes);
+        }
+        result = OAP_CB_TRUE;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return result;
+}
+
+static oap_cb_result cb_record_device_poll(void *ud, const uint8_t *device_code,
+                                           uint64_t last_poll, uint64_t interval, oap_ctx *ctx) {
+    device_record *d;
+    (void)ctx;
+    ENTER(ud, CB_RECORD_DEVICE_POLL);
+    pthread_mutex_lock(&s->lock);
+    d = device_by_code_locked(s, device_code);
+    if (d != NULL) {
+        d->last_poll = last_poll;
+        d->interval = interval;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return OAP_CB_TRUE;
+}
+
+/* How many of `f`'s times are at or after `since`. */
+static uint32_t failures_since(const failure_record *f, uint64_t since) {
+    uint32_t n = 0;
+    size_t i;
+    for (i = 0; f != NULL && i < f->len; i++)
+        if (f->times[i] >= since) n++;
+    return n;
+}
+
+static oap_cb_result cb_record_user_code_failure(void *ud, oap_str subject, uint64_t since,
+                                                 uint32_t *failures_out, oap_ctx *ctx) {
+    failure_record *f;
+    uint64_t t;
+    ENTER(ud, CB_RECORD_USER_CODE_FAILURE);
+    if (oap_ctx_now(ctx, &t) != OAP_STATUS_OK) return OAP_CB_ERROR;
+    pthread_mutex_lock(&s->lock);
+    f = table_get(&s->failures, subject);
+    if (f == NULL) {
+        f = calloc(1, sizeof *f);
+        if (f == NULL) abort();
+        table_put(&s->failures, subject, f);
+    }
+    if (f->len == f->cap) {
+        f->cap = f->cap ? f->cap * 2 : 8;
+        f->times = realloc(f->times, f->cap * sizeof *f->times);
+        if (f->times == NULL) abort();
+    }
+    f->times[f->len++] = t;
+    *failures_out = failures_since(f, since);
+    pthread_mutex_unlock(&s->lock);
+    return OAP_CB_TRUE;
+}
+
+static oap_cb_result cb_user_code_failures(void *ud, oap_str subject, uint64_t since,
+                                           uint32_t *failures_out, oap_ctx *ctx) {
+    (void)ctx;
+    {
+        ENTER(ud, CB_USER_CODE_FAILURES);
+        pthread_mutex_lock(&s->lock);
+        *failures_out = failures_since(table_get(&s->failures, subject), since);
+        pthread_mutex_unlock(&s->lock);
+        return OAP_CB_TRUE;
+    }
+}
+
+static oap_cb_result cb_invalidate_device_code(void *ud, oap_str client_id,
+                                               const uint8_t *device_code, oap_ctx *ctx) {
+    device_record *d;
+    oap_cb_result result = OAP_CB_FALSE;
+    (void)ctx;
+    ENTER(ud, CB_INVALIDATE_DEVICE_CODE);
+    pthread_mutex_lock(&s->lock);
+    d = device_by_code_locked(s, device_code);
+    if (d != NULL && d->status == OAP_DEVICE_APPROVED && same(d->client_id, client_id)) {
+        d->status = OAP_DEVICE_USED;
+        result = OAP_CB_TRUE;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return result;
+}
+
+/* Marks the approved authorization used and saves its tokens in one step
+ * under the lock, as cb_consume_and_save does for codes. */
+static oap_cb_result cb_consume_device_code_and_save(void *ud, oap_str client_id,
+                                                     const uint8_t *device_code,
+                                                     const oap_issued_token *token,
+                                                     oap_ctx *ctx) {
+    access_record *a;
+    refresh_record *r;
+    device_record *d;
+    oap_cb_result result = OAP_CB_FALSE;
+    uint64_t t;
+    ENTER(ud, CB_CONSUME_DEVICE_CODE_AND_SAVE);
+    if (oap_ctx_now(ctx, &t) != OAP_STATUS_OK || !new_records(token, ctx, &a, &r))
+        return OAP_CB_ERROR;
+    pthread_mutex_lock(&s->lock);
+    d = device_by_code_locked(s, device_code);
+    if (d != NULL && d->status == OAP_DEVICE_APPROVED && same(d->client_id, client_id))
+        result = check_save_locked(s, token, t);
+    if (result == OAP_CB_TRUE) {
+        d->status = OAP_DEVICE_USED;
+        save_locked(s, token, a, r);
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (result != OAP_CB_TRUE) {
+        free_access(a);
+        if (r != NULL) free_refresh(r);
+    }
+    return result;
+}
+
 oap_validator memstore_validator(memstore *store) {
     oap_validator v;
     memset(&v, 0, sizeof v);
@@ -1107,5 +1444,13 @@ oap_validator memstore_validator(memstore *store) {
     v.save_pushed_request = cb_save_pushed_request;
     v.find_pushed_request = cb_find_pushed_request;
     v.consume_pushed_request = cb_consume_pushed_request;
+    v.save_device_authorization = cb_save_device_authorization;
+    v.find_device_authorization = cb_find_device_authorization;
+    v.decide_device_authorization = cb_decide_device_authorization;
+    v.record_device_poll = cb_record_device_poll;
+    v.record_user_code_failure = cb_record_user_code_failure;
+    v.user_code_failures = cb_user_code_failures;
+    v.invalidate_device_code = cb_invalidate_device_code;
+    v.consume_device_code_and_save = cb_consume_device_code_and_save;
     return v;
 }

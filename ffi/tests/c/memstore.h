@@ -30,6 +30,10 @@ void memstore_add_client_with_resources(memstore *store, const char *client_id,
                                         uint32_t grants, bool may_introspect, const char *scopes,
                                         const char *default_scopes,
                                         const char *const *resources, size_t resources_len);
+/* Registers a client from a whole description (fields the functions above
+ * do not set, such as require_pushed_authorization_requests). */
+void memstore_add_client_description(memstore *store, const oap_client *desc,
+                                     const char *scopes, const char *default_scopes);
 void memstore_add_user(memstore *store, const char *username, const char *password);
 
 /* Makes the callback called `name` answer `answer` (e.g. OAP_CB_ERROR) from
@@ -48,6 +52,12 @@ void memstore_challenge_in_code_info(memstore *store, bool enabled);
  * reuse revokes the grant) and a grant until its last code and refresh
  * token expire (a late save of a revoked grant is refused). */
 void memstore_purge(memstore *store, uint64_t now);
+
+/* Moves every device authorization `seconds` into the past (its expiry
+ * and its last poll), as if that much time had passed: the server's
+ * clock is the system's, and a test cannot wait for a polling interval
+ * or a device code's lifetime. */
+void memstore_device_rewind(memstore *store, uint64_t seconds);
 
 /* How many times the callback `name` ran. */
 unsigned memstore_calls(memstore *store, const char *name);

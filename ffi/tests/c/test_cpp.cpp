@@ -210,6 +210,208 @@ void test_lambda_validator_and_exceptions() {
     }
 }
 
+// Pushed authorization requests (RFC 9126) from a class: the push saves
+// through save_pushed_request, and find_pushed_request hands the request
+// back with context::set_pushed_request; a client requiring PAR is
+// refused a plain request.
+class par_host {
+public:
+    oap_cb_result find_client(std::string_view client_id, oap::context ctx) {
+        if (client_id != "web") return OAP_CB_FALSE;
+        oap_client client = oap::init<oap_client>();
+        oap_str uri = oap::str("https://web.example/cb");
+        client.client_id = oap::str(client_id);
+        client.secret_kind = OAP_SECRET_PLAIN;
+        client.secret = oap::str("s3cret");
+        client.redirect_uris = &uri;
+        client.redirect_uris_len = 1;
+        client.grants = OAP_GRANT_AUTHORIZATION_CODE;
+        client.require_pushed_authorization_requests = 1;
+        return oap::answer(ctx.set_client(client));
+    }
+    oap_cb_result validate_scopes(std::string_view, std::string_view scopes, oap::context) {
+        return scopes == "read" ? OAP_CB_TRUE : OAP_CB_FALSE;
+    }
+    oap_cb_result save_pushed_request(const uint8_t *digest, std::string_view client_id,
+                                      std::string_view parameters, uint64_t expires_at, oap::context) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        pushed_[key(digest)] = {std::string(client_id), std::string(parameters), expires_at};
+        return OAP_CB_TRUE;
+    }
+    oap_cb_result find_pushed_request(const uint8_t *digest, oap::context ctx) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        auto found = pushed_.find(key(digest));
+        if (found == pushed_.end()) return OAP_CB_FALSE;
+        ++found_;
+        return oap::answer(
+            ctx.set_pushed_request(found->second.client_id, found->second.parameters, found->second.expires_at));
+    }
+    int found() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return found_;
+    }
+
+private:
+    static std::string key(const uint8_t *digest) { return std::string(reinterpret_cast<const char *>(digest), 32); }
+    struct pushed {
+        std::string client_id, parameters;
+        uint64_t expires_at;
+    };
+    std::mutex mutex_;
+    std::map<std::string, pushed> pushed_;
+    int found_ = 0;
+};
+
+// The `request_uri` value in a pushed authorization response body.
+std::string request_uri(std::string_view body) {
+    constexpr std::string_view key = "\"request_uri\":\"";
+    std::size_t at = body.find(key);
+    if (at == std::string_view::npos) return {};
+    std::size_t start = at + key.size();
+    std::size_t end = body.find('"', start);
+    return end == std::string_view::npos ? std::string() : std::string(body.substr(start, end - start));
+}
+
+void test_pushed_requests() {
+    par_host h;
+    auto made = oap::server::create(config(), oap::validator(h));
+    CHECK(made);
+    if (!made) return;
+    const oap::server &server = made.value;
+    auto basic = oap::basic_header_value("web", "s3cret");
+    oap::request push("POST", "/par");
+    push.header("Content-Type", "application/x-www-form-urlencoded")
+        .header("Authorization", basic.value)
+        .body("response_type=code&redirect_uri=https%3A%2F%2Fweb.example%2Fcb&scope=read&state=s");
+    auto pushed = server.pushed_authorization(push);
+    CHECK(pushed && pushed.value.status() == 201);
+    std::string uri = request_uri(pushed.value.body());
+    CHECK(uri.rfind("urn:ietf:params:oauth:request_uri:", 0) == 0);
+
+    std::string target = "/authorize?client_id=web&request_uri=" + uri;
+    auto by_reference = server.validate_authorization_request(oap::request("GET", target));
+    CHECK(by_reference && by_reference.value.authorization && !by_reference.value.error);
+    CHECK(h.found() == 1);
+
+    // This client requires PAR: a plain request is redirected with invalid_request.
+    auto plain = server.validate_authorization_request(oap::request(
+        "GET", "/authorize?client_id=web&response_type=code&redirect_uri=https%3A%2F%2Fweb.example%2Fcb"));
+    CHECK(plain && !plain.value.authorization && plain.value.error.status() == 302);
+    CHECK(plain.value.error.header("Location").value_or("").find("error=invalid_request") !=
+          std::string_view::npos);
+}
+
+// The device grant (RFC 8628) from a class: one device authorization kept
+// in memory, the verification page's lookup and the user's decision
+// through oap::server.
+class device_host {
+public:
+    oap_cb_result find_client(std::string_view client_id, oap::context ctx) {
+        if (client_id != "tv") return OAP_CB_FALSE;
+        oap_client client = oap::init<oap_client>();
+        client.client_id = oap::str(client_id);
+        client.grants = OAP_GRANT_DEVICE_CODE;
+        return oap::answer(ctx.set_client(client));
+    }
+    oap_cb_result validate_scopes(std::string_view, std::string_view scopes, oap::context) {
+        return scopes == "read" ? OAP_CB_TRUE : OAP_CB_FALSE;
+    }
+    oap_cb_result save_device_authorization(const uint8_t *, const uint8_t *user_code,
+                                            const oap_device_authorization *a, oap::context) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        user_code_.assign(reinterpret_cast<const char *>(user_code), 32);
+        client_id_ = oap::view(a->client_id);
+        scopes_ = oap::view(a->scopes);
+        grant_id_ = oap::view(a->grant_id);
+        expires_at_ = a->expires_at;
+        interval_ = a->interval;
+        status_ = a->status;
+        return OAP_CB_TRUE;
+    }
+    oap_cb_result find_device_authorization(oap_device_code_kind kind, const uint8_t *digest, oap::context ctx) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (kind != OAP_DEVICE_CODE_KIND_USER_CODE ||
+            user_code_ != std::string_view(reinterpret_cast<const char *>(digest), 32))
+            return OAP_CB_FALSE;
+        oap_device_authorization a = oap::init<oap_device_authorization>();
+        a.client_id = oap::str(client_id_);
+        a.scopes = oap::str(scopes_);
+        a.grant_id = oap::str(grant_id_);
+        a.expires_at = expires_at_;
+        a.interval = interval_;
+        a.status = status_;
+        a.user_id = oap::str(user_id_);
+        return oap::answer(ctx.set_device_authorization(a));
+    }
+    oap_cb_result decide_device_authorization(const uint8_t *, oap_device_status status, std::string_view user_id,
+                                              std::string_view, oap::context) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (status_ != OAP_DEVICE_PENDING) return OAP_CB_FALSE;
+        status_ = status;
+        user_id_ = user_id;
+        return OAP_CB_TRUE;
+    }
+    oap_cb_result user_code_failures(std::string_view, uint64_t, uint32_t *failures, oap::context) {
+        *failures = 0;
+        return OAP_CB_TRUE;
+    }
+    oap_cb_result record_user_code_failure(std::string_view, uint64_t, uint32_t *failures, oap::context) {
+        *failures = 1;
+        return OAP_CB_TRUE;
+    }
+    std::string user_id() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return user_id_;
+    }
+
+private:
+    std::mutex mutex_;
+    std::string user_code_, client_id_, scopes_, grant_id_, user_id_;
+    uint64_t expires_at_ = 0, interval_ = 0;
+    oap_device_status status_ = 0;
+};
+
+// The `user_code` value in a device authorization response body.
+std::string user_code(std::string_view body) {
+    constexpr std::string_view key = "\"user_code\":\"";
+    std::size_t at = body.find(key);
+    if (at == std::string_view::npos) return {};
+    return std::string(body.substr(at + key.size(), 9));
+}
+
+void test_device_grant() {
+    device_host h;
+    oap_config c = config();
+    c.grants |= OAP_GRANT_DEVICE_CODE;
+    c.device_verification_uri = oap::str("https://auth.example.com/device");
+    auto made = oap::server::create(c, oap::validator(h));
+    CHECK(made);
+    if (!made) return;
+    const oap::server &server = made.value;
+    oap::request start("POST", "/device_authorization");
+    start.header("Content-Type", "application/x-www-form-urlencoded").body("client_id=tv&scope=read");
+    auto started = server.device_authorization(start);
+    CHECK(started && started.value.status() == 200);
+    std::string code = user_code(started.value.body());
+    CHECK(code.size() == 9 && code[4] == '-');
+
+    oap::request page("GET", "/device");
+    auto found = server.verify_user_code(page, "alice", code);
+    CHECK(found && found.value.pending && !found.value.error);
+    if (found.value.pending) {
+        CHECK(oap::view(oap_device_pending_client_id(found.value.pending.get())) == "tv");
+        CHECK(oap::view(oap_device_pending_user_code(found.value.pending.get())) == code);
+    }
+    auto wrong = server.verify_user_code(page, "alice", "BBBB-BBBB");
+    CHECK(wrong && !wrong.value.pending && wrong.value.error.status() == 400);
+
+    auto approved = server.device_decision(page, "alice", code, OAP_DEVICE_DECISION_APPROVE);
+    CHECK(approved && !approved.value);
+    CHECK(h.user_id() == "alice");
+    auto again = server.device_decision(page, "alice", code, OAP_DEVICE_DECISION_DENY);
+    CHECK(again && again.value.status() == 400);
+}
+
 // Statuses come back as values; handles free themselves.
 void test_errors_are_values() {
     oap_config bad = config();
@@ -242,6 +444,8 @@ int main() {
     test_class_validator();
     test_lambda_validator_and_exceptions();
     test_errors_are_values();
+    test_pushed_requests();
+    test_device_grant();
     std::printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

@@ -4,7 +4,9 @@
  * (201, no-store, JSON errors never redirected), request_uri at the
  * authorization endpoint bound to its client, used up by the response;
  * and a table from before those callbacks, which refuses PAR (fails
- * closed) and keeps working for everything else.
+ * closed) and keeps working for everything else. Where pushing is
+ * required (the server's switch, or a client's flag), a plain
+ * authorization request is refused and a pushed one accepted.
  */
 #include "oauth2_provider.h"
 
@@ -15,14 +17,17 @@
 
 #define CONF_REDIRECT "https://client.example.com/cb"
 
-static oap_server *new_server(memstore *store, size_t struct_size) {
-    oap_config config = oap_config_default();
+static oap_server *new_server_with(memstore *store, size_t struct_size, oap_config config) {
     oap_validator validator = memstore_validator(store);
     oap_server *server = NULL;
     validator.struct_size = struct_size;
     config.issuer = S("https://as.example");
     CHECK_STATUS(oap_server_new(&config, &validator, &server), OAP_STATUS_OK);
     return server;
+}
+
+static oap_server *new_server(memstore *store, size_t struct_size) {
+    return new_server_with(store, struct_size, oap_config_default());
 }
 
 static oap_response *push(const oap_server *server, const char *body, const char *id,
@@ -157,6 +162,118 @@ static void test_old_table(memstore *store) {
     oap_server_free(server);
 }
 
+/* Pushes `body` for `client_id` and validates the authorization request
+ * by reference: whether it gave an authorization (freed here). */
+static bool pushed_accepted(const oap_server *server, const char *client_id, const char *secret,
+                            const char *body) {
+    char request_uri[256];
+    int status = 0;
+    oap_authorization *auth;
+    oap_response *r = push(server, body, client_id, secret);
+    bool pushed = r != NULL && oap_response_status(r) == 201 &&
+                  json_field(r, "request_uri", request_uri, sizeof request_uri);
+    oap_response_free(r);
+    if (!pushed) return false;
+    auth = by_reference(server, client_id, request_uri, &status);
+    oap_authorization_free(auth);
+    return auth != NULL;
+}
+
+/* A plain /authorize?... request: true when it gave an authorization;
+ * otherwise the error redirected (its `error` in *error). */
+static bool plain_accepted(const oap_server *server, const char *query, char *error,
+                           size_t error_len) {
+    char uri[512];
+    test_request t;
+    oap_authorization *auth = NULL;
+    oap_response *r = NULL;
+    snprintf(uri, sizeof uri, "/authorize?%s", query);
+    error[0] = '\0';
+    CHECK_STATUS(oap_server_validate_authorization_request(server, get(&t, uri), &auth, &r),
+                 OAP_STATUS_OK);
+    if (r != NULL) {
+        CHECK(oap_response_status(r) == 302 && location_param(r, "error", error, error_len));
+        oap_response_free(r);
+    }
+    oap_authorization_free(auth);
+    return auth != NULL;
+}
+
+/* RFC 9126 §5–6: the server's switch and a client's own flag. */
+static void test_required(memstore *store) {
+    const char *conf_body = "response_type=code&redirect_uri=https%3A%2F%2Fclient.example.com%2Fcb"
+                            "&scope=read";
+    const char *conf_query = "client_id=conf-client&response_type=code&redirect_uri="
+                             "https%3A%2F%2Fclient.example.com%2Fcb&scope=read";
+    const char *strict_query = "client_id=strict-client&response_type=code&redirect_uri="
+                               "https%3A%2F%2Fclient.example.com%2Fcb&scope=read";
+    char error[64];
+    oap_config config = oap_config_default();
+    oap_server *server;
+    oap_response *r;
+
+    /* The default: plain requests pass, the metadata says PAR is optional. */
+    server = new_server(store, sizeof(oap_validator));
+    CHECK(plain_accepted(server, conf_query, error, sizeof error));
+    /* A client requiring it is refused a plain request even here. */
+    CHECK(!plain_accepted(server, strict_query, error, sizeof error));
+    CHECK(strcmp(error, "invalid_request") == 0);
+    CHECK(pushed_accepted(server, "strict-client", "strict-secret", conf_body));
+    CHECK(pushed_accepted(server, "conf-client", "conf-secret", conf_body));
+    CHECK_STATUS(oap_server_metadata_response(server, &r), OAP_STATUS_OK);
+    CHECK(r != NULL && body_has(r, "\"require_pushed_authorization_requests\":false"));
+    CHECK(r != NULL && body_has(r, "\"pushed_authorization_request_endpoint\":"
+                                   "\"https://as.example/par\""));
+    oap_response_free(r);
+    oap_server_free(server);
+
+    /* The server's switch: every client must push; the lifetime and the
+     * endpoint path are the configured ones. */
+    config.require_pushed_authorization_requests = 1;
+    config.pushed_request_lifetime = 90;
+    config.pushed_authorization_endpoint = S("/oauth/par");
+    server = new_server_with(store, sizeof(oap_validator), config);
+    CHECK(!plain_accepted(server, conf_query, error, sizeof error));
+    CHECK(strcmp(error, "invalid_request") == 0);
+    CHECK(pushed_accepted(server, "conf-client", "conf-secret", conf_body));
+    r = push(server, conf_body, "conf-client", "conf-secret");
+    CHECK(r != NULL && oap_response_status(r) == 201 && body_has(r, "\"expires_in\":90"));
+    oap_response_free(r);
+    CHECK_STATUS(oap_server_metadata_response(server, &r), OAP_STATUS_OK);
+    CHECK(r != NULL && body_has(r, "\"require_pushed_authorization_requests\":true"));
+    CHECK(r != NULL && body_has(r, "\"https://as.example/oauth/par\""));
+    oap_response_free(r);
+    oap_server_free(server);
+
+    /* A lifetime out of range is refused; 0 is the default (60). */
+    {
+        oap_server *refused = NULL;
+        oap_validator validator = memstore_validator(store);
+        config = oap_config_default();
+        config.issuer = S("https://as.example");
+        config.pushed_request_lifetime = OAP_MAX_LIFETIME + 1;
+        CHECK_STATUS(oap_server_new(&config, &validator, &refused), OAP_STATUS_INVALID_PARAMETER);
+        CHECK(refused == NULL);
+        config.pushed_request_lifetime = 0;
+        server = new_server_with(store, sizeof(oap_validator), config);
+        r = push(server, conf_body, "conf-client", "conf-secret");
+        CHECK(r != NULL && body_has(r, "\"expires_in\":60"));
+        oap_response_free(r);
+        oap_server_free(server);
+    }
+
+    /* A configuration of the third version (no PAR fields): not required. */
+    config = oap_config_default();
+    config.struct_size = offsetof(oap_config, require_pushed_authorization_requests);
+    config.require_pushed_authorization_requests = 1; /* past its size: not read */
+    server = new_server_with(store, sizeof(oap_validator), config);
+    CHECK(plain_accepted(server, conf_query, error, sizeof error));
+    r = push(server, conf_body, "conf-client", "conf-secret");
+    CHECK(r != NULL && body_has(r, "\"expires_in\":60"));
+    oap_response_free(r);
+    oap_server_free(server);
+}
+
 int main(void) {
     memstore *store = memstore_new();
     memstore_add_client(store, "conf-client", "conf-secret", OAP_SECRET_PLAIN, true, CONF_REDIRECT,
@@ -165,9 +282,24 @@ int main(void) {
     memstore_add_client(store, "public-client", NULL, OAP_SECRET_NONE, false,
                         "http://127.0.0.1:9999/callback", OAP_GRANT_AUTHORIZATION_CODE, false,
                         "read", "read");
+    {
+        oap_client strict;
+        oap_str uri = S(CONF_REDIRECT);
+        memset(&strict, 0, sizeof strict);
+        strict.struct_size = sizeof strict;
+        strict.client_id = S("strict-client");
+        strict.secret_kind = OAP_SECRET_PLAIN;
+        strict.secret = S("strict-secret");
+        strict.redirect_uris = &uri;
+        strict.redirect_uris_len = 1;
+        strict.grants = OAP_GRANT_AUTHORIZATION_CODE;
+        strict.require_pushed_authorization_requests = 1;
+        memstore_add_client_description(store, &strict, "read", "read");
+    }
     memstore_add_user(store, "alice", "pw");
     test_pushed_requests(store);
     test_old_table(store);
+    test_required(store);
     memstore_free(store);
     return report();
 }
