@@ -9,12 +9,14 @@
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use oauth2_provider::device::normalize_user_code;
 use oauth2_provider::form::{self, Params};
 use oauth2_provider::header::{self, BASIC_BUFFER_LEN};
 use oauth2_provider::memory::{MemoryClient, MemoryValidator};
 use oauth2_provider::token::{TokenGenerator, TokenKind};
 use oauth2_provider::{
-    AuthorizationError, ErrorCode, OAuthError, ProtectedResource, Request, Response, Server,
+    AuthorizationError, DeviceDecision, ErrorCode, OAuthError, ProtectedResource, Request,
+    Response, Server, DEVICE_CODE_GRANT_TYPE,
 };
 
 /// Registered redirect URIs of the fuzz realm, by client.
@@ -45,6 +47,8 @@ impl TokenGenerator for SequentialTokens {
             TokenKind::RefreshToken => "rt",
             TokenKind::AuthorizationCode => "ac",
             TokenKind::GrantId => "g",
+            TokenKind::DeviceCode => "dc",
+            TokenKind::UserCode => "uc",
         };
         Ok(format!("{prefix}{n}"))
     }
@@ -80,18 +84,28 @@ fn realm() -> MemoryValidator {
         MemoryClient::public("query-client", ["https://q.example/cb?app=1"])
             .grants(["authorization_code"]),
     );
+    v.add_client(
+        MemoryClient::public("device-client", [])
+            .grants([oauth2_provider::DEVICE_CODE_GRANT_TYPE, "refresh_token"])
+            .scopes(["read", "write"])
+            .resources([API]),
+    );
     v.add_user("alice", "wonderland");
     v
 }
 
 /// A fresh server with every grant on, plus state for the corpus to hit:
 /// codes `ac1` (conf-client, redirect_uri sent) and `ac3` (public-client,
-/// PKCE S256 with the RFC 7636 verifier), and tokens from a password grant.
+/// PKCE S256 with the RFC 7636 verifier), device codes `dc5` (pending,
+/// user code [`PENDING_USER_CODE`]) and `dc8` (approved by alice) of
+/// device-client, and tokens from a password grant.
 fn server() -> Server<MemoryValidator> {
     let server = Server::builder(realm())
         .issuer("https://as.example")
         .enable(oauth2_provider::Grant::Implicit)
         .enable(oauth2_provider::Grant::Password)
+        .enable(oauth2_provider::Grant::DeviceCode)
+        .device_verification_uri("https://as.example/device")
         .bearer_in_body(true)
         .bearer_in_query(true)
         .token_generator(SequentialTokens::default())
@@ -106,7 +120,45 @@ fn server() -> Server<MemoryValidator> {
         let pending = server.validate_authorization_request(&req).expect("fuzz realm set-up");
         server.authorize(&req, &pending, "alice", None);
     }
+    let form = [("Content-Type", "application/x-www-form-urlencoded")];
+    for approve in [false, true] {
+        let request = Request::new(
+            "POST",
+            "/device_authorization",
+            &form,
+            b"client_id=device-client&scope=read",
+        );
+        let response = server.device_authorization_response(&request);
+        assert_eq!(
+            response.status,
+            200,
+            "fuzz realm set-up: {}",
+            response.body_str()
+        );
+        // The corpus and the dictionary name these codes.
+        let expected = if approve { "dc8" } else { "dc5" };
+        assert_eq!(json_str(&response, "device_code"), expected);
+        if !approve {
+            assert_eq!(json_str(&response, "user_code"), PENDING_USER_CODE);
+        }
+        if approve {
+            let user_code = json_str(&response, "user_code");
+            let page = Request::new("POST", "/device", &[], b"");
+            server
+                .device_decision(&page, "alice", &user_code, None, DeviceDecision::Approve)
+                .expect("fuzz realm set-up");
+        }
+    }
     server
+}
+
+/// The user code of the fuzz realm's pending device authorization (`dc5`):
+/// the one the generator's `uc6` makes.
+pub const PENDING_USER_CODE: &str = "MPSX-BMFP";
+
+fn json_str(response: &Response, name: &str) -> String {
+    let json: serde_json::Value = serde_json::from_slice(&response.body).expect("JSON body");
+    json[name].as_str().expect("a string member").to_owned()
 }
 
 const ERROR_CODES: &[&str] = &[
@@ -118,6 +170,11 @@ const ERROR_CODES: &[&str] = &[
     "invalid_scope",
     "unsupported_token_type",
     "invalid_target",
+    // RFC 8628 §3.5, at the token endpoint.
+    "authorization_pending",
+    "slow_down",
+    "access_denied",
+    "expired_token",
 ];
 
 /// A token-endpoint style response is a well-formed RFC 6749 §5 response.
@@ -399,4 +456,76 @@ fn pushed_authorization_request(server: &Server<MemoryValidator>, data: &[u8]) {
         by("conf-client"),
         Err(AuthorizationError::Fatal(_))
     ));
+}
+
+/// Target `device_authorization`: arbitrary method, headers and body into
+/// the device authorization endpoint (RFC 8628 §3.1–3.2), and the body as
+/// a user code at the verification page. A `200` has every member, a user
+/// code of the alphabet, and starts a flow that gives tokens once; any
+/// other answer is a JSON error of RFC 6749 §5.2, never a redirect or a
+/// 500; the page answers `invalid_grant` (or shows device-client's
+/// request), never panics.
+pub fn device_authorization(data: &[u8]) {
+    let server = server();
+    let (method, target, headers, body) = split_request(data);
+    let headers: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let request = Request::new(&method, &target, &headers, body);
+    let response = server.device_authorization_response(&request);
+    assert!(response.header("location").is_none());
+    if response.status == 200 {
+        assert_eq!(response.header("cache-control"), Some("no-store"));
+        let user_code = json_str(&response, "user_code");
+        assert_eq!(user_code.len(), 9);
+        assert!(normalize_user_code(&user_code).is_some(), "{user_code}");
+        let device_code = json_str(&response, "device_code");
+        let complete = json_str(&response, "verification_uri_complete");
+        assert!(complete.ends_with(&format!("?user_code={user_code}")));
+        // Only device-client may use the grant.
+        let poll = || {
+            let body = form::encode_pairs([
+                ("grant_type", DEVICE_CODE_GRANT_TYPE),
+                ("client_id", "device-client"),
+                ("device_code", &device_code),
+            ]);
+            let form = [("Content-Type", "application/x-www-form-urlencoded")];
+            server.token_response(&Request::new("POST", "/token", &form, body.as_bytes()))
+        };
+        let pending = poll();
+        check_json_response(&pending);
+        assert!(pending.body_str().contains("authorization_pending"));
+        let page = Request::new("POST", "/device", &[], b"");
+        let shown = server
+            .device_verification(&page, "bob", &user_code)
+            .expect("a fresh user code");
+        assert_eq!(shown.client_id, "device-client");
+        server
+            .device_decision(&page, "bob", &user_code, None, DeviceDecision::Approve)
+            .expect("a pending user code");
+        let tokens = poll();
+        check_json_response(&tokens);
+        assert_eq!(tokens.status, 200, "{}", tokens.body_str());
+        let replay = poll();
+        check_json_response(&replay);
+        assert_eq!(replay.status, 400);
+    } else {
+        check_json_response(&response);
+    }
+    let page = Request::new("POST", "/device", &[], b"");
+    let typed = String::from_utf8_lossy(body);
+    match server.device_verification(&page, "alice", &typed) {
+        Ok(shown) => assert_eq!(shown.client_id, "device-client"),
+        Err(e) => {
+            assert!(
+                matches!(
+                    e.code(),
+                    ErrorCode::InvalidGrant | ErrorCode::TemporarilyUnavailable
+                ),
+                "{e:?}"
+            );
+            assert!(!e.description().is_empty());
+        }
+    }
 }

@@ -291,9 +291,10 @@ params! {
     AccessToken => "access_token",
     Resource => "resource",
     RequestUri => "request_uri",
+    DeviceCode => "device_code",
 }
 
-const PARAM_COUNT: usize = 19;
+const PARAM_COUNT: usize = 20;
 
 impl Param {
     /// Whether the parameter may be given more than once: only `resource`

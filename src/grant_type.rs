@@ -15,16 +15,21 @@ pub enum Grant {
     ClientCredentials,
     /// §6.
     RefreshToken,
+    /// The device authorization grant (RFC 8628; off by default, and
+    /// enabling it needs
+    /// [`ServerBuilder::device_verification_uri`](crate::ServerBuilder::device_verification_uri)).
+    DeviceCode,
 }
 
 impl Grant {
     /// Every grant type.
-    pub const ALL: [Grant; 5] = [
+    pub const ALL: [Grant; 6] = [
         Grant::AuthorizationCode,
         Grant::Implicit,
         Grant::Password,
         Grant::ClientCredentials,
         Grant::RefreshToken,
+        Grant::DeviceCode,
     ];
 
     /// The grant's name: the `grant_type` value, or `implicit`.
@@ -35,6 +40,7 @@ impl Grant {
             Grant::Password => "password",
             Grant::ClientCredentials => "client_credentials",
             Grant::RefreshToken => "refresh_token",
+            Grant::DeviceCode => crate::device::DEVICE_CODE_GRANT_TYPE,
         }
     }
 
@@ -52,12 +58,21 @@ impl Grant {
     }
 
     /// The grant whose `grant_type` (token endpoint) is `name`.
+    ///
+    /// ```
+    /// use oauth2_provider::Grant;
+    /// let urn = "urn:ietf:params:oauth:grant-type:device_code";
+    /// assert_eq!(Grant::from_grant_type(urn), Some(Grant::DeviceCode));
+    /// assert_eq!(Grant::DeviceCode.as_str(), urn);
+    /// assert_eq!(Grant::from_grant_type("implicit"), None);
+    /// ```
     pub fn from_grant_type(name: &str) -> Option<Grant> {
         match name {
             "authorization_code" => Some(Grant::AuthorizationCode),
             "password" => Some(Grant::Password),
             "client_credentials" => Some(Grant::ClientCredentials),
             "refresh_token" => Some(Grant::RefreshToken),
+            crate::device::DEVICE_CODE_GRANT_TYPE => Some(Grant::DeviceCode),
             _ => None,
         }
     }

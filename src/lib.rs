@@ -47,6 +47,7 @@ pub mod audience;
 pub mod client_auth;
 pub mod client_record;
 mod clock;
+pub mod device;
 pub mod endpoint;
 pub mod error;
 pub mod form;
@@ -76,6 +77,10 @@ pub struct ReadmeDoctests;
 pub use audience::Audience;
 pub use client_auth::{Client, ClientAuthenticator, ClientLookup};
 pub use client_record::ClientRecord;
+pub use device::{
+    DeviceAuthorization, DeviceCodeKey, DeviceDecision, DeviceStatus, PendingDevice,
+    DEVICE_CODE_GRANT_TYPE,
+};
 pub use endpoint::authorization::{AuthorizationError, AuthorizationRequest, ResponseType};
 pub use endpoint::protected_resource::ProtectedResource;
 pub use error::{ErrorCode, OAuthError};

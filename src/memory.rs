@@ -24,9 +24,11 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use crate::client_auth::{Client, ClientLookup};
 use crate::client_record::ClientRecord;
+use crate::device::{DeviceAuthorization, DeviceCodeKey, DeviceStatus};
 use crate::error::OAuthError;
 use crate::pkce::ChallengeMethod;
 use crate::request::OAuthRequest;
+use crate::scope::Scope;
 use crate::secret::Secret;
 use crate::stored::{introspect, RefreshState, StoredCode, StoredRefreshToken};
 use crate::validator::{
@@ -59,6 +61,29 @@ struct Store {
     /// Pushed authorization requests (RFC 9126), by the SHA-256 digest of
     /// their request URI.
     pushed: Map<[u8; 32], PushedRequest>,
+    /// The device grant's records: boxed, as most servers never use them
+    /// and a `MemoryValidator` is often held by value.
+    device: Box<DeviceStore>,
+}
+
+/// What the device authorization grant (RFC 8628) keeps.
+#[derive(Default)]
+struct DeviceStore {
+    /// Device authorizations, by the SHA-256 digest of their device code…
+    devices: Map<[u8; 32], DeviceAuthorization>,
+    /// …and the device code digest of each user code digest.
+    user_codes: Map<[u8; 32], [u8; 32]>,
+    /// Wrong user codes entered, by subject (RFC 8628 §5.1).
+    user_code_failures: Map<String, Failures>,
+}
+
+/// The wrong user codes one subject entered.
+struct Failures {
+    /// When, seconds since the Unix epoch, oldest first.
+    at: Vec<u64>,
+    /// How far back the server counts them (`now - since` of the last
+    /// failure): the purge drops what lies further back.
+    window: u64,
 }
 
 /// What the store knows of a grant (a token family).
@@ -164,6 +189,18 @@ impl MemoryValidator {
             .retain(|_, r| r.unexpired(now) && r.state != RefreshState::Revoked);
         store.grants.retain(|_, g| g.ends_at > now);
         store.pushed.retain(|_, p| p.expires_at > now);
+        let DeviceStore {
+            devices,
+            user_codes,
+            user_code_failures,
+        } = &mut *store.device;
+        devices.retain(|_, d| d.expires_at > now);
+        user_codes.retain(|_, device| devices.contains_key(device));
+        user_code_failures.retain(|_, f| {
+            let since = now.saturating_sub(f.window);
+            f.at.retain(|t| *t >= since);
+            !f.at.is_empty()
+        });
     }
 
     /// The number of live (unexpired, unrevoked) access tokens at `now`.
@@ -356,6 +393,135 @@ impl RequestValidator for MemoryValidator {
         save_in(&mut self.store(), token)
     }
 
+    fn save_device_authorization(
+        &self,
+        device_code: &[u8; 32],
+        user_code: &[u8; 32],
+        authorization: &DeviceAuthorization,
+        request: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        let mut store = self.store();
+        let store = &mut *store.device;
+        let now = request.now;
+        let live = |store: &DeviceStore, device: &[u8; 32]| {
+            store
+                .devices
+                .get(device)
+                .is_some_and(|d| d.expires_at > now)
+        };
+        let user_code_taken = store
+            .user_codes
+            .get(user_code)
+            .is_some_and(|device| live(store, device));
+        if live(store, device_code) || user_code_taken {
+            return Err(token_collision());
+        }
+        // An expired one under either digest gives way, both its entries.
+        if let Some(old) = store.user_codes.remove(user_code) {
+            store.devices.remove(&old);
+        }
+        store.devices.insert(*device_code, authorization.clone());
+        store.user_codes.retain(|_, device| device != device_code);
+        store.user_codes.insert(*user_code, *device_code);
+        Ok(())
+    }
+
+    fn find_device_authorization(
+        &self,
+        key: DeviceCodeKey<'_>,
+        _: &OAuthRequest<'_>,
+    ) -> Result<Option<DeviceAuthorization>, OAuthError> {
+        let store = self.store();
+        let store = &*store.device;
+        let device = match key {
+            DeviceCodeKey::DeviceCode(digest) => Some(digest),
+            DeviceCodeKey::UserCode(digest) => store.user_codes.get(digest),
+        };
+        Ok(device.and_then(|d| store.devices.get(d)).cloned())
+    }
+
+    fn decide_device_authorization(
+        &self,
+        user_code: &[u8; 32],
+        status: &DeviceStatus,
+        scopes: &Scope,
+        _: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let mut store = self.store();
+        let store = &mut *store.device;
+        let Some(device) = store.user_codes.get(user_code).copied() else {
+            return Ok(false);
+        };
+        // One lock: of racing decisions, one finds it pending.
+        match store.devices.get_mut(&device) {
+            Some(d) if d.status == DeviceStatus::Pending => {
+                if let DeviceStatus::Approved { .. } = status {
+                    d.scopes = scopes.clone();
+                }
+                d.status = status.clone();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    fn record_device_poll(
+        &self,
+        device_code: &[u8; 32],
+        last_poll: u64,
+        interval: u64,
+        _: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        if let Some(d) = self.store().device.devices.get_mut(device_code) {
+            d.last_poll = Some(last_poll);
+            d.interval = interval;
+        }
+        Ok(())
+    }
+
+    fn record_user_code_failure(
+        &self,
+        subject: &str,
+        since: u64,
+        request: &OAuthRequest<'_>,
+    ) -> Result<u32, OAuthError> {
+        let mut store = self.store();
+        let failures = store
+            .device
+            .user_code_failures
+            .entry(subject.to_owned())
+            .or_insert_with(|| Failures {
+                at: Vec::new(),
+                window: 0,
+            });
+        failures.window = request.now.saturating_sub(since);
+        failures.at.push(request.now);
+        Ok(count_since(&failures.at, since))
+    }
+
+    fn user_code_failures(
+        &self,
+        subject: &str,
+        since: u64,
+        _: &OAuthRequest<'_>,
+    ) -> Result<u32, OAuthError> {
+        Ok(self
+            .store()
+            .device
+            .user_code_failures
+            .get(subject)
+            .map_or(0, |f| count_since(&f.at, since)))
+    }
+
+    fn invalidate_device_code(
+        &self,
+        client_id: &str,
+        device_code: &[u8; 32],
+        _: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        Ok(spend_device(&mut self.store(), client_id, device_code))
+    }
+
     fn consume_and_save(
         &self,
         consumed: Consumed<'_>,
@@ -374,6 +540,12 @@ impl RequestValidator for MemoryValidator {
                 .refresh
                 .get(refresh_token.as_bytes())
                 .is_some_and(|r| r.state == RefreshState::Active),
+            Consumed::DeviceCode {
+                client_id,
+                device_code,
+            } => store.device.devices.get(device_code).is_some_and(|d| {
+                matches!(d.status, DeviceStatus::Approved { .. }) && d.client_id == client_id
+            }),
         };
         if !unspent {
             return Ok(false);
@@ -384,6 +556,10 @@ impl RequestValidator for MemoryValidator {
                 spend_code(&mut store, client_id, code)
             }
             Consumed::RefreshToken { refresh_token } => rotate_refresh(&mut store, refresh_token),
+            Consumed::DeviceCode {
+                client_id,
+                device_code,
+            } => spend_device(&mut store, client_id, device_code),
         };
         Ok(true)
     }
@@ -512,6 +688,26 @@ fn save_in(store: &mut Store, token: &IssuedToken) -> Result<(), OAuthError> {
         .access
         .insert(Key::new(&token.access_token), token.access_token_info());
     Ok(())
+}
+
+/// Turns the approved device authorization of `client_id` under
+/// `device_code` into [`DeviceStatus::Used`]; whether this call did.
+fn spend_device(store: &mut Store, client_id: &str, device_code: &[u8; 32]) -> bool {
+    match store.device.devices.get_mut(device_code) {
+        Some(d)
+            if matches!(d.status, DeviceStatus::Approved { .. }) && d.client_id == client_id =>
+        {
+            d.status = DeviceStatus::Used;
+            true
+        }
+        _ => false,
+    }
+}
+
+/// How many of the times `at` lie at or after `since`.
+fn count_since(at: &[u64], since: u64) -> u32 {
+    let n = at.iter().filter(|t| **t >= since).count();
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 fn revoke_grant_in(store: &mut Store, grant_id: &str) {

@@ -23,6 +23,8 @@ pub struct EndpointPaths {
     pub introspection: String,
     /// The pushed authorization request endpoint (RFC 9126).
     pub pushed_authorization: String,
+    /// The device authorization endpoint (RFC 8628 §3.1).
+    pub device_authorization: String,
 }
 
 impl Default for EndpointPaths {
@@ -33,6 +35,7 @@ impl Default for EndpointPaths {
             revocation: "/revoke".into(),
             introspection: "/introspect".into(),
             pushed_authorization: "/par".into(),
+            device_authorization: "/device_authorization".into(),
         }
     }
 }
@@ -54,6 +57,14 @@ pub struct Config {
     pub(crate) bearer_in_body: bool,
     pub(crate) bearer_in_query: bool,
     pub(crate) endpoints: EndpointPaths,
+    /// RFC 8628 §3.2 `verification_uri`: where the user enters the code.
+    pub(crate) device_verification_uri: Option<String>,
+    pub(crate) device_code_lifetime: u64,
+    pub(crate) device_poll_interval: u64,
+    /// §5.1: at most this many wrong user codes per subject…
+    pub(crate) user_code_attempts: u32,
+    /// …within this many seconds.
+    pub(crate) user_code_window: u64,
     pub(crate) scopes_supported: Vec<String>,
     /// RFC 9728 §4: the protected resources its tokens are for.
     pub(crate) protected_resources: Vec<String>,
@@ -79,6 +90,11 @@ impl fmt::Debug for Config {
             .field("bearer_in_body", &self.bearer_in_body)
             .field("bearer_in_query", &self.bearer_in_query)
             .field("endpoints", &self.endpoints)
+            .field("device_verification_uri", &self.device_verification_uri)
+            .field("device_code_lifetime", &self.device_code_lifetime)
+            .field("device_poll_interval", &self.device_poll_interval)
+            .field("user_code_attempts", &self.user_code_attempts)
+            .field("user_code_window", &self.user_code_window)
             .finish()
     }
 }
@@ -105,6 +121,11 @@ pub enum ConfigError {
     /// is not an https URL (http only on a loopback host) without query
     /// or fragment (RFC 9728 §1.2).
     InvalidResource,
+    /// The device authorization grant is enabled without a verification
+    /// URI ([`ServerBuilder::device_verification_uri`]), or with one that
+    /// is not an absolute https URL without fragment (http only on a
+    /// loopback host); or its polling interval or user code throttle is 0.
+    InvalidDeviceConfig,
 }
 
 /// The refresh token lifetime unless configured: 30 days.
@@ -133,6 +154,11 @@ impl fmt::Display for ConfigError {
                 "a protected resource identifier must be an absolute https URL without query \
                  or fragment (http only on a loopback host)"
             }
+            ConfigError::InvalidDeviceConfig => {
+                "the device grant needs a verification URI (an absolute https URL without \
+                 fragment, http only on a loopback host), a polling interval and a user code \
+                 attempt limit of at least 1"
+            }
         })
     }
 }
@@ -153,10 +179,18 @@ pub(crate) fn is_issuer(issuer: &str) -> bool {
     has_host && is_absolute_without_fragment(issuer) && !issuer.contains('?')
 }
 
+/// Whether `uri` can be a device verification URI (RFC 8628 §3.2): an
+/// absolute `https` URL with a host and no fragment (or `http` on a
+/// loopback host). A query is allowed: `user_code` is appended to it.
+fn is_verification_uri(uri: &str) -> bool {
+    let without_query = uri.split('?').next().unwrap_or_default();
+    is_issuer(without_query) && is_absolute_without_fragment(uri)
+}
+
 /// Configures a [`Server`].
 ///
 /// Defaults: authorization code, client credentials and refresh token
-/// enabled (implicit and password off), access tokens for 3600 s, codes
+/// enabled (implicit, password and device code off), access tokens for 3600 s, codes
 /// for 600 s, refresh tokens for 30 days, PKCE `S256` only, bearer tokens
 /// only in the `Authorization` header, realm `"oauth2"`, random 256-bit
 /// tokens, the system clock. The issuer has no default: an authorization
@@ -200,6 +234,11 @@ impl<V: RequestValidator> ServerBuilder<V> {
                 bearer_in_body: false,
                 bearer_in_query: false,
                 endpoints: EndpointPaths::default(),
+                device_verification_uri: None,
+                device_code_lifetime: 600,
+                device_poll_interval: 5,
+                user_code_attempts: 5,
+                user_code_window: 300,
                 scopes_supported: Vec::new(),
                 protected_resources: Vec::new(),
                 token_generator: Box::new(RandomTokenGenerator),
@@ -286,6 +325,62 @@ impl<V: RequestValidator> ServerBuilder<V> {
         self
     }
 
+    /// The device authorization grant's `verification_uri` (RFC 8628
+    /// §3.2): the page where the user enters the user code (the host's,
+    /// which calls [`Server::device_verification`] and
+    /// [`Server::device_decision`]). Required to enable
+    /// [`Grant::DeviceCode`]: an absolute `https` URL without fragment
+    /// (`http` on a loopback host), else [`build`](Self::build) fails with
+    /// [`ConfigError::InvalidDeviceConfig`]. `verification_uri_complete`
+    /// is it with `user_code` added to its query.
+    ///
+    /// ```
+    /// use oauth2_provider::memory::MemoryValidator;
+    /// use oauth2_provider::{ConfigError, Grant, Server};
+    /// let without = Server::builder(MemoryValidator::new())
+    ///     .issuer("https://as.example")
+    ///     .enable(Grant::DeviceCode)
+    ///     .build();
+    /// assert_eq!(without.err(), Some(ConfigError::InvalidDeviceConfig));
+    /// let server = Server::builder(MemoryValidator::new())
+    ///     .issuer("https://as.example")
+    ///     .enable(Grant::DeviceCode)
+    ///     .device_verification_uri("https://as.example/device")
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(server.is_enabled(Grant::DeviceCode));
+    /// ```
+    pub fn device_verification_uri(mut self, uri: impl Into<String>) -> Self {
+        self.config.device_verification_uri = Some(uri.into());
+        self
+    }
+
+    /// How long a device code and its user code live (RFC 8628 §3.2
+    /// `expires_in`), seconds: 600 unless set.
+    pub fn device_code_lifetime(mut self, seconds: u64) -> Self {
+        self.config.device_code_lifetime = seconds;
+        self
+    }
+
+    /// The device's minimum polling interval (RFC 8628 §3.2 `interval`),
+    /// seconds: 5 unless set (the RFC's default). Each `slow_down` adds 5
+    /// to it for that device code.
+    pub fn device_poll_interval(mut self, seconds: u64) -> Self {
+        self.config.device_poll_interval = seconds;
+        self
+    }
+
+    /// The throttle on user code guesses (RFC 8628 §5.1): a user who
+    /// entered `max` wrong codes within the last `window_seconds` is
+    /// refused (`temporarily_unavailable`) until the oldest leaves the
+    /// window. 5 per 300 s unless set: an attacker then tries some 1 440
+    /// codes a day of 20^8, while a live code lives ten minutes.
+    pub fn user_code_attempts(mut self, max: u32, window_seconds: u64) -> Self {
+        self.config.user_code_attempts = max;
+        self.config.user_code_window = window_seconds;
+        self
+    }
+
     /// Refresh token lifetime, seconds: 30 days unless set. Every refresh
     /// token expires, so a store keeps a rotated one (for reuse detection,
     /// RFC 9700 §4.14.2) and a revoked grant's marker only that long.
@@ -364,6 +459,8 @@ impl<V: RequestValidator> ServerBuilder<V> {
             config.code_lifetime,
             config.refresh_token_lifetime,
             config.pushed_request_lifetime,
+            config.device_code_lifetime,
+            config.user_code_window,
         ];
         if lifetimes.iter().any(|l| !(1..=MAX_LIFETIME).contains(l)) {
             return Err(ConfigError::InvalidLifetime);
@@ -373,6 +470,16 @@ impl<V: RequestValidator> ServerBuilder<V> {
         }
         if !config.protected_resources.iter().all(|r| is_issuer(r)) {
             return Err(ConfigError::InvalidResource);
+        }
+        if config.grants & Grant::DeviceCode.bit() != 0 {
+            let uri_ok = config
+                .device_verification_uri
+                .as_deref()
+                .is_some_and(is_verification_uri);
+            let interval_ok = (1..=MAX_LIFETIME).contains(&config.device_poll_interval);
+            if !uri_ok || !interval_ok || config.user_code_attempts == 0 {
+                return Err(ConfigError::InvalidDeviceConfig);
+            }
         }
         Ok(Server {
             validator: self.validator,

@@ -52,6 +52,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 
+mod device;
+
+pub use device::{check_device_authorizations, check_device_purge};
+
 use crate::client_record::ClientRecord;
 use crate::form::encode_pairs;
 use crate::header::basic_header_value;
@@ -109,6 +113,7 @@ pub const CONFIDENTIAL: FixtureClient = FixtureClient {
         "client_credentials",
         "password",
         "refresh_token",
+        crate::device::DEVICE_CODE_GRANT_TYPE,
     ],
     scopes: &["read", "write"],
 };
@@ -119,7 +124,11 @@ pub const PUBLIC: FixtureClient = FixtureClient {
     client_id: "kit-public",
     secret: None,
     redirect_uri: "http://127.0.0.1:7777/cb",
-    grants: &["authorization_code", "refresh_token"],
+    grants: &[
+        "authorization_code",
+        "refresh_token",
+        crate::device::DEVICE_CODE_GRANT_TYPE,
+    ],
     scopes: &["read"],
 };
 
@@ -193,6 +202,7 @@ impl TokenGenerator for KitTokens {
 const ACCESS_LIFETIME: u64 = 600;
 const CODE_LIFETIME: u64 = 60;
 const REFRESH_LIFETIME: u64 = 3600;
+const DEVICE_LIFETIME: u64 = 600;
 
 /// Runs every check on stores made by `new_store`, one fresh store per
 /// check; panics at the first failure, naming it.
@@ -772,6 +782,9 @@ impl<V: RequestValidator> Kit<V> {
         let server = Server::builder(store)
             .issuer("https://kit.example")
             .enable(crate::Grant::Password)
+            .enable(crate::Grant::DeviceCode)
+            .device_verification_uri("https://kit.example/device")
+            .device_code_lifetime(DEVICE_LIFETIME)
             .access_token_lifetime(ACCESS_LIFETIME)
             .code_lifetime(CODE_LIFETIME)
             .refresh_token_lifetime(REFRESH_LIFETIME)

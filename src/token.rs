@@ -108,6 +108,13 @@ pub enum TokenKind {
     /// A grant (token family) identifier, used to revoke every token issued
     /// from one authorization at once.
     GrantId,
+    /// A device code (RFC 8628 §3.2), the device's secret while it polls.
+    DeviceCode,
+    /// The random value a user code (RFC 8628 §6.1) is made from: the
+    /// server conditions it through SHA-256 into the user code's alphabet
+    /// ([`device::user_code_from`](crate::device::user_code_from)), never
+    /// using it as it is.
+    UserCode,
 }
 
 /// The most values one request makes: an access token, a refresh token

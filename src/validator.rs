@@ -113,6 +113,27 @@
 //! **`consume_pushed_request`**. Request URIs reach the store only as
 //! SHA-256 digests.
 //!
+//! **Device authorization grant** (RFC 8628). Device codes and user codes
+//! reach the store only as SHA-256 digests (of the normalized user code).
+//!
+//! | # | call | notes |
+//! |---|------|-------|
+//! | | *device authorization endpoint* (§3.1) | |
+//! | 1–3 | authentication, `validate_grant_type(URN)` | as at the token endpoint |
+//! | 4 | *`get_default_scopes`*, `validate_scopes` | then every `resource` against [`Client::allows_resource`] |
+//! | 5 | **`save_device_authorization`** | [`token_collision`]: new codes, up to three times |
+//! | | *verification page* (§3.3, [`Server::device_verification`](crate::Server::device_verification), [`Server::device_decision`](crate::Server::device_decision)) | |
+//! | 1 | `user_code_failures` | at the limit: `temporarily_unavailable`, nothing looked up |
+//! | 2 | `find_device_authorization(UserCode)` | malformed, unknown, expired or decided: **`record_user_code_failure`**, `invalid_grant` |
+//! | 3 | **`decide_device_authorization`** | decision only; `false`: `invalid_grant` |
+//! | | *token endpoint* (§3.4–3.5, each call its own step) | |
+//! | 1–3 | authentication, `validate_grant_type(URN)` | |
+//! | 4 | `find_device_authorization(DeviceCode)` | another client's: `invalid_grant`; expired: `expired_token` |
+//! | 5 | *`record_device_poll`* | pending: `slow_down` (interval + 5) or `authorization_pending`; denied: `access_denied` |
+//! | 6 | *`revoke_grant`* | used: a replay, `invalid_grant` |
+//! | 7 | `validate_grant_type("refresh_token")` | whether to issue a refresh token |
+//! | 8 | **`consume_and_save`** | [`Consumed::DeviceCode`], a new grant; `false`: **`revoke_grant`**, `invalid_grant` |
+//!
 //! What each write must do atomically:
 //!
 //! - **`consume_and_save`**: check the credential is unspent, spend it,
@@ -135,12 +156,22 @@
 //! - **`consume_pushed_request`**: remove (or mark used) the pushed
 //!   request of that digest *and client*, and say whether this call did:
 //!   of two racing authorization responses, one wins.
+//! - **`save_device_authorization`**: refuse, saving nothing, a device
+//!   or user code digest of a live authorization ([`token_collision`]).
+//! - **`decide_device_authorization`**: change only a pending one, and say
+//!   whether this call did: of two racing decisions, one wins.
+//! - **`consume_and_save`** of a [`Consumed::DeviceCode`]: turn the
+//!   approved authorization of that client into used and save the tokens,
+//!   as for a code; of two racing polls, one gets tokens.
+//! - **`record_user_code_failure`**: add and count in one step, so racing
+//!   guesses are all counted.
 
 use std::fmt;
 use std::sync::Arc;
 
 use crate::audience::Audience;
 use crate::client_auth::{self, Client, ClientAuthenticator, ClientLookup};
+use crate::device::{DeviceAuthorization, DeviceCodeKey, DeviceStatus};
 use crate::error::{ErrorCode, OAuthError};
 use crate::form::Param;
 use crate::grant_type::Grant;
@@ -504,6 +535,14 @@ pub enum Consumed<'a> {
         /// The presented refresh token.
         refresh_token: &'a str,
     },
+    /// An approved device authorization (RFC 8628 §3.5), polled for by
+    /// the client it was issued to: it becomes [`DeviceStatus::Used`].
+    DeviceCode {
+        /// The authenticated client.
+        client_id: &'a str,
+        /// The SHA-256 digest of the device code.
+        device_code: &'a [u8; 32],
+    },
 }
 
 impl fmt::Debug for Consumed<'_> {
@@ -517,6 +556,11 @@ impl fmt::Debug for Consumed<'_> {
             Consumed::RefreshToken { .. } => f
                 .debug_struct("RefreshToken")
                 .field("refresh_token", &"***")
+                .finish(),
+            Consumed::DeviceCode { client_id, .. } => f
+                .debug_struct("DeviceCode")
+                .field("client_id", client_id)
+                .field("device_code", &"***")
                 .finish(),
         }
     }
@@ -848,6 +892,132 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
         request: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
         defaults::consume_pushed_request(self, digest, client_id, request)
+    }
+
+    /// Saves a new device authorization (RFC 8628 §3.2) under the SHA-256
+    /// digests of its device code and of its normalized user code (the
+    /// codes themselves never reach the store). Called by the device
+    /// authorization endpoint; its success is the `200`.
+    ///
+    /// Must refuse with [`token_collision`], saving nothing, when either
+    /// digest is already stored for an authorization that has not
+    /// expired (against [`OAuthRequest::now`]): the library then draws
+    /// new codes (up to three times). An expired one under the same
+    /// digest may be replaced.
+    ///
+    /// Default: `server_error` ("this store keeps no device
+    /// authorizations"), saving nothing: a store without them has no
+    /// device grant.
+    fn save_device_authorization(
+        &self,
+        device_code: &[u8; 32],
+        user_code: &[u8; 32],
+        authorization: &DeviceAuthorization,
+        request: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        defaults::save_device_authorization(self, device_code, user_code, authorization, request)
+    }
+
+    /// The device authorization saved under `key`'s digest, as saved: the
+    /// library checks its expiry against [`OAuthRequest::now`] and its
+    /// client, so a store may hand back an expired one. Called by the
+    /// token endpoint (by device code, every poll) and by
+    /// [`Server::device_verification`](crate::Server::device_verification)
+    /// and [`Server::device_decision`](crate::Server::device_decision) (by
+    /// user code).
+    ///
+    /// Default: `None`, so every code is unknown.
+    fn find_device_authorization(
+        &self,
+        key: DeviceCodeKey<'_>,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<DeviceAuthorization>, OAuthError> {
+        defaults::find_device_authorization(self, key, request)
+    }
+
+    /// Records the user's decision on the *pending* device authorization
+    /// saved under the user code digest `user_code`: `status` is
+    /// [`DeviceStatus::Approved`] (then `scopes`, a subset of those asked
+    /// that the library checked, replaces
+    /// [`DeviceAuthorization::scopes`]) or [`DeviceStatus::Denied`]
+    /// (`scopes` is then to be ignored).
+    ///
+    /// Atomic: only a [`DeviceStatus::Pending`] authorization changes, and
+    /// the answer is whether *this* call changed it: of two racing
+    /// decisions one wins, and the other is refused (`invalid_grant`).
+    ///
+    /// Default: `false`, nothing decided.
+    fn decide_device_authorization(
+        &self,
+        user_code: &[u8; 32],
+        status: &DeviceStatus,
+        scopes: &Scope,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        defaults::decide_device_authorization(self, user_code, status, scopes, request)
+    }
+
+    /// Records a poll of the device authorization saved under the device
+    /// code digest `device_code`: its `last_poll` and its (possibly grown,
+    /// after `slow_down`) `interval`. A lost update between racing polls
+    /// is harmless: only one `slow_down`'s growth is lost.
+    ///
+    /// Default: nothing recorded, so polling is never slowed down.
+    fn record_device_poll(
+        &self,
+        device_code: &[u8; 32],
+        last_poll: u64,
+        interval: u64,
+        request: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        defaults::record_device_poll(self, device_code, last_poll, interval, request)
+    }
+
+    /// Records a wrong user code entered by `subject` (the authenticated
+    /// user at the verification page) at [`OAuthRequest::now`], and
+    /// returns how many wrong codes `subject` entered at or after `since`,
+    /// this one included: the throttle against guessing (RFC 8628 §5.1).
+    ///
+    /// Default: `server_error`: a store that cannot count guesses must
+    /// not let anyone guess.
+    fn record_user_code_failure(
+        &self,
+        subject: &str,
+        since: u64,
+        request: &OAuthRequest<'_>,
+    ) -> Result<u32, OAuthError> {
+        defaults::record_user_code_failure(self, subject, since, request)
+    }
+
+    /// How many wrong user codes `subject` entered at or after `since`.
+    /// Asked before a user code is looked up: at the limit, nothing is.
+    ///
+    /// Default: `server_error`, as for
+    /// [`record_user_code_failure`](Self::record_user_code_failure).
+    fn user_code_failures(
+        &self,
+        subject: &str,
+        since: u64,
+        request: &OAuthRequest<'_>,
+    ) -> Result<u32, OAuthError> {
+        defaults::user_code_failures(self, subject, since, request)
+    }
+
+    /// Marks the *approved* device authorization under the device code
+    /// digest `device_code`, of `client_id`, as [`DeviceStatus::Used`],
+    /// and returns whether *this* call did: `false` when it is not
+    /// approved any more (a racing poll took it) or belongs to another
+    /// client. Only the default
+    /// [`consume_and_save`](Self::consume_and_save) calls it.
+    ///
+    /// Default: `false`.
+    fn invalidate_device_code(
+        &self,
+        client_id: &str,
+        device_code: &[u8; 32],
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        defaults::invalidate_device_code(self, client_id, device_code, request)
     }
 
     /// Persists a bearer token: access token, refresh token if new, client,
@@ -1276,6 +1446,71 @@ impl<V: RequestValidator + ?Sized> RequestValidator for Arc<V> {
         (**self).consume_pushed_request(digest, client_id, request)
     }
 
+    fn save_device_authorization(
+        &self,
+        device_code: &[u8; 32],
+        user_code: &[u8; 32],
+        authorization: &DeviceAuthorization,
+        request: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        (**self).save_device_authorization(device_code, user_code, authorization, request)
+    }
+
+    fn find_device_authorization(
+        &self,
+        key: DeviceCodeKey<'_>,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<DeviceAuthorization>, OAuthError> {
+        (**self).find_device_authorization(key, request)
+    }
+
+    fn decide_device_authorization(
+        &self,
+        user_code: &[u8; 32],
+        status: &DeviceStatus,
+        scopes: &Scope,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        (**self).decide_device_authorization(user_code, status, scopes, request)
+    }
+
+    fn record_device_poll(
+        &self,
+        device_code: &[u8; 32],
+        last_poll: u64,
+        interval: u64,
+        request: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        (**self).record_device_poll(device_code, last_poll, interval, request)
+    }
+
+    fn record_user_code_failure(
+        &self,
+        subject: &str,
+        since: u64,
+        request: &OAuthRequest<'_>,
+    ) -> Result<u32, OAuthError> {
+        (**self).record_user_code_failure(subject, since, request)
+    }
+
+    fn user_code_failures(
+        &self,
+        subject: &str,
+        since: u64,
+        request: &OAuthRequest<'_>,
+    ) -> Result<u32, OAuthError> {
+        (**self).user_code_failures(subject, since, request)
+    }
+
+    fn invalidate_device_code(
+        &self,
+        client_id: &str,
+        device_code: &[u8; 32],
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        (**self).invalidate_device_code(client_id, device_code, request)
+    }
+
     fn token_request(
         &self,
         request: &OAuthRequest<'_>,
@@ -1421,6 +1656,98 @@ pub mod defaults {
         request: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
         let _ = (validator, digest, client_id, request);
+        Ok(false)
+    }
+
+    /// What [`RequestValidator::save_device_authorization`] does unless a
+    /// host overrides it: refuses, saving nothing.
+    pub fn save_device_authorization<V: RequestValidator + ?Sized>(
+        validator: &V,
+        device_code: &[u8; 32],
+        user_code: &[u8; 32],
+        authorization: &DeviceAuthorization,
+        request: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        let _ = (validator, device_code, user_code, authorization, request);
+        Err(OAuthError::server_error(
+            "this store keeps no device authorizations",
+        ))
+    }
+
+    /// What [`RequestValidator::find_device_authorization`] does unless a
+    /// host overrides it: finds none.
+    pub fn find_device_authorization<V: RequestValidator + ?Sized>(
+        validator: &V,
+        key: DeviceCodeKey<'_>,
+        request: &OAuthRequest<'_>,
+    ) -> Result<Option<DeviceAuthorization>, OAuthError> {
+        let _ = (validator, key, request);
+        Ok(None)
+    }
+
+    /// What [`RequestValidator::decide_device_authorization`] does unless
+    /// a host overrides it: decides nothing.
+    pub fn decide_device_authorization<V: RequestValidator + ?Sized>(
+        validator: &V,
+        user_code: &[u8; 32],
+        status: &DeviceStatus,
+        scopes: &Scope,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let _ = (validator, user_code, status, scopes, request);
+        Ok(false)
+    }
+
+    /// What [`RequestValidator::record_device_poll`] does unless a host
+    /// overrides it: records nothing.
+    pub fn record_device_poll<V: RequestValidator + ?Sized>(
+        validator: &V,
+        device_code: &[u8; 32],
+        last_poll: u64,
+        interval: u64,
+        request: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        let _ = (validator, device_code, last_poll, interval, request);
+        Ok(())
+    }
+
+    /// What [`RequestValidator::record_user_code_failure`] does unless a
+    /// host overrides it: fails (no store, no guessing).
+    pub fn record_user_code_failure<V: RequestValidator + ?Sized>(
+        validator: &V,
+        subject: &str,
+        since: u64,
+        request: &OAuthRequest<'_>,
+    ) -> Result<u32, OAuthError> {
+        let _ = (validator, subject, since, request);
+        Err(no_user_code_throttle())
+    }
+
+    /// What [`RequestValidator::user_code_failures`] does unless a host
+    /// overrides it: fails (no store, no guessing).
+    pub fn user_code_failures<V: RequestValidator + ?Sized>(
+        validator: &V,
+        subject: &str,
+        since: u64,
+        request: &OAuthRequest<'_>,
+    ) -> Result<u32, OAuthError> {
+        let _ = (validator, subject, since, request);
+        Err(no_user_code_throttle())
+    }
+
+    fn no_user_code_throttle() -> OAuthError {
+        OAuthError::server_error("this store counts no user code guesses")
+    }
+
+    /// What [`RequestValidator::invalidate_device_code`] does unless a
+    /// host overrides it: spends none.
+    pub fn invalidate_device_code<V: RequestValidator + ?Sized>(
+        validator: &V,
+        client_id: &str,
+        device_code: &[u8; 32],
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let _ = (validator, client_id, device_code, request);
         Ok(false)
     }
 
@@ -1582,6 +1909,10 @@ pub mod defaults {
             Consumed::RefreshToken { refresh_token } => {
                 validator.invalidate_refresh_token(refresh_token, request)?
             }
+            Consumed::DeviceCode {
+                client_id,
+                device_code,
+            } => validator.invalidate_device_code(client_id, device_code, request)?,
         };
         if spent {
             validator.save_token(token, request)?;

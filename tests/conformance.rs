@@ -77,3 +77,18 @@ fn memory_validator_keeps_pushed_requests() {
     // Shared by reference count, the forwarding keeps the hooks.
     testing::check_pushed_requests(|fixture| std::sync::Arc::new(memory_store(fixture)));
 }
+
+#[test]
+fn memory_validator_keeps_device_authorizations() {
+    testing::check_device_authorizations(memory_store);
+    testing::check_device_authorizations(|fixture| std::sync::Arc::new(memory_store(fixture)));
+    testing::check_device_purge(memory_store, |store, now| store.purge_expired(now));
+}
+
+/// The device checks catch a store that keeps no device authorizations
+/// (every hook left to the trait's defaults, which refuse).
+#[test]
+#[should_panic(expected = "conformance check 'device authorizations are stored'")]
+fn a_store_without_device_hooks_fails_the_device_kit() {
+    testing::check_device_authorizations(|fixture| common::Delegating::new(memory_store(fixture)));
+}

@@ -378,7 +378,7 @@ fn params_debug_hides_secrets() {
 
 #[test]
 fn param_names_round_trip() {
-    assert_eq!(Param::ALL.len(), 19);
+    assert_eq!(Param::ALL.len(), 20);
     let repeatable: Vec<_> = Param::ALL.iter().filter(|p| p.repeatable()).collect();
     assert_eq!(
         repeatable,

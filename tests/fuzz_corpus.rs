@@ -46,3 +46,8 @@ fn token_request_corpus() {
 fn authorization_request_corpus() {
     replay("authorization_request", targets::authorization_request);
 }
+
+#[test]
+fn device_authorization_corpus() {
+    replay("device_authorization", targets::device_authorization);
+}

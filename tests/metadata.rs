@@ -85,6 +85,7 @@ fn endpoints_follow_the_configured_paths() {
             revocation: "https://revoke.example/r".into(),
             introspection: "/oauth/introspect".into(),
             pushed_authorization: "/oauth/par".into(),
+            device_authorization: "/oauth/device".into(),
         })
         .build()
         .unwrap();

@@ -76,6 +76,8 @@ pub(crate) fn grant_bit(grant: Grant) -> oap_grants {
         Grant::Password => OAP_GRANT_PASSWORD,
         Grant::ClientCredentials => OAP_GRANT_CLIENT_CREDENTIALS,
         Grant::RefreshToken => OAP_GRANT_REFRESH_TOKEN,
+        // No C bit yet: the device grant cannot be enabled through the ABI.
+        Grant::DeviceCode => 0,
     }
 }
 

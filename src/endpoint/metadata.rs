@@ -48,6 +48,13 @@ impl<V: RequestValidator> Server<V> {
                 self.config.require_pushed_authorization_requests,
             );
         }
+        // RFC 8628 §4.
+        if self.is_enabled(Grant::DeviceCode) {
+            json.string(
+                "device_authorization_endpoint",
+                &url(&endpoints.device_authorization),
+            );
+        }
         json.string("revocation_endpoint", &url(&endpoints.revocation));
         json.string("introspection_endpoint", &url(&endpoints.introspection));
         let scopes = self.config.scopes_supported.iter().map(String::as_str);

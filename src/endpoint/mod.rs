@@ -2,6 +2,7 @@
 //! reading top to bottom in its RFC section's order.
 
 pub mod authorization;
+mod device_authorization;
 mod introspection;
 mod metadata;
 pub mod protected_resource;

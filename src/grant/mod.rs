@@ -8,6 +8,7 @@
 pub(crate) mod authorization_code;
 pub mod authorization_request;
 pub(crate) mod client_credentials;
+pub(crate) mod device_code;
 pub(crate) mod implicit;
 pub(crate) mod password;
 pub(crate) mod refresh_token;
@@ -258,6 +259,7 @@ pub(crate) fn save_tokens<V: RequestValidator>(
                             "the authorization code was already used"
                         }
                         Consumed::RefreshToken { .. } => "the refresh token was already used",
+                        Consumed::DeviceCode { .. } => "the device code was already used",
                     },
                 ));
             }

@@ -631,14 +631,12 @@ impl RequestValidator for FfiValidator {
         token: &IssuedToken,
         request: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
-        let Some(cb) = self.table.consume_and_save else {
+        let (Some(cb), Some(spent)) = (self.table.consume_and_save, oap_consumed::view(consumed))
+        else {
             return defaults::consume_and_save(self, consumed, token, request);
         };
         let text = AudienceText::of(token);
-        let (spent, view) = (
-            oap_consumed::view(consumed),
-            oap_issued_token::view(token, &text),
-        );
+        let view = oap_issued_token::view(token, &text);
         let mut ctx = oap_ctx::new(Some(request), Slot::Nothing);
         ctx.issued = Some(token);
         let answer = self.call_in("consume_and_save", &mut ctx, |ud, ctx| {

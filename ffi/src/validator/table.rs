@@ -757,9 +757,10 @@ impl oap_issued_token {
 }
 
 impl oap_consumed {
-    /// The view of `consumed` passed to `consume_and_save`.
-    pub(crate) fn view(consumed: Consumed<'_>) -> Self {
-        match consumed {
+    /// The view of `consumed` passed to `consume_and_save`; `None` for a
+    /// kind the C table has no value for (the adapter takes the default).
+    pub(crate) fn view(consumed: Consumed<'_>) -> Option<Self> {
+        Some(match consumed {
             Consumed::AuthorizationCode { client_id, code } => oap_consumed {
                 kind: OAP_CONSUMED_AUTHORIZATION_CODE,
                 client_id: oap_str::new(client_id),
@@ -770,6 +771,7 @@ impl oap_consumed {
                 client_id: oap_str::NONE,
                 value: oap_str::new(refresh_token),
             },
-        }
+            Consumed::DeviceCode { .. } => return None,
+        })
     }
 }

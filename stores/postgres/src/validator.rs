@@ -86,6 +86,8 @@ fn spend(conn: &mut Conn, consumed: Consumed<'_>) -> Result<bool, Fail> {
              WHERE digest = $1 AND state = 'active'",
             &[&sha256(refresh_token.as_bytes()).as_slice()],
         )?,
+        // This store keeps no device authorizations (yet): none to spend.
+        Consumed::DeviceCode { .. } => 0,
     };
     Ok(changed == 1)
 }

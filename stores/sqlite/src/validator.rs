@@ -48,6 +48,8 @@ fn spend(conn: &Connection, consumed: Consumed<'_>) -> Result<bool, StoreError> 
             .db()?
             .execute([sha256(refresh_token.as_bytes())])
             .db()?,
+        // This store keeps no device authorizations (yet): none to spend.
+        Consumed::DeviceCode { .. } => 0,
     };
     Ok(changed == 1)
 }

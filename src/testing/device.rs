@@ -1,0 +1,550 @@
+//! The kit's checks of the device authorization grant (RFC 8628): the
+//! store's device hooks, through the server and directly.
+
+use super::*;
+use crate::device::{
+    normalize_user_code, user_code_digest, DeviceAuthorization, DeviceCodeKey, DeviceDecision,
+    DeviceStatus, DEVICE_CODE_GRANT_TYPE,
+};
+use crate::secret::sha256;
+
+/// The user code throttle's window the kit's server runs with: the
+/// default, 300 s.
+const FAILURE_WINDOW: u64 = 300;
+
+/// Runs the checks of the device authorization grant on stores made by
+/// `new_store`, one fresh store per check; panics at the first failure,
+/// naming it:
+///
+/// - a device authorization is saved under both digests, found by each,
+///   and a second save under either digest of a live one is refused
+///   (`server_error`, [`token_collision`](crate::validator::token_collision));
+/// - only a pending authorization is decided, and of two decisions the
+///   first holds; a poll is recorded (`slow_down`'s interval too);
+/// - wrong user codes are counted per subject, at or after `since`;
+/// - the flow through the server: `authorization_pending`, `slow_down`,
+///   approval, tokens once, and a replay that revokes them; denial,
+///   another client's code, expiry;
+/// - eight threads deciding one user code: one wins; eight threads
+///   polling one approved code: at most one set of live tokens;
+/// - a failed save leaves the authorization approved, and the retry of
+///   the poll gets the tokens.
+///
+/// Separate from [`check`] while some stores keep no device
+/// authorizations (the trait's defaults refuse them).
+pub fn check_device_authorizations<V, F>(new_store: F)
+where
+    V: RequestValidator + 'static,
+    F: Fn(&Fixture) -> V,
+{
+    device_storage(&Direct {
+        name: "device authorizations are stored",
+        store: new_store(&Fixture::new()),
+    });
+    let checks: [(&str, Check<V>); 5] = [
+        ("device flow", device_flow),
+        ("device decisions", device_decisions),
+        ("racing device decisions", racing_device_decisions),
+        ("racing device polls", racing_device_polls),
+        ("a failed device save, then its retry", failed_device_save),
+    ];
+    for (name, run) in checks {
+        run(&Kit::new(name, new_store(&Fixture::new())));
+    }
+}
+
+/// Checks the store's purge, `purge(store, now)`, of device
+/// authorizations and user code failures: an expired authorization is
+/// forgotten (by both digests), a live one stays usable, a failure older
+/// than the throttle's window (the kit's server: 300 s) is forgotten and
+/// a recent one still counted.
+pub fn check_device_purge<V, F, P>(new_store: F, purge: P)
+where
+    V: RequestValidator + 'static,
+    F: Fn(&Fixture) -> V,
+    P: Fn(&V, u64),
+{
+    let kit = Kit::new("device purge", new_store(&Fixture::new()));
+    let (old_code, old_user) = kit.device_authorize(&PUBLIC);
+    kit.wrong_user_code("kit-user");
+    kit.clock.advance(DEVICE_LIFETIME / 2);
+    let (live_code, live_user) = kit.device_authorize(&PUBLIC);
+    kit.clock.advance(DEVICE_LIFETIME / 2);
+    kit.wrong_user_code("kit-user");
+    purge(kit.server.validator(), kit.clock.now());
+    kit.expect(
+        kit.find(DeviceCodeKey::DeviceCode(&sha256(old_code.as_bytes())))
+            .is_none(),
+        "an expired device authorization is still found by device code after a purge",
+    );
+    kit.expect(
+        kit.find(DeviceCodeKey::UserCode(&user_digest(&old_user)))
+            .is_none(),
+        "an expired device authorization is still found by user code after a purge",
+    );
+    kit.expect_error(
+        &kit.poll(&PUBLIC, &live_code),
+        "authorization_pending",
+        "a live device code after a purge",
+    );
+    kit.expect(
+        kit.server
+            .device_verification(&page(), "kit-user", &live_user)
+            .is_ok(),
+        "a live user code after a purge",
+    );
+    let counted = kit.failures("kit-user", 0);
+    kit.expect(
+        counted == 1,
+        &format!("{counted} wrong user codes counted after a purge, not 1 (the recent one)"),
+    );
+}
+
+impl<V: RequestValidator> Kit<V> {
+    /// A device authorization request of `client` (RFC 8628 §3.1) for
+    /// `read`: its device code and user code.
+    fn device_authorize(&self, client: &FixtureClient) -> (String, String) {
+        let mut pairs = vec![("scope", "read")];
+        let auth = client
+            .secret
+            .map(|s| basic_header_value(client.client_id, s));
+        let mut headers = vec![FORM];
+        match &auth {
+            Some(value) => headers.push(("Authorization", value.as_str())),
+            None => pairs.push(("client_id", client.client_id)),
+        }
+        let body = encode_pairs(pairs.iter().copied());
+        let response = self.server.device_authorization_response(&Request::new(
+            "POST",
+            "/device_authorization",
+            &headers,
+            body.as_bytes(),
+        ));
+        if response.status != 200 {
+            self.fail(&format!(
+                "device authorization request: {} {}",
+                response.status,
+                response.body_str()
+            ));
+        }
+        let value = |name| {
+            json_string(&response, name)
+                .unwrap_or_else(|| self.fail(&format!("device authorization: no {name}")))
+        };
+        (value("device_code"), value("user_code"))
+    }
+
+    /// A poll of the token endpoint with `device_code`, as `client`.
+    fn poll(&self, client: &FixtureClient, device_code: &str) -> Response {
+        self.token(
+            client,
+            &[
+                ("grant_type", DEVICE_CODE_GRANT_TYPE),
+                ("device_code", device_code),
+            ],
+        )
+    }
+
+    /// The kit's user decides on `user_code`.
+    fn decide(&self, user_code: &str, decision: DeviceDecision) -> Result<(), OAuthError> {
+        self.server
+            .device_decision(&page(), "kit-user", user_code, None, decision)
+    }
+
+    fn approve(&self, user_code: &str) {
+        self.decide(user_code, DeviceDecision::Approve)
+            .unwrap_or_else(|e| self.fail(&format!("approving a pending user code: {e:?}")));
+    }
+
+    /// `subject` enters a user code that does not exist.
+    fn wrong_user_code(&self, subject: &str) {
+        let answer = self
+            .server
+            .device_verification(&page(), subject, "ZZZZ-ZZZZ");
+        match answer {
+            Err(e) if e.code() == ErrorCode::InvalidGrant => {}
+            other => self.fail(&format!("an unknown user code: {other:?}")),
+        }
+    }
+
+    fn oauth(&self) -> OAuthRequest<'static> {
+        OAuthRequest::new(page(), Default::default(), self.clock.now())
+    }
+
+    fn find(&self, key: DeviceCodeKey<'_>) -> Option<DeviceAuthorization> {
+        self.server
+            .validator()
+            .find_device_authorization(key, &self.oauth())
+            .unwrap_or_else(|e| self.fail(&format!("find_device_authorization: {e:?}")))
+    }
+
+    fn failures(&self, subject: &str, since: u64) -> u32 {
+        self.server
+            .validator()
+            .user_code_failures(subject, since, &self.oauth())
+            .unwrap_or_else(|e| self.fail(&format!("user_code_failures: {e:?}")))
+    }
+}
+
+/// The verification page's request.
+fn page() -> Request<'static> {
+    Request::new("POST", "/device", &[], b"")
+}
+
+/// The digest of a user code as shown.
+fn user_digest(user_code: &str) -> [u8; 32] {
+    user_code_digest(&normalize_user_code(user_code).unwrap_or_default())
+}
+
+fn pending(client_id: &str, expires_at: u64) -> DeviceAuthorization {
+    DeviceAuthorization {
+        client_id: client_id.into(),
+        scopes: Scope::parse("read write").unwrap_or_default(),
+        audience: crate::Audience::default(),
+        grant_id: format!("kit-device-grant-{expires_at}"),
+        expires_at,
+        interval: 5,
+        last_poll: None,
+        status: DeviceStatus::Pending,
+    }
+}
+
+fn device_storage<V: RequestValidator>(d: &Direct<V>) {
+    let at = |now| OAuthRequest::new(page(), Default::default(), now);
+    let r = at(START);
+    let store = &d.store;
+    let (device, user) = (sha256(b"kit-device-1"), sha256(b"kit-user-1"));
+    let saved = pending(CONFIDENTIAL.client_id, START + DEVICE_LIFETIME);
+    d.ok(
+        store.save_device_authorization(&device, &user, &saved, &r),
+        "save_device_authorization",
+    );
+    let other = pending(PUBLIC.client_id, START + DEVICE_LIFETIME);
+    d.collided(
+        store.save_device_authorization(&device, &sha256(b"kit-user-2"), &other, &r),
+        "a second save under a stored device code digest",
+    );
+    d.collided(
+        store.save_device_authorization(&sha256(b"kit-device-2"), &user, &other, &r),
+        "a second save under a stored user code digest",
+    );
+    let find = |key: DeviceCodeKey<'_>| d.ok(store.find_device_authorization(key, &r), "find");
+    d.expect(
+        find(DeviceCodeKey::DeviceCode(&device)).as_ref() == Some(&saved),
+        "found by device code, not as saved",
+    );
+    d.expect(
+        find(DeviceCodeKey::UserCode(&user)).as_ref() == Some(&saved),
+        "found by user code, not as saved",
+    );
+    d.expect(
+        find(DeviceCodeKey::DeviceCode(&sha256(b"kit-device-2"))).is_none()
+            && find(DeviceCodeKey::UserCode(&sha256(b"kit-user-2"))).is_none(),
+        "a refused save stored something",
+    );
+    d.expect(
+        find(DeviceCodeKey::UserCode(&device)).is_none()
+            && find(DeviceCodeKey::DeviceCode(&user)).is_none(),
+        "a device code digest found as a user code, or the other way",
+    );
+
+    d.ok(
+        store.record_device_poll(&device, START + 3, 10, &r),
+        "record_device_poll",
+    );
+    let polled = find(DeviceCodeKey::DeviceCode(&device));
+    d.expect(
+        polled
+            .as_ref()
+            .is_some_and(|a| a.last_poll == Some(START + 3) && a.interval == 10),
+        &format!("a recorded poll reads back as {polled:?}"),
+    );
+
+    let approved = DeviceStatus::Approved {
+        user_id: "kit-user".into(),
+    };
+    let narrowed = Scope::parse("read").unwrap_or_default();
+    d.expect(
+        !d.ok(
+            store.decide_device_authorization(&device, &approved, &narrowed, &r),
+            "decide_device_authorization",
+        ),
+        "a decision keyed by the device code digest was recorded",
+    );
+    d.expect(
+        d.ok(
+            store.decide_device_authorization(&user, &approved, &narrowed, &r),
+            "decide_device_authorization",
+        ),
+        "a pending authorization was not decided",
+    );
+    d.expect(
+        !d.ok(
+            store.decide_device_authorization(&user, &DeviceStatus::Denied, &narrowed, &r),
+            "decide_device_authorization",
+        ),
+        "a decided authorization was decided again",
+    );
+    let decided = find(DeviceCodeKey::DeviceCode(&device));
+    d.expect(
+        decided
+            .as_ref()
+            .is_some_and(|a| a.status == approved && a.scopes == narrowed),
+        &format!("an approval with narrowed scopes reads back as {decided:?}"),
+    );
+
+    // Spent once, by its client, only once approved.
+    let consume = |client_id, device: &[u8; 32], access: &str| {
+        let token = issued(access, None, &saved.grant_id, true);
+        let consumed = Consumed::DeviceCode {
+            client_id,
+            device_code: device,
+        };
+        d.ok(
+            store.consume_and_save(consumed, &token, &r),
+            "consume_and_save",
+        )
+    };
+    let (waiting, waiting_user) = (sha256(b"kit-device-3"), sha256(b"kit-user-3"));
+    let still_pending = pending(CONFIDENTIAL.client_id, START + DEVICE_LIFETIME);
+    d.ok(
+        store.save_device_authorization(&waiting, &waiting_user, &still_pending, &r),
+        "save_device_authorization",
+    );
+    d.expect(
+        !consume(CONFIDENTIAL.client_id, &waiting, "kit-device-access-0"),
+        "a pending device authorization was spent",
+    );
+    d.expect(
+        !consume(PUBLIC.client_id, &device, "kit-device-access-1"),
+        "another client spent an approved device authorization",
+    );
+    d.expect(
+        consume(CONFIDENTIAL.client_id, &device, "kit-device-access-2"),
+        "an approved device authorization was not spent by its client",
+    );
+    d.expect(
+        !consume(CONFIDENTIAL.client_id, &device, "kit-device-access-3"),
+        "a device authorization was spent twice",
+    );
+    let used = find(DeviceCodeKey::DeviceCode(&device));
+    d.expect(
+        used.as_ref()
+            .is_some_and(|a| a.status == DeviceStatus::Used),
+        &format!("a spent device authorization reads back as {used:?}"),
+    );
+    d.expect(
+        d.is_active("kit-device-access-2", &r)
+            && !d.is_active("kit-device-access-0", &r)
+            && !d.is_active("kit-device-access-1", &r)
+            && !d.is_active("kit-device-access-3", &r),
+        "consume_and_save saved tokens other than the one spend's",
+    );
+
+    // Failures: counted per subject, at or after `since`.
+    let count = |now, since| {
+        d.ok(
+            store.record_user_code_failure("kit-user", since, &at(now)),
+            "record_user_code_failure",
+        )
+    };
+    d.expect(count(START, START - FAILURE_WINDOW) == 1, "first failure");
+    d.expect(
+        count(START + 10, START - FAILURE_WINDOW) == 2,
+        "second failure",
+    );
+    let failures = |subject, since| {
+        d.ok(
+            store.user_code_failures(subject, since, &at(START + 10)),
+            "user_code_failures",
+        )
+    };
+    d.expect(
+        failures("kit-user", START) == 2,
+        "two failures since the first",
+    );
+    d.expect(
+        failures("kit-user", START + 1) == 1,
+        "one failure since after the first",
+    );
+    d.expect(
+        failures("kit-user", START + 11) == 0,
+        "failures counted before `since`",
+    );
+    d.expect(
+        failures("another-user", 0) == 0,
+        "one subject's failures counted for another",
+    );
+    d.expect(
+        count(START + 20, START + 15) == 1,
+        "a failure counts itself and only what lies at or after `since`",
+    );
+}
+
+fn device_flow<V: RequestValidator>(kit: &Kit<V>) {
+    let (device_code, user_code) = kit.device_authorize(&PUBLIC);
+    kit.expect_error(
+        &kit.poll(&PUBLIC, &device_code),
+        "authorization_pending",
+        "the first poll",
+    );
+    kit.expect_error(
+        &kit.poll(&PUBLIC, &device_code),
+        "slow_down",
+        "a poll sooner than the interval",
+    );
+    let digest = sha256(device_code.as_bytes());
+    let slowed = kit.find(DeviceCodeKey::DeviceCode(&digest));
+    kit.expect(
+        slowed
+            .as_ref()
+            .is_some_and(|a| a.interval == 10 && a.last_poll == Some(START)),
+        &format!("slow_down's interval (10) and poll not recorded: {slowed:?}"),
+    );
+    kit.clock.advance(5);
+    kit.expect_error(
+        &kit.poll(&PUBLIC, &device_code),
+        "slow_down",
+        "a poll after the old interval but before the grown one",
+    );
+    kit.clock.advance(15);
+    kit.expect_error(
+        &kit.poll(&PUBLIC, &device_code),
+        "authorization_pending",
+        "a poll after the grown interval",
+    );
+    // Typed by a user: lower case, no dash.
+    let typed = user_code.replace('-', "").to_ascii_lowercase();
+    let shown = kit
+        .server
+        .device_verification(&page(), "kit-user", &typed)
+        .unwrap_or_else(|e| kit.fail(&format!("device_verification: {e:?}")));
+    kit.expect(
+        shown.client_id == PUBLIC.client_id && shown.user_code == user_code,
+        &format!("device_verification shows {shown:?}"),
+    );
+    kit.approve(&typed);
+    let (access, refresh) = kit.tokens(&kit.poll(&PUBLIC, &device_code), "the approved poll");
+    kit.expect(
+        kit.opens(&access),
+        "the device's access token does not open",
+    );
+    let refresh = refresh.unwrap_or_else(|| kit.fail("the device grant gave no refresh token"));
+    kit.expect_error(
+        &kit.poll(&PUBLIC, &device_code),
+        "invalid_grant",
+        "a second poll of a used device code",
+    );
+    kit.expect(
+        !kit.opens(&access),
+        "a replayed device code did not revoke its access token",
+    );
+    kit.expect_error(
+        &kit.refresh(&PUBLIC, &refresh),
+        "invalid_grant",
+        "the refresh token of a replayed device code",
+    );
+}
+
+fn device_decisions<V: RequestValidator>(kit: &Kit<V>) {
+    let (device_code, user_code) = kit.device_authorize(&CONFIDENTIAL);
+    kit.expect_error(
+        &kit.poll(&PUBLIC, &device_code),
+        "invalid_grant",
+        "another client's device code",
+    );
+    kit.expect_error(
+        &kit.poll(&CONFIDENTIAL, &device_code),
+        "authorization_pending",
+        "a device code after another client tried it",
+    );
+    kit.decide(&user_code, DeviceDecision::Deny)
+        .unwrap_or_else(|e| kit.fail(&format!("denying: {e:?}")));
+    kit.expect(
+        kit.decide(&user_code, DeviceDecision::Approve).is_err(),
+        "a denied user code was approved",
+    );
+    kit.clock.advance(5);
+    kit.expect_error(
+        &kit.poll(&CONFIDENTIAL, &device_code),
+        "access_denied",
+        "a denied device code",
+    );
+
+    let (device_code, user_code) = kit.device_authorize(&CONFIDENTIAL);
+    kit.clock.advance(DEVICE_LIFETIME);
+    kit.expect_error(
+        &kit.poll(&CONFIDENTIAL, &device_code),
+        "expired_token",
+        "an expired device code",
+    );
+    kit.expect(
+        kit.decide(&user_code, DeviceDecision::Approve).is_err(),
+        "an expired user code was approved",
+    );
+}
+
+fn racing_device_decisions<V: RequestValidator + 'static>(kit: &Kit<V>) {
+    let (_, user_code) = kit.device_authorize(&PUBLIC);
+    let answers = race(kit, move |server| {
+        let decided = server.device_decision(
+            &page(),
+            "kit-user",
+            &user_code,
+            None,
+            DeviceDecision::Approve,
+        );
+        // The race helper collects responses: a 200 for the winner.
+        Response::new(if decided.is_ok() { 200 } else { 400 })
+    });
+    let won = answers.iter().filter(|r| r.status == 200).count();
+    kit.expect(
+        won == 1,
+        &format!("one user code decided by eight threads: {won} decisions recorded"),
+    );
+}
+
+fn racing_device_polls<V: RequestValidator + 'static>(kit: &Kit<V>) {
+    let (device_code, user_code) = kit.device_authorize(&PUBLIC);
+    kit.approve(&user_code);
+    let answers = race(kit, move |server| {
+        let body = encode_pairs([
+            ("grant_type", DEVICE_CODE_GRANT_TYPE),
+            ("device_code", device_code.as_str()),
+            ("client_id", PUBLIC.client_id),
+        ]);
+        server.token_response(&Request::new("POST", "/token", &[FORM], body.as_bytes()))
+    });
+    at_most_one_live_set(kit, &answers, "one device code polled by eight threads");
+}
+
+fn failed_device_save<V: RequestValidator>(kit: &Kit<V>) {
+    let (stored, _) = kit.tokens(
+        &kit.token(&CONFIDENTIAL, &[("grant_type", "client_credentials")]),
+        "client credentials",
+    );
+    let (device_code, user_code) = kit.device_authorize(&PUBLIC);
+    kit.approve(&user_code);
+    kit.tokens.repeat_next(&stored);
+    let failed = kit.poll(&PUBLIC, &device_code);
+    kit.expect(
+        failed.status != 200,
+        "a save over a stored access token succeeded: the store replaced it",
+    );
+    let after = kit.find(DeviceCodeKey::DeviceCode(&sha256(device_code.as_bytes())));
+    kit.expect(
+        after
+            .as_ref()
+            .is_some_and(|a| matches!(a.status, DeviceStatus::Approved { .. })),
+        &format!("a failed save left the authorization {after:?}, not approved"),
+    );
+    let (access, _) = kit.tokens(
+        &kit.poll(&PUBLIC, &device_code),
+        "the retried poll after a failed save",
+    );
+    kit.expect(kit.opens(&access), "the retried poll's token does not open");
+    kit.expect(
+        kit.opens(&stored),
+        "the stored token stopped working after a failed save over it",
+    );
+}
