@@ -87,6 +87,10 @@ pub struct FixtureClient {
     pub grants: &'static [&'static str],
     /// The scopes it may have; it has no default scope.
     pub scopes: &'static [&'static str],
+    /// The resources (RFC 8707) it may ask tokens for.
+    pub resources: &'static [&'static str],
+    /// Whether it must push its authorization requests (RFC 9126 §6).
+    pub require_par: bool,
 }
 
 impl FixtureClient {
@@ -100,6 +104,8 @@ impl FixtureClient {
         record
             .grants(self.grants.iter().copied())
             .scopes(self.scopes.iter().copied())
+            .resources(self.resources.iter().copied())
+            .require_pushed_authorization_requests(self.require_par)
     }
 }
 
@@ -116,6 +122,8 @@ pub const CONFIDENTIAL: FixtureClient = FixtureClient {
         crate::device::DEVICE_CODE_GRANT_TYPE,
     ],
     scopes: &["read", "write"],
+    resources: &[],
+    require_par: false,
 };
 
 /// The public client of the fixture (PKCE required, as for every public
@@ -130,6 +138,8 @@ pub const PUBLIC: FixtureClient = FixtureClient {
         crate::device::DEVICE_CODE_GRANT_TYPE,
     ],
     scopes: &["read"],
+    resources: &[],
+    require_par: false,
 };
 
 /// What a store must hold for the kit.
@@ -1463,4 +1473,462 @@ impl<V: RequestValidator> Kit<V> {
         json_string(&response, "request_uri")
             .unwrap_or_else(|| self.fail("pushed authorization request: no request_uri"))
     }
+}
+
+// ---------------------------------------------------------------------
+// Client records kept by a store: the switches and resources of a
+// client, through a restart.
+
+/// A client that may ask tokens for two resources (RFC 8707).
+pub const RESOURCEFUL: FixtureClient = FixtureClient {
+    client_id: "kit-resourceful",
+    secret: Some("kit-resourceful-secret"),
+    redirect_uri: "https://resourceful.kit.example/cb",
+    grants: &["authorization_code", "client_credentials", "refresh_token"],
+    scopes: &["read"],
+    resources: &[KIT_API, KIT_PHOTOS],
+    require_par: false,
+};
+
+/// A client that must push its authorization requests (RFC 9126 §6).
+pub const PUSHING: FixtureClient = FixtureClient {
+    client_id: "kit-pushing",
+    secret: Some("kit-pushing-secret"),
+    redirect_uri: "https://pushing.kit.example/cb",
+    grants: &["authorization_code"],
+    scopes: &["read"],
+    resources: &[],
+    require_par: true,
+};
+
+const KIT_API: &str = "https://api.kit.example/";
+const KIT_PHOTOS: &str = "https://photos.kit.example/v1";
+
+/// Checks that a store keeps what a client record says beyond its
+/// identifier, secret, grants and scopes, and the audiences of what it
+/// issues, across restarts: `new_store` makes a store holding the
+/// fixture (with [`RESOURCEFUL`] and [`PUSHING`] besides the usual
+/// clients), `reopen(store)` a second store over the same data (as a
+/// restart, or another server, would open it). Panics, naming the check,
+/// at the first failure:
+///
+/// - after a restart, [`PUSHING`] still requires pushed requests: a
+///   plain authorization request is refused (`invalid_request`, to its
+///   redirect URI), a pushed one accepted; the other clients do not;
+/// - [`RESOURCEFUL`]'s resources come back as registered; a code asked
+///   for both, exchanged after a restart for one, gives an access token
+///   for that one and a refresh token for both (read after another
+///   restart); a refresh may not widen them (`invalid_target`) and keeps
+///   both; client credentials get what they asked; an exchange without
+///   `resource` gives tokens without audience.
+pub fn check_client_records<V, F, R>(new_store: F, reopen: R)
+where
+    V: RequestValidator,
+    F: Fn(&Fixture) -> V,
+    R: Fn(&V) -> V,
+{
+    use crate::client_auth::Client;
+    let mut fixture = Fixture::new();
+    fixture.clients.extend([RESOURCEFUL, PUSHING]);
+    let first = Kit::new("client records", new_store(&fixture));
+    let kit = first.reopened(reopen(first.server.validator()));
+    drop(first);
+    let store = kit.server.validator();
+    let client = |c: &FixtureClient| {
+        store
+            .find_client(c.client_id)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| kit.fail(&format!("find_client({}) after a restart", c.client_id)))
+    };
+    kit.expect(
+        client(&PUSHING).requires_pushed_authorization_requests(),
+        "a client registered to require pushed requests does not, after a restart",
+    );
+    kit.expect(
+        !client(&CONFIDENTIAL).requires_pushed_authorization_requests(),
+        "a client registered without the PAR switch requires pushed requests",
+    );
+    let resources = client(&RESOURCEFUL);
+    kit.expect(
+        resources.allows_resource(KIT_API)
+            && resources.allows_resource(KIT_PHOTOS)
+            && !resources.allows_resource("https://api.kit.example"),
+        "a client's resources do not come back as registered",
+    );
+
+    // RFC 9126 §6: plain requests refused, pushed ones accepted.
+    let plain = encode_pairs([
+        ("response_type", "code"),
+        ("client_id", PUSHING.client_id),
+        ("scope", "read"),
+        ("state", "kit"),
+        ("code_challenge", s256_challenge(VERIFIER).as_str()),
+        ("code_challenge_method", "S256"),
+    ]);
+    let uri = format!("/authorize?{plain}");
+    match kit
+        .server
+        .validate_authorization_request(&Request::new("GET", &uri, &[], b""))
+    {
+        Err(crate::AuthorizationError::Redirect { error, .. })
+            if error.code() == ErrorCode::InvalidRequest => {}
+        Err(e) => kit.fail(&format!(
+            "a plain request of a client that must push: {:?}, not a redirected invalid_request",
+            e.error()
+        )),
+        Ok(_) => kit.fail("a plain request of a client that must push was accepted"),
+    }
+    let request_uri = kit.push(&PUSHING);
+    let pushed = encode_pairs([
+        ("client_id", PUSHING.client_id),
+        ("request_uri", request_uri.as_str()),
+    ]);
+    let uri = format!("/authorize?{pushed}");
+    if let Err(e) = kit
+        .server
+        .validate_authorization_request(&Request::new("GET", &uri, &[], b""))
+    {
+        kit.fail(&format!(
+            "a pushed request of a client that must push: {:?}",
+            e.error()
+        ));
+    }
+    kit.code(&CONFIDENTIAL);
+
+    // RFC 8707 audiences, through restarts.
+    let code = kit.code_for(&RESOURCEFUL, &[KIT_API, KIT_PHOTOS]);
+    let kit = kit.reopened(reopen(kit.server.validator()));
+    let exchange = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("code_verifier", VERIFIER),
+        ("resource", KIT_PHOTOS),
+    ];
+    let (access, refresh) = kit.tokens(&kit.token(&RESOURCEFUL, &exchange), "narrowed exchange");
+    let refresh = refresh.unwrap_or_else(|| kit.fail("narrowed exchange: no refresh token"));
+    let kit = kit.reopened(reopen(kit.server.validator()));
+    kit.expect_aud(&access, &[KIT_PHOTOS], "a narrowed exchange's access token");
+    kit.expect_aud(
+        &refresh,
+        &[KIT_API, KIT_PHOTOS],
+        "a narrowed exchange's refresh token",
+    );
+    kit.expect_error(
+        &kit.token(
+            &RESOURCEFUL,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh.as_str()),
+                ("resource", "https://other.kit.example/"),
+            ],
+        ),
+        "invalid_target",
+        "a refresh widening the audience",
+    );
+    let (access, refresh) = kit.tokens(&kit.refresh(&RESOURCEFUL, &refresh), "refresh");
+    let refresh = refresh.unwrap_or_else(|| kit.fail("refresh: no refresh token"));
+    kit.expect_aud(&access, &[KIT_API, KIT_PHOTOS], "a refreshed access token");
+    kit.expect_aud(&refresh, &[KIT_API, KIT_PHOTOS], "a rotated refresh token");
+    let (cc, _) = kit.tokens(
+        &kit.token(
+            &RESOURCEFUL,
+            &[("grant_type", "client_credentials"), ("resource", KIT_API)],
+        ),
+        "client credentials with a resource",
+    );
+    kit.expect_aud(&cc, &[KIT_API], "a client-credentials token");
+    let plain = kit.code_for(&RESOURCEFUL, &[]);
+    let (access, _) = kit.tokens(&kit.exchange(&RESOURCEFUL, &plain), "exchange");
+    kit.expect_aud(&access, &[], "an exchange without resource");
+}
+
+impl<V: RequestValidator> Kit<V> {
+    /// This kit's check, clock and token counter over `store`: the same
+    /// server after a restart.
+    fn reopened(&self, store: V) -> Kit<V> {
+        let kit = Kit::new(self.name, store);
+        kit.clock.0.store(self.clock.now(), Ordering::SeqCst);
+        kit.tokens
+            .issued
+            .store(self.tokens.issued.load(Ordering::SeqCst), Ordering::SeqCst);
+        kit
+    }
+
+    /// A code for `client` asking for `resources`, approved by the kit's
+    /// user, with PKCE.
+    fn code_for(&self, client: &FixtureClient, resources: &[&str]) -> String {
+        let challenge = s256_challenge(VERIFIER);
+        let mut query = vec![
+            ("response_type", "code"),
+            ("client_id", client.client_id),
+            ("scope", "read"),
+            ("state", "kit"),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+        ];
+        query.extend(resources.iter().map(|r| ("resource", *r)));
+        let uri = format!("/authorize?{}", encode_pairs(query));
+        let request = Request::new("GET", &uri, &[], b"");
+        let pending = self
+            .server
+            .validate_authorization_request(&request)
+            .unwrap_or_else(|e| self.fail(&format!("authorization request: {e:?}")));
+        let response = self.server.authorize(&request, &pending, "kit-user", None);
+        let location = response.header("location").unwrap_or_default();
+        let query = location.split_once('?').map_or("", |(_, q)| q);
+        crate::form::pairs(query.as_bytes())
+            .filter_map(Result::ok)
+            .find(|(name, _)| name == "code")
+            .map(|(_, value)| value.into_owned())
+            .unwrap_or_else(|| self.fail(&format!("authorization response: {location}")))
+    }
+
+    /// Fails unless the store introspects `token` (access or refresh)
+    /// with audience `aud`.
+    fn expect_aud(&self, token: &str, aud: &[&str], what: &str) {
+        let request = OAuthRequest::new(
+            Request::new("POST", "/introspect", &[FORM], b""),
+            crate::form::Params::default(),
+            self.clock.now(),
+        );
+        let info = self
+            .server
+            .validator()
+            .introspect_token(token, None, &request)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| self.fail(&format!("{what}: not found by introspect_token")));
+        self.expect(
+            info.aud == aud,
+            &format!("{what}: audience {:?}, not {aud:?}", info.aud),
+        );
+    }
+}
+
+// ---------------------------------------------------------------------
+// Device authorizations (RFC 8628) as a store keeps them, called
+// directly: the parts a server reaches on rare paths, and the purge.
+
+/// Checks a store's device authorizations by calling its methods
+/// directly on a store made by `new_store`, and its purge,
+/// `purge(store, now)`; panics, naming the check, at the first failure:
+///
+/// - one saved is found, as saved, by either digest; a save holding a
+///   live one's device or user code digest is refused whole
+///   ([`token_collision`](crate::validator::token_collision)), an expired
+///   one's digest may be saved again;
+/// - a decision changes a pending, unexpired authorization once (its
+///   approver and narrowed scopes kept), never a decided one; a poll is
+///   recorded;
+/// - `consume_and_save` of a device code spends only an approved
+///   authorization of that client, once, and saves its tokens (a new
+///   grant); a refused save leaves it approved;
+/// - wrong user codes are counted per subject from `since` on;
+/// - the purge forgets expired authorizations and keeps live ones.
+pub fn check_device_storage<V, F, P>(new_store: F, purge: P)
+where
+    V: RequestValidator,
+    F: Fn(&Fixture) -> V,
+    P: Fn(&V, u64),
+{
+    use crate::device::{DeviceAuthorization, DeviceCodeKey, DeviceStatus};
+    use crate::secret::sha256;
+    let d = Direct {
+        name: "device authorizations are stored",
+        store: new_store(&Fixture::new()),
+    };
+    let r = d.request();
+    let at = |now: u64| {
+        OAuthRequest::new(
+            Request::new("POST", "/token", &[FORM], b""),
+            Default::default(),
+            now,
+        )
+    };
+    let (device, user) = (sha256(b"kit-device-code"), sha256(b"BCDFGHJK"));
+    let saved = DeviceAuthorization {
+        client_id: PUBLIC.client_id.into(),
+        scopes: Scope::parse("read write").unwrap_or_default(),
+        audience: crate::audience::Audience::parse([KIT_API]).unwrap_or_default(),
+        grant_id: "kit-device-grant".into(),
+        expires_at: START + CODE_LIFETIME,
+        interval: 5,
+        last_poll: None,
+        status: DeviceStatus::Pending,
+    };
+    let store = &d.store;
+    let find = |key: DeviceCodeKey<'_>, r: &OAuthRequest<'_>| {
+        d.ok(
+            store.find_device_authorization(key, r),
+            "find_device_authorization",
+        )
+    };
+    d.ok(
+        store.save_device_authorization(&device, &user, &saved, &r),
+        "save_device_authorization",
+    );
+    d.expect(
+        find(DeviceCodeKey::DeviceCode(&device), &r).as_ref() == Some(&saved),
+        "found by its device code, it is not as saved",
+    );
+    d.expect(
+        find(DeviceCodeKey::UserCode(&user), &r).as_ref() == Some(&saved),
+        "found by its user code, it is not as saved",
+    );
+    d.expect(
+        find(DeviceCodeKey::UserCode(&device), &r).is_none(),
+        "a device code digest finds an authorization as a user code",
+    );
+    let other = sha256(b"kit-other");
+    let mut rival = saved.clone();
+    rival.client_id = CONFIDENTIAL.client_id.into();
+    d.collided(
+        store.save_device_authorization(&other, &user, &rival, &r),
+        "a save over a live authorization's user code",
+    );
+    d.collided(
+        store.save_device_authorization(&device, &other, &rival, &r),
+        "a save over a live authorization's device code",
+    );
+    d.expect(
+        find(DeviceCodeKey::DeviceCode(&other), &r).is_none()
+            && find(DeviceCodeKey::UserCode(&other), &r).is_none()
+            && find(DeviceCodeKey::UserCode(&user), &r).as_ref() == Some(&saved),
+        "a refused save stored part of itself, or changed the live one",
+    );
+
+    // A decision, once; a poll.
+    let alice = DeviceStatus::Approved {
+        user_id: "kit-user".into(),
+    };
+    let read = Scope::parse("read").unwrap_or_default();
+    d.expect(
+        d.ok(
+            store.decide_device_authorization(&user, &alice, &read, &r),
+            "decide_device_authorization",
+        ),
+        "a pending authorization's approval did not change it",
+    );
+    d.expect(
+        !d.ok(
+            store.decide_device_authorization(&user, &DeviceStatus::Denied, &read, &r),
+            "decide_device_authorization",
+        ),
+        "a decided authorization was decided again",
+    );
+    d.ok(
+        store.record_device_poll(&device, START + 7, 10, &r),
+        "record_device_poll",
+    );
+    let mut approved = saved.clone();
+    approved.scopes = read.clone();
+    approved.status = alice;
+    approved.last_poll = Some(START + 7);
+    approved.interval = 10;
+    d.expect(
+        find(DeviceCodeKey::DeviceCode(&device), &r).as_ref() == Some(&approved),
+        "after an approval (scopes narrowed) and a poll, it is not as decided",
+    );
+
+    // Spent once, by its client only; a refused save leaves it approved.
+    let consume = |client_id: &str, token: &IssuedToken| {
+        store.consume_and_save(
+            Consumed::DeviceCode {
+                client_id,
+                device_code: &device,
+            },
+            token,
+            &r,
+        )
+    };
+    let mut tokens = issued("kit-device-access", None, "kit-device-grant", true);
+    tokens.client_id = PUBLIC.client_id.into();
+    d.ok(
+        store.save_bearer_token(&issued("kit-taken", None, "kit-g", true), &r),
+        "save_bearer_token",
+    );
+    let mut taken = tokens.clone();
+    taken.access_token = "kit-taken".into();
+    d.collided(consume(PUBLIC.client_id, &taken), "a device save colliding");
+    d.expect(
+        !d.ok(consume(CONFIDENTIAL.client_id, &tokens), "consume_and_save"),
+        "another client spent a device authorization",
+    );
+    d.expect(
+        d.ok(consume(PUBLIC.client_id, &tokens), "consume_and_save"),
+        "an approved device authorization was not spent (after a refused save?)",
+    );
+    d.expect(
+        d.is_active("kit-device-access", &r),
+        "a device code's access token is not found",
+    );
+    d.expect(
+        !d.ok(consume(PUBLIC.client_id, &tokens), "consume_and_save"),
+        "a device authorization was spent twice",
+    );
+    d.expect(
+        find(DeviceCodeKey::DeviceCode(&device), &r).map(|a| a.status) == Some(DeviceStatus::Used),
+        "a spent device authorization does not read as used",
+    );
+
+    // Wrong user codes, per subject, from `since` on.
+    for n in 1..=3 {
+        let got = d.ok(
+            store.record_user_code_failure("kit-user", START, &at(START + n)),
+            "record_user_code_failure",
+        );
+        d.expect(
+            got == u32::try_from(n).unwrap_or(0),
+            &format!("failure {n} of a subject counted {got}"),
+        );
+    }
+    let count = |subject: &str, since: u64| {
+        d.ok(
+            store.user_code_failures(subject, since, &r),
+            "user_code_failures",
+        )
+    };
+    d.expect(count("kit-user", START) == 3, "three failures not counted");
+    d.expect(
+        count("kit-user", START + 3) == 1,
+        "failures before `since` counted",
+    );
+    d.expect(
+        count("other", START) == 0,
+        "another subject's failures counted",
+    );
+
+    // Expiry: an expired digest may be saved again; the purge forgets
+    // expired authorizations and keeps live ones.
+    let (live, live_user) = (sha256(b"kit-live"), sha256(b"BCDFGHJL"));
+    let mut later = saved.clone();
+    later.expires_at = START + 2 * CODE_LIFETIME;
+    d.ok(
+        store.save_device_authorization(&live, &live_user, &later, &r),
+        "save_device_authorization",
+    );
+    let expired = at(START + CODE_LIFETIME);
+    let fresh = DeviceAuthorization {
+        expires_at: START + 3 * CODE_LIFETIME,
+        ..saved.clone()
+    };
+    d.ok(
+        store.save_device_authorization(&other, &user, &fresh, &expired),
+        "a save over an expired authorization's user code",
+    );
+    d.expect(
+        find(DeviceCodeKey::UserCode(&user), &expired).as_ref() == Some(&fresh),
+        "an expired authorization's user code, saved again, does not find the new one",
+    );
+    purge(store, START + 2 * CODE_LIFETIME);
+    let late = at(START + 2 * CODE_LIFETIME);
+    d.expect(
+        find(DeviceCodeKey::DeviceCode(&live), &late).is_none(),
+        "the purge kept an expired device authorization",
+    );
+    d.expect(
+        find(DeviceCodeKey::DeviceCode(&other), &late).as_ref() == Some(&fresh),
+        "the purge forgot a live device authorization",
+    );
 }

@@ -47,6 +47,7 @@ pub(crate) fn from_row(row: &postgres::Row) -> Result<ClientRecord, StoreError> 
         .with_scopes(scope(row.try_get(4)?)?, scope(row.try_get(5)?)?)
         .pkce_required(row.try_get(6)?)
         .may_introspect(row.try_get(7)?)
+        .require_pushed_authorization_requests(row.try_get(9)?)
         .with_resources(
             Audience::parse(resources.iter().map(String::as_str))
                 .map_err(|_| StoreError::InvalidRecord("a malformed stored resource"))?,

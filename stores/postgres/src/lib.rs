@@ -26,8 +26,8 @@
 //! ```
 //!
 //! ## What the database holds
-//! As in the SQLite store: codes, access tokens and refresh tokens only
-//! as their SHA-256 digests, client secrets likewise, user passwords as
+//! As in the SQLite store: codes, access tokens, refresh tokens, device
+//! codes and user codes only as their SHA-256 digests, client secrets likewise, user passwords as
 //! PBKDF2-HMAC-SHA256 hashes (600,000 iterations, 16-byte random salt).
 //! Grants (token families) are kept, with whether they were revoked,
 //! until their last code or refresh token has expired, so that a request
@@ -49,6 +49,10 @@
 //! | `revoke_grant`, `revoke_token` | `UPDATE oauth2_grants SET revoked`, then the tokens' `DELETE`/`UPDATE` | as above, from the other side. |
 //! | `invalidate_*` | one conditional `UPDATE` | as for `consume_and_save`. |
 //! | `save_authorization_code` | `INSERT … ON CONFLICT` of the grant, `INSERT` of the code | a unique key refuses a stored code value. |
+//! | `consume_and_save` (device code, RFC 8628) | `UPDATE … SET status = 'used' WHERE status = 'approved'`, then the grant's `INSERT … ON CONFLICT` and the token inserts | of racing polls, the second's `UPDATE` waits for the first to commit, then finds it used: 0 rows, nothing saved (no grant either). |
+//! | `save_device_authorization` | `DELETE` of an expired one holding either digest, `INSERT` | two unique keys (device and user code digests) refuse a live one's. |
+//! | `decide_device_authorization` | one `UPDATE … WHERE status = 'pending'` | a racing decision waits on the row's lock, then finds it decided. |
+//! | `record_user_code_failure` | advisory lock on the subject, `DELETE` of old ones, `INSERT`, `count(*)` | a subject's racing guesses take turns: each counts all before it. |
 //! | reads (`validate_*`, `introspect_token`, `find_client`) | one `SELECT` | sees what was committed when it ran: a revocation committed before a request's read fails that request's token. |
 //!
 //! Every transaction locks its grant row before the code or token rows,
@@ -102,6 +106,13 @@ pub use schema::SCHEMA_VERSION;
 /// if none is idle) before failing with `server_error`.
 pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// How long [`PostgresStore::purge_expired`] keeps a wrong user code
+/// (RFC 8628 §5.1's throttle), in seconds: the store does not know the
+/// server's counting window, which must not be longer (the default is
+/// 300 seconds). A new failure also deletes its subject's failures older
+/// than the window it counts in.
+pub const USER_CODE_FAILURES_KEPT: u64 = 86_400;
+
 /// How many times a transaction that PostgreSQL rolled back for a
 /// deadlock or a serialization failure runs again.
 pub const CONFLICT_RETRIES: usize = 5;
@@ -137,7 +148,8 @@ fn seconds(value: i64) -> u64 {
 macro_rules! select_client {
     () => {
         "SELECT client_id, secret_sha256, redirect_uris, grants, scopes, \
-         default_scopes, pkce_required, may_introspect, resources FROM oauth2_clients"
+         default_scopes, pkce_required, may_introspect, resources, require_par \
+         FROM oauth2_clients"
     };
 }
 pub(crate) use select_client;
@@ -369,6 +381,11 @@ impl PostgresStore {
                 "UPDATE oauth2_refresh_tokens SET state = 'revoked' WHERE username = $1",
                 &[&username],
             )?;
+            // Approved, not yet polled: no tokens for them now.
+            conn.execute(
+                "DELETE FROM oauth2_device_authorizations WHERE username = $1",
+                &[&username],
+            )?;
             Ok(conn.execute("DELETE FROM oauth2_users WHERE username = $1", &[&username])? > 0)
         })
     }
@@ -417,7 +434,10 @@ impl PostgresStore {
     /// stays until it expires, so that its replay is recognised and
     /// revokes its grant), expired access tokens, expired or revoked
     /// refresh tokens (a rotated one stays until it expires, for reuse
-    /// detection), and grants whose last code and refresh token have
+    /// detection), expired device authorizations (a used one stays until
+    /// it expires, so that its replay revokes its tokens), wrong user
+    /// codes older than [`USER_CODE_FAILURES_KEPT`], and grants whose
+    /// last code and refresh token have
     /// expired (a request presenting one earlier and saving late is then
     /// refused, the grant being unknown). One transaction; it scans
     /// (no index on expiry times): run it periodically, from one server.
@@ -432,6 +452,14 @@ impl PostgresStore {
             removed += conn.execute(
                 "DELETE FROM oauth2_pushed_requests WHERE expires_at <= $1",
                 &[&now],
+            )?;
+            removed += conn.execute(
+                "DELETE FROM oauth2_device_authorizations WHERE expires_at <= $1",
+                &[&now],
+            )?;
+            removed += conn.execute(
+                "DELETE FROM oauth2_user_code_failures WHERE at < $1",
+                &[&now.saturating_sub(time(USER_CODE_FAILURES_KEPT))],
             )?;
             removed += conn.execute(
                 "DELETE FROM oauth2_access_tokens WHERE expires_at <= $1",
@@ -463,7 +491,8 @@ fn insert_client(conn: &mut Conn, c: &ClientRecord, replace: bool) -> Result<(),
     let grants = client::grants_column(c);
     let secret = c.secret_sha256().map(|d| d.as_slice());
     let resources: Vec<&str> = c.allowed_resources().iter().map(|r| &**r).collect();
-    let params: [&(dyn postgres::types::ToSql + Sync); 9] = [
+    let require_par = c.requires_pushed_authorization_requests();
+    let params: [&(dyn postgres::types::ToSql + Sync); 10] = [
         &c.client_id(),
         &secret,
         &redirect_uris,
@@ -473,21 +502,23 @@ fn insert_client(conn: &mut Conn, c: &ClientRecord, replace: bool) -> Result<(),
         &c.requires_pkce(),
         &c.may_introspect(),
         &resources,
+        &require_par,
     ];
     if replace {
         conn.execute(
-            "INSERT INTO oauth2_clients VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            "INSERT INTO oauth2_clients VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
              ON CONFLICT (client_id) DO UPDATE SET secret_sha256 = EXCLUDED.secret_sha256,
                  redirect_uris = EXCLUDED.redirect_uris, grants = EXCLUDED.grants,
                  scopes = EXCLUDED.scopes, default_scopes = EXCLUDED.default_scopes,
                  pkce_required = EXCLUDED.pkce_required,
                  may_introspect = EXCLUDED.may_introspect,
-                 resources = EXCLUDED.resources",
+                 resources = EXCLUDED.resources,
+                 require_par = EXCLUDED.require_par",
             &params,
         )?;
     } else {
         conn.execute(
-            "INSERT INTO oauth2_clients VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO oauth2_clients VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             &params,
         )?;
     }

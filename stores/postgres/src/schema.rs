@@ -108,6 +108,37 @@ const MIGRATIONS: &[&str] = &[
         expires_at BIGINT NOT NULL
     );
     ",
+    // 4: a client's `require_pushed_authorization_requests` (RFC 9126 §6),
+    // off for every client registered before; and the device
+    // authorization grant (RFC 8628). A device authorization is keyed by
+    // the SHA-256 digest of its device code, and found by that of its
+    // user code (unique too): neither code is stored. `username` is the
+    // approver, set from approval on. Wrong user codes are counted per
+    // subject (the user at the verification page) and time, to throttle
+    // guessing; the index serves that count.
+    "
+    ALTER TABLE oauth2_clients ADD COLUMN require_par BOOLEAN NOT NULL DEFAULT false;
+    CREATE TABLE oauth2_device_authorizations (
+        device_digest BYTEA PRIMARY KEY CHECK (octet_length(device_digest) = 32),
+        user_digest   BYTEA NOT NULL UNIQUE CHECK (octet_length(user_digest) = 32),
+        client_id     TEXT NOT NULL REFERENCES oauth2_clients ON DELETE CASCADE,
+        scopes        TEXT NOT NULL,
+        audience      TEXT NOT NULL,
+        grant_id      TEXT NOT NULL,
+        expires_at    BIGINT NOT NULL,
+        poll_interval BIGINT NOT NULL,
+        last_poll     BIGINT,
+        status        TEXT NOT NULL
+                      CHECK (status IN ('pending', 'approved', 'denied', 'used')),
+        username      TEXT,
+        CHECK (status <> 'approved' OR username IS NOT NULL)
+    );
+    CREATE TABLE oauth2_user_code_failures (
+        subject TEXT NOT NULL,
+        at      BIGINT NOT NULL
+    );
+    CREATE INDEX oauth2_user_code_failures_subject ON oauth2_user_code_failures (subject, at);
+    ",
 ];
 
 /// The schema version this code writes and understands.

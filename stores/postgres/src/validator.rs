@@ -15,9 +15,9 @@ use oauth2_provider::stored::{
 };
 use oauth2_provider::validator::{grant_ended, token_collision, Consumed};
 use oauth2_provider::{
-    AuthorizationCode, Client, ClientLookup, CodeStatus, IssuedToken, OAuthError, OAuthRequest,
-    PushedRequest, RefreshTokenStatus, RequestValidator, Scope, TokenInfo, TokenType,
-    ValidatedCode, ValidatedRefreshToken,
+    AuthorizationCode, Client, ClientLookup, CodeStatus, DeviceAuthorization, DeviceCodeKey,
+    DeviceStatus, IssuedToken, OAuthError, OAuthRequest, PushedRequest, RefreshTokenStatus,
+    RequestValidator, Scope, TokenInfo, TokenType, ValidatedCode, ValidatedRefreshToken,
 };
 
 use crate::pool::{is_collision, Conn, Failure};
@@ -71,8 +71,9 @@ fn refused(e: postgres::Error) -> Fail {
     }
 }
 
-/// Marks `consumed` used (code) or rotated (refresh token), if it is
-/// still unspent; returns whether this call did. The `UPDATE`'s row lock
+/// Marks `consumed` used (code, approved device authorization) or
+/// rotated (refresh token), if it is still unspent; returns whether this
+/// call did. The `UPDATE`'s row lock
 /// makes a racing spend wait for this transaction, then find it spent.
 fn spend(conn: &mut Conn, consumed: Consumed<'_>) -> Result<bool, Fail> {
     let changed = match consumed {
@@ -86,10 +87,26 @@ fn spend(conn: &mut Conn, consumed: Consumed<'_>) -> Result<bool, Fail> {
              WHERE digest = $1 AND state = 'active'",
             &[&sha256(refresh_token.as_bytes()).as_slice()],
         )?,
-        // This store keeps no device authorizations (yet): none to spend.
-        Consumed::DeviceCode { .. } => 0,
+        Consumed::DeviceCode {
+            client_id,
+            device_code,
+        } => conn.execute(
+            "UPDATE oauth2_device_authorizations SET status = 'used'
+             WHERE device_digest = $1 AND client_id = $2 AND status = 'approved'",
+            &[&device_code.as_slice(), &client_id],
+        )?,
     };
     Ok(changed == 1)
+}
+
+/// The columns of a device authorization, in [`device_authorization`]'s
+/// order.
+macro_rules! select_device {
+    () => {
+        "SELECT client_id, scopes, audience, grant_id, expires_at, poll_interval, last_poll,
+             status, username
+         FROM oauth2_device_authorizations"
+    };
 }
 
 /// Revokes a grant: marks it (a late save is refused), deletes its access
@@ -238,6 +255,60 @@ fn refresh_token(conn: &mut Conn, digest: &[u8; 32]) -> Result<Option<StoredRefr
         issued_at: seconds(row.try_get(4)?),
         state: RefreshState::parse(row.try_get(6)?),
     }))
+}
+
+/// A device authorization's status as stored: its name, and the
+/// approver (kept from approval on).
+fn device_status_columns(status: &DeviceStatus) -> (&'static str, Option<&str>) {
+    match status {
+        DeviceStatus::Pending => ("pending", None),
+        DeviceStatus::Approved { user_id } => ("approved", Some(user_id)),
+        DeviceStatus::Denied => ("denied", None),
+        DeviceStatus::Used => ("used", None),
+    }
+}
+
+/// A device authorization from a row of `SELECT client_id, scopes,
+/// audience, grant_id, expires_at, poll_interval, last_poll, status,
+/// username`.
+fn device_authorization(row: &postgres::Row) -> Result<DeviceAuthorization, Fail> {
+    let status = match (
+        row.try_get::<_, &str>(7)?,
+        row.try_get::<_, Option<String>>(8)?,
+    ) {
+        ("pending", _) => DeviceStatus::Pending,
+        ("approved", Some(user_id)) => DeviceStatus::Approved { user_id },
+        ("denied", _) => DeviceStatus::Denied,
+        ("used", _) => DeviceStatus::Used,
+        _ => {
+            return Err(StoreError::InvalidRecord("a malformed stored device status").into());
+        }
+    };
+    Ok(DeviceAuthorization {
+        client_id: row.try_get(0)?,
+        scopes: scope(row.try_get(1)?)?,
+        audience: Audience::from_stored(row.try_get(2)?),
+        grant_id: row.try_get(3)?,
+        expires_at: seconds(row.try_get(4)?),
+        interval: seconds(row.try_get(5)?),
+        last_poll: row.try_get::<_, Option<i64>>(6)?.map(seconds),
+        status,
+    })
+}
+
+/// The first key of the advisory locks that serialize a subject's
+/// wrong user codes (the second is the subject's hash): "oaup" in ASCII.
+/// Two-key locks never meet the one-key migration lock.
+const FAILURES_LOCK: i32 = 0x6f61_7570;
+
+/// How many wrong user codes `subject` entered at or after `since`.
+fn count_failures(conn: &mut Conn, subject: &str, since: i64) -> Result<u32, Fail> {
+    let row = conn.query_opt(
+        "SELECT count(*) FROM oauth2_user_code_failures WHERE subject = $1 AND at >= $2",
+        &[&subject, &since],
+    )?;
+    let count: i64 = row.map(|row| row.try_get(0)).transpose()?.unwrap_or(0);
+    Ok(u32::try_from(count).unwrap_or(u32::MAX))
 }
 
 impl PostgresStore {
@@ -448,13 +519,26 @@ impl RequestValidator for PostgresStore {
     /// conditional `UPDATE` that spends the code or refresh token, then
     /// the inserts. `Ok(false)` when it was already spent (nothing
     /// saved); any error rolls it all back, leaving the credential usable
-    /// for the client's retry.
+    /// for the client's retry. A device code starts its grant: its
+    /// `UPDATE … WHERE status = 'approved'` runs first, so that of racing
+    /// polls the ones that lose write no grant (no revocation can hold a
+    /// grant not yet made, so no lock order is at stake).
     fn consume_and_save(
         &self,
         consumed: Consumed<'_>,
         token: &IssuedToken,
         _: &OAuthRequest<'_>,
     ) -> Result<bool, OAuthError> {
+        if let Consumed::DeviceCode { .. } = consumed {
+            return self.apply(|conn| {
+                if !spend(conn, consumed)? {
+                    return Ok(false);
+                }
+                lock_grant(conn, token)??;
+                insert_tokens(conn, token)?;
+                Ok(true)
+            });
+        }
         self.apply(|conn| {
             let grant = lock_grant(conn, token)?;
             if !spend(conn, consumed)? {
@@ -594,6 +678,169 @@ impl RequestValidator for PostgresStore {
                 &[&digest.as_slice(), &client_id],
             )?;
             Ok(removed == 1)
+        })
+    }
+    /// One transaction: an expired authorization holding either digest
+    /// is deleted (a code space reused after expiry), then the insert,
+    /// whose unique keys refuse a live one's digest.
+    fn save_device_authorization(
+        &self,
+        device_code: &[u8; 32],
+        user_code: &[u8; 32],
+        authorization: &DeviceAuthorization,
+        request: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        let now = time(request.now);
+        let (status, user) = device_status_columns(&authorization.status);
+        self.apply(|conn| {
+            conn.execute(
+                "DELETE FROM oauth2_device_authorizations
+                 WHERE (device_digest = $1 OR user_digest = $2) AND expires_at <= $3",
+                &[&device_code.as_slice(), &user_code.as_slice(), &now],
+            )?;
+            conn.execute(
+                "INSERT INTO oauth2_device_authorizations (device_digest, user_digest,
+                     client_id, scopes, audience, grant_id, expires_at, poll_interval,
+                     last_poll, status, username)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                &[
+                    &device_code.as_slice(),
+                    &user_code.as_slice(),
+                    &authorization.client_id,
+                    &authorization.scopes.as_str(),
+                    &authorization.audience.to_stored(),
+                    &authorization.grant_id,
+                    &time(authorization.expires_at),
+                    &time(authorization.interval),
+                    &authorization.last_poll.map(time),
+                    &status,
+                    &user,
+                ],
+            )
+            .map_err(refused)?;
+            Ok(())
+        })
+    }
+
+    fn find_device_authorization(
+        &self,
+        key: DeviceCodeKey<'_>,
+        _: &OAuthRequest<'_>,
+    ) -> Result<Option<DeviceAuthorization>, OAuthError> {
+        let (sql, digest) = match key {
+            DeviceCodeKey::DeviceCode(digest) => (
+                concat!(select_device!(), " WHERE device_digest = $1"),
+                digest,
+            ),
+            DeviceCodeKey::UserCode(digest) => {
+                (concat!(select_device!(), " WHERE user_digest = $1"), digest)
+            }
+        };
+        self.read(|conn| {
+            conn.query_opt(sql, &[&digest.as_slice()])?
+                .map(|row| device_authorization(&row))
+                .transpose()
+        })
+    }
+
+    /// One conditional `UPDATE` (`WHERE status = 'pending'`, unexpired):
+    /// a racing decision waits on the row's lock, then finds it decided.
+    fn decide_device_authorization(
+        &self,
+        user_code: &[u8; 32],
+        status: &DeviceStatus,
+        scopes: &Scope,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let (status, user) = device_status_columns(status);
+        let now = time(request.now);
+        self.apply(|conn| {
+            let changed = conn.execute(
+                "UPDATE oauth2_device_authorizations SET status = $2, username = $3, scopes = $4
+                 WHERE user_digest = $1 AND status = 'pending' AND expires_at > $5",
+                &[
+                    &user_code.as_slice(),
+                    &status,
+                    &user,
+                    &scopes.as_str(),
+                    &now,
+                ],
+            )?;
+            Ok(changed == 1)
+        })
+    }
+
+    fn record_device_poll(
+        &self,
+        device_code: &[u8; 32],
+        last_poll: u64,
+        interval: u64,
+        _: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        self.apply(|conn| {
+            conn.execute(
+                "UPDATE oauth2_device_authorizations SET last_poll = $2, poll_interval = $3
+                 WHERE device_digest = $1",
+                &[&device_code.as_slice(), &time(last_poll), &time(interval)],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// One transaction: the subject's failures before `since` (out of
+    /// the window) deleted, this one added, the rest counted. Racing
+    /// guesses of one subject take turns on a transaction-level advisory
+    /// lock keyed by the subject (`READ COMMITTED` alone would let each
+    /// count without the others' uncommitted inserts): each counts every
+    /// one before it.
+    fn record_user_code_failure(
+        &self,
+        subject: &str,
+        since: u64,
+        request: &OAuthRequest<'_>,
+    ) -> Result<u32, OAuthError> {
+        let (since, now) = (time(since), time(request.now));
+        self.apply(|conn| {
+            conn.execute(
+                "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+                &[&FAILURES_LOCK, &subject],
+            )?;
+            conn.execute(
+                "DELETE FROM oauth2_user_code_failures WHERE subject = $1 AND at < $2",
+                &[&subject, &since],
+            )?;
+            conn.execute(
+                "INSERT INTO oauth2_user_code_failures (subject, at) VALUES ($1, $2)",
+                &[&subject, &now],
+            )?;
+            count_failures(conn, subject, since)
+        })
+    }
+
+    fn user_code_failures(
+        &self,
+        subject: &str,
+        since: u64,
+        _: &OAuthRequest<'_>,
+    ) -> Result<u32, OAuthError> {
+        let since = time(since);
+        self.read(|conn| count_failures(conn, subject, since))
+    }
+
+    fn invalidate_device_code(
+        &self,
+        client_id: &str,
+        device_code: &[u8; 32],
+        _: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        self.apply(|conn| {
+            spend(
+                conn,
+                Consumed::DeviceCode {
+                    client_id,
+                    device_code,
+                },
+            )
         })
     }
 }

@@ -37,8 +37,8 @@ fn postgres_store_keeps_pushed_requests() {
     });
 }
 
-/// Version 3 adds the pushed requests' table to a version 2 database,
-/// keeping its tokens; the kit's PAR check then passes on it.
+/// Versions 3 and 4 add the pushed requests' table and the PAR switch
+/// to a version 2 database; the kit's PAR check then passes on it.
 #[test]
 fn a_version_2_database_gains_pushed_requests() {
     let db = TestDb::new("migrate_v2");
@@ -46,7 +46,10 @@ fn a_version_2_database_gains_pushed_requests() {
     drop(store);
     db.client()
         .batch_execute(
-            "DROP TABLE oauth2_pushed_requests;
+            "DROP TABLE oauth2_device_authorizations;
+             DROP TABLE oauth2_user_code_failures;
+             ALTER TABLE oauth2_clients DROP COLUMN require_par;
+             DROP TABLE oauth2_pushed_requests;
              UPDATE oauth2_schema_version SET version = 2;",
         )
         .unwrap();

@@ -1,11 +1,11 @@
-//! Resource indicators (RFC 8707) in the PostgreSQL store: a client's
-//! resources and the audience of codes and tokens are stored and read
-//! back, and a database of schema version 1 migrates to them keeping its
-//! tokens.
+//! Resource indicators (RFC 8707) in the PostgreSQL store: a database of
+//! schema version 1 migrates to them keeping its tokens. (That they are
+//! stored and read back is the kit's `check_client_records`, in
+//! `client_records.rs`.)
 
 mod common;
 
-use common::{exchange, json, opens, post, refresh, server, TestDb, APP, VERIFIER};
+use common::{exchange, json, opens, refresh, server, TestDb, APP, VERIFIER};
 use oauth2_provider::form::{encode_pairs, pairs};
 use oauth2_provider::pkce::s256_challenge;
 use oauth2_provider::{ClientLookup, ClientRecord, Grant, Request, Response, Server};
@@ -96,39 +96,6 @@ fn tokens(r: &Response) -> (String, String) {
 }
 
 #[test]
-fn resources_and_audiences_are_stored() {
-    let db = TestDb::new("resources");
-    let store = db.store();
-    add_clients(&store);
-    let client = store.find_client(APP.0).unwrap().unwrap();
-    assert_eq!(client.allowed_resources(), [API, PHOTOS]);
-    let server = server(store);
-    let code = code_for(&server, &[API, PHOTOS]);
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("code_verifier", VERIFIER),
-        ("resource", PHOTOS),
-    ];
-    let (access, refresh_token) = tokens(&post(&server, "/token", (APP.0, None), &form));
-    assert_eq!(aud(&server, &access), format!("\"{PHOTOS}\""));
-    assert_eq!(
-        aud(&server, &refresh_token),
-        format!("[\"{API}\",\"{PHOTOS}\"]")
-    );
-    let wider = [
-        ("grant_type", "refresh_token"),
-        ("refresh_token", refresh_token.as_str()),
-        ("resource", "https://other.test/"),
-    ];
-    let r = post(&server, "/token", (APP.0, None), &wider);
-    assert_eq!(r.status, 400);
-    assert!(r.body_str().contains("invalid_target"));
-    let (access, _) = tokens(&refresh(&server, &refresh_token));
-    assert_eq!(aud(&server, &access), format!("[\"{API}\",\"{PHOTOS}\"]"));
-}
-
-#[test]
 fn a_version_1_database_keeps_its_tokens_and_gains_audiences() {
     let db = TestDb::new("migrate_v1");
     let store = db.store();
@@ -139,7 +106,10 @@ fn a_version_1_database_keeps_its_tokens_and_gains_audiences() {
     // Back to version 1: without the columns of version 2.
     db.client()
         .batch_execute(
-            "DROP TABLE oauth2_pushed_requests;
+            "DROP TABLE oauth2_device_authorizations;
+             DROP TABLE oauth2_user_code_failures;
+             ALTER TABLE oauth2_clients DROP COLUMN require_par;
+             DROP TABLE oauth2_pushed_requests;
              ALTER TABLE oauth2_clients DROP COLUMN resources;
              ALTER TABLE oauth2_codes DROP COLUMN audience;
              ALTER TABLE oauth2_access_tokens DROP COLUMN audience;
@@ -153,7 +123,7 @@ fn a_version_1_database_keeps_its_tokens_and_gains_audiences() {
         .query_one("SELECT version FROM oauth2_schema_version", &[])
         .unwrap()
         .get(0);
-    assert_eq!((version, SCHEMA_VERSION), (3, 3));
+    assert_eq!((version, SCHEMA_VERSION), (4, 4));
     // The client lost its resources with the column; the realm gives them back.
     assert!(store
         .find_client(APP.0)

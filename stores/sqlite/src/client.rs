@@ -50,6 +50,7 @@ pub(crate) fn from_columns(
     pkce_required: bool,
     may_introspect: bool,
     resources: &str,
+    require_par: bool,
 ) -> Result<ClientRecord, StoreError> {
     let redirect_uris = redirect_uris.split_whitespace();
     let record = match secret_sha256 {
@@ -69,6 +70,7 @@ pub(crate) fn from_columns(
         .with_scopes(scope(scopes)?, scope(default_scopes)?)
         .pkce_required(pkce_required)
         .may_introspect(may_introspect)
+        .require_pushed_authorization_requests(require_par)
         .with_resources(
             Audience::parse(resources.split_whitespace())
                 .map_err(|_| StoreError::InvalidRecord("a malformed stored resource"))?,

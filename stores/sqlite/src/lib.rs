@@ -34,8 +34,8 @@
 //! ```
 //!
 //! ## What the file holds
-//! Codes, access tokens and refresh tokens are stored only as their
-//! SHA-256 digests, client secrets likewise, and user passwords as
+//! Codes, access tokens, refresh tokens, device codes and user codes
+//! (RFC 8628) are stored only as their SHA-256 digests, client secrets likewise, and user passwords as
 //! PBKDF2-HMAC-SHA256 hashes (600,000 iterations, 16-byte random salt): a
 //! copy of the file gives no usable credential. Grants (token families)
 //! are kept, with whether they were revoked, until their last code or
@@ -97,6 +97,13 @@ pub use error::StoreError;
 pub use oauth2_provider::ClientRecord;
 pub use oauth2_provider_password::ITERATIONS as PASSWORD_ITERATIONS;
 pub use schema::SCHEMA_VERSION;
+
+/// How long [`SqliteStore::purge_expired`] keeps a wrong user code
+/// (RFC 8628 §5.1's throttle), in seconds: the store does not know the
+/// server's counting window, which must not be longer (the default is
+/// 300 seconds). A new failure also deletes its subject's failures older
+/// than the window it counts in.
+pub const USER_CODE_FAILURES_KEPT: u64 = 86_400;
 
 /// How long a connection waits for another's write lock before failing
 /// with `SQLITE_BUSY`.
@@ -515,6 +522,8 @@ impl SqliteStore {
                 "DELETE FROM codes WHERE user = ?1",
                 "DELETE FROM access_tokens WHERE user = ?1",
                 "UPDATE refresh_tokens SET state = 'revoked' WHERE user = ?1",
+                // Approved, not yet polled: no tokens for them now.
+                "DELETE FROM device_authorizations WHERE user = ?1",
             ] {
                 tx.execute(sql, [username]).db()?;
             }
@@ -569,12 +578,15 @@ impl SqliteStore {
     /// revokes its grant), expired access tokens and those of revoked
     /// grants, expired or revoked refresh tokens and those of revoked
     /// grants (a rotated one stays until it expires, for reuse
-    /// detection), and grants that no code or refresh token names any
+    /// detection), expired device authorizations (a used one stays until
+    /// it expires, so that its replay revokes its tokens), wrong user
+    /// codes older than [`USER_CODE_FAILURES_KEPT`], and grants that no
+    /// code or refresh token names any
     /// longer (a request presenting one earlier and saving late is then
     /// refused, the grant being unknown).
     ///
     /// No index on expiry times or grants (each would cost every request
-    /// a b-tree page written): this reads the four tables through, holding
+    /// a b-tree page written): this reads the tables through, holding
     /// the write lock meanwhile; run it periodically, not per request.
     ///
     /// # Errors
@@ -586,6 +598,7 @@ impl SqliteStore {
             for sql in [
                 "DELETE FROM codes WHERE expires_at <= ?1",
                 "DELETE FROM pushed_requests WHERE expires_at <= ?1",
+                "DELETE FROM device_authorizations WHERE expires_at <= ?1",
                 "DELETE FROM access_tokens WHERE expires_at <= ?1
                  OR grant_id IN (SELECT grant_id FROM grants WHERE revoked = 1)",
                 "DELETE FROM refresh_tokens WHERE expires_at <= ?1 OR state = 'revoked'
@@ -593,6 +606,11 @@ impl SqliteStore {
             ] {
                 removed += tx.prepare_cached(sql).db()?.execute([now]).db()?;
             }
+            removed += tx
+                .prepare_cached("DELETE FROM user_code_failures WHERE at < ?1")
+                .db()?
+                .execute([now.saturating_sub(time(USER_CODE_FAILURES_KEPT))])
+                .db()?;
             removed += tx
                 .prepare_cached(
                     "DELETE FROM grants WHERE grant_id NOT IN
@@ -626,7 +644,8 @@ impl fmt::Debug for SqliteStore {
 macro_rules! select_client {
     () => {
         "SELECT client_id, secret_sha256, redirect_uris, grants, scopes, \
-         default_scopes, pkce_required, may_introspect, resources FROM clients"
+         default_scopes, pkce_required, may_introspect, resources, require_par \
+         FROM clients"
     };
 }
 pub(crate) use select_client;
@@ -642,6 +661,7 @@ fn client_columns(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ClientReco
         row.get(6)?,
         row.get(7)?,
         &row.get::<_, String>(8)?,
+        row.get(9)?,
     ))
 }
 
@@ -649,14 +669,14 @@ fn insert_client(tx: &Connection, c: &ClientRecord, replace: bool) -> rusqlite::
     // ON CONFLICT DO UPDATE, not REPLACE: a REPLACE deletes the row, and
     // with it (ON DELETE CASCADE) the client's codes and tokens.
     let sql = if replace {
-        "INSERT INTO clients VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+        "INSERT INTO clients VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
          ON CONFLICT (client_id) DO UPDATE SET secret_sha256 = excluded.secret_sha256,
              redirect_uris = excluded.redirect_uris, grants = excluded.grants,
              scopes = excluded.scopes, default_scopes = excluded.default_scopes,
              pkce_required = excluded.pkce_required, may_introspect = excluded.may_introspect,
-             resources = excluded.resources"
+             resources = excluded.resources, require_par = excluded.require_par"
     } else {
-        "INSERT INTO clients VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+        "INSERT INTO clients VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
     };
     tx.execute(
         sql,
@@ -670,6 +690,7 @@ fn insert_client(tx: &Connection, c: &ClientRecord, replace: bool) -> rusqlite::
             c.requires_pkce(),
             c.may_introspect(),
             client::resources_column(c),
+            c.requires_pushed_authorization_requests(),
         ],
     )?;
     Ok(())

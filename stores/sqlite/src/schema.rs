@@ -163,6 +163,38 @@ const MIGRATIONS: &[&str] = &[
         expires_at INTEGER NOT NULL
     ) STRICT, WITHOUT ROWID;
     ",
+    // 6: a client's `require_pushed_authorization_requests` (RFC 9126 §6),
+    // off for every client registered before; and the device
+    // authorization grant (RFC 8628). A device authorization is keyed by
+    // the SHA-256 digest of its device code, and found by that of its
+    // user code (unique too): neither code is stored. `user` is the
+    // approver, set from approval on. Wrong user codes are counted per
+    // subject (the user at the verification page) and time, to throttle
+    // guessing; the index serves that count.
+    "
+    ALTER TABLE clients ADD COLUMN require_par INTEGER NOT NULL DEFAULT 0
+        CHECK (require_par = 0 OR require_par = 1);
+    CREATE TABLE device_authorizations (
+        device_digest BLOB PRIMARY KEY NOT NULL CHECK (length(device_digest) = 32),
+        user_digest   BLOB NOT NULL UNIQUE CHECK (length(user_digest) = 32),
+        client_id     TEXT NOT NULL REFERENCES clients ON DELETE CASCADE,
+        scopes        TEXT NOT NULL,
+        audience      TEXT NOT NULL,
+        grant_id      TEXT NOT NULL,
+        expires_at    INTEGER NOT NULL,
+        poll_interval INTEGER NOT NULL,
+        last_poll     INTEGER,
+        status        TEXT NOT NULL CHECK (status = 'pending' OR status = 'approved'
+                      OR status = 'denied' OR status = 'used'),
+        user          TEXT,
+        CHECK (status <> 'approved' OR user IS NOT NULL)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE user_code_failures (
+        subject TEXT NOT NULL,
+        at      INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX user_code_failures_subject ON user_code_failures (subject, at);
+    ",
 ];
 
 /// The schema version this code writes and understands.

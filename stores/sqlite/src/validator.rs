@@ -14,9 +14,10 @@ use oauth2_provider::stored::{
 };
 use oauth2_provider::validator::{grant_ended, token_collision, Consumed};
 use oauth2_provider::{
-    AuthorizationCode, BearerToken, Client, ClientLookup, CodeStatus, IssuedToken, OAuthError,
-    OAuthRequest, PushedRequest, RefreshTokenStatus, RequestValidator, Scope, TokenInfo, TokenType,
-    ValidatedCode, ValidatedRefreshToken,
+    AuthorizationCode, BearerToken, Client, ClientLookup, CodeStatus, DeviceAuthorization,
+    DeviceCodeKey, DeviceStatus, IssuedToken, OAuthError, OAuthRequest, PushedRequest,
+    RefreshTokenStatus, RequestValidator, Scope, TokenInfo, TokenType, ValidatedCode,
+    ValidatedRefreshToken,
 };
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -29,8 +30,9 @@ fn scope(text: &str) -> Result<Scope, StoreError> {
     Scope::parse(text).map_err(|_| StoreError::InvalidRecord("a malformed stored scope"))
 }
 
-/// Marks `consumed` used (code) or rotated (refresh token), if it is
-/// still unspent; returns whether this call did.
+/// Marks `consumed` used (code, approved device authorization) or
+/// rotated (refresh token), if it is still unspent; returns whether this
+/// call did.
 fn spend(conn: &Connection, consumed: Consumed<'_>) -> Result<bool, StoreError> {
     let changed = match consumed {
         Consumed::AuthorizationCode { client_id, code } => conn
@@ -48,8 +50,17 @@ fn spend(conn: &Connection, consumed: Consumed<'_>) -> Result<bool, StoreError> 
             .db()?
             .execute([sha256(refresh_token.as_bytes())])
             .db()?,
-        // This store keeps no device authorizations (yet): none to spend.
-        Consumed::DeviceCode { .. } => 0,
+        Consumed::DeviceCode {
+            client_id,
+            device_code,
+        } => conn
+            .prepare_cached(
+                "UPDATE device_authorizations SET status = 'used'
+                 WHERE device_digest = ?1 AND client_id = ?2 AND status = 'approved'",
+            )
+            .db()?
+            .execute(params![device_code, client_id])
+            .db()?,
     };
     Ok(changed == 1)
 }
@@ -74,6 +85,16 @@ fn revoke_grant_in(conn: &Connection, grant_id: &str) -> Result<(), StoreError> 
         }
     }
     Ok(())
+}
+
+/// The columns of a device authorization, in `find_device_authorization`'s
+/// order.
+macro_rules! select_device {
+    () => {
+        "SELECT client_id, scopes, audience, grant_id, expires_at, poll_interval, last_poll,
+             status, user
+         FROM device_authorizations"
+    };
 }
 
 /// The condition, in a statement over a token table aliased `t`, that the
@@ -240,6 +261,30 @@ fn refresh_token(
     .optional()
     .db()?
     .transpose()
+}
+
+/// A device authorization's status as stored: its name, and the
+/// approver (kept from approval on).
+fn device_status_columns(status: &DeviceStatus) -> (&'static str, Option<&str>) {
+    match status {
+        DeviceStatus::Pending => ("pending", None),
+        DeviceStatus::Approved { user_id } => ("approved", Some(user_id)),
+        DeviceStatus::Denied => ("denied", None),
+        DeviceStatus::Used => ("used", None),
+    }
+}
+
+/// A stored device authorization's status back from its columns.
+fn device_status(status: &str, user: Option<String>) -> Result<DeviceStatus, StoreError> {
+    match (status, user) {
+        ("pending", _) => Ok(DeviceStatus::Pending),
+        ("approved", Some(user_id)) => Ok(DeviceStatus::Approved { user_id }),
+        ("denied", _) => Ok(DeviceStatus::Denied),
+        ("used", _) => Ok(DeviceStatus::Used),
+        _ => Err(StoreError::InvalidRecord(
+            "a malformed stored device status",
+        )),
+    }
 }
 
 /// How a validator method's work can fail: the store failed, or the
@@ -651,4 +696,195 @@ impl RequestValidator for SqliteStore {
             Ok::<_, StoreError>(removed == 1)
         })
     }
+    /// One transaction: an expired authorization holding either digest
+    /// is deleted (a code space reused after expiry), then the insert,
+    /// whose unique keys refuse a live one's digest.
+    fn save_device_authorization(
+        &self,
+        device_code: &[u8; 32],
+        user_code: &[u8; 32],
+        authorization: &DeviceAuthorization,
+        request: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        let now = time(request.now);
+        let (status, user) = device_status_columns(&authorization.status);
+        self.apply(|tx| -> Result<(), Fail> {
+            tx.prepare_cached(
+                "DELETE FROM device_authorizations
+                 WHERE (device_digest = ?1 OR user_digest = ?2) AND expires_at <= ?3",
+            )
+            .db()?
+            .execute(params![device_code, user_code, now])
+            .db()?;
+            tx.prepare_cached(
+                "INSERT INTO device_authorizations (device_digest, user_digest, client_id,
+                     scopes, audience, grant_id, expires_at, poll_interval, last_poll, status,
+                     user)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )
+            .db()?
+            .execute(params![
+                device_code,
+                user_code,
+                authorization.client_id,
+                authorization.scopes.as_str(),
+                authorization.audience.to_stored(),
+                authorization.grant_id,
+                time(authorization.expires_at),
+                time(authorization.interval),
+                authorization.last_poll.map(time),
+                status,
+                user,
+            ])
+            .map_err(|e| -> Fail {
+                if is_collision(&e) {
+                    token_collision().into()
+                } else {
+                    StoreError::Sqlite(e).into()
+                }
+            })?;
+            Ok(())
+        })
+    }
+
+    fn find_device_authorization(
+        &self,
+        key: DeviceCodeKey<'_>,
+        _: &OAuthRequest<'_>,
+    ) -> Result<Option<DeviceAuthorization>, OAuthError> {
+        let (sql, digest) = match key {
+            DeviceCodeKey::DeviceCode(digest) => (
+                concat!(select_device!(), " WHERE device_digest = ?1"),
+                digest,
+            ),
+            DeviceCodeKey::UserCode(digest) => {
+                (concat!(select_device!(), " WHERE user_digest = ?1"), digest)
+            }
+        };
+        let found = self.read(|conn| {
+            conn.prepare_cached(sql)
+                .db()?
+                .query_row([digest], |row| Ok(device_authorization(row)))
+                .optional()
+                .db()
+        })?;
+        self.answer(found.transpose())
+    }
+
+    /// One conditional `UPDATE` (`WHERE status = 'pending'`, unexpired):
+    /// of racing decisions, the first changes the row, the others find
+    /// it decided.
+    fn decide_device_authorization(
+        &self,
+        user_code: &[u8; 32],
+        status: &DeviceStatus,
+        scopes: &Scope,
+        request: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        let (status, user) = device_status_columns(status);
+        let now = time(request.now);
+        self.apply(|tx| {
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE device_authorizations SET status = ?2, user = ?3, scopes = ?4
+                     WHERE user_digest = ?1 AND status = 'pending' AND expires_at > ?5",
+                )
+                .db()?
+                .execute(params![user_code, status, user, scopes.as_str(), now])
+                .db()?;
+            Ok::<_, StoreError>(changed == 1)
+        })
+    }
+
+    fn record_device_poll(
+        &self,
+        device_code: &[u8; 32],
+        last_poll: u64,
+        interval: u64,
+        _: &OAuthRequest<'_>,
+    ) -> Result<(), OAuthError> {
+        self.apply(|tx| {
+            tx.prepare_cached(
+                "UPDATE device_authorizations SET last_poll = ?2, poll_interval = ?3
+                 WHERE device_digest = ?1",
+            )
+            .db()?
+            .execute(params![device_code, time(last_poll), time(interval)])
+            .db()?;
+            Ok::<_, StoreError>(())
+        })
+    }
+
+    /// One transaction: the subject's failures before `since` (out of
+    /// the window) deleted, this one added, the rest counted. Racing
+    /// guesses take turns on the write lock: each is counted.
+    fn record_user_code_failure(
+        &self,
+        subject: &str,
+        since: u64,
+        request: &OAuthRequest<'_>,
+    ) -> Result<u32, OAuthError> {
+        let (since, now) = (time(since), time(request.now));
+        self.apply(|tx| {
+            tx.prepare_cached("DELETE FROM user_code_failures WHERE subject = ?1 AND at < ?2")
+                .db()?
+                .execute(params![subject, since])
+                .db()?;
+            tx.prepare_cached("INSERT INTO user_code_failures (subject, at) VALUES (?1, ?2)")
+                .db()?
+                .execute(params![subject, now])
+                .db()?;
+            count_failures(tx, subject, since)
+        })
+    }
+
+    fn user_code_failures(
+        &self,
+        subject: &str,
+        since: u64,
+        _: &OAuthRequest<'_>,
+    ) -> Result<u32, OAuthError> {
+        self.read(|conn| count_failures(conn, subject, time(since)))
+    }
+
+    fn invalidate_device_code(
+        &self,
+        client_id: &str,
+        device_code: &[u8; 32],
+        _: &OAuthRequest<'_>,
+    ) -> Result<bool, OAuthError> {
+        self.apply(|tx| {
+            spend(
+                tx,
+                Consumed::DeviceCode {
+                    client_id,
+                    device_code,
+                },
+            )
+        })
+    }
+}
+
+/// A device authorization from a row of `select_device!()`.
+fn device_authorization(row: &rusqlite::Row<'_>) -> Result<DeviceAuthorization, StoreError> {
+    Ok(DeviceAuthorization {
+        client_id: row.get(0)?,
+        scopes: scope(&row.get::<_, String>(1)?)?,
+        audience: Audience::from_stored(&row.get::<_, String>(2)?),
+        grant_id: row.get(3)?,
+        expires_at: seconds(row.get(4)?),
+        interval: seconds(row.get(5)?),
+        last_poll: row.get::<_, Option<i64>>(6)?.map(seconds),
+        status: device_status(&row.get::<_, String>(7)?, row.get(8)?)?,
+    })
+}
+
+/// How many wrong user codes `subject` entered at or after `since`.
+fn count_failures(conn: &Connection, subject: &str, since: i64) -> Result<u32, StoreError> {
+    let count: i64 = conn
+        .prepare_cached("SELECT count(*) FROM user_code_failures WHERE subject = ?1 AND at >= ?2")
+        .db()?
+        .query_row(params![subject, since], |row| row.get(0))
+        .db()?;
+    Ok(u32::try_from(count).unwrap_or(u32::MAX))
 }

@@ -16,12 +16,12 @@ fn user_version(db: &TempDb) -> i64 {
 }
 
 #[test]
-fn a_new_file_gets_version_5_in_wal_mode() {
+fn a_new_file_gets_version_6_in_wal_mode() {
     let db = TempDb::new("migrate-new");
     drop(SqliteStore::open(db.path()).expect("open"));
-    assert_eq!(SCHEMA_VERSION, 5);
-    assert_eq!(user_version(&db), 5);
-    assert_eq!(indexes(&db), VERSION_3_INDEXES);
+    assert_eq!(SCHEMA_VERSION, 6);
+    assert_eq!(user_version(&db), 6);
+    assert_eq!(indexes(&db), INDEXES);
     let mode: String = Connection::open(db.path())
         .unwrap()
         .query_row("PRAGMA journal_mode", [], |row| row.get(0))
@@ -53,8 +53,9 @@ fn indexes(db: &TempDb) -> Vec<String> {
     names.map(Result::unwrap).collect()
 }
 
-/// None: every table is one b-tree keyed by what requests look up.
-const VERSION_3_INDEXES: [&str; 0] = [];
+/// Every table is one b-tree keyed by what requests look up; wrong user
+/// codes are counted by subject (version 6).
+const INDEXES: [&str; 1] = ["user_code_failures_subject"];
 
 #[test]
 fn a_version_1_file_keeps_its_data_and_loses_write_only_indexes() {
@@ -97,7 +98,7 @@ fn a_version_1_file_keeps_its_data_and_loses_write_only_indexes() {
     drop(conn);
     let store = SqliteStore::open(db.path()).expect("migrate");
     assert_eq!(user_version(&db), SCHEMA_VERSION);
-    assert_eq!(indexes(&db), VERSION_3_INDEXES);
+    assert_eq!(indexes(&db), INDEXES);
     assert_eq!(store.list_clients().unwrap().len(), 1);
     let conn = Connection::open(db.path()).unwrap();
     let kept: (String, String) = conn
@@ -187,7 +188,7 @@ fn a_version_2_file_keeps_its_tokens_and_revocations() {
 
     let new = server(SqliteStore::open(db.path()).expect("migrate"));
     assert_eq!(user_version(&db), SCHEMA_VERSION);
-    assert_eq!(indexes(&db), VERSION_3_INDEXES);
+    assert_eq!(indexes(&db), INDEXES);
     let conn = Connection::open(db.path()).unwrap();
     let (grants_after, revoked_after): (i64, i64) = conn
         .query_row("SELECT count(*), sum(revoked) FROM grants", [], |row| {
@@ -271,6 +272,7 @@ fn a_version_3_file_keeps_its_tokens_and_gains_audiences() {
 /// Takes away version 5's table (pushed requests), as a file written by
 /// version 4 lacks it.
 fn back_to_version_4(conn: &Connection) {
+    back_to_version_5(conn);
     conn.execute_batch(
         "DROP TABLE pushed_requests;
          PRAGMA user_version = 4;",
@@ -327,6 +329,42 @@ fn a_version_4_file_keeps_its_tokens_and_gains_pushed_requests() {
 
 const ALICE_NAME: &str = "alice";
 
+/// Takes away version 6's column (the PAR switch) and tables (device
+/// authorizations), as a file written by version 5 lacks them.
+fn back_to_version_5(conn: &Connection) {
+    conn.execute_batch(
+        "DROP TABLE device_authorizations;
+         DROP TABLE user_code_failures;
+         ALTER TABLE clients DROP COLUMN require_par;
+         PRAGMA user_version = 5;",
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_version_5_file_keeps_its_tokens_and_gains_the_par_switch() {
+    let db = TempDb::new("migrate-5-to-6");
+    let store = SqliteStore::open(db.path()).expect("open");
+    add_clients(&store);
+    let web = (WEB.0, Some(WEB.1));
+    let old = server(store);
+    let before = tokens(&exchange(&old, web, &code(&old, WEB.0)));
+    drop(old);
+    back_to_version_5(&Connection::open(db.path()).unwrap());
+    let store = SqliteStore::open(db.path()).expect("migrate");
+    assert_eq!(user_version(&db), SCHEMA_VERSION);
+    assert_eq!(indexes(&db), INDEXES);
+    // Clients registered before do not require pushed requests.
+    let client = store.find_client(WEB.0).unwrap().unwrap();
+    assert!(!oauth2_provider::Client::requires_pushed_authorization_requests(&client));
+    let new = server(store);
+    assert!(opens(&new, &before.0));
+    assert!(opens(
+        &new,
+        &tokens(&exchange(&new, web, &code(&new, WEB.0))).0
+    ));
+}
+
 #[test]
 fn a_newer_schema_is_refused() {
     let db = TempDb::new("migrate-newer");
@@ -368,5 +406,5 @@ fn two_stores_opening_a_new_file_at_once_migrate_it_once() {
         h.join().unwrap().expect("open");
     }
     assert_eq!(user_version(&db), SCHEMA_VERSION);
-    assert_eq!(indexes(&db), VERSION_3_INDEXES);
+    assert_eq!(indexes(&db), INDEXES);
 }
