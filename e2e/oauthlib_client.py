@@ -140,7 +140,7 @@ def device_flow(base, meta, token_url, resource_url):
         return r.json()
 
     def poll(device_code):
-        body = device.prepare_request_body(device_code)
+        body = device.prepare_request_body(device_code, include_client_id=True)
         check(f"grant_type={urllib.parse.quote(DEVICE_GRANT, safe='')}" in body,
               "oauthlib's DeviceClient asks with the device grant")
         return requests.post(token_url, data=body, timeout=10,
