@@ -1,9 +1,9 @@
 /*
  * The C ABI worker of benches/compare/run.sh: this library's C ABI
- * (include/oauth2_provider.h, the release liboauth2_provider.a) over the C
- * in-memory validator of the C tests (ffi/tests/c/memstore.c, the
- * challenge handed back with the code), driven by the coordinator over a
- * pipe with the protocol of the Rust worker (main.rs):
+ * (include/oauth2_provider.h, the release liboauth2_provider.a) over a C
+ * in-memory validator laid out like MemoryValidator (c_store.c: records
+ * and short keys inline in open-addressing tables), driven by the
+ * coordinator over a pipe with the protocol of the Rust worker (main.rs):
  *   start: the realm, --live N live access tokens (default 40000, issued
  *          through the ABI), the equivalence checks, then "ready";
  *   "batch OPERATION N": N inputs made untimed, the N calls timed, the
@@ -31,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "memstore.h"
+#include "c_store.h"
 #include "oauth2_provider.h"
 
 #define VERIFIER "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
@@ -315,6 +315,51 @@ static int contains(oap_bytes body, const char *needle) {
     return 0;
 }
 
+/* A token of a 200 response's body, "Bearer "-prefixed when `bearer`. */
+static char *token_of(oap_response *r, const char *field, int bearer) {
+    char *token, *out = malloc(128);
+    if (out == NULL) abort();
+    if (r == NULL || oap_response_status(r) != 200) die("check: a token request failed");
+    token = json_field(oap_response_body(r), field);
+    snprintf(out, 128, "%s%s", bearer ? "Bearer " : "", token);
+    free(token);
+    oap_response_free(r);
+    return out;
+}
+
+/* What c_store must answer beyond the equivalence checks, as memstore.c
+ * and MemoryValidator do: a replayed code, or a reused refresh token, is
+ * refused and revokes its grant (the tokens issued from it stop working). */
+static void check_store(void) {
+    char *exchange = exchange_body(), *access, *refresh, body[256];
+    oap_response *r = post(oap_server_token_response, "/token", exchange);
+    access = token_of(r, "access_token", 1);
+    if (!op_bearer_check(access)) die("check: a code's access token was refused");
+    if (post_status(oap_server_token_response, "/token", exchange) != 400)
+        die("check: a replayed code must give 400");
+    if (op_bearer_check(access)) die("check: a replayed code must revoke its grant");
+    free(access);
+    free(exchange);
+
+    refresh = refresh_body();
+    r = post(oap_server_token_response, "/token", refresh);
+    access = token_of(r, "access_token", 1);
+    if (post_status(oap_server_token_response, "/token", refresh) != 400)
+        die("check: a reused refresh token must give 400");
+    if (op_bearer_check(access)) die("check: a reused refresh token must revoke its grant");
+    free(access);
+    r = post(oap_server_token_response, "/token", refresh);
+    if (r == NULL || oap_response_status(r) != 400) die("check: a revoked refresh token");
+    oap_response_free(r);
+    snprintf(body, sizeof body, "token=%s", refresh + strlen("grant_type=refresh_token&refresh_token="));
+    r = post(oap_server_introspection_response, "/introspect", body);
+    if (r == NULL || oap_response_status(r) != 200 ||
+        !contains(oap_response_body(r), "{\"active\":false"))
+        die("check: a spent refresh token must introspect inactive");
+    oap_response_free(r);
+    free(refresh);
+}
+
 /* The answers every contender must give before it is timed. */
 static void check(void) {
     oap_response *r;
@@ -351,6 +396,7 @@ static void check(void) {
     if (!op_introspection(body)) die("check: a live token introspected inactive");
     free(body);
     live_next = 0;
+    check_store();
 }
 
 static size_t gcd(size_t a, size_t b) { return b == 0 ? a : gcd(b, a % b); }
@@ -368,7 +414,7 @@ int main(int argc, char **argv) {
     char line[256], op[64], **issued;
     oap_config config = oap_config_default();
     oap_validator validator;
-    memstore *store = memstore_new();
+    c_store *store = c_store_new();
     static const struct {
         const char *name;
         char *(*setup)(void);
@@ -390,14 +436,12 @@ int main(int argc, char **argv) {
     }
     if (live < 1) die("--live must be positive");
 
-    memstore_add_client(store, "conf-client", SECRET_SHA256, OAP_SECRET_SHA256_HEX, true,
-                        "https://client.example.com/cb",
-                        OAP_GRANT_AUTHORIZATION_CODE | OAP_GRANT_REFRESH_TOKEN |
-                            OAP_GRANT_CLIENT_CREDENTIALS,
-                        true, "read write", "read");
-    memstore_add_user(store, "alice", "wonderland");
-    memstore_challenge_in_code_info(store, true);
-    validator = memstore_validator(store);
+    c_store_add_client(store, "conf-client", SECRET_SHA256, OAP_SECRET_SHA256_HEX, true,
+                       "https://client.example.com/cb",
+                       OAP_GRANT_AUTHORIZATION_CODE | OAP_GRANT_REFRESH_TOKEN |
+                           OAP_GRANT_CLIENT_CREDENTIALS,
+                       true, "read write", "read");
+    validator = c_store_validator(store);
     config.issuer = S("https://as.example");
     config.grants =
         OAP_GRANT_AUTHORIZATION_CODE | OAP_GRANT_REFRESH_TOKEN | OAP_GRANT_CLIENT_CREDENTIALS;
@@ -448,6 +492,6 @@ int main(int argc, char **argv) {
     for (k = 0; k < n; k++) free(live_tokens[k]);
     free(live_tokens);
     oap_server_free(server);
-    memstore_free(store);
+    c_store_free(store);
     return 0;
 }

@@ -13,7 +13,10 @@
 # Usage: benches/compare/icount.sh [OPERATION...]   (default: all five)
 # Environment: ROUNDS (default 11), BATCH (default 1000), LIVE (live
 #   tokens in the store, default 10000), OUT (the C driver's directory,
-#   default target/compare). The drivers are the workers of run.sh, fed
+#   default target/compare), CACHE_SIM=1 (also the data-cache misses per
+#   call of valgrind's cache simulation, first level and last level, with
+#   the host's cache sizes: where a store's layout shows, which
+#   instruction counts miss; slower). The drivers are the workers of run.sh, fed
 #   ROUNDS "batch OPERATION BATCH" commands; the set-up (filling the store,
 #   the equivalence checks) is outside the counted call.
 set -euo pipefail
@@ -35,21 +38,46 @@ for line in sys.stdin:
         print(m["executable"])')
 mkdir -p "$OUT"
 cargo build --release --quiet -p oauth2-provider-ffi
-cc -std=c11 -O2 -Wall -Wextra -Wpedantic -Werror -I include -I ffi/tests/c -o "$OUT/c_driver" \
-  benches/compare/c_driver.c ffi/tests/c/memstore.c \
+cc -std=c11 -O2 -Wall -Wextra -Wpedantic -Werror -I include -I benches/compare -o "$OUT/c_driver" \
+  benches/compare/c_driver.c benches/compare/c_store.c \
   "${CARGO_TARGET_DIR:-target}/release/liboauth2_provider.a" -lpthread -ldl -lm
 
-refs() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 | awk '/refs:/ {gsub(",", "", $4); print $4}'; }
+SIM=()
+[ "${CACHE_SIM:-0}" = 1 ] && SIM=(--cache-sim=yes)
 
-per_call() { # DRIVER CALL OP: instructions inside CALL, per call
-  local n
-  echo $(($(for n in $(seq 1 "$ROUNDS"); do echo "batch $3 $BATCH"; done |
-    refs --toggle-collect="$2" "$1" --live "$LIVE") / (ROUNDS * BATCH)))
+# Valgrind's totals inside the counted call: instructions, and with
+# CACHE_SIM=1 the simulated first-level and last-level data-cache misses
+# (0 without it).
+counts() {
+  valgrind --tool=callgrind "${SIM[@]}" --callgrind-out-file=/dev/null "$@" 2>&1 |
+    awk '{ gsub(",", "") }
+      $2 == "I" && $3 == "refs:" { i = $4 }
+      $2 == "D1" && $3 == "misses:" { d = $4 }
+      $2 == "LLd" && $3 == "misses:" { l = $4 }
+      END { print i + 0, d + 0, l + 0 }'
 }
 
-printf '%-20s %10s %10s %8s\n' operation "Rust API" "C ABI" "C/Rust"
+per_call() { # DRIVER CALL OP: instructions, D1 and LLd misses inside CALL, per call
+  local n
+  for n in $(seq 1 "$ROUNDS"); do echo "batch $3 $BATCH"; done |
+    counts --toggle-collect="$2" "$1" --live "$LIVE" |
+    awk -v n=$((ROUNDS * BATCH)) '{ printf "%d %.2f %.2f\n", $1 / n, $2 / n, $3 / n }'
+}
+
+if [ ${#SIM[@]} -gt 0 ]; then
+  printf '%-20s %10s %10s %8s %12s %12s %12s %12s\n' operation "Rust API" "C ABI" "C/Rust" \
+    "Rust D1 miss" "C D1 miss" "Rust LL miss" "C LL miss"
+else
+  printf '%-20s %10s %10s %8s\n' operation "Rust API" "C ABI" "C/Rust"
+fi
 for op in "${OPS[@]}"; do
-  rust=$(per_call "$RUST_BENCH" 'compare::timed_call*' "$op")
-  c=$(per_call "$OUT/c_driver" 'timed_call' "$op")
-  printf '%-20s %10d %10d %7sx\n' "$op" "$rust" "$c" "$(python3 -c "print(f'{$c / $rust:.2f}')")"
+  read -r rust rust_d1 rust_ll < <(per_call "$RUST_BENCH" 'compare::timed_call*' "$op")
+  read -r c c_d1 c_ll < <(per_call "$OUT/c_driver" 'timed_call' "$op")
+  ratio=$(python3 -c "print(f'{$c / $rust:.2f}')")
+  if [ ${#SIM[@]} -gt 0 ]; then
+    printf '%-20s %10d %10d %7sx %12s %12s %12s %12s\n' "$op" "$rust" "$c" "$ratio" \
+      "$rust_d1" "$c_d1" "$rust_ll" "$c_ll"
+  else
+    printf '%-20s %10d %10d %7sx\n' "$op" "$rust" "$c" "$ratio"
+  fi
 done

@@ -6,7 +6,7 @@
 #      per contender, each timing its own batches:
 #        rust      this library's Rust API, MemoryValidator  main.rs
 #        c         this library's C ABI, from C               c_driver.c
-#                  (store: ffi/tests/c/memstore.c, see below)
+#                  (store: c_store.c, see below)
 #        sqlite    the Rust API over oauth2-provider-sqlite   main.rs --store sqlite
 #                  (a fresh file in $TMPDIR or /tmp, WAL, synchronous=NORMAL:
 #                  a commit waits for no disk; deleted afterwards)
@@ -30,7 +30,10 @@
 #   timing, default 40000), BATCH_NATIVE (calls per batch for rust, c and
 #   oxide, default 2000), BATCH_SLOW (sqlite, authlib, oauthlib, default
 #   100), HTTP_SECONDS (default 10), HTTP_CONNECTIONS (default 8),
-#   SKIP_HTTP=1 (micro-benchmarks only), OUT (work directory, default
+#   SKIP_HTTP=1 (micro-benchmarks only), CONTENDERS (those to run, comma-
+#   separated, rust first: the ratios and floors divide by it; default
+#   rust,c,oxide,sqlite,authlib,oauthlib; e.g. CONTENDERS=rust,c
+#   SKIP_HTTP=1 for C ABI / Rust API alone), OUT (work directory, default
 #   target/compare), CARGO_TARGET_DIR (honoured), TMPDIR (the SQLite file).
 #
 # Method (coordinator.py): every worker starts once and lives for the whole
@@ -75,10 +78,15 @@
 #   tokens are 32 random bytes in standard base64; it has no introspection
 #   endpoint (n/a); its RandomGenerator draws from OsRng, one getrandom(2)
 #   call per token (two for a request issuing a refresh token too);
-# - the C column's validator is the C callback table of the C tests
-#   (ffi/tests/c/memstore.c: chained hash tables in C, each key behind a
-#   pointer), not a store laid out like MemoryValidator (open addressing,
-#   inline digests): C / Rust compares the ABI *and* the store;
+# - the C column's validator is c_store.c, laid out like MemoryValidator
+#   (open addressing, a code's or token's key inline in its slot, the
+#   record in the slot, its strings in one block), not the C tests'
+#   ffi/tests/c/memstore.c (keys and records behind pointers, call
+#   counters); what stays different is the ABI's: the C store keeps the
+#   library's record of each access token (oap_ctx_issued_access_token,
+#   one allocation the library makes) behind a pointer where
+#   MemoryValidator keeps the TokenInfo in its slot, and its hash seed is
+#   fixed where MemoryValidator's is random per map;
 # - this library makes one getrandom(2) call per request for all its
 #   values (src/token.rs); the Python peers one os.urandom per token;
 # - the physical floor is a sum of parts timed alone with std's HashMap,
@@ -101,6 +109,19 @@ BATCH_NATIVE=${BATCH_NATIVE:-2000}
 BATCH_SLOW=${BATCH_SLOW:-100}
 HTTP_SECONDS=${HTTP_SECONDS:-10}
 HTTP_CONNECTIONS=${HTTP_CONNECTIONS:-8}
+CONTENDERS=${CONTENDERS:-rust,c,oxide,sqlite,authlib,oauthlib}
+case ",$CONTENDERS," in
+  ,rust,*) ;;
+  *) echo "run.sh: CONTENDERS must start with rust (the reference), not '$CONTENDERS'" >&2; exit 2 ;;
+esac
+for name in ${CONTENDERS//,/ }; do
+  case $name in
+    rust | c | oxide | sqlite | authlib | oauthlib) ;;
+    *) echo "run.sh: unknown contender '$name' in CONTENDERS" >&2; exit 2 ;;
+  esac
+done
+# Whether CONTENDERS names $1.
+wanted() { case ",$CONTENDERS," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 mkdir -p "$OUT"
 MICRO=$OUT/micro.json
 HTTP=$OUT/http.tsv
@@ -128,7 +149,9 @@ say "machine"
 } | tee "$OUT/machine.txt" >&2
 
 say "build (release)"
-cargo build --release --quiet --example demo_server
+if [ "${SKIP_HTTP:-0}" != 1 ]; then
+  cargo build --release --quiet --example demo_server
+fi
 RUST_BENCH=$(cargo bench --quiet --bench compare --no-run --message-format=json |
   python3 -c 'import json,sys
 for line in sys.stdin:
@@ -142,10 +165,12 @@ DEMO=$TARGET/release/examples/demo_server
 C_DRIVER=""
 C_MISSING=""
 FFI_PKG=$(sed -n 's/^name = "\(.*\)"/\1/p' ffi/Cargo.toml 2>/dev/null | head -1 || true)
-if [ -f include/oauth2_provider.h ] && [ -n "$FFI_PKG" ] && [ -f "$HERE/c_driver.c" ]; then
+if ! wanted c; then
+  C_MISSING="not run (CONTENDERS)"
+elif [ -f include/oauth2_provider.h ] && [ -n "$FFI_PKG" ] && [ -f "$HERE/c_driver.c" ]; then
   if cargo build --release --quiet -p "$FFI_PKG" &&
-    cc -std=c11 -O2 -Wall -Wextra -Wpedantic -Werror -I include -I ffi/tests/c \
-      -o "$OUT/c_driver" "$HERE/c_driver.c" "$ROOT/ffi/tests/c/memstore.c" \
+    cc -std=c11 -O2 -Wall -Wextra -Wpedantic -Werror -I include -I "$HERE" \
+      -o "$OUT/c_driver" "$HERE/c_driver.c" "$HERE/c_store.c" \
       "$TARGET/release/liboauth2_provider.a" -lpthread -ldl -lm; then
     C_DRIVER=$OUT/c_driver
   else
@@ -155,26 +180,34 @@ else
   C_MISSING="not available: ffi not built"
 fi
 
-say "oauthlib and Authlib (PyPI, in a venv)"
-if [ ! -x "$OUT/venv/bin/python" ]; then
-  python3 -m venv "$OUT/venv"
+OAUTHLIB_VERSION="not run"
+AUTHLIB_VERSION="not run"
+PY=""
+if wanted authlib || wanted oauthlib || [ "${SKIP_HTTP:-0}" != 1 ]; then
+  say "oauthlib and Authlib (PyPI, in a venv)"
+  if [ ! -x "$OUT/venv/bin/python" ]; then
+    python3 -m venv "$OUT/venv"
+  fi
+  "$OUT/venv/bin/python" -c 'import oauthlib, authlib' 2>/dev/null ||
+    "$OUT/venv/bin/pip" install --quiet --disable-pip-version-check oauthlib authlib
+  PY=$OUT/venv/bin/python
+  OAUTHLIB_VERSION=$("$PY" -c 'import oauthlib; print(oauthlib.__version__)')
+  AUTHLIB_VERSION=$("$PY" -c 'import authlib; print(authlib.__version__)')
+  echo "oauthlib $OAUTHLIB_VERSION, Authlib $AUTHLIB_VERSION" >&2
 fi
-"$OUT/venv/bin/python" -c 'import oauthlib, authlib' 2>/dev/null ||
-  "$OUT/venv/bin/pip" install --quiet --disable-pip-version-check oauthlib authlib
-PY=$OUT/venv/bin/python
-OAUTHLIB_VERSION=$("$PY" -c 'import oauthlib; print(oauthlib.__version__)')
-AUTHLIB_VERSION=$("$PY" -c 'import authlib; print(authlib.__version__)')
-echo "oauthlib $OAUTHLIB_VERSION, Authlib $AUTHLIB_VERSION" >&2
 
-say "oxide-auth (crates.io, its own cargo workspace)"
 OXIDE=""
-OXIDE_VERSION="not built"
-if (cd "$ROOT/benches/peers/oxide" && cargo build --release --quiet --target-dir "$TARGET"); then
+OXIDE_VERSION="not run"
+if wanted oxide; then
+  say "oxide-auth (crates.io, its own cargo workspace)"
+  OXIDE_VERSION="not built"
+fi
+if wanted oxide && (cd "$ROOT/benches/peers/oxide" && cargo build --release --quiet --target-dir "$TARGET"); then
   OXIDE=$TARGET/release/oxide-worker
   OXIDE_VERSION=$(sed -n '/^name = "oxide-auth"$/{n;s/^version = "\(.*\)"/\1/p}' \
     "$ROOT/benches/peers/oxide/Cargo.lock")
 fi
-echo "oxide-auth $OXIDE_VERSION" >&2
+wanted oxide && echo "oxide-auth $OXIDE_VERSION" >&2
 
 say "micro-benchmarks: $ROUNDS shuffled rounds, $LIVE live tokens per store"
 contenders=(--contender rust "$BATCH_NATIVE" "$RUST_BENCH --live $LIVE")
@@ -184,11 +217,17 @@ fi
 if [ -n "$OXIDE" ]; then
   contenders+=(--contender oxide "$BATCH_NATIVE" "$OXIDE --live $LIVE")
 fi
-contenders+=(
-  --contender sqlite "$BATCH_SLOW" "$RUST_BENCH --store sqlite --live $LIVE"
-  --contender authlib "$BATCH_SLOW" "env PYTHONPATH=$HERE $PY $HERE/authlib_worker.py --live $LIVE"
-  --contender oauthlib "$BATCH_SLOW" "env PYTHONPATH=$HERE $PY $HERE/oauthlib_bench.py --live $LIVE"
-)
+if wanted sqlite; then
+  contenders+=(--contender sqlite "$BATCH_SLOW" "$RUST_BENCH --store sqlite --live $LIVE")
+fi
+if wanted authlib; then
+  contenders+=(--contender authlib "$BATCH_SLOW"
+    "env PYTHONPATH=$HERE $PY $HERE/authlib_worker.py --live $LIVE")
+fi
+if wanted oauthlib; then
+  contenders+=(--contender oauthlib "$BATCH_SLOW"
+    "env PYTHONPATH=$HERE $PY $HERE/oauthlib_bench.py --live $LIVE")
+fi
 python3 "$HERE/coordinator.py" --rounds "$ROUNDS" --out "$OUT" "${contenders[@]}" >"$MICRO"
 
 say "HTTP: client credentials, wrk ${HTTP_SECONDS}s x ${HTTP_CONNECTIONS} connections per server"
@@ -392,8 +431,10 @@ lines = dict(l.split(": ", 1) for l in open(machine).read().splitlines() if ": "
 model = lines.get("Model name", "?").strip()
 print(f"Machine: {lines.get('nproc', '?')} cores ({model}), Linux {lines.get('kernel', '?')}; "
       f"{lines.get('rustc', '?')}; {lines.get('python', '?')}.")
-print(f"Peers: oxide-auth {oxide_version} (crates.io), Authlib {authlib_version} and "
-      f"oauthlib {oauthlib_version} (PyPI).")
+peer_names = [f"oxide-auth {oxide_version} (crates.io)" if "oxide" in names else None,
+              f"Authlib {authlib_version} (PyPI)" if "authlib" in names else None,
+              f"oauthlib {oauthlib_version} (PyPI)" if "oauthlib" in names else None]
+print("Peers: " + (", ".join(p for p in peer_names if p) or "none run (CONTENDERS)") + ".")
 load = m["load"]
 print(f"Load average (1 min) during the micro-benchmarks: {load['min']:.2f}–{load['max']:.2f} "
       f"(median {load['median']:.2f}); before the run {lines.get('load before', '?')}, "
@@ -422,9 +463,9 @@ print()
 print("Ratios, each computed within a round: median (min–max over the rounds):")
 print()
 peers = [n for n in ["oxide", "authlib", "oauthlib"] if n in names]
-print("| operation | " + " | ".join(f"{label[p]} / Rust API" for p in peers) +
-      (" | C ABI / Rust API" if "c" in names else "") + " | Rust API / floor |")
-print("|---|" + "--:|" * (len(peers) + ("c" in names) + 1))
+heads = [f"{label[p]} / Rust API" for p in peers] + (["C ABI / Rust API"] if "c" in names else [])
+print("| operation | " + " | ".join(heads + ["Rust API / floor"]) + " |")
+print("|---|" + "--:|" * (len(heads) + 1))
 for key, text in ops:
     cells = [summary(ratios(p, "rust", key), 1 if p == "oxide" else 0) for p in peers]
     if "c" in names:
