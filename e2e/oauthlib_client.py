@@ -7,7 +7,9 @@ Covers: metadata discovery; client credentials (BackendApplicationClient,
 HTTP Basic); the protected resource; introspection and revocation; the
 authorization code flow with PKCE (S256) for public-client, the consent form
 posted as the user alice/wonderland would (a wrong password first); the
-refresh grant with rotation and reuse detection; a denied consent. Every step
+refresh grant with rotation and reuse detection; a denied consent; the device
+authorization grant (RFC 8628) with oauthlib's DeviceClient, the user's
+page at /device, slow_down and single use; resource indicators. Every step
 is asserted; the first failure stops the run with exit status 1.
 """
 
@@ -17,7 +19,9 @@ import sys
 import urllib.parse
 
 import requests
-from oauthlib.oauth2 import BackendApplicationClient
+import time
+
+from oauthlib.oauth2 import BackendApplicationClient, DeviceClient
 from oauthlib.oauth2.rfc6749.errors import AccessDeniedError
 from requests_oauthlib import OAuth2Session
 
@@ -117,6 +121,96 @@ def resource_indicators(base, meta, token_url, introspect_url):
           "a resource the client may not use: 400 invalid_target")
 
 
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+def device_flow(base, meta, token_url, resource_url):
+    """RFC 8628: the device asks, polls, the user approves at /device, the
+    device gets its tokens once; a denied device gets access_denied."""
+    check(meta.get("device_authorization_endpoint") == f"{base}/device_authorization",
+          "metadata: device_authorization_endpoint")
+    check(DEVICE_GRANT in meta["grant_types_supported"], "metadata: the device grant")
+    device = DeviceClient("device-client")
+
+    def authorize():
+        r = requests.post(meta["device_authorization_endpoint"],
+                          data={"client_id": "device-client", "scope": "read"}, timeout=10)
+        check(r.status_code == 200 and r.headers.get("Cache-Control") == "no-store",
+              "device authorization: 200, no-store")
+        return r.json()
+
+    def poll(device_code):
+        body = device.prepare_request_body(device_code, include_client_id=True)
+        check(f"grant_type={urllib.parse.quote(DEVICE_GRANT, safe='')}" in body,
+              "oauthlib's DeviceClient asks with the device grant")
+        return requests.post(token_url, data=body, timeout=10,
+                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+
+    grant = authorize()
+    code = grant["user_code"]
+    check(len(code) == 9 and code[4] == "-" and
+          all(c in "BCDFGHJKLMNPQRSTVWXZ" for c in code.replace("-", "")),
+          "device authorization: user code XXXX-XXXX of consonants")
+    check(grant["verification_uri"] == f"{base}/device", "device authorization: verification_uri")
+    check(grant["verification_uri_complete"] == f"{base}/device?user_code={code}",
+          "device authorization: verification_uri_complete")
+    check(grant["expires_in"] == 600 and grant["interval"] == 5,
+          "device authorization: expires_in 600, interval 5")
+
+    r = poll(grant["device_code"])
+    check(r.status_code == 400 and r.json()["error"] == "authorization_pending",
+          "device poll before the user acts: authorization_pending")
+    r = poll(grant["device_code"])
+    check(r.status_code == 400 and r.json()["error"] == "slow_down",
+          "device poll sooner than the interval: slow_down")
+
+    # The user's page: prefilled from verification_uri_complete.
+    page = requests.get(grant["verification_uri_complete"], timeout=10)
+    form = parse_form(page.text)
+    check(page.status_code == 200 and form.action == "/device" and
+          form.inputs.get("user_code") == code, "device page: the form, code prefilled")
+    submit = f"{base}/device"
+    r = requests.post(submit, data={"user_code": code, "username": "alice",
+                                    "password": "wrong", "action": "approve"}, timeout=10)
+    check(r.status_code == 401, "device page: wrong password, 401")
+    r = requests.post(submit, data={"user_code": "BCDF-GHJK", "username": "alice",
+                                    "password": "wonderland", "action": "approve"}, timeout=10)
+    check(r.status_code == 400, "device page: unknown code, 400")
+    # Any case, without the dash.
+    r = requests.post(submit, data={"user_code": code.replace("-", "").lower(),
+                                    "username": "alice", "password": "wonderland",
+                                    "action": "approve"}, timeout=10)
+    check(r.status_code == 200 and "device-client" in r.text,
+          "device page: approved (code in lower case, no dash)")
+
+    # slow_down made the interval 10 s: waiting less would be refused again.
+    time.sleep(10.5)
+    r = poll(grant["device_code"])
+    check(r.status_code == 200, "device poll after approval: 200")
+    token = device.parse_request_body_response(r.text, scope=["read"])
+    check(token["token_type"] == "Bearer" and "refresh_token" in token,
+          "device grant: a bearer token and a refresh token")
+    r = requests.get(resource_url, headers={"Authorization": f"Bearer {token['access_token']}"},
+                     timeout=10)
+    check(r.status_code == 200 and r.json()["user"] == "alice",
+          "resource with the device's token: 200 as alice")
+    time.sleep(10.5)
+    r = poll(grant["device_code"])
+    check(r.status_code == 400 and r.json()["error"] == "invalid_grant",
+          "device code used twice: invalid_grant")
+    r = requests.get(resource_url, headers={"Authorization": f"Bearer {token['access_token']}"},
+                     timeout=10)
+    check(r.status_code == 401, "device code replay revoked its tokens")
+
+    denied = authorize()
+    r = requests.post(submit, data={"user_code": denied["user_code"], "username": "bob",
+                                    "password": "builder", "action": "deny"}, timeout=10)
+    check(r.status_code == 200, "device page: denied")
+    r = poll(denied["device_code"])
+    check(r.status_code == 400 and r.json()["error"] == "access_denied",
+          "device poll after denial: access_denied")
+
+
 def main(base):
     check(os.environ.get("OAUTHLIB_INSECURE_TRANSPORT") == "1",
           "OAUTHLIB_INSECURE_TRANSPORT=1 (the demo serves plain http on loopback)")
@@ -173,6 +267,9 @@ def main(base):
 
     # --- Resource indicators (RFC 8707), protected resource metadata (RFC 9728).
     resource_indicators(base, meta, token_url, introspect_url)
+
+    # --- The device authorization grant (RFC 8628).
+    device_flow(base, meta, token_url, resource_url)
 
     # --- Authorization code + PKCE for the public client.
     app = OAuth2Session("public-client", redirect_uri=CALLBACK, scope=["read"], pkce="S256")

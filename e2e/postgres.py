@@ -6,7 +6,9 @@ against the release binary, with racing clients spread across them:
 3. A revocation on one server fails the token on the next request to
    another.
 4. Killing one server (kill -9) under load loses no token it issued.
-5. Stopping PostgreSQL gives 500s during the outage, and full service
+5. Every server's protected resource is each client's "own": a token
+   asked from one server for another's /resource opens it.
+6. Stopping PostgreSQL gives 500s during the outage, and full service
    after it is started again, without restarting the servers.
 
 The database is a throwaway PostgreSQL 15 cluster of this test's own
@@ -17,6 +19,7 @@ Usage: python3 e2e/postgres.py target/release/examples/demo_server
 Standard library only. Exits non-zero on the first failure.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -57,6 +60,20 @@ def race(servers, n, attempt):
     for t in threads:
         t.join()
     return answers
+
+
+def shared_resources(servers):
+    # The last server started registered the clients; the first one's
+    # resource must still be theirs.
+    for issuer in servers:
+        for target in servers:
+            status, _, body = request(issuer.base + "/token", auth=CONF, form={
+                "grant_type": "client_credentials", "scope": "read",
+                "resource": target.base + "/resource"})
+            check(status == 200, f"{issuer.base} issues a token for {target.base}/resource ({status})")
+            token = json.loads(body)["access_token"]
+            status, _, _ = request(target.base + "/resource", bearer=token)
+            check(status == 200, f"{target.base}/resource opens with it ({status})")
 
 
 def live_anywhere(servers, access):
@@ -198,6 +215,7 @@ def main(binary):
             with open(os.path.join(tmp, "servers.log"), "w") as log:
                 servers = [Server(binary, None, log, ["--postgres", conninfo]) for _ in range(3)]
                 print("servers: " + " ".join(s.base for s in servers), flush=True)
+                shared_resources(servers)
                 single_use(servers)
                 reuse_and_revocation(servers)
                 kill_under_load(servers, binary, log, conninfo)

@@ -103,7 +103,7 @@
 //! | `secret=SECRET` | a confidential client with this secret |
 //! | `secret-sha256=HEX` | a confidential client whose secret is stored as its SHA-256 digest (64 hex digits) |
 //! | `redirect=URI` | a registered redirect URI (repeat for several; exact match) |
-//! | `grants=G1,G2,…` | allowed grants: `authorization_code`, `implicit`, `password`, `client_credentials`, `refresh_token`; required: a client line without it is a load error |
+//! | `grants=G1,G2,…` | allowed grants: `authorization_code`, `implicit`, `password`, `client_credentials`, `refresh_token`, `urn:ietf:params:oauth:grant-type:device_code`; required: a client line without it is a load error |
 //! | `scopes=S1,S2,…` | scopes the client may have (default: none; a request naming a scope is then `invalid_scope`) |
 //! | `default-scopes=S1,…` | granted when a request names no scope, each among `scopes=` (default: none) |
 //! | `resources=R1,R2,…` | the resources (RFC 8707) it may ask tokens for: absolute URIs without fragment, or `own` for this server's `http://HOST:PORT/resource` (default: none; a request naming one is then `invalid_target`) |
@@ -119,16 +119,20 @@
 //! client conf-client secret=conf-secret redirect=https://client.example.com/cb redirect=https://client.example.com/cb2 grants=authorization_code,refresh_token,client_credentials,password scopes=read,write default-scopes=read resources=own,https://api.example.com/
 //! client public-client redirect=http://127.0.0.1:9999/callback grants=authorization_code,refresh_token,implicit scopes=read default-scopes=read resources=own
 //! client rs-client secret=rs-secret grants=client_credentials introspect
+//! client device-client grants=urn:ietf:params:oauth:grant-type:device_code,refresh_token scopes=read default-scopes=read resources=own
 //! user alice wonderland
 //! user bob builder
 //! ```
 //!
-//! Access tokens live 3600 s, authorization codes 600 s, refresh tokens
-//! until used (rotated on every use). The realm's data lives in the
-//! library's `MemoryValidator`, which also keeps the codes and tokens.
+//! Access tokens live 3600 s, authorization codes 600 s, device codes
+//! 600 s (polled at most every 5 s), pushed requests 60 s, refresh tokens
+//! until used (rotated on every use). The realm's clients and users are
+//! loaded into the store at start, which also keeps the codes and tokens.
 
 #[path = "demo_server/app.rs"]
 mod app;
+#[path = "demo_server/device.rs"]
+mod device;
 #[path = "demo_server/http.rs"]
 mod http;
 #[path = "demo_server/realm.rs"]

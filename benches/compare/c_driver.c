@@ -486,6 +486,12 @@ int main(int argc, char **argv) {
             printf("%.1f\n", batch(count, ops[i].setup, ops[i].op));
             found = 1;
         }
+        /* c_store.c keeps no device authorizations or pushed requests:
+         * those rows are the Rust API's alone. */
+        if (!found && (strcmp(op, "device_poll") == 0 || strcmp(op, "par_push") == 0)) {
+            printf("n/a\n");
+            found = 1;
+        }
         if (!found) die("unknown operation");
         fflush(stdout);
     }

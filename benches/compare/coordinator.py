@@ -30,7 +30,7 @@ import sys
 import time
 
 OPS = ["client_credentials", "auth_code_pkce", "refresh_rotation",
-       "introspection", "bearer_check"]
+       "introspection", "bearer_check", "device_poll", "par_push"]
 FLOOR_OPS = ["client_credentials", "auth_code_pkce", "introspection", "bearer_check"]
 
 

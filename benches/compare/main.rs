@@ -164,6 +164,29 @@ impl<V: RequestValidator> Worker<V> {
         )
     }
 
+    /// A device-grant poll for a fresh device authorization (RFC 8628
+    /// §3.4), made untimed.
+    fn device_poll_body(&self) -> String {
+        let r = self.b.post_to(
+            Server::device_authorization_response,
+            "/device_authorization",
+            "scope=read",
+        );
+        assert_eq!(r.status, 200, "{}", r.body_str());
+        format!(
+            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code={}",
+            field(&r, "device_code")
+        )
+    }
+
+    /// A pushed authorization request (RFC 9126) like the exchange's
+    /// authorization request.
+    fn par_body(&self) -> String {
+        format!(
+            "response_type=code&redirect_uri={REDIRECT_ENCODED}&scope=read+write&state=xyz&code_challenge={CHALLENGE}&code_challenge_method=S256"
+        )
+    }
+
     fn bearer(&self, value: &str) -> bool {
         let headers = [("Authorization", value)];
         self.b
@@ -249,6 +272,8 @@ impl<V: RequestValidator> Worker<V> {
                     self.introspections[i].clone()
                 })
                 .collect(),
+            "device_poll" => (0..n).map(|_| self.device_poll_body()).collect(),
+            "par_push" => vec![self.par_body(); n],
             other => panic!("unknown operation {other}"),
         };
         let b = &self.b;
@@ -258,6 +283,16 @@ impl<V: RequestValidator> Worker<V> {
                 Box::new(|body| b.post(Server::token_response, body).status == 200)
             }
             "bearer_check" => Box::new(|h| self.bearer(h)),
+            // A device polling before its user decided: the common poll.
+            "device_poll" => Box::new(|body| {
+                let r = b.post(Server::token_response, body);
+                r.status == 400 && r.body.starts_with(b"{\"error\":\"authorization_pending\"")
+            }),
+            "par_push" => Box::new(|body| {
+                b.post_to(Server::pushed_authorization_response, "/par", body)
+                    .status
+                    == 201
+            }),
             _ => Box::new(|body| {
                 let r = self.introspect(body);
                 r.status == 200 && r.body.starts_with(b"{\"active\":true")

@@ -408,6 +408,8 @@ ops = [
     ("refresh_rotation", "refresh with rotation"),
     ("introspection", "introspection (active token)"),
     ("bearer_check", "bearer check"),
+    ("device_poll", "device grant poll, pending (RFC 8628)"),
+    ("par_push", "pushed authorization request (RFC 9126)"),
 ]
 names = [n for n, _ in m["contenders"]]
 batch = dict(m["contenders"])

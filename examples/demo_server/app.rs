@@ -22,6 +22,7 @@ use oauth2_provider::{
     Request, Response, ResponseType, Server,
 };
 
+use super::device;
 use super::http::{Connection, Framing, HttpRequest, Limits, Progress, ReadError, CLOSE};
 use super::realm::Realm;
 use super::storage::Store;
@@ -110,6 +111,8 @@ impl<S: Store> App<S> {
             .issuer(issuer)
             .enable(Grant::Implicit)
             .enable(Grant::Password)
+            .enable(Grant::DeviceCode)
+            .device_verification_uri(format!("{issuer}/device"))
             .scopes_supported(realm.scopes.iter().map(String::as_str))
             .protected_resources([resource.resource()])
             .build()?;
@@ -131,9 +134,13 @@ impl<S: Store> App<S> {
             ("/authorize", _) => method_not_allowed("GET, POST"),
             ("/token", "POST") => s.token_response(&request),
             ("/par", "POST") => s.pushed_authorization_response(&request),
+            ("/device_authorization", "POST") => s.device_authorization_response(&request),
+            ("/device", "GET") => device::get(&request, self.default_realm),
+            ("/device", "POST") => device::post(s, &request, self.default_realm),
+            ("/device", _) => method_not_allowed("GET, POST"),
             ("/revoke", "POST") => s.revocation_response(&request),
             ("/introspect", "POST") => s.introspection_response(&request),
-            ("/token" | "/par" | "/revoke" | "/introspect", _) => method_not_allowed("POST"),
+            ("/token" | "/par" | "/device_authorization" | "/revoke" | "/introspect", _) => method_not_allowed("POST"),
             ("/resource", "GET") => self.resource(&request),
             ("/.well-known/oauth-authorization-server", "GET") => s.metadata_response(),
             (RESOURCE_METADATA, "GET") => s.protected_resource_metadata_response(&self.resource),
@@ -164,14 +171,7 @@ impl<S: Store> App<S> {
         };
         // The parameters parsed once already (validation succeeded).
         let params = Params::parse(request.body()).unwrap_or_default();
-        let mut actions = form::pairs(request.body())
-            .filter_map(Result::ok)
-            .filter(|(name, _)| name == "action")
-            .map(|(_, value)| value);
-        let action = match (actions.next(), actions.next()) {
-            (Some(a), None) => a,
-            _ => Cow::Borrowed(""),
-        };
+        let action = form_value(request.body(), "action");
         let username = params.get(Param::Username).unwrap_or("");
         match &*action {
             "deny" => self.server.deny(&pending),
@@ -332,7 +332,7 @@ impl<S: Store> App<S> {
     }
 }
 
-const STYLE: &str = "\
+pub const STYLE: &str = "\
 *{box-sizing:border-box}\
 body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;\
 background:#f2f4f7;color:#1d2433;font:16px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}\
@@ -396,7 +396,7 @@ fn error_page(error: &OAuthError) -> Response {
 }
 
 /// An HTML response that no one caches or frames.
-fn html(status: u16, body: String) -> Response {
+pub fn html(status: u16, body: String) -> Response {
     let mut response = Response::new(status)
         .with_header("Content-Type", HTML)
         .with_header("Cache-Control", "no-store")
@@ -419,6 +419,19 @@ fn plain(status: u16, text: &str) -> Response {
 
 fn method_not_allowed(allow: &'static str) -> Response {
     plain(405, "405 Method Not Allowed\n").with_header("Allow", allow)
+}
+
+/// The value of field `name` in a form-encoded `form`, empty when absent
+/// or repeated.
+pub fn form_value<'a>(form: &'a [u8], name: &str) -> Cow<'a, str> {
+    let mut values = form::pairs(form)
+        .filter_map(Result::ok)
+        .filter(|(n, _)| n == name)
+        .map(|(_, v)| v);
+    match (values.next(), values.next()) {
+        (Some(v), None) => v,
+        _ => Cow::Borrowed(""),
+    }
 }
 
 /// Escapes text for HTML element content and quoted attribute values.

@@ -124,8 +124,9 @@ pub fn open_postgres(conninfo: &str, realm: &Realm) -> Result<PostgresStore, Str
 /// nothing.
 fn hold_realm<S: Registry>(store: S, realm: &Realm) -> Result<S, String> {
     let sync = || -> Result<(), S::Error> {
-        for stale in store.list_clients()? {
-            let id = oauth2_provider::Client::client_id(&stale);
+        let stored = store.list_clients()?;
+        for stale in &stored {
+            let id = oauth2_provider::Client::client_id(stale);
             if !realm.clients.iter().any(|c| c.id == id) {
                 store.remove_client(id)?;
             }
@@ -136,7 +137,10 @@ fn hold_realm<S: Registry>(store: S, realm: &Realm) -> Result<S, String> {
             }
         }
         for client in &realm.clients {
-            store.upsert_client(&store_client(client))?;
+            let before = stored
+                .iter()
+                .find(|c| oauth2_provider::Client::client_id(*c) == client.id);
+            store.upsert_client(&store_client(client, before))?;
         }
         for user in &realm.users {
             // Hashing is slow by design: skip it when nothing changed.
@@ -150,8 +154,25 @@ fn hold_realm<S: Registry>(store: S, realm: &Realm) -> Result<S, String> {
     Ok(store)
 }
 
-/// A realm client as a database store registers it.
-fn store_client(client: &RealmClient) -> ClientRecord {
+/// A realm client as a database store registers it; `before` is its
+/// record already in the store, if any.
+///
+/// Servers sharing a database act as one authorization server, but each
+/// serves the demo's protected resource at its own address: a client the
+/// realm gives "own" may use every one of them, so the `http://…/resource`
+/// URLs other servers registered for it are kept (else the last server
+/// started would take the others' resource away).
+fn store_client(client: &RealmClient, before: Option<&ClientRecord>) -> ClientRecord {
+    let mut resources = client.resources.clone();
+    if client.resources.iter().any(|r| is_demo_resource(r)) {
+        let others = before
+            .map(ClientRecord::allowed_resources)
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| is_demo_resource(r) && !resources.contains(r));
+        let others: Vec<String> = others.cloned().collect();
+        resources.extend(others);
+    }
     let redirects = client.redirect_uris.iter().map(String::as_str);
     let record = match &client.secret_sha256 {
         Some(digest) => ClientRecord::confidential_hashed(&client.id, *digest, redirects),
@@ -163,5 +184,13 @@ fn store_client(client: &RealmClient) -> ClientRecord {
         .default_scopes(client.default_scopes.iter().map(String::as_str))
         .may_introspect(client.may_introspect)
         .pkce_required(client.pkce_required)
-        .resources(client.resources.iter().map(String::as_str))
+        .resources(resources.iter().map(String::as_str))
+}
+
+/// Whether `url` is a demo server's protected resource,
+/// `http://HOST:PORT/resource`.
+fn is_demo_resource(url: &str) -> bool {
+    url.strip_prefix("http://")
+        .and_then(|rest| rest.split_once('/'))
+        .is_some_and(|(authority, path)| !authority.is_empty() && path == "resource")
 }

@@ -31,7 +31,12 @@ impl Fixture {
         let v = MemoryValidator::new();
         v.add_client(
             MemoryClient::confidential("conf-client", "conf-secret", [REDIRECT])
-                .grants(["authorization_code", "refresh_token", "client_credentials"])
+                .grants([
+                    "authorization_code",
+                    "refresh_token",
+                    "client_credentials",
+                    oauth2_provider::DEVICE_CODE_GRANT_TYPE,
+                ])
                 .scopes(["read", "write"])
                 .default_scopes(["read"])
                 .may_introspect(true),
@@ -53,6 +58,7 @@ impl Fixture<SqliteStore> {
                         Grant::AuthorizationCode,
                         Grant::RefreshToken,
                         Grant::ClientCredentials,
+                        Grant::DeviceCode,
                     ])
                     .scopes(["read", "write"])
                     .default_scopes(["read"])
@@ -72,6 +78,8 @@ impl<V: RequestValidator> Fixture<V> {
             server: Server::builder(validator)
                 .issuer("https://as.example")
                 .enable(Grant::RefreshToken)
+                .enable(Grant::DeviceCode)
+                .device_verification_uri("https://as.example/device")
                 .build()
                 .expect("a valid configuration"),
             basic: basic_header_value("conf-client", "conf-secret"),
