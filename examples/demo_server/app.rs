@@ -140,7 +140,9 @@ impl<S: Store> App<S> {
             ("/device", _) => method_not_allowed("GET, POST"),
             ("/revoke", "POST") => s.revocation_response(&request),
             ("/introspect", "POST") => s.introspection_response(&request),
-            ("/token" | "/par" | "/device_authorization" | "/revoke" | "/introspect", _) => method_not_allowed("POST"),
+            ("/token" | "/par" | "/device_authorization" | "/revoke" | "/introspect", _) => {
+                method_not_allowed("POST")
+            }
             ("/resource", "GET") => self.resource(&request),
             ("/.well-known/oauth-authorization-server", "GET") => s.metadata_response(),
             (RESOURCE_METADATA, "GET") => s.protected_resource_metadata_response(&self.resource),

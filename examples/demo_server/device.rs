@@ -30,11 +30,7 @@ pub fn get(request: &Request<'_>, default_realm: bool) -> Response {
 }
 
 /// `POST /device`: log in, then the decision.
-pub fn post<S: Store>(
-    server: &Server<S>,
-    request: &Request<'_>,
-    default_realm: bool,
-) -> Response {
+pub fn post<S: Store>(server: &Server<S>, request: &Request<'_>, default_realm: bool) -> Response {
     let body = Params::parse(request.body()).unwrap_or_default();
     let user_code = form_value(request.body(), "user_code");
     let username = body.get(Param::Username).unwrap_or("");
