@@ -13,6 +13,9 @@
 #[path = "../examples/demo_server/app.rs"]
 mod app;
 #[allow(dead_code)]
+#[path = "../examples/demo_server/device.rs"]
+mod device;
+#[allow(dead_code)]
 #[path = "../examples/demo_server/http.rs"]
 mod http;
 #[allow(dead_code)]
@@ -802,6 +805,127 @@ fn consent_page_escapes_what_it_shows() {
 
 // ---------------------------------------------------------------------
 // HTTP: routing and hostile input.
+
+/// A device authorization for device-client: (device_code, user_code).
+fn device_authorization() -> (String, String) {
+    let r = post(
+        "/device_authorization",
+        None,
+        "client_id=device-client&scope=read",
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    (r.json("device_code").unwrap(), r.json("user_code").unwrap())
+}
+
+fn device_poll(device_code: &str) -> Reply {
+    post(
+        "/token",
+        None,
+        &format!("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&client_id=device-client&device_code={device_code}"),
+    )
+}
+
+fn device_page(user_code: &str, username: &str, password: &str, action: &str) -> Reply {
+    post(
+        "/device",
+        None,
+        &format!("user_code={user_code}&username={username}&password={password}&action={action}"),
+    )
+}
+
+#[test]
+fn device_flow_through_the_pages() {
+    // The answer (RFC 8628 §3.2), as DEMO_SERVER.md gives it.
+    let r = post(
+        "/device_authorization",
+        None,
+        "client_id=device-client&scope=read",
+    );
+    let user_code = r.json("user_code").unwrap();
+    assert_eq!(user_code.len(), 9, "{user_code}");
+    assert!(user_code.chars().enumerate().all(|(i, c)| if i == 4 {
+        c == '-'
+    } else {
+        "BCDFGHJKLMNPQRSTVWXZ".contains(c)
+    }));
+    let base = base();
+    assert_eq!(r.json("verification_uri"), Some(format!("{base}/device")));
+    assert_eq!(
+        r.json("verification_uri_complete"),
+        Some(format!("{base}/device?user_code={user_code}"))
+    );
+    assert_eq!(r.json("expires_in").as_deref(), Some("600"));
+    assert_eq!(r.json("interval").as_deref(), Some("5"));
+    let pending = device_poll(&r.json("device_code").unwrap());
+    assert_eq!(pending.status, 400);
+    assert_eq!(
+        pending.json("error").as_deref(),
+        Some("authorization_pending")
+    );
+
+    // The user's page, prefilled; both actions need the login.
+    let (device_code, user_code) = device_authorization();
+    let page = get(&format!("/device?user_code={user_code}"));
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains(&format!("value=\"{user_code}\"")),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        device_page(&user_code, "alice", "wrong", "approve").status,
+        401
+    );
+    assert_eq!(
+        device_page("BCDF-GHJK", "alice", "wonderland", "approve").status,
+        400
+    );
+    assert_eq!(
+        device_page(&user_code, "alice", "wonderland", "dance").status,
+        400
+    );
+    // Any case, with or without the dash.
+    let loose = user_code.replace('-', "").to_lowercase();
+    let approved = device_page(&loose, "alice", "wonderland", "approve");
+    assert_eq!(approved.status, 200, "{}", approved.body);
+    assert!(approved.body.contains("device-client"));
+    // Decided once.
+    assert_eq!(
+        device_page(&user_code, "alice", "wonderland", "deny").status,
+        400
+    );
+
+    let tokens = device_poll(&device_code);
+    assert_eq!(tokens.status, 200, "{}", tokens.body);
+    assert!(tokens.json("refresh_token").is_some());
+    let access = tokens.json("access_token").unwrap();
+    let resource = bearer_get("/resource", &access);
+    assert_eq!(resource.status, 200);
+    assert!(
+        resource.body.contains("\"user\":\"alice\""),
+        "{}",
+        resource.body
+    );
+    // Once: a replay is refused and revokes what the code gave.
+    let replay = device_poll(&device_code);
+    assert_eq!(replay.status, 400);
+    assert_eq!(replay.json("error").as_deref(), Some("invalid_grant"));
+    assert_eq!(bearer_get("/resource", &access).status, 401);
+
+    // Denied.
+    let (device_code, user_code) = device_authorization();
+    assert_eq!(
+        device_page(&user_code, "bob", "builder", "deny").status,
+        200
+    );
+    let denied = device_poll(&device_code);
+    assert_eq!(denied.json("error").as_deref(), Some("access_denied"));
+
+    // Only POST and GET where the contract says.
+    assert_eq!(get("/device_authorization").status, 405);
+    assert_eq!(request("PUT", "/device", &[], "").status, 405);
+}
 
 #[test]
 fn unknown_paths_are_404_and_wrong_methods_405() {
