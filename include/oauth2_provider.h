@@ -782,16 +782,16 @@ typedef struct oap_config {
    */
   uint64_t device_poll_interval;
   /**
-   * How many wrong user codes one user may enter within
+   * How many user codes one user may enter within
    * `user_code_attempts_window` before the verification page refuses
-   * them (`temporarily_unavailable`, RFC 8628 §5.1); 0 is the default,
-   * 5.
+   * them (`temporarily_unavailable`, RFC 8628 §5.1); every code
+   * entered counts, right or wrong. 0 is the default, 10.
    */
   uint32_t user_code_max_attempts;
   /**
    * The window of `user_code_max_attempts`, seconds; 0 is the default,
-   * 300. The store must keep wrong user codes at least that long (the
-   * SQLite store keeps them a day).
+   * 300; at most a day (86,400: the longest a store keeps the codes
+   * entered, as the SQLite store does).
    */
   uint64_t user_code_attempts_window;
   /**
@@ -1791,33 +1791,33 @@ typedef oap_cb_result (*oap_record_device_poll_cb)(void *user_data,
                                                    struct oap_ctx *ctx);
 
 /**
- * `record_user_code_failure(subject, since, failures_out)`: record a
- * wrong user code entered by `subject` (the user the host authenticated
+ * `record_user_code_attempt(subject, since, count_out)`: record a
+ * user code entry entered by `subject` (the user the host authenticated
  * at the verification page) at the request's time (`oap_ctx_now`), and
- * write to `*failures_out` how many wrong codes `subject` entered at or
+ * write to `*count_out` how many codes `subject` entered at or
  * after `since`, this one included; `OAP_CB_TRUE`. Anything else is
  * `server_error`; a count left unwritten reads as `UINT32_MAX` (too
  * many: the user is refused). NULL (and in an older table):
  * `server_error`, so the verification page cannot work (it is throttled
  * per subject).
  */
-typedef oap_cb_result (*oap_record_user_code_failure_cb)(void *user_data,
+typedef oap_cb_result (*oap_record_user_code_attempt_cb)(void *user_data,
                                                          struct oap_str subject,
                                                          uint64_t since,
-                                                         uint32_t *failures_out,
+                                                         uint32_t *count_out,
                                                          struct oap_ctx *ctx);
 
 /**
- * `user_code_failures(subject, since, failures_out)`: write to
- * `*failures_out` how many wrong user codes `subject` entered at or after
+ * `user_code_attempts(subject, since, count_out)`: write to
+ * `*count_out` how many user code entries `subject` entered at or after
  * `since`; `OAP_CB_TRUE`. Anything else is `server_error`; a count left
  * unwritten reads as `UINT32_MAX`, as above. NULL (and in an older
  * table): `server_error`.
  */
-typedef oap_cb_result (*oap_user_code_failures_cb)(void *user_data,
+typedef oap_cb_result (*oap_user_code_attempts_cb)(void *user_data,
                                                    struct oap_str subject,
                                                    uint64_t since,
-                                                   uint32_t *failures_out,
+                                                   uint32_t *count_out,
                                                    struct oap_ctx *ctx);
 
 /**
@@ -2046,13 +2046,13 @@ typedef struct oap_validator {
    */
   oap_record_device_poll_cb record_device_poll;
   /**
-   * See `oap_record_user_code_failure_cb`.
+   * See `oap_record_user_code_attempt_cb`.
    */
-  oap_record_user_code_failure_cb record_user_code_failure;
+  oap_record_user_code_attempt_cb record_user_code_attempt;
   /**
-   * See `oap_user_code_failures_cb`.
+   * See `oap_user_code_attempts_cb`.
    */
-  oap_user_code_failures_cb user_code_failures;
+  oap_user_code_attempts_cb user_code_attempts;
   /**
    * See `oap_invalidate_device_code_cb`.
    */
@@ -3287,7 +3287,8 @@ oap_status oap_server_deny(const struct oap_server *server,
  * `verification_uri_complete`, `expires_in`, `interval` (`no-store`), or
  * a JSON error: 400 `invalid_request`, `invalid_scope`,
  * `invalid_target`, `unauthorized_client` (the client lacks
- * `OAP_GRANT_DEVICE_CODE`, or the server has it off), 401
+ * `OAP_GRANT_DEVICE_CODE`), `unsupported_grant_type` (the server has it
+ * off), 401
  * `invalid_client`. The device then polls the token endpoint with
  * `grant_type=urn:ietf:params:oauth:grant-type:device_code`. The store
  * keeps the authorization: a callback table through its device callbacks

@@ -291,8 +291,8 @@ inline oap_cb_result answer(oap_status status) noexcept {
     X(validate_refresh_token) X(validate_response_type) X(validate_scopes)               \
     X(validate_user) X(consume_and_save) X(save_pushed_request) X(find_pushed_request)      \
     X(consume_pushed_request) X(save_device_authorization) X(find_device_authorization)   \
-    X(decide_device_authorization) X(record_device_poll) X(record_user_code_failure)      \
-    X(user_code_failures) X(invalidate_device_code) X(consume_device_code_and_save)
+    X(decide_device_authorization) X(record_device_poll) X(record_user_code_attempt)      \
+    X(user_code_attempts) X(invalidate_device_code) X(consume_device_code_and_save)
 
 namespace detail {
 

@@ -129,7 +129,7 @@ pub enum DeviceDecision {
 
 /// A pending device authorization, as the user's page shows it before
 /// asking for a decision ([`Server::device_verification`](crate::Server::device_verification)).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct PendingDevice {
     /// The client (device) asking.
     pub client_id: String,
@@ -141,6 +141,18 @@ pub struct PendingDevice {
     pub expires_at: u64,
     /// The user code, normalized and in its shown form (`XXXX-XXXX`).
     pub user_code: String,
+}
+
+impl fmt::Debug for PendingDevice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The user code of a pending authorization approves it: not for logs.
+        f.debug_struct("PendingDevice")
+            .field("client_id", &self.client_id)
+            .field("scopes", &self.scopes)
+            .field("audience", &self.audience)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The user code as typed, normalized (RFC 8628 §6.1: "case-insensitive

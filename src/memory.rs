@@ -74,15 +74,15 @@ struct DeviceStore {
     /// …and the device code digest of each user code digest.
     user_codes: Map<[u8; 32], [u8; 32]>,
     /// Wrong user codes entered, by subject (RFC 8628 §5.1).
-    user_code_failures: Map<String, Failures>,
+    user_code_attempts: Map<String, Entries>,
 }
 
-/// The wrong user codes one subject entered.
-struct Failures {
+/// The user codes one subject entered.
+struct Entries {
     /// When, seconds since the Unix epoch, oldest first.
     at: Vec<u64>,
     /// How far back the server counts them (`now - since` of the last
-    /// failure): the purge drops what lies further back.
+    /// entry): the purge drops what lies further back.
     window: u64,
 }
 
@@ -192,11 +192,11 @@ impl MemoryValidator {
         let DeviceStore {
             devices,
             user_codes,
-            user_code_failures,
+            user_code_attempts,
         } = &mut *store.device;
         devices.retain(|_, d| d.expires_at > now);
         user_codes.retain(|_, device| devices.contains_key(device));
-        user_code_failures.retain(|_, f| {
+        user_code_attempts.retain(|_, f| {
             let since = now.saturating_sub(f.window);
             f.at.retain(|t| *t >= since);
             !f.at.is_empty()
@@ -486,27 +486,30 @@ impl RequestValidator for MemoryValidator {
         Ok(())
     }
 
-    fn record_user_code_failure(
+    fn record_user_code_attempt(
         &self,
         subject: &str,
         since: u64,
         request: &OAuthRequest<'_>,
     ) -> Result<u32, OAuthError> {
         let mut store = self.store();
-        let failures = store
+        let entries = store
             .device
-            .user_code_failures
+            .user_code_attempts
             .entry(subject.to_owned())
-            .or_insert_with(|| Failures {
+            .or_insert_with(|| Entries {
                 at: Vec::new(),
                 window: 0,
             });
-        failures.window = request.now.saturating_sub(since);
-        failures.at.push(request.now);
-        Ok(count_since(&failures.at, since))
+        entries.window = request.now.saturating_sub(since);
+        // What lies before the window counts no more: a user entering
+        // codes for days keeps a bounded list.
+        entries.at.retain(|&at| at >= since);
+        entries.at.push(request.now);
+        Ok(count_since(&entries.at, since))
     }
 
-    fn user_code_failures(
+    fn user_code_attempts(
         &self,
         subject: &str,
         since: u64,
@@ -515,7 +518,7 @@ impl RequestValidator for MemoryValidator {
         Ok(self
             .store()
             .device
-            .user_code_failures
+            .user_code_attempts
             .get(subject)
             .map_or(0, |f| count_since(&f.at, since)))
     }

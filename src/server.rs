@@ -136,6 +136,11 @@ pub const DEFAULT_REFRESH_TOKEN_LIFETIME: u64 = 30 * 24 * 3600;
 /// arithmetic near `u64::MAX`.
 pub const MAX_LIFETIME: u64 = 10 * 365 * 24 * 3600;
 
+/// The longest window of the user-code throttle
+/// ([`ServerBuilder::user_code_attempts`]): a day. Stores may forget
+/// entries older than that (their purge does).
+pub const USER_CODE_WINDOW_MAX: u64 = 24 * 3600;
+
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -237,7 +242,7 @@ impl<V: RequestValidator> ServerBuilder<V> {
                 device_verification_uri: None,
                 device_code_lifetime: 600,
                 device_poll_interval: 5,
-                user_code_attempts: 5,
+                user_code_attempts: 10,
                 user_code_window: 300,
                 scopes_supported: Vec::new(),
                 protected_resources: Vec::new(),
@@ -371,12 +376,18 @@ impl<V: RequestValidator> ServerBuilder<V> {
     }
 
     /// The throttle on user code guesses (RFC 8628 §5.1): a user who
-    /// entered `max` wrong codes within the last `window_seconds` is
-    /// refused (`temporarily_unavailable`) until the oldest leaves the
-    /// window. 5 per 300 s unless set: an attacker then tries some 1 440
-    /// codes a day of 20^8, while a live code lives ten minutes. A `max`
-    /// of 0 is [`ConfigError::InvalidDeviceConfig`] (with the grant on), a
-    /// window of 0 or over ten years [`ConfigError::InvalidLifetime`].
+    /// entered `max` codes within the last `window_seconds` is refused
+    /// (`temporarily_unavailable`) until the oldest leaves the window.
+    /// Every code entered counts, right or wrong (see
+    /// [`RequestValidator::record_user_code_attempt`]): a verification
+    /// page that looks a code up to show it, then records the decision,
+    /// spends two. 10 per 300 s unless set: an attacker then tries some
+    /// 2 880 codes a day per account, of 20^8, while a live code lives ten
+    /// minutes. The count is per user: a host whose users sign themselves
+    /// up should also limit the page per client address. A `max` of 0, or
+    /// a window over [`USER_CODE_WINDOW_MAX`] (a day), is
+    /// [`ConfigError::InvalidDeviceConfig`] (with the grant on); a window
+    /// of 0, [`ConfigError::InvalidLifetime`].
     pub fn user_code_attempts(mut self, max: u32, window_seconds: u64) -> Self {
         self.config.user_code_attempts = max;
         self.config.user_code_window = window_seconds;
@@ -479,7 +490,10 @@ impl<V: RequestValidator> ServerBuilder<V> {
                 .as_deref()
                 .is_some_and(is_verification_uri);
             let interval_ok = (1..=MAX_LIFETIME).contains(&config.device_poll_interval);
-            if !uri_ok || !interval_ok || config.user_code_attempts == 0 {
+            // Stores keep entries a day (`USER_CODE_WINDOW_MAX`): a longer
+            // window would count less than it says once they purge.
+            let window_ok = config.user_code_window <= USER_CODE_WINDOW_MAX;
+            if !uri_ok || !interval_ok || !window_ok || config.user_code_attempts == 0 {
                 return Err(ConfigError::InvalidDeviceConfig);
             }
         }

@@ -123,9 +123,10 @@
 //! | 4 | *`get_default_scopes`*, `validate_scopes` | then every `resource` against [`Client::allows_resource`] |
 //! | 5 | **`save_device_authorization`** | [`token_collision`]: new codes, up to three times |
 //! | | *verification page* (§3.3, [`Server::device_verification`](crate::Server::device_verification), [`Server::device_decision`](crate::Server::device_decision)) | |
-//! | 1 | `user_code_failures` | at the limit: `temporarily_unavailable`, nothing looked up |
-//! | 2 | `find_device_authorization(UserCode)` | malformed, unknown, expired or decided: **`record_user_code_failure`**, `invalid_grant` |
-//! | 3 | **`decide_device_authorization`** | decision only; `false`: `invalid_grant` |
+//! | 1 | `user_code_attempts` | at the limit: `temporarily_unavailable`, nothing recorded or looked up |
+//! | 2 | **`record_user_code_attempt`** | over the limit (a racing entry): `temporarily_unavailable`, nothing looked up |
+//! | 3 | `find_device_authorization(UserCode)` | malformed, unknown, expired or decided: `invalid_grant` |
+//! | 4 | **`decide_device_authorization`** | decision only; `false`: `invalid_grant` |
 //! | | *token endpoint* (§3.4–3.5, each call its own step) | |
 //! | 1–3 | authentication, `validate_grant_type(URN)` | |
 //! | 4 | `find_device_authorization(DeviceCode)` | another client's: `invalid_grant`; expired: `expired_token` |
@@ -163,7 +164,7 @@
 //! - **`consume_and_save`** of a [`Consumed::DeviceCode`]: turn the
 //!   approved authorization of that client into used and save the tokens,
 //!   as for a code; of two racing polls, one gets tokens.
-//! - **`record_user_code_failure`**: add and count in one step, so racing
+//! - **`record_user_code_attempt`**: add and count in one step, so racing
 //!   guesses are all counted.
 
 use std::fmt;
@@ -973,34 +974,41 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
         defaults::record_device_poll(self, device_code, last_poll, interval, request)
     }
 
-    /// Records a wrong user code entered by `subject` (the authenticated
-    /// user at the verification page) at [`OAuthRequest::now`], and
-    /// returns how many wrong codes `subject` entered at or after `since`,
-    /// this one included: the throttle against guessing (RFC 8628 §5.1).
+    /// Records a user code entered by `subject` (the authenticated user at
+    /// the verification page) at [`OAuthRequest::now`], and returns how
+    /// many codes `subject` entered at or after `since`, this one
+    /// included: the throttle against guessing (RFC 8628 §5.1). Atomic:
+    /// of racing entries, each sees a different count, so that no more
+    /// than the limit are ever looked up together.
+    ///
+    /// Called before the code is looked up, so every entry counts, right
+    /// or wrong: a guess is only known wrong after the lookup, and
+    /// counting only then would let racing guesses all pass the limit.
     ///
     /// Default: `server_error`: a store that cannot count guesses must
     /// not let anyone guess.
-    fn record_user_code_failure(
+    fn record_user_code_attempt(
         &self,
         subject: &str,
         since: u64,
         request: &OAuthRequest<'_>,
     ) -> Result<u32, OAuthError> {
-        defaults::record_user_code_failure(self, subject, since, request)
+        defaults::record_user_code_attempt(self, subject, since, request)
     }
 
-    /// How many wrong user codes `subject` entered at or after `since`.
-    /// Asked before a user code is looked up: at the limit, nothing is.
+    /// How many user codes `subject` entered at or after `since`. Asked
+    /// first: at the limit, the entry is refused without being recorded
+    /// (a user refused for a while does not fill the store).
     ///
     /// Default: `server_error`, as for
-    /// [`record_user_code_failure`](Self::record_user_code_failure).
-    fn user_code_failures(
+    /// [`record_user_code_attempt`](Self::record_user_code_attempt).
+    fn user_code_attempts(
         &self,
         subject: &str,
         since: u64,
         request: &OAuthRequest<'_>,
     ) -> Result<u32, OAuthError> {
-        defaults::user_code_failures(self, subject, since, request)
+        defaults::user_code_attempts(self, subject, since, request)
     }
 
     /// Marks the *approved* device authorization under the device code
@@ -1484,22 +1492,22 @@ impl<V: RequestValidator + ?Sized> RequestValidator for Arc<V> {
         (**self).record_device_poll(device_code, last_poll, interval, request)
     }
 
-    fn record_user_code_failure(
+    fn record_user_code_attempt(
         &self,
         subject: &str,
         since: u64,
         request: &OAuthRequest<'_>,
     ) -> Result<u32, OAuthError> {
-        (**self).record_user_code_failure(subject, since, request)
+        (**self).record_user_code_attempt(subject, since, request)
     }
 
-    fn user_code_failures(
+    fn user_code_attempts(
         &self,
         subject: &str,
         since: u64,
         request: &OAuthRequest<'_>,
     ) -> Result<u32, OAuthError> {
-        (**self).user_code_failures(subject, since, request)
+        (**self).user_code_attempts(subject, since, request)
     }
 
     fn invalidate_device_code(
@@ -1711,9 +1719,9 @@ pub mod defaults {
         Ok(())
     }
 
-    /// What [`RequestValidator::record_user_code_failure`] does unless a
+    /// What [`RequestValidator::record_user_code_attempt`] does unless a
     /// host overrides it: fails (no store, no guessing).
-    pub fn record_user_code_failure<V: RequestValidator + ?Sized>(
+    pub fn record_user_code_attempt<V: RequestValidator + ?Sized>(
         validator: &V,
         subject: &str,
         since: u64,
@@ -1723,9 +1731,9 @@ pub mod defaults {
         Err(no_user_code_throttle())
     }
 
-    /// What [`RequestValidator::user_code_failures`] does unless a host
+    /// What [`RequestValidator::user_code_attempts`] does unless a host
     /// overrides it: fails (no store, no guessing).
-    pub fn user_code_failures<V: RequestValidator + ?Sized>(
+    pub fn user_code_attempts<V: RequestValidator + ?Sized>(
         validator: &V,
         subject: &str,
         since: u64,

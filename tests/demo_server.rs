@@ -345,7 +345,15 @@ fn metadata_describes_the_server() {
     assert!(r
         .body
         .contains(r#""response_types_supported":["code","token"]"#));
-    assert!(r.body.contains(r#""grant_types_supported":["authorization_code","implicit","password","client_credentials","refresh_token"]"#));
+    assert!(r.body.contains(r#""grant_types_supported":["authorization_code","implicit","password","client_credentials","refresh_token","urn:ietf:params:oauth:grant-type:device_code"]"#));
+    assert_eq!(
+        r.json("device_authorization_endpoint"),
+        Some(format!("{base}/device_authorization"))
+    );
+    assert_eq!(
+        r.json("pushed_authorization_request_endpoint"),
+        Some(format!("{base}/par"))
+    );
     assert!(r
         .body
         .contains(r#""code_challenge_methods_supported":["S256"]"#));
@@ -1629,7 +1637,7 @@ fn default_realm_is_the_contract_table() {
     let realm = realm::parse(realm::DEFAULT_REALM)
         .unwrap()
         .with_own_resource(own);
-    // The resources column: "both", "own", "own", none.
+    // The resources column: "both", "own", none, "own".
     let resources: Vec<Vec<&str>> = realm
         .clients
         .iter()
@@ -1637,7 +1645,12 @@ fn default_realm_is_the_contract_table() {
         .collect();
     assert_eq!(
         resources,
-        [vec![own, "https://api.example.com/"], vec![own], vec![]]
+        [
+            vec![own, "https://api.example.com/"],
+            vec![own],
+            vec![],
+            vec![own]
+        ]
     );
     assert_eq!(
         realm
@@ -1645,7 +1658,21 @@ fn default_realm_is_the_contract_table() {
             .iter()
             .map(|c| c.id.as_str())
             .collect::<Vec<_>>(),
-        ["conf-client", "public-client", "rs-client"]
+        ["conf-client", "public-client", "rs-client", "device-client"]
+    );
+    // device-client: public, the device grant and refresh tokens.
+    let device = &realm.clients[3];
+    assert!(device.secret_sha256.is_none());
+    assert_eq!(
+        device.grants,
+        [
+            "urn:ietf:params:oauth:grant-type:device_code",
+            "refresh_token"
+        ]
+    );
+    assert_eq!(
+        (&device.scopes[..], &device.default_scopes[..]),
+        (&["read".to_owned()][..], &["read".to_owned()][..])
     );
     assert_eq!(
         realm

@@ -514,7 +514,7 @@ fn wrong_user_codes_are_throttled_per_user() {
         assert_oauth_error(
             server.device_verification(&page(), "mallory", &user_code),
             ErrorCode::TemporarilyUnavailable,
-            "too many wrong user codes",
+            "too many user codes entered",
         );
         assert_oauth_error(
             server.device_decision(
@@ -532,14 +532,26 @@ fn wrong_user_codes_are_throttled_per_user() {
     assert!(server
         .device_verification(&page(), "alice", &user_code)
         .is_ok());
-    // Once the failures leave the window, mallory may try again.
+    // Once the entries leave the window, mallory may try again.
     advance(&clock, 61);
     assert!(server
         .device_verification(&page(), "mallory", &user_code)
         .is_ok());
-    // The default: five per 300 s.
+    // Right codes count too: each entry is counted before its lookup.
+    assert!(server
+        .device_verification(&page(), "mallory", &user_code)
+        .is_ok());
+    assert!(server
+        .device_verification(&page(), "mallory", &user_code)
+        .is_ok());
+    assert_oauth_error(
+        server.device_verification(&page(), "mallory", &user_code),
+        ErrorCode::TemporarilyUnavailable,
+        "too many",
+    );
+    // The default: ten per 300 s.
     let (server, _) = device_server();
-    for _ in 0..5 {
+    for _ in 0..10 {
         let _ = server.device_verification(&page(), "eve", "BCDF-GHJK");
     }
     assert_oauth_error(
@@ -551,6 +563,31 @@ fn wrong_user_codes_are_throttled_per_user() {
         .device_verification(&page(), "eve", "BCDF-GHJK")
         .unwrap_err();
     assert_eq!(e.status(), 503);
+}
+
+#[test]
+fn racing_guesses_never_pass_the_limit_together() {
+    // RFC 8628 §5.1: guesses sent at once by one user must not each see
+    // the count from before the others.
+    let (server, _) = clocked_device(|b| b.user_code_attempts(5, 300));
+    let (_, user_code) = tv_codes(&server, "client_id=tv");
+    for round in 0..20 {
+        let subject = format!("racer-{round}");
+        let looked_up = std::sync::atomic::AtomicU32::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..16 {
+                scope.spawn(
+                    || match server.device_verification(&page(), &subject, &user_code) {
+                        Ok(_) => {
+                            looked_up.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        Err(e) => assert_eq!(e.code(), ErrorCode::TemporarilyUnavailable),
+                    },
+                );
+            }
+        });
+        assert_eq!(looked_up.into_inner(), 5, "round {round}");
+    }
 }
 
 #[test]

@@ -1,9 +1,12 @@
 //! `/device`, the page where a user enters the code a device shows
 //! (RFC 8628 §3.3): log in, then approve or deny what the device asked.
 //!
-//! Both actions need the login: the library throttles wrong codes per
-//! user (§5.1), and an anonymous page would let anyone try codes, or
-//! learn which client waits behind one.
+//! Both actions need the login: the library throttles codes per user
+//! (§5.1), and an anonymous page would let anyone try codes, or learn
+//! which client waits behind one. The contract (DEMO_SERVER.md) gives one
+//! step, login and decision together, so the page warns against remote
+//! phishing (§5.4) before the decision, and the answer names the client
+//! that was approved or denied.
 
 use oauth2_provider::form::{Param, Params};
 use oauth2_provider::{DeviceDecision, ErrorCode, Request, Response, Server};
@@ -122,6 +125,7 @@ fn page(status: u16, form: &Form<'_>, default_realm: bool) -> Response {
 <main>
 <h1>Connect a device</h1>
 <p>Enter the code your device shows, then log in.</p>
+<p class="note">Approve only a device you have in front of you, showing this very code. If someone sent you this link or code, deny it: approving gives their device your account.</p>
 {error}<form method="post" action="/device">
 <label for="user_code">Code</label>
 <input id="user_code" name="user_code" value="{user_code}" autocomplete="off" autocapitalize="characters" spellcheck="false" required>

@@ -140,14 +140,14 @@ pub struct oap_config {
     /// The minimum polling interval the device is told (RFC 8628
     /// `interval`), seconds; each `slow_down` adds 5. 0 is the default, 5.
     pub device_poll_interval: u64,
-    /// How many wrong user codes one user may enter within
+    /// How many user codes one user may enter within
     /// `user_code_attempts_window` before the verification page refuses
-    /// them (`temporarily_unavailable`, RFC 8628 §5.1); 0 is the default,
-    /// 5.
+    /// them (`temporarily_unavailable`, RFC 8628 §5.1); every code
+    /// entered counts, right or wrong. 0 is the default, 10.
     pub user_code_max_attempts: u32,
     /// The window of `user_code_max_attempts`, seconds; 0 is the default,
-    /// 300. The store must keep wrong user codes at least that long (the
-    /// SQLite store keeps them a day).
+    /// 300; at most a day (86,400: the longest a store keeps the codes
+    /// entered, as the SQLite store does).
     pub user_code_attempts_window: u64,
     /// Device authorization endpoint path for metadata. Default
     /// "/device_authorization".
@@ -199,7 +199,7 @@ pub extern "C" fn oap_config_default() -> oap_config {
         device_verification_uri: oap_str::NONE,
         device_code_lifetime: 600,
         device_poll_interval: 5,
-        user_code_max_attempts: 5,
+        user_code_max_attempts: 10,
         user_code_attempts_window: 300,
         device_authorization_endpoint: oap_str::NONE,
     };

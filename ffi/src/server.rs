@@ -881,7 +881,8 @@ pub unsafe extern "C" fn oap_server_deny(
 /// `verification_uri_complete`, `expires_in`, `interval` (`no-store`), or
 /// a JSON error: 400 `invalid_request`, `invalid_scope`,
 /// `invalid_target`, `unauthorized_client` (the client lacks
-/// `OAP_GRANT_DEVICE_CODE`, or the server has it off), 401
+/// `OAP_GRANT_DEVICE_CODE`), `unsupported_grant_type` (the server has it
+/// off), 401
 /// `invalid_client`. The device then polls the token endpoint with
 /// `grant_type=urn:ietf:params:oauth:grant-type:device_code`. The store
 /// keeps the authorization: a callback table through its device callbacks

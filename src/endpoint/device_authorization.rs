@@ -264,8 +264,15 @@ impl<V: RequestValidator> Server<V> {
                 "the user entering the code must be signed in",
             ));
         }
+        // Every entry is counted before its lookup, right or wrong: a
+        // guess is known wrong only after it, and racing guesses that were
+        // each counted then would all pass the limit together. The first
+        // check spares the store a row for a user already refused.
         let since = oauth.now.saturating_sub(self.config.user_code_window);
-        if v.user_code_failures(subject, since, oauth)? >= self.config.user_code_attempts {
+        let limit = self.config.user_code_attempts;
+        if v.user_code_attempts(subject, since, oauth)? >= limit
+            || v.record_user_code_attempt(subject, since, oauth)? > limit
+        {
             return Err(too_many_guesses());
         }
         let found = match normalize_user_code(user_code) {
@@ -277,13 +284,7 @@ impl<V: RequestValidator> Server<V> {
             }
             None => None,
         };
-        match found {
-            Some(found) => Ok(found),
-            None => {
-                v.record_user_code_failure(subject, since, oauth)?;
-                Err(unknown_user_code())
-            }
-        }
+        found.ok_or_else(unknown_user_code)
     }
 }
 
@@ -299,6 +300,6 @@ fn device_grant_disabled() -> OAuthError {
 fn too_many_guesses() -> OAuthError {
     OAuthError::new(
         ErrorCode::TemporarilyUnavailable,
-        "too many wrong user codes; try again later",
+        "too many user codes entered lately; try again later",
     )
 }

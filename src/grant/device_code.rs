@@ -32,6 +32,12 @@ pub(crate) fn poll<V: RequestValidator>(
         // §3.5: another client's code is as unknown as a made-up one.
         .filter(|a| a.client_id == client.client_id())
         .ok_or_else(|| OAuthError::new(ErrorCode::InvalidGrant, "unknown device code"))?;
+    // A replay is a replay however late: its tokens go before anything
+    // else is said about the code.
+    if authorization.status == DeviceStatus::Used {
+        v.revoke_grant(&authorization.grant_id, request)?;
+        return Err(used());
+    }
     if request.now >= authorization.expires_at {
         return Err(OAuthError::new(
             ErrorCode::ExpiredToken,
@@ -70,12 +76,9 @@ pub(crate) fn poll<V: RequestValidator>(
                 "the user denied the authorization",
             ))
         }
-        DeviceStatus::Used => {
-            // Single use: a second poll after the tokens is a copy of the
-            // device code at work; the tokens of that grant go too.
-            v.revoke_grant(&authorization.grant_id, request)?;
-            return Err(used());
-        }
+        // Single use: a second poll after the tokens is a copy of the
+        // device code at work; the tokens of that grant went above.
+        DeviceStatus::Used => return Err(used()),
         DeviceStatus::Approved { user_id } => user_id,
     };
     let (audience, refresh_audience) =

@@ -10,7 +10,7 @@ use crate::secret::sha256;
 
 /// The user code throttle's window the kit's server runs with: the
 /// default, 300 s.
-const FAILURE_WINDOW: u64 = 300;
+const ENTRY_WINDOW: u64 = 300;
 
 /// Runs the checks of the device authorization grant on stores made by
 /// `new_store`, one fresh store per check; panics at the first failure,
@@ -21,7 +21,7 @@ const FAILURE_WINDOW: u64 = 300;
 ///   (`server_error`, [`token_collision`](crate::validator::token_collision));
 /// - only a pending authorization is decided, and of two decisions the
 ///   first holds; a poll is recorded (`slow_down`'s interval too);
-/// - wrong user codes are counted per subject, at or after `since`;
+/// - user code entries are counted per subject, at or after `since`;
 /// - the flow through the server: `authorization_pending`, `slow_down`,
 ///   approval, tokens once, and a replay that revokes them; denial,
 ///   another client's code, expiry;
@@ -54,8 +54,8 @@ where
 }
 
 /// Checks the store's purge, `purge(store, now)`, of device
-/// authorizations and user code failures: an expired authorization is
-/// forgotten (by both digests), a live one stays usable, a failure older
+/// authorizations and user code entries: an expired authorization is
+/// forgotten (by both digests), a live one stays usable, an entry older
 /// than the throttle's window (the kit's server: 300 s) is forgotten and
 /// a recent one still counted.
 pub fn check_device_purge<V, F, P>(new_store: F, purge: P)
@@ -87,16 +87,16 @@ where
         "authorization_pending",
         "a live device code after a purge",
     );
+    let counted = kit.entries("kit-user", 0);
+    kit.expect(
+        counted == 1,
+        &format!("{counted} user code entries counted after a purge, not 1 (the recent one)"),
+    );
     kit.expect(
         kit.server
             .device_verification(&page(), "kit-user", &live_user)
             .is_ok(),
         "a live user code after a purge",
-    );
-    let counted = kit.failures("kit-user", 0);
-    kit.expect(
-        counted == 1,
-        &format!("{counted} wrong user codes counted after a purge, not 1 (the recent one)"),
     );
 }
 
@@ -178,11 +178,11 @@ impl<V: RequestValidator> Kit<V> {
             .unwrap_or_else(|e| self.fail(&format!("find_device_authorization: {e:?}")))
     }
 
-    fn failures(&self, subject: &str, since: u64) -> u32 {
+    fn entries(&self, subject: &str, since: u64) -> u32 {
         self.server
             .validator()
-            .user_code_failures(subject, since, &self.oauth())
-            .unwrap_or_else(|e| self.fail(&format!("user_code_failures: {e:?}")))
+            .user_code_attempts(subject, since, &self.oauth())
+            .unwrap_or_else(|e| self.fail(&format!("user_code_attempts: {e:?}")))
     }
 }
 
@@ -344,40 +344,37 @@ fn device_storage<V: RequestValidator>(d: &Direct<V>) {
     // Failures: counted per subject, at or after `since`.
     let count = |now, since| {
         d.ok(
-            store.record_user_code_failure("kit-user", since, &at(now)),
-            "record_user_code_failure",
+            store.record_user_code_attempt("kit-user", since, &at(now)),
+            "record_user_code_attempt",
         )
     };
-    d.expect(count(START, START - FAILURE_WINDOW) == 1, "first failure");
-    d.expect(
-        count(START + 10, START - FAILURE_WINDOW) == 2,
-        "second failure",
-    );
-    let failures = |subject, since| {
+    d.expect(count(START, START - ENTRY_WINDOW) == 1, "first entry");
+    d.expect(count(START + 10, START - ENTRY_WINDOW) == 2, "second entry");
+    let entries = |subject, since| {
         d.ok(
-            store.user_code_failures(subject, since, &at(START + 10)),
-            "user_code_failures",
+            store.user_code_attempts(subject, since, &at(START + 10)),
+            "user_code_attempts",
         )
     };
     d.expect(
-        failures("kit-user", START) == 2,
-        "two failures since the first",
+        entries("kit-user", START) == 2,
+        "two entries since the first",
     );
     d.expect(
-        failures("kit-user", START + 1) == 1,
-        "one failure since after the first",
+        entries("kit-user", START + 1) == 1,
+        "one entry since after the first",
     );
     d.expect(
-        failures("kit-user", START + 11) == 0,
-        "failures counted before `since`",
+        entries("kit-user", START + 11) == 0,
+        "entries counted before `since`",
     );
     d.expect(
-        failures("another-user", 0) == 0,
-        "one subject's failures counted for another",
+        entries("another-user", 0) == 0,
+        "one subject's entries counted for another",
     );
     d.expect(
         count(START + 20, START + 15) == 1,
-        "a failure counts itself and only what lies at or after `since`",
+        "an entry counts itself and only what lies at or after `since`",
     );
 }
 

@@ -225,8 +225,8 @@ impl FfiValidator {
         self.lookup(name, Some(request), slot, f, pick)
     }
 
-    /// A counting callback (`record_user_code_failure`,
-    /// `user_code_failures`): the number it wrote with `OAP_CB_TRUE`;
+    /// A counting callback (`record_user_code_attempt`,
+    /// `user_code_attempts`): the number it wrote with `OAP_CB_TRUE`;
     /// any other answer is a failure. A count left unwritten reads as
     /// `UINT32_MAX`: a throttle that fails closed.
     fn count<'r>(
@@ -794,30 +794,30 @@ impl RequestValidator for FfiValidator {
         })
     }
 
-    fn record_user_code_failure(
+    fn record_user_code_attempt(
         &self,
         subject: &str,
         since: u64,
         request: &OAuthRequest<'_>,
     ) -> Result<u32, OAuthError> {
-        let Some(cb) = self.table.record_user_code_failure else {
-            return defaults::record_user_code_failure(self, subject, since, request);
+        let Some(cb) = self.table.record_user_code_attempt else {
+            return defaults::record_user_code_attempt(self, subject, since, request);
         };
-        self.count("record_user_code_failure", request, |ud, out, ctx| {
+        self.count("record_user_code_attempt", request, |ud, out, ctx| {
             host_call!(cb(ud, oap_str::new(subject), since, out, ctx))
         })
     }
 
-    fn user_code_failures(
+    fn user_code_attempts(
         &self,
         subject: &str,
         since: u64,
         request: &OAuthRequest<'_>,
     ) -> Result<u32, OAuthError> {
-        let Some(cb) = self.table.user_code_failures else {
-            return defaults::user_code_failures(self, subject, since, request);
+        let Some(cb) = self.table.user_code_attempts else {
+            return defaults::user_code_attempts(self, subject, since, request);
         };
-        self.count("user_code_failures", request, |ud, out, ctx| {
+        self.count("user_code_attempts", request, |ud, out, ctx| {
             host_call!(cb(ud, oap_str::new(subject), since, out, ctx))
         })
     }

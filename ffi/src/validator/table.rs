@@ -695,35 +695,35 @@ pub type oap_record_device_poll_cb = Option<
         ctx: *mut oap_ctx,
     ) -> oap_cb_result,
 >;
-/// `record_user_code_failure(subject, since, failures_out)`: record a
-/// wrong user code entered by `subject` (the user the host authenticated
+/// `record_user_code_attempt(subject, since, count_out)`: record a
+/// user code entry entered by `subject` (the user the host authenticated
 /// at the verification page) at the request's time (`oap_ctx_now`), and
-/// write to `*failures_out` how many wrong codes `subject` entered at or
+/// write to `*count_out` how many codes `subject` entered at or
 /// after `since`, this one included; `OAP_CB_TRUE`. Anything else is
 /// `server_error`; a count left unwritten reads as `UINT32_MAX` (too
 /// many: the user is refused). NULL (and in an older table):
 /// `server_error`, so the verification page cannot work (it is throttled
 /// per subject).
-pub type oap_record_user_code_failure_cb = Option<
+pub type oap_record_user_code_attempt_cb = Option<
     unsafe extern "C" fn(
         user_data: *mut c_void,
         subject: oap_str,
         since: u64,
-        failures_out: *mut u32,
+        count_out: *mut u32,
         ctx: *mut oap_ctx,
     ) -> oap_cb_result,
 >;
-/// `user_code_failures(subject, since, failures_out)`: write to
-/// `*failures_out` how many wrong user codes `subject` entered at or after
+/// `user_code_attempts(subject, since, count_out)`: write to
+/// `*count_out` how many user code entries `subject` entered at or after
 /// `since`; `OAP_CB_TRUE`. Anything else is `server_error`; a count left
 /// unwritten reads as `UINT32_MAX`, as above. NULL (and in an older
 /// table): `server_error`.
-pub type oap_user_code_failures_cb = Option<
+pub type oap_user_code_attempts_cb = Option<
     unsafe extern "C" fn(
         user_data: *mut c_void,
         subject: oap_str,
         since: u64,
-        failures_out: *mut u32,
+        count_out: *mut u32,
         ctx: *mut oap_ctx,
     ) -> oap_cb_result,
 >;
@@ -886,10 +886,10 @@ pub struct oap_validator {
     pub decide_device_authorization: oap_decide_device_authorization_cb,
     /// See `oap_record_device_poll_cb`.
     pub record_device_poll: oap_record_device_poll_cb,
-    /// See `oap_record_user_code_failure_cb`.
-    pub record_user_code_failure: oap_record_user_code_failure_cb,
-    /// See `oap_user_code_failures_cb`.
-    pub user_code_failures: oap_user_code_failures_cb,
+    /// See `oap_record_user_code_attempt_cb`.
+    pub record_user_code_attempt: oap_record_user_code_attempt_cb,
+    /// See `oap_user_code_attempts_cb`.
+    pub user_code_attempts: oap_user_code_attempts_cb,
     /// See `oap_invalidate_device_code_cb`.
     pub invalidate_device_code: oap_invalidate_device_code_cb,
     /// See `oap_consume_device_code_and_save_cb`.

@@ -330,7 +330,7 @@ typedef struct user_code_record {
     uint64_t expires_at;
 } user_code_record;
 
-/* The times one user entered a wrong user code, oldest first. */
+/* The times one user entered a user code entry, oldest first. */
 typedef struct failure_record {
     uint64_t *times;
     size_t len, cap;
@@ -388,7 +388,7 @@ static const char *const callback_names[CB_COUNT] = {
     "find_pushed_request", "consume_pushed_request",
     "save_device_authorization", "find_device_authorization",
     "decide_device_authorization", "record_device_poll",
-    "record_user_code_failure", "user_code_failures",
+    "record_user_code_attempt", "user_code_attempts",
     "invalidate_device_code", "consume_device_code_and_save",
 };
 
@@ -1337,8 +1337,8 @@ static uint32_t failures_since(const failure_record *f, uint64_t since) {
     return n;
 }
 
-static oap_cb_result cb_record_user_code_failure(void *ud, oap_str subject, uint64_t since,
-                                                 uint32_t *failures_out, oap_ctx *ctx) {
+static oap_cb_result cb_record_user_code_attempt(void *ud, oap_str subject, uint64_t since,
+                                                 uint32_t *count_out, oap_ctx *ctx) {
     failure_record *f;
     uint64_t t;
     ENTER(ud, CB_RECORD_USER_CODE_FAILURE);
@@ -1356,18 +1356,18 @@ static oap_cb_result cb_record_user_code_failure(void *ud, oap_str subject, uint
         if (f->times == NULL) abort();
     }
     f->times[f->len++] = t;
-    *failures_out = failures_since(f, since);
+    *count_out = failures_since(f, since);
     pthread_mutex_unlock(&s->lock);
     return OAP_CB_TRUE;
 }
 
-static oap_cb_result cb_user_code_failures(void *ud, oap_str subject, uint64_t since,
-                                           uint32_t *failures_out, oap_ctx *ctx) {
+static oap_cb_result cb_user_code_attempts(void *ud, oap_str subject, uint64_t since,
+                                           uint32_t *count_out, oap_ctx *ctx) {
     (void)ctx;
     {
         ENTER(ud, CB_USER_CODE_FAILURES);
         pthread_mutex_lock(&s->lock);
-        *failures_out = failures_since(table_get(&s->failures, subject), since);
+        *count_out = failures_since(table_get(&s->failures, subject), since);
         pthread_mutex_unlock(&s->lock);
         return OAP_CB_TRUE;
     }
@@ -1448,8 +1448,8 @@ oap_validator memstore_validator(memstore *store) {
     v.find_device_authorization = cb_find_device_authorization;
     v.decide_device_authorization = cb_decide_device_authorization;
     v.record_device_poll = cb_record_device_poll;
-    v.record_user_code_failure = cb_record_user_code_failure;
-    v.user_code_failures = cb_user_code_failures;
+    v.record_user_code_attempt = cb_record_user_code_attempt;
+    v.user_code_attempts = cb_user_code_attempts;
     v.invalidate_device_code = cb_invalidate_device_code;
     v.consume_device_code_and_save = cb_consume_device_code_and_save;
     return v;

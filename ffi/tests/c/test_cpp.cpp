@@ -351,11 +351,11 @@ public:
         user_id_ = user_id;
         return OAP_CB_TRUE;
     }
-    oap_cb_result user_code_failures(std::string_view, uint64_t, uint32_t *failures, oap::context) {
+    oap_cb_result user_code_attempts(std::string_view, uint64_t, uint32_t *failures, oap::context) {
         *failures = 0;
         return OAP_CB_TRUE;
     }
-    oap_cb_result record_user_code_failure(std::string_view, uint64_t, uint32_t *failures, oap::context) {
+    oap_cb_result record_user_code_attempt(std::string_view, uint64_t, uint32_t *failures, oap::context) {
         *failures = 1;
         return OAP_CB_TRUE;
     }

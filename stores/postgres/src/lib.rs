@@ -52,7 +52,7 @@
 //! | `consume_and_save` (device code, RFC 8628) | `UPDATE … SET status = 'used' WHERE status = 'approved'`, then the grant's `INSERT … ON CONFLICT` and the token inserts | of racing polls, the second's `UPDATE` waits for the first to commit, then finds it used: 0 rows, nothing saved (no grant either). |
 //! | `save_device_authorization` | `DELETE` of an expired one holding either digest, `INSERT` | two unique keys (device and user code digests) refuse a live one's. |
 //! | `decide_device_authorization` | one `UPDATE … WHERE status = 'pending'` | a racing decision waits on the row's lock, then finds it decided. |
-//! | `record_user_code_failure` | advisory lock on the subject, `DELETE` of old ones, `INSERT`, `count(*)` | a subject's racing guesses take turns: each counts all before it. |
+//! | `record_user_code_attempt` | advisory lock on the subject, `DELETE` of old ones, `INSERT`, `count(*)` | a subject's racing guesses take turns: each counts all before it. |
 //! | reads (`validate_*`, `introspect_token`, `find_client`) | one `SELECT` | sees what was committed when it ran: a revocation committed before a request's read fails that request's token. |
 //!
 //! Every transaction locks its grant row before the code or token rows,
@@ -106,12 +106,12 @@ pub use schema::SCHEMA_VERSION;
 /// if none is idle) before failing with `server_error`.
 pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// How long [`PostgresStore::purge_expired`] keeps a wrong user code
-/// (RFC 8628 §5.1's throttle), in seconds: the store does not know the
-/// server's counting window, which must not be longer (the default is
-/// 300 seconds). A new failure also deletes its subject's failures older
-/// than the window it counts in.
-pub const USER_CODE_FAILURES_KEPT: u64 = 86_400;
+/// How long [`PostgresStore::purge_expired`] keeps a user code entry (RFC 8628
+/// §5.1's throttle), in seconds: the longest counting window a server
+/// accepts ([`oauth2_provider::server::USER_CODE_WINDOW_MAX`]), since the
+/// store does not know the one it counts in. A new entry also deletes its
+/// subject's entries older than that window.
+pub const USER_CODE_ATTEMPTS_KEPT: u64 = oauth2_provider::server::USER_CODE_WINDOW_MAX;
 
 /// How many times a transaction that PostgreSQL rolled back for a
 /// deadlock or a serialization failure runs again.
@@ -436,7 +436,7 @@ impl PostgresStore {
     /// refresh tokens (a rotated one stays until it expires, for reuse
     /// detection), expired device authorizations (a used one stays until
     /// it expires, so that its replay revokes its tokens), wrong user
-    /// codes older than [`USER_CODE_FAILURES_KEPT`], and grants whose
+    /// codes older than [`USER_CODE_ATTEMPTS_KEPT`], and grants whose
     /// last code and refresh token have
     /// expired (a request presenting one earlier and saving late is then
     /// refused, the grant being unknown). One transaction; it scans
@@ -458,8 +458,8 @@ impl PostgresStore {
                 &[&now],
             )?;
             removed += conn.execute(
-                "DELETE FROM oauth2_user_code_failures WHERE at < $1",
-                &[&now.saturating_sub(time(USER_CODE_FAILURES_KEPT))],
+                "DELETE FROM oauth2_user_code_attempts WHERE at < $1",
+                &[&now.saturating_sub(time(USER_CODE_ATTEMPTS_KEPT))],
             )?;
             removed += conn.execute(
                 "DELETE FROM oauth2_access_tokens WHERE expires_at <= $1",

@@ -133,11 +133,11 @@ const MIGRATIONS: &[&str] = &[
         username      TEXT,
         CHECK (status <> 'approved' OR username IS NOT NULL)
     );
-    CREATE TABLE oauth2_user_code_failures (
+    CREATE TABLE oauth2_user_code_attempts (
         subject TEXT NOT NULL,
         at      BIGINT NOT NULL
     );
-    CREATE INDEX oauth2_user_code_failures_subject ON oauth2_user_code_failures (subject, at);
+    CREATE INDEX oauth2_user_code_attempts_subject ON oauth2_user_code_attempts (subject, at);
     ",
 ];
 

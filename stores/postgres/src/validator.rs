@@ -297,14 +297,14 @@ fn device_authorization(row: &postgres::Row) -> Result<DeviceAuthorization, Fail
 }
 
 /// The first key of the advisory locks that serialize a subject's
-/// wrong user codes (the second is the subject's hash): "oaup" in ASCII.
+/// user code entries (the second is the subject's hash): "oaup" in ASCII.
 /// Two-key locks never meet the one-key migration lock.
 const FAILURES_LOCK: i32 = 0x6f61_7570;
 
-/// How many wrong user codes `subject` entered at or after `since`.
-fn count_failures(conn: &mut Conn, subject: &str, since: i64) -> Result<u32, Fail> {
+/// How many user code entries `subject` entered at or after `since`.
+fn count_attempts(conn: &mut Conn, subject: &str, since: i64) -> Result<u32, Fail> {
     let row = conn.query_opt(
-        "SELECT count(*) FROM oauth2_user_code_failures WHERE subject = $1 AND at >= $2",
+        "SELECT count(*) FROM oauth2_user_code_attempts WHERE subject = $1 AND at >= $2",
         &[&subject, &since],
     )?;
     let count: i64 = row.map(|row| row.try_get(0)).transpose()?.unwrap_or(0);
@@ -787,13 +787,13 @@ impl RequestValidator for PostgresStore {
         })
     }
 
-    /// One transaction: the subject's failures before `since` (out of
+    /// One transaction: the subject's entries before `since` (out of
     /// the window) deleted, this one added, the rest counted. Racing
     /// guesses of one subject take turns on a transaction-level advisory
     /// lock keyed by the subject (`READ COMMITTED` alone would let each
     /// count without the others' uncommitted inserts): each counts every
     /// one before it.
-    fn record_user_code_failure(
+    fn record_user_code_attempt(
         &self,
         subject: &str,
         since: u64,
@@ -806,25 +806,25 @@ impl RequestValidator for PostgresStore {
                 &[&FAILURES_LOCK, &subject],
             )?;
             conn.execute(
-                "DELETE FROM oauth2_user_code_failures WHERE subject = $1 AND at < $2",
+                "DELETE FROM oauth2_user_code_attempts WHERE subject = $1 AND at < $2",
                 &[&subject, &since],
             )?;
             conn.execute(
-                "INSERT INTO oauth2_user_code_failures (subject, at) VALUES ($1, $2)",
+                "INSERT INTO oauth2_user_code_attempts (subject, at) VALUES ($1, $2)",
                 &[&subject, &now],
             )?;
-            count_failures(conn, subject, since)
+            count_attempts(conn, subject, since)
         })
     }
 
-    fn user_code_failures(
+    fn user_code_attempts(
         &self,
         subject: &str,
         since: u64,
         _: &OAuthRequest<'_>,
     ) -> Result<u32, OAuthError> {
         let since = time(since);
-        self.read(|conn| count_failures(conn, subject, since))
+        self.read(|conn| count_attempts(conn, subject, since))
     }
 
     fn invalidate_device_code(

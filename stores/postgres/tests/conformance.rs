@@ -47,7 +47,7 @@ fn a_version_2_database_gains_pushed_requests() {
     db.client()
         .batch_execute(
             "DROP TABLE oauth2_device_authorizations;
-             DROP TABLE oauth2_user_code_failures;
+             DROP TABLE oauth2_user_code_attempts;
              ALTER TABLE oauth2_clients DROP COLUMN require_par;
              DROP TABLE oauth2_pushed_requests;
              UPDATE oauth2_schema_version SET version = 2;",

@@ -107,7 +107,7 @@ fn a_version_1_database_keeps_its_tokens_and_gains_audiences() {
     db.client()
         .batch_execute(
             "DROP TABLE oauth2_device_authorizations;
-             DROP TABLE oauth2_user_code_failures;
+             DROP TABLE oauth2_user_code_attempts;
              ALTER TABLE oauth2_clients DROP COLUMN require_par;
              DROP TABLE oauth2_pushed_requests;
              ALTER TABLE oauth2_clients DROP COLUMN resources;

@@ -98,12 +98,12 @@ pub use oauth2_provider::ClientRecord;
 pub use oauth2_provider_password::ITERATIONS as PASSWORD_ITERATIONS;
 pub use schema::SCHEMA_VERSION;
 
-/// How long [`SqliteStore::purge_expired`] keeps a wrong user code
-/// (RFC 8628 §5.1's throttle), in seconds: the store does not know the
-/// server's counting window, which must not be longer (the default is
-/// 300 seconds). A new failure also deletes its subject's failures older
-/// than the window it counts in.
-pub const USER_CODE_FAILURES_KEPT: u64 = 86_400;
+/// How long [`SqliteStore::purge_expired`] keeps a user code entry (RFC 8628
+/// §5.1's throttle), in seconds: the longest counting window a server
+/// accepts ([`oauth2_provider::server::USER_CODE_WINDOW_MAX`]), since the
+/// store does not know the one it counts in. A new entry also deletes its
+/// subject's entries older than that window.
+pub const USER_CODE_ATTEMPTS_KEPT: u64 = oauth2_provider::server::USER_CODE_WINDOW_MAX;
 
 /// How long a connection waits for another's write lock before failing
 /// with `SQLITE_BUSY`.
@@ -580,7 +580,7 @@ impl SqliteStore {
     /// grants (a rotated one stays until it expires, for reuse
     /// detection), expired device authorizations (a used one stays until
     /// it expires, so that its replay revokes its tokens), wrong user
-    /// codes older than [`USER_CODE_FAILURES_KEPT`], and grants that no
+    /// codes older than [`USER_CODE_ATTEMPTS_KEPT`], and grants that no
     /// code or refresh token names any
     /// longer (a request presenting one earlier and saving late is then
     /// refused, the grant being unknown).
@@ -607,9 +607,9 @@ impl SqliteStore {
                 removed += tx.prepare_cached(sql).db()?.execute([now]).db()?;
             }
             removed += tx
-                .prepare_cached("DELETE FROM user_code_failures WHERE at < ?1")
+                .prepare_cached("DELETE FROM user_code_attempts WHERE at < ?1")
                 .db()?
-                .execute([now.saturating_sub(time(USER_CODE_FAILURES_KEPT))])
+                .execute([now.saturating_sub(time(USER_CODE_ATTEMPTS_KEPT))])
                 .db()?;
             removed += tx
                 .prepare_cached(

@@ -189,11 +189,11 @@ const MIGRATIONS: &[&str] = &[
         user          TEXT,
         CHECK (status <> 'approved' OR user IS NOT NULL)
     ) STRICT, WITHOUT ROWID;
-    CREATE TABLE user_code_failures (
+    CREATE TABLE user_code_attempts (
         subject TEXT NOT NULL,
         at      INTEGER NOT NULL
     ) STRICT;
-    CREATE INDEX user_code_failures_subject ON user_code_failures (subject, at);
+    CREATE INDEX user_code_attempts_subject ON user_code_attempts (subject, at);
     ",
 ];
 

@@ -815,10 +815,10 @@ impl RequestValidator for SqliteStore {
         })
     }
 
-    /// One transaction: the subject's failures before `since` (out of
+    /// One transaction: the subject's entries before `since` (out of
     /// the window) deleted, this one added, the rest counted. Racing
     /// guesses take turns on the write lock: each is counted.
-    fn record_user_code_failure(
+    fn record_user_code_attempt(
         &self,
         subject: &str,
         since: u64,
@@ -826,25 +826,25 @@ impl RequestValidator for SqliteStore {
     ) -> Result<u32, OAuthError> {
         let (since, now) = (time(since), time(request.now));
         self.apply(|tx| {
-            tx.prepare_cached("DELETE FROM user_code_failures WHERE subject = ?1 AND at < ?2")
+            tx.prepare_cached("DELETE FROM user_code_attempts WHERE subject = ?1 AND at < ?2")
                 .db()?
                 .execute(params![subject, since])
                 .db()?;
-            tx.prepare_cached("INSERT INTO user_code_failures (subject, at) VALUES (?1, ?2)")
+            tx.prepare_cached("INSERT INTO user_code_attempts (subject, at) VALUES (?1, ?2)")
                 .db()?
                 .execute(params![subject, now])
                 .db()?;
-            count_failures(tx, subject, since)
+            count_attempts(tx, subject, since)
         })
     }
 
-    fn user_code_failures(
+    fn user_code_attempts(
         &self,
         subject: &str,
         since: u64,
         _: &OAuthRequest<'_>,
     ) -> Result<u32, OAuthError> {
-        self.read(|conn| count_failures(conn, subject, time(since)))
+        self.read(|conn| count_attempts(conn, subject, time(since)))
     }
 
     fn invalidate_device_code(
@@ -879,10 +879,10 @@ fn device_authorization(row: &rusqlite::Row<'_>) -> Result<DeviceAuthorization, 
     })
 }
 
-/// How many wrong user codes `subject` entered at or after `since`.
-fn count_failures(conn: &Connection, subject: &str, since: i64) -> Result<u32, StoreError> {
+/// How many user code entries `subject` entered at or after `since`.
+fn count_attempts(conn: &Connection, subject: &str, since: i64) -> Result<u32, StoreError> {
     let count: i64 = conn
-        .prepare_cached("SELECT count(*) FROM user_code_failures WHERE subject = ?1 AND at >= ?2")
+        .prepare_cached("SELECT count(*) FROM user_code_attempts WHERE subject = ?1 AND at >= ?2")
         .db()?
         .query_row(params![subject, since], |row| row.get(0))
         .db()?;

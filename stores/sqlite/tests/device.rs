@@ -9,7 +9,7 @@ use common::{request, TempDb};
 use oauth2_provider::secret::sha256;
 use oauth2_provider::testing::{self, Fixture};
 use oauth2_provider::{DeviceAuthorization, DeviceCodeKey, DeviceStatus, RequestValidator, Scope};
-use oauth2_provider_sqlite::{ClientRecord, SqliteStore, USER_CODE_FAILURES_KEPT};
+use oauth2_provider_sqlite::{ClientRecord, SqliteStore, USER_CODE_ATTEMPTS_KEPT};
 
 #[test]
 fn device_authorizations_are_read_back_and_expire() {
@@ -56,26 +56,26 @@ fn removing_a_user_forgets_what_they_approved_and_the_purge_old_failures() {
         .unwrap();
     assert_eq!(found, None, "an approval of a removed user is kept");
 
-    assert_eq!(store.record_user_code_failure("bob", 0, &r).unwrap(), 1);
-    let later = request(now + USER_CODE_FAILURES_KEPT);
-    assert_eq!(store.record_user_code_failure("eve", 0, &later).unwrap(), 1);
-    store.purge_expired(now + USER_CODE_FAILURES_KEPT).unwrap();
-    assert_eq!(store.user_code_failures("bob", 0, &later).unwrap(), 1);
+    assert_eq!(store.record_user_code_attempt("bob", 0, &r).unwrap(), 1);
+    let later = request(now + USER_CODE_ATTEMPTS_KEPT);
+    assert_eq!(store.record_user_code_attempt("eve", 0, &later).unwrap(), 1);
+    store.purge_expired(now + USER_CODE_ATTEMPTS_KEPT).unwrap();
+    assert_eq!(store.user_code_attempts("bob", 0, &later).unwrap(), 1);
     store
-        .purge_expired(now + USER_CODE_FAILURES_KEPT + 1)
+        .purge_expired(now + USER_CODE_ATTEMPTS_KEPT + 1)
         .unwrap();
-    assert_eq!(store.user_code_failures("bob", 0, &later).unwrap(), 0);
-    assert_eq!(store.user_code_failures("eve", 0, &later).unwrap(), 1);
+    assert_eq!(store.user_code_attempts("bob", 0, &later).unwrap(), 0);
+    assert_eq!(store.user_code_attempts("eve", 0, &later).unwrap(), 1);
     // A new failure drops its subject's failures from before its window.
     assert_eq!(
         store
-            .record_user_code_failure(
+            .record_user_code_attempt(
                 "eve",
-                now + USER_CODE_FAILURES_KEPT + 1,
-                &request(now + USER_CODE_FAILURES_KEPT + 1)
+                now + USER_CODE_ATTEMPTS_KEPT + 1,
+                &request(now + USER_CODE_ATTEMPTS_KEPT + 1)
             )
             .unwrap(),
         1
     );
-    assert_eq!(store.user_code_failures("eve", 0, &later).unwrap(), 1);
+    assert_eq!(store.user_code_attempts("eve", 0, &later).unwrap(), 1);
 }

@@ -55,7 +55,7 @@ fn indexes(db: &TempDb) -> Vec<String> {
 
 /// Every table is one b-tree keyed by what requests look up; wrong user
 /// codes are counted by subject (version 6).
-const INDEXES: [&str; 1] = ["user_code_failures_subject"];
+const INDEXES: [&str; 1] = ["user_code_attempts_subject"];
 
 #[test]
 fn a_version_1_file_keeps_its_data_and_loses_write_only_indexes() {
@@ -334,7 +334,7 @@ const ALICE_NAME: &str = "alice";
 fn back_to_version_5(conn: &Connection) {
     conn.execute_batch(
         "DROP TABLE device_authorizations;
-         DROP TABLE user_code_failures;
+         DROP TABLE user_code_attempts;
          ALTER TABLE clients DROP COLUMN require_par;
          PRAGMA user_version = 5;",
     )
