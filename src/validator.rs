@@ -34,10 +34,10 @@
 //! decision that must hold against concurrent requests is made again in a
 //! write step. **Writes** are marked; each must be atomic on its own.
 //!
-//! The authorization code, refresh token and client credentials token
-//! requests make all their calls, authentication included, inside
-//! [`token_request`](RequestValidator::token_request), where a store may
-//! open one transaction for the whole request.
+//! The authorization code, refresh token, client credentials and device
+//! code token requests make all their calls, authentication included,
+//! inside [`token_request`](RequestValidator::token_request), where a
+//! store may open one transaction for the whole request.
 //!
 //! **Token request, every grant but client credentials** (authentication):
 //!
@@ -127,7 +127,7 @@
 //! | 2 | **`record_user_code_attempt`** | over the limit (a racing entry): `temporarily_unavailable`, nothing looked up |
 //! | 3 | `find_device_authorization(UserCode)` | malformed, unknown, expired or decided: `invalid_grant` |
 //! | 4 | **`decide_device_authorization`** | decision only; `false`: `invalid_grant` |
-//! | | *token endpoint* (§3.4–3.5, each call its own step) | |
+//! | | *token endpoint* (§3.4–3.5, every call inside `token_request`) | |
 //! | 1–3 | authentication, `validate_grant_type(URN)` | |
 //! | 4 | `find_device_authorization(DeviceCode)` | another client's: `invalid_grant`; expired: `expired_token` |
 //! | 5 | *`record_device_poll`* | pending: `slow_down` (interval + 5) or `authorization_pending`; denied: `access_denied` |
@@ -1098,22 +1098,27 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
         defaults::save_token(self, token, request)
     }
 
-    /// Runs one token request of the authorization code, refresh token or
-    /// client credentials grant: `run` makes every call of that request's
-    /// flow (the tables above, authentication included) and returns its
-    /// answer, which this method returns.
+    /// Runs one token request of the authorization code, refresh token,
+    /// client credentials or device code grant: `run` makes every call of
+    /// that request's flow (the tables above, authentication included)
+    /// and returns its answer, which this method returns.
     ///
     /// A store with transactions may run `run` inside one write
     /// transaction, so that the request's lookups and its write cost one
-    /// transaction instead of three (SQLite's `BEGIN IMMEDIATE` and its
-    /// locks are most of what such a request costs). Each write method
+    /// transaction instead of three, or, for a device's poll while its
+    /// user has not decided, its lookup and the record of the poll one
+    /// instead of two (SQLite's `BEGIN IMMEDIATE` and its locks are most
+    /// of what such a request costs). Each write method
     /// called within must then stay atomic on its own (a savepoint): a
     /// failed [`consume_and_save`](Self::consume_and_save) changes
     /// nothing, while a [`revoke_grant`](Self::revoke_grant) after a
     /// replay stays done although the request answers `invalid_grant`.
-    /// Commit whatever `run` answers; if the commit fails, answer that
-    /// failure (`server_error`) instead: the tokens `run` returned were
-    /// not saved, and the code or refresh token it spent is usable again.
+    /// Commit whatever `run` answers, an error too (a pending poll
+    /// answers `authorization_pending` or `slow_down` after recording the
+    /// poll, which must stay); if the commit fails, answer that failure
+    /// (`server_error`) instead: the tokens `run` returned were not saved,
+    /// and the code, refresh token or device code it spent is usable
+    /// again.
     /// Password grants do not come here (hashing a password under a
     /// write lock would stall every other request).
     ///

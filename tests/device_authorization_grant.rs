@@ -76,8 +76,8 @@ fn device_server() -> (Server<MemoryValidator>, Arc<AtomicU64>) {
     clocked_device(|b| b)
 }
 
-fn authorize_device(
-    server: &Server<MemoryValidator>,
+fn authorize_device<V: RequestValidator>(
+    server: &Server<V>,
     auth: Option<(&str, &str)>,
     body: &str,
 ) -> Response {
@@ -85,13 +85,13 @@ fn authorize_device(
 }
 
 /// tv's device authorization for `body`: its device code and user code.
-fn tv_codes(server: &Server<MemoryValidator>, body: &str) -> (String, String) {
+fn tv_codes<V: RequestValidator>(server: &Server<V>, body: &str) -> (String, String) {
     let r = authorize_device(server, TV, body);
     assert_eq!(r.status, 200, "{}", r.body_str());
     (field(&r, "device_code"), field(&r, "user_code"))
 }
 
-fn poll(server: &Server<MemoryValidator>, device_code: &str) -> Response {
+fn poll<V: RequestValidator>(server: &Server<V>, device_code: &str) -> Response {
     token(
         server,
         TV,
@@ -103,8 +103,8 @@ fn page() -> Request<'static> {
     Request::new("POST", "/device", &[], b"")
 }
 
-fn decide(
-    server: &Server<MemoryValidator>,
+fn decide<V: RequestValidator>(
+    server: &Server<V>,
     user_code: &str,
     approved: Option<&str>,
     decision: DeviceDecision,
@@ -706,6 +706,46 @@ fn polling_until_approval_gives_tokens_once() {
         ),
     );
     assert_error(&r, 400, "invalid_grant", "");
+}
+
+/// Each poll runs whole inside `token_request`, where a store may open one
+/// transaction: a pending poll's lookup and its record, an approved one's
+/// lookup and the spend of its device code.
+#[test]
+fn each_poll_runs_inside_token_request() {
+    let server = builder_over(Delegating::new(device_realm()).with_device())
+        .enable(Grant::DeviceCode)
+        .device_verification_uri(VERIFY)
+        .build()
+        .unwrap();
+    let calls = || std::mem::take(&mut *server.validator().device_calls.lock().unwrap());
+    let (device_code, user_code) = tv_codes(&server, "client_id=tv&scope=read");
+    calls();
+    assert_error(
+        &poll(&server, &device_code),
+        400,
+        "authorization_pending",
+        "",
+    );
+    assert_eq!(
+        calls(),
+        [
+            ("find_device_authorization", true),
+            ("record_device_poll", true)
+        ]
+    );
+    decide(&server, &user_code, None, DeviceDecision::Approve).unwrap();
+    calls();
+    let r = poll(&server, &device_code);
+    assert_eq!(r.status, 200, "{}", r.body_str());
+    assert_eq!(
+        calls(),
+        [
+            ("find_device_authorization", true),
+            ("invalidate_device_code", true)
+        ]
+    );
+    assert!(!server.validator().in_token_request.load(Ordering::SeqCst));
 }
 
 #[test]

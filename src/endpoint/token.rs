@@ -63,9 +63,9 @@ impl<V: RequestValidator> Server<V> {
             Grant::RefreshToken => self.validator.token_request(request, &mut || {
                 grant::refresh_token::refresh(self, request)
             }),
-            // Each poll's calls are their own steps: a poll that is only
-            // `authorization_pending` needs no transaction.
-            Grant::DeviceCode => grant::device_code::poll(self, request),
+            Grant::DeviceCode => self
+                .validator
+                .token_request(request, &mut || grant::device_code::poll(self, request)),
             Grant::Implicit => Err(OAuthError::new(
                 ErrorCode::UnsupportedGrantType,
                 "the grant_type is not supported",

@@ -379,6 +379,14 @@ pub struct Delegating {
     pub store_now: Option<u64>,
     /// How many times `find_client` was called.
     pub lookups: std::sync::atomic::AtomicUsize,
+    /// Forwards the device authorization hooks to `inner` (off: the
+    /// trait's defaults, which refuse, as a store without them).
+    pub device: bool,
+    /// Whether a `token_request` is running its flow.
+    pub in_token_request: std::sync::atomic::AtomicBool,
+    /// Each forwarded device hook called at the token endpoint (poll,
+    /// spend), and whether it ran inside `token_request`.
+    pub device_calls: std::sync::Mutex<Vec<(&'static str, bool)>>,
     /// The snapshots `stale_codes` answers from.
     pub code_snapshots:
         std::sync::Mutex<std::collections::HashMap<String, oauth2_provider::CodeStatus>>,
@@ -405,7 +413,24 @@ impl Delegating {
             store_now: None,
             lookups: std::sync::atomic::AtomicUsize::new(0),
             code_snapshots: std::sync::Mutex::default(),
+            device: false,
+            in_token_request: std::sync::atomic::AtomicBool::new(false),
+            device_calls: std::sync::Mutex::default(),
         }
+    }
+
+    /// Forwards the device authorization hooks too.
+    pub fn with_device(mut self) -> Self {
+        self.device = true;
+        self
+    }
+
+    /// Notes a device hook's call and whether `token_request` runs it.
+    fn device_call(&self, name: &'static str) {
+        let inside = self
+            .in_token_request
+            .load(std::sync::atomic::Ordering::SeqCst);
+        self.device_calls.lock().unwrap().push((name, inside));
     }
 
     /// The request as the store's lookups see it: at `store_now`, if set.
@@ -438,11 +463,13 @@ impl Delegating {
 mod delegating_impl {
     use super::Delegating;
     use oauth2_provider::client_auth::{Client, ClientAuthenticator, ClientLookup};
+    use oauth2_provider::device::{DeviceAuthorization, DeviceCodeKey, DeviceStatus};
     use oauth2_provider::form::Param;
     use oauth2_provider::memory::MemoryClient;
+    use oauth2_provider::validator::defaults;
     use oauth2_provider::{
-        AuthorizationCode, CodeStatus, IssuedToken, OAuthError, OAuthRequest, RefreshTokenStatus,
-        RequestValidator, Scope, TokenInfo, TokenType,
+        AuthorizationCode, BearerToken, CodeStatus, IssuedToken, OAuthError, OAuthRequest,
+        RefreshTokenStatus, RequestValidator, Scope, TokenInfo, TokenType,
     };
     use std::sync::Arc;
 
@@ -700,6 +727,127 @@ mod delegating_impl {
             self.check("validate_user")?;
             self.inner
                 .validate_user(username, password, client, request)
+        }
+
+        fn token_request(
+            &self,
+            request: &OAuthRequest<'_>,
+            run: &mut dyn FnMut() -> R<BearerToken>,
+        ) -> R<BearerToken> {
+            use std::sync::atomic::Ordering;
+            let nested = self.in_token_request.swap(true, Ordering::SeqCst);
+            let out = self.inner.token_request(request, run);
+            self.in_token_request.store(nested, Ordering::SeqCst);
+            out
+        }
+
+        fn save_device_authorization(
+            &self,
+            device_code: &[u8; 32],
+            user_code: &[u8; 32],
+            authorization: &DeviceAuthorization,
+            request: &OAuthRequest<'_>,
+        ) -> R<()> {
+            if !self.device {
+                return defaults::save_device_authorization(
+                    self,
+                    device_code,
+                    user_code,
+                    authorization,
+                    request,
+                );
+            }
+            self.inner
+                .save_device_authorization(device_code, user_code, authorization, request)
+        }
+
+        fn find_device_authorization(
+            &self,
+            key: DeviceCodeKey<'_>,
+            request: &OAuthRequest<'_>,
+        ) -> R<Option<DeviceAuthorization>> {
+            if !self.device {
+                return defaults::find_device_authorization(self, key, request);
+            }
+            if matches!(key, DeviceCodeKey::DeviceCode(_)) {
+                self.device_call("find_device_authorization");
+            }
+            self.inner.find_device_authorization(key, request)
+        }
+
+        fn decide_device_authorization(
+            &self,
+            user_code: &[u8; 32],
+            status: &DeviceStatus,
+            scopes: &Scope,
+            request: &OAuthRequest<'_>,
+        ) -> R<bool> {
+            if !self.device {
+                return defaults::decide_device_authorization(
+                    self, user_code, status, scopes, request,
+                );
+            }
+            self.inner
+                .decide_device_authorization(user_code, status, scopes, request)
+        }
+
+        fn record_device_poll(
+            &self,
+            device_code: &[u8; 32],
+            last_poll: u64,
+            interval: u64,
+            request: &OAuthRequest<'_>,
+        ) -> R<()> {
+            if !self.device {
+                return defaults::record_device_poll(
+                    self,
+                    device_code,
+                    last_poll,
+                    interval,
+                    request,
+                );
+            }
+            self.device_call("record_device_poll");
+            self.inner
+                .record_device_poll(device_code, last_poll, interval, request)
+        }
+
+        fn record_user_code_failure(
+            &self,
+            subject: &str,
+            since: u64,
+            request: &OAuthRequest<'_>,
+        ) -> R<u32> {
+            if !self.device {
+                return defaults::record_user_code_failure(self, subject, since, request);
+            }
+            self.inner.record_user_code_failure(subject, since, request)
+        }
+
+        fn user_code_failures(
+            &self,
+            subject: &str,
+            since: u64,
+            request: &OAuthRequest<'_>,
+        ) -> R<u32> {
+            if !self.device {
+                return defaults::user_code_failures(self, subject, since, request);
+            }
+            self.inner.user_code_failures(subject, since, request)
+        }
+
+        fn invalidate_device_code(
+            &self,
+            client_id: &str,
+            device_code: &[u8; 32],
+            request: &OAuthRequest<'_>,
+        ) -> R<bool> {
+            if !self.device {
+                return defaults::invalidate_device_code(self, client_id, device_code, request);
+            }
+            self.device_call("invalidate_device_code");
+            self.inner
+                .invalidate_device_code(client_id, device_code, request)
         }
     }
 }

@@ -64,9 +64,9 @@
 //! take turns (waiting up to the 5-second busy timeout) instead of failing
 //! on a lock upgrade; within one store they queue on a mutex, without
 //! SQLite's sleeps. Readers never wait for writers (WAL). A token
-//! request of the authorization code, refresh token or client
-//! credentials grant runs whole in one such transaction, its lookups
-//! included
+//! request of the authorization code, refresh token, client credentials
+//! or device code grant (a poll) runs whole in one such transaction, its
+//! lookups included
 //! ([`token_request`](oauth2_provider::RequestValidator::token_request)):
 //! what it read cannot change before it writes, and it takes SQLite's
 //! locks once instead of three times.

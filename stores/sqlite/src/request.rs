@@ -3,7 +3,9 @@
 //! the client and code (or refresh token) lookups and the write of an
 //! authorization code exchange, a refresh or a client-credentials request
 //! share one `BEGIN IMMEDIATE` transaction instead of taking two read
-//! transactions and a write one. Each SQLite transaction takes and drops
+//! transactions and a write one; so do a device's poll's lookup and its
+//! record (pending) or the spend of its device code and the save
+//! (approved). Each SQLite transaction takes and drops
 //! shared-memory locks of the log's index (`fcntl`, 2 to 4 a transaction),
 //! which were about a sixth of an exchange's time.
 //!
