@@ -812,28 +812,28 @@ mod delegating_impl {
                 .record_device_poll(device_code, last_poll, interval, request)
         }
 
-        fn record_user_code_failure(
+        fn record_user_code_attempt(
             &self,
             subject: &str,
             since: u64,
             request: &OAuthRequest<'_>,
         ) -> R<u32> {
             if !self.device {
-                return defaults::record_user_code_failure(self, subject, since, request);
+                return defaults::record_user_code_attempt(self, subject, since, request);
             }
-            self.inner.record_user_code_failure(subject, since, request)
+            self.inner.record_user_code_attempt(subject, since, request)
         }
 
-        fn user_code_failures(
+        fn user_code_attempts(
             &self,
             subject: &str,
             since: u64,
             request: &OAuthRequest<'_>,
         ) -> R<u32> {
             if !self.device {
-                return defaults::user_code_failures(self, subject, since, request);
+                return defaults::user_code_attempts(self, subject, since, request);
             }
-            self.inner.user_code_failures(subject, since, request)
+            self.inner.user_code_attempts(subject, since, request)
         }
 
         fn invalidate_device_code(
