@@ -258,29 +258,19 @@ static int op_introspection(const char *input) {
     return ok;
 }
 
-/* A resource server reads the token's information inside the check
- * (oap_server_verify_bearer_with: no token handle to allocate and free),
- * as the Rust driver's Ok(info) is dropped after the check. */
-static void granted(void *user_data, const oap_token *token) {
-    *(int *)user_data = token != NULL;
-}
+/* A resource server checks the Authorization header value alone with
+ * oap_server_check_bearer: what the token grants is lent by the thread's
+ * oap_bearer_check (no token handle to allocate and free, no callback), as
+ * the Rust driver's Ok(info) is dropped after the check. */
+static oap_bearer_check *bearer_check;
 
 static int op_bearer_check(const char *input) {
-    oap_header header;
-    oap_request request;
+    const oap_bearer_grant *grant = NULL;
     oap_response *denied = NULL;
     oap_str scope = S("read");
-    int seen = 0, ok;
-    header.name = S("Authorization");
-    header.value = S(input);
-    memset(&request, 0, sizeof request);
-    request.method = S("GET");
-    request.uri = S("/resource");
-    request.headers = &header;
-    request.headers_len = 1;
-    ok = oap_server_verify_bearer_with(server, &request, &scope, 1, granted, &seen, &denied) ==
-             OAP_STATUS_OK &&
-         seen && denied == NULL;
+    int ok = oap_server_check_bearer(server, bearer_check, S(input), NULL, &scope, 1, &grant,
+                                     &denied) == OAP_STATUS_OK &&
+             grant != NULL && denied == NULL;
     oap_response_free(denied);
     return ok;
 }
@@ -446,6 +436,7 @@ int main(int argc, char **argv) {
     config.grants =
         OAP_GRANT_AUTHORIZATION_CODE | OAP_GRANT_REFRESH_TOKEN | OAP_GRANT_CLIENT_CREDENTIALS;
     if (oap_server_new(&config, &validator, &server) != OAP_STATUS_OK) die("oap_server_new");
+    if (oap_bearer_check_new(&bearer_check) != OAP_STATUS_OK) die("oap_bearer_check_new");
     if (oap_basic_header_value(S("conf-client"), S("conf-secret"), basic, sizeof basic,
                                &basic_len) != OAP_STATUS_OK ||
         oap_basic_header_value(S("conf-client"), S("not-the-secret"), wrong_basic,
@@ -497,6 +488,7 @@ int main(int argc, char **argv) {
     }
     for (k = 0; k < n; k++) free(live_tokens[k]);
     free(live_tokens);
+    oap_bearer_check_free(bearer_check);
     oap_server_free(server);
     c_store_free(store);
     return 0;

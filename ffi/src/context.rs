@@ -522,8 +522,44 @@ pub unsafe extern "C" fn oap_ctx_set_token(
             ctx,
             Slot::TokenInfo,
             || try_ref(token),
-            |ctx, token| put_token_info(ctx, token.inner.clone()),
+            |ctx, token| put_token_info(ctx, copy_of(&token.inner)),
         )
+    }
+}
+
+/// `info`'s copy, as `TokenInfo::clone` makes it but without a call into
+/// `Vec::clone` for the audience list, empty on most tokens: this runs on
+/// every bearer check and introspection of a store that hands back its
+/// tokens with `oap_ctx_set_token` (the strings are shared, not copied).
+/// Listing every field keeps the copy whole when `TokenInfo` grows one.
+fn copy_of(info: &TokenInfo) -> TokenInfo {
+    let TokenInfo {
+        token_type,
+        client_id,
+        username,
+        sub,
+        scopes,
+        exp,
+        iat,
+        aud,
+        iss,
+        grant_id,
+    } = info;
+    TokenInfo {
+        token_type: *token_type,
+        client_id: client_id.clone(),
+        username: username.clone(),
+        sub: sub.clone(),
+        scopes: scopes.clone(),
+        exp: *exp,
+        iat: *iat,
+        aud: if aud.is_empty() {
+            Vec::new()
+        } else {
+            aud.clone()
+        },
+        iss: iss.clone(),
+        grant_id: grant_id.clone(),
     }
 }
 
