@@ -17,6 +17,7 @@
 
 mod hasher;
 mod key;
+mod sharded;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -38,6 +39,7 @@ use crate::validator::{
 };
 use hasher::StoreHashBuilder;
 use key::Key;
+use sharded::Sharded;
 
 /// A registered client of a [`MemoryValidator`]: the library's
 /// [`ClientRecord`], which the database stores keep too.
@@ -48,11 +50,11 @@ type Map<K, V> = HashMap<K, V, StoreHashBuilder>;
 
 #[derive(Default)]
 struct Store {
-    codes: Map<Key, StoredCode>,
+    codes: Sharded<Key, StoredCode>,
     /// What each access token grants, as `validate_bearer_token` hands
     /// it back; its strings are shared with the refresh token's record.
-    access: Map<Key, TokenInfo>,
-    refresh: Map<Key, StoredRefreshToken>,
+    access: Sharded<Key, TokenInfo>,
+    refresh: Sharded<Key, StoredRefreshToken>,
     /// Every grant a code or refresh token of which may still be
     /// presented: a token saved for a grant not here (and not new) or
     /// revoked here comes from a request that was past its checks when the
