@@ -12,8 +12,9 @@
 # Environment: RATE (default 5000), DURATION (seconds, default 30), CONNECTIONS
 #   (default 8), STORES (default "memory sqlite"), OUT (work directory,
 #   default target/latency). Prints a Markdown table, also written to
-#   $OUT/latency.md. The generator shares the machine with the server: its
-#   own lateness is the send_lag column.
+#   $OUT/latency.md. The generator shares the machine with the server; the
+#   send lag column is how late requests left it (its own scheduling, or
+#   the previous response on the same connection still awaited).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -49,6 +50,7 @@ for store in $STORES; do
     sqlite) storage=(--db "$db") ;;
     *) echo "unknown store $store" >&2; exit 2 ;;
   esac
+  : >"$log"
   "$DEMO" --addr 127.0.0.1:0 "${storage[@]}" >"$log" 2>/dev/null &
   SERVER_PID=$!
   url=""

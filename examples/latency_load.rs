@@ -18,8 +18,9 @@
 //!
 //! Prints one line of `key=value`: the latency percentiles (p50, p99,
 //! p99.9, max, in milliseconds), the requests answered 200 (the tokens
-//! stored), the failures, the rate achieved, and how late the generator
-//! itself sent (`send_lag_p99_ms`: its own share of the measured times).
+//! stored), the failures, the rate achieved, and how late requests were
+//! sent (`send_lag_p99_ms`: the generator's own scheduling, or a previous
+//! response on the same connection still awaited).
 //! Exits non-zero on any failure.
 
 use std::io::{self, Read, Write};
