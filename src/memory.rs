@@ -183,12 +183,23 @@ impl MemoryValidator {
     /// server's clock ([`Server::now`](crate::Server::now)), so that the
     /// purge and the requests agree on what has expired.
     pub fn purge_expired(&self, now: u64) {
+        // Codes and tokens a table at a time, the lock released between:
+        // sweeping a large store at once held every request for the whole
+        // sweep. Each step drops only what requests already treat as
+        // unknown, so no request can tell the steps apart.
+        for table in 0..sharded::TABLES {
+            let mut store = self.store();
+            store
+                .codes
+                .retain_table(table, |_, c| c.code.expires_at > now);
+            store
+                .access
+                .retain_table(table, |_, a| a.exp.is_some_and(|e| e > now));
+            store.refresh.retain_table(table, |_, r| {
+                r.unexpired(now) && r.state != RefreshState::Revoked
+            });
+        }
         let mut store = self.store();
-        store.codes.retain(|_, c| c.code.expires_at > now);
-        store.access.retain(|_, a| a.exp.is_some_and(|e| e > now));
-        store
-            .refresh
-            .retain(|_, r| r.unexpired(now) && r.state != RefreshState::Revoked);
         store.grants.retain(|_, g| g.ends_at > now);
         store.pushed.retain(|_, p| p.expires_at > now);
         let DeviceStore {

@@ -22,6 +22,9 @@ use super::hasher::StoreHashBuilder;
 
 /// Shards once split: a power of two.
 const SHARDS: usize = 64;
+/// The tables of a map, split or not: the one table, then the shards
+/// ([`Sharded::retain_table`]).
+pub(super) const TABLES: usize = SHARDS + 1;
 /// Entries at which one table becomes [`SHARDS`].
 const SPLIT_AT: usize = 1 << 13;
 
@@ -108,6 +111,18 @@ impl<K: Borrow<[u8]> + Hash + Eq, V> Sharded<K, V> {
         }
     }
 
+    /// Keeps the entries of table `table` (of [`TABLES`]) for which `keep`
+    /// says so; nothing when there is no such table (not split yet).
+    pub(super) fn retain_table(&mut self, table: usize, keep: impl FnMut(&K, &mut V) -> bool) {
+        let map = match table.checked_sub(1) {
+            None => Some(&mut self.small),
+            Some(i) => self.shards.get_mut(i),
+        };
+        if let Some(map) = map {
+            map.retain(keep);
+        }
+    }
+
     pub(super) fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
         self.small.retain(&mut keep);
         for shard in &mut self.shards {
@@ -159,11 +174,15 @@ mod tests {
         for i in 0..n {
             assert_eq!(m.get(&key(i)), Some(&i));
         }
-        assert_eq!(m.insert(key(7), 70), Some(7));
+        assert_eq!(m.insert(key(7), 71), Some(7));
         *m.get_mut(&key(8)).expect("present") = 80;
         assert_eq!(m.remove(&key(9)), Some(9));
         assert!(!m.contains_key(&key(9)));
         assert!(!m.contains_key(b"absent"));
+        for table in 0..TABLES {
+            m.retain_table(table, |_, v| *v != 3);
+        }
+        assert!(!m.contains_key(&key(3)));
         m.retain(|_, v| *v % 2 == 0);
         assert!(m.values().all(|v| v % 2 == 0));
         assert_eq!(m.get(&key(8)), Some(&80));
