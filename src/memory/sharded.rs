@@ -10,7 +10,7 @@
 //! [`SPLIT_AT`] entries it is split once, moving that many entries.
 //!
 //! The shard is chosen from the key's last eight bytes and its length,
-//! hashed with a seed of its own: generated tokens are random there, and a
+//! hashed with a seed other than the shards': generated tokens are random there, and a
 //! host generator whose values differ only before their last eight bytes
 //! puts everything in one shard, which is a plain map again, never worse.
 
@@ -33,20 +33,18 @@ type Map<K, V> = HashMap<K, V, StoreHashBuilder>;
 /// A map from keys looked up by their bytes (`Borrow<[u8]>`), sharded
 /// once large. See the [module docs](self).
 pub(super) struct Sharded<K, V> {
-    /// Every entry while `shards` is empty.
+    /// Every entry while `shards` is empty; once split, empty, its seed
+    /// picking the shard of a key.
     small: Map<K, V>,
-    /// [`SHARDS`] tables once split, else none.
-    shards: Vec<Map<K, V>>,
-    /// Picks the shard of a key.
-    pick: StoreHashBuilder,
+    /// [`SHARDS`] tables once split, else none (no allocation).
+    shards: Box<[Map<K, V>]>,
 }
 
 impl<K, V> Default for Sharded<K, V> {
     fn default() -> Self {
         Sharded {
             small: Map::default(),
-            shards: Vec::new(),
-            pick: StoreHashBuilder::default(),
+            shards: Box::default(),
         }
     }
 }
@@ -55,7 +53,7 @@ impl<K: Borrow<[u8]> + Hash + Eq, V> Sharded<K, V> {
     fn index(&self, key: &[u8]) -> usize {
         let tail = &key[key.len().saturating_sub(8)..];
         // The top bits: the hash's best mixed.
-        (self.pick.hash_one(tail) >> (64 - SHARDS.trailing_zeros())) as usize
+        (self.small.hasher().hash_one(tail) >> (64 - SHARDS.trailing_zeros())) as usize
     }
 
     fn map(&self, key: &[u8]) -> &Map<K, V> {
@@ -105,7 +103,10 @@ impl<K: Borrow<[u8]> + Hash + Eq, V> Sharded<K, V> {
         self.shards = (0..SHARDS)
             .map(|_| Map::with_capacity_and_hasher(each, StoreHashBuilder::default()))
             .collect();
-        for (key, value) in std::mem::take(&mut self.small) {
+        // Taken first: the empty map left in its place has a new seed,
+        // and `index` picks with it from now on.
+        let entries = std::mem::take(&mut self.small);
+        for (key, value) in entries {
             let i = self.index(key.borrow());
             self.shards[i].insert(key, value);
         }
