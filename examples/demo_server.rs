@@ -260,7 +260,7 @@ fn main() -> ExitCode {
     // The store before the address is printed: it is printed only once
     // the server can serve.
     let store = match &args.storage {
-        Storage::Memory => Opened::Memory(realm.memory()),
+        Storage::Memory => Opened::Memory(Box::new(realm.memory())),
         Storage::Sqlite(path) => match storage::open_sqlite(path, &realm) {
             Ok(store) => Opened::Sqlite(store, path),
             Err(e) => {
@@ -302,7 +302,7 @@ then exchange the code shown in the address bar (http://127.0.0.1:9999/callback?
     match store {
         Opened::Memory(store) => {
             println!("storage: in memory (lost when the server stops)");
-            serve_on(listener, &realm, store, &base, default_realm)
+            serve_on(listener, &realm, *store, &base, default_realm)
         }
         Opened::Sqlite(store, path) => {
             println!("storage: SQLite file {path}");
@@ -317,7 +317,7 @@ then exchange the code shown in the address bar (http://127.0.0.1:9999/callback?
 
 /// The store the server runs on, opened and holding the realm.
 enum Opened<'a> {
-    Memory(oauth2_provider::memory::MemoryValidator),
+    Memory(Box<oauth2_provider::memory::MemoryValidator>),
     Sqlite(oauth2_provider_sqlite::SqliteStore, &'a str),
     Postgres(oauth2_provider_postgres::PostgresStore),
 }

@@ -17,6 +17,7 @@
 
 mod hasher;
 mod key;
+mod sharded;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -38,6 +39,7 @@ use crate::validator::{
 };
 use hasher::StoreHashBuilder;
 use key::Key;
+use sharded::Sharded;
 
 /// A registered client of a [`MemoryValidator`]: the library's
 /// [`ClientRecord`], which the database stores keep too.
@@ -48,11 +50,11 @@ type Map<K, V> = HashMap<K, V, StoreHashBuilder>;
 
 #[derive(Default)]
 struct Store {
-    codes: Map<Key, StoredCode>,
+    codes: Sharded<Key, StoredCode>,
     /// What each access token grants, as `validate_bearer_token` hands
     /// it back; its strings are shared with the refresh token's record.
-    access: Map<Key, TokenInfo>,
-    refresh: Map<Key, StoredRefreshToken>,
+    access: Sharded<Key, TokenInfo>,
+    refresh: Sharded<Key, StoredRefreshToken>,
     /// Every grant a code or refresh token of which may still be
     /// presented: a token saved for a grant not here (and not new) or
     /// revoked here comes from a request that was past its checks when the
@@ -181,12 +183,23 @@ impl MemoryValidator {
     /// server's clock ([`Server::now`](crate::Server::now)), so that the
     /// purge and the requests agree on what has expired.
     pub fn purge_expired(&self, now: u64) {
+        // Codes and tokens a table at a time, the lock released between:
+        // sweeping a large store at once held every request for the whole
+        // sweep. Each step drops only what requests already treat as
+        // unknown, so no request can tell the steps apart.
+        for table in 0..sharded::TABLES {
+            let mut store = self.store();
+            store
+                .codes
+                .retain_table(table, |_, c| c.code.expires_at > now);
+            store
+                .access
+                .retain_table(table, |_, a| a.exp.is_some_and(|e| e > now));
+            store.refresh.retain_table(table, |_, r| {
+                r.unexpired(now) && r.state != RefreshState::Revoked
+            });
+        }
         let mut store = self.store();
-        store.codes.retain(|_, c| c.code.expires_at > now);
-        store.access.retain(|_, a| a.exp.is_some_and(|e| e > now));
-        store
-            .refresh
-            .retain(|_, r| r.unexpired(now) && r.state != RefreshState::Revoked);
         store.grants.retain(|_, g| g.ends_at > now);
         store.pushed.retain(|_, p| p.expires_at > now);
         let DeviceStore {

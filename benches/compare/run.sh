@@ -30,7 +30,7 @@
 #   timing, default 40000), BATCH_NATIVE (calls per batch for rust, c and
 #   oxide, default 2000), BATCH_SLOW (sqlite, authlib, oauthlib, default
 #   100), HTTP_SECONDS (default 10), HTTP_CONNECTIONS (default 8),
-#   SKIP_HTTP=1 (micro-benchmarks only), CONTENDERS (those to run, comma-
+#   SKIP_HTTP=1 (micro-benchmarks only, no benches/latency.sh either), CONTENDERS (those to run, comma-
 #   separated, rust first: the ratios and floors divide by it; default
 #   rust,c,oxide,sqlite,authlib,oauthlib; e.g. CONTENDERS=rust,c
 #   SKIP_HTTP=1 for C ABI / Rust API alone), OUT (work directory, default
@@ -391,6 +391,13 @@ else
   printf 'demo_server_memory\tnot available: wrk missing\t-\t-\noauthlib_server\tnot available: wrk missing\t-\t-\n' >>"$HTTP"
 fi
 
+# Tail latency at a constant rate while the store grows (benches/latency.sh,
+# its own load generator: wrk's closed loop hides stalls).
+if [ "${SKIP_HTTP:-0}" != 1 ]; then
+  say "HTTP: tail latency at a constant rate (benches/latency.sh)"
+  OUT=$OUT/latency "$ROOT/benches/latency.sh" >/dev/null || echo "latency.sh failed" >&2
+fi
+
 elapsed=$(($(date +%s) - started))
 say "results (${elapsed}s)"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
@@ -499,3 +506,6 @@ for name, label in [("demo_server_memory", "in memory"), ("demo_server_sqlite", 
     except (KeyError, ValueError, ZeroDivisionError):
         pass
 EOF
+if [ -f "$OUT/latency/latency.md" ]; then
+  { echo; cat "$OUT/latency/latency.md"; } | tee -a "$OUT/results.md"
+fi
