@@ -16,7 +16,9 @@
 #   default target/compare), CACHE_SIM=1 (also the data-cache misses per
 #   call of valgrind's cache simulation, first level and last level, with
 #   the host's cache sizes: where a store's layout shows, which
-#   instruction counts miss; slower). The drivers are the workers of run.sh, fed
+#   instruction counts miss; slower), STORE=sqlite (the Rust driver over
+#   the SQLite store, `--store sqlite`: a fresh file, as run.sh's sqlite
+#   contender; the C column is left out). The drivers are the workers of run.sh, fed
 #   ROUNDS "batch OPERATION BATCH" commands; the set-up (filling the store,
 #   the equivalence checks) is outside the counted call.
 set -euo pipefail
@@ -26,6 +28,8 @@ OUT=${OUT:-$ROOT/target/compare}
 ROUNDS=${ROUNDS:-11}
 BATCH=${BATCH:-1000}
 LIVE=${LIVE:-10000}
+STORE=${STORE:-memory}
+case "$STORE" in memory | sqlite) ;; *) echo "icount.sh: STORE is memory or sqlite" >&2; exit 1 ;; esac
 OPS=("$@")
 [ ${#OPS[@]} -gt 0 ] || OPS=(client_credentials auth_code_pkce refresh_rotation introspection bearer_check)
 command -v valgrind >/dev/null || { echo "icount.sh: valgrind is needed (apt-get install valgrind)" >&2; exit 1; }
@@ -37,10 +41,12 @@ for line in sys.stdin:
     if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "compare" and m.get("executable"):
         print(m["executable"])')
 mkdir -p "$OUT"
-cargo build --release --quiet -p oauth2-provider-ffi
-cc -std=c11 -O2 -Wall -Wextra -Wpedantic -Werror -I include -I benches/compare -o "$OUT/c_driver" \
-  benches/compare/c_driver.c benches/compare/c_store.c \
-  "${CARGO_TARGET_DIR:-target}/release/liboauth2_provider.a" -lpthread -ldl -lm
+if [ "$STORE" = memory ]; then
+  cargo build --release --quiet -p oauth2-provider-ffi
+  cc -std=c11 -O2 -Wall -Wextra -Wpedantic -Werror -I include -I benches/compare -o "$OUT/c_driver" \
+    benches/compare/c_driver.c benches/compare/c_store.c \
+    "${CARGO_TARGET_DIR:-target}/release/liboauth2_provider.a" -lpthread -ldl -lm
+fi
 
 SIM=()
 [ "${CACHE_SIM:-0}" = 1 ] && SIM=(--cache-sim=yes)
@@ -57,10 +63,11 @@ counts() {
       END { print i + 0, d + 0, l + 0 }'
 }
 
-per_call() { # DRIVER CALL OP: instructions, D1 and LLd misses inside CALL, per call
-  local n
-  for n in $(seq 1 "$ROUNDS"); do echo "batch $3 $BATCH"; done |
-    counts --toggle-collect="$2" "$1" --live "$LIVE" |
+per_call() { # DRIVER CALL OP [ARG...]: instructions, D1 and LLd misses inside CALL, per call
+  local n driver=$1 call=$2 op=$3
+  shift 3
+  for n in $(seq 1 "$ROUNDS"); do echo "batch $op $BATCH"; done |
+    counts --toggle-collect="$call" "$driver" --live "$LIVE" "$@" |
     awk -v n=$((ROUNDS * BATCH)) '{ printf "%d %.2f %.2f\n", $1 / n, $2 / n, $3 / n }'
 }
 
@@ -71,13 +78,18 @@ else
   printf '%-20s %10s %10s %8s\n' operation "Rust API" "C ABI" "C/Rust"
 fi
 for op in "${OPS[@]}"; do
-  read -r rust rust_d1 rust_ll < <(per_call "$RUST_BENCH" 'compare::timed_call*' "$op")
-  read -r c c_d1 c_ll < <(per_call "$OUT/c_driver" 'timed_call' "$op")
-  ratio=$(python3 -c "print(f'{$c / $rust:.2f}')")
+  read -r rust rust_d1 rust_ll < <(per_call "$RUST_BENCH" 'compare::timed_call*' "$op" --store "$STORE")
+  if [ "$STORE" = sqlite ]; then
+    # The C ABI has no SQLite driver here: its columns stay empty.
+    c=- c_d1=- c_ll=- ratio=-
+  else
+    read -r c c_d1 c_ll < <(per_call "$OUT/c_driver" 'timed_call' "$op")
+    ratio=$(python3 -c "print(f'{$c / $rust:.2f}x')")
+  fi
   if [ ${#SIM[@]} -gt 0 ]; then
-    printf '%-20s %10d %10d %7sx %12s %12s %12s %12s\n' "$op" "$rust" "$c" "$ratio" \
+    printf '%-20s %10d %10s %8s %12s %12s %12s %12s\n' "$op" "$rust" "$c" "$ratio" \
       "$rust_d1" "$c_d1" "$rust_ll" "$c_ll"
   else
-    printf '%-20s %10d %10d %7sx\n' "$op" "$rust" "$c" "$ratio"
+    printf '%-20s %10d %10s %8s\n' "$op" "$rust" "$c" "$ratio"
   fi
 done

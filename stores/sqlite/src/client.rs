@@ -42,7 +42,7 @@ pub(crate) fn grants_column(client: &ClientRecord) -> String {
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn from_columns(
     client_id: &str,
-    secret_sha256: Option<Vec<u8>>,
+    secret_sha256: Option<&[u8]>,
     redirect_uris: &str,
     grants: &str,
     scopes: &str,
@@ -56,7 +56,7 @@ pub(crate) fn from_columns(
     let record = match secret_sha256 {
         Some(d) => ClientRecord::confidential_hashed(
             client_id,
-            <[u8; 32]>::try_from(d.as_slice())
+            <[u8; 32]>::try_from(d)
                 .map_err(|_| StoreError::InvalidRecord("a secret digest of the wrong size"))?,
             redirect_uris,
         ),

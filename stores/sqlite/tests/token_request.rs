@@ -210,3 +210,80 @@ fn an_in_memory_store_runs_the_request_as_it_is() {
     assert_eq!(out, answer());
     assert!(opens(&store, "mem"));
 }
+
+/// `issued`'s token with a new refresh token `refresh`, in `grant`,
+/// which it starts when `new_grant`.
+fn rotated(access: &str, refresh: &str, grant: &str, new_grant: bool) -> IssuedToken {
+    IssuedToken {
+        refresh_token: Some(refresh.into()),
+        refresh_token_is_new: true,
+        new_grant,
+        ..issued(access, Some(grant))
+    }
+}
+
+/// `consume_and_save` checks the token's grant in the `UPDATE` that
+/// spends the credential, and falls back to telling the cases apart when
+/// that changes nothing: each answer, and what it leaves, as before.
+#[test]
+fn a_spend_and_save_answers_for_each_state_of_the_grant() {
+    use oauth2_provider::validator::Consumed;
+    let file = File::new("spend-grant");
+    let store = open(&file);
+    let r = request();
+    let spend = |refresh_token| Consumed::RefreshToken { refresh_token };
+    store
+        .save_bearer_token(&rotated("a0", "r0", "g1", true), &r)
+        .expect("the first save starts g1");
+
+    // Live grant: spent and saved in one go; a second spend finds it spent.
+    assert_eq!(
+        store.consume_and_save(spend("r0"), &rotated("a1", "r1", "g1", false), &r),
+        Ok(true)
+    );
+    assert!(opens(&store, "a1"));
+    assert_eq!(
+        store.consume_and_save(spend("r0"), &rotated("a2", "r2", "g1", false), &r),
+        Ok(false)
+    );
+    assert!(
+        !opens(&store, "a2"),
+        "a spent token's second save was stored"
+    );
+
+    // Unknown grant that the token does not start: refused, r1 unspent.
+    assert_eq!(
+        store.consume_and_save(spend("r1"), &rotated("a3", "r3", "g-none", false), &r),
+        Err(grant_ended())
+    );
+    assert!(!opens(&store, "a3"));
+    // Unknown grant that the token starts: recorded, and r1 spent.
+    assert_eq!(
+        store.consume_and_save(spend("r1"), &rotated("a4", "r4", "g2", true), &r),
+        Ok(true)
+    );
+    assert!(opens(&store, "a4"));
+
+    // Revoked grant: refused, r4 unspent, so a save in a live grant
+    // still spends it.
+    store.revoke_grant("g2", &r).expect("revoke g2");
+    assert_eq!(
+        store.consume_and_save(spend("r4"), &rotated("a5", "r5", "g2", false), &r),
+        Err(grant_ended())
+    );
+    assert!(!opens(&store, "a5"));
+    assert_eq!(
+        store.consume_and_save(spend("r4"), &rotated("a6", "r6", "g1", false), &r),
+        Ok(true)
+    );
+
+    // A collision on the first path's insert rolls its spend back too.
+    assert_eq!(
+        store.consume_and_save(spend("r6"), &rotated("a1", "r7", "g1", false), &r),
+        Err(token_collision())
+    );
+    assert_eq!(
+        store.consume_and_save(spend("r6"), &rotated("a7", "r7", "g1", false), &r),
+        Ok(true)
+    );
+}
