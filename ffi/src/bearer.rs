@@ -191,25 +191,27 @@ pub unsafe extern "C" fn oap_server_check_bearer(
             None => &[],
         };
         let request = Request::new("GET", "/", headers, b"");
+        // The outcome is handled where the check leaves it, not returned
+        // through with_required_scopes first: their Result is large enough
+        // that each move of it is a call to memcpy.
         // SAFETY: `scopes` NULL or `scopes_len` views valid for this call
         // (contract).
-        let outcome = unsafe {
+        unsafe {
             with_required_scopes(scopes, scopes_len, |required| {
-                server.inner.verify_bearer(&request, required, resource)
+                match server.inner.verify_bearer(&request, required, resource) {
+                    Ok(info) => {
+                        let info = check.info.insert(info);
+                        check.grant = oap_bearer_grant::of(info);
+                        grant_out.write(&check.grant);
+                        response_out.write(std::ptr::null_mut());
+                    }
+                    Err(response) => {
+                        grant_out.write(std::ptr::null());
+                        response_out.write(oap_response::handle(response));
+                    }
+                }
             })
         }?;
-        match outcome {
-            Ok(info) => {
-                let info = check.info.insert(info);
-                check.grant = oap_bearer_grant::of(info);
-                grant_out.write(&check.grant);
-                response_out.write(std::ptr::null_mut());
-            }
-            Err(response) => {
-                grant_out.write(std::ptr::null());
-                response_out.write(oap_response::handle(response));
-            }
-        }
         Ok(())
     })
 }

@@ -145,6 +145,11 @@ unsafe impl Versioned for oap_device_authorization {
 
 /// A host's space-delimited audience, checked: absent or empty is none.
 fn audience(text: Option<&str>) -> Result<Audience, oap_status> {
+    // The usual case, no audience, without the splitting and parsing: this
+    // runs on every refresh and code exchange.
+    if text.is_none_or(str::is_empty) {
+        return Ok(Audience::empty());
+    }
     Audience::parse(text.unwrap_or("").split(' ').filter(|r| !r.is_empty()))
         .map_err(|_| oap_status::InvalidParameter)
 }
@@ -522,7 +527,17 @@ pub unsafe extern "C" fn oap_ctx_set_token(
             ctx,
             Slot::TokenInfo,
             || try_ref(token),
-            |ctx, token| put_token_info(ctx, copy_of(&token.inner)),
+            |ctx, token| {
+                // Copied straight into the caller's slot, not built
+                // aside and moved there (a TokenInfo is large enough that
+                // its move is a call to memcpy): this runs on every bearer
+                // check.
+                if let Some(out) = ctx.token_info.as_deref_mut() {
+                    // A second answer replaces the first.
+                    *out = None;
+                    out.get_or_insert_with(|| copy_of(&token.inner));
+                }
+            },
         )
     }
 }
@@ -532,6 +547,9 @@ pub unsafe extern "C" fn oap_ctx_set_token(
 /// every bearer check and introspection of a store that hands back its
 /// tokens with `oap_ctx_set_token` (the strings are shared, not copied).
 /// Listing every field keeps the copy whole when `TokenInfo` grows one.
+/// Inlined so that the copy is written straight into its destination
+/// rather than built on the stack and moved there with a memcpy.
+#[inline(always)]
 fn copy_of(info: &TokenInfo) -> TokenInfo {
     let TokenInfo {
         token_type,

@@ -293,15 +293,19 @@ unsafe fn respond(
         // SAFETY: our contract, each pointer as its helper asks: `server`
         // NULL or live, `response_out` NULL or writable, `request` NULL or
         // valid for this call.
+        // The response is boxed where the endpoint returns it, not moved
+        // out through with_request first.
         let (response_out, response) = unsafe {
             let server = try_ref(server)?;
             let response_out = Out::new(response_out)?;
             (
                 response_out,
-                with_request(request, |r| endpoint(&server.inner, r))?,
+                with_request(request, |r| {
+                    oap_response::handle(endpoint(&server.inner, r))
+                })?,
             )
         };
-        response_out.write(oap_response::handle(response));
+        response_out.write(response);
         Ok(())
     })
 }

@@ -261,21 +261,33 @@ impl FfiValidator {
         Ok(answer.yes)
     }
 
-    /// A token-info callback: whether it answered `OAP_CB_TRUE`, the info
-    /// it handed back left in `out`. Not through `call`: the info goes
-    /// straight to the caller's slot, no `Value` (nor an allocation)
-    /// carries it.
-    fn token_info<'r>(
+    /// A token-info callback, its answer written to `answer` (`Ok(None)`
+    /// when called): `OAP_CB_FALSE` is `None`; `OAP_CB_TRUE` must come
+    /// with the info, or the callback counts as failed. Not through
+    /// `call`: the info goes straight to where the trait method returns
+    /// it from, no `Value` (nor an allocation) carries it, and it is not
+    /// moved through locals (a `TokenInfo` is large enough that each move
+    /// is a call to memcpy).
+    fn token_info(
         &self,
         name: &'static str,
-        request: &'r OAuthRequest<'r>,
-        out: &'r mut Option<TokenInfo>,
-        f: impl FnOnce(*mut c_void, *mut oap_ctx<'r>) -> u32,
-    ) -> Result<bool, OAuthError> {
-        let mut ctx = oap_ctx::new(Some(request), Slot::TokenInfo);
-        ctx.token_info = Some(out);
-        let raw = f(self.table.user_data, &mut ctx);
-        verdict(name, raw, ctx.failed)
+        request: &OAuthRequest<'_>,
+        answer: &mut Result<Option<TokenInfo>, OAuthError>,
+        f: impl for<'c> FnOnce(*mut c_void, *mut oap_ctx<'c>) -> u32,
+    ) {
+        let Ok(slot) = answer else { return };
+        let (raw, setter_failed) = {
+            let mut ctx = oap_ctx::new(Some(request), Slot::TokenInfo);
+            ctx.token_info = Some(&mut *slot);
+            let raw = f(self.table.user_data, &mut ctx);
+            (raw, ctx.failed)
+        };
+        match verdict(name, raw, setter_failed) {
+            Ok(true) if slot.is_some() => {}
+            // What a callback set before answering no is dropped.
+            Ok(false) => *slot = None,
+            Ok(true) | Err(_) => *answer = Err(failed(name)),
+        }
     }
 }
 
@@ -459,11 +471,11 @@ impl RequestValidator for FfiValidator {
         let Some(cb) = self.table.introspect_token else {
             return Err(not_set("introspect_token"));
         };
-        let mut info = None;
-        let yes = self.token_info("introspect_token", request, &mut info, |ud, ctx| {
+        let mut answer = Ok(None);
+        self.token_info("introspect_token", request, &mut answer, |ud, ctx| {
             host_call!(cb(ud, oap_str::new(token), token_type_code(hint), ctx))
-        })?;
-        handed_back("introspect_token", yes, info)
+        });
+        answer
     }
 
     fn invalidate_authorization_code(
@@ -848,9 +860,9 @@ impl RequestValidator for FfiValidator {
         // map_small's slice never dangles, even when empty: C gets a real
         // address.
         let to_view = |s: &&str| Ok::<_, Infallible>(oap_str::new(s));
-        let mut info = None;
-        let Ok(yes) = map_small(scopes, to_view, |views| {
-            self.token_info("validate_bearer_token", request, &mut info, |ud, ctx| {
+        let mut answer = Ok(None);
+        let Ok(()) = map_small(scopes, to_view, |views| {
+            self.token_info("validate_bearer_token", request, &mut answer, |ud, ctx| {
                 host_call!(cb(
                     ud,
                     oap_str::new(token),
@@ -860,7 +872,7 @@ impl RequestValidator for FfiValidator {
                 ))
             })
         });
-        handed_back("validate_bearer_token", yes?, info)
+        answer
     }
 
     fn validate_client_id(

@@ -7,7 +7,9 @@
 
 use std::ffi::c_void;
 
-use provider::{AuthorizationCode, Consumed, DeviceAuthorization, DeviceStatus, IssuedToken};
+use provider::{
+    Audience, AuthorizationCode, Consumed, DeviceAuthorization, DeviceStatus, IssuedToken,
+};
 
 use crate::context::{oap_ctx, oap_device_authorization};
 use crate::enums::{
@@ -129,17 +131,27 @@ impl AudienceText {
     /// The access and refresh audiences of `token`.
     pub(crate) fn of(token: &IssuedToken) -> Self {
         AudienceText {
-            access: token.audience.to_stored(),
-            refresh: token.refresh_token_audience().to_stored(),
+            access: stored(&token.audience),
+            refresh: stored(token.refresh_token_audience()),
         }
     }
 
     /// The audience of `code` (in `access`).
     pub(crate) fn of_code(code: &AuthorizationCode) -> Self {
         AudienceText {
-            access: code.audience.to_stored(),
+            access: stored(&code.audience),
             refresh: String::new(),
         }
+    }
+}
+
+/// `audience.to_stored()`, without the call into `join` for the usual
+/// empty audience: this runs on every save of a token or code.
+fn stored(audience: &Audience) -> String {
+    if audience.is_empty() {
+        String::new()
+    } else {
+        audience.to_stored()
     }
 }
 
