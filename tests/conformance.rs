@@ -92,3 +92,15 @@ fn memory_validator_keeps_device_authorizations() {
 fn a_store_without_device_hooks_fails_the_device_kit() {
     testing::check_device_authorizations(|fixture| common::Delegating::new(memory_store(fixture)));
 }
+
+/// The racing slow_down check catches a store that keeps one growth of
+/// the interval where racing polls answered several slow_downs (each
+/// poll writing back the interval it read, grown once).
+#[test]
+#[should_panic(expected = "conformance check 'racing slow_downs'")]
+fn a_store_losing_racing_growths_fails_the_device_kit() {
+    testing::check_device_authorizations(|fixture| common::Delegating {
+        one_slow_down: true,
+        ..common::Delegating::new(memory_store(fixture)).with_device()
+    });
+}

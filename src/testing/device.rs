@@ -4,7 +4,7 @@
 use super::*;
 use crate::device::{
     normalize_user_code, user_code_digest, DeviceAuthorization, DeviceCodeKey, DeviceDecision,
-    DeviceStatus, DEVICE_CODE_GRANT_TYPE,
+    DeviceStatus, DEVICE_CODE_GRANT_TYPE, SLOW_DOWN_STEP,
 };
 use crate::secret::sha256;
 
@@ -26,7 +26,9 @@ const ENTRY_WINDOW: u64 = 300;
 ///   approval, tokens once, and a replay that revokes them; denial,
 ///   another client's code, expiry;
 /// - eight threads deciding one user code: one wins; eight threads
-///   polling one approved code: at most one set of live tokens;
+///   polling one approved code: at most one set of live tokens; eight
+///   threads polling one pending code too fast: each is answered
+///   `slow_down`, and the stored interval grew by 5 s for each;
 /// - a failed save leaves the authorization approved, and the retry of
 ///   the poll gets the tokens.
 ///
@@ -41,11 +43,12 @@ where
         name: "device authorizations are stored",
         store: new_store(&Fixture::new()),
     });
-    let checks: [(&str, Check<V>); 5] = [
+    let checks: [(&str, Check<V>); 6] = [
         ("device flow", device_flow),
         ("device decisions", device_decisions),
         ("racing device decisions", racing_device_decisions),
         ("racing device polls", racing_device_polls),
+        ("racing slow_downs", racing_slow_downs),
         ("a failed device save, then its retry", failed_device_save),
     ];
     for (name, run) in checks {
@@ -186,6 +189,17 @@ impl<V: RequestValidator> Kit<V> {
     }
 }
 
+/// A poll of the token endpoint with `device_code`, as [`PUBLIC`], on a
+/// racing thread's `server`.
+fn public_poll<V: RequestValidator>(server: &Server<V>, device_code: &str) -> Response {
+    let body = encode_pairs([
+        ("grant_type", DEVICE_CODE_GRANT_TYPE),
+        ("device_code", device_code),
+        ("client_id", PUBLIC.client_id),
+    ]);
+    server.token_response(&Request::new("POST", "/token", &[FORM], body.as_bytes()))
+}
+
 /// The verification page's request.
 fn page() -> Request<'static> {
     Request::new("POST", "/device", &[], b"")
@@ -248,17 +262,23 @@ fn device_storage<V: RequestValidator>(d: &Direct<V>) {
         "a device code digest found as a user code, or the other way",
     );
 
-    d.ok(
-        store.record_device_poll(&device, START + 3, 10, &r),
-        "record_device_poll",
-    );
-    let polled = find(DeviceCodeKey::DeviceCode(&device));
-    d.expect(
-        polled
-            .as_ref()
-            .is_some_and(|a| a.last_poll == Some(START + 3) && a.interval == 10),
-        &format!("a recorded poll reads back as {polled:?}"),
-    );
+    // A slow_down grows the interval from 5 to 10; a poll in time keeps it.
+    for (at, slowed_down) in [(START + 3, true), (START + 20, false)] {
+        d.ok(
+            store.record_device_poll(&device, at, slowed_down, &r),
+            "record_device_poll",
+        );
+        let polled = find(DeviceCodeKey::DeviceCode(&device));
+        d.expect(
+            polled
+                .as_ref()
+                .is_some_and(|a| a.last_poll == Some(at) && a.interval == 10),
+            &format!(
+                "a poll at {at} (slow_down: {slowed_down}) reads back as {polled:?}, \
+                 not polled then with interval 10"
+            ),
+        );
+    }
 
     let approved = DeviceStatus::Approved {
         user_id: "kit-user".into(),
@@ -504,15 +524,52 @@ fn racing_device_decisions<V: RequestValidator + 'static>(kit: &Kit<V>) {
 fn racing_device_polls<V: RequestValidator + 'static>(kit: &Kit<V>) {
     let (device_code, user_code) = kit.device_authorize(&PUBLIC);
     kit.approve(&user_code);
-    let answers = race(kit, move |server| {
-        let body = encode_pairs([
-            ("grant_type", DEVICE_CODE_GRANT_TYPE),
-            ("device_code", device_code.as_str()),
-            ("client_id", PUBLIC.client_id),
-        ]);
-        server.token_response(&Request::new("POST", "/token", &[FORM], body.as_bytes()))
-    });
+    let answers = race(kit, move |server| public_poll(server, &device_code));
     at_most_one_live_set(kit, &answers, "one device code polled by eight threads");
+}
+
+/// RFC 8628 §3.5: on `slow_down` the client's interval "MUST be increased
+/// by 5 seconds for this and all subsequent requests", so after `n` of
+/// them a client that obeys polls every `initial + 5 n` seconds. The
+/// store's interval must be exactly that: less, and a client told to
+/// slow down may poll faster than it was told (a growth lost between
+/// racing polls); more, and a client that obeys is told to slow down.
+fn racing_slow_downs<V: RequestValidator + 'static>(kit: &Kit<V>) {
+    let (device_code, _) = kit.device_authorize(&PUBLIC);
+    kit.expect_error(
+        &kit.poll(&PUBLIC, &device_code),
+        "authorization_pending",
+        "the first poll",
+    );
+    let digest = sha256(device_code.as_bytes());
+    let interval = || {
+        kit.find(DeviceCodeKey::DeviceCode(&digest))
+            .unwrap_or_else(|| kit.fail("a polled device authorization is not found"))
+            .interval
+    };
+    let initial = interval();
+    // The clock stands still: every racing poll comes too soon.
+    let answers = race(kit, move |server| public_poll(server, &device_code));
+    let slowed = answers
+        .iter()
+        .filter(|r| json_string(r, "error").as_deref() == Some("slow_down"))
+        .count() as u64;
+    kit.expect(
+        slowed == answers.len() as u64,
+        &format!(
+            "{slowed} of {} polls sooner than the interval answered slow_down",
+            answers.len()
+        ),
+    );
+    let grown = interval();
+    kit.expect(
+        grown == initial + SLOW_DOWN_STEP * slowed,
+        &format!(
+            "after {slowed} racing slow_downs the interval is {grown} s, not {} s \
+             (the initial {initial} s, plus 5 s for each)",
+            initial + SLOW_DOWN_STEP * slowed
+        ),
+    );
 }
 
 fn failed_device_save<V: RequestValidator>(kit: &Kit<V>) {

@@ -1319,15 +1319,18 @@ static oap_cb_result cb_decide_device_authorization(void *ud, const uint8_t *use
 }
 
 static oap_cb_result cb_record_device_poll(void *ud, const uint8_t *device_code,
-                                           uint64_t last_poll, uint64_t interval, oap_ctx *ctx) {
+                                           uint64_t last_poll, bool slowed_down, oap_ctx *ctx) {
     device_record *d;
     (void)ctx;
     ENTER(ud, CB_RECORD_DEVICE_POLL);
+    /* Grown under the lock: racing slow_downs each add their 5 s. */
     pthread_mutex_lock(&s->lock);
     d = device_by_code_locked(s, device_code);
     if (d != NULL) {
         d->last_poll = last_poll;
-        d->interval = interval;
+        if (slowed_down) {
+            d->interval += 5;
+        }
     }
     pthread_mutex_unlock(&s->lock);
     return OAP_CB_TRUE;
