@@ -103,6 +103,137 @@ where
     );
 }
 
+/// A second user of the fixture of [`check_device_user_removal`], whose
+/// approvals must outlive another user's removal.
+const OTHER_USER: (&str, &str) = ("kit-other-user", "kit-other-password");
+
+/// Checks a store's removal of a user, `remove_user(store, user)` (its
+/// admin API: the trait has none), on device authorizations; panics,
+/// naming the check, at the first failure:
+///
+/// - an authorization the removed user approved is forgotten (found by
+///   neither digest), so that no later poll turns it into tokens for a
+///   user who no longer exists;
+/// - one another user approved still gives its tokens, and one nobody
+///   decided yet is still pending.
+///
+/// For stores that remove users; `new_store` makes a store holding the
+/// fixture, which has a second user here, `kit-other-user`.
+pub fn check_device_user_removal<V, F, U>(new_store: F, remove_user: U)
+where
+    V: RequestValidator + 'static,
+    F: Fn(&Fixture) -> V,
+    U: Fn(&V, &str),
+{
+    let mut fixture = Fixture::new();
+    fixture.users.push(OTHER_USER);
+    let kit = Kit::new(
+        "removing a user forgets their device approvals",
+        new_store(&fixture),
+    );
+    let (removed, removed_user_code) = kit.device_authorize(&PUBLIC);
+    kit.approve(&removed_user_code);
+    let (kept, kept_user_code) = kit.device_authorize(&PUBLIC);
+    kit.server
+        .device_decision(
+            &page(),
+            OTHER_USER.0,
+            &kept_user_code,
+            None,
+            DeviceDecision::Approve,
+        )
+        .unwrap_or_else(|e| kit.fail(&format!("approving as another user: {e:?}")));
+    let (pending, _) = kit.device_authorize(&PUBLIC);
+    remove_user(kit.server.validator(), "kit-user");
+    kit.expect(
+        kit.find(DeviceCodeKey::DeviceCode(&sha256(removed.as_bytes())))
+            .is_none()
+            && kit
+                .find(DeviceCodeKey::UserCode(&user_digest(&removed_user_code)))
+                .is_none(),
+        "an authorization approved by a removed user is still found",
+    );
+    kit.expect_error(
+        &kit.poll(&PUBLIC, &removed),
+        "invalid_grant",
+        "a device code approved by a removed user",
+    );
+    kit.expect_error(
+        &kit.poll(&PUBLIC, &pending),
+        "authorization_pending",
+        "an undecided device code after a user's removal",
+    );
+    kit.tokens(
+        &kit.poll(&PUBLIC, &kept),
+        "a device code another user approved, after a user's removal",
+    );
+}
+
+/// Checks how long a store keeps the user code entries the throttle
+/// counts (RFC 8628 §5.1), `purge(store, now)` being its purge; panics,
+/// naming the check, at the first failure:
+///
+/// - an entry recorded for the longest window a server may count over
+///   ([`USER_CODE_WINDOW_MAX`](crate::server::USER_CODE_WINDOW_MAX), a
+///   day) is still counted after a purge a day later (a server counting
+///   over a day would otherwise count too few), and forgotten by a purge
+///   a second after that (the store does not grow with every code ever
+///   entered);
+/// - a new entry drops its subject's entries from before its window:
+///   a user entering codes for days keeps a bounded list between purges.
+pub fn check_user_code_entries_kept<V, F, P>(new_store: F, purge: P)
+where
+    V: RequestValidator,
+    F: Fn(&Fixture) -> V,
+    P: Fn(&V, u64),
+{
+    use crate::server::USER_CODE_WINDOW_MAX as DAY;
+    let d = Direct {
+        name: "user code entries are kept a day",
+        store: new_store(&Fixture::new()),
+    };
+    let store = &d.store;
+    let at = |now| OAuthRequest::new(page(), Default::default(), now);
+    // As a server counting over a day records them.
+    let record = |subject, now: u64| {
+        d.ok(
+            store.record_user_code_attempt(subject, now.saturating_sub(DAY), &at(now)),
+            "record_user_code_attempt",
+        )
+    };
+    let counted = |subject, now| {
+        d.ok(
+            store.user_code_attempts(subject, 0, &at(now)),
+            "user_code_attempts",
+        )
+    };
+    record("kit-old", START);
+    record("kit-recent", START + DAY);
+    purge(store, START + DAY);
+    d.expect(
+        counted("kit-old", START + DAY) == 1,
+        "an entry a day old was forgotten by the purge",
+    );
+    purge(store, START + DAY + 1);
+    d.expect(
+        counted("kit-old", START + DAY + 1) == 0,
+        "an entry older than a day survived the purge",
+    );
+    d.expect(
+        counted("kit-recent", START + DAY + 1) == 1,
+        "an entry a second old was forgotten by the purge",
+    );
+    let later = START + 2 * DAY + 1;
+    d.expect(
+        record("kit-recent", later) == 1,
+        "an entry counted its subject's entries from before its window",
+    );
+    d.expect(
+        counted("kit-recent", later) == 1,
+        "an entry kept its subject's entries from before its window",
+    );
+}
+
 impl<V: RequestValidator> Kit<V> {
     /// A device authorization request of `client` (RFC 8628 §3.1) for
     /// `read`: its device code and user code.
