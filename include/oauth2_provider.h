@@ -1777,17 +1777,20 @@ typedef oap_cb_result (*oap_decide_device_authorization_cb)(void *user_data,
                                                             struct oap_ctx *ctx);
 
 /**
- * `record_device_poll(device_code, last_poll, interval)`: store a poll of
- * the authorization saved under the device code digest `device_code`
- * (32 bytes): its `last_poll` time and its (possibly grown) `interval`.
- * A lost update between racing polls is harmless. `OAP_CB_TRUE`: done;
- * anything else is `server_error`. NULL (and in an older table): nothing
- * recorded, so `slow_down` is never answered.
+ * `record_device_poll(device_code, last_poll, slowed_down)`: store a poll
+ * of the authorization saved under the device code digest `device_code`
+ * (32 bytes): its `last_poll` time, and, if the poll was answered
+ * `slow_down` (`slowed_down`), its interval grown by 5 s. The growth is
+ * an increment of the stored interval in one step (under the store's
+ * lock, or `SET interval = interval + 5`), so that racing polls each add
+ * theirs (RFC 8628 §3.5). `OAP_CB_TRUE`: done; anything else is
+ * `server_error`. NULL (and in an older table): nothing recorded, so
+ * `slow_down` is never answered.
  */
 typedef oap_cb_result (*oap_record_device_poll_cb)(void *user_data,
                                                    const uint8_t *device_code,
                                                    uint64_t last_poll,
-                                                   uint64_t interval,
+                                                   bool slowed_down,
                                                    struct oap_ctx *ctx);
 
 /**

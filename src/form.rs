@@ -226,6 +226,16 @@ pub fn encode_into(out: &mut String, s: &str) {
     }
 }
 
+/// The length of `s` as [`encode_into`] writes it, to size a buffer.
+pub(crate) fn encoded_len(s: &str) -> usize {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' | b' ' => 1,
+            _ => 3,
+        })
+        .sum()
+}
+
 /// Encodes pairs as a form body or query string.
 ///
 /// ```
@@ -234,15 +244,24 @@ pub fn encode_into(out: &mut String, s: &str) {
 /// ```
 pub fn encode_pairs<'s>(pairs: impl IntoIterator<Item = (&'s str, &'s str)>) -> String {
     let mut out = String::new();
+    encode_pairs_into(&mut out, pairs);
+    out
+}
+
+/// Appends pairs as [`encode_pairs`] writes them, into a buffer the
+/// caller sized.
+pub(crate) fn encode_pairs_into<'s>(
+    out: &mut String,
+    pairs: impl IntoIterator<Item = (&'s str, &'s str)>,
+) {
     for (i, (name, value)) in pairs.into_iter().enumerate() {
         if i > 0 {
             out.push('&');
         }
-        encode_into(&mut out, name);
+        encode_into(out, name);
         out.push('=');
-        encode_into(&mut out, value);
+        encode_into(out, value);
     }
-    out
 }
 
 macro_rules! params {

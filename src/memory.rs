@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use crate::client_auth::{Client, ClientLookup};
 use crate::client_record::ClientRecord;
-use crate::device::{DeviceAuthorization, DeviceCodeKey, DeviceStatus};
+use crate::device::{DeviceAuthorization, DeviceCodeKey, DeviceStatus, SLOW_DOWN_STEP};
 use crate::error::OAuthError;
 use crate::pkce::ChallengeMethod;
 use crate::request::OAuthRequest;
@@ -489,12 +489,15 @@ impl RequestValidator for MemoryValidator {
         &self,
         device_code: &[u8; 32],
         last_poll: u64,
-        interval: u64,
+        slowed_down: bool,
         _: &OAuthRequest<'_>,
     ) -> Result<(), OAuthError> {
+        // Grown under the lock: racing slow_downs each add their step.
         if let Some(d) = self.store().device.devices.get_mut(device_code) {
             d.last_poll = Some(last_poll);
-            d.interval = interval;
+            if slowed_down {
+                d.interval = d.interval.saturating_add(SLOW_DOWN_STEP);
+            }
         }
         Ok(())
     }

@@ -54,7 +54,10 @@ use std::thread;
 
 mod device;
 
-pub use device::{check_device_authorizations, check_device_purge};
+pub use device::{
+    check_device_authorizations, check_device_purge, check_device_user_removal,
+    check_user_code_entries_kept,
+};
 
 use crate::client_record::ClientRecord;
 use crate::form::encode_pairs;

@@ -28,6 +28,17 @@ pub fn generate_token() -> Result<String, OAuthError> {
     Ok(token)
 }
 
+/// A token as [`generate_token`] makes it, after `prefix`, in one
+/// allocation (a pushed request's URI, RFC 9126 §2.2).
+pub(crate) fn generate_token_after(prefix: &str) -> Result<String, OAuthError> {
+    let mut bytes = [0u8; TOKEN_BYTES];
+    getrandom::fill(&mut bytes).map_err(|_| no_randomness())?;
+    let mut out = String::with_capacity(prefix.len() + BASE64URL_32_CHARS);
+    out.push_str(prefix);
+    out.push_str(std::str::from_utf8(&base64url_32(&bytes)).unwrap_or_default());
+    Ok(out)
+}
+
 /// Generates `N` tokens as [`generate_token`] does, in one call to the
 /// operating system: a grant issuing an access and a refresh token asks once.
 ///

@@ -130,7 +130,7 @@
 //! | | *token endpoint* (§3.4–3.5, every call inside `token_request`) | |
 //! | 1–3 | authentication, `validate_grant_type(URN)` | |
 //! | 4 | `find_device_authorization(DeviceCode)` | another client's: `invalid_grant`; expired: `expired_token` |
-//! | 5 | *`record_device_poll`* | pending: `slow_down` (interval + 5) or `authorization_pending`; denied: `access_denied` |
+//! | 5 | ***`record_device_poll`*** | pending: `slow_down` (stored interval + 5, atomically) or `authorization_pending`; denied: `access_denied` |
 //! | 6 | *`revoke_grant`* | used: a replay, `invalid_grant` |
 //! | 7 | `validate_grant_type("refresh_token")` | whether to issue a refresh token |
 //! | 8 | **`consume_and_save`** | [`Consumed::DeviceCode`], a new grant; `false`: **`revoke_grant`**, `invalid_grant` |
@@ -166,6 +166,9 @@
 //!   as for a code; of two racing polls, one gets tokens.
 //! - **`record_user_code_attempt`**: add and count in one step, so racing
 //!   guesses are all counted.
+//! - **`record_device_poll`**: grow the stored interval by incrementing
+//!   it (`SET interval = interval + 5`), not by writing back a value read
+//!   before, so racing `slow_down`s each add their 5 s.
 
 use std::fmt;
 use std::sync::Arc;
@@ -959,19 +962,28 @@ pub trait RequestValidator: ClientLookup + Send + Sync {
     }
 
     /// Records a poll of the device authorization saved under the device
-    /// code digest `device_code`: its `last_poll` and its (possibly grown,
-    /// after `slow_down`) `interval`. A lost update between racing polls
-    /// is harmless: only one `slow_down`'s growth is lost.
+    /// code digest `device_code`: its `last_poll`, and, when the poll was
+    /// answered `slow_down` (`slowed_down`), its stored interval grown by
+    /// [`SLOW_DOWN_STEP`](crate::device::SLOW_DOWN_STEP).
+    ///
+    /// The growth is an atomic increment of the stored interval (as
+    /// `SET interval = interval + 5`), not a value read and written back:
+    /// the client adds 5 s for each `slow_down` it was answered (RFC 8628
+    /// §3.5, "for this and all subsequent requests"), so the store's
+    /// interval must grow by 5 s for each one too, racing polls included.
+    /// A read-modify-write loses all but one of racing growths, and a
+    /// client polling from several threads then polls faster than it was
+    /// told.
     ///
     /// Default: nothing recorded, so polling is never slowed down.
     fn record_device_poll(
         &self,
         device_code: &[u8; 32],
         last_poll: u64,
-        interval: u64,
+        slowed_down: bool,
         request: &OAuthRequest<'_>,
     ) -> Result<(), OAuthError> {
-        defaults::record_device_poll(self, device_code, last_poll, interval, request)
+        defaults::record_device_poll(self, device_code, last_poll, slowed_down, request)
     }
 
     /// Records a user code entered by `subject` (the authenticated user at
@@ -1491,10 +1503,10 @@ impl<V: RequestValidator + ?Sized> RequestValidator for Arc<V> {
         &self,
         device_code: &[u8; 32],
         last_poll: u64,
-        interval: u64,
+        slowed_down: bool,
         request: &OAuthRequest<'_>,
     ) -> Result<(), OAuthError> {
-        (**self).record_device_poll(device_code, last_poll, interval, request)
+        (**self).record_device_poll(device_code, last_poll, slowed_down, request)
     }
 
     fn record_user_code_attempt(
@@ -1717,10 +1729,10 @@ pub mod defaults {
         validator: &V,
         device_code: &[u8; 32],
         last_poll: u64,
-        interval: u64,
+        slowed_down: bool,
         request: &OAuthRequest<'_>,
     ) -> Result<(), OAuthError> {
-        let _ = (validator, device_code, last_poll, interval, request);
+        let _ = (validator, device_code, last_poll, slowed_down, request);
         Ok(())
     }
 

@@ -83,6 +83,9 @@ fn memory_validator_keeps_device_authorizations() {
     testing::check_device_authorizations(memory_store);
     testing::check_device_authorizations(|fixture| std::sync::Arc::new(memory_store(fixture)));
     testing::check_device_purge(memory_store, |store, now| store.purge_expired(now));
+    testing::check_device_records(memory_store);
+    // It has no users to remove: check_device_user_removal does not apply.
+    testing::check_user_code_entries_kept(memory_store, |store, now| store.purge_expired(now));
 }
 
 /// The device checks catch a store that keeps no device authorizations
@@ -91,4 +94,48 @@ fn memory_validator_keeps_device_authorizations() {
 #[should_panic(expected = "conformance check 'device authorizations are stored'")]
 fn a_store_without_device_hooks_fails_the_device_kit() {
     testing::check_device_authorizations(|fixture| common::Delegating::new(memory_store(fixture)));
+}
+
+/// The records check catches a store without device hooks: nothing it is
+/// handed is saved.
+#[test]
+#[should_panic(expected = "conformance check 'device authorizations are read back and expire'")]
+fn a_store_without_device_hooks_fails_the_records_check() {
+    testing::check_device_records(|fixture| common::Delegating::new(memory_store(fixture)));
+}
+
+/// The removal check catches a store whose user removal keeps what the
+/// user approved (here: a removal that forgets nothing).
+#[test]
+#[should_panic(expected = "an authorization approved by a removed user is still found")]
+fn a_removal_that_keeps_approvals_fails_the_removal_check() {
+    testing::check_device_user_removal(memory_store, |_, _| {});
+}
+
+/// The entries check catches a purge that forgets entries a second
+/// early: a server counting over a day would count too few.
+#[test]
+#[should_panic(expected = "an entry a day old was forgotten by the purge")]
+fn an_early_purge_fails_the_entries_check() {
+    testing::check_user_code_entries_kept(memory_store, |store, now| store.purge_expired(now + 1));
+}
+
+/// The entries check catches a purge that keeps user code entries
+/// forever.
+#[test]
+#[should_panic(expected = "an entry older than a day survived the purge")]
+fn a_purge_that_keeps_entries_fails_the_entries_check() {
+    testing::check_user_code_entries_kept(memory_store, |_, _| {});
+}
+
+/// The racing slow_down check catches a store that keeps one growth of
+/// the interval where racing polls answered several slow_downs (each
+/// poll writing back the interval it read, grown once).
+#[test]
+#[should_panic(expected = "conformance check 'racing slow_downs'")]
+fn a_store_losing_racing_growths_fails_the_device_kit() {
+    testing::check_device_authorizations(|fixture| common::Delegating {
+        one_slow_down: true,
+        ..common::Delegating::new(memory_store(fixture)).with_device()
+    });
 }

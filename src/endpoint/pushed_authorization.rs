@@ -5,12 +5,12 @@
 //! Errors are JSON (§2.3), never redirects.
 
 use crate::error::{ErrorCode, OAuthError};
-use crate::form::{encode_pairs, Param, Params};
+use crate::form::{encode_pairs_into, encoded_len, Param, Params};
 use crate::request::{OAuthRequest, Request};
 use crate::response::{JsonObject, Response};
 use crate::secret::sha256;
 use crate::server::Server;
-use crate::token::generate_token;
+use crate::token::generate_token_after;
 use crate::validator::{self, PushedRequest, RequestValidator};
 
 use super::authorization::Source;
@@ -71,7 +71,6 @@ impl<V: RequestValidator> Server<V> {
             ));
         }
         let client = validator::authenticate(v, oauth)?;
-        let client_id = crate::client_auth::Client::client_id(&client).to_owned();
         // §2.1: "The request_uri authorization request parameter MUST NOT
         // be provided in this case."
         if oauth.params.contains(Param::RequestUri) {
@@ -82,25 +81,28 @@ impl<V: RequestValidator> Server<V> {
         if oauth
             .params
             .get(Param::ClientId)
-            .is_some_and(|id| id != client_id)
+            .is_some_and(|id| id != crate::client_auth::Client::client_id(&client))
         {
             return Err(OAuthError::invalid_request(
                 "client_id does not match the authenticated client",
             ));
         }
         // §2.1: validated as the authorization endpoint would; every error
-        // is this endpoint's JSON answer, never a redirect.
-        self.check_authorization(oauth, Source::Pushing(client))
+        // is this endpoint's JSON answer, never a redirect. The checked
+        // request's copy of the client's identifier is the one saved.
+        let client_id = self
+            .check_authorization(oauth, Source::Pushing(client))
             .map_err(|e| {
                 let e = e.error();
                 match e.code() {
                     ErrorCode::ServerError | ErrorCode::TemporarilyUnavailable => e.clone(),
                     code => OAuthError::new(code, e.description().to_owned()),
                 }
-            })?;
+            })?
+            .client_id;
         // What the authorization endpoint will read again: the recognised
         // parameters, the client's identifier first, never its secret.
-        let parameters = encode_pairs(
+        let pairs = || {
             std::iter::once(("client_id", client_id.as_str())).chain(
                 oauth
                     .params
@@ -109,10 +111,15 @@ impl<V: RequestValidator> Server<V> {
                         !matches!(p, Param::ClientId | Param::ClientSecret | Param::RequestUri)
                     })
                     .map(|(p, value)| (p.name(), value)),
-            ),
-        );
+            )
+        };
+        // Sized first: grown push by push, the string was reallocated
+        // six times for a typical request.
+        let len = pairs().map(|(n, v)| encoded_len(n) + encoded_len(v) + 2);
+        let mut parameters = String::with_capacity(len.sum());
+        encode_pairs_into(&mut parameters, pairs());
         let lifetime = self.config.pushed_request_lifetime;
-        let request_uri = format!("{REQUEST_URI_PREFIX}{}", generate_token()?);
+        let request_uri = generate_token_after(REQUEST_URI_PREFIX)?;
         let pushed = PushedRequest {
             client_id,
             parameters,

@@ -57,7 +57,9 @@ pub(crate) fn poll<V: RequestValidator>(
             } else {
                 authorization.interval
             };
-            v.record_device_poll(&digest, request.now, interval, request)?;
+            // The store grows its interval itself, atomically: racing
+            // polls answered slow_down each add their 5 s.
+            v.record_device_poll(&digest, request.now, too_soon, request)?;
             return Err(if too_soon {
                 OAuthError::new(
                     ErrorCode::SlowDown,

@@ -4,7 +4,7 @@
 use super::*;
 use crate::device::{
     normalize_user_code, user_code_digest, DeviceAuthorization, DeviceCodeKey, DeviceDecision,
-    DeviceStatus, DEVICE_CODE_GRANT_TYPE,
+    DeviceStatus, DEVICE_CODE_GRANT_TYPE, SLOW_DOWN_STEP,
 };
 use crate::secret::sha256;
 
@@ -26,7 +26,9 @@ const ENTRY_WINDOW: u64 = 300;
 ///   approval, tokens once, and a replay that revokes them; denial,
 ///   another client's code, expiry;
 /// - eight threads deciding one user code: one wins; eight threads
-///   polling one approved code: at most one set of live tokens;
+///   polling one approved code: at most one set of live tokens; eight
+///   threads polling one pending code too fast: each is answered
+///   `slow_down`, and the stored interval grew by 5 s for each;
 /// - a failed save leaves the authorization approved, and the retry of
 ///   the poll gets the tokens.
 ///
@@ -41,11 +43,12 @@ where
         name: "device authorizations are stored",
         store: new_store(&Fixture::new()),
     });
-    let checks: [(&str, Check<V>); 5] = [
+    let checks: [(&str, Check<V>); 6] = [
         ("device flow", device_flow),
         ("device decisions", device_decisions),
         ("racing device decisions", racing_device_decisions),
         ("racing device polls", racing_device_polls),
+        ("racing slow_downs", racing_slow_downs),
         ("a failed device save, then its retry", failed_device_save),
     ];
     for (name, run) in checks {
@@ -97,6 +100,137 @@ where
             .device_verification(&page(), "kit-user", &live_user)
             .is_ok(),
         "a live user code after a purge",
+    );
+}
+
+/// A second user of the fixture of [`check_device_user_removal`], whose
+/// approvals must outlive another user's removal.
+const OTHER_USER: (&str, &str) = ("kit-other-user", "kit-other-password");
+
+/// Checks a store's removal of a user, `remove_user(store, user)` (its
+/// admin API: the trait has none), on device authorizations; panics,
+/// naming the check, at the first failure:
+///
+/// - an authorization the removed user approved is forgotten (found by
+///   neither digest), so that no later poll turns it into tokens for a
+///   user who no longer exists;
+/// - one another user approved still gives its tokens, and one nobody
+///   decided yet is still pending.
+///
+/// For stores that remove users; `new_store` makes a store holding the
+/// fixture, which has a second user here, `kit-other-user`.
+pub fn check_device_user_removal<V, F, U>(new_store: F, remove_user: U)
+where
+    V: RequestValidator + 'static,
+    F: Fn(&Fixture) -> V,
+    U: Fn(&V, &str),
+{
+    let mut fixture = Fixture::new();
+    fixture.users.push(OTHER_USER);
+    let kit = Kit::new(
+        "removing a user forgets their device approvals",
+        new_store(&fixture),
+    );
+    let (removed, removed_user_code) = kit.device_authorize(&PUBLIC);
+    kit.approve(&removed_user_code);
+    let (kept, kept_user_code) = kit.device_authorize(&PUBLIC);
+    kit.server
+        .device_decision(
+            &page(),
+            OTHER_USER.0,
+            &kept_user_code,
+            None,
+            DeviceDecision::Approve,
+        )
+        .unwrap_or_else(|e| kit.fail(&format!("approving as another user: {e:?}")));
+    let (pending, _) = kit.device_authorize(&PUBLIC);
+    remove_user(kit.server.validator(), "kit-user");
+    kit.expect(
+        kit.find(DeviceCodeKey::DeviceCode(&sha256(removed.as_bytes())))
+            .is_none()
+            && kit
+                .find(DeviceCodeKey::UserCode(&user_digest(&removed_user_code)))
+                .is_none(),
+        "an authorization approved by a removed user is still found",
+    );
+    kit.expect_error(
+        &kit.poll(&PUBLIC, &removed),
+        "invalid_grant",
+        "a device code approved by a removed user",
+    );
+    kit.expect_error(
+        &kit.poll(&PUBLIC, &pending),
+        "authorization_pending",
+        "an undecided device code after a user's removal",
+    );
+    kit.tokens(
+        &kit.poll(&PUBLIC, &kept),
+        "a device code another user approved, after a user's removal",
+    );
+}
+
+/// Checks how long a store keeps the user code entries the throttle
+/// counts (RFC 8628 §5.1), `purge(store, now)` being its purge; panics,
+/// naming the check, at the first failure:
+///
+/// - an entry recorded for the longest window a server may count over
+///   ([`USER_CODE_WINDOW_MAX`](crate::server::USER_CODE_WINDOW_MAX), a
+///   day) is still counted after a purge a day later (a server counting
+///   over a day would otherwise count too few), and forgotten by a purge
+///   a second after that (the store does not grow with every code ever
+///   entered);
+/// - a new entry drops its subject's entries from before its window:
+///   a user entering codes for days keeps a bounded list between purges.
+pub fn check_user_code_entries_kept<V, F, P>(new_store: F, purge: P)
+where
+    V: RequestValidator,
+    F: Fn(&Fixture) -> V,
+    P: Fn(&V, u64),
+{
+    use crate::server::USER_CODE_WINDOW_MAX as DAY;
+    let d = Direct {
+        name: "user code entries are kept a day",
+        store: new_store(&Fixture::new()),
+    };
+    let store = &d.store;
+    let at = |now| OAuthRequest::new(page(), Default::default(), now);
+    // As a server counting over a day records them.
+    let record = |subject, now: u64| {
+        d.ok(
+            store.record_user_code_attempt(subject, now.saturating_sub(DAY), &at(now)),
+            "record_user_code_attempt",
+        )
+    };
+    let counted = |subject, now| {
+        d.ok(
+            store.user_code_attempts(subject, 0, &at(now)),
+            "user_code_attempts",
+        )
+    };
+    record("kit-old", START);
+    record("kit-recent", START + DAY);
+    purge(store, START + DAY);
+    d.expect(
+        counted("kit-old", START + DAY) == 1,
+        "an entry a day old was forgotten by the purge",
+    );
+    purge(store, START + DAY + 1);
+    d.expect(
+        counted("kit-old", START + DAY + 1) == 0,
+        "an entry older than a day survived the purge",
+    );
+    d.expect(
+        counted("kit-recent", START + DAY + 1) == 1,
+        "an entry a second old was forgotten by the purge",
+    );
+    let later = START + 2 * DAY + 1;
+    d.expect(
+        record("kit-recent", later) == 1,
+        "an entry counted its subject's entries from before its window",
+    );
+    d.expect(
+        counted("kit-recent", later) == 1,
+        "an entry kept its subject's entries from before its window",
     );
 }
 
@@ -186,6 +320,17 @@ impl<V: RequestValidator> Kit<V> {
     }
 }
 
+/// A poll of the token endpoint with `device_code`, as [`PUBLIC`], on a
+/// racing thread's `server`.
+fn public_poll<V: RequestValidator>(server: &Server<V>, device_code: &str) -> Response {
+    let body = encode_pairs([
+        ("grant_type", DEVICE_CODE_GRANT_TYPE),
+        ("device_code", device_code),
+        ("client_id", PUBLIC.client_id),
+    ]);
+    server.token_response(&Request::new("POST", "/token", &[FORM], body.as_bytes()))
+}
+
 /// The verification page's request.
 fn page() -> Request<'static> {
     Request::new("POST", "/device", &[], b"")
@@ -248,17 +393,23 @@ fn device_storage<V: RequestValidator>(d: &Direct<V>) {
         "a device code digest found as a user code, or the other way",
     );
 
-    d.ok(
-        store.record_device_poll(&device, START + 3, 10, &r),
-        "record_device_poll",
-    );
-    let polled = find(DeviceCodeKey::DeviceCode(&device));
-    d.expect(
-        polled
-            .as_ref()
-            .is_some_and(|a| a.last_poll == Some(START + 3) && a.interval == 10),
-        &format!("a recorded poll reads back as {polled:?}"),
-    );
+    // A slow_down grows the interval from 5 to 10; a poll in time keeps it.
+    for (at, slowed_down) in [(START + 3, true), (START + 20, false)] {
+        d.ok(
+            store.record_device_poll(&device, at, slowed_down, &r),
+            "record_device_poll",
+        );
+        let polled = find(DeviceCodeKey::DeviceCode(&device));
+        d.expect(
+            polled
+                .as_ref()
+                .is_some_and(|a| a.last_poll == Some(at) && a.interval == 10),
+            &format!(
+                "a poll at {at} (slow_down: {slowed_down}) reads back as {polled:?}, \
+                 not polled then with interval 10"
+            ),
+        );
+    }
 
     let approved = DeviceStatus::Approved {
         user_id: "kit-user".into(),
@@ -504,15 +655,52 @@ fn racing_device_decisions<V: RequestValidator + 'static>(kit: &Kit<V>) {
 fn racing_device_polls<V: RequestValidator + 'static>(kit: &Kit<V>) {
     let (device_code, user_code) = kit.device_authorize(&PUBLIC);
     kit.approve(&user_code);
-    let answers = race(kit, move |server| {
-        let body = encode_pairs([
-            ("grant_type", DEVICE_CODE_GRANT_TYPE),
-            ("device_code", device_code.as_str()),
-            ("client_id", PUBLIC.client_id),
-        ]);
-        server.token_response(&Request::new("POST", "/token", &[FORM], body.as_bytes()))
-    });
+    let answers = race(kit, move |server| public_poll(server, &device_code));
     at_most_one_live_set(kit, &answers, "one device code polled by eight threads");
+}
+
+/// RFC 8628 §3.5: on `slow_down` the client's interval "MUST be increased
+/// by 5 seconds for this and all subsequent requests", so after `n` of
+/// them a client that obeys polls every `initial + 5 n` seconds. The
+/// store's interval must be exactly that: less, and a client told to
+/// slow down may poll faster than it was told (a growth lost between
+/// racing polls); more, and a client that obeys is told to slow down.
+fn racing_slow_downs<V: RequestValidator + 'static>(kit: &Kit<V>) {
+    let (device_code, _) = kit.device_authorize(&PUBLIC);
+    kit.expect_error(
+        &kit.poll(&PUBLIC, &device_code),
+        "authorization_pending",
+        "the first poll",
+    );
+    let digest = sha256(device_code.as_bytes());
+    let interval = || {
+        kit.find(DeviceCodeKey::DeviceCode(&digest))
+            .unwrap_or_else(|| kit.fail("a polled device authorization is not found"))
+            .interval
+    };
+    let initial = interval();
+    // The clock stands still: every racing poll comes too soon.
+    let answers = race(kit, move |server| public_poll(server, &device_code));
+    let slowed = answers
+        .iter()
+        .filter(|r| json_string(r, "error").as_deref() == Some("slow_down"))
+        .count() as u64;
+    kit.expect(
+        slowed == answers.len() as u64,
+        &format!(
+            "{slowed} of {} polls sooner than the interval answered slow_down",
+            answers.len()
+        ),
+    );
+    let grown = interval();
+    kit.expect(
+        grown == initial + SLOW_DOWN_STEP * slowed,
+        &format!(
+            "after {slowed} racing slow_downs the interval is {grown} s, not {} s \
+             (the initial {initial} s, plus 5 s for each)",
+            initial + SLOW_DOWN_STEP * slowed
+        ),
+    );
 }
 
 fn failed_device_save<V: RequestValidator>(kit: &Kit<V>) {

@@ -382,6 +382,11 @@ pub struct Delegating {
     /// Forwards the device authorization hooks to `inner` (off: the
     /// trait's defaults, which refuse, as a store without them).
     pub device: bool,
+    /// Keeps only the first `slow_down`'s growth of the interval: a store
+    /// whose polls read the interval and write it back grown.
+    pub one_slow_down: bool,
+    /// Whether a growth was kept, with `one_slow_down`.
+    pub grown: std::sync::atomic::AtomicBool,
     /// Whether a `token_request` is running its flow.
     pub in_token_request: std::sync::atomic::AtomicBool,
     /// Each forwarded device hook called at the token endpoint (poll,
@@ -414,6 +419,8 @@ impl Delegating {
             lookups: std::sync::atomic::AtomicUsize::new(0),
             code_snapshots: std::sync::Mutex::default(),
             device: false,
+            one_slow_down: false,
+            grown: std::sync::atomic::AtomicBool::new(false),
             in_token_request: std::sync::atomic::AtomicBool::new(false),
             device_calls: std::sync::Mutex::default(),
         }
@@ -795,7 +802,7 @@ mod delegating_impl {
             &self,
             device_code: &[u8; 32],
             last_poll: u64,
-            interval: u64,
+            slowed_down: bool,
             request: &OAuthRequest<'_>,
         ) -> R<()> {
             if !self.device {
@@ -803,13 +810,18 @@ mod delegating_impl {
                     self,
                     device_code,
                     last_poll,
-                    interval,
+                    slowed_down,
                     request,
                 );
             }
             self.device_call("record_device_poll");
+            // One growth kept per store: every later one is lost, as when
+            // racing polls each write back the interval they read.
+            let slowed_down = slowed_down
+                && !(self.one_slow_down
+                    && self.grown.swap(true, std::sync::atomic::Ordering::SeqCst));
             self.inner
-                .record_device_poll(device_code, last_poll, interval, request)
+                .record_device_poll(device_code, last_poll, slowed_down, request)
         }
 
         fn record_user_code_attempt(

@@ -795,14 +795,20 @@ impl RequestValidator for FfiValidator {
         &self,
         device_code: &[u8; 32],
         last_poll: u64,
-        interval: u64,
+        slowed_down: bool,
         request: &OAuthRequest<'_>,
     ) -> Result<(), OAuthError> {
         let Some(cb) = self.table.record_device_poll else {
-            return defaults::record_device_poll(self, device_code, last_poll, interval, request);
+            return defaults::record_device_poll(
+                self,
+                device_code,
+                last_poll,
+                slowed_down,
+                request,
+            );
         };
         self.done("record_device_poll", request, |ud, ctx| {
-            host_call!(cb(ud, device_code.as_ptr(), last_poll, interval, ctx))
+            host_call!(cb(ud, device_code.as_ptr(), last_poll, slowed_down, ctx))
         })
     }
 

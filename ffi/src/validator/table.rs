@@ -692,18 +692,21 @@ pub type oap_decide_device_authorization_cb = Option<
         ctx: *mut oap_ctx,
     ) -> oap_cb_result,
 >;
-/// `record_device_poll(device_code, last_poll, interval)`: store a poll of
-/// the authorization saved under the device code digest `device_code`
-/// (32 bytes): its `last_poll` time and its (possibly grown) `interval`.
-/// A lost update between racing polls is harmless. `OAP_CB_TRUE`: done;
-/// anything else is `server_error`. NULL (and in an older table): nothing
-/// recorded, so `slow_down` is never answered.
+/// `record_device_poll(device_code, last_poll, slowed_down)`: store a poll
+/// of the authorization saved under the device code digest `device_code`
+/// (32 bytes): its `last_poll` time, and, if the poll was answered
+/// `slow_down` (`slowed_down`), its interval grown by 5 s. The growth is
+/// an increment of the stored interval in one step (under the store's
+/// lock, or `SET interval = interval + 5`), so that racing polls each add
+/// theirs (RFC 8628 §3.5). `OAP_CB_TRUE`: done; anything else is
+/// `server_error`. NULL (and in an older table): nothing recorded, so
+/// `slow_down` is never answered.
 pub type oap_record_device_poll_cb = Option<
     unsafe extern "C" fn(
         user_data: *mut c_void,
         device_code: *const u8,
         last_poll: u64,
-        interval: u64,
+        slowed_down: bool,
         ctx: *mut oap_ctx,
     ) -> oap_cb_result,
 >;

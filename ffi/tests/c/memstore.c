@@ -1,15 +1,20 @@
 /*
  * memstore: the C in-memory validator behind the oap_validator callback
- * table, used by the C tests (ffi/tests/c), the C ABI benchmark
- * (ffi/benches/c) and the C column of benches/compare (c_driver.c).
+ * table, used by the C tests (ffi/tests/c) and the C ABI benchmark
+ * (ffi/benches/c, run by ffi/benches/abi_vs_rust.rs). The C column of
+ * benches/compare does not use it: it has its own store,
+ * benches/compare/c_store.c, which keeps each key and record inline in
+ * its table's slot, as MemoryValidator does, where this one keeps them
+ * behind pointers and counts its calls.
  *
- * Shaped like the Rust MemoryValidator, so that the C ABI is measured on
- * equal terms: hash tables (open addressing) for clients, codes, access
- * and refresh tokens and grants; a read-write lock around the clients and
- * users, one mutex around everything else; strings copied in. Each client
- * is registered with the library once (oap_registered_client_new) and
- * handed to requests by reference (oap_ctx_set_registered_client), as
- * MemoryValidator hands out an Arc of its client. Each access token is
+ * Shaped like the Rust MemoryValidator, so that the ABI benchmark
+ * compares like with like: hash tables (open addressing) for clients,
+ * codes, access and refresh tokens and grants; a read-write lock around
+ * the clients and users, one mutex around everything else; strings
+ * copied in. Each client is registered with the library once
+ * (oap_registered_client_new) and handed to requests by reference
+ * (oap_ctx_set_registered_client), as MemoryValidator hands out an Arc
+ * of its client. Each access token is
  * kept as the library's own record of it, taken when it is saved
  * (oap_ctx_issued_access_token) and handed back by validate_bearer_token
  * and introspect_token with oap_ctx_set_token. (A refresh token's, needed
@@ -1314,15 +1319,18 @@ static oap_cb_result cb_decide_device_authorization(void *ud, const uint8_t *use
 }
 
 static oap_cb_result cb_record_device_poll(void *ud, const uint8_t *device_code,
-                                           uint64_t last_poll, uint64_t interval, oap_ctx *ctx) {
+                                           uint64_t last_poll, bool slowed_down, oap_ctx *ctx) {
     device_record *d;
     (void)ctx;
     ENTER(ud, CB_RECORD_DEVICE_POLL);
+    /* Grown under the lock: racing slow_downs each add their 5 s. */
     pthread_mutex_lock(&s->lock);
     d = device_by_code_locked(s, device_code);
     if (d != NULL) {
         d->last_poll = last_poll;
-        d->interval = interval;
+        if (slowed_down) {
+            d->interval += 5;
+        }
     }
     pthread_mutex_unlock(&s->lock);
     return OAP_CB_TRUE;

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use oauth2_provider::audience::Audience;
+use oauth2_provider::device::SLOW_DOWN_STEP;
 use oauth2_provider::pkce::ChallengeMethod;
 use oauth2_provider::secret::sha256;
 use oauth2_provider::stored::{
@@ -774,14 +775,19 @@ impl RequestValidator for PostgresStore {
         &self,
         device_code: &[u8; 32],
         last_poll: u64,
-        interval: u64,
+        slowed_down: bool,
         _: &OAuthRequest<'_>,
     ) -> Result<(), OAuthError> {
+        // An increment under the row lock, not the value the poll read:
+        // under READ COMMITTED racing polls would otherwise each write
+        // back the same grown interval, and all growths but one be lost.
+        let grow = if slowed_down { SLOW_DOWN_STEP } else { 0 };
         self.apply(|conn| {
             conn.execute(
-                "UPDATE oauth2_device_authorizations SET last_poll = $2, poll_interval = $3
+                "UPDATE oauth2_device_authorizations
+                 SET last_poll = $2, poll_interval = poll_interval + $3
                  WHERE device_digest = $1",
-                &[&device_code.as_slice(), &time(last_poll), &time(interval)],
+                &[&device_code.as_slice(), &time(last_poll), &time(grow)],
             )?;
             Ok(())
         })

@@ -70,10 +70,16 @@ fn a_version_2_database_gains_pushed_requests() {
 fn postgres_store_keeps_device_authorizations() {
     let dbs = KitDbs::default();
     testing::check_device_authorizations(|fixture: &Fixture| dbs.store(fixture));
-    testing::check_device_purge(
+    let purge = |store: &oauth2_provider_postgres::PostgresStore, now: u64| {
+        store.purge_expired(now).expect("purge");
+    };
+    testing::check_device_purge(|fixture: &Fixture| dbs.store(fixture), purge);
+    testing::check_device_records(|fixture: &Fixture| dbs.store(fixture));
+    testing::check_device_user_removal(
         |fixture: &Fixture| dbs.store(fixture),
-        |store, now| {
-            store.purge_expired(now).expect("purge");
+        |store, user| {
+            assert!(store.remove_user(user).expect("remove_user"));
         },
     );
+    testing::check_user_code_entries_kept(|fixture: &Fixture| dbs.store(fixture), purge);
 }

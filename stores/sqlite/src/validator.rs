@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use oauth2_provider::audience::Audience;
+use oauth2_provider::device::SLOW_DOWN_STEP;
 use oauth2_provider::pkce::ChallengeMethod;
 use oauth2_provider::secret::sha256;
 use oauth2_provider::stored::{
@@ -865,16 +866,20 @@ impl RequestValidator for SqliteStore {
         &self,
         device_code: &[u8; 32],
         last_poll: u64,
-        interval: u64,
+        slowed_down: bool,
         _: &OAuthRequest<'_>,
     ) -> Result<(), OAuthError> {
+        // An increment, not the value the poll read: a poll outside
+        // `token_request`'s transaction must not lose a racing growth.
+        let grow = if slowed_down { SLOW_DOWN_STEP } else { 0 };
         self.apply(|tx| {
             tx.prepare_cached(
-                "UPDATE device_authorizations SET last_poll = ?2, poll_interval = ?3
+                "UPDATE device_authorizations
+                 SET last_poll = ?2, poll_interval = poll_interval + ?3
                  WHERE device_digest = ?1",
             )
             .db()?
-            .execute(params![device_code, time(last_poll), time(interval)])
+            .execute(params![device_code, time(last_poll), time(grow)])
             .db()?;
             Ok::<_, StoreError>(())
         })

@@ -85,6 +85,13 @@ fn sqlite_store_keeps_device_authorizations() {
     testing::check_device_purge(new_store, |store, now| {
         store.purge_expired(now).expect("purge");
     });
+    testing::check_device_records(new_store);
+    testing::check_device_user_removal(new_store, |store, user| {
+        assert!(store.remove_user(user).expect("remove_user"));
+    });
+    testing::check_user_code_entries_kept(new_store, |store, now| {
+        store.purge_expired(now).expect("purge");
+    });
 }
 
 #[test]
