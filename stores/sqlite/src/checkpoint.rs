@@ -121,7 +121,7 @@ pub struct CheckpointStats {
     /// log.
     pub restarts: u64,
     /// Commits of this store that checkpointed in their own thread, the
-    /// log having passed [`INLINE_PAGES`] (a backstop; 0 when the thread
+    /// log having passed 16,000 pages (a backstop; 0 when the thread
     /// keeps up).
     pub inline: u64,
 }
