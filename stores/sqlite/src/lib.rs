@@ -44,10 +44,14 @@
 //!
 //! ## Durability
 //! Every connection runs in WAL mode with `synchronous=NORMAL`: a commit
-//! appends to the write-ahead log without waiting for the disk, which
-//! SQLite syncs at each checkpoint (every 4,000 pages of log here: about
-//! 4,000 client-credentials token saves, or 800 authorization-code flows,
-//! a code saved then exchanged). A process
+//! appends to the write-ahead log without waiting for the disk. The log
+//! is synced, and copied into the database file (synced too), by the
+//! store's checkpoint thread, off the requests' path, each time the log
+//! has grown by 4,000 pages (about 4,000 client-credentials token saves,
+//! or 800 authorization-code flows, a code saved then exchanged); only a
+//! commit that finds the log past 16,000 pages, the thread having fallen
+//! behind, checkpoints (and syncs) in its own thread, as SQLite's own
+//! autocheckpoint would (see [`CheckpointStats`]). A process
 //! crash loses nothing that was committed (the log is in the operating
 //! system's hands). A power loss or an operating system crash may lose
 //! the last transactions committed before it (those since the log was
@@ -78,6 +82,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod checkpoint;
 mod client;
 mod error;
 mod request;
@@ -86,13 +91,14 @@ mod validator;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use oauth2_provider::Client;
 use oauth2_provider_password as password;
 use rusqlite::{params, Connection, OptionalExtension};
 
+pub use checkpoint::CheckpointStats;
 pub use error::StoreError;
 pub use oauth2_provider::ClientRecord;
 pub use oauth2_provider_password::ITERATIONS as PASSWORD_ITERATIONS;
@@ -115,6 +121,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// [`Server`](oauth2_provider::Server)); several processes may open the
 /// same file.
 pub struct SqliteStore {
+    /// The log's checkpoint thread (a file only); first, so that it is
+    /// stopped and joined before the pool's connections close.
+    checkpointer: Option<checkpoint::Checkpointer>,
     connections: Connections,
     /// Told of every store failure a validator method answers as
     /// `server_error`.
@@ -123,8 +132,9 @@ pub struct SqliteStore {
     /// IMMEDIATE`: this process's writers queue here, woken as soon as
     /// the one before them commits, instead of in SQLite's busy handler,
     /// which sleeps 1, 2, 5, 10 … ms between tries. Writers in other
-    /// processes still meet at SQLite's lock.
-    writers: Mutex<()>,
+    /// processes still meet at SQLite's lock. Shared with the
+    /// checkpointer, which takes it for a `RESTART`.
+    writers: Arc<Mutex<()>>,
 }
 
 /// What [`SqliteStore::on_error`] keeps.
@@ -145,18 +155,6 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Pages of write-ahead log after which a commit checkpoints it into the
-/// database file (SQLite's default: 1,000). A checkpoint syncs the log,
-/// copies each page changed since the last one into the file and syncs
-/// the file; fewer, larger checkpoints copy a page changed by many
-/// commits once. What it costs: the log grows to about this many pages
-/// (16 MiB of 4 KiB pages; SQLite keeps the file at that size and
-/// overwrites it from the start after a checkpoint), a power loss can
-/// take up to this many pages of last commits instead of 1,000 (see
-/// [Durability](crate#durability)), and opening the file after a crash
-/// reads that much log to rebuild its index.
-const WAL_AUTOCHECKPOINT: u32 = 4000;
-
 /// Each connection's page cache, in KiB (SQLite's default: 2,000).
 /// Codes and tokens are keyed by digests, so each request touches
 /// b-tree pages all over the file: once the file outgrew 2 MB, lookups
@@ -168,8 +166,8 @@ const WAL_AUTOCHECKPOINT: u32 = 4000;
 const PAGE_CACHE_KIB: i64 = 16 * 1024;
 
 /// Opens a connection to `path` and sets it up: busy timeout, WAL,
-/// `synchronous=NORMAL`, foreign keys, [`WAL_AUTOCHECKPOINT`],
-/// [`PAGE_CACHE_KIB`].
+/// `synchronous=NORMAL`, foreign keys, no autocheckpoint (the
+/// [`checkpoint`] thread's work), [`PAGE_CACHE_KIB`].
 fn connect(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)?;
     configure(&conn)?;
@@ -182,7 +180,12 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
         retry_busy(|| conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)))?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT)?;
+    // The checkpoints run in the store's thread (see [`checkpoint`]);
+    // this hook, set after the pragma (which replaces any hook), notes
+    // the log's length at each commit for it.
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    conn.wal_hook(Some(checkpoint::on_commit));
+    conn.pragma_update(None, "journal_size_limit", checkpoint::LOG_SIZE_KEPT)?;
     conn.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)?;
     // Every statement the store runs stays prepared (about 25).
     conn.set_prepared_statement_cache_capacity(64);
@@ -298,11 +301,16 @@ impl SqliteStore {
         let max_idle = std::thread::available_parallelism().map_or(4, |n| n.get().max(4));
         let mut idle = Vec::with_capacity(max_idle);
         idle.push(conn);
-        Ok(SqliteStore::with_connections(Connections::File {
-            path,
+        let mut store = SqliteStore::with_connections(Connections::File {
+            path: path.clone(),
             idle: Mutex::new(idle),
             max_idle,
-        }))
+        });
+        store.checkpointer = Some(checkpoint::Checkpointer::start(
+            connect(&path)?,
+            Arc::clone(&store.writers),
+        )?);
+        Ok(store)
     }
 
     /// A private, empty, in-memory store on one connection, for tests and
@@ -321,9 +329,29 @@ impl SqliteStore {
 
     fn with_connections(connections: Connections) -> SqliteStore {
         SqliteStore {
+            checkpointer: None,
             connections,
             on_error: None,
-            writers: Mutex::new(()),
+            writers: Arc::new(Mutex::new(())),
+        }
+    }
+
+    /// What the write-ahead log's checkpoints did since the store was
+    /// opened (all zero for [`open_in_memory`](Self::open_in_memory),
+    /// which has no log): for the host's metrics. They run in a thread of
+    /// the store's own, off the requests' path; see
+    /// [Durability](crate#durability).
+    pub fn checkpoint_stats(&self) -> CheckpointStats {
+        self.checkpointer
+            .as_ref()
+            .map_or_else(CheckpointStats::default, checkpoint::Checkpointer::stats)
+    }
+
+    /// Tells the checkpointer of what this thread's last statement
+    /// committed, if anything (see [`checkpoint`]).
+    fn committed(&self) {
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.committed();
         }
     }
 
@@ -369,6 +397,7 @@ impl SqliteStore {
                 };
                 let out = f(&mut conn);
                 self.give_back(conn);
+                self.committed();
                 out
             }
         }

@@ -250,6 +250,7 @@ impl SqliteStore {
             let _ = conn.execute_batch("ROLLBACK");
         }
         self.give_back(conn);
+        self.committed();
         match ended {
             Ok(()) => out,
             Err(e) => self.failed(&e),
