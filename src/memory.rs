@@ -15,6 +15,7 @@
 //! v.add_user("alice", "wonderland");
 //! ```
 
+mod access;
 mod hasher;
 mod key;
 mod sharded;
@@ -37,6 +38,7 @@ use crate::validator::{
     PushedRequest, RefreshTokenStatus, RequestValidator, TokenInfo, TokenType,
     ValidatedRefreshToken,
 };
+use access::{AccessRecord, SharedScopes};
 use hasher::StoreHashBuilder;
 use key::Key;
 use sharded::Sharded;
@@ -51,9 +53,12 @@ type Map<K, V> = HashMap<K, V, StoreHashBuilder>;
 #[derive(Default)]
 struct Store {
     codes: Sharded<Key, StoredCode>,
-    /// What each access token grants, as `validate_bearer_token` hands
-    /// it back; its strings are shared with the refresh token's record.
-    access: Sharded<Key, TokenInfo>,
+    /// What each access token grants (`validate_bearer_token` hands it
+    /// back as a `TokenInfo`); its strings are shared with the refresh
+    /// token's record, its scope with the other tokens of that scope.
+    access: Sharded<Key, AccessRecord>,
+    /// The scopes `access` shares.
+    scopes: SharedScopes,
     refresh: Sharded<Key, StoredRefreshToken>,
     /// Every grant a code or refresh token of which may still be
     /// presented: a token saved for a grant not here (and not new) or
@@ -192,9 +197,7 @@ impl MemoryValidator {
             store
                 .codes
                 .retain_table(table, |_, c| c.code.expires_at > now);
-            store
-                .access
-                .retain_table(table, |_, a| a.exp.is_some_and(|e| e > now));
+            store.access.retain_table(table, |_, a| a.exp > now);
             store.refresh.retain_table(table, |_, r| {
                 r.unexpired(now) && r.state != RefreshState::Revoked
             });
@@ -218,11 +221,7 @@ impl MemoryValidator {
 
     /// The number of live (unexpired, unrevoked) access tokens at `now`.
     pub fn active_access_tokens(&self, now: u64) -> usize {
-        self.store()
-            .access
-            .values()
-            .filter(|a| a.exp.is_some_and(|e| e > now))
-            .count()
+        self.store().access.values().filter(|a| a.exp > now).count()
     }
 
     fn store(&self) -> MutexGuard<'_, Store> {
@@ -279,8 +278,8 @@ impl RequestValidator for MemoryValidator {
                 Ok(store
                     .access
                     .get(token.as_bytes())
-                    .filter(|a| a.exp.is_some_and(|e| e > now))
-                    .cloned())
+                    .filter(|a| a.exp > now)
+                    .map(AccessRecord::info))
             },
             |_| {
                 Ok(store
@@ -601,8 +600,8 @@ impl RequestValidator for MemoryValidator {
             .store()
             .access
             .get(token.as_bytes())
-            .filter(|a| a.exp.is_some_and(|e| e > now))
-            .cloned())
+            .filter(|a| a.exp > now)
+            .map(AccessRecord::info))
     }
 
     fn validate_code(
@@ -671,11 +670,17 @@ fn save_in(store: &mut Store, token: &IssuedToken) -> Result<(), OAuthError> {
         .refresh_token
         .as_deref()
         .filter(|_| token.refresh_token_is_new);
-    if store.access.contains_key(token.access_token.as_bytes())
-        || new_refresh.is_some_and(|r| store.refresh.contains_key(r.as_bytes()))
-    {
+    // Each token's slot is found once, and filled once every check passed.
+    let Some(access) = store.access.vacant(Key::new(&token.access_token)) else {
         return Err(token_collision());
-    }
+    };
+    let refresh = match new_refresh {
+        Some(refresh) => match store.refresh.vacant(Key::new(refresh)) {
+            Some(slot) => Some((refresh, slot)),
+            None => return Err(token_collision()),
+        },
+        None => None,
+    };
     if let Some(grant_id) = &token.grant_id {
         let ends_at = token.refresh_expires_at.unwrap_or(token.issued_at);
         match store.grants.get_mut(&**grant_id) {
@@ -691,28 +696,23 @@ fn save_in(store: &mut Store, token: &IssuedToken) -> Result<(), OAuthError> {
             None => return Err(grant_ended()),
         }
     }
-    if let Some(refresh) = new_refresh {
-        store.refresh.insert(
-            Key::new(refresh),
-            StoredRefreshToken {
-                token: ValidatedRefreshToken {
-                    client_id: Arc::clone(&token.client_id),
-                    user: token.user.clone(),
-                    scopes: token.refresh_token_scopes().clone(),
-                    audience: token.refresh_token_audience().clone(),
-                    // The library names a family for every refresh token;
-                    // should a host not, the token is its own family.
-                    grant_id: token.grant_id.clone().unwrap_or_else(|| Arc::from(refresh)),
-                    expires_at: token.refresh_expires_at,
-                },
-                issued_at: token.issued_at,
-                state: RefreshState::Active,
+    if let Some((refresh, slot)) = refresh {
+        slot.insert(StoredRefreshToken {
+            token: ValidatedRefreshToken {
+                client_id: Arc::clone(&token.client_id),
+                user: token.user.clone(),
+                scopes: token.refresh_token_scopes().clone(),
+                audience: token.refresh_token_audience().clone(),
+                // The library names a family for every refresh token;
+                // should a host not, the token is its own family.
+                grant_id: token.grant_id.clone().unwrap_or_else(|| Arc::from(refresh)),
+                expires_at: token.refresh_expires_at,
             },
-        );
+            issued_at: token.issued_at,
+            state: RefreshState::Active,
+        });
     }
-    store
-        .access
-        .insert(Key::new(&token.access_token), token.access_token_info());
+    access.insert(AccessRecord::new(token, &mut store.scopes));
     Ok(())
 }
 

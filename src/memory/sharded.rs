@@ -15,6 +15,7 @@
 //! puts everything in one shard, which is a plain map again, never worse.
 
 use std::borrow::Borrow;
+use std::collections::hash_map::{Entry, VacantEntry};
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash};
 
@@ -90,10 +91,24 @@ impl<K: Borrow<[u8]> + Hash + Eq, V> Sharded<K, V> {
     }
 
     pub(super) fn insert(&mut self, key: K, value: V) -> Option<V> {
+        self.split_if_large();
+        self.map_mut(key.borrow()).insert(key, value)
+    }
+
+    /// The empty slot for `key`, to fill later; `None` when `key` is
+    /// there. One lookup where `contains_key` then `insert` make two.
+    pub(super) fn vacant(&mut self, key: K) -> Option<VacantEntry<'_, K, V>> {
+        self.split_if_large();
+        match self.map_mut(key.borrow()).entry(key) {
+            Entry::Vacant(slot) => Some(slot),
+            Entry::Occupied(_) => None,
+        }
+    }
+
+    fn split_if_large(&mut self) {
         if self.shards.is_empty() && self.small.len() >= SPLIT_AT {
             self.split();
         }
-        self.map_mut(key.borrow()).insert(key, value)
     }
 
     /// Moves the one table's entries into [`SHARDS`] tables, each sized
