@@ -75,6 +75,17 @@
 //! what it read cannot change before it writes, and it takes SQLite's
 //! locks once instead of three times.
 //!
+//! ## Page size
+//! Files keep SQLite's default page size, 4 KiB. Smaller pages put fewer
+//! bytes in each log frame (and its checksum), but the random leaves that
+//! digest keys land on split and rebalance more often, which costs more
+//! than it saves. A code exchange, per `benches/compare/icount.sh`
+//! (`STORE=sqlite ROUNDS=3`) and `benches/compare/sqlite_io.sh`: with
+//! 1 KiB pages 162k instructions, 7.3 frames and 24 system calls; 2 KiB:
+//! 136k, 5.5 and 19; 4 KiB: 129k, 4.6 and 17; 8 KiB: 132k, 3.9 and 15
+//! (twice the bytes per frame). Client credentials and refreshes rank
+//! the same way.
+//!
 //! ## Schema
 //! Versioned by `PRAGMA user_version`; opening a file migrates it to
 //! [`SCHEMA_VERSION`], and a file newer than that is refused
