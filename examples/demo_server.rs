@@ -262,7 +262,7 @@ fn main() -> ExitCode {
     let store = match &args.storage {
         Storage::Memory => Opened::Memory(Box::new(realm.memory())),
         Storage::Sqlite(path) => match storage::open_sqlite(path, &realm) {
-            Ok(store) => Opened::Sqlite(store, path),
+            Ok(store) => Opened::Sqlite(Box::new(store), path),
             Err(e) => {
                 eprintln!("demo_server: {path}: {e}");
                 return ExitCode::from(1);
@@ -306,7 +306,7 @@ then exchange the code shown in the address bar (http://127.0.0.1:9999/callback?
         }
         Opened::Sqlite(store, path) => {
             println!("storage: SQLite file {path}");
-            serve_on(listener, &realm, store, &base, default_realm)
+            serve_on(listener, &realm, *store, &base, default_realm)
         }
         Opened::Postgres(store) => {
             println!("storage: PostgreSQL");
@@ -318,7 +318,7 @@ then exchange the code shown in the address bar (http://127.0.0.1:9999/callback?
 /// The store the server runs on, opened and holding the realm.
 enum Opened<'a> {
     Memory(Box<oauth2_provider::memory::MemoryValidator>),
-    Sqlite(oauth2_provider_sqlite::SqliteStore, &'a str),
+    Sqlite(Box<oauth2_provider_sqlite::SqliteStore>, &'a str),
     Postgres(oauth2_provider_postgres::PostgresStore),
 }
 
