@@ -47,9 +47,9 @@
 //! appends to the write-ahead log without waiting for the disk. The log
 //! is synced, and copied into the database file (synced too), by the
 //! store's checkpoint thread, off the requests' path, each time the log
-//! has grown by 4,000 pages (about 4,000 client-credentials token saves,
-//! or 800 authorization-code flows, a code saved then exchanged); only a
-//! commit that finds the log past 16,000 pages, the thread having fallen
+//! has grown by 8,000 pages (about 8,000 client-credentials token saves,
+//! or 1,600 authorization-code flows, a code saved then exchanged); only a
+//! commit that finds the log past 32,000 pages, the thread having fallen
 //! behind, checkpoints (and syncs) in its own thread, as SQLite's own
 //! autocheckpoint would (see [`CheckpointStats`]). A process
 //! crash loses nothing that was committed (the log is in the operating

@@ -17,13 +17,22 @@ const CC: [(&str, &str); 2] = [("grant_type", "client_credentials"), ("scope", "
 /// A frame of the log: a 4 KiB page and its 24-byte header.
 const FRAME: u64 = 4096 + 24;
 
-/// The store's backstop: past 16,000 pages of log (4 × its 4,000-page
+/// The store's backstop: past 32,000 pages of log (4 × its 8,000-page
 /// checkpoint mark) a commit checkpoints in its own thread, so a log
 /// written by one store's commits, without a reader holding it back,
 /// stays under that, give or take what commits add while a checkpoint
-/// runs. Without any checkpoint, 30,000 token saves make a log of about
-/// 30,000 frames (123 MB).
-const LOG_BOUND: u64 = 20_000 * FRAME;
+/// runs. Without any checkpoint, [`SAVES`] token saves make a log of
+/// about 60,000 frames (247 MB).
+const LOG_BOUND: u64 = 40_000 * FRAME;
+
+/// Token saves in the bounded-log test: enough for the log to pass the
+/// backstop twice over had nothing checkpointed it.
+const SAVES: usize = 60_000;
+
+/// The log's length at which the thread tries a `RESTART` (twice the
+/// store's 8,000-page checkpoint mark), and to which `journal_size_limit`
+/// trims the file after a rewind.
+const RESTART_FRAMES: u64 = 16_000;
 
 fn wal(path: &Path) -> PathBuf {
     let mut wal = path.to_owned().into_os_string();
@@ -43,7 +52,7 @@ fn the_log_stays_bounded_under_thousands_of_commits() {
     let server = server(store);
     let web = (WEB.0, Some(WEB.1));
     let mut largest = 0;
-    for i in 0..30_000 {
+    for i in 0..SAVES {
         tokens(&token(&server, web, &CC));
         if i % 500 == 0 {
             largest = largest.max(wal_size(db.path()));
@@ -55,9 +64,9 @@ fn the_log_stays_bounded_under_thousands_of_commits() {
         "the log reached {largest} bytes, over {LOG_BOUND}"
     );
     let stats = server.validator().checkpoint_stats();
-    // The thread rewound the log (a RESTART every 8,000 pages); what
-    // the backstop alone would bound at 16,000 pages stayed near 8,000
-    // in runs (35 MB), which is not asserted: it depends on the thread
+    // The thread rewound the log (a RESTART every 16,000 pages); what
+    // the backstop alone would bound at 32,000 pages stays near 16,000
+    // in runs, which is not asserted: it depends on the thread
     // being scheduled in time.
     assert!(stats.restarts > 0, "{stats:?}");
 }
@@ -78,8 +87,8 @@ fn a_checkpoint_kept_from_finishing_is_retried_and_fails_no_request() {
         .query_row("SELECT count(*) FROM clients", [], |row| row.get(0))
         .unwrap();
     let mut sent = 0;
-    // Bounded by a count, not a time: the thread is woken every 4,000
-    // pages of log, and tries a RESTART past 8,000.
+    // Bounded by a count, not a time: the thread is woken every 8,000
+    // pages of log, and tries a RESTART past 16,000.
     while server.validator().checkpoint_stats().retried == 0 {
         assert!(sent < 200_000, "no checkpoint was kept from finishing");
         // Every request succeeds while the checkpoints fail.
@@ -87,15 +96,18 @@ fn a_checkpoint_kept_from_finishing_is_retried_and_fails_no_request() {
         sent += 1;
     }
     let held_back = wal_size(db.path());
-    assert!(held_back > 8_000 * FRAME, "the log was {held_back} bytes");
+    assert!(
+        held_back > RESTART_FRAMES * FRAME,
+        "the log was {held_back} bytes"
+    );
     reader.execute_batch("COMMIT").unwrap();
     drop(reader);
     // The reader gone, a RESTART finishes, the next commit rewinds the log
-    // and `journal_size_limit` trims the file back to 8,000 frames.
+    // and `journal_size_limit` trims the file back to 16,000 frames.
     let restarts = server.validator().checkpoint_stats().restarts;
     let mut more = 0;
     while server.validator().checkpoint_stats().restarts == restarts
-        || wal_size(db.path()) > 8_000 * FRAME
+        || wal_size(db.path()) > RESTART_FRAMES * FRAME
     {
         assert!(more < 200_000, "the log was never rewound");
         tokens(&token(&server, web, &CC));
