@@ -34,12 +34,7 @@ OPS=("$@")
 [ ${#OPS[@]} -gt 0 ] || OPS=(client_credentials auth_code_pkce refresh_rotation introspection bearer_check)
 command -v valgrind >/dev/null || { echo "icount.sh: valgrind is needed (apt-get install valgrind)" >&2; exit 1; }
 
-RUST_BENCH=$(cargo bench --quiet --bench compare --no-run --message-format=json |
-  python3 -c 'import json,sys
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "compare" and m.get("executable"):
-        print(m["executable"])')
+RUST_BENCH=$(bash "$ROOT/benches/compare/rust_driver.sh")
 mkdir -p "$OUT"
 if [ "$STORE" = memory ]; then
   cargo build --release --quiet -p oauth2-provider-ffi

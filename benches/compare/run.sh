@@ -152,12 +152,7 @@ say "build (release)"
 if [ "${SKIP_HTTP:-0}" != 1 ]; then
   cargo build --release --quiet --example demo_server
 fi
-RUST_BENCH=$(cargo bench --quiet --bench compare --no-run --message-format=json |
-  python3 -c 'import json,sys
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "compare" and m.get("executable"):
-        print(m["executable"])')
+RUST_BENCH=$(bash "$ROOT/benches/compare/rust_driver.sh")
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 DEMO=$TARGET/release/examples/demo_server
 

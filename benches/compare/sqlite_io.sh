@@ -30,12 +30,7 @@ OPS=("$@")
 [ ${#OPS[@]} -gt 0 ] || OPS=(client_credentials auth_code_pkce refresh_rotation)
 command -v strace >/dev/null || { echo "sqlite_io.sh: strace is needed (apt-get install strace)" >&2; exit 1; }
 
-RUST_BENCH=$(cargo bench --quiet --bench compare --no-run --message-format=json |
-  python3 -c 'import json,sys
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "compare" and m.get("executable"):
-        print(m["executable"])')
+RUST_BENCH=$(bash "$ROOT/benches/compare/rust_driver.sh")
 mkdir -p "$OUT"
 
 printf '%-20s %10s %7s %9s %14s %8s %6s %10s %6s\n' operation pages/call fewest "at fewest" syscalls/call pwrite fcntl getrandom pread
