@@ -19,7 +19,11 @@
 //! checkpoint: it copies the few frames the `PASSIVE` round left, waits
 //! (briefly) for readers to leave the log, and the next commit rewinds it.
 //! That stall is one short checkpoint every few thousand commits instead
-//! of a long one, and `journal_size_limit` then trims the file.
+//! of a long one, and `journal_size_limit` then trims the file. No
+//! `RESTART` is tried while a reader that stays (another connection's
+//! open transaction, a backup) keeps more than [`RESTART_LAG`] pages
+//! from being copied: it would hold the write turn only to wait for that
+//! reader and fail.
 //!
 //! Should the thread fall behind anyway (starved of CPU, or a checkpoint
 //! failing), the commit that takes the log past [`INLINE_PAGES`]
@@ -46,7 +50,7 @@ use rusqlite::Connection;
 
 use crate::{lock, StoreError};
 
-/// Pages of log, beyond those already copied, after which the
+/// Pages of log, beyond its length at the last round, after which the
 /// checkpointer copies them into the database file (SQLite's default
 /// autocheckpoint: 1,000). Fewer, larger checkpoints copy a page changed
 /// by many commits once; what it costs: a power loss can take up to about
@@ -66,6 +70,13 @@ pub(crate) const CHECKPOINT_PAGES: u32 = 8000;
 /// (see the [module](self)): twice [`CHECKPOINT_PAGES`], so that such a
 /// stall comes once every other round.
 pub(crate) const RESTART_PAGES: u32 = 2 * CHECKPOINT_PAGES;
+
+/// Pages of log a `PASSIVE` round may leave uncopied and still be
+/// followed by a `RESTART`: what the snapshots of requests' short read
+/// transactions hold back. A reader further behind is one that stays
+/// (another connection's open transaction, a backup): a `RESTART` would
+/// wait for it, the store's write turn held, and fail.
+pub(crate) const RESTART_LAG: u32 = 1000;
 
 /// Pages of log past which a commit checkpoints in its own thread, the
 /// checkpointer having fallen behind.
@@ -142,9 +153,10 @@ struct Shared {
     wanted: AtomicBool,
     /// The store is dropping: the thread ends.
     stop: AtomicBool,
-    /// The log's pages already copied at the last round's end (0 once
-    /// the log was seen rewound).
-    copied: AtomicU32,
+    /// The log's length in pages at the last round (0 once the log was
+    /// seen rewound): the thread is woken again [`CHECKPOINT_PAGES`]
+    /// later, also when a reader kept that round from copying it all.
+    last_log: AtomicU32,
     background: AtomicU64,
     retried: AtomicU64,
     restarts: AtomicU64,
@@ -200,13 +212,13 @@ impl Checkpointer {
         if inline {
             self.shared.inline.fetch_add(1, Ordering::Relaxed);
         }
-        let mut copied = self.shared.copied.load(Ordering::Relaxed);
-        if pages < copied {
+        let mut last_log = self.shared.last_log.load(Ordering::Relaxed);
+        if pages < last_log {
             // The log was rewound since that round.
-            self.shared.copied.store(0, Ordering::Relaxed);
-            copied = 0;
+            self.shared.last_log.store(0, Ordering::Relaxed);
+            last_log = 0;
         }
-        if pages - copied >= CHECKPOINT_PAGES && !self.shared.wanted.load(Ordering::Relaxed) {
+        if pages - last_log >= CHECKPOINT_PAGES && !self.shared.wanted.load(Ordering::Relaxed) {
             self.shared.signal(&self.shared.wanted);
         }
     }
@@ -269,12 +281,21 @@ fn run(shared: &Shared, conn: &Connection, writers: &Mutex<()>) {
 }
 
 /// One round: a `PASSIVE` checkpoint, then, the log being past
-/// [`RESTART_PAGES`], a `RESTART` one holding the store's write turn.
-/// Whether it finished (false: retry later).
+/// [`RESTART_PAGES`] and copied but for [`RESTART_LAG`], a `RESTART` one holding the
+/// store's write turn. Whether it finished (false: retry later).
 fn round(shared: &Shared, conn: &Connection, writers: &Mutex<()>) -> bool {
-    let Some(log) = checkpoint(shared, conn, "PASSIVE") else {
+    let Some(Progress { log, copied }) = checkpoint(shared, conn, "PASSIVE") else {
         return false;
     };
+    if log - copied.min(log) > RESTART_LAG {
+        // A reader's old snapshot kept much of the log from being copied:
+        // a `RESTART` would wait for that reader with the write turn
+        // held, stalling every writer for its busy timeout, round after
+        // round. Tried again after `RETRY_AFTER`, or once the log has
+        // grown by another `CHECKPOINT_PAGES`.
+        shared.retried.fetch_add(1, Ordering::Relaxed);
+        return false;
+    }
     if log < RESTART_PAGES {
         return true;
     }
@@ -286,9 +307,16 @@ fn round(shared: &Shared, conn: &Connection, writers: &Mutex<()>) -> bool {
     true
 }
 
-/// Runs one checkpoint of `mode`; the log's length in pages if it
-/// finished, `None` if it did not (counted as retried).
-fn checkpoint(shared: &Shared, conn: &Connection, mode: &str) -> Option<u32> {
+/// What a checkpoint that finished saw: the log's length and how much of
+/// it is copied into the database file, in pages.
+struct Progress {
+    log: u32,
+    copied: u32,
+}
+
+/// Runs one checkpoint of `mode`; what it saw if it finished, `None` if
+/// it did not (counted as retried).
+fn checkpoint(shared: &Shared, conn: &Connection, mode: &str) -> Option<Progress> {
     shared.background.fetch_add(1, Ordering::Relaxed);
     // One row: busy (1 if it could not finish), the log's pages, the
     // pages copied (-1 each when not in WAL mode).
@@ -301,9 +329,12 @@ fn checkpoint(shared: &Shared, conn: &Connection, mode: &str) -> Option<u32> {
     });
     match result {
         Ok((0, log, copied)) => {
-            let copied = u32::try_from(copied).unwrap_or(0);
-            shared.copied.store(copied, Ordering::Relaxed);
-            Some(u32::try_from(log).unwrap_or(0))
+            let log = u32::try_from(log).unwrap_or(0);
+            shared.last_log.store(log, Ordering::Relaxed);
+            Some(Progress {
+                log,
+                copied: u32::try_from(copied).unwrap_or(0),
+            })
         }
         _ => {
             shared.retried.fetch_add(1, Ordering::Relaxed);
