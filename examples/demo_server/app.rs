@@ -276,26 +276,10 @@ impl<S: Store> App<S> {
                 "<p class=\"note\">The access token goes straight to the application (implicit grant).</p>"
             }
         };
-        let error = error
-            .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
-            .unwrap_or_default();
-        let hint = if self.default_realm {
-            "<p class=\"hint\">Demo accounts: <code>alice</code> / <code>wonderland</code>, <code>bob</code> / <code>builder</code></p>"
-        } else {
-            ""
-        };
+        let error = error_banner(error);
+        let hint = demo_hint(self.default_realm);
         let body = format!(
-            r#"<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Authorize {client}</title>
-<style>{STYLE}</style>
-</head>
-<body>
-<main>
-<p class="issuer">{issuer}</p>
+            r#"<p class="issuer">{issuer}</p>
 <h1><code>{client}</code> wants to access your account</h1>
 <p>It asks permission to:</p>
 <ul class="scopes">{scopes}</ul>
@@ -312,9 +296,6 @@ impl<S: Store> App<S> {
 </div>
 </form>
 {hint}
-</main>
-</body>
-</html>
 "#,
             issuer = escape(self.server.issuer().unwrap_or("")),
             redirect = escape(&pending.redirect_uri),
@@ -330,7 +311,7 @@ impl<S: Store> App<S> {
                 " autofocus"
             },
         );
-        html(status, body)
+        html_page(status, &format!("Authorize {client}"), &body)
     }
 }
 
@@ -374,27 +355,55 @@ fn authorization_error(error: AuthorizationError) -> Response {
 
 fn error_page(error: &OAuthError) -> Response {
     let body = format!(
-        r#"<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Authorization request rejected</title>
-<style>{STYLE}</style>
-</head>
-<body>
-<main>
-<h1>This authorization request cannot be processed</h1>
+        r#"<h1>This authorization request cannot be processed</h1>
 <p class="error" role="alert"><code>{code}</code> {description}</p>
 <p class="note">The application that sent you here could not be verified, so you are not being sent back to it.</p>
-</main>
-</body>
-</html>
 "#,
         code = escape(error.code().as_str()),
         description = escape(error.description()),
     );
-    html(400, body)
+    html_page(400, "Authorization request rejected", &body)
+}
+
+/// An HTML page in the demo's shell: its `title` (HTML: the caller
+/// escapes what it takes from a request) and what goes in `<main>`.
+pub fn html_page(status: u16, title: &str, main: &str) -> Response {
+    html(
+        status,
+        format!(
+            r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>{STYLE}</style>
+</head>
+<body>
+<main>
+{main}</main>
+</body>
+</html>
+"#
+        ),
+    )
+}
+
+/// A form's error line (escaped), or nothing.
+pub fn error_banner(error: Option<&str>) -> String {
+    error
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
+        .unwrap_or_default()
+}
+
+/// The demo accounts, shown under a login form when the server runs the
+/// default realm.
+pub fn demo_hint(default_realm: bool) -> &'static str {
+    if default_realm {
+        "<p class=\"hint\">Demo accounts: <code>alice</code> / <code>wonderland</code>, <code>bob</code> / <code>builder</code></p>"
+    } else {
+        ""
+    }
 }
 
 /// An HTML response that no one caches or frames.

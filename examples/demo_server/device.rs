@@ -11,7 +11,7 @@
 use oauth2_provider::form::{Param, Params};
 use oauth2_provider::{DeviceDecision, ErrorCode, Request, Response, Server};
 
-use super::app::{escape, form_value, html, STYLE};
+use super::app::{demo_hint, error_banner, escape, form_value, html_page};
 use super::storage::Store;
 
 /// The form's fields and what went wrong, to draw the page again.
@@ -103,27 +103,10 @@ fn refused(
 
 /// The form.
 fn page(status: u16, form: &Form<'_>, default_realm: bool) -> Response {
-    let error = form
-        .error
-        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
-        .unwrap_or_default();
-    let hint = if default_realm {
-        "<p class=\"hint\">Demo accounts: <code>alice</code> / <code>wonderland</code>, <code>bob</code> / <code>builder</code></p>"
-    } else {
-        ""
-    };
+    let error = error_banner(form.error);
+    let hint = demo_hint(default_realm);
     let body = format!(
-        r#"<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Connect a device</title>
-<style>{STYLE}</style>
-</head>
-<body>
-<main>
-<h1>Connect a device</h1>
+        r#"<h1>Connect a device</h1>
 <p>Enter the code your device shows, then log in.</p>
 <p class="note">Approve only a device you have in front of you, showing this very code. If someone sent you this link or code, deny it: approving gives their device your account.</p>
 {error}<form method="post" action="/device">
@@ -139,35 +122,19 @@ fn page(status: u16, form: &Form<'_>, default_realm: bool) -> Response {
 </div>
 </form>
 {hint}
-</main>
-</body>
-</html>
 "#,
         user_code = escape(form.user_code),
         username = escape(form.username),
     );
-    html(status, body)
+    html_page(status, "Connect a device", &body)
 }
 
 /// The answer page after a decision.
 fn done(title: &str, message_html: &str) -> Response {
     let body = format!(
-        r#"<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>{STYLE}</style>
-</head>
-<body>
-<main>
-<h1>{title}</h1>
+        r#"<h1>{title}</h1>
 <p>{message_html}</p>
-</main>
-</body>
-</html>
 "#
     );
-    html(200, body)
+    html_page(200, title, &body)
 }
